@@ -1,0 +1,71 @@
+"""The kernel's shared state: settings, database, authentication and the domain services on top.
+
+One :class:`Kernel` per process. Servicers receive it and reach domain services through it; background
+jobs (group commit of events, scheduled purges) are started and stopped with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from kernel.auth import Authenticator
+from kernel.profiles.attributes import AttributeLimits
+from kernel.projects import Projects
+from kernel.settings import Settings
+from kernel.storage import Database, open_database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Kernel:
+    settings: Settings
+    db: Database
+    auth: Authenticator
+    projects: Projects
+    limits: AttributeLimits
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    @classmethod
+    async def open(cls, settings: Settings, admin_key: str) -> Kernel:
+        db = await open_database(settings)
+        kernel = cls(
+            settings=settings,
+            db=db,
+            auth=Authenticator(db.pool, admin_key, settings.auth_cache_seconds),
+            projects=Projects(db.pool),
+            limits=AttributeLimits.from_settings(settings),
+        )
+        return kernel
+
+    def run_in_background(self, name: str, job: Callable[[], Awaitable[None]]) -> None:
+        """Run ``job`` until the kernel closes; a crash is logged, never silent."""
+
+        async def guarded() -> None:
+            try:
+                await job()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("background job %s crashed", name)
+
+        self._tasks.append(asyncio.create_task(guarded(), name=name))
+
+    def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
+        """Run ``closer`` at shutdown, before the pool closes (e.g. flush buffered events)."""
+        self._closers.append(closer)
+
+    async def close(self) -> None:
+        for closer in reversed(self._closers):
+            await closer()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.db.close()

@@ -1,0 +1,104 @@
+"""The ``herald`` command: run the server, show settings, manage projects, import profiles.
+
+herald serve                    run the kernel (gRPC on HERALD_GRPC_ADDRESS)
+herald settings [--doc]         print the effective settings (or every setting with its default)
+herald project create NAME      create a project and its first API key (uses the admin key)
+herald import FILE              import profiles from a JSONL or CSV file (uses HERALD_API_KEY)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+import orjson
+
+from kernel.logs import configure_logging
+from kernel.settings import Settings, documentation
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvloop
+
+    from kernel.server import serve
+
+    configure_logging(settings.log_level, settings.log_format)
+    uvloop.run(serve(settings))
+    return 0
+
+
+def _settings(args: argparse.Namespace, settings: Settings) -> int:
+    if args.doc:
+        for env, type_name, default, description in documentation():
+            print(f"{env} ({type_name}, default {default})\n    {description}")
+    else:
+        print(orjson.dumps(settings.effective(), option=orjson.OPT_INDENT_2, default=str).decode())
+    return 0
+
+
+def _project_create(args: argparse.Namespace, settings: Settings) -> int:
+    import grpc
+
+    from herald.v1 import projects_pb2, projects_pb2_grpc
+    from kernel.client import channel_and_metadata
+    from kernel.server import ensure_admin_key
+
+    admin_key, _ = ensure_admin_key(settings)
+    channel, metadata = channel_and_metadata(settings.grpc_address, admin_key)
+    with channel:
+        stub = projects_pb2_grpc.ProjectServiceStub(channel)
+        try:
+            reply = stub.CreateProject(projects_pb2.CreateProjectRequest(name=args.name), metadata=metadata)
+        except grpc.RpcError as error:
+            print(f"herald: {error.code().name}: {error.details()}", file=sys.stderr)
+            return 1
+    print(f"project {reply.project.project_id} created.\nAPI key (shown once): {reply.api_key_secret}")
+    print(f"\nTry it:  HERALD_API_KEY={reply.api_key_secret} herald import profiles.jsonl")
+    return 0
+
+
+def _import(args: argparse.Namespace, settings: Settings) -> int:
+    from kernel.importer import run_import
+
+    api_key = args.api_key or os.environ.get("HERALD_API_KEY", "")
+    if not api_key:
+        print("herald: pass --api-key or set HERALD_API_KEY", file=sys.stderr)
+        return 2
+    return asyncio.run(run_import(args.file, api_key, args.address or settings.grpc_address, args.format))
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="herald", description=__doc__.split("\n\n")[0])
+    commands = root.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run the gRPC kernel").set_defaults(run=_serve)
+    show = commands.add_parser("settings", help="print the effective settings")
+    show.add_argument("--doc", action="store_true", help="list every setting with its default instead")
+    show.set_defaults(run=_settings)
+    project = commands.add_parser("project", help="manage projects (admin key)")
+    project_commands = project.add_subparsers(dest="project_command", required=True)
+    create = project_commands.add_parser("create", help="create a project and its first API key")
+    create.add_argument("name")
+    create.set_defaults(run=_project_create)
+    importing = commands.add_parser("import", help="import profiles from a JSONL or CSV file")
+    importing.add_argument("file", help="a .jsonl or .csv file (see the README for the columns)")
+    importing.add_argument("--api-key", default="", help="project API key (default: $HERALD_API_KEY)")
+    importing.add_argument("--address", default="", help="Herald's gRPC address (default: the setting)")
+    importing.add_argument("--format", choices=("jsonl", "csv"), default=None, help="default: by extension")
+    importing.set_defaults(run=_import)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValueError as error:
+        print(f"herald: invalid settings: {error}", file=sys.stderr)
+        return 2
+    return args.run(args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""Domain errors. Domain code raises these; the API layer turns them into gRPC status codes.
+
+They carry the path of the offending field, so that a client always learns *which* input was wrong.
+"""
+
+from __future__ import annotations
+
+
+class HeraldError(Exception):
+    """Base of the errors a caller can act on; the message is safe to show to API clients."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+        self.reason = message
+
+
+class InvalidArgument(HeraldError):
+    """The request is malformed; nothing of it was stored."""
+
+    def within(self, prefix: str) -> InvalidArgument:
+        """The same error with its field path nested under ``prefix`` (e.g. ``events[3]``)."""
+        return InvalidArgument(self.reason, f"{prefix}.{self.field}" if self.field else prefix)
+
+
+class NotFound(HeraldError):
+    """The referenced object does not exist in the caller's project."""
+
+
+class AlreadyExists(HeraldError):
+    """The object exists already and the call would duplicate it."""
+
+
+class FailedPrecondition(HeraldError):
+    """The request is well-formed but the current state forbids it (e.g. an erased, suppressed person)."""
+
+
+class Unauthenticated(HeraldError):
+    """No valid credential."""
+
+
+class PermissionDenied(HeraldError):
+    """A valid credential without the right to this call."""

@@ -1,0 +1,1 @@
+"""Unified customer profiles: identity resolution, attributes, events, addresses, consent and GDPR."""

@@ -1,0 +1,122 @@
+"""Typed attributes: validation against the limits, and the stored form shared by profiles and events.
+
+Stored form (jsonb): ``{"key": {"t": type, "v": value}}`` with type ``s`` string, ``n`` number, ``b`` bool,
+``d`` datetime (ISO 8601 UTC with microseconds, so that text order is time order), ``l`` list of strings.
+Profile attributes add ``"at"`` (epoch milliseconds of the write) so a merge can keep the latest value.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from herald.v1 import common_pb2
+from kernel.api.timestamps import from_datetime, to_datetime
+from kernel.errors import InvalidArgument
+from kernel.settings import Settings
+
+KEY_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+StoredValue = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeLimits:
+    max_attributes: int
+    max_key_length: int
+    max_string_bytes: int
+    max_list_items: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AttributeLimits:
+        return cls(
+            settings.max_attributes,
+            settings.max_attribute_key_length,
+            settings.max_string_bytes,
+            settings.max_list_items,
+        )
+
+
+def check_key(key: str, limits: AttributeLimits, field: str) -> None:
+    if not KEY_PATTERN.fullmatch(key):
+        raise InvalidArgument("key must be a letter followed by letters, digits or '_'", field)
+    if len(key) > limits.max_key_length:
+        raise InvalidArgument(f"key longer than {limits.max_key_length} characters", field)
+
+
+def _check_string(text: str, limits: AttributeLimits, field: str) -> str:
+    if len(text.encode()) > limits.max_string_bytes:
+        raise InvalidArgument(f"string longer than {limits.max_string_bytes} bytes", field)
+    return text
+
+
+def format_datetime(value: datetime) -> str:
+    return value.astimezone(UTC).strftime(_DATETIME_FORMAT)
+
+
+def to_stored(value: common_pb2.AttributeValue, limits: AttributeLimits, field: str) -> StoredValue:
+    """Validate one protobuf value and return its stored form (without ``at``)."""
+    kind = value.WhichOneof("value")
+    if kind == "string_value":
+        return {"t": "s", "v": _check_string(value.string_value, limits, field)}
+    if kind == "number_value":
+        if not math.isfinite(value.number_value):
+            raise InvalidArgument("number must be finite", field)
+        return {"t": "n", "v": value.number_value}
+    if kind == "bool_value":
+        return {"t": "b", "v": value.bool_value}
+    if kind == "datetime_value":
+        try:
+            return {"t": "d", "v": format_datetime(to_datetime(value.datetime_value))}
+        except (ValueError, OverflowError, OSError):
+            raise InvalidArgument("datetime out of range", field) from None
+    if kind == "string_list_value":
+        items = list(value.string_list_value.values)
+        if len(items) > limits.max_list_items:
+            raise InvalidArgument(f"list longer than {limits.max_list_items} items", field)
+        for index, item in enumerate(items):
+            _check_string(item, limits, f"{field}[{index}]")
+        return {"t": "l", "v": items}
+    raise InvalidArgument("no value set (string, number, bool, datetime or string list)", field)
+
+
+def validate_attributes(
+    attributes: Mapping[str, common_pb2.AttributeValue], limits: AttributeLimits, field: str = "attributes"
+) -> dict[str, StoredValue]:
+    """Validate a protobuf attribute map; the error names the first bad entry, e.g. ``attributes["age"]``."""
+    if len(attributes) > limits.max_attributes:
+        raise InvalidArgument(f"more than {limits.max_attributes} attributes", field)
+    stored = {}
+    for key, value in attributes.items():
+        entry_field = f'{field}["{key}"]'
+        check_key(key, limits, entry_field)
+        stored[key] = to_stored(value, limits, entry_field)
+    return stored
+
+
+def to_message(stored: StoredValue) -> common_pb2.AttributeValue:
+    kind, value = stored["t"], stored["v"]
+    if kind == "s":
+        return common_pb2.AttributeValue(string_value=value)
+    if kind == "n":
+        return common_pb2.AttributeValue(number_value=value)
+    if kind == "b":
+        return common_pb2.AttributeValue(bool_value=value)
+    if kind == "d":
+        parsed = datetime.strptime(value, _DATETIME_FORMAT).replace(tzinfo=UTC)
+        return common_pb2.AttributeValue(datetime_value=from_datetime(parsed))
+    return common_pb2.AttributeValue(string_list_value=common_pb2.StringList(values=value))
+
+
+def to_messages(stored: Mapping[str, StoredValue]) -> dict[str, common_pb2.AttributeValue]:
+    return {key: to_message(value) for key, value in stored.items()}
+
+
+def to_plain(stored: Mapping[str, StoredValue]) -> dict[str, Any]:
+    """Attribute values without their type tags, for exports and templates."""
+    return {key: value["v"] for key, value in stored.items()}

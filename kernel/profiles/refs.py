@@ -1,0 +1,171 @@
+"""Identity resolution: from a ProfileRef (profile id, custom id or anonymous id) to a profile.
+
+Every lookup goes through ``profile_identities``, so an anonymous id merged into a known profile, or the
+custom id of a profile merged into another, keeps resolving to the surviving profile. Resolution works on
+batches (one query for a whole TrackEvents call) and creates missing profiles race-free: the identity row
+is inserted first with ON CONFLICT DO NOTHING, so two kernels creating the same customer at once end up
+with one profile. Identifiers erased with ``suppress`` are never re-created.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from herald.v1 import common_pb2
+from kernel.errors import FailedPrecondition, InvalidArgument, NotFound
+
+MAX_ID_LENGTH = 256
+KINDS = ("profile_id", "custom_id", "anonymous_id")
+IDENTITY_KIND = {"custom_id": "custom", "anonymous_id": "anonymous"}
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A validated reference. ``kind`` is ``profile_id``, ``custom_id`` or ``anonymous_id``."""
+
+    kind: str
+    value: str
+
+    @property
+    def identity_kind(self) -> str:
+        """The ``profile_identities.kind`` of a custom or anonymous reference."""
+        return IDENTITY_KIND[self.kind]
+
+
+def check_id(value: str, field: str) -> str:
+    if not value:
+        raise InvalidArgument("must not be empty", field)
+    if len(value) > MAX_ID_LENGTH:
+        raise InvalidArgument(f"at most {MAX_ID_LENGTH} characters", field)
+    if not value.isprintable():
+        raise InvalidArgument("must not contain control characters", field)
+    return value
+
+
+def check_ref(message: common_pb2.ProfileRef, field: str = "profile") -> Ref:
+    kind = message.WhichOneof("ref")
+    if kind is None:
+        raise InvalidArgument("set one of profile_id, custom_id or anonymous_id", field)
+    value = getattr(message, kind)
+    if kind == "profile_id":
+        try:
+            return Ref(kind, str(uuid.UUID(value)))
+        except ValueError:
+            raise InvalidArgument("must be a UUID", f"{field}.profile_id") from None
+    return Ref(kind, check_id(value, f"{field}.{kind}"))
+
+
+@dataclass(slots=True)
+class Resolution:
+    """The outcome of resolving a batch of references."""
+
+    profiles: dict[Ref, uuid.UUID] = field(default_factory=dict)
+    created: set[uuid.UUID] = field(default_factory=set)
+    suppressed: set[Ref] = field(default_factory=set)
+
+
+async def suppressed_identities(
+    conn: asyncpg.Connection, project_id: uuid.UUID, identities: Collection[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Which (kind, value) identifiers were erased with suppression. Kinds: custom, anonymous, or an
+    address kind (email, phone, ...)."""
+    if not identities:
+        return set()
+    kinds, values = zip(*identities, strict=True)
+    rows = await conn.fetch(
+        """SELECT w.kind, w.value
+           FROM unnest($2::text[], $3::text[]) AS w(kind, value)
+           JOIN projects p ON p.project_id = $1
+           JOIN suppressed_identifiers s ON s.project_id = $1
+            AND s.identifier_sha256 =
+                sha256(p.suppression_salt || convert_to(w.kind || ':' || w.value, 'UTF8'))""",
+        project_id,
+        list(kinds),
+        list(values),
+    )
+    return {(r["kind"], r["value"]) for r in rows}
+
+
+async def resolve(
+    conn: asyncpg.Connection, project_id: uuid.UUID, refs: Collection[Ref], *, create: bool
+) -> Resolution:
+    """Resolve ``refs``; with ``create``, unknown custom/anonymous ids get a new profile (unless suppressed).
+
+    Unknown ``profile_id`` references and, without ``create``, unknown identifiers are simply absent from
+    ``Resolution.profiles``. Call inside a transaction when the caller writes to the profiles it gets.
+    """
+    result = Resolution()
+    by_id = [r for r in refs if r.kind == "profile_id"]
+    by_identity = [r for r in refs if r.kind != "profile_id"]
+    if by_id:
+        rows = await conn.fetch(
+            "SELECT profile_id FROM profiles WHERE project_id = $1 AND profile_id = any($2::uuid[])",
+            project_id,
+            [r.value for r in by_id],
+        )
+        found = {str(r["profile_id"]) for r in rows}
+        result.profiles.update({r: uuid.UUID(r.value) for r in by_id if r.value in found})
+    if not by_identity:
+        return result
+    await _lookup(conn, project_id, by_identity, result)
+    missing = [r for r in by_identity if r not in result.profiles]
+    if not (create and missing):
+        return result
+    blocked = await suppressed_identities(conn, project_id, [(r.identity_kind, r.value) for r in missing])
+    result.suppressed = {r for r in missing if (r.identity_kind, r.value) in blocked}
+    to_create = [r for r in missing if r not in result.suppressed]
+    if to_create:
+        rows = await conn.fetch(
+            """WITH wanted AS (
+                   SELECT kind, value, gen_random_uuid() AS profile_id
+                   FROM unnest($2::text[], $3::text[]) AS w(kind, value)),
+               claimed AS (
+                   INSERT INTO profile_identities (project_id, kind, value, profile_id)
+                   SELECT $1, kind, value, profile_id FROM wanted
+                   ON CONFLICT DO NOTHING
+                   RETURNING kind, value, profile_id)
+               INSERT INTO profiles (project_id, profile_id, custom_id)
+               SELECT $1, profile_id, CASE WHEN kind = 'custom' THEN value END FROM claimed
+               RETURNING profile_id""",
+            project_id,
+            [r.identity_kind for r in to_create],
+            [r.value for r in to_create],
+        )
+        result.created.update(r["profile_id"] for r in rows)
+        # Identities another transaction claimed first are read back; the rest were just created.
+        await _lookup(conn, project_id, to_create, result)
+    return result
+
+
+async def _lookup(
+    conn: asyncpg.Connection, project_id: uuid.UUID, refs: list[Ref], result: Resolution
+) -> None:
+    unique = list(dict.fromkeys(refs))
+    rows = await conn.fetch(
+        """SELECT i.kind, i.value, i.profile_id
+           FROM unnest($2::text[], $3::text[]) AS w(kind, value)
+           JOIN profile_identities i ON i.project_id = $1 AND i.kind = w.kind AND i.value = w.value""",
+        project_id,
+        [r.identity_kind for r in unique],
+        [r.value for r in unique],
+    )
+    kind_of = {"custom": "custom_id", "anonymous": "anonymous_id"}
+    for row in rows:
+        result.profiles[Ref(kind_of[row["kind"]], row["value"])] = row["profile_id"]
+
+
+async def resolve_one(
+    conn: asyncpg.Connection, project_id: uuid.UUID, ref: Ref, *, create: bool, field: str = "profile"
+) -> tuple[uuid.UUID, bool]:
+    """One reference → (profile id, created). NOT_FOUND / FAILED_PRECONDITION (suppressed) otherwise."""
+    resolution = await resolve(conn, project_id, [ref], create=create)
+    if ref in resolution.suppressed:
+        raise FailedPrecondition("this person was erased and suppressed; they cannot be re-created", field)
+    profile_id = resolution.profiles.get(ref)
+    if profile_id is None:
+        raise NotFound("no profile matches this reference", field)
+    return profile_id, profile_id in resolution.created

@@ -1,0 +1,168 @@
+"""Projects (tenants) and their API keys."""
+
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+
+import asyncpg
+
+from kernel.auth import new_secret
+from kernel.errors import InvalidArgument, NotFound
+
+MAX_NAME_LENGTH = 200
+MAX_RETENTION_DAYS = 36_500
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    project_id: uuid.UUID
+    name: str
+    timezone: str
+    inactivity_retention_days: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    key_id: uuid.UUID
+    project_id: uuid.UUID
+    name: str
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@cache
+def _known_timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def check_name(name: str, field: str = "name") -> str:
+    name = name.strip()
+    if not name:
+        raise InvalidArgument("must not be empty", field)
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidArgument(f"at most {MAX_NAME_LENGTH} characters", field)
+    return name
+
+
+def check_timezone(timezone: str, field: str = "settings.timezone") -> str:
+    if timezone not in _known_timezones():
+        raise InvalidArgument(f"{timezone!r} is not an IANA time zone (e.g. 'Europe/Paris')", field)
+    return timezone
+
+
+def check_retention(days: int, field: str = "settings.inactivity_retention_days") -> int:
+    if not 0 <= days <= MAX_RETENTION_DAYS:
+        raise InvalidArgument(f"must be between 0 and {MAX_RETENTION_DAYS}", field)
+    return days
+
+
+def parse_id(value: str, field: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise InvalidArgument("must be a UUID", field) from None
+
+
+def _project(row: asyncpg.Record) -> Project:
+    return Project(
+        row["project_id"], row["name"], row["timezone"], row["inactivity_retention_days"], row["created_at"]
+    )
+
+
+def _api_key(row: asyncpg.Record) -> ApiKey:
+    return ApiKey(
+        row["key_id"], row["project_id"], row["name"], row["prefix"], row["created_at"], row["revoked_at"]
+    )
+
+
+class Projects:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def create(self, name: str, timezone: str, retention_days: int) -> tuple[Project, ApiKey, str]:
+        """Create a project with its first API key; returns the key's secret (shown once)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                """INSERT INTO projects (project_id, name, timezone, inactivity_retention_days)
+                   VALUES ($1, $2, $3, $4) RETURNING *""",
+                uuid.uuid4(),
+                name,
+                timezone,
+                retention_days,
+            )
+            project = _project(row)
+            key, secret = await self._insert_key(conn, project.project_id, "default")
+        return project, key, secret
+
+    async def get(self, project_id: uuid.UUID) -> Project:
+        row = await self._pool.fetchrow("SELECT * FROM projects WHERE project_id = $1", project_id)
+        if row is None:
+            raise NotFound("no such project", "project_id")
+        return _project(row)
+
+    async def list(self) -> list[Project]:
+        return [_project(r) for r in await self._pool.fetch("SELECT * FROM projects ORDER BY created_at")]
+
+    async def update_settings(
+        self, project_id: uuid.UUID, timezone: str | None, retention_days: int | None
+    ) -> Project:
+        row = await self._pool.fetchrow(
+            """UPDATE projects SET timezone = coalesce($2, timezone),
+                   inactivity_retention_days = coalesce($3, inactivity_retention_days), updated_at = now()
+               WHERE project_id = $1 RETURNING *""",
+            project_id,
+            timezone,
+            retention_days,
+        )
+        if row is None:
+            raise NotFound("no such project", "project_id")
+        return _project(row)
+
+    async def create_key(self, project_id: uuid.UUID, name: str) -> tuple[ApiKey, str]:
+        async with self._pool.acquire() as conn:
+            await self._require(conn, project_id)
+            return await self._insert_key(conn, project_id, name)
+
+    async def list_keys(self, project_id: uuid.UUID) -> list[ApiKey]:
+        async with self._pool.acquire() as conn:
+            await self._require(conn, project_id)
+            rows = await conn.fetch(
+                "SELECT * FROM api_keys WHERE project_id = $1 ORDER BY created_at", project_id
+            )
+        return [_api_key(r) for r in rows]
+
+    async def revoke_key(self, project_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
+        row = await self._pool.fetchrow(
+            """UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
+               WHERE project_id = $1 AND key_id = $2 RETURNING *""",
+            project_id,
+            key_id,
+        )
+        if row is None:
+            raise NotFound("no such API key in this project", "key_id")
+        return _api_key(row)
+
+    @staticmethod
+    async def _require(conn: asyncpg.Connection, project_id: uuid.UUID) -> None:
+        if not await conn.fetchval("SELECT true FROM projects WHERE project_id = $1", project_id):
+            raise NotFound("no such project", "project_id")
+
+    @staticmethod
+    async def _insert_key(conn: asyncpg.Connection, project_id: uuid.UUID, name: str) -> tuple[ApiKey, str]:
+        secret, prefix, digest = new_secret()
+        row = await conn.fetchrow(
+            """INSERT INTO api_keys (project_id, key_id, name, prefix, secret_sha256)
+               VALUES ($1, $2, $3, $4, $5) RETURNING *""",
+            project_id,
+            uuid.uuid4(),
+            name,
+            prefix,
+            digest,
+        )
+        return _api_key(row), secret

@@ -1,0 +1,131 @@
+"""Assembles the gRPC server: servicers, health checking, reflection, graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from herald.v1 import profiles_pb2, profiles_pb2_grpc, projects_pb2, projects_pb2_grpc
+from kernel.api.profiles import ProfileServicer
+from kernel.api.projects import ProjectServicer
+from kernel.app import Kernel
+from kernel.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAMES = (
+    projects_pb2.DESCRIPTOR.services_by_name["ProjectService"].full_name,
+    profiles_pb2.DESCRIPTOR.services_by_name["ProfileService"].full_name,
+)
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+
+def admin_key_file(settings: Settings) -> Path:
+    return settings.data_dir / "admin_key"
+
+
+def ensure_admin_key(settings: Settings) -> tuple[str, bool]:
+    """The configured admin key, else the one kept in the data folder, else a new one (returns True)."""
+    configured = settings.admin_key.get_secret_value()
+    if configured:
+        return configured, False
+    path = admin_key_file(settings)
+    if path.exists():
+        return path.read_text().strip(), False
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    key = "hadm_" + secrets.token_urlsafe(32)
+    path.touch(mode=0o600)
+    path.write_text(key + "\n")
+    return key, True
+
+
+@dataclass
+class RunningServer:
+    kernel: Kernel
+    server: grpc.aio.Server
+    health: health.HealthServicer
+    port: int
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    async def stop(self, grace: float) -> None:
+        """Refuse new calls (health NOT_SERVING), let in-flight ones finish for ``grace`` s, then close."""
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
+        await self.kernel.close()
+
+
+async def start(settings: Settings, admin_key: str) -> RunningServer:
+    kernel = await Kernel.open(settings, admin_key)
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ]
+    )
+    projects_pb2_grpc.add_ProjectServiceServicer_to_server(
+        ProjectServicer(kernel.projects, kernel.auth), server
+    )
+    profiles_pb2_grpc.add_ProfileServiceServicer_to_server(ProfileServicer(kernel), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for name in (*SERVICE_NAMES, ""):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    reflection.enable_server_reflection(
+        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+    port = server.add_insecure_port(settings.grpc_address)
+    if port == 0:
+        await kernel.close()
+        raise RuntimeError(f"cannot listen on {settings.grpc_address}")
+    await server.start()
+    log.info("herald listening", extra={"address": settings.grpc_address, "port": port})
+    return RunningServer(kernel, server, health_servicer, port)
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings, admin_key: str) -> AsyncIterator[RunningServer]:
+    """A started server for the block's duration (what the tests use)."""
+    running_server = await start(settings, admin_key)
+    try:
+        yield running_server
+    finally:
+        await running_server.stop(settings.shutdown_grace_seconds)
+
+
+def first_call_banner(settings: Settings, admin_key: str) -> str:
+    return (
+        f"\nHerald generated an admin key (kept in {admin_key_file(settings)}):\n\n    {admin_key}\n\n"
+        "Create your first project and API key:\n\n"
+        "    herald project create 'My app'\n\n"
+        "(or with grpcurl: grpcurl -plaintext -H 'authorization: Bearer "
+        f'{admin_key}\' -d \'{{"name": "My app"}}\' {settings.grpc_address} '
+        "herald.v1.ProjectService/CreateProject)\n"
+    )
+
+
+async def serve(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM, then drain in-flight calls for ``shutdown_grace_seconds``."""
+    admin_key, generated = ensure_admin_key(settings)
+    running_server = await start(settings, admin_key)
+    if generated:
+        print(first_call_banner(settings, admin_key), flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down", extra={"grace_seconds": settings.shutdown_grace_seconds})
+    await running_server.stop(settings.shutdown_grace_seconds)

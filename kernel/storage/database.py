@@ -1,0 +1,51 @@
+"""The asyncpg pool every kernel component shares, with JSON codecs set once per connection."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import asyncpg
+import orjson
+
+from kernel.settings import Settings
+from kernel.storage.embedded import start_embedded_postgres
+from kernel.storage.migrations import apply_migrations
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for type_name in ("json", "jsonb"):
+        await conn.set_type_codec(
+            type_name, encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads, schema="pg_catalog"
+        )
+
+
+@dataclass(slots=True)
+class Database:
+    """A migrated database behind a pool; ``dsn`` is kept for tools that open their own connection."""
+
+    dsn: str
+    pool: asyncpg.Pool
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+
+async def resolve_dsn(settings: Settings) -> str:
+    """The configured DSN, or the embedded server's (started in a thread: initdb blocks)."""
+    if settings.database_url:
+        return settings.database_url
+    return await asyncio.to_thread(start_embedded_postgres, settings.data_dir)
+
+
+async def open_database(settings: Settings) -> Database:
+    """Connect, apply pending migrations, and return the pool."""
+    dsn = await resolve_dsn(settings)
+    await apply_migrations(dsn)
+    pool = await asyncpg.create_pool(
+        dsn,
+        min_size=settings.db_pool_min_size,
+        max_size=max(settings.db_pool_max_size, settings.db_pool_min_size),
+        init=_init_connection,
+    )
+    return Database(dsn=dsn, pool=pool)

@@ -1,0 +1,136 @@
+"""Shared fixtures: one real PostgreSQL and one real gRPC server (loopback, free port) per test session.
+
+The database is the embedded one (pgserver) in a temporary folder, unless ``HERALD_TEST_DATABASE_URL``
+points at an existing server. Tests isolate themselves by creating their own project (``project``).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import grpc
+import pytest
+
+from herald.v1 import profiles_pb2_grpc, projects_pb2, projects_pb2_grpc
+from kernel.server import RunningServer, running
+from kernel.settings import Settings
+from kernel.storage.embedded import start_embedded_postgres
+
+ADMIN_KEY = "test-admin-key"
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Iterator[Path]:
+    """A scratch data folder for the session."""
+    with tempfile.TemporaryDirectory(prefix="herald-test-") as folder:
+        yield Path(folder)
+
+
+@pytest.fixture(scope="session")
+def database_url(data_dir: Path) -> Iterator[str]:
+    """A real PostgreSQL, fresh for the session (embedded unless HERALD_TEST_DATABASE_URL is set)."""
+    external = os.environ.get("HERALD_TEST_DATABASE_URL")
+    if external:
+        yield external
+        return
+    import pgserver
+
+    yield start_embedded_postgres(data_dir)
+    pgserver.get_server(data_dir.resolve() / "postgres", cleanup_mode=None).cleanup()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, data_dir: Path) -> Settings:
+    """Settings for the test server: real database, free loopback port, fixed admin key."""
+    return Settings(
+        grpc_address="127.0.0.1:0",
+        database_url=database_url,
+        admin_key=ADMIN_KEY,
+        data_dir=data_dir,
+        shutdown_grace_seconds=1.0,
+        log_format="text",
+    )
+
+
+@pytest.fixture(scope="session")
+async def server(settings: Settings) -> AsyncIterator[RunningServer]:
+    """The Herald kernel, serving gRPC on a loopback port."""
+    async with running(settings, ADMIN_KEY) as running_server:
+        yield running_server
+
+
+@pytest.fixture(scope="session")
+async def channel(server: RunningServer) -> AsyncIterator[grpc.aio.Channel]:
+    """A client channel to the test server."""
+    async with grpc.aio.insecure_channel(server.address) as client_channel:
+        yield client_channel
+
+
+@pytest.fixture(scope="session")
+async def db(server: RunningServer) -> asyncpg.Pool:
+    """The kernel's own pool, for tests that check what is (or is not) stored."""
+    return server.kernel.db.pool
+
+
+def bearer(key: str) -> tuple[tuple[str, str], ...]:
+    return (("authorization", f"Bearer {key}"),)
+
+
+ADMIN = bearer(ADMIN_KEY)
+
+
+@dataclass(frozen=True)
+class ProjectKey:
+    project_id: uuid.UUID
+    key: str
+
+    @property
+    def auth(self) -> tuple[tuple[str, str], ...]:
+        return bearer(self.key)
+
+
+@pytest.fixture(scope="session")
+def projects(channel: grpc.aio.Channel) -> projects_pb2_grpc.ProjectServiceStub:
+    """ProjectService client."""
+    return projects_pb2_grpc.ProjectServiceStub(channel)
+
+
+@pytest.fixture(scope="session")
+def profiles(channel: grpc.aio.Channel) -> profiles_pb2_grpc.ProfileServiceStub:
+    """ProfileService client."""
+    return profiles_pb2_grpc.ProfileServiceStub(channel)
+
+
+async def new_project(
+    stub: projects_pb2_grpc.ProjectServiceStub, name: str = "test", **settings: object
+) -> ProjectKey:
+    reply = await stub.CreateProject(
+        projects_pb2.CreateProjectRequest(name=name, settings=projects_pb2.ProjectSettings(**settings)),
+        metadata=ADMIN,
+    )
+    return ProjectKey(uuid.UUID(reply.project.project_id), reply.api_key_secret)
+
+
+@pytest.fixture
+async def project(projects: projects_pb2_grpc.ProjectServiceStub) -> ProjectKey:
+    """A new, empty project of this test's own, with an API key."""
+    return await new_project(projects)
+
+
+@pytest.fixture
+async def other_project(projects: projects_pb2_grpc.ProjectServiceStub) -> ProjectKey:
+    """A second project, to check that nothing crosses tenants."""
+    return await new_project(projects, "other")
+
+
+async def rpc_error(call: object) -> grpc.aio.AioRpcError:
+    """Await ``call`` and return the RpcError it must raise."""
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call  # type: ignore[misc]
+    return caught.value
