@@ -1,0 +1,35 @@
+"""The channel plugin contract's data types; the hooks themselves are in :mod:`kernel.hookspecs`."""
+
+from kernel.channels.types import (
+    AddressKind,
+    Capabilities,
+    ChannelSender,
+    ChannelSpec,
+    ConfigError,
+    Emulator,
+    FailureReason,
+    FeedbackEvent,
+    FeedbackKind,
+    MessageContent,
+    OutboundMessage,
+    Outcome,
+    SendResult,
+    WebhookRequest,
+)
+
+__all__ = [
+    "AddressKind",
+    "Capabilities",
+    "ChannelSender",
+    "ChannelSpec",
+    "ConfigError",
+    "Emulator",
+    "FailureReason",
+    "FeedbackEvent",
+    "FeedbackKind",
+    "MessageContent",
+    "OutboundMessage",
+    "Outcome",
+    "SendResult",
+    "WebhookRequest",
+]

@@ -1,0 +1,231 @@
+"""What a channel plugin declares, receives and returns.
+
+The kernel never branches on a channel's *name*: everything it needs to know (which addresses the
+channel reaches, how many messages one provider request carries, how large a payload may be, whether it
+can send silent pushes or substitute per-recipient data itself) is in :class:`Capabilities`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+
+class AddressKind(StrEnum):
+    """The kind of profile address a channel delivers to (same texts as ``profile_addresses.kind``)."""
+
+    EMAIL = "email"
+    APNS_TOKEN = "apns_token"
+    FCM_TOKEN = "fcm_token"
+    WEB_PUSH = "web_push"
+    PHONE = "phone"
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    address_kind: AddressKind
+    #: Messages one provider request may carry (SparkPost: many recipients per transmission; APNs: 1).
+    max_batch_size: int
+    #: Largest payload the provider accepts for one message, in bytes (APNs 4096, web push 4096, ...).
+    max_payload_bytes: int
+    #: Data-only / background pushes that wake the app without showing anything.
+    silent_push: bool = False
+    #: The provider renders per-recipient substitution data itself (so the kernel sends the template once
+    #: per batch with each recipient's data instead of rendering every message).
+    per_recipient_substitution: bool = False
+    #: Messages per second the provider tolerates from one account by default; None for no known limit.
+    default_rate_per_second: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSpec:
+    #: Unique, dotted: ``email.sparkpost``, ``push.apns``. Used in settings, APIs and metrics.
+    name: str
+    #: One line for humans (ChannelService lists it).
+    description: str
+    #: The consent scope of ``profile_subscriptions.channel``: email, push, web_push or sms.
+    consent_channel: str
+    capabilities: Capabilities
+    #: Names of the configuration keys the channel accepts, with a one-line description each.
+    config_fields: Mapping[str, str] = field(default_factory=dict)
+
+
+class ConfigError(ValueError):
+    """A channel configuration is unusable; ``field`` names the key (e.g. ``key_p8``)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class MessageContent:
+    """Rendered content. Each channel reads the fields that make sense for it and ignores the others.
+
+    Email: ``subject``, ``html``, ``text``, ``from_address``, ``from_name``, ``reply_to``.
+    Push (APNs, FCM, web push): ``title``, ``body``, ``data``, ``silent``, ``badge``, ``sound``,
+    ``collapse_key``, ``priority``, ``ttl_seconds``, ``url`` (web push click target).
+    SMS: ``text`` (``from_address`` is the sender id or number).
+    ``campaign`` and ``tags`` label the message at the provider (SparkPost campaign_id / metadata).
+    """
+
+    subject: str = ""
+    html: str = ""
+    text: str = ""
+    from_address: str = ""
+    from_name: str = ""
+    reply_to: str = ""
+    title: str = ""
+    body: str = ""
+    data: Mapping[str, str] = field(default_factory=dict)
+    silent: bool = False
+    badge: int | None = None
+    sound: str = ""
+    collapse_key: str = ""
+    #: "high" (deliver now, wake the device) or "normal" (may be batched by the OS to save power).
+    priority: str = "high"
+    #: How long the provider should keep trying to deliver; None for its default.
+    ttl_seconds: int | None = None
+    url: str = ""
+    campaign: str = ""
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    #: Fixed when the message was planned; sent to providers as an idempotency key where they accept one,
+    #: and echoed by feedback webhooks so events find their message.
+    message_id: str
+    #: The normalised address (email, token, E.164 number, or the web-push endpoint).
+    address: str
+    content: MessageContent
+    #: Kind-specific address data: the web-push subscription's ``p256dh`` and ``auth`` keys.
+    address_details: Mapping[str, str] = field(default_factory=dict)
+    #: Set only for channels with ``per_recipient_substitution``: the recipient's data for the provider
+    #: to substitute into ``content`` (then the same content object is shared by the whole batch).
+    substitution_data: Mapping[str, Any] | None = None
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "accepted"
+    #: Temporary: try again after ``retry_after`` seconds (None: the kernel's backoff decides).
+    RETRY = "retry"
+    #: Permanent: never retried.
+    FAILED = "failed"
+
+
+class FailureReason(StrEnum):
+    #: The address can never receive (malformed email, unknown number).
+    INVALID_ADDRESS = "invalid_address"
+    #: The token or subscription is no longer valid (APNs 410, FCM UNREGISTERED, web push 404/410).
+    UNREGISTERED = "unregistered"
+    #: The recipient unsubscribed or complained at the provider (SparkPost suppression).
+    UNSUBSCRIBED = "unsubscribed"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    #: The channel's credentials were refused: every message of the channel will fail until fixed.
+    AUTHENTICATION = "authentication"
+    #: Any other permanent refusal; ``detail`` says what the provider said.
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    message_id: str
+    outcome: Outcome
+    #: The provider's id for the accepted message (SparkPost transmission id, apns-id, FCM name, ...).
+    provider_id: str = ""
+    retry_after: float | None = None
+    reason: FailureReason | None = None
+    detail: str = ""
+
+    @property
+    def prunes_address(self) -> bool:
+        """The address is dead: the kernel removes it from the profile."""
+        return self.reason in (FailureReason.UNREGISTERED, FailureReason.INVALID_ADDRESS)
+
+
+@runtime_checkable
+class ChannelSender(Protocol):
+    """Delivers batches for one project's configuration of one channel; one instance is reused."""
+
+    async def send_batch(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
+        """Send up to ``max_batch_size`` messages; return one result per message, in the same order.
+
+        Never raises for a provider's refusal (that is a result); raises only for bugs. A transport error
+        (connection refused, timeout) is a RETRY result for every message it affected.
+        """
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRequest:
+    """A provider's callback as received by Herald's webhook endpoint."""
+
+    headers: Mapping[str, str]
+    body: bytes
+    query: Mapping[str, str] = field(default_factory=dict)
+
+
+class FeedbackKind(StrEnum):
+    DELIVERED = "delivered"
+    BOUNCED = "bounced"  # permanent (hard) bounce
+    DEFERRED = "deferred"  # temporary (soft) bounce
+    COMPLAINED = "complained"  # marked as spam
+    OPENED = "opened"
+    CLICKED = "clicked"
+    UNSUBSCRIBED = "unsubscribed"
+    TOKEN_INVALID = "token_invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackEvent:
+    kind: FeedbackKind
+    #: Herald's message id, when the provider echoes it (metadata); empty otherwise.
+    message_id: str
+    address: str
+    occurred_at: datetime
+    #: The provider's own event id, to drop a webhook delivered twice.
+    provider_event_id: str = ""
+    detail: str = ""
+    #: The clicked link, for CLICKED.
+    url: str = ""
+
+
+@runtime_checkable
+class Emulator(Protocol):
+    """A loopback stand-in for a provider, checking requests the way the provider does.
+
+    Used by tests, benchmarks and sandbox mode. ``async with emulator:`` starts it on 127.0.0.1 (port 0
+    unless given) and stops it.
+    """
+
+    #: The base URL (or host:port for SMTP) the channel's sender should use instead of the provider's.
+    endpoint: str
+    #: Every message the emulator accepted, in order, as the provider would have recorded it.
+    accepted: list[Mapping[str, Any]]
+
+    async def __aenter__(self) -> Emulator: ...
+
+    async def __aexit__(self, *exc: object) -> None: ...
+
+    def fail_next(
+        self, count: int, status: int, *, retry_after: float | None = None, error: str = ""
+    ) -> None:
+        """Answer the next ``count`` requests with this error, as the provider would shape it."""
+        ...
+
+    def set_latency(self, seconds: float) -> None:
+        """Delay every answer by ``seconds`` (0 to stop)."""
+        ...
+
+    def invalidate(self, address: str) -> None:
+        """From now on, answer for ``address`` as the provider does for a dead token / address."""
+        ...

@@ -1,0 +1,73 @@
+"""Hook specifications for Herald channel plugins.
+
+A channel plugin is a module (or object) registered under the ``herald.channels`` entry-point group,
+implementing some of the hooks below with ``@kernel.plugins.hookimpl``. Herald's own channels are loaded
+exactly the same way. Only :class:`kernel.plugins.ChannelManager` calls these hooks.
+
+Every per-channel hook receives the :class:`~kernel.channels.ChannelSpec` it is asked about and is
+``firstresult``: the plugin that declared the channel answers, every other plugin returns ``None``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pluggy
+
+from kernel.channels import ChannelSender, ChannelSpec, Emulator, FeedbackEvent, WebhookRequest
+
+hookspec = pluggy.HookspecMarker("herald")
+
+
+@hookspec
+def herald_channels() -> list[ChannelSpec]:
+    """Declare the channels this plugin provides.
+
+    Called once when the plugin manager loads. Return one :class:`~kernel.channels.ChannelSpec` per
+    channel, with its capabilities; a channel name may be declared by one plugin only (a second
+    declaration stops the start with an error naming both plugins).
+    """
+
+
+@hookspec(firstresult=True)
+def herald_validate_config(channel: ChannelSpec, config: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """Check a project's configuration (credentials, sender identity) of ``channel`` before it is saved.
+
+    Return the normalised configuration to store. Raise :class:`~kernel.channels.ConfigError` naming
+    the key for anything unusable — a malformed key file, a missing field — so ChannelService can answer
+    INVALID_ARGUMENT with the reason. Must not contact the provider (no network in validation).
+    """
+
+
+@hookspec(firstresult=True)
+def herald_channel_sender(
+    channel: ChannelSpec, config: Mapping[str, Any], endpoint: str | None
+) -> ChannelSender | None:
+    """Create the sender that delivers ``channel`` messages for one project's validated ``config``.
+
+    ``endpoint`` is None for the real provider, or the base URL (host:port for SMTP) of its emulator in
+    sandbox mode, tests and benchmarks: the sender must then speak the same protocol to that address.
+    The sender is reused for many batches and closed by the kernel.
+    """
+
+
+@hookspec(firstresult=True)
+def herald_parse_feedback(channel: ChannelSpec, request: WebhookRequest) -> list[FeedbackEvent] | None:
+    """Turn a provider's webhook call into feedback events (delivered, bounced, opened, ...).
+
+    Called by Herald's webhook endpoint for ``/webhooks/<channel name>``. Verify the request the way
+    the provider signs it where it does; raise :class:`~kernel.channels.ConfigError` for a request that
+    fails verification or cannot be parsed (the endpoint answers 400). Return an empty list for events
+    Herald does not track.
+    """
+
+
+@hookspec(firstresult=True)
+def herald_channel_emulator(channel: ChannelSpec) -> Emulator | None:
+    """Return a new, not yet started loopback emulator of ``channel``'s provider.
+
+    Used by tests, benchmarks, ``herald emulator <channel>`` and sandbox mode. The emulator must check
+    requests as the provider does (authentication, payload limits, required fields) and answer with
+    the provider's real success and error shapes.
+    """

@@ -1,0 +1,1 @@
+"""Email through any SMTP server (aiosmtplib)."""

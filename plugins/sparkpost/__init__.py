@@ -1,0 +1,1 @@
+"""Email through SparkPost's Transmissions API."""
