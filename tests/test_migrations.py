@@ -1,0 +1,39 @@
+"""Migrations: applied once, recorded, refused when an applied file was edited."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from kernel.storage import migrations
+from kernel.storage.migrations import Migration, apply_migrations, load_migrations
+
+
+async def test_migrations_are_recorded_and_idempotent(server, database_url: str) -> None:
+    assert await apply_migrations(database_url) == []
+    conn = await asyncpg.connect(database_url)
+    try:
+        versions = [r["version"] for r in await conn.fetch("SELECT version FROM herald_migrations ORDER BY 1")]
+    finally:
+        await conn.close()
+    assert versions == [m.version for m in load_migrations()]
+
+
+async def test_edited_migration_stops_the_start(server, database_url: str, monkeypatch) -> None:
+    edited = [Migration(m.version, m.name, m.sql + "\n-- edited") for m in load_migrations()]
+    monkeypatch.setattr(migrations, "load_migrations", lambda: edited)
+    with pytest.raises(RuntimeError, match="changed after it was applied"):
+        await apply_migrations(database_url)
+
+
+async def test_every_table_is_keyed_by_project_first(server, db) -> None:
+    rows = await db.fetch(
+        """SELECT c.relname AS table, a.attname AS first_column
+           FROM pg_index i
+           JOIN pg_class c ON c.oid = i.indrelid
+           JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+           JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
+           WHERE i.indisprimary AND c.relname NOT IN ('herald_migrations')"""
+    )
+    assert rows
+    assert {r["table"]: r["first_column"] for r in rows if r["first_column"] != "project_id"} == {}

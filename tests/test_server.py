@@ -1,0 +1,138 @@
+"""The server as an operator sees it: health checks, reflection, `herald serve` and graceful shutdown."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from herald.v1 import projects_pb2, projects_pb2_grpc
+from kernel.server import SERVICE_NAMES
+from tests.conftest import bearer
+
+
+async def test_health_reports_every_service_serving(channel) -> None:
+    stub = health_pb2_grpc.HealthStub(channel)
+    for service in (*SERVICE_NAMES, ""):
+        reply = await stub.Check(health_pb2.HealthCheckRequest(service=service))
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING, service
+
+
+async def test_reflection_lists_the_services(channel) -> None:
+    stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+
+    async def requests():
+        yield reflection_pb2.ServerReflectionRequest(list_services="")
+
+    async for reply in stub.ServerReflectionInfo(requests()):
+        names = {s.name for s in reply.list_services_response.service}
+        assert set(SERVICE_NAMES) <= names
+        assert "grpc.health.v1.Health" in names
+        break
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_serving(address: str, process: subprocess.Popen[str], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(address) as client:
+        stub = health_pb2_grpc.HealthStub(client)
+        while time.monotonic() < deadline:
+            assert process.poll() is None, process.stderr.read() if process.stderr else "exited"
+            try:
+                stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                return
+            except grpc.RpcError:
+                time.sleep(0.2)
+    raise AssertionError("herald serve did not become healthy")
+
+
+@pytest.fixture
+def serve_process(database_url: str, tmp_path: Path):
+    """`herald serve` as a separate process, on a free port, with no admin key configured."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "HERALD_GRPC_ADDRESS": f"127.0.0.1:{port}",
+        "HERALD_DATABASE_URL": database_url,
+        "HERALD_DATA_DIR": str(tmp_path / "data"),
+        "HERALD_SHUTDOWN_GRACE_SECONDS": "2",
+    }
+    env.pop("HERALD_ADMIN_KEY", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kernel.cli", "serve"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_for_serving(f"127.0.0.1:{port}", process)
+        yield process, port, env
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+
+def test_first_start_generates_an_admin_key_and_prints_a_first_call(serve_process, tmp_path: Path) -> None:
+    process, port, env = serve_process
+    key_file = tmp_path / "data" / "admin_key"
+    admin_key = key_file.read_text().strip()
+    assert admin_key.startswith("hadm_")
+    assert key_file.stat().st_mode & 0o077 == 0, "the admin key must be readable by its owner only"
+
+    created = subprocess.run(
+        [sys.executable, "-m", "kernel.cli", "project", "create", "First"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert created.returncode == 0, created.stderr
+    secret = created.stdout.split("API key (shown once): ")[1].split()[0]
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as client:
+        projects = projects_pb2_grpc.ProjectServiceStub(client)
+        listed = projects.ListProjects(projects_pb2.ListProjectsRequest(), metadata=bearer(admin_key))
+        assert "First" in {p.name for p in listed.projects}
+        mine = [p for p in listed.projects if p.name == "First"][0]
+        assert projects.GetProject(
+            projects_pb2.GetProjectRequest(project_id=mine.project_id), metadata=bearer(secret)
+        ).name == "First"
+
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    assert admin_key in stdout and "herald project create" in stdout
+    messages = [json.loads(line)["message"] for line in stderr.splitlines() if line.startswith("{")]
+    assert messages[0] == "herald listening" and "shutting down" in messages
+
+
+def test_settings_command_masks_the_admin_key(tmp_path: Path) -> None:
+    env = {**os.environ, "HERALD_ADMIN_KEY": "super-secret", "HERALD_MAX_ATTRIBUTES": "12"}
+    shown = subprocess.run(
+        [sys.executable, "-m", "kernel.cli", "settings"], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "super-secret" not in shown.stdout
+    assert '"max_attributes": 12' in shown.stdout
+    doc = subprocess.run(
+        [sys.executable, "-m", "kernel.cli", "settings", "--doc"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert "HERALD_GRPC_ADDRESS" in doc.stdout and "127.0.0.1:50051" in doc.stdout
