@@ -16,7 +16,7 @@ import sys
 import orjson
 
 from kernel.logs import configure_logging
-from kernel.settings import Settings, documentation
+from kernel.settings import Settings, documentation, markdown_table
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -30,7 +30,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _settings(args: argparse.Namespace, settings: Settings) -> int:
-    if args.doc:
+    if args.markdown:
+        print(markdown_table())
+    elif args.doc:
         for env, type_name, default, description in documentation():
             print(f"{env} ({type_name}, default {default})\n    {description}")
     else:
@@ -75,6 +77,7 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("serve", help="run the gRPC kernel").set_defaults(run=_serve)
     show = commands.add_parser("settings", help="print the effective settings")
     show.add_argument("--doc", action="store_true", help="list every setting with its default instead")
+    show.add_argument("--markdown", action="store_true", help="the same as the README's settings table")
     show.set_defaults(run=_settings)
     project = commands.add_parser("project", help="manage projects (admin key)")
     project_commands = project.add_subparsers(dest="project_command", required=True)

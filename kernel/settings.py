@@ -98,6 +98,14 @@ def documentation() -> list[tuple[str, str, str, str]]:
     rows = []
     for name, field in Settings.model_fields.items():
         default = field.default.get_secret_value() if isinstance(field.default, SecretStr) else field.default
-        type_name = getattr(field.annotation, "__name__", str(field.annotation))
-        rows.append((f"HERALD_{name.upper()}", type_name, repr(default), field.description or ""))
+        type_name = "secret" if field.annotation is SecretStr else getattr(field.annotation, "__name__", "")
+        shown = str(default) if isinstance(default, Path) else repr(default)
+        rows.append((f"HERALD_{name.upper()}", type_name, shown, field.description or ""))
     return rows
+
+
+def markdown_table() -> str:
+    """The settings table of README.md (``herald settings --markdown``; a test keeps the README in sync)."""
+    lines = ["| Variable | Type | Default | What it does |", "|---|---|---|---|"]
+    lines += [f"| `{env}` | {kind} | `{default}` | {text} |" for env, kind, default, text in documentation()]
+    return "\n".join(lines)

@@ -111,10 +111,13 @@ def test_first_start_generates_an_admin_key_and_prints_a_first_call(serve_proces
         projects = projects_pb2_grpc.ProjectServiceStub(client)
         listed = projects.ListProjects(projects_pb2.ListProjectsRequest(), metadata=bearer(admin_key))
         assert "First" in {p.name for p in listed.projects}
-        mine = [p for p in listed.projects if p.name == "First"][0]
-        assert projects.GetProject(
-            projects_pb2.GetProjectRequest(project_id=mine.project_id), metadata=bearer(secret)
-        ).name == "First"
+        mine = next(p for p in listed.projects if p.name == "First")
+        assert (
+            projects.GetProject(
+                projects_pb2.GetProjectRequest(project_id=mine.project_id), metadata=bearer(secret)
+            ).name
+            == "First"
+        )
 
     process.send_signal(signal.SIGTERM)
     stdout, stderr = process.communicate(timeout=30)
@@ -127,12 +130,19 @@ def test_first_start_generates_an_admin_key_and_prints_a_first_call(serve_proces
 def test_settings_command_masks_the_admin_key(tmp_path: Path) -> None:
     env = {**os.environ, "HERALD_ADMIN_KEY": "super-secret", "HERALD_MAX_ATTRIBUTES": "12"}
     shown = subprocess.run(
-        [sys.executable, "-m", "kernel.cli", "settings"], env=env, cwd=tmp_path, capture_output=True, text=True
+        [sys.executable, "-m", "kernel.cli", "settings"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
     )
     assert shown.returncode == 0, shown.stderr
     assert "super-secret" not in shown.stdout
     assert '"max_attributes": 12' in shown.stdout
     doc = subprocess.run(
-        [sys.executable, "-m", "kernel.cli", "settings", "--doc"], cwd=tmp_path, capture_output=True, text=True
+        [sys.executable, "-m", "kernel.cli", "settings", "--doc"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
     )
     assert "HERALD_GRPC_ADDRESS" in doc.stdout and "127.0.0.1:50051" in doc.stdout
