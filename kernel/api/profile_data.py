@@ -1,9 +1,66 @@
-"""ProfileService RPCs: TODO."""
+"""ProfileService RPCs for profile data and identity: upsert, 360° view, event history, identify, merge."""
 
 from __future__ import annotations
 
+import grpc
+
+from herald.v1 import profiles_pb2 as pb
+from kernel.api.status import rpc
 from kernel.app import Kernel
+from kernel.auth import Caller
+from kernel.errors import InvalidArgument
+from kernel.profiles.refs import check_ref, resolve_one
+from kernel.profiles.timeline import decode_token, event_page
+from kernel.profiles.upsert import upsert_profile
+from kernel.profiles.view import profile_view
+
+DEFAULT_RECENT_EVENTS = 20
+MAX_RECENT_EVENTS = 100
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+
+
+def _bounded(value: int, default: int, maximum: int, field: str) -> int:
+    """A count where 0 (unset in proto3) means the default."""
+    if value > maximum:
+        raise InvalidArgument(f"at most {maximum}", field)
+    return value or default
 
 
 class ProfileDataRpcs:
     kernel: Kernel
+
+    @rpc()
+    async def UpsertProfile(
+        self, request: pb.UpsertProfileRequest, context: grpc.aio.ServicerContext, caller: Caller
+    ) -> pb.UpsertProfileResponse:
+        async with self.kernel.db.pool.acquire() as conn, conn.transaction():
+            profile_id, created = await upsert_profile(
+                conn, caller.project, request, self.kernel.limits, self.kernel.settings.max_addresses
+            )
+        return pb.UpsertProfileResponse(profile_id=str(profile_id), created=created)
+
+    @rpc()
+    async def GetProfile(
+        self, request: pb.GetProfileRequest, context: grpc.aio.ServicerContext, caller: Caller
+    ) -> pb.ProfileView:
+        ref = check_ref(request.profile)
+        recent = _bounded(request.recent_events, DEFAULT_RECENT_EVENTS, MAX_RECENT_EVENTS, "recent_events")
+        async with (
+            self.kernel.db.pool.acquire() as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            profile_id, _ = await resolve_one(conn, caller.project, ref, create=False)
+            return await profile_view(conn, caller.project, profile_id, recent)
+
+    @rpc()
+    async def ListProfileEvents(
+        self, request: pb.ListProfileEventsRequest, context: grpc.aio.ServicerContext, caller: Caller
+    ) -> pb.ListProfileEventsResponse:
+        ref = check_ref(request.profile)
+        size = _bounded(request.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, "page_size")
+        after = decode_token(request.page_token) if request.page_token else None
+        async with self.kernel.db.pool.acquire() as conn:
+            profile_id, _ = await resolve_one(conn, caller.project, ref, create=False)
+            events, token = await event_page(conn, caller.project, profile_id, size, after)
+        return pb.ListProfileEventsResponse(events=events, next_page_token=token)

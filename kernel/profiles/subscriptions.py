@@ -1,0 +1,94 @@
+"""Consent: subscription states per (channel, purpose, topic), validated and mapped to and from protobuf."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from herald.v1 import common_pb2
+from kernel.api.timestamps import from_datetime
+from kernel.errors import InvalidArgument
+
+TOPIC_PATTERN = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+
+CHANNELS = {
+    common_pb2.CHANNEL_EMAIL: "email",
+    common_pb2.CHANNEL_PUSH: "push",
+    common_pb2.CHANNEL_WEB_PUSH: "web_push",
+    common_pb2.CHANNEL_SMS: "sms",
+}
+PURPOSES = {
+    common_pb2.PURPOSE_MARKETING: "marketing",
+    common_pb2.PURPOSE_TRANSACTIONAL: "transactional",
+}
+STATUSES = {
+    common_pb2.SUBSCRIPTION_STATUS_OPTED_IN: "opted_in",
+    common_pb2.SUBSCRIPTION_STATUS_OPTED_OUT: "opted_out",
+}
+_ENUMS = {
+    "channel": {name: number for number, name in CHANNELS.items()},
+    "purpose": {name: number for number, name in PURPOSES.items()},
+    "status": {name: number for number, name in STATUSES.items()},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionChange:
+    channel: str
+    purpose: str
+    topic: str
+    status: str
+
+    @property
+    def scope(self) -> tuple[str, str, str]:
+        return self.channel, self.purpose, self.topic
+
+
+def _enum(names: dict[int, str], number: int, what: str, field: str) -> str:
+    name = names.get(number)
+    if name is None:
+        raise InvalidArgument(f"set the {what} ({', '.join(names.values())})", field)
+    return name
+
+
+def parse_subscription(message: common_pb2.Subscription, field: str) -> SubscriptionChange:
+    topic = message.topic
+    if topic and not TOPIC_PATTERN.fullmatch(topic):
+        raise InvalidArgument("a topic is 1 to 64 letters, digits, '_', '-' or '.'", f"{field}.topic")
+    return SubscriptionChange(
+        channel=_enum(CHANNELS, message.channel, "channel", f"{field}.channel"),
+        purpose=_enum(PURPOSES, message.purpose, "purpose", f"{field}.purpose"),
+        topic=topic,
+        status=_enum(STATUSES, message.status, "status", f"{field}.status"),
+    )
+
+
+def parse_subscriptions(
+    messages: Sequence[common_pb2.Subscription], field: str = "subscriptions"
+) -> list[SubscriptionChange]:
+    """Validate a request's consent changes: one change per scope, so the outcome never depends on order."""
+    changes: list[SubscriptionChange] = []
+    seen: dict[tuple[str, str, str], int] = {}
+    for index, message in enumerate(messages):
+        change = parse_subscription(message, f"{field}[{index}]")
+        if change.scope in seen:
+            raise InvalidArgument(
+                f"same channel, purpose and topic as {field}[{seen[change.scope]}]", f"{field}[{index}]"
+            )
+        seen[change.scope] = index
+        changes.append(change)
+    return changes
+
+
+def to_message(
+    channel: str, purpose: str, topic: str, status: str, updated_at: datetime
+) -> common_pb2.Subscription:
+    return common_pb2.Subscription(
+        channel=_ENUMS["channel"][channel],  # type: ignore[arg-type]
+        purpose=_ENUMS["purpose"][purpose],  # type: ignore[arg-type]
+        topic=topic,
+        status=_ENUMS["status"][status],  # type: ignore[arg-type]
+        updated_at=from_datetime(updated_at),
+    )
