@@ -1,0 +1,142 @@
+"""The right of access: everything stored about a profile, as one JSON document produced piecewise.
+
+The document (UTF-8, keys in this order)::
+
+    {"profile": {"profile_id", "custom_id", "created_at", "updated_at", "last_seen_at", "last_activity_at"},
+     "attributes": {"<key>": {"type": "string|number|bool|datetime|string_list", "value": ...,
+                              "written_at": "<ISO 8601>"}},
+     "identities": [{"kind": "custom|anonymous", "value", "created_at"}],
+     "addresses": [{"kind", "value", "details", "created_at", "updated_at"}],
+     "subscriptions": [{"channel", "purpose", "topic", "status", "updated_at"}],
+     "merges": [{"merge_id", "source_profile_id", "source_identities", "reason", "merged_at"}],
+     "events": [{"name", "occurred_at", "received_at", "event_id", "attributes": {typed as above}}]}
+
+Events come oldest first and are read in keyset pages of :data:`EVENT_PAGE` rows, each page on a
+short-lived connection, so neither a profile with millions of events nor a slow reader holds memory or a
+transaction open; the bytes are cut into chunks of at most :data:`CHUNK_BYTES`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import orjson
+
+from kernel.profiles.attributes import StoredValue
+from kernel.profiles.refs import Ref, resolve_one
+
+CHUNK_BYTES = 64 * 1024
+EVENT_PAGE = 1000
+
+TYPE_NAMES = {"s": "string", "n": "number", "b": "bool", "d": "datetime", "l": "string_list"}
+
+_SECTIONS = {
+    "identities": """SELECT kind, value, created_at FROM profile_identities
+                     WHERE project_id = $1 AND profile_id = $2 ORDER BY kind, value""",
+    "addresses": """SELECT kind, value, details, created_at, updated_at FROM profile_addresses
+                    WHERE project_id = $1 AND profile_id = $2 ORDER BY kind, value""",
+    "subscriptions": """SELECT channel, purpose, topic, status, updated_at FROM profile_subscriptions
+                        WHERE project_id = $1 AND profile_id = $2 ORDER BY channel, purpose, topic""",
+    "merges": """SELECT merge_id, source_profile_id, source_identities, reason, merged_at FROM profile_merges
+                 WHERE project_id = $1 AND target_profile_id = $2 ORDER BY merged_at, merge_id""",
+}
+
+_EVENTS = """
+SELECT occurred_at, event_seq, name, received_at, client_event_id AS event_id, attributes
+FROM events
+WHERE project_id = $1 AND profile_id = $2 AND (occurred_at, event_seq) > ($3, $4)
+ORDER BY occurred_at, event_seq
+LIMIT $5
+"""
+
+
+def _dumps(value: Any) -> bytes:
+    # asyncpg's UUID type is not the stdlib's, which orjson would serialise natively.
+    return orjson.dumps(value, default=str)
+
+
+def typed_attributes(stored: Mapping[str, StoredValue]) -> dict[str, dict[str, Any]]:
+    """Stored attributes with readable type names (and the write time of profile attributes)."""
+    typed = {}
+    for key, value in stored.items():
+        entry: dict[str, Any] = {"type": TYPE_NAMES[value["t"]], "value": value["v"]}
+        if "at" in value:
+            entry["written_at"] = datetime.fromtimestamp(value["at"] / 1000, tz=UTC)
+        typed[key] = entry
+    return typed
+
+
+async def _head(conn: asyncpg.Connection, project_id: uuid.UUID, profile_id: uuid.UUID) -> dict[str, Any]:
+    row = await conn.fetchrow(
+        """SELECT profile_id, custom_id, created_at, updated_at, last_seen_at, last_activity_at, attributes
+           FROM profiles WHERE project_id = $1 AND profile_id = $2""",
+        project_id,
+        profile_id,
+    )
+    profile = dict(row)
+    attributes = typed_attributes(profile.pop("attributes"))
+    head: dict[str, Any] = {"profile": profile, "attributes": attributes}
+    for section, query in _SECTIONS.items():
+        head[section] = [dict(r) for r in await conn.fetch(query, project_id, profile_id)]
+    return head
+
+
+async def _events(pool: asyncpg.Pool, project_id: uuid.UUID, profile_id: uuid.UUID) -> AsyncIterator[bytes]:
+    """Each event serialised, oldest first, fetched page by page."""
+    after: tuple[datetime, int] = (datetime.min.replace(tzinfo=UTC), 0)
+    while True:
+        rows = await pool.fetch(_EVENTS, project_id, profile_id, *after, EVENT_PAGE)
+        for row in rows:
+            event = dict(row)
+            del event["event_seq"]
+            event["attributes"] = typed_attributes(event["attributes"])
+            yield _dumps(event)
+        if len(rows) < EVENT_PAGE:
+            return
+        after = (rows[-1]["occurred_at"], rows[-1]["event_seq"])
+
+
+class Chunker:
+    """Gathers serialised pieces and hands them back as chunks of exactly ``size`` bytes (the last one
+    shorter): pieces may be larger than a chunk, and a chunk may end inside a UTF-8 character, which
+    concatenation on the reader's side repairs."""
+
+    def __init__(self, size: int = CHUNK_BYTES) -> None:
+        self._size = size
+        self._buffer = bytearray()
+
+    def add(self, *pieces: bytes) -> list[bytes]:
+        for piece in pieces:
+            self._buffer += piece
+        chunks = []
+        while len(self._buffer) >= self._size:
+            chunks.append(bytes(self._buffer[: self._size]))
+            del self._buffer[: self._size]
+        return chunks
+
+    def rest(self) -> list[bytes]:
+        rest = [bytes(self._buffer)] if self._buffer else []
+        self._buffer.clear()
+        return rest
+
+
+async def export_profile(pool: asyncpg.Pool, project_id: uuid.UUID, ref: Ref) -> AsyncIterator[bytes]:
+    """The profile's JSON document in chunks of at most :data:`CHUNK_BYTES`. NOT_FOUND before any byte."""
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        profile_id, _ = await resolve_one(conn, project_id, ref, create=False)
+        head = await _head(conn, project_id, profile_id)
+    chunker = Chunker()
+    # The head object without its closing brace, then the events array written piece by piece.
+    for chunk in chunker.add(_dumps(head)[:-1], b',"events":['):
+        yield chunk
+    separator = b""
+    async for event in _events(pool, project_id, profile_id):
+        for chunk in chunker.add(separator, event):
+            yield chunk
+        separator = b","
+    for chunk in [*chunker.add(b"]}"), *chunker.rest()]:
+        yield chunk
