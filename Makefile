@@ -14,21 +14,26 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml setup.py
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+# The test tools, plus the example out-of-tree channel plugin, installed as a third party would install it.
+$(VENV)/.installed-test: $(VENV)/.installed tests/example_plugin/pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]' -e ./tests/example_plugin
 	touch $@
 
 run: $(VENV)/.installed
 	$(BIN)/herald serve
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: $(VENV)/.installed lint
+test: $(VENV)/.installed-test lint
 	$(BIN)/pytest
 
-protos: $(VENV)/.installed
+protos: $(VENV)/.installed-test
 	$(BIN)/python proto/generate.py
 
-bench-locust: $(VENV)/.installed
+bench-locust: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/run_locust.py

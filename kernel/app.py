@@ -13,8 +13,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from kernel.auth import Authenticator
+from kernel.channels.configs import ChannelConfigs
+from kernel.plugins import ChannelManager
 from kernel.profiles.attributes import AttributeLimits
 from kernel.projects import Projects
+from kernel.secret_box import SecretBox, load_or_create_key
 from kernel.settings import Settings
 from kernel.storage import Database, open_database
 
@@ -28,20 +31,25 @@ class Kernel:
     auth: Authenticator
     projects: Projects
     limits: AttributeLimits
+    channels: ChannelManager
+    channel_configs: ChannelConfigs
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @classmethod
     async def open(cls, settings: Settings, admin_key: str) -> Kernel:
+        channels = ChannelManager()
+        box = SecretBox(load_or_create_key(settings.credentials_key.get_secret_value(), settings.data_dir))
         db = await open_database(settings)
-        kernel = cls(
+        return cls(
             settings=settings,
             db=db,
             auth=Authenticator(db.pool, admin_key, settings.auth_cache_seconds),
             projects=Projects(db.pool),
             limits=AttributeLimits.from_settings(settings),
+            channels=channels,
+            channel_configs=ChannelConfigs(db.pool, channels, box),
         )
-        return kernel
 
     def run_in_background(self, name: str, job: Callable[[], Awaitable[None]]) -> None:
         """Run ``job`` until the kernel closes; a crash is logged, never silent."""

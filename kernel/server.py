@@ -15,7 +15,15 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from herald.v1 import profiles_pb2, profiles_pb2_grpc, projects_pb2, projects_pb2_grpc
+from herald.v1 import (
+    channels_pb2,
+    channels_pb2_grpc,
+    profiles_pb2,
+    profiles_pb2_grpc,
+    projects_pb2,
+    projects_pb2_grpc,
+)
+from kernel.api.channels import ChannelServicer
 from kernel.api.profiles import ProfileServicer
 from kernel.api.projects import ProjectServicer
 from kernel.app import Kernel
@@ -26,6 +34,7 @@ log = logging.getLogger(__name__)
 SERVICE_NAMES = (
     projects_pb2.DESCRIPTOR.services_by_name["ProjectService"].full_name,
     profiles_pb2.DESCRIPTOR.services_by_name["ProfileService"].full_name,
+    channels_pb2.DESCRIPTOR.services_by_name["ChannelService"].full_name,
 )
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
@@ -79,6 +88,9 @@ async def start(settings: Settings, admin_key: str) -> RunningServer:
         ProjectServicer(kernel.projects, kernel.auth), server
     )
     profiles_pb2_grpc.add_ProfileServiceServicer_to_server(ProfileServicer(kernel), server)
+    channels_pb2_grpc.add_ChannelServiceServicer_to_server(
+        ChannelServicer(kernel.channels, kernel.channel_configs, kernel.auth), server
+    )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in (*SERVICE_NAMES, ""):

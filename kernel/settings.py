@@ -42,6 +42,11 @@ class Settings(BaseSettings):
         description="Operator key for ProjectService. Empty: generated on first start and kept in "
         "<data_dir>/admin_key.",
     )
+    credentials_key: SecretStr = Field(
+        SecretStr(""),
+        description="32 random bytes, base64url: encrypts channel credentials at rest. Every kernel of a "
+        "deployment needs the same one. Empty: generated on first start, kept in <data_dir>/credentials_key.",
+    )
     data_dir: Path = Field(Path("herald-data"), description="Local state: embedded database, admin key.")
     db_pool_min_size: int = Field(2, ge=1, description="Connections opened at start.")
     db_pool_max_size: int = Field(10, ge=1, description="Connections one kernel may hold at most.")
@@ -88,7 +93,8 @@ class Settings(BaseSettings):
     def effective(self) -> dict[str, Any]:
         """The values as an operator should see them: secrets masked."""
         values = self.model_dump()
-        values["admin_key"] = "********" if self.admin_key.get_secret_value() else ""
+        for secret in ("admin_key", "credentials_key"):
+            values[secret] = "********" if getattr(self, secret).get_secret_value() else ""
         values["data_dir"] = str(self.data_dir)
         return values
 

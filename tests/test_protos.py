@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,14 +31,12 @@ def test_every_rpc_and_field_is_documented() -> None:
     """The protos are the API documentation: every service, RPC and message says what it is for."""
     from google.protobuf import descriptor_pb2
 
-    sys.path.insert(0, str(ROOT / "proto"))
-    from herald.v1 import profiles_pb2, projects_pb2
-
     undocumented = []
-    for module in (profiles_pb2, projects_pb2):
+    for proto in sorted((ROOT / "proto" / "herald" / "v1").glob("*.proto")):
+        module = importlib.import_module(f"herald.v1.{proto.stem}_pb2")
         file_proto = descriptor_pb2.FileDescriptorProto()
         module.DESCRIPTOR.CopyToProto(file_proto)
-        source = (ROOT / "proto" / module.DESCRIPTOR.name).read_text()
+        source = proto.read_text()
         for service in file_proto.service:
             for method in service.method:
                 before = source.split(f"rpc {method.name}(")[0].rstrip().splitlines()[-1].strip()

@@ -51,6 +51,9 @@ class ChannelSpec:
     capabilities: Capabilities
     #: Names of the configuration keys the channel accepts, with a one-line description each.
     config_fields: Mapping[str, str] = field(default_factory=dict)
+    #: Keys of ``config_fields`` whose values are secrets (API keys, private keys, passwords): masked
+    #: whenever a configuration is shown.
+    secret_config_fields: frozenset[str] = frozenset()
 
 
 class ConfigError(ValueError):

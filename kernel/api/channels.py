@@ -1,0 +1,103 @@
+"""ChannelService: the loaded channel plugins, and each project's configuration of them."""
+
+from __future__ import annotations
+
+import grpc
+from google.protobuf import json_format, struct_pb2
+
+from herald.v1 import channels_pb2 as pb
+from herald.v1 import channels_pb2_grpc, common_pb2
+from kernel.api.status import rpc
+from kernel.api.timestamps import from_datetime
+from kernel.auth import Authenticator, Caller
+from kernel.channels import ChannelSpec
+from kernel.channels.configs import ChannelConfigs, StoredConfig
+from kernel.errors import InvalidArgument
+from kernel.plugins import ChannelManager
+
+_ADDRESS_KIND = {kind.name.lower(): kind.number for kind in common_pb2.AddressKind.DESCRIPTOR.values}
+_CONSENT = {
+    kind.name.removeprefix("CHANNEL_").lower(): kind.number for kind in common_pb2.Channel.DESCRIPTOR.values
+}
+
+
+def channel_info(spec: ChannelSpec) -> pb.ChannelInfo:
+    caps = spec.capabilities
+    return pb.ChannelInfo(
+        name=spec.name,
+        description=spec.description,
+        consent_channel=_CONSENT.get(spec.consent_channel, 0),
+        capabilities=pb.ChannelCapabilities(
+            address_kind=_ADDRESS_KIND.get(f"address_kind_{caps.address_kind.value}", 0),
+            max_batch_size=caps.max_batch_size,
+            max_payload_bytes=caps.max_payload_bytes,
+            silent_push=caps.silent_push,
+            per_recipient_substitution=caps.per_recipient_substitution,
+            default_rate_per_second=caps.default_rate_per_second or 0.0,
+        ),
+        config_fields=dict(spec.config_fields),
+    )
+
+
+def _config_message(stored: StoredConfig, spec: ChannelSpec) -> pb.ChannelConfig:
+    config = struct_pb2.Struct()
+    config.update(stored.masked(spec))
+    return pb.ChannelConfig(
+        channel=stored.channel, config=config, updated_at=from_datetime(stored.updated_at)
+    )
+
+
+def _plain_numbers(value: object) -> object:
+    """Struct holds every number as a double; give plugins 587, not 587.0, where the number is whole."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _plain_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_numbers(v) for v in value]
+    return value
+
+
+def _channel_name(name: str) -> str:
+    if not name:
+        raise InvalidArgument("must not be empty", "channel")
+    return name
+
+
+class ChannelServicer(channels_pb2_grpc.ChannelServiceServicer):
+    def __init__(self, manager: ChannelManager, configs: ChannelConfigs, auth: Authenticator) -> None:
+        self.manager = manager
+        self.configs = configs
+        self.auth = auth
+
+    @rpc(admin_or_project=True)
+    async def ListChannels(
+        self, request: pb.ListChannelsRequest, context: grpc.aio.ServicerContext, caller: Caller
+    ) -> pb.ListChannelsResponse:
+        return pb.ListChannelsResponse(channels=[channel_info(spec) for spec in self.manager.channels()])
+
+    @rpc()
+    async def SetChannelConfig(
+        self, request: pb.SetChannelConfigRequest, context: grpc.aio.ServicerContext, caller: Caller
+    ) -> pb.ChannelConfig:
+        name = _channel_name(request.channel)
+        if not request.HasField("config"):
+            raise InvalidArgument("must be set", "config")
+        config = _plain_numbers(json_format.MessageToDict(request.config))
+        stored = await self.configs.set(caller.project, name, config)  # type: ignore[arg-type]
+        return _config_message(stored, self.configs.spec(name))
+
+    @rpc()
+    async def GetChannelConfig(
+        self, request: pb.GetChannelConfigRequest, context: grpc.aio.ServicerContext, caller: Caller
+    ) -> pb.ChannelConfig:
+        name = _channel_name(request.channel)
+        stored = await self.configs.get(caller.project, name)
+        return _config_message(stored, self.configs.spec(name))
+
+    @rpc()
+    async def DeleteChannelConfig(
+        self, request: pb.DeleteChannelConfigRequest, context: grpc.aio.ServicerContext, caller: Caller
+    ) -> pb.DeleteChannelConfigResponse:
+        deleted = await self.configs.delete(caller.project, _channel_name(request.channel))
+        return pb.DeleteChannelConfigResponse(deleted=deleted)

@@ -1,0 +1,95 @@
+import datetime
+
+from google.protobuf import struct_pb2 as _struct_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from herald.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ChannelCapabilities(_message.Message):
+    __slots__ = ("address_kind", "max_batch_size", "max_payload_bytes", "silent_push", "per_recipient_substitution", "default_rate_per_second")
+    ADDRESS_KIND_FIELD_NUMBER: _ClassVar[int]
+    MAX_BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
+    MAX_PAYLOAD_BYTES_FIELD_NUMBER: _ClassVar[int]
+    SILENT_PUSH_FIELD_NUMBER: _ClassVar[int]
+    PER_RECIPIENT_SUBSTITUTION_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_RATE_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
+    address_kind: _common_pb2.AddressKind
+    max_batch_size: int
+    max_payload_bytes: int
+    silent_push: bool
+    per_recipient_substitution: bool
+    default_rate_per_second: float
+    def __init__(self, address_kind: _Optional[_Union[_common_pb2.AddressKind, str]] = ..., max_batch_size: _Optional[int] = ..., max_payload_bytes: _Optional[int] = ..., silent_push: _Optional[bool] = ..., per_recipient_substitution: _Optional[bool] = ..., default_rate_per_second: _Optional[float] = ...) -> None: ...
+
+class ChannelInfo(_message.Message):
+    __slots__ = ("name", "description", "consent_channel", "capabilities", "config_fields")
+    class ConfigFieldsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    CONSENT_CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_FIELDS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    consent_channel: _common_pb2.Channel
+    capabilities: ChannelCapabilities
+    config_fields: _containers.ScalarMap[str, str]
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., consent_channel: _Optional[_Union[_common_pb2.Channel, str]] = ..., capabilities: _Optional[_Union[ChannelCapabilities, _Mapping]] = ..., config_fields: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class ListChannelsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListChannelsResponse(_message.Message):
+    __slots__ = ("channels",)
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    channels: _containers.RepeatedCompositeFieldContainer[ChannelInfo]
+    def __init__(self, channels: _Optional[_Iterable[_Union[ChannelInfo, _Mapping]]] = ...) -> None: ...
+
+class SetChannelConfigRequest(_message.Message):
+    __slots__ = ("channel", "config")
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    channel: str
+    config: _struct_pb2.Struct
+    def __init__(self, channel: _Optional[str] = ..., config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class ChannelConfig(_message.Message):
+    __slots__ = ("channel", "config", "updated_at")
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    channel: str
+    config: _struct_pb2.Struct
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, channel: _Optional[str] = ..., config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetChannelConfigRequest(_message.Message):
+    __slots__ = ("channel",)
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    channel: str
+    def __init__(self, channel: _Optional[str] = ...) -> None: ...
+
+class DeleteChannelConfigRequest(_message.Message):
+    __slots__ = ("channel",)
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    channel: str
+    def __init__(self, channel: _Optional[str] = ...) -> None: ...
+
+class DeleteChannelConfigResponse(_message.Message):
+    __slots__ = ("deleted",)
+    DELETED_FIELD_NUMBER: _ClassVar[int]
+    deleted: bool
+    def __init__(self, deleted: _Optional[bool] = ...) -> None: ...

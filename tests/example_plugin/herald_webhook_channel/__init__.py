@@ -1,0 +1,64 @@
+"""An example third-party Herald channel: ``sms.webhook`` relays SMS to any HTTP gateway as JSON.
+
+It is the model for plugin authors (see "Writing a channel plugin" in Herald's README): three modules,
+hook implementations here, the sender and the gateway's emulator beside them, one entry point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from herald_webhook_channel.emulator import WebhookGatewayEmulator
+from herald_webhook_channel.sender import WebhookSender
+from kernel.channels import AddressKind, Capabilities, ChannelSpec, ConfigError
+from kernel.plugins import hookimpl
+
+CHANNEL = ChannelSpec(
+    name="sms.webhook",
+    description="SMS relayed to an HTTP gateway as a JSON POST (example third-party plugin).",
+    consent_channel="sms",
+    capabilities=Capabilities(address_kind=AddressKind.PHONE, max_batch_size=50, max_payload_bytes=1600),
+    config_fields={"url": "the gateway's https URL", "token": "bearer token the gateway expects"},
+    secret_config_fields=frozenset({"token"}),
+)
+
+
+@hookimpl
+def herald_channels() -> list[ChannelSpec]:
+    return [CHANNEL]
+
+
+@hookimpl
+def herald_validate_config(channel: ChannelSpec, config: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    if channel.name != CHANNEL.name:
+        return None
+    url = config.get("url")
+    if (
+        not isinstance(url, str)
+        or urlsplit(url).scheme not in ("https", "http")
+        or not urlsplit(url).hostname
+    ):
+        raise ConfigError("url", "must be an http(s) URL")
+    token = config.get("token")
+    if not isinstance(token, str) or not token:
+        raise ConfigError("token", "must be a non-empty string")
+    unknown = set(config) - set(CHANNEL.config_fields)
+    if unknown:
+        raise ConfigError(sorted(unknown)[0], "unknown key")
+    return {"url": url, "token": token}
+
+
+@hookimpl
+def herald_channel_sender(
+    channel: ChannelSpec, config: Mapping[str, Any], endpoint: str | None
+) -> WebhookSender | None:
+    if channel.name != CHANNEL.name:
+        return None
+    return WebhookSender(endpoint or config["url"], config["token"])
+
+
+@hookimpl
+def herald_channel_emulator(channel: ChannelSpec) -> WebhookGatewayEmulator | None:
+    return WebhookGatewayEmulator(token="example-token") if channel.name == CHANNEL.name else None

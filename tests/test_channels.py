@@ -1,0 +1,122 @@
+"""ChannelService: loaded plugins and their capabilities, per-project configuration sealed at rest."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from google.protobuf import struct_pb2
+
+from herald.v1 import channels_pb2, channels_pb2_grpc, common_pb2
+from tests.conftest import ADMIN, ProjectKey, rpc_error
+
+EXAMPLE = "sms.webhook"
+
+
+@pytest.fixture(scope="session")
+def channels(channel: grpc.aio.Channel) -> channels_pb2_grpc.ChannelServiceStub:
+    """ChannelService client."""
+    return channels_pb2_grpc.ChannelServiceStub(channel)
+
+
+def struct(**values: object) -> struct_pb2.Struct:
+    message = struct_pb2.Struct()
+    message.update(values)
+    return message
+
+
+async def test_out_of_tree_plugin_is_discovered_with_its_capabilities(channels, project: ProjectKey) -> None:
+    listed = await channels.ListChannels(channels_pb2.ListChannelsRequest(), metadata=project.auth)
+    by_name = {c.name: c for c in listed.channels}
+    example = by_name[EXAMPLE]
+    assert example.consent_channel == common_pb2.CHANNEL_SMS
+    assert example.capabilities.address_kind == common_pb2.ADDRESS_KIND_PHONE
+    assert example.capabilities.max_batch_size == 50
+    assert example.capabilities.max_payload_bytes == 1600
+    assert set(example.config_fields) == {"url", "token"}
+    admin_view = await channels.ListChannels(channels_pb2.ListChannelsRequest(), metadata=ADMIN)
+    assert [c.name for c in admin_view.channels] == [c.name for c in listed.channels]
+
+
+async def test_config_is_validated_by_the_plugin_and_nothing_stored_on_error(channels, project, db) -> None:
+    error = await rpc_error(
+        channels.SetChannelConfig(
+            channels_pb2.SetChannelConfigRequest(channel=EXAMPLE, config=struct(url="ftp://x", token="t")),
+            metadata=project.auth,
+        )
+    )
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error.details().startswith("config.url:")
+    assert (
+        await db.fetchval("SELECT count(*) FROM channel_configs WHERE project_id = $1", project.project_id)
+        == 0
+    )
+    error = await rpc_error(
+        channels.SetChannelConfig(
+            channels_pb2.SetChannelConfigRequest(channel="carrier.pigeon", config=struct()),
+            metadata=project.auth,
+        )
+    )
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and error.details().startswith("channel:")
+    error = await rpc_error(
+        channels.SetChannelConfig(
+            channels_pb2.SetChannelConfigRequest(channel=EXAMPLE), metadata=project.auth
+        )
+    )
+    assert error.details().startswith("config:")
+
+
+async def test_config_is_sealed_masked_and_scoped_to_the_project(
+    channels, project, other_project, db
+) -> None:
+    config = struct(url="https://gateway.example/messages", token="very-secret-token")
+    stored = await channels.SetChannelConfig(
+        channels_pb2.SetChannelConfigRequest(channel=EXAMPLE, config=config), metadata=project.auth
+    )
+    assert stored.config["token"] == "********"
+    assert stored.config["url"] == "https://gateway.example/messages"
+    sealed = await db.fetchval(
+        "SELECT sealed_config FROM channel_configs WHERE project_id = $1 AND channel = $2",
+        project.project_id,
+        EXAMPLE,
+    )
+    assert b"very-secret-token" not in sealed and b"gateway.example" not in sealed
+
+    fetched = await channels.GetChannelConfig(
+        channels_pb2.GetChannelConfigRequest(channel=EXAMPLE), metadata=project.auth
+    )
+    assert fetched == stored
+    error = await rpc_error(
+        channels.GetChannelConfig(
+            channels_pb2.GetChannelConfigRequest(channel=EXAMPLE), metadata=other_project.auth
+        )
+    )
+    assert error.code() == grpc.StatusCode.NOT_FOUND
+
+    # A sealed value copied into another project's row does not open there.
+    await db.execute(
+        "INSERT INTO channel_configs (project_id, channel, sealed_config) VALUES ($1, $2, $3)",
+        other_project.project_id,
+        EXAMPLE,
+        sealed,
+    )
+    error = await rpc_error(
+        channels.GetChannelConfig(
+            channels_pb2.GetChannelConfigRequest(channel=EXAMPLE), metadata=other_project.auth
+        )
+    )
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+    deleted = await channels.DeleteChannelConfig(
+        channels_pb2.DeleteChannelConfigRequest(channel=EXAMPLE), metadata=project.auth
+    )
+    assert deleted.deleted
+    again = await channels.DeleteChannelConfig(
+        channels_pb2.DeleteChannelConfigRequest(channel=EXAMPLE), metadata=project.auth
+    )
+    assert not again.deleted
+    error = await rpc_error(
+        channels.GetChannelConfig(
+            channels_pb2.GetChannelConfigRequest(channel=EXAMPLE), metadata=project.auth
+        )
+    )
+    assert error.code() == grpc.StatusCode.NOT_FOUND
