@@ -13,7 +13,9 @@ async def test_migrations_are_recorded_and_idempotent(server, database_url: str)
     assert await apply_migrations(database_url) == []
     conn = await asyncpg.connect(database_url)
     try:
-        versions = [r["version"] for r in await conn.fetch("SELECT version FROM herald_migrations ORDER BY 1")]
+        versions = [
+            r["version"] for r in await conn.fetch("SELECT version FROM herald_migrations ORDER BY 1")
+        ]
     finally:
         await conn.close()
     assert versions == [m.version for m in load_migrations()]
