@@ -53,13 +53,16 @@ def herald_channel_sender(
 
 
 @hookspec(firstresult=True)
-def herald_parse_feedback(channel: ChannelSpec, request: WebhookRequest) -> list[FeedbackEvent] | None:
+def herald_parse_feedback(
+    channel: ChannelSpec, request: WebhookRequest, config: Mapping[str, Any]
+) -> list[FeedbackEvent] | None:
     """Turn a provider's webhook call into feedback events (delivered, bounced, opened, ...).
 
-    Called by Herald's webhook endpoint for ``/webhooks/<channel name>``. Verify the request the way
-    the provider signs it where it does; raise :class:`~kernel.channels.ConfigError` for a request that
-    fails verification or cannot be parsed (the endpoint answers 400). Return an empty list for events
-    Herald does not track.
+    Called by Herald's webhook endpoint, ``POST /webhooks/<project id>/<channel name>``, with that
+    project's validated ``config`` of the channel (an implementation may omit the parameter if it needs
+    no configuration). Verify the request the way the provider authenticates it (basic auth, signature)
+    where it does; raise :class:`~kernel.channels.ConfigError` for a request that fails verification or
+    cannot be parsed (the endpoint answers 400). Return an empty list for events Herald does not track.
     """
 
 

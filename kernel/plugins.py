@@ -68,8 +68,11 @@ class ChannelManager:
             raise UnknownChannel(f"{name} (declared, but no plugin creates its sender)")
         return sender
 
-    def parse_feedback(self, name: str, request: WebhookRequest) -> list[FeedbackEvent]:
-        return self._pm.hook.herald_parse_feedback(channel=self.channel(name), request=request) or []
+    def parse_feedback(
+        self, name: str, request: WebhookRequest, config: Mapping[str, Any]
+    ) -> list[FeedbackEvent]:
+        hook = self._pm.hook.herald_parse_feedback
+        return hook(channel=self.channel(name), request=request, config=config) or []
 
     def emulator(self, name: str) -> Emulator:
         emulator = self._pm.hook.herald_channel_emulator(channel=self.channel(name))

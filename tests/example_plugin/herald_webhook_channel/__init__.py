@@ -56,7 +56,7 @@ def herald_channel_sender(
 ) -> WebhookSender | None:
     if channel.name != CHANNEL.name:
         return None
-    return WebhookSender(endpoint or config["url"], config["token"])
+    return WebhookSender(endpoint or config["url"], config["token"], CHANNEL.capabilities.max_payload_bytes)
 
 
 @hookimpl

@@ -17,7 +17,8 @@ _PERMANENT = {
 
 
 class WebhookSender:
-    def __init__(self, url: str, token: str) -> None:
+    def __init__(self, url: str, token: str, max_payload_bytes: int) -> None:
+        self._max_payload_bytes = max_payload_bytes
         self._url = url
         self._headers = {"Authorization": f"Bearer {token}"}
         self._session: aiohttp.ClientSession | None = None
@@ -28,6 +29,8 @@ class WebhookSender:
         return list(await asyncio.gather(*(self._send(self._session, m) for m in messages)))
 
     async def _send(self, session: aiohttp.ClientSession, message: OutboundMessage) -> SendResult:
+        if len(message.content.text.encode()) > self._max_payload_bytes:
+            return SendResult(message.message_id, Outcome.FAILED, reason=FailureReason.PAYLOAD_TOO_LARGE)
         body = {"message_id": message.message_id, "to": message.address, "text": message.content.text}
         try:
             async with session.post(self._url, json=body, headers=self._headers) as response:

@@ -1,0 +1,168 @@
+"""A conformance kit that any channel plugin runs against itself, with its own emulator.
+
+Subclass :class:`ChannelConformance` in a test module, fill in the few channel-specific hooks, and
+pytest collects the inherited tests::
+
+    class TestMyChannel(ChannelConformance):
+        channel_name = "sms.mygateway"
+
+        def config(self, emulator):            # a valid configuration for that emulator
+            return {"url": emulator.endpoint, "token": emulator.token}
+
+        def address(self, emulator, index):    # a deliverable address, its details
+            return f"+3361234{index:04d}", {}
+
+What it checks is what the kernel relies on: the channel is discovered through the ``herald.channels``
+entry point and declares sane capabilities; configuration is validated without network; a batch gets
+one result per message, in order, with provider ids; throttling and server errors are RETRY (with the
+provider's Retry-After when it sends one); a dead address is a permanent failure that prunes it; an
+oversized payload is refused before it reaches the provider.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, ClassVar
+
+import pytest
+
+from kernel.channels import (
+    ChannelSender,
+    ChannelSpec,
+    ConfigError,
+    Emulator,
+    FailureReason,
+    MessageContent,
+    OutboundMessage,
+    Outcome,
+)
+from kernel.plugins import ChannelManager
+
+
+class ChannelConformance:
+    #: The channel under test, as declared by its plugin.
+    channel_name: ClassVar[str]
+    #: The status the emulator's ``fail_next`` takes for "slow down" (HTTP 429; SMTP 421 ...).
+    throttle_status: ClassVar[int] = 429
+    #: The status for a temporary server error.
+    server_error_status: ClassVar[int] = 503
+    #: Whether the provider's throttling answer carries a Retry-After the sender must report.
+    reports_retry_after: ClassVar[bool] = True
+
+    def config(self, emulator: Emulator) -> Mapping[str, Any]:
+        """A valid configuration pointing at ``emulator``."""
+        raise NotImplementedError
+
+    def address(self, emulator: Emulator, index: int) -> tuple[str, Mapping[str, str]]:
+        """The ``index``-th deliverable address (and its details, e.g. web-push keys)."""
+        raise NotImplementedError
+
+    def content(self) -> MessageContent:
+        """Ordinary content for this channel."""
+        return MessageContent(
+            subject="Hello", text="Hello from Herald", title="Hello", body="Hello from Herald"
+        )
+
+    def oversized_content(self, spec: ChannelSpec) -> MessageContent:
+        """Content whose payload exceeds the channel's declared ``max_payload_bytes``."""
+        big = "x" * (spec.capabilities.max_payload_bytes + 1)
+        return MessageContent(subject="Big", text=big, html=big, title="Big", body=big, data={"blob": big})
+
+    # -- fixtures ---------------------------------------------------------------------------------
+
+    @pytest.fixture
+    def manager(self) -> ChannelManager:
+        """The plugin manager, loading plugins from entry points as Herald does."""
+        return ChannelManager()
+
+    @pytest.fixture
+    def spec(self, manager: ChannelManager) -> ChannelSpec:
+        """The channel's declaration."""
+        return manager.channel(self.channel_name)
+
+    @pytest.fixture
+    async def emulator(self, manager: ChannelManager) -> AsyncIterator[Emulator]:
+        """The channel's provider emulator, started on loopback."""
+        async with manager.emulator(self.channel_name) as running:
+            yield running
+
+    @pytest.fixture
+    async def sender(self, manager: ChannelManager, emulator: Emulator) -> AsyncIterator[ChannelSender]:
+        """A sender for a validated configuration, pointed at the emulator."""
+        config = manager.validate_config(self.channel_name, self.config(emulator))
+        created = manager.sender(self.channel_name, config, emulator.endpoint)
+        try:
+            yield created
+        finally:
+            await created.close()
+
+    def messages(
+        self, emulator: Emulator, count: int, content: MessageContent | None = None
+    ) -> list[OutboundMessage]:
+        shared = content or self.content()
+        return [
+            OutboundMessage(str(uuid.uuid4()), address, shared, address_details=details)
+            for address, details in (self.address(emulator, i) for i in range(count))
+        ]
+
+    # -- the checks -------------------------------------------------------------------------------
+
+    def test_declared_with_sane_capabilities(self, spec: ChannelSpec) -> None:
+        caps = spec.capabilities
+        assert spec.name == self.channel_name and spec.description
+        assert spec.consent_channel in {"email", "push", "web_push", "sms"}
+        assert caps.max_batch_size >= 1 and caps.max_payload_bytes >= 1
+        assert caps.default_rate_per_second is None or caps.default_rate_per_second > 0
+        assert spec.config_fields, "declare the configuration keys, with a description each"
+        assert spec.secret_config_fields <= set(spec.config_fields)
+
+    async def test_config_validation(self, manager: ChannelManager, emulator: Emulator) -> None:
+        valid = manager.validate_config(self.channel_name, self.config(emulator))
+        assert isinstance(valid, Mapping)
+        with pytest.raises(ConfigError) as refused:
+            manager.validate_config(self.channel_name, {})
+        assert refused.value.field, "a refusal names the configuration key"
+
+    async def test_batch_gets_ordered_results_with_provider_ids(
+        self, spec: ChannelSpec, emulator: Emulator, sender: ChannelSender
+    ) -> None:
+        batch = self.messages(emulator, min(3, spec.capabilities.max_batch_size))
+        before = len(emulator.accepted)
+        results = await sender.send_batch(batch)
+        assert [r.message_id for r in results] == [m.message_id for m in batch]
+        assert all(r.outcome is Outcome.ACCEPTED and r.provider_id for r in results), results
+        assert len(emulator.accepted) - before == len(batch)
+
+    async def test_throttling_is_a_retry(self, emulator: Emulator, sender: ChannelSender) -> None:
+        emulator.fail_next(1, self.throttle_status, retry_after=7)
+        [result] = await sender.send_batch(self.messages(emulator, 1))
+        assert result.outcome is Outcome.RETRY, result
+        if self.reports_retry_after:
+            assert result.retry_after == pytest.approx(7, abs=1)
+
+    async def test_server_error_is_a_retry(self, emulator: Emulator, sender: ChannelSender) -> None:
+        emulator.fail_next(1, self.server_error_status)
+        [result] = await sender.send_batch(self.messages(emulator, 1))
+        assert result.outcome is Outcome.RETRY, result
+
+    async def test_dead_address_fails_permanently_and_prunes(
+        self, emulator: Emulator, sender: ChannelSender
+    ) -> None:
+        [message] = self.messages(emulator, 1)
+        emulator.invalidate(message.address)
+        [result] = await sender.send_batch([message])
+        assert result.outcome is Outcome.FAILED and result.prunes_address, result
+
+    async def test_oversized_payload_is_refused_before_sending(
+        self, spec: ChannelSpec, emulator: Emulator, sender: ChannelSender
+    ) -> None:
+        before = len(emulator.accepted)
+        [result] = await sender.send_batch(self.messages(emulator, 1, self.oversized_content(spec)))
+        assert result.outcome is Outcome.FAILED and result.reason is FailureReason.PAYLOAD_TOO_LARGE, result
+        assert len(emulator.accepted) == before
+
+    async def test_slow_provider_still_delivers(self, emulator: Emulator, sender: ChannelSender) -> None:
+        emulator.set_latency(0.05)
+        [result] = await sender.send_batch(self.messages(emulator, 1))
+        assert result.outcome is Outcome.ACCEPTED, result
