@@ -33,7 +33,8 @@ _STATUS = {
 async def abort_with(context: grpc.aio.ServicerContext, error: errors.HeraldError) -> None:
     """End the call with the status matching ``error``; raises (as ``context.abort`` does)."""
     if error.field:
-        context.set_trailing_metadata((("herald-field", error.field),))
+        # Added to what the method set already (e.g. StreamEvents' count of stored messages).
+        context.set_trailing_metadata((*(context.trailing_metadata() or ()), ("herald-field", error.field)))
     await context.abort(_STATUS.get(type(error), grpc.StatusCode.FAILED_PRECONDITION), str(error))
 
 

@@ -1,0 +1,362 @@
+"""Tracked events: validation of a batch, and storing batches of them in one transaction.
+
+Validation happens before anything is queued or written, so one bad event rejects its call and stores
+nothing. Storage takes several callers' batches at once (see :mod:`kernel.profiles.group_commit`) and
+reports each caller's own counts: one transaction resolves (or creates) every referenced profile, stamps
+their ``last_seen_at`` and inserts the events, skipping ``event_id`` values the project already has.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from herald.v1 import profiles_pb2
+from kernel.api.timestamps import to_datetime
+from kernel.errors import HeraldError, InvalidArgument, NotFound
+from kernel.profiles import refs
+from kernel.profiles.attributes import AttributeLimits, StoredValue, validate_attributes
+from kernel.profiles.group_commit import GroupCommitter, ShuttingDown
+
+log = logging.getLogger(__name__)
+
+NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*")
+MAX_NAME_LENGTH = 128
+RESERVED_PREFIX = "herald."
+MAX_EVENT_ID_LENGTH = 128
+MAX_FUTURE = timedelta(seconds=60)
+# A concurrent merge or erasure can remove a resolved profile before its row is locked; the references
+# are then resolved again (a merged anonymous id now names the surviving profile). Bounded, not a loop.
+_RESOLVE_ATTEMPTS = 3
+_DEADLOCK_ATTEMPTS = 3
+
+
+@dataclass(slots=True)
+class Event:
+    """A validated event, ready to store."""
+
+    ref: refs.Ref
+    name: str
+    occurred_at: datetime
+    attributes: dict[str, StoredValue]
+    event_id: str | None
+
+
+@dataclass(slots=True)
+class Counts:
+    """What became of a call's events (the TrackEventsResponse fields)."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    suppressed: int = 0
+
+    def add(self, other: Counts) -> None:
+        self.accepted += other.accepted
+        self.duplicates += other.duplicates
+        self.suppressed += other.suppressed
+
+
+def validate_events(
+    messages: Sequence[profiles_pb2.TrackedEvent],
+    limits: AttributeLimits,
+    max_events: int,
+    received_at: datetime,
+) -> list[Event]:
+    """Every event of a call, validated; the first bad one raises naming ``events[i].<field>``.
+
+    ``received_at`` is the default event time and the reference for the future-time limit.
+    """
+    if len(messages) > max_events:
+        raise InvalidArgument(f"at most {max_events} events per call, got {len(messages)}", "events")
+    latest = received_at + MAX_FUTURE
+    events = []
+    for index, message in enumerate(messages):
+        try:
+            events.append(_validate_event(message, limits, received_at, latest))
+        except InvalidArgument as error:
+            raise error.within(f"events[{index}]") from None
+    return events
+
+
+def _validate_event(
+    message: profiles_pb2.TrackedEvent, limits: AttributeLimits, received_at: datetime, latest: datetime
+) -> Event:
+    ref = refs.check_ref(message.profile)
+    name = message.name
+    if not NAME_PATTERN.fullmatch(name):
+        raise InvalidArgument("must be a letter followed by letters, digits, '_', '.' or '-'", "name")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidArgument(f"at most {MAX_NAME_LENGTH} characters", "name")
+    if name.startswith(RESERVED_PREFIX):
+        raise InvalidArgument(f"names starting with {RESERVED_PREFIX!r} are reserved for Herald", "name")
+    occurred_at = received_at
+    if message.HasField("time"):
+        try:
+            occurred_at = to_datetime(message.time)
+        except (ValueError, OverflowError, OSError):
+            raise InvalidArgument("out of range", "time") from None
+        if occurred_at > latest:
+            raise InvalidArgument("more than a minute in the future", "time")
+    event_id = message.event_id or None
+    if event_id is not None:
+        if len(event_id) > MAX_EVENT_ID_LENGTH:
+            raise InvalidArgument(f"at most {MAX_EVENT_ID_LENGTH} characters", "event_id")
+        if not event_id.isprintable():
+            raise InvalidArgument("must not contain control characters", "event_id")
+    attributes = validate_attributes(message.attributes, limits) if message.attributes else {}
+    return Event(ref, name, occurred_at, attributes, event_id)
+
+
+class EventStore:
+    """Writes batches of validated events; one transaction per :meth:`write`."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def write(self, project_id: uuid.UUID, batches: list[list[Event]]) -> list[Counts | HeraldError]:
+        """Store ``batches`` (one per caller) together; each gets its counts, or its own error.
+
+        A batch naming an unknown ``profile_id`` gets NOT_FOUND and nothing of it is stored; the others
+        are unaffected. A database error raises and stores nothing of any batch. Two transactions that
+        lock the same profiles can deadlock despite the sorted lock order (identity creation); PostgreSQL
+        aborts one and it is retried.
+        """
+        for attempt in range(1, _DEADLOCK_ATTEMPTS + 1):
+            try:
+                async with self._pool.acquire() as conn, conn.transaction():
+                    return await _write(conn, project_id, batches)
+            except asyncpg.DeadlockDetectedError:
+                if attempt == _DEADLOCK_ATTEMPTS:
+                    raise
+                log.info("event write deadlocked (attempt %s), retrying", attempt)
+        raise AssertionError("unreachable")
+
+
+@dataclass(slots=True)
+class _Rows:
+    """The column arrays of one INSERT, and which event ids each batch sent."""
+
+    profile_ids: list[uuid.UUID] = field(default_factory=list)
+    times: list[datetime] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    event_ids: list[str | None] = field(default_factory=list)
+    attributes: list[dict[str, StoredValue]] = field(default_factory=list)
+    last_seen: dict[uuid.UUID, datetime] = field(default_factory=dict)
+    sent_ids: dict[int, list[str]] = field(default_factory=dict)
+    sent_rows: dict[int, int] = field(default_factory=dict)
+
+
+async def _write(
+    conn: asyncpg.Connection, project_id: uuid.UUID, batches: list[list[Event]]
+) -> list[Counts | HeraldError]:
+    outcomes: list[Counts | HeraldError] = [Counts() for _ in batches]
+    profiles = await _check_profile_ids(conn, project_id, batches, outcomes)
+    live = [i for i, outcome in enumerate(outcomes) if isinstance(outcome, Counts)]
+    identities = {e.ref for i in live for e in batches[i] if e.ref.kind != "profile_id"}
+    profiles.update((await _resolve(conn, project_id, identities)).profiles)
+    for attempt in range(_RESOLVE_ATTEMPTS):
+        rows = _columns(batches, live, profiles, outcomes)
+        vanished = rows.last_seen.keys() - await _touch_profiles(conn, project_id, rows.last_seen)
+        if not vanished:
+            break
+        stale = {ref for ref, profile_id in profiles.items() if profile_id in vanished}
+        for ref in stale:
+            del profiles[ref]
+        if attempt + 1 < _RESOLVE_ATTEMPTS:
+            again = await _resolve(conn, project_id, {r for r in stale if r.kind != "profile_id"})
+            profiles.update(again.profiles)
+    else:
+        # Still racing with merges/erasures: the events of profiles that keep vanishing are dropped.
+        rows = _columns(batches, live, profiles, outcomes)
+    await _insert(conn, project_id, rows, live, outcomes)
+    return outcomes
+
+
+async def _check_profile_ids(
+    conn: asyncpg.Connection,
+    project_id: uuid.UUID,
+    batches: list[list[Event]],
+    outcomes: list[Counts | HeraldError],
+) -> dict[refs.Ref, uuid.UUID]:
+    """Resolve the ``profile_id`` references; a batch naming an unknown one gets NOT_FOUND."""
+    by_id = {e.ref for batch in batches for e in batch if e.ref.kind == "profile_id"}
+    if not by_id:
+        return {}
+    found = (await refs.resolve(conn, project_id, by_id, create=False)).profiles
+    for i, batch in enumerate(batches):
+        for j, event in enumerate(batch):
+            if event.ref.kind == "profile_id" and event.ref not in found:
+                outcomes[i] = NotFound("no profile has this id", f"events[{j}].profile.profile_id")
+                break
+    return found
+
+
+async def _resolve(conn: asyncpg.Connection, project_id: uuid.UUID, wanted: set[refs.Ref]) -> refs.Resolution:
+    # Sorted, so that two transactions creating the same new identities insert them in the same order.
+    ordered = sorted(wanted, key=lambda r: (r.kind, r.value))
+    return await refs.resolve(conn, project_id, ordered, create=True)
+
+
+def _columns(
+    batches: list[list[Event]],
+    live: list[int],
+    profiles: dict[refs.Ref, uuid.UUID],
+    outcomes: list[Counts | HeraldError],
+) -> _Rows:
+    """The rows to insert. Unresolved references (suppressed identifiers) are counted, not inserted, and
+    an event id seen earlier in these batches is a duplicate without asking the database."""
+    rows = _Rows()
+    seen_ids: set[str] = set()
+    last_seen = rows.last_seen
+    for i in live:
+        counts = outcomes[i]
+        assert isinstance(counts, Counts)
+        counts.suppressed = counts.duplicates = 0
+        sent_ids: list[str] = []
+        sent = 0
+        for event in batches[i]:
+            profile_id = profiles.get(event.ref)
+            if profile_id is None:
+                counts.suppressed += 1
+                continue
+            event_id = event.event_id
+            if event_id is not None:
+                if event_id in seen_ids:
+                    counts.duplicates += 1
+                    continue
+                seen_ids.add(event_id)
+                sent_ids.append(event_id)
+            sent += 1
+            rows.profile_ids.append(profile_id)
+            rows.times.append(event.occurred_at)
+            rows.names.append(event.name)
+            rows.event_ids.append(event_id)
+            rows.attributes.append(event.attributes)
+            previous = last_seen.get(profile_id)
+            if previous is None or event.occurred_at > previous:
+                last_seen[profile_id] = event.occurred_at
+        rows.sent_ids[i] = sent_ids
+        rows.sent_rows[i] = sent
+    return rows
+
+
+async def _touch_profiles(
+    conn: asyncpg.Connection, project_id: uuid.UUID, last_seen: dict[uuid.UUID, datetime]
+) -> set[uuid.UUID]:
+    """Lock the profiles (in id order, so that concurrent writers never deadlock on them), move their
+    ``last_seen_at`` forward, and return those that still exist."""
+    if not last_seen:
+        return set()
+    ids = sorted(last_seen)
+    rows = await conn.fetch(
+        """WITH seen AS (
+               SELECT * FROM unnest($2::uuid[], $3::timestamptz[]) AS s(profile_id, seen)),
+           locked AS (
+               SELECT p.profile_id FROM profiles p JOIN seen USING (profile_id)
+               WHERE p.project_id = $1 ORDER BY p.profile_id FOR NO KEY UPDATE OF p)
+           UPDATE profiles p
+           SET last_seen_at = greatest(p.last_seen_at, seen.seen), last_activity_at = now()
+           FROM seen JOIN locked USING (profile_id)
+           WHERE p.project_id = $1 AND p.profile_id = seen.profile_id
+           RETURNING p.profile_id""",
+        project_id,
+        ids,
+        [last_seen[i] for i in ids],
+    )
+    return {row[0] for row in rows}
+
+
+async def _insert(
+    conn: asyncpg.Connection,
+    project_id: uuid.UUID,
+    rows: _Rows,
+    live: list[int],
+    outcomes: list[Counts | HeraldError],
+) -> None:
+    """Insert the rows; an event id the project already holds is skipped and counted as a duplicate."""
+    if not rows.profile_ids:
+        return
+    duplicates: list[str] = await conn.fetchval(
+        """WITH inserted AS (
+               INSERT INTO events (project_id, profile_id, occurred_at, name, client_event_id, attributes)
+               SELECT $1, * FROM unnest($2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::jsonb[])
+               ON CONFLICT (project_id, client_event_id) WHERE client_event_id IS NOT NULL DO NOTHING
+               RETURNING client_event_id)
+           SELECT array(SELECT w.id FROM unnest($5::text[]) AS w(id)
+                        WHERE w.id IS NOT NULL
+                          AND NOT EXISTS (SELECT FROM inserted i WHERE i.client_event_id = w.id))""",
+        project_id,
+        rows.profile_ids,
+        rows.times,
+        rows.names,
+        rows.event_ids,
+        rows.attributes,
+    )
+    known = set(duplicates)
+    for i in live:
+        counts = outcomes[i]
+        assert isinstance(counts, Counts)
+        old = sum(1 for e in rows.sent_ids[i] if e in known) if known else 0
+        counts.duplicates += old
+        counts.accepted = rows.sent_rows[i] - old
+
+
+class IngestionFailed(Exception):
+    """Events were not stored for a reason other than the caller's input; ``transient``: worth a retry."""
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+# Errors after which the same call may well succeed: the database is unreachable, restarting or
+# overloaded, a deadlock outlasted its retries, or this kernel is shutting down.
+_TRANSIENT = (
+    ShuttingDown,
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InsufficientResourcesError,
+    asyncpg.OperatorInterventionError,
+    asyncpg.DeadlockDetectedError,
+)
+
+
+class EventIngestion:
+    """The event write path of one kernel: validated batches in, counts out, with group commit.
+
+    Concurrent calls of a project share a transaction (see :mod:`kernel.profiles.group_commit`);
+    ``max_delay`` bounds how long a call waits for company, ``max_size`` how many events one write holds.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, *, max_delay: float, max_size: int, concurrency: int) -> None:
+        self._committer: GroupCommitter[uuid.UUID, list[Event], Counts] = GroupCommitter(
+            EventStore(pool).write, max_delay=max_delay, max_size=max_size, concurrency=concurrency
+        )
+
+    async def track(self, project_id: uuid.UUID, events: list[Event]) -> Counts:
+        """Store ``events`` (one call's, validated). Raises HeraldError for the caller's own errors,
+        :class:`IngestionFailed` when nothing was stored for another reason."""
+        if not events:
+            return Counts()
+        try:
+            return await self._committer.submit(project_id, events, len(events))
+        except HeraldError:
+            raise
+        except _TRANSIENT as error:
+            raise IngestionFailed(f"events not stored, retry: {error}", transient=True) from error
+        except Exception as error:
+            raise IngestionFailed("events not stored: internal error", transient=False) from error
+
+    async def run(self) -> None:
+        await self._committer.run()
+
+    async def close(self) -> None:
+        """Write what is queued, then refuse new events (at shutdown, before the pool closes)."""
+        await self._committer.close()
