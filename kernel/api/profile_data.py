@@ -9,6 +9,7 @@ from kernel.api.status import rpc
 from kernel.app import Kernel
 from kernel.auth import Caller
 from kernel.errors import InvalidArgument
+from kernel.profiles.identity import check_identify, identify, merge_profiles
 from kernel.profiles.refs import check_ref, resolve_one
 from kernel.profiles.timeline import decode_token, event_page
 from kernel.profiles.upsert import upsert_profile
@@ -64,3 +65,24 @@ class ProfileDataRpcs:
             profile_id, _ = await resolve_one(conn, caller.project, ref, create=False)
             events, token = await event_page(conn, caller.project, profile_id, size, after)
         return pb.ListProfileEventsResponse(events=events, next_page_token=token)
+
+    @rpc()
+    async def Identify(
+        self, request: pb.IdentifyRequest, context: grpc.aio.ServicerContext, caller: Caller
+    ) -> pb.IdentifyResponse:
+        anonymous_id, custom_id = check_identify(request)
+        async with self.kernel.db.pool.acquire() as conn, conn.transaction():
+            result = await identify(conn, caller.project, anonymous_id, custom_id)
+        return pb.IdentifyResponse(
+            profile_id=str(result.profile_id),
+            outcome=result.outcome,
+            merged_profile_id=str(result.merged_profile_id or ""),
+        )
+
+    @rpc()
+    async def MergeProfiles(
+        self, request: pb.MergeProfilesRequest, context: grpc.aio.ServicerContext, caller: Caller
+    ) -> pb.MergeProfilesResponse:
+        async with self.kernel.db.pool.acquire() as conn, conn.transaction():
+            target, merge_id = await merge_profiles(conn, caller.project, request)
+        return pb.MergeProfilesResponse(profile_id=str(target), merge_id=str(merge_id))

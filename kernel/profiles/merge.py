@@ -1,0 +1,124 @@
+"""Merging one profile into another: the mechanics shared by Identify and MergeProfiles.
+
+The target survives with its id and its consent; the source's data joins it and the source row goes.
+Callers lock both rows first (:func:`lock_profiles`), so that no upsert, event flush or other merge
+writes to either profile half-way through.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from kernel.profiles.attributes import StoredValue
+
+# The tables whose rows a merge unites, with the columns copied from source to target.
+_UNITED_COLUMNS = {
+    "profile_addresses": "kind, value, details, created_at, updated_at",
+    "profile_subscriptions": "channel, purpose, topic, status, updated_at",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LockedProfile:
+    profile_id: uuid.UUID
+    custom_id: str | None
+    attributes: dict[str, StoredValue]
+
+    @property
+    def is_known(self) -> bool:
+        """A known profile belongs to a logged-in customer (it has a custom id)."""
+        return self.custom_id is not None
+
+
+async def lock_profiles(
+    conn: asyncpg.Connection, project_id: uuid.UUID, profile_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, LockedProfile]:
+    """Lock the rows that still exist, in profile id order (two lockers of the same pair never deadlock).
+    A missing id was merged away or erased since it was resolved: the caller resolves again."""
+    rows = await conn.fetch(
+        """SELECT profile_id, custom_id, attributes FROM profiles
+           WHERE project_id = $1 AND profile_id = any($2::uuid[])
+           ORDER BY profile_id FOR UPDATE""",
+        project_id,
+        list(profile_ids),
+    )
+    return {r["profile_id"]: LockedProfile(r["profile_id"], r["custom_id"], r["attributes"]) for r in rows}
+
+
+def merge_attributes(
+    target: Mapping[str, StoredValue], source: Mapping[str, StoredValue]
+) -> dict[str, StoredValue]:
+    """Per attribute, the most recent write wins; on a tie the target's value stays."""
+    merged = dict(target)
+    for key, value in source.items():
+        if key not in merged or value.get("at", 0) > merged[key].get("at", 0):
+            merged[key] = value
+    return merged
+
+
+async def merge_into(
+    conn: asyncpg.Connection,
+    project_id: uuid.UUID,
+    source: LockedProfile,
+    target: LockedProfile,
+    reason: str,
+) -> uuid.UUID:
+    """Move everything of ``source`` to ``target``, delete ``source``, record the merge; returns its id."""
+    args: tuple[Any, ...] = (project_id, source.profile_id, target.profile_id)
+    identities = await conn.fetch(
+        """SELECT kind, value FROM profile_identities WHERE project_id = $1 AND profile_id = $2
+           ORDER BY kind, value""",
+        project_id,
+        source.profile_id,
+    )
+    if source.is_known and not target.is_known:
+        # The target takes over the source's custom id as its primary one (it is unique per project).
+        await conn.execute(
+            "UPDATE profiles SET custom_id = NULL WHERE project_id = $1 AND profile_id = $2", *args[:2]
+        )
+    await conn.execute(
+        """UPDATE profiles t
+           SET attributes = $4, custom_id = coalesce(t.custom_id, $5),
+               last_seen_at = greatest(t.last_seen_at, s.last_seen_at),
+               last_activity_at = greatest(t.last_activity_at, s.last_activity_at),
+               updated_at = now()
+           FROM profiles s
+           WHERE t.project_id = $1 AND t.profile_id = $3 AND s.project_id = $1 AND s.profile_id = $2""",
+        *args,
+        merge_attributes(target.attributes, source.attributes),
+        source.custom_id,
+    )
+    await conn.execute("UPDATE events SET profile_id = $3 WHERE project_id = $1 AND profile_id = $2", *args)
+    # Union; where both hold the same address or consent scope, the target's row (and consent) stays.
+    for table, columns in _UNITED_COLUMNS.items():
+        await conn.execute(
+            f"""INSERT INTO {table} (project_id, profile_id, {columns})
+                SELECT project_id, $3, {columns} FROM {table} WHERE project_id = $1 AND profile_id = $2
+                ON CONFLICT DO NOTHING""",
+            *args,
+        )
+    await conn.execute(
+        "UPDATE profile_identities SET profile_id = $3 WHERE project_id = $1 AND profile_id = $2", *args
+    )
+    # Earlier merges into the source now describe the target's history.
+    await conn.execute(
+        "UPDATE profile_merges SET target_profile_id = $3 WHERE project_id = $1 AND target_profile_id = $2",
+        *args,
+    )
+    merge_id = uuid.uuid4()
+    await conn.execute(
+        """INSERT INTO profile_merges
+               (project_id, merge_id, target_profile_id, source_profile_id, source_identities, reason)
+           VALUES ($1, $4, $3, $2, $5, $6)""",
+        *args,
+        merge_id,
+        [{"kind": r["kind"], "value": r["value"]} for r in identities],
+        reason,
+    )
+    await conn.execute("DELETE FROM profiles WHERE project_id = $1 AND profile_id = $2", *args[:2])
+    return merge_id
