@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 
 from kernel.auth import Authenticator
 from kernel.channels.configs import ChannelConfigs
+from kernel.delivery.feedback import FeedbackProcessor
+from kernel.delivery.senders import SenderPool
+from kernel.delivery.transactional import TransactionalSender
 from kernel.plugins import ChannelManager
 from kernel.profiles.attributes import AttributeLimits
 from kernel.projects import Projects
@@ -33,6 +36,9 @@ class Kernel:
     limits: AttributeLimits
     channels: ChannelManager
     channel_configs: ChannelConfigs
+    senders: SenderPool
+    transactional: TransactionalSender
+    feedback: FeedbackProcessor
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -41,15 +47,23 @@ class Kernel:
         channels = ChannelManager()
         box = SecretBox(load_or_create_key(settings.credentials_key.get_secret_value(), settings.data_dir))
         db = await open_database(settings)
-        return cls(
+        limits = AttributeLimits.from_settings(settings)
+        configs = ChannelConfigs(db.pool, channels, box)
+        senders = SenderPool(channels, configs)
+        kernel = cls(
             settings=settings,
             db=db,
             auth=Authenticator(db.pool, admin_key, settings.auth_cache_seconds),
             projects=Projects(db.pool),
-            limits=AttributeLimits.from_settings(settings),
+            limits=limits,
             channels=channels,
-            channel_configs=ChannelConfigs(db.pool, channels, box),
+            channel_configs=configs,
+            senders=senders,
+            transactional=TransactionalSender(db.pool, channels, senders, limits),
+            feedback=FeedbackProcessor(db.pool),
         )
+        kernel.on_close(senders.close)
+        return kernel
 
     def run_in_background(self, name: str, job: Callable[[], Awaitable[None]]) -> None:
         """Run ``job`` until the kernel closes; a crash is logged, never silent."""

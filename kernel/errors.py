@@ -35,6 +35,10 @@ class FailedPrecondition(HeraldError):
     """The request is well-formed but the current state forbids it (e.g. an erased, suppressed person)."""
 
 
+class Aborted(HeraldError):
+    """A concurrent call holds what this one needs (e.g. the same idempotency key); retry later."""
+
+
 class Unauthenticated(HeraldError):
     """No valid credential."""
 

@@ -18,16 +18,20 @@ from grpc_reflection.v1alpha import reflection
 from herald.v1 import (
     channels_pb2,
     channels_pb2_grpc,
+    messages_pb2,
+    messages_pb2_grpc,
     profiles_pb2,
     profiles_pb2_grpc,
     projects_pb2,
     projects_pb2_grpc,
 )
 from kernel.api.channels import ChannelServicer
+from kernel.api.messages import MessageServicer
 from kernel.api.profiles import ProfileServicer
 from kernel.api.projects import ProjectServicer
 from kernel.app import Kernel
 from kernel.settings import Settings
+from kernel.webhooks import WebhookServer
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +39,7 @@ SERVICE_NAMES = (
     projects_pb2.DESCRIPTOR.services_by_name["ProjectService"].full_name,
     profiles_pb2.DESCRIPTOR.services_by_name["ProfileService"].full_name,
     channels_pb2.DESCRIPTOR.services_by_name["ChannelService"].full_name,
+    messages_pb2.DESCRIPTOR.services_by_name["MessageService"].full_name,
 )
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
@@ -64,6 +69,7 @@ class RunningServer:
     server: grpc.aio.Server
     health: health.HealthServicer
     port: int
+    webhooks: WebhookServer
 
     @property
     def address(self) -> str:
@@ -73,6 +79,7 @@ class RunningServer:
         """Refuse new calls (health NOT_SERVING), let in-flight ones finish for ``grace`` s, then close."""
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
+        await self.webhooks.stop()
         await self.kernel.close()
 
 
@@ -91,6 +98,9 @@ async def start(settings: Settings, admin_key: str) -> RunningServer:
     channels_pb2_grpc.add_ChannelServiceServicer_to_server(
         ChannelServicer(kernel.channels, kernel.channel_configs, kernel.auth), server
     )
+    messages_pb2_grpc.add_MessageServiceServicer_to_server(
+        MessageServicer(kernel.transactional, kernel.auth), server
+    )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in (*SERVICE_NAMES, ""):
@@ -102,9 +112,15 @@ async def start(settings: Settings, admin_key: str) -> RunningServer:
     if port == 0:
         await kernel.close()
         raise RuntimeError(f"cannot listen on {settings.grpc_address}")
+    webhooks = WebhookServer(kernel.channels, kernel.channel_configs, kernel.feedback)
+    host, _, webhook_port = settings.webhook_address.rpartition(":")
+    await webhooks.start(host.strip("[]"), int(webhook_port))
     await server.start()
-    log.info("herald listening", extra={"address": settings.grpc_address, "port": port})
-    return RunningServer(kernel, server, health_servicer, port)
+    log.info(
+        "herald listening",
+        extra={"address": settings.grpc_address, "port": port, "webhook_port": webhooks.port},
+    )
+    return RunningServer(kernel, server, health_servicer, port, webhooks)
 
 
 @contextlib.asynccontextmanager

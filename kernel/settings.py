@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     grpc_address: str = Field(
         "127.0.0.1:50051", description="Where the gRPC API listens (host:port; port 0 picks a free one)."
     )
+    webhook_address: str = Field(
+        "127.0.0.1:8470",
+        description="Where provider webhooks are received: POST /webhooks/<project id>/<channel>.",
+    )
     database_url: str = Field(
         "",
         description="PostgreSQL DSN (postgresql://user:pass@host:5432/db). Empty: an embedded PostgreSQL "

@@ -50,6 +50,7 @@ def settings(database_url: str, data_dir: Path) -> Settings:
     """Settings for the test server: real database, free loopback port, fixed admin key."""
     return Settings(
         grpc_address="127.0.0.1:0",
+        webhook_address="127.0.0.1:0",
         database_url=database_url,
         admin_key=ADMIN_KEY,
         data_dir=data_dir,

@@ -68,6 +68,7 @@ def serve_process(database_url: str, tmp_path: Path):
     env = {
         **os.environ,
         "HERALD_GRPC_ADDRESS": f"127.0.0.1:{port}",
+        "HERALD_WEBHOOK_ADDRESS": "127.0.0.1:0",
         "HERALD_DATABASE_URL": database_url,
         "HERALD_DATA_DIR": str(tmp_path / "data"),
         "HERALD_SHUTDOWN_GRACE_SECONDS": "2",

@@ -11,8 +11,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from herald_webhook_channel.emulator import WebhookGatewayEmulator
+from herald_webhook_channel.feedback import parse_reports
 from herald_webhook_channel.sender import WebhookSender
-from kernel.channels import AddressKind, Capabilities, ChannelSpec, ConfigError
+from kernel.channels import AddressKind, Capabilities, ChannelSpec, ConfigError, FeedbackEvent, WebhookRequest
 from kernel.plugins import hookimpl
 
 CHANNEL = ChannelSpec(
@@ -57,6 +58,13 @@ def herald_channel_sender(
     if channel.name != CHANNEL.name:
         return None
     return WebhookSender(endpoint or config["url"], config["token"], CHANNEL.capabilities.max_payload_bytes)
+
+
+@hookimpl
+def herald_parse_feedback(
+    channel: ChannelSpec, request: WebhookRequest, config: Mapping[str, Any]
+) -> list[FeedbackEvent] | None:
+    return parse_reports(request, config) if channel.name == CHANNEL.name else None
 
 
 @hookimpl

@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 _E164 = re.compile(r"\+[1-9][0-9]{7,14}")
@@ -50,6 +51,14 @@ class WebhookGatewayEmulator:
 
     def invalidate(self, address: str) -> None:
         self._dead.add(address)
+
+    async def post_reports(self, url: str, reports: list[Mapping[str, Any]]) -> int:
+        """Post delivery reports to Herald's webhook endpoint as the gateway does; returns the status."""
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(url, json=reports, headers={"Authorization": f"Bearer {self.token}"}) as response,
+        ):
+            return response.status
 
     async def _receive(self, request: web.Request) -> web.Response:
         if self._latency:

@@ -1,0 +1,1 @@
+"""Delivery: templates, channel senders, suppression, send outcomes, feedback and transactional sends."""

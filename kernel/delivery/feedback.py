@@ -1,0 +1,135 @@
+"""Provider feedback (webhooks): events on the profile's timeline, suppressions, pruned tokens, consent.
+
+Each feedback event becomes a ``herald.message.<kind>`` event on the profile that received the message
+(found by Herald's message id when the provider echoes it, else by address), with the provider's event id
+as idempotency key, so a webhook delivered twice is recorded once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+
+from kernel.channels import ChannelSpec, FeedbackEvent, FeedbackKind
+from kernel.delivery.outcomes import prune_addresses
+from kernel.delivery.suppressions import suppress_address
+from kernel.profiles.events import Event, EventStore
+from kernel.profiles.refs import Ref
+
+#: Feedback that blocks the address: the suppression reason it records.
+_SUPPRESS = {
+    FeedbackKind.BOUNCED: "bounced",
+    FeedbackKind.COMPLAINED: "complained",
+    FeedbackKind.UNSUBSCRIBED: "unsubscribed",
+}
+#: Feedback that withdraws marketing consent on the channel.
+_OPT_OUT = {FeedbackKind.COMPLAINED, FeedbackKind.UNSUBSCRIBED}
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackSummary:
+    events: int
+    recorded_on_profiles: int
+
+
+def _string(value: str) -> dict[str, str]:
+    return {"t": "s", "v": value}
+
+
+class FeedbackProcessor:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._events = EventStore(pool)
+
+    async def apply(
+        self, project_id: uuid.UUID, spec: ChannelSpec, feedback: Sequence[FeedbackEvent]
+    ) -> FeedbackSummary:
+        kind = spec.capabilities.address_kind.value
+        timeline: list[Event] = []
+        async with self._pool.acquire() as conn, conn.transaction():
+            owners = await self._owners(conn, project_id, spec, feedback)
+            for event in feedback:
+                if event.kind in _SUPPRESS:
+                    await suppress_address(
+                        conn, project_id, kind, event.address, _SUPPRESS[event.kind], spec.name
+                    )
+                if event.kind in _OPT_OUT:
+                    await self._opt_out(conn, project_id, spec, owners.get(event, []))
+                if event.kind is FeedbackKind.TOKEN_INVALID:
+                    await prune_addresses(conn, project_id, kind, [event.address])
+                if event.message_id:
+                    await conn.execute(
+                        """UPDATE messages SET last_feedback = $3, updated_at = now()
+                           WHERE project_id = $1 AND message_id::text = $2""",
+                        project_id,
+                        event.message_id,
+                        event.kind.value,
+                    )
+                timeline += [
+                    self._timeline_event(spec, event, profile_id) for profile_id in owners.get(event, [])
+                ]
+        if timeline:
+            await self._events.write(project_id, [timeline])
+        return FeedbackSummary(len(feedback), len(timeline))
+
+    @staticmethod
+    def _timeline_event(spec: ChannelSpec, event: FeedbackEvent, profile_id: uuid.UUID) -> Event:
+        attributes = {"channel": _string(spec.name), "address": _string(event.address)}
+        for name, value in (("message_id", event.message_id), ("detail", event.detail), ("url", event.url)):
+            if value:
+                attributes[name] = _string(value[:2048])
+        event_id = f"{spec.name}:{event.provider_event_id}:{profile_id}" if event.provider_event_id else None
+        return Event(
+            ref=Ref("profile_id", str(profile_id)),
+            name=f"herald.message.{event.kind.value}",
+            occurred_at=event.occurred_at,
+            attributes=attributes,
+            event_id=event_id,
+        )
+
+    @staticmethod
+    async def _owners(
+        conn: asyncpg.Connection, project_id: uuid.UUID, spec: ChannelSpec, feedback: Sequence[FeedbackEvent]
+    ) -> dict[FeedbackEvent, list[uuid.UUID]]:
+        """The profile each event concerns: the message's recipient, else every holder of the address."""
+        owners: dict[FeedbackEvent, list[uuid.UUID]] = {}
+        for event in feedback:
+            profile_id = None
+            if event.message_id:
+                profile_id = await conn.fetchval(
+                    """SELECT profile_id FROM messages
+                       WHERE project_id = $1 AND message_id::text = $2 AND channel = $3""",
+                    project_id,
+                    event.message_id,
+                    spec.name,
+                )
+            if profile_id is not None:
+                owners[event] = [profile_id]
+                continue
+            rows = await conn.fetch(
+                "SELECT profile_id FROM profile_addresses WHERE project_id = $1 AND kind = $2 AND value = $3",
+                project_id,
+                spec.capabilities.address_kind.value,
+                event.address,
+            )
+            owners[event] = [r["profile_id"] for r in rows]
+        return owners
+
+    @staticmethod
+    async def _opt_out(
+        conn: asyncpg.Connection, project_id: uuid.UUID, spec: ChannelSpec, profile_ids: list[uuid.UUID]
+    ) -> None:
+        if not profile_ids:
+            return
+        await conn.execute(
+            """INSERT INTO profile_subscriptions (project_id, profile_id, channel, purpose, topic, status)
+               SELECT $1, p, $3, 'marketing', '', 'opted_out' FROM unnest($2::uuid[]) AS p
+               ON CONFLICT (project_id, profile_id, channel, purpose, topic)
+               DO UPDATE SET status = 'opted_out', updated_at = now()""",
+            project_id,
+            profile_ids,
+            spec.consent_channel,
+        )

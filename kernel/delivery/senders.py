@@ -1,0 +1,52 @@
+"""One live :class:`~kernel.channels.ChannelSender` per (project, channel), reused across sends.
+
+A sender holds connections (HTTP/2 to APNs, keep-alive to SparkPost), so it is kept; it is rebuilt when
+the project's stored configuration changes, and every sender is closed with the kernel. In sandbox mode,
+and in tests, ``endpoints`` points channels at their emulators.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+
+from kernel.channels import ChannelSender
+from kernel.channels.configs import ChannelConfigs
+from kernel.errors import FailedPrecondition, NotFound
+from kernel.plugins import ChannelManager
+
+
+class SenderPool:
+    def __init__(
+        self, channels: ChannelManager, configs: ChannelConfigs, endpoints: Mapping[str, str] | None = None
+    ) -> None:
+        self._channels = channels
+        self._configs = configs
+        self.endpoints = dict(endpoints or {})
+        self._senders: dict[tuple[uuid.UUID, str], tuple[datetime, ChannelSender]] = {}
+        self._lock = asyncio.Lock()
+
+    async def get(self, project_id: uuid.UUID, channel: str, field: str = "channels") -> ChannelSender:
+        try:
+            stored = await self._configs.get(project_id, channel)
+        except NotFound:
+            raise FailedPrecondition(
+                f"channel {channel!r} is not configured in this project", field
+            ) from None
+        key = (project_id, channel)
+        async with self._lock:
+            current = self._senders.get(key)
+            if current is not None and current[0] == stored.updated_at:
+                return current[1]
+            sender = self._channels.sender(channel, stored.config, self.endpoints.get(channel))
+            self._senders[key] = (stored.updated_at, sender)
+        if current is not None:
+            await current[1].close()
+        return sender
+
+    async def close(self) -> None:
+        senders, self._senders = self._senders, {}
+        for _, sender in senders.values():
+            await sender.close()

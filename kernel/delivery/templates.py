@@ -1,0 +1,80 @@
+"""Message templates: Liquid, because our users write them and Liquid cannot reach Python objects.
+
+(Jinja2's sandbox still allows method calls on context objects and has no CPU or output bound; see
+LIBRARIES.md.) Templates are compiled once per request and rendered per recipient and channel, with
+resource limits so that a hostile template cannot stall a kernel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from liquid import Environment
+from liquid.exceptions import LiquidError
+
+from herald.v1 import messages_pb2
+from kernel.channels import MessageContent
+from kernel.errors import InvalidArgument
+
+
+class _LimitedEnvironment(Environment):
+    loop_iteration_limit = 10_000
+    output_stream_limit = 1_000_000
+    context_depth_limit = 30
+
+
+_ENVIRONMENT = _LimitedEnvironment()
+_TEXT_FIELDS = ("subject", "html", "text", "from_address", "from_name", "reply_to", "title", "body", "url")
+_PRIORITIES = ("high", "normal")
+
+
+class TemplateError(ValueError):
+    """Rendering failed for one recipient (e.g. a resource limit); the message cannot be sent."""
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledTemplate:
+    fields: Mapping[str, Any]
+    data: Mapping[str, Any]
+    message: messages_pb2.MessageTemplate
+
+    def render(self, variables: Mapping[str, Any]) -> MessageContent:
+        try:
+            texts = {name: template.render(**variables) for name, template in self.fields.items()}
+            data = {key: template.render(**variables) for key, template in self.data.items()}
+        except LiquidError as error:
+            raise TemplateError(str(error)) from error
+        message = self.message
+        return MessageContent(
+            **texts,
+            data=data,
+            silent=message.silent,
+            badge=message.badge if message.HasField("badge") else None,
+            sound=message.sound,
+            collapse_key=message.collapse_key,
+            priority=message.priority or "high",
+            ttl_seconds=message.ttl_seconds or None,
+            campaign=message.campaign,
+        )
+
+
+def compile_template(message: messages_pb2.MessageTemplate, field: str = "template") -> CompiledTemplate:
+    """Parse every field once; a syntax error is INVALID_ARGUMENT naming the field."""
+    if message.priority and message.priority not in _PRIORITIES:
+        raise InvalidArgument("must be 'high' or 'normal'", f"{field}.priority")
+    fields = {}
+    for name in _TEXT_FIELDS:
+        source = getattr(message, name)
+        if source:
+            fields[name] = _parse(source, f"{field}.{name}")
+    data = {key: _parse(value, f'{field}.data["{key}"]') for key, value in message.data.items()}
+    return CompiledTemplate(fields, data, message)
+
+
+def _parse(source: str, field: str) -> Any:
+    try:
+        return _ENVIRONMENT.from_string(source)
+    except LiquidError as error:
+        raise InvalidArgument(f"template error: {error}", field) from None
