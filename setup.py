@@ -39,7 +39,12 @@ def extensions() -> list[Extension]:
     from Cython.Build import cythonize
 
     return cythonize(
-        [Extension("sender_ext._core", ["sender_ext/_core.pyx"], extra_compile_args=["-O3"])],
+        # No FMA contraction: the core's floats must round exactly like the pure-Python twin's.
+        [
+            Extension(
+                "sender_ext._core", ["sender_ext/_core.pyx"], extra_compile_args=["-O3", "-ffp-contract=off"]
+            )
+        ],
         compiler_directives={"language_level": "3", "boundscheck": False, "wraparound": False},
         annotate=os.environ.get("HERALD_CYTHON_ANNOTATE") == "1",
     )

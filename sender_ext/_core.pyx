@@ -1,0 +1,852 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""The compiled sender core: ``_core_py`` (read its docstring for the rules) in C, result for result.
+
+Where the speed comes from: addresses are read in place (``PyUnicode_AsUTF8AndSize`` returns the
+characters of an ASCII str without copying), normalised into a scratch buffer and hashed there, so
+dedup and domain lookup create no Python object per row; the dedup set is an open-addressing table of
+128-bit MurmurHash3 keys (24 bytes per address, no str kept), probed with prefetching; results are
+written straight into ``bytearray`` and ``array`` buffers.
+
+The one departure from the twin, by design: the twin compares the addresses themselves, this core their
+128-bit hashes. Two different addresses collide with probability about n**2 / 2**129 (1e-26 for a
+million-address send), far below any hardware error rate.
+
+Floats are computed with the twin's operations in the twin's order, in doubles; setup.py turns off FMA
+contraction so the compiler cannot fuse them.
+"""
+
+from cpython cimport array
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_FromStringAndSize
+from cpython.bytes cimport PyBytes_AS_STRING
+from cpython.ref cimport PyObject
+from cpython.sequence cimport PySequence_Fast
+from libc.math cimport INFINITY
+from libc.stdint cimport int32_t, int64_t, uint64_t
+from libc.stdlib cimport calloc, free, malloc, realloc
+from libc.string cimport memcpy, memset
+
+import array as _array_module
+
+from sender_ext._checks import (
+    address_type_error,
+    as_count,
+    as_i32,
+    as_kind,
+    as_share,
+    as_sizes,
+    as_time,
+    as_u8,
+)
+from sender_ext.types import Admission, Batches, Dedup, Pace, SlowDown
+
+
+cdef extern from "Python.h":
+    bint PyUnicode_Check(PyObject* text)
+    PyObject** PySequence_Fast_ITEMS(object seq)
+    const char* PyUnicode_AsUTF8AndSize(PyObject* text, Py_ssize_t* size) except NULL
+    object PyUnicode_DecodeUTF8(const char* data, Py_ssize_t size, const char* errors)
+
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define HERALD_PREFETCH(address) __builtin_prefetch(address)
+    #else
+    #define HERALD_PREFETCH(address) ((void)0)
+    #endif
+    """
+    void HERALD_PREFETCH(const void* address) nogil
+
+__all__ = [
+    "Deduper",
+    "Pacer",
+    "Throttle",
+    "dedup_key",
+    "email_domain",
+    "group_batches",
+    "normalize",
+    "normalize_batch",
+]
+
+cdef enum:
+    EMAIL = 1
+    APNS = 2
+    # How many rows ahead the dedup probe prefetches its table slot.
+    PREFETCH_AHEAD = 8
+# Slot counts are capped at 2**53, as in the twin.
+cdef double MAX_SLOTS = 9007199254740992.0
+
+cdef array.array _INT64 = array.array("q")
+cdef array.array _DOUBLE = array.array("d")
+cdef array.array _INT32 = array.array("i")
+cdef unsigned char _LOWER[256]
+for _code in range(256):
+    _LOWER[_code] = _code + 32 if 65 <= _code <= 90 else _code
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reading and normalising addresses in place
+# ---------------------------------------------------------------------------------------------------
+
+cdef struct Text:
+    # The trimmed UTF-8 characters of an address, borrowed from its str.
+    const unsigned char* data
+    Py_ssize_t size
+    Py_ssize_t full_size
+
+
+cdef inline bint _is_space(unsigned char c) noexcept nogil:
+    return c == 32 or 9 <= c <= 13
+
+
+cdef inline int _read(PyObject* address, Text* text) except -1:
+    """Borrow the address's UTF-8 characters, trimmed of ASCII whitespace."""
+    cdef Py_ssize_t size
+    cdef const unsigned char* data
+    if not PyUnicode_Check(address):
+        raise address_type_error(<object>address)
+    data = <const unsigned char*>PyUnicode_AsUTF8AndSize(address, &size)
+    text.full_size = size
+    while size > 0 and _is_space(data[size - 1]):
+        size -= 1
+    while size > 0 and _is_space(data[0]):
+        data += 1
+        size -= 1
+    text.data = data
+    text.size = size
+    return 0
+
+
+cdef inline Py_ssize_t _last_at(const unsigned char* data, Py_ssize_t size) noexcept nogil:
+    """Index of the last ``@``, or -1."""
+    cdef Py_ssize_t index = size - 1
+    while index >= 0 and data[index] != 64:
+        index -= 1
+    return index
+
+
+cdef inline bint _has_upper(const unsigned char* data, Py_ssize_t size) noexcept nogil:
+    cdef Py_ssize_t index
+    for index in range(size):
+        if 65 <= data[index] <= 90:
+            return True
+    return False
+
+
+cdef inline void _fold(unsigned char* target, const unsigned char* data, Py_ssize_t size) noexcept nogil:
+    cdef Py_ssize_t index
+    for index in range(size):
+        target[index] = _LOWER[data[index]]
+
+
+cdef class _Scratch:
+    """A growable byte buffer, reused across rows so normalising allocates nothing per row."""
+
+    cdef unsigned char* data
+    cdef Py_ssize_t capacity
+
+    def __dealloc__(self):
+        free(self.data)
+
+    cdef unsigned char* fit(self, Py_ssize_t size) except NULL:
+        cdef unsigned char* grown
+        if size > self.capacity:
+            grown = <unsigned char*>realloc(self.data, max(size, 2 * self.capacity, 256))
+            if grown == NULL:
+                raise MemoryError()
+            self.data = grown
+            self.capacity = max(size, 2 * self.capacity, 256)
+        return self.data
+
+
+cdef _Scratch _scratch = _Scratch()
+
+
+cdef inline const unsigned char* _bytes_of(object column):
+    """The bytes of a column ``as_u8`` returned (bytes or bytearray); the caller keeps it alive."""
+    if isinstance(column, bytearray):
+        return <const unsigned char*>PyByteArray_AS_STRING(column)
+    return <const unsigned char*>PyBytes_AS_STRING(column)
+
+
+cdef inline object _new_text(const unsigned char* data, Py_ssize_t size):
+    return PyUnicode_DecodeUTF8(<const char*>data, size, NULL)
+
+
+cdef object _normalized(PyObject* address, int kind):
+    """``normalize``: the very same str object when nothing changes (the usual case)."""
+    cdef Text text
+    cdef Py_ssize_t at = -1
+    cdef unsigned char* target
+    _read(address, &text)
+    cdef bint trimmed = text.size != text.full_size
+    if kind == EMAIL:
+        at = _last_at(text.data, text.size)
+        if at < 0 or not _has_upper(text.data + at + 1, text.size - at - 1):
+            return <object>address if not trimmed else _new_text(text.data, text.size)
+        target = _scratch.fit(text.size)
+        memcpy(target, text.data, at + 1)
+        _fold(target + at + 1, text.data + at + 1, text.size - at - 1)
+        return _new_text(target, text.size)
+    if kind == APNS and _has_upper(text.data, text.size):
+        target = _scratch.fit(text.size)
+        _fold(target, text.data, text.size)
+        return _new_text(target, text.size)
+    return <object>address if not trimmed else _new_text(text.data, text.size)
+
+
+def normalize(kind, address):
+    """The address as it is sent (see ``_core_py`` for the rules)."""
+    return _normalized(<PyObject*>address, as_kind(kind))
+
+
+def normalize_batch(kinds, addresses):
+    """``normalize`` over a batch; ``kinds`` has one byte per row."""
+    cdef object rows = PySequence_Fast(addresses, "addresses: must be a sequence of str")
+    cdef Py_ssize_t count = len(rows)
+    cdef object kinds_column = as_u8(kinds, count, "kinds")
+    cdef const unsigned char* column = _bytes_of(kinds_column)
+    cdef PyObject** items = PySequence_Fast_ITEMS(rows)
+    cdef list result = list(rows)
+    cdef Py_ssize_t row
+    cdef object normal
+    for row in range(count):
+        normal = _normalized(items[row], column[row])
+        if <PyObject*>normal != items[row]:
+            result[row] = normal
+    return result
+
+
+def dedup_key(kind, address):
+    """What dedup compares (with the kind): the normalised address, case-folded whole for an email."""
+    cdef Text text
+    cdef unsigned char* target
+    cdef int code = as_kind(kind)
+    _read(<PyObject*>address, &text)
+    if (code == EMAIL or code == APNS) and _has_upper(text.data, text.size):
+        target = _scratch.fit(text.size)
+        _fold(target, text.data, text.size)
+        return _new_text(target, text.size)
+    return address if text.size == text.full_size else _new_text(text.data, text.size)
+
+
+def email_domain(address):
+    """The lower-cased domain of an email address: after its last ``@``, empty when it has none."""
+    cdef Text text
+    _read(<PyObject*>address, &text)
+    cdef Py_ssize_t at = _last_at(text.data, text.size)
+    if at < 0:
+        return ""
+    cdef Py_ssize_t size = text.size - at - 1
+    cdef unsigned char* target = _scratch.fit(size)
+    _fold(target, text.data + at + 1, size)
+    return _new_text(target, size)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Hashing
+# ---------------------------------------------------------------------------------------------------
+
+cdef inline uint64_t _rotl(uint64_t value, int shift) noexcept nogil:
+    return (value << shift) | (value >> (64 - shift))
+
+
+cdef inline uint64_t _fmix(uint64_t key) noexcept nogil:
+    key ^= key >> 33
+    key *= 0xff51afd7ed558ccdULL
+    key ^= key >> 33
+    key *= 0xc4ceb9fe1a85ec53ULL
+    key ^= key >> 33
+    return key
+
+
+cdef void _murmur3_128(const unsigned char* data, Py_ssize_t size, uint64_t seed, uint64_t* out) noexcept nogil:
+    """MurmurHash3 x64 128 (Austin Appleby, public domain), blocks read in native byte order."""
+    cdef uint64_t c1 = 0x87c37b91114253d5ULL
+    cdef uint64_t c2 = 0x4cf5ad432745937fULL
+    cdef uint64_t h1 = seed
+    cdef uint64_t h2 = seed
+    cdef uint64_t k1, k2
+    cdef Py_ssize_t block
+    cdef Py_ssize_t blocks = size // 16
+    cdef Py_ssize_t rest = size - blocks * 16
+    for block in range(blocks):
+        memcpy(&k1, data + block * 16, 8)
+        memcpy(&k2, data + block * 16 + 8, 8)
+        k1 *= c1
+        k1 = _rotl(k1, 31)
+        k1 *= c2
+        h1 ^= k1
+        h1 = _rotl(h1, 27) + h2
+        h1 = h1 * 5 + 0x52dce729
+        k2 *= c2
+        k2 = _rotl(k2, 33)
+        k2 *= c1
+        h2 ^= k2
+        h2 = _rotl(h2, 31) + h1
+        h2 = h2 * 5 + 0x38495ab5
+    data += blocks * 16
+    if rest > 8:
+        k2 = 0
+        memcpy(&k2, data + 8, rest - 8)
+        k2 *= c2
+        k2 = _rotl(k2, 33)
+        k2 *= c1
+        h2 ^= k2
+    if rest > 0:
+        k1 = 0
+        memcpy(&k1, data, 8 if rest > 8 else rest)
+        k1 *= c1
+        k1 = _rotl(k1, 31)
+        k1 *= c2
+        h1 ^= k1
+    h1 ^= <uint64_t>size
+    h2 ^= <uint64_t>size
+    h1 += h2
+    h2 += h1
+    h1 = _fmix(h1)
+    h2 = _fmix(h2)
+    h1 += h2
+    h2 += h1
+    out[0] = h1
+    out[1] = h2
+
+
+cdef inline uint64_t _domain_hash(const unsigned char* data, Py_ssize_t size) noexcept nogil:
+    """FNV-1a over the lower-cased bytes (domains are short), finished with Murmur's mixer."""
+    cdef uint64_t hash_ = 0xcbf29ce484222325ULL
+    cdef Py_ssize_t index
+    for index in range(size):
+        hash_ = (hash_ ^ _LOWER[data[index]]) * 0x100000001b3ULL
+    return _fmix(hash_)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Dedup
+# ---------------------------------------------------------------------------------------------------
+
+cdef struct Slot:
+    uint64_t h1
+    uint64_t h2
+    int64_t position  # -1: empty
+
+
+cdef class Deduper:
+    """The addresses already met in one send, so each is sent once however many profiles reach it."""
+
+    cdef Slot* _table
+    cdef uint64_t _mask
+    cdef Py_ssize_t _used
+    cdef int64_t _rows
+
+    def __init__(self, Py_ssize_t expected=0):
+        """``expected``: distinct addresses foreseen; the table is sized for them up front."""
+        if expected < 0:
+            raise ValueError(f"expected: must be >= 0, got {expected}")
+        free(self._table)
+        self._table = NULL
+        self._mask = 0
+        self._used = 0
+        self._rows = 0
+        self._reserve(expected)
+
+    def __dealloc__(self):
+        free(self._table)
+
+    def __len__(self):
+        """Distinct addresses met so far."""
+        return self._used
+
+    @property
+    def rows(self):
+        """Rows fed so far, over all batches: the next row's position."""
+        return self._rows
+
+    cdef int _reserve(self, Py_ssize_t needed) except -1:
+        """Grow (doubling) so ``needed`` keys stay under a 3/4 load; rehash what is there."""
+        cdef uint64_t capacity = self._mask + 1 if self._table != NULL else 16
+        while <uint64_t>needed * 4 > capacity * 3:
+            capacity *= 2
+        if self._table != NULL and capacity == self._mask + 1:
+            return 0
+        cdef Slot* table = <Slot*>malloc(capacity * sizeof(Slot))
+        if table == NULL:
+            raise MemoryError()
+        memset(table, 0xFF, capacity * sizeof(Slot))
+        cdef uint64_t mask = capacity - 1
+        cdef uint64_t index, slot
+        if self._table != NULL:
+            for slot in range(self._mask + 1):
+                if self._table[slot].position >= 0:
+                    index = self._table[slot].h1 & mask
+                    while table[index].position >= 0:
+                        index = (index + 1) & mask
+                    table[index] = self._table[slot]
+            free(self._table)
+        self._table = table
+        self._mask = mask
+        return 0
+
+    def feed(self, kinds, addresses):
+        """Mark each row as first occurrence (send) or duplicate (with the kept row's position)."""
+        cdef object rows = PySequence_Fast(addresses, "addresses: must be a sequence of str")
+        cdef Py_ssize_t count = len(rows)
+        cdef object kinds_column = as_u8(kinds, count, "kinds")
+        cdef const unsigned char* column = _bytes_of(kinds_column)
+        cdef PyObject** items = PySequence_Fast_ITEMS(rows)
+        cdef uint64_t* hashes = <uint64_t*>malloc((2 * count + 1) * sizeof(uint64_t))
+        if hashes == NULL:
+            raise MemoryError()
+        cdef Text text
+        cdef unsigned char* folded
+        cdef Py_ssize_t row
+        cdef int kind
+        cdef bytearray send
+        cdef array.array first
+        try:
+            # Hash every row first: a bad address raises before the set changes, and the probe loop
+            # below knows its future slots, so it can prefetch them.
+            for row in range(count):
+                _read(items[row], &text)
+                kind = column[row]
+                if kind == EMAIL or kind == APNS:
+                    folded = _scratch.fit(text.size)
+                    _fold(folded, text.data, text.size)
+                    _murmur3_128(folded, text.size, kind, hashes + 2 * row)
+                else:
+                    _murmur3_128(text.data, text.size, kind, hashes + 2 * row)
+            self._reserve(self._used + count)
+            send = PyByteArray_FromStringAndSize(NULL, count)
+            first = array.clone(_INT64, count, False)
+            self._probe(hashes, count, <unsigned char*>PyByteArray_AS_STRING(send), first.data.as_longlongs)
+        finally:
+            free(hashes)
+        self._rows += count
+        return Dedup(send, first)
+
+    cdef void _probe(self, const uint64_t* hashes, Py_ssize_t count, unsigned char* send,
+                     long long* first) noexcept nogil:
+        cdef Slot* table = self._table
+        cdef uint64_t mask = self._mask
+        cdef uint64_t h1, h2, index
+        cdef Py_ssize_t row
+        cdef Slot* slot
+        for row in range(count):
+            if row + PREFETCH_AHEAD < count:
+                HERALD_PREFETCH(&table[hashes[2 * (row + PREFETCH_AHEAD)] & mask])
+            h1 = hashes[2 * row]
+            h2 = hashes[2 * row + 1]
+            index = h1 & mask
+            while True:
+                slot = &table[index]
+                if slot.position < 0:
+                    slot.h1 = h1
+                    slot.h2 = h2
+                    slot.position = self._rows + row
+                    self._used += 1
+                    send[row] = 1
+                    first[row] = -1
+                    break
+                if slot.h1 == h1 and slot.h2 == h2:
+                    send[row] = 0
+                    first[row] = slot.position
+                    break
+                index = (index + 1) & mask
+
+
+# ---------------------------------------------------------------------------------------------------
+# Domain throttle
+# ---------------------------------------------------------------------------------------------------
+
+cdef struct Bucket:
+    double rate
+    double burst
+    double tokens
+    double last
+    double multiplier
+    double slowed_at
+    int64_t epoch
+    int64_t waiting
+    uint64_t hash
+    unsigned char* name  # lower-cased domain, owned
+    Py_ssize_t name_size
+
+
+cdef class Throttle:
+    """Per-email-domain token buckets, scaled by this worker's share and slowed down on deferrals.
+
+    The same model as the twin's ``Throttle`` (read its docstring); buckets live in a C array, found
+    through an open-addressing index keyed by the domain's hash and checked against its bytes.
+    """
+
+    cdef Bucket* _buckets
+    cdef Py_ssize_t _count
+    cdef Py_ssize_t _capacity
+    cdef int32_t* _index  # bucket number, or -1
+    cdef uint64_t _index_mask
+    cdef double _default_rate
+    cdef double _default_burst
+    cdef double _share
+    cdef double _recovery
+    cdef double _factor
+    cdef double _floor
+    cdef double _cooldown
+    cdef int64_t _epoch
+
+    def __init__(self, default, limits=None, policy=None):
+        policy = policy or SlowDown()
+        self._release()
+        self._default_rate = default.per_second
+        self._default_burst = default.burst
+        self._recovery = 1.0 / policy.recovery_seconds
+        self._factor = policy.factor
+        self._floor = policy.floor
+        self._cooldown = policy.cooldown_seconds
+        self._share = 1.0
+        self._epoch = 0
+        self._grow_index(16)
+        for domain, limit in (limits or {}).items():
+            self.set_limit(domain, limit)
+
+    def __dealloc__(self):
+        self._release()
+
+    cdef void _release(self) noexcept:
+        cdef Py_ssize_t number
+        for number in range(self._count):
+            free(self._buckets[number].name)
+        free(self._buckets)
+        free(self._index)
+        self._buckets = NULL
+        self._index = NULL
+        self._count = 0
+        self._capacity = 0
+        self._index_mask = 0
+
+    @property
+    def share(self):
+        return self._share
+
+    @share.setter
+    def share(self, value):
+        self._share = as_share(value)
+
+    cdef int _grow_index(self, uint64_t capacity) except -1:
+        cdef int32_t* index = <int32_t*>malloc(capacity * sizeof(int32_t))
+        if index == NULL:
+            raise MemoryError()
+        memset(index, 0xFF, capacity * sizeof(int32_t))
+        cdef uint64_t mask = capacity - 1
+        cdef uint64_t slot
+        cdef Py_ssize_t number
+        for number in range(self._count):
+            slot = self._buckets[number].hash & mask
+            while index[slot] >= 0:
+                slot = (slot + 1) & mask
+            index[slot] = <int32_t>number
+        free(self._index)
+        self._index = index
+        self._index_mask = mask
+        return 0
+
+    cdef Py_ssize_t _find(self, const unsigned char* domain, Py_ssize_t size, uint64_t hash_) noexcept nogil:
+        """The bucket number of a (not yet lower-cased) domain, or -1."""
+        cdef uint64_t slot = hash_ & self._index_mask
+        cdef Bucket* bucket
+        cdef Py_ssize_t index
+        cdef bint same
+        while self._index[slot] >= 0:
+            bucket = &self._buckets[self._index[slot]]
+            if bucket.hash == hash_ and bucket.name_size == size:
+                same = True
+                for index in range(size):
+                    if bucket.name[index] != _LOWER[domain[index]]:
+                        same = False
+                        break
+                if same:
+                    return self._index[slot]
+            slot = (slot + 1) & self._index_mask
+        return -1
+
+    cdef Py_ssize_t _bucket(self, const unsigned char* domain, Py_ssize_t size) except -1:
+        """The bucket number of a domain, added with the default limit the first time it is met."""
+        cdef uint64_t hash_ = _domain_hash(domain, size)
+        cdef Bucket* grown
+        cdef Py_ssize_t number = self._find(domain, size, hash_)
+        if number >= 0:
+            return number
+        if self._count == self._capacity:
+            grown = <Bucket*>realloc(self._buckets, max(16, 2 * self._capacity) * sizeof(Bucket))
+            if grown == NULL:
+                raise MemoryError()
+            self._buckets = grown
+            self._capacity = max(16, 2 * self._capacity)
+        if (self._count + 1) * 2 > <Py_ssize_t>(self._index_mask + 1):
+            self._grow_index(2 * (self._index_mask + 1))
+        cdef Bucket* bucket = &self._buckets[self._count]
+        bucket.name = <unsigned char*>malloc(size + 1)
+        if bucket.name == NULL:
+            raise MemoryError()
+        _fold(bucket.name, domain, size)
+        bucket.name_size = size
+        bucket.hash = hash_
+        bucket.rate = self._default_rate
+        bucket.burst = self._default_burst
+        # Empty and never refilled: the first refill (infinitely long ago) fills it to capacity.
+        bucket.tokens = 0.0
+        bucket.last = -INFINITY
+        bucket.multiplier = 1.0
+        bucket.slowed_at = -INFINITY
+        bucket.epoch = -1
+        bucket.waiting = 0
+        number = self._count
+        self._count += 1
+        cdef uint64_t slot = hash_ & self._index_mask
+        while self._index[slot] >= 0:
+            slot = (slot + 1) & self._index_mask
+        self._index[slot] = <int32_t>number
+        return number
+
+    cdef Py_ssize_t _named(self, domain, bint add) except -2:
+        """The bucket of a domain given as a str (trimmed, case-insensitive); -1 if absent and not added."""
+        cdef Text text
+        _read(<PyObject*>domain, &text)
+        if add:
+            return self._bucket(text.data, text.size)
+        return self._find(text.data, text.size, _domain_hash(text.data, text.size))
+
+    cdef inline void _refill(self, Bucket* bucket, double now) noexcept nogil:
+        """Add what the rate earned since the bucket's last refill, then let the multiplier recover."""
+        cdef double elapsed = now - bucket.last if now > bucket.last else 0.0
+        cdef double share = self._share
+        cdef double multiplier = bucket.multiplier
+        cdef double capacity = bucket.burst * share * multiplier
+        if capacity < 1.0:
+            capacity = 1.0
+        cdef double tokens = bucket.tokens + elapsed * (bucket.rate * share * multiplier)
+        bucket.tokens = tokens if tokens < capacity else capacity
+        multiplier += elapsed * self._recovery
+        bucket.multiplier = multiplier if multiplier < 1.0 else 1.0
+        if now > bucket.last:
+            bucket.last = now
+
+    def set_limit(self, domain, limit):
+        """Give ``domain`` its own limit (a warm-up step, an operator change); its state is kept."""
+        cdef Bucket* bucket = &self._buckets[self._named(domain, True)]
+        bucket.rate = limit.per_second
+        bucket.burst = limit.burst
+
+    def take(self, domain, now):
+        """Spend one message of ``domain``'s budget at ``now`` if there is one."""
+        cdef Bucket* bucket = &self._buckets[self._named(domain, True)]
+        self._refill(bucket, as_time(now))
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
+            return True
+        return False
+
+    def take_batch(self, kinds, addresses, now, live=None):
+        """Admit a batch's email rows in order; other kinds pass, rows with ``live[i] == 0`` are skipped."""
+        cdef object rows = PySequence_Fast(addresses, "addresses: must be a sequence of str")
+        cdef Py_ssize_t count = len(rows)
+        cdef object kinds_column = as_u8(kinds, count, "kinds")
+        cdef object live_column = None if live is None else as_u8(live, count, "live")
+        cdef const unsigned char* column = _bytes_of(kinds_column)
+        cdef const unsigned char* mask = NULL
+        if live is not None:
+            mask = _bytes_of(live_column)
+        cdef double moment = as_time(now)
+        cdef PyObject** items = PySequence_Fast_ITEMS(rows)
+        cdef int32_t* numbers = <int32_t*>malloc((count + 1) * sizeof(int32_t))
+        if numbers == NULL:
+            raise MemoryError()
+        cdef Text text
+        cdef Py_ssize_t row, at
+        cdef bytearray go
+        cdef array.array not_before
+        try:
+            # Find every row's bucket first (adding a bucket cannot be observed), so that a bad address
+            # raises before any budget is spent.
+            for row in range(count):
+                numbers[row] = -1
+                if column[row] == EMAIL:
+                    _read(items[row], &text)
+                    if mask == NULL or mask[row]:
+                        at = _last_at(text.data, text.size)
+                        if at < 0:
+                            numbers[row] = <int32_t>self._bucket(text.data, 0)
+                        else:
+                            numbers[row] = <int32_t>self._bucket(text.data + at + 1, text.size - at - 1)
+            go = PyByteArray_FromStringAndSize(NULL, count)
+            not_before = array.clone(_DOUBLE, count, False)
+            self._epoch += 1
+            self._admit(numbers, column, mask, count, moment,
+                        <unsigned char*>PyByteArray_AS_STRING(go), not_before.data.as_doubles)
+        finally:
+            free(numbers)
+        return Admission(go, not_before)
+
+    cdef void _admit(self, const int32_t* numbers, const unsigned char* column, const unsigned char* mask,
+                     Py_ssize_t count, double now, unsigned char* go, double* not_before) noexcept nogil:
+        cdef Py_ssize_t row
+        cdef Bucket* bucket
+        for row in range(count):
+            go[row] = 0
+            not_before[row] = now
+            if mask != NULL and not mask[row]:
+                continue
+            if column[row] != EMAIL:
+                go[row] = 1
+                continue
+            bucket = &self._buckets[numbers[row]]
+            if bucket.epoch != self._epoch:
+                bucket.epoch = self._epoch
+                bucket.waiting = 0
+                self._refill(bucket, now)
+            if bucket.tokens >= 1.0:
+                bucket.tokens -= 1.0
+                go[row] = 1
+            else:
+                bucket.waiting += 1
+                not_before[row] = now + (<double>bucket.waiting - bucket.tokens) / (
+                    bucket.rate * self._share * bucket.multiplier
+                )
+
+    def slow_down(self, domain, now):
+        """The provider deferred a message to ``domain`` (throttling): slow it; returns the multiplier."""
+        cdef Bucket* bucket = &self._buckets[self._named(domain, True)]
+        cdef double moment = as_time(now)
+        self._refill(bucket, moment)
+        cdef double slower
+        if moment - bucket.slowed_at >= self._cooldown:
+            slower = bucket.multiplier * self._factor
+            bucket.multiplier = slower if slower > self._floor else self._floor
+            bucket.slowed_at = moment
+            bucket.tokens = 0.0
+        return bucket.multiplier
+
+    def multiplier(self, domain, now):
+        """``domain``'s current slow-down multiplier (1.0: full speed), without changing any state."""
+        cdef Py_ssize_t number = self._named(domain, False)
+        if number < 0:
+            return 1.0
+        cdef Bucket* bucket = &self._buckets[number]
+        cdef double moment = as_time(now)
+        cdef double multiplier = bucket.multiplier + (
+            moment - bucket.last if moment > bucket.last else 0.0
+        ) * self._recovery
+        return multiplier if multiplier < 1.0 else 1.0
+
+
+# ---------------------------------------------------------------------------------------------------
+# Wave pacing
+# ---------------------------------------------------------------------------------------------------
+
+cdef class Pacer:
+    """A wave spread evenly from ``start``; the same model as the twin's ``Pacer`` (read its docstring)."""
+
+    cdef double _interval
+    cdef int64_t _burst
+    cdef double _start
+
+    def __init__(self, rate, start):
+        self._interval = rate.interval
+        self._burst = max(1, int(rate.burst))
+        self._start = as_time(start, "start")
+
+    @property
+    def start(self):
+        return self._start
+
+    def plan(self, now, sent):
+        """How many may go at ``now`` when ``sent`` messages of the wave went already."""
+        cdef double moment = as_time(now)
+        cdef int64_t done = as_count(sent, "sent")
+        cdef double offset = moment - self._start
+        cdef double slots
+        cdef int64_t due
+        if offset < 0.0:
+            due = 0
+        else:
+            slots = offset / self._interval
+            due = <int64_t>(MAX_SLOTS if slots >= MAX_SLOTS else slots) + 1
+        if due - done > self._burst:
+            self._start = moment - <double>(done + self._burst - 1) * self._interval
+            due = done + self._burst
+        cdef int64_t count = due - done if due > done else 0
+        return Pace(count, self._start + <double>(done + count) * self._interval)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Provider batches
+# ---------------------------------------------------------------------------------------------------
+
+def group_batches(channels, max_sizes, live=None):
+    """Cut the live rows into provider batches: one channel per batch, at most ``max_sizes[channel]``."""
+    cdef const int[:] column = as_i32(channels)
+    cdef const long long[:] sizes = as_sizes(max_sizes)
+    cdef Py_ssize_t count = column.shape[0]
+    cdef Py_ssize_t channel_count = sizes.shape[0]
+    cdef object live_column = None if live is None else as_u8(live, count, "live")
+    cdef const unsigned char* mask = NULL
+    if live is not None:
+        mask = _bytes_of(live_column)
+    # Per channel: live rows, where its rows start in the output; channels in order of first row.
+    cdef int64_t* members = <int64_t*>calloc(channel_count + 1, sizeof(int64_t))
+    cdef int64_t* fill = <int64_t*>malloc((channel_count + 1) * sizeof(int64_t))
+    cdef int32_t* order = <int32_t*>malloc((channel_count + 1) * sizeof(int32_t))
+    if members == NULL or fill == NULL or order == NULL:
+        free(members)
+        free(fill)
+        free(order)
+        raise MemoryError()
+    cdef Py_ssize_t row, used = 0, total = 0, batch_count = 0, rank, batch = 0
+    cdef int channel
+    cdef int64_t start, size, cut
+    cdef array.array rows, batch_channels, offsets
+    try:
+        for row in range(count):
+            channel = column[row]
+            if channel < 0 or channel >= channel_count:
+                raise ValueError(f"channels[{row}]: no max batch size for channel {channel}")
+            if mask == NULL or mask[row]:
+                if members[channel] == 0:
+                    order[used] = channel
+                    used += 1
+                members[channel] += 1
+        for rank in range(used):
+            channel = order[rank]
+            fill[channel] = total
+            total += members[channel]
+            batch_count += (members[channel] + sizes[channel] - 1) // sizes[channel]
+        rows = array.clone(_INT64, total, False)
+        batch_channels = array.clone(_INT32, batch_count, False)
+        offsets = array.clone(_INT64, batch_count + 1, False)
+        _place(&column[0] if count else NULL, mask, count, fill, rows.data.as_longlongs)
+        offsets.data.as_longlongs[0] = 0
+        for rank in range(used):
+            channel = order[rank]
+            start = fill[channel] - members[channel]
+            size = sizes[channel]
+            cut = 0
+            while cut < members[channel]:
+                cut = min(cut + size, members[channel])
+                batch_channels.data.as_ints[batch] = channel
+                offsets.data.as_longlongs[batch + 1] = start + cut
+                batch += 1
+    finally:
+        free(members)
+        free(fill)
+        free(order)
+    return Batches(batch_channels, offsets, rows)
+
+
+cdef void _place(const int* column, const unsigned char* mask, Py_ssize_t count, int64_t* fill,
+                 long long* rows) noexcept nogil:
+    """Write each live row at its channel's next place (``fill`` ends at each channel's end)."""
+    cdef Py_ssize_t row
+    cdef int channel
+    for row in range(count):
+        if mask == NULL or mask[row]:
+            channel = column[row]
+            rows[fill[channel]] = row
+            fill[channel] += 1

@@ -1,0 +1,60 @@
+"""The sender core in use: the compiled one when it is built and allowed, else its pure-Python twin.
+
+Like aiohttp's parsers: the switch is read once, at import. ``HERALD_NO_EXTENSIONS=1`` (any value but
+empty or ``0``) forces the twin; a missing or unloadable extension falls back to it too. Both modules
+stay importable directly (``sender_ext._core``, ``sender_ext._core_py``) for tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from types import ModuleType
+from typing import Literal
+
+from sender_ext import _core_py
+from sender_ext.types import Batches
+
+__all__ = [
+    "IMPLEMENTATION",
+    "NO_EXTENSIONS",
+    "Deduper",
+    "Pacer",
+    "Throttle",
+    "dedup_key",
+    "email_domain",
+    "group_batches",
+    "normalize",
+    "normalize_batch",
+]
+
+log = logging.getLogger(__name__)
+
+NO_EXTENSIONS = os.environ.get("HERALD_NO_EXTENSIONS", "") not in ("", "0")
+
+
+def _load() -> ModuleType:
+    if NO_EXTENSIONS:
+        return _core_py
+    try:
+        from sender_ext import _core
+    except ImportError as exc:
+        log.info("sender core: the Cython extension is not available (%s); using the pure-Python twin", exc)
+        return _core_py
+    return _core
+
+
+_impl = _load()
+
+#: Which core is in use: "cython" or "python".
+IMPLEMENTATION: Literal["cython", "python"] = "python" if _impl is _core_py else "cython"
+
+Deduper: type[_core_py.Deduper] = _impl.Deduper
+Throttle: type[_core_py.Throttle] = _impl.Throttle
+Pacer: type[_core_py.Pacer] = _impl.Pacer
+normalize: Callable[[int, str], str] = _impl.normalize
+normalize_batch: Callable[..., list[str]] = _impl.normalize_batch
+dedup_key: Callable[[int, str], str] = _impl.dedup_key
+email_domain: Callable[[str], str] = _impl.email_domain
+group_batches: Callable[..., Batches] = _impl.group_batches

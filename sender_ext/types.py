@@ -1,0 +1,153 @@
+"""The vocabulary both sender cores share: address kinds, rates, and the result tuples they return.
+
+Results are columns (``bytearray`` masks, ``array`` of int64 or double) rather than one object per row,
+so the compiled core fills them without creating a Python object per recipient, and the worker indexes
+them or hands them to asyncpg as they are. Both cores return these very classes, so their results
+compare equal with ``==``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import NamedTuple
+
+
+class Kind(IntEnum):
+    """Address kinds, numbered as ``herald.v1.AddressKind`` (names as ``kernel.channels.AddressKind``).
+
+    A batch carries one byte per row; a batch of one channel passes ``bytes([kind]) * n``.
+    """
+
+    UNSPECIFIED = 0
+    EMAIL = 1
+    APNS_TOKEN = 2
+    FCM_TOKEN = 3
+    WEB_PUSH = 4
+    PHONE = 5
+
+
+_UNITS = {"s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0}
+_UNITS |= {"min": 60.0, "mins": 60.0, "minute": 60.0, "minutes": 60.0}
+_UNITS |= {"h": 3600.0, "hour": 3600.0, "hours": 3600.0, "d": 86400.0, "day": 86400.0, "days": 86400.0}
+_RATE_TEXT = re.compile(r"\s*(\d+(?:\.\d+)?)\s*/\s*([a-z]+)\s*", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """``count`` messages per ``per`` seconds, with bursts of up to ``burst`` messages.
+
+    ``burst`` 0 means one second's worth (at least one message): a worker that asks at least once a
+    second can then use the whole rate, and nothing bursts much beyond it. Both derived values are
+    computed here once, in Python, so the two cores start from the very same doubles.
+    """
+
+    count: float
+    per: float = 1.0
+    burst: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("count", "per"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name}: must be a positive finite number, got {value!r}")
+            object.__setattr__(self, name, float(value))
+        if self.burst == 0:
+            object.__setattr__(self, "burst", max(1.0, self.per_second))
+        elif not (math.isfinite(self.burst) and self.burst >= 1):
+            raise ValueError(f"burst: must be a finite number >= 1, got {self.burst!r}")
+
+    @property
+    def per_second(self) -> float:
+        return self.count / self.per
+
+    @property
+    def interval(self) -> float:
+        """Seconds between two evenly spread messages."""
+        return self.per / self.count
+
+    @classmethod
+    def parse(cls, text: str, burst: float = 0.0) -> Rate:
+        """``"500/min"``, ``"1000/hour"``, ``"20/s"``, ``"50000/day"`` (units may be plural)."""
+        match = _RATE_TEXT.fullmatch(text)
+        unit = _UNITS.get(match.group(2).lower()) if match else None
+        if match is None or unit is None:
+            raise ValueError(f"not a rate like '500/min' or '1000/hour': {text!r}")
+        return cls(float(match.group(1)), unit, burst)
+
+
+@dataclass(frozen=True, slots=True)
+class SlowDown:
+    """How a domain in trouble is slowed and how it recovers (AIMD, like TCP congestion control).
+
+    Each deferral the provider reports (SMTP 421/4xx, HTTP 429: the channel decides what counts)
+    multiplies the domain's rate by ``factor``, down to ``floor``, and empties its bucket; reports within
+    ``cooldown_seconds`` of the last slow-down count as the same episode (a whole batch in flight is
+    often refused at once). The multiplier then climbs back linearly, from 0 to 1 in
+    ``recovery_seconds``.
+    """
+
+    factor: float = 0.5
+    floor: float = 1 / 32
+    recovery_seconds: float = 600.0
+    cooldown_seconds: float = 5.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.factor < 1:
+            raise ValueError(f"factor: must be in (0, 1), got {self.factor!r}")
+        if not 0 < self.floor <= 1:
+            raise ValueError(f"floor: must be in (0, 1], got {self.floor!r}")
+        if not (math.isfinite(self.recovery_seconds) and self.recovery_seconds > 0):
+            raise ValueError(f"recovery_seconds: must be positive and finite, got {self.recovery_seconds!r}")
+        if not (math.isfinite(self.cooldown_seconds) and self.cooldown_seconds >= 0):
+            raise ValueError(f"cooldown_seconds: must be >= 0 and finite, got {self.cooldown_seconds!r}")
+
+
+class Dedup(NamedTuple):
+    """Which rows of a batch to send: ``send[i]`` is 1 for the first occurrence of an address in the send.
+
+    ``first[i]`` is -1 for those rows and, for a duplicate, the position (rows fed to the deduper before
+    it, over all batches) of the row that was kept.
+    """
+
+    send: bytearray
+    first: array[int]
+
+
+class Admission(NamedTuple):
+    """The throttle's answer for a batch: ``go[i]`` is 1 for a row that may be sent now.
+
+    ``not_before[i]`` is ``now`` for rows that go or were not asked about (masked out, not email), and the
+    earliest time a deferred row could go, counting the deferred rows of its domain ahead of it.
+    """
+
+    go: bytearray
+    not_before: array[float]
+
+
+class Pace(NamedTuple):
+    """How many messages of a wave may go now, and when the slot after them comes."""
+
+    count: int
+    next_at: float
+
+
+class Batches(NamedTuple):
+    """Provider batches: batch ``b`` is channel ``channels[b]`` with rows ``rows[offsets[b]:offsets[b+1]]``.
+
+    Channels come in order of their first row, rows in their original order, each channel's rows cut into
+    batches of at most its maximum size.
+    """
+
+    channels: array[int]
+    offsets: array[int]
+    rows: array[int]
+
+    def batches(self) -> Iterator[tuple[int, array[int]]]:
+        """Each batch as ``(channel, row indices)``."""
+        for index, channel in enumerate(self.channels):
+            yield channel, self.rows[self.offsets[index] : self.offsets[index + 1]]
