@@ -1,0 +1,345 @@
+"""The rows ``herald import`` reads: one JSONL line or CSV row → one UpsertProfileRequest.
+
+Parsing is local and checks the row's *shape* (JSON syntax, known keys, value types, column count); what
+depends on the project (attribute limits, address syntax, suppression) is judged by the server, which
+reports the profile it rejects. Every problem found here is a :class:`RowError` whose message starts with
+the field path, like the server's.
+
+JSONL: one object per line, blank lines skipped. Exactly one of ``custom_id``, ``anonymous_id`` or
+``profile_id``; every other key is optional::
+
+    {"custom_id": "u1",
+     "attributes": {"age": 31, "vip": true, "name": "Ada", "tags": ["a", "b"],
+                    "signup": {"datetime": "2024-01-01T00:00:00Z"}, "old_key": null},
+     "emails": ["ada@example.com"], "phones": ["+33612345678"],
+     "apns_tokens": ["<hex>"], "fcm_tokens": ["<token>"],
+     "web_push": [{"endpoint": "https://...", "p256dh": "<base64url>", "auth": "<base64url>"}],
+     "subscriptions": [{"channel": "email", "purpose": "marketing", "topic": "", "status": "opted_in"}],
+     "observed_at": "2024-05-01T12:00:00Z"}
+
+Attribute values: a string, a number, true/false, a list of strings, ``{"datetime": "<ISO 8601>"}``, or
+``null`` to remove the attribute. Datetimes without an offset are UTC.
+
+CSV: a header row, then one profile per row. Columns ``custom_id``, ``anonymous_id``, ``profile_id`` (one
+of them non-empty per row), ``email``, ``phone``, ``apns_token``, ``fcm_token`` (several addresses in one
+cell separated by ``|``); every other column is an attribute, a string unless its header names a type:
+``age:number``, ``vip:bool`` (true/false, yes/no, 1/0), ``signup:datetime`` (ISO 8601), ``tags:list``
+(items separated by ``|``) or ``nickname:string``. A typed header also turns a reserved name into an
+attribute (``email:string``). An empty cell leaves that field untouched.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from herald.v1 import common_pb2, profiles_pb2
+from kernel.api.timestamps import from_datetime
+
+SEPARATOR = "|"
+ID_KEYS = ("custom_id", "anonymous_id", "profile_id")
+# Same rule as the server's (kernel.profiles.attributes.KEY_PATTERN), checked here on CSV headers so
+# that a misnamed column fails the import at once instead of every row.
+_ATTRIBUTE_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+JSON_ADDRESS_KEYS = {
+    "emails": common_pb2.ADDRESS_KIND_EMAIL,
+    "phones": common_pb2.ADDRESS_KIND_PHONE,
+    "apns_tokens": common_pb2.ADDRESS_KIND_APNS_TOKEN,
+    "fcm_tokens": common_pb2.ADDRESS_KIND_FCM_TOKEN,
+}
+CSV_ADDRESS_COLUMNS = {
+    "email": common_pb2.ADDRESS_KIND_EMAIL,
+    "phone": common_pb2.ADDRESS_KIND_PHONE,
+    "apns_token": common_pb2.ADDRESS_KIND_APNS_TOKEN,
+    "fcm_token": common_pb2.ADDRESS_KIND_FCM_TOKEN,
+}
+JSON_KEYS = frozenset(
+    {*ID_KEYS, *JSON_ADDRESS_KEYS, "attributes", "web_push", "subscriptions", "observed_at"}
+)
+_ENUM_PREFIX = {"channel": "CHANNEL_", "purpose": "PURPOSE_", "status": "SUBSCRIPTION_STATUS_"}
+_ENUM_TYPE = {
+    "channel": common_pb2.Channel,
+    "purpose": common_pb2.Purpose,
+    "status": common_pb2.SubscriptionStatus,
+}
+_TRUE = frozenset({"true", "yes", "1"})
+_FALSE = frozenset({"false", "no", "0"})
+
+
+class RowError(ValueError):
+    """A row that cannot become a profile; the message starts with the field at fault."""
+
+    def __init__(self, reason: str, field: str = "") -> None:
+        super().__init__(f"{field}: {reason}" if field else reason)
+
+
+class HeaderError(ValueError):
+    """A CSV header no row can be read with: the whole import stops."""
+
+
+# -- shared pieces -------------------------------------------------------------------------------------
+
+
+def parse_datetime(text: str, field: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except (ValueError, TypeError):
+        raise RowError("not an ISO 8601 date-time (e.g. 2024-01-31T09:30:00Z)", field) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _timestamp(moment: datetime, field: str) -> Any:
+    try:
+        return from_datetime(moment)
+    except (ValueError, OverflowError):
+        raise RowError("date-time out of range", field) from None
+
+
+def _string(value: object, field: str) -> str:
+    if not isinstance(value, str):
+        raise RowError("must be a string", field)
+    return value
+
+
+def _strings(value: object, field: str) -> list[str]:
+    if not isinstance(value, list):
+        raise RowError("must be a list of strings", field)
+    return [_string(item, f"{field}[{index}]") for index, item in enumerate(value)]
+
+
+def _set_ref(request: profiles_pb2.UpsertProfileRequest, ids: Mapping[str, str]) -> None:
+    given = {key: value for key, value in ids.items() if value}
+    if len(given) != 1:
+        raise RowError("give exactly one of custom_id, anonymous_id or profile_id", "profile")
+    ((key, value),) = given.items()
+    setattr(request.profile, key, value)
+
+
+def _add_addresses(request: profiles_pb2.UpsertProfileRequest, kind: int, values: Sequence[str]) -> None:
+    request.add_addresses.extend(common_pb2.Address(kind=kind, value=value) for value in values)
+
+
+def _number(value: float, field: str) -> common_pb2.AttributeValue:
+    if not math.isfinite(value):
+        raise RowError("number must be finite", field)
+    return common_pb2.AttributeValue(number_value=value)
+
+
+# -- JSONL ---------------------------------------------------------------------------------------------
+
+
+def _json_attribute(value: object, field: str) -> common_pb2.AttributeValue:
+    if isinstance(value, bool):
+        return common_pb2.AttributeValue(bool_value=value)
+    if isinstance(value, int | float):
+        return _number(float(value), field)
+    if isinstance(value, str):
+        return common_pb2.AttributeValue(string_value=value)
+    if isinstance(value, list):
+        return common_pb2.AttributeValue(
+            string_list_value=common_pb2.StringList(values=_strings(value, field))
+        )
+    if isinstance(value, dict) and list(value) == ["datetime"]:
+        moment = parse_datetime(_string(value["datetime"], f"{field}.datetime"), f"{field}.datetime")
+        return common_pb2.AttributeValue(datetime_value=_timestamp(moment, f"{field}.datetime"))
+    raise RowError(
+        'must be a string, number, true/false, list of strings, {"datetime": "..."} or null', field
+    )
+
+
+def _json_attributes(request: profiles_pb2.UpsertProfileRequest, attributes: object) -> None:
+    if not isinstance(attributes, dict):
+        raise RowError("must be an object", "attributes")
+    for key, value in attributes.items():
+        if value is None:
+            request.remove_attributes.append(key)
+        else:
+            request.attributes[key].CopyFrom(_json_attribute(value, f'attributes["{key}"]'))
+
+
+def _object(value: object, field: str, keys: frozenset[str]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise RowError("must be an object", field)
+    unknown = sorted(set(value) - keys)
+    if unknown:
+        raise RowError(f"unknown key {unknown[0]!r} (expected {', '.join(sorted(keys))})", field)
+    return value
+
+
+def _json_web_push(request: profiles_pb2.UpsertProfileRequest, entries: object) -> None:
+    if not isinstance(entries, list):
+        raise RowError("must be a list", "web_push")
+    keys = frozenset({"endpoint", "p256dh", "auth"})
+    for index, entry in enumerate(entries):
+        field = f"web_push[{index}]"
+        fields = {key: _string(value, f"{field}.{key}") for key, value in _object(entry, field, keys).items()}
+        request.add_addresses.append(
+            common_pb2.Address(
+                kind=common_pb2.ADDRESS_KIND_WEB_PUSH,
+                value=fields.get("endpoint", ""),
+                web_push=common_pb2.WebPushKeys(p256dh=fields.get("p256dh", ""), auth=fields.get("auth", "")),
+            )
+        )
+
+
+def _enum_value(name: str, value: object, field: str) -> int:
+    text = _string(value, field)
+    try:
+        return _ENUM_TYPE[name].Value(_ENUM_PREFIX[name] + text.upper())
+    except ValueError:
+        choices = [n.removeprefix(_ENUM_PREFIX[name]).lower() for n in _ENUM_TYPE[name].keys()[1:]]
+        raise RowError(f"one of {', '.join(choices)}", field) from None
+
+
+def _json_subscriptions(request: profiles_pb2.UpsertProfileRequest, entries: object) -> None:
+    if not isinstance(entries, list):
+        raise RowError("must be a list", "subscriptions")
+    keys = frozenset({"channel", "purpose", "topic", "status"})
+    for index, entry in enumerate(entries):
+        field = f"subscriptions[{index}]"
+        fields = _object(entry, field, keys)
+        request.subscriptions.append(
+            common_pb2.Subscription(
+                channel=_enum_value("channel", fields.get("channel", ""), f"{field}.channel"),
+                purpose=_enum_value("purpose", fields.get("purpose", ""), f"{field}.purpose"),
+                topic=_string(fields.get("topic", ""), f"{field}.topic"),
+                status=_enum_value("status", fields.get("status", ""), f"{field}.status"),
+            )
+        )
+
+
+def parse_json_line(line: bytes | str) -> profiles_pb2.UpsertProfileRequest:
+    """One JSONL line (see the module documentation) → the request; RowError if it cannot be one."""
+    try:
+        document = orjson.loads(line)
+    except orjson.JSONDecodeError as error:
+        raise RowError(f"invalid JSON: {error}") from None
+    if not isinstance(document, dict):
+        raise RowError("each line must be a JSON object")
+    row = _object(document, "", JSON_KEYS)
+    request = profiles_pb2.UpsertProfileRequest()
+    _set_ref(request, {key: _string(row.get(key, ""), key) for key in ID_KEYS})
+    if "attributes" in row:
+        _json_attributes(request, row["attributes"])
+    for key, kind in JSON_ADDRESS_KEYS.items():
+        if key in row:
+            _add_addresses(request, kind, _strings(row[key], key))
+    if "web_push" in row:
+        _json_web_push(request, row["web_push"])
+    if "subscriptions" in row:
+        _json_subscriptions(request, row["subscriptions"])
+    if "observed_at" in row:
+        moment = parse_datetime(_string(row["observed_at"], "observed_at"), "observed_at")
+        request.observed_at.CopyFrom(_timestamp(moment, "observed_at"))
+    return request
+
+
+# -- CSV -----------------------------------------------------------------------------------------------
+
+
+def _csv_number(text: str, field: str) -> common_pb2.AttributeValue:
+    try:
+        return _number(float(text), field)
+    except ValueError:
+        raise RowError(f"{text!r} is not a number", field) from None
+
+
+def _csv_bool(text: str, field: str) -> common_pb2.AttributeValue:
+    lowered = text.strip().lower()
+    if lowered not in _TRUE | _FALSE:
+        raise RowError(f"{text!r} is not true/false, yes/no or 1/0", field)
+    return common_pb2.AttributeValue(bool_value=lowered in _TRUE)
+
+
+def _csv_datetime(text: str, field: str) -> common_pb2.AttributeValue:
+    return common_pb2.AttributeValue(datetime_value=_timestamp(parse_datetime(text.strip(), field), field))
+
+
+def _csv_string(text: str, field: str) -> common_pb2.AttributeValue:
+    return common_pb2.AttributeValue(string_value=text)
+
+
+def _csv_list(text: str, field: str) -> common_pb2.AttributeValue:
+    return common_pb2.AttributeValue(string_list_value=common_pb2.StringList(values=text.split(SEPARATOR)))
+
+
+CSV_TYPES: dict[str, Callable[[str, str], common_pb2.AttributeValue]] = {
+    "string": _csv_string,
+    "number": _csv_number,
+    "bool": _csv_bool,
+    "datetime": _csv_datetime,
+    "list": _csv_list,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One CSV column: a profile id, an address kind, or a typed attribute."""
+
+    name: str
+    id_key: str = ""
+    address_kind: int = 0
+    parse: Callable[[str, str], common_pb2.AttributeValue] | None = None
+
+
+def _column(header: str, position: int) -> Column:
+    name, colon, type_name = header.strip().partition(":")
+    if not colon:
+        if name in ID_KEYS:
+            return Column(name, id_key=name)
+        if name in CSV_ADDRESS_COLUMNS:
+            return Column(name, address_kind=CSV_ADDRESS_COLUMNS[name])
+        type_name = "string"
+    where = f"column {position + 1} ({header!r})"
+    if type_name not in CSV_TYPES:
+        raise HeaderError(f"{where}: unknown type {type_name!r} (one of {', '.join(CSV_TYPES)})")
+    if not _ATTRIBUTE_KEY.fullmatch(name):
+        raise HeaderError(f"{where}: an attribute name is a letter followed by letters, digits or '_'")
+    return Column(name, parse=CSV_TYPES[type_name])
+
+
+def parse_csv_header(cells: Sequence[str]) -> list[Column]:
+    """The columns of a CSV header row; HeaderError if no row could be read with it."""
+    if cells:
+        cells = [cells[0].removeprefix("\ufeff"), *cells[1:]]  # a byte-order mark from spreadsheet exports
+    columns = [_column(cell, position) for position, cell in enumerate(cells)]
+    names = [column.name for column in columns]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise HeaderError(f"column {duplicates[0]!r} appears more than once")
+    if not any(column.id_key for column in columns):
+        raise HeaderError("the header needs a custom_id, anonymous_id or profile_id column")
+    return columns
+
+
+def parse_csv_row(columns: Sequence[Column], cells: Sequence[str]) -> profiles_pb2.UpsertProfileRequest:
+    """One CSV row (see the module documentation) → the request; RowError if it cannot be one."""
+    if len(cells) != len(columns):
+        raise RowError(f"expected {len(columns)} columns, found {len(cells)}")
+    for column, cell in zip(columns, cells, strict=True):
+        try:
+            cell.encode()
+        except UnicodeEncodeError:
+            # The file is read with surrogateescape, so that one bad row does not stop the import.
+            raise RowError("not valid UTF-8", column.name) from None
+    request = profiles_pb2.UpsertProfileRequest()
+    ids = {}
+    for column, cell in zip(columns, cells, strict=True):
+        if column.id_key:
+            ids[column.id_key] = cell
+        elif not cell:
+            continue
+        elif column.address_kind:
+            _add_addresses(request, column.address_kind, [v.strip() for v in cell.split(SEPARATOR)])
+        elif column.parse is not None:
+            field = f'attributes["{column.name}"]'
+            request.attributes[column.name].CopyFrom(column.parse(cell, field))
+    _set_ref(request, ids)
+    return request
