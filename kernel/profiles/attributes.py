@@ -52,6 +52,8 @@ def check_key(key: str, limits: AttributeLimits, field: str) -> None:
 def _check_string(text: str, limits: AttributeLimits, field: str) -> str:
     if len(text.encode()) > limits.max_string_bytes:
         raise InvalidArgument(f"string longer than {limits.max_string_bytes} bytes", field)
+    if "\x00" in text:  # PostgreSQL's jsonb cannot hold U+0000
+        raise InvalidArgument("string contains a NUL character", field)
     return text
 
 
