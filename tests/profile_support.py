@@ -122,3 +122,12 @@ async def owner(db: asyncpg.Pool, project_id: uuid.UUID, kind: str, value: str) 
         value,
     )
     return result
+
+
+async def erase_and_suppress(
+    stub: profiles_pb2_grpc.ProfileServiceStub, project: ProjectKey, profile: common_pb2.ProfileRef
+) -> None:
+    """Erase a person with suppression, through the GDPR call itself."""
+    await stub.EraseProfile(
+        profiles_pb2.EraseProfileRequest(profile=profile, suppress=True), metadata=project.auth
+    )

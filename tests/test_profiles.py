@@ -23,6 +23,7 @@ from tests.profile_support import (
     anonymous,
     by_id,
     custom,
+    erase_and_suppress,
     get_view,
     insert_events,
     number,
@@ -228,6 +229,7 @@ TWO_GOOD_ONE_BAD = [address(EMAIL, "a@example.com"), address(PHONE, "+3361234567
         (_bad(attributes={"1st": text("x")}), 'attributes["1st"]'),
         (_bad(attributes={"age": number(float("nan"))}), 'attributes["age"]'),
         (_bad(attributes={"bio": text("x" * 3000)}), 'attributes["bio"]'),
+        (_bad(attributes={"bio": text("nul\x00")}), 'attributes["bio"]'),
         (_bad(attributes={"empty": common_pb2.AttributeValue()}), 'attributes["empty"]'),
         (_bad(remove_attributes=["bad key"]), "remove_attributes[0]"),
         (_bad(remove_attributes=["plan"]), "remove_attributes[0]"),
@@ -338,21 +340,9 @@ async def test_too_many_addresses_of_one_kind(profiles, project: ProjectKey, db,
     assert (await row_counts(db, project.project_id))["profile_addresses"] == limit
 
 
-async def suppress(db, project_id: uuid.UUID, kind: str, value: str) -> None:
-    """Record an identifier as erased-and-suppressed, hashed as the erasure does."""
-    await db.execute(
-        """INSERT INTO suppressed_identifiers (project_id, identifier_sha256)
-           SELECT project_id, sha256(suppression_salt || convert_to($2 || ':' || $3, 'UTF8'))
-           FROM projects WHERE project_id = $1""",
-        project_id,
-        kind,
-        value,
-    )
-
-
 async def test_suppressed_addresses_and_ids_are_refused(profiles, project: ProjectKey, db) -> None:
-    await suppress(db, project.project_id, "email", "gone@example.com")
-    await suppress(db, project.project_id, "custom", "erased-user")
+    await upsert(profiles, project, custom("erased-user"), add_addresses=[address(EMAIL, "gone@example.com")])
+    await erase_and_suppress(profiles, project, custom("erased-user"))
     error = await rpc_error(
         upsert(
             profiles,
