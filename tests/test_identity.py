@@ -7,9 +7,12 @@ import uuid
 
 import grpc
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from herald.v1 import common_pb2, profiles_pb2
 from kernel.api.timestamps import to_datetime
+from kernel.profiles.merge import merge_attributes
 from tests.conftest import ProjectKey, rpc_error
 from tests.profile_support import (
     APNS,
@@ -339,3 +342,21 @@ async def test_identity_calls_never_cross_projects(
         await db.fetchval("SELECT count(*) FROM profile_merges WHERE project_id = $1", project.project_id)
         == 0
     )
+
+
+_stored = st.dictionaries(
+    st.sampled_from("abcdef"),
+    st.builds(lambda v, at: {"t": "n", "v": v, "at": at}, st.integers(0, 9), st.integers(0, 5)),
+    max_size=6,
+)
+
+
+@given(target=_stored, source=_stored)
+def test_merged_attributes_keep_the_latest_write_and_the_target_on_ties(target, source) -> None:
+    merged = merge_attributes(target, source)
+    assert merged.keys() == target.keys() | source.keys()
+    for key, value in merged.items():
+        candidates = [side[key] for side in (target, source) if key in side]
+        assert value["at"] == max(c["at"] for c in candidates)
+        if key in target and value["at"] == target[key]["at"]:
+            assert value is target[key]

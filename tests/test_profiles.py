@@ -7,9 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from herald.v1 import common_pb2, profiles_pb2
 from kernel.api.timestamps import from_datetime, to_datetime
+from kernel.errors import InvalidArgument
+from kernel.profiles.timeline import Position, decode_token, encode_token
 from tests.conftest import ProjectKey, rpc_error
 from tests.profile_support import (
     APNS,
@@ -502,3 +506,21 @@ async def test_a_project_key_never_reaches_another_projects_profiles(
     assert [a.value for a in view.addresses] == [TOKEN]
     assert len(view.recent_events) == 1
     assert (await row_counts(db, other_project.project_id))["events"] == 0
+
+
+@given(
+    moment=st.datetimes(
+        min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)
+    ),
+    seq=st.integers(min_value=1, max_value=2**63 - 1),
+)
+def test_page_tokens_round_trip_exactly(moment: datetime, seq: int) -> None:
+    assert decode_token(encode_token(Position(moment, seq))) == Position(moment, seq)
+
+
+@given(token=st.one_of(st.text(max_size=80), st.binary(max_size=60).map(lambda b: b.hex())))
+def test_junk_page_tokens_are_invalid_arguments(token: str) -> None:
+    try:
+        decode_token(token)
+    except InvalidArgument as error:
+        assert error.field == "page_token"
