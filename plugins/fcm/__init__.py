@@ -1,1 +1,68 @@
-"""Android/iOS/web push through the FCM HTTP v1 API with OAuth2 service-account tokens."""
+"""Android/iOS/web push through the FCM HTTP v1 API with OAuth2 service-account tokens.
+
+The hook implementations only; the token source, message builder, sender and emulator live in
+sibling modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from kernel.channels import AddressKind, Capabilities, ChannelSender, ChannelSpec, Emulator
+from kernel.plugins import hookimpl
+from plugins.fcm.config import CONFIG_FIELDS, FIELD, ServiceAccount
+from plugins.fcm.emulator import FcmEmulator
+from plugins.fcm.message import MAX_PAYLOAD_BYTES
+from plugins.fcm.sender import FCM_BASE_URL, FcmSender
+
+__all__ = ["SPEC"]
+
+SPEC = ChannelSpec(
+    name="push.fcm",
+    description="Push to Android, iOS and web apps through Firebase Cloud Messaging (HTTP v1)",
+    consent_channel="push",
+    capabilities=Capabilities(
+        address_kind=AddressKind.FCM_TOKEN,
+        # One request per message, sent concurrently over one keep-alive session.
+        max_batch_size=500,
+        max_payload_bytes=MAX_PAYLOAD_BYTES,
+        silent_push=True,
+        # FCM's default quota: 600k messages per minute per project.
+        default_rate_per_second=10_000.0,
+    ),
+    config_fields=CONFIG_FIELDS,
+)
+
+
+@hookimpl
+def herald_channels() -> list[ChannelSpec]:
+    return [SPEC]
+
+
+@hookimpl
+def herald_validate_config(channel: ChannelSpec, config: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    if channel.name != SPEC.name:
+        return None
+    return {FIELD: dict(ServiceAccount.parse(config).info)}
+
+
+@hookimpl
+def herald_channel_sender(
+    channel: ChannelSpec, config: Mapping[str, Any], endpoint: str | None
+) -> ChannelSender | None:
+    if channel.name != SPEC.name:
+        return None
+    account = ServiceAccount.parse(config)
+    if endpoint is None:
+        return FcmSender(account, base_url=FCM_BASE_URL, token_uri=account.token_uri)
+    # The emulator serves Google's token endpoint too.
+    endpoint = endpoint.rstrip("/")
+    return FcmSender(account, base_url=endpoint, token_uri=f"{endpoint}/token")
+
+
+@hookimpl
+def herald_channel_emulator(channel: ChannelSpec) -> Emulator | None:
+    if channel.name != SPEC.name:
+        return None
+    return FcmEmulator()

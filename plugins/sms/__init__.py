@@ -1,1 +1,77 @@
-"""SMS through a Twilio-compatible Messages API."""
+"""SMS through a Twilio-compatible Messages API.
+
+The hook implementations only; the sender, segment counter, status-callback parser and emulator live
+in sibling modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from kernel.channels import (
+    AddressKind,
+    Capabilities,
+    ChannelSender,
+    ChannelSpec,
+    Emulator,
+    FeedbackEvent,
+    WebhookRequest,
+)
+from kernel.plugins import hookimpl
+from plugins.sms.config import CONFIG_FIELDS, TwilioConfig
+from plugins.sms.emulator import TwilioEmulator
+from plugins.sms.feedback import parse_status_callback
+from plugins.sms.sender import MAX_BODY_CHARACTERS, TwilioSender
+
+__all__ = ["SPEC"]
+
+SPEC = ChannelSpec(
+    name="sms.twilio",
+    description="SMS through a Twilio-compatible Messages API, with E.164 checks and segment counting",
+    consent_channel="sms",
+    capabilities=Capabilities(
+        address_kind=AddressKind.PHONE,
+        # One request per message, sent concurrently.
+        max_batch_size=100,
+        # The Body limit: 1,600 characters of at most 4 UTF-8 bytes.
+        max_payload_bytes=MAX_BODY_CHARACTERS * 4,
+    ),
+    config_fields=CONFIG_FIELDS,
+)
+
+
+@hookimpl
+def herald_channels() -> list[ChannelSpec]:
+    return [SPEC]
+
+
+@hookimpl
+def herald_validate_config(channel: ChannelSpec, config: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    if channel.name != SPEC.name:
+        return None
+    return TwilioConfig.parse(config).as_mapping()
+
+
+@hookimpl
+def herald_channel_sender(
+    channel: ChannelSpec, config: Mapping[str, Any], endpoint: str | None
+) -> ChannelSender | None:
+    if channel.name != SPEC.name:
+        return None
+    parsed = TwilioConfig.parse(config)
+    return TwilioSender(parsed, endpoint or parsed.base_url)
+
+
+@hookimpl
+def herald_parse_feedback(channel: ChannelSpec, request: WebhookRequest) -> list[FeedbackEvent] | None:
+    if channel.name != SPEC.name:
+        return None
+    return parse_status_callback(request)
+
+
+@hookimpl
+def herald_channel_emulator(channel: ChannelSpec) -> Emulator | None:
+    if channel.name != SPEC.name:
+        return None
+    return TwilioEmulator()

@@ -1,1 +1,63 @@
-"""Email through any SMTP server (aiosmtplib)."""
+"""Email through any SMTP server (aiosmtplib), for self-hosted mail.
+
+The hook implementations only; the sender, MIME builder and emulator live in sibling modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from kernel.channels import AddressKind, Capabilities, ChannelSender, ChannelSpec, Emulator
+from kernel.plugins import hookimpl
+from plugins.smtp.config import CONFIG_FIELDS, SmtpConfig
+from plugins.smtp.emulator import DEFAULT_MAX_MESSAGE_BYTES, SmtpEmulator
+from plugins.smtp.sender import SmtpSender, split_endpoint
+
+__all__ = ["SPEC"]
+
+SPEC = ChannelSpec(
+    name="email.smtp",
+    description="Email through an SMTP server (STARTTLS or implicit TLS, AUTH), one connection reused",
+    consent_channel="email",
+    capabilities=Capabilities(
+        address_kind=AddressKind.EMAIL,
+        # One envelope per message on one connection; a batch is a round of messages on it.
+        max_batch_size=100,
+        max_payload_bytes=DEFAULT_MAX_MESSAGE_BYTES,
+    ),
+    config_fields=CONFIG_FIELDS,
+)
+
+
+@hookimpl
+def herald_channels() -> list[ChannelSpec]:
+    return [SPEC]
+
+
+@hookimpl
+def herald_validate_config(channel: ChannelSpec, config: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    if channel.name != SPEC.name:
+        return None
+    return SmtpConfig.parse(config).as_mapping()
+
+
+@hookimpl
+def herald_channel_sender(
+    channel: ChannelSpec, config: Mapping[str, Any], endpoint: str | None
+) -> ChannelSender | None:
+    if channel.name != SPEC.name:
+        return None
+    parsed = SmtpConfig.parse(config)
+    if endpoint is None:
+        return SmtpSender(parsed, parsed.host, parsed.port, parsed.security)
+    # The emulator that sandbox mode starts speaks plain SMTP.
+    host, port = split_endpoint(endpoint)
+    return SmtpSender(parsed, host, port, "none")
+
+
+@hookimpl
+def herald_channel_emulator(channel: ChannelSpec) -> Emulator | None:
+    if channel.name != SPEC.name:
+        return None
+    return SmtpEmulator()

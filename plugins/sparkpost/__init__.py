@@ -1,1 +1,79 @@
-"""Email through SparkPost's Transmissions API."""
+"""Email through SparkPost's Transmissions API.
+
+The hook implementations only; the sender, webhook parser and emulator live in sibling modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from kernel.channels import (
+    AddressKind,
+    Capabilities,
+    ChannelSender,
+    ChannelSpec,
+    Emulator,
+    FeedbackEvent,
+    WebhookRequest,
+)
+from kernel.plugins import hookimpl
+from plugins.sparkpost.config import CONFIG_FIELDS, SparkPostConfig
+from plugins.sparkpost.emulator import SparkPostEmulator
+from plugins.sparkpost.feedback import parse_webhook
+from plugins.sparkpost.sender import CONTENT_LIMIT, SparkPostSender
+
+__all__ = ["SPEC"]
+
+SPEC = ChannelSpec(
+    name="email.sparkpost",
+    description="Email through SparkPost's Transmissions API, personalised by SparkPost per recipient",
+    consent_channel="email",
+    capabilities=Capabilities(
+        address_kind=AddressKind.EMAIL,
+        # SparkPost: "sending 10 transmissions of 2,000 recipients each is more efficient than sending
+        # 4 transmissions of 5,000 recipients"; no documented per-second account limit.
+        max_batch_size=2000,
+        max_payload_bytes=CONTENT_LIMIT,
+        per_recipient_substitution=True,
+    ),
+    config_fields=CONFIG_FIELDS,
+)
+
+
+@hookimpl
+def herald_channels() -> list[ChannelSpec]:
+    return [SPEC]
+
+
+@hookimpl
+def herald_validate_config(channel: ChannelSpec, config: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    if channel.name != SPEC.name:
+        return None
+    return SparkPostConfig.parse(config).as_mapping()
+
+
+@hookimpl
+def herald_channel_sender(
+    channel: ChannelSpec, config: Mapping[str, Any], endpoint: str | None
+) -> ChannelSender | None:
+    if channel.name != SPEC.name:
+        return None
+    parsed = SparkPostConfig.parse(config)
+    return SparkPostSender(parsed, endpoint or parsed.base_url)
+
+
+@hookimpl
+def herald_parse_feedback(channel: ChannelSpec, request: WebhookRequest) -> list[FeedbackEvent] | None:
+    if channel.name != SPEC.name:
+        return None
+    # The hook receives no project configuration, so webhook_user/webhook_password cannot be checked
+    # here; parse_webhook(request, config) does it for a caller that has the configuration.
+    return parse_webhook(request)
+
+
+@hookimpl
+def herald_channel_emulator(channel: ChannelSpec) -> Emulator | None:
+    if channel.name != SPEC.name:
+        return None
+    return SparkPostEmulator()

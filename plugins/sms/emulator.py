@@ -1,0 +1,182 @@
+"""A loopback Twilio Messages API: ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` with Basic
+auth and form fields, checked and answered as Twilio does, plus status callbacks posted back.
+
+Errors use Twilio's shape ``{"code", "message", "more_info", "status"}``. An invalidated number is
+answered with 21614 ("'To' number is not a valid mobile number"). ``fail_next(count, 400, error="21610")``
+answers with that Twilio error code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping, Sequence
+from email.utils import formatdate
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from plugins._http import Failure, HttpEmulator, run_standalone
+from plugins.sms.config import is_e164
+from plugins.sms.segments import count_segments
+from plugins.sms.sender import MAX_BODY_CHARACTERS
+
+_MESSAGES = {
+    20003: "Authenticate",
+    20429: "Too Many Requests",
+    21211: "Invalid 'To' Phone Number",
+    21602: "Message body is required.",
+    21603: "A 'From' phone number is required.",
+    21604: "A 'To' phone number is required.",
+    21610: "Attempt to send to unsubscribed recipient",
+    21614: "'To' number is not a valid mobile number",
+    21617: "The concatenated message body exceeds the 1600 character limit.",
+}
+#: fail_next(status) without an explicit error: the Twilio code that status usually carries.
+_DEFAULT_CODES = {400: 21211, 401: 20003, 429: 20429}
+
+
+def twilio_error(status: int, code: int, message: str = "") -> web.Response:
+    body = {
+        "code": code,
+        "message": message or _MESSAGES.get(code, "Error"),
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+    return web.json_response(body, status=status)
+
+
+def twilio_signature(url: str, params: Mapping[str, str], auth_token: str) -> str:
+    """X-Twilio-Signature: base64 HMAC-SHA1 of the URL followed by the sorted POST parameters."""
+    signed = url + "".join(f"{key}{params[key]}" for key in sorted(params))
+    return base64.b64encode(hmac.new(auth_token.encode(), signed.encode(), hashlib.sha1).digest()).decode()
+
+
+class TwilioEmulator(HttpEmulator):
+    def __init__(
+        self, account_sid: str | None = None, auth_token: str | None = None, *, port: int = 0
+    ) -> None:
+        """``account_sid`` None accepts any credentials (sandbox mode serves every project)."""
+        super().__init__(port=port)
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post("/2010-04-01/Accounts/{account}/Messages.json", self._create)]
+
+    def failure_response(self, failure: Failure) -> web.Response:
+        code = int(failure.error) if failure.error.isdigit() else _DEFAULT_CODES.get(failure.status, 0)
+        return twilio_error(failure.status, code, "" if failure.error.isdigit() else failure.error)
+
+    def _authenticated(self, request: web.Request) -> str | None:
+        """The authenticated account SID, or None."""
+        scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "basic":
+            return None
+        try:
+            user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return None
+        if not user or not password:
+            return None
+        if self.account_sid is not None and (user, password) != (self.account_sid, self.auth_token):
+            return None
+        return user
+
+    async def _create(self, request: web.Request) -> web.Response:
+        account = request.match_info["account"]
+        if self._authenticated(request) != account:
+            return twilio_error(401, 20003)
+        if (injected := await self.injected()) is not None:
+            return injected
+        form = await request.post()
+        to, sender = str(form.get("To", "")), str(form.get("From", ""))
+        service, body = str(form.get("MessagingServiceSid", "")), str(form.get("Body", ""))
+        if not to:
+            return twilio_error(400, 21604)
+        if not is_e164(to):
+            return twilio_error(400, 21211, f"Invalid 'To' Phone Number: {to}")
+        if not sender and not service:
+            return twilio_error(400, 21603)
+        if not body:
+            return twilio_error(400, 21602)
+        if len(body) > MAX_BODY_CHARACTERS:
+            return twilio_error(400, 21617)
+        if to in self.invalid:
+            return twilio_error(400, 21614, f"'To' number {to} is not a valid mobile number")
+        segments = count_segments(body)
+        resource = {
+            "account_sid": account,
+            "api_version": "2010-04-01",
+            "body": body,
+            "date_created": formatdate(usegmt=True),
+            "date_sent": None,
+            "date_updated": formatdate(usegmt=True),
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": sender or None,
+            "messaging_service_sid": service or None,
+            "num_media": "0",
+            "num_segments": str(segments.segments),
+            "price": None,
+            "price_unit": "USD",
+            "sid": f"SM{secrets.token_hex(16)}",
+            "status": "accepted" if service and not sender else "queued",
+            "to": to,
+        }
+        resource["uri"] = f"/2010-04-01/Accounts/{account}/Messages/{resource['sid']}.json"
+        self.accepted.append(
+            {
+                **resource,
+                "encoding": segments.encoding,
+                "status_callback": str(form.get("StatusCallback", "")),
+            }
+        )
+        return web.json_response(resource, status=201)
+
+    def status_form(self, record: Mapping[str, Any], status: str, error_code: str = "") -> dict[str, str]:
+        """The form Twilio posts to a message's StatusCallback when its status becomes ``status``."""
+        form = {
+            "AccountSid": str(record["account_sid"]),
+            "ApiVersion": "2010-04-01",
+            "From": str(record["from"] or ""),
+            "MessageSid": str(record["sid"]),
+            "MessageStatus": status,
+            "SmsSid": str(record["sid"]),
+            "SmsStatus": status,
+            "To": str(record["to"]),
+        }
+        if error_code:
+            form["ErrorCode"] = error_code
+        return form
+
+    async def post_status(self, record: Mapping[str, Any], status: str, error_code: str = "") -> int:
+        """POST a status callback for an accepted message; returns the target's HTTP status."""
+        url = str(record["status_callback"])
+        form = self.status_form(record, status, error_code)
+        headers = {"X-Twilio-Signature": twilio_signature(url, form, self.auth_token or "")}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(url, data=form, headers=headers) as response,
+        ):
+            return response.status
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--account-sid", default=None, help="the only account accepted (default: any)")
+        parser.add_argument("--auth-token", default=None)
+
+    def build(args: argparse.Namespace) -> TwilioEmulator:
+        return TwilioEmulator(args.account_sid, args.auth_token, port=args.port)
+
+    run_standalone("Twilio SMS emulator", build, add_arguments, argv)
+
+
+if __name__ == "__main__":
+    main()

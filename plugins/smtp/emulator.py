@@ -1,0 +1,226 @@
+"""A loopback SMTP server (aiosmtpd) that checks AUTH, records what it accepts, and refuses on demand.
+
+``security`` "starttls" or "tls" serves a self-signed certificate for 127.0.0.1 / localhost, published
+as ``ca_pem`` for the client to trust. Queued failures (``fail_next``) and invalidated addresses are
+answered at RCPT, where real servers refuse a mailbox; ``max_message_bytes`` is advertised as SIZE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import ipaddress
+import itertools
+import logging
+import ssl
+import tempfile
+from collections.abc import Mapping, Sequence
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+from typing import Any, Self
+
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from plugins._http import Faults, run_standalone
+
+#: Postfix's default message_size_limit.
+DEFAULT_MAX_MESSAGE_BYTES = 10_240_000
+_DEFAULT_REPLIES = {
+    421: "4.3.2 Service not available, closing transmission channel",
+    450: "4.2.1 Mailbox temporarily unavailable",
+    451: "4.3.0 Local error in processing",
+    452: "4.5.3 Too many recipients",
+    550: "5.1.1 Recipient address rejected: User unknown",
+    551: "5.1.6 User not local",
+    552: "5.2.2 Mailbox full",
+    553: "5.1.3 Mailbox name not allowed",
+    554: "5.7.1 Transaction failed",
+}
+
+
+class _QuietLoginDataWarning(logging.Filter):
+    """aiosmtpd 1.4 warns that Session.login_data is deprecated on every successful AUTH, from its own
+    code: the warning says nothing about us, so the emulator keeps it out of the logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "login_data is deprecated" not in record.getMessage()
+
+
+logging.getLogger("mail.log").addFilter(_QuietLoginDataWarning())
+
+
+def self_signed_tls() -> tuple[ssl.SSLContext, str]:
+    """A server context for 127.0.0.1 / localhost and the certificate's PEM, for clients to trust."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_pem = certificate.public_bytes(serialization.Encoding.PEM)
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    # ssl loads a certificate chain from files only.
+    with tempfile.TemporaryDirectory() as folder:
+        cert_file, key_file = Path(folder, "cert.pem"), Path(folder, "key.pem")
+        cert_file.write_bytes(cert_pem)
+        key_file.write_bytes(key_pem)
+        context.load_cert_chain(cert_file, key_file)
+    return context, cert_pem.decode()
+
+
+class SmtpEmulator(Faults):
+    def __init__(
+        self,
+        username: str | None = None,
+        password: str | None = None,
+        *,
+        port: int = 0,
+        security: str = "none",
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    ) -> None:
+        """``username`` None accepts any AUTH (or none): sandbox mode serves every project."""
+        super().__init__()
+        self.username = username
+        self.password = password
+        self.security = security
+        self.max_message_bytes = max_message_bytes
+        self.endpoint = ""
+        self.ca_pem = ""
+        self.accepted: list[Mapping[str, Any]] = []
+        self._port = port
+        self._server: asyncio.Server | None = None
+        self._queue_ids = itertools.count(0x4B10000)
+
+    async def __aenter__(self) -> Self:
+        loop = asyncio.get_running_loop()
+        tls: ssl.SSLContext | None = None
+        if self.security != "none":
+            tls, self.ca_pem = self_signed_tls()
+
+        def protocol() -> SMTP:
+            return SMTP(
+                _Handler(self),
+                hostname="localhost",
+                data_size_limit=self.max_message_bytes,
+                enable_SMTPUTF8=True,
+                tls_context=tls if self.security == "starttls" else None,
+                require_starttls=self.security == "starttls",
+                authenticator=self._authenticate,
+                # Implicit TLS is not seen by aiosmtpd as "TLS", so only STARTTLS gates AUTH.
+                auth_require_tls=self.security == "starttls",
+                loop=loop,
+            )
+
+        ssl_context = tls if self.security == "tls" else None
+        self._server = await loop.create_server(protocol, "127.0.0.1", self._port, ssl=ssl_context)
+        host, port = self._server.sockets[0].getsockname()[:2]
+        self.endpoint = f"{host}:{port}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    def _authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        if self.username is None:
+            return AuthResult(success=True)
+        given = (auth_data.login, auth_data.password) if isinstance(auth_data, LoginPassword) else None
+        expected = (self.username.encode(), (self.password or "").encode())
+        return AuthResult(success=given == expected)
+
+    def record(self, envelope: Envelope) -> dict[str, Any]:
+        raw = envelope.original_content or b""
+        message: EmailMessage = BytesParser(policy=policy.default).parsebytes(raw)  # type: ignore[assignment]
+        text = message.get_body(preferencelist=("plain",))
+        html = message.get_body(preferencelist=("html",))
+        record = {
+            "queue_id": f"{next(self._queue_ids):X}",
+            "mail_from": envelope.mail_from,
+            "rcpt_tos": list(envelope.rcpt_tos),
+            "message_id": message["Message-ID"],
+            "subject": message["Subject"],
+            "from": message["From"],
+            "to": message["To"],
+            "text": text.get_content() if text is not None else "",
+            "html": html.get_content() if html is not None else "",
+            "headers": dict(message.items()),
+            "size": len(raw),
+        }
+        self.accepted.append(record)
+        return record
+
+
+class _Handler:
+    """aiosmtpd's handler hooks, answering as an MTA would."""
+
+    def __init__(self, emulator: SmtpEmulator) -> None:
+        self._emulator = emulator
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if self._emulator.username is not None and not session.authenticated:
+            return "530 5.7.0 Authentication required"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 2.1.0 Ok"
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        failure = await self._emulator.next_failure()
+        if failure is not None:
+            return f"{failure.status} {failure.error or _DEFAULT_REPLIES.get(failure.status, 'Refused')}"
+        if address in self._emulator.invalid:
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown in local recipient table"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return "250 2.1.5 Ok"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        record = self._emulator.record(envelope)
+        return f"250 2.0.0 Ok: queued as {record['queue_id']}"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--username", default=None, help="the only AUTH user accepted (default: any)")
+        parser.add_argument("--password", default=None)
+        parser.add_argument("--security", choices=("none", "starttls", "tls"), default="none")
+
+    def build(args: argparse.Namespace) -> SmtpEmulator:
+        return SmtpEmulator(args.username, args.password, port=args.port, security=args.security)
+
+    run_standalone("SMTP emulator", build, add_arguments, argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""SparkPost event-webhook batches → Herald feedback events.
+
+A batch is a JSON array; each element wraps one event under ``msys`` in a class key
+(``message_event``, ``track_event``, ``unsubscribe_event``, ``gen_event``, ``relay_event``) holding a
+``type``. SparkPost does not sign batches: the webhook is protected by the basic-auth credentials it
+is configured with, which :func:`parse_webhook` checks when the project configured them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import hmac
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from kernel.channels import ConfigError, FeedbackEvent, FeedbackKind, WebhookRequest
+from plugins.sparkpost.config import SparkPostConfig
+
+#: Bounce classes SparkPost files as "Hard" (10 invalid recipient, 30 no RCPT, 90 unsubscribe) or
+#: "Admin" (25: refused by SparkPost's policy, e.g. a suppressed recipient): suppression-level events.
+#: Soft, block and undetermined classes are usually temporary.
+HARD_BOUNCE_CLASSES = frozenset({10, 25, 30, 90})
+BOUNCE_TYPES = frozenset({"bounce", "out_of_band"})
+KINDS = {
+    "delivery": FeedbackKind.DELIVERED,
+    "spam_complaint": FeedbackKind.COMPLAINED,
+    "open": FeedbackKind.OPENED,
+    "initial_open": FeedbackKind.OPENED,
+    "amp_open": FeedbackKind.OPENED,
+    "amp_initial_open": FeedbackKind.OPENED,
+    "click": FeedbackKind.CLICKED,
+    "amp_click": FeedbackKind.CLICKED,
+    "list_unsubscribe": FeedbackKind.UNSUBSCRIBED,
+    "link_unsubscribe": FeedbackKind.UNSUBSCRIBED,
+}
+
+
+def parse_webhook(request: WebhookRequest, config: SparkPostConfig | None = None) -> list[FeedbackEvent]:
+    if config is not None and config.webhook_user:
+        check_basic_auth(request.headers, config.webhook_user, config.webhook_password)
+    return parse_events(request.body)
+
+
+def check_basic_auth(headers: Mapping[str, str], user: str, password: str) -> None:
+    header = next((value for key, value in headers.items() if key.lower() == "authorization"), "")
+    scheme, _, encoded = header.partition(" ")
+    try:
+        given = base64.b64decode(encoded, validate=True) if scheme.lower() == "basic" else b""
+    except binascii.Error:
+        given = b""
+    expected = f"{user}:{password}".encode()
+    if not hmac.compare_digest(given, expected):
+        raise ConfigError("authorization", "webhook basic-auth credentials do not match")
+
+
+def parse_events(body: bytes) -> list[FeedbackEvent]:
+    try:
+        batch = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ConfigError("body", f"not JSON: {exc}") from None
+    if not isinstance(batch, list):
+        raise ConfigError("body", "expected a JSON array of events")
+    events = []
+    for index, item in enumerate(batch):
+        msys = item.get("msys") if isinstance(item, dict) else None
+        if not isinstance(msys, dict):
+            raise ConfigError(f"[{index}]", "expected an object with an 'msys' object")
+        # A test ping is `[{"msys": {}}]`: no event class, nothing to record.
+        for wrapper, event in msys.items():
+            if not isinstance(event, dict):
+                raise ConfigError(f"[{index}].msys.{wrapper}", "expected an object")
+            feedback = _event(event, f"[{index}].msys.{wrapper}")
+            if feedback is not None:
+                events.append(feedback)
+    return events
+
+
+def _event(event: Mapping[str, Any], path: str) -> FeedbackEvent | None:
+    kind_name = event.get("type")
+    if kind_name in BOUNCE_TYPES:
+        bounce_class = _int(event.get("bounce_class"))
+        kind = FeedbackKind.BOUNCED if bounce_class in HARD_BOUNCE_CLASSES else FeedbackKind.DEFERRED
+        detail = (
+            f"bounce_class {bounce_class}: {event.get('reason') or event.get('raw_reason') or ''}".strip()
+        )
+    elif kind_name in KINDS:
+        kind = KINDS[kind_name]
+        detail = str(kind_name)
+    else:
+        return None
+    address = event.get("rcpt_to") or event.get("raw_rcpt_to")
+    if not isinstance(address, str) or not address:
+        raise ConfigError(f"{path}.rcpt_to", "is required")
+    return FeedbackEvent(
+        kind=kind,
+        message_id=_message_id(event),
+        address=address,
+        occurred_at=_timestamp(event.get("timestamp"), f"{path}.timestamp"),
+        provider_event_id=str(event.get("event_id") or ""),
+        detail=detail,
+        url=str(event.get("target_link_url") or "") if kind is FeedbackKind.CLICKED else "",
+    )
+
+
+def _message_id(event: Mapping[str, Any]) -> str:
+    for key in ("rcpt_meta", "metadata"):
+        meta = event.get(key)
+        if isinstance(meta, Mapping) and meta.get("herald_message_id"):
+            return str(meta["herald_message_id"])
+    return ""
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _timestamp(value: Any, path: str) -> datetime:
+    """Unix seconds (SparkPost sends a number or a numeric string), or an ISO 8601 string."""
+    seconds: float | None = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str) and value:
+        try:
+            seconds = float(value)
+        except ValueError:
+            with contextlib.suppress(ValueError):
+                parsed = datetime.fromisoformat(value)
+                return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if seconds is not None:
+        with contextlib.suppress(OverflowError, OSError, ValueError):
+            return datetime.fromtimestamp(seconds, UTC)
+    raise ConfigError(path, f"expected Unix seconds or an ISO 8601 time, not {value!r}")

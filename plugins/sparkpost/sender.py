@@ -1,0 +1,193 @@
+"""Deliver batches through SparkPost's Transmissions API (``POST /api/v1/transmissions``).
+
+Messages of a batch that share one ``MessageContent`` object become one transmission whose recipients
+carry their own ``substitution_data`` (SparkPost renders ``{{var}}`` itself); distinct contents become
+separate transmissions, sent concurrently. Each recipient's metadata carries Herald's message id, which
+SparkPost echoes in ``rcpt_meta`` of every webhook event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import aiohttp
+import orjson
+
+from kernel.channels import FailureReason, MessageContent, OutboundMessage, Outcome, SendResult
+from plugins._http import TRANSPORT_ERRORS, client_session, fail, fail_all, read_json, retry_after, retry_all
+from plugins.sparkpost.config import SparkPostConfig
+
+#: "The entirety of transmission content (text + html + attachments + inline images) is limited to 20 MBs".
+CONTENT_LIMIT = 20 * 1024 * 1024
+#: SparkPost advises at most 10 concurrent connections per account.
+CONNECTIONS = 10
+#: A 422 naming bad recipients rejects the whole transmission: resend without them, a bounded number
+#: of times (each round removes at least one address).
+_MAX_ROUNDS = 3
+_INVALID_RECIPIENT = re.compile(r"invalid recipient address(?:\.\w+)?: *(?P<address>\S+)", re.IGNORECASE)
+#: 420 "Exceed Sending Limit (hourly|daily|...)": no point retrying before the window turns.
+_LIMIT_WINDOWS = {"hourly": 3600.0, "daily": 86400.0, "monthly": 86400.0}
+
+
+def content_size(content: MessageContent) -> int:
+    return sum(len(part.encode()) for part in (content.subject, content.html, content.text))
+
+
+def error_text(body: Mapping[str, Any]) -> str:
+    """SparkPost's ``{"errors": [{"message", "description"?, "code"?}]}`` as one line."""
+    errors = body.get("errors")
+    if not isinstance(errors, list):
+        return ""
+    parts = []
+    for error in errors:
+        if not isinstance(error, Mapping):
+            continue
+        text = str(error.get("message", ""))
+        if error.get("code"):
+            text += f" ({error['code']})"
+        if error.get("description"):
+            text += f": {error['description']}"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+class SparkPostSender:
+    def __init__(self, config: SparkPostConfig, base_url: str) -> None:
+        self._config = config
+        self._url = f"{base_url.rstrip('/')}/api/v1/transmissions"
+        self._session: aiohttp.ClientSession | None = None
+
+    async def send_batch(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
+        groups: dict[int, list[int]] = {}
+        for index, message in enumerate(messages):
+            groups.setdefault(id(message.content), []).append(index)
+        results: dict[int, SendResult] = {}
+
+        async def transmit(indices: list[int]) -> None:
+            group = [messages[i] for i in indices]
+            results.update(zip(indices, await self._send_group(group), strict=True))
+
+        await asyncio.gather(*(transmit(indices) for indices in groups.values()))
+        return [results[i] for i in range(len(messages))]
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _send_group(self, group: list[OutboundMessage]) -> list[SendResult]:
+        size = content_size(group[0].content)
+        if size > CONTENT_LIMIT:
+            detail = f"content is {size} bytes; SparkPost accepts at most {CONTENT_LIMIT}"
+            return fail_all(group, FailureReason.PAYLOAD_TOO_LARGE, detail)
+        results: dict[int, SendResult] = {}
+        pending = list(enumerate(group))
+        for _ in range(_MAX_ROUNDS):
+            if not pending:
+                break
+            messages = [message for _, message in pending]
+            try:
+                status, body, headers = await self._post(messages)
+            except TRANSPORT_ERRORS as exc:
+                mapped = retry_all(messages, detail=repr(exc))
+            else:
+                invalid = self._invalid_recipients(status, body)
+                rejected = {i for i, message in pending if message.address.lower() in invalid}
+                if rejected:
+                    for i, message in pending:
+                        if i in rejected:
+                            results[i] = fail(message, FailureReason.INVALID_ADDRESS, error_text(body))
+                    pending = [(i, message) for i, message in pending if i not in rejected]
+                    continue
+                mapped = self._map(status, body, headers, messages)
+            results.update(zip((i for i, _ in pending), mapped, strict=True))
+            pending = []
+        for i, message in pending:
+            results[i] = SendResult(message.message_id, Outcome.RETRY, detail="too many invalid recipients")
+        return [results[i] for i in range(len(group))]
+
+    async def _post(self, group: list[OutboundMessage]) -> tuple[int, Mapping[str, Any], Mapping[str, str]]:
+        if self._session is None:
+            self._session = client_session(connections=CONNECTIONS)
+        headers = {
+            "Authorization": self._config.api_key,
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
+        async with self._session.post(self._url, data=self._payload(group), headers=headers) as response:
+            return response.status, await read_json(response), response.headers
+
+    def _payload(self, group: list[OutboundMessage]) -> bytes:
+        content = group[0].content
+        sender = {"email": content.from_address or self._config.from_address}
+        if name := content.from_name or self._config.from_name:
+            sender["name"] = name
+        inline: dict[str, Any] = {"from": sender, "subject": content.subject}
+        for key, value in (("html", content.html), ("text", content.text), ("reply_to", content.reply_to)):
+            if value:
+                inline[key] = value
+        payload: dict[str, Any] = {
+            "options": {
+                "open_tracking": self._config.open_tracking,
+                "click_tracking": self._config.click_tracking,
+            },
+            "recipients": [self._recipient(message) for message in group],
+            "content": inline,
+        }
+        if content.campaign:
+            payload["campaign_id"] = content.campaign
+        if content.tags:
+            payload["metadata"] = dict(content.tags)
+        return orjson.dumps(payload)
+
+    @staticmethod
+    def _recipient(message: OutboundMessage) -> dict[str, Any]:
+        recipient: dict[str, Any] = {
+            "address": {"email": message.address},
+            "metadata": {"herald_message_id": message.message_id},
+        }
+        if message.substitution_data:
+            recipient["substitution_data"] = dict(message.substitution_data)
+        return recipient
+
+    @staticmethod
+    def _invalid_recipients(status: int, body: Mapping[str, Any]) -> set[str]:
+        if status != 422:
+            return set()
+        return {match["address"].lower() for match in _INVALID_RECIPIENT.finditer(error_text(body))}
+
+    @staticmethod
+    def _map(
+        status: int, body: Mapping[str, Any], headers: Mapping[str, str], group: list[OutboundMessage]
+    ) -> list[SendResult]:
+        if status == 200:
+            results = body.get("results")
+            results = results if isinstance(results, Mapping) else {}
+            transmission = str(results.get("id", ""))
+            if results.get("total_accepted_recipients") == 0:
+                detail = f"transmission {transmission} rejected every recipient {error_text(body)}".strip()
+                return fail_all(group, FailureReason.REJECTED, detail)
+            # A partly rejected multi-recipient transmission does not say whom it rejected: those
+            # recipients come back as bounce / rejection events on the webhook.
+            return [SendResult(m.message_id, Outcome.ACCEPTED, provider_id=transmission) for m in group]
+        text = error_text(body) or f"HTTP {status}"
+        lowered = text.lower()
+        if status in (401, 403):
+            return fail_all(group, FailureReason.AUTHENTICATION, text)
+        if status == 420:
+            window = next((s for name, s in _LIMIT_WINDOWS.items() if name in lowered), None)
+            return retry_all(group, after=retry_after(headers.get("Retry-After")) or window, detail=text)
+        if status == 429 or status >= 500:
+            return retry_all(group, after=retry_after(headers.get("Retry-After")), detail=text)
+        if "message size limit" in lowered:
+            return fail_all(group, FailureReason.PAYLOAD_TOO_LARGE, text)
+        if "generation rejected" in lowered or "(1902)" in lowered:
+            # Message generation rejected: for a single recipient, SparkPost's suppression list
+            # (an earlier unsubscribe, complaint or hard bounce) is the documented cause.
+            suppressed = len(group) == 1 and "suppress" in lowered
+            reason = FailureReason.UNSUBSCRIBED if suppressed else FailureReason.REJECTED
+            return fail_all(group, reason, text)
+        return fail_all(group, FailureReason.REJECTED, text)
