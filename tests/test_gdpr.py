@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import grpc
 import orjson
 
 from herald.v1 import common_pb2, profiles_pb2
+from kernel.api.timestamps import from_datetime
 from kernel.profiles.export import CHUNK_BYTES
 from kernel.profiles.refs import suppressed_identities
 from tests.conftest import ProjectKey, rpc_error
@@ -18,88 +20,112 @@ from tests.conftest import ProjectKey, rpc_error
 
 @dataclass(frozen=True)
 class Person:
-    profile_id: uuid.UUID
+    profile_id: str
     custom_id: str
     anonymous_id: str
     email: str
-    merged_profile_id: uuid.UUID
+    # The custom id of a second profile merged into this one explicitly.
     merged_custom_id: str
+    # The profiles merged into this one (by Identify, by MergeProfiles): they no longer exist.
+    merged_profile_ids: tuple[str, ...]
 
     @property
     def needles(self) -> list[str]:
         """Every string that identifies the person; none may survive erasure."""
         return [
-            str(self.profile_id),
+            self.profile_id,
             self.custom_id,
             self.anonymous_id,
             self.email,
-            str(self.merged_profile_id),
             self.merged_custom_id,
+            *self.merged_profile_ids,
         ]
 
 
-async def seed_person(db: asyncpg.Pool, project_id: uuid.UUID, events: int = 3) -> Person:
-    """A profile with attributes, identities, an address, subscriptions, events and a merge record."""
+def by_custom_id(custom_id: str) -> common_pb2.ProfileRef:
+    return common_pb2.ProfileRef(custom_id=custom_id)
+
+
+async def seed_person(profiles, project: ProjectKey, db: asyncpg.Pool, events: int = 3) -> Person:
+    """A person as the public API builds one: anonymous events, then a known profile with attributes, an
+    email and a subscription, the anonymous profile merged in at login, another profile merged in
+    explicitly, ``events`` named events (one second apart, ending now), and two messages sent to them."""
     tag = uuid.uuid4().hex
-    person = Person(
-        uuid.uuid4(), f"cust-{tag}", f"anon-{tag}", f"mail.{tag}@example.com", uuid.uuid4(), f"old-{tag}"
-    )
-    async with db.acquire() as conn, conn.transaction():
-        await conn.execute(
-            """INSERT INTO profiles (project_id, profile_id, custom_id, attributes)
-               VALUES ($1, $2, $3, $4)""",
-            project_id,
-            person.profile_id,
-            person.custom_id,
-            {"name": {"t": "s", "v": f"Name {tag}", "at": 1}, "age": {"t": "n", "v": 31, "at": 2}},
-        )
-        await conn.executemany(
-            "INSERT INTO profile_identities (project_id, kind, value, profile_id) VALUES ($1, $2, $3, $4)",
-            [
-                (project_id, "custom", person.custom_id, person.profile_id),
-                (project_id, "anonymous", person.anonymous_id, person.profile_id),
-                (project_id, "custom", person.merged_custom_id, person.profile_id),
-            ],
-        )
-        await conn.execute(
-            """INSERT INTO profile_addresses (project_id, profile_id, kind, value)
-               VALUES ($1, $2, 'email', $3)""",
-            project_id,
-            person.profile_id,
-            person.email,
-        )
-        await conn.execute(
-            """INSERT INTO profile_subscriptions (project_id, profile_id, channel, purpose, topic, status)
-               VALUES ($1, $2, 'email', 'marketing', 'news', 'opted_in')""",
-            project_id,
-            person.profile_id,
-        )
-        await conn.execute(
-            """INSERT INTO profile_merges
-                   (project_id, merge_id, target_profile_id, source_profile_id, source_identities, reason)
-               VALUES ($1, $2, $3, $4, $5, 'explicit')""",
-            project_id,
-            uuid.uuid4(),
-            person.profile_id,
-            person.merged_profile_id,
-            [{"kind": "custom", "value": person.merged_custom_id}],
-        )
-        await conn.executemany(
-            """INSERT INTO events (project_id, profile_id, occurred_at, name, client_event_id, attributes)
-               VALUES ($1, $2, now() - make_interval(secs => $3), $4, $5, $6)""",
-            [
-                (
-                    project_id,
-                    person.profile_id,
-                    float(events - i),
-                    f"viewed_{i}",
-                    f"evt-{tag}-{i}",
-                    {"page": {"t": "s", "v": f"/p/{i}"}},
+    custom_id, anonymous_id, old_id = f"cust-{tag}", f"anon-{tag}", f"old-{tag}"
+    email = f"mail.{tag}@example.com"
+    auth = project.auth
+    await profiles.TrackEvents(
+        profiles_pb2.TrackEventsRequest(
+            events=[
+                profiles_pb2.TrackedEvent(
+                    profile=common_pb2.ProfileRef(anonymous_id=anonymous_id), name="app_opened"
                 )
-                for i in range(events)
+            ]
+        ),
+        metadata=auth,
+    )
+    known = await profiles.UpsertProfile(
+        profiles_pb2.UpsertProfileRequest(
+            profile=by_custom_id(custom_id),
+            attributes={
+                "name": common_pb2.AttributeValue(string_value=f"Name {tag}"),
+                "age": common_pb2.AttributeValue(number_value=31),
+            },
+            add_addresses=[common_pb2.Address(kind=common_pb2.ADDRESS_KIND_EMAIL, value=email)],
+            subscriptions=[
+                common_pb2.Subscription(
+                    channel=common_pb2.CHANNEL_EMAIL,
+                    purpose=common_pb2.PURPOSE_MARKETING,
+                    topic="news",
+                    status=common_pb2.SUBSCRIPTION_STATUS_OPTED_IN,
+                )
             ],
+        ),
+        metadata=auth,
+    )
+    identified = await profiles.Identify(
+        profiles_pb2.IdentifyRequest(anonymous_id=anonymous_id, custom_id=custom_id), metadata=auth
+    )
+    assert identified.outcome == profiles_pb2.IDENTIFY_OUTCOME_MERGED
+    old = await profiles.UpsertProfile(
+        profiles_pb2.UpsertProfileRequest(profile=by_custom_id(old_id)), metadata=auth
+    )
+    await profiles.MergeProfiles(
+        profiles_pb2.MergeProfilesRequest(source=by_custom_id(old_id), target=by_custom_id(custom_id)),
+        metadata=auth,
+    )
+    start = datetime.now(UTC) - timedelta(seconds=events)
+    tracked = [
+        profiles_pb2.TrackedEvent(
+            profile=by_custom_id(custom_id),
+            name=f"viewed_{i}",
+            time=from_datetime(start + timedelta(seconds=i)),
+            attributes={"page": common_pb2.AttributeValue(string_value=f"/p/{i}")},
+            event_id=f"evt-{tag}-{i}",
         )
-    return person
+        for i in range(events)
+    ]
+    for first in range(0, events, 1000):
+        await profiles.TrackEvents(
+            profiles_pb2.TrackEventsRequest(events=tracked[first : first + 1000]), metadata=auth
+        )
+    # Messages come from the delivery pipeline; written directly rather than through a provider emulator.
+    await db.executemany(
+        """INSERT INTO messages (project_id, message_id, profile_id, channel, address, status)
+           VALUES ($1, $2, $3, 'email', $4, 'sent')""",
+        [
+            (project.project_id, uuid.uuid4(), uuid.UUID(known.profile_id), email),
+            (project.project_id, uuid.uuid4(), None, email),
+        ],
+    )
+    return Person(
+        known.profile_id,
+        custom_id,
+        anonymous_id,
+        email,
+        old_id,
+        (identified.merged_profile_id, old.profile_id),
+    )
 
 
 async def tables_naming(db: asyncpg.Pool, needles: list[str]) -> dict[str, int]:
@@ -121,10 +147,6 @@ async def tables_naming(db: asyncpg.Pool, needles: list[str]) -> dict[str, int]:
     return found
 
 
-def by_custom_id(custom_id: str) -> common_pb2.ProfileRef:
-    return common_pb2.ProfileRef(custom_id=custom_id)
-
-
 async def export(profiles, ref: common_pb2.ProfileRef, project: ProjectKey) -> list[bytes]:
     """ExportProfile's chunks."""
     call = profiles.ExportProfile(profiles_pb2.ExportProfileRequest(profile=ref), metadata=project.auth)
@@ -132,8 +154,8 @@ async def export(profiles, ref: common_pb2.ProfileRef, project: ProjectKey) -> l
 
 
 async def test_erase_leaves_no_row_naming_the_person(profiles, project: ProjectKey, db) -> None:
-    person = await seed_person(db, project.project_id, events=5)
-    bystander = await seed_person(db, project.project_id)
+    person = await seed_person(profiles, project, db, events=5)
+    bystander = await seed_person(profiles, project, db)
     before = await tables_naming(db, person.needles)
     bystander_before = await tables_naming(db, bystander.needles)
     assert set(before) >= {
@@ -143,14 +165,16 @@ async def test_erase_leaves_no_row_naming_the_person(profiles, project: ProjectK
         "profile_subscriptions",
         "profile_merges",
         "events",
+        "messages",
     }
 
     reply = await profiles.EraseProfile(
         profiles_pb2.EraseProfileRequest(profile=by_custom_id(person.custom_id)), metadata=project.auth
     )
 
+    # The five named events and the anonymous one merged in at login.
     assert reply == profiles_pb2.EraseProfileResponse(
-        profile_id=str(person.profile_id), events_erased=5, suppressed=False
+        profile_id=person.profile_id, events_erased=6, suppressed=False
     )
     assert await tables_naming(db, person.needles) == {}
     assert await tables_naming(db, bystander.needles) == bystander_before
@@ -161,7 +185,7 @@ async def test_erase_leaves_no_row_naming_the_person(profiles, project: ProjectK
 
 
 async def test_erase_and_suppress_keeps_only_unreadable_hashes(profiles, project: ProjectKey, db) -> None:
-    person = await seed_person(db, project.project_id)
+    person = await seed_person(profiles, project, db)
 
     reply = await profiles.EraseProfile(
         profiles_pb2.EraseProfileRequest(
@@ -170,7 +194,7 @@ async def test_erase_and_suppress_keeps_only_unreadable_hashes(profiles, project
         metadata=project.auth,
     )
 
-    assert reply.suppressed and reply.profile_id == str(person.profile_id)
+    assert reply.suppressed and reply.profile_id == person.profile_id
     assert await tables_naming(db, person.needles) == {}
     hashes = await db.fetch(
         "SELECT identifier_sha256 FROM suppressed_identifiers WHERE project_id = $1", project.project_id
@@ -189,7 +213,7 @@ async def test_erase_and_suppress_keeps_only_unreadable_hashes(profiles, project
 
 
 async def test_a_suppressed_person_cannot_come_back(profiles, project: ProjectKey, db) -> None:
-    person = await seed_person(db, project.project_id)
+    person = await seed_person(profiles, project, db)
     await profiles.EraseProfile(
         profiles_pb2.EraseProfileRequest(profile=by_custom_id(person.custom_id), suppress=True),
         metadata=project.auth,
@@ -218,7 +242,7 @@ async def test_a_suppressed_person_cannot_come_back(profiles, project: ProjectKe
 async def test_suppression_is_per_project(
     profiles, project: ProjectKey, other_project: ProjectKey, db
 ) -> None:
-    person = await seed_person(db, project.project_id)
+    person = await seed_person(profiles, project, db)
     await profiles.EraseProfile(
         profiles_pb2.EraseProfileRequest(profile=by_custom_id(person.custom_id), suppress=True),
         metadata=project.auth,
@@ -258,8 +282,8 @@ async def test_erase_and_export_validate_the_reference(profiles, project: Projec
 async def test_another_project_can_neither_erase_nor_export(
     profiles, project: ProjectKey, other_project: ProjectKey, db
 ) -> None:
-    person = await seed_person(db, project.project_id)
-    for ref in (by_custom_id(person.custom_id), common_pb2.ProfileRef(profile_id=str(person.profile_id))):
+    person = await seed_person(profiles, project, db)
+    for ref in (by_custom_id(person.custom_id), common_pb2.ProfileRef(profile_id=person.profile_id)):
         erase = await rpc_error(
             profiles.EraseProfile(
                 profiles_pb2.EraseProfileRequest(profile=ref, suppress=True), metadata=other_project.auth
@@ -271,7 +295,7 @@ async def test_another_project_can_neither_erase_nor_export(
 
 
 async def test_export_holds_everything_about_the_profile(profiles, project: ProjectKey, db) -> None:
-    person = await seed_person(db, project.project_id, events=2)
+    person = await seed_person(profiles, project, db, events=2)
 
     chunks = await export(profiles, by_custom_id(person.custom_id), project)
 
@@ -284,8 +308,9 @@ async def test_export_holds_everything_about_the_profile(profiles, project: Proj
         "subscriptions",
         "merges",
         "events",
+        "messages",
     ]
-    assert document["profile"]["profile_id"] == str(person.profile_id)
+    assert document["profile"]["profile_id"] == person.profile_id
     assert document["profile"]["custom_id"] == person.custom_id
     assert document["attributes"]["age"]["type"] == "number"
     assert document["attributes"]["age"]["value"] == 31
@@ -299,18 +324,21 @@ async def test_export_holds_everything_about_the_profile(profiles, project: Proj
     assert [(s["channel"], s["topic"], s["status"]) for s in document["subscriptions"]] == [
         ("email", "news", "opted_in")
     ]
-    assert document["merges"][0]["source_profile_id"] == str(person.merged_profile_id)
-    assert [e["name"] for e in document["events"]] == ["viewed_0", "viewed_1"]
+    assert {m["source_profile_id"] for m in document["merges"]} == set(person.merged_profile_ids)
+    assert [e["name"] for e in document["events"]] == ["viewed_0", "viewed_1", "app_opened"]
     assert document["events"][0]["attributes"] == {"page": {"type": "string", "value": "/p/0"}}
+    assert [(m["address"], m["status"]) for m in document["messages"]] == [(person.email, "sent")] * 2
 
 
 async def test_export_streams_every_event_in_bounded_chunks(profiles, project: ProjectKey, db) -> None:
     # ~150 bytes per event: 3000 events make several chunks and several database pages.
-    person = await seed_person(db, project.project_id, events=3000)
+    person = await seed_person(profiles, project, db, events=3000)
 
-    chunks = await export(profiles, common_pb2.ProfileRef(profile_id=str(person.profile_id)), project)
+    chunks = await export(profiles, common_pb2.ProfileRef(profile_id=person.profile_id), project)
 
     assert len(chunks) > 3
     assert all(0 < len(chunk) <= CHUNK_BYTES for chunk in chunks)
     events = orjson.loads(b"".join(chunks))["events"]
-    assert [e["event_id"] for e in events] == [f"evt-{person.custom_id[5:]}-{i}" for i in range(3000)]
+    assert [e["event_id"] for e in events if e["name"] != "app_opened"] == [
+        f"evt-{person.custom_id[5:]}-{i}" for i in range(3000)
+    ]

@@ -21,10 +21,10 @@ async def idle_for(db: asyncpg.Pool, person: Person, days: float) -> None:
     )
 
 
-async def seed(db: asyncpg.Pool, project: ProjectKey, idle_days: list[float]) -> list[Person]:
+async def seed(profiles, db: asyncpg.Pool, project: ProjectKey, idle_days: list[float]) -> list[Person]:
     people = []
     for days in idle_days:
-        person = await seed_person(db, project.project_id)
+        person = await seed_person(profiles, project, db)
         await idle_for(db, person, days)
         people.append(person)
     return people
@@ -38,8 +38,8 @@ async def remaining(db: asyncpg.Pool, people: list[Person]) -> list[bool]:
 async def test_purge_removes_exactly_the_inactive_profiles(profiles, projects, db) -> None:
     project = await new_project(projects, inactivity_retention_days=30)
     neighbour = await new_project(projects, inactivity_retention_days=30)
-    people = await seed(db, project, [31, 400, 29.9, 0, 30.01])
-    neighbours = await seed(db, neighbour, [31, 1])
+    people = await seed(profiles, db, project, [31, 400, 29.9, 0, 30.01])
+    neighbours = await seed(profiles, db, neighbour, [31, 1])
 
     reply = await profiles.PurgeInactiveProfiles(
         profiles_pb2.PurgeInactiveProfilesRequest(), metadata=project.auth
@@ -55,7 +55,7 @@ async def test_purge_removes_exactly_the_inactive_profiles(profiles, projects, d
 
 
 async def test_zero_retention_purges_nothing(profiles, project: ProjectKey, db) -> None:
-    people = await seed(db, project, [3650, 1])
+    people = await seed(profiles, db, project, [3650, 1])
 
     reply = await profiles.PurgeInactiveProfiles(
         profiles_pb2.PurgeInactiveProfilesRequest(), metadata=project.auth
@@ -65,18 +65,20 @@ async def test_zero_retention_purges_nothing(profiles, project: ProjectKey, db) 
     assert await remaining(db, people) == [True, True]
 
 
-async def test_purge_works_in_batches(projects, db) -> None:
+async def test_purge_works_in_batches(profiles, projects, db) -> None:
     project = await new_project(projects, inactivity_retention_days=1)
-    people = await seed(db, project, [2, 2, 2, 2, 2, 0])
+    people = await seed(profiles, db, project, [2, 2, 2, 2, 2, 0])
     async with db.acquire() as conn:
         assert await purge_project(conn, project.project_id, batch_size=2) == 5
     assert await remaining(db, people) == [False] * 5 + [True]
 
 
-async def test_scheduled_purge_covers_every_project_but_yields_to_another_kernel(projects, db) -> None:
+async def test_scheduled_purge_covers_every_project_but_yields_to_another_kernel(
+    profiles, projects, db
+) -> None:
     first = await new_project(projects, inactivity_retention_days=7)
     second = await new_project(projects, inactivity_retention_days=90)
-    people = await seed(db, first, [8, 6]) + await seed(db, second, [91, 8])
+    people = await seed(profiles, db, first, [8, 6]) + await seed(profiles, db, second, [91, 8])
     async with db.acquire() as other_kernel, db.acquire() as conn:
         lock = await conn.fetchval("SELECT hashtextextended('herald.inactivity_purge', 0)")
         assert await other_kernel.fetchval("SELECT pg_try_advisory_lock($1)", lock)
@@ -90,9 +92,9 @@ async def test_scheduled_purge_covers_every_project_but_yields_to_another_kernel
     assert await remaining(db, people) == [False, True, False, True]
 
 
-async def test_the_periodic_task_purges_on_its_own(projects, db) -> None:
+async def test_the_periodic_task_purges_on_its_own(profiles, projects, db) -> None:
     project = await new_project(projects, inactivity_retention_days=1)
-    person = (await seed(db, project, [5]))[0]
+    person = (await seed(profiles, db, project, [5]))[0]
     task = asyncio.create_task(purge_periodically(db, 0.01))
     try:
         for _ in range(1500):

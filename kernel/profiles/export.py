@@ -9,9 +9,14 @@ The document (UTF-8, keys in this order)::
      "addresses": [{"kind", "value", "details", "created_at", "updated_at"}],
      "subscriptions": [{"channel", "purpose", "topic", "status", "updated_at"}],
      "merges": [{"merge_id", "source_profile_id", "source_identities", "reason", "merged_at"}],
-     "events": [{"name", "occurred_at", "received_at", "event_id", "attributes": {typed as above}}]}
+     "events": [{"name", "occurred_at", "received_at", "event_id", "attributes": {typed as above}}],
+     "messages": [{"message_id", "send_id", "channel", "address", "status", "attempts", "provider_id",
+                   "failure_reason", "detail", "last_feedback", "created_at", "updated_at"}]}
 
-Events come oldest first and are read in keyset pages of :data:`EVENT_PAGE` rows, each page on a
+``messages`` are those sent to the profile and those sent to one of its addresses without a profile
+(transactional sends to a raw address): the same rows erasure deletes.
+
+Events (oldest first) and messages are read in keyset pages of :data:`PAGE_ROWS` rows, each page on a
 short-lived connection, so neither a profile with millions of events nor a slow reader holds memory or a
 transaction open; the bytes are cut into chunks of at most :data:`CHUNK_BYTES`.
 """
@@ -19,7 +24,8 @@ transaction open; the bytes are cut into chunks of at most :data:`CHUNK_BYTES`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,7 +36,7 @@ from kernel.profiles.attributes import StoredValue
 from kernel.profiles.refs import Ref, resolve_one
 
 CHUNK_BYTES = 64 * 1024
-EVENT_PAGE = 1000
+PAGE_ROWS = 1000
 
 TYPE_NAMES = {"s": "string", "n": "number", "b": "bool", "d": "datetime", "l": "string_list"}
 
@@ -45,13 +51,16 @@ _SECTIONS = {
                  WHERE project_id = $1 AND target_profile_id = $2 ORDER BY merged_at, merge_id""",
 }
 
-_EVENTS = """
-SELECT occurred_at, event_seq, name, received_at, client_event_id AS event_id, attributes
-FROM events
-WHERE project_id = $1 AND profile_id = $2 AND (occurred_at, event_seq) > ($3, $4)
-ORDER BY occurred_at, event_seq
-LIMIT $5
-"""
+
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    """A section too long to read at once. ``query`` takes ($1 project, $2 profile, $3 and $4 the last
+    position, $5 the page size) and returns the position as its first two columns, ``_at`` and ``_tie``."""
+
+    name: str
+    query: str
+    start: tuple[Any, Any]
+    shape: Callable[[dict[str, Any]], dict[str, Any]] = lambda row: row
 
 
 def _dumps(value: Any) -> bytes:
@@ -70,6 +79,34 @@ def typed_attributes(stored: Mapping[str, StoredValue]) -> dict[str, dict[str, A
     return typed
 
 
+_LISTINGS = (
+    _Listing(
+        "events",
+        """SELECT occurred_at AS _at, event_seq AS _tie,
+                  name, occurred_at, received_at, client_event_id AS event_id, attributes
+           FROM events
+           WHERE project_id = $1 AND profile_id = $2 AND (occurred_at, event_seq) > ($3, $4)
+           ORDER BY occurred_at, event_seq
+           LIMIT $5""",
+        (datetime.min.replace(tzinfo=UTC), 0),
+        lambda event: {**event, "attributes": typed_attributes(event["attributes"])},
+    ),
+    _Listing(
+        "messages",
+        """SELECT created_at AS _at, message_id AS _tie,
+                  message_id, send_id, channel, address, status, attempts, provider_id, failure_reason,
+                  detail, last_feedback, created_at, updated_at
+           FROM messages
+           WHERE project_id = $1 AND (created_at, message_id) > ($3, $4)
+             AND (profile_id = $2 OR (profile_id IS NULL AND address = any(ARRAY(
+                    SELECT value FROM profile_addresses WHERE project_id = $1 AND profile_id = $2))))
+           ORDER BY created_at, message_id
+           LIMIT $5""",
+        (datetime.min.replace(tzinfo=UTC), uuid.UUID(int=0)),
+    ),
+)
+
+
 async def _head(conn: asyncpg.Connection, project_id: uuid.UUID, profile_id: uuid.UUID) -> dict[str, Any]:
     row = await conn.fetchrow(
         """SELECT profile_id, custom_id, created_at, updated_at, last_seen_at, last_activity_at, attributes
@@ -85,19 +122,20 @@ async def _head(conn: asyncpg.Connection, project_id: uuid.UUID, profile_id: uui
     return head
 
 
-async def _events(pool: asyncpg.Pool, project_id: uuid.UUID, profile_id: uuid.UUID) -> AsyncIterator[bytes]:
-    """Each event serialised, oldest first, fetched page by page."""
-    after: tuple[datetime, int] = (datetime.min.replace(tzinfo=UTC), 0)
+async def _listed(
+    pool: asyncpg.Pool, listing: _Listing, project_id: uuid.UUID, profile_id: uuid.UUID
+) -> AsyncIterator[bytes]:
+    """Each row of ``listing`` serialised, fetched page by page."""
+    after = listing.start
     while True:
-        rows = await pool.fetch(_EVENTS, project_id, profile_id, *after, EVENT_PAGE)
+        rows = await pool.fetch(listing.query, project_id, profile_id, *after, PAGE_ROWS)
         for row in rows:
-            event = dict(row)
-            del event["event_seq"]
-            event["attributes"] = typed_attributes(event["attributes"])
-            yield _dumps(event)
-        if len(rows) < EVENT_PAGE:
+            item = dict(row)
+            del item["_at"], item["_tie"]
+            yield _dumps(listing.shape(item))
+        if len(rows) < PAGE_ROWS:
             return
-        after = (rows[-1]["occurred_at"], rows[-1]["event_seq"])
+        after = (rows[-1]["_at"], rows[-1]["_tie"])
 
 
 class Chunker:
@@ -130,13 +168,18 @@ async def export_profile(pool: asyncpg.Pool, project_id: uuid.UUID, ref: Ref) ->
         profile_id, _ = await resolve_one(conn, project_id, ref, create=False)
         head = await _head(conn, project_id, profile_id)
     chunker = Chunker()
-    # The head object without its closing brace, then the events array written piece by piece.
-    for chunk in chunker.add(_dumps(head)[:-1], b',"events":['):
+    # The head object without its closing brace, then each listing written as an array piece by piece.
+    for chunk in chunker.add(_dumps(head)[:-1]):
         yield chunk
-    separator = b""
-    async for event in _events(pool, project_id, profile_id):
-        for chunk in chunker.add(separator, event):
+    for listing in _LISTINGS:
+        separator = b""
+        for chunk in chunker.add(b',"%s":[' % listing.name.encode()):
             yield chunk
-        separator = b","
-    for chunk in [*chunker.add(b"]}"), *chunker.rest()]:
+        async for item in _listed(pool, listing, project_id, profile_id):
+            for chunk in chunker.add(separator, item):
+                yield chunk
+            separator = b","
+        for chunk in chunker.add(b"]"):
+            yield chunk
+    for chunk in [*chunker.add(b"}"), *chunker.rest()]:
         yield chunk

@@ -1,5 +1,9 @@
 """The right to erasure: delete a person and every row that names them, optionally keeping suppression hashes.
 
+The rows are those of the profile tables, its events, and the messages sent to it (or to one of its
+addresses). A new table that names a profile must be added here, and to :mod:`kernel.profiles.export`;
+``tests/test_gdpr.py`` checks every table of the schema after an erasure, so a forgotten one fails there.
+
 One function, :func:`erase_profiles`, does the deleting for both the EraseProfile RPC and the inactivity
 purge, so that the two can never disagree about what "everything" is. Events carry no foreign key (it
 would slow ingestion), so they are deleted explicitly; the other tables are deleted explicitly too rather
@@ -46,8 +50,12 @@ ON CONFLICT DO NOTHING
 """
 
 # Children first, the profile row last. Merge records name the profile as target or (should one survive
-# a partial merge) as source.
+# a partial merge) as source. Messages name it by id, or only by address when they were sent to a raw
+# address (transactional sends); those go too, while the addresses are still there to match them.
 _DELETE_OWNED = (
+    """DELETE FROM messages WHERE project_id = $1
+       AND (profile_id = any($2::uuid[]) OR (profile_id IS NULL AND address = any(ARRAY(
+           SELECT value FROM profile_addresses WHERE project_id = $1 AND profile_id = any($2::uuid[])))))""",
     "DELETE FROM profile_merges WHERE project_id = $1"
     " AND (target_profile_id = any($2::uuid[]) OR source_profile_id = any($2::uuid[]))",
     "DELETE FROM profile_subscriptions WHERE project_id = $1 AND profile_id = any($2::uuid[])",
