@@ -32,6 +32,7 @@ SPEC = ChannelSpec(
         default_rate_per_second=10_000.0,
     ),
     config_fields=CONFIG_FIELDS,
+    secret_config_fields=frozenset({FIELD}),
 )
 
 

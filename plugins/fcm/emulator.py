@@ -91,8 +91,8 @@ class FcmEmulator(HttpEmulator):
         )
         self._grants: dict[str, _Grant] = {}
         self._ids = itertools.count(1_700_000_000_000_001)
-        #: Assertions the token endpoint accepted, decoded (tests check the claims).
-        self.assertions: list[Mapping[str, Any]] = []
+        #: Assertions (signed JWTs) the token endpoint accepted.
+        self.assertions: list[str] = []
 
     @property
     def token_url(self) -> str:
@@ -112,8 +112,9 @@ class FcmEmulator(HttpEmulator):
         form = await request.post()
         if form.get("grant_type") != GRANT_TYPE:
             return oauth_error("unsupported_grant_type", f"Invalid grant_type: {form.get('grant_type', '')}")
+        assertion = str(form.get("assertion", ""))
         try:
-            claims = self._verify(str(form.get("assertion", "")))
+            claims = self._verify(assertion)
         except jwt.InvalidSignatureError:
             return oauth_error("invalid_grant", "Invalid JWT Signature.")
         except jwt.PyJWTError as exc:
@@ -127,7 +128,7 @@ class FcmEmulator(HttpEmulator):
             return oauth_error(
                 "invalid_scope", f"Scope {claims['scope']!r} does not allow sending FCM messages"
             )
-        self.assertions.append(claims)
+        self.assertions.append(assertion)
         token = f"ya29.{secrets.token_urlsafe(48)}"
         project = self._account.project_id if self._account else None
         self._grants[token] = _Grant(str(claims["iss"]), project, time.time() + TOKEN_LIFETIME)

@@ -38,6 +38,7 @@ SPEC = ChannelSpec(
         max_payload_bytes=MAX_BODY_CHARACTERS * 4,
     ),
     config_fields=CONFIG_FIELDS,
+    secret_config_fields=frozenset({"auth_token"}),
 )
 
 
@@ -64,10 +65,12 @@ def herald_channel_sender(
 
 
 @hookimpl
-def herald_parse_feedback(channel: ChannelSpec, request: WebhookRequest) -> list[FeedbackEvent] | None:
+def herald_parse_feedback(
+    channel: ChannelSpec, request: WebhookRequest, config: Mapping[str, Any]
+) -> list[FeedbackEvent] | None:
     if channel.name != SPEC.name:
         return None
-    return parse_status_callback(request)
+    return parse_status_callback(request, TwilioConfig.parse(config))
 
 
 @hookimpl

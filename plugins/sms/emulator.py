@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import hashlib
-import hmac
 import secrets
 from collections.abc import Mapping, Sequence
 from email.utils import formatdate
@@ -22,6 +20,7 @@ from aiohttp import web
 
 from plugins._http import Failure, HttpEmulator, run_standalone
 from plugins.sms.config import is_e164
+from plugins.sms.feedback import twilio_signature
 from plugins.sms.segments import count_segments
 from plugins.sms.sender import MAX_BODY_CHARACTERS
 
@@ -48,12 +47,6 @@ def twilio_error(status: int, code: int, message: str = "") -> web.Response:
         "status": status,
     }
     return web.json_response(body, status=status)
-
-
-def twilio_signature(url: str, params: Mapping[str, str], auth_token: str) -> str:
-    """X-Twilio-Signature: base64 HMAC-SHA1 of the URL followed by the sorted POST parameters."""
-    signed = url + "".join(f"{key}{params[key]}" for key in sorted(params))
-    return base64.b64encode(hmac.new(auth_token.encode(), signed.encode(), hashlib.sha1).digest()).decode()
 
 
 class TwilioEmulator(HttpEmulator):

@@ -60,7 +60,7 @@ class TwilioSender:
     def __init__(self, config: TwilioConfig, base_url: str) -> None:
         self._config = config
         self._url = f"{base_url.rstrip('/')}/2010-04-01/Accounts/{config.account_sid}/Messages.json"
-        self._auth = aiohttp.BasicAuth(config.account_sid, config.auth_token)
+        self._headers = {"Authorization": aiohttp.encode_basic_auth(config.account_sid, config.auth_token)}
         self._session: aiohttp.ClientSession | None = None
 
     async def send_batch(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
@@ -101,7 +101,7 @@ class TwilioSender:
         if isinstance(form, SendResult):
             return form
         try:
-            async with session.post(self._url, data=form, auth=self._auth) as response:
+            async with session.post(self._url, data=form, headers=self._headers) as response:
                 return map_response(message, response.status, await read_json(response), response.headers)
         except TRANSPORT_ERRORS as exc:
             return retry(message, detail=repr(exc))

@@ -11,8 +11,8 @@ from typing import Any
 from kernel.channels import AddressKind, Capabilities, ChannelSender, ChannelSpec, Emulator
 from kernel.plugins import hookimpl
 from plugins.smtp.config import CONFIG_FIELDS, SmtpConfig
-from plugins.smtp.emulator import DEFAULT_MAX_MESSAGE_BYTES, SmtpEmulator
-from plugins.smtp.sender import SmtpSender, split_endpoint
+from plugins.smtp.emulator import SmtpEmulator
+from plugins.smtp.sender import MAX_MESSAGE_BYTES, SmtpSender, split_endpoint
 
 __all__ = ["SPEC"]
 
@@ -24,9 +24,10 @@ SPEC = ChannelSpec(
         address_kind=AddressKind.EMAIL,
         # One envelope per message on one connection; a batch is a round of messages on it.
         max_batch_size=100,
-        max_payload_bytes=DEFAULT_MAX_MESSAGE_BYTES,
+        max_payload_bytes=MAX_MESSAGE_BYTES,
     ),
     config_fields=CONFIG_FIELDS,
+    secret_config_fields=frozenset({"password"}),
 )
 
 

@@ -9,29 +9,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
-import ipaddress
 import itertools
 import logging
 import ssl
-import tempfile
+import weakref
 from collections.abc import Mapping, Sequence
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from pathlib import Path
 from typing import Any, Self
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from plugins._http import Faults, run_standalone
+from plugins._tls import self_signed_tls
+from plugins.smtp.sender import MAX_MESSAGE_BYTES
 
-#: Postfix's default message_size_limit.
-DEFAULT_MAX_MESSAGE_BYTES = 10_240_000
 _DEFAULT_REPLIES = {
     421: "4.3.2 Service not available, closing transmission channel",
     450: "4.2.1 Mailbox temporarily unavailable",
@@ -56,42 +49,6 @@ class _QuietLoginDataWarning(logging.Filter):
 logging.getLogger("mail.log").addFilter(_QuietLoginDataWarning())
 
 
-def self_signed_tls() -> tuple[ssl.SSLContext, str]:
-    """A server context for 127.0.0.1 / localhost and the certificate's PEM, for clients to trust."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_pem = certificate.public_bytes(serialization.Encoding.PEM)
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    # ssl loads a certificate chain from files only.
-    with tempfile.TemporaryDirectory() as folder:
-        cert_file, key_file = Path(folder, "cert.pem"), Path(folder, "key.pem")
-        cert_file.write_bytes(cert_pem)
-        key_file.write_bytes(key_pem)
-        context.load_cert_chain(cert_file, key_file)
-    return context, cert_pem.decode()
-
-
 class SmtpEmulator(Faults):
     def __init__(
         self,
@@ -100,7 +57,7 @@ class SmtpEmulator(Faults):
         *,
         port: int = 0,
         security: str = "none",
-        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
     ) -> None:
         """``username`` None accepts any AUTH (or none): sandbox mode serves every project."""
         super().__init__()
@@ -111,6 +68,9 @@ class SmtpEmulator(Faults):
         self.endpoint = ""
         self.ca_pem = ""
         self.accepted: list[Mapping[str, Any]] = []
+        #: SMTP sessions opened so far (a sender reusing its connection opens one).
+        self.connections = 0
+        self._sessions: weakref.WeakSet[SMTP] = weakref.WeakSet()
         self._port = port
         self._server: asyncio.Server | None = None
         self._queue_ids = itertools.count(0x4B10000)
@@ -122,7 +82,8 @@ class SmtpEmulator(Faults):
             tls, self.ca_pem = self_signed_tls()
 
         def protocol() -> SMTP:
-            return SMTP(
+            self.connections += 1
+            session = SMTP(
                 _Handler(self),
                 hostname="localhost",
                 data_size_limit=self.max_message_bytes,
@@ -134,6 +95,8 @@ class SmtpEmulator(Faults):
                 auth_require_tls=self.security == "starttls",
                 loop=loop,
             )
+            self._sessions.add(session)
+            return session
 
         ssl_context = tls if self.security == "tls" else None
         self._server = await loop.create_server(protocol, "127.0.0.1", self._port, ssl=ssl_context)
@@ -146,6 +109,12 @@ class SmtpEmulator(Faults):
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+
+    def disconnect_all(self) -> None:
+        """Close every open session, as a server does with idle connections."""
+        for session in list(self._sessions):
+            if session.transport is not None:
+                session.transport.close()
 
     def _authenticate(
         self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any

@@ -26,6 +26,8 @@ from plugins._http import fail, fail_all, retry_all
 from plugins.smtp.config import SmtpConfig
 from plugins.smtp.mime import build_mime
 
+#: The largest message sent (Postfix's default message_size_limit); the server may refuse less (552).
+MAX_MESSAGE_BYTES = 10_240_000
 _UNKNOWN_MAILBOX = frozenset({550, 551, 553})
 _AUTH_REQUIRED = frozenset({530, 535, 538})
 
@@ -86,6 +88,10 @@ class SmtpSender:
             mime = build_mime(message, from_address, content.from_name or self._config.from_name)
         except ValueError as exc:
             return fail(message, FailureReason.REJECTED, f"cannot build the message: {exc}")
+        size = len(mime.as_bytes())
+        if size > MAX_MESSAGE_BYTES:
+            detail = f"the message takes {size} bytes; at most {MAX_MESSAGE_BYTES} are sent"
+            return fail(message, FailureReason.PAYLOAD_TOO_LARGE, detail)
         reused = self._client is not None
         try:
             return await self._attempt(message, mime, from_address)

@@ -38,6 +38,7 @@ SPEC = ChannelSpec(
         per_recipient_substitution=True,
     ),
     config_fields=CONFIG_FIELDS,
+    secret_config_fields=frozenset({"api_key", "webhook_password"}),
 )
 
 
@@ -64,12 +65,12 @@ def herald_channel_sender(
 
 
 @hookimpl
-def herald_parse_feedback(channel: ChannelSpec, request: WebhookRequest) -> list[FeedbackEvent] | None:
+def herald_parse_feedback(
+    channel: ChannelSpec, request: WebhookRequest, config: Mapping[str, Any]
+) -> list[FeedbackEvent] | None:
     if channel.name != SPEC.name:
         return None
-    # The hook receives no project configuration, so webhook_user/webhook_password cannot be checked
-    # here; parse_webhook(request, config) does it for a caller that has the configuration.
-    return parse_webhook(request)
+    return parse_webhook(request, SparkPostConfig.parse(config))
 
 
 @hookimpl

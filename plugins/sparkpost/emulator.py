@@ -3,9 +3,10 @@ event-webhook batches posted back in SparkPost's format.
 
 Accepted recipients are recorded with their ``{{var}}`` substitutions rendered (simply: dotted names,
 HTML-escaped in ``html`` unless written ``{{{var}}}``) so tests can check personalisation.
-An invalidated address behaves like one on SparkPost's suppression list: a single-recipient
-transmission is refused with ``Message generation rejected``; in a multi-recipient one it is counted
-in ``total_rejected_recipients`` and a bounce event is queued in ``pending_events``.
+An invalidated address is refused as an invalid recipient (422, which rejects the transmission).
+A suppressed address (``suppress``) behaves like one on SparkPost's suppression list: a
+single-recipient transmission is refused with ``Message generation rejected``; in a multi-recipient
+one it is counted in ``total_rejected_recipients`` and a bounce event is queued in ``pending_events``.
 """
 
 from __future__ import annotations
@@ -73,8 +74,13 @@ class SparkPostEmulator(HttpEmulator):
         #: Msys-wrapped events the emulator produced itself (rejections), ready for ``post_events``.
         self.pending_events: list[dict[str, Any]] = []
         self.transmissions = 0
+        self.suppressed: set[str] = set()
         self._ids = itertools.count(84_000_000_000_000_001)
         self._event_ids = itertools.count(92_356_927_693_813_001)
+
+    def suppress(self, address: str) -> None:
+        """Put ``address`` on the account's suppression list (an earlier complaint or unsubscribe)."""
+        self.suppressed.add(address)
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post("/api/v1/transmissions", self._create)]
@@ -99,17 +105,20 @@ class SparkPostEmulator(HttpEmulator):
             return error_response(422, "transmission must be a JSON object")
         if (problem := self._check(body)) is not None:
             return problem
+        if invalid := [email for r in body["recipients"] if (email := _email(r)) in self.invalid]:
+            errors = [{"message": f"invalid recipient address: {email}"} for email in invalid]
+            return web.json_response({"errors": errors}, status=422)
         transmission = str(next(self._ids))
         self.transmissions += 1
         recipients = body["recipients"]
-        rejected = [r for r in recipients if _email(r) in self.invalid]
+        rejected = [r for r in recipients if _email(r) in self.suppressed]
         if rejected and len(recipients) == 1:
             return error_response(
                 400, "Message generation rejected", code="1902", description=SUPPRESSED_REASON
             )
         for recipient in recipients:
             record = self._record(transmission, body, recipient)
-            if _email(recipient) in self.invalid:
+            if _email(recipient) in self.suppressed:
                 self.pending_events.append(
                     self.event(
                         "bounce", record, bounce_class="25", reason=SUPPRESSED_REASON, error_code="554"
@@ -199,10 +208,11 @@ class SparkPostEmulator(HttpEmulator):
     ) -> int:
         """POST one batch to a webhook target as SparkPost does; returns the target's HTTP status."""
         headers = {"Content-Type": "application/json", "X-MessageSystems-Batch-ID": str(uuid.uuid4())}
-        basic = aiohttp.BasicAuth(*auth) if auth else None
+        if auth:
+            headers["Authorization"] = aiohttp.encode_basic_auth(*auth)
         async with (
             aiohttp.ClientSession() as session,
-            session.post(url, data=orjson.dumps(list(events)), headers=headers, auth=basic) as response,
+            session.post(url, data=orjson.dumps(list(events)), headers=headers) as response,
         ):
             return response.status
 

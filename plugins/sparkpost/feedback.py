@@ -40,8 +40,8 @@ KINDS = {
 }
 
 
-def parse_webhook(request: WebhookRequest, config: SparkPostConfig | None = None) -> list[FeedbackEvent]:
-    if config is not None and config.webhook_user:
+def parse_webhook(request: WebhookRequest, config: SparkPostConfig) -> list[FeedbackEvent]:
+    if config.webhook_user:
         check_basic_auth(request.headers, config.webhook_user, config.webhook_password)
     return parse_events(request.body)
 

@@ -1,0 +1,60 @@
+"""Fixtures shared by the channel-plugin tests."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+
+from kernel.channels import WebhookRequest
+from kernel.plugins import ChannelManager
+
+
+@pytest.fixture(scope="session")
+def manager() -> ChannelManager:
+    """The plugin manager with every channel installed through the entry-point group."""
+    return ChannelManager()
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on (connections to it are refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class WebhookTarget:
+    """A loopback HTTP target that records what providers (emulators) post to it."""
+
+    def __init__(self) -> None:
+        self.url = ""
+        self.received: list[WebhookRequest] = []
+
+    async def _receive(self, request: web.Request) -> web.Response:
+        self.received.append(
+            WebhookRequest(
+                headers=dict(request.headers), body=await request.read(), query=dict(request.query)
+            )
+        )
+        return web.Response(text="ok")
+
+
+@pytest.fixture
+async def webhook_target() -> AsyncIterator[WebhookTarget]:
+    """Receives webhook posts on 127.0.0.1 at ``.url`` and keeps them as WebhookRequests."""
+    target = WebhookTarget()
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", target._receive)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    target.url = f"http://{host}:{port}/webhooks"
+    try:
+        yield target
+    finally:
+        await runner.cleanup()
