@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import uuid
 
 import asyncpg
@@ -71,10 +72,16 @@ async def purge_all_projects(conn: asyncpg.Connection, batch_size: int = BATCH_P
 
 
 async def purge_periodically(pool: asyncpg.Pool, interval_seconds: float) -> None:
-    """Run :func:`purge_all_projects` every ``interval_seconds`` until cancelled; a failed run is logged
-    and the next one happens as planned."""
+    """Run :func:`purge_all_projects` soon after start, then every ``interval_seconds``, until cancelled.
+
+    The first run comes within a minute (jittered, so kernels started together do not queue on the lock):
+    a kernel restarted more often than the interval still purges. A failed run is logged and the next one
+    happens as planned.
+    """
+    delay = random.uniform(0, min(interval_seconds, 60.0))
     while True:
-        await asyncio.sleep(interval_seconds)
+        await asyncio.sleep(delay)
+        delay = interval_seconds
         try:
             async with pool.acquire() as conn:
                 await purge_all_projects(conn)
