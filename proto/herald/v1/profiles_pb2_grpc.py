@@ -186,7 +186,8 @@ class ProfileServiceServicer:
 
     def ImportProfiles(self, request_iterator, context):
         """Bulk import: each message carries up to 1000 profiles, each applied as UpsertProfile would. A bad
-        profile is rejected alone and reported (the rest are stored).
+        profile is rejected alone and reported (the rest are stored). A message with more than 1000 profiles
+        ends the stream with INVALID_ARGUMENT (`messages[m].profiles`); the messages before it stay stored.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
