@@ -123,7 +123,8 @@ class SmtpEmulator(Faults):
             return AuthResult(success=True)
         given = (auth_data.login, auth_data.password) if isinstance(auth_data, LoginPassword) else None
         expected = (self.username.encode(), (self.password or "").encode())
-        return AuthResult(success=given == expected)
+        # handled=False: aiosmtpd then answers the refusal itself (535 5.7.8).
+        return AuthResult(success=given == expected, handled=False)
 
     def record(self, envelope: Envelope) -> dict[str, Any]:
         raw = envelope.original_content or b""
