@@ -123,6 +123,20 @@ async def test_time_defaults_to_receipt_and_activity_is_stamped(profiles, projec
     assert carol["last_activity_at"] >= before - timedelta(seconds=1)
 
 
+async def test_times_are_stored_to_the_microsecond(profiles, project: ProjectKey, db) -> None:
+    times = [
+        datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC),
+        datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(1, 1, 1, tzinfo=UTC),
+    ]
+    request = batch(*[event("uma", time=t) for t in times])
+    request.events[0].time.nanos += 999  # below a microsecond: truncated
+    await profiles.TrackEvents(request, metadata=project.auth)
+    assert [r["occurred_at"] for r in await stored_events(db, project)] == times
+    uma = await profile_of(db, project, "custom", "uma")
+    assert uma is not None and uma["last_seen_at"] == times[0]
+
+
 async def test_attributes_round_trip(profiles, project: ProjectKey, db) -> None:
     attributes = {
         "sku": common_pb2.AttributeValue(string_value="A-12 é"),
@@ -200,6 +214,10 @@ INVALID = [
         'events[1].attributes["n"]',
     ),
     (_with(attributes={"empty": common_pb2.AttributeValue()}), 'events[1].attributes["empty"]'),
+    (
+        _with(attributes={"nul": common_pb2.AttributeValue(string_value="a\x00b")}),
+        'events[1].attributes["nul"]',
+    ),
 ]
 
 

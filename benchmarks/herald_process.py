@@ -1,0 +1,154 @@
+"""A Herald kernel in a process of its own, for benchmarks: ``herald serve`` with a scratch data folder
+(embedded PostgreSQL) on a free loopback port, a fresh project, and a clean stop.
+
+The kernel runs apart from the load generator so that the figures are those of one kernel process, as
+in production; its CPU time (and PostgreSQL's) is reported so that a reader can tell who was busy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import psutil
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from herald.v1 import projects_pb2, projects_pb2_grpc
+
+START_TIMEOUT_SECONDS = 120.0
+
+
+@dataclass
+class Kernel:
+    address: str
+    api_key: str
+    process: psutil.Process
+    data_dir: Path
+
+    @property
+    def auth(self) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {self.api_key}"),)
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time used so far by the kernel and by the embedded PostgreSQL's processes."""
+        times = self.process.cpu_times()
+        return {"kernel": times.user + times.system, "postgres": _postgres_cpu(self.data_dir)}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def herald_kernel(**settings: str) -> Iterator[Kernel]:
+    """Start ``herald serve`` (extra ``HERALD_*`` settings as keyword arguments), create a project, and
+    stop everything (kernel, embedded PostgreSQL, data folder) at the end."""
+    data_dir = Path(tempfile.mkdtemp(prefix="herald-bench-"))
+    admin_key = "hadm_" + secrets.token_urlsafe(24)
+    address = f"127.0.0.1:{free_port()}"
+    env = {
+        **os.environ,
+        "HERALD_DATA_DIR": str(data_dir),
+        "HERALD_ADMIN_KEY": admin_key,
+        "HERALD_GRPC_ADDRESS": address,
+        "HERALD_WEBHOOK_ADDRESS": "127.0.0.1:0",
+        "HERALD_LOG_LEVEL": "WARNING",
+        **{f"HERALD_{name.upper()}": value for name, value in settings.items()},
+    }
+    log = (data_dir / "kernel.log").open("w")
+    popen = subprocess.Popen(
+        [sys.executable, "-c", "from kernel.cli import main; main(['serve'])"], env=env, stderr=log
+    )
+    try:
+        try:
+            _wait_until_serving(address, popen)
+        except RuntimeError:
+            log.flush()
+            print((data_dir / "kernel.log").read_text()[-3000:], file=sys.stderr)
+            raise
+        yield Kernel(address, _create_project(address, admin_key), psutil.Process(popen.pid), data_dir)
+    finally:
+        popen.send_signal(signal.SIGTERM)
+        try:
+            popen.wait(30)
+        except subprocess.TimeoutExpired:
+            popen.kill()
+            popen.wait()
+        log.close()
+        _stop_postgres(data_dir)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _wait_until_serving(address: str, popen: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    with grpc.insecure_channel(address) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            if popen.poll() is not None:
+                raise RuntimeError(f"herald serve exited with {popen.returncode}")
+            with contextlib.suppress(grpc.RpcError):
+                reply = health.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            time.sleep(0.2)
+    raise RuntimeError(f"herald serve did not start within {START_TIMEOUT_SECONDS} s")
+
+
+def _create_project(address: str, admin_key: str) -> str:
+    with grpc.insecure_channel(address) as channel:
+        reply = projects_pb2_grpc.ProjectServiceStub(channel).CreateProject(
+            projects_pb2.CreateProjectRequest(name="benchmark"),
+            metadata=(("authorization", f"Bearer {admin_key}"),),
+        )
+    return reply.api_key_secret
+
+
+def _postgres_processes(data_dir: Path) -> list[psutil.Process]:
+    pid_file = data_dir / "postgres" / "postmaster.pid"
+    if not pid_file.exists():
+        return []
+    with contextlib.suppress(psutil.Error, ValueError):
+        postmaster = psutil.Process(int(pid_file.read_text().split()[0]))
+        return [postmaster, *postmaster.children(recursive=True)]
+    return []
+
+
+def _postgres_cpu(data_dir: Path) -> float:
+    """Live processes' CPU, plus the postmaster's reaped children (backends that have exited)."""
+    total = 0.0
+    for process in _postgres_processes(data_dir):
+        with contextlib.suppress(psutil.Error):
+            times = process.cpu_times()
+            total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
+def _stop_postgres(data_dir: Path) -> None:
+    """The embedded PostgreSQL outlives ``herald serve`` by design; a benchmark's must not."""
+    import pgserver
+
+    pgdata = data_dir / "postgres"
+    if not (pgdata / "postmaster.pid").exists():
+        return
+    user = "pgserver" if os.geteuid() == 0 else None
+    with contextlib.suppress(subprocess.CalledProcessError):
+        pgserver.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+
+
+def cpu_report(before: dict[str, float], after: dict[str, float], elapsed: float) -> dict[str, float]:
+    """Cores used on average during the run, per side."""
+    return {f"{side}_cores": round((after[side] - before[side]) / elapsed, 2) for side in before}
