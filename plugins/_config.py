@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from kernel.channels import ConfigError
 
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\".]+$")
 
 
@@ -68,10 +69,12 @@ def email_address(config: Mapping[str, Any], key: str, *, required: bool = True)
     return value
 
 
-def https_url(config: Mapping[str, Any], key: str, default: str) -> str:
-    """A provider base URL: https only, since credentials travel in its headers."""
+def https_url(config: Mapping[str, Any], key: str, default: str, *, loopback_http: bool = False) -> str:
+    """An https URL, since credentials travel with its requests (plain http is allowed to a loopback
+    host when ``loopback_http``: a local Herald in sandbox mode)."""
     value = optional_str(config, key, default)
     parts = urlsplit(value)
-    if parts.scheme != "https" or not parts.hostname:
+    local = loopback_http and parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
+    if (parts.scheme != "https" and not local) or not parts.hostname:
         raise ConfigError(key, f"must be an https:// URL, not {value!r}")
     return value

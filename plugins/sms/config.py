@@ -24,7 +24,7 @@ CONFIG_FIELDS = {
     "auth_token": "Auth Token, the Basic-auth password",
     "from_number": "sender: an E.164 number, a short code or an alphanumeric sender id",
     "messaging_service_sid": "Messaging Service SID (MG...), instead of or besides from_number",
-    "status_callback": "https URL Twilio posts delivery statuses to (Herald's webhook endpoint)",
+    "status_callback": "URL Twilio posts delivery statuses to: Herald's webhook endpoint (https)",
     "max_segments": "longest text accepted, in SMS segments (default 10)",
     "base_url": f"API base URL (default {DEFAULT_BASE_URL}; a Twilio-compatible provider's otherwise)",
 }
@@ -77,7 +77,11 @@ class TwilioConfig:
             auth_token=auth_token,
             from_number=from_number,
             messaging_service_sid=service,
-            status_callback=https_url(config, "status_callback", "") if config.get("status_callback") else "",
+            status_callback=(
+                https_url(config, "status_callback", "", loopback_http=True)
+                if config.get("status_callback")
+                else ""
+            ),
             max_segments=optional_int(config, "max_segments", 10, low=1, high=50),
             base_url=https_url(config, "base_url", DEFAULT_BASE_URL),
         )

@@ -9,11 +9,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from kernel.channels import ConfigError
-from plugins._config import email_address, optional_int, optional_str, optional_text, required_str
+from plugins._config import (
+    LOOPBACK_HOSTS,
+    email_address,
+    optional_int,
+    optional_str,
+    optional_text,
+    required_str,
+)
 
 SECURITY_MODES = ("none", "starttls", "tls")
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
-_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
 CONFIG_FIELDS = {
     "host": "SMTP server host name",
@@ -54,7 +60,7 @@ class SmtpConfig:
             raise ConfigError("username", "is required when password is set")
         if username and not password:
             raise ConfigError("password", "is required when username is set")
-        if username and security == "none" and host not in _LOOPBACK:
+        if username and security == "none" and host not in LOOPBACK_HOSTS:
             raise ConfigError("security", "AUTH credentials are only sent over starttls or tls")
         tls_ca_pem = optional_text(config, "tls_ca_pem")
         if tls_ca_pem:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
-from collections.abc import AsyncIterator
+import sys
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
 import pytest
 from aiohttp import web
 
-from kernel.channels import WebhookRequest
+from kernel.channels import ChannelSender, ConfigError, WebhookRequest
 from kernel.plugins import ChannelManager
 
 
@@ -24,6 +28,40 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def refused_field(manager: ChannelManager, channel: str, config: Mapping[str, Any]) -> str:
+    """The key a refused configuration names (the test fails if the configuration is accepted)."""
+    with pytest.raises(ConfigError) as raised:
+        manager.validate_config(channel, config)
+    return raised.value.field
+
+
+@contextlib.asynccontextmanager
+async def channel_sender(
+    manager: ChannelManager, channel: str, config: Mapping[str, Any], endpoint: str | None = None
+) -> AsyncIterator[ChannelSender]:
+    """A sender for the validated ``config`` (pointed at ``endpoint``), closed on exit."""
+    sender = manager.sender(channel, manager.validate_config(channel, config), endpoint)
+    try:
+        yield sender
+    finally:
+        await sender.close()
+
+
+@contextlib.asynccontextmanager
+async def standalone_emulator(module: str, *arguments: str) -> AsyncIterator[str]:
+    """Run ``python -m <module> --port 0 <arguments>`` and yield the endpoint it prints."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", module, "--port", "0", *arguments, stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), 30)
+        yield line.decode().rsplit(" ", 1)[-1].strip()
+    finally:
+        process.terminate()
+        await process.wait()
 
 
 class WebhookTarget:

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import sys
 import time
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
@@ -20,7 +18,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from kernel.channels import (
     AddressKind,
     ChannelSender,
-    ConfigError,
     Emulator,
     FailureReason,
     MessageContent,
@@ -32,6 +29,7 @@ from kernel.plugins import ChannelManager
 from plugins.fcm.emulator import FcmEmulator
 from plugins.fcm.message import MAX_PAYLOAD_BYTES
 from plugins.fcm.token import GRANT_TYPE, SCOPE
+from tests.plugins.conftest import channel_sender, refused_field, standalone_emulator
 
 CHANNEL = "push.fcm"
 
@@ -80,9 +78,8 @@ async def emulator() -> AsyncIterator[FcmEmulator]:
 @pytest.fixture
 async def sender(manager: ChannelManager, emulator: FcmEmulator) -> AsyncIterator[ChannelSender]:
     """The plugin's sender; with an endpoint, both the token URI and the FCM base point at it."""
-    created = manager.sender(CHANNEL, manager.validate_config(CHANNEL, CONFIG), emulator.endpoint)
-    yield created
-    await created.close()
+    async with channel_sender(manager, CHANNEL, CONFIG, emulator.endpoint) as created:
+        yield created
 
 
 def test_discovered_through_the_entry_point(manager: ChannelManager) -> None:
@@ -151,11 +148,10 @@ async def test_assertion_signed_by_another_key_is_refused(
     manager: ChannelManager, emulator: FcmEmulator
 ) -> None:
     impostor = service_account(rsa.generate_private_key(public_exponent=65537, key_size=2048))
-    created = manager.sender(CHANNEL, {"service_account_json": impostor}, emulator.endpoint)
-    try:
+    async with channel_sender(
+        manager, CHANNEL, {"service_account_json": impostor}, emulator.endpoint
+    ) as created:
         results = await created.send_batch([message(0), message(1)])
-    finally:
-        await created.close()
     assert [(r.outcome, r.reason) for r in results] == [(Outcome.FAILED, FailureReason.AUTHENTICATION)] * 2
     assert "Invalid JWT Signature" in results[0].detail
     assert emulator.accepted == [] and emulator.assertions == []
@@ -254,11 +250,8 @@ async def test_a_full_batch_goes_out_concurrently_on_one_token(
 
 
 async def test_unreachable_provider_is_retried(manager: ChannelManager, closed_port: int) -> None:
-    created = manager.sender(CHANNEL, CONFIG, f"http://127.0.0.1:{closed_port}")
-    try:
+    async with channel_sender(manager, CHANNEL, CONFIG, f"http://127.0.0.1:{closed_port}") as created:
         results = await created.send_batch([message(0), message(1)])
-    finally:
-        await created.close()
     assert [r.outcome for r in results] == [Outcome.RETRY] * 2
 
 
@@ -325,9 +318,7 @@ async def test_emulator_checks_requests_as_fcm_does(emulator: FcmEmulator) -> No
 )
 def test_malformed_service_account_names_the_field(manager: ChannelManager, change: Any, field: str) -> None:
     value = {**ACCOUNT, **change} if isinstance(change, dict) else change
-    with pytest.raises(ConfigError) as raised:
-        manager.validate_config(CHANNEL, {"service_account_json": value})
-    assert raised.value.field == field
+    assert refused_field(manager, CHANNEL, {"service_account_json": value}) == field
 
 
 def test_validated_config_keeps_the_key_file(manager: ChannelManager) -> None:
@@ -337,18 +328,12 @@ def test_validated_config_keeps_the_key_file(manager: ChannelManager) -> None:
 async def test_emulator_runs_standalone(tmp_path: Path) -> None:
     key_file = tmp_path / "service-account.json"
     key_file.write_bytes(orjson.dumps(ACCOUNT))
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "plugins.fcm.emulator", "--port", "0", "--service-account", str(key_file),
-        stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        assert process.stdout is not None
-        endpoint = (await asyncio.wait_for(process.stdout.readline(), 30)).decode().rsplit(" ", 1)[-1].strip()
-        async with aiohttp.ClientSession() as session, session.post(f"{endpoint}/token", data={}) as response:
-            assert response.status == 400
-    finally:
-        process.terminate()
-        await process.wait()
+    async with (
+        standalone_emulator("plugins.fcm.emulator", "--service-account", str(key_file)) as endpoint,
+        aiohttp.ClientSession() as session,
+        session.post(f"{endpoint}/token", data={}) as response,
+    ):
+        assert response.status == 400
 
 
 class TestConformance(ChannelConformance):

@@ -4,7 +4,6 @@ AUTH, the MIME message, connection reuse and every reply mapping."""
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -13,17 +12,18 @@ import pytest
 
 from kernel.channels import (
     AddressKind,
-    ConfigError,
     Emulator,
     FailureReason,
     MessageContent,
     OutboundMessage,
     Outcome,
+    SendResult,
 )
 from kernel.conformance import ChannelConformance
 from kernel.plugins import ChannelManager
 from plugins.smtp.emulator import SmtpEmulator
 from plugins.smtp.sender import MAX_MESSAGE_BYTES, split_endpoint
+from tests.plugins.conftest import channel_sender, refused_field, standalone_emulator
 
 CHANNEL = "email.smtp"
 USER, PASSWORD = "herald", "correct horse battery staple"
@@ -60,12 +60,9 @@ async def plain() -> AsyncIterator[SmtpEmulator]:
 
 async def send(
     manager: ChannelManager, config: Mapping[str, Any], messages: list[OutboundMessage]
-) -> list[Any]:
-    sender = manager.sender(CHANNEL, manager.validate_config(CHANNEL, config))
-    try:
+) -> list[SendResult]:
+    async with channel_sender(manager, CHANNEL, config) as sender:
         return await sender.send_batch(messages)
-    finally:
-        await sender.close()
 
 
 def message(number: int, content: MessageContent | None = None) -> OutboundMessage:
@@ -112,12 +109,9 @@ async def test_sends_a_proper_mime_message_in_every_security_mode(
 
 
 async def test_one_connection_serves_successive_batches(manager: ChannelManager, plain: SmtpEmulator) -> None:
-    sender = manager.sender(CHANNEL, config_for(plain))
-    try:
+    async with channel_sender(manager, CHANNEL, config_for(plain)) as sender:
         first = await sender.send_batch([message(i) for i in range(3)])
         second = await sender.send_batch([message(i) for i in range(3, 5)])
-    finally:
-        await sender.close()
     assert [r.outcome for r in first + second] == [Outcome.ACCEPTED] * 5
     assert plain.connections == 1
     assert [r["rcpt_tos"] for r in plain.accepted] == [[f"user{i}@example.com"] for i in range(5)]
@@ -126,14 +120,11 @@ async def test_one_connection_serves_successive_batches(manager: ChannelManager,
 async def test_reconnects_when_the_server_dropped_an_idle_connection(
     manager: ChannelManager, plain: SmtpEmulator
 ) -> None:
-    sender = manager.sender(CHANNEL, config_for(plain))
-    try:
+    async with channel_sender(manager, CHANNEL, config_for(plain)) as sender:
         await sender.send_batch([message(0)])
         plain.disconnect_all()
         await asyncio.sleep(0)  # let the close reach the client
         [result] = await sender.send_batch([message(1)])
-    finally:
-        await sender.close()
     assert result.outcome is Outcome.ACCEPTED
     assert plain.connections == 2
     assert len(plain.accepted) == 2
@@ -257,9 +248,7 @@ async def test_starttls_server_refuses_mail_before_tls() -> None:
 async def test_malformed_config_names_the_field(
     manager: ChannelManager, plain: SmtpEmulator, change: dict[str, Any], field: str
 ) -> None:
-    with pytest.raises(ConfigError) as raised:
-        manager.validate_config(CHANNEL, config_for(plain, **change))
-    assert raised.value.field == field
+    assert refused_field(manager, CHANNEL, config_for(plain, **change)) == field
 
 
 def test_default_port_follows_the_security_mode(manager: ChannelManager) -> None:
@@ -272,21 +261,13 @@ def test_default_port_follows_the_security_mode(manager: ChannelManager) -> None
 
 
 async def test_emulator_runs_standalone() -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "plugins.smtp.emulator", "--port", "0", stdout=asyncio.subprocess.PIPE
-    )
-    try:
-        assert process.stdout is not None
-        line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
-        host, port = split_endpoint(line.rsplit(" ", 1)[-1].strip())
+    async with standalone_emulator("plugins.smtp.emulator") as endpoint:
+        host, port = split_endpoint(endpoint)
         client = aiosmtplib.SMTP(hostname=host, port=port, start_tls=False)
         await client.connect()
         errors, _ = await client.sendmail("a@herald.example", ["b@example.com"], "Subject: x\r\n\r\nx")
         await client.quit()
         assert errors == {}
-    finally:
-        process.terminate()
-        await process.wait()
 
 
 class TestConformance(ChannelConformance):

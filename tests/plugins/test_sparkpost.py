@@ -3,8 +3,6 @@ mapping, configuration checks and event-webhook parsing."""
 
 from __future__ import annotations
 
-import asyncio
-import sys
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -32,7 +30,7 @@ from plugins.sparkpost.config import SparkPostConfig
 from plugins.sparkpost.emulator import SparkPostEmulator
 from plugins.sparkpost.feedback import KINDS, parse_events
 from plugins.sparkpost.sender import CONTENT_LIMIT
-from tests.plugins.conftest import WebhookTarget
+from tests.plugins.conftest import WebhookTarget, channel_sender, refused_field, standalone_emulator
 
 CHANNEL = "email.sparkpost"
 API_KEY = "0f3bc4b2c9d1e8f7a6b5c4d3e2f1a0b9c8d7e6f5"
@@ -49,9 +47,8 @@ async def emulator() -> AsyncIterator[SparkPostEmulator]:
 @pytest.fixture
 async def sender(manager: ChannelManager, emulator: SparkPostEmulator) -> AsyncIterator[ChannelSender]:
     """The plugin's sender, pointed at the emulator."""
-    created = manager.sender(CHANNEL, manager.validate_config(CHANNEL, CONFIG), emulator.endpoint)
-    yield created
-    await created.close()
+    async with channel_sender(manager, CHANNEL, CONFIG, emulator.endpoint) as created:
+        yield created
 
 
 def message(number: int, content: MessageContent, data: dict[str, Any] | None = None) -> OutboundMessage:
@@ -119,11 +116,10 @@ async def test_distinct_contents_are_separate_transmissions_in_order(
 async def test_wrong_api_key_fails_every_message_with_authentication(
     manager: ChannelManager, emulator: SparkPostEmulator
 ) -> None:
-    sender = manager.sender(CHANNEL, {**CONFIG, "api_key": "not-the-key"}, emulator.endpoint)
-    try:
+    async with channel_sender(
+        manager, CHANNEL, {**CONFIG, "api_key": "not-the-key"}, emulator.endpoint
+    ) as sender:
         results = await sender.send_batch([message(0, MessageContent(subject="s", text="t"))])
-    finally:
-        await sender.close()
     assert results[0].outcome is Outcome.FAILED
     assert results[0].reason is FailureReason.AUTHENTICATION
     assert emulator.accepted == []
@@ -246,11 +242,8 @@ async def test_oversized_content_fails_without_a_request(
 
 
 async def test_unreachable_provider_is_retried(manager: ChannelManager, closed_port: int) -> None:
-    sender = manager.sender(CHANNEL, CONFIG, f"http://127.0.0.1:{closed_port}")
-    try:
+    async with channel_sender(manager, CHANNEL, CONFIG, f"http://127.0.0.1:{closed_port}") as sender:
         results = await sender.send_batch([message(0, MessageContent(subject="s", text="t"))])
-    finally:
-        await sender.close()
     assert results[0].outcome is Outcome.RETRY
 
 
@@ -297,9 +290,7 @@ async def test_emulator_checks_the_request_as_sparkpost_does(emulator: SparkPost
 def test_malformed_config_names_the_field(
     manager: ChannelManager, change: dict[str, Any], field: str
 ) -> None:
-    with pytest.raises(ConfigError) as raised:
-        manager.validate_config(CHANNEL, {**CONFIG, **change})
-    assert raised.value.field == field
+    assert refused_field(manager, CHANNEL, {**CONFIG, **change}) == field
 
 
 def test_config_is_normalised(manager: ChannelManager) -> None:
@@ -436,24 +427,12 @@ def test_parser_keeps_every_tracked_event_of_a_random_batch(
 
 
 async def test_emulator_runs_standalone() -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "plugins.sparkpost.emulator", "--port", "0", "--api-key", "k",
-        stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        assert process.stdout is not None
-        line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
-        endpoint = line.rsplit(" ", 1)[-1].strip()
-        async with (
-            aiohttp.ClientSession() as session,
-            session.post(
-                f"{endpoint}/api/v1/transmissions", json={}, headers={"Authorization": "x"}
-            ) as response,
-        ):
-            assert response.status == 401
-    finally:
-        process.terminate()
-        await process.wait()
+    async with (
+        standalone_emulator("plugins.sparkpost.emulator", "--api-key", "k") as endpoint,
+        aiohttp.ClientSession() as session,
+        session.post(f"{endpoint}/api/v1/transmissions", json={}, headers={"Authorization": "x"}) as response,
+    ):
+        assert response.status == 401
 
 
 class TestConformance(ChannelConformance):
