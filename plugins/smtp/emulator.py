@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import email
 import itertools
 import logging
 import ssl
 import weakref
 from collections.abc import Mapping, Sequence
-from email import policy
-from email.message import EmailMessage
-from email.parser import BytesParser
-from typing import Any, Self
+from email.header import decode_header, make_header
+from typing import Any, Self, cast
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
@@ -128,24 +127,35 @@ class SmtpEmulator(Faults):
 
     def record(self, envelope: Envelope) -> dict[str, Any]:
         raw = envelope.original_content or b""
-        message: EmailMessage = BytesParser(policy=policy.default).parsebytes(raw)  # type: ignore[assignment]
-        text = message.get_body(preferencelist=("plain",))
-        html = message.get_body(preferencelist=("html",))
+        # compat32 parsing: several times faster than the default policy's header registry.
+        message = email.message_from_bytes(raw)
+        bodies: dict[str, str] = {}
+        for part in message.walk():
+            if part.get_content_maintype() == "text" and not part.is_multipart():
+                payload = cast(bytes, part.get_payload(decode=True))
+                bodies.setdefault(
+                    part.get_content_subtype(), payload.decode(part.get_content_charset() or "utf-8")
+                )
         record = {
             "queue_id": f"{next(self._queue_ids):X}",
             "mail_from": envelope.mail_from,
             "rcpt_tos": list(envelope.rcpt_tos),
             "message_id": message["Message-ID"],
-            "subject": message["Subject"],
-            "from": message["From"],
-            "to": message["To"],
-            "text": text.get_content() if text is not None else "",
-            "html": html.get_content() if html is not None else "",
-            "headers": dict(message.items()),
+            "subject": _decoded(message["Subject"]),
+            "from": _decoded(message["From"]),
+            "to": _decoded(message["To"]),
+            "text": bodies.get("plain", ""),
+            "html": bodies.get("html", ""),
+            "headers": {name: str(value) for name, value in message.items()},
             "size": len(raw),
         }
         self.accepted.append(record)
         return record
+
+
+def _decoded(value: str | None) -> str:
+    """A header with its RFC 2047 encoded words decoded."""
+    return str(make_header(decode_header(value))) if value else ""
 
 
 class _Handler:

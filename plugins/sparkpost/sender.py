@@ -17,7 +17,16 @@ import aiohttp
 import orjson
 
 from kernel.channels import FailureReason, MessageContent, OutboundMessage, Outcome, SendResult
-from plugins._http import TRANSPORT_ERRORS, client_session, fail, fail_all, read_json, retry_after, retry_all
+from plugins._http import (
+    TRANSPORT_ERRORS,
+    client_session,
+    fail,
+    fail_all,
+    read_json,
+    retry,
+    retry_after,
+    retry_all,
+)
 from plugins.sparkpost.config import SparkPostConfig
 
 #: "The entirety of transmission content (text + html + attachments + inline images) is limited to 20 MBs".
@@ -106,7 +115,7 @@ class SparkPostSender:
             results.update(zip((i for i, _ in pending), mapped, strict=True))
             pending = []
         for i, message in pending:
-            results[i] = SendResult(message.message_id, Outcome.RETRY, detail="too many invalid recipients")
+            results[i] = retry(message, detail="still pending after removing invalid recipients")
         return [results[i] for i in range(len(group))]
 
     async def _post(self, group: list[OutboundMessage]) -> tuple[int, Mapping[str, Any], Mapping[str, str]]:
