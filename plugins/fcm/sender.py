@@ -68,7 +68,8 @@ def map_response(
         return SendResult(message.message_id, Outcome.ACCEPTED, provider_id=str(body.get("name", "")))
     canonical, text, code = fcm_error(body)
     detail = f"{status} {canonical} {code}: {text}".replace("  ", " ")
-    if code in _DEAD_TOKEN or status == 404 or (status == 400 and about_token(body, text)):
+    # Only FCM's own verdict prunes a token: a bare 404 may as well mean a wrong project id.
+    if code in _DEAD_TOKEN or (status == 400 and about_token(body, text)):
         return fail(message, FailureReason.UNREGISTERED, detail)
     if status in (401, 403):
         return fail(message, FailureReason.AUTHENTICATION, detail)
