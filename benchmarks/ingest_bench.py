@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import random
 import statistics
 import sys
@@ -27,7 +26,7 @@ from dataclasses import dataclass, field
 import asyncpg
 import grpc
 import orjson
-from herald_process import Kernel, cpu_report, herald_kernel
+from herald_process import Kernel, cpu_report, herald_kernel, seed_customers
 
 from herald.v1 import common_pb2, profiles_pb2
 
@@ -163,30 +162,20 @@ async def measure(
     return Result(mode, sum(accepted), elapsed, latencies, cpu_report(before, kernel.cpu_seconds(), elapsed))
 
 
-async def create_people(kernel: Kernel, bodies: list[bytes]) -> None:
-    """One event per customer first, so that the runs measure ingestion, not profile creation."""
-    in_order = itertools.count()
-    batches = Batches(bodies, 1000, "seed", pick=lambda _people: next(in_order))
-    async with grpc.aio.insecure_channel(kernel.address) as channel:
-        call = channel.unary_unary(TRACK, response_deserializer=response)
-        for _ in range(0, len(bodies), 1000):
-            await call(batches.next(), metadata=kernel.auth)
-
-
 async def stored_events(kernel: Kernel) -> int:
     import pgserver
 
     dsn = pgserver.get_server(kernel.data_dir / "postgres", cleanup_mode=None).get_uri()
     conn = await asyncpg.connect(dsn)
     try:
-        return await conn.fetchval("SELECT count(*) FROM events WHERE client_event_id NOT LIKE 'seed-%'")
+        return await conn.fetchval("SELECT count(*) FROM events WHERE client_event_id IS NOT NULL")
     finally:
         await conn.close()
 
 
 async def run(kernel: Kernel, args: argparse.Namespace) -> dict[str, float]:
     bodies = event_bodies(args.people)
-    await create_people(kernel, bodies)
+    await asyncio.to_thread(seed_customers, kernel, args.people)
     results = [
         await measure(kernel, "track", track_client, bodies, args),
         await measure(kernel, "stream", stream_client, bodies, args),

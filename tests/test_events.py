@@ -403,3 +403,48 @@ async def test_concurrent_streams_and_batches_of_new_profiles(profiles, project:
     assert await row_count(db, "events", project) == 1000
     assert await row_count(db, "profiles", project) == 60
     assert await row_count(db, "profile_identities", project) == 60
+
+
+async def wait_for_lock_wait(db: asyncpg.Pool, text: str) -> None:
+    """Until a backend running a statement containing ``text`` waits for a row lock."""
+    for _ in range(500):
+        waiting = await db.fetchval(
+            """SELECT count(*) FROM pg_stat_activity
+               WHERE wait_event_type = 'Lock' AND query LIKE '%' || $1 || '%'""",
+            text,
+        )
+        if waiting:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no statement with {text!r} ever waited for a lock")
+
+
+async def test_event_racing_a_merge_lands_on_the_surviving_profile(profiles, project: ProjectKey, db) -> None:
+    await profiles.TrackEvents(batch(event(anonymous_id="dev-9"), event("known")), metadata=project.auth)
+    source = await profile_of(db, project, "anonymous", "dev-9")
+    target = await profile_of(db, project, "custom", "known")
+    assert source is not None and target is not None
+    ids = (project.project_id, source["profile_id"], target["profile_id"])
+    async with db.acquire() as conn:
+        merge = conn.transaction()
+        await merge.start()
+        # What a merge does: lock the source, move its identities and events, delete it.
+        await conn.execute(
+            "SELECT FROM profiles WHERE project_id = $1 AND profile_id = $2 FOR UPDATE", *ids[:2]
+        )
+        racing = asyncio.ensure_future(
+            profiles.TrackEvents(batch(event(anonymous_id="dev-9", name="racing")), metadata=project.auth)
+        )
+        await wait_for_lock_wait(db, "WITH touched AS")
+        await conn.execute(
+            "UPDATE profile_identities SET profile_id = $3 WHERE project_id = $1 AND profile_id = $2", *ids
+        )
+        await conn.execute(
+            "UPDATE events SET profile_id = $3 WHERE project_id = $1 AND profile_id = $2", *ids
+        )
+        await conn.execute("DELETE FROM profiles WHERE project_id = $1 AND profile_id = $2", *ids[:2])
+        await merge.commit()
+    assert counts(await racing) == (1, 0, 0)
+    rows = await db.fetch("SELECT name, profile_id FROM events WHERE project_id = $1", project.project_id)
+    assert {r["profile_id"] for r in rows} == {target["profile_id"]}
+    assert sorted(r["name"] for r in rows) == ["racing", "viewed", "viewed"]

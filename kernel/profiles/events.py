@@ -40,10 +40,8 @@ MIN_SECONDS = -62_135_596_800  # 0001-01-01T00:00:00Z, the earliest protobuf Tim
 ACTIVITY_REFRESH = "1 hour"
 # Exact conversion of epoch microseconds (bigint) to timestamptz: whole seconds, then the remainder.
 _FROM_MICROS = "(to_timestamp(div({0}, 1000000)) + mod({0}, 1000000) * interval '1 microsecond')"
-# A concurrent merge or erasure can remove a resolved profile before its row is locked; the references
-# are then resolved again (a merged anonymous id now names the surviving profile). Bounded, not a loop.
-_RESOLVE_ATTEMPTS = 3
-_DEADLOCK_ATTEMPTS = 3
+# Attempts of a write that deadlocked or raced with a merge or erasure (see EventStore.write).
+_ATTEMPTS = 3
 
 
 @dataclass(slots=True)
@@ -141,24 +139,32 @@ class EventStore:
         """Store ``batches`` (one per caller) together; each gets its counts, or its own error.
 
         A batch naming an unknown ``profile_id`` gets NOT_FOUND and nothing of it is stored; the others
-        are unaffected. A database error raises and stores nothing of any batch. Two transactions that
-        lock the same profiles can deadlock despite the sorted lock order (identity creation); PostgreSQL
-        aborts one and it is retried.
+        are unaffected. A database error raises and stores nothing of any batch. The transaction is
+        tried again when PostgreSQL aborts it for a deadlock (two writers locking the same profiles or
+        creating the same identities), or when a concurrent merge or erasure removed a profile it had
+        resolved: resolved again, a merged anonymous id names the surviving profile. When that race
+        outlasts the attempts, those events are dropped and counted as suppressed.
         """
-        for attempt in range(1, _DEADLOCK_ATTEMPTS + 1):
+        for attempt in range(1, _ATTEMPTS + 1):
             try:
                 async with self._pool.acquire() as conn, conn.transaction():
-                    return await _write(conn, project_id, batches)
+                    return await _write(conn, project_id, batches, last_attempt=attempt == _ATTEMPTS)
             except asyncpg.DeadlockDetectedError:
-                if attempt == _DEADLOCK_ATTEMPTS:
+                if attempt == _ATTEMPTS:
                     raise
                 log.info("event write deadlocked (attempt %s), retrying", attempt)
+            except _ProfilesVanished:
+                log.info("profiles merged or erased during an event write (attempt %s), retrying", attempt)
         raise AssertionError("unreachable")
+
+
+class _ProfilesVanished(Exception):
+    """A resolved profile was merged or erased before the write locked it."""
 
 
 @dataclass(slots=True)
 class _Rows:
-    """The column arrays of one INSERT, and which event ids each batch sent."""
+    """The column arrays of one INSERT; each batch's rows are the slice ``spans[i]``."""
 
     profile_ids: list[uuid.UUID] = field(default_factory=list)
     times: list[int] = field(default_factory=list)
@@ -166,33 +172,39 @@ class _Rows:
     event_ids: list[str | None] = field(default_factory=list)
     attributes: list[str] = field(default_factory=list)
     last_seen: dict[uuid.UUID, int] = field(default_factory=dict)
-    sent_ids: dict[int, list[str]] = field(default_factory=dict)
-    sent_rows: dict[int, int] = field(default_factory=dict)
+    spans: dict[int, slice] = field(default_factory=dict)
 
 
 async def _write(
-    conn: asyncpg.Connection, project_id: uuid.UUID, batches: list[list[Event]]
+    conn: asyncpg.Connection, project_id: uuid.UUID, batches: list[list[Event]], *, last_attempt: bool
 ) -> list[Counts | HeraldError]:
     outcomes: list[Counts | HeraldError] = [Counts() for _ in batches]
     profiles = await _check_profile_ids(conn, project_id, batches, outcomes)
     live = [i for i, outcome in enumerate(outcomes) if isinstance(outcome, Counts)]
     identities = {e.ref for i in live for e in batches[i] if e.ref.kind != "profile_id"}
-    profiles.update((await _resolve(conn, project_id, identities)).profiles)
-    for attempt in range(_RESOLVE_ATTEMPTS):
-        rows = _columns(batches, live, profiles, outcomes)
-        vanished = rows.last_seen.keys() - await _touch_profiles(conn, project_id, rows.last_seen)
-        if not vanished:
-            break
-        stale = {ref for ref, profile_id in profiles.items() if profile_id in vanished}
-        for ref in stale:
-            del profiles[ref]
-        if attempt + 1 < _RESOLVE_ATTEMPTS:
-            again = await _resolve(conn, project_id, {r for r in stale if r.kind != "profile_id"})
-            profiles.update(again.profiles)
-    else:
-        # Still racing with merges/erasures: the events of profiles that keep vanishing are dropped.
-        rows = _columns(batches, live, profiles, outcomes)
-    await _insert(conn, project_id, rows, live, outcomes)
+    if identities:
+        # Sorted, so that two writers creating the same new identities insert them in the same order.
+        ordered = sorted(identities, key=lambda r: (r.kind, r.value))
+        profiles.update((await refs.resolve(conn, project_id, ordered, create=True)).profiles)
+    rows = _columns(batches, live, profiles, outcomes)
+    if not rows.profile_ids:
+        return outcomes
+    vanished, duplicates = await _store(conn, project_id, rows)
+    if vanished and not last_attempt:
+        raise _ProfilesVanished
+    for i in live:
+        counts = outcomes[i]
+        assert isinstance(counts, Counts)
+        span = rows.spans[i]
+        counts.accepted = span.stop - span.start
+        if duplicates:
+            old = sum(1 for e in rows.event_ids[span] if e in duplicates)
+            counts.duplicates += old
+            counts.accepted -= old
+        if vanished:
+            dropped = sum(1 for p in rows.profile_ids[span] if p in vanished)
+            counts.suppressed += dropped
+            counts.accepted -= dropped
     return outcomes
 
 
@@ -215,12 +227,6 @@ async def _check_profile_ids(
     return found
 
 
-async def _resolve(conn: asyncpg.Connection, project_id: uuid.UUID, wanted: set[refs.Ref]) -> refs.Resolution:
-    # Sorted, so that two transactions creating the same new identities insert them in the same order.
-    ordered = sorted(wanted, key=lambda r: (r.kind, r.value))
-    return await refs.resolve(conn, project_id, ordered, create=True)
-
-
 def _columns(
     batches: list[list[Event]],
     live: list[int],
@@ -232,12 +238,11 @@ def _columns(
     rows = _Rows()
     seen_ids: set[str] = set()
     last_seen = rows.last_seen
+    never = MIN_SECONDS * 1_000_000
     for i in live:
         counts = outcomes[i]
         assert isinstance(counts, Counts)
-        counts.suppressed = counts.duplicates = 0
-        sent_ids: list[str] = []
-        sent = 0
+        start = len(rows.profile_ids)
         for event in batches[i]:
             profile_id = profiles.get(event.ref)
             if profile_id is None:
@@ -249,82 +254,61 @@ def _columns(
                     counts.duplicates += 1
                     continue
                 seen_ids.add(event_id)
-                sent_ids.append(event_id)
-            sent += 1
             rows.profile_ids.append(profile_id)
             rows.times.append(event.occurred_us)
             rows.names.append(event.name)
             rows.event_ids.append(event_id)
             rows.attributes.append(event.attributes)
-            if event.occurred_us > last_seen.get(profile_id, MIN_SECONDS * 1_000_000):
+            if event.occurred_us > last_seen.get(profile_id, never):
                 last_seen[profile_id] = event.occurred_us
-        rows.sent_ids[i] = sent_ids
-        rows.sent_rows[i] = sent
+        rows.spans[i] = slice(start, len(rows.profile_ids))
     return rows
 
 
-async def _touch_profiles(
-    conn: asyncpg.Connection, project_id: uuid.UUID, last_seen: dict[uuid.UUID, int]
-) -> set[uuid.UUID]:
-    """Move the profiles' ``last_seen_at`` forward and return those that still exist.
+async def _store(
+    conn: asyncpg.Connection, project_id: uuid.UUID, rows: _Rows
+) -> tuple[set[uuid.UUID], set[str]]:
+    """One statement: move the profiles' ``last_seen_at`` forward, and insert the events of those that
+    still exist, skipping event ids the project already holds. Returns the profiles that no longer
+    exist and the event ids that were already there.
 
-    The ids are sorted, so that concurrent writers lock shared profiles in the same order (PostgreSQL
-    updates them in the order of the unnest, unless it picks a plan that scans the table; a deadlock
-    then is detected and the write retried).
+    The profile ids are sorted, so that concurrent writers lock shared profiles in the same order
+    (PostgreSQL updates them in the order of the unnest, unless it picks a plan that scans the table;
+    a deadlock is then detected and the write retried).
     """
-    if not last_seen:
-        return set()
-    ids = sorted(last_seen)
-    rows = await conn.fetch(
-        f"""UPDATE profiles p
-            SET last_seen_at = greatest(p.last_seen_at, {_FROM_MICROS.format("s.seen")}),
-                last_activity_at = CASE WHEN p.last_activity_at < now() - interval '{ACTIVITY_REFRESH}'
-                                        THEN now() ELSE p.last_activity_at END
-            FROM unnest($2::uuid[], $3::bigint[]) AS s(profile_id, seen)
-            WHERE p.project_id = $1 AND p.profile_id = s.profile_id
-            RETURNING p.profile_id""",
+    ids = sorted(rows.last_seen)
+    record = await conn.fetchrow(
+        f"""WITH touched AS (
+                UPDATE profiles p
+                SET last_seen_at = greatest(p.last_seen_at, {_FROM_MICROS.format("s.seen")}),
+                    last_activity_at = CASE WHEN p.last_activity_at < now() - interval '{ACTIVITY_REFRESH}'
+                                            THEN now() ELSE p.last_activity_at END
+                FROM unnest($2::uuid[], $3::bigint[]) AS s(profile_id, seen)
+                WHERE p.project_id = $1 AND p.profile_id = s.profile_id
+                RETURNING p.profile_id),
+            wanted AS (
+                SELECT * FROM unnest($4::uuid[], $5::bigint[], $6::text[], $7::text[], $8::text[])
+                    AS r(profile_id, t, name, client_event_id, attributes)
+                WHERE r.profile_id IN (SELECT profile_id FROM touched)),
+            inserted AS (
+                INSERT INTO events (project_id, profile_id, occurred_at, name, client_event_id, attributes)
+                SELECT $1, profile_id, {_FROM_MICROS.format("t")}, name, client_event_id, attributes::jsonb
+                FROM wanted
+                ON CONFLICT (project_id, client_event_id) WHERE client_event_id IS NOT NULL DO NOTHING
+                RETURNING client_event_id)
+            SELECT array(SELECT unnest($2::uuid[]) EXCEPT SELECT profile_id FROM touched) AS vanished,
+                   array(SELECT client_event_id FROM wanted WHERE client_event_id IS NOT NULL
+                         EXCEPT SELECT client_event_id FROM inserted) AS duplicates""",
         project_id,
         ids,
-        [last_seen[i] for i in ids],
-    )
-    return {row[0] for row in rows}
-
-
-async def _insert(
-    conn: asyncpg.Connection,
-    project_id: uuid.UUID,
-    rows: _Rows,
-    live: list[int],
-    outcomes: list[Counts | HeraldError],
-) -> None:
-    """Insert the rows; an event id the project already holds is skipped and counted as a duplicate."""
-    if not rows.profile_ids:
-        return
-    duplicates: list[str] = await conn.fetchval(
-        f"""WITH inserted AS (
-               INSERT INTO events (project_id, profile_id, occurred_at, name, client_event_id, attributes)
-               SELECT $1, profile_id, {_FROM_MICROS.format("t")}, name, client_event_id, attributes::jsonb
-               FROM unnest($2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::text[])
-                    AS r(profile_id, t, name, client_event_id, attributes)
-               ON CONFLICT (project_id, client_event_id) WHERE client_event_id IS NOT NULL DO NOTHING
-               RETURNING client_event_id)
-           SELECT array(SELECT w.id FROM unnest($5::text[]) AS w(id)
-                        WHERE w.id IS NOT NULL
-                          AND NOT EXISTS (SELECT FROM inserted i WHERE i.client_event_id = w.id))""",
-        project_id,
+        [rows.last_seen[i] for i in ids],
         rows.profile_ids,
         rows.times,
         rows.names,
         rows.event_ids,
         rows.attributes,
     )
-    known = set(duplicates)
-    for i in live:
-        counts = outcomes[i]
-        assert isinstance(counts, Counts)
-        old = sum(1 for e in rows.sent_ids[i] if e in known) if known else 0
-        counts.duplicates += old
-        counts.accepted = rows.sent_rows[i] - old
+    return set(record["vanished"]), set(record["duplicates"])
 
 
 class IngestionFailed(Exception):
