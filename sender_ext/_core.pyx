@@ -82,6 +82,8 @@ cdef enum:
     # How many rows ahead the dedup probe prefetches its table slot, and loops over addresses their str.
     PREFETCH_AHEAD = 8
     PREFETCH_TEXT_AHEAD = 16
+# Any constant: dedup keys are only compared within one process.
+cdef uint64_t KEY_SEED = 0x9e3779b97f4a7c15ULL
 # Slot counts are capped at 2**53, as in the twin.
 cdef double MAX_SLOTS = 9007199254740992.0
 
@@ -112,13 +114,13 @@ cdef inline int _read(PyObject* address, Text* text) except -1:
     """Borrow the address's UTF-8 characters, trimmed of ASCII whitespace."""
     cdef Py_ssize_t size
     cdef const unsigned char* data
+    if not PyUnicode_Check(address):
+        raise address_type_error(<object>address)
     if PyUnicode_IS_COMPACT_ASCII(address):  # the usual case: the characters are the UTF-8
         data = <const unsigned char*>PyUnicode_DATA(address)
         size = PyUnicode_GET_LENGTH(address)
-    elif PyUnicode_Check(address):
-        data = <const unsigned char*>PyUnicode_AsUTF8AndSize(address, &size)
     else:
-        raise address_type_error(<object>address)
+        data = <const unsigned char*>PyUnicode_AsUTF8AndSize(address, &size)
     text.full_size = size
     while size > 0 and _is_space(data[size - 1]):
         size -= 1
@@ -163,7 +165,7 @@ cdef class _Scratch:
 
     cdef unsigned char* fit(self, Py_ssize_t size) except NULL:
         cdef unsigned char* grown
-        if size > self.capacity:
+        if size > self.capacity or self.data == NULL:
             grown = <unsigned char*>realloc(self.data, max(size, 2 * self.capacity, 256))
             if grown == NULL:
                 raise MemoryError()
@@ -434,7 +436,7 @@ cdef class Deduper:
         if hashes == NULL:
             raise MemoryError()
         cdef Text text
-        cdef unsigned char* folded
+        cdef unsigned char* key
         cdef Py_ssize_t row
         cdef int kind
         cdef bytearray send
@@ -446,13 +448,16 @@ cdef class Deduper:
                 if row + PREFETCH_TEXT_AHEAD < count:
                     HERALD_PREFETCH_TEXT(items[row + PREFETCH_TEXT_AHEAD])
                 _read(items[row], &text)
+                # The key is the kind byte then the address (folded where the kind says). Not the kind
+                # as the seed: Murmur XORs seed and length together, so (0, "") and (1, "\0") collide.
                 kind = column[row]
+                key = _scratch.fit(text.size + 1)
+                key[0] = <unsigned char>kind
                 if kind == EMAIL or kind == APNS:
-                    folded = _scratch.fit(text.size)
-                    _fold(folded, text.data, text.size)
-                    _murmur3_128(folded, text.size, kind, hashes + 2 * row)
+                    _fold(key + 1, text.data, text.size)
                 else:
-                    _murmur3_128(text.data, text.size, kind, hashes + 2 * row)
+                    memcpy(key + 1, text.data, text.size)
+                _murmur3_128(key, text.size + 1, KEY_SEED, hashes + 2 * row)
             self._reserve(self._used + count)
             send = PyByteArray_FromStringAndSize(NULL, count)
             first = array.clone(_INT64, count, False)

@@ -15,8 +15,9 @@ Address normalisation, shared by both cores:
 - APNs token: lower-cased (hexadecimal, case-insensitive);
 - any other kind (FCM token, web-push endpoint, E.164 phone): as given.
 
-Lower-casing is ASCII-only in both cores (internationalised domains are expected in A-label form), and
-addresses are valid Unicode (as protobuf and PostgreSQL guarantee).
+Lower-casing is ASCII-only in both cores (internationalised domains are expected in A-label form). An
+address that is not a str, or holds a lone surrogate (no protocol could carry it; protobuf and
+PostgreSQL never produce one), is refused with the same error by both.
 """
 
 from __future__ import annotations
@@ -63,8 +64,11 @@ def _lower(text: str) -> str:
 
 
 def _trimmed(address: str) -> str:
+    """The address without surrounding whitespace; refused unless it is a str that UTF-8 can encode."""
     if not isinstance(address, str):
         raise address_type_error(address)
+    if not address.isascii():
+        address.encode()  # a lone surrogate raises UnicodeEncodeError, as in the compiled core
     return address.strip(_SPACE)
 
 

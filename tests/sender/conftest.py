@@ -1,0 +1,38 @@
+"""Every sender test runs against both cores: the pure-Python twin (``py-core``) and the compiled one
+(``c-core``), the way aiohttp's parser tests and multidict's suite do.
+
+``c-core`` is skipped, with the reason, when the extension is not built or ``HERALD_NO_EXTENSIONS`` is set
+(``make test`` runs tests/sender a second time that way, so the facade is also tested in pure mode).
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+import pytest
+
+from sender_ext import _core_py
+from sender_ext.core import NO_EXTENSIONS
+
+
+def compiled_core() -> ModuleType:
+    """The compiled core, or a skip saying why it cannot be tested."""
+    if NO_EXTENSIONS:
+        pytest.skip("HERALD_NO_EXTENSIONS is set: testing the pure-Python core only")
+    try:
+        return importlib.import_module("sender_ext._core")
+    except ImportError as exc:
+        pytest.skip(f"sender_ext._core is not built ({exc}); build it with `.venv/bin/pip install -e .`")
+
+
+@pytest.fixture(scope="session", params=["py-core", "c-core"])
+def core(request: pytest.FixtureRequest) -> ModuleType:
+    """One sender core module (``_core_py`` or ``_core``): the test runs once with each."""
+    return _core_py if request.param == "py-core" else compiled_core()
+
+
+@pytest.fixture(scope="session")
+def cores() -> tuple[ModuleType, ModuleType]:
+    """Both cores, (twin, compiled), for tests that check they agree."""
+    return _core_py, compiled_core()
