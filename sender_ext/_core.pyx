@@ -65,16 +65,6 @@ cdef extern from *:
     void HERALD_PREFETCH(const void* address) nogil
     void HERALD_PREFETCH_TEXT(const void* text) nogil
 
-__all__ = [
-    "Deduper",
-    "Pacer",
-    "Throttle",
-    "dedup_key",
-    "email_domain",
-    "group_batches",
-    "normalize",
-    "normalize_batch",
-]
 
 cdef enum:
     EMAIL = 1
@@ -184,6 +174,28 @@ cdef inline const unsigned char* _bytes_of(object column):
     return <const unsigned char*>PyBytes_AS_STRING(column)
 
 
+cdef class _Batch:
+    """A batch's addresses and kinds columns, checked once; the C views stay valid while it lives."""
+
+    cdef object rows  # a list or tuple (PySequence_Fast), owning the str objects
+    cdef object kinds_column  # bytes or bytearray, owning the kind bytes
+    cdef PyObject** items
+    cdef const unsigned char* kinds
+    cdef Py_ssize_t count
+
+    def __cinit__(self, kinds, addresses):
+        self.rows = PySequence_Fast(addresses, "addresses: must be a sequence of str")
+        self.count = len(self.rows)
+        self.kinds_column = as_u8(kinds, self.count, "kinds")
+        self.kinds = _bytes_of(self.kinds_column)
+        self.items = PySequence_Fast_ITEMS(self.rows)
+
+    cdef inline void prefetch(self, Py_ssize_t row) noexcept nogil:
+        """Start loading the str a few rows ahead: scattered str objects are the loops' main cost."""
+        if row + PREFETCH_TEXT_AHEAD < self.count:
+            HERALD_PREFETCH_TEXT(self.items[row + PREFETCH_TEXT_AHEAD])
+
+
 cdef array.array _channel_ids(object channels):
     """``as_i32``, but a list or tuple is read in C: ``array("i", list)`` costs 30 ns an item."""
     if not isinstance(channels, (list, tuple)):
@@ -234,22 +246,17 @@ def normalize(kind, address):
 
 def normalize_batch(kinds, addresses):
     """``normalize`` over a batch; ``kinds`` has one byte per row."""
-    cdef object rows = PySequence_Fast(addresses, "addresses: must be a sequence of str")
-    cdef Py_ssize_t count = len(rows)
-    cdef object kinds_column = as_u8(kinds, count, "kinds")
-    cdef const unsigned char* column = _bytes_of(kinds_column)
-    cdef PyObject** items = PySequence_Fast_ITEMS(rows)
+    cdef _Batch batch = _Batch(kinds, addresses)
     # Filled in the prefetching loop (list(rows) would touch every cold str once more, unprefetched);
     # a list with empty places is safe to drop if a row raises.
-    cdef list result = PyList_New(count)
+    cdef list result = PyList_New(batch.count)
     cdef Py_ssize_t row
     cdef object normal
-    for row in range(count):
-        if row + PREFETCH_TEXT_AHEAD < count:
-            HERALD_PREFETCH_TEXT(items[row + PREFETCH_TEXT_AHEAD])
-        normal = _normalized(items[row], column[row])
+    for row in range(batch.count):
+        batch.prefetch(row)
+        normal = _normalized(batch.items[row], batch.kinds[row])
         if normal is None:
-            normal = <object>items[row]
+            normal = <object>batch.items[row]
         Py_INCREF(normal)
         PyList_SET_ITEM(result, row, normal)
     return result
@@ -298,10 +305,20 @@ cdef inline uint64_t _fmix(uint64_t key) noexcept nogil:
     return key
 
 
+cdef inline uint64_t _mix_k1(uint64_t k1) noexcept nogil:
+    k1 *= 0x87c37b91114253d5ULL
+    k1 = _rotl(k1, 31)
+    return k1 * 0x4cf5ad432745937fULL
+
+
+cdef inline uint64_t _mix_k2(uint64_t k2) noexcept nogil:
+    k2 *= 0x4cf5ad432745937fULL
+    k2 = _rotl(k2, 33)
+    return k2 * 0x87c37b91114253d5ULL
+
+
 cdef void _murmur3_128(const unsigned char* data, Py_ssize_t size, uint64_t seed, uint64_t* out) noexcept nogil:
     """MurmurHash3 x64 128 (Austin Appleby, public domain), blocks read in native byte order."""
-    cdef uint64_t c1 = 0x87c37b91114253d5ULL
-    cdef uint64_t c2 = 0x4cf5ad432745937fULL
     cdef uint64_t h1 = seed
     cdef uint64_t h2 = seed
     cdef uint64_t k1, k2
@@ -311,33 +328,19 @@ cdef void _murmur3_128(const unsigned char* data, Py_ssize_t size, uint64_t seed
     for block in range(blocks):
         memcpy(&k1, data + block * 16, 8)
         memcpy(&k2, data + block * 16 + 8, 8)
-        k1 *= c1
-        k1 = _rotl(k1, 31)
-        k1 *= c2
-        h1 ^= k1
-        h1 = _rotl(h1, 27) + h2
-        h1 = h1 * 5 + 0x52dce729
-        k2 *= c2
-        k2 = _rotl(k2, 33)
-        k2 *= c1
-        h2 ^= k2
-        h2 = _rotl(h2, 31) + h1
-        h2 = h2 * 5 + 0x38495ab5
+        h1 ^= _mix_k1(k1)
+        h1 = (_rotl(h1, 27) + h2) * 5 + 0x52dce729
+        h2 ^= _mix_k2(k2)
+        h2 = (_rotl(h2, 31) + h1) * 5 + 0x38495ab5
     data += blocks * 16
     if rest > 8:
         k2 = 0
         memcpy(&k2, data + 8, rest - 8)
-        k2 *= c2
-        k2 = _rotl(k2, 33)
-        k2 *= c1
-        h2 ^= k2
+        h2 ^= _mix_k2(k2)
     if rest > 0:
         k1 = 0
         memcpy(&k1, data, 8 if rest > 8 else rest)
-        k1 *= c1
-        k1 = _rotl(k1, 31)
-        k1 *= c2
-        h1 ^= k1
+        h1 ^= _mix_k1(k1)
     h1 ^= <uint64_t>size
     h2 ^= <uint64_t>size
     h1 += h2
@@ -427,11 +430,8 @@ cdef class Deduper:
 
     def feed(self, kinds, addresses):
         """Mark each row as first occurrence (send) or duplicate (with the kept row's position)."""
-        cdef object rows = PySequence_Fast(addresses, "addresses: must be a sequence of str")
-        cdef Py_ssize_t count = len(rows)
-        cdef object kinds_column = as_u8(kinds, count, "kinds")
-        cdef const unsigned char* column = _bytes_of(kinds_column)
-        cdef PyObject** items = PySequence_Fast_ITEMS(rows)
+        cdef _Batch batch = _Batch(kinds, addresses)
+        cdef Py_ssize_t count = batch.count
         cdef uint64_t* hashes = <uint64_t*>malloc((2 * count + 1) * sizeof(uint64_t))
         if hashes == NULL:
             raise MemoryError()
@@ -445,12 +445,11 @@ cdef class Deduper:
             # Hash every row first: a bad address raises before the set changes, and the probe loop
             # below knows its future slots, so it can prefetch them.
             for row in range(count):
-                if row + PREFETCH_TEXT_AHEAD < count:
-                    HERALD_PREFETCH_TEXT(items[row + PREFETCH_TEXT_AHEAD])
-                _read(items[row], &text)
+                batch.prefetch(row)
+                _read(batch.items[row], &text)
                 # The key is the kind byte then the address (folded where the kind says). Not the kind
                 # as the seed: Murmur XORs seed and length together, so (0, "") and (1, "\0") collide.
-                kind = column[row]
+                kind = batch.kinds[row]
                 key = _scratch.fit(text.size + 1)
                 key[0] = <unsigned char>kind
                 if kind == EMAIL or kind == APNS:
@@ -690,16 +689,13 @@ cdef class Throttle:
 
     def take_batch(self, kinds, addresses, now, live=None):
         """Admit a batch's email rows in order; other kinds pass, rows with ``live[i] == 0`` are skipped."""
-        cdef object rows = PySequence_Fast(addresses, "addresses: must be a sequence of str")
-        cdef Py_ssize_t count = len(rows)
-        cdef object kinds_column = as_u8(kinds, count, "kinds")
+        cdef _Batch batch = _Batch(kinds, addresses)
+        cdef Py_ssize_t count = batch.count
         cdef object live_column = None if live is None else as_u8(live, count, "live")
-        cdef const unsigned char* column = _bytes_of(kinds_column)
         cdef const unsigned char* mask = NULL
         if live is not None:
             mask = _bytes_of(live_column)
         cdef double moment = as_time(now)
-        cdef PyObject** items = PySequence_Fast_ITEMS(rows)
         cdef int32_t* numbers = <int32_t*>malloc((count + 1) * sizeof(int32_t))
         if numbers == NULL:
             raise MemoryError()
@@ -711,11 +707,10 @@ cdef class Throttle:
             # Find every row's bucket first (adding a bucket cannot be observed), so that a bad address
             # raises before any budget is spent.
             for row in range(count):
-                if row + PREFETCH_TEXT_AHEAD < count:
-                    HERALD_PREFETCH_TEXT(items[row + PREFETCH_TEXT_AHEAD])
+                batch.prefetch(row)
                 numbers[row] = -1
-                if column[row] == EMAIL:
-                    _read(items[row], &text)
+                if batch.kinds[row] == EMAIL:
+                    _read(batch.items[row], &text)
                     if mask == NULL or mask[row]:
                         at = _last_at(text.data, text.size)
                         if at < 0:
@@ -725,7 +720,7 @@ cdef class Throttle:
             go = PyByteArray_FromStringAndSize(NULL, count)
             not_before = array.clone(_DOUBLE, count, False)
             self._epoch += 1
-            self._admit(numbers, column, mask, count, moment,
+            self._admit(numbers, batch.kinds, mask, count, moment,
                         <unsigned char*>PyByteArray_AS_STRING(go), not_before.data.as_doubles)
         finally:
             free(numbers)

@@ -39,17 +39,6 @@ from sender_ext._checks import (
 )
 from sender_ext.types import Admission, Batches, Dedup, Kind, Pace, Rate, SlowDown
 
-__all__ = [
-    "Deduper",
-    "Pacer",
-    "Throttle",
-    "dedup_key",
-    "email_domain",
-    "group_batches",
-    "normalize",
-    "normalize_batch",
-]
-
 _SPACE = " \t\n\r\x0b\x0c"
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _EMAIL = int(Kind.EMAIL)

@@ -16,19 +16,6 @@ from typing import Literal
 from sender_ext import _core_py
 from sender_ext.types import Batches
 
-__all__ = [
-    "IMPLEMENTATION",
-    "NO_EXTENSIONS",
-    "Deduper",
-    "Pacer",
-    "Throttle",
-    "dedup_key",
-    "email_domain",
-    "group_batches",
-    "normalize",
-    "normalize_batch",
-]
-
 log = logging.getLogger(__name__)
 
 NO_EXTENSIONS = os.environ.get("HERALD_NO_EXTENSIONS", "") not in ("", "0")
