@@ -151,3 +151,30 @@ def test_close_writes_what_is_queued_then_refuses() -> None:
             await committer.submit("a", Item(9, "a", 1), 1)
 
     run(database, scenario, max_delay=3600, max_size=1000, concurrency=2)
+
+
+def test_a_partial_group_holds_back_the_next_of_its_key() -> None:
+    database = Database()
+    started, gate = asyncio.Event(), asyncio.Event()
+    write = database.write
+
+    async def gated_write(key: str, items: list[Item]) -> list[int | Exception]:
+        if items[0].number == 0:
+            started.set()
+            await gate.wait()
+        return await write(key, items)
+
+    database.write = gated_write  # type: ignore[method-assign]
+
+    async def scenario(committer: Committer) -> None:
+        first = asyncio.create_task(committer.submit("a", Item(0, "a", 1), 1))
+        await started.wait()
+        later = [asyncio.create_task(committer.submit("a", Item(n, "a", 1), 1)) for n in range(1, 6)]
+        assert await committer.submit("b", Item(9, "b", 1), 1) == 18  # other keys are not held back
+        assert [[i.number for i in g] for g in database.groups] == [[9]]
+        gate.set()
+        assert await first == 0
+        assert await asyncio.gather(*later) == [2, 4, 6, 8, 10]
+        assert [[i.number for i in g] for g in database.groups] == [[9], [0], [1, 2, 3, 4, 5]]
+
+    run(database, scenario, max_delay=0, max_size=100, concurrency=4)

@@ -1,10 +1,14 @@
 """Group commit: many small concurrent writes become a few larger transactions.
 
 A single-event call costs a transaction (and a WAL flush) of its own; thousands per second would spend the
-database on commits. Callers :meth:`GroupCommitter.submit` their item and await its own result, while
-one loop collects what arrives for up to ``max_delay`` seconds (less once ``max_size`` is reached) and
-hands each key's items to ``write`` together. While every write slot is busy, items keep collecting, so
-batches grow with the load instead of the queue.
+database on commits. Callers :meth:`GroupCommitter.submit` an item under a key (a project) and await its
+own result, while one loop hands each key's queued items to ``write`` together:
+
+- a key's items wait at most ``max_delay`` seconds for company, and go at once when they reach
+  ``max_size`` (a group never holds more, unless one item alone is larger);
+- a key has at most one partial (not full) group being written: what arrives meanwhile waits for it and
+  goes in the next group, so that groups grow with the load instead of the number of transactions;
+- at most ``concurrency`` groups (full ones, or other keys') are written at once.
 
 Failure semantics: ``write`` returns one outcome per item — a result, or an error meant for that caller
 alone. If ``write`` raises, nothing of that group was committed; each item is then written alone, so
@@ -19,7 +23,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
@@ -42,6 +46,16 @@ class _Waiter(Generic[T, R]):
     future: asyncio.Future[R]
 
 
+@dataclass(slots=True)
+class _Queue(Generic[T, R]):
+    """One key's waiting items."""
+
+    due: float
+    waiters: deque[_Waiter[T, R]] = field(default_factory=deque)
+    size: int = 0
+    writing_partial: bool = False
+
+
 class GroupCommitter(Generic[K, T, R]):
     """Collects items per key and writes them in groups; see the module documentation."""
 
@@ -50,11 +64,8 @@ class GroupCommitter(Generic[K, T, R]):
         self._max_delay = max_delay
         self._max_size = max_size
         self._slots = asyncio.Semaphore(concurrency)
-        self._pending: dict[K, deque[_Waiter[T, R]]] = {}
-        self._sizes: dict[K, int] = {}
-        self._due: float | None = None
-        self._work = asyncio.Event()
-        self._full = asyncio.Event()
+        self._queues: dict[K, _Queue[T, R]] = {}
+        self._wake = asyncio.Event()
         self._writing: set[asyncio.Task[None]] = set()
         self._closed = False
 
@@ -67,80 +78,85 @@ class GroupCommitter(Generic[K, T, R]):
         if self._closed:
             raise ShuttingDown("the server is shutting down")
         loop = asyncio.get_running_loop()
-        waiter: _Waiter[T, R] = _Waiter(item, size, loop.create_future())
-        queue = self._pending.get(key)
+        queue = self._queues.get(key)
         if queue is None:
-            queue = self._pending[key] = deque()
-            self._sizes[key] = 0
-        queue.append(waiter)
-        self._sizes[key] += size
-        if self._due is None:
-            self._due = loop.time() + self._max_delay
-            self._work.set()
-        if self._sizes[key] >= self._max_size:
-            self._full.set()
+            queue = self._queues[key] = _Queue(due=loop.time() + self._max_delay)
+            self._wake.set()
+        waiter: _Waiter[T, R] = _Waiter(item, size, loop.create_future())
+        queue.waiters.append(waiter)
+        queue.size += size
+        if queue.size >= self._max_size:
+            self._wake.set()
         return await waiter.future
 
     async def run(self) -> None:
         """The collecting loop; runs until :meth:`close`."""
-        while True:
-            await self._work.wait()
+        while not self._closed:
             await self._slots.acquire()
-            if not self._closed and not self._full.is_set() and self._due is not None:
-                remaining = self._due - asyncio.get_running_loop().time()
-                if remaining > 0:
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(remaining):
-                            await self._full.wait()
-            if self._closed:
+            key = await self._next_key()
+            if key is None:
                 self._slots.release()
                 return
-            self._start_write()
+            self._start_write(key)
 
     async def close(self) -> None:
         """Refuse new items, write everything queued now, and wait for every write to finish."""
         self._closed = True
-        self._full.set()
-        while self._pending:
+        self._wake.set()
+        while any(queue.waiters for queue in self._queues.values()):
             await self._slots.acquire()
-            self._start_write()
+            key = next((k for k, queue in self._queues.items() if queue.waiters), None)
+            if key is None:
+                self._slots.release()
+            else:
+                self._start_write(key)
         await asyncio.gather(*self._writing, return_exceptions=True)
 
-    def _start_write(self) -> None:
-        """Take one key's oldest items (up to ``max_size``, at least one) and write them in a task.
+    async def _next_key(self) -> K | None:
+        """Wait until some key's items should be written (None once closed)."""
+        loop = asyncio.get_running_loop()
+        while not self._closed:
+            now = loop.time()
+            next_due: float | None = None
+            for key, queue in self._queues.items():
+                if queue.size >= self._max_size:
+                    return key
+                if queue.writing_partial:
+                    continue
+                if queue.due <= now:
+                    return key
+                next_due = queue.due if next_due is None else min(next_due, queue.due)
+            self._wake.clear()
+            timeout = None if next_due is None else next_due - now
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
+        return None
 
-        Called holding a write slot, which the task releases.
-        """
-        if not self._pending:
-            self._slots.release()
-            return
-        key = next(iter(self._pending))
-        queue = self._pending.pop(key)
-        group = [queue.popleft()]
+    def _start_write(self, key: K) -> None:
+        """Take ``key``'s oldest items (up to ``max_size``, at least one) and write them in a task that
+        releases the write slot the caller holds."""
+        queue = self._queues.pop(key)
+        group = [queue.waiters.popleft()]
         size = group[0].size
-        while queue and size + queue[0].size <= self._max_size:
-            waiter = queue.popleft()
+        while queue.waiters and size + queue.waiters[0].size <= self._max_size:
+            waiter = queue.waiters.popleft()
             group.append(waiter)
             size += waiter.size
-        if queue:
-            # Re-inserted last: other keys' items are written before this key's next group.
-            self._pending[key] = queue
-            self._sizes[key] -= size
-        else:
-            del self._sizes[key]
-        if not self._pending:
-            self._due = None
-            self._work.clear()
-        if not any(s >= self._max_size for s in self._sizes.values()):
-            self._full.clear()
-        if self._pending and self._due is not None:
-            # What is left has waited long enough: it goes as soon as a slot is free.
-            self._due = min(self._due, asyncio.get_running_loop().time())
-        task = asyncio.create_task(self._commit(key, group))
+        queue.size -= size
+        partial = size < self._max_size
+        if partial:
+            queue.writing_partial = True
+        if queue.waiters or queue.writing_partial:
+            # Kept (last, so that other keys go first) while its partial group is written: that holds
+            # back its next partial group. What is left has waited long enough.
+            queue.due = min(queue.due, asyncio.get_running_loop().time())
+            self._queues[key] = queue
+        task = asyncio.create_task(self._commit(key, queue if partial else None, group))
         self._writing.add(task)
         task.add_done_callback(self._writing.discard)
 
-    async def _commit(self, key: K, group: list[_Waiter[T, R]]) -> None:
+    async def _commit(self, key: K, partial_of: _Queue[T, R] | None, group: list[_Waiter[T, R]]) -> None:
         try:
             outcomes = await self._outcomes(key, group)
         except BaseException as error:  # cancelled at shutdown: nobody may wait forever
@@ -148,6 +164,11 @@ class GroupCommitter(Generic[K, T, R]):
             raise
         finally:
             self._slots.release()
+            if partial_of is not None:
+                partial_of.writing_partial = False
+                if not partial_of.waiters and self._queues.get(key) is partial_of:
+                    del self._queues[key]
+                self._wake.set()
             for waiter, outcome in zip(group, outcomes, strict=True):
                 _settle(waiter.future, outcome)
 
