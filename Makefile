@@ -7,7 +7,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench-locust bench-sender protos
+.PHONY: run test lint bench-locust bench-ingest bench-sender protos
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,9 @@ protos: $(VENV)/.installed-test
 
 bench-locust: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/run_locust.py
+
+bench-ingest: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/ingest_bench.py
 
 bench-sender: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/sender_bench.py

@@ -151,6 +151,27 @@ async def test_attributes_round_trip(profiles, project: ProjectKey, db) -> None:
     assert to_messages(row["attributes"]) == attributes
 
 
+async def test_tracked_events_show_in_the_profile_view(profiles, project: ProjectKey) -> None:
+    attributes = {
+        "sku": common_pb2.AttributeValue(string_value="B-7"),
+        "tags": common_pb2.AttributeValue(string_list_value=common_pb2.StringList(values=["x"])),
+    }
+    await profiles.TrackEvents(
+        batch(
+            event("vic", "first", event_id="v-1"),
+            event("vic", "second", time=T0 + timedelta(seconds=1), attributes=attributes),
+        ),
+        metadata=project.auth,
+    )
+    view = await profiles.GetProfile(
+        profiles_pb2.GetProfileRequest(profile=common_pb2.ProfileRef(custom_id="vic")), metadata=project.auth
+    )
+    assert view.last_seen_at.ToDatetime(UTC) == T0 + timedelta(seconds=1)
+    assert [(e.name, e.event_id) for e in view.recent_events] == [("second", ""), ("first", "v-1")]
+    assert dict(view.recent_events[0].attributes) == attributes
+    assert view.recent_events[0].time.ToDatetime(UTC) == T0 + timedelta(seconds=1)
+
+
 async def test_event_id_makes_a_retry_a_no_op(profiles, project: ProjectKey, db) -> None:
     request = batch(event("erin", event_id="e-1"), event("erin", event_id="e-2"), event("erin"))
     assert counts(await profiles.TrackEvents(request, metadata=project.auth)) == (3, 0, 0)
