@@ -1,1 +1,68 @@
-"""iOS/macOS push through APNs over HTTP/2 with token (JWT ES256) authentication."""
+"""iOS/macOS push through APNs over HTTP/2 with token (JWT ES256) authentication.
+
+The hook implementations of the ``push.apns`` channel; the work is done by :mod:`.sender` (the
+HTTP/2 client, :mod:`.h2client`), :mod:`.payload`, :mod:`.token` and :mod:`.config`, and the
+provider's loopback stand-in is :mod:`.emulator`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from kernel.channels import AddressKind, Capabilities, ChannelSpec
+from kernel.plugins import hookimpl
+from plugins.apns.config import FIELDS, ApnsConfig
+from plugins.apns.payload import MAX_PAYLOAD_BYTES
+from plugins.apns.sender import ApnsSender
+
+if TYPE_CHECKING:
+    from plugins.apns.emulator import ApnsEmulator
+
+__all__ = ["SPEC", "ApnsConfig", "ApnsSender"]
+
+SPEC = ChannelSpec(
+    name="push.apns",
+    description="Apple Push Notification service (HTTP/2, token auth): alert and background pushes.",
+    consent_channel="push",
+    capabilities=Capabilities(
+        address_kind=AddressKind.APNS_TOKEN,
+        # One HTTP/2 stream per push, all of a batch multiplexed on one connection.
+        max_batch_size=1000,
+        max_payload_bytes=MAX_PAYLOAD_BYTES,
+        silent_push=True,
+    ),
+    config_fields=FIELDS,
+    secret_config_fields=frozenset({"key_p8"}),
+)
+
+
+@hookimpl
+def herald_channels() -> list[ChannelSpec]:
+    return [SPEC]
+
+
+@hookimpl
+def herald_validate_config(channel: ChannelSpec, config: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    if channel.name != SPEC.name:
+        return None
+    return ApnsConfig.parse(config).as_mapping()
+
+
+@hookimpl
+def herald_channel_sender(
+    channel: ChannelSpec, config: Mapping[str, Any], endpoint: str | None
+) -> ApnsSender | None:
+    if channel.name != SPEC.name:
+        return None
+    return ApnsSender(ApnsConfig.parse(config), endpoint)
+
+
+@hookimpl
+def herald_channel_emulator(channel: ChannelSpec) -> ApnsEmulator | None:
+    if channel.name != SPEC.name:
+        return None
+    # Imported here so that ``python -m plugins.apns.emulator`` does not import itself twice.
+    from plugins.apns.emulator import ApnsEmulator
+
+    return ApnsEmulator()

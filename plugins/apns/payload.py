@@ -1,0 +1,83 @@
+"""From Herald's MessageContent to an APNs request body and its apns-* headers.
+
+Alert push: ``{"aps": {"alert": {"title", "body"}, "badge", "sound"}, <data...>}``, apns-push-type
+``alert``, priority 10 (or 5 when the content's priority is ``normal``).
+Background (silent) push: ``{"aps": {"content-available": 1}, <data...>}``, apns-push-type
+``background``, always priority 5 (Apple: priority 10 for a background push is an error), and no
+alert, badge or sound. Custom data goes at the top level beside ``aps``; a data key named ``aps`` is
+overridden.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from kernel.channels import FailureReason, MessageContent
+
+MAX_PAYLOAD_BYTES = 4096
+MAX_COLLAPSE_ID_BYTES = 64
+
+Header = tuple[bytes, bytes]
+
+
+class Refusal(Exception):
+    """The message cannot be sent as it is; refused before any request is made."""
+
+    def __init__(self, reason: FailureReason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """The parts of a request that depend on the content only (shared by every recipient of it)."""
+
+    body: bytes
+    headers: tuple[Header, ...]
+
+
+def payload(content: MessageContent) -> dict[str, Any]:
+    aps: dict[str, Any]
+    if content.silent:
+        aps = {"content-available": 1}
+    else:
+        aps = {}
+        alert = {key: value for key, value in (("title", content.title), ("body", content.body)) if value}
+        if alert:
+            aps["alert"] = alert
+        if content.badge is not None:
+            aps["badge"] = content.badge
+        if content.sound:
+            aps["sound"] = content.sound
+    return {**content.data, "aps": aps}
+
+
+def prepare(content: MessageContent, topic: bytes, now: int) -> Notification:
+    """Encode ``content`` for APNs, or raise Refusal (too large, bad collapse id)."""
+    body = orjson.dumps(payload(content))
+    if len(body) > MAX_PAYLOAD_BYTES:
+        raise Refusal(
+            FailureReason.PAYLOAD_TOO_LARGE, f"payload is {len(body)} bytes, APNs accepts {MAX_PAYLOAD_BYTES}"
+        )
+    if content.silent:
+        headers: list[Header] = [(b"apns-push-type", b"background"), (b"apns-priority", b"5")]
+    else:
+        priority = b"5" if content.priority == "normal" else b"10"
+        headers = [(b"apns-push-type", b"alert"), (b"apns-priority", priority)]
+    headers.append((b"apns-topic", topic))
+    if content.ttl_seconds is not None:
+        expiration = now + content.ttl_seconds if content.ttl_seconds > 0 else 0
+        headers.append((b"apns-expiration", str(expiration).encode()))
+    if content.collapse_key:
+        collapse_id = content.collapse_key.encode()
+        if len(collapse_id) > MAX_COLLAPSE_ID_BYTES:
+            raise Refusal(
+                FailureReason.REJECTED,
+                f"collapse_key is {len(collapse_id)} bytes, APNs accepts 64 (BadCollapseId)",
+            )
+        headers.append((b"apns-collapse-id", collapse_id))
+    return Notification(body, tuple(headers))
