@@ -15,10 +15,15 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import grpc
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from herald.v1 import common_pb2, profiles_pb2
 from kernel.api.timestamps import from_datetime
-from kernel.profiles.attributes import to_messages
+from kernel.errors import InvalidArgument
+from kernel.profiles.attributes import AttributeLimits, to_messages
+from kernel.profiles.events import validate_events
+from kernel.settings import Settings
 from tests.conftest import ProjectKey, rpc_error
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -214,6 +219,28 @@ def _with(**changes: object) -> profiles_pb2.TrackedEvent:
     if profile is not None:
         message.profile.CopyFrom(profile)  # type: ignore[arg-type]
     return message
+
+
+NAME_CHARS = "abcXYZ019_.-é \x00"
+
+
+@given(st.text(NAME_CHARS, max_size=140) | st.text(max_size=10).map(lambda t: "herald." + t))
+def test_event_names_follow_the_documented_grammar(settings: Settings, name: str) -> None:
+    """A letter, then letters, digits, '_', '.' or '-'; at most 128; not Herald's reserved prefix."""
+    documented = (
+        0 < len(name) <= 128
+        and name[0].isascii()
+        and name[0].isalpha()
+        and all(c.isascii() and (c.isalnum() or c in "_.-") for c in name)
+        and not name.startswith("herald.")
+    )
+    request = batch(event("x", name))
+    try:
+        validate_events(request.events, AttributeLimits.from_settings(settings), 1000, datetime.now(UTC))
+    except InvalidArgument as error:
+        assert not documented and error.field == "events[0].name"
+    else:
+        assert documented
 
 
 INVALID = [

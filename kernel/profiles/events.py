@@ -8,6 +8,7 @@ their ``last_seen_at`` and inserts the events, skipping ``event_id`` values the 
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import uuid
@@ -102,13 +103,7 @@ def _validate_event(
     message: profiles_pb2.TrackedEvent, limits: AttributeLimits, received_us: int, latest_us: int
 ) -> Event:
     ref = refs.check_ref(message.profile)
-    name = message.name
-    if not NAME_PATTERN.fullmatch(name):
-        raise InvalidArgument("must be a letter followed by letters, digits, '_', '.' or '-'", "name")
-    if len(name) > MAX_NAME_LENGTH:
-        raise InvalidArgument(f"at most {MAX_NAME_LENGTH} characters", "name")
-    if name.startswith(RESERVED_PREFIX):
-        raise InvalidArgument(f"names starting with {RESERVED_PREFIX!r} are reserved for Herald", "name")
+    name = _check_name(message.name)
     occurred_us = received_us
     if message.HasField("time"):
         time = message.time
@@ -127,6 +122,18 @@ def _validate_event(
     if message.attributes:
         attributes = orjson.dumps(validate_attributes(message.attributes, limits)).decode()
     return Event(ref, name, occurred_us, attributes, event_id)
+
+
+@functools.lru_cache(maxsize=4096)
+def _check_name(name: str) -> str:
+    """Event names are few and repeat: each valid one is checked once (errors are never cached)."""
+    if not NAME_PATTERN.fullmatch(name):
+        raise InvalidArgument("must be a letter followed by letters, digits, '_', '.' or '-'", "name")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidArgument(f"at most {MAX_NAME_LENGTH} characters", "name")
+    if name.startswith(RESERVED_PREFIX):
+        raise InvalidArgument(f"names starting with {RESERVED_PREFIX!r} are reserved for Herald", "name")
+    return name
 
 
 class EventStore:
