@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncpg
+import orjson
 
 from kernel.channels import ChannelSpec, FeedbackEvent, FeedbackKind
 from kernel.delivery.outcomes import prune_addresses
@@ -85,8 +86,8 @@ class FeedbackProcessor:
         return Event(
             ref=Ref("profile_id", str(profile_id)),
             name=f"herald.message.{event.kind.value}",
-            occurred_at=event.occurred_at,
-            attributes=attributes,
+            occurred_us=round(event.occurred_at.timestamp() * 1_000_000),
+            attributes=orjson.dumps(attributes).decode(),
             event_id=event_id,
         )
 
