@@ -15,8 +15,11 @@ from dataclasses import dataclass, field
 from kernel.auth import Authenticator
 from kernel.channels.configs import ChannelConfigs
 from kernel.delivery.feedback import FeedbackProcessor
+from kernel.delivery.metrics import MetricsServer
 from kernel.delivery.senders import SenderPool
+from kernel.delivery.sends import Sends
 from kernel.delivery.transactional import TransactionalSender
+from kernel.delivery.workers import WorkerGroup
 from kernel.plugins import ChannelManager
 from kernel.profiles.attributes import AttributeLimits
 from kernel.projects import Projects
@@ -39,6 +42,10 @@ class Kernel:
     senders: SenderPool
     transactional: TransactionalSender
     feedback: FeedbackProcessor
+    sends: Sends
+    #: This process's sender workers (``worker_count`` of them), started with the kernel.
+    workers: WorkerGroup
+    metrics: MetricsServer
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -49,7 +56,7 @@ class Kernel:
         db = await open_database(settings)
         limits = AttributeLimits.from_settings(settings)
         configs = ChannelConfigs(db.pool, channels, box)
-        senders = SenderPool(channels, configs)
+        senders = SenderPool(channels, configs, settings.channel_endpoints)
         kernel = cls(
             settings=settings,
             db=db,
@@ -61,8 +68,16 @@ class Kernel:
             senders=senders,
             transactional=TransactionalSender(db.pool, channels, senders, limits),
             feedback=FeedbackProcessor(db.pool),
+            sends=Sends(db.pool, channels, configs, settings.default_wave_rate),
+            workers=WorkerGroup(db.pool, channels, senders, settings),
+            metrics=MetricsServer(),
         )
         kernel.on_close(senders.close)
+        if settings.metrics_address:
+            await kernel.metrics.start(settings.metrics_address)
+        kernel.on_close(kernel.metrics.stop)
+        kernel.workers.start()
+        kernel.on_close(kernel.workers.stop)
         return kernel
 
     def run_in_background(self, name: str, job: Callable[[], Awaitable[None]]) -> None:

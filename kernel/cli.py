@@ -1,6 +1,7 @@
 """The ``herald`` command: run the server, show settings, manage projects, import profiles.
 
 herald serve                    run the kernel (gRPC on HERALD_GRPC_ADDRESS)
+herald worker [--workers N]     run sender workers only: bulk sends, no API (several may share a database)
 herald settings [--doc]         print the effective settings (or every setting with its default)
 herald project create NAME      create a project and its first API key (uses the admin key)
 herald import FILE              import profiles from a JSONL or CSV file (uses HERALD_API_KEY)
@@ -26,6 +27,21 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     configure_logging(settings.log_level, settings.log_format)
     uvloop.run(serve(settings))
+    return 0
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    import uvloop
+
+    from kernel.server import work
+
+    if args.workers is not None:
+        settings = settings.model_copy(update={"worker_count": args.workers})
+    if settings.worker_count < 1:
+        print("herald: a worker process needs at least one worker (--workers)", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, settings.log_format)
+    uvloop.run(work(settings))
     return 0
 
 
@@ -75,6 +91,9 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="herald", description=__doc__.split("\n\n")[0])
     commands = root.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the gRPC kernel").set_defaults(run=_serve)
+    worker = commands.add_parser("worker", help="run sender workers only (bulk sends), no API")
+    worker.add_argument("--workers", type=int, default=None, help="how many (default: HERALD_WORKER_COUNT)")
+    worker.set_defaults(run=_worker)
     show = commands.add_parser("settings", help="print the effective settings")
     show.add_argument("--doc", action="store_true", help="list every setting with its default instead")
     show.add_argument("--markdown", action="store_true", help="the same as the README's settings table")

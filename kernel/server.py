@@ -99,7 +99,7 @@ async def start(settings: Settings, admin_key: str) -> RunningServer:
         ChannelServicer(kernel.channels, kernel.channel_configs, kernel.auth), server
     )
     messages_pb2_grpc.add_MessageServiceServicer_to_server(
-        MessageServicer(kernel.transactional, kernel.auth), server
+        MessageServicer(kernel.transactional, kernel.sends, kernel.auth), server
     )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -150,10 +150,23 @@ async def serve(settings: Settings) -> None:
     running_server = await start(settings, admin_key)
     if generated:
         print(first_call_banner(settings, admin_key), flush=True)
+    await _until_signalled()
+    log.info("shutting down", extra={"grace_seconds": settings.shutdown_grace_seconds})
+    await running_server.stop(settings.shutdown_grace_seconds)
+
+
+async def work(settings: Settings) -> None:
+    """``herald worker``: sender workers only (no API), until SIGINT/SIGTERM; then the batches in flight
+    finish (for ``shutdown_grace_seconds``)."""
+    kernel = await Kernel.open(settings, admin_key="")
+    log.info("herald worker running", extra={"workers": settings.worker_count})
+    await _until_signalled()
+    await kernel.close()
+
+
+async def _until_signalled() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    log.info("shutting down", extra={"grace_seconds": settings.shutdown_grace_seconds})
-    await running_server.stop(settings.shutdown_grace_seconds)

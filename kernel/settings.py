@@ -8,16 +8,28 @@ below. ``herald settings`` prints the effective values; ``herald settings --doc`
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from sender_ext.types import Rate
+
+
+class WarmUp(BaseModel):
+    """A warm-up ramp: ``daily[d]`` messages on day ``d`` counted from ``start`` (UTC)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: date
+    daily: list[Annotated[int, Field(ge=1)]] = Field(min_length=1)
 
 
 def _config_file() -> Path:
@@ -82,6 +94,108 @@ class Settings(BaseSettings):
         description="How long a single-event call may wait to share a database write with "
         "concurrent calls (group commit). Raises throughput at the cost of at most this latency.",
     )
+    # Bulk sending (sender workers). See "Bulk sending" in the README.
+    worker_count: int = Field(
+        1,
+        ge=0,
+        description="Sender workers run inside each kernel. 0: this kernel only serves the API "
+        "(run `herald worker` processes instead); several kernels and workers share one database.",
+    )
+    worker_batch_size: int = Field(
+        1000,
+        ge=1,
+        le=100_000,
+        description="Outbox messages a worker claims at once (then cut into "
+        "provider batches by each channel's maximum). A crash can resend at most the batches in flight.",
+    )
+    worker_concurrency: int = Field(4, ge=1, description="Claimed batches one worker sends at the same time.")
+    channel_concurrency: dict[str, int] = Field(
+        {},
+        description='Provider requests in flight per channel and worker, e.g. {"push.apns": 16}; '
+        "channels not listed get `default_channel_concurrency`.",
+    )
+    default_channel_concurrency: int = Field(
+        4, ge=1, description="Provider requests in flight per channel and worker, unless listed."
+    )
+    default_wave_rate: str = Field(
+        "",
+        description="Pace of a bulk send that sets none, like '1000/hour' or '500/min' (spread evenly). "
+        "Empty: as fast as the domain throttles and workers allow.",
+    )
+    domain_limits: dict[str, str] = Field(
+        {},
+        description='Per-email-domain send rate of each worker group, e.g. {"gmail.com": "500/min"}; '
+        "divided among the live workers. A domain that defers (4xx, 421, 429) is slowed down and recovers "
+        "gradually.",
+    )
+    default_domain_limit: str = Field(
+        "", description="Rate of every email domain not in `domain_limits`, like '2000/min'. Empty: none."
+    )
+    domain_warmup: dict[str, WarmUp] = Field(
+        {},
+        description='Daily volume ramp of new domains or sending pools: {"gmail.com": {"start": '
+        '"2026-12-01", "daily": [500, 1000, 5000]}} sends at most daily[d] messages on day d after start '
+        "(spread over the day), then the regular limit. Key '*': every domain without its own ramp.",
+    )
+    retry_base_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="First retry delay of a temporary failure; doubled at each attempt, "
+        "half of it random. A provider's Retry-After wins.",
+    )
+    retry_max_seconds: float = Field(3600.0, gt=0, description="Longest delay between two attempts.")
+    message_max_age_seconds: float = Field(
+        86400.0,
+        gt=0,
+        description="A message still failing temporarily this long after its first attempt is given up "
+        "(status expired).",
+    )
+    lease_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="A worker whose heartbeat is older than this is dead: the messages it claimed are "
+        "taken over by the others (and may be sent twice, with the same message id).",
+    )
+    heartbeat_seconds: float = Field(
+        5.0, gt=0, description="How often a worker records that it is alive (and counts its peers)."
+    )
+    outbox_chunk_size: int = Field(
+        20_000, ge=1, description="Profiles turned into outbox rows per transaction when a send starts."
+    )
+    metrics_address: str = Field(
+        "127.0.0.1:9464",
+        description="Where Prometheus metrics are served (GET /metrics); port 0 picks a free one, empty "
+        "turns them off. A `herald worker` process on the same host needs its own port.",
+    )
+    channel_endpoints: dict[str, str] = Field(
+        {},
+        description='Send a channel to this base URL instead of its provider, e.g. {"email.sparkpost": '
+        '"http://127.0.0.1:8025"}: the loopback emulators in tests, benchmarks and sandboxes.',
+    )
+
+    @field_validator("default_wave_rate")
+    @classmethod
+    def _wave_rate(cls, value: str) -> str:
+        if value and Rate.parse(value).per not in (60.0, 3600.0):
+            raise ValueError("a wave rate is per minute or per hour, like '1000/hour'")
+        return value
+
+    @field_validator("default_domain_limit")
+    @classmethod
+    def _rate_or_empty(cls, value: str) -> str:
+        if value:
+            Rate.parse(value)
+        return value
+
+    @field_validator("domain_limits")
+    @classmethod
+    def _rates(cls, value: dict[str, str]) -> dict[str, str]:
+        for domain, rate in value.items():
+            try:
+                Rate.parse(rate)
+            except ValueError as error:
+                raise ValueError(f"{domain}: {error}") from None
+        return {domain.strip().lower(): rate for domain, rate in value.items()}
 
     @classmethod
     def settings_customise_sources(

@@ -56,6 +56,7 @@ def settings(database_url: str, data_dir: Path) -> Settings:
         data_dir=data_dir,
         shutdown_grace_seconds=1.0,
         log_format="text",
+        metrics_address="127.0.0.1:0",
     )
 
 

@@ -1,4 +1,4 @@
-"""MessageService: sending messages."""
+"""MessageService: sending messages, one now (SendTransactional) or in bulk (the send RPCs)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ from herald.v1 import messages_pb2 as pb
 from herald.v1 import messages_pb2_grpc
 from kernel.api.status import rpc
 from kernel.auth import Authenticator, Caller
+from kernel.delivery.sends import Sends
 from kernel.delivery.transactional import TransactionalSender
 
 
 class MessageServicer(messages_pb2_grpc.MessageServiceServicer):
-    def __init__(self, transactional: TransactionalSender, auth: Authenticator) -> None:
+    def __init__(self, transactional: TransactionalSender, sends: Sends, auth: Authenticator) -> None:
         self.transactional = transactional
+        self.sends = sends
         self.auth = auth
 
     @rpc()
@@ -21,3 +23,33 @@ class MessageServicer(messages_pb2_grpc.MessageServiceServicer):
         self, request: pb.SendTransactionalRequest, context: grpc.aio.ServicerContext, caller: Caller
     ) -> pb.SendTransactionalResponse:
         return await self.transactional.send(caller.project, request)
+
+    @rpc()
+    async def CreateSend(
+        self, request: pb.CreateSendRequest, context: grpc.aio.ServicerContext, caller: Caller
+    ) -> pb.Send:
+        return await self.sends.create(caller.project, request)
+
+    @rpc()
+    async def GetSend(
+        self, request: pb.GetSendRequest, context: grpc.aio.ServicerContext, caller: Caller
+    ) -> pb.Send:
+        return await self.sends.get(caller.project, request.send_id)
+
+    @rpc()
+    async def PauseSend(
+        self, request: pb.PauseSendRequest, context: grpc.aio.ServicerContext, caller: Caller
+    ) -> pb.Send:
+        return await self.sends.pause(caller.project, request.send_id)
+
+    @rpc()
+    async def ResumeSend(
+        self, request: pb.ResumeSendRequest, context: grpc.aio.ServicerContext, caller: Caller
+    ) -> pb.Send:
+        return await self.sends.resume(caller.project, request.send_id)
+
+    @rpc()
+    async def CancelSend(
+        self, request: pb.CancelSendRequest, context: grpc.aio.ServicerContext, caller: Caller
+    ) -> pb.Send:
+        return await self.sends.cancel(caller.project, request.send_id)

@@ -51,6 +51,13 @@ async def record_outcomes(
             for a in attempts
         ],
     )
+    await apply_consequences(conn, project_id, spec, attempts)
+
+
+async def apply_consequences(
+    conn: asyncpg.Connection, project_id: uuid.UUID, spec: ChannelSpec, attempts: Sequence[Attempt]
+) -> None:
+    """Prune the addresses found dead and suppress those whose owner unsubscribed at the provider."""
     kind = spec.capabilities.address_kind.value
     dead = [a.address for a in attempts if a.result.prunes_address]
     if dead:

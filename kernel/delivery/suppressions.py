@@ -13,7 +13,14 @@ from collections.abc import Collection
 
 import asyncpg
 
-_HASH = "sha256(p.suppression_salt || convert_to(w.kind || ':' || w.value, 'UTF8'))"
+
+def address_hash_sql(kind: str, value: str) -> str:
+    """The SQL expression of an address's salted hash, from SQL expressions of its kind and value (the
+    project row must be joined as ``p``)."""
+    return f"sha256(p.suppression_salt || convert_to({kind} || ':' || {value}, 'UTF8'))"
+
+
+_HASH = address_hash_sql("w.kind", "w.value")
 
 
 async def blocked_addresses(

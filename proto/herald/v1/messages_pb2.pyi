@@ -1,3 +1,6 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from herald.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -16,12 +19,43 @@ class DeliveryStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DELIVERY_STATUS_RETRY_SCHEDULED: _ClassVar[DeliveryStatus]
     DELIVERY_STATUS_SUPPRESSED: _ClassVar[DeliveryStatus]
     DELIVERY_STATUS_NO_ADDRESS: _ClassVar[DeliveryStatus]
+
+class SendPurpose(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SEND_PURPOSE_UNSPECIFIED: _ClassVar[SendPurpose]
+    SEND_PURPOSE_MARKETING: _ClassVar[SendPurpose]
+    SEND_PURPOSE_TRANSACTIONAL: _ClassVar[SendPurpose]
+
+class PaceUnit(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PACE_UNIT_UNSPECIFIED: _ClassVar[PaceUnit]
+    PACE_UNIT_MINUTE: _ClassVar[PaceUnit]
+    PACE_UNIT_HOUR: _ClassVar[PaceUnit]
+
+class SendState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SEND_STATE_UNSPECIFIED: _ClassVar[SendState]
+    SEND_STATE_RUNNING: _ClassVar[SendState]
+    SEND_STATE_PAUSED: _ClassVar[SendState]
+    SEND_STATE_CANCELLED: _ClassVar[SendState]
+    SEND_STATE_COMPLETED: _ClassVar[SendState]
 DELIVERY_STATUS_UNSPECIFIED: DeliveryStatus
 DELIVERY_STATUS_ACCEPTED: DeliveryStatus
 DELIVERY_STATUS_FAILED: DeliveryStatus
 DELIVERY_STATUS_RETRY_SCHEDULED: DeliveryStatus
 DELIVERY_STATUS_SUPPRESSED: DeliveryStatus
 DELIVERY_STATUS_NO_ADDRESS: DeliveryStatus
+SEND_PURPOSE_UNSPECIFIED: SendPurpose
+SEND_PURPOSE_MARKETING: SendPurpose
+SEND_PURPOSE_TRANSACTIONAL: SendPurpose
+PACE_UNIT_UNSPECIFIED: PaceUnit
+PACE_UNIT_MINUTE: PaceUnit
+PACE_UNIT_HOUR: PaceUnit
+SEND_STATE_UNSPECIFIED: SendState
+SEND_STATE_RUNNING: SendState
+SEND_STATE_PAUSED: SendState
+SEND_STATE_CANCELLED: SendState
+SEND_STATE_COMPLETED: SendState
 
 class MessageTemplate(_message.Message):
     __slots__ = ("subject", "html", "text", "from_address", "from_name", "reply_to", "title", "body", "data", "silent", "badge", "sound", "collapse_key", "priority", "ttl_seconds", "url", "campaign")
@@ -112,3 +146,143 @@ class SendTransactionalResponse(_message.Message):
     deliveries: _containers.RepeatedCompositeFieldContainer[Delivery]
     replayed: bool
     def __init__(self, deliveries: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ..., replayed: _Optional[bool] = ...) -> None: ...
+
+class ProfileList(_message.Message):
+    __slots__ = ("profiles",)
+    PROFILES_FIELD_NUMBER: _ClassVar[int]
+    profiles: _containers.RepeatedCompositeFieldContainer[_common_pb2.ProfileRef]
+    def __init__(self, profiles: _Optional[_Iterable[_Union[_common_pb2.ProfileRef, _Mapping]]] = ...) -> None: ...
+
+class AllReachable(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Pacing(_message.Message):
+    __slots__ = ("count", "unit")
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    UNIT_FIELD_NUMBER: _ClassVar[int]
+    count: int
+    unit: PaceUnit
+    def __init__(self, count: _Optional[int] = ..., unit: _Optional[_Union[PaceUnit, str]] = ...) -> None: ...
+
+class DomainFilter(_message.Message):
+    __slots__ = ("include", "exclude")
+    INCLUDE_FIELD_NUMBER: _ClassVar[int]
+    EXCLUDE_FIELD_NUMBER: _ClassVar[int]
+    include: _containers.RepeatedScalarFieldContainer[str]
+    exclude: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, include: _Optional[_Iterable[str]] = ..., exclude: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CreateSendRequest(_message.Message):
+    __slots__ = ("name", "profiles", "all_reachable", "channels", "templates", "purpose", "pacing", "unpaced", "domains", "require_opt_in", "client_key", "start_paused")
+    class TemplatesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: MessageTemplate
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[MessageTemplate, _Mapping]] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PROFILES_FIELD_NUMBER: _ClassVar[int]
+    ALL_REACHABLE_FIELD_NUMBER: _ClassVar[int]
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATES_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    PACING_FIELD_NUMBER: _ClassVar[int]
+    UNPACED_FIELD_NUMBER: _ClassVar[int]
+    DOMAINS_FIELD_NUMBER: _ClassVar[int]
+    REQUIRE_OPT_IN_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_KEY_FIELD_NUMBER: _ClassVar[int]
+    START_PAUSED_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    profiles: ProfileList
+    all_reachable: AllReachable
+    channels: _containers.RepeatedScalarFieldContainer[str]
+    templates: _containers.MessageMap[str, MessageTemplate]
+    purpose: SendPurpose
+    pacing: Pacing
+    unpaced: bool
+    domains: DomainFilter
+    require_opt_in: bool
+    client_key: str
+    start_paused: bool
+    def __init__(self, name: _Optional[str] = ..., profiles: _Optional[_Union[ProfileList, _Mapping]] = ..., all_reachable: _Optional[_Union[AllReachable, _Mapping]] = ..., channels: _Optional[_Iterable[str]] = ..., templates: _Optional[_Mapping[str, MessageTemplate]] = ..., purpose: _Optional[_Union[SendPurpose, str]] = ..., pacing: _Optional[_Union[Pacing, _Mapping]] = ..., unpaced: _Optional[bool] = ..., domains: _Optional[_Union[DomainFilter, _Mapping]] = ..., require_opt_in: _Optional[bool] = ..., client_key: _Optional[str] = ..., start_paused: _Optional[bool] = ...) -> None: ...
+
+class Send(_message.Message):
+    __slots__ = ("send_id", "name", "state", "purpose", "channels", "pacing", "outbox_complete", "planned", "sent", "failed", "suppressed", "expired", "cancelled", "pending", "retries", "duplicates", "not_consented", "unknown_profiles", "created_at", "finished_at", "existing", "templates")
+    class TemplatesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: MessageTemplate
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[MessageTemplate, _Mapping]] = ...) -> None: ...
+    SEND_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    PACING_FIELD_NUMBER: _ClassVar[int]
+    OUTBOX_COMPLETE_FIELD_NUMBER: _ClassVar[int]
+    PLANNED_FIELD_NUMBER: _ClassVar[int]
+    SENT_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    SUPPRESSED_FIELD_NUMBER: _ClassVar[int]
+    EXPIRED_FIELD_NUMBER: _ClassVar[int]
+    CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    PENDING_FIELD_NUMBER: _ClassVar[int]
+    RETRIES_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATES_FIELD_NUMBER: _ClassVar[int]
+    NOT_CONSENTED_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_PROFILES_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    EXISTING_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATES_FIELD_NUMBER: _ClassVar[int]
+    send_id: str
+    name: str
+    state: SendState
+    purpose: SendPurpose
+    channels: _containers.RepeatedScalarFieldContainer[str]
+    pacing: Pacing
+    outbox_complete: bool
+    planned: int
+    sent: int
+    failed: int
+    suppressed: int
+    expired: int
+    cancelled: int
+    pending: int
+    retries: int
+    duplicates: int
+    not_consented: int
+    unknown_profiles: int
+    created_at: _timestamp_pb2.Timestamp
+    finished_at: _timestamp_pb2.Timestamp
+    existing: bool
+    templates: _containers.MessageMap[str, MessageTemplate]
+    def __init__(self, send_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[SendState, str]] = ..., purpose: _Optional[_Union[SendPurpose, str]] = ..., channels: _Optional[_Iterable[str]] = ..., pacing: _Optional[_Union[Pacing, _Mapping]] = ..., outbox_complete: _Optional[bool] = ..., planned: _Optional[int] = ..., sent: _Optional[int] = ..., failed: _Optional[int] = ..., suppressed: _Optional[int] = ..., expired: _Optional[int] = ..., cancelled: _Optional[int] = ..., pending: _Optional[int] = ..., retries: _Optional[int] = ..., duplicates: _Optional[int] = ..., not_consented: _Optional[int] = ..., unknown_profiles: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., existing: _Optional[bool] = ..., templates: _Optional[_Mapping[str, MessageTemplate]] = ...) -> None: ...
+
+class GetSendRequest(_message.Message):
+    __slots__ = ("send_id",)
+    SEND_ID_FIELD_NUMBER: _ClassVar[int]
+    send_id: str
+    def __init__(self, send_id: _Optional[str] = ...) -> None: ...
+
+class PauseSendRequest(_message.Message):
+    __slots__ = ("send_id",)
+    SEND_ID_FIELD_NUMBER: _ClassVar[int]
+    send_id: str
+    def __init__(self, send_id: _Optional[str] = ...) -> None: ...
+
+class ResumeSendRequest(_message.Message):
+    __slots__ = ("send_id",)
+    SEND_ID_FIELD_NUMBER: _ClassVar[int]
+    send_id: str
+    def __init__(self, send_id: _Optional[str] = ...) -> None: ...
+
+class CancelSendRequest(_message.Message):
+    __slots__ = ("send_id",)
+    SEND_ID_FIELD_NUMBER: _ClassVar[int]
+    send_id: str
+    def __init__(self, send_id: _Optional[str] = ...) -> None: ...

@@ -39,6 +39,31 @@ class MessageServiceStub:
                 request_serializer=herald_dot_v1_dot_messages__pb2.SendTransactionalRequest.SerializeToString,
                 response_deserializer=herald_dot_v1_dot_messages__pb2.SendTransactionalResponse.FromString,
                 _registered_method=True)
+        self.CreateSend = channel.unary_unary(
+                '/herald.v1.MessageService/CreateSend',
+                request_serializer=herald_dot_v1_dot_messages__pb2.CreateSendRequest.SerializeToString,
+                response_deserializer=herald_dot_v1_dot_messages__pb2.Send.FromString,
+                _registered_method=True)
+        self.GetSend = channel.unary_unary(
+                '/herald.v1.MessageService/GetSend',
+                request_serializer=herald_dot_v1_dot_messages__pb2.GetSendRequest.SerializeToString,
+                response_deserializer=herald_dot_v1_dot_messages__pb2.Send.FromString,
+                _registered_method=True)
+        self.PauseSend = channel.unary_unary(
+                '/herald.v1.MessageService/PauseSend',
+                request_serializer=herald_dot_v1_dot_messages__pb2.PauseSendRequest.SerializeToString,
+                response_deserializer=herald_dot_v1_dot_messages__pb2.Send.FromString,
+                _registered_method=True)
+        self.ResumeSend = channel.unary_unary(
+                '/herald.v1.MessageService/ResumeSend',
+                request_serializer=herald_dot_v1_dot_messages__pb2.ResumeSendRequest.SerializeToString,
+                response_deserializer=herald_dot_v1_dot_messages__pb2.Send.FromString,
+                _registered_method=True)
+        self.CancelSend = channel.unary_unary(
+                '/herald.v1.MessageService/CancelSend',
+                request_serializer=herald_dot_v1_dot_messages__pb2.CancelSendRequest.SerializeToString,
+                response_deserializer=herald_dot_v1_dot_messages__pb2.Send.FromString,
+                _registered_method=True)
 
 
 class MessageServiceServicer:
@@ -60,6 +85,58 @@ class MessageServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateSend(self, request, context):
+        """Starts a bulk send: one message per (profile, channel, address) of an audience, written to the outbox
+        with its message id fixed, then delivered by the sender workers (in the kernels, and `herald worker`
+        processes), paced and throttled per email domain, retried on temporary failures.
+
+        Returns at once with the send RUNNING (PAUSED with `start_paused`); the outbox is filled in the
+        background, chunk by chunk (`outbox_complete` tells when), and sending starts with the first chunk.
+        Each channel reaches a profile as SendTransactional does (push: every device; email and SMS: the most
+        recent address). An address reached through several profiles is sent once (`duplicates`). Addresses
+        on the delivery suppression list (bounces, complaints, unsubscribes for marketing) or erased are
+        recorded as suppressed; profiles without consent are skipped (`not_consented`).
+
+        Each channel must be configured in the project. With a `client_key`, a repeated call returns the
+        first call's send (`existing` set) and starts nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSend(self, request, context):
+        """The send with its progress counts. NOT_FOUND for an unknown id (or another project's).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PauseSend(self, request, context):
+        """Stops handing the send's messages to providers; messages already with a provider finish. Pausing a
+        paused send does nothing; a cancelled or completed send is FAILED_PRECONDITION.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumeSend(self, request, context):
+        """Continues a paused send. A paced send keeps its pace: it does not release what it would have sent
+        while paused all at once. Resuming a running send does nothing; a cancelled or completed send is
+        FAILED_PRECONDITION.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelSend(self, request, context):
+        """Cancels what is not sent yet: waiting messages become `cancelled`, sent ones are untouched, and
+        messages already with a provider finish. Cancelling a cancelled send does nothing; a completed send
+        is FAILED_PRECONDITION.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MessageServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -67,6 +144,31 @@ def add_MessageServiceServicer_to_server(servicer, server):
                     servicer.SendTransactional,
                     request_deserializer=herald_dot_v1_dot_messages__pb2.SendTransactionalRequest.FromString,
                     response_serializer=herald_dot_v1_dot_messages__pb2.SendTransactionalResponse.SerializeToString,
+            ),
+            'CreateSend': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateSend,
+                    request_deserializer=herald_dot_v1_dot_messages__pb2.CreateSendRequest.FromString,
+                    response_serializer=herald_dot_v1_dot_messages__pb2.Send.SerializeToString,
+            ),
+            'GetSend': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSend,
+                    request_deserializer=herald_dot_v1_dot_messages__pb2.GetSendRequest.FromString,
+                    response_serializer=herald_dot_v1_dot_messages__pb2.Send.SerializeToString,
+            ),
+            'PauseSend': grpc.unary_unary_rpc_method_handler(
+                    servicer.PauseSend,
+                    request_deserializer=herald_dot_v1_dot_messages__pb2.PauseSendRequest.FromString,
+                    response_serializer=herald_dot_v1_dot_messages__pb2.Send.SerializeToString,
+            ),
+            'ResumeSend': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeSend,
+                    request_deserializer=herald_dot_v1_dot_messages__pb2.ResumeSendRequest.FromString,
+                    response_serializer=herald_dot_v1_dot_messages__pb2.Send.SerializeToString,
+            ),
+            'CancelSend': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelSend,
+                    request_deserializer=herald_dot_v1_dot_messages__pb2.CancelSendRequest.FromString,
+                    response_serializer=herald_dot_v1_dot_messages__pb2.Send.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -96,6 +198,141 @@ class MessageService:
             '/herald.v1.MessageService/SendTransactional',
             herald_dot_v1_dot_messages__pb2.SendTransactionalRequest.SerializeToString,
             herald_dot_v1_dot_messages__pb2.SendTransactionalResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateSend(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/herald.v1.MessageService/CreateSend',
+            herald_dot_v1_dot_messages__pb2.CreateSendRequest.SerializeToString,
+            herald_dot_v1_dot_messages__pb2.Send.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSend(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/herald.v1.MessageService/GetSend',
+            herald_dot_v1_dot_messages__pb2.GetSendRequest.SerializeToString,
+            herald_dot_v1_dot_messages__pb2.Send.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PauseSend(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/herald.v1.MessageService/PauseSend',
+            herald_dot_v1_dot_messages__pb2.PauseSendRequest.SerializeToString,
+            herald_dot_v1_dot_messages__pb2.Send.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeSend(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/herald.v1.MessageService/ResumeSend',
+            herald_dot_v1_dot_messages__pb2.ResumeSendRequest.SerializeToString,
+            herald_dot_v1_dot_messages__pb2.Send.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelSend(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/herald.v1.MessageService/CancelSend',
+            herald_dot_v1_dot_messages__pb2.CancelSendRequest.SerializeToString,
+            herald_dot_v1_dot_messages__pb2.Send.FromString,
             options,
             channel_credentials,
             insecure,

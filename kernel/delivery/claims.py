@@ -1,0 +1,138 @@
+"""Claiming outbox messages: ``FOR UPDATE SKIP LOCKED``, a lease, and what the worker needs to send them.
+
+Two ways in, both into status ``leased`` with ``lease_owner`` and ``lease_until`` set:
+
+- first attempts, in ``seq`` order from the worker's cursor (rows with no ``next_attempt_at``). The index
+  used (``messages_send_seq``) covers no column a claim or an outcome changes, so both updates are HOT:
+  no index entry is written for them;
+- messages due at a time (``next_attempt_at <= now()``): retries, messages a domain throttle deferred,
+  and those of a dead worker, taken over (see :func:`take_over`).
+
+The claim returns, with each message, the profile attributes the send's templates read (and nothing
+more), its custom id, and for web push the subscription keys.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+
+import asyncpg
+
+_FIRST = """
+    SELECT m.message_id, m.profile_id FROM messages m
+    WHERE m.project_id = $1 AND m.send_id = $2 AND m.seq > $3 AND m.status = 'planned'
+      AND m.next_attempt_at IS NULL
+      AND EXISTS (SELECT 1 FROM sends s WHERE s.project_id = $1 AND s.send_id = $2 AND s.state = 'running')
+    ORDER BY m.seq LIMIT $4 FOR UPDATE OF m SKIP LOCKED"""
+_DUE = """
+    SELECT m.message_id, m.profile_id FROM messages m
+    WHERE m.project_id = $1 AND m.send_id = $2 AND m.next_attempt_at <= now() AND m.seq > $3
+      AND EXISTS (SELECT 1 FROM sends s WHERE s.project_id = $1 AND s.send_id = $2 AND s.state = 'running')
+    ORDER BY m.next_attempt_at LIMIT $4 FOR UPDATE OF m SKIP LOCKED"""
+_CLAIM = """
+WITH picked AS ({picked})
+UPDATE messages m SET status = 'leased', lease_owner = $5, lease_until = now() + $6::interval,
+       next_attempt_at = NULL, first_attempt_at = coalesce(m.first_attempt_at, now()), updated_at = now()
+FROM picked LEFT JOIN profiles p ON p.project_id = $1 AND p.profile_id = picked.profile_id
+WHERE m.project_id = $1 AND m.message_id = picked.message_id
+RETURNING m.message_id, m.seq, m.channel, m.address, m.profile_id, m.attempts,
+          extract(epoch FROM now() - m.first_attempt_at)::float8 AS age, p.custom_id{details}{variables}"""
+_DETAILS = """,
+          (SELECT a.details FROM profile_addresses a WHERE a.project_id = $1 AND a.profile_id = m.profile_id
+              AND a.kind = 'web_push' AND a.value = m.address LIMIT 1) AS details"""
+
+
+class ClaimQueries:
+    """The two claim statements of one send, reading the attributes its templates use."""
+
+    def __init__(self, variables: Sequence[str], web_push: bool) -> None:
+        #: Attribute names, in the order of the ``v0, v1, ...`` columns the claims return.
+        self.variables = tuple(variables)
+        columns = "".join(
+            f",\n          p.attributes -> ${7 + index}::text -> 'v' AS v{index}"
+            for index in range(len(self.variables))
+        )
+        self.web_push = web_push
+        details = _DETAILS if web_push else ""
+        self._first = _CLAIM.format(picked=_FIRST, details=details, variables=columns)
+        self._due = _CLAIM.format(picked=_DUE, details=details, variables=columns)
+
+    async def first_attempts(
+        self,
+        conn: asyncpg.Connection,
+        project_id: uuid.UUID,
+        send_id: uuid.UUID,
+        after_seq: int,
+        limit: int,
+        owner: str,
+        lease: timedelta,
+    ) -> list[asyncpg.Record]:
+        return await conn.fetch(
+            self._first, project_id, send_id, after_seq, limit, owner, lease, *self.variables
+        )
+
+    async def due(
+        self,
+        conn: asyncpg.Connection,
+        project_id: uuid.UUID,
+        send_id: uuid.UUID,
+        limit: int,
+        owner: str,
+        lease: timedelta,
+    ) -> list[asyncpg.Record]:
+        # Any position: due messages are taken in time order.
+        return await conn.fetch(self._due, project_id, send_id, -1, limit, owner, lease, *self.variables)
+
+
+async def take_over(conn: asyncpg.Connection, dead: list[str]) -> int:
+    """Make the messages leased by dead workers due now (cancelled sends: cancel them); returns how many.
+
+    Only sends that still have messages in flight are looked at, through their own index range.
+    """
+    taken = 0
+    sends = await conn.fetch(
+        """SELECT project_id, send_id, state FROM sends
+           WHERE state IN ('running', 'paused', 'cancelled')
+             AND total > sent + failed + expired + cancelled + suppressed"""
+    )
+    for send in sends:
+        if send["state"] == "cancelled":
+            async with conn.transaction():
+                state = await conn.fetchval(
+                    "SELECT state FROM sends WHERE project_id = $1 AND send_id = $2 FOR UPDATE",
+                    send["project_id"],
+                    send["send_id"],
+                )
+                count = await conn.fetchval(
+                    """WITH cancelled AS (
+                           UPDATE messages SET status = 'cancelled', lease_owner = NULL, lease_until = NULL,
+                                  next_attempt_at = NULL, updated_at = now()
+                           WHERE project_id = $1 AND send_id = $2 AND status = 'leased'
+                             AND lease_owner = any($3::text[]) AND $4 = 'cancelled'
+                           RETURNING 1)
+                       SELECT count(*) FROM cancelled""",
+                    send["project_id"],
+                    send["send_id"],
+                    dead,
+                    state,
+                )
+                await conn.execute(
+                    "UPDATE sends SET cancelled = cancelled + $3 WHERE project_id = $1 AND send_id = $2",
+                    send["project_id"],
+                    send["send_id"],
+                    count,
+                )
+        else:
+            status = await conn.execute(
+                """UPDATE messages SET next_attempt_at = now(), updated_at = now()
+                   WHERE project_id = $1 AND send_id = $2 AND status = 'leased'
+                     AND lease_owner = any($3::text[]) AND next_attempt_at IS NULL""",
+                send["project_id"],
+                send["send_id"],
+                dead,
+            )
+            count = int(status.split()[-1])
+        taken += count
+    return taken

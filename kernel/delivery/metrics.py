@@ -1,0 +1,97 @@
+"""Prometheus metrics of bulk delivery, and the endpoint that serves them (``GET /metrics``).
+
+The metric objects live at module level in the client's default registry, as the Prometheus client
+intends: every worker of a process adds to the same series. Email domains become label values only when
+the operator named them in the settings (limits or warm-up); every other domain is ``other``, so the
+number of series stays bounded whatever the audience. Non-email channels have no domain (``""``).
+Rates (messages per second per channel and domain) are PromQL's job: ``rate(herald_messages_sent_total[1m])``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter as Tally
+from collections.abc import Collection, Iterable
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
+
+log = logging.getLogger(__name__)
+
+SENT = Counter("herald_messages_sent", "Messages accepted by the provider.", ["channel", "domain"])
+RETRIED = Counter("herald_message_retries", "Temporary failures, each retried later.", ["channel", "domain"])
+FAILED = Counter(
+    "herald_message_failures", "Messages refused for good by the provider.", ["channel", "reason"]
+)
+EXPIRED = Counter("herald_messages_expired", "Messages given up after the maximum age.", ["channel"])
+DEFERRED = Counter(
+    "herald_messages_deferred", "Messages held back by a domain throttle or a wave's pace.", ["domain"]
+)
+QUEUE_DEPTH = Gauge(
+    "herald_outbox_pending_messages", "Messages of running sends not yet final (waiting, leased, retrying)."
+)
+LIVE_WORKERS = Gauge("herald_live_workers", "Sender workers with a recent heartbeat, across all processes.")
+PROVIDER_LATENCY = Histogram(
+    "herald_provider_request_seconds",
+    "Time a channel's provider took to answer one batch.",
+    ["channel"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+)
+
+
+class DomainLabels:
+    """The ``domain`` label of an address: a named domain, ``other``, or ``""`` off email."""
+
+    def __init__(self, named: Collection[str]) -> None:
+        self._named = frozenset(named)
+
+    def __call__(self, domain: str) -> str:
+        if not domain:
+            return ""
+        return domain if domain in self._named else "other"
+
+
+def count_by(counter: Counter, keys: Iterable[tuple[str, str]]) -> None:
+    """Add one per key, with one call per distinct label pair."""
+    for labels, amount in Tally(keys).items():
+        counter.labels(*labels).inc(amount)
+
+
+class MetricsServer:
+    """``GET /metrics`` on its own address (host:port; port 0 picks one, see ``port``).
+
+    An address already taken (a second Herald process on the host with the default port) is logged
+    loudly and leaves this process without an endpoint: metrics must not stop deliveries.
+    """
+
+    def __init__(self) -> None:
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    async def start(self, address: str) -> None:
+        host, _, port = address.rpartition(":")
+        app = web.Application()
+        app.router.add_get("/metrics", self._metrics)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        try:
+            await web.TCPSite(self._runner, host.strip("[]"), int(port)).start()
+        except OSError as error:
+            log.error(
+                "metrics are not served: cannot listen on %s (%s); set HERALD_METRICS_ADDRESS", address, error
+            )
+            await self.stop()
+            return
+        self.port = self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @staticmethod
+    async def _metrics(request: web.Request) -> web.Response:
+        response = web.Response(body=generate_latest(REGISTRY))
+        response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+        response.charset = "utf-8"
+        return response

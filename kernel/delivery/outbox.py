@@ -1,0 +1,183 @@
+"""Filling a send's outbox: its audience streamed from the profiles into ``messages`` rows, in SQL.
+
+The audience never passes through Python: each chunk (``outbox_chunk_size`` profiles, in profile id order,
+from the project or from the send's list) is one ``INSERT ... SELECT`` that picks each profile's
+addresses for the send's channels (every device for push, the most recent address for email and SMS),
+applies the domain filter and consent, dedups, checks the suppression list and writes the rows, each with
+its message id fixed there and then. A chunk, its counters and the cursor commit together, so a filler
+that dies is replaced (its lease lapses) and goes on from the last chunk.
+
+Dedup happens here, in the database, rather than in sender_ext's Deduper: the unique index on (send,
+channel, folded address) holds across chunks, workers and kernels, and survives crashes, where a
+Deduper would have to keep every address of a million-recipient send in one process's memory. Within a
+chunk ``DISTINCT ON`` picks one profile per address; across chunks ``ON CONFLICT DO NOTHING`` skips an
+address already planned. Addresses on the suppression list become rows with status ``suppressed`` (so a
+send's counts show them); profiles without consent are skipped and counted (``not_consented``), so a
+profile that opted out never keeps the address from a co-owner who did not.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+import asyncpg
+
+from kernel.delivery.send_definition import SendDefinition
+from kernel.delivery.send_state import complete_if_done, folded
+from kernel.delivery.suppressions import address_hash_sql
+
+_NIL = uuid.UUID(int=0)
+#: Address kinds of which a profile's every address is reached (devices); for the others, the newest.
+ALL_DEVICES = frozenset({"apns_token", "fcm_token", "web_push"})
+_SOURCES = {
+    "all": "SELECT profile_id FROM profiles WHERE project_id = $1 AND profile_id > $3",
+    "list": "SELECT profile_id FROM send_audience WHERE project_id = $1 AND send_id = $2 AND profile_id > $3",
+}
+_DOMAIN = "substring(t.value from '[^@]*$')"
+_HASH = address_hash_sql("u.kind", "u.value")
+_FILL = f"""
+WITH chunk AS ({{source}} ORDER BY profile_id LIMIT $4),
+targets AS (
+    SELECT a.profile_id, c.channel, a.kind, a.value, c.consent,
+           c.all_devices OR row_number() OVER (
+               PARTITION BY a.profile_id, c.channel ORDER BY a.updated_at DESC, a.value) = 1 AS chosen
+    FROM chunk
+    JOIN profile_addresses a ON a.project_id = $1 AND a.profile_id = chunk.profile_id
+    JOIN unnest($5::text[], $6::text[], $7::text[], $8::bool[]) AS c(channel, kind, consent, all_devices)
+        ON c.kind = a.kind
+),
+reached AS (
+    SELECT t.*, s.status AS consent_status FROM targets t
+    LEFT JOIN profile_subscriptions s ON s.project_id = $1 AND s.profile_id = t.profile_id
+        AND s.channel = t.consent AND s.purpose = $9 AND s.topic = ''
+    WHERE t.chosen AND (t.kind <> 'email' OR (
+        (cardinality($11::text[]) = 0 OR {_DOMAIN} = any($11::text[])) AND {_DOMAIN} <> all($12::text[])))
+),
+eligible AS (
+    SELECT * FROM reached
+    WHERE CASE WHEN $10 THEN consent_status = 'opted_in' ELSE consent_status IS DISTINCT FROM 'opted_out' END
+),
+unique_rows AS (
+    SELECT DISTINCT ON (channel, {folded("value")}) profile_id, channel, kind, value
+    FROM eligible
+    ORDER BY channel, {folded("value")}, profile_id
+),
+inserted AS (
+    INSERT INTO messages (project_id, message_id, send_id, profile_id, channel, address, status,
+                          failure_reason, seq)
+    SELECT $1, gen_random_uuid(), $2, u.profile_id, u.channel, u.value,
+           CASE WHEN d.identifier_sha256 IS NULL AND x.identifier_sha256 IS NULL
+                THEN 'planned' ELSE 'suppressed' END,
+           CASE WHEN d.identifier_sha256 IS NULL AND x.identifier_sha256 IS NULL
+                THEN '' ELSE coalesce(d.reason, 'erased') END,
+           $13 + row_number() OVER ()
+    FROM unique_rows u
+    JOIN projects p ON p.project_id = $1
+    LEFT JOIN delivery_suppressions d ON d.project_id = $1 AND d.identifier_sha256 = {_HASH}
+        AND ($14 OR d.reason <> 'unsubscribed')
+    LEFT JOIN suppressed_identifiers x ON x.project_id = $1 AND x.identifier_sha256 = {_HASH}
+    ON CONFLICT (project_id, send_id, channel, {folded("address")}) WHERE send_id IS NOT NULL DO NOTHING
+    RETURNING status
+)
+SELECT (SELECT profile_id FROM chunk ORDER BY profile_id DESC LIMIT 1) AS last_profile,
+       (SELECT count(*) FROM chunk) AS profiles,
+       (SELECT count(*) FROM reached) - (SELECT count(*) FROM eligible) AS not_consented,
+       (SELECT count(*) FROM unique_rows) AS offered,
+       (SELECT count(*) FROM eligible) - (SELECT count(*) FROM inserted) AS duplicates,
+       (SELECT count(*) FROM inserted) AS inserted,
+       (SELECT count(*) FROM inserted WHERE status = 'suppressed') AS suppressed
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class FillJob:
+    """A send whose outbox this filler holds the lease to fill."""
+
+    project_id: uuid.UUID
+    send_id: uuid.UUID
+    audience: str
+    definition: bytes
+
+
+class OutboxFiller:
+    def __init__(self, pool: asyncpg.Pool, owner: str, chunk_size: int, lease: timedelta) -> None:
+        self._pool = pool
+        self._owner = owner
+        self._chunk_size = chunk_size
+        self._lease = lease
+
+    async def take(self) -> FillJob | None:
+        """Lease the oldest send whose outbox is not full and that no live filler holds."""
+        row = await self._pool.fetchrow(
+            """UPDATE sends SET plan_owner = $1, plan_until = now() + $2::interval
+               WHERE (project_id, send_id) = (
+                   SELECT project_id, send_id FROM sends
+                   WHERE state IN ('running', 'paused') AND planned_at IS NULL
+                     AND (plan_until IS NULL OR plan_until < now() OR plan_owner = $1)
+                   ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+               RETURNING project_id, send_id, audience, definition""",
+            self._owner,
+            self._lease,
+        )
+        return None if row is None else FillJob(**row)
+
+    async def fill_chunk(self, job: FillJob, definition: SendDefinition) -> bool:
+        """Add the next chunk of the audience; True when the outbox is full (or the job is no longer ours)."""
+        specs = definition.channels
+        async with self._pool.acquire() as conn, conn.transaction():
+            send = await conn.fetchrow(
+                """SELECT state, plan_owner, plan_cursor, next_seq, planned_at FROM sends
+                   WHERE project_id = $1 AND send_id = $2 FOR UPDATE""",
+                job.project_id,
+                job.send_id,
+            )
+            if send is None or send["state"] in ("cancelled", "completed") or send["planned_at"]:
+                return True
+            if send["plan_owner"] != self._owner:
+                return True
+            kinds = [spec.capabilities.address_kind.value for spec in specs]
+            counts = await conn.fetchrow(
+                _FILL.format(source=_SOURCES[job.audience]),
+                job.project_id,
+                job.send_id,
+                send["plan_cursor"] or _NIL,
+                self._chunk_size,
+                [spec.name for spec in specs],
+                kinds,
+                [spec.consent_channel for spec in specs],
+                [kind in ALL_DEVICES for kind in kinds],
+                definition.purpose,
+                definition.require_opt_in,
+                list(definition.include_domains),
+                list(definition.exclude_domains),
+                send["next_seq"],
+                definition.marketing,
+            )
+            done = counts["profiles"] < self._chunk_size
+            await conn.execute(
+                """UPDATE sends SET plan_cursor = coalesce($3, plan_cursor), next_seq = next_seq + $4,
+                          total = total + $5, suppressed = suppressed + $6, duplicates = duplicates + $7,
+                          not_consented = not_consented + $8, plan_until = now() + $9::interval,
+                          planned_at = CASE WHEN $10 THEN now() END, updated_at = now()
+                   WHERE project_id = $1 AND send_id = $2""",
+                job.project_id,
+                job.send_id,
+                counts["last_profile"],
+                counts["offered"],
+                counts["inserted"],
+                counts["suppressed"],
+                counts["duplicates"],
+                counts["not_consented"],
+                self._lease,
+                done,
+            )
+            if done:
+                await conn.execute(
+                    "DELETE FROM send_audience WHERE project_id = $1 AND send_id = $2",
+                    job.project_id,
+                    job.send_id,
+                )
+                await complete_if_done(conn, job.project_id, job.send_id)
+        return done

@@ -1,0 +1,72 @@
+"""Workers' heartbeats in the database: who is alive (the throttle share) and who died (take-over).
+
+A worker is dead when its heartbeat is older than ``lease_seconds``. The live worker that notices deletes
+the dead one's row and takes its leased messages over in the same transaction, so that exactly one worker
+does it and a crash in between leaves the row to be found again.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from datetime import timedelta
+
+import asyncpg
+
+from kernel.delivery.claims import take_over
+
+
+def new_worker_id(index: int = 0) -> str:
+    """Unique and readable in the workers table: host, process, index in the process, a random tail."""
+    return f"{socket.gethostname()}:{os.getpid()}:{index}:{uuid.uuid4().hex[:6]}"
+
+
+class WorkerRegistry:
+    def __init__(self, pool: asyncpg.Pool, worker_id: str, lease: timedelta) -> None:
+        self._pool = pool
+        self.worker_id = worker_id
+        self._lease = lease
+
+    async def beat(self) -> int:
+        """Record that this worker is alive; returns how many workers are (this one included)."""
+        async with self._pool.acquire() as conn:
+            await conn.execute(
+                """INSERT INTO workers (worker_id, host, pid) VALUES ($1, $2, $3)
+                   ON CONFLICT (worker_id) DO UPDATE SET heartbeat_at = now()""",
+                self.worker_id,
+                socket.gethostname(),
+                os.getpid(),
+            )
+            live = await conn.fetchval(
+                "SELECT count(*) FROM workers WHERE heartbeat_at >= now() - $1::interval", self._lease
+            )
+        return max(1, int(live))
+
+    async def bury_dead(self) -> tuple[list[str], int]:
+        """Remove the dead workers and take their messages over: (their ids, messages taken over)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            dead = [
+                row["worker_id"]
+                for row in await conn.fetch(
+                    """DELETE FROM workers WHERE worker_id IN (
+                           SELECT worker_id FROM workers WHERE heartbeat_at < now() - $1::interval
+                           FOR UPDATE SKIP LOCKED)
+                       RETURNING worker_id""",
+                    self._lease,
+                )
+            ]
+            taken = await take_over(conn, dead) if dead else 0
+        return dead, taken
+
+    async def leave(self) -> None:
+        """A clean stop: nothing is leased any more, so there is nothing to take over."""
+        await self._pool.execute("DELETE FROM workers WHERE worker_id = $1", self.worker_id)
+
+    async def pending_messages(self) -> int:
+        """Messages of running and paused sends not yet final (the queue depth)."""
+        value = await self._pool.fetchval(
+            """SELECT coalesce(sum(total - sent - failed - expired - cancelled - suppressed), 0)
+               FROM sends WHERE state IN ('running', 'paused')"""
+        )
+        return int(value)

@@ -1,0 +1,169 @@
+"""A bulk send's definition: CreateSendRequest checked field by field, in the form the workers use.
+
+The kernel that accepts CreateSend and every worker that later sends parse the very same stored request
+with this code, so a send means the same thing everywhere. Bad input is INVALID_ARGUMENT naming the field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from herald.v1 import messages_pb2 as pb
+from kernel.channels import ChannelSpec
+from kernel.delivery.templates import CompiledTemplate, compile_template
+from kernel.errors import InvalidArgument
+from kernel.plugins import ChannelManager, UnknownChannel
+from kernel.profiles.refs import Ref, check_ref
+from sender_ext import Rate
+
+MAX_AUDIENCE_REFS = 1_000_000
+MAX_DOMAINS = 1000
+MAX_NAME_LENGTH = 200
+MAX_CLIENT_KEY_LENGTH = 128
+_PURPOSES = {pb.SEND_PURPOSE_MARKETING: "marketing", pb.SEND_PURPOSE_TRANSACTIONAL: "transactional"}
+PACE_SECONDS = {pb.PACE_UNIT_MINUTE: 60.0, pb.PACE_UNIT_HOUR: 3600.0}
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+
+
+@dataclass(frozen=True, slots=True)
+class SendDefinition:
+    name: str
+    #: "marketing" or "transactional".
+    purpose: str
+    channels: tuple[ChannelSpec, ...]
+    templates: Mapping[str, CompiledTemplate]
+    #: The wave pace in force (the request's, else the operator's default); None: unpaced.
+    rate: Rate | None
+    include_domains: tuple[str, ...]
+    exclude_domains: tuple[str, ...]
+    require_opt_in: bool
+    client_key: str | None
+    start_paused: bool
+
+    @property
+    def marketing(self) -> bool:
+        return self.purpose == "marketing"
+
+
+def parse_send(request: pb.CreateSendRequest, manager: ChannelManager, default_rate: str) -> SendDefinition:
+    """Everything but the audience list (see :func:`audience_refs`)."""
+    if len(request.name) > MAX_NAME_LENGTH:
+        raise InvalidArgument(f"at most {MAX_NAME_LENGTH} characters", "name")
+    if request.purpose not in _PURPOSES:
+        raise InvalidArgument("set marketing or transactional", "purpose")
+    purpose = _PURPOSES[request.purpose]
+    channels = _channels(request.channels, manager)
+    if request.require_opt_in and purpose != "marketing":
+        raise InvalidArgument("only marketing sends need an opt-in", "require_opt_in")
+    include = _domains(request.domains.include, "domains.include")
+    exclude = _domains(request.domains.exclude, "domains.exclude")
+    if include and exclude:
+        raise InvalidArgument("set include or exclude, not both", "domains.exclude")
+    return SendDefinition(
+        name=request.name,
+        purpose=purpose,
+        channels=channels,
+        templates=_templates(request.templates, channels),
+        rate=_rate(request, default_rate),
+        include_domains=include,
+        exclude_domains=exclude,
+        require_opt_in=request.require_opt_in,
+        client_key=_client_key(request.client_key),
+        start_paused=request.start_paused,
+    )
+
+
+def audience_refs(request: pb.CreateSendRequest) -> list[Ref] | None:
+    """The listed profiles, checked; None for "every reachable profile"."""
+    which = request.WhichOneof("audience")
+    if which is None:
+        raise InvalidArgument("set profiles or all_reachable", "audience")
+    if which == "all_reachable":
+        return None
+    refs = request.profiles.profiles
+    if not refs:
+        raise InvalidArgument("list at least one profile", "profiles.profiles")
+    if len(refs) > MAX_AUDIENCE_REFS:
+        raise InvalidArgument(f"at most {MAX_AUDIENCE_REFS} profiles", "profiles.profiles")
+    return [check_ref(ref, f"profiles.profiles[{index}]") for index, ref in enumerate(refs)]
+
+
+def stored_definition(request: pb.CreateSendRequest) -> bytes:
+    """The request as kept with the send: the audience list goes to its own table, not in here."""
+    kept = pb.CreateSendRequest()
+    kept.CopyFrom(request)
+    if kept.WhichOneof("audience") == "profiles":
+        kept.profiles.Clear()
+    return kept.SerializeToString()
+
+
+def _channels(names: Sequence[str], manager: ChannelManager) -> tuple[ChannelSpec, ...]:
+    if not names:
+        raise InvalidArgument("name at least one channel", "channels")
+    specs = []
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            raise InvalidArgument(f"{name!r} is listed twice", f"channels[{index}]")
+        try:
+            specs.append(manager.channel(name))
+        except UnknownChannel:
+            raise InvalidArgument(f"unknown channel {name!r}", f"channels[{index}]") from None
+    return tuple(specs)
+
+
+def _templates(
+    templates: Mapping[str, pb.MessageTemplate], channels: tuple[ChannelSpec, ...]
+) -> dict[str, CompiledTemplate]:
+    names = {spec.name for spec in channels}
+    for name in sorted(templates):
+        if name not in names:
+            raise InvalidArgument("is not one of the send's channels", f'templates["{name}"]')
+    compiled = {}
+    for spec in channels:
+        field = f'templates["{spec.name}"]'
+        if spec.name not in templates:
+            raise InvalidArgument("each channel needs a template", field)
+        compiled[spec.name] = compile_template(templates[spec.name], field)
+    return compiled
+
+
+def _rate(request: pb.CreateSendRequest, default_rate: str) -> Rate | None:
+    which = request.WhichOneof("pace")
+    if which == "unpaced":
+        return None
+    if which is None:
+        return Rate.parse(default_rate) if default_rate else None
+    pacing = request.pacing
+    if pacing.count < 1:
+        raise InvalidArgument("at least 1", "pacing.count")
+    if pacing.unit not in PACE_SECONDS:
+        raise InvalidArgument("set minute or hour", "pacing.unit")
+    return Rate(pacing.count, PACE_SECONDS[pacing.unit])
+
+
+def _domains(domains: Sequence[str], field: str) -> tuple[str, ...]:
+    if len(domains) > MAX_DOMAINS:
+        raise InvalidArgument(f"at most {MAX_DOMAINS} domains", field)
+    return tuple(sorted({_domain(domain, f"{field}[{index}]") for index, domain in enumerate(domains)}))
+
+
+def _domain(text: str, field: str) -> str:
+    """An email domain as stored in addresses: lower-case, internationalised names in A-label form."""
+    try:
+        domain = text.strip().lower().encode("idna").decode("ascii")
+    except UnicodeError:
+        raise InvalidArgument(f"not a domain name: {text!r}", field) from None
+    labels = domain.split(".")
+    if len(domain) > 253 or len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels):
+        raise InvalidArgument(f"not a domain name like example.com: {text!r}", field)
+    return domain
+
+
+def _client_key(key: str) -> str | None:
+    if len(key) > MAX_CLIENT_KEY_LENGTH:
+        raise InvalidArgument(f"at most {MAX_CLIENT_KEY_LENGTH} characters", "client_key")
+    if key and not key.isprintable():
+        raise InvalidArgument("must not contain control characters", "client_key")
+    return key or None

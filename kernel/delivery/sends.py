@@ -1,0 +1,242 @@
+"""Bulk sends as the API sees them: create (checked, idempotent), read with progress, pause, resume, cancel.
+
+CreateSend stores the send and, for a listed audience, the resolved profile ids, in one transaction, and
+returns: filling the outbox and sending are the workers' job (:mod:`kernel.delivery.outbox`,
+:mod:`kernel.delivery.worker`). Every state change locks the send row, so it is serialised with the
+outbox filler and with the workers' counter updates.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import asyncpg
+
+from herald.v1 import messages_pb2 as pb
+from kernel.api.timestamps import from_datetime
+from kernel.channels.configs import ChannelConfigs
+from kernel.delivery.send_definition import (
+    PACE_SECONDS,
+    SendDefinition,
+    audience_refs,
+    parse_send,
+    stored_definition,
+)
+from kernel.delivery.send_state import complete_if_done
+from kernel.errors import FailedPrecondition, InvalidArgument, NotFound
+from kernel.plugins import ChannelManager
+from kernel.profiles.refs import Ref
+
+_STATES = {
+    "running": pb.SEND_STATE_RUNNING,
+    "paused": pb.SEND_STATE_PAUSED,
+    "cancelled": pb.SEND_STATE_CANCELLED,
+    "completed": pb.SEND_STATE_COMPLETED,
+}
+_PURPOSES = {"marketing": pb.SEND_PURPOSE_MARKETING, "transactional": pb.SEND_PURPOSE_TRANSACTIONAL}
+_UNITS = {seconds: unit for unit, seconds in PACE_SECONDS.items()}
+_COUNTERS = (
+    "sent",
+    "failed",
+    "suppressed",
+    "expired",
+    "cancelled",
+    "retries",
+    "duplicates",
+    "not_consented",
+    "unknown_profiles",
+)
+# Listed refs to profile ids: profile ids directly, custom and anonymous ids through their identities.
+_RESOLVE = """
+WITH refs AS (
+    SELECT p.profile_id FROM unnest($3::uuid[]) AS r(id)
+    LEFT JOIN profiles p ON p.project_id = $1 AND p.profile_id = r.id
+    UNION ALL
+    SELECT i.profile_id FROM unnest($4::text[], $5::text[]) AS r(kind, value)
+    LEFT JOIN profile_identities i ON i.project_id = $1 AND i.kind = r.kind AND i.value = r.value
+),
+stored AS (
+    INSERT INTO send_audience (project_id, send_id, profile_id)
+    SELECT DISTINCT $1::uuid, $2::uuid, profile_id FROM refs WHERE profile_id IS NOT NULL
+    ON CONFLICT DO NOTHING
+)
+SELECT count(*) FILTER (WHERE profile_id IS NULL) FROM refs
+"""
+
+
+def send_id_of(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise InvalidArgument("must be a UUID", "send_id") from None
+
+
+class Sends:
+    def __init__(
+        self, pool: asyncpg.Pool, channels: ChannelManager, configs: ChannelConfigs, default_rate: str
+    ) -> None:
+        self._pool = pool
+        self._channels = channels
+        self._configs = configs
+        self._default_rate = default_rate
+
+    async def create(self, project_id: uuid.UUID, request: pb.CreateSendRequest) -> pb.Send:
+        definition = parse_send(request, self._channels, self._default_rate)
+        refs = audience_refs(request)
+        for index, spec in enumerate(definition.channels):
+            try:
+                await self._configs.get(project_id, spec.name)
+            except NotFound:
+                raise FailedPrecondition(
+                    f"channel {spec.name!r} is not configured in this project", f"channels[{index}]"
+                ) from None
+        async with self._pool.acquire() as conn, conn.transaction():
+            send_id = await self._insert(conn, project_id, request, definition, refs is not None)
+            if send_id is None:
+                existing = await self._read(conn, project_id, "client_key = $2", definition.client_key)
+                existing.existing = True
+                return existing
+            if refs is not None:
+                await self._store_audience(conn, project_id, send_id, refs)
+            return await self._read(conn, project_id, "send_id = $2", send_id)
+
+    async def get(self, project_id: uuid.UUID, send_id: str) -> pb.Send:
+        return await self._read(self._pool, project_id, "send_id = $2", send_id_of(send_id))
+
+    async def pause(self, project_id: uuid.UUID, send_id: str) -> pb.Send:
+        return await self._move(project_id, send_id, "paused", ("running",))
+
+    async def resume(self, project_id: uuid.UUID, send_id: str) -> pb.Send:
+        return await self._move(project_id, send_id, "running", ("paused",))
+
+    async def cancel(self, project_id: uuid.UUID, send_id: str) -> pb.Send:
+        """Waiting messages become cancelled in the same transaction; leased ones finish where they are."""
+        identifier = send_id_of(send_id)
+        async with self._pool.acquire() as conn, conn.transaction():
+            state = await self._lock(conn, project_id, identifier)
+            if state == "completed":
+                raise FailedPrecondition("the send is completed", "send_id")
+            if state != "cancelled":
+                cancelled = await conn.fetchval(
+                    """WITH cancelled AS (
+                           UPDATE messages
+                           SET status = 'cancelled', next_attempt_at = NULL, updated_at = now()
+                           WHERE project_id = $1 AND send_id = $2 AND status IN ('planned', 'retry')
+                           RETURNING 1)
+                       SELECT count(*) FROM cancelled""",
+                    project_id,
+                    identifier,
+                )
+                await conn.execute(
+                    """UPDATE sends SET state = 'cancelled', cancelled = cancelled + $3,
+                              completed_at = now(), updated_at = now()
+                       WHERE project_id = $1 AND send_id = $2""",
+                    project_id,
+                    identifier,
+                    cancelled,
+                )
+            return await self._read(conn, project_id, "send_id = $2", identifier)
+
+    async def _move(
+        self, project_id: uuid.UUID, send_id: str, target: str, sources: Sequence[str]
+    ) -> pb.Send:
+        identifier = send_id_of(send_id)
+        async with self._pool.acquire() as conn, conn.transaction():
+            state = await self._lock(conn, project_id, identifier)
+            if state in sources:
+                await conn.execute(
+                    "UPDATE sends SET state = $3, updated_at = now() WHERE project_id = $1 AND send_id = $2",
+                    project_id,
+                    identifier,
+                    target,
+                )
+                await complete_if_done(conn, project_id, identifier)
+            elif state != target:
+                raise FailedPrecondition(f"the send is {state}", "send_id")
+            return await self._read(conn, project_id, "send_id = $2", identifier)
+
+    @staticmethod
+    async def _lock(conn: asyncpg.Connection, project_id: uuid.UUID, send_id: uuid.UUID) -> str:
+        state = await conn.fetchval(
+            "SELECT state FROM sends WHERE project_id = $1 AND send_id = $2 FOR UPDATE", project_id, send_id
+        )
+        if state is None:
+            raise NotFound("no such send in this project", "send_id")
+        return str(state)
+
+    @staticmethod
+    async def _insert(
+        conn: asyncpg.Connection,
+        project_id: uuid.UUID,
+        request: pb.CreateSendRequest,
+        definition: SendDefinition,
+        listed: bool,
+    ) -> uuid.UUID | None:
+        """The new send's id, or None when the client key names an existing send."""
+        rate = definition.rate
+        return await conn.fetchval(
+            """INSERT INTO sends (project_id, send_id, client_key, name, purpose, channels, definition, state,
+                                  audience, pace_count, pace_seconds)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+               ON CONFLICT (project_id, client_key) WHERE client_key IS NOT NULL DO NOTHING
+               RETURNING send_id""",
+            project_id,
+            uuid.uuid4(),
+            definition.client_key,
+            definition.name,
+            definition.purpose,
+            [spec.name for spec in definition.channels],
+            stored_definition(request),
+            "paused" if definition.start_paused else "running",
+            "list" if listed else "all",
+            rate.count if rate else None,
+            rate.per if rate else None,
+        )
+
+    @staticmethod
+    async def _store_audience(
+        conn: asyncpg.Connection, project_id: uuid.UUID, send_id: uuid.UUID, refs: list[Ref]
+    ) -> None:
+        ids = [uuid.UUID(ref.value) for ref in refs if ref.kind == "profile_id"]
+        identities = [(ref.identity_kind, ref.value) for ref in refs if ref.kind != "profile_id"]
+        kinds, values = (list(column) for column in zip(*identities, strict=True)) if identities else ([], [])
+        unknown = await conn.fetchval(_RESOLVE, project_id, send_id, ids, kinds, values)
+        await conn.execute(
+            "UPDATE sends SET unknown_profiles = $3 WHERE project_id = $1 AND send_id = $2",
+            project_id,
+            send_id,
+            unknown,
+        )
+
+    async def _read(
+        self, conn: asyncpg.Connection | asyncpg.Pool, project_id: uuid.UUID, where: str, value: object
+    ) -> pb.Send:
+        row = await conn.fetchrow(f"SELECT * FROM sends WHERE project_id = $1 AND {where}", project_id, value)
+        if row is None:
+            raise NotFound("no such send in this project", "send_id")
+        return to_message(row)
+
+
+def to_message(row: asyncpg.Record) -> pb.Send:
+    definition = pb.CreateSendRequest.FromString(row["definition"])
+    final = row["sent"] + row["failed"] + row["expired"] + row["cancelled"] + row["suppressed"]
+    send = pb.Send(
+        send_id=str(row["send_id"]),
+        name=row["name"],
+        state=_STATES[row["state"]],
+        purpose=_PURPOSES[row["purpose"]],
+        channels=row["channels"],
+        outbox_complete=row["planned_at"] is not None,
+        planned=row["total"],
+        pending=row["total"] - final,
+        created_at=from_datetime(row["created_at"]),
+        templates=definition.templates,
+        **{name: row[name] for name in _COUNTERS},
+    )
+    if row["pace_count"] is not None:
+        send.pacing.count = int(row["pace_count"])
+        send.pacing.unit = _UNITS.get(row["pace_seconds"], pb.PACE_UNIT_UNSPECIFIED)
+    if row["completed_at"] is not None:
+        send.finished_at.CopyFrom(from_datetime(row["completed_at"]))
+    return send

@@ -1,0 +1,429 @@
+"""A sender worker: fills outboxes, claims batches, sends them through the channel plugins, records.
+
+Per claimed batch (see :mod:`kernel.delivery.claims`): messages too old are expired, the email domains'
+throttle admits what may go now (the rest is deferred in the database to the time the throttle gives),
+sender_ext cuts provider batches by channel, each batch is personalised and handed to its channel's
+sender (a bounded number in flight per channel), and the outcome of the whole claimed batch is recorded
+at once (:mod:`kernel.delivery.results`). Several claimed batches are in flight at a time
+(``worker_concurrency``): those are what a crash can send twice.
+
+A worker runs three loops: heartbeat (throttle share, take-over of dead workers, gauges), outbox
+filling, and sending. Time for pacing and throttling comes from ``clock`` (epoch seconds) so that tests
+can drive it; database times (leases, retries) are the database's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+
+from herald.v1 import messages_pb2 as pb
+from kernel.channels import ChannelSpec, FailureReason, OutboundMessage, Outcome, SendResult
+from kernel.delivery import metrics
+from kernel.delivery.claims import ClaimQueries
+from kernel.delivery.outbox import FillJob, OutboxFiller
+from kernel.delivery.outcomes import Attempt
+from kernel.delivery.pacing import paced_claim
+from kernel.delivery.personalise import Personaliser
+from kernel.delivery.registry import WorkerRegistry
+from kernel.delivery.results import BatchOutcome, record
+from kernel.delivery.retry import RetryPolicy
+from kernel.delivery.send_definition import parse_send
+from kernel.delivery.senders import SenderPool
+from kernel.delivery.templates import TemplateError
+from kernel.delivery.throttling import DomainThrottle
+from kernel.errors import HeraldError
+from kernel.plugins import ChannelManager, UnknownChannel
+from kernel.settings import Settings
+from sender_ext import Kind, email_domain, group_batches
+
+log = logging.getLogger(__name__)
+
+#: How often an idle worker looks for work (new sends, due retries, a wave's next slot).
+POLL_SECONDS = 0.2
+#: Claimed rows: message_id, seq, channel, address, profile_id, attempts, age, custom_id, [details], v0...
+_ID, _SEQ, _CHANNEL, _ADDRESS, _PROFILE, _ATTEMPTS, _AGE, _CUSTOM_ID, _DETAILS = range(9)
+_SPECIAL_VARIABLES = frozenset({"custom_id", "profile_id"})
+
+
+@dataclass(eq=False)
+class SendRuntime:
+    """What a worker keeps about one running send: its channels, personalisers, claim queries, cursor."""
+
+    project_id: uuid.UUID
+    send_id: uuid.UUID
+    specs: list[ChannelSpec]
+    personalisers: list[Personaliser]
+    queries: ClaimQueries
+    paced: bool
+    index: dict[str, int] = field(init=False)
+    kinds: list[int] = field(init=False)
+    max_sizes: list[int] = field(init=False)
+    #: (variable name, column) of the attributes the templates read.
+    columns: list[tuple[str, int]] = field(init=False)
+    wants: frozenset[str] = field(init=False)
+    #: Last seq claimed by this worker (first attempts are claimed after it).
+    cursor: int = 0
+    #: Monotonic time after which the cursor may go back to the start (for messages skipped earlier).
+    rescan_after: float = 0.0
+    #: Clock time before which the wave has nothing to release.
+    not_before: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.index = {spec.name: position for position, spec in enumerate(self.specs)}
+        self.kinds = [int(Kind[spec.capabilities.address_kind.name]) for spec in self.specs]
+        self.max_sizes = [spec.capabilities.max_batch_size for spec in self.specs]
+        first = _DETAILS + 1 if self.queries.web_push else _DETAILS
+        self.columns = [(name, first + i) for i, name in enumerate(self.queries.variables)]
+        self.wants = frozenset().union(*(p.variables for p in self.personalisers)) & _SPECIAL_VARIABLES
+
+    def variables(self, row: asyncpg.Record) -> dict[str, Any]:
+        """The template variables of a claimed row, as SendTransactional gives them."""
+        values = {name: row[column] for name, column in self.columns}
+        if "custom_id" in self.wants:
+            values["custom_id"] = row[_CUSTOM_ID] or ""
+        if "profile_id" in self.wants:
+            values["profile_id"] = str(row[_PROFILE] or "")
+        return values
+
+
+class SenderWorker:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        channels: ChannelManager,
+        senders: SenderPool,
+        settings: Settings,
+        worker_id: str,
+        *,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._pool = pool
+        self._channels = channels
+        self._senders = senders
+        self._settings = settings
+        self.worker_id = worker_id
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._lease = timedelta(seconds=settings.lease_seconds)
+        self._registry = WorkerRegistry(pool, worker_id, self._lease)
+        self._filler = OutboxFiller(pool, worker_id, settings.outbox_chunk_size, self._lease)
+        self._throttle = DomainThrottle(settings)
+        self._retry = RetryPolicy(
+            settings.retry_base_seconds, settings.retry_max_seconds, settings.message_max_age_seconds
+        )
+        self._domains = metrics.DomainLabels({*settings.domain_limits, *settings.domain_warmup})
+        self._channel_slots: dict[str, asyncio.Semaphore] = {}
+        self._sends: dict[tuple[uuid.UUID, uuid.UUID], SendRuntime] = {}
+        self._broken: set[tuple[uuid.UUID, uuid.UUID]] = set()
+        self._inflight: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        """Work until cancelled; then let the batches in flight finish and leave the registry."""
+        await self._heartbeat()
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._forever(self._heartbeat, self._settings.heartbeat_seconds))
+                group.create_task(self._fill_loop())
+                group.create_task(self._send_loop())
+        finally:
+            await asyncio.shield(self._drain())
+
+    async def _drain(self) -> None:
+        """Let the batches in flight finish (for the shutdown grace); leave the registry only if they all
+        did: the messages of a batch abandoned here are taken over once this worker's heartbeat is stale."""
+        if self._inflight:
+            _, abandoned = await asyncio.wait(self._inflight, timeout=self._settings.shutdown_grace_seconds)
+            for task in abandoned:
+                task.cancel()
+            if abandoned:
+                return
+        with contextlib.suppress(OSError, asyncpg.PostgresError):
+            await self._registry.leave()
+
+    # --- heartbeat -------------------------------------------------------------------------------
+
+    @staticmethod
+    async def _forever(step: Callable[[], Any], every: float) -> None:
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await step()
+            except (OSError, asyncpg.PostgresError):
+                log.exception("sender worker: heartbeat failed; trying again")
+
+    async def _heartbeat(self) -> None:
+        live = await self._registry.beat()
+        self._throttle.refresh(self._clock(), live)
+        dead, taken = await self._registry.bury_dead()
+        if dead:
+            log.warning("sender workers %s are dead: took over %s of their messages", dead, taken)
+            for runtime in self._sends.values():
+                runtime.rescan_after = 0.0
+        metrics.LIVE_WORKERS.set(live)
+        metrics.QUEUE_DEPTH.set(await self._registry.pending_messages())
+
+    # --- outbox filling --------------------------------------------------------------------------
+
+    async def _fill_loop(self) -> None:
+        while True:
+            job = await self._filler.take()
+            if job is None:
+                await asyncio.sleep(POLL_SECONDS)
+                continue
+            await self._fill(job)
+
+    async def _fill(self, job: FillJob) -> None:
+        request = pb.CreateSendRequest.FromString(job.definition)
+        try:
+            definition = parse_send(request, self._channels, "")
+        except (HeraldError, UnknownChannel):
+            log.exception("send %s cannot be read (was a channel plugin removed?)", job.send_id)
+            await asyncio.sleep(POLL_SECONDS)
+            return
+        while not await self._filler.fill_chunk(job, definition):
+            pass
+
+    # --- sending ---------------------------------------------------------------------------------
+
+    async def _send_loop(self) -> None:
+        slots = asyncio.Semaphore(self._settings.worker_concurrency)
+        refreshed = 0.0
+        while True:
+            if time.monotonic() - refreshed > POLL_SECONDS:
+                await self._refresh_sends()
+                refreshed = time.monotonic()
+            busy = False
+            for runtime in list(self._sends.values()):
+                if runtime.not_before > self._clock():
+                    continue
+                await slots.acquire()
+                try:
+                    rows = await self._claim(runtime)
+                except BaseException:
+                    slots.release()
+                    raise
+                if not rows:
+                    slots.release()
+                    continue
+                busy = True
+                task = asyncio.create_task(self._process(runtime, rows))
+                self._inflight.add(task)
+                task.add_done_callback(lambda done: self._finished(done, slots))
+            if not busy:
+                await asyncio.sleep(POLL_SECONDS)
+
+    def _finished(self, task: asyncio.Task[None], slots: asyncio.Semaphore) -> None:
+        slots.release()
+        self._inflight.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("sender worker: a batch failed", exc_info=task.exception())
+
+    async def _refresh_sends(self) -> None:
+        rows = await self._pool.fetch(
+            """SELECT project_id, send_id, definition, pace_count IS NOT NULL AS paced FROM sends
+               WHERE state = 'running'"""
+        )
+        running = {(row["project_id"], row["send_id"]): row for row in rows}
+        for key in set(self._sends) - set(running):
+            del self._sends[key]
+        for key, row in running.items():
+            if key not in self._sends and key not in self._broken:
+                runtime = self._runtime(row)
+                if runtime is None:
+                    self._broken.add(key)
+                else:
+                    self._sends[key] = runtime
+
+    def _runtime(self, row: asyncpg.Record) -> SendRuntime | None:
+        try:
+            definition = parse_send(pb.CreateSendRequest.FromString(row["definition"]), self._channels, "")
+        except (HeraldError, UnknownChannel):
+            log.exception("send %s cannot be read (was a channel plugin removed?)", row["send_id"])
+            return None
+        specs = list(definition.channels)
+        personalisers = [
+            Personaliser(
+                definition.templates[spec.name], substitution=spec.capabilities.per_recipient_substitution
+            )
+            for spec in specs
+        ]
+        attributes = sorted(frozenset().union(*(p.variables for p in personalisers)) - _SPECIAL_VARIABLES)
+        web_push = any(spec.capabilities.address_kind.value == "web_push" for spec in specs)
+        return SendRuntime(
+            row["project_id"],
+            row["send_id"],
+            specs,
+            personalisers,
+            ClaimQueries(attributes, web_push),
+            row["paced"],
+        )
+
+    async def _claim(self, runtime: SendRuntime) -> list[asyncpg.Record]:
+        size = self._settings.worker_batch_size
+        async with self._pool.acquire() as conn:
+            if not runtime.paced:
+                return await self._claim_some(conn, runtime, size)
+            now = self._clock()
+            claimed = await paced_claim(
+                conn,
+                runtime.project_id,
+                runtime.send_id,
+                now,
+                size,
+                lambda limit: self._claim_some(conn, runtime, limit),
+            )
+            runtime.not_before = claimed.next_at
+            return claimed.rows
+
+    async def _claim_some(
+        self, conn: asyncpg.Connection, runtime: SendRuntime, limit: int
+    ) -> list[asyncpg.Record]:
+        """Due messages first, then first attempts after the cursor."""
+        queries, project_id, send_id = runtime.queries, runtime.project_id, runtime.send_id
+        rows = await queries.due(conn, project_id, send_id, limit, self.worker_id, self._lease)
+        if len(rows) < limit:
+            first = await queries.first_attempts(
+                conn, project_id, send_id, runtime.cursor, limit - len(rows), self.worker_id, self._lease
+            )
+            if first:
+                runtime.cursor = max(runtime.cursor, max(row[_SEQ] for row in first))
+            if len(first) < limit - len(rows) and time.monotonic() > runtime.rescan_after:
+                # The end of what is planned: look from the start next time, at most once per lease, for
+                # messages skipped while another claim held them (and then let go).
+                runtime.cursor = 0
+                runtime.rescan_after = time.monotonic() + self._lease.total_seconds()
+            rows = [*rows, *first]
+        return rows
+
+    async def _process(self, runtime: SendRuntime, rows: list[asyncpg.Record]) -> None:
+        outcome = BatchOutcome()
+        now = self._clock()
+        live = bytearray(b"\x01") * len(rows)
+        for position, row in enumerate(rows):
+            if row[_ATTEMPTS] and row[_AGE] > self._retry.max_age_seconds:
+                outcome.add(row[_ID], "expired", attempted=False, detail="older than the maximum age")
+                metrics.EXPIRED.labels(row[_CHANNEL]).inc()
+                live[position] = 0
+        channels = [runtime.index[row[_CHANNEL]] for row in rows]
+        kinds = bytes(runtime.kinds[channel] for channel in channels)
+        admission = self._throttle.throttle.take_batch(kinds, [row[_ADDRESS] for row in rows], now, live)
+        for position, row in enumerate(rows):
+            if live[position] and not admission.go[position]:
+                delay = admission.not_before[position] - now
+                outcome.add(row[_ID], "planned", attempted=False, detail="domain throttle", delay=delay)
+                metrics.DEFERRED.labels(self._domains(email_domain(row[_ADDRESS]))).inc()
+        batches = group_batches(channels, runtime.max_sizes, admission.go)
+        await asyncio.gather(
+            *(
+                self._send(runtime, runtime.specs[channel], [rows[i] for i in members], outcome)
+                for channel, members in batches.batches()
+            )
+        )
+        async with self._pool.acquire() as conn:
+            await record(
+                conn, runtime.project_id, runtime.send_id, self.worker_id, outcome, paced=runtime.paced
+            )
+
+    async def _send(
+        self, runtime: SendRuntime, spec: ChannelSpec, rows: list[asyncpg.Record], outcome: BatchOutcome
+    ) -> None:
+        personalise = runtime.personalisers[runtime.index[spec.name]]
+        messages, sent_rows = [], []
+        for row in rows:
+            try:
+                content, substitution = personalise(runtime.variables(row))
+            except TemplateError as error:
+                outcome.add(row[_ID], "failed", attempted=False, reason="template", detail=str(error))
+                metrics.FAILED.labels(spec.name, "template").inc()
+                continue
+            details = row[_DETAILS] if spec.capabilities.address_kind.value == "web_push" else None
+            messages.append(
+                OutboundMessage(str(row[_ID]), row[_ADDRESS], content, details or {}, substitution)
+            )
+            sent_rows.append(row)
+        if not messages:
+            return
+        results = await self._deliver(runtime.project_id, spec, messages)
+        self._account(spec, sent_rows, messages, results, outcome)
+
+    async def _deliver(
+        self, project_id: uuid.UUID, spec: ChannelSpec, messages: list[OutboundMessage]
+    ) -> list[SendResult]:
+        slots = self._channel_slots.get(spec.name)
+        if slots is None:
+            limit = self._settings.channel_concurrency.get(
+                spec.name, self._settings.default_channel_concurrency
+            )
+            slots = self._channel_slots[spec.name] = asyncio.Semaphore(limit)
+        async with slots:
+            started = time.perf_counter()
+            try:
+                sender = await self._senders.get(project_id, spec.name)
+                results = await sender.send_batch(messages)
+            except HeraldError as error:
+                detail = f"channel unavailable: {error}"
+                return [SendResult(m.message_id, Outcome.RETRY, detail=detail) for m in messages]
+            except Exception as error:
+                log.exception("sender worker: %s failed on a batch; retrying it later", spec.name)
+                detail = f"sender error: {error!r}"
+                return [SendResult(m.message_id, Outcome.RETRY, detail=detail) for m in messages]
+            metrics.PROVIDER_LATENCY.labels(spec.name).observe(time.perf_counter() - started)
+        return results
+
+    def _account(
+        self,
+        spec: ChannelSpec,
+        rows: list[asyncpg.Record],
+        messages: list[OutboundMessage],
+        results: list[SendResult],
+        outcome: BatchOutcome,
+    ) -> None:
+        """Turn the provider's answers into the batch outcome, metrics and throttle feedback."""
+        email = spec.capabilities.address_kind.value == "email"
+        sent_ids, provider_ids, sent_labels, retry_labels = [], [], [], []
+        now = self._clock()
+        for row, message, result in zip(rows, messages, results, strict=True):
+            domain = email_domain(row[_ADDRESS]) if email else ""
+            if result.outcome is Outcome.ACCEPTED:
+                sent_ids.append(row[_ID])
+                provider_ids.append(result.provider_id)
+                sent_labels.append((spec.name, self._domains(domain)))
+                continue
+            if result.outcome is Outcome.FAILED:
+                reason = result.reason.value if result.reason else FailureReason.REJECTED.value
+                outcome.add(
+                    row[_ID],
+                    "failed",
+                    attempted=True,
+                    reason=reason,
+                    detail=result.detail,
+                    provider_id=result.provider_id,
+                )
+                metrics.FAILED.labels(spec.name, reason).inc()
+                if result.prunes_address or result.reason is FailureReason.UNSUBSCRIBED:
+                    outcome.consequences.append((spec, Attempt(row[_ID], message.address, result)))
+                continue
+            retry_labels.append((spec.name, self._domains(domain)))
+            if email:
+                self._throttle.throttle.slow_down(domain, now)
+            delay = self._retry.next_delay(row[_ATTEMPTS] + 1, result.retry_after, row[_AGE], self._rng)
+            if delay is None:
+                outcome.add(row[_ID], "expired", attempted=True, detail=result.detail)
+                metrics.EXPIRED.labels(spec.name).inc()
+            else:
+                outcome.add(row[_ID], "retry", attempted=True, detail=result.detail, delay=delay)
+        outcome.sent(sent_ids, provider_ids)
+        metrics.count_by(metrics.SENT, sent_labels)
+        metrics.count_by(metrics.RETRIED, retry_labels)

@@ -1,0 +1,136 @@
+"""Helpers of the bulk-delivery tests: people through UpsertProfile, sends, waiting for their progress."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import asyncpg
+
+from herald.v1 import common_pb2, messages_pb2, messages_pb2_grpc, profiles_pb2, profiles_pb2_grpc
+from tests.conftest import ProjectKey
+
+EMAIL_TEMPLATE = messages_pb2.MessageTemplate(
+    subject="Hello {{ first_name }}",
+    html="<p>Hi {{ first_name }}{% if vip %}, our VIP{% endif %}!</p>",
+    text="Hi {{ first_name }}",
+)
+SMS_TEMPLATE = messages_pb2.MessageTemplate(text="Hi {{ first_name | default: 'there' }}, {{ custom_id }}")
+#: How long a test waits for a send to get somewhere before it fails (never a speed assertion).
+PATIENCE_SECONDS = 60.0
+
+
+def attributes(**values: Any) -> dict[str, common_pb2.AttributeValue]:
+    converted = {}
+    for key, value in values.items():
+        if isinstance(value, bool):
+            converted[key] = common_pb2.AttributeValue(bool_value=value)
+        else:
+            converted[key] = common_pb2.AttributeValue(string_value=str(value))
+    return converted
+
+
+async def person(
+    profiles: profiles_pb2_grpc.ProfileServiceStub,
+    project: ProjectKey,
+    custom_id: str,
+    *,
+    email: str = "",
+    phone: str = "",
+    subscriptions: Iterable[common_pb2.Subscription] = (),
+    **values: Any,
+) -> str:
+    """A profile (created or updated) with these addresses, attributes and consent; returns its id."""
+    addresses = []
+    if email:
+        addresses.append(common_pb2.Address(kind=common_pb2.ADDRESS_KIND_EMAIL, value=email))
+    if phone:
+        addresses.append(common_pb2.Address(kind=common_pb2.ADDRESS_KIND_PHONE, value=phone))
+    reply = await profiles.UpsertProfile(
+        profiles_pb2.UpsertProfileRequest(
+            profile=common_pb2.ProfileRef(custom_id=custom_id),
+            attributes=attributes(**values),
+            add_addresses=addresses,
+            subscriptions=list(subscriptions),
+        ),
+        metadata=project.auth,
+    )
+    return reply.profile_id
+
+
+def marketing_email(status: int) -> common_pb2.Subscription:
+    return common_pb2.Subscription(
+        channel=common_pb2.CHANNEL_EMAIL, purpose=common_pb2.PURPOSE_MARKETING, status=status
+    )
+
+
+def send_request(**fields: Any) -> messages_pb2.CreateSendRequest:
+    """A marketing email send to every reachable profile, unless ``fields`` say otherwise."""
+    fields.setdefault("channels", ["email.sparkpost"])
+    fields.setdefault("templates", {"email.sparkpost": EMAIL_TEMPLATE})
+    fields.setdefault("purpose", messages_pb2.SEND_PURPOSE_MARKETING)
+    if "profiles" not in fields:
+        fields.setdefault("all_reachable", messages_pb2.AllReachable())
+    return messages_pb2.CreateSendRequest(**fields)
+
+
+async def wait_for(
+    messages: messages_pb2_grpc.MessageServiceStub,
+    project: ProjectKey,
+    send_id: str,
+    done: Callable[[messages_pb2.Send], bool],
+) -> messages_pb2.Send:
+    """Poll GetSend until ``done(send)``; fail after PATIENCE_SECONDS."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + PATIENCE_SECONDS
+    while True:
+        send = await messages.GetSend(messages_pb2.GetSendRequest(send_id=send_id), metadata=project.auth)
+        if done(send):
+            return send
+        assert loop.time() < deadline, f"send never got there: {send}"
+        await asyncio.sleep(0.05)
+
+
+async def completed(
+    messages: messages_pb2_grpc.MessageServiceStub, project: ProjectKey, send_id: str
+) -> messages_pb2.Send:
+    return await wait_for(messages, project, send_id, lambda s: s.state == messages_pb2.SEND_STATE_COMPLETED)
+
+
+def adds_up(send: messages_pb2.Send) -> bool:
+    final = send.sent + send.failed + send.expired + send.cancelled + send.suppressed
+    return send.planned == final + send.pending
+
+
+async def rows(db: asyncpg.Pool, project: ProjectKey, send_id: str) -> list[asyncpg.Record]:
+    """The send's outbox rows."""
+    return await db.fetch(
+        "SELECT * FROM messages WHERE project_id = $1 AND send_id = $2 ORDER BY seq",
+        project.project_id,
+        uuid.UUID(send_id),
+    )
+
+
+async def seed_people(db: asyncpg.Pool, project: ProjectKey, count: int, domains: int = 20) -> None:
+    """``count`` profiles with an email each, written in SQL (tens of thousands through the API would
+    make the test about the API's speed). Emails: person<i>@d<i % domains>.example."""
+    async with db.acquire() as conn, conn.transaction():
+        await conn.execute(
+            """INSERT INTO profiles (project_id, profile_id, custom_id, attributes)
+               SELECT $1, gen_random_uuid(), 'p' || i,
+                      jsonb_build_object('first_name', jsonb_build_object('t', 's', 'v', 'Name' || i))
+               FROM generate_series(1, $2) AS i""",
+            project.project_id,
+            count,
+        )
+        await conn.execute(
+            """INSERT INTO profile_addresses (project_id, profile_id, kind, value)
+               SELECT project_id, profile_id, 'email',
+                      'person' || substr(custom_id, 2) || '@d' || (substr(custom_id, 2)::int % $2)
+                      || '.example'
+               FROM profiles WHERE project_id = $1""",
+            project.project_id,
+            domains,
+        )

@@ -1,0 +1,141 @@
+"""CreateSend end to end: the outbox, the workers, the channel plugins and their emulators, the counts."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from herald.v1 import common_pb2, messages_pb2
+from kernel.delivery.suppressions import suppress_address
+from tests.delivery.conftest import EMAIL, SMS
+from tests.delivery.support import (
+    EMAIL_TEMPLATE,
+    SMS_TEMPLATE,
+    adds_up,
+    completed,
+    marketing_email,
+    person,
+    rows,
+    send_request,
+)
+
+
+async def test_every_reachable_profile_gets_its_personalised_messages(
+    messages, profiles, configured, sparkpost, gateway, worker, db
+) -> None:
+    await person(
+        profiles, configured, "ann", email="ann@example.com", phone="+33612345678", first_name="Ann", vip=True
+    )
+    await person(profiles, configured, "bob", email="bob@example.org", first_name="Bob")
+    await person(profiles, configured, "cyd", phone="+33698765432")
+    send = await messages.CreateSend(
+        send_request(channels=[EMAIL, SMS], templates={EMAIL: EMAIL_TEMPLATE, SMS: SMS_TEMPLATE}),
+        metadata=configured.auth,
+    )
+    assert send.state == messages_pb2.SEND_STATE_RUNNING
+    done = await completed(messages, configured, send.send_id)
+    assert (done.planned, done.sent, done.pending, done.failed) == (4, 4, 0, 0)
+    assert done.outbox_complete and adds_up(done) and done.HasField("finished_at")
+
+    emails = {record["email"]: record for record in sparkpost.accepted}
+    assert emails["ann@example.com"]["html"] == "<p>Hi Ann, our VIP!</p>"
+    assert emails["ann@example.com"]["subject"] == "Hello Ann"
+    assert emails["bob@example.org"]["html"] == "<p>Hi Bob!</p>"
+    texts = {record["to"]: record["text"] for record in gateway.accepted}
+    assert texts == {"+33612345678": "Hi Ann, ann", "+33698765432": "Hi there, cyd"}
+
+    outbox = await rows(db, configured, send.send_id)
+    assert {row["status"] for row in outbox} == {"sent"}
+    provider_ids = {record["herald_message_id"] for record in sparkpost.accepted}
+    provider_ids |= {record["message_id"] for record in gateway.accepted}
+    assert provider_ids == {str(row["message_id"]) for row in outbox}
+
+
+async def test_an_address_reached_through_several_profiles_is_sent_once(
+    messages, profiles, configured, sparkpost, worker
+) -> None:
+    await person(profiles, configured, "a1", email="Shared@example.com", first_name="A")
+    await person(profiles, configured, "a2", email="shared@example.com", first_name="B")
+    await person(profiles, configured, "a3", email="other@example.com", first_name="C")
+    send = await messages.CreateSend(send_request(), metadata=configured.auth)
+    done = await completed(messages, configured, send.send_id)
+    assert (done.planned, done.sent, done.duplicates) == (2, 2, 1)
+    assert Counter(r["email"].lower() for r in sparkpost.accepted) == {
+        "shared@example.com": 1,
+        "other@example.com": 1,
+    }
+
+
+async def test_consent_and_suppressions_are_respected(
+    messages, profiles, configured, sparkpost, worker, db
+) -> None:
+    await person(profiles, configured, "in", email="in@example.com", subscriptions=[marketing_email(1)])
+    await person(profiles, configured, "out", email="out@example.com", subscriptions=[marketing_email(2)])
+    await person(profiles, configured, "silent", email="silent@example.com")
+    await person(profiles, configured, "bounced", email="bounced@example.com")
+    async with db.acquire() as conn:
+        await suppress_address(conn, configured.project_id, "email", "bounced@example.com", "bounced", EMAIL)
+    send = await messages.CreateSend(send_request(), metadata=configured.auth)
+    done = await completed(messages, configured, send.send_id)
+    assert (done.planned, done.sent, done.suppressed, done.not_consented) == (3, 2, 1, 1)
+    assert {r["email"] for r in sparkpost.accepted} == {"in@example.com", "silent@example.com"}
+
+    opt_in = await messages.CreateSend(send_request(require_opt_in=True), metadata=configured.auth)
+    done = await completed(messages, configured, opt_in.send_id)
+    assert (done.planned, done.sent, done.suppressed, done.not_consented) == (1, 1, 0, 3)
+
+    service = await messages.CreateSend(
+        send_request(purpose=messages_pb2.SEND_PURPOSE_TRANSACTIONAL), metadata=configured.auth
+    )
+    done = await completed(messages, configured, service.send_id)
+    assert (done.planned, done.sent, done.suppressed, done.not_consented) == (4, 3, 1, 0)
+    assert Counter(r["email"] for r in sparkpost.accepted)["out@example.com"] == 1
+
+
+async def test_a_listed_audience_by_profile_and_custom_ids(
+    messages, profiles, configured, sparkpost, worker
+) -> None:
+    ann = await person(profiles, configured, "ann", email="ann@example.com")
+    await person(profiles, configured, "bob", email="bob@example.com")
+    await person(profiles, configured, "cyd", email="cyd@example.com")
+    audience = messages_pb2.ProfileList(
+        profiles=[
+            common_pb2.ProfileRef(profile_id=ann),
+            common_pb2.ProfileRef(custom_id="ann"),
+            common_pb2.ProfileRef(custom_id="bob"),
+            common_pb2.ProfileRef(custom_id="nobody"),
+        ]
+    )
+    send = await messages.CreateSend(send_request(profiles=audience), metadata=configured.auth)
+    assert send.unknown_profiles == 1
+    done = await completed(messages, configured, send.send_id)
+    assert (done.planned, done.sent) == (2, 2)
+    assert {r["email"] for r in sparkpost.accepted} == {"ann@example.com", "bob@example.com"}
+
+
+async def test_domain_targeting(messages, profiles, configured, sparkpost, worker) -> None:
+    await person(profiles, configured, "g", email="g@gmail.com")
+    await person(profiles, configured, "y", email="y@yahoo.com")
+    await person(profiles, configured, "o", email="o@Example.COM")
+    only = await messages.CreateSend(
+        send_request(domains=messages_pb2.DomainFilter(include=["Gmail.com", "example.com"])),
+        metadata=configured.auth,
+    )
+    await completed(messages, configured, only.send_id)
+    assert sorted(r["email"] for r in sparkpost.accepted) == ["g@gmail.com", "o@example.com"]
+    sparkpost.accepted.clear()
+    others = await messages.CreateSend(
+        send_request(domains=messages_pb2.DomainFilter(exclude=["gmail.com"])), metadata=configured.auth
+    )
+    done = await completed(messages, configured, others.send_id)
+    assert done.planned == 2
+    assert sorted(r["email"] for r in sparkpost.accepted) == ["o@example.com", "y@yahoo.com"]
+
+
+async def test_the_kernels_own_workers_deliver(
+    messages, profiles, configured, sparkpost, kernel_workers
+) -> None:
+    await person(profiles, configured, "ann", email="ann@example.com", first_name="Ann")
+    send = await messages.CreateSend(send_request(), metadata=configured.auth)
+    done = await completed(messages, configured, send.send_id)
+    assert done.sent == 1
+    assert sparkpost.accepted[-1]["subject"] == "Hello Ann"
