@@ -1,12 +1,14 @@
-"""Event ingestion throughput of one kernel: batched TrackEvents and StreamEvents, several clients.
+"""Event ingestion throughput of one kernel: single-event calls, batched TrackEvents and StreamEvents.
 
     .venv/bin/python benchmarks/ingest_bench.py [--seconds 15] [--clients 4] [--batch 1000]
 
-Starts ``herald serve`` in its own process (scratch data folder, embedded PostgreSQL), creates the
-profiles once, then for each mode lets ``--clients`` concurrent clients send batches of ``--batch``
-events (each with a unique ``event_id``, a time and two attributes, spread over ``--people`` customers)
-for ``--seconds``. Prints events/s per mode, call latency, the cores the kernel and PostgreSQL used, and
-checks that the database holds exactly the events reported accepted. The last line is the JSON summary.
+Starts ``herald serve`` in its own process (scratch data folder, embedded PostgreSQL) and creates the
+profiles once. Then single-event TrackEvents calls are offered at ``--single-rate`` per second (open
+loop: latency shows any backlog), and for each batched mode ``--clients`` concurrent clients send
+batches of ``--batch`` events, each for ``--seconds``. Every event has a unique ``event_id``, a time
+and two attributes, and names one of ``--people`` customers at random. Prints events/s per mode, call
+latency, the cores the kernel and PostgreSQL used, and checks that the database holds exactly the
+events reported accepted. The last line is the JSON summary.
 
 The client pre-serialises one event per customer and appends each event's id to those bytes, so that
 building requests costs the load generator little of the CPU it shares with the kernel.
@@ -20,6 +22,7 @@ import random
 import statistics
 import sys
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -162,6 +165,36 @@ async def measure(
     return Result(mode, sum(accepted), elapsed, latencies, cpu_report(before, kernel.cpu_seconds(), elapsed))
 
 
+async def single_calls(kernel: Kernel, bodies: list[bytes], rate: float, seconds: float) -> Result:
+    """Single-event TrackEvents calls offered at ``rate`` per second whether or not earlier ones have
+    been answered (an open loop, as independent backends would), so that latency shows any backlog."""
+    batches = Batches(bodies, 1, "single")
+    latencies: list[float] = []
+    accepted = 0
+    async with grpc.aio.insecure_channel(kernel.address) as channel:
+        call = channel.unary_unary(TRACK, response_deserializer=response)
+
+        async def one(request: bytes) -> None:
+            nonlocal accepted
+            started = time.perf_counter()
+            reply = await call(request, metadata=kernel.auth)
+            latencies.append(time.perf_counter() - started)
+            accepted += reply.accepted
+
+        before, started = kernel.cpu_seconds(), time.monotonic()
+        calls: list[asyncio.Task[None]] = []
+        while (now := time.monotonic()) < started + seconds:
+            while len(calls) < (now - started) * rate:
+                calls.append(asyncio.create_task(one(batches.next())))
+            await asyncio.sleep(0.001)
+        outcomes = await asyncio.gather(*calls, return_exceptions=True)
+        elapsed = time.monotonic() - started
+    failures = Counter(o.code().name for o in outcomes if isinstance(o, grpc.aio.AioRpcError))
+    if failures:
+        print(f"single-event calls failed: {dict(failures)}")
+    return Result("single", accepted, elapsed, latencies, cpu_report(before, kernel.cpu_seconds(), elapsed))
+
+
 async def stored_events(kernel: Kernel) -> int:
     import pgserver
 
@@ -177,12 +210,14 @@ async def run(kernel: Kernel, args: argparse.Namespace) -> dict[str, float]:
     bodies = event_bodies(args.people)
     await asyncio.to_thread(seed_customers, kernel, args.people)
     results = [
+        await single_calls(kernel, bodies, args.single_rate, args.seconds),
         await measure(kernel, "track", track_client, bodies, args),
         await measure(kernel, "stream", stream_client, bodies, args),
     ]
     stored = await stored_events(kernel)
     accepted = sum(r.events for r in results)
     figures: dict[str, float] = {"clients": args.clients, "batch": args.batch}
+    figures["single_offered_per_s"] = args.single_rate
     for result in results:
         print(
             f"{result.mode:>6}: {result.rate:>9,.0f} events/s  ({result.events:,} events in "
@@ -201,6 +236,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument("--single-rate", type=float, default=2000.0, help="single-event calls/s offered")
     args = parser.parse_args()
     with herald_kernel() as kernel:
         figures = asyncio.run(run(kernel, args))
