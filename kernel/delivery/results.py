@@ -5,7 +5,7 @@ Only rows still leased by this worker are updated: if the worker was taken for d
 message over, the other's result is the one recorded, so a message is counted once. The send row is
 locked first (as CreateSend, CancelSend and the outbox filler do), so a cancellation cannot slip between
 reading the send's state and writing the messages: a retry or a deferral of a cancelled send's message
-turns it into ``cancelled``.
+turns it into ``cancelled``. ``lease_owner`` is left in place: it tells which worker sent the message.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ updated AS (
         provider_id = o.provider_id, failure_reason = o.reason, detail = o.detail,
         next_attempt_at = CASE WHEN $10 <> 'cancelled' AND o.status IN ('retry', 'planned')
                                THEN now() + make_interval(secs => o.delay) END,
-        lease_owner = NULL, lease_until = NULL, updated_at = now()
+        lease_until = NULL, updated_at = now()
     FROM o
     WHERE m.project_id = $1 AND m.message_id = o.message_id AND m.status = 'leased' AND m.lease_owner = $2
     RETURNING m.status AS status, o.status AS outcome

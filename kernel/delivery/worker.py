@@ -131,8 +131,8 @@ class SenderWorker:
 
     async def run(self) -> None:
         """Work until cancelled; then let the batches in flight finish and leave the registry."""
-        await self._heartbeat()
         try:
+            await self._heartbeat()
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._forever(self._heartbeat, self._settings.heartbeat_seconds))
                 group.create_task(self._fill_loop())

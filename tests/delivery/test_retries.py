@@ -1,0 +1,107 @@
+"""Temporary failures are retried (the provider's Retry-After first, else backoff), permanent ones never,
+old ones expire; messages held by a dead worker are taken over and sent once."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from herald.v1 import messages_pb2
+from kernel.delivery.claims import ClaimQueries
+from tests.delivery.conftest import SMS, sender_worker
+from tests.delivery.support import completed, person, rows, send_request, wait_for
+
+SMS_ONLY = {"channels": [SMS], "templates": {SMS: messages_pb2.MessageTemplate(text="Hi")}}
+
+
+async def test_429_with_retry_after_is_retried_after_that_delay(
+    messages, profiles, configured, sparkpost, worker, db
+) -> None:
+    await person(profiles, configured, "ann", email="ann@example.com")
+    await person(profiles, configured, "bob", email="bob@example.com")
+    sparkpost.fail_next(1, 429, retry_after=3)
+    send = await messages.CreateSend(send_request(), metadata=configured.auth)
+    waiting = await wait_for(messages, configured, send.send_id, lambda s: s.retries == 2)
+    assert waiting.pending == 2 and waiting.sent == 0
+    outbox = await rows(db, configured, send.send_id)
+    assert {row["status"] for row in outbox} == {"retry"}
+    assert all(row["next_attempt_at"] - row["updated_at"] >= timedelta(seconds=3) for row in outbox)
+    done = await completed(messages, configured, send.send_id)
+    assert (done.sent, done.retries) == (2, 2)
+    assert [row["attempts"] for row in await rows(db, configured, send.send_id)] == [2, 2]
+    assert sorted(r["email"] for r in sparkpost.accepted) == ["ann@example.com", "bob@example.com"]
+
+
+async def test_server_errors_are_retried_with_backoff(
+    messages, profiles, configured, gateway, worker, db
+) -> None:
+    await person(profiles, configured, "ann", phone="+33612345678")
+    gateway.fail_next(2, 503)
+    send = await messages.CreateSend(send_request(**SMS_ONLY), metadata=configured.auth)
+    done = await completed(messages, configured, send.send_id)
+    assert (done.sent, done.retries) == (1, 2)
+    [row] = await rows(db, configured, send.send_id)
+    assert (row["status"], row["attempts"]) == ("sent", 3)
+    assert [m["message_id"] for m in gateway.accepted] == [str(row["message_id"])]
+
+
+async def test_permanent_failures_are_not_retried(
+    messages, profiles, configured, gateway, worker, db
+) -> None:
+    await person(profiles, configured, "ann", phone="+33612345678")
+    await person(profiles, configured, "bob", phone="+33698765432")
+    gateway.invalidate("+33612345678")
+    send = await messages.CreateSend(send_request(**SMS_ONLY), metadata=configured.auth)
+    done = await completed(messages, configured, send.send_id)
+    assert (done.sent, done.failed, done.retries) == (1, 1, 0)
+    failed = [row for row in await rows(db, configured, send.send_id) if row["status"] == "failed"]
+    assert [(row["address"], row["attempts"]) for row in failed] == [("+33612345678", 1)]
+    # A number the gateway does not know is dead for every profile: it was removed from Ann's.
+    left = await db.fetchval(
+        "SELECT count(*) FROM profile_addresses WHERE project_id = $1 AND value = '+33612345678'",
+        configured.project_id,
+    )
+    assert left == 0
+
+
+async def test_a_message_failing_past_the_maximum_age_expires(
+    messages, profiles, configured, gateway, server, db
+) -> None:
+    await person(profiles, configured, "ann", phone="+33612345678")
+    gateway.fail_next(1, 503)
+    async with sender_worker(server, message_max_age_seconds=0.5, retry_base_seconds=5.0):
+        send = await messages.CreateSend(send_request(**SMS_ONLY), metadata=configured.auth)
+        done = await completed(messages, configured, send.send_id)
+    assert (done.expired, done.sent, done.pending) == (1, 0, 0)
+    [row] = await rows(db, configured, send.send_id)
+    assert (row["status"], row["attempts"]) == ("expired", 1)
+    assert gateway.accepted == []
+
+
+async def test_messages_leased_by_a_dead_worker_are_taken_over(
+    messages, profiles, configured, sparkpost, server, db
+) -> None:
+    for index in range(5):
+        await person(profiles, configured, f"p{index}", email=f"p{index}@example.com")
+    send = await messages.CreateSend(send_request(start_paused=True), metadata=configured.auth)
+    async with sender_worker(server):
+        await wait_for(messages, configured, send.send_id, lambda s: s.outbox_complete)
+    # A worker claims three messages and dies before sending them (its heartbeat stops).
+    await db.execute(
+        """INSERT INTO workers (worker_id, host, pid, heartbeat_at)
+           VALUES ('dead', 'gone', 1, now() - interval '1 hour')"""
+    )
+    await messages.ResumeSend(messages_pb2.ResumeSendRequest(send_id=send.send_id), metadata=configured.auth)
+    async with db.acquire() as conn:
+        claimed = await ClaimQueries([], web_push=False).first_attempts(
+            conn, configured.project_id, uuid.UUID(send.send_id), 0, 3, "dead", timedelta(minutes=10)
+        )
+    assert len(claimed) == 3
+    async with sender_worker(server):
+        done = await completed(messages, configured, send.send_id)
+    assert done.sent == 5
+    outbox = await rows(db, configured, send.send_id)
+    assert sorted(r["herald_message_id"] for r in sparkpost.accepted) == sorted(
+        str(r["message_id"]) for r in outbox
+    )
+    assert await db.fetchval("SELECT count(*) FROM workers WHERE worker_id = 'dead'") == 0
