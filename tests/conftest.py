@@ -20,7 +20,6 @@ import pytest
 from herald.v1 import profiles_pb2_grpc, projects_pb2, projects_pb2_grpc
 from kernel.server import RunningServer, running
 from kernel.settings import Settings
-from kernel.storage.embedded import start_embedded_postgres
 
 ADMIN_KEY = "test-admin-key"
 
@@ -41,8 +40,12 @@ def database_url(data_dir: Path) -> Iterator[str]:
         return
     import pgserver
 
-    yield start_embedded_postgres(data_dir)
-    pgserver.get_server(data_dir.resolve() / "postgres", cleanup_mode=None).cleanup()
+    # "delete": unlike Herald's own embedded server, the test one stops (and vanishes) with the session.
+    embedded = pgserver.get_server(data_dir.resolve() / "postgres", cleanup_mode="delete")
+    try:
+        yield embedded.get_uri()
+    finally:
+        embedded.cleanup()
 
 
 @pytest.fixture(scope="session")

@@ -43,7 +43,6 @@ ACTIVITY_REFRESH = "1 hour"
 _FROM_MICROS = "(to_timestamp(div({0}, 1000000)) + mod({0}, 1000000) * interval '1 microsecond')"
 # Attempts of a write that deadlocked or raced with a merge or erasure (see EventStore.write).
 _ATTEMPTS = 3
-_MANY_IDENTITIES = 100
 
 
 @dataclass(slots=True)
@@ -191,11 +190,6 @@ async def _write(
     live = [i for i, outcome in enumerate(outcomes) if isinstance(outcome, Counts)]
     identities = {e.ref for i in live for e in batches[i] if e.ref.kind != "profile_id"}
     if identities:
-        if len(identities) >= _MANY_IDENTITIES:
-            # PostgreSQL's default cost of a random page read (4, for spinning disks) makes it hash the
-            # project's whole identity table rather than probe its index once per identifier: 34 ms
-            # instead of 4.5 for 1000 identifiers among 100,000 (measured). The pages are in memory.
-            await conn.execute("SET LOCAL random_page_cost = 1.1")
         # Sorted, so that two writers creating the same new identities insert them in the same order.
         ordered = sorted(identities, key=lambda r: (r.kind, r.value))
         profiles.update((await refs.resolve(conn, project_id, ordered, create=True)).profiles)

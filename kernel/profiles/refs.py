@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import asyncpg
 
@@ -23,9 +24,12 @@ KINDS = ("profile_id", "custom_id", "anonymous_id")
 IDENTITY_KIND = {"custom_id": "custom", "anonymous_id": "anonymous"}
 
 
-@dataclass(frozen=True, slots=True)
-class Ref:
-    """A validated reference. ``kind`` is ``profile_id``, ``custom_id`` or ``anonymous_id``."""
+class Ref(NamedTuple):
+    """A validated reference. ``kind`` is ``profile_id``, ``custom_id`` or ``anonymous_id``.
+
+    A named tuple rather than a dataclass: batches put thousands of them in sets and dicts, and a tuple
+    hashes in C.
+    """
 
     kind: str
     value: str

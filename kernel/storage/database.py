@@ -12,6 +12,12 @@ from kernel.settings import Settings
 from kernel.storage.embedded import start_embedded_postgres
 from kernel.storage.migrations import apply_migrations
 
+#: Planner settings for Herald's own connections. The default random_page_cost (4) models spinning disks
+#: and made PostgreSQL hash a project's whole identity table instead of probing its index once per
+#: identifier: 34 ms instead of 4.5 ms for 1000 identifiers among 100,000 (measured). Herald's queries are
+#: short OLTP statements, for which JIT compilation only adds latency.
+SESSION_SETTINGS = {"random_page_cost": "1.1", "jit": "off"}
+
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for type_name in ("json", "jsonb"):
@@ -47,5 +53,6 @@ async def open_database(settings: Settings) -> Database:
         min_size=settings.db_pool_min_size,
         max_size=max(settings.db_pool_max_size, settings.db_pool_min_size),
         init=_init_connection,
+        server_settings=SESSION_SETTINGS,
     )
     return Database(dsn=dsn, pool=pool)
