@@ -18,7 +18,9 @@ subject, html and text sent once per batch are the literal text with a placehold
 carries only the values of its own dynamic parts. Literal text that the provider would read as a
 placeholder (``{{``) travels as a value too.
 
-The result equals ``CompiledTemplate.render`` for every input (a property test checks it).
+The result equals ``CompiledTemplate.render`` for every input (a property test checks it), line breaks
+included: python-liquid turns CR LF and a lone CR into LF. With provider substitution each piece is
+normalised on its own, so a lone CR ending one piece before an LF starting the next stays two breaks.
 """
 
 from __future__ import annotations
@@ -48,6 +50,11 @@ _STATEFUL_TAGS = frozenset({"assign", "capture", "increment", "decrement", "cycl
 _IDENTIFIER = re.compile(r"[A-Za-z_][\w-]*\??")
 _CONTENT_FIELDS = frozenset(f.name for f in fields(MessageContent))
 _MISSING = object()
+
+
+def newlines(text: str) -> str:
+    """Line breaks as python-liquid writes them (its output stream turns CR LF and CR into LF)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 class Part:
@@ -157,7 +164,9 @@ class _Field:
     pieces: tuple[str | Part, ...]
 
     def render(self, variables: Mapping[str, Any]) -> str:
-        return "".join(piece if isinstance(piece, str) else piece(variables) for piece in self.pieces)
+        return newlines(
+            "".join(piece if isinstance(piece, str) else piece(variables) for piece in self.pieces)
+        )
 
 
 class Personaliser:
@@ -199,7 +208,7 @@ class Personaliser:
             if index == len(self._values):
                 self._values.append(piece)
             skeleton.append(PLACEHOLDER % f"h{index}")
-        return "".join(skeleton)
+        return newlines("".join(skeleton))
 
     def __call__(self, variables: Mapping[str, Any]) -> tuple[MessageContent, dict[str, str] | None]:
         """The content (shared by recipients whose content is the same) and the substitution data."""
@@ -218,4 +227,4 @@ class Personaliser:
                 self._contents[key] = content
         if not self.substitution:
             return content, None
-        return content, {f"h{index}": part(variables) for index, part in enumerate(self._values)}
+        return content, {f"h{index}": newlines(part(variables)) for index, part in enumerate(self._values)}

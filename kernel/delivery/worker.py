@@ -129,6 +129,11 @@ class SenderWorker:
         self._broken: set[tuple[uuid.UUID, uuid.UUID]] = set()
         self._inflight: set[asyncio.Task[None]] = set()
 
+    @property
+    def throttle(self) -> DomainThrottle:
+        """This worker's per-domain throttle (its limits, share and slow-downs)."""
+        return self._throttle
+
     async def run(self) -> None:
         """Work until cancelled; then let the batches in flight finish and leave the registry."""
         try:
