@@ -21,7 +21,7 @@ import ssl
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
 from h2.config import H2Configuration
 from h2.errors import ErrorCodes
@@ -32,12 +32,10 @@ from h2.events import (
     ResponseReceived,
     StreamEnded,
     StreamReset,
-    WindowUpdated,
 )
 from h2.exceptions import ProtocolError
-from hpack import Encoder
 
-from plugins.apns.h2count import CountingH2Connection
+from plugins.apns.h2lean import CountingH2Connection
 
 Header = tuple[bytes, bytes]
 
@@ -67,14 +65,6 @@ class Response:
 Callback = Callable[[int, "Response | StreamFailed"], None]
 
 
-class _PlainEncoder(Encoder):
-    """HPACK without Huffman coding: pure-Python Huffman costs more CPU per push than the few header
-    bytes it saves on the wire (the repeated headers are indexed and cost a byte each anyway)."""
-
-    def encode(self, headers: Any, huffman: bool = False) -> bytes:
-        return super().encode(headers, huffman=False)
-
-
 class _Stream:
     __slots__ = ("body", "callback", "headers", "pending", "status", "tag")
 
@@ -98,7 +88,6 @@ class H2ClientConnection(asyncio.Protocol):
         )
         self._streams: dict[int, _Stream] = {}
         self._h2 = CountingH2Connection(config, self._streams)
-        self._h2.encoder = _PlainEncoder()
         self._own_limit = max_streams
         self._limit = 1  # until the server's SETTINGS arrive
         self._queued: deque[tuple[Sequence[Header], bytes, Callback, int]] = deque()
@@ -110,10 +99,6 @@ class H2ClientConnection(asyncio.Protocol):
         self.closed: asyncio.Future[None] = loop.create_future()
         #: False once the connection is going away: new requests need another connection.
         self.usable = True
-
-    @property
-    def in_flight(self) -> int:
-        return len(self._streams) + len(self._queued)
 
     # -- requests ---------------------------------------------------------------------------------
 
@@ -217,9 +202,7 @@ class H2ClientConnection(asyncio.Protocol):
                     self.ready.set_result(None)
             elif kind is ConnectionTerminated:
                 self._went_away(event)
-            elif kind is WindowUpdated:
-                pass  # _resume below sends what the larger window allows
-        if self.usable:
+        if self.usable:  # a WINDOW_UPDATE, an ended stream or new SETTINGS may let more through
             self._resume()
         self._flush()
 

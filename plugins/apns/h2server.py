@@ -21,7 +21,7 @@ from h2.events import ConnectionTerminated, DataReceived, RequestReceived, Strea
 from h2.exceptions import ProtocolError
 from h2.settings import SettingCodes, Settings
 
-from plugins.apns.h2count import CountingH2Connection
+from plugins.apns.h2lean import CountingH2Connection
 
 Header = tuple[bytes, bytes]
 _PSEUDO_HEADERS = frozenset({b":method", b":scheme", b":authority", b":path"})
@@ -34,7 +34,7 @@ RequestHandler = Callable[["H2ServerConnection", int, list[Header], bytes], None
 class H2ServerConnection(asyncio.Protocol):
     def __init__(self, handler: RequestHandler, max_concurrent_streams: int) -> None:
         self._handler = handler
-        # h2 counts open streams only between received chunks (see h2count); the limit is enforced
+        # h2 counts open streams only between received chunks (see h2lean); the limit is enforced
         # exactly below, stream by stream, with REFUSED_STREAM as RFC 9113 5.1.2 allows.
         self._unanswered: set[int] = set()
         self._max_streams = max_concurrent_streams
