@@ -7,8 +7,9 @@ id, apns-id), the device token, and the payload (JSON, 4096 bytes at most; a bac
 carry ``content-available: 1`` and nothing to show). Tests can make it fail requests, slow down,
 forget device tokens (410 Unregistered) and send GOAWAY.
 
-It trusts the keys given to :meth:`ApnsEmulator.trust`; a new emulator also issues one account of
-its own, whose channel configuration is :attr:`ApnsEmulator.credentials`.
+It trusts the keys given to :meth:`ApnsEmulator.trust` (or :meth:`ApnsEmulator.trust_config`, a
+project's channel configuration); a new emulator also issues one account of its own, whose channel
+configuration is :attr:`ApnsEmulator.credentials`.
 
 Standalone: ``python -m plugins.apns.emulator --port 8443`` serves; it prints its endpoint on stdout
 and the configuration of its own account on stderr (or trusts ``--team-id --key-id --public-key``).
@@ -39,6 +40,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from plugins._http import run_standalone
 from plugins._tls import self_signed_tls
+from plugins.apns.config import ApnsConfig
 from plugins.apns.h2server import H2ServerConnection, Header
 from plugins.apns.payload import MAX_COLLAPSE_ID_BYTES, MAX_PAYLOAD_BYTES
 
@@ -135,6 +137,12 @@ class ApnsEmulator:
         """Accept provider tokens signed by ``public_key`` with this kid and iss, for these topics
         (empty: any topic)."""
         self._trusted[key_id] = _TrustedKey(team_id, public_key, topics)
+
+    def trust_config(self, config: Mapping[str, Any]) -> None:
+        """Trust the key of a project's push.apns configuration (sandbox mode: every project's sender
+        is pointed at one emulator, each with its own key)."""
+        parsed = ApnsConfig.parse(config)
+        self.trust(parsed.team_id, parsed.key_id, parsed.key.public_key(), frozenset({parsed.bundle_id}))
 
     def _issue_account(self) -> dict[str, str]:
         key = ec.generate_private_key(ec.SECP256R1())

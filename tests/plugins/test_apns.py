@@ -448,6 +448,23 @@ def test_validated_config_is_normalised(manager: ChannelManager) -> None:
     assert manager.validate_config(CHANNEL, valid) == valid
 
 
+async def test_emulator_trusts_a_projects_own_key_when_told(
+    manager: ChannelManager, emulator: ApnsEmulator
+) -> None:
+    config = {
+        "team_id": "TEAM123456",
+        "key_id": "KEY7654321",
+        "key_p8": pem(ec.generate_private_key(ec.SECP256R1())),
+        "bundle_id": "com.example.shop",
+    }
+    async with channel_sender(manager, CHANNEL, config, emulator.endpoint) as sender:
+        [refused] = await sender.send_batch(messages(1))
+        emulator.trust_config(config)
+        [accepted] = await sender.send_batch(messages(1, first=1))
+    assert refused.reason is FailureReason.AUTHENTICATION and accepted.outcome is Outcome.ACCEPTED
+    assert emulator.accepted[0]["topic"] == "com.example.shop"
+
+
 async def test_emulator_runs_standalone_trusting_a_given_key(manager: ChannelManager, tmp_path: Path) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     public_file = tmp_path / "AuthKey.pub"
