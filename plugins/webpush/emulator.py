@@ -40,11 +40,10 @@ from plugins.webpush.keys import (
     load_public_key,
     public_key_bytes,
 )
-from plugins.webpush.payload import URGENCIES
+from plugins.webpush.payload import TOPIC, URGENCIES
 from plugins.webpush.vapid import MAX_LIFETIME_SECONDS
 
 _VAPID = re.compile(r"vapid\s+(?P<params>.+)", re.IGNORECASE)
-_TOPIC = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +152,7 @@ class WebPushEmulator(HttpEmulator):
         if urgency not in URGENCIES:
             raise _Refused(400, "Urgency must be very-low, low, normal or high (RFC 8030 5.3)")
         topic = request.headers.get("Topic")
-        if topic is not None and not _TOPIC.fullmatch(topic):
+        if topic is not None and not TOPIC.fullmatch(topic):
             raise _Refused(400, "Topic must be at most 32 base64url characters (RFC 8030 5.4)")
         if len(body) > MAX_BODY_BYTES:
             raise _Refused(413, f"payload is {len(body)} bytes, at most {MAX_BODY_BYTES} accepted")

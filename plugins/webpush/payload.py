@@ -26,7 +26,8 @@ from plugins.webpush.keys import b64url_encode
 
 DEFAULT_TTL_SECONDS = 28 * 24 * 3600
 URGENCIES = ("very-low", "low", "normal", "high")
-_TOPIC = re.compile(r"[A-Za-z0-9_-]{1,32}")
+#: RFC 8030 section 5.4: at most 32 characters of the URL- and filename-safe base64 alphabet.
+TOPIC = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
 def plaintext(message: OutboundMessage) -> bytes:
@@ -48,7 +49,7 @@ def urgency(priority: str) -> str:
 def topic(collapse_key: str) -> str:
     """RFC 8030 allows at most 32 base64url characters; a longer or other key is hashed into one,
     so equal keys still give equal topics."""
-    if _TOPIC.fullmatch(collapse_key):
+    if TOPIC.fullmatch(collapse_key):
         return collapse_key
     return b64url_encode(hashlib.sha256(collapse_key.encode()).digest())[:32]
 
