@@ -23,6 +23,7 @@ from kernel.delivery.workers import WorkerGroup
 from kernel.plugins import ChannelManager
 from kernel.profiles.attributes import AttributeLimits
 from kernel.projects import Projects
+from kernel.sandbox import Sandbox
 from kernel.secret_box import SecretBox, load_or_create_key
 from kernel.settings import Settings
 from kernel.storage import Database, open_database
@@ -46,6 +47,8 @@ class Kernel:
     #: This process's sender workers (``worker_count`` of them), started with the kernel.
     workers: WorkerGroup
     metrics: MetricsServer
+    #: The running emulators, in sandbox mode.
+    sandbox: Sandbox | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -72,6 +75,11 @@ class Kernel:
             workers=WorkerGroup(db.pool, channels, senders, settings),
             metrics=MetricsServer(),
         )
+        if settings.sandbox:
+            kernel.sandbox = await Sandbox.start(channels, skip=frozenset(settings.channel_endpoints))
+            senders.endpoints.update(kernel.sandbox.endpoints)
+            configs.sandbox_defaults.update(kernel.sandbox.configs)
+            kernel.on_close(kernel.sandbox.stop)
         kernel.on_close(senders.close)
         if settings.metrics_address:
             await kernel.metrics.start(settings.metrics_address)

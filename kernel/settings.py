@@ -167,6 +167,11 @@ class Settings(BaseSettings):
         description="Where Prometheus metrics are served (GET /metrics); port 0 picks a free one, empty "
         "turns them off. A `herald worker` process on the same host needs its own port.",
     )
+    sandbox: bool = Field(
+        False,
+        description="Deliver every channel to its loopback emulator, started in this process: Herald "
+        "runs end to end with no provider account. Channels in channel_endpoints keep their endpoint.",
+    )
     channel_endpoints: dict[str, str] = Field(
         {},
         description='Send a channel to this base URL instead of its provider, e.g. {"email.sparkpost": '

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -18,6 +18,8 @@ from kernel.plugins import ChannelManager, UnknownChannel
 from kernel.secret_box import SecretBox
 
 MASK = "********"
+#: The update time of a sandbox default configuration: it never changes.
+_SANDBOX_DEFAULT_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,8 @@ class ChannelConfigs:
         self._pool = pool
         self._manager = manager
         self._box = box
+        #: Sandbox mode: channel → the emulator's configuration, used by projects that configured none.
+        self.sandbox_defaults: dict[str, Mapping[str, Any]] = {}
 
     def spec(self, channel: str, field: str = "channel") -> ChannelSpec:
         try:
@@ -73,6 +77,8 @@ class ChannelConfigs:
             channel,
         )
         if row is None:
+            if channel in self.sandbox_defaults:
+                return StoredConfig(channel, self.sandbox_defaults[channel], _SANDBOX_DEFAULT_TIME)
             raise NotFound(f"channel {channel!r} is not configured in this project", "channel")
         try:
             config = orjson.loads(self._box.open(row["sealed_config"], _context(project_id, channel)))

@@ -232,3 +232,13 @@ class Emulator(Protocol):
     def invalidate(self, address: str) -> None:
         """From now on, answer for ``address`` as the provider does for a dead token / address."""
         ...
+
+    def enter_sandbox(self) -> Mapping[str, Any]:
+        """Serve every project, as sandbox mode needs; call before starting the emulator.
+
+        From then on the emulator accepts any well-formed credentials (it still checks their form and
+        claims, not whose they are) and any address its provider would accept syntactically, since real
+        profiles' tokens and subscriptions reach it. Returns a channel configuration it accepts, used for
+        projects that have not configured the channel.
+        """
+        ...

@@ -109,6 +109,7 @@ class ApnsEmulator:
         self._port = port
         self._max_concurrent_streams = max_concurrent_streams
         self._trusted: dict[str, _TrustedKey] = {}
+        self._sandbox = False
         self._verified: dict[str, tuple[str, int]] = {}  # provider token -> (kid, iat), signature checked
         self._failures: deque[_Failure] = deque()
         self._latency = 0.0
@@ -137,6 +138,11 @@ class ApnsEmulator:
         """Accept provider tokens signed by ``public_key`` with this kid and iss, for these topics
         (empty: any topic)."""
         self._trusted[key_id] = _TrustedKey(team_id, public_key, topics)
+
+    def enter_sandbox(self) -> Mapping[str, Any]:
+        """Accept provider tokens of any key, checking claims, not signatures; see the Emulator protocol."""
+        self._sandbox = True
+        return self.credentials
 
     def trust_config(self, config: Mapping[str, Any]) -> None:
         """Trust the key of a project's push.apns configuration (sandbox mode: every project's sender
@@ -321,7 +327,7 @@ class ApnsEmulator:
             raise _Refused(403, "ExpiredProviderToken")
         if not topic:
             raise _Refused(400, "MissingTopic")
-        topics = self._trusted[kid].topics
+        topics = self._trusted[kid].topics if kid in self._trusted else frozenset()
         if topics and topic.decode() not in topics:
             raise _Refused(400, "TopicDisallowed")
         return iat
@@ -334,14 +340,18 @@ class ApnsEmulator:
         try:
             kid = jwt.get_unverified_header(token).get("kid")
             trusted = self._trusted.get(kid) if isinstance(kid, str) else None
-            if trusted is None:
+            if trusted is None and not (self._sandbox and isinstance(kid, str)):
                 raise _Refused(403, "InvalidProviderToken")
-            claims = jwt.decode(
-                token, trusted.public_key, algorithms=["ES256"], options={"require": ["iss", "iat"]}
-            )
+            if trusted is None:
+                claims = jwt.decode(token, options={"verify_signature": False, "require": ["iss", "iat"]})
+            else:
+                claims = jwt.decode(
+                    token, trusted.public_key, algorithms=["ES256"], options={"require": ["iss", "iat"]}
+                )
         except jwt.PyJWTError:
             raise _Refused(403, "InvalidProviderToken") from None
-        if claims["iss"] != trusted.team_id or not isinstance(claims["iat"], int):
+        team_id = trusted.team_id if trusted is not None else claims["iss"]
+        if claims["iss"] != team_id or not isinstance(claims["iat"], int):
             raise _Refused(403, "InvalidProviderToken")
         if len(self._verified) > 10_000:
             self._verified.clear()

@@ -22,6 +22,8 @@ from typing import Any
 import jwt
 import orjson
 from aiohttp import web
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from plugins._http import Failure, HttpEmulator, run_standalone
 from plugins.fcm.config import ServiceAccount
@@ -93,6 +95,24 @@ class FcmEmulator(HttpEmulator):
         self._ids = itertools.count(1_700_000_000_000_001)
         #: Assertions (signed JWTs) the token endpoint accepted.
         self.assertions: list[str] = []
+
+    def enter_sandbox(self) -> Mapping[str, Any]:
+        """Accept any service account (claims checked, not the signature); see the Emulator protocol.
+        Returns a configuration with a freshly generated service account."""
+        self._account = None
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+        account = {
+            "type": "service_account",
+            "project_id": "herald-sandbox",
+            "private_key_id": secrets.token_hex(20),
+            "private_key": pem,
+            "client_email": "herald@herald-sandbox.iam.gserviceaccount.com",
+            "token_uri": "https://oauth2.googleapis.com/token",
+        }
+        return {"service_account_json": orjson.dumps(account).decode()}
 
     @property
     def token_url(self) -> str:

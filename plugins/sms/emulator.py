@@ -58,6 +58,11 @@ class TwilioEmulator(HttpEmulator):
         self.account_sid = account_sid
         self.auth_token = auth_token
 
+    def enter_sandbox(self) -> Mapping[str, Any]:
+        """Accept any account and token; see the Emulator protocol."""
+        self.account_sid = self.auth_token = None
+        return {"account_sid": "AC" + "0" * 32, "auth_token": "sandbox-token", "from_number": "+15005550006"}
+
     def routes(self) -> list[web.RouteDef]:
         return [web.post("/2010-04-01/Accounts/{account}/Messages.json", self._create)]
 

@@ -74,6 +74,12 @@ class SmtpEmulator(Faults):
         self._server: asyncio.Server | None = None
         self._queue_ids = itertools.count(0x4B10000)
 
+    def enter_sandbox(self) -> Mapping[str, Any]:
+        """Accept any AUTH, or none; see the Emulator protocol. It serves plain SMTP (``security`` none),
+        so a project configuration asking for STARTTLS or TLS is not served in sandbox mode."""
+        self.username = self.password = None
+        return {"host": "localhost", "security": "none", "from_address": "sandbox@herald.test"}
+
     async def __aenter__(self) -> Self:
         loop = asyncio.get_running_loop()
         tls: ssl.SSLContext | None = None

@@ -78,6 +78,15 @@ class SparkPostEmulator(HttpEmulator):
         self._ids = itertools.count(84_000_000_000_000_001)
         self._event_ids = itertools.count(92_356_927_693_813_001)
 
+    def enter_sandbox(self) -> Mapping[str, Any]:
+        """Accept any API key; see the Emulator protocol."""
+        self.api_key = None
+        return {
+            "api_key": "sandbox-key",
+            "from_address": "sandbox@herald.test",
+            "from_name": "Herald sandbox",
+        }
+
     def suppress(self, address: str) -> None:
         """Put ``address`` on the account's suppression list (an earlier complaint or unsubscribe)."""
         self.suppressed.add(address)

@@ -38,6 +38,7 @@ from plugins.webpush.keys import (
     b64url_decode,
     b64url_encode,
     load_public_key,
+    private_key_text,
     public_key_bytes,
 )
 from plugins.webpush.payload import TOPIC, URGENCIES
@@ -86,6 +87,7 @@ class WebPushEmulator(HttpEmulator):
     def __init__(self, *, port: int = 0) -> None:
         super().__init__(port=port)
         self._subscriptions: dict[str, Subscription] = {}  # path -> subscription
+        self._sandbox = False
         #: Every accepted message: endpoint, authorization (the VAPID header), payload (the decrypted
         #: JSON, or None), plaintext, body (as received, encrypted), ttl, urgency, topic, location.
         self.accepted: list[Mapping[str, Any]] = []
@@ -108,8 +110,18 @@ class WebPushEmulator(HttpEmulator):
         self._subscriptions[path] = subscription
         return subscription
 
+    def enter_sandbox(self) -> Mapping[str, Any]:
+        """Accept pushes to subscriptions this emulator did not issue (real browsers' endpoints keep their
+        path; their payload cannot be decrypted here and is recorded encrypted); see the Emulator protocol."""
+        self._sandbox = True
+        return {
+            "vapid_private_key": private_key_text(ec.generate_private_key(ec.SECP256R1())),
+            "subject": "mailto:sandbox@herald.test",
+        }
+
     def routes(self) -> list[web.RouteDef]:
-        return [web.post("/push/{id}", self._push), web.post("/subscriptions", self._subscribe)]
+        # Any other path is a push to a subscription of another service (sandbox mode) or unknown (404).
+        return [web.post("/subscriptions", self._subscribe), web.post("/{path:.+}", self._push)]
 
     def failure_response(self, failure: Failure) -> web.Response:
         return _error(failure.status, failure.error or HTTPStatus(failure.status).phrase)
@@ -125,7 +137,7 @@ class WebPushEmulator(HttpEmulator):
         body = await request.read()
         subscription = self._subscriptions.get(request.path)
         try:
-            if subscription is None:
+            if subscription is None and not self._sandbox:
                 raise _Refused(404, "no such subscription")
             if endpoint in self.invalid:
                 raise _Refused(410, "subscription expired or unsubscribed")
@@ -141,7 +153,7 @@ class WebPushEmulator(HttpEmulator):
         self.accepted.append({**record, "endpoint": endpoint, "body": body, "location": location})
         return web.Response(status=201, headers={"Location": location, "TTL": str(record["ttl"])})
 
-    def _check(self, request: web.Request, body: bytes, subscription: Subscription) -> dict[str, Any]:
+    def _check(self, request: web.Request, body: bytes, subscription: Subscription | None) -> dict[str, Any]:
         self._check_vapid(request.headers.get("Authorization", ""), subscription)
         ttl = request.headers.get("TTL", "")
         if not ttl.isdigit():
@@ -156,10 +168,13 @@ class WebPushEmulator(HttpEmulator):
             raise _Refused(400, "Topic must be at most 32 base64url characters (RFC 8030 5.4)")
         if len(body) > MAX_BODY_BYTES:
             raise _Refused(413, f"payload is {len(body)} bytes, at most {MAX_BODY_BYTES} accepted")
-        try:
-            plaintext = decrypt(body, subscription.private_key, b64url_decode(subscription.auth))
-        except ValueError as exc:
-            raise _Refused(400, f"the browser could not decrypt the message: {exc}") from None
+        if subscription is None:  # sandbox: another service's subscription, whose keys are the browser's
+            plaintext = b""
+        else:
+            try:
+                plaintext = decrypt(body, subscription.private_key, b64url_decode(subscription.auth))
+            except ValueError as exc:
+                raise _Refused(400, f"the browser could not decrypt the message: {exc}") from None
         try:
             payload = orjson.loads(plaintext)
         except orjson.JSONDecodeError:
@@ -173,7 +188,7 @@ class WebPushEmulator(HttpEmulator):
             "topic": topic,
         }
 
-    def _check_vapid(self, authorization: str, subscription: Subscription) -> None:
+    def _check_vapid(self, authorization: str, subscription: Subscription | None) -> None:
         match = _VAPID.fullmatch(authorization.strip())
         if match is None:
             raise _Refused(401, "Authorization must use the vapid scheme (RFC 8292)")
@@ -195,7 +210,7 @@ class WebPushEmulator(HttpEmulator):
         subject = claims["sub"]
         if not isinstance(subject, str) or not subject.startswith(("mailto:", "https:")):
             raise _Refused(401, "VAPID sub must be a mailto: or https: contact")
-        if subscription.application_server_key not in (None, key):
+        if subscription is not None and subscription.application_server_key not in (None, key):
             raise _Refused(403, "VAPID key does not match the subscription's applicationServerKey")
 
 

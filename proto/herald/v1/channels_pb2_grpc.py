@@ -76,7 +76,8 @@ class ChannelServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetChannelConfig(self, request, context):
-        """The stored configuration with secret values masked. NOT_FOUND when the channel is not configured.
+        """The stored configuration with secret values masked. NOT_FOUND when the channel is not configured
+        (in sandbox mode, the emulator's own configuration, which such a project uses).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -25,6 +25,7 @@ class WebhookGatewayEmulator:
         self._dead: set[str] = set()
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
+        self._any_token = False
 
     async def __aenter__(self) -> WebhookGatewayEmulator:
         app = web.Application()
@@ -46,6 +47,11 @@ class WebhookGatewayEmulator:
     ) -> None:
         self._failures.extend([(status, retry_after, error or "emulated failure")] * count)
 
+    def enter_sandbox(self) -> Mapping[str, Any]:
+        """Accept any bearer token (sandbox mode serves every project)."""
+        self._any_token = True
+        return {"url": "https://sms-gateway.invalid/messages", "token": self.token}
+
     def set_latency(self, seconds: float) -> None:
         self._latency = seconds
 
@@ -63,7 +69,10 @@ class WebhookGatewayEmulator:
     async def _receive(self, request: web.Request) -> web.Response:
         if self._latency:
             await asyncio.sleep(self._latency)
-        if request.headers.get("Authorization") != f"Bearer {self.token}":
+        authorization = request.headers.get("Authorization", "")
+        if not authorization.startswith("Bearer ") or not (
+            self._any_token or authorization == f"Bearer {self.token}"
+        ):
             return web.json_response({"error": "bad token"}, status=401)
         if self._failures:
             status, retry_after, error = self._failures.pop(0)

@@ -1,0 +1,98 @@
+"""Sandbox mode: with no provider account and no channel configured, messages go end to end through
+every channel plugin to its emulator."""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from herald.v1 import (
+    channels_pb2,
+    channels_pb2_grpc,
+    common_pb2,
+    messages_pb2,
+    messages_pb2_grpc,
+    projects_pb2_grpc,
+)
+from kernel.server import RunningServer, running
+from kernel.settings import Settings
+from tests.conftest import ADMIN_KEY, ProjectKey, new_project
+
+
+def browser_subscription() -> common_pb2.Address:
+    """A subscription as a real browser would make it, with a push service the emulator did not issue."""
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    point = key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    return common_pb2.Address(
+        kind=common_pb2.ADDRESS_KIND_WEB_PUSH,
+        value="https://fcm.googleapis.com/fcm/send/c1KrmpTuRm8:APA91bH",
+        web_push=common_pb2.WebPushKeys(
+            p256dh=base64.urlsafe_b64encode(point).decode().rstrip("="),
+            auth=base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("="),
+        ),
+    )
+
+
+ADDRESSES = {
+    "webpush": browser_subscription(),
+    "email.sparkpost": common_pb2.Address(kind=common_pb2.ADDRESS_KIND_EMAIL, value="ann@example.com"),
+    "email.smtp": common_pb2.Address(kind=common_pb2.ADDRESS_KIND_EMAIL, value="ann@example.com"),
+    "sms.twilio": common_pb2.Address(kind=common_pb2.ADDRESS_KIND_PHONE, value="+33612345678"),
+    "push.apns": common_pb2.Address(kind=common_pb2.ADDRESS_KIND_APNS_TOKEN, value="ab" * 32),
+    "push.fcm": common_pb2.Address(
+        kind=common_pb2.ADDRESS_KIND_FCM_TOKEN, value="device1:APA91b" + "x" * 140
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+async def sandboxed(settings: Settings) -> AsyncIterator[RunningServer]:
+    """A second kernel on the same database, in sandbox mode."""
+    sandbox_settings = settings.model_copy(update={"sandbox": True, "metrics_address": ""})
+    async with running(sandbox_settings, ADMIN_KEY) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+async def sandbox_channel(sandboxed: RunningServer) -> AsyncIterator[grpc.aio.Channel]:
+    """A client channel to the sandboxed kernel."""
+    async with grpc.aio.insecure_channel(sandboxed.address) as client:
+        yield client
+
+
+async def test_every_channel_has_a_running_emulator(sandboxed: RunningServer) -> None:
+    sandbox = sandboxed.kernel.sandbox
+    assert sandbox is not None
+    assert set(sandbox.emulators) == {spec.name for spec in sandboxed.kernel.channels.channels()}
+    assert all(endpoint for endpoint in sandbox.endpoints.values())
+
+
+@pytest.mark.parametrize("channel", sorted(ADDRESSES))
+async def test_unconfigured_channel_delivers_to_its_emulator(
+    sandboxed: RunningServer, sandbox_channel: grpc.aio.Channel, channel: str
+) -> None:
+    project: ProjectKey = await new_project(projects_pb2_grpc.ProjectServiceStub(sandbox_channel))
+    emulator = sandboxed.kernel.sandbox.emulators[channel]
+    before = len(emulator.accepted)
+    reply = await messages_pb2_grpc.MessageServiceStub(sandbox_channel).SendTransactional(
+        messages_pb2.SendTransactionalRequest(
+            address=ADDRESSES[channel],
+            channels=[channel],
+            template=messages_pb2.MessageTemplate(
+                subject="Hi", text="Hello from the sandbox", title="Hi", body="Hello"
+            ),
+        ),
+        metadata=project.auth,
+    )
+    assert [d.status for d in reply.deliveries] == [messages_pb2.DELIVERY_STATUS_ACCEPTED], reply
+    assert len(emulator.accepted) == before + 1
+    shown = await channels_pb2_grpc.ChannelServiceStub(sandbox_channel).GetChannelConfig(
+        channels_pb2.GetChannelConfigRequest(channel=channel), metadata=project.auth
+    )
+    assert shown.config, "the sandbox default configuration is what the project uses"
