@@ -16,7 +16,7 @@ What it checks is what the kernel relies on: the channel is discovered through t
 entry point and declares sane capabilities; configuration is validated without network; a batch gets
 one result per message, in order, with provider ids; throttling and server errors are RETRY (with the
 provider's Retry-After when it sends one); a dead address is a permanent failure that prunes it; an
-oversized payload is refused before it reaches the provider.
+oversized payload is refused before it reaches the provider; the emulator serves sandbox mode.
 """
 
 from __future__ import annotations
@@ -161,6 +161,17 @@ class ChannelConformance:
         [result] = await sender.send_batch(self.messages(emulator, 1, self.oversized_content(spec)))
         assert result.outcome is Outcome.FAILED and result.reason is FailureReason.PAYLOAD_TOO_LARGE, result
         assert len(emulator.accepted) == before
+
+    async def test_sandbox_emulator_serves_its_own_configuration(self, manager: ChannelManager) -> None:
+        emulator = manager.emulator(self.channel_name)
+        config = manager.validate_config(self.channel_name, emulator.enter_sandbox())
+        async with emulator:
+            sender = manager.sender(self.channel_name, config, emulator.endpoint)
+            try:
+                [result] = await sender.send_batch(self.messages(emulator, 1))
+            finally:
+                await sender.close()
+        assert result.outcome is Outcome.ACCEPTED, result
 
     async def test_slow_provider_still_delivers(self, emulator: Emulator, sender: ChannelSender) -> None:
         emulator.set_latency(0.05)
