@@ -5,12 +5,14 @@ herald worker [--workers N]     run sender workers only: bulk sends, no API (sev
 herald settings [--doc]         print the effective settings (or every setting with its default)
 herald project create NAME      create a project and its first API key (uses the admin key)
 herald import FILE              import profiles from a JSONL or CSV file (uses HERALD_API_KEY)
+herald emulator CHANNEL         run a channel's provider emulator on loopback until Ctrl-C
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 
@@ -87,6 +89,29 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(run_import(args.file, api_key, args.address or settings.grpc_address, args.format))
 
 
+def _emulator(args: argparse.Namespace, settings: Settings) -> int:
+    from kernel.plugins import ChannelManager, UnknownChannel
+
+    manager = ChannelManager()
+    try:
+        emulator = manager.emulator(args.channel)
+    except UnknownChannel:
+        known = ", ".join(spec.name for spec in manager.channels())
+        print(f"herald: unknown channel {args.channel!r} (known: {known})", file=sys.stderr)
+        return 2
+    config = manager.validate_config(args.channel, emulator.enter_sandbox())
+
+    async def run() -> None:
+        async with emulator:
+            print(f"{args.channel} emulator at {emulator.endpoint} (accepts any well-formed credentials)")
+            print("a configuration it accepts:", orjson.dumps(dict(config)).decode(), flush=True)
+            await asyncio.Event().wait()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="herald", description=__doc__.split("\n\n")[0])
     commands = root.add_subparsers(dest="command", required=True)
@@ -109,6 +134,9 @@ def parser() -> argparse.ArgumentParser:
     importing.add_argument("--address", default="", help="Herald's gRPC address (default: the setting)")
     importing.add_argument("--format", choices=("jsonl", "csv"), default=None, help="default: by extension")
     importing.set_defaults(run=_import)
+    emulate = commands.add_parser("emulator", help="run a channel's provider emulator on loopback")
+    emulate.add_argument("channel", help="a channel name, e.g. email.sparkpost")
+    emulate.set_defaults(run=_emulator)
     return root
 
 
