@@ -5,7 +5,8 @@ implementing some of the hooks below with ``@kernel.plugins.hookimpl``. Herald's
 exactly the same way. Only :class:`kernel.plugins.ChannelManager` calls these hooks.
 
 Every per-channel hook receives the :class:`~kernel.channels.ChannelSpec` it is asked about and is
-``firstresult``: the plugin that declared the channel answers, every other plugin returns ``None``.
+called on the plugin that declared that channel only, so an implementation needs no "is this my
+channel?" check unless its plugin declares several channels.
 """
 
 from __future__ import annotations

@@ -32,20 +32,33 @@ class ChannelManager:
             self._pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
         for plugin in plugins or ():
             self._pm.register(plugin)
-        self._channels = self._collect()
+        self._channels: dict[str, ChannelSpec] = {}
+        self._owners: dict[str, object] = {}
+        self._collect()
+        self._callers: dict[tuple[str, str], pluggy.HookCaller] = {}
 
-    def _collect(self) -> dict[str, ChannelSpec]:
-        channels: dict[str, ChannelSpec] = {}
-        owners: dict[str, str] = {}
+    def _collect(self) -> None:
         for impl in self._pm.hook.herald_channels.get_hookimpls():
             for spec in impl.function():
-                if spec.name in channels:
+                if spec.name in self._channels:
+                    owner = self._pm.get_name(self._owners[spec.name])
                     raise RuntimeError(
-                        f"channel {spec.name!r} declared by both {owners[spec.name]} and {impl.plugin_name}"
+                        f"channel {spec.name!r} declared by both {owner} and {impl.plugin_name}"
                     )
-                channels[spec.name] = spec
-                owners[spec.name] = impl.plugin_name
-        return dict(sorted(channels.items()))
+                self._channels[spec.name] = spec
+                self._owners[spec.name] = impl.plugin
+        self._channels = dict(sorted(self._channels.items()))
+
+    def _owner_hook(self, hook: str, channel: str) -> pluggy.HookCaller:
+        """``hook`` as implemented by the plugin that declared ``channel`` only: a plugin is never asked
+        about another plugin's channels, so its hooks need no "is this mine?" guard."""
+        key = (hook, channel)
+        if key not in self._callers:
+            self.channel(channel)  # UnknownChannel for a name no plugin declared
+            owner = self._owners[channel]
+            others = [plugin for plugin in self._pm.get_plugins() if plugin is not owner]
+            self._callers[key] = self._pm.subset_hook_caller(hook, remove_plugins=others)
+        return self._callers[key]
 
     def channels(self) -> list[ChannelSpec]:
         return list(self._channels.values())
@@ -57,13 +70,12 @@ class ChannelManager:
             raise UnknownChannel(name) from None
 
     def validate_config(self, name: str, config: Mapping[str, Any]) -> Mapping[str, Any]:
-        result = self._pm.hook.herald_validate_config(channel=self.channel(name), config=config)
+        result = self._owner_hook("herald_validate_config", name)(channel=self.channel(name), config=config)
         return config if result is None else result
 
     def sender(self, name: str, config: Mapping[str, Any], endpoint: str | None = None) -> ChannelSender:
-        sender = self._pm.hook.herald_channel_sender(
-            channel=self.channel(name), config=config, endpoint=endpoint
-        )
+        hook = self._owner_hook("herald_channel_sender", name)
+        sender = hook(channel=self.channel(name), config=config, endpoint=endpoint)
         if sender is None:
             raise UnknownChannel(f"{name} (declared, but no plugin creates its sender)")
         return sender
@@ -71,11 +83,11 @@ class ChannelManager:
     def parse_feedback(
         self, name: str, request: WebhookRequest, config: Mapping[str, Any]
     ) -> list[FeedbackEvent]:
-        hook = self._pm.hook.herald_parse_feedback
+        hook = self._owner_hook("herald_parse_feedback", name)
         return hook(channel=self.channel(name), request=request, config=config) or []
 
     def emulator(self, name: str) -> Emulator:
-        emulator = self._pm.hook.herald_channel_emulator(channel=self.channel(name))
+        emulator = self._owner_hook("herald_channel_emulator", name)(channel=self.channel(name))
         if emulator is None:
             raise UnknownChannel(f"{name} (declared, but its plugin has no emulator)")
         return emulator

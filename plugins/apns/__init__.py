@@ -43,25 +43,17 @@ def herald_channels() -> list[ChannelSpec]:
 
 
 @hookimpl
-def herald_validate_config(channel: ChannelSpec, config: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    if channel.name != SPEC.name:
-        return None
+def herald_validate_config(config: Mapping[str, Any]) -> Mapping[str, Any]:
     return ApnsConfig.parse(config).as_mapping()
 
 
 @hookimpl
-def herald_channel_sender(
-    channel: ChannelSpec, config: Mapping[str, Any], endpoint: str | None
-) -> ApnsSender | None:
-    if channel.name != SPEC.name:
-        return None
+def herald_channel_sender(config: Mapping[str, Any], endpoint: str | None) -> ApnsSender:
     return ApnsSender(ApnsConfig.parse(config), endpoint)
 
 
 @hookimpl
-def herald_channel_emulator(channel: ChannelSpec) -> ApnsEmulator | None:
-    if channel.name != SPEC.name:
-        return None
+def herald_channel_emulator() -> ApnsEmulator:
     # Imported here so that ``python -m plugins.apns.emulator`` does not import itself twice.
     from plugins.apns.emulator import ApnsEmulator
 

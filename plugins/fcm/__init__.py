@@ -42,18 +42,12 @@ def herald_channels() -> list[ChannelSpec]:
 
 
 @hookimpl
-def herald_validate_config(channel: ChannelSpec, config: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    if channel.name != SPEC.name:
-        return None
+def herald_validate_config(config: Mapping[str, Any]) -> Mapping[str, Any]:
     return {FIELD: dict(ServiceAccount.parse(config).info)}
 
 
 @hookimpl
-def herald_channel_sender(
-    channel: ChannelSpec, config: Mapping[str, Any], endpoint: str | None
-) -> ChannelSender | None:
-    if channel.name != SPEC.name:
-        return None
+def herald_channel_sender(config: Mapping[str, Any], endpoint: str | None) -> ChannelSender:
     account = ServiceAccount.parse(config)
     if endpoint is None:
         return FcmSender(account, base_url=FCM_BASE_URL, token_uri=account.token_uri)
@@ -63,7 +57,5 @@ def herald_channel_sender(
 
 
 @hookimpl
-def herald_channel_emulator(channel: ChannelSpec) -> Emulator | None:
-    if channel.name != SPEC.name:
-        return None
+def herald_channel_emulator() -> Emulator:
     return FcmEmulator()

@@ -48,33 +48,21 @@ def herald_channels() -> list[ChannelSpec]:
 
 
 @hookimpl
-def herald_validate_config(channel: ChannelSpec, config: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    if channel.name != SPEC.name:
-        return None
+def herald_validate_config(config: Mapping[str, Any]) -> Mapping[str, Any]:
     return TwilioConfig.parse(config).as_mapping()
 
 
 @hookimpl
-def herald_channel_sender(
-    channel: ChannelSpec, config: Mapping[str, Any], endpoint: str | None
-) -> ChannelSender | None:
-    if channel.name != SPEC.name:
-        return None
+def herald_channel_sender(config: Mapping[str, Any], endpoint: str | None) -> ChannelSender:
     parsed = TwilioConfig.parse(config)
     return TwilioSender(parsed, endpoint or parsed.base_url)
 
 
 @hookimpl
-def herald_parse_feedback(
-    channel: ChannelSpec, request: WebhookRequest, config: Mapping[str, Any]
-) -> list[FeedbackEvent] | None:
-    if channel.name != SPEC.name:
-        return None
+def herald_parse_feedback(request: WebhookRequest, config: Mapping[str, Any]) -> list[FeedbackEvent]:
     return parse_status_callback(request, TwilioConfig.parse(config))
 
 
 @hookimpl
-def herald_channel_emulator(channel: ChannelSpec) -> Emulator | None:
-    if channel.name != SPEC.name:
-        return None
+def herald_channel_emulator() -> Emulator:
     return TwilioEmulator()

@@ -37,18 +37,12 @@ def herald_channels() -> list[ChannelSpec]:
 
 
 @hookimpl
-def herald_validate_config(channel: ChannelSpec, config: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    if channel.name != SPEC.name:
-        return None
+def herald_validate_config(config: Mapping[str, Any]) -> Mapping[str, Any]:
     return SmtpConfig.parse(config).as_mapping()
 
 
 @hookimpl
-def herald_channel_sender(
-    channel: ChannelSpec, config: Mapping[str, Any], endpoint: str | None
-) -> ChannelSender | None:
-    if channel.name != SPEC.name:
-        return None
+def herald_channel_sender(config: Mapping[str, Any], endpoint: str | None) -> ChannelSender:
     parsed = SmtpConfig.parse(config)
     if endpoint is None:
         return SmtpSender(parsed, parsed.host, parsed.port, parsed.security)
@@ -58,7 +52,5 @@ def herald_channel_sender(
 
 
 @hookimpl
-def herald_channel_emulator(channel: ChannelSpec) -> Emulator | None:
-    if channel.name != SPEC.name:
-        return None
+def herald_channel_emulator() -> Emulator:
     return SmtpEmulator()

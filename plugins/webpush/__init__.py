@@ -46,25 +46,17 @@ def herald_channels() -> list[ChannelSpec]:
 
 
 @hookimpl
-def herald_validate_config(channel: ChannelSpec, config: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    if channel.name != SPEC.name:
-        return None
+def herald_validate_config(config: Mapping[str, Any]) -> Mapping[str, Any]:
     return WebPushConfig.parse(config).as_mapping()
 
 
 @hookimpl
-def herald_channel_sender(
-    channel: ChannelSpec, config: Mapping[str, Any], endpoint: str | None
-) -> WebPushSender | None:
-    if channel.name != SPEC.name:
-        return None
+def herald_channel_sender(config: Mapping[str, Any], endpoint: str | None) -> WebPushSender:
     return WebPushSender(WebPushConfig.parse(config), endpoint)
 
 
 @hookimpl
-def herald_channel_emulator(channel: ChannelSpec) -> WebPushEmulator | None:
-    if channel.name != SPEC.name:
-        return None
+def herald_channel_emulator() -> WebPushEmulator:
     # Imported here so that ``python -m plugins.webpush.emulator`` does not import itself twice.
     from plugins.webpush.emulator import WebPushEmulator
 

@@ -32,9 +32,7 @@ def herald_channels() -> list[ChannelSpec]:
 
 
 @hookimpl
-def herald_validate_config(channel: ChannelSpec, config: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    if channel.name != CHANNEL.name:
-        return None
+def herald_validate_config(config: Mapping[str, Any]) -> Mapping[str, Any]:
     url = config.get("url")
     if (
         not isinstance(url, str)
@@ -52,21 +50,15 @@ def herald_validate_config(channel: ChannelSpec, config: Mapping[str, Any]) -> M
 
 
 @hookimpl
-def herald_channel_sender(
-    channel: ChannelSpec, config: Mapping[str, Any], endpoint: str | None
-) -> WebhookSender | None:
-    if channel.name != CHANNEL.name:
-        return None
+def herald_channel_sender(config: Mapping[str, Any], endpoint: str | None) -> WebhookSender:
     return WebhookSender(endpoint or config["url"], config["token"], CHANNEL.capabilities.max_payload_bytes)
 
 
 @hookimpl
-def herald_parse_feedback(
-    channel: ChannelSpec, request: WebhookRequest, config: Mapping[str, Any]
-) -> list[FeedbackEvent] | None:
-    return parse_reports(request, config) if channel.name == CHANNEL.name else None
+def herald_parse_feedback(request: WebhookRequest, config: Mapping[str, Any]) -> list[FeedbackEvent]:
+    return parse_reports(request, config)
 
 
 @hookimpl
-def herald_channel_emulator(channel: ChannelSpec) -> WebhookGatewayEmulator | None:
-    return WebhookGatewayEmulator(token="example-token") if channel.name == CHANNEL.name else None
+def herald_channel_emulator() -> WebhookGatewayEmulator:
+    return WebhookGatewayEmulator(token="example-token")
