@@ -1,0 +1,62 @@
+"""The plugin manager: discovery, one owner per channel, and per-channel hooks asked of that owner only."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from kernel.channels import AddressKind, Capabilities, ChannelSpec
+from kernel.plugins import ChannelManager, UnknownChannel, hookimpl
+
+
+def spec(name: str) -> ChannelSpec:
+    return ChannelSpec(name, "test", "sms", Capabilities(AddressKind.PHONE, 1, 160), {"key": "a key"})
+
+
+class Declares:
+    """A throwaway plugin declaring one channel and answering every per-channel hook with its own name."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.asked: list[str] = []
+
+    @hookimpl
+    def herald_channels(self) -> list[ChannelSpec]:
+        return [spec(self.name)]
+
+    @hookimpl
+    def herald_validate_config(self, channel: ChannelSpec, config: Mapping[str, Any]) -> Mapping[str, Any]:
+        self.asked.append(channel.name)
+        return {"validated_by": self.name}
+
+
+def test_per_channel_hooks_reach_the_declaring_plugin_only() -> None:
+    first, second = Declares("sms.first"), Declares("sms.second")
+    manager = ChannelManager([first, second], load_entry_points=False)
+    assert [c.name for c in manager.channels()] == ["sms.first", "sms.second"]
+    assert manager.validate_config("sms.second", {}) == {"validated_by": "sms.second"}
+    assert manager.validate_config("sms.first", {}) == {"validated_by": "sms.first"}
+    assert (first.asked, second.asked) == (["sms.first"], ["sms.second"])
+
+
+def test_a_channel_has_one_owner() -> None:
+    with pytest.raises(RuntimeError, match="declared by both"):
+        ChannelManager([Declares("sms.same"), Declares("sms.same")], load_entry_points=False)
+
+
+def test_unknown_channels_and_missing_hooks_are_named() -> None:
+    manager = ChannelManager([Declares("sms.first")], load_entry_points=False)
+    with pytest.raises(UnknownChannel, match=r"sms\.nope"):
+        manager.validate_config("sms.nope", {})
+    with pytest.raises(UnknownChannel, match="no plugin creates its sender"):
+        manager.sender("sms.first", {})
+    with pytest.raises(UnknownChannel, match="no emulator"):
+        manager.emulator("sms.first")
+
+
+def test_built_in_channels_load_through_entry_points_like_any_other() -> None:
+    names = {c.name for c in ChannelManager().channels()}
+    assert {"email.sparkpost", "email.smtp", "push.apns", "push.fcm", "webpush", "sms.twilio"} <= names
+    assert "sms.webhook" in names  # the out-of-tree example package, installed beside Herald
