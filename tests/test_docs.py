@@ -21,3 +21,15 @@ def test_readme_gives_the_run_and_test_commands() -> None:
     text = README.read_text()
     assert "```bash\nmake run\n```" in text
     assert "```bash\nmake test\n```" in text
+
+
+def test_every_hook_is_documented_where_it_is_declared() -> None:
+    import inspect
+
+    from kernel import hookspecs
+
+    hooks = [f for name, f in vars(hookspecs).items() if name.startswith("herald_") and inspect.isfunction(f)]
+    assert len(hooks) >= 5
+    assert all(len(inspect.getdoc(hook) or "") > 80 for hook in hooks), (
+        "each hook's body is its documentation"
+    )
