@@ -20,7 +20,10 @@ class InvalidArgument(HeraldError):
 
     def within(self, prefix: str) -> InvalidArgument:
         """The same error with its field path nested under ``prefix`` (e.g. ``events[3]``)."""
-        return InvalidArgument(self.reason, f"{prefix}.{self.field}" if self.field else prefix)
+        if not self.field:
+            return InvalidArgument(self.reason, prefix)
+        separator = "" if self.field.startswith("[") else "."
+        return InvalidArgument(self.reason, f"{prefix}{separator}{self.field}")
 
 
 class NotFound(HeraldError):

@@ -7,6 +7,7 @@ Profile attributes add ``"at"`` (epoch milliseconds of the write) so a merge can
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -43,10 +44,19 @@ class AttributeLimits:
 
 
 def check_key(key: str, limits: AttributeLimits, field: str) -> None:
+    try:
+        _check_key(key, limits.max_key_length)
+    except InvalidArgument as error:
+        raise InvalidArgument(error.reason, field) from None
+
+
+@functools.lru_cache(maxsize=4096)
+def _check_key(key: str, max_length: int) -> None:
+    """Attribute keys are few and repeat across events: each valid one is checked once."""
     if not KEY_PATTERN.fullmatch(key):
-        raise InvalidArgument("key must be a letter followed by letters, digits or '_'", field)
-    if len(key) > limits.max_key_length:
-        raise InvalidArgument(f"key longer than {limits.max_key_length} characters", field)
+        raise InvalidArgument("key must be a letter followed by letters, digits or '_'")
+    if len(key) > max_length:
+        raise InvalidArgument(f"key longer than {max_length} characters")
 
 
 def _check_string(text: str, limits: AttributeLimits, field: str) -> str:
@@ -94,10 +104,13 @@ def validate_attributes(
     if len(attributes) > limits.max_attributes:
         raise InvalidArgument(f"more than {limits.max_attributes} attributes", field)
     stored = {}
-    for key, value in attributes.items():
-        entry_field = f'{field}["{key}"]'
-        check_key(key, limits, entry_field)
-        stored[key] = to_stored(value, limits, entry_field)
+    # Keys, then lookups: iterating a protobuf map's items() goes through Python-level ABC code.
+    for key in attributes:
+        try:
+            _check_key(key, limits.max_key_length)
+            stored[key] = to_stored(attributes[key], limits, "")
+        except InvalidArgument as error:
+            raise error.within(f'{field}["{key}"]') from None
     return stored
 
 
