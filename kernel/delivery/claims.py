@@ -8,56 +8,68 @@ Two ways in, both into status ``leased`` with ``lease_owner`` and ``lease_until`
 - messages due at a time (``next_attempt_at <= now()``): retries, messages a domain throttle deferred,
   and those of a dead worker, taken over (see :func:`take_over`).
 
-The claim returns, with each message, the profile attributes the send's templates read (and nothing
-more), its custom id, and for web push the subscription keys.
+With the claimed messages come their profiles' attributes that the send's templates read (and nothing
+more), their custom ids, and for web push the subscription keys.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 import asyncpg
 
 _FIRST = """
-    SELECT m.message_id, m.profile_id FROM messages m
+    SELECT m.message_id FROM messages m
     WHERE m.project_id = $1 AND m.send_id = $2 AND m.seq > $3 AND m.status = 'planned'
       AND m.next_attempt_at IS NULL
       AND EXISTS (SELECT 1 FROM sends s WHERE s.project_id = $1 AND s.send_id = $2 AND s.state = 'running')
     ORDER BY m.seq LIMIT $4 FOR UPDATE OF m SKIP LOCKED"""
 _DUE = """
-    SELECT m.message_id, m.profile_id FROM messages m
+    SELECT m.message_id FROM messages m
     WHERE m.project_id = $1 AND m.send_id = $2 AND m.next_attempt_at <= now() AND m.seq > $3
       AND EXISTS (SELECT 1 FROM sends s WHERE s.project_id = $1 AND s.send_id = $2 AND s.state = 'running')
     ORDER BY m.next_attempt_at LIMIT $4 FOR UPDATE OF m SKIP LOCKED"""
+# The picked rows are updated through "= any(array)", not a join: a join's plan depends on statistics
+# of status and lease_owner that the claims themselves keep changing, and a bad one scans the table.
 _CLAIM = """
 WITH picked AS ({picked})
 UPDATE messages m SET status = 'leased', lease_owner = $5, lease_until = now() + $6::interval,
        next_attempt_at = NULL, first_attempt_at = coalesce(m.first_attempt_at, now()), updated_at = now()
-FROM picked LEFT JOIN profiles p ON p.project_id = $1 AND p.profile_id = picked.profile_id
-WHERE m.project_id = $1 AND m.message_id = picked.message_id
+WHERE m.project_id = $1 AND m.message_id = any(ARRAY(SELECT message_id FROM picked))
 RETURNING m.message_id, m.seq, m.channel, m.address, m.profile_id, m.attempts,
-          extract(epoch FROM now() - m.first_attempt_at)::float8 AS age, p.custom_id{details}{variables}"""
-_DETAILS = """,
-          (SELECT a.details FROM profile_addresses a WHERE a.project_id = $1 AND a.profile_id = m.profile_id
-              AND a.kind = 'web_push' AND a.value = m.address LIMIT 1) AS details"""
+          extract(epoch FROM now() - m.first_attempt_at)::float8 AS age"""
+_PROFILES = """
+SELECT profile_id, custom_id{variables} FROM profiles
+WHERE project_id = $1 AND profile_id = any($2::uuid[])"""
+_SUBSCRIPTIONS = """
+SELECT profile_id, value, details FROM profile_addresses
+WHERE project_id = $1 AND profile_id = any($2::uuid[]) AND kind = 'web_push'"""
+
+
+@dataclass(frozen=True, slots=True)
+class Recipients:
+    """What the templates and senders need about the claimed messages' profiles."""
+
+    #: profile id -> (profile_id, custom_id, v0, v1, ...): the attributes the templates read.
+    profiles: dict[uuid.UUID, asyncpg.Record]
+    #: (profile id, endpoint) -> the web-push subscription keys.
+    subscriptions: dict[tuple[uuid.UUID, str], Mapping[str, str]]
 
 
 class ClaimQueries:
-    """The two claim statements of one send, reading the attributes its templates use."""
+    """The claim statements of one send, and the query of the profile attributes its templates use."""
 
     def __init__(self, variables: Sequence[str], web_push: bool) -> None:
-        #: Attribute names, in the order of the ``v0, v1, ...`` columns the claims return.
+        #: Attribute names, in the order of the ``v0, v1, ...`` columns of the profiles query.
         self.variables = tuple(variables)
-        columns = "".join(
-            f",\n          p.attributes -> ${7 + index}::text -> 'v' AS v{index}"
-            for index in range(len(self.variables))
-        )
         self.web_push = web_push
-        details = _DETAILS if web_push else ""
-        self._first = _CLAIM.format(picked=_FIRST, details=details, variables=columns)
-        self._due = _CLAIM.format(picked=_DUE, details=details, variables=columns)
+        columns = (f", attributes -> ${3 + i}::text -> 'v' AS v{i}" for i in range(len(self.variables)))
+        self._profiles = _PROFILES.format(variables="".join(columns))
+        self._first = _CLAIM.format(picked=_FIRST)
+        self._due = _CLAIM.format(picked=_DUE)
 
     async def first_attempts(
         self,
@@ -69,9 +81,7 @@ class ClaimQueries:
         owner: str,
         lease: timedelta,
     ) -> list[asyncpg.Record]:
-        return await conn.fetch(
-            self._first, project_id, send_id, after_seq, limit, owner, lease, *self.variables
-        )
+        return await conn.fetch(self._first, project_id, send_id, after_seq, limit, owner, lease)
 
     async def due(
         self,
@@ -83,7 +93,19 @@ class ClaimQueries:
         lease: timedelta,
     ) -> list[asyncpg.Record]:
         # Any position: due messages are taken in time order.
-        return await conn.fetch(self._due, project_id, send_id, -1, limit, owner, lease, *self.variables)
+        return await conn.fetch(self._due, project_id, send_id, -1, limit, owner, lease)
+
+    async def recipients(
+        self, conn: asyncpg.Connection, project_id: uuid.UUID, profile_ids: list[uuid.UUID]
+    ) -> Recipients:
+        profiles = {
+            row[0]: row for row in await conn.fetch(self._profiles, project_id, profile_ids, *self.variables)
+        }
+        subscriptions = {}
+        if self.web_push:
+            rows = await conn.fetch(_SUBSCRIPTIONS, project_id, profile_ids)
+            subscriptions = {(row["profile_id"], row["value"]): row["details"] for row in rows}
+        return Recipients(profiles, subscriptions)
 
 
 async def take_over(conn: asyncpg.Connection, dead: list[str]) -> int:

@@ -29,6 +29,7 @@ from kernel.delivery.send_state import complete_if_done, folded
 from kernel.delivery.suppressions import address_hash_sql
 
 _NIL = uuid.UUID(int=0)
+FILL_WORK_MEM = "64MB"
 #: Address kinds of which a profile's every address is reached (devices); for the others, the newest.
 ALL_DEVICES = frozenset({"apns_token", "fcm_token", "web_push"})
 _SOURCES = {
@@ -64,6 +65,9 @@ unique_rows AS (
     FROM eligible
     ORDER BY channel, {folded("value")}, profile_id
 ),
+hashed AS (
+    SELECT u.*, {_HASH} AS hash FROM unique_rows u JOIN projects p ON p.project_id = $1
+),
 inserted AS (
     INSERT INTO messages (project_id, message_id, send_id, profile_id, channel, address, status,
                           failure_reason, seq)
@@ -73,11 +77,10 @@ inserted AS (
            CASE WHEN d.identifier_sha256 IS NULL AND x.identifier_sha256 IS NULL
                 THEN '' ELSE coalesce(d.reason, 'erased') END,
            $13 + row_number() OVER ()
-    FROM unique_rows u
-    JOIN projects p ON p.project_id = $1
-    LEFT JOIN delivery_suppressions d ON d.project_id = $1 AND d.identifier_sha256 = {_HASH}
+    FROM hashed u
+    LEFT JOIN delivery_suppressions d ON d.project_id = $1 AND d.identifier_sha256 = u.hash
         AND ($14 OR d.reason <> 'unsubscribed')
-    LEFT JOIN suppressed_identifiers x ON x.project_id = $1 AND x.identifier_sha256 = {_HASH}
+    LEFT JOIN suppressed_identifiers x ON x.project_id = $1 AND x.identifier_sha256 = u.hash
     ON CONFLICT (project_id, send_id, channel, {folded("address")}) WHERE send_id IS NOT NULL DO NOTHING
     RETURNING status
 )
@@ -89,6 +92,10 @@ SELECT (SELECT profile_id FROM chunk ORDER BY profile_id DESC LIMIT 1) AS last_p
        (SELECT count(*) FROM inserted) AS inserted,
        (SELECT count(*) FROM inserted WHERE status = 'suppressed') AS suppressed
 """
+
+
+class _LeaseLost(Exception):
+    """Another filler took the send over: this chunk is rolled back."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,12 +131,26 @@ class OutboxFiller:
         return None if row is None else FillJob(**row)
 
     async def fill_chunk(self, job: FillJob, definition: SendDefinition) -> bool:
-        """Add the next chunk of the audience; True when the outbox is full (or the job is no longer ours)."""
+        """Add the next chunk of the audience; True when the outbox is full (or the job is no longer ours).
+
+        The send row is locked only at the end, to add the counts: holding it during the insert would stall
+        every worker recording outcomes of this send. A cancellation that committed meanwhile is seen then,
+        and the chunk's rows are cancelled with it; a filler that lost its lease rolls its chunk back.
+        """
+        try:
+            return await self._fill_chunk(job, definition)
+        except _LeaseLost:
+            return True
+
+    async def _fill_chunk(self, job: FillJob, definition: SendDefinition) -> bool:
         specs = definition.channels
+        kinds = [spec.capabilities.address_kind.value for spec in specs]
         async with self._pool.acquire() as conn, conn.transaction():
+            # The chunk's sorts (newest address per profile, dedup) fit in memory instead of spilling.
+            await conn.execute(f"SET LOCAL work_mem = '{FILL_WORK_MEM}'")
             send = await conn.fetchrow(
                 """SELECT state, plan_owner, plan_cursor, next_seq, planned_at FROM sends
-                   WHERE project_id = $1 AND send_id = $2 FOR UPDATE""",
+                   WHERE project_id = $1 AND send_id = $2""",
                 job.project_id,
                 job.send_id,
             )
@@ -137,7 +158,6 @@ class OutboxFiller:
                 return True
             if send["plan_owner"] != self._owner:
                 return True
-            kinds = [spec.capabilities.address_kind.value for spec in specs]
             counts = await conn.fetchrow(
                 _FILL.format(source=_SOURCES[job.audience]),
                 job.project_id,
@@ -156,12 +176,13 @@ class OutboxFiller:
                 definition.marketing,
             )
             done = counts["profiles"] < self._chunk_size
-            await conn.execute(
+            state = await conn.fetchval(
                 """UPDATE sends SET plan_cursor = coalesce($3, plan_cursor), next_seq = next_seq + $4,
                           total = total + $5, suppressed = suppressed + $6, duplicates = duplicates + $7,
                           not_consented = not_consented + $8, plan_until = now() + $9::interval,
-                          planned_at = CASE WHEN $10 THEN now() END, updated_at = now()
-                   WHERE project_id = $1 AND send_id = $2""",
+                          planned_at = CASE WHEN $10 THEN clock_timestamp() END, updated_at = now()
+                   WHERE project_id = $1 AND send_id = $2 AND plan_owner = $11 AND planned_at IS NULL
+                   RETURNING state""",
                 job.project_id,
                 job.send_id,
                 counts["last_profile"],
@@ -172,7 +193,22 @@ class OutboxFiller:
                 counts["not_consented"],
                 self._lease,
                 done,
+                self._owner,
             )
+            if state is None:
+                raise _LeaseLost
+            if state == "cancelled":
+                await conn.execute(
+                    """WITH cancelled AS (
+                           UPDATE messages SET status = 'cancelled', updated_at = now()
+                           WHERE project_id = $1 AND send_id = $2 AND seq > $3 AND status = 'planned'
+                           RETURNING 1)
+                       UPDATE sends SET cancelled = cancelled + (SELECT count(*) FROM cancelled)
+                       WHERE project_id = $1 AND send_id = $2""",
+                    job.project_id,
+                    job.send_id,
+                    send["next_seq"],
+                )
             if done:
                 await conn.execute(
                     "DELETE FROM send_audience WHERE project_id = $1 AND send_id = $2",

@@ -105,11 +105,17 @@ class _Rendered(Part):
     def __call__(self, variables: Mapping[str, Any]) -> str:
         if self._names is None:
             return self._render(variables)
+        values = tuple([variables.get(name, _MISSING) for name in self._names])
         try:
-            key = tuple(_memo_key(variables.get(name, _MISSING)) for name in self._names)
+            # The types keep True, 1 and 1.0 apart (they are equal, and print differently).
+            key: Any = (values, tuple(map(type, values)))
             cached = self._cache.get(key)
-        except TypeError:
-            return self._render(variables)
+        except TypeError:  # a list value: the slow, exact key
+            try:
+                key = tuple(_memo_key(value) for value in values)
+                cached = self._cache.get(key)
+            except TypeError:
+                return self._render(variables)
         if cached is None:
             cached = self._render(variables)
             if len(self._cache) < MEMO_LIMIT:
@@ -195,6 +201,13 @@ class Personaliser:
         self.variables = frozenset(names)
         self.substitution = substitution
         self._contents: dict[tuple[str, ...], MessageContent] = {}
+        self._named = [(f"h{index}", part) for index, part in enumerate(self._values)]
+        #: With substitution and nothing rendered here, every recipient shares one content.
+        self._shared = (
+            MessageContent(**self._constant, **self._skeleton, data={})
+            if substitution and not self._texts and not self._data
+            else None
+        )
 
     def _placeholders(self, pieces: list[str | Part]) -> str:
         skeleton = []
@@ -212,6 +225,8 @@ class Personaliser:
 
     def __call__(self, variables: Mapping[str, Any]) -> tuple[MessageContent, dict[str, str] | None]:
         """The content (shared by recipients whose content is the same) and the substitution data."""
+        if self._shared is not None:
+            return self._shared, {name: newlines(part(variables)) for name, part in self._named}
         texts = tuple(field.render(variables) for field in self._texts)
         data = tuple(field.render(variables) for field in self._data)
         key = texts + data
@@ -227,4 +242,4 @@ class Personaliser:
                 self._contents[key] = content
         if not self.substitution:
             return content, None
-        return content, {f"h{index}": newlines(part(variables)) for index, part in enumerate(self._values)}
+        return content, {name: newlines(part(variables)) for name, part in self._named}

@@ -14,6 +14,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 
@@ -21,26 +22,32 @@ from kernel.channels import ChannelSpec
 from kernel.delivery.outcomes import Attempt, apply_consequences
 from kernel.delivery.send_state import complete_if_done
 
-_UPDATE = """
-WITH o AS (
-    SELECT * FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::float8[], $9::bool[])
-        AS o(message_id, status, provider_id, reason, detail, delay, attempted)
-),
-updated AS (
+# Rows are found through "= any(array)" on the primary key, never a join with the arrays: a join's plan
+# follows statistics of status and lease_owner that the workers keep changing, and a bad one scans the
+# table once per row. Accepted messages (nearly all) share one statement; per-row values come from a
+# jsonb map keyed by message id.
+_SENT = """
+UPDATE messages SET status = 'sent', attempts = attempts + 1,
+       provider_id = coalesce($4::jsonb ->> message_id::text, $5), failure_reason = '', detail = '',
+       lease_until = NULL, updated_at = now()
+WHERE project_id = $1 AND message_id = any($3::uuid[]) AND status = 'leased' AND lease_owner = $2"""
+_OTHERS = """
+WITH updated AS (
     UPDATE messages m SET
-        status = CASE WHEN $10 = 'cancelled' AND o.status IN ('retry', 'planned') THEN 'cancelled'
-                      ELSE o.status END,
-        attempts = m.attempts + o.attempted::int,
-        provider_id = o.provider_id, failure_reason = o.reason, detail = o.detail,
-        next_attempt_at = CASE WHEN $10 <> 'cancelled' AND o.status IN ('retry', 'planned')
-                               THEN now() + make_interval(secs => o.delay) END,
+        status = CASE WHEN $5 = 'cancelled' AND $4::jsonb -> m.message_id::text ->> 0 IN ('retry', 'planned')
+                      THEN 'cancelled' ELSE $4::jsonb -> m.message_id::text ->> 0 END,
+        attempts = m.attempts + ($4::jsonb -> m.message_id::text ->> 5)::int,
+        provider_id = $4::jsonb -> m.message_id::text ->> 1,
+        failure_reason = $4::jsonb -> m.message_id::text ->> 2,
+        detail = $4::jsonb -> m.message_id::text ->> 3,
+        next_attempt_at = CASE
+            WHEN $5 <> 'cancelled' AND $4::jsonb -> m.message_id::text ->> 0 IN ('retry', 'planned')
+            THEN now() + make_interval(secs => ($4::jsonb -> m.message_id::text ->> 4)::float8) END,
         lease_until = NULL, updated_at = now()
-    FROM o
-    WHERE m.project_id = $1 AND m.message_id = o.message_id AND m.status = 'leased' AND m.lease_owner = $2
-    RETURNING m.status AS status, o.status AS outcome
+    WHERE m.project_id = $1 AND m.message_id = any($3::uuid[]) AND m.status = 'leased' AND m.lease_owner = $2
+    RETURNING m.status AS status, $4::jsonb -> m.message_id::text ->> 0 AS outcome
 )
-SELECT count(*) FILTER (WHERE status = 'sent') AS sent,
-       count(*) FILTER (WHERE status = 'failed') AS failed,
+SELECT count(*) FILTER (WHERE status = 'failed') AS failed,
        count(*) FILTER (WHERE status = 'expired') AS expired,
        count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
        count(*) FILTER (WHERE outcome = 'retry') AS retries,
@@ -51,15 +58,12 @@ FROM updated
 
 @dataclass(slots=True)
 class BatchOutcome:
-    """What became of each message of one claimed batch, in columns (one bulk UPDATE)."""
+    """What became of each message of one claimed batch: the accepted ones in columns, the others (few)
+    as rows ``[status, provider_id, reason, detail, delay, attempted]`` keyed by message id."""
 
-    message_ids: list[uuid.UUID] = field(default_factory=list)
-    statuses: list[str] = field(default_factory=list)
-    provider_ids: list[str] = field(default_factory=list)
-    reasons: list[str] = field(default_factory=list)
-    details: list[str] = field(default_factory=list)
-    delays: list[float | None] = field(default_factory=list)
-    attempted: list[bool] = field(default_factory=list)
+    sent_ids: list[uuid.UUID] = field(default_factory=list)
+    sent_provider_ids: list[str] = field(default_factory=list)
+    others: dict[str, list[Any]] = field(default_factory=dict)
     #: Failures with consequences (dead address, unsubscribed), with their channel.
     consequences: list[tuple[ChannelSpec, Attempt]] = field(default_factory=list)
 
@@ -74,24 +78,12 @@ class BatchOutcome:
         detail: str = "",
         delay: float | None = None,
     ) -> None:
-        self.message_ids.append(message_id)
-        self.statuses.append(status)
-        self.provider_ids.append(provider_id)
-        self.reasons.append(reason)
-        self.details.append(detail[:1000])
-        self.delays.append(delay)
-        self.attempted.append(attempted)
+        self.others[str(message_id)] = [status, provider_id, reason, detail[:1000], delay, int(attempted)]
 
     def sent(self, message_ids: Sequence[uuid.UUID], provider_ids: Sequence[str]) -> None:
         """Accepted messages, in bulk (the common case)."""
-        count = len(message_ids)
-        self.message_ids += message_ids
-        self.statuses += ["sent"] * count
-        self.provider_ids += provider_ids
-        self.reasons += [""] * count
-        self.details += [""] * count
-        self.delays += [None] * count
-        self.attempted += [True] * count
+        self.sent_ids += message_ids
+        self.sent_provider_ids += provider_ids
 
 
 async def record(
@@ -108,21 +100,19 @@ async def record(
         state = await conn.fetchval(
             "SELECT state FROM sends WHERE project_id = $1 AND send_id = $2 FOR UPDATE", project_id, send_id
         )
-        counts = dict(
-            await conn.fetchrow(
-                _UPDATE,
-                project_id,
-                owner,
-                outcome.message_ids,
-                outcome.statuses,
-                outcome.provider_ids,
-                outcome.reasons,
-                outcome.details,
-                outcome.delays,
-                outcome.attempted,
-                state,
-            )
-        )
+        counts = {"sent": 0, "failed": 0, "expired": 0, "cancelled": 0, "retries": 0, "deferred": 0}
+        if outcome.sent_ids:
+            common = outcome.sent_provider_ids[0]
+            varying = {
+                str(message_id): provider_id
+                for message_id, provider_id in zip(outcome.sent_ids, outcome.sent_provider_ids, strict=True)
+                if provider_id != common
+            }
+            status = await conn.execute(_SENT, project_id, owner, outcome.sent_ids, varying, common)
+            counts["sent"] = int(status.split()[-1])
+        if outcome.others:
+            ids = [uuid.UUID(message_id) for message_id in outcome.others]
+            counts.update(await conn.fetchrow(_OTHERS, project_id, owner, ids, outcome.others, state))
         await conn.execute(
             """UPDATE sends SET sent = sent + $3, failed = failed + $4, expired = expired + $5,
                       cancelled = cancelled + $6, retries = retries + $7,

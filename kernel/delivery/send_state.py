@@ -10,8 +10,9 @@ import asyncpg
 
 def folded(column: str) -> str:
     """The dedup key of an outbox address, as the unique index ``messages_send_address`` computes it from
-    ``address``: ASCII case folding (sender_ext.dedup_key folds an email the same way)."""
-    return f"translate({column}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+    ``address``: ASCII-only case folding, whatever the database's locale (sender_ext.dedup_key folds an
+    email the same way)."""
+    return f'lower({column} COLLATE "C")'
 
 
 async def complete_if_done(conn: asyncpg.Connection, project_id: uuid.UUID, send_id: uuid.UUID) -> bool:

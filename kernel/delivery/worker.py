@@ -30,7 +30,7 @@ import asyncpg
 from herald.v1 import messages_pb2 as pb
 from kernel.channels import ChannelSpec, FailureReason, OutboundMessage, Outcome, SendResult
 from kernel.delivery import metrics
-from kernel.delivery.claims import ClaimQueries
+from kernel.delivery.claims import ClaimQueries, Recipients
 from kernel.delivery.outbox import FillJob, OutboxFiller
 from kernel.delivery.outcomes import Attempt
 from kernel.delivery.pacing import paced_claim
@@ -51,8 +51,10 @@ log = logging.getLogger(__name__)
 
 #: How often an idle worker looks for work (new sends, due retries, a wave's next slot).
 POLL_SECONDS = 0.2
-#: Claimed rows: message_id, seq, channel, address, profile_id, attempts, age, custom_id, [details], v0...
-_ID, _SEQ, _CHANNEL, _ADDRESS, _PROFILE, _ATTEMPTS, _AGE, _CUSTOM_ID, _DETAILS = range(9)
+#: Claimed rows: message_id, seq, channel, address, profile_id, attempts, age (see kernel.delivery.claims).
+_ID, _SEQ, _CHANNEL, _ADDRESS, _PROFILE, _ATTEMPTS, _AGE = range(7)
+#: Profile rows: profile_id, custom_id, then the attributes the templates read.
+_CUSTOM_ID, _FIRST_VARIABLE = 1, 2
 _SPECIAL_VARIABLES = frozenset({"custom_id", "profile_id"})
 
 
@@ -69,7 +71,7 @@ class SendRuntime:
     index: dict[str, int] = field(init=False)
     kinds: list[int] = field(init=False)
     max_sizes: list[int] = field(init=False)
-    #: (variable name, column) of the attributes the templates read.
+    #: (variable name, column of the profile row) of the attributes the templates read.
     columns: list[tuple[str, int]] = field(init=False)
     wants: frozenset[str] = field(init=False)
     #: Last seq claimed by this worker (first attempts are claimed after it).
@@ -83,18 +85,26 @@ class SendRuntime:
         self.index = {spec.name: position for position, spec in enumerate(self.specs)}
         self.kinds = [int(Kind[spec.capabilities.address_kind.name]) for spec in self.specs]
         self.max_sizes = [spec.capabilities.max_batch_size for spec in self.specs]
-        first = _DETAILS + 1 if self.queries.web_push else _DETAILS
-        self.columns = [(name, first + i) for i, name in enumerate(self.queries.variables)]
+        self.columns = [(name, _FIRST_VARIABLE + i) for i, name in enumerate(self.queries.variables)]
         self.wants = frozenset().union(*(p.variables for p in self.personalisers)) & _SPECIAL_VARIABLES
 
-    def variables(self, row: asyncpg.Record) -> dict[str, Any]:
-        """The template variables of a claimed row, as SendTransactional gives them."""
-        values = {name: row[column] for name, column in self.columns}
+    def variables(self, row: asyncpg.Record, recipients: Recipients) -> dict[str, Any]:
+        """The template variables of a claimed message, as SendTransactional gives them."""
+        profile = recipients.profiles.get(row[_PROFILE])
+        if profile is None:  # merged away or erased since the outbox was filled
+            return {}
+        values = {name: profile[column] for name, column in self.columns}
         if "custom_id" in self.wants:
-            values["custom_id"] = row[_CUSTOM_ID] or ""
+            values["custom_id"] = profile[_CUSTOM_ID] or ""
         if "profile_id" in self.wants:
-            values["profile_id"] = str(row[_PROFILE] or "")
+            values["profile_id"] = str(row[_PROFILE])
         return values
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedBatch:
+    rows: list[asyncpg.Record]
+    recipients: Recipients
 
 
 class SenderWorker:
@@ -215,15 +225,15 @@ class SenderWorker:
                     continue
                 await slots.acquire()
                 try:
-                    rows = await self._claim(runtime)
+                    batch = await self._claim(runtime)
                 except BaseException:
                     slots.release()
                     raise
-                if not rows:
+                if batch is None:
                     slots.release()
                     continue
                 busy = True
-                task = asyncio.create_task(self._process(runtime, rows))
+                task = asyncio.create_task(self._process(runtime, batch))
                 self._inflight.add(task)
                 task.add_done_callback(lambda done: self._finished(done, slots))
             if not busy:
@@ -275,22 +285,26 @@ class SenderWorker:
             row["paced"],
         )
 
-    async def _claim(self, runtime: SendRuntime) -> list[asyncpg.Record]:
+    async def _claim(self, runtime: SendRuntime) -> ClaimedBatch | None:
         size = self._settings.worker_batch_size
         async with self._pool.acquire() as conn:
-            if not runtime.paced:
-                return await self._claim_some(conn, runtime, size)
-            now = self._clock()
-            claimed = await paced_claim(
-                conn,
-                runtime.project_id,
-                runtime.send_id,
-                now,
-                size,
-                lambda limit: self._claim_some(conn, runtime, limit),
-            )
-            runtime.not_before = claimed.next_at
-            return claimed.rows
+            if runtime.paced:
+                claimed = await paced_claim(
+                    conn,
+                    runtime.project_id,
+                    runtime.send_id,
+                    self._clock(),
+                    size,
+                    lambda limit: self._claim_some(conn, runtime, limit),
+                )
+                runtime.not_before = claimed.next_at
+                rows = claimed.rows
+            else:
+                rows = await self._claim_some(conn, runtime, size)
+            if not rows:
+                return None
+            profile_ids = list({row[_PROFILE] for row in rows if row[_PROFILE] is not None})
+            return ClaimedBatch(rows, await runtime.queries.recipients(conn, runtime.project_id, profile_ids))
 
     async def _claim_some(
         self, conn: asyncpg.Connection, runtime: SendRuntime, limit: int
@@ -312,7 +326,8 @@ class SenderWorker:
             rows = [*rows, *first]
         return rows
 
-    async def _process(self, runtime: SendRuntime, rows: list[asyncpg.Record]) -> None:
+    async def _process(self, runtime: SendRuntime, batch: ClaimedBatch) -> None:
+        rows = batch.rows
         outcome = BatchOutcome()
         now = self._clock()
         live = bytearray(b"\x01") * len(rows)
@@ -332,7 +347,9 @@ class SenderWorker:
         batches = group_batches(channels, runtime.max_sizes, admission.go)
         await asyncio.gather(
             *(
-                self._send(runtime, runtime.specs[channel], [rows[i] for i in members], outcome)
+                self._send(
+                    runtime, runtime.specs[channel], [rows[i] for i in members], batch.recipients, outcome
+                )
                 for channel, members in batches.batches()
             )
         )
@@ -342,18 +359,24 @@ class SenderWorker:
             )
 
     async def _send(
-        self, runtime: SendRuntime, spec: ChannelSpec, rows: list[asyncpg.Record], outcome: BatchOutcome
+        self,
+        runtime: SendRuntime,
+        spec: ChannelSpec,
+        rows: list[asyncpg.Record],
+        recipients: Recipients,
+        outcome: BatchOutcome,
     ) -> None:
         personalise = runtime.personalisers[runtime.index[spec.name]]
+        subscriptions = recipients.subscriptions
         messages, sent_rows = [], []
         for row in rows:
             try:
-                content, substitution = personalise(runtime.variables(row))
+                content, substitution = personalise(runtime.variables(row, recipients))
             except TemplateError as error:
                 outcome.add(row[_ID], "failed", attempted=False, reason="template", detail=str(error))
                 metrics.FAILED.labels(spec.name, "template").inc()
                 continue
-            details = row[_DETAILS] if spec.capabilities.address_kind.value == "web_push" else None
+            details = subscriptions.get((row[_PROFILE], row[_ADDRESS])) if subscriptions else None
             messages.append(
                 OutboundMessage(str(row[_ID]), row[_ADDRESS], content, details or {}, substitution)
             )
