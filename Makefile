@@ -7,7 +7,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench-locust bench-ingest bench-sender protos
+.PHONY: run test lint bench-locust bench-ingest bench-sender bench-campaign bench-push protos
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,3 +47,9 @@ bench-ingest: $(VENV)/.installed-test
 
 bench-sender: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/sender_bench.py
+
+bench-campaign: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/campaign_bench.py
+
+bench-push: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/push_bench.py

@@ -165,7 +165,8 @@ class Settings(BaseSettings):
     metrics_address: str = Field(
         "127.0.0.1:9464",
         description="Where Prometheus metrics are served (GET /metrics); port 0 picks a free one, empty "
-        "turns them off. A `herald worker` process on the same host needs its own port.",
+        "turns them off. A second process on the same host needs its own port (a taken one is logged as "
+        "an error and the process runs without metrics).",
     )
     sandbox: bool = Field(
         False,
