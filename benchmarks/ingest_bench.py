@@ -76,8 +76,7 @@ class Batches:
     count: int = 0
 
     def next(self) -> bytes:
-        # A fresh time for each batch, so that every batch moves its profiles' last_seen_at (as live
-        # traffic does), which makes PostgreSQL update them.
+        # A fresh time for each batch, as live traffic has.
         now = time.time_ns()
         timestamp = b"\x08" + varint(now // 1_000_000_000) + b"\x10" + varint(now % 1_000_000_000)
         time_field = TIME_TAG + varint(len(timestamp)) + timestamp

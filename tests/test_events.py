@@ -23,6 +23,7 @@ from kernel.api.timestamps import from_datetime
 from kernel.errors import InvalidArgument
 from kernel.profiles.attributes import AttributeLimits, to_messages
 from kernel.profiles.events import validate_events
+from kernel.profiles.timeline import LAST_SEEN
 from kernel.settings import Settings
 from tests.conftest import ProjectKey, rpc_error
 
@@ -70,8 +71,8 @@ async def stored_events(db: asyncpg.Pool, project: ProjectKey) -> list[asyncpg.R
 
 async def profile_of(db: asyncpg.Pool, project: ProjectKey, kind: str, value: str) -> asyncpg.Record | None:
     return await db.fetchrow(
-        """SELECT p.* FROM profile_identities i JOIN profiles p USING (project_id, profile_id)
-           WHERE i.project_id = $1 AND i.kind = $2 AND i.value = $3""",
+        f"""SELECT p.*, {LAST_SEEN} FROM profile_identities i JOIN profiles p USING (project_id, profile_id)
+            WHERE i.project_id = $1 AND i.kind = $2 AND i.value = $3""",
         project.project_id,
         kind,
         value,
@@ -483,7 +484,7 @@ async def test_event_racing_a_merge_lands_on_the_surviving_profile(profiles, pro
         racing = asyncio.ensure_future(
             profiles.TrackEvents(batch(event(anonymous_id="dev-9", name="racing")), metadata=project.auth)
         )
-        await wait_for_lock_wait(db, "WITH touched AS")
+        await wait_for_lock_wait(db, "WITH locked AS")
         await conn.execute(
             "UPDATE profile_identities SET profile_id = $3 WHERE project_id = $1 AND profile_id = $2", *ids
         )

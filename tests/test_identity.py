@@ -115,14 +115,8 @@ async def test_identify_merges_the_anonymous_profile_into_the_known_one(
         subscriptions=[subscription(MAIL, IN), subscription(MAIL, IN, topic="deals")],
     )
     await insert_events(db, project.project_id, known.profile_id, [("login", ago(300))])
-    await insert_events(db, project.project_id, visitor.profile_id, [("view", ago(200)), ("cart", ago(20))])
-    seen = ago(20)
-    await db.execute(
-        "UPDATE profiles SET last_seen_at = $3 WHERE project_id = $1 AND profile_id = $2",
-        project.project_id,
-        uuid.UUID(visitor.profile_id),
-        seen,
-    )
+    seen = ago(20)  # the newest event of both profiles: the merged profile's last-seen time
+    await insert_events(db, project.project_id, visitor.profile_id, [("view", ago(200)), ("cart", seen)])
 
     reply = await identify(profiles, project, "device-1", "user-1")
 

@@ -372,11 +372,6 @@ async def test_get_profile_shows_recent_events_newest_first(profiles, project: P
         created.profile_id,
         [(f"e{i}", base + timedelta(seconds=i)) for i in range(30)],
     )
-    await db.execute(
-        "UPDATE profiles SET last_seen_at = $2 WHERE project_id = $1",
-        project.project_id,
-        base + timedelta(seconds=29),
-    )
     view = await get_view(profiles, project, custom("u1"))
     assert [e.name for e in view.recent_events] == [f"e{i}" for i in range(29, 9, -1)]
     assert to_datetime(view.last_seen_at) == base + timedelta(seconds=29)

@@ -34,6 +34,7 @@ import orjson
 
 from kernel.profiles.attributes import StoredValue
 from kernel.profiles.refs import Ref, resolve_one
+from kernel.profiles.timeline import LAST_SEEN
 
 CHUNK_BYTES = 64 * 1024
 PAGE_ROWS = 1000
@@ -109,8 +110,8 @@ _LISTINGS = (
 
 async def _head(conn: asyncpg.Connection, project_id: uuid.UUID, profile_id: uuid.UUID) -> dict[str, Any]:
     row = await conn.fetchrow(
-        """SELECT profile_id, custom_id, created_at, updated_at, last_seen_at, last_activity_at, attributes
-           FROM profiles WHERE project_id = $1 AND profile_id = $2""",
+        f"""SELECT profile_id, custom_id, created_at, updated_at, {LAST_SEEN}, last_activity_at, attributes
+            FROM profiles p WHERE project_id = $1 AND profile_id = $2""",
         project_id,
         profile_id,
     )

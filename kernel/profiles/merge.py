@@ -84,7 +84,6 @@ async def merge_into(
     await conn.execute(
         """UPDATE profiles t
            SET attributes = $4, custom_id = coalesce(t.custom_id, $5),
-               last_seen_at = greatest(t.last_seen_at, s.last_seen_at),
                last_activity_at = greatest(t.last_activity_at, s.last_activity_at),
                updated_at = now()
            FROM profiles s

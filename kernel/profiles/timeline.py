@@ -25,6 +25,13 @@ _MICROSECOND = timedelta(microseconds=1)
 _TOKEN_VERSION = 1
 
 
+#: A profile's last-seen time (its newest event's) as a column of a query over ``profiles p``: one
+#: backward step of the events primary key, so it is never stored, and never stale.
+LAST_SEEN = (
+    "(SELECT max(e.occurred_at) FROM events e"
+    " WHERE e.project_id = p.project_id AND e.profile_id = p.profile_id) AS last_seen_at"
+)
+
 _COLUMNS = "SELECT occurred_at, event_seq, name, attributes, client_event_id, received_at FROM events"
 _ORDER = "ORDER BY occurred_at DESC, event_seq DESC LIMIT $3"
 # Two statements rather than one with an optional bound, so each keeps its own plan: an index range scan.

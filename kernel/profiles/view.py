@@ -11,7 +11,7 @@ from kernel.api.timestamps import from_datetime
 from kernel.errors import NotFound
 from kernel.profiles import addresses, subscriptions
 from kernel.profiles.attributes import to_messages
-from kernel.profiles.timeline import event_page
+from kernel.profiles.timeline import LAST_SEEN, event_page
 
 IDENTITY_KINDS = {
     "custom": profiles_pb2.IDENTITY_KIND_CUSTOM,
@@ -24,8 +24,8 @@ async def profile_view(
 ) -> profiles_pb2.ProfileView:
     """Call inside a repeatable-read transaction: the view is then one consistent snapshot."""
     row = await conn.fetchrow(
-        """SELECT custom_id, attributes, created_at, updated_at, last_seen_at
-           FROM profiles WHERE project_id = $1 AND profile_id = $2""",
+        f"""SELECT custom_id, attributes, created_at, updated_at, {LAST_SEEN}
+            FROM profiles p WHERE project_id = $1 AND profile_id = $2""",
         project_id,
         profile_id,
     )
