@@ -59,6 +59,12 @@ class WorkerRegistry:
             taken = await take_over(conn, dead) if dead else 0
         return dead, taken
 
+    async def take_back(self) -> int:
+        """At start: messages this worker id still holds from an earlier run (a batch whose outcome could
+        not be recorded, a restart by the supervisor) are made due again."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            return await take_over(conn, [self.worker_id])
+
     async def leave(self) -> None:
         """A clean stop: nothing is leased any more, so there is nothing to take over."""
         await self._pool.execute("DELETE FROM workers WHERE worker_id = $1", self.worker_id)

@@ -58,6 +58,10 @@ _CUSTOM_ID, _FIRST_VARIABLE = 1, 2
 _SPECIAL_VARIABLES = frozenset({"custom_id", "profile_id"})
 
 
+class BatchFailed(RuntimeError):
+    """A batch's outcome could not be recorded: the worker restarts and takes its messages back."""
+
+
 @dataclass(eq=False)
 class SendRuntime:
     """What a worker keeps about one running send: its channels, personalisers, claim queries, cursor."""
@@ -138,6 +142,7 @@ class SenderWorker:
         self._sends: dict[tuple[uuid.UUID, uuid.UUID], SendRuntime] = {}
         self._broken: set[tuple[uuid.UUID, uuid.UUID]] = set()
         self._inflight: set[asyncio.Task[None]] = set()
+        self._failed = asyncio.Event()
 
     @property
     def throttle(self) -> DomainThrottle:
@@ -146,14 +151,24 @@ class SenderWorker:
 
     async def run(self) -> None:
         """Work until cancelled; then let the batches in flight finish and leave the registry."""
+        self._failed.clear()
         try:
             await self._heartbeat()
+            if taken := await self._registry.take_back():
+                log.warning(
+                    "sender worker %s: %s messages of an earlier run are due again", self.worker_id, taken
+                )
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._forever(self._heartbeat, self._settings.heartbeat_seconds))
                 group.create_task(self._fill_loop())
                 group.create_task(self._send_loop())
+                group.create_task(self._stop_when_failed())
         finally:
             await asyncio.shield(self._drain())
+
+    async def _stop_when_failed(self) -> None:
+        await self._failed.wait()
+        raise BatchFailed(f"sender worker {self.worker_id}: a batch could not be finished")
 
     async def _drain(self) -> None:
         """Let the batches in flight finish (for the shutdown grace); leave the registry only if they all
@@ -243,7 +258,12 @@ class SenderWorker:
         slots.release()
         self._inflight.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.error("sender worker: a batch failed", exc_info=task.exception())
+            # Its messages stay leased by this worker id: stop, so that the supervisor starts this worker
+            # again and it takes them back (see run).
+            log.error(
+                "sender worker %s: a batch failed; restarting", self.worker_id, exc_info=task.exception()
+            )
+            self._failed.set()
 
     async def _refresh_sends(self) -> None:
         rows = await self._pool.fetch(
@@ -353,6 +373,8 @@ class SenderWorker:
                 for channel, members in batches.batches()
             )
         )
+        # A failure here leaves the batch leased by this worker: the next run of this worker id takes it
+        # back (take_back), and a dead worker's is taken over; either way it may be sent again.
         async with self._pool.acquire() as conn:
             await record(
                 conn, runtime.project_id, runtime.send_id, self.worker_id, outcome, paced=runtime.paced

@@ -103,7 +103,11 @@ async def configured(
 
 @contextlib.asynccontextmanager
 async def sender_worker(
-    server: RunningServer, *, clock: Callable[[], float] | None = None, **settings: Any
+    server: RunningServer,
+    *,
+    clock: Callable[[], float] | None = None,
+    worker_id: str | None = None,
+    **settings: Any,
 ) -> AsyncIterator[SenderWorker]:
     """A sender worker of the test's own (quick settings, plus ``settings``), running for the block."""
     kernel = server.kernel
@@ -112,7 +116,7 @@ async def sender_worker(
         kernel.channels,
         kernel.senders,
         kernel.settings.model_copy(update={**FAST, **settings}),
-        new_worker_id(),
+        worker_id or new_worker_id(),
         **({"clock": clock} if clock else {}),
     )
     task = asyncio.create_task(worker.run())

@@ -105,3 +105,24 @@ async def test_messages_leased_by_a_dead_worker_are_taken_over(
         str(r["message_id"]) for r in outbox
     )
     assert await db.fetchval("SELECT count(*) FROM workers WHERE worker_id = 'dead'") == 0
+
+
+async def test_a_restarted_worker_takes_back_what_it_held(
+    messages, profiles, configured, sparkpost, server
+) -> None:
+    for index in range(3):
+        await person(profiles, configured, f"p{index}", email=f"p{index}@example.com")
+    send = await messages.CreateSend(send_request(start_paused=True), metadata=configured.auth)
+    async with sender_worker(server):
+        await wait_for(messages, configured, send.send_id, lambda s: s.outbox_complete)
+    await messages.ResumeSend(messages_pb2.ResumeSendRequest(send_id=send.send_id), metadata=configured.auth)
+    # The worker claimed two messages, then could not finish them (its run ended before the outcome).
+    async with server.kernel.db.pool.acquire() as conn:
+        claimed = await ClaimQueries([], web_push=False).first_attempts(
+            conn, configured.project_id, uuid.UUID(send.send_id), 0, 2, "restarted", timedelta(minutes=10)
+        )
+    assert len(claimed) == 2
+    async with sender_worker(server, worker_id="restarted"):
+        done = await completed(messages, configured, send.send_id)
+    assert done.sent == 3
+    assert len({r["herald_message_id"] for r in sparkpost.accepted}) == len(sparkpost.accepted) == 3
