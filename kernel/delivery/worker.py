@@ -39,6 +39,7 @@ from kernel.delivery.registry import WorkerRegistry
 from kernel.delivery.results import BatchOutcome, record
 from kernel.delivery.retry import RetryPolicy
 from kernel.delivery.send_definition import parse_send
+from kernel.delivery.send_state import reconcile
 from kernel.delivery.senders import SenderPool
 from kernel.delivery.templates import TemplateError
 from kernel.delivery.throttling import DomainThrottle
@@ -84,6 +85,9 @@ class SendRuntime:
     rescan_after: float = 0.0
     #: Clock time before which the wave has nothing to release.
     not_before: float = 0.0
+    #: Monotonic time since which claims found nothing, and before which the counts are not checked.
+    idle_since: float | None = None
+    check_after: float = 0.0
 
     def __post_init__(self) -> None:
         self.index = {spec.name: position for position, spec in enumerate(self.specs)}
@@ -246,13 +250,30 @@ class SenderWorker:
                     raise
                 if batch is None:
                     slots.release()
+                    await self._when_idle(runtime)
                     continue
+                runtime.idle_since = None
                 busy = True
                 task = asyncio.create_task(self._process(runtime, batch))
                 self._inflight.add(task)
                 task.add_done_callback(lambda done: self._finished(done, slots))
             if not busy:
                 await asyncio.sleep(POLL_SECONDS)
+
+    async def _when_idle(self, runtime: SendRuntime) -> None:
+        """A send with nothing to claim for a lease period: check its counts against its rows (messages
+        of erased people leave the outbox), so that it can complete."""
+        now = time.monotonic()
+        if runtime.idle_since is None:
+            runtime.idle_since = now
+            return
+        lease = self._lease.total_seconds()
+        if now - runtime.idle_since < lease or now < runtime.check_after:
+            return
+        runtime.check_after = now + lease
+        async with self._pool.acquire() as conn:
+            if gone := await reconcile(conn, runtime.project_id, runtime.send_id):
+                log.info("send %s: %s messages left the outbox (erased)", runtime.send_id, gone)
 
     def _finished(self, task: asyncio.Task[None], slots: asyncio.Semaphore) -> None:
         slots.release()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from herald.v1 import common_pb2, messages_pb2
+from herald.v1 import common_pb2, messages_pb2, profiles_pb2
 from kernel.delivery.suppressions import suppress_address
 from tests.delivery.conftest import EMAIL, SMS
 from tests.delivery.support import (
@@ -16,6 +16,7 @@ from tests.delivery.support import (
     person,
     rows,
     send_request,
+    wait_for,
 )
 
 
@@ -139,3 +140,20 @@ async def test_the_kernels_own_workers_deliver(
     done = await completed(messages, configured, send.send_id)
     assert done.sent == 1
     assert sparkpost.accepted[-1]["subject"] == "Hello Ann"
+
+
+async def test_a_person_erased_mid_send_leaves_it_and_it_completes(
+    messages, profiles, configured, sparkpost, worker, db
+) -> None:
+    for name in ("ann", "bob", "cyd"):
+        await person(profiles, configured, name, email=f"{name}@example.com")
+    send = await messages.CreateSend(send_request(start_paused=True), metadata=configured.auth)
+    await wait_for(messages, configured, send.send_id, lambda s: s.outbox_complete and s.planned == 3)
+    await profiles.EraseProfile(
+        profiles_pb2.EraseProfileRequest(profile=common_pb2.ProfileRef(custom_id="bob")),
+        metadata=configured.auth,
+    )
+    await messages.ResumeSend(messages_pb2.ResumeSendRequest(send_id=send.send_id), metadata=configured.auth)
+    done = await completed(messages, configured, send.send_id)
+    assert (done.planned, done.sent, done.pending) == (2, 2, 0)
+    assert sorted(r["email"] for r in sparkpost.accepted) == ["ann@example.com", "cyd@example.com"]
