@@ -1,1 +1,1 @@
-"""Delivery: templates, channel senders, suppression, send outcomes, feedback and transactional sends."""
+"""Delivery: templates, channel senders, suppression, outcomes, feedback, transactional and bulk sends."""
