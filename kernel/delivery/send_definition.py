@@ -54,7 +54,7 @@ def parse_send(request: pb.CreateSendRequest, manager: ChannelManager, default_r
     if request.purpose not in _PURPOSES:
         raise InvalidArgument("set marketing or transactional", "purpose")
     purpose = _PURPOSES[request.purpose]
-    channels = _channels(request.channels, manager)
+    channels = check_channels(request.channels, manager)
     if request.require_opt_in and purpose != "marketing":
         raise InvalidArgument("only marketing sends need an opt-in", "require_opt_in")
     include = _domains(request.domains.include, "domains.include")
@@ -99,7 +99,8 @@ def stored_definition(request: pb.CreateSendRequest) -> bytes:
     return kept.SerializeToString()
 
 
-def _channels(names: Sequence[str], manager: ChannelManager) -> tuple[ChannelSpec, ...]:
+def check_channels(names: Sequence[str], manager: ChannelManager) -> tuple[ChannelSpec, ...]:
+    """The named channels' specs: at least one, no repeats, all loaded (SendTransactional's rule too)."""
     if not names:
         raise InvalidArgument("name at least one channel", "channels")
     specs = []

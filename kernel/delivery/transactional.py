@@ -18,11 +18,12 @@ import asyncpg
 from herald.v1 import messages_pb2 as pb
 from kernel.channels import ChannelSpec, OutboundMessage, Outcome, SendResult
 from kernel.delivery.outcomes import Attempt, record_outcomes
+from kernel.delivery.send_definition import check_channels
 from kernel.delivery.senders import SenderPool
 from kernel.delivery.suppressions import blocked_addresses
 from kernel.delivery.templates import CompiledTemplate, TemplateError, compile_template
 from kernel.errors import Aborted, InvalidArgument
-from kernel.plugins import ChannelManager, UnknownChannel
+from kernel.plugins import ChannelManager
 from kernel.profiles.addresses import parse_address
 from kernel.profiles.attributes import AttributeLimits, to_plain, validate_attributes
 from kernel.profiles.refs import check_ref, resolve_one
@@ -96,17 +97,7 @@ class TransactionalSender:
         return response
 
     def _check_channels(self, names: Sequence[str]) -> list[ChannelSpec]:
-        if not names:
-            raise InvalidArgument("name at least one channel", "channels")
-        specs = []
-        for index, name in enumerate(names):
-            if name in names[:index]:
-                raise InvalidArgument(f"{name!r} is listed twice", f"channels[{index}]")
-            try:
-                specs.append(self._channels.channel(name))
-            except UnknownChannel:
-                raise InvalidArgument(f"unknown channel {name!r}", f"channels[{index}]") from None
-        return specs
+        return list(check_channels(names, self._channels))
 
     async def _recipient(
         self, project_id: uuid.UUID, request: pb.SendTransactionalRequest, specs: list[ChannelSpec]
