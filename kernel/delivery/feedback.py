@@ -36,6 +36,15 @@ class FeedbackSummary:
     recorded_on_profiles: int
 
 
+def _herald_message_id(event: FeedbackEvent) -> uuid.UUID | None:
+    """The message id the provider echoed, if it is one of Herald's (a UUID); anything else is ignored,
+    so that the lookup stays a primary-key probe."""
+    try:
+        return uuid.UUID(event.message_id) if event.message_id else None
+    except ValueError:
+        return None
+
+
 def _string(value: str) -> dict[str, str]:
     return {"t": "s", "v": value}
 
@@ -61,12 +70,13 @@ class FeedbackProcessor:
                     await self._opt_out(conn, project_id, spec, owners.get(event, []))
                 if event.kind is FeedbackKind.TOKEN_INVALID:
                     await prune_addresses(conn, project_id, kind, [event.address])
-                if event.message_id:
+                message_id = _herald_message_id(event)
+                if message_id is not None:
                     await conn.execute(
                         """UPDATE messages SET last_feedback = $3, updated_at = now()
-                           WHERE project_id = $1 AND message_id::text = $2""",
+                           WHERE project_id = $1 AND message_id = $2""",
                         project_id,
-                        event.message_id,
+                        message_id,
                         event.kind.value,
                     )
                 timeline += [
@@ -99,12 +109,13 @@ class FeedbackProcessor:
         owners: dict[FeedbackEvent, list[uuid.UUID]] = {}
         for event in feedback:
             profile_id = None
-            if event.message_id:
+            message_id = _herald_message_id(event)
+            if message_id is not None:
                 profile_id = await conn.fetchval(
                     """SELECT profile_id FROM messages
-                       WHERE project_id = $1 AND message_id::text = $2 AND channel = $3""",
+                       WHERE project_id = $1 AND message_id = $2 AND channel = $3""",
                     project_id,
-                    event.message_id,
+                    message_id,
                     spec.name,
                 )
             if profile_id is not None:
