@@ -77,7 +77,7 @@ def cpu_seconds() -> float:
 async def channel_alone(
     endpoint: str, credentials: dict[str, str], pushes: int, in_flight: int
 ) -> dict[str, Any]:
-    personalise = Personaliser(compile_template(TEMPLATE), substitution=False)
+    personalise = Personaliser(compile_template(TEMPLATE), placeholder=None)
     messages = [
         OutboundMessage(
             f"00000000-0000-4000-8000-{index:012x}", token(index), personalise({"first_name": f"N{index}"})[0]

@@ -36,8 +36,20 @@ class Capabilities:
     #: The provider renders per-recipient substitution data itself (so the kernel sends the template once
     #: per batch with each recipient's data instead of rendering every message).
     per_recipient_substitution: bool = False
+    #: How the provider writes a substituted variable, unescaped, ``%s`` standing for its name
+    #: (SparkPost: ``{{{%s}}}``). Required with ``per_recipient_substitution``.
+    substitution_placeholder: str = ""
     #: Messages per second the provider tolerates from one account by default; None for no known limit.
     default_rate_per_second: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.per_recipient_substitution and "%s" not in self.substitution_placeholder:
+            raise ValueError("per_recipient_substitution needs a substitution_placeholder with %s")
+
+    @property
+    def placeholder(self) -> str | None:
+        """The provider's placeholder syntax when it substitutes per-recipient data itself, else None."""
+        return self.substitution_placeholder if self.per_recipient_substitution else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,9 @@ renders the same template for every recipient. So each template field is cut at 
 
 For a channel whose provider substitutes per-recipient data itself (``per_recipient_substitution``), the
 subject, html and text sent once per batch are the literal text with a placeholder for each dynamic part
-(``{{{h0}}}``: SparkPost's unescaped substitution, as Liquid does not escape either), and each recipient
-carries only the values of its own dynamic parts. Literal text that the provider would read as a
+(the provider's unescaped placeholder, ``Capabilities.substitution_placeholder``, e.g. SparkPost's
+``{{{h0}}}``, as Liquid does not escape either), and each recipient carries only the values of its own
+dynamic parts. Literal text that the provider would read as a
 placeholder (``{{``) travels as a value too.
 
 The result equals ``CompiledTemplate.render`` for every input (a property test checks it), line breaks
@@ -40,9 +41,8 @@ from liquid.stringify import to_liquid_string
 from kernel.channels import MessageContent
 from kernel.delivery.templates import CompiledTemplate, TemplateError
 
-#: The fields a substituting provider renders itself, and its unescaped placeholder syntax.
+#: The fields a substituting provider renders itself.
 SUBSTITUTED_FIELDS = frozenset({"subject", "html", "text"})
-PLACEHOLDER = "{{{%s}}}"
 #: Distinct outputs memoised per dynamic part (and distinct contents per send channel); beyond, the part
 #: is rendered for each recipient, which is correct, only slower.
 MEMO_LIMIT = 10_000
@@ -178,7 +178,11 @@ class _Field:
 class Personaliser:
     """Per-recipient content of one channel of a send: call it with the recipient's variables."""
 
-    def __init__(self, template: CompiledTemplate, *, substitution: bool) -> None:
+    def __init__(self, template: CompiledTemplate, *, placeholder: str | None) -> None:
+        """``placeholder``: the provider's substitution syntax (``Capabilities.placeholder``), or None
+        when every recipient's content is rendered here."""
+        substitution = placeholder is not None
+        self._placeholder_syntax = placeholder or ""
         # A content with the template's constant settings (silent, badge, priority, ...) and no text.
         constant = CompiledTemplate({}, {}, template.message).render({})
         self._constant = {f: getattr(constant, f) for f in _CONTENT_FIELDS - set(template.fields) - {"data"}}
@@ -220,7 +224,7 @@ class Personaliser:
             index = self._placeholder.setdefault(piece.source, len(self._values))
             if index == len(self._values):
                 self._values.append(piece)
-            skeleton.append(PLACEHOLDER % f"h{index}")
+            skeleton.append(self._placeholder_syntax % f"h{index}")
         return newlines("".join(skeleton))
 
     def __call__(self, variables: Mapping[str, Any]) -> tuple[MessageContent, dict[str, str] | None]:

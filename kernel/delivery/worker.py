@@ -310,9 +310,7 @@ class SenderWorker:
             return None
         specs = list(definition.channels)
         personalisers = [
-            Personaliser(
-                definition.templates[spec.name], substitution=spec.capabilities.per_recipient_substitution
-            )
+            Personaliser(definition.templates[spec.name], placeholder=spec.capabilities.placeholder)
             for spec in specs
         ]
         attributes = sorted(frozenset().union(*(p.variables for p in personalisers)) - _SPECIAL_VARIABLES)

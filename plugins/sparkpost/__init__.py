@@ -36,6 +36,8 @@ SPEC = ChannelSpec(
         max_batch_size=2000,
         max_payload_bytes=CONTENT_LIMIT,
         per_recipient_substitution=True,
+        # Triple braces: SparkPost inserts the value unescaped (Herald renders, and escapes, it already).
+        substitution_placeholder="{{{%s}}}",
     ),
     config_fields=CONFIG_FIELDS,
     secret_config_fields=frozenset({"api_key", "webhook_password"}),

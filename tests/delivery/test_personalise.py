@@ -45,6 +45,7 @@ VARIABLES = st.dictionaries(_NAMES, _VALUES, max_size=5)
 # Substituted pieces are normalised one by one (see kernel.delivery.personalise): no lone CR at their edges.
 NO_CR_VALUES = _VALUES.filter(lambda value: "\r" not in str(value))
 SUBSTITUTED_VARIABLES = st.dictionaries(_NAMES, NO_CR_VALUES, max_size=5)
+SPARKPOST_PLACEHOLDER = "{{{%s}}}"
 _PLACEHOLDER = re.compile(r"\{\{\{(h\d+)\}\}\}")
 
 
@@ -72,7 +73,7 @@ def compiled(source: str) -> Any:
 @given(recipients=st.lists(VARIABLES, min_size=1, max_size=6))
 def test_rendered_content_equals_liquids(source: str, recipients: list[dict[str, Any]]) -> None:
     template = compiled(source)
-    personalise = Personaliser(template, substitution=False)
+    personalise = Personaliser(template, placeholder=None)
     for variables in recipients:
         expected = outcome(lambda v=variables: template.render(v))
         assert outcome(lambda v=variables: personalise(v)[0]) == expected
@@ -85,7 +86,7 @@ def test_rendered_content_equals_liquids(source: str, recipients: list[dict[str,
 @given(recipients=st.lists(SUBSTITUTED_VARIABLES, min_size=1, max_size=6))
 def test_substituted_content_equals_liquids(source: str, recipients: list[dict[str, Any]]) -> None:
     template = compiled(source)
-    personalise = Personaliser(template, substitution=True)
+    personalise = Personaliser(template, placeholder=SPARKPOST_PLACEHOLDER)
     for variables in recipients:
         expected = outcome(lambda v=variables: template.render(v))
         result = outcome(lambda v=variables: personalise(v))
@@ -103,7 +104,7 @@ def test_substituted_content_equals_liquids(source: str, recipients: list[dict[s
 def test_the_skeleton_is_shared_and_parts_are_deduplicated() -> None:
     source = "Hi {{ first_name }}, {{ first_name }}{% if vip %} VIP{% endif %}"
     template = compile_template(messages_pb2.MessageTemplate(subject="News", html=source))
-    personalise = Personaliser(template, substitution=True)
+    personalise = Personaliser(template, placeholder=SPARKPOST_PLACEHOLDER)
     ann, ann_data = personalise({"first_name": "Ann", "vip": True})
     bob, bob_data = personalise({"first_name": "Bob"})
     assert ann is bob
