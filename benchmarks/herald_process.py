@@ -41,6 +41,13 @@ class Kernel:
     def auth(self) -> tuple[tuple[str, str], ...]:
         return (("authorization", f"Bearer {self.api_key}"),)
 
+    @property
+    def dsn(self) -> str:
+        """The kernel's embedded PostgreSQL, for checking what was stored."""
+        import pgserver
+
+        return pgserver.get_server(self.data_dir / "postgres", cleanup_mode=None).get_uri()
+
     def cpu_seconds(self) -> dict[str, float]:
         """CPU time used so far by the kernel and by the embedded PostgreSQL's processes."""
         times = self.process.cpu_times()

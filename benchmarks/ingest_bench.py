@@ -195,10 +195,7 @@ async def single_calls(kernel: Kernel, bodies: list[bytes], rate: float, seconds
 
 
 async def stored_events(kernel: Kernel) -> int:
-    import pgserver
-
-    dsn = pgserver.get_server(kernel.data_dir / "postgres", cleanup_mode=None).get_uri()
-    conn = await asyncpg.connect(dsn)
+    conn = await asyncpg.connect(kernel.dsn)
     try:
         return await conn.fetchval("SELECT count(*) FROM events WHERE client_event_id IS NOT NULL")
     finally:
