@@ -7,7 +7,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench-locust bench-ingest bench-sender bench-campaign bench-push protos
+.PHONY: run test lint bench-locust bench-ingest bench-calls bench-sender bench-campaign bench-push protos
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ bench-locust: $(VENV)/.installed-test
 
 bench-ingest: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/ingest_bench.py
+
+bench-calls: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/single_call_bench.py
+	$(BIN)/python benchmarks/single_call_bench.py --events-per-call 1000 --rate 32
 
 bench-sender: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/sender_bench.py
