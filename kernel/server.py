@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import secrets
 import signal
@@ -144,10 +145,19 @@ def first_call_banner(settings: Settings, admin_key: str) -> str:
     )
 
 
+def freeze_startup_objects() -> None:
+    """Move everything start-up allocated (modules, plugins, protobuf descriptors: most of the heap) out
+    of the garbage collector's reach. A full collection otherwise walks all of it: 40-54 ms pauses,
+    several times a minute under load, measured as the p99 of single-event calls."""
+    gc.collect()
+    gc.freeze()
+
+
 async def serve(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM, then drain in-flight calls for ``shutdown_grace_seconds``."""
     admin_key, generated = ensure_admin_key(settings)
     running_server = await start(settings, admin_key)
+    freeze_startup_objects()
     if generated:
         print(first_call_banner(settings, admin_key), flush=True)
     await _until_signalled()
