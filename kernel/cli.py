@@ -63,7 +63,7 @@ def _project_create(args: argparse.Namespace, settings: Settings) -> int:
 
     from herald.v1 import projects_pb2, projects_pb2_grpc
     from kernel.client import channel_and_metadata
-    from kernel.server import ensure_admin_key
+    from kernel.server import ensure_admin_key, herald_command
 
     admin_key, _ = ensure_admin_key(settings)
     channel, metadata = channel_and_metadata(settings.grpc_address, admin_key)
@@ -75,7 +75,7 @@ def _project_create(args: argparse.Namespace, settings: Settings) -> int:
             print(f"herald: {error.code().name}: {error.details()}", file=sys.stderr)
             return 1
     print(f"project {reply.project.project_id} created.\nAPI key (shown once): {reply.api_key_secret}")
-    print(f"\nTry it:  HERALD_API_KEY={reply.api_key_secret} herald import profiles.jsonl")
+    print(f"\nTry it:  HERALD_API_KEY={reply.api_key_secret} {herald_command()} import profiles.jsonl")
     return 0
 
 

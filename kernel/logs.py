@@ -37,3 +37,5 @@ def configure_logging(level: str, fmt: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # The embedded PostgreSQL's library narrates every command it runs (initdb's whole output) at INFO.
+    logging.getLogger("pgserver").setLevel(max(logging.WARNING, root.level))

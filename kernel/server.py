@@ -6,8 +6,11 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import secrets
+import shutil
 import signal
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,11 +137,19 @@ async def running(settings: Settings, admin_key: str) -> AsyncIterator[RunningSe
         await running_server.stop(settings.shutdown_grace_seconds)
 
 
+def herald_command() -> str:
+    """How to run ``herald`` from here: the bare name when it is on PATH, else the virtualenv's script."""
+    if shutil.which("herald"):
+        return "herald"
+    script = Path(sys.executable).with_name("herald")
+    return os.path.relpath(script) if script.is_relative_to(Path.cwd()) else str(script)
+
+
 def first_call_banner(settings: Settings, admin_key: str) -> str:
     return (
         f"\nHerald generated an admin key (kept in {admin_key_file(settings)}):\n\n    {admin_key}\n\n"
         "Create your first project and API key:\n\n"
-        "    herald project create 'My app'\n\n"
+        f"    {herald_command()} project create 'My app'\n\n"
         "(or with grpcurl: grpcurl -plaintext -H 'authorization: Bearer "
         f'{admin_key}\' -d \'{{"name": "My app"}}\' {settings.grpc_address} '
         "herald.v1.ProjectService/CreateProject)\n"
