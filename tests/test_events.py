@@ -22,7 +22,7 @@ from herald.v1 import common_pb2, profiles_pb2
 from kernel.api.timestamps import from_datetime
 from kernel.errors import InvalidArgument
 from kernel.profiles.attributes import AttributeLimits, to_messages
-from kernel.profiles.events import validate_events
+from kernel.profiles.events import EventStore, validate_events
 from kernel.profiles.timeline import LAST_SEEN
 from kernel.settings import Settings
 from tests.conftest import ProjectKey, rpc_error
@@ -497,3 +497,16 @@ async def test_event_racing_a_merge_lands_on_the_surviving_profile(profiles, pro
     rows = await db.fetch("SELECT name, profile_id FROM events WHERE project_id = $1", project.project_id)
     assert {r["profile_id"] for r in rows} == {target["profile_id"]}
     assert sorted(r["name"] for r in rows) == ["racing", "viewed", "viewed"]
+
+
+async def test_fast_commit_stores_and_counts_like_durable(db, project: ProjectKey) -> None:
+    """event_commit = "fast" changes when a write is acknowledged, not what it stores."""
+    limits = AttributeLimits.from_settings(Settings())
+    received = datetime.now(UTC)
+    first = validate_events([event("fast-1", event_id="f1"), event("fast-2")], limits, 1000, received)
+    again = validate_events([event("fast-1", event_id="f1")], limits, 1000, received)
+    store = EventStore(db, durable=False)
+    [written] = await store.write(project.project_id, [first])
+    [repeated] = await store.write(project.project_id, [again])
+    assert (written.accepted, repeated.accepted, repeated.duplicates) == (2, 0, 1)
+    assert await db.fetchval("SELECT count(*) FROM events WHERE project_id = $1", project.project_id) == 2
