@@ -30,10 +30,6 @@ class NotFound(HeraldError):
     """The referenced object does not exist in the caller's project."""
 
 
-class AlreadyExists(HeraldError):
-    """The object exists already and the call would duplicate it."""
-
-
 class FailedPrecondition(HeraldError):
     """The request is well-formed but the current state forbids it (e.g. an erased, suppressed person)."""
 

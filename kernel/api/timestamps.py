@@ -15,10 +15,3 @@ def from_datetime(value: datetime) -> Timestamp:
     ts = Timestamp()
     ts.FromDatetime(value.astimezone(UTC))
     return ts
-
-
-def optional_datetime(message: object, field: str) -> datetime | None:
-    """The Timestamp field ``field`` of ``message`` as a datetime, or None when it is not set."""
-    if not message.HasField(field):  # type: ignore[attr-defined]
-        return None
-    return to_datetime(getattr(message, field))
