@@ -1,17 +1,20 @@
-"""A lean HTTP/2 client connection: many small concurrent requests to one host, on the ``h2`` library.
+"""A lean HTTP/2 client connection: many small concurrent requests to one host.
 
 Built for APNs, where one connection carries up to the server's SETTINGS_MAX_CONCURRENT_STREAMS
-requests at once. It is an ``asyncio.Protocol`` (no stream reader/writer layers), answers through a
-callback instead of a future per request, and writes once per event-loop turn however many requests
-were started in it. Requests beyond the stream limit wait in a queue; a body larger than the peer's
-flow-control window waits for its WINDOW_UPDATE.
+requests at once. It is an ``asyncio.Protocol`` over :class:`~plugins.apns.h2wire.H2Connection` (no
+stream reader/writer layers), answers through a callback instead of a future per request, and writes
+once per event-loop turn however many requests were started in it. Requests beyond the stream limit
+wait in a queue; a body larger than the peer's flow-control window waits for its WINDOW_UPDATE.
 
 Failure semantics, which decide whether a request may be sent again:
 - :class:`Unprocessed`: the server never processed the request (it was queued when the connection
   went away, refused with REFUSED_STREAM, or above the ``last_stream_id`` of a GOAWAY). Resending is
   safe.
-- :class:`StreamFailed`: the outcome is unknown (connection lost mid-request, stream reset, no answer
-  before a GOAWAY, which ``h2`` cannot read past). Resending may duplicate the message.
+- :class:`StreamFailed`: the outcome is unknown (connection lost mid-request, stream reset, malformed
+  response). Resending may duplicate the message.
+
+After a GOAWAY, requests at or below its ``last_stream_id`` may still be answered; the connection
+closes once they are (or when the server closes it).
 """
 
 from __future__ import annotations
@@ -19,23 +22,11 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from h2.config import H2Configuration
-from h2.errors import ErrorCodes
-from h2.events import (
-    ConnectionTerminated,
-    DataReceived,
-    RemoteSettingsChanged,
-    ResponseReceived,
-    StreamEnded,
-    StreamReset,
-)
-from h2.exceptions import ProtocolError
-
-from plugins.apns.h2lean import CountingH2Connection
+from plugins.apns.h2wire import ErrorCode, H2Protocol, ProtocolError, Setting, Stream
 
 Header = tuple[bytes, bytes]
 
@@ -65,38 +56,32 @@ class Response:
 Callback = Callable[[int, "Response | StreamFailed"], None]
 
 
-class _Stream:
-    __slots__ = ("body", "callback", "headers", "pending", "status", "tag")
+class _Request(Stream):
+    __slots__ = ("body", "callback", "headers", "status", "tag")
 
-    def __init__(self, callback: Callback, tag: int, pending: bytes) -> None:
+    def __init__(self, callback: Callback, tag: int) -> None:
+        super().__init__()
         self.callback = callback
         self.tag = tag
-        self.pending = pending  # request body not yet sent (flow control)
-        self.status = 0
+        self.status = 0  # until the final response's headers arrive
         self.headers: list[Header] = []
         self.body = b""
 
 
-class H2ClientConnection(asyncio.Protocol):
-    def __init__(self, max_streams: int) -> None:
-        config = H2Configuration(
-            client_side=True,
-            header_encoding=None,
-            # Callers pass lower-case byte headers; skipping h2's per-request checks saves CPU per push.
-            validate_outbound_headers=False,
-            normalize_outbound_headers=False,
+class H2ClientConnection(H2Protocol):
+    def __init__(self, max_streams: int, unindexed: Iterable[bytes] = ()) -> None:
+        """``unindexed``: header names whose values change with every request (see h2hpack)."""
+        super().__init__(
+            client=True,
+            settings={Setting.ENABLE_PUSH: 0, Setting.MAX_HEADER_LIST_SIZE: 1 << 16},
+            unindexed=unindexed,
         )
-        self._streams: dict[int, _Stream] = {}
-        self._h2 = CountingH2Connection(config, self._streams)
         self._own_limit = max_streams
         self._limit = 1  # until the server's SETTINGS arrive
         self._queued: deque[tuple[Sequence[Header], bytes, Callback, int]] = deque()
-        self._blocked: set[int] = set()
-        self._transport: asyncio.Transport | None = None
-        self._flush_scheduled = False
         loop = asyncio.get_running_loop()
         self.ready: asyncio.Future[None] = loop.create_future()
-        self.closed: asyncio.Future[None] = loop.create_future()
+        self.closed_future: asyncio.Future[None] = loop.create_future()
         #: False once the connection is going away: new requests need another connection.
         self.usable = True
 
@@ -106,52 +91,28 @@ class H2ClientConnection(asyncio.Protocol):
         """Send a request (pseudo-headers first); ``callback(tag, outcome)`` is called exactly once."""
         if not self.usable:
             callback(tag, Unprocessed("connection is closing"))
-        elif len(self._streams) >= self._limit:
+            return
+        if len(self.streams) >= self._limit:
             self._queued.append((headers, body, callback, tag))
-        else:
-            self._start(headers, body, callback, tag)
-            if not self._flush_scheduled:
-                self._flush_scheduled = True
-                asyncio.get_running_loop().call_soon(self._flush)
+            return
+        self._start(headers, body, callback, tag)
+        self._schedule_flush()
 
     def _start(self, headers: Sequence[Header], body: bytes, callback: Callback, tag: int) -> None:
-        stream_id = self._h2.get_next_available_stream_id()
-        self._h2.send_headers(stream_id, headers, end_stream=not body)
-        stream = _Stream(callback, tag, body)
-        self._streams[stream_id] = stream
+        request = _Request(callback, tag)
+        if not self.open_stream(request):
+            # Stream ids are used up: this connection finishes what it has and a new one takes over.
+            self._retire()
+            callback(tag, Unprocessed("stream ids used up on this connection"))
+            return
+        self.send_headers(request, headers, not body)
         if body:
-            self._send_body(stream_id, stream)
+            self.send_data(request, body)
 
-    def _send_body(self, stream_id: int, stream: _Stream) -> None:
-        data = stream.pending
-        while data:
-            room = min(self._h2.local_flow_control_window(stream_id), self._h2.max_outbound_frame_size)
-            if room <= 0:
-                break
-            chunk, data = data[:room], data[room:]
-            self._h2.send_data(stream_id, chunk, end_stream=not data)
-        stream.pending = data
-        if data:
-            self._blocked.add(stream_id)
-        else:
-            self._blocked.discard(stream_id)
-
-    def _resume(self) -> None:
-        """Start what the stream limit and flow-control window now allow."""
-        for stream_id in list(self._blocked):
-            stream = self._streams.get(stream_id)
-            if stream is None:
-                self._blocked.discard(stream_id)
-            else:
-                self._send_body(stream_id, stream)
-        while self._queued and len(self._streams) < self._limit and self.usable:
-            self._start(*self._queued.popleft())
-
-    def _flush(self) -> None:
-        self._flush_scheduled = False
-        data = self._h2.data_to_send()
-        if data and self._transport is not None and not self._transport.is_closing():
-            self._transport.write(data)
+    def _start_queued(self) -> None:
+        queued = self._queued
+        while queued and len(self.streams) < self._limit and self.usable:
+            self._start(*queued.popleft())
 
     # -- protocol callbacks -----------------------------------------------------------------------
 
@@ -163,75 +124,113 @@ class H2ClientConnection(asyncio.Protocol):
             self.ready.set_exception(ConnectionError("the server did not agree to HTTP/2 (ALPN h2)"))
             self.abort(StreamFailed("not HTTP/2"))
             return
-        self._h2.initiate_connection()
+        self.initiate()
         self._flush()
 
     def data_received(self, data: bytes) -> None:
         try:
-            events = self._h2.receive_data(data)
+            self.receive_data(data)
         except ProtocolError as exc:
-            self.abort(StreamFailed(f"HTTP/2 protocol error: {exc}"))
+            error = StreamFailed(f"HTTP/2 protocol error: {exc}")
+            self.usable = False
+            self._fail_all(lambda _: error)
+            self._flush()  # our GOAWAY
+            if self._transport is not None:
+                self._transport.close()
             return
-        for event in events:
-            kind = type(event)
-            if kind is ResponseReceived:
-                stream = self._streams.get(event.stream_id)
-                if stream is not None:
-                    stream.headers = event.headers
-                    for key, value in event.headers:
-                        if key == b":status":
-                            stream.status = int(value)
-            elif kind is DataReceived:
-                self._h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
-                stream = self._streams.get(event.stream_id)
-                if stream is not None:
-                    stream.body += event.data
-            elif kind is StreamEnded:
-                stream = self._streams.pop(event.stream_id, None)
-                if stream is not None:
-                    stream.callback(stream.tag, Response(stream.status, stream.headers, stream.body))
-            elif kind is StreamReset:
-                stream = self._streams.pop(event.stream_id, None)
-                if stream is not None:
-                    refused = event.error_code == ErrorCodes.REFUSED_STREAM
-                    error = Unprocessed if refused else StreamFailed
-                    stream.callback(stream.tag, error(f"stream reset by the server ({event.error_code!r})"))
-            elif kind is RemoteSettingsChanged:
-                self._limit = min(self._own_limit, self._h2.remote_settings.max_concurrent_streams)
-                if not self.ready.done():
-                    self.ready.set_result(None)
-            elif kind is ConnectionTerminated:
-                self._went_away(event)
-        if self.usable:  # a WINDOW_UPDATE, an ended stream or new SETTINGS may let more through
-            self._resume()
+        if self._queued:  # ended streams or new SETTINGS may let more through
+            self._start_queued()
+        elif not self.usable and not self.streams and self._transport is not None:
+            self._transport.close()  # drained after a GOAWAY or once out of stream ids
         self._flush()
 
-    def _went_away(self, event: ConnectionTerminated) -> None:
-        """GOAWAY: streams above its last_stream_id were never processed; those below are unknown."""
+    def _on_settings(self) -> None:
+        self._limit = min(self._own_limit, self.remote_max_concurrent_streams)
+        if not self.ready.done():
+            self.ready.set_result(None)
+
+    def _on_headers(
+        self, stream_id: int, stream: Stream | None, headers: list[Header], end_stream: bool
+    ) -> None:
+        request = cast(_Request, stream)  # the server cannot open streams: the core refuses that
+        if request.status:  # trailers: nothing in them is used
+            if end_stream:
+                self._complete(request)
+            else:
+                self._malformed(request, "a second header block that does not end the stream")
+            return
+        status = _status(headers)
+        if status is None:
+            self._malformed(request, "no valid :status, or pseudo-headers a response cannot have")
+        elif status < 200:  # informational: the final response follows
+            if end_stream or status == 101:
+                self._malformed(request, f"informational status {status} ending the stream")
+        else:
+            request.status = status
+            request.headers = headers
+            if end_stream:
+                self._complete(request)
+
+    def _on_data(self, stream: Stream, data: bytes, end_stream: bool) -> None:
+        request = cast(_Request, stream)
+        if not request.status:
+            self._malformed(request, "DATA before the response headers")
+            return
+        request.body += data
+        if end_stream:
+            self._complete(request)
+
+    def _complete(self, request: _Request) -> None:
+        if not request.local_closed:
+            # Answered before the whole body was sent: the rest is not needed (RFC 9113 8.1).
+            self.reset_stream(request.id, ErrorCode.CANCEL)
+        request.callback(request.tag, Response(request.status, request.headers, request.body))
+
+    def _malformed(self, request: _Request, detail: str) -> None:
+        if request.id in self.streams:
+            self.reset_stream(request.id, ErrorCode.PROTOCOL_ERROR)
+        request.callback(request.tag, StreamFailed(f"malformed response: {detail}"))
+
+    def _on_reset(self, stream: Stream, code: int) -> None:
+        request = cast(_Request, stream)
+        error = Unprocessed if code == ErrorCode.REFUSED_STREAM else StreamFailed
+        request.callback(request.tag, error(f"stream reset ({_code_name(code)})"))
+
+    def _on_goaway(self, last_stream_id: int, code: int, debug: bytes) -> None:
+        """Streams above ``last_stream_id`` were never processed; those below may still be answered."""
         self.usable = False
-        detail = f"GOAWAY ({event.error_code!r}, {event.additional_data!r})"
-        last = event.last_stream_id if event.last_stream_id is not None else 0
-        self._fail_all(lambda stream_id: (Unprocessed if stream_id > last else StreamFailed)(detail))
-        if self._transport is not None:
-            self._transport.close()
+        detail = f"GOAWAY ({_code_name(code)}, {debug!r})"
+        for stream_id in [stream_id for stream_id in self.streams if stream_id > last_stream_id]:
+            request = cast(_Request, self.streams.pop(stream_id))
+            request.callback(request.tag, Unprocessed(detail))
+        self._fail_queued()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.usable = False
         self._fail_all(lambda _: StreamFailed(f"connection lost ({exc or 'closed'})"))
         if not self.ready.done():
             self.ready.set_exception(ConnectionError(f"connection closed before HTTP/2 settings ({exc})"))
-        if not self.closed.done():
-            self.closed.set_result(None)
+        if not self.closed_future.done():
+            self.closed_future.set_result(None)
 
     def _fail_all(self, error: Callable[[int], StreamFailed]) -> None:
-        streams = dict(self._streams)
-        self._streams.clear()
+        streams = list(self.streams.items())
+        self.streams.clear()
+        for stream_id, stream in streams:
+            request = cast(_Request, stream)
+            request.callback(request.tag, error(stream_id))
+        self._fail_queued()
+
+    def _fail_queued(self) -> None:
         queued, self._queued = self._queued, deque()
-        self._blocked.clear()
-        for stream_id, stream in streams.items():
-            stream.callback(stream.tag, error(stream_id))
         for _, _, callback, tag in queued:
             callback(tag, Unprocessed("queued when the connection went away"))
+
+    def _retire(self) -> None:
+        self.usable = False
+        self._fail_queued()
+        if not self.streams and self._transport is not None:
+            self._transport.close()
 
     # -- closing ----------------------------------------------------------------------------------
 
@@ -247,18 +246,40 @@ class H2ClientConnection(asyncio.Protocol):
             return
         if self.usable:
             self.usable = False
-            self._h2.close_connection()
+            self.close_connection(ErrorCode.NO_ERROR)
             self._flush()
             self._transport.close()
-        await self.closed
+        await self.closed_future
 
 
-async def connect(host: str, port: int, context: ssl.SSLContext, *, max_streams: int) -> H2ClientConnection:
+def _status(headers: list[Header]) -> int | None:
+    """The :status of a response's header block: first, three digits, and the only pseudo-header."""
+    if not headers:
+        return None
+    name, value = headers[0]
+    if name != b":status" or len(value) != 3 or not value.isdigit():
+        return None
+    for name, _ in headers[1:]:
+        if name[:1] == b":":
+            return None
+    return int(value)
+
+
+def _code_name(code: int) -> str:
+    try:
+        return ErrorCode(code).name
+    except ValueError:
+        return f"error code {code:#x}"
+
+
+async def connect(
+    host: str, port: int, context: ssl.SSLContext, *, max_streams: int, unindexed: Iterable[bytes] = ()
+) -> H2ClientConnection:
     """Open a TLS connection, negotiate h2 and wait for the server's SETTINGS (its stream limit).
     The caller bounds the time it may take."""
     loop = asyncio.get_running_loop()
     _, protocol = await loop.create_connection(
-        lambda: H2ClientConnection(max_streams), host, port, ssl=context, server_hostname=host
+        lambda: H2ClientConnection(max_streams, unindexed), host, port, ssl=context, server_hostname=host
     )
     try:
         await protocol.ready

@@ -1,9 +1,10 @@
 """The server side of an HTTP/2 connection, for the APNs emulator: whole requests in, answers out.
 
 It refuses a TLS client that did not negotiate h2 (as APNs does), advertises the stream limit it is
-given, and can send GOAWAY on demand. ``h2`` cannot send frames after its own GOAWAY, so a GOAWAY
-names the highest stream already answered as the last one processed, and everything after it is
-left unprocessed, which is exactly what a client must be able to survive.
+given and refuses streams beyond it (REFUSED_STREAM, RFC 9113 5.1.2), resets malformed requests
+(RFC 9113 8.1.1, 8.2, 8.3), and can send GOAWAY on demand. A GOAWAY names the highest stream already
+answered as the last one processed, and everything after it is left unprocessed, which is exactly
+what a client must be able to survive.
 """
 
 from __future__ import annotations
@@ -14,46 +15,48 @@ import ssl
 from collections.abc import Callable
 from typing import cast
 
-from h2.config import H2Configuration
-from h2.connection import H2Connection
-from h2.errors import ErrorCodes
-from h2.events import ConnectionTerminated, DataReceived, RequestReceived, StreamEnded, StreamReset
-from h2.exceptions import ProtocolError
-from h2.settings import SettingCodes, Settings
-
-from plugins.apns.h2lean import CountingH2Connection
+from plugins.apns.h2wire import ErrorCode, H2Protocol, ProtocolError, Setting, Stream
 
 Header = tuple[bytes, bytes]
 _PSEUDO_HEADERS = frozenset({b":method", b":scheme", b":authority", b":path"})
+_REQUIRED_PSEUDO_HEADERS = frozenset({b":method", b":scheme", b":path"})
 _FIELD_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9a-z]+")
 _BAD_VALUE = re.compile(rb"[\x00\r\n]|^[ \t]|[ \t]$")
+_CONNECTION_SPECIFIC = frozenset(
+    {b"connection", b"transfer-encoding", b"keep-alive", b"proxy-connection", b"upgrade"}
+)
 #: Called with the connection, the stream id, the request headers and the whole body.
 RequestHandler = Callable[["H2ServerConnection", int, list[Header], bytes], None]
+#: The receive window for the whole connection: requests in flight never wait for WINDOW_UPDATE.
+CONNECTION_WINDOW = 1 << 24
+_STATUS = {status: str(status).encode() for status in range(100, 600)}
 
 
-class H2ServerConnection(asyncio.Protocol):
+class _Request(Stream):
+    __slots__ = ("body", "content_length", "headers")
+
+    def __init__(self, headers: list[Header], content_length: int) -> None:
+        super().__init__()
+        self.headers = headers
+        self.content_length = content_length  # -1 without a content-length header
+        self.body = b""
+
+
+class H2ServerConnection(H2Protocol):
     def __init__(self, handler: RequestHandler, max_concurrent_streams: int) -> None:
+        super().__init__(
+            client=False,
+            settings={
+                Setting.MAX_CONCURRENT_STREAMS: max_concurrent_streams,
+                Setting.MAX_HEADER_LIST_SIZE: 1 << 16,
+            },
+            connection_window=CONNECTION_WINDOW,
+            unindexed=(b"apns-id",),  # a new value in every answer
+        )
         self._handler = handler
-        # h2 counts open streams only between received chunks (see h2lean); the limit is enforced
-        # exactly below, stream by stream, with REFUSED_STREAM as RFC 9113 5.1.2 allows.
-        self._unanswered: set[int] = set()
         self._max_streams = max_concurrent_streams
         #: Streams refused for exceeding SETTINGS_MAX_CONCURRENT_STREAMS (a misbehaving client).
         self.refused_streams = 0
-        # h2 checks header characters byte by byte in Python, which costs more than the whole request;
-        # _well_formed does the same checks with regular expressions.
-        config = H2Configuration(client_side=False, header_encoding=None, validate_inbound_headers=False)
-        self._h2 = CountingH2Connection(config, self._unanswered)
-        self._h2.local_settings = Settings(
-            client=False,
-            initial_values={
-                SettingCodes.MAX_CONCURRENT_STREAMS: max_concurrent_streams,
-                SettingCodes.MAX_HEADER_LIST_SIZE: H2Connection.DEFAULT_MAX_HEADER_LIST_SIZE,
-            },
-        )
-        self._requests: dict[int, tuple[list[Header], bytearray]] = {}
-        self._transport: asyncio.Transport | None = None
-        self._flush_scheduled = False
         self._highest_answered = 0
         #: False after GOAWAY or once the transport closes: answers are then dropped.
         self.open = False
@@ -66,7 +69,7 @@ class H2ServerConnection(asyncio.Protocol):
             transport.close()  # APNs speaks HTTP/2 only
             return
         self.open = True
-        self._h2.initiate_connection()
+        self.initiate()
         self._flush()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -76,59 +79,76 @@ class H2ServerConnection(asyncio.Protocol):
         if not self.open:
             return
         try:
-            events = self._h2.receive_data(data)
+            self.receive_data(data)
         except ProtocolError:
             self.open = False
-            self._flush()
+            self._flush()  # our GOAWAY
             if self._transport is not None:
                 self._transport.close()
             return
-        for event in events:
-            if isinstance(event, RequestReceived):
-                if len(self._unanswered) >= self._max_streams:
-                    self.refused_streams += 1
-                    self._h2.reset_stream(event.stream_id, ErrorCodes.REFUSED_STREAM)
-                elif _well_formed(event.headers):
-                    self._unanswered.add(event.stream_id)
-                    self._requests[event.stream_id] = (event.headers, bytearray())
-                else:
-                    self._h2.reset_stream(event.stream_id, ErrorCodes.PROTOCOL_ERROR)
-            elif isinstance(event, DataReceived):
-                self._h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
-                request = self._requests.get(event.stream_id)
-                if request is not None:
-                    request[1].extend(event.data)
-            elif isinstance(event, StreamEnded):
-                request = self._requests.pop(event.stream_id, None)
-                if request is not None:
-                    self._handler(self, event.stream_id, request[0], bytes(request[1]))
-            elif isinstance(event, StreamReset):
-                self._unanswered.discard(event.stream_id)
-                self._requests.pop(event.stream_id, None)
-            elif isinstance(event, ConnectionTerminated):
-                self.open = False
-                if self._transport is not None:
-                    self._transport.close()
         self._flush()
 
-    def respond(self, stream_id: int, status: int, headers: list[Header], body: bytes = b"") -> None:
-        self._unanswered.discard(stream_id)
-        if not self.open:
+    def _on_headers(
+        self, stream_id: int, stream: Stream | None, headers: list[Header], end_stream: bool
+    ) -> None:
+        if stream is None:  # a new request
+            if len(self.streams) >= self._max_streams:
+                self.refused_streams += 1
+                self.reset_stream(stream_id, ErrorCode.REFUSED_STREAM)
+                return
+            content_length = _content_length(headers)
+            if content_length is None:
+                self.reset_stream(stream_id, ErrorCode.PROTOCOL_ERROR)
+                return
+            request = _Request(headers, content_length)
+            self.adopt_stream(request, stream_id, end_stream)
+            if end_stream:
+                self._complete(request)
+        elif end_stream:  # trailers: nothing in them is used
+            self._complete(cast(_Request, stream))
+        else:
+            self.reset_stream(stream_id, ErrorCode.PROTOCOL_ERROR)
+
+    def _on_data(self, stream: Stream, data: bytes, end_stream: bool) -> None:
+        request = cast(_Request, stream)
+        request.body = request.body + data if request.body else data
+        if end_stream:
+            self._complete(request)
+
+    def _complete(self, request: _Request) -> None:
+        if request.content_length >= 0 and request.content_length != len(request.body):
+            self.reset_stream(request.id, ErrorCode.PROTOCOL_ERROR)  # RFC 9113 8.1.1
             return
-        self._h2.send_headers(stream_id, [(b":status", str(status).encode()), *headers], end_stream=not body)
+        self._handler(self, request.id, request.headers, request.body)
+
+    def _on_reset(self, stream: Stream, code: int) -> None:
+        """Nothing to do: an answer still to come for it finds the stream gone and is dropped."""
+
+    def _on_goaway(self, last_stream_id: int, code: int, debug: bytes) -> None:
+        self.open = False
+        if self._transport is not None:
+            self._transport.close()
+
+    def _on_settings(self) -> None:
+        """The client's settings need nothing from the server beyond what the core applies."""
+
+    def respond(self, stream_id: int, status: int, headers: list[Header], body: bytes = b"") -> None:
+        stream = self.streams.get(stream_id)
+        if not self.open or stream is None:
+            return  # the connection is going away, or the client reset the stream
+        self.send_headers(stream, [(b":status", _STATUS[status]), *headers], not body)
         if body:
-            self._h2.send_data(stream_id, body, end_stream=True)
-        self._highest_answered = max(self._highest_answered, stream_id)
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+            self.send_data(stream, body)
+        if stream_id > self._highest_answered:
+            self._highest_answered = stream_id
+        self._schedule_flush()
 
     def go_away(self, debug_data: bytes) -> None:
         """Send GOAWAY naming the last answered stream, then close: later requests stay unprocessed."""
         if not self.open:
             return
         self.open = False
-        self._h2.close_connection(ErrorCodes.NO_ERROR, debug_data, last_stream_id=self._highest_answered)
+        self.close_connection(ErrorCode.NO_ERROR, debug_data, last_stream_id=self._highest_answered)
         self._flush()
         if self._transport is not None:
             self._transport.close()
@@ -138,27 +158,29 @@ class H2ServerConnection(asyncio.Protocol):
         if self._transport is not None:
             self._transport.close()
 
-    def _flush(self) -> None:
-        self._flush_scheduled = False
-        data = self._h2.data_to_send()
-        if data and self._transport is not None and not self._transport.is_closing():
-            self._transport.write(data)
 
-
-def _well_formed(headers: list[Header]) -> bool:
-    """RFC 9113 section 8.2 and 8.3: lower-case token names, no NUL/CR/LF or edge whitespace in
-    values, known pseudo-headers first and none twice, :method, :scheme and :path present."""
+def _content_length(headers: list[Header]) -> int | None:
+    """RFC 9113 8.2 and 8.3: lower-case token names, no connection-specific fields, no NUL/CR/LF or
+    edge whitespace in values, known pseudo-headers first and none twice, :method, :scheme and
+    :path present. None if the request is malformed, else its content-length (-1 if it has none)."""
     seen: set[bytes] = set()
     regular = False
+    content_length = -1
     for name, value in headers:
         if _BAD_VALUE.search(value):
-            return False
-        if name.startswith(b":"):
+            return None
+        if name[:1] == b":":
             if regular or name not in _PSEUDO_HEADERS or name in seen:
-                return False
+                return None
             seen.add(name)
-        elif _FIELD_NAME.fullmatch(name) and name not in (b"connection", b"transfer-encoding"):
-            regular = True
-        else:
-            return False
-    return {b":method", b":scheme", b":path"} <= seen
+            continue
+        if not _FIELD_NAME.fullmatch(name) or name in _CONNECTION_SPECIFIC:
+            return None
+        if name == b"te" and value != b"trailers":
+            return None
+        if name == b"content-length":
+            if not value.isdigit() or content_length >= 0:
+                return None
+            content_length = int(value)
+        regular = True
+    return content_length if seen >= _REQUIRED_PSEUDO_HEADERS else None

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import orjson
-from hpack import NeverIndexedHeaderTuple
 
 from kernel.channels import FailureReason, OutboundMessage, Outcome, SendResult
 from plugins._http import fail, retry, retry_after
@@ -34,6 +33,8 @@ log = logging.getLogger(__name__)
 
 #: A push that keeps landing on connections that go away is given back to the kernel after this.
 MAX_ROUNDS = 3
+#: Headers that differ in every push: sent as HPACK literals, kept out of the connection's table.
+_UNINDEXED = (b":path", b"apns-id")
 _HEX_TOKEN = re.compile(r"[0-9a-fA-F]{16,400}")
 _AUTHENTICATION_REASONS = frozenset(
     {
@@ -150,8 +151,8 @@ class ApnsSender:
             headers = [*notification.headers]
             apns_id = _canonical_uuid(message.message_id)
             if apns_id:
-                headers.append(NeverIndexedHeaderTuple(b"apns-id", apns_id))
-            path = NeverIndexedHeaderTuple(b":path", b"/3/device/" + message.address.encode())
+                headers.append((b"apns-id", apns_id))
+            path = (b":path", b"/3/device/" + message.address.encode())
             pushes.append(_Push(index, path, headers, notification.body))
         return pushes
 
@@ -160,7 +161,7 @@ class ApnsSender:
             if self._connection is None or not self._connection.usable:
                 async with asyncio.timeout(self._timeout):
                     self._connection = await connect(
-                        self._host, self._port, self._ssl, max_streams=self._max_streams
+                        self._host, self._port, self._ssl, max_streams=self._max_streams, unindexed=_UNINDEXED
                     )
             return self._connection
 

@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import h2.config
+import h2.connection
+import h2.events
 import jwt
 import orjson
 import pytest
@@ -400,6 +403,30 @@ async def test_emulator_checks_requests_as_apns_does(
         assert answer.body == b"" and len(emulator.accepted) == 1
 
 
+async def test_an_h2_library_client_is_answered_by_the_emulator(emulator: ApnsEmulator) -> None:
+    """Another HTTP/2 implementation: h2 Huffman-codes its header blocks; the emulator decodes them."""
+    context = _client_context("127.0.0.1")
+    port = int(emulator.endpoint.rsplit(":", 1)[1])
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=context)
+    peer = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding=None))
+    peer.initiate_connection()
+    apns_id = str(uuid.uuid4()).encode()
+    peer.send_headers(1, request_headers(emulator, apns_id=apns_id.decode()))
+    peer.send_data(1, ALERT_BODY, end_stream=True)
+    writer.write(peer.data_to_send())
+    response: list[tuple[bytes, bytes]] = []
+    try:
+        while not response:
+            for event in peer.receive_data(await asyncio.wait_for(reader.read(65_536), 10)):
+                if isinstance(event, h2.events.ResponseReceived):
+                    response = event.headers
+            writer.write(peer.data_to_send())
+    finally:
+        writer.close()
+    assert response == [(b":status", b"200"), (b"apns-id", apns_id)]
+    assert emulator.accepted[0]["payload"] == orjson.loads(ALERT_BODY)
+
+
 async def test_emulator_answers_unregistered_with_apples_timestamp(emulator: ApnsEmulator) -> None:
     emulator.invalidate(token(1))
     answer = await raw_request(emulator, request_headers(emulator), ALERT_BODY)
@@ -408,10 +435,37 @@ async def test_emulator_answers_unregistered_with_apples_timestamp(emulator: Apn
     assert body["reason"] == "Unregistered" and abs(body["timestamp"] / 1000 - time.time()) < 60
 
 
-async def test_emulator_resets_a_malformed_header_block(emulator: ApnsEmulator) -> None:
-    headers = [*request_headers(emulator), (b"Apns-Collapse-Id", b"upper-case names are malformed")]
+@pytest.mark.parametrize(
+    "change",
+    [
+        [(b"Apns-Collapse-Id", b"upper-case names are malformed")],
+        [(b"connection", b"close")],  # connection-specific
+        [(b"te", b"gzip")],
+        [(b"content-length", b"5")],  # not the body's length
+        [(b"content-length", b"%d" % len(ALERT_BODY))] * 2,
+        [(b"apns-topic", b" dev.herald.sandbox")],  # leading whitespace
+        [(b"apns-collapse-id", b"a\x00b")],
+        [(b":authority", b"late")],  # a pseudo-header after regular ones
+        [(b":protocol", b"websocket")],
+    ],
+)
+async def test_emulator_resets_a_malformed_header_block(
+    emulator: ApnsEmulator, change: list[tuple[bytes, bytes]]
+) -> None:
+    answer = await raw_request(emulator, [*request_headers(emulator), *change], ALERT_BODY)
+    assert isinstance(answer, StreamFailed) and not emulator.accepted
+
+
+async def test_emulator_resets_a_request_without_a_path(emulator: ApnsEmulator) -> None:
+    headers = [header for header in request_headers(emulator) if header[0] != b":path"]
     answer = await raw_request(emulator, headers, ALERT_BODY)
     assert isinstance(answer, StreamFailed) and not emulator.accepted
+
+
+async def test_emulator_accepts_a_matching_content_length(emulator: ApnsEmulator) -> None:
+    headers = [*request_headers(emulator), (b"content-length", b"%d" % len(ALERT_BODY))]
+    answer = await raw_request(emulator, headers, ALERT_BODY)
+    assert isinstance(answer, Response) and answer.status == 200
 
 
 RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
