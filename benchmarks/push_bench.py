@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import resource
 import subprocess
@@ -84,6 +85,9 @@ async def channel_alone(
         )
         for index in range(pushes)
     ]
+    # The pushes are built beforehand, which a sender never holds: out of the garbage collector, so
+    # that its full collections do not walk them on the sender's CPU time.
+    gc.freeze()
     sender = ApnsSender(ApnsConfig.parse(credentials), endpoint)
     slots = asyncio.Semaphore(in_flight)
     accepted = 0

@@ -42,7 +42,7 @@ from plugins._http import run_standalone
 from plugins._tls import self_signed_tls
 from plugins.apns.config import ApnsConfig
 from plugins.apns.h2server import H2ServerConnection, Header
-from plugins.apns.payload import MAX_COLLAPSE_ID_BYTES, MAX_PAYLOAD_BYTES
+from plugins.apns.payload import CANONICAL_UUID, MAX_COLLAPSE_ID_BYTES, MAX_PAYLOAD_BYTES
 
 TOKEN_MAX_AGE_SECONDS = 3600
 PUSH_TYPES = frozenset(
@@ -110,7 +110,8 @@ class ApnsEmulator:
         self._max_concurrent_streams = max_concurrent_streams
         self._trusted: dict[str, _TrustedKey] = {}
         self._sandbox = False
-        self._verified: dict[str, tuple[str, int]] = {}  # provider token -> (kid, iat), signature checked
+        # authorization header -> (kid, iat, provider token) once the signature is checked
+        self._verified: dict[bytes, tuple[str, int, str]] = {}
         self._failures: deque[_Failure] = deque()
         self._latency = 0.0
         self._invalidated: dict[str, int] = {}  # device token -> when (ms), as Apple's timestamp
@@ -254,7 +255,7 @@ class ApnsEmulator:
     def _answer(self, headers: dict[bytes, bytes], body: bytes) -> _Answer:
         given = headers.get(b"apns-id", b"").decode()
         # The answer echoes the request's apns-id; APNs makes one up when there is none (or a bad one).
-        apns_id = given if _is_canonical_uuid(given) else str(uuid.uuid4())
+        apns_id = given if CANONICAL_UUID.fullmatch(given) else str(uuid.uuid4())
         path = headers.get(b":path", b"").decode()
         token = path.removeprefix("/3/device/")
         try:
@@ -281,7 +282,9 @@ class ApnsEmulator:
         if match is None:
             raise _Refused(404, "BadPath")
         token = match.group(1)
-        iat = self._authenticate(headers.get(b"authorization", b"").decode(), headers.get(b"apns-topic"))
+        _, iat, provider_token = self._authenticate(
+            headers.get(b"authorization", b""), headers.get(b"apns-topic")
+        )
         push_type = _text(headers, b"apns-push-type") or "alert"
         priority, expiration = _text(headers, b"apns-priority"), _text(headers, b"apns-expiration")
         if push_type not in PUSH_TYPES:
@@ -314,15 +317,24 @@ class ApnsEmulator:
             "collapse_id": collapse_id.decode() if collapse_id is not None else None,
             "payload": payload,
             "iat": iat,
-            "provider_token": headers.get(b"authorization", b"").decode().partition(" ")[2],
+            "provider_token": provider_token,
         }
 
-    def _authenticate(self, authorization: str, topic: bytes | None) -> int:
-        """Check the provider token; return its iat."""
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise _Refused(403, "MissingProviderToken")
-        kid, iat = self._verify(token)
+    def _authenticate(self, authorization: bytes, topic: bytes | None) -> tuple[str, int, str]:
+        """Check the provider token; return its kid, iat and the token itself.
+
+        The signature is checked once per distinct token, as providers reuse one for up to an hour
+        (and APNs does not verify ES256 on every request either); the age is checked every time."""
+        verified = self._verified.get(authorization)
+        if verified is None:
+            scheme, _, token = authorization.decode().partition(" ")
+            if scheme.lower() != "bearer" or not token:
+                raise _Refused(403, "MissingProviderToken")
+            verified = self._verify(token)
+            if len(self._verified) > 10_000:
+                self._verified.clear()
+            self._verified[authorization] = verified
+        kid, iat, _ = verified
         if time.time() - iat > TOKEN_MAX_AGE_SECONDS:
             raise _Refused(403, "ExpiredProviderToken")
         if not topic:
@@ -330,13 +342,9 @@ class ApnsEmulator:
         topics = self._trusted[kid].topics if kid in self._trusted else frozenset()
         if topics and topic.decode() not in topics:
             raise _Refused(400, "TopicDisallowed")
-        return iat
+        return verified
 
-    def _verify(self, token: str) -> tuple[str, int]:
-        """The signature is checked once per distinct token, as providers reuse one for up to an hour."""
-        known = self._verified.get(token)
-        if known is not None:
-            return known
+    def _verify(self, token: str) -> tuple[str, int, str]:
         try:
             kid = jwt.get_unverified_header(token).get("kid")
             trusted = self._trusted.get(kid) if isinstance(kid, str) else None
@@ -353,10 +361,7 @@ class ApnsEmulator:
         team_id = trusted.team_id if trusted is not None else claims["iss"]
         if claims["iss"] != team_id or not isinstance(claims["iat"], int):
             raise _Refused(403, "InvalidProviderToken")
-        if len(self._verified) > 10_000:
-            self._verified.clear()
-        self._verified[token] = (kid, claims["iat"])
-        return kid, claims["iat"]
+        return kid, claims["iat"], token
 
 
 def _text(headers: dict[bytes, bytes], name: bytes) -> str:
@@ -381,13 +386,6 @@ def _payload(body: bytes) -> dict[str, Any]:
 def _is_background(payload: dict[str, Any]) -> bool:
     aps = payload["aps"]
     return aps.get("content-available") == 1 and not {"alert", "badge", "sound"} & aps.keys()
-
-
-def _is_canonical_uuid(value: str) -> bool:
-    try:
-        return str(uuid.UUID(value)) == value
-    except ValueError:
-        return False
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -10,6 +10,7 @@ what a client must be able to survive.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import ssl
 from collections.abc import Callable
@@ -21,7 +22,7 @@ Header = tuple[bytes, bytes]
 _PSEUDO_HEADERS = frozenset({b":method", b":scheme", b":authority", b":path"})
 _REQUIRED_PSEUDO_HEADERS = frozenset({b":method", b":scheme", b":path"})
 _FIELD_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9a-z]+")
-_BAD_VALUE = re.compile(rb"[\x00\r\n]|^[ \t]|[ \t]$")
+_EDGE_WHITESPACE = (0x20, 0x09)  # SP, HTAB
 _CONNECTION_SPECIFIC = frozenset(
     {b"connection", b"transfer-encoding", b"keep-alive", b"proxy-connection", b"upgrade"}
 )
@@ -159,6 +160,12 @@ class H2ServerConnection(H2Protocol):
             self._transport.close()
 
 
+@functools.lru_cache(maxsize=256)
+def _valid_name(name: bytes) -> bool:
+    """A lower-case token (RFC 9110 5.1, RFC 9113 8.2.1); the same few names come in every request."""
+    return _FIELD_NAME.fullmatch(name) is not None
+
+
 def _content_length(headers: list[Header]) -> int | None:
     """RFC 9113 8.2 and 8.3: lower-case token names, no connection-specific fields, no NUL/CR/LF or
     edge whitespace in values, known pseudo-headers first and none twice, :method, :scheme and
@@ -167,14 +174,19 @@ def _content_length(headers: list[Header]) -> int | None:
     regular = False
     content_length = -1
     for name, value in headers:
-        if _BAD_VALUE.search(value):
+        # Byte values as ints: ``0 in value`` is a memchr, ``b"\x00" in value`` first fails to read
+        # its argument as an int (an exception raised and cleared), and a regular expression over a
+        # 200-byte authorization value cost more than the rest of the request.
+        if 0 in value or 13 in value or 10 in value:  # NUL, CR, LF
+            return None
+        if value and (value[0] in _EDGE_WHITESPACE or value[-1] in _EDGE_WHITESPACE):
             return None
         if name[:1] == b":":
             if regular or name not in _PSEUDO_HEADERS or name in seen:
                 return None
             seen.add(name)
             continue
-        if not _FIELD_NAME.fullmatch(name) or name in _CONNECTION_SPECIFIC:
+        if not _valid_name(name) or name in _CONNECTION_SPECIFIC:
             return None
         if name == b"te" and value != b"trailers":
             return None

@@ -10,6 +10,7 @@ overridden.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,8 @@ from kernel.channels import FailureReason, MessageContent
 
 MAX_PAYLOAD_BYTES = 4096
 MAX_COLLAPSE_ID_BYTES = 64
+#: The form apns-id must have: a UUID, lower-case and hyphenated (``str(uuid.UUID(...))``).
+CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 Header = tuple[bytes, bytes]
 

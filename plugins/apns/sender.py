@@ -26,7 +26,7 @@ from kernel.channels import FailureReason, OutboundMessage, Outcome, SendResult
 from plugins._http import fail, retry, retry_after
 from plugins.apns.config import HOSTS, ApnsConfig
 from plugins.apns.h2client import H2ClientConnection, Header, Response, StreamFailed, Unprocessed, connect
-from plugins.apns.payload import Notification, Refusal, prepare
+from plugins.apns.payload import CANONICAL_UUID, Notification, Refusal, prepare
 from plugins.apns.token import ProviderToken
 
 log = logging.getLogger(__name__)
@@ -233,6 +233,8 @@ def _complete(results: list[SendResult | None]) -> list[SendResult]:
 
 def _canonical_uuid(message_id: str) -> bytes:
     """apns-id must be a canonical (lower-case, hyphenated) UUID; other message ids are not sent."""
+    if CANONICAL_UUID.fullmatch(message_id):  # Herald's own ids: no round trip through uuid.UUID
+        return message_id.encode()
     try:
         return str(uuid.UUID(message_id)).encode()
     except ValueError:
