@@ -345,10 +345,13 @@ class ApnsEmulator:
         return verified
 
     def _verify(self, token: str) -> tuple[str, int, str]:
+        """The token's signature (a trusted key's, unless in sandbox mode) and claims: kid, iat, token."""
         try:
             kid = jwt.get_unverified_header(token).get("kid")
-            trusted = self._trusted.get(kid) if isinstance(kid, str) else None
-            if trusted is None and not (self._sandbox and isinstance(kid, str)):
+            if not isinstance(kid, str):
+                raise _Refused(403, "InvalidProviderToken")
+            trusted = self._trusted.get(kid)
+            if trusted is None and not self._sandbox:
                 raise _Refused(403, "InvalidProviderToken")
             if trusted is None:
                 claims = jwt.decode(token, options={"verify_signature": False, "require": ["iss", "iat"]})

@@ -31,7 +31,7 @@ import struct
 from collections.abc import Iterable, Mapping
 from enum import IntEnum
 
-from plugins.apns.h2hpack import Decoder, Encoder, Header, HpackError
+from plugins.apns.h2hpack import DEFAULT_TABLE_SIZE, Decoder, Encoder, Header, HpackError
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
@@ -45,6 +45,7 @@ PRIORITY_FLAG = 0x20
 
 DEFAULT_WINDOW = 65_535
 MAX_WINDOW = 2**31 - 1
+MAX_STREAM_ID = 2**31 - 1
 DEFAULT_MAX_FRAME = 16_384
 MAX_FRAME_LIMIT = 2**24 - 1
 UNLIMITED = 2**31 - 1
@@ -147,7 +148,7 @@ class H2Connection:
         # Also bounds a header block received in pieces; 64 KiB when not announced.
         self._max_header_list = settings.get(Setting.MAX_HEADER_LIST_SIZE, 1 << 16)
         self._encoder = Encoder(unindexed)
-        self._decoder = Decoder(settings.get(Setting.HEADER_TABLE_SIZE, 4096))
+        self._decoder = Decoder(settings.get(Setting.HEADER_TABLE_SIZE, DEFAULT_TABLE_SIZE))
         #: The peer's settings as far as this side uses them.
         self.remote_max_concurrent_streams = UNLIMITED
         self._send_initial = DEFAULT_WINDOW
@@ -224,7 +225,7 @@ class H2Connection:
 
     def open_stream(self, stream: Stream) -> bool:
         """Give a new local stream its id; False once stream ids are used up (a new connection is needed)."""
-        if self._next_local > MAX_WINDOW:
+        if self._next_local > MAX_STREAM_ID:
             return False
         stream.id = self._next_local
         self._next_local += 2
@@ -426,8 +427,9 @@ class H2Connection:
             start = 1
         self_dependent = False
         if flags & PRIORITY_FLAG:
-            if end - start < 5:
-                raise ProtocolError(ErrorCode.FRAME_SIZE_ERROR, "HEADERS too short for its priority")
+            if end - start < 5:  # RFC 9113 6.2: padding may not eat into the other fields
+                code = ErrorCode.PROTOCOL_ERROR if flags & PADDED else ErrorCode.FRAME_SIZE_ERROR
+                raise ProtocolError(code, "HEADERS too short for its priority")
             self_dependent = int.from_bytes(payload[start : start + 4], "big") & 0x7FFFFFFF == stream_id
             start += 5
         fragment = payload[start:end] if start or end != len(payload) else payload
