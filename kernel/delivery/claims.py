@@ -2,9 +2,10 @@
 
 Two ways in, both into status ``leased`` with ``lease_owner`` and ``lease_until`` set:
 
-- first attempts, in ``seq`` order from the worker's cursor (rows with no ``next_attempt_at``). The index
-  used (``messages_send_seq``) covers no column a claim or an outcome changes, so both updates are HOT:
-  no index entry is written for them;
+- first attempts, in ``seq`` order from the worker's cursor (rows with no ``next_attempt_at``): a bulk
+  message's id ends with its seq, so they are read in primary key order, from the id of the cursor on.
+  No index covers a column that a claim or an outcome changes, so both updates are HOT: no index entry is
+  written for them;
 - messages due at a time (``next_attempt_at <= now()``): retries, messages a domain throttle deferred,
   and those of a dead worker, taken over (see :func:`take_over`).
 
@@ -21,12 +22,15 @@ from datetime import timedelta
 
 import asyncpg
 
-_FIRST = """
+#: The largest position in a send: a bulk message id keeps 48 bits for it (see kernel.delivery.send_ids).
+LAST_SEQ = (1 << 48) - 1
+_FIRST = f"""
     SELECT m.message_id FROM messages m
-    WHERE m.project_id = $1 AND m.send_id = $2 AND m.seq > $3 AND m.status = 'planned'
-      AND m.next_attempt_at IS NULL
+    WHERE m.project_id = $1 AND m.message_id > bulk_message_id($2, $3)
+      AND m.message_id <= bulk_message_id($2, {LAST_SEQ}) AND m.status = 'planned'
+      AND m.next_attempt_at IS NULL AND m.send_id = $2
       AND EXISTS (SELECT 1 FROM sends s WHERE s.project_id = $1 AND s.send_id = $2 AND s.state = 'running')
-    ORDER BY m.seq LIMIT $4 FOR UPDATE OF m SKIP LOCKED"""
+    ORDER BY m.message_id LIMIT $4 FOR UPDATE OF m SKIP LOCKED"""
 _DUE = """
     SELECT m.message_id FROM messages m
     WHERE m.project_id = $1 AND m.send_id = $2 AND m.next_attempt_at <= now() AND m.seq > $3

@@ -32,20 +32,46 @@ _NIL = uuid.UUID(int=0)
 FILL_WORK_MEM = "64MB"
 #: Address kinds of which a profile's every address is reached (devices); for the others, the newest.
 ALL_DEVICES = frozenset({"apns_token", "fcm_token", "web_push"})
+# A chunk's addresses and its last profile (NULL: the audience ends within this chunk). Every profile:
+# one range of the addresses' primary key, read in order. A list: the listed profiles, one lookup each.
 _SOURCES = {
-    "all": "SELECT profile_id FROM profiles WHERE project_id = $1 AND profile_id > $3",
-    "list": "SELECT profile_id FROM send_audience WHERE project_id = $1 AND send_id = $2 AND profile_id > $3",
+    "all": """
+bounds AS (
+    SELECT (SELECT profile_id FROM profiles WHERE project_id = $1 AND profile_id > $3
+            ORDER BY profile_id OFFSET $4 - 1 LIMIT 1) AS last_profile
+),
+addresses AS (
+    SELECT a.* FROM profile_addresses a
+    WHERE a.project_id = $1 AND a.profile_id > $3
+      AND a.profile_id <= coalesce((SELECT last_profile FROM bounds), 'ffffffff-ffff-ffff-ffff-ffffffffffff')
+)""",
+    "list": """
+listed AS (
+    SELECT profile_id FROM send_audience WHERE project_id = $1 AND send_id = $2 AND profile_id > $3
+    ORDER BY profile_id LIMIT $4
+),
+bounds AS (
+    SELECT CASE WHEN (SELECT count(*) FROM listed) = $4
+                THEN (SELECT profile_id FROM listed ORDER BY profile_id DESC LIMIT 1) END AS last_profile
+),
+addresses AS (
+    SELECT a.* FROM listed
+    CROSS JOIN LATERAL (SELECT * FROM profile_addresses a
+                        WHERE a.project_id = $1 AND a.profile_id = listed.profile_id) a
+)""",
 }
 _DOMAIN = "substring(t.value from '[^@]*$')"
 _HASH = address_hash_sql("u.kind", "u.value")
+# Hashing every address costs more than the rest of its row: it is done only if the project has a list.
+_ANY_SUPPRESSED = """(SELECT EXISTS (SELECT FROM delivery_suppressions WHERE project_id = $1)
+                          OR EXISTS (SELECT FROM suppressed_identifiers WHERE project_id = $1))"""
 _FILL = f"""
-WITH chunk AS ({{source}} ORDER BY profile_id LIMIT $4),
+WITH {{source}},
 targets AS (
     SELECT a.profile_id, c.channel, a.kind, a.value, c.consent,
            c.all_devices OR row_number() OVER (
                PARTITION BY a.profile_id, c.channel ORDER BY a.updated_at DESC, a.value) = 1 AS chosen
-    FROM chunk
-    JOIN profile_addresses a ON a.project_id = $1 AND a.profile_id = chunk.profile_id
+    FROM addresses a
     JOIN unnest($5::text[], $6::text[], $7::text[], $8::bool[]) AS c(channel, kind, consent, all_devices)
         ON c.kind = a.kind
 ),
@@ -65,27 +91,29 @@ unique_rows AS (
     FROM eligible
     ORDER BY channel, {folded("value")}, profile_id
 ),
-hashed AS (
-    SELECT u.*, {_HASH} AS hash FROM unique_rows u JOIN projects p ON p.project_id = $1
+numbered AS (
+    SELECT u.*, $13 + row_number() OVER (ORDER BY u.profile_id, u.channel, u.value) AS seq,
+           CASE WHEN {_ANY_SUPPRESSED} THEN {_HASH} END AS hash
+    FROM unique_rows u JOIN projects p ON p.project_id = $1
 ),
 inserted AS (
     INSERT INTO messages (project_id, message_id, send_id, profile_id, channel, address, status,
                           failure_reason, seq)
-    SELECT $1, gen_random_uuid(), $2, u.profile_id, u.channel, u.value,
+    SELECT $1, bulk_message_id($2, u.seq), $2, u.profile_id, u.channel, u.value,
            CASE WHEN d.identifier_sha256 IS NULL AND x.identifier_sha256 IS NULL
                 THEN 'planned' ELSE 'suppressed' END,
            CASE WHEN d.identifier_sha256 IS NULL AND x.identifier_sha256 IS NULL
                 THEN '' ELSE coalesce(d.reason, 'erased') END,
-           $13 + row_number() OVER ()
-    FROM hashed u
+           u.seq
+    FROM numbered u
     LEFT JOIN delivery_suppressions d ON d.project_id = $1 AND d.identifier_sha256 = u.hash
         AND ($14 OR d.reason <> 'unsubscribed')
     LEFT JOIN suppressed_identifiers x ON x.project_id = $1 AND x.identifier_sha256 = u.hash
+    ORDER BY u.seq
     ON CONFLICT (project_id, send_id, channel, {folded("address")}) WHERE send_id IS NOT NULL DO NOTHING
     RETURNING status
 )
-SELECT (SELECT profile_id FROM chunk ORDER BY profile_id DESC LIMIT 1) AS last_profile,
-       (SELECT count(*) FROM chunk) AS profiles,
+SELECT (SELECT last_profile FROM bounds) AS last_profile,
        (SELECT count(*) FROM reached) - (SELECT count(*) FROM eligible) AS not_consented,
        (SELECT count(*) FROM unique_rows) AS offered,
        (SELECT count(*) FROM eligible) - (SELECT count(*) FROM inserted) AS duplicates,
@@ -175,7 +203,7 @@ class OutboxFiller:
                 send["next_seq"],
                 definition.marketing,
             )
-            done = counts["profiles"] < self._chunk_size
+            done = counts["last_profile"] is None
             state = await conn.fetchval(
                 """UPDATE sends SET plan_cursor = coalesce($3, plan_cursor), next_seq = next_seq + $4,
                           total = total + $5, suppressed = suppressed + $6, duplicates = duplicates + $7,

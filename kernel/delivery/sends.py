@@ -23,6 +23,7 @@ from kernel.delivery.send_definition import (
     parse_send,
     stored_definition,
 )
+from kernel.delivery.send_ids import PREFIX_INDEX, new_send_id
 from kernel.delivery.send_state import complete_if_done
 from kernel.errors import FailedPrecondition, InvalidArgument, NotFound
 from kernel.plugins import ChannelManager
@@ -174,25 +175,13 @@ class Sends:
         listed: bool,
     ) -> uuid.UUID | None:
         """The new send's id, or None when the client key names an existing send."""
-        rate = definition.rate
-        return await conn.fetchval(
-            """INSERT INTO sends (project_id, send_id, client_key, name, purpose, channels, definition, state,
-                                  audience, pace_count, pace_seconds)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-               ON CONFLICT (project_id, client_key) WHERE client_key IS NOT NULL DO NOTHING
-               RETURNING send_id""",
-            project_id,
-            uuid.uuid4(),
-            definition.client_key,
-            definition.name,
-            definition.purpose,
-            [spec.name for spec in definition.channels],
-            stored_definition(request),
-            "paused" if definition.start_paused else "running",
-            "list" if listed else "all",
-            rate.count if rate else None,
-            rate.per if rate else None,
-        )
+        while True:
+            try:
+                async with conn.transaction():
+                    return await _insert_send(conn, project_id, new_send_id(), request, definition, listed)
+            except asyncpg.UniqueViolationError as error:
+                if error.constraint_name != PREFIX_INDEX:
+                    raise
 
     @staticmethod
     async def _store_audience(
@@ -240,3 +229,32 @@ def to_message(row: asyncpg.Record) -> pb.Send:
     if row["completed_at"] is not None:
         send.finished_at.CopyFrom(from_datetime(row["completed_at"]))
     return send
+
+
+async def _insert_send(
+    conn: asyncpg.Connection,
+    project_id: uuid.UUID,
+    send_id: uuid.UUID,
+    request: pb.CreateSendRequest,
+    definition: SendDefinition,
+    listed: bool,
+) -> uuid.UUID | None:
+    rate = definition.rate
+    return await conn.fetchval(
+        """INSERT INTO sends (project_id, send_id, client_key, name, purpose, channels, definition, state,
+                              audience, pace_count, pace_seconds)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+           ON CONFLICT (project_id, client_key) WHERE client_key IS NOT NULL DO NOTHING
+           RETURNING send_id""",
+        project_id,
+        send_id,
+        definition.client_key,
+        definition.name,
+        definition.purpose,
+        [spec.name for spec in definition.channels],
+        stored_definition(request),
+        "paused" if definition.start_paused else "running",
+        "list" if listed else "all",
+        rate.count if rate else None,
+        rate.per if rate else None,
+    )

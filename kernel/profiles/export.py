@@ -99,8 +99,9 @@ _LISTINGS = (
                   detail, last_feedback, created_at, updated_at
            FROM messages
            WHERE project_id = $1 AND (created_at, message_id) > ($3, $4)
-             AND (profile_id = $2 OR (profile_id IS NULL AND address = any(ARRAY(
-                    SELECT value FROM profile_addresses WHERE project_id = $1 AND profile_id = $2))))
+             AND ((send_id = any(ARRAY(SELECT send_id FROM sends WHERE project_id = $1)) AND profile_id = $2)
+                  OR (send_id IS NULL AND (profile_id = $2 OR (profile_id IS NULL AND address = any(ARRAY(
+                      SELECT value FROM profile_addresses WHERE project_id = $1 AND profile_id = $2))))))
            ORDER BY created_at, message_id
            LIMIT $5""",
         (datetime.min.replace(tzinfo=UTC), uuid.UUID(int=0)),

@@ -50,10 +50,14 @@ ON CONFLICT DO NOTHING
 """
 
 # Children first, the profile row last. Merge records name the profile as target or (should one survive
-# a partial merge) as source. Messages name it by id, or only by address when they were sent to a raw
-# address (transactional sends); those go too, while the addresses are still there to match them.
+# a partial merge) as source. Bulk messages are found through their sends (messages_send_profile);
+# transactional ones name the profile by id, or only by address when they were sent to a raw address:
+# those go too, while the addresses are still there to match them.
 _DELETE_OWNED = (
     """DELETE FROM messages WHERE project_id = $1
+       AND send_id = any(ARRAY(SELECT send_id FROM sends WHERE project_id = $1))
+       AND profile_id = any($2::uuid[])""",
+    """DELETE FROM messages WHERE project_id = $1 AND send_id IS NULL
        AND (profile_id = any($2::uuid[]) OR (profile_id IS NULL AND address = any(ARRAY(
            SELECT value FROM profile_addresses WHERE project_id = $1 AND profile_id = any($2::uuid[])))))""",
     "DELETE FROM profile_merges WHERE project_id = $1"
