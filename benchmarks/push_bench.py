@@ -5,7 +5,8 @@
 Two measurements, each over ``--pushes`` personalised pushes ("Hi {{ first_name }}", one device each):
 
 1. the channel alone: this process hands batches of 1,000 pushes (``--in-flight`` batches at a time) to
-   ``plugins.apns``' sender; pushes/s and this process's CPU time per push (``resource.getrusage``);
+   ``plugins.apns``' sender; pushes/s, this process's CPU time per push (``resource.getrusage``) and
+   the emulator's (``psutil``);
 2. Herald end to end: ``herald serve`` in its own process sends a bulk send to as many profiles (outbox,
    claims, personalisation, APNs, outcomes); pushes/s and the kernel process's CPU time per push
    (PostgreSQL's is reported beside it).
