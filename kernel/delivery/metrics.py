@@ -51,10 +51,14 @@ class DomainLabels:
         return domain if domain in self._named else "other"
 
 
-def count_by(counter: Counter, keys: Iterable[tuple[str, str]]) -> None:
-    """Add one per key, with one call per distinct label pair."""
-    for labels, amount in Tally(keys).items():
-        counter.labels(*labels).inc(amount)
+def count_by_domain(counter: Counter, channel: str, domains: Iterable[str], labels: DomainLabels) -> None:
+    """Add one per message of ``channel`` under its domain's label (``domains``: one per message), with
+    one call per distinct label: a batch is counted at once, not message by message."""
+    by_label: Tally[str] = Tally()
+    for domain, amount in Tally(domains).items():
+        by_label[labels(domain)] += amount
+    for label, amount in by_label.items():
+        counter.labels(channel, label).inc(amount)
 
 
 class MetricsServer:

@@ -19,6 +19,10 @@ subject, html and text sent once per batch are the literal text with a placehold
 dynamic parts. Literal text that the provider would read as a
 placeholder (``{{``) travels as a value too.
 
+A bulk sender does not build a mapping of variables per recipient: it binds the personaliser once to the
+layout of the rows it reads (``bind``), and hands each recipient's row as it is; the dynamic parts read
+their values by position. Calling the personaliser with a mapping is the same thing, bound on the spot.
+
 The result equals ``CompiledTemplate.render`` for every input (a property test checks it), line breaks
 included: python-liquid turns CR LF and a lone CR into LF. With provider substitution each piece is
 normalised on its own, so a lone CR ending one piece before an LF starting the next stays two breaks.
@@ -27,8 +31,8 @@ normalised on its own, so a lone CR ending one piece before an LF starting the n
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import fields
 from typing import Any
 
 from liquid import BoundTemplate
@@ -49,12 +53,42 @@ MEMO_LIMIT = 10_000
 _STATEFUL_TAGS = frozenset({"assign", "capture", "increment", "decrement", "cycle", "ifchanged"})
 _IDENTIFIER = re.compile(r"[A-Za-z_][\w-]*\??")
 _CONTENT_FIELDS = frozenset(f.name for f in fields(MessageContent))
+#: A variable the recipient does not have (Liquid's undefined, which is not always its nil).
 _MISSING = object()
+
+#: One dynamic part's text for a recipient, from the recipient's values (see ``Layout``).
+Getter = Callable[[Sequence[Any]], str]
+#: A bound personaliser: the content and the substitution data of a recipient, from its values.
+Personalise = Callable[[Sequence[Any]], tuple[MessageContent, dict[str, str] | None]]
 
 
 def newlines(text: str) -> str:
     """Line breaks as python-liquid writes them (its output stream turns CR LF and CR into LF)."""
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+class Layout:
+    """Where a recipient's variables are: ``values[i]`` is the variable ``names[i]``; a None name is a
+    column the templates must not see."""
+
+    __slots__ = ("index", "names")
+
+    def __init__(self, names: Sequence[str | None]) -> None:
+        self.names = tuple(names)
+        self.index = {name: i for i, name in enumerate(self.names) if name is not None}
+
+    def mapping(self, values: Sequence[Any]) -> dict[str, Any]:
+        """The recipient's variables as python-liquid takes them."""
+        return {
+            name: value
+            for name, value in zip(self.names, values, strict=True)
+            if name is not None and value is not _MISSING
+        }
+
+
+def _text(value: Any) -> str:
+    """What ``{{ name }}`` prints for a value (a missing variable prints nothing, as nil does)."""
+    return "" if value is _MISSING else to_liquid_string(value, False)
 
 
 class Part:
@@ -65,7 +99,8 @@ class Part:
     def __init__(self, source: str) -> None:
         self.source = source
 
-    def __call__(self, variables: Mapping[str, Any]) -> str:
+    def bind(self, layout: Layout, *, normalise: bool) -> Getter:
+        """This part's text for a recipient's values; ``normalise``: with Liquid's line breaks."""
         raise NotImplementedError
 
 
@@ -76,8 +111,25 @@ class _Variable(Part):
         super().__init__(f"{{{{ {name} }}}}")
         self._name = name
 
-    def __call__(self, variables: Mapping[str, Any]) -> str:
-        return to_liquid_string(variables.get(self._name), False)
+    def bind(self, layout: Layout, *, normalise: bool) -> Getter:
+        index = layout.index.get(self._name)
+        if index is None:
+            return lambda values: ""
+        if normalise:
+
+            def normalised(values: Sequence[Any]) -> str:
+                value = values[index]
+                if type(value) is str and "\r" not in value:  # the common case, without a call
+                    return value
+                return newlines(_text(value))
+
+            return normalised
+
+        def text(values: Sequence[Any]) -> str:
+            value = values[index]
+            return value if type(value) is str else _text(value)
+
+        return text
 
 
 class _Constant(Part):
@@ -85,13 +137,15 @@ class _Constant(Part):
 
     __slots__ = ()
 
-    def __call__(self, variables: Mapping[str, Any]) -> str:
-        return self.source
+    def bind(self, layout: Layout, *, normalise: bool) -> Getter:
+        text = newlines(self.source) if normalise else self.source
+        return lambda values: text
 
 
 class _Rendered(Part):
     """A part rendered by python-liquid, remembered per tuple of the values of the variables it reads
-    (``names`` None: a root name is computed at render time, so nothing is remembered)."""
+    (``names`` None: a root name is computed at render time, so nothing is remembered). The memo is the
+    part's own, whatever layout it is bound to."""
 
     __slots__ = ("_cache", "_names", "_template")
 
@@ -102,31 +156,68 @@ class _Rendered(Part):
         self._names = tuple(sorted(names)) if all(_IDENTIFIER.fullmatch(n) for n in names) else None
         self._cache: dict[Any, str] = {}
 
-    def __call__(self, variables: Mapping[str, Any]) -> str:
+    def bind(self, layout: Layout, *, normalise: bool) -> Getter:
+        finish = newlines if normalise else _unchanged
         if self._names is None:
-            return self._render(variables)
-        values = tuple([variables.get(name, _MISSING) for name in self._names])
-        try:
+            return lambda values: finish(self._render(layout.mapping(values)))
+        indices = [layout.index.get(name) for name in self._names]
+        cache = self._cache
+        if len(indices) == 1 and indices[0] is not None:
+            index = indices[0]
+
+            def one(values: Sequence[Any]) -> str:
+                """The usual ``{% if vip %}``: one variable, its value and type as the key."""
+                value = values[index]
+                try:
+                    cached = cache.get((value, type(value)))
+                except TypeError:  # a list value
+                    return self._slow((value,), layout, values, finish)
+                if cached is None:
+                    return self._remember((value, type(value)), layout, values, finish)
+                return cached
+
+            return one
+
+        def many(values: Sequence[Any]) -> str:
+            read = tuple([_MISSING if i is None else values[i] for i in indices])
             # The types keep True, 1 and 1.0 apart (they are equal, and print differently).
-            key: Any = (values, tuple(map(type, values)))
-            cached = self._cache.get(key)
-        except TypeError:  # a list value: the slow, exact key
+            key = (read, tuple(map(type, read))) if len(read) != 1 else (read[0], type(read[0]))
             try:
-                key = tuple(_memo_key(value) for value in values)
-                cached = self._cache.get(key)
+                cached = cache.get(key)
             except TypeError:
-                return self._render(variables)
-        if cached is None:
-            cached = self._render(variables)
-            if len(self._cache) < MEMO_LIMIT:
-                self._cache[key] = cached
-        return cached
+                return self._slow(read, layout, values, finish)
+            if cached is None:
+                return self._remember(key, layout, values, finish)
+            return cached
+
+        return many
+
+    def _remember(self, key: Any, layout: Layout, values: Sequence[Any], finish: Callable[[str], str]) -> str:
+        text = finish(self._render(layout.mapping(values)))
+        if len(self._cache) < MEMO_LIMIT:
+            self._cache[key] = text
+        return text
+
+    def _slow(
+        self, read: tuple[Any, ...], layout: Layout, values: Sequence[Any], finish: Callable[[str], str]
+    ) -> str:
+        """A list among the values: the slow, exact key (a mapping: no memo)."""
+        try:
+            key = tuple(_memo_key(value) for value in read)
+        except TypeError:
+            return finish(self._render(layout.mapping(values)))
+        cached = self._cache.get(key)
+        return cached if cached is not None else self._remember(key, layout, values, finish)
 
     def _render(self, variables: Mapping[str, Any]) -> str:
         try:
             return self._template.render(**variables)
         except LiquidError as error:
             raise TemplateError(str(error)) from error
+
+
+def _unchanged(text: str) -> str:
+    return text
 
 
 def _memo_key(value: Any) -> Any:
@@ -164,19 +255,23 @@ def split(template: BoundTemplate) -> list[str | Part]:
     return pieces
 
 
-@dataclass(frozen=True, slots=True)
-class _Field:
-    name: str
-    pieces: tuple[str | Part, ...]
-
-    def render(self, variables: Mapping[str, Any]) -> str:
-        return newlines(
-            "".join(piece if isinstance(piece, str) else piece(variables) for piece in self.pieces)
-        )
+def _bind_field(pieces: Sequence[str | Part], layout: Layout) -> Getter:
+    """A whole field's text (literal text and parts joined, then Liquid's line breaks)."""
+    getters = [piece.bind(layout, normalise=False) for piece in pieces if not isinstance(piece, str)]
+    if not getters:
+        text = newlines("".join(piece for piece in pieces if isinstance(piece, str)))
+        return lambda values: text
+    # The literal text around the parts is a %-format: one call assembles the field.
+    form = "".join(piece.replace("%", "%%") if isinstance(piece, str) else "%s" for piece in pieces)
+    if len(getters) == 1:
+        [get] = getters
+        return lambda values: newlines(form % get(values))
+    return lambda values: newlines(form % tuple([get(values) for get in getters]))
 
 
 class Personaliser:
-    """Per-recipient content of one channel of a send: call it with the recipient's variables."""
+    """Per-recipient content of one channel of a send: call it with the recipient's variables, or
+    ``bind`` it once to the layout of the rows that carry them."""
 
     def __init__(self, template: CompiledTemplate, *, placeholder: str | None) -> None:
         """``placeholder``: the provider's substitution syntax (``Capabilities.placeholder``), or None
@@ -186,8 +281,8 @@ class Personaliser:
         # A content with the template's constant settings (silent, badge, priority, ...) and no text.
         constant = CompiledTemplate({}, {}, template.message).render({})
         self._constant = {f: getattr(constant, f) for f in _CONTENT_FIELDS - set(template.fields) - {"data"}}
-        self._data = [_Field(key, tuple(split(t))) for key, t in template.data.items()]
-        self._texts: list[_Field] = []
+        self._data = [(key, split(t)) for key, t in template.data.items()]
+        self._texts: list[tuple[str, list[str | Part]]] = []
         self._skeleton: dict[str, str] = {}
         self._values: list[Part] = []
         self._placeholder: dict[str, int] = {}
@@ -198,14 +293,13 @@ class Personaliser:
             if substitution and name in SUBSTITUTED_FIELDS:
                 self._skeleton[name] = self._placeholders(pieces)
             else:
-                self._texts.append(_Field(name, tuple(pieces)))
+                self._texts.append((name, pieces))
         for bound in template.data.values():
             names.update(bound.global_variables())
         #: Root variables the templates read: the only profile attributes a worker needs to load.
         self.variables = frozenset(names)
         self.substitution = substitution
         self._contents: dict[tuple[str, ...], MessageContent] = {}
-        self._named = [(f"h{index}", part) for index, part in enumerate(self._values)]
         #: With substitution and nothing rendered here, every recipient shares one content.
         self._shared = (
             MessageContent(**self._constant, **self._skeleton, data={})
@@ -229,21 +323,47 @@ class Personaliser:
 
     def __call__(self, variables: Mapping[str, Any]) -> tuple[MessageContent, dict[str, str] | None]:
         """The content (shared by recipients whose content is the same) and the substitution data."""
-        if self._shared is not None:
-            return self._shared, {name: newlines(part(variables)) for name, part in self._named}
-        texts = tuple(field.render(variables) for field in self._texts)
-        data = tuple(field.render(variables) for field in self._data)
-        key = texts + data
-        content = self._contents.get(key)
-        if content is None:
-            content = MessageContent(
-                **self._constant,
-                **self._skeleton,
-                **{field.name: text for field, text in zip(self._texts, texts, strict=True)},
-                data={field.name: text for field, text in zip(self._data, data, strict=True)},
-            )
-            if len(self._contents) < MEMO_LIMIT:
-                self._contents[key] = content
-        if not self.substitution:
-            return content, None
-        return content, {name: newlines(part(variables)) for name, part in self._named}
+        return self.bind(tuple(variables))(tuple(variables.values()))
+
+    def bind(self, names: Sequence[str | None]) -> Personalise:
+        """``__call__`` for recipients given as rows of values, ``values[i]`` being the variable
+        ``names[i]`` (None: a column the templates must not see; a name the templates read that is not
+        in ``names`` is missing for everyone). Bind once per send, call per recipient."""
+        layout = Layout(names)
+        named = [(f"h{index}", part.bind(layout, normalise=True)) for index, part in enumerate(self._values)]
+        shared = self._shared
+        if shared is not None:
+            return lambda values: (shared, {name: get(values) for name, get in named})
+        texts = [(name, _bind_field(pieces, layout)) for name, pieces in self._texts]
+        data = [(key, _bind_field(pieces, layout)) for key, pieces in self._data]
+        contents = self._contents
+        substitution = self.substitution
+
+        def personalise(values: Sequence[Any]) -> tuple[MessageContent, dict[str, str] | None]:
+            rendered = tuple([get(values) for _, get in texts])
+            entries = tuple([get(values) for _, get in data])
+            key = rendered + entries
+            content = contents.get(key)
+            if content is None:
+                content = self._content(rendered, entries, texts, data)
+                if len(contents) < MEMO_LIMIT:
+                    contents[key] = content
+            if not substitution:
+                return content, None
+            return content, {name: get(values) for name, get in named}
+
+        return personalise
+
+    def _content(
+        self,
+        rendered: tuple[str, ...],
+        entries: tuple[str, ...],
+        texts: list[tuple[str, Getter]],
+        data: list[tuple[str, Getter]],
+    ) -> MessageContent:
+        return MessageContent(
+            **self._constant,
+            **self._skeleton,
+            **{name: text for (name, _), text in zip(texts, rendered, strict=True)},
+            data={key: text for (key, _), text in zip(data, entries, strict=True)},
+        )

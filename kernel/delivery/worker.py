@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import random
 import time
@@ -26,6 +27,7 @@ from datetime import timedelta
 from typing import Any
 
 import asyncpg
+from prometheus_client import Counter
 
 from herald.v1 import messages_pb2 as pb
 from kernel.channels import ChannelSpec, FailureReason, OutboundMessage, Outcome, SendResult
@@ -34,7 +36,7 @@ from kernel.delivery.claims import ClaimQueries, Recipients
 from kernel.delivery.outbox import FillJob, OutboxFiller
 from kernel.delivery.outcomes import Attempt
 from kernel.delivery.pacing import paced_claim
-from kernel.delivery.personalise import Personaliser
+from kernel.delivery.personalise import Personalise, Personaliser
 from kernel.delivery.registry import WorkerRegistry
 from kernel.delivery.results import BatchOutcome, record
 from kernel.delivery.retry import RetryPolicy
@@ -54,8 +56,6 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 0.2
 #: Claimed rows: message_id, seq, channel, address, profile_id, attempts, age (see kernel.delivery.claims).
 _ID, _SEQ, _CHANNEL, _ADDRESS, _PROFILE, _ATTEMPTS, _AGE = range(7)
-#: Profile rows: profile_id, custom_id, then the attributes the templates read.
-_CUSTOM_ID, _FIRST_VARIABLE = 1, 2
 _SPECIAL_VARIABLES = frozenset({"custom_id", "profile_id"})
 
 
@@ -76,9 +76,12 @@ class SendRuntime:
     index: dict[str, int] = field(init=False)
     kinds: list[int] = field(init=False)
     max_sizes: list[int] = field(init=False)
-    #: (variable name, column of the profile row) of the attributes the templates read.
-    columns: list[tuple[str, int]] = field(init=False)
-    wants: frozenset[str] = field(init=False)
+    #: Per channel: the personaliser bound to the profile rows (profile_id, custom_id, v0, v1, ...), and
+    #: bound to nothing, for a message whose profile is gone.
+    personalise: list[Personalise] = field(init=False)
+    nobody: list[Personalise] = field(init=False)
+    #: The templates read custom_id or profile_id, which the rows do not carry as the templates see them.
+    special: bool = field(init=False)
     #: Last seq claimed by this worker (first attempts are claimed after it).
     cursor: int = 0
     #: Monotonic time after which the cursor may go back to the start (for messages skipped earlier).
@@ -93,19 +96,19 @@ class SendRuntime:
         self.index = {spec.name: position for position, spec in enumerate(self.specs)}
         self.kinds = [int(Kind[spec.capabilities.address_kind.name]) for spec in self.specs]
         self.max_sizes = [spec.capabilities.max_batch_size for spec in self.specs]
-        self.columns = [(name, _FIRST_VARIABLE + i) for i, name in enumerate(self.queries.variables)]
-        self.wants = frozenset().union(*(p.variables for p in self.personalisers)) & _SPECIAL_VARIABLES
+        wants = frozenset().union(*(p.variables for p in self.personalisers)) & _SPECIAL_VARIABLES
+        self.special = bool(wants)
+        names = [name if name in wants else None for name in ("profile_id", "custom_id")]
+        layout = [*names, *self.queries.variables]
+        self.personalise = [personaliser.bind(layout) for personaliser in self.personalisers]
+        self.nobody = [personaliser.bind(()) for personaliser in self.personalisers]
 
-    def variables(self, row: asyncpg.Record, recipients: Recipients) -> dict[str, Any]:
-        """The template variables of a claimed message, as SendTransactional gives them."""
-        profile = recipients.profiles.get(row[_PROFILE])
-        if profile is None:  # merged away or erased since the outbox was filled
-            return {}
-        values = {name: profile[column] for name, column in self.columns}
-        if "custom_id" in self.wants:
-            values["custom_id"] = profile[_CUSTOM_ID] or ""
-        if "profile_id" in self.wants:
-            values["profile_id"] = str(row[_PROFILE])
+    @staticmethod
+    def special_values(profile: asyncpg.Record) -> list[Any]:
+        """A profile row as the templates see it when they read custom_id or profile_id (both text)."""
+        values = list(profile)
+        values[0] = str(values[0])
+        values[1] = values[1] or ""
         return values
 
 
@@ -370,24 +373,33 @@ class SenderWorker:
         outcome = BatchOutcome()
         now = self._clock()
         live = bytearray(b"\x01") * len(rows)
+        max_age = self._retry.max_age_seconds
         for position, row in enumerate(rows):
-            if row[_ATTEMPTS] and row[_AGE] > self._retry.max_age_seconds:
+            if row[_ATTEMPTS] and row[_AGE] > max_age:
                 outcome.add(row[_ID], "expired", attempted=False, detail="older than the maximum age")
                 metrics.EXPIRED.labels(row[_CHANNEL]).inc()
                 live[position] = 0
-        channels = [runtime.index[row[_CHANNEL]] for row in rows]
+        if len(runtime.specs) == 1:  # a send's rows are of its channels
+            channels = [0] * len(rows)
+        else:
+            channels = [runtime.index[row[_CHANNEL]] for row in rows]
         kinds = bytes(runtime.kinds[channel] for channel in channels)
         admission = self._throttle.throttle.take_batch(kinds, [row[_ADDRESS] for row in rows], now, live)
-        for position, row in enumerate(rows):
-            if live[position] and not admission.go[position]:
-                delay = admission.not_before[position] - now
-                outcome.add(row[_ID], "planned", attempted=False, detail="domain throttle", delay=delay)
-                metrics.DEFERRED.labels(self._domains(email_domain(row[_ADDRESS]))).inc()
+        if admission.go != live:  # some live rows were deferred
+            for position, row in enumerate(rows):
+                if live[position] and not admission.go[position]:
+                    delay = admission.not_before[position] - now
+                    outcome.add(row[_ID], "planned", attempted=False, detail="domain throttle", delay=delay)
+                    metrics.DEFERRED.labels(self._domains(email_domain(row[_ADDRESS]))).inc()
         batches = group_batches(channels, runtime.max_sizes, admission.go)
         await asyncio.gather(
             *(
                 self._send(
-                    runtime, runtime.specs[channel], [rows[i] for i in members], batch.recipients, outcome
+                    runtime,
+                    channel,
+                    rows if len(members) == len(rows) else [rows[i] for i in members],
+                    batch.recipients,
+                    outcome,
                 )
                 for channel, members in batches.batches()
             )
@@ -402,17 +414,24 @@ class SenderWorker:
     async def _send(
         self,
         runtime: SendRuntime,
-        spec: ChannelSpec,
+        channel: int,
         rows: list[asyncpg.Record],
         recipients: Recipients,
         outcome: BatchOutcome,
     ) -> None:
-        personalise = runtime.personalisers[runtime.index[spec.name]]
-        subscriptions = recipients.subscriptions
+        """Personalise and deliver one provider batch (``rows`` all of channel ``channel``)."""
+        spec = runtime.specs[channel]
+        personalise, nobody = runtime.personalise[channel], runtime.nobody[channel]
+        special = runtime.special_values if runtime.special else None
+        profiles, subscriptions = recipients.profiles, recipients.subscriptions
         messages, sent_rows = [], []
         for row in rows:
+            profile = profiles.get(row[_PROFILE])
             try:
-                content, substitution = personalise(runtime.variables(row, recipients))
+                if profile is None:  # merged away or erased since the outbox was filled
+                    content, substitution = nobody(())
+                else:
+                    content, substitution = personalise(profile if special is None else special(profile))
             except TemplateError as error:
                 outcome.add(row[_ID], "failed", attempted=False, reason="template", detail=str(error))
                 metrics.FAILED.labels(spec.name, "template").inc()
@@ -460,15 +479,21 @@ class SenderWorker:
         outcome: BatchOutcome,
     ) -> None:
         """Turn the provider's answers into the batch outcome, metrics and throttle feedback."""
+        if len(results) != len(rows):
+            raise ValueError(f"{spec.name} answered {len(results)} results for {len(rows)} messages")
         email = spec.capabilities.address_kind.value == "email"
-        sent_ids, provider_ids, sent_labels, retry_labels = [], [], [], []
+        accepted = [result.outcome is Outcome.ACCEPTED for result in results]
+        if all(accepted):  # the common case: no row needs a look of its own
+            outcome.sent([row[_ID] for row in rows], [result.provider_id for result in results])
+            self._count(metrics.SENT, spec.name, email, [row[_ADDRESS] for row in rows])
+            return
+        sent_ids, provider_ids, sent_addresses, retry_addresses = [], [], [], []
         now = self._clock()
         for row, message, result in zip(rows, messages, results, strict=True):
-            domain = email_domain(row[_ADDRESS]) if email else ""
             if result.outcome is Outcome.ACCEPTED:
                 sent_ids.append(row[_ID])
                 provider_ids.append(result.provider_id)
-                sent_labels.append((spec.name, self._domains(domain)))
+                sent_addresses.append(row[_ADDRESS])
                 continue
             if result.outcome is Outcome.FAILED:
                 reason = result.reason.value if result.reason else FailureReason.REJECTED.value
@@ -484,9 +509,9 @@ class SenderWorker:
                 if result.prunes_address or result.reason is FailureReason.UNSUBSCRIBED:
                     outcome.consequences.append((spec, Attempt(row[_ID], message.address, result)))
                 continue
-            retry_labels.append((spec.name, self._domains(domain)))
+            retry_addresses.append(row[_ADDRESS])
             if email:
-                self._throttle.throttle.slow_down(domain, now)
+                self._throttle.throttle.slow_down(email_domain(row[_ADDRESS]), now)
             delay = self._retry.next_delay(row[_ATTEMPTS] + 1, result.retry_after, row[_AGE], self._rng)
             if delay is None:
                 outcome.add(row[_ID], "expired", attempted=True, detail=result.detail)
@@ -494,5 +519,10 @@ class SenderWorker:
             else:
                 outcome.add(row[_ID], "retry", attempted=True, detail=result.detail, delay=delay)
         outcome.sent(sent_ids, provider_ids)
-        metrics.count_by(metrics.SENT, sent_labels)
-        metrics.count_by(metrics.RETRIED, retry_labels)
+        self._count(metrics.SENT, spec.name, email, sent_addresses)
+        self._count(metrics.RETRIED, spec.name, email, retry_addresses)
+
+    def _count(self, counter: Counter, channel: str, email: bool, addresses: list[str]) -> None:
+        """One per address, by (channel, domain label); off email the domain is empty."""
+        domains = map(email_domain, addresses) if email else itertools.repeat("", len(addresses))
+        metrics.count_by_domain(counter, channel, domains, self._domains)
