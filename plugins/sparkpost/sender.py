@@ -63,6 +63,13 @@ def error_text(body: Mapping[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def _as_dict(value: Any) -> dict[str, Any]:
+    """orjson's fallback: any other mapping serialised as the JSON object it stands for."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
 class SparkPostSender:
     def __init__(self, config: SparkPostConfig, base_url: str) -> None:
         self._config = config
@@ -70,6 +77,11 @@ class SparkPostSender:
         self._session: aiohttp.ClientSession | None = None
 
     async def send_batch(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
+        if not messages:
+            return []
+        content = messages[0].content
+        if all(message.content is content for message in messages):  # a bulk batch: one transmission
+            return await self._send_group(messages)
         groups: dict[int, list[int]] = {}
         for index, message in enumerate(messages):
             groups.setdefault(id(message.content), []).append(index)
@@ -87,38 +99,42 @@ class SparkPostSender:
             await self._session.close()
             self._session = None
 
-    async def _send_group(self, group: list[OutboundMessage]) -> list[SendResult]:
+    async def _send_group(self, group: Sequence[OutboundMessage]) -> list[SendResult]:
         size = content_size(group[0].content)
         if size > CONTENT_LIMIT:
             detail = f"content is {size} bytes; SparkPost accepts at most {CONTENT_LIMIT}"
             return fail_all(group, FailureReason.PAYLOAD_TOO_LARGE, detail)
-        results: dict[int, SendResult] = {}
-        pending = list(enumerate(group))
+        results: list[SendResult | None] = [None] * len(group)
+        pending = list(range(len(group)))
         for _ in range(_MAX_ROUNDS):
             if not pending:
                 break
-            messages = [message for _, message in pending]
+            messages = group if len(pending) == len(group) else [group[i] for i in pending]
             try:
                 status, body, headers = await self._post(messages)
             except TRANSPORT_ERRORS as exc:
                 mapped = retry_all(messages, detail=repr(exc))
             else:
                 invalid = self._invalid_recipients(status, body)
-                rejected = {i for i, message in pending if message.address.lower() in invalid}
+                rejected = [i for i in pending if group[i].address.lower() in invalid] if invalid else []
                 if rejected:
-                    for i, message in pending:
-                        if i in rejected:
-                            results[i] = fail(message, FailureReason.INVALID_ADDRESS, error_text(body))
-                    pending = [(i, message) for i, message in pending if i not in rejected]
+                    for i in rejected:
+                        results[i] = fail(group[i], FailureReason.INVALID_ADDRESS, error_text(body))
+                    pending = [i for i in pending if results[i] is None]
                     continue
                 mapped = self._map(status, body, headers, messages)
-            results.update(zip((i for i, _ in pending), mapped, strict=True))
+            if len(pending) == len(group):  # the whole group in one round (nearly always)
+                return mapped
+            for i, result in zip(pending, mapped, strict=True):
+                results[i] = result
             pending = []
-        for i, message in pending:
-            results[i] = retry(message, detail="still pending after removing invalid recipients")
-        return [results[i] for i in range(len(group))]
+        for i in pending:
+            results[i] = retry(group[i], detail="still pending after removing invalid recipients")
+        return results  # type: ignore[return-value]  # every message has its result
 
-    async def _post(self, group: list[OutboundMessage]) -> tuple[int, Mapping[str, Any], Mapping[str, str]]:
+    async def _post(
+        self, group: Sequence[OutboundMessage]
+    ) -> tuple[int, Mapping[str, Any], Mapping[str, str]]:
         if self._session is None:
             self._session = client_session(connections=CONNECTIONS)
         headers = {
@@ -129,7 +145,7 @@ class SparkPostSender:
         async with self._session.post(self._url, data=self._payload(group), headers=headers) as response:
             return response.status, await read_json(response), response.headers
 
-    def _payload(self, group: list[OutboundMessage]) -> bytes:
+    def _payload(self, group: Sequence[OutboundMessage]) -> bytes:
         content = group[0].content
         sender = {"email": content.from_address or self._config.from_address}
         if name := content.from_name or self._config.from_name:
@@ -143,24 +159,27 @@ class SparkPostSender:
                 "open_tracking": self._config.open_tracking,
                 "click_tracking": self._config.click_tracking,
             },
-            "recipients": [self._recipient(message) for message in group],
+            "recipients": [
+                {
+                    "address": {"email": message.address},
+                    "metadata": {"herald_message_id": message.message_id},
+                    "substitution_data": message.substitution_data,
+                }
+                if message.substitution_data
+                else {
+                    "address": {"email": message.address},
+                    "metadata": {"herald_message_id": message.message_id},
+                }
+                for message in group
+            ],
             "content": inline,
         }
         if content.campaign:
             payload["campaign_id"] = content.campaign
         if content.tags:
-            payload["metadata"] = dict(content.tags)
-        return orjson.dumps(payload)
-
-    @staticmethod
-    def _recipient(message: OutboundMessage) -> dict[str, Any]:
-        recipient: dict[str, Any] = {
-            "address": {"email": message.address},
-            "metadata": {"herald_message_id": message.message_id},
-        }
-        if message.substitution_data:
-            recipient["substitution_data"] = dict(message.substitution_data)
-        return recipient
+            payload["metadata"] = content.tags
+        # The mappings of the contract that are not dicts (substitution data, tags) as JSON objects.
+        return orjson.dumps(payload, default=_as_dict)
 
     @staticmethod
     def _invalid_recipients(status: int, body: Mapping[str, Any]) -> set[str]:
@@ -170,7 +189,7 @@ class SparkPostSender:
 
     @staticmethod
     def _map(
-        status: int, body: Mapping[str, Any], headers: Mapping[str, str], group: list[OutboundMessage]
+        status: int, body: Mapping[str, Any], headers: Mapping[str, str], group: Sequence[OutboundMessage]
     ) -> list[SendResult]:
         if status == 200:
             results = body.get("results")
