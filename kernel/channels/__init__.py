@@ -1,6 +1,7 @@
 """The channel plugin contract's data types; the hooks themselves are in :mod:`kernel.hookspecs`."""
 
 from kernel.channels.types import (
+    NO_DETAILS,
     AddressKind,
     Capabilities,
     ChannelSender,
@@ -18,6 +19,7 @@ from kernel.channels.types import (
 )
 
 __all__ = [
+    "NO_DETAILS",
     "AddressKind",
     "Capabilities",
     "ChannelSender",

@@ -11,7 +11,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol, runtime_checkable
+from types import MappingProxyType
+from typing import Any, NamedTuple, Protocol, runtime_checkable
+
+#: The address details of a message whose address needs none (shared, so read-only).
+NO_DETAILS: Mapping[str, str] = MappingProxyType({})
 
 
 class AddressKind(StrEnum):
@@ -110,8 +114,13 @@ class MessageContent:
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class OutboundMessage:
+class OutboundMessage(NamedTuple):
+    """One message handed to a channel's sender.
+
+    A named tuple, as ``SendResult``: a bulk send builds one per recipient, and a frozen dataclass costs
+    four times as much to build (immutable either way).
+    """
+
     #: Fixed when the message was planned; sent to providers as an idempotency key where they accept one,
     #: and echoed by feedback webhooks so events find their message.
     message_id: str
@@ -119,7 +128,7 @@ class OutboundMessage:
     address: str
     content: MessageContent
     #: Kind-specific address data: the web-push subscription's ``p256dh`` and ``auth`` keys.
-    address_details: Mapping[str, str] = field(default_factory=dict)
+    address_details: Mapping[str, str] = NO_DETAILS
     #: Set only for channels with ``per_recipient_substitution``: the recipient's data for the provider
     #: to substitute into ``content`` (then the same content object is shared by the whole batch).
     substitution_data: Mapping[str, Any] | None = None
@@ -147,8 +156,9 @@ class FailureReason(StrEnum):
     REJECTED = "rejected"
 
 
-@dataclass(frozen=True, slots=True)
-class SendResult:
+class SendResult(NamedTuple):
+    """What became of one message (a named tuple: one per message of a bulk send, see OutboundMessage)."""
+
     message_id: str
     outcome: Outcome
     #: The provider's id for the accepted message (SparkPost transmission id, apns-id, FCM name, ...).
