@@ -198,6 +198,10 @@ async def send_all(
             "SELECT extract(epoch FROM planned_at - created_at) FROM sends WHERE send_id::text = $1",
             send.send_id,
         )
+        updates = await conn.fetchrow(
+            """SELECT n_tup_upd AS updates, n_tup_hot_upd AS hot FROM pg_stat_user_tables
+               WHERE relname = 'messages'"""
+        )
     finally:
         await conn.close()
     received = now["recipients"] - before["recipients"]
@@ -206,6 +210,8 @@ async def send_all(
         "audience": audience,
         "seconds": round(elapsed, 2),
         "outbox_seconds": round(float(outbox_seconds), 2),
+        # Updates that wrote no index entry (claims and outcomes should all be HOT), all sends so far.
+        "hot_update_ratio": round(updates["hot"] / max(updates["updates"], 1), 3),
         "recipients_per_second": round(audience / elapsed),
         "peak_rss_mb": round(peak_rss_mb(kernel.process), 1),
         "duplicates": received - distinct,
@@ -238,7 +244,8 @@ def report(result: dict[str, Any]) -> None:
     print(
         f"{result['audience']:>9,} recipients: {result['recipients_per_second']:>7,}/s "
         f"in {result['seconds']} s "
-        f"(outbox full after {result['outbox_seconds']} s), kernel peak RSS {result['peak_rss_mb']} MB, "
+        f"(outbox full after {result['outbox_seconds']} s, HOT updates {result['hot_update_ratio']}), "
+        f"kernel peak RSS {result['peak_rss_mb']} MB, "
         f"cores used {result['cores']}",
         flush=True,
     )
@@ -250,7 +257,6 @@ async def run(small: int, large: int) -> dict[str, Any]:
             "channel_endpoints": json.dumps({"email.sparkpost": endpoint}),
             "metrics_address": "127.0.0.1:0",
             "worker_batch_size": "2000",
-            "outbox_chunk_size": "50000",
         }
         with herald_kernel(**settings) as kernel:
             dsn = f"postgresql://postgres:@/postgres?host={kernel.data_dir.resolve() / 'postgres'}"

@@ -22,14 +22,14 @@ from datetime import timedelta
 
 import asyncpg
 
-#: The largest position in a send: a bulk message id keeps 48 bits for it (see kernel.delivery.send_ids).
-LAST_SEQ = (1 << 48) - 1
-_FIRST = f"""
+# Up to the last position committed by the outbox filler (none if the send is not running): past it, the
+# rows of the chunk being filled are invisible, and a claim would walk through all of them for nothing.
+_FIRST = """
     SELECT m.message_id FROM messages m
     WHERE m.project_id = $1 AND m.message_id > bulk_message_id($2, $3)
-      AND m.message_id <= bulk_message_id($2, {LAST_SEQ}) AND m.status = 'planned'
-      AND m.next_attempt_at IS NULL AND m.send_id = $2
-      AND EXISTS (SELECT 1 FROM sends s WHERE s.project_id = $1 AND s.send_id = $2 AND s.state = 'running')
+      AND m.message_id <= bulk_message_id($2, (
+          SELECT s.next_seq FROM sends s WHERE s.project_id = $1 AND s.send_id = $2 AND s.state = 'running'))
+      AND m.status = 'planned' AND m.next_attempt_at IS NULL AND m.send_id = $2
     ORDER BY m.message_id LIMIT $4 FOR UPDATE OF m SKIP LOCKED"""
 _DUE = """
     SELECT m.message_id FROM messages m

@@ -9,11 +9,12 @@ that dies is replaced (its lease lapses) and goes on from the last chunk.
 
 Dedup happens here, in the database, rather than in sender_ext's Deduper: the unique index on (send,
 channel, folded address) holds across chunks, workers and kernels, and survives crashes, where a
-Deduper would have to keep every address of a million-recipient send in one process's memory. Within a
-chunk ``DISTINCT ON`` picks one profile per address; across chunks ``ON CONFLICT DO NOTHING`` skips an
-address already planned. Addresses on the suppression list become rows with status ``suppressed`` (so a
-send's counts show them); profiles without consent are skipped and counted (``not_consented``), so a
-profile that opted out never keeps the address from a co-owner who did not.
+Deduper would have to keep every address of a million-recipient send in one process's memory. Rows are
+inserted in profile id order and ``ON CONFLICT DO NOTHING`` skips an address already planned, by an
+earlier chunk or earlier in the same one, so the profile with the lowest id keeps a shared address.
+Addresses on the suppression list become rows with status ``suppressed`` (so a send's counts show
+them); profiles without consent are skipped and counted (``not_consented``), so a profile that opted
+out never keeps the address from a co-owner who did not.
 """
 
 from __future__ import annotations
@@ -86,15 +87,11 @@ eligible AS (
     SELECT * FROM reached
     WHERE CASE WHEN $10 THEN consent_status = 'opted_in' ELSE consent_status IS DISTINCT FROM 'opted_out' END
 ),
-unique_rows AS (
-    SELECT DISTINCT ON (channel, {folded("value")}) profile_id, channel, kind, value
-    FROM eligible
-    ORDER BY channel, {folded("value")}, profile_id
-),
 numbered AS (
-    SELECT u.*, $13 + row_number() OVER (ORDER BY u.profile_id, u.channel, u.value) AS seq,
+    SELECT u.profile_id, u.channel, u.kind, u.value,
+           $13 + row_number() OVER (ORDER BY u.profile_id, u.channel, u.value) AS seq,
            CASE WHEN {_ANY_SUPPRESSED} THEN {_HASH} END AS hash
-    FROM unique_rows u JOIN projects p ON p.project_id = $1
+    FROM eligible u JOIN projects p ON p.project_id = $1
 ),
 inserted AS (
     INSERT INTO messages (project_id, message_id, send_id, profile_id, channel, address, status,
@@ -110,12 +107,12 @@ inserted AS (
         AND ($14 OR d.reason <> 'unsubscribed')
     LEFT JOIN suppressed_identifiers x ON x.project_id = $1 AND x.identifier_sha256 = u.hash
     ORDER BY u.seq
-    ON CONFLICT (project_id, send_id, channel, {folded("address")}) WHERE send_id IS NOT NULL DO NOTHING
+    ON CONFLICT (send_id, channel, {folded("address")}) WHERE send_id IS NOT NULL DO NOTHING
     RETURNING status
 )
 SELECT (SELECT last_profile FROM bounds) AS last_profile,
        (SELECT count(*) FROM reached) - (SELECT count(*) FROM eligible) AS not_consented,
-       (SELECT count(*) FROM unique_rows) AS offered,
+       (SELECT count(*) FROM eligible) AS offered,
        (SELECT count(*) FROM eligible) - (SELECT count(*) FROM inserted) AS duplicates,
        (SELECT count(*) FROM inserted) AS inserted,
        (SELECT count(*) FROM inserted WHERE status = 'suppressed') AS suppressed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 
 from herald.v1 import common_pb2, messages_pb2, profiles_pb2
@@ -46,6 +47,11 @@ async def test_every_reachable_profile_gets_its_personalised_messages(
 
     outbox = await rows(db, configured, send.send_id)
     assert {row["status"] for row in outbox} == {"sent"}
+    # Ids are the send's prefix and the position: the primary key holds the outbox in claim order.
+    send_prefix = uuid.UUID(send.send_id).bytes[:10]
+    assert [row["message_id"].bytes for row in outbox] == [
+        send_prefix + row["seq"].to_bytes(6, "big") for row in outbox
+    ]
     provider_ids = {record["herald_message_id"] for record in sparkpost.accepted}
     provider_ids |= {record["message_id"] for record in gateway.accepted}
     assert provider_ids == {str(row["message_id"]) for row in outbox}
