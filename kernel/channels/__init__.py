@@ -1,7 +1,7 @@
 """The channel plugin contract's data types; the hooks themselves are in :mod:`kernel.hookspecs`."""
 
 from kernel.channels.types import (
-    NO_DETAILS,
+    EMPTY,
     AddressKind,
     Capabilities,
     ChannelSender,
@@ -19,7 +19,7 @@ from kernel.channels.types import (
 )
 
 __all__ = [
-    "NO_DETAILS",
+    "EMPTY",
     "AddressKind",
     "Capabilities",
     "ChannelSender",

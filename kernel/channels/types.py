@@ -14,8 +14,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
-#: The address details of a message whose address needs none (shared, so read-only).
-NO_DETAILS: Mapping[str, str] = MappingProxyType({})
+#: The default of the contract's mapping fields (address details, data, tags): shared, so read-only.
+EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
 class AddressKind(StrEnum):
@@ -81,8 +81,7 @@ class ConfigError(ValueError):
         self.reason = reason
 
 
-@dataclass(frozen=True, slots=True)
-class MessageContent:
+class MessageContent(NamedTuple):
     """Rendered content. Each channel reads the fields that make sense for it and ignores the others.
 
     Email: ``subject``, ``html``, ``text``, ``from_address``, ``from_name``, ``reply_to``.
@@ -90,6 +89,10 @@ class MessageContent:
     ``collapse_key``, ``priority``, ``ttl_seconds``, ``url`` (web push click target).
     SMS: ``text`` (``from_address`` is the sender id or number).
     ``campaign`` and ``tags`` label the message at the provider (SparkPost campaign_id / metadata).
+
+    The per-message types (this one, ``OutboundMessage``, ``SendResult``) are named tuples: a bulk send
+    builds them per recipient (a content per recipient when the channel does not substitute), and a frozen
+    dataclass costs four (two fields) to seven (twenty) times as much to build. Immutable either way.
     """
 
     subject: str = ""
@@ -100,7 +103,7 @@ class MessageContent:
     reply_to: str = ""
     title: str = ""
     body: str = ""
-    data: Mapping[str, str] = field(default_factory=dict)
+    data: Mapping[str, str] = EMPTY
     silent: bool = False
     badge: int | None = None
     sound: str = ""
@@ -111,15 +114,11 @@ class MessageContent:
     ttl_seconds: int | None = None
     url: str = ""
     campaign: str = ""
-    tags: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = EMPTY
 
 
 class OutboundMessage(NamedTuple):
-    """One message handed to a channel's sender.
-
-    A named tuple, as ``SendResult``: a bulk send builds one per recipient, and a frozen dataclass costs
-    four times as much to build (immutable either way).
-    """
+    """One message handed to a channel's sender (a named tuple, see ``MessageContent``)."""
 
     #: Fixed when the message was planned; sent to providers as an idempotency key where they accept one,
     #: and echoed by feedback webhooks so events find their message.
@@ -128,7 +127,7 @@ class OutboundMessage(NamedTuple):
     address: str
     content: MessageContent
     #: Kind-specific address data: the web-push subscription's ``p256dh`` and ``auth`` keys.
-    address_details: Mapping[str, str] = NO_DETAILS
+    address_details: Mapping[str, str] = EMPTY
     #: Set only for channels with ``per_recipient_substitution``: the recipient's data for the provider
     #: to substitute into ``content`` (then the same content object is shared by the whole batch).
     substitution_data: Mapping[str, Any] | None = None
@@ -157,7 +156,7 @@ class FailureReason(StrEnum):
 
 
 class SendResult(NamedTuple):
-    """What became of one message (a named tuple: one per message of a bulk send, see OutboundMessage)."""
+    """What became of one message (a named tuple, see ``MessageContent``)."""
 
     message_id: str
     outcome: Outcome

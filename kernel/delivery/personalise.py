@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import fields
 from typing import Any
 
 from liquid import BoundTemplate
@@ -52,7 +51,8 @@ SUBSTITUTED_FIELDS = frozenset({"subject", "html", "text"})
 MEMO_LIMIT = 10_000
 _STATEFUL_TAGS = frozenset({"assign", "capture", "increment", "decrement", "cycle", "ifchanged"})
 _IDENTIFIER = re.compile(r"[A-Za-z_][\w-]*\??")
-_CONTENT_FIELDS = frozenset(f.name for f in fields(MessageContent))
+#: Where each field is in a MessageContent (built from a list of its fields, not keywords).
+_POSITION = {name: position for position, name in enumerate(MessageContent._fields)}
 #: A variable the recipient does not have (Liquid's undefined, which is not always its nil).
 _MISSING = object()
 
@@ -280,7 +280,6 @@ class Personaliser:
         self._placeholder_syntax = placeholder or ""
         # A content with the template's constant settings (silent, badge, priority, ...) and no text.
         constant = CompiledTemplate({}, {}, template.message).render({})
-        self._constant = {f: getattr(constant, f) for f in _CONTENT_FIELDS - set(template.fields) - {"data"}}
         self._data = [(key, split(t)) for key, t in template.data.items()]
         self._texts: list[tuple[str, list[str | Part]]] = []
         self._skeleton: dict[str, str] = {}
@@ -299,13 +298,12 @@ class Personaliser:
         #: Root variables the templates read: the only profile attributes a worker needs to load.
         self.variables = frozenset(names)
         self.substitution = substitution
+        #: The content without the fields rendered here (they are put in place per recipient).
+        self._proto = constant._replace(**self._skeleton)
         self._contents: dict[tuple[str, ...], MessageContent] = {}
+        self._data_maps: dict[tuple[str, ...], dict[str, str]] = {}
         #: With substitution and nothing rendered here, every recipient shares one content.
-        self._shared = (
-            MessageContent(**self._constant, **self._skeleton, data={})
-            if substitution and not self._texts and not self._data
-            else None
-        )
+        self._shared = self._proto if substitution and not self._texts and not self._data else None
 
     def _placeholders(self, pieces: list[str | Part]) -> str:
         skeleton = []
@@ -334,18 +332,18 @@ class Personaliser:
         shared = self._shared
         if shared is not None:
             return lambda values: (shared, {name: get(values) for name, get in named})
-        texts = [(name, _bind_field(pieces, layout)) for name, pieces in self._texts]
-        data = [(key, _bind_field(pieces, layout)) for key, pieces in self._data]
+        texts = [_bind_field(pieces, layout) for _, pieces in self._texts]
+        data = [_bind_field(pieces, layout) for _, pieces in self._data]
         contents = self._contents
         substitution = self.substitution
 
         def personalise(values: Sequence[Any]) -> tuple[MessageContent, dict[str, str] | None]:
-            rendered = tuple([get(values) for _, get in texts])
-            entries = tuple([get(values) for _, get in data])
+            rendered = tuple([get(values) for get in texts])
+            entries = tuple([get(values) for get in data])
             key = rendered + entries
             content = contents.get(key)
             if content is None:
-                content = self._content(rendered, entries, texts, data)
+                content = self._content(rendered, entries)
                 if len(contents) < MEMO_LIMIT:
                     contents[key] = content
             if not substitution:
@@ -354,16 +352,16 @@ class Personaliser:
 
         return personalise
 
-    def _content(
-        self,
-        rendered: tuple[str, ...],
-        entries: tuple[str, ...],
-        texts: list[tuple[str, Getter]],
-        data: list[tuple[str, Getter]],
-    ) -> MessageContent:
-        return MessageContent(
-            **self._constant,
-            **self._skeleton,
-            **{name: text for (name, _), text in zip(texts, rendered, strict=True)},
-            data={key: text for (key, _), text in zip(data, entries, strict=True)},
-        )
+    def _content(self, rendered: tuple[str, ...], entries: tuple[str, ...]) -> MessageContent:
+        """The prototype with these texts and data; equal data share one mapping."""
+        fields = list(self._proto)
+        for (name, _), text in zip(self._texts, rendered, strict=True):
+            fields[_POSITION[name]] = text
+        if self._data:
+            data = self._data_maps.get(entries)
+            if data is None:
+                data = {key: text for (key, _), text in zip(self._data, entries, strict=True)}
+                if len(self._data_maps) < MEMO_LIMIT:
+                    self._data_maps[entries] = data
+            fields[_POSITION["data"]] = data
+        return MessageContent._make(fields)

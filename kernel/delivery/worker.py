@@ -30,7 +30,7 @@ import asyncpg
 from prometheus_client import Counter
 
 from herald.v1 import messages_pb2 as pb
-from kernel.channels import NO_DETAILS, ChannelSpec, FailureReason, OutboundMessage, Outcome, SendResult
+from kernel.channels import EMPTY, ChannelSpec, FailureReason, OutboundMessage, Outcome, SendResult
 from kernel.delivery import metrics
 from kernel.delivery.claims import ClaimQueries, Recipients
 from kernel.delivery.outbox import FillJob, OutboxFiller
@@ -438,7 +438,7 @@ class SenderWorker:
                 continue
             details = subscriptions.get((row[_PROFILE], row[_ADDRESS])) if subscriptions else None
             messages.append(
-                OutboundMessage(str(row[_ID]), row[_ADDRESS], content, details or NO_DETAILS, substitution)
+                OutboundMessage(str(row[_ID]), row[_ADDRESS], content, details or EMPTY, substitution)
             )
             sent_rows.append(row)
         if not messages:
