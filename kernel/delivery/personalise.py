@@ -255,17 +255,31 @@ def split(template: BoundTemplate) -> list[str | Part]:
     return pieces
 
 
+def _dynamic(pieces: Sequence[str | Part]) -> bool:
+    return any(isinstance(piece, Part) for piece in pieces)
+
+
+def _literal(pieces: Sequence[str | Part]) -> str:
+    """A field without dynamic parts, as Liquid renders it."""
+    return newlines("".join(piece for piece in pieces if isinstance(piece, str)))
+
+
 def _bind_field(pieces: Sequence[str | Part], layout: Layout) -> Getter:
     """A whole field's text (literal text and parts joined, then Liquid's line breaks)."""
     getters = [piece.bind(layout, normalise=False) for piece in pieces if not isinstance(piece, str)]
     if not getters:
-        text = newlines("".join(piece for piece in pieces if isinstance(piece, str)))
+        text = _literal(pieces)
         return lambda values: text
     # The literal text around the parts is a %-format: one call assembles the field.
     form = "".join(piece.replace("%", "%%") if isinstance(piece, str) else "%s" for piece in pieces)
     if len(getters) == 1:
         [get] = getters
-        return lambda values: newlines(form % get(values))
+
+        def one(values: Sequence[Any]) -> str:
+            text = form % get(values)
+            return text if "\r" not in text else newlines(text)
+
+        return one
     return lambda values: newlines(form % tuple([get(values) for get in getters]))
 
 
@@ -280,9 +294,10 @@ class Personaliser:
         self._placeholder_syntax = placeholder or ""
         # A content with the template's constant settings (silent, badge, priority, ...) and no text.
         constant = CompiledTemplate({}, {}, template.message).render({})
-        self._data = [(key, split(t)) for key, t in template.data.items()]
-        self._texts: list[tuple[str, list[str | Part]]] = []
-        self._skeleton: dict[str, str] = {}
+        #: What is the same for everyone: settings, literal fields, skeletons (substituted fields).
+        fixed: dict[str, Any] = {}
+        #: The fields rendered per recipient: (position in a MessageContent, pieces).
+        self._texts: list[tuple[int, list[str | Part]]] = []
         self._values: list[Part] = []
         self._placeholder: dict[str, int] = {}
         names: set[str] = set()
@@ -290,20 +305,25 @@ class Personaliser:
             names.update(bound.global_variables())
             pieces = split(bound)
             if substitution and name in SUBSTITUTED_FIELDS:
-                self._skeleton[name] = self._placeholders(pieces)
+                fixed[name] = self._placeholders(pieces)
+            elif _dynamic(pieces):
+                self._texts.append((_POSITION[name], pieces))
             else:
-                self._texts.append((name, pieces))
+                fixed[name] = _literal(pieces)
+        data = [(key, split(t)) for key, t in template.data.items()]
         for bound in template.data.values():
             names.update(bound.global_variables())
+        # The data is one mapping: rendered per recipient, whole, when an entry of it is.
+        self._data = data if any(_dynamic(pieces) for _, pieces in data) else []
+        if not self._data:
+            fixed["data"] = {key: _literal(pieces) for key, pieces in data}
         #: Root variables the templates read: the only profile attributes a worker needs to load.
         self.variables = frozenset(names)
         self.substitution = substitution
-        #: The content without the fields rendered here (they are put in place per recipient).
-        self._proto = constant._replace(**self._skeleton)
+        #: The content of everyone, but for the fields rendered per recipient (put in place per content).
+        self._proto = constant._replace(**fixed)
         self._contents: dict[tuple[str, ...], MessageContent] = {}
         self._data_maps: dict[tuple[str, ...], dict[str, str]] = {}
-        #: With substitution and nothing rendered here, every recipient shares one content.
-        self._shared = self._proto if substitution and not self._texts and not self._data else None
 
     def _placeholders(self, pieces: list[str | Part]) -> str:
         skeleton = []
@@ -329,35 +349,35 @@ class Personaliser:
         in ``names`` is missing for everyone). Bind once per send, call per recipient."""
         layout = Layout(names)
         named = [(f"h{index}", part.bind(layout, normalise=True)) for index, part in enumerate(self._values)]
-        shared = self._shared
-        if shared is not None:
-            return lambda values: (shared, {name: get(values) for name, get in named})
-        texts = [_bind_field(pieces, layout) for _, pieces in self._texts]
-        data = [_bind_field(pieces, layout) for _, pieces in self._data]
-        contents = self._contents
         substitution = self.substitution
+        fields = [_bind_field(pieces, layout) for _, pieces in (*self._texts, *self._data)]
+        if not fields:  # nothing rendered here: everyone shares one content
+            shared = self._proto
+            if substitution:
+                return lambda values: (shared, {name: get(values) for name, get in named})
+            return lambda values: (shared, None)
+        contents = self._contents
 
         def personalise(values: Sequence[Any]) -> tuple[MessageContent, dict[str, str] | None]:
-            rendered = tuple([get(values) for get in texts])
-            entries = tuple([get(values) for get in data])
-            key = rendered + entries
-            content = contents.get(key)
+            rendered = tuple([get(values) for get in fields])
+            content = contents.get(rendered)
             if content is None:
-                content = self._content(rendered, entries)
+                content = self._content(rendered)
                 if len(contents) < MEMO_LIMIT:
-                    contents[key] = content
+                    contents[rendered] = content
             if not substitution:
                 return content, None
             return content, {name: get(values) for name, get in named}
 
         return personalise
 
-    def _content(self, rendered: tuple[str, ...], entries: tuple[str, ...]) -> MessageContent:
-        """The prototype with these texts and data; equal data share one mapping."""
+    def _content(self, rendered: tuple[str, ...]) -> MessageContent:
+        """The prototype with these fields (the texts', then the data's); equal data share one mapping."""
         fields = list(self._proto)
-        for (name, _), text in zip(self._texts, rendered, strict=True):
-            fields[_POSITION[name]] = text
+        for (position, _), text in zip(self._texts, rendered, strict=False):
+            fields[position] = text
         if self._data:
+            entries = rendered[len(self._texts) :]
             data = self._data_maps.get(entries)
             if data is None:
                 data = {key: text for (key, _), text in zip(self._data, entries, strict=True)}
