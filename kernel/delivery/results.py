@@ -28,9 +28,11 @@ from kernel.delivery.send_state import complete_if_done
 # jsonb map keyed by message id.
 _SENT = """
 UPDATE messages SET status = 'sent', attempts = attempts + 1,
-       provider_id = coalesce($4::jsonb ->> message_id::text, $5), failure_reason = '', detail = '',
-       lease_until = NULL, updated_at = now()
+       provider_id = {provider_id}, failure_reason = '', detail = '', lease_until = NULL, updated_at = now()
 WHERE project_id = $1 AND message_id = any($3::uuid[]) AND status = 'leased' AND lease_owner = $2"""
+# One provider id for the whole batch (SparkPost's transmission id) or one per message (looked up by id).
+_SENT_SHARED = _SENT.format(provider_id="$4")
+_SENT_VARYING = _SENT.format(provider_id="coalesce($5::jsonb ->> message_id::text, $4)")
 _OTHERS = """
 WITH updated AS (
     UPDATE messages m SET
@@ -108,7 +110,11 @@ async def record(
                 for message_id, provider_id in zip(outcome.sent_ids, outcome.sent_provider_ids, strict=True)
                 if provider_id != common
             }
-            status = await conn.execute(_SENT, project_id, owner, outcome.sent_ids, varying, common)
+            arguments = (project_id, owner, outcome.sent_ids, common)
+            if varying:
+                status = await conn.execute(_SENT_VARYING, *arguments, varying)
+            else:
+                status = await conn.execute(_SENT_SHARED, *arguments)
             counts["sent"] = int(status.split()[-1])
         if outcome.others:
             ids = [uuid.UUID(message_id) for message_id in outcome.others]
