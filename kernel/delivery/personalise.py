@@ -62,6 +62,11 @@ Getter = Callable[[Sequence[Any]], str]
 Personalise = Callable[[Sequence[Any]], tuple[MessageContent, dict[str, str] | None]]
 
 
+def missing(count: int) -> tuple[Any, ...]:
+    """The values of a recipient who has none of the variables, in a layout of ``count`` names."""
+    return (_MISSING,) * count
+
+
 def newlines(text: str) -> str:
     """Line breaks as python-liquid writes them (its output stream turns CR LF and CR into LF)."""
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text

@@ -21,22 +21,31 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import asyncpg
 from prometheus_client import Counter
 
 from herald.v1 import messages_pb2 as pb
-from kernel.channels import EMPTY, ChannelSpec, FailureReason, OutboundMessage, Outcome, SendResult
+from kernel.channels import (
+    EMPTY,
+    ChannelSpec,
+    FailureReason,
+    MessageContent,
+    OutboundMessage,
+    Outcome,
+    SendResult,
+)
 from kernel.delivery import metrics
 from kernel.delivery.claims import ClaimQueries, Recipients
 from kernel.delivery.outbox import FillJob, OutboxFiller
 from kernel.delivery.outcomes import Attempt
 from kernel.delivery.pacing import paced_claim
-from kernel.delivery.personalise import Personalise, Personaliser
+from kernel.delivery.personalise import Personalise, Personaliser, missing
 from kernel.delivery.registry import WorkerRegistry
 from kernel.delivery.results import BatchOutcome, record
 from kernel.delivery.retry import RetryPolicy
@@ -76,10 +85,10 @@ class SendRuntime:
     index: dict[str, int] = field(init=False)
     kinds: list[int] = field(init=False)
     max_sizes: list[int] = field(init=False)
-    #: Per channel: the personaliser bound to the profile rows (profile_id, custom_id, v0, v1, ...), and
-    #: bound to nothing, for a message whose profile is gone.
+    #: Per channel: the personaliser bound to the profile rows (profile_id, custom_id, v0, v1, ...).
     personalise: list[Personalise] = field(init=False)
-    nobody: list[Personalise] = field(init=False)
+    #: The values of a message whose profile is gone (merged away or erased since the outbox was filled).
+    absent: tuple[Any, ...] = field(init=False)
     #: The templates read custom_id or profile_id, which the rows do not carry as the templates see them.
     special: bool = field(init=False)
     #: Last seq claimed by this worker (first attempts are claimed after it).
@@ -101,11 +110,20 @@ class SendRuntime:
         names = [name if name in wants else None for name in ("profile_id", "custom_id")]
         layout = [*names, *self.queries.variables]
         self.personalise = [personaliser.bind(layout) for personaliser in self.personalisers]
-        self.nobody = [personaliser.bind(()) for personaliser in self.personalisers]
+        self.absent = missing(len(layout))
 
-    @staticmethod
-    def special_values(profile: asyncpg.Record) -> list[Any]:
-        """A profile row as the templates see it when they read custom_id or profile_id (both text)."""
+    def values(self, rows: list[asyncpg.Record], profiles: Mapping[uuid.UUID, asyncpg.Record]) -> list[Any]:
+        """Each message's template variables, as the personalisers are bound to read them: its profile row
+        as it is, unless the templates read custom_id or profile_id (then as text)."""
+        profile_ids = map(itemgetter(_PROFILE), rows)
+        if not self.special:
+            absent = self.absent
+            return [profiles.get(profile_id, absent) for profile_id in profile_ids]
+        return [self._special(profiles.get(profile_id)) for profile_id in profile_ids]
+
+    def _special(self, profile: asyncpg.Record | None) -> Sequence[Any]:
+        if profile is None:
+            return self.absent
         values = list(profile)
         values[0] = str(values[0])
         values[1] = values[1] or ""
@@ -421,30 +439,47 @@ class SenderWorker:
     ) -> None:
         """Personalise and deliver one provider batch (``rows`` all of channel ``channel``)."""
         spec = runtime.specs[channel]
-        personalise, nobody = runtime.personalise[channel], runtime.nobody[channel]
-        special = runtime.special_values if runtime.special else None
-        profiles, subscriptions = recipients.profiles, recipients.subscriptions
-        messages, sent_rows = [], []
-        for row in rows:
-            profile = profiles.get(row[_PROFILE])
+        personalise = runtime.personalise[channel]
+        values = runtime.values(rows, recipients.profiles)
+        try:
+            personalised = list(map(personalise, values))
+        except TemplateError:  # some recipients cannot be rendered: sort them out, one by one
+            rows, personalised = self._renderable(spec, rows, values, personalise, outcome)
+            if not rows:
+                return
+        subscriptions = recipients.subscriptions
+        messages = [
+            OutboundMessage(
+                str(row[_ID]),
+                row[_ADDRESS],
+                content,
+                (subscriptions.get((row[_PROFILE], row[_ADDRESS])) or EMPTY) if subscriptions else EMPTY,
+                substitution,
+            )
+            for row, (content, substitution) in zip(rows, personalised, strict=True)
+        ]
+        results = await self._deliver(runtime.project_id, spec, messages)
+        self._account(spec, rows, messages, results, outcome)
+
+    @staticmethod
+    def _renderable(
+        spec: ChannelSpec,
+        rows: list[asyncpg.Record],
+        values: list[Any],
+        personalise: Personalise,
+        outcome: BatchOutcome,
+    ) -> tuple[list[asyncpg.Record], list[tuple[MessageContent, dict[str, str] | None]]]:
+        """The rows whose templates render, with their contents; the others fail (``template``)."""
+        kept, personalised = [], []
+        for row, recipient in zip(rows, values, strict=True):
             try:
-                if profile is None:  # merged away or erased since the outbox was filled
-                    content, substitution = nobody(())
-                else:
-                    content, substitution = personalise(profile if special is None else special(profile))
+                personalised.append(personalise(recipient))
             except TemplateError as error:
                 outcome.add(row[_ID], "failed", attempted=False, reason="template", detail=str(error))
                 metrics.FAILED.labels(spec.name, "template").inc()
                 continue
-            details = subscriptions.get((row[_PROFILE], row[_ADDRESS])) if subscriptions else None
-            messages.append(
-                OutboundMessage(str(row[_ID]), row[_ADDRESS], content, details or EMPTY, substitution)
-            )
-            sent_rows.append(row)
-        if not messages:
-            return
-        results = await self._deliver(runtime.project_id, spec, messages)
-        self._account(spec, sent_rows, messages, results, outcome)
+            kept.append(row)
+        return kept, personalised
 
     async def _deliver(
         self, project_id: uuid.UUID, spec: ChannelSpec, messages: list[OutboundMessage]
@@ -482,10 +517,10 @@ class SenderWorker:
         if len(results) != len(rows):
             raise ValueError(f"{spec.name} answered {len(results)} results for {len(rows)} messages")
         email = spec.capabilities.address_kind.value == "email"
-        accepted = [result.outcome is Outcome.ACCEPTED for result in results]
-        if all(accepted):  # the common case: no row needs a look of its own
-            outcome.sent([row[_ID] for row in rows], [result.provider_id for result in results])
-            self._count(metrics.SENT, spec.name, email, [row[_ADDRESS] for row in rows])
+        outcomes = list(map(attrgetter("outcome"), results))
+        if outcomes.count(Outcome.ACCEPTED) == len(outcomes):  # the usual: no row needs a look of its own
+            outcome.sent(list(map(itemgetter(_ID), rows)), list(map(attrgetter("provider_id"), results)))
+            self._count(metrics.SENT, spec.name, email, list(map(itemgetter(_ADDRESS), rows)))
             return
         sent_ids, provider_ids, sent_addresses, retry_addresses = [], [], [], []
         now = self._clock()
