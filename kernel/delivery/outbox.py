@@ -173,6 +173,10 @@ class OutboxFiller:
         async with self._pool.acquire() as conn, conn.transaction():
             # The chunk's sorts (newest address per profile, dedup) fit in memory instead of spilling.
             await conn.execute(f"SET LOCAL work_mem = '{FILL_WORK_MEM}'")
+            # The filler need not wait for its chunk's WAL to reach the disk: a crash before it does loses
+            # the whole chunk with its cursor, and no message of it can have gone out, since a worker's
+            # claim commits synchronously, which flushes the WAL up to it, this chunk included.
+            await conn.execute("SET LOCAL synchronous_commit = off")
             send = await conn.fetchrow(
                 """SELECT state, plan_owner, plan_cursor, next_seq, planned_at FROM sends
                    WHERE project_id = $1 AND send_id = $2""",
