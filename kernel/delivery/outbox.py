@@ -81,7 +81,8 @@ reached AS (
     LEFT JOIN profile_subscriptions s ON s.project_id = $1 AND s.profile_id = t.profile_id
         AND s.channel = t.consent AND s.purpose = $9 AND s.topic = ''
     WHERE t.chosen AND (t.kind <> 'email' OR (
-        (cardinality($11::text[]) = 0 OR {_DOMAIN} = any($11::text[])) AND {_DOMAIN} <> all($12::text[])))
+        (cardinality($11::text[]) = 0 OR {_DOMAIN} = any($11::text[]))
+        AND (cardinality($12::text[]) = 0 OR {_DOMAIN} <> all($12::text[]))))
 ),
 eligible AS (
     SELECT * FROM reached
