@@ -111,12 +111,12 @@ inserted AS (
     ON CONFLICT (send_id, channel, {folded("address")}) WHERE send_id IS NOT NULL DO NOTHING
     RETURNING status
 )
-SELECT (SELECT last_profile FROM bounds) AS last_profile,
-       (SELECT count(*) FROM reached) - (SELECT count(*) FROM eligible) AS not_consented,
-       (SELECT count(*) FROM eligible) AS offered,
-       (SELECT count(*) FROM eligible) - (SELECT count(*) FROM inserted) AS duplicates,
-       (SELECT count(*) FROM inserted) AS inserted,
-       (SELECT count(*) FROM inserted WHERE status = 'suppressed') AS suppressed
+SELECT b.last_profile, r.rows - e.rows AS not_consented, e.rows AS offered, e.rows - i.rows AS duplicates,
+       i.rows AS inserted, i.suppressed
+FROM bounds b,
+     (SELECT count(*) AS rows FROM reached) r,
+     (SELECT count(*) AS rows FROM eligible) e,
+     (SELECT count(*) AS rows, count(*) FILTER (WHERE status = 'suppressed') AS suppressed FROM inserted) i
 """
 
 
@@ -172,7 +172,7 @@ class OutboxFiller:
         specs = definition.channels
         kinds = [spec.capabilities.address_kind.value for spec in specs]
         async with self._pool.acquire() as conn, conn.transaction():
-            # The chunk's sorts (newest address per profile, dedup) fit in memory instead of spilling.
+            # The chunk's sorts (newest address per profile, positions) fit in memory instead of spilling.
             await conn.execute(f"SET LOCAL work_mem = '{FILL_WORK_MEM}'")
             # The filler need not wait for its chunk's WAL to reach the disk: a crash before it does loses
             # the whole chunk with its cursor, and no message of it can have gone out, since a worker's

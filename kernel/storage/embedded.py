@@ -5,7 +5,7 @@ when the last Herald process using it exits (pgserver counts them), so nothing i
 ``make run``; the next start takes a fraction of a second.
 
 PostgreSQL's stock configuration is sized for a machine of twenty years ago (128 MB of shared buffers,
-a checkpoint every gigabyte of WAL). Herald writes :data:`TUNING` into the data folder and includes it
+a checkpoint every gigabyte of WAL). Herald writes :func:`tuning` into the data folder and includes it
 from ``postgresql.conf`` before every start, so the embedded server is configured the way an operator
 would configure an external one for bulk sends: a million-message outbox and its indexes stay in shared
 buffers, and no checkpoint (with its burst of full-page images in the WAL) falls in the middle of a
