@@ -34,7 +34,7 @@ import grpc
 import psutil
 from aiohttp import web
 from google.protobuf import struct_pb2
-from herald_process import Kernel, cpu_report, herald_kernel
+from herald_process import Kernel, completed_send, cpu_report, herald_kernel
 
 from herald.v1 import channels_pb2, channels_pb2_grpc, messages_pb2, messages_pb2_grpc
 from plugins.sparkpost.emulator import SparkPostEmulator
@@ -185,13 +185,7 @@ async def send_all(
             await asyncio.sleep(0.1)
         elapsed = time.perf_counter() - began
         cpu_after = {**kernel.cpu_seconds(), "emulator": sum(emulator.cpu_times()[:2])}
-        while True:
-            state = await stub.GetSend(
-                messages_pb2.GetSendRequest(send_id=send.send_id), metadata=kernel.auth
-            )
-            if state.state == messages_pb2.SEND_STATE_COMPLETED:
-                break
-            await asyncio.sleep(0.2)
+        state = await completed_send(stub, kernel, send.send_id, 0.2)
     conn = await asyncpg.connect(dsn)
     try:
         outbox_seconds = await conn.fetchval(
@@ -259,7 +253,7 @@ async def run(small: int, large: int) -> dict[str, Any]:
             "worker_batch_size": "2000",
         }
         with herald_kernel(**settings) as kernel:
-            dsn = f"postgresql://postgres:@/postgres?host={kernel.data_dir.resolve() / 'postgres'}"
+            dsn = kernel.dsn
             await configure(kernel, endpoint)
             print(f"seeding {small:,} profiles ...", flush=True)
             await seed(dsn, 0, small)

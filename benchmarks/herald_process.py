@@ -7,6 +7,7 @@ in production; its CPU time (and PostgreSQL's) is reported so that a reader can 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import secrets
@@ -25,7 +26,15 @@ import grpc
 import psutil
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from herald.v1 import common_pb2, profiles_pb2, profiles_pb2_grpc, projects_pb2, projects_pb2_grpc
+from herald.v1 import (
+    common_pb2,
+    messages_pb2,
+    messages_pb2_grpc,
+    profiles_pb2,
+    profiles_pb2_grpc,
+    projects_pb2,
+    projects_pb2_grpc,
+)
 
 START_TIMEOUT_SECONDS = 120.0
 
@@ -52,6 +61,17 @@ class Kernel:
         """CPU time used so far by the kernel and by the embedded PostgreSQL's processes."""
         times = self.process.cpu_times()
         return {"kernel": times.user + times.system, "postgres": _postgres_cpu(self.data_dir)}
+
+
+async def completed_send(
+    stub: messages_pb2_grpc.MessageServiceStub, kernel: Kernel, send_id: str, poll_seconds: float
+) -> messages_pb2.Send:
+    """The send's final state, once it is completed (asked every ``poll_seconds``)."""
+    while True:
+        state = await stub.GetSend(messages_pb2.GetSendRequest(send_id=send_id), metadata=kernel.auth)
+        if state.state == messages_pb2.SEND_STATE_COMPLETED:
+            return state
+        await asyncio.sleep(poll_seconds)
 
 
 def free_port() -> int:

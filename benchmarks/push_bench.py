@@ -32,7 +32,7 @@ import asyncpg
 import grpc
 import psutil
 from google.protobuf import struct_pb2
-from herald_process import Kernel, herald_kernel
+from herald_process import Kernel, completed_send, herald_kernel
 
 from herald.v1 import channels_pb2, channels_pb2_grpc, messages_pb2, messages_pb2_grpc
 from kernel.channels import OutboundMessage, Outcome
@@ -160,13 +160,7 @@ async def herald_end_to_end(endpoint: str, credentials: dict[str, str], pushes: 
                 ),
                 metadata=kernel.auth,
             )
-            while True:
-                state = await stub.GetSend(
-                    messages_pb2.GetSendRequest(send_id=send.send_id), metadata=kernel.auth
-                )
-                if state.state == messages_pb2.SEND_STATE_COMPLETED:
-                    break
-                await asyncio.sleep(0.05)
+            state = await completed_send(stub, kernel, send.send_id, 0.05)
             elapsed, after = time.perf_counter() - began, kernel.cpu_seconds()
     assert state.sent == pushes, f"sent {state.sent} of {pushes}"
     return {
