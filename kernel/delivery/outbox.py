@@ -7,11 +7,14 @@ applies the domain filter and consent, dedups, checks the suppression list and w
 its message id fixed there and then. A chunk, its counters and the cursor commit together, so a filler
 that dies is replaced (its lease lapses) and goes on from the last chunk.
 
-Dedup happens here, in the database, rather than in sender_ext's Deduper: the unique index on (send,
-channel, folded address) holds across chunks, workers and kernels, and survives crashes, where a
-Deduper would have to keep every address of a million-recipient send in one process's memory. Rows are
-inserted in profile id order and ``ON CONFLICT DO NOTHING`` skips an address already planned, by an
-earlier chunk or earlier in the same one, so the profile with the lowest id keeps a shared address.
+Dedup happens here, in the database, rather than in sender_ext's Deduper, which would have to keep every
+address of a million-recipient send in one process's memory. A chunk keeps, of the rows that share a
+(channel, folded address), the first in profile id order, and skips an address that an earlier chunk
+planned (a probe of the hash index ``messages_send_address``), so the profile with the lowest id keeps a
+shared address. That holds across chunks, workers, kernels and crashes because one filler at a time
+commits a send's chunks: a chunk commits only while its filler holds the send's lease, checked under the
+send row's lock, and each chunk's statement starts after the previous chunk committed, so its probe sees
+every row planned before it.
 Addresses on the suppression list become rows with status ``suppressed`` (so a send's counts show
 them); profiles without consent are skipped and counted (``not_consented``), so a profile that opted
 out never keeps the address from a co-owner who did not.
@@ -19,6 +22,7 @@ out never keeps the address from a co-owner who did not.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,6 +32,8 @@ import asyncpg
 from kernel.delivery.send_definition import SendDefinition
 from kernel.delivery.send_state import complete_if_done, folded
 from kernel.delivery.suppressions import address_hash_sql
+
+log = logging.getLogger(__name__)
 
 _NIL = uuid.UUID(int=0)
 FILL_WORK_MEM = "64MB"
@@ -88,11 +94,22 @@ eligible AS (
     SELECT * FROM reached
     WHERE CASE WHEN $10 THEN consent_status = 'opted_in' ELSE consent_status IS DISTINCT FROM 'opted_out' END
 ),
+fresh AS (
+    SELECT e.profile_id, e.channel, e.kind, e.value FROM eligible e
+    WHERE NOT EXISTS (
+              SELECT FROM eligible o
+              WHERE o.channel = e.channel AND {folded("o.value")} = {folded("e.value")}
+                AND (o.profile_id, o.value) < (e.profile_id, e.value))
+      AND NOT EXISTS (
+              SELECT FROM messages m
+              WHERE m.send_id = $2 AND m.channel = e.channel AND {folded("m.address")} = {folded("e.value")}
+              OFFSET 0)
+),
 numbered AS (
     SELECT u.profile_id, u.channel, u.kind, u.value,
            $13 + row_number() OVER (ORDER BY u.profile_id, u.channel, u.value) AS seq,
            CASE WHEN {_ANY_SUPPRESSED} THEN {_HASH} END AS hash
-    FROM eligible u JOIN projects p ON p.project_id = $1
+    FROM fresh u JOIN projects p ON p.project_id = $1
 ),
 inserted AS (
     INSERT INTO messages (project_id, message_id, send_id, profile_id, channel, address, status,
@@ -108,10 +125,9 @@ inserted AS (
         AND ($14 OR d.reason <> 'unsubscribed')
     LEFT JOIN suppressed_identifiers x ON x.project_id = $1 AND x.identifier_sha256 = u.hash
     ORDER BY u.seq
-    ON CONFLICT (send_id, channel, {folded("address")}) WHERE send_id IS NOT NULL DO NOTHING
     RETURNING status
 )
-SELECT b.last_profile, r.rows - e.rows AS not_consented, e.rows AS offered, e.rows - i.rows AS duplicates,
+SELECT b.last_profile, r.rows - e.rows AS not_consented, e.rows - i.rows AS duplicates,
        i.rows AS inserted, i.suppressed
 FROM bounds b,
      (SELECT count(*) AS rows FROM reached) r,
@@ -167,6 +183,11 @@ class OutboxFiller:
             return await self._fill_chunk(job, definition)
         except _LeaseLost:
             return True
+        except asyncpg.UniqueViolationError:
+            # Another filler wrote the same rows at the same time: this one's lease had lapsed, and the
+            # unique index on (send, channel, folded address) stopped it; the holder goes on.
+            log.warning("send %s: outbox chunk written by another filler; leaving it", job.send_id)
+            return True
 
     async def _fill_chunk(self, job: FillJob, definition: SendDefinition) -> bool:
         specs = definition.channels
@@ -208,15 +229,14 @@ class OutboxFiller:
             done = counts["last_profile"] is None
             state = await conn.fetchval(
                 """UPDATE sends SET plan_cursor = coalesce($3, plan_cursor), next_seq = next_seq + $4,
-                          total = total + $5, suppressed = suppressed + $6, duplicates = duplicates + $7,
-                          not_consented = not_consented + $8, plan_until = now() + $9::interval,
-                          planned_at = CASE WHEN $10 THEN clock_timestamp() END, updated_at = now()
-                   WHERE project_id = $1 AND send_id = $2 AND plan_owner = $11 AND planned_at IS NULL
+                          total = total + $4, suppressed = suppressed + $5, duplicates = duplicates + $6,
+                          not_consented = not_consented + $7, plan_until = now() + $8::interval,
+                          planned_at = CASE WHEN $9 THEN clock_timestamp() END, updated_at = now()
+                   WHERE project_id = $1 AND send_id = $2 AND plan_owner = $10 AND planned_at IS NULL
                    RETURNING state""",
                 job.project_id,
                 job.send_id,
                 counts["last_profile"],
-                counts["offered"],
                 counts["inserted"],
                 counts["suppressed"],
                 counts["duplicates"],

@@ -19,6 +19,7 @@ from typing import Any
 import asyncpg
 
 from kernel.channels import ChannelSpec
+from kernel.delivery.claims import among
 from kernel.delivery.outcomes import Attempt, apply_consequences
 from kernel.delivery.send_state import complete_if_done
 
@@ -26,10 +27,10 @@ from kernel.delivery.send_state import complete_if_done
 # follows statistics of status and lease_owner that the workers keep changing, and a bad one scans the
 # table once per row. Accepted messages (nearly all) share one statement; per-row values come from a
 # jsonb map keyed by message id.
-_SENT = """
+_SENT = f"""
 UPDATE messages SET status = 'sent', attempts = attempts + 1,
-       provider_id = {provider_id}, failure_reason = '', detail = '', lease_until = NULL, updated_at = now()
-WHERE project_id = $1 AND message_id = any($3::uuid[]) AND status = 'leased' AND lease_owner = $2"""
+       provider_id = {{provider_id}}, failure_reason = '', detail = '', lease_until = NULL, updated_at = now()
+WHERE project_id = $1 AND {among("message_id", "$3::uuid[]")} AND status = 'leased' AND lease_owner = $2"""
 # One provider id for the whole batch (SparkPost's transmission id) or one per message (looked up by id).
 _SENT_SHARED = _SENT.format(provider_id="$4")
 _SENT_VARYING = _SENT.format(provider_id="coalesce($5::jsonb ->> message_id::text, $4)")
