@@ -130,12 +130,6 @@ class SendRuntime:
         return values
 
 
-@dataclass(frozen=True, slots=True)
-class ClaimedBatch:
-    rows: list[asyncpg.Record]
-    recipients: Recipients
-
-
 class SenderWorker:
     def __init__(
         self,
@@ -345,7 +339,9 @@ class SenderWorker:
             row["paced"],
         )
 
-    async def _claim(self, runtime: SendRuntime) -> ClaimedBatch | None:
+    async def _claim(self, runtime: SendRuntime) -> list[asyncpg.Record] | None:
+        """The next batch's rows; their profiles are read by the batch's own task (:meth:`_process`), so
+        that the claims, which the send loop makes one after the other, are all it waits for."""
         size = self._settings.worker_batch_size
         async with self._pool.acquire() as conn:
             if runtime.paced:
@@ -361,10 +357,7 @@ class SenderWorker:
                 rows = claimed.rows
             else:
                 rows = await self._claim_some(conn, runtime, size)
-            if not rows:
-                return None
-            profile_ids = list({row[_PROFILE] for row in rows if row[_PROFILE] is not None})
-            return ClaimedBatch(rows, await runtime.queries.recipients(conn, runtime.project_id, profile_ids))
+            return rows or None
 
     async def _claim_some(
         self, conn: asyncpg.Connection, runtime: SendRuntime, limit: int
@@ -386,8 +379,10 @@ class SenderWorker:
             rows = [*rows, *first]
         return rows
 
-    async def _process(self, runtime: SendRuntime, batch: ClaimedBatch) -> None:
-        rows = batch.rows
+    async def _process(self, runtime: SendRuntime, rows: list[asyncpg.Record]) -> None:
+        profile_ids = list({row[_PROFILE] for row in rows if row[_PROFILE] is not None})
+        async with self._pool.acquire() as conn:
+            recipients = await runtime.queries.recipients(conn, runtime.project_id, profile_ids)
         outcome = BatchOutcome()
         now = self._clock()
         live = bytearray(b"\x01") * len(rows)
@@ -416,7 +411,7 @@ class SenderWorker:
                     runtime,
                     channel,
                     rows if len(members) == len(rows) else [rows[i] for i in members],
-                    batch.recipients,
+                    recipients,
                     outcome,
                 )
                 for channel, members in batches.batches()
