@@ -10,11 +10,12 @@ that dies is replaced (its lease lapses) and goes on from the last chunk.
 Dedup happens here, in the database, rather than in sender_ext's Deduper, which would have to keep every
 address of a million-recipient send in one process's memory. A chunk keeps, of the rows that share a
 (channel, folded address), the first in profile id order, and skips an address that an earlier chunk
-planned (a probe of the hash index ``messages_send_address``), so the profile with the lowest id keeps a
-shared address. That holds across chunks, workers, kernels and crashes because one filler at a time
-commits a send's chunks: a chunk commits only while its filler holds the send's lease, checked under the
-send row's lock, and each chunk's statement starts after the previous chunk committed, so its probe sees
-every row planned before it.
+planned (a probe of the unique index ``messages_send_address``), so the profile with the lowest id keeps
+a shared address, and the rows are inserted without ``ON CONFLICT`` (whose speculative insertion cost a
+WAL record and a lock per message). One filler at a time commits a send's chunks (a chunk commits only
+while its filler holds the send's lease, checked under the send row's lock), so a chunk's probe sees every
+row planned before it; should a filler whose lease lapsed write the same rows as the holder, the unique
+index stops it, across workers, kernels and crashes alike.
 Addresses on the suppression list become rows with status ``suppressed`` (so a send's counts show
 them); profiles without consent are skipped and counted (``not_consented``), so a profile that opted
 out never keeps the address from a co-owner who did not.

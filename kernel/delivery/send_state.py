@@ -9,9 +9,9 @@ import asyncpg
 
 
 def folded(column: str) -> str:
-    """The dedup key of an outbox address, as ``outbox_dedup_key`` (migration 0008) folds ``address``:
-    ASCII-only case folding, whatever the database's locale (sender_ext.dedup_key folds an email the
-    same way)."""
+    """The dedup key of an outbox address, as the unique index ``messages_send_address`` computes it from
+    ``address``: ASCII-only case folding, whatever the database's locale (sender_ext.dedup_key folds an
+    email the same way)."""
     return f'lower({column} COLLATE "C")'
 
 
