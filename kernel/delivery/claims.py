@@ -24,12 +24,16 @@ import asyncpg
 
 # Up to the last position committed by the outbox filler (none if the send is not running): past it, the
 # rows of the chunk being filled are invisible, and a claim would walk through all of them for nothing.
+# The range of ids is the send's (its id is their prefix); the send is compared in a way no index serves,
+# so that the primary key is the only way in: with statistics from before the send was filled, PostgreSQL
+# chose the index on (project, send, profile) instead, read every message of the send and sorted them,
+# for each claim (1.4 s per claim of 2,000 at 1,000,000 messages, until autovacuum analyzed the table).
 _FIRST = """
     SELECT m.ctid FROM messages m
     WHERE m.project_id = $1 AND m.message_id > bulk_message_id($2, $3)
       AND m.message_id <= bulk_message_id($2, (
           SELECT s.next_seq FROM sends s WHERE s.project_id = $1 AND s.send_id = $2 AND s.state = 'running'))
-      AND m.status = 'planned' AND m.next_attempt_at IS NULL AND m.send_id = $2
+      AND m.status = 'planned' AND m.next_attempt_at IS NULL AND m.send_id IS NOT DISTINCT FROM $2
     ORDER BY m.message_id LIMIT $4 FOR UPDATE OF m SKIP LOCKED"""
 _DUE = """
     SELECT m.ctid FROM messages m
