@@ -112,22 +112,25 @@ class SparkPostEmulator(HttpEmulator):
             return error_response(422, f"Request body parsing failed [Attached error message: {exc}]")
         if not isinstance(body, dict):
             return error_response(422, "transmission must be a JSON object")
-        if (problem := self._check(body)) is not None:
+        recipients = body.get("recipients")
+        # Each recipient's address, read once (a transmission has up to thousands of recipients).
+        emails = list(map(_email, recipients)) if isinstance(recipients, list) else []
+        if (problem := self._check(body, emails)) is not None:
             return problem
-        if invalid := [email for r in body["recipients"] if (email := _email(r)) in self.invalid]:
+        if invalid := [email for email in emails if email in self.invalid]:
             errors = [{"message": f"invalid recipient address: {email}"} for email in invalid]
             return web.json_response({"errors": errors}, status=422)
         transmission = str(next(self._ids))
         self.transmissions += 1
-        recipients = body["recipients"]
-        rejected = [r for r in recipients if _email(r) in self.suppressed]
+        suppressed = self.suppressed
+        rejected = [email for email in emails if email in suppressed]
         if rejected and len(recipients) == 1:
             return error_response(
                 400, "Message generation rejected", code="1902", description=SUPPRESSED_REASON
             )
-        for recipient in recipients:
+        for recipient, email in zip(recipients, emails, strict=True):
             record = self._record(transmission, body, recipient)
-            if _email(recipient) in self.suppressed:
+            if email in suppressed:
                 self.pending_events.append(
                     self.event(
                         "bounce", record, bounce_class="25", reason=SUPPRESSED_REASON, error_code="554"
@@ -143,13 +146,13 @@ class SparkPostEmulator(HttpEmulator):
         return web.json_response({"results": results})
 
     @staticmethod
-    def _check(body: Mapping[str, Any]) -> web.Response | None:
-        """The request checks SparkPost makes before accepting a transmission."""
+    def _check(body: Mapping[str, Any], emails: Sequence[str]) -> web.Response | None:
+        """The request checks SparkPost makes before accepting a transmission (``emails``: each
+        recipient's address, empty where it has none)."""
         recipients = body.get("recipients")
         if not isinstance(recipients, list) or not recipients:
             return error_response(400, "At least one valid recipient is required")
-        for recipient in recipients:
-            address = _email(recipient)
+        for address in emails:
             if not address:
                 return error_response(422, "address.email is required for each recipient")
             if not is_email(address):
