@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 
+import pytest
+
 from herald.v1 import common_pb2, messages_pb2, profiles_pb2
 from kernel.delivery.suppressions import suppress_address
-from tests.delivery.conftest import EMAIL, SMS
+from tests.delivery.conftest import EMAIL, SMS, sender_worker
 from tests.delivery.support import (
     EMAIL_TEMPLATE,
     SMS_TEMPLATE,
@@ -57,19 +59,25 @@ async def test_every_reachable_profile_gets_its_personalised_messages(
     assert provider_ids == {str(row["message_id"]) for row in outbox}
 
 
+@pytest.mark.parametrize("chunk", [100, 1], ids=["one-chunk", "a-chunk-per-profile"])
 async def test_an_address_reached_through_several_profiles_is_sent_once(
-    messages, profiles, configured, sparkpost, worker
+    messages, profiles, configured, sparkpost, server, db, chunk
 ) -> None:
-    await person(profiles, configured, "a1", email="Shared@example.com", first_name="A")
-    await person(profiles, configured, "a2", email="shared@example.com", first_name="B")
-    await person(profiles, configured, "a3", email="other@example.com", first_name="C")
-    send = await messages.CreateSend(send_request(), metadata=configured.auth)
-    done = await completed(messages, configured, send.send_id)
-    assert (done.planned, done.sent, done.duplicates) == (2, 2, 1)
+    """Within a chunk the first row in profile order keeps the address; across chunks (one profile
+    each) the probe of what earlier chunks planned is all that dedups."""
+    emails = ["Shared@example.com", "other@example.com", "SHARED@example.com", "shared@example.com"]
+    for number, email in enumerate(emails):
+        await person(profiles, configured, f"a{number}", email=email, first_name="A")
+    async with sender_worker(server, outbox_chunk_size=chunk):
+        send = await messages.CreateSend(send_request(), metadata=configured.auth)
+        done = await completed(messages, configured, send.send_id)
+    assert (done.planned, done.sent, done.duplicates) == (2, 2, 2)
     assert Counter(r["email"].lower() for r in sparkpost.accepted) == {
         "shared@example.com": 1,
         "other@example.com": 1,
     }
+    outbox = await rows(db, configured, send.send_id)
+    assert [r["seq"] for r in outbox] == [1, 2]  # positions without gaps: duplicates take none
 
 
 async def test_consent_and_suppressions_are_respected(

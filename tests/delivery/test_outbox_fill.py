@@ -1,42 +1,15 @@
-"""Filling an outbox: dedup across chunks, and one filler at a time committing a send's chunks."""
+"""Filling an outbox: one filler at a time commits a send's chunks."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections import Counter
 from datetime import timedelta
 
 from herald.v1 import messages_pb2 as pb
 from kernel.delivery.outbox import FillJob, OutboxFiller
 from kernel.delivery.send_definition import parse_send
-from tests.delivery.conftest import sender_worker
-from tests.delivery.support import completed, person, rows, seed_people, send_request
-
-
-async def test_an_address_shared_across_chunks_is_sent_once(
-    messages, profiles, configured, sparkpost, server, db
-) -> None:
-    """One profile per chunk: the probe of what earlier chunks planned is all that dedups here."""
-    emails = [
-        "Shared@example.com",
-        "other@example.com",
-        "SHARED@example.com",
-        "shared@example.com",
-        "sHaReD@example.com",
-    ]
-    for number, email in enumerate(emails):
-        await person(profiles, configured, f"s{number}", email=email)
-    async with sender_worker(server, outbox_chunk_size=1):
-        send = await messages.CreateSend(send_request(), metadata=configured.auth)
-        done = await completed(messages, configured, send.send_id)
-    assert (done.planned, done.sent, done.duplicates) == (2, 2, 3)
-    assert Counter(r["email"].lower() for r in sparkpost.accepted) == {
-        "shared@example.com": 1,
-        "other@example.com": 1,
-    }
-    outbox = await rows(db, configured, send.send_id)
-    assert [r["seq"] for r in outbox] == [1, 2]  # positions without gaps: duplicates take none
+from tests.delivery.support import rows, seed_people, send_request
 
 
 async def test_a_filler_whose_lease_lapsed_commits_nothing(messages, configured, server, db) -> None:
