@@ -69,9 +69,9 @@ def among(column: str, array: str) -> str:
 _PROFILES = f"""
 SELECT profile_id, custom_id{{variables}} FROM profiles
 WHERE project_id = $1 AND {among("profile_id", "$2::uuid[]")}"""
-_SUBSCRIPTIONS = """
+_SUBSCRIPTIONS = f"""
 SELECT profile_id, value, details FROM profile_addresses
-WHERE project_id = $1 AND profile_id = any($2::uuid[]) AND kind = 'web_push'"""
+WHERE project_id = $1 AND {among("profile_id", "$2::uuid[]")} AND kind = 'web_push'"""
 
 
 @dataclass(frozen=True, slots=True)

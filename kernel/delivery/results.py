@@ -37,7 +37,7 @@ WHERE project_id = $1 AND {among("message_id", "$3::uuid[]")} AND status = 'leas
 # One provider id for the whole batch (SparkPost's transmission id) or one per message (looked up by id).
 _SENT_SHARED = _SENT.format(provider_id="$4")
 _SENT_VARYING = _SENT.format(provider_id="coalesce($5::jsonb ->> message_id::text, $4)")
-_OTHERS = """
+_OTHERS = f"""
 WITH updated AS (
     UPDATE messages m SET
         status = CASE WHEN $5 = 'cancelled' AND $4::jsonb -> m.message_id::text ->> 0 IN ('retry', 'planned')
@@ -50,7 +50,8 @@ WITH updated AS (
             WHEN $5 <> 'cancelled' AND $4::jsonb -> m.message_id::text ->> 0 IN ('retry', 'planned')
             THEN now() + make_interval(secs => ($4::jsonb -> m.message_id::text ->> 4)::float8) END,
         lease_until = NULL, updated_at = now()
-    WHERE m.project_id = $1 AND m.message_id = any($3::uuid[]) AND m.status = 'leased' AND m.lease_owner = $2
+    WHERE m.project_id = $1 AND {among("m.message_id", "$3::uuid[]")} AND m.status = 'leased'
+      AND m.lease_owner = $2
     RETURNING m.status AS status, $4::jsonb -> m.message_id::text ->> 0 AS outcome
 )
 SELECT count(*) FILTER (WHERE status = 'failed') AS failed,
