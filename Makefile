@@ -7,7 +7,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench-locust bench-ingest bench-calls bench-sender bench-campaign bench-push protos
+.PHONY: run test lint bench-locust bench-ingest bench-calls bench-sender bench-campaign bench-outbox bench-push protos
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,9 @@ bench-sender: $(VENV)/.installed-test
 
 bench-campaign: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/campaign_bench.py
+
+bench-outbox: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/outbox_cost_bench.py
 
 bench-push: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/push_bench.py

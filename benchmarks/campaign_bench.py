@@ -163,6 +163,17 @@ async def stats(endpoint: str) -> dict[str, Any]:
         return await response.json()
 
 
+def bulk_email(name: str) -> messages_pb2.CreateSendRequest:
+    """The benchmarked send: the template above, by email, to every profile that can be reached."""
+    return messages_pb2.CreateSendRequest(
+        name=name,
+        all_reachable=messages_pb2.AllReachable(),
+        channels=["email.sparkpost"],
+        templates={"email.sparkpost": TEMPLATE},
+        purpose=messages_pb2.SEND_PURPOSE_MARKETING,
+    )
+
+
 async def send_all(
     kernel: Kernel, dsn: str, endpoint: str, emulator: psutil.Process, audience: int
 ) -> dict[str, Any]:
@@ -171,16 +182,7 @@ async def send_all(
     async with grpc.aio.insecure_channel(kernel.address) as channel:
         stub = messages_pb2_grpc.MessageServiceStub(channel)
         began = time.perf_counter()
-        send = await stub.CreateSend(
-            messages_pb2.CreateSendRequest(
-                name=f"bench {audience}",
-                all_reachable=messages_pb2.AllReachable(),
-                channels=["email.sparkpost"],
-                templates={"email.sparkpost": TEMPLATE},
-                purpose=messages_pb2.SEND_PURPOSE_MARKETING,
-            ),
-            metadata=kernel.auth,
-        )
+        send = await stub.CreateSend(bulk_email(f"bench {audience}"), metadata=kernel.auth)
         while (now := await stats(endpoint))["recipients"] - before["recipients"] < audience:  # noqa: ASYNC110
             await asyncio.sleep(0.1)
         elapsed = time.perf_counter() - began
@@ -215,7 +217,7 @@ async def send_all(
     }
 
 
-async def configure(kernel: Kernel, endpoint: str) -> None:
+async def configure(kernel: Kernel) -> None:
     config = struct_pb2.Struct()
     config.update({"api_key": API_KEY, "from_address": "news@herald.example"})
     async with grpc.aio.insecure_channel(kernel.address) as channel:
@@ -254,7 +256,7 @@ async def run(small: int, large: int) -> dict[str, Any]:
         }
         with herald_kernel(**settings) as kernel:
             dsn = kernel.dsn
-            await configure(kernel, endpoint)
+            await configure(kernel)
             print(f"seeding {small:,} profiles ...", flush=True)
             await seed(dsn, 0, small)
             first = await send_all(kernel, dsn, endpoint, emulator, small)

@@ -130,6 +130,31 @@ class SendRuntime:
         return values
 
 
+def send_runtime(row: Mapping[str, Any], channels: ChannelManager) -> SendRuntime | None:
+    """A running send as a worker keeps it, from its ``sends`` row (project_id, send_id, definition,
+    paced); None, logged, if its definition no longer reads (a channel plugin was removed)."""
+    try:
+        definition = parse_send(pb.CreateSendRequest.FromString(row["definition"]), channels, "")
+    except (HeraldError, UnknownChannel):
+        log.exception("send %s cannot be read (was a channel plugin removed?)", row["send_id"])
+        return None
+    specs = list(definition.channels)
+    personalisers = [
+        Personaliser(definition.templates[spec.name], placeholder=spec.capabilities.placeholder)
+        for spec in specs
+    ]
+    attributes = sorted(frozenset().union(*(p.variables for p in personalisers)) - _SPECIAL_VARIABLES)
+    web_push = any(spec.capabilities.address_kind.value == "web_push" for spec in specs)
+    return SendRuntime(
+        row["project_id"],
+        row["send_id"],
+        specs,
+        personalisers,
+        ClaimQueries(attributes, web_push),
+        row["paced"],
+    )
+
+
 class SenderWorker:
     def __init__(
         self,
@@ -311,33 +336,11 @@ class SenderWorker:
             del self._sends[key]
         for key, row in running.items():
             if key not in self._sends and key not in self._broken:
-                runtime = self._runtime(row)
+                runtime = send_runtime(row, self._channels)
                 if runtime is None:
                     self._broken.add(key)
                 else:
                     self._sends[key] = runtime
-
-    def _runtime(self, row: asyncpg.Record) -> SendRuntime | None:
-        try:
-            definition = parse_send(pb.CreateSendRequest.FromString(row["definition"]), self._channels, "")
-        except (HeraldError, UnknownChannel):
-            log.exception("send %s cannot be read (was a channel plugin removed?)", row["send_id"])
-            return None
-        specs = list(definition.channels)
-        personalisers = [
-            Personaliser(definition.templates[spec.name], placeholder=spec.capabilities.placeholder)
-            for spec in specs
-        ]
-        attributes = sorted(frozenset().union(*(p.variables for p in personalisers)) - _SPECIAL_VARIABLES)
-        web_push = any(spec.capabilities.address_kind.value == "web_push" for spec in specs)
-        return SendRuntime(
-            row["project_id"],
-            row["send_id"],
-            specs,
-            personalisers,
-            ClaimQueries(attributes, web_push),
-            row["paced"],
-        )
 
     async def _claim(self, runtime: SendRuntime) -> list[asyncpg.Record] | None:
         """The next batch's rows; their profiles are read by the batch's own task (:meth:`_process`), so
