@@ -43,6 +43,7 @@ from kernel.delivery.send_ids import new_send_id
 from kernel.delivery.worker import SendRuntime, send_runtime
 from kernel.plugins import ChannelManager
 from kernel.settings import Settings
+from kernel.storage.database import create_pool
 
 OWNER = "outbox-cost-bench"
 LEASE = timedelta(minutes=10)
@@ -158,7 +159,7 @@ async def run(profiles: int, batch: int, target: int) -> dict[str, Any]:
         await seed(kernel.dsn, 0, profiles)
         await create_send(kernel)
         channels = ChannelManager()
-        pool = await asyncpg.create_pool(kernel.dsn, min_size=1, max_size=1)
+        pool = await create_pool(kernel.dsn, min_size=1, max_size=1)  # set up as the kernel's are
         try:
             async with pool.acquire() as conn:
                 clock = BackendClock(await conn.fetchval("SELECT pg_backend_pid()"))

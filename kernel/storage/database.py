@@ -48,11 +48,17 @@ async def open_database(settings: Settings) -> Database:
     """Connect, apply pending migrations, and return the pool."""
     dsn = await resolve_dsn(settings)
     await apply_migrations(dsn)
-    pool = await asyncpg.create_pool(
+    pool = await create_pool(dsn, min_size=settings.db_pool_min_size, max_size=settings.db_pool_max_size)
+    return Database(dsn=dsn, pool=pool)
+
+
+async def create_pool(dsn: str, *, min_size: int, max_size: int) -> asyncpg.Pool:
+    """A pool whose connections are set up as Herald's own are (planner settings, JSON codecs), so that
+    a tool measuring Herald's statements gets the plans the kernel gets."""
+    return await asyncpg.create_pool(
         dsn,
-        min_size=settings.db_pool_min_size,
-        max_size=max(settings.db_pool_max_size, settings.db_pool_min_size),
+        min_size=min_size,
+        max_size=max(max_size, min_size),
         init=_init_connection,
         server_settings=SESSION_SETTINGS,
     )
-    return Database(dsn=dsn, pool=pool)
