@@ -25,7 +25,6 @@ import asyncio
 import json
 import os
 import time
-import uuid
 from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -115,27 +114,19 @@ async def send_every_batch(
 
 async def copy_floor(conn: asyncpg.Connection, clock: BackendClock, runtime: SendRuntime) -> int:
     """The same rows, for another send, by binary COPY in chunks of the filler's size; returns the count."""
+    # The ids are made by bulk_message_id, the SQL function the filler uses, for positions 1, 2, ...
+    send_id = new_send_id()
     rows = await conn.fetch(
-        """SELECT project_id, profile_id, channel, address FROM messages
-           WHERE project_id = $1 AND send_id IS NOT DISTINCT FROM $2 ORDER BY message_id""",
+        """SELECT project_id, bulk_message_id($3, seq), $3::uuid, profile_id, channel, address, 'planned', seq
+           FROM (SELECT project_id, profile_id, channel, address,
+                        row_number() OVER (ORDER BY message_id) AS seq
+                 FROM messages WHERE project_id = $1 AND send_id IS NOT DISTINCT FROM $2) AS m
+           ORDER BY seq""",
         runtime.project_id,
         runtime.send_id,
+        send_id,
     )
-    send_id = new_send_id()
-    prefix = send_id.bytes[:10]  # as bulk_message_id(send_id, seq) makes a message id
-    records = [
-        (
-            row[0],
-            uuid.UUID(bytes=prefix + seq.to_bytes(6, "big")),
-            send_id,
-            row[1],
-            row[2],
-            row[3],
-            "planned",
-            seq,
-        )
-        for seq, row in enumerate(rows, start=1)
-    ]
+    records = [tuple(row) for row in rows]
     columns = ["project_id", "message_id", "send_id", "profile_id", "channel", "address", "status", "seq"]
     chunk = Settings().outbox_chunk_size
 
