@@ -5,10 +5,11 @@ carry their own ``substitution_data`` (SparkPost renders ``{{var}}`` itself); di
 separate transmissions, sent concurrently. Each recipient's metadata carries Herald's message id, which
 SparkPost echoes in ``rcpt_meta`` of every webhook event.
 
-Content Herald rendered itself (messages without substitution data: transactional messages) is final
-text, but SparkPost reads every transmission as its own template language and would blank a
-``{{...}}`` that a profile value or a Liquid ``{% raw %}`` block put there. So a field holding such
-syntax travels as a substitution value (inserted, never interpreted) behind a triple-brace placeholder.
+Content Herald rendered itself (messages without substitution data: transactional messages; and the
+sender name and reply-to of every message) is final text, but SparkPost reads every transmission as its
+own template language and would blank a ``{{...}}`` that a profile value or a Liquid ``{% raw %}``
+block put there. So a field holding such syntax travels as a substitution value of the transmission
+(inserted, never interpreted) behind a triple-brace placeholder.
 
 SparkPost answers a transmission with some invalid recipients by ``200``, its ``errors`` holding code
 2000 and ``results.rcpt_to_errors`` naming each invalid address: those messages fail (invalid address),
@@ -42,7 +43,11 @@ CONTENT_LIMIT = 20 * 1024 * 1024
 #: SparkPost advises at most 10 concurrent connections per account.
 CONNECTIONS = 10
 #: SparkPost's extended error code for "At least one valid recipient is required" (HTTP 400).
-NO_VALID_RECIPIENT = "5002"
+_NO_VALID_RECIPIENT = "5002"
+#: The content fields Herald renders itself (``name``: the sender's), with and without substitution data
+#: (``kernel.delivery.personalise.SUBSTITUTED_FIELDS`` are left to SparkPost).
+_RENDERED = ("subject", "html", "text", "reply_to", "name")
+_RENDERED_BESIDE_SUBSTITUTION = ("reply_to", "name")
 #: How an entry of ``results.rcpt_to_errors`` names an invalid address.
 _INVALID_RECIPIENT = re.compile(r"invalid recipient address\.email: *(?P<address>\S+)", re.IGNORECASE)
 #: 420 "Exceed Sending Limit (hourly|daily|...)": no point retrying before the window turns.
@@ -95,13 +100,14 @@ def _invalid_recipients(results: Mapping[str, Any]) -> dict[str, str]:
     return invalid
 
 
-def _verbatim(inline: dict[str, Any]) -> dict[str, str]:
-    """Rendered content as SparkPost will print it unchanged: each field holding its template syntax
-    moves into substitution data (a value is inserted, never interpreted) behind a triple-brace
-    placeholder. Returns the values; ``inline`` is changed in place."""
+def _verbatim(inline: dict[str, Any], keys: Sequence[str]) -> dict[str, str]:
+    """The fields ``keys`` of the content (``name``: the sender's) as SparkPost will print them
+    unchanged: each one holding its template syntax moves into substitution data (a value is inserted,
+    never interpreted) behind a triple-brace placeholder. Returns the values; ``inline`` is changed in
+    place."""
     values = {}
-    fields = [(inline, key) for key in ("subject", "html", "text", "reply_to")] + [(inline["from"], "name")]
-    for holder, key in fields:
+    for key in keys:
+        holder = inline["from"] if key == "name" else inline
         text = holder.get(key)
         if isinstance(text, str) and ("{{" in text or "}}" in text):
             name = f"herald_{key}"
@@ -179,8 +185,10 @@ class SparkPostSender:
         for key, value in (("html", content.html), ("text", content.text), ("reply_to", content.reply_to)):
             if value:
                 inline[key] = value
-        # Without substitution data, the content is final text Herald rendered.
-        verbatim = _verbatim(inline) if group[0].substitution_data is None else {}
+        # Without substitution data, the whole content is final text Herald rendered; with it, the
+        # fields SparkPost does not substitute for Herald.
+        rendered = _RENDERED if group[0].substitution_data is None else _RENDERED_BESIDE_SUBSTITUTION
+        verbatim = _verbatim(inline, rendered)
         payload: dict[str, Any] = {
             "options": {
                 "open_tracking": self._config.open_tracking,
@@ -244,7 +252,7 @@ class SparkPostSender:
             return retry_all(group, after=retry_after(headers.get("Retry-After")), detail=text)
         if "message size limit" in lowered:
             return fail_all(group, FailureReason.PAYLOAD_TOO_LARGE, text)
-        if status == 400 and NO_VALID_RECIPIENT in _codes(body):
+        if status == 400 and _NO_VALID_RECIPIENT in _codes(body):
             return fail_all(group, FailureReason.INVALID_ADDRESS, text)
         # Among the rest, 1902 "Message generation rejected ... suppressed due to customer policy": the
         # suppression list holds unsubscribes, complaints, bounces and manual entries alike, and the

@@ -14,7 +14,7 @@ from herald.v1 import common_pb2, messages_pb2
 from kernel.server import RunningServer
 from plugins.smtp.sender import split_endpoint
 from tests.conftest import ProjectKey
-from tests.delivery.conftest import EMAIL, configure
+from tests.delivery.conftest import EMAIL, configure, pointed_emulator
 from tests.delivery.support import completed, person, send_request
 
 SMTP = "email.smtp"
@@ -35,10 +35,8 @@ EXPECTED = {
 @pytest.fixture
 async def smtp(server: RunningServer) -> AsyncIterator[Any]:
     """The SMTP emulator (plain SMTP on loopback, no AUTH); the kernel's senders point at it."""
-    async with server.kernel.channels.emulator(SMTP) as emulator:
-        server.kernel.senders.endpoints[SMTP] = emulator.endpoint
+    async with pointed_emulator(server, SMTP) as emulator:
         yield emulator
-        server.kernel.senders.endpoints.pop(SMTP)
 
 
 @pytest.fixture

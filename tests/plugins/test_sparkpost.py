@@ -123,6 +123,23 @@ async def test_rendered_transactional_content_is_flagged_and_reaches_recipients_
     assert record["from"]["name"] == "Support {{team}}"
 
 
+async def test_fields_herald_renders_beside_substitution_reach_recipients_verbatim(
+    sender: ChannelSender, emulator: SparkPostEmulator
+) -> None:
+    content = MessageContent(
+        subject="Hi {{{h0}}}", text="t", from_name="{{evil}}", reply_to="{{r}}@x.example"
+    )
+    [result] = await sender.send_batch([message(0, content, {"h0": "Ann"})])
+
+    assert result.outcome is Outcome.ACCEPTED
+    [record] = emulator.accepted
+    assert (record["subject"], record["from"]["name"], record["reply_to"]) == (
+        "Hi Ann",
+        "{{evil}}",
+        "{{r}}@x.example",
+    )
+
+
 async def test_distinct_contents_are_separate_transmissions_in_order(
     sender: ChannelSender, emulator: SparkPostEmulator
 ) -> None:
