@@ -89,6 +89,10 @@ class MessageContent(NamedTuple):
     ``collapse_key``, ``priority``, ``ttl_seconds``, ``url`` (web push click target).
     SMS: ``text`` (``from_address`` is the sender id or number).
     ``campaign`` and ``tags`` label the message at the provider (SparkPost campaign_id / metadata).
+    ``transactional`` says the message answers the recipient's own action (a password reset, a receipt):
+    providers that apply marketing unsubscribes and suppressions must not apply them to it (SparkPost
+    ``options.transactional``). A third-party sender that has no such notion ignores it.
+    ``html`` is HTML already escaped where Herald inserted profile values; a sender must not escape it again.
 
     The per-message types (this one, ``OutboundMessage``, ``SendResult``) are named tuples: a bulk send
     builds them per recipient (a content per recipient when the channel does not substitute), and a frozen
@@ -115,6 +119,8 @@ class MessageContent(NamedTuple):
     url: str = ""
     campaign: str = ""
     tags: Mapping[str, str] = EMPTY
+    #: The message belongs to a transactional send (SendTransactional, or a CreateSend of that purpose).
+    transactional: bool = False
 
 
 class OutboundMessage(NamedTuple):
@@ -129,7 +135,8 @@ class OutboundMessage(NamedTuple):
     #: Kind-specific address data: the web-push subscription's ``p256dh`` and ``auth`` keys.
     address_details: Mapping[str, str] = EMPTY
     #: Set only for channels with ``per_recipient_substitution``: the recipient's data for the provider
-    #: to substitute into ``content`` (then the same content object is shared by the whole batch).
+    #: to substitute into ``content`` (then the same content object is shared by the whole batch). None:
+    #: ``content`` is final text, which the provider must send as it is (not read as its template).
     substitution_data: Mapping[str, Any] | None = None
 
 

@@ -15,8 +15,9 @@ renders the same template for every recipient. So each template field is cut at 
 For a channel whose provider substitutes per-recipient data itself (``per_recipient_substitution``), the
 subject, html and text sent once per batch are the literal text with a placeholder for each dynamic part
 (the provider's unescaped placeholder, ``Capabilities.substitution_placeholder``, e.g. SparkPost's
-``{{{h0}}}``, as Liquid does not escape either), and each recipient carries only the values of its own
-dynamic parts. Literal text that the provider would read as a
+``{{{h0}}}``), and each recipient carries only the values of its own dynamic parts, rendered here: HTML-
+escaped in the html field as Liquid escapes them there (see ``templates``), as they are elsewhere. So the
+provider inserts them unescaped and never interprets them. Literal text that the provider would read as a
 placeholder (``{{``) travels as a value too.
 
 A bulk sender does not build a mapping of variables per recipient: it binds the personaliser once to the
@@ -96,6 +97,11 @@ def _text(value: Any) -> str:
     return "" if value is _MISSING else to_liquid_string(value, False)
 
 
+def _nil(value: Any) -> Any:
+    """A missing variable as Liquid prints it: nothing (None prints nothing)."""
+    return None if value is _MISSING else value
+
+
 class Part:
     """A dynamic part of a field; ``source`` identifies it (equal sources render equally)."""
 
@@ -110,16 +116,21 @@ class Part:
 
 
 class _Variable(Part):
-    __slots__ = ("_name",)
+    __slots__ = ("_escape", "_name")
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, escape: bool) -> None:
+        """``escape``: the field is HTML, where Liquid (autoescape) escapes every printed value."""
         super().__init__(f"{{{{ {name} }}}}")
         self._name = name
+        self._escape = escape
 
     def bind(self, layout: Layout, *, normalise: bool) -> Getter:
         index = layout.index.get(self._name)
         if index is None:
             return lambda values: ""
+        if self._escape:
+            finish = newlines if normalise else _unchanged
+            return lambda values: finish(str(to_liquid_string(_nil(values[index]), True)))
         if normalise:
 
             def normalised(values: Sequence[Any]) -> str:
@@ -250,11 +261,12 @@ def split(template: BoundTemplate) -> list[str | Part]:
     if _STATEFUL_TAGS & set(template.analyze().tags):
         return [_Rendered(template)]
     pieces: list[str | Part] = []
+    escape = template.env.autoescape
     for node in template.nodes:
         if isinstance(node, ContentNode):
             pieces.append(node.text)
         elif (name := _simple_variable(node)) is not None:
-            pieces.append(_Variable(name))
+            pieces.append(_Variable(name, escape=escape))
         else:
             pieces.append(_Rendered(template.env.template_class(template.env, [node])))
     return pieces
@@ -308,19 +320,20 @@ class Personaliser:
         substitution = placeholder is not None
         self._placeholder_syntax = placeholder or ""
         # A content with the template's constant settings (silent, badge, priority, ...) and no text.
-        constant = CompiledTemplate({}, {}, template.message).render({})
+        constant = CompiledTemplate({}, {}, template.message, template.transactional).render({})
         #: What is the same for everyone: settings, literal fields, skeletons (substituted fields).
         fixed: dict[str, Any] = {}
         #: The fields rendered per recipient: (position in a MessageContent, pieces).
         self._texts: list[tuple[int, list[str | Part]]] = []
         self._values: list[Part] = []
-        self._placeholder: dict[str, int] = {}
+        #: Each value's index by (escaped, source): a part prints differently in the html field.
+        self._placeholder: dict[tuple[bool, str], int] = {}
         names: set[str] = set()
         for name, bound in template.fields.items():
             names.update(bound.global_variables())
             pieces = split(bound)
             if substitution and name in SUBSTITUTED_FIELDS:
-                fixed[name] = self._placeholders(pieces)
+                fixed[name] = self._placeholders(pieces, escaped=bound.env.autoescape)
             elif _dynamic(pieces):
                 self._texts.append((_POSITION[name], pieces))
             else:
@@ -340,7 +353,7 @@ class Personaliser:
         self._contents: dict[tuple[str, ...], MessageContent] = {}
         self._data_maps: dict[tuple[str, ...], dict[str, str]] = {}
 
-    def _placeholders(self, pieces: list[str | Part]) -> str:
+    def _placeholders(self, pieces: list[str | Part], *, escaped: bool) -> str:
         skeleton = []
         for piece in pieces:
             if isinstance(piece, str):
@@ -348,7 +361,7 @@ class Personaliser:
                     skeleton.append(piece)
                     continue
                 piece = _Constant(piece)
-            index = self._placeholder.setdefault(piece.source, len(self._values))
+            index = self._placeholder.setdefault((escaped, piece.source), len(self._values))
             if index == len(self._values):
                 self._values.append(piece)
             skeleton.append(self._placeholder_syntax % f"h{index}")

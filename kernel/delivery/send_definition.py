@@ -65,7 +65,7 @@ def parse_send(request: pb.CreateSendRequest, manager: ChannelManager, default_r
         name=request.name,
         purpose=purpose,
         channels=channels,
-        templates=_templates(request.templates, channels),
+        templates=_templates(request.templates, channels, transactional=purpose == "transactional"),
         rate=_rate(request, default_rate),
         include_domains=include,
         exclude_domains=exclude,
@@ -115,7 +115,7 @@ def check_channels(names: Sequence[str], manager: ChannelManager) -> tuple[Chann
 
 
 def _templates(
-    templates: Mapping[str, pb.MessageTemplate], channels: tuple[ChannelSpec, ...]
+    templates: Mapping[str, pb.MessageTemplate], channels: tuple[ChannelSpec, ...], *, transactional: bool
 ) -> dict[str, CompiledTemplate]:
     names = {spec.name for spec in channels}
     for name in sorted(templates):
@@ -126,7 +126,7 @@ def _templates(
         field = f'templates["{spec.name}"]'
         if spec.name not in templates:
             raise InvalidArgument("each channel needs a template", field)
-        compiled[spec.name] = compile_template(templates[spec.name], field)
+        compiled[spec.name] = compile_template(templates[spec.name], field, transactional=transactional)
     return compiled
 
 

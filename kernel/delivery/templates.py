@@ -3,6 +3,11 @@
 (Jinja2's sandbox still allows method calls on context objects and has no CPU or output bound; see
 LIBRARIES.md.) Templates are compiled once per request and rendered per recipient and channel, with
 resource limits so that a hostile template cannot stall a kernel.
+
+The ``html`` field is parsed with autoescape on: a value printed into it (``{{ first_name }}``, or the
+output of filters) is HTML-escaped, so a profile attribute cannot inject markup into an email; literal
+template text is not touched, and ``{{ snippet | safe }}`` prints a trusted value as it is. The other
+fields (subject, text, push and SMS texts) are not HTML and are never escaped.
 """
 
 from __future__ import annotations
@@ -26,6 +31,11 @@ class _LimitedEnvironment(Environment):
 
 
 _ENVIRONMENT = _LimitedEnvironment()
+_HTML_ENVIRONMENT = _LimitedEnvironment(autoescape=True)
+#: The fields whose printed values are HTML-escaped.
+HTML_FIELDS = frozenset({"html"})
+#: SparkPost's documented maximum length of a transmission's campaign_id.
+MAX_CAMPAIGN_BYTES = 64
 _TEXT_FIELDS = ("subject", "html", "text", "from_address", "from_name", "reply_to", "title", "body", "url")
 _PRIORITIES = ("high", "normal")
 
@@ -39,6 +49,8 @@ class CompiledTemplate:
     fields: Mapping[str, Any]
     data: Mapping[str, Any]
     message: messages_pb2.MessageTemplate
+    #: Rendered contents carry ``MessageContent.transactional``.
+    transactional: bool = False
 
     def render(self, variables: Mapping[str, Any]) -> MessageContent:
         try:
@@ -57,24 +69,33 @@ class CompiledTemplate:
             priority=message.priority or "high",
             ttl_seconds=message.ttl_seconds or None,
             campaign=message.campaign,
+            transactional=self.transactional,
         )
 
 
-def compile_template(message: messages_pb2.MessageTemplate, field: str = "template") -> CompiledTemplate:
-    """Parse every field once; a syntax error is INVALID_ARGUMENT naming the field."""
+def compile_template(
+    message: messages_pb2.MessageTemplate, field: str = "template", *, transactional: bool = False
+) -> CompiledTemplate:
+    """Parse every field once; a syntax error is INVALID_ARGUMENT naming the field.
+
+    ``transactional``: the template is a transactional send's (its contents say so to the providers).
+    """
     if message.priority and message.priority not in _PRIORITIES:
         raise InvalidArgument("must be 'high' or 'normal'", f"{field}.priority")
+    if len(message.campaign.encode()) > MAX_CAMPAIGN_BYTES:
+        # Checked here, where the send is created, rather than refused by SparkPost at every batch.
+        raise InvalidArgument(f"at most {MAX_CAMPAIGN_BYTES} bytes (UTF-8)", f"{field}.campaign")
     fields = {}
     for name in _TEXT_FIELDS:
         source = getattr(message, name)
         if source:
-            fields[name] = _parse(source, f"{field}.{name}")
+            fields[name] = _parse(source, f"{field}.{name}", html=name in HTML_FIELDS)
     data = {key: _parse(value, f'{field}.data["{key}"]') for key, value in message.data.items()}
-    return CompiledTemplate(fields, data, message)
+    return CompiledTemplate(fields, data, message, transactional)
 
 
-def _parse(source: str, field: str) -> Any:
+def _parse(source: str, field: str, *, html: bool = False) -> Any:
     try:
-        return _ENVIRONMENT.from_string(source)
+        return (_HTML_ENVIRONMENT if html else _ENVIRONMENT).from_string(source)
     except LiquidError as error:
         raise InvalidArgument(f"template error: {error}", field) from None

@@ -65,7 +65,7 @@ class TransactionalSender:
         self, project_id: uuid.UUID, request: pb.SendTransactionalRequest
     ) -> pb.SendTransactionalResponse:
         specs = self._check_channels(request.channels)
-        template = compile_template(request.template)
+        template = compile_template(request.template, transactional=True)
         data = to_plain(validate_attributes(request.data, self._limits, "data"))
         key = _check_key(request.idempotency_key)
         recipient = await self._recipient(project_id, request, specs)

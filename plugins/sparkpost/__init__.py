@@ -36,7 +36,8 @@ SPEC = ChannelSpec(
         max_batch_size=2000,
         max_payload_bytes=CONTENT_LIMIT,
         per_recipient_substitution=True,
-        # Triple braces: SparkPost inserts the value unescaped (Herald renders, and escapes, it already).
+        # Triple braces: SparkPost inserts the value as it is, never interpreted. Herald renders the
+        # values, HTML-escaped in the html part (kernel.delivery.templates), and not in the others.
         substitution_placeholder="{{{%s}}}",
     ),
     config_fields=CONFIG_FIELDS,

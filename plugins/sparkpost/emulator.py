@@ -2,11 +2,15 @@
 event-webhook batches posted back in SparkPost's format.
 
 Accepted recipients are recorded with their ``{{var}}`` substitutions rendered (simply: dotted names,
-HTML-escaped in ``html`` unless written ``{{{var}}}``) so tests can check personalisation.
-An invalidated address is refused as an invalid recipient (422, which rejects the transmission).
-A suppressed address (``suppress``) behaves like one on SparkPost's suppression list: a
-single-recipient transmission is refused with ``Message generation rejected``; in a multi-recipient
-one it is counted in ``total_rejected_recipients`` and a bounce event is queued in ``pending_events``.
+HTML-escaped in ``html`` unless written ``{{{var}}}``; an unknown name prints nothing) so tests can check
+personalisation and what SparkPost would have made of the content.
+A recipient whose address is missing, malformed or invalidated fails validation, as SparkPost documents
+it: the transmission is still created (``200``, ``errors`` code 2000) and ``results.rcpt_to_errors``
+names each failed recipient (at most ``num_rcpt_errors`` of them when the query asks); when not one
+recipient is valid the answer is ``400`` code 5002.
+A suppressed address (``suppress``) behaves like one on SparkPost's suppression list since 2018: the
+transmission accepts it and a bounce event (class 25, "suppressed due to customer policy") is queued
+in ``pending_events``. ``fail_next(1, 400)`` answers SparkPost's older synchronous rejection, code 1902.
 """
 
 from __future__ import annotations
@@ -29,6 +33,12 @@ from plugins._http import Failure, HttpEmulator, run_standalone
 from plugins.sparkpost.sender import CONTENT_LIMIT
 
 SUPPRESSED_REASON = "554 5.7.1 recipient address was suppressed due to customer policy"
+#: The ``errors`` entry of a transmission created although some recipients failed validation.
+CREATED_WITH_ERRORS = {
+    "message": "transmission created, but with validation errors",
+    "description": "message submitted for generation successfully",
+    "code": "2000",
+}
 _DEFAULT_ERRORS = {
     400: "Message generation rejected",
     401: "Unauthorized.",
@@ -97,7 +107,8 @@ class SparkPostEmulator(HttpEmulator):
     def failure_response(self, failure: Failure) -> web.Response:
         message = failure.error or _DEFAULT_ERRORS.get(failure.status, "Request failed")
         if failure.status == 400 and not failure.error:
-            return error_response(400, message, code="1902", description=SUPPRESSED_REASON)
+            description = "recipient address was suppressed due to customer policy"
+            return error_response(400, message, code="1902", description=description)
         return error_response(failure.status, message)
 
     async def _create(self, request: web.Request) -> web.Response:
@@ -115,22 +126,19 @@ class SparkPostEmulator(HttpEmulator):
         recipients = body.get("recipients")
         # Each recipient's address, read once (a transmission has up to thousands of recipients).
         emails = list(map(_email, recipients)) if isinstance(recipients, list) else []
-        if (problem := self._check(body, emails)) is not None:
+        if (problem := self._check(body)) is not None:
             return problem
-        if invalid := [email for email in emails if email in self.invalid]:
-            errors = [{"message": f"invalid recipient address: {email}"} for email in invalid]
-            return web.json_response({"errors": errors}, status=422)
+        errors = [(index, error) for index, email in enumerate(emails) if (error := self._invalid(email))]
+        if len(errors) == len(emails):
+            return _no_valid_recipient()
         transmission = str(next(self._ids))
         self.transmissions += 1
-        suppressed = self.suppressed
-        rejected = [email for email in emails if email in suppressed]
-        if rejected and len(recipients) == 1:
-            return error_response(
-                400, "Message generation rejected", code="1902", description=SUPPRESSED_REASON
-            )
-        for recipient, email in zip(recipients, emails, strict=True):
+        failed = {index for index, _ in errors}
+        for index, (recipient, email) in enumerate(zip(recipients, emails, strict=True)):
+            if index in failed:
+                continue
             record = self._record(transmission, body, recipient)
-            if email in suppressed:
+            if email in self.suppressed:
                 self.pending_events.append(
                     self.event(
                         "bounce", record, bounce_class="25", reason=SUPPRESSED_REASON, error_code="554"
@@ -138,25 +146,40 @@ class SparkPostEmulator(HttpEmulator):
                 )
             else:
                 self.accepted.append(record)
-        results = {
-            "total_rejected_recipients": len(rejected),
-            "total_accepted_recipients": len(recipients) - len(rejected),
+        results: dict[str, Any] = {
+            "total_rejected_recipients": len(errors),
+            "total_accepted_recipients": len(emails) - len(errors),
             "id": transmission,
         }
-        return web.json_response({"results": results})
+        if not errors:
+            return web.json_response({"results": results})
+        limit = request.query.get("num_rcpt_errors", "")
+        shown = [error for _, error in errors][: int(limit) if limit.isdigit() else None]
+        results = {"rcpt_to_errors": shown, **results}
+        return web.json_response({"errors": [CREATED_WITH_ERRORS], "results": results})
+
+    def _invalid(self, email: str) -> dict[str, str] | None:
+        """The ``rcpt_to_errors`` entry of a recipient that fails validation, None for a valid one."""
+        if not email:
+            return {
+                "message": "required field is missing",
+                "description": "address.email is required for each recipient",
+                "code": "1400",
+            }
+        if not is_email(email) or email in self.invalid:
+            return {
+                "message": "invalid data format/type",
+                "description": f"invalid recipient address.email: {email}",
+                "code": "1300",
+            }
+        return None
 
     @staticmethod
-    def _check(body: Mapping[str, Any], emails: Sequence[str]) -> web.Response | None:
-        """The request checks SparkPost makes before accepting a transmission (``emails``: each
-        recipient's address, empty where it has none)."""
+    def _check(body: Mapping[str, Any]) -> web.Response | None:
+        """The request checks SparkPost makes before accepting a transmission (recipients apart)."""
         recipients = body.get("recipients")
         if not isinstance(recipients, list) or not recipients:
-            return error_response(400, "At least one valid recipient is required")
-        for address in emails:
-            if not address:
-                return error_response(422, "address.email is required for each recipient")
-            if not is_email(address):
-                return error_response(422, f"invalid recipient address: {address}")
+            return _no_valid_recipient()
         content = body.get("content")
         if not isinstance(content, dict) or not content:
             return error_response(422, "No valid fields exist in the 'content' object")
@@ -171,7 +194,10 @@ class SparkPostEmulator(HttpEmulator):
         if not content.get("html") and not content.get("text"):
             return error_response(422, "'content.html' or 'content.text' is required")
         if len(str(body.get("campaign_id", "")).encode()) > 64:
-            return error_response(422, "campaign_id must be of max length 64")
+            # "campaign_id ... Maximum length - 64 bytes"
+            return error_response(
+                422, "invalid data format/type", code="1300", description="campaign_id exceeds 64 bytes"
+            )
         size = sum(len(str(content.get(part, "")).encode()) for part in ("subject", "html", "text"))
         if size > CONTENT_LIMIT:
             return error_response(422, "The estimated message size is above the 20 MB message size limit")
@@ -192,8 +218,8 @@ class SparkPostEmulator(HttpEmulator):
             "substitution_data": recipient.get("substitution_data", {}),
             "campaign_id": body.get("campaign_id", ""),
             "options": body.get("options", {}),
-            "from": content["from"],
-            "reply_to": content.get("reply_to", ""),
+            "from": _render_from(content["from"], data),
+            "reply_to": render(content.get("reply_to", ""), data, escape=False),
             "subject": render(content["subject"], data, escape=False),
             "html": render(content.get("html", ""), data, escape=True),
             "text": render(content.get("text", ""), data, escape=False),
@@ -227,6 +253,20 @@ class SparkPostEmulator(HttpEmulator):
             session.post(url, data=orjson.dumps(list(events)), headers=headers) as response,
         ):
             return response.status
+
+
+def _render_from(sender: Any, data: Mapping[str, Any]) -> Any:
+    """``content.from`` with its name substituted ("Substitution syntax is supported")."""
+    if isinstance(sender, dict) and isinstance(sender.get("name"), str):
+        return {**sender, "name": render(sender["name"], data, escape=False)}
+    return sender
+
+
+def _no_valid_recipient() -> web.Response:
+    """SparkPost's answer when not one recipient is valid, as it sends it: the code is a number here,
+    where its documentation writes codes as strings."""
+    error = {"message": "At least one valid recipient is required", "code": 5002}
+    return web.json_response({"errors": [error]}, status=400)
 
 
 def _email(recipient: Any) -> str:

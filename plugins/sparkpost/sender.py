@@ -4,6 +4,16 @@ Messages of a batch that share one ``MessageContent`` object become one transmis
 carry their own ``substitution_data`` (SparkPost renders ``{{var}}`` itself); distinct contents become
 separate transmissions, sent concurrently. Each recipient's metadata carries Herald's message id, which
 SparkPost echoes in ``rcpt_meta`` of every webhook event.
+
+Content Herald rendered itself (messages without substitution data: transactional messages; and the
+sender name and reply-to of every message) is final text, but SparkPost reads every transmission as its
+own template language and would blank a ``{{...}}`` that a profile value or a Liquid ``{% raw %}``
+block put there. So a field holding such syntax travels as a substitution value of the transmission
+(inserted, never interpreted) behind a triple-brace placeholder.
+
+SparkPost answers a transmission with some invalid recipients by ``200``, its ``errors`` holding code
+2000 and ``results.rcpt_to_errors`` naming each invalid address: those messages fail (invalid address),
+the others are accepted. A transmission without one valid recipient is ``400`` code 5002.
 """
 
 from __future__ import annotations
@@ -23,7 +33,6 @@ from plugins._http import (
     fail,
     fail_all,
     read_json,
-    retry,
     retry_after,
     retry_all,
 )
@@ -33,10 +42,14 @@ from plugins.sparkpost.config import SparkPostConfig
 CONTENT_LIMIT = 20 * 1024 * 1024
 #: SparkPost advises at most 10 concurrent connections per account.
 CONNECTIONS = 10
-#: A 422 naming bad recipients rejects the whole transmission: resend without them, a bounded number
-#: of times (each round removes at least one address).
-_MAX_ROUNDS = 3
-_INVALID_RECIPIENT = re.compile(r"invalid recipient address(?:\.\w+)?: *(?P<address>\S+)", re.IGNORECASE)
+#: SparkPost's extended error code for "At least one valid recipient is required" (HTTP 400).
+_NO_VALID_RECIPIENT = "5002"
+#: The content fields Herald renders itself (``name``: the sender's), with and without substitution data
+#: (``kernel.delivery.personalise.SUBSTITUTED_FIELDS`` are left to SparkPost).
+_RENDERED = ("subject", "html", "text", "reply_to", "name")
+_RENDERED_BESIDE_SUBSTITUTION = ("reply_to", "name")
+#: How an entry of ``results.rcpt_to_errors`` names an invalid address.
+_INVALID_RECIPIENT = re.compile(r"invalid recipient address\.email: *(?P<address>\S+)", re.IGNORECASE)
 #: 420 "Exceed Sending Limit (hourly|daily|...)": no point retrying before the window turns.
 _LIMIT_WINDOWS = {"hourly": 3600.0, "daily": 86400.0, "monthly": 86400.0}
 
@@ -61,6 +74,46 @@ def error_text(body: Mapping[str, Any]) -> str:
             text += f": {error['description']}"
         parts.append(text)
     return "; ".join(parts)
+
+
+def _codes(body: Mapping[str, Any]) -> set[str]:
+    """The extended error codes of SparkPost's ``errors`` (strings in its documentation, numbers in
+    some answers)."""
+    errors = body.get("errors")
+    if not isinstance(errors, list):
+        return set()
+    return {str(error.get("code")) for error in errors if isinstance(error, Mapping)}
+
+
+def _invalid_recipients(results: Mapping[str, Any]) -> dict[str, str]:
+    """Lower-cased address → SparkPost's words, for each address ``rcpt_to_errors`` names invalid."""
+    errors = results.get("rcpt_to_errors")
+    if not isinstance(errors, list):
+        return {}
+    invalid = {}
+    for error in errors:
+        if not isinstance(error, Mapping):
+            continue
+        text = error_text({"errors": [error]})
+        if match := _INVALID_RECIPIENT.search(str(error.get("description", ""))):
+            invalid[match["address"].lower()] = text
+    return invalid
+
+
+def _verbatim(inline: dict[str, Any], keys: Sequence[str]) -> dict[str, str]:
+    """The fields ``keys`` of the content (``name``: the sender's) as SparkPost will print them
+    unchanged: each one holding its template syntax moves into substitution data (a value is inserted,
+    never interpreted) behind a triple-brace placeholder. Returns the values; ``inline`` is changed in
+    place."""
+    values = {}
+    for key in keys:
+        holder = inline["from"] if key == "name" else inline
+        text = holder.get(key)
+        if isinstance(text, str) and ("{{" in text or "}}" in text):
+            name = f"herald_{key}"
+            values[name] = text
+            holder[key] = "{{{" + name + "}}}"
+    return values
 
 
 def _as_dict(value: Any) -> dict[str, Any]:
@@ -104,33 +157,11 @@ class SparkPostSender:
         if size > CONTENT_LIMIT:
             detail = f"content is {size} bytes; SparkPost accepts at most {CONTENT_LIMIT}"
             return fail_all(group, FailureReason.PAYLOAD_TOO_LARGE, detail)
-        results: list[SendResult | None] = [None] * len(group)
-        pending = list(range(len(group)))
-        for _ in range(_MAX_ROUNDS):
-            if not pending:
-                break
-            messages = group if len(pending) == len(group) else [group[i] for i in pending]
-            try:
-                status, body, headers = await self._post(messages)
-            except TRANSPORT_ERRORS as exc:
-                mapped = retry_all(messages, detail=repr(exc))
-            else:
-                invalid = self._invalid_recipients(status, body)
-                rejected = [i for i in pending if group[i].address.lower() in invalid] if invalid else []
-                if rejected:
-                    for i in rejected:
-                        results[i] = fail(group[i], FailureReason.INVALID_ADDRESS, error_text(body))
-                    pending = [i for i in pending if results[i] is None]
-                    continue
-                mapped = self._map(status, body, headers, messages)
-            if len(pending) == len(group):  # the whole group in one round (nearly always)
-                return mapped
-            for i, result in zip(pending, mapped, strict=True):
-                results[i] = result
-            pending = []
-        for i in pending:
-            results[i] = retry(group[i], detail="still pending after removing invalid recipients")
-        return results  # type: ignore[return-value]  # every message has its result
+        try:
+            status, body, headers = await self._post(group)
+        except TRANSPORT_ERRORS as exc:
+            return retry_all(group, detail=repr(exc))
+        return self._map(status, body, headers, group)
 
     async def _post(
         self, group: Sequence[OutboundMessage]
@@ -154,10 +185,16 @@ class SparkPostSender:
         for key, value in (("html", content.html), ("text", content.text), ("reply_to", content.reply_to)):
             if value:
                 inline[key] = value
+        # Without substitution data, the whole content is final text Herald rendered; with it, the
+        # fields SparkPost does not substitute for Herald.
+        rendered = _RENDERED if group[0].substitution_data is None else _RENDERED_BESIDE_SUBSTITUTION
+        verbatim = _verbatim(inline, rendered)
         payload: dict[str, Any] = {
             "options": {
                 "open_tracking": self._config.open_tracking,
                 "click_tracking": self._config.click_tracking,
+                # Without it SparkPost applies marketing unsubscribes to password resets and receipts.
+                "transactional": content.transactional,
             },
             "recipients": [
                 {
@@ -174,18 +211,14 @@ class SparkPostSender:
             ],
             "content": inline,
         }
+        if verbatim:
+            payload["substitution_data"] = verbatim
         if content.campaign:
             payload["campaign_id"] = content.campaign
         if content.tags:
             payload["metadata"] = content.tags
         # The mappings of the contract that are not dicts (substitution data, tags) as JSON objects.
         return orjson.dumps(payload, default=_as_dict)
-
-    @staticmethod
-    def _invalid_recipients(status: int, body: Mapping[str, Any]) -> set[str]:
-        if status != 422:
-            return set()
-        return {match["address"].lower() for match in _INVALID_RECIPIENT.finditer(error_text(body))}
 
     @staticmethod
     def _map(
@@ -198,10 +231,16 @@ class SparkPostSender:
             if results.get("total_accepted_recipients") == 0:
                 detail = f"transmission {transmission} rejected every recipient {error_text(body)}".strip()
                 return fail_all(group, FailureReason.REJECTED, detail)
-            # A partly rejected multi-recipient transmission does not say whom it rejected: those
-            # recipients come back as bounce / rejection events on the webhook.
             accepted = Outcome.ACCEPTED  # positional: keywords cost a third more, per recipient
-            return [SendResult(m.message_id, accepted, transmission) for m in group]
+            invalid = _invalid_recipients(results)
+            if not invalid:
+                return [SendResult(m.message_id, accepted, transmission) for m in group]
+            return [
+                fail(m, FailureReason.INVALID_ADDRESS, invalid[m.address.lower()])
+                if m.address.lower() in invalid
+                else SendResult(m.message_id, accepted, transmission)
+                for m in group
+            ]
         text = error_text(body) or f"HTTP {status}"
         lowered = text.lower()
         if status in (401, 403):
@@ -213,10 +252,9 @@ class SparkPostSender:
             return retry_all(group, after=retry_after(headers.get("Retry-After")), detail=text)
         if "message size limit" in lowered:
             return fail_all(group, FailureReason.PAYLOAD_TOO_LARGE, text)
-        if "generation rejected" in lowered or "(1902)" in lowered:
-            # Message generation rejected: for a single recipient, SparkPost's suppression list
-            # (an earlier unsubscribe, complaint or hard bounce) is the documented cause.
-            suppressed = len(group) == 1 and "suppress" in lowered
-            reason = FailureReason.UNSUBSCRIBED if suppressed else FailureReason.REJECTED
-            return fail_all(group, reason, text)
+        if status == 400 and _NO_VALID_RECIPIENT in _codes(body):
+            return fail_all(group, FailureReason.INVALID_ADDRESS, text)
+        # Among the rest, 1902 "Message generation rejected ... suppressed due to customer policy": the
+        # suppression list holds unsubscribes, complaints, bounces and manual entries alike, and the
+        # answer does not say which, so it is a rejection, never recorded as an unsubscribe.
         return fail_all(group, FailureReason.REJECTED, text)

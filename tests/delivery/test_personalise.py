@@ -37,7 +37,7 @@ _VALUES = st.one_of(
     st.integers(-5, 10),
     st.floats(-10, 10, allow_nan=False),
     st.text(max_size=8),
-    st.sampled_from(["Paris", "Lyon", "Ann", "BOB"]),
+    st.sampled_from(["Paris", "Lyon", "Ann", "BOB", "<script>x</script>", "Bob & 'Co' \"Ltd\""]),
     st.lists(st.text(max_size=4), max_size=3),
 )
 _NAMES = st.sampled_from(["first_name", "city", "vip", "score", "tags"])
@@ -111,3 +111,27 @@ def test_the_skeleton_is_shared_and_parts_are_deduplicated() -> None:
     assert ann.html == "Hi {{{h0}}}, {{{h0}}}{{{h1}}}"
     assert (ann_data, bob_data) == ({"h0": "Ann", "h1": " VIP"}, {"h0": "Bob", "h1": ""})
     assert personalise.variables == {"first_name", "vip"}
+
+
+def test_values_are_html_escaped_in_the_html_field_only() -> None:
+    template = compile_template(
+        messages_pb2.MessageTemplate(
+            subject="Hi {{ first_name }}",
+            html="<p>Hi {{ first_name }}{% if vip %}, {{ first_name | upcase }}{% endif %}</p>"
+            "{{ bio | safe }}",
+            text="Hi {{ first_name }}",
+        )
+    )
+    variables = {"first_name": "<script>alert(1)</script>", "vip": True, "bio": "<b>bold</b>"}
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
+    rendered = Personaliser(template, placeholder=None)(variables)[0]
+    assert rendered.html == f"<p>Hi {escaped}, &lt;SCRIPT&gt;ALERT(1)&lt;/SCRIPT&gt;</p><b>bold</b>"
+    assert rendered.subject == rendered.text == "Hi <script>alert(1)</script>"
+    assert rendered == template.render(variables)
+
+    content, data = Personaliser(template, placeholder=SPARKPOST_PLACEHOLDER)(variables)
+    assert data is not None
+    # One variable, two placeholders: escaped for the html part, as it is for the subject and text.
+    assert content.subject == "Hi {{{h0}}}" and content.text == "Hi {{{h0}}}"
+    assert substitute(content.html, data) == rendered.html
+    assert substitute(content.subject, data) == rendered.subject

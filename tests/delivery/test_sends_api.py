@@ -25,6 +25,10 @@ TEMPLATES = {EMAIL: EMAIL_TEMPLATE}
         ({"templates": {}}, f'templates["{EMAIL}"]'),
         ({"templates": {**TEMPLATES, SMS: EMAIL_TEMPLATE}}, f'templates["{SMS}"]'),
         ({"templates": {EMAIL: messages_pb2.MessageTemplate(html="{% if %}")}}, f'templates["{EMAIL}"].html'),
+        (  # SparkPost's campaign_id: at most 64 bytes ("é" is two)
+            {"templates": {EMAIL: messages_pb2.MessageTemplate(text="t", campaign="é" * 33)}},
+            f'templates["{EMAIL}"].campaign',
+        ),
         ({"purpose": messages_pb2.SEND_PURPOSE_UNSPECIFIED}, "purpose"),
         ({"pacing": messages_pb2.Pacing(count=0, unit=messages_pb2.PACE_UNIT_HOUR)}, "pacing.count"),
         ({"pacing": messages_pb2.Pacing(count=10)}, "pacing.unit"),

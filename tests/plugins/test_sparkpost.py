@@ -96,7 +96,48 @@ async def test_shared_content_is_one_transmission_personalised_per_recipient(
     assert record["metadata"] == {"segment": "vip", "herald_message_id": "msg-0"}
     assert record["from"] == {"email": "news@herald.example", "name": "Herald"}
     assert record["reply_to"] == "help@herald.example"
-    assert record["options"] == {"open_tracking": True, "click_tracking": True}
+    assert record["options"] == {"open_tracking": True, "click_tracking": True, "transactional": False}
+
+
+async def test_rendered_transactional_content_is_flagged_and_reaches_recipients_verbatim(
+    sender: ChannelSender, emulator: SparkPostEmulator
+) -> None:
+    # What Herald rendered from a profile value "{{evil}}" and a Liquid {% raw %} block.
+    content = MessageContent(
+        subject="Reset {{evil}}",
+        html="<p>Hi {{evil}}, keep {{{ braces }}}</p>",
+        text="Hi {{evil}}",
+        from_name="Support {{team}}",
+        transactional=True,
+    )
+    [result] = await sender.send_batch([message(0, content)])
+
+    assert result.outcome is Outcome.ACCEPTED
+    [record] = emulator.accepted
+    assert record["options"]["transactional"] is True
+    assert (record["subject"], record["html"], record["text"]) == (
+        "Reset {{evil}}",
+        "<p>Hi {{evil}}, keep {{{ braces }}}</p>",
+        "Hi {{evil}}",
+    )
+    assert record["from"]["name"] == "Support {{team}}"
+
+
+async def test_fields_herald_renders_beside_substitution_reach_recipients_verbatim(
+    sender: ChannelSender, emulator: SparkPostEmulator
+) -> None:
+    content = MessageContent(
+        subject="Hi {{{h0}}}", text="t", from_name="{{evil}}", reply_to="{{r}}@x.example"
+    )
+    [result] = await sender.send_batch([message(0, content, {"h0": "Ann"})])
+
+    assert result.outcome is Outcome.ACCEPTED
+    [record] = emulator.accepted
+    assert (record["subject"], record["from"]["name"], record["reply_to"]) == (
+        "Hi Ann",
+        "{{evil}}",
+        "{{r}}@x.example",
+    )
 
 
 async def test_distinct_contents_are_separate_transmissions_in_order(
@@ -135,7 +176,8 @@ async def test_wrong_api_key_fails_every_message_with_authentication(
         (420, None, "Exceed Sending Limit (daily)", Outcome.RETRY, None, 86400.0),
         (401, None, "", Outcome.FAILED, FailureReason.AUTHENTICATION, None),
         (403, None, "", Outcome.FAILED, FailureReason.AUTHENTICATION, None),
-        (400, None, "", Outcome.FAILED, FailureReason.UNSUBSCRIBED, None),
+        # 1902 "suppressed due to customer policy": a suppression of unknown cause, not an unsubscribe.
+        (400, None, "", Outcome.FAILED, FailureReason.REJECTED, None),
         (
             422,
             None,
@@ -173,7 +215,7 @@ async def test_error_responses_map_to_results(
     assert again.outcome is Outcome.ACCEPTED
 
 
-async def test_invalid_recipient_is_dropped_and_the_rest_resent(
+async def test_invalid_recipient_fails_and_the_rest_are_accepted_in_one_transmission(
     sender: ChannelSender, emulator: SparkPostEmulator
 ) -> None:
     content = MessageContent(subject="s", text="t")
@@ -184,6 +226,8 @@ async def test_invalid_recipient_is_dropped_and_the_rest_resent(
     assert results[1].reason is FailureReason.INVALID_ADDRESS
     assert results[1].prunes_address
     assert "not-an-address@" in results[1].detail
+    assert results[0].provider_id == results[2].provider_id
+    assert emulator.transmissions == 1
     assert [r["email"] for r in emulator.accepted] == ["user0@example.com", "user2@example.com"]
 
 
@@ -205,30 +249,35 @@ async def test_dead_recipients_are_pruned_and_the_rest_delivered(
     assert [r["email"] for r in emulator.accepted] == ["user0@example.com", "user2@example.com"]
 
 
-async def test_suppressed_single_recipient_is_unsubscribed(
-    sender: ChannelSender, emulator: SparkPostEmulator
+@pytest.mark.parametrize("count", [1, 2])
+async def test_a_transmission_without_a_valid_recipient_fails_each_as_an_invalid_address(
+    sender: ChannelSender, emulator: SparkPostEmulator, count: int
+) -> None:
+    content = MessageContent(subject="s", text="t")
+    batch = [OutboundMessage(f"msg-{i}", f"bad{i}@", content) for i in range(count)]
+    results = await sender.send_batch(batch)
+
+    failed = (Outcome.FAILED, FailureReason.INVALID_ADDRESS)
+    assert [(r.outcome, r.reason) for r in results] == [failed] * count
+    assert all(r.prunes_address and "5002" in r.detail for r in results)
+    assert emulator.transmissions == 0
+
+
+@pytest.mark.parametrize("count", [1, 2])
+async def test_suppressed_recipient_is_accepted_and_comes_back_as_a_bounce(
+    manager: ChannelManager, sender: ChannelSender, emulator: SparkPostEmulator, count: int
 ) -> None:
     emulator.suppress("user0@example.com")
-    [result] = await sender.send_batch([message(0, MessageContent(subject="s", text="t"))])
-    assert result.outcome is Outcome.FAILED
-    assert result.reason is FailureReason.UNSUBSCRIBED
-    assert "suppressed" in result.detail
-
-
-async def test_suppressed_recipient_in_a_multi_recipient_transmission_comes_back_as_a_bounce(
-    manager: ChannelManager, sender: ChannelSender, emulator: SparkPostEmulator
-) -> None:
-    emulator.suppress("user1@example.com")
     content = MessageContent(subject="s", text="t")
-    results = await sender.send_batch([message(0, content), message(1, content)])
+    results = await sender.send_batch([message(i, content) for i in range(count)])
 
-    # SparkPost accepts the transmission and reports the rejected recipient by event afterwards.
-    assert [r.outcome for r in results] == [Outcome.ACCEPTED, Outcome.ACCEPTED]
-    assert [r["email"] for r in emulator.accepted] == ["user0@example.com"]
+    # SparkPost accepts the transmission and reports the suppressed recipient by event afterwards.
+    assert [r.outcome for r in results] == [Outcome.ACCEPTED] * count
+    assert [r["email"] for r in emulator.accepted] == [f"user{i}@example.com" for i in range(1, count)]
     request = WebhookRequest({}, orjson.dumps(emulator.pending_events))
     events = manager.parse_feedback(CHANNEL, request, CONFIG)
     assert [(e.kind, e.address, e.message_id) for e in events] == [
-        (FeedbackKind.BOUNCED, "user1@example.com", "msg-1")
+        (FeedbackKind.BOUNCED, "user0@example.com", "msg-0")
     ]
 
 
@@ -271,8 +320,73 @@ async def test_emulator_checks_the_request_as_sparkpost_does(emulator: SparkPost
         async with session.post(url, json=good, headers={"Authorization": API_KEY}) as response:
             answer = await response.json()
             assert response.status == 200
-            assert answer["results"]["total_accepted_recipients"] == 1
-            assert answer["results"]["total_rejected_recipients"] == 0
+            assert answer == {
+                "results": {
+                    "total_rejected_recipients": 0,
+                    "total_accepted_recipients": 1,
+                    "id": answer["results"]["id"],
+                }
+            }
+
+
+async def test_emulator_answers_recipient_errors_in_sparkposts_shapes(emulator: SparkPostEmulator) -> None:
+    """The shapes of SparkPost's Transmissions API documentation and of its answers as observed."""
+    url = f"{emulator.endpoint}/api/v1/transmissions"
+    content = {"from": {"email": "n@herald.example"}, "subject": "s", "text": "t"}
+    mixed = {
+        "recipients": [
+            {"address": {"email": "a@example.com"}},
+            {"address": {"email": "normdexample.com"}},
+            {"address": {"name": "No Address"}},
+        ],
+        "content": content,
+    }
+    invalid = {"recipients": [{"address": {"email": "normdexample.com"}}], "content": content}
+    long_campaign = {**invalid, "recipients": mixed["recipients"][:1], "campaign_id": "c" * 65}
+    headers = {"Authorization": API_KEY}
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url, json=mixed, headers=headers) as response:
+            answer = await response.json()
+        assert response.status == 200
+        assert answer == {
+            "errors": [
+                {
+                    "message": "transmission created, but with validation errors",
+                    "description": "message submitted for generation successfully",
+                    "code": "2000",
+                }
+            ],
+            "results": {
+                "rcpt_to_errors": [
+                    {
+                        "message": "invalid data format/type",
+                        "description": "invalid recipient address.email: normdexample.com",
+                        "code": "1300",
+                    },
+                    {
+                        "message": "required field is missing",
+                        "description": "address.email is required for each recipient",
+                        "code": "1400",
+                    },
+                ],
+                "total_rejected_recipients": 2,
+                "total_accepted_recipients": 1,
+                "id": answer["results"]["id"],
+            },
+        }
+        async with session.post(f"{url}?num_rcpt_errors=1", json=mixed, headers=headers) as response:
+            answer = await response.json()
+        assert len(answer["results"]["rcpt_to_errors"]) == 1
+        assert answer["results"]["total_rejected_recipients"] == 2
+        async with session.post(url, json=invalid, headers=headers) as response:
+            answer = await response.json()
+        assert response.status == 400
+        assert answer == {"errors": [{"message": "At least one valid recipient is required", "code": 5002}]}
+        async with session.post(url, json=long_campaign, headers=headers) as response:
+            answer = await response.json()
+        assert response.status == 422
+        assert answer["errors"][0]["code"] == "1300"
+    assert [record["email"] for record in emulator.accepted] == ["a@example.com", "a@example.com"]
 
 
 @pytest.mark.parametrize(
