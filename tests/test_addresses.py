@@ -21,9 +21,8 @@ from kernel.profiles.addresses import (
     normalise_value,
     parse_address,
 )
+from tests.profile_support import AUTH, P256DH
 
-P256DH = base64.urlsafe_b64encode(b"\x04" + bytes(range(64))).rstrip(b"=").decode()
-AUTH = base64.urlsafe_b64encode(bytes(range(16))).rstrip(b"=").decode()
 KINDS = sorted(KIND_NAMES.values())
 
 
@@ -91,7 +90,7 @@ def test_impossible_phone_numbers_are_refused(raw: str) -> None:
 
 
 def test_web_push_keys_are_checked_and_stored_unpadded_base64url() -> None:
-    padded_standard = base64.b64encode(b"\x04" + bytes(range(64))).decode()
+    padded_standard = base64.b64encode(base64.urlsafe_b64decode(P256DH + "=")).decode()
     parsed = parse_address(
         common_pb2.Address(
             kind=common_pb2.ADDRESS_KIND_WEB_PUSH,

@@ -7,6 +7,7 @@ resource limits so that a hostile template cannot stall a kernel.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,9 @@ class _LimitedEnvironment(Environment):
 
 _ENVIRONMENT = _LimitedEnvironment()
 _TEXT_FIELDS = ("subject", "html", "text", "from_address", "from_name", "reply_to", "title", "body", "url")
+_VERBATIM_FIELDS = ("sound", "collapse_key", "campaign")
+# Keys of `data`: what every push provider accepts as a payload key (documented in messages.proto).
+_DATA_KEY = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
 _PRIORITIES = ("high", "normal")
 
 
@@ -69,11 +73,25 @@ def compile_template(message: messages_pb2.MessageTemplate, field: str = "templa
         source = getattr(message, name)
         if source:
             fields[name] = _parse(source, f"{field}.{name}")
-    data = {key: _parse(value, f'{field}.data["{key}"]') for key, value in message.data.items()}
+    for name in _VERBATIM_FIELDS:
+        _check_no_nul(getattr(message, name), f"{field}.{name}")
+    data = {}
+    for key, value in message.data.items():
+        key_field = f'{field}.data["{key}"]'
+        if not _DATA_KEY.fullmatch(key):
+            raise InvalidArgument("keys are 1 to 128 letters, digits, '_', '-' or '.'", key_field)
+        data[key] = _parse(value, key_field)
     return CompiledTemplate(fields, data, message)
 
 
+def _check_no_nul(text: str, field: str) -> None:
+    """No provider carries U+0000 intact (C strings end there); SMTP and HTTP headers cannot hold it."""
+    if "\x00" in text:
+        raise InvalidArgument("contains a NUL character", field)
+
+
 def _parse(source: str, field: str) -> Any:
+    _check_no_nul(source, field)
     try:
         return _ENVIRONMENT.from_string(source)
     except LiquidError as error:
