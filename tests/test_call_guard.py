@@ -11,10 +11,12 @@ import pytest
 
 from herald.v1 import channels_pb2, messages_pb2, profiles_pb2, projects_pb2
 from kernel.api.channels import ChannelServicer
+from kernel.api.guard import CallGuard
 from kernel.api.messages import MessageServicer
 from kernel.api.profiles import ProfileServicer
 from kernel.api.projects import ProjectServicer
-from kernel.api.status import Access, access_of
+from kernel.api.status import INTERNAL_MESSAGE, Access, access_of, rpc
+from kernel.auth import Caller
 from tests.conftest import ADMIN, ProjectKey, rpc_error
 
 _FILES = (projects_pb2, profiles_pb2, channels_pb2, messages_pb2)
@@ -89,3 +91,34 @@ async def test_garbage_is_refused_without_a_traceback(channel, project: ProjectK
         assert keyed.code() == grpc.StatusCode.INVALID_ARGUMENT, keyed.details()
         assert "protobuf" in keyed.details()
     assert [record.getMessage() for record in caplog.records] == []
+
+
+@rpc()
+async def fail(request: bytes, context: grpc.aio.ServicerContext, caller: Caller) -> bytes:
+    """A method with a bug: its exception's text must reach the log, never the client."""
+    raise RuntimeError(f"secret internals of {caller.project}")
+
+
+@pytest.fixture
+async def failing_server(server) -> AsyncIterator[str]:
+    """A server with the kernel's guard and one method that fails (the bug the guard must contain)."""
+    guarded = grpc.aio.server(interceptors=[CallGuard(server.kernel.auth)])
+    handlers = {"Fail": grpc.unary_unary_rpc_method_handler(fail)}
+    guarded.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("test.Buggy", handlers),))
+    port = guarded.add_insecure_port("127.0.0.1:0")
+    await guarded.start()
+    yield f"127.0.0.1:{port}"
+    await guarded.stop(None)
+
+
+async def test_an_unexpected_error_is_internal_with_a_generic_message(
+    failing_server: str, project: ProjectKey, caplog
+) -> None:
+    caplog.set_level(logging.WARNING)
+    async with grpc.aio.insecure_channel(failing_server) as channel:
+        error = await rpc_error(channel.unary_unary("/test.Buggy/Fail")(b"", metadata=project.auth))
+    assert error.code() == grpc.StatusCode.INTERNAL
+    assert error.details() == INTERNAL_MESSAGE
+    [logged] = caplog.records
+    assert logged.getMessage() == "unexpected error in /test.Buggy/Fail"
+    assert logged.exc_info is not None and "secret internals" in str(logged.exc_info[1])
