@@ -5,10 +5,11 @@ Servicer methods take ``(self, request, context, caller)`` and are marked with :
 decoded, and ends a failed call with :func:`abort_for`. The error model (documented for clients in
 proto/herald/v1/common.proto):
 
-- a :class:`~kernel.errors.HeraldError` becomes its status code, with a plain-ASCII message (non-ASCII and
-  control characters of a field path escaped, as gRPC metadata cannot carry them); INVALID_ARGUMENT also
-  carries a ``google.rpc.BadRequest`` detail with the exact field path, and the ``herald-field`` trailer
-  repeats the path when it is printable ASCII;
+- a :class:`~kernel.errors.HeraldError` becomes its status code, with a plain-ASCII message (other
+  characters escaped: a map key in a field path can hold anything, and logs and terminals show the
+  message); an INVALID_ARGUMENT naming a field also carries a ``google.rpc.BadRequest`` detail with the
+  exact path; the ``herald-field`` trailer repeats the path only when it is printable ASCII, all that
+  gRPC metadata can carry;
 - a database that cannot be reached is UNAVAILABLE, which clients may retry;
 - anything else is a bug: INTERNAL with a generic message, the traceback only in the server's log.
 """
@@ -92,7 +93,7 @@ def ascii_text(text: str) -> str:
 async def abort_for(context: grpc.aio.ServicerContext, error: Exception, method: str) -> NoReturn:
     """End the call with the status ``error`` deserves (raises, as ``context.abort`` does)."""
     if isinstance(error, errors.HeraldError):
-        await abort_with(context, error)
+        await _abort_with(context, error)
     if isinstance(error, DATABASE_UNREACHABLE):
         log.warning("database unreachable during %s: %s", method, type(error).__name__)
         await _abort(context, grpc.StatusCode.UNAVAILABLE, DATABASE_UNREACHABLE_MESSAGE)
@@ -100,14 +101,14 @@ async def abort_for(context: grpc.aio.ServicerContext, error: Exception, method:
     await _abort(context, grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE)
 
 
-async def abort_with(context: grpc.aio.ServicerContext, error: errors.HeraldError) -> NoReturn:
+async def _abort_with(context: grpc.aio.ServicerContext, error: errors.HeraldError) -> NoReturn:
     """End the call with the status matching ``error``."""
     code = _STATUS.get(type(error), grpc.StatusCode.FAILED_PRECONDITION)
     message = ascii_text(str(error))
     trailers: list[tuple[str, str | bytes]] = []
     if error.field and ascii_text(error.field) == error.field:
         trailers.append((FIELD_TRAILER, error.field))
-    if isinstance(error, errors.InvalidArgument):
+    if isinstance(error, errors.InvalidArgument) and error.field:
         trailers.extend(_bad_request(error, message).trailing_metadata)
     await _abort(context, code, message, trailers)
 
