@@ -34,6 +34,9 @@ _HANDLER_FACTORIES = {
 
 
 class CallGuard(grpc.aio.ServerInterceptor):
+    """Installed once on the server, so that no servicer method can forget authentication or let an
+    exception reach grpc (which would log it with a traceback and send its text as UNKNOWN)."""
+
     def __init__(self, auth: Authenticator) -> None:
         self._auth = auth
 
