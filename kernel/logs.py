@@ -67,6 +67,8 @@ class RepeatFilter(logging.Filter):
             record.repeated = repeats.held_back
         if len(self._seen) >= self.max_tracked:
             self._seen = {k: r for k, r in self._seen.items() if now < r.window_ends}
+            if len(self._seen) >= self.max_tracked:  # a flood of distinct messages: forget, stay bounded
+                self._seen.clear()
         self._seen[key] = _Repeats(now + self._window)
         return True
 

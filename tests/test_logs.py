@@ -53,3 +53,10 @@ def test_different_errors_and_lower_levels_are_not_held_back() -> None:
 def test_a_zero_window_shows_everything() -> None:
     repeats = RepeatFilter(0, Clock())
     assert all(repeats.filter(record("unexpected error in /x")) for _ in range(3))
+
+
+def test_a_flood_of_distinct_errors_keeps_the_memory_bounded() -> None:
+    repeats = RepeatFilter(WINDOW, Clock())
+    repeats.max_tracked = 3
+    assert all(repeats.filter(record(f"error {n}")) for n in range(10))
+    assert len(repeats._seen) <= 3
