@@ -27,7 +27,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from kernel.server import serve
 
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, settings.log_repeat_window_seconds)
     uvloop.run(serve(settings))
     return 0
 
@@ -42,7 +42,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     if settings.worker_count < 1:
         print("herald: a worker process needs at least one worker (--workers)", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, settings.log_repeat_window_seconds)
     uvloop.run(work(settings))
     return 0
 

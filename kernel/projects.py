@@ -12,6 +12,7 @@ import asyncpg
 
 from kernel.auth import new_secret
 from kernel.errors import InvalidArgument, NotFound
+from kernel.text import check_no_control_characters
 
 MAX_NAME_LENGTH = 200
 MAX_RETENTION_DAYS = 36_500
@@ -47,7 +48,7 @@ def check_name(name: str, field: str = "name") -> str:
         raise InvalidArgument("must not be empty", field)
     if len(name) > MAX_NAME_LENGTH:
         raise InvalidArgument(f"at most {MAX_NAME_LENGTH} characters", field)
-    return name
+    return check_no_control_characters(name, field)
 
 
 def check_timezone(timezone: str, field: str = "settings.timezone") -> str:

@@ -30,6 +30,7 @@ from herald.v1 import (
     projects_pb2_grpc,
 )
 from kernel.api.channels import ChannelServicer
+from kernel.api.guard import CallGuard
 from kernel.api.messages import MessageServicer
 from kernel.api.profiles import ProfileServicer
 from kernel.api.projects import ProjectServicer
@@ -90,20 +91,21 @@ class RunningServer:
 async def start(settings: Settings, admin_key: str) -> RunningServer:
     kernel = await Kernel.open(settings, admin_key)
     server = grpc.aio.server(
+        interceptors=[CallGuard(kernel.auth)],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-        ]
+        ],
     )
     projects_pb2_grpc.add_ProjectServiceServicer_to_server(
         ProjectServicer(kernel.projects, kernel.auth), server
     )
     profiles_pb2_grpc.add_ProfileServiceServicer_to_server(ProfileServicer(kernel), server)
     channels_pb2_grpc.add_ChannelServiceServicer_to_server(
-        ChannelServicer(kernel.channels, kernel.channel_configs, kernel.auth), server
+        ChannelServicer(kernel.channels, kernel.channel_configs), server
     )
     messages_pb2_grpc.add_MessageServiceServicer_to_server(
-        MessageServicer(kernel.transactional, kernel.sends, kernel.auth), server
+        MessageServicer(kernel.transactional, kernel.sends), server
     )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

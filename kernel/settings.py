@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     log_format: str = Field(
         "json", pattern="^(json|text)$", description="json (one object per line) or text."
     )
+    log_repeat_window_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="An identical warning or error (same logger, message and exception type) is logged "
+        "once per this many seconds; the next one logged says how many were held back (`repeated`). "
+        "0 logs every one.",
+    )
     shutdown_grace_seconds: float = Field(
         10.0, ge=0, description="How long in-flight calls may finish after SIGTERM/SIGINT."
     )

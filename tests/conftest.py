@@ -16,6 +16,8 @@ from pathlib import Path
 import asyncpg
 import grpc
 import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from herald.v1 import profiles_pb2_grpc, projects_pb2, projects_pb2_grpc
 from kernel.server import RunningServer, running
@@ -139,3 +141,15 @@ async def rpc_error(call: object) -> grpc.aio.AioRpcError:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await call  # type: ignore[misc]
     return caught.value
+
+
+def field_violations(error: grpc.aio.AioRpcError) -> list[tuple[str, str]]:
+    """The (field, description) pairs of the error's google.rpc.BadRequest detail."""
+    status = rpc_status.from_call(error)
+    assert status is not None, "no google.rpc.Status in the trailers"
+    violations = []
+    for detail in status.details:
+        request = error_details_pb2.BadRequest()
+        assert detail.Unpack(request), detail.type_url
+        violations.extend((v.field, v.description) for v in request.field_violations)
+    return violations

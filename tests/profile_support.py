@@ -7,6 +7,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from herald.v1 import common_pb2, profiles_pb2, profiles_pb2_grpc
 from kernel.api.timestamps import from_datetime
@@ -18,8 +20,14 @@ APNS = common_pb2.ADDRESS_KIND_APNS_TOKEN
 FCM = common_pb2.ADDRESS_KIND_FCM_TOKEN
 WEB_PUSH = common_pb2.ADDRESS_KIND_WEB_PUSH
 PHONE = common_pb2.ADDRESS_KIND_PHONE
-# A valid web-push key pair: an uncompressed P-256 point (0x04 + 64 bytes) and a 16-byte secret.
-P256DH = base64.urlsafe_b64encode(b"\x04" + bytes(range(1, 65))).rstrip(b"=").decode()
+# A valid web-push key pair: an uncompressed P-256 point (0x04 + 64 bytes: here the curve's generator,
+# the public key of private key 1) and a 16-byte secret.
+_POINT = (
+    ec.derive_private_key(1, ec.SECP256R1())
+    .public_key()
+    .public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+)
+P256DH = base64.urlsafe_b64encode(_POINT).rstrip(b"=").decode()
 AUTH = base64.urlsafe_b64encode(bytes(range(16))).rstrip(b"=").decode()
 
 

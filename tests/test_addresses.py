@@ -21,9 +21,8 @@ from kernel.profiles.addresses import (
     normalise_value,
     parse_address,
 )
+from tests.profile_support import AUTH, P256DH
 
-P256DH = base64.urlsafe_b64encode(b"\x04" + bytes(range(64))).rstrip(b"=").decode()
-AUTH = base64.urlsafe_b64encode(bytes(range(16))).rstrip(b"=").decode()
 KINDS = sorted(KIND_NAMES.values())
 
 
@@ -84,14 +83,17 @@ def test_phone_numbers_are_stored_in_e164(raw: str, stored: str) -> None:
     assert normalise_phone(raw) == stored
 
 
-@pytest.mark.parametrize("raw", ["0612345678", "+1234", "+999 1234567", "+33 6 12", "phone"])
+@pytest.mark.parametrize(
+    "raw",
+    ["0612345678", "+1234", "+999 1234567", "+33 6 12", "phone", "+3361234abcd", "+1 650 253 0000 ext. 12"],
+)
 def test_impossible_phone_numbers_are_refused(raw: str) -> None:
     with pytest.raises(InvalidArgument):
         normalise_phone(raw)
 
 
 def test_web_push_keys_are_checked_and_stored_unpadded_base64url() -> None:
-    padded_standard = base64.b64encode(b"\x04" + bytes(range(64))).decode()
+    padded_standard = base64.b64encode(base64.urlsafe_b64decode(P256DH + "=")).decode()
     parsed = parse_address(
         common_pb2.Address(
             kind=common_pb2.ADDRESS_KIND_WEB_PUSH,
@@ -130,12 +132,22 @@ def test_web_push_keys_are_checked_and_stored_unpadded_base64url() -> None:
             common_pb2.Address(
                 kind=common_pb2.ADDRESS_KIND_WEB_PUSH,
                 value="https://p.example/1",
+                web_push=common_pb2.WebPushKeys(
+                    p256dh=base64.urlsafe_b64encode(b"\x04" + bytes(64)).decode(), auth=AUTH
+                ),
+            ),
+            "x.web_push.p256dh",
+        ),
+        (
+            common_pb2.Address(
+                kind=common_pb2.ADDRESS_KIND_WEB_PUSH,
+                value="https://p.example/1",
                 web_push=common_pb2.WebPushKeys(p256dh=P256DH, auth=AUTH[:-2]),
             ),
             "x.web_push.auth",
         ),
     ],
-    ids=["no-kind", "empty", "keys-missing", "keys-on-email", "compressed-key", "short-auth"],
+    ids=["no-kind", "empty", "keys-missing", "keys-on-email", "compressed-key", "not-on-curve", "short-auth"],
 )
 def test_parse_address_names_the_field(address: common_pb2.Address, field: str) -> None:
     with pytest.raises(InvalidArgument) as caught:

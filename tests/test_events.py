@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import grpc
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -25,7 +26,7 @@ from kernel.profiles.attributes import AttributeLimits, to_messages
 from kernel.profiles.events import EventStore, validate_events
 from kernel.profiles.timeline import LAST_SEEN
 from kernel.settings import Settings
-from tests.conftest import ProjectKey, rpc_error
+from tests.conftest import ProjectKey, field_violations, rpc_error
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -267,6 +268,10 @@ INVALID = [
         _with(attributes={"nul": common_pb2.AttributeValue(string_value="a\x00b")}),
         'events[1].attributes["nul"]',
     ),
+    (
+        _with(attributes={"at": common_pb2.AttributeValue(datetime_value=Timestamp(nanos=-1))}),
+        'events[1].attributes["at"]',
+    ),
 ]
 
 
@@ -278,8 +283,21 @@ async def test_one_invalid_event_rejects_the_call(profiles, project: ProjectKey,
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error.details().startswith(f"{field}: "), error.details()
     assert metadata(error)["herald-field"] == field
+    assert [violation[0] for violation in field_violations(error)] == [field]
     assert await row_count(db, "events", project) == 0
     assert await row_count(db, "profiles", project) == 0
+
+
+async def test_a_property_name_metadata_cannot_carry_is_named_in_the_error_details(
+    profiles, project: ProjectKey, db
+) -> None:
+    bad = _with(attributes={"prix_€": common_pb2.AttributeValue(bool_value=True)})
+    error = await rpc_error(profiles.TrackEvents(batch(event("innocent"), bad), metadata=project.auth))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert [violation[0] for violation in field_violations(error)] == ['events[1].attributes["prix_€"]']
+    assert error.details().startswith('events[1].attributes["prix_\\u20ac"]: ')
+    assert "herald-field" not in metadata(error)
+    assert await row_count(db, "events", project) == 0
 
 
 async def test_batch_limit(profiles, project: ProjectKey, db, settings) -> None:
@@ -332,10 +350,9 @@ async def test_stream_error_keeps_earlier_messages(profiles, project: ProjectKey
     error = await rpc_error(call)
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error.details().startswith("messages[2].events[1].name: ")
-    assert metadata(error) == {
-        "herald-accepted-messages": "2",
-        "herald-field": "messages[2].events[1].name",
-    }
+    assert metadata(error)["herald-accepted-messages"] == "2"
+    assert metadata(error)["herald-field"] == "messages[2].events[1].name"
+    assert [violation[0] for violation in field_violations(error)] == ["messages[2].events[1].name"]
     assert [r["name"] for r in await stored_events(db, project)] == ["m0", "m1", "m1"]
     assert await profile_of(db, project, "custom", "ned") is None
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -14,7 +16,7 @@ from herald.v1 import common_pb2, profiles_pb2
 from kernel.api.timestamps import from_datetime, to_datetime
 from kernel.errors import InvalidArgument
 from kernel.profiles.timeline import Position, decode_token, encode_token
-from tests.conftest import ProjectKey, rpc_error
+from tests.conftest import ProjectKey, field_violations, rpc_error
 from tests.profile_support import (
     APNS,
     AUTH,
@@ -224,6 +226,15 @@ NO_CHANNEL = common_pb2.CHANNEL_UNSPECIFIED
 NO_PURPOSE = common_pb2.PURPOSE_UNSPECIFIED
 NO_STATUS = common_pb2.SUBSCRIPTION_STATUS_UNSPECIFIED
 NO_KIND = common_pb2.ADDRESS_KIND_UNSPECIFIED
+# 0x04 and 64 bytes, but not a point of the curve: encryption to it could only fail at send time.
+NOT_ON_THE_CURVE = common_pb2.Address(
+    kind=common_pb2.ADDRESS_KIND_WEB_PUSH,
+    value="https://push.example/1",
+    web_push=common_pb2.WebPushKeys(
+        p256dh=base64.urlsafe_b64encode(b"\x04" + bytes(range(1, 65))).rstrip(b"=").decode(), auth=AUTH
+    ),
+)
+OUT_OF_RANGE_NANOS = common_pb2.AttributeValue(datetime_value=Timestamp(seconds=0, nanos=1_000_000_000))
 TWO_GOOD_ONE_BAD = [address(EMAIL, "a@example.com"), address(PHONE, "+33612345678"), address(EMAIL, "nope")]
 
 
@@ -254,6 +265,9 @@ TWO_GOOD_ONE_BAD = [address(EMAIL, "a@example.com"), address(PHONE, "+3361234567
         (_bad(subscriptions=[subscription(MAIL, IN, NO_PURPOSE)]), "subscriptions[0].purpose"),
         (_bad(subscriptions=[subscription(MAIL, NO_STATUS)]), "subscriptions[0].status"),
         (_bad(subscriptions=[subscription(MAIL, IN), subscription(MAIL, OUT)]), "subscriptions[1]"),
+        (_bad(add_addresses=[address(PHONE, "+3361234abcd")]), "add_addresses[0].value"),
+        (_bad(add_addresses=[NOT_ON_THE_CURVE]), "add_addresses[0].web_push.p256dh"),
+        (_bad(attributes={"born": OUT_OF_RANGE_NANOS}), 'attributes["born"]'),
     ],
 )
 async def test_invalid_upserts_name_the_field_and_store_nothing(
@@ -263,6 +277,31 @@ async def test_invalid_upserts_name_the_field_and_store_nothing(
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error.details().startswith(f"{field}: ")
     assert dict(error.trailing_metadata())["herald-field"] == field
+    assert [violation[0] for violation in field_violations(error)] == [field]
+    assert set((await row_counts(db, project.project_id)).values()) == {0}
+
+
+async def test_an_observed_at_with_nanos_out_of_range_is_refused(profiles, project: ProjectKey, db) -> None:
+    request = profiles_pb2.UpsertProfileRequest(
+        profile=custom("u1"), observed_at=Timestamp(seconds=1_700_000_000, nanos=2_000_000_000), **_bad()
+    )
+    error = await rpc_error(profiles.UpsertProfile(request, metadata=project.auth))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert [violation[0] for violation in field_violations(error)] == ["observed_at"]
+    assert set((await row_counts(db, project.project_id)).values()) == {0}
+
+
+@pytest.mark.parametrize("key", ["âge", "a\nb", "nul\x00", "\x7f"])
+async def test_a_key_metadata_cannot_carry_is_named_in_the_error_details(
+    profiles, project: ProjectKey, db, key: str
+) -> None:
+    """The field path (with the key as sent) goes in google.rpc.BadRequest; the message stays ASCII."""
+    error = await rpc_error(upsert(profiles, project, custom("u1"), **_bad(attributes={key: text("x")})))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    field = f'attributes["{key}"]'
+    assert field_violations(error) == [(field, "key must be a letter followed by letters, digits or '_'")]
+    assert error.details().startswith(f"{field.encode('unicode_escape').decode()}: ")
+    assert "herald-field" not in dict(error.trailing_metadata())
     assert set((await row_counts(db, project.project_id)).values()) == {0}
 
 

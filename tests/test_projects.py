@@ -6,7 +6,7 @@ import grpc
 import pytest
 
 from herald.v1 import common_pb2, profiles_pb2, projects_pb2
-from tests.conftest import ADMIN, ProjectKey, bearer, new_project, rpc_error
+from tests.conftest import ADMIN, ProjectKey, bearer, field_violations, new_project, rpc_error
 
 
 async def test_create_project_returns_a_working_key(projects, profiles) -> None:
@@ -55,6 +55,8 @@ async def test_defaults_are_utc_and_no_purge(projects) -> None:
             ),
             "settings.inactivity_retention_days",
         ),
+        (projects_pb2.CreateProjectRequest(name="nul\x00"), "name"),
+        (projects_pb2.CreateProjectRequest(name="two\nlines"), "name"),
     ],
 )
 async def test_create_project_validation_names_the_field(projects, request_, field) -> None:
@@ -63,8 +65,17 @@ async def test_create_project_validation_names_the_field(projects, request_, fie
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error.details().startswith(f"{field}:")
     assert ("herald-field", field) in tuple(error.trailing_metadata())
+    assert [violation[0] for violation in field_violations(error)] == [field]
     after = len((await projects.ListProjects(projects_pb2.ListProjectsRequest(), metadata=ADMIN)).projects)
     assert after == before
+
+
+async def test_an_api_key_name_with_a_nul_is_refused(projects, project: ProjectKey, db) -> None:
+    request = projects_pb2.CreateApiKeyRequest(project_id=str(project.project_id), name="ci\x00")
+    error = await rpc_error(projects.CreateApiKey(request, metadata=ADMIN))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error.details() == "name: must not contain control characters (such as NUL or line breaks)"
+    assert await db.fetchval("SELECT count(*) FROM api_keys WHERE project_id = $1", project.project_id) == 1
 
 
 async def test_update_settings_changes_only_given_fields(projects, project: ProjectKey) -> None:

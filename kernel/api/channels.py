@@ -9,7 +9,7 @@ from herald.v1 import channels_pb2 as pb
 from herald.v1 import channels_pb2_grpc, common_pb2
 from kernel.api.status import rpc
 from kernel.api.timestamps import from_datetime
-from kernel.auth import Authenticator, Caller
+from kernel.auth import Caller
 from kernel.channels import ChannelSpec
 from kernel.channels.configs import ChannelConfigs, StoredConfig
 from kernel.errors import InvalidArgument
@@ -65,10 +65,9 @@ def _channel_name(name: str) -> str:
 
 
 class ChannelServicer(channels_pb2_grpc.ChannelServiceServicer):
-    def __init__(self, manager: ChannelManager, configs: ChannelConfigs, auth: Authenticator) -> None:
+    def __init__(self, manager: ChannelManager, configs: ChannelConfigs) -> None:
         self.manager = manager
         self.configs = configs
-        self.auth = auth
 
     @rpc(admin_or_project=True)
     async def ListChannels(

@@ -7,16 +7,15 @@ import grpc
 from herald.v1 import messages_pb2 as pb
 from herald.v1 import messages_pb2_grpc
 from kernel.api.status import rpc
-from kernel.auth import Authenticator, Caller
+from kernel.auth import Caller
 from kernel.delivery.sends import Sends
 from kernel.delivery.transactional import TransactionalSender
 
 
 class MessageServicer(messages_pb2_grpc.MessageServiceServicer):
-    def __init__(self, transactional: TransactionalSender, sends: Sends, auth: Authenticator) -> None:
+    def __init__(self, transactional: TransactionalSender, sends: Sends) -> None:
         self.transactional = transactional
         self.sends = sends
-        self.auth = auth
 
     @rpc()
     async def SendTransactional(

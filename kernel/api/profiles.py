@@ -18,6 +18,5 @@ class ProfileServicer(
 ):
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
-        self.auth = kernel.auth
         self.setup_events()
         self.setup_privacy()

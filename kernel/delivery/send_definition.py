@@ -16,6 +16,7 @@ from kernel.delivery.templates import CompiledTemplate, compile_template
 from kernel.errors import InvalidArgument
 from kernel.plugins import ChannelManager, UnknownChannel
 from kernel.profiles.refs import Ref, check_ref
+from kernel.text import check_no_control_characters
 from sender_ext import Rate
 
 MAX_AUDIENCE_REFS = 1_000_000
@@ -51,6 +52,7 @@ def parse_send(request: pb.CreateSendRequest, manager: ChannelManager, default_r
     """Everything but the audience list (see :func:`audience_refs`)."""
     if len(request.name) > MAX_NAME_LENGTH:
         raise InvalidArgument(f"at most {MAX_NAME_LENGTH} characters", "name")
+    check_no_control_characters(request.name, "name")
     if request.purpose not in _PURPOSES:
         raise InvalidArgument("set marketing or transactional", "purpose")
     purpose = _PURPOSES[request.purpose]

@@ -12,6 +12,7 @@ fields (subject, text, push and SMS texts) are not HTML and are never escaped.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,9 @@ HTML_FIELDS = frozenset({"html"})
 #: SparkPost's documented maximum length of a transmission's campaign_id.
 MAX_CAMPAIGN_BYTES = 64
 _TEXT_FIELDS = ("subject", "html", "text", "from_address", "from_name", "reply_to", "title", "body", "url")
+_VERBATIM_FIELDS = ("sound", "collapse_key", "campaign")
+# Keys of `data`: what every push provider accepts as a payload key (documented in messages.proto).
+_DATA_KEY = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
 _PRIORITIES = ("high", "normal")
 
 
@@ -90,11 +94,25 @@ def compile_template(
         source = getattr(message, name)
         if source:
             fields[name] = _parse(source, f"{field}.{name}", html=name in HTML_FIELDS)
-    data = {key: _parse(value, f'{field}.data["{key}"]') for key, value in message.data.items()}
+    for name in _VERBATIM_FIELDS:
+        _check_no_nul(getattr(message, name), f"{field}.{name}")
+    data = {}
+    for key, value in message.data.items():
+        key_field = f'{field}.data["{key}"]'
+        if not _DATA_KEY.fullmatch(key):
+            raise InvalidArgument("keys are 1 to 128 letters, digits, '_', '-' or '.'", key_field)
+        data[key] = _parse(value, key_field)
     return CompiledTemplate(fields, data, message, transactional)
 
 
+def _check_no_nul(text: str, field: str) -> None:
+    """No provider carries U+0000 intact (C strings end there); SMTP and HTTP headers cannot hold it."""
+    if "\x00" in text:
+        raise InvalidArgument("contains a NUL character", field)
+
+
 def _parse(source: str, field: str, *, html: bool = False) -> Any:
+    _check_no_nul(source, field)
     try:
         return (_HTML_ENVIRONMENT if html else _ENVIRONMENT).from_string(source)
     except LiquidError as error:

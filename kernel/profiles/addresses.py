@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import phonenumbers
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from herald.v1 import common_pb2
 from kernel.errors import InvalidArgument
@@ -124,6 +125,10 @@ def normalise_phone(value: str, field: str = "value") -> str:
     """Any international spelling (``+33 6 12 34 56 78``) is accepted and stored as E.164."""
     if not value.startswith("+") or len(value) > MAX_PHONE_INPUT_LENGTH:
         raise InvalidArgument("a phone number must be in international form, starting with '+'", field)
+    if any(character.isalpha() for character in value):
+        # phonenumbers reads letters as keypad digits (vanity numbers: +33612342223 from +3361234abcd)
+        # and drops extensions: either way a different number than the one written would be stored.
+        raise InvalidArgument("a phone number has digits only (no letters, no extension)", field)
     try:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException:
@@ -145,6 +150,16 @@ def decode_web_push_key(value: str, size: int, field: str) -> bytes:
     if len(raw) != size:
         raise InvalidArgument(f"must decode to {size} bytes, not {len(raw)}", field)
     return raw
+
+
+def _is_p256_point(raw: bytes) -> bool:
+    """Whether the key is a point of the curve: message encryption (RFC 8291) fails on any other, so
+    a subscription with a bad key would only fail at send time."""
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
+    except ValueError:
+        return False
+    return True
 
 
 def encode_web_push_key(raw: bytes) -> str:
@@ -189,7 +204,7 @@ def parse_address(message: common_pb2.Address, field: str, *, need_keys: bool = 
     if not has_keys:
         raise InvalidArgument("a web-push subscription needs its p256dh and auth keys", f"{field}.web_push")
     p256dh = decode_web_push_key(message.web_push.p256dh, P256DH_BYTES, f"{field}.web_push.p256dh")
-    if p256dh[0] != UNCOMPRESSED_POINT:
+    if p256dh[0] != UNCOMPRESSED_POINT or not _is_p256_point(p256dh):
         raise InvalidArgument(
             "must be an uncompressed P-256 public key (0x04...)", f"{field}.web_push.p256dh"
         )

@@ -30,6 +30,7 @@ from kernel.errors import HeraldError, InvalidArgument, NotFound
 from kernel.profiles import refs
 from kernel.profiles.attributes import AttributeLimits, validate_attributes
 from kernel.profiles.group_commit import GroupCommitter, ShuttingDown
+from kernel.storage.outages import DATABASE_UNREACHABLE
 
 log = logging.getLogger(__name__)
 
@@ -348,6 +349,15 @@ _TRANSIENT = (
 )
 
 
+def _transient_reason(error: BaseException) -> str:
+    """What a client may be told: never the exception's own text, which can hold internal details."""
+    if isinstance(error, ShuttingDown):
+        return "this server is shutting down"
+    if isinstance(error, DATABASE_UNREACHABLE):
+        return "database unreachable"
+    return "database busy"
+
+
 class EventIngestion:
     """The event write path of one kernel: validated batches in, counts out, with group commit.
 
@@ -375,7 +385,8 @@ class EventIngestion:
         except HeraldError:
             raise
         except _TRANSIENT as error:
-            raise IngestionFailed(f"events not stored, retry: {error}", transient=True) from error
+            reason = _transient_reason(error)
+            raise IngestionFailed(f"events not stored, retry: {reason}", transient=True) from error
         except Exception as error:
             raise IngestionFailed("events not stored: internal error", transient=False) from error
 

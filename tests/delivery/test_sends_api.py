@@ -9,7 +9,7 @@ import grpc
 import pytest
 
 from herald.v1 import common_pb2, messages_pb2
-from tests.conftest import rpc_error
+from tests.conftest import field_violations, rpc_error
 from tests.delivery.conftest import EMAIL, SMS
 from tests.delivery.support import EMAIL_TEMPLATE, completed, person, rows, send_request, wait_for
 
@@ -36,6 +36,16 @@ TEMPLATES = {EMAIL: EMAIL_TEMPLATE}
         ({"domains": messages_pb2.DomainFilter(include=["a.com"], exclude=["b.com"])}, "domains.exclude"),
         ({"client_key": "k" * 129}, "client_key"),
         ({"name": "n" * 201}, "name"),
+        ({"name": "nul\x00"}, "name"),
+        ({"templates": {EMAIL: messages_pb2.MessageTemplate(text="a\x00b")}}, f'templates["{EMAIL}"].text'),
+        (
+            {"templates": {EMAIL: messages_pb2.MessageTemplate(campaign="\x00")}},
+            f'templates["{EMAIL}"].campaign',
+        ),
+        (
+            {"templates": {EMAIL: messages_pb2.MessageTemplate(data={"deep link": "x"})}},
+            f'templates["{EMAIL}"].data["deep link"]',
+        ),
         ({"purpose": messages_pb2.SEND_PURPOSE_TRANSACTIONAL, "require_opt_in": True}, "require_opt_in"),
         ({"profiles": messages_pb2.ProfileList()}, "profiles.profiles"),
         (
@@ -50,6 +60,18 @@ async def test_bad_requests_name_the_field_and_store_nothing(
     error = await rpc_error(messages.CreateSend(send_request(**fields), metadata=configured.auth))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error.details().startswith(f"{field}: ")
+    assert [violation[0] for violation in field_violations(error)] == [field]
+    assert await db.fetchval("SELECT count(*) FROM sends WHERE project_id = $1", configured.project_id) == 0
+
+
+async def test_a_template_key_metadata_cannot_carry_is_named_in_the_error_details(
+    messages, configured, db
+) -> None:
+    request = send_request(templates={**TEMPLATES, "canal_é": EMAIL_TEMPLATE})
+    error = await rpc_error(messages.CreateSend(request, metadata=configured.auth))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert field_violations(error) == [('templates["canal_é"]', "is not one of the send's channels")]
+    assert error.details() == 'templates["canal_\\xe9"]: is not one of the send\'s channels'
     assert await db.fetchval("SELECT count(*) FROM sends WHERE project_id = $1", configured.project_id) == 0
 
 
