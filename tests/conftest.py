@@ -18,12 +18,17 @@ import grpc
 import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+from hypothesis import settings as hypothesis_settings
 
 from herald.v1 import profiles_pb2_grpc, projects_pb2, projects_pb2_grpc
 from kernel.server import RunningServer, running
 from kernel.settings import Settings
 
 ADMIN_KEY = "test-admin-key"
+
+# No example may fail for being slow: the machines are shared and noisy, and speed is the benchmarks' job.
+hypothesis_settings.register_profile("herald", deadline=None)
+hypothesis_settings.load_profile("herald")
 
 
 @pytest.fixture(scope="session")
