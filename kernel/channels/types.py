@@ -73,7 +73,11 @@ class ChannelSpec:
 
 
 class ConfigError(ValueError):
-    """A channel configuration is unusable; ``field`` names the key (e.g. ``key_p8``)."""
+    """A channel configuration is unusable; ``field`` names the key (e.g. ``key_p8``).
+
+    Also what ``herald_validate_template`` raises for a template the channel cannot send, ``field``
+    then naming the template's field (``subject``, ``data["from"]``).
+    """
 
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}")

@@ -20,6 +20,7 @@ from kernel.delivery.send_definition import (
     PACE_SECONDS,
     SendDefinition,
     audience_refs,
+    check_channel_rules,
     parse_send,
     stored_definition,
 )
@@ -84,6 +85,9 @@ class Sends:
 
     async def create(self, project_id: uuid.UUID, request: pb.CreateSendRequest) -> pb.Send:
         definition = parse_send(request, self._channels, self._default_rate)
+        for spec in definition.channels:
+            field = f'templates["{spec.name}"]'
+            check_channel_rules(self._channels, spec, request.templates[spec.name], field)
         refs = audience_refs(request)
         for index, spec in enumerate(definition.channels):
             try:

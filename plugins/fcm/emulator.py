@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from plugins._http import Failure, HttpEmulator, run_standalone
 from plugins.fcm.config import ServiceAccount
-from plugins.fcm.message import MAX_PAYLOAD_BYTES, MAX_TTL_SECONDS, payload_size
+from plugins.fcm.message import MAX_PAYLOAD_BYTES, MAX_TTL_SECONDS, is_reserved_data_key, payload_size
 from plugins.fcm.sender import BAD_REQUEST_TYPE, FCM_ERROR_TYPE
 from plugins.fcm.token import ASSERTION_LIFETIME, GRANT_TYPE, SCOPE
 
@@ -35,7 +35,6 @@ TOKEN_LIFETIME = 3599
 #: Registration tokens are long URL-safe strings (commonly "<instance id>:APA91b...").
 _REGISTRATION_TOKEN = re.compile(r"[A-Za-z0-9_:\-]{32,4096}")
 _TTL = re.compile(r"\d+(\.\d{1,9})?s")
-_RESERVED_DATA_KEYS = ("from", "message_type", "notification")
 _ACCEPTED_SCOPES = frozenset({SCOPE, "https://www.googleapis.com/auth/cloud-platform"})
 #: fail_next(status): (canonical status, FcmError errorCode, message) as FCM answers them.
 _FAILURES = {
@@ -218,7 +217,7 @@ class FcmEmulator(HttpEmulator):
             if not isinstance(value, str):
                 text = f"Invalid value at 'message.data[{index}].value' (TYPE_STRING), {value}"
                 return invalid_argument(text, field=f"message.data[{index}].value", error_code="")
-            if key in _RESERVED_DATA_KEYS or key.startswith(("google", "gcm")):
+            if is_reserved_data_key(key):
                 return invalid_argument(
                     f"Invalid data payload key: {key}", field=f"message.data[{index}].key"
                 )

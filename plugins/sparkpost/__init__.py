@@ -15,9 +15,11 @@ from kernel.channels import (
     ChannelSpec,
     Emulator,
     FeedbackEvent,
+    MessageContent,
     WebhookRequest,
 )
 from kernel.plugins import hookimpl
+from plugins._email import refuse_header_line_breaks
 from plugins.sparkpost.config import CONFIG_FIELDS, SparkPostConfig
 from plugins.sparkpost.emulator import SparkPostEmulator
 from plugins.sparkpost.feedback import parse_webhook
@@ -52,6 +54,11 @@ def herald_channels() -> list[ChannelSpec]:
 @hookimpl
 def herald_validate_config(config: Mapping[str, Any]) -> Mapping[str, Any]:
     return SparkPostConfig.parse(config).as_mapping()
+
+
+@hookimpl
+def herald_validate_template(template: MessageContent) -> None:
+    refuse_header_line_breaks(template)
 
 
 @hookimpl

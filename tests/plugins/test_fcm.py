@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from kernel.channels import (
     AddressKind,
     ChannelSender,
+    ConfigError,
     Emulator,
     FailureReason,
     MessageContent,
@@ -228,6 +229,19 @@ async def test_dead_and_malformed_tokens_are_pruned(sender: ChannelSender, emula
     assert results[1].prunes_address and results[2].prunes_address
     assert "UNREGISTERED" in results[1].detail
     assert "registration token" in results[2].detail
+
+
+@pytest.mark.parametrize("key", ["from", "message_type", "google", "google.c.a.e", "gcm.n.e", "gcmx"])
+def test_templates_with_fcms_reserved_data_keys_are_refused(manager: ChannelManager, key: str) -> None:
+    template = MessageContent(title="t", data={"order": "{{ order }}", key: "x"})
+    with pytest.raises(ConfigError) as refused:
+        manager.validate_template(CHANNEL, template)
+    assert refused.value.field == f'data["{key}"]'
+
+
+@pytest.mark.parametrize("key", ["fromage", "type", "notification", "collapse_key", "my_google"])
+def test_other_data_keys_pass(manager: ChannelManager, key: str) -> None:
+    manager.validate_template(CHANNEL, MessageContent(title="t", data={key: "x"}))
 
 
 async def test_oversized_payload_fails_without_a_request(
