@@ -155,6 +155,12 @@ class FailureReason(StrEnum):
     PAYLOAD_TOO_LARGE = "payload_too_large"
     #: The channel's credentials were refused: every message of the channel will fail until fixed.
     AUTHENTICATION = "authentication"
+    #: The provider refused the address in words that also mean a wrong channel configuration: APNs
+    #: BadDeviceToken (also a valid token of the other environment, sandbox vs production) and
+    #: DeviceTokenNotForTopic (another app's), FCM SENDER_ID_MISMATCH (another sender's token). Failed
+    #: and counted, never pruned: one wrong setting would otherwise wipe every token of a project. Many
+    #: of them in a bulk send pause the channel for the project (see ``paused_channels`` in GetSend).
+    CONFIG_SUSPECT = "config_suspect"
     #: Any other permanent refusal; ``detail`` says what the provider said.
     REJECTED = "rejected"
 
@@ -172,7 +178,7 @@ class SendResult(NamedTuple):
 
     @property
     def prunes_address(self) -> bool:
-        """The address is dead: the kernel removes it from the profile."""
+        """The address is dead: the kernel removes it from the profile (never on ``CONFIG_SUSPECT``)."""
         return self.reason in (FailureReason.UNREGISTERED, FailureReason.INVALID_ADDRESS)
 
 

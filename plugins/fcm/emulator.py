@@ -92,6 +92,7 @@ class FcmEmulator(HttpEmulator):
         )
         self._grants: dict[str, _Grant] = {}
         self._ids = itertools.count(1_700_000_000_000_001)
+        self._other_senders: set[str] = set()
         #: Assertions (signed JWTs) the token endpoint accepted.
         self.assertions: list[str] = []
 
@@ -112,6 +113,11 @@ class FcmEmulator(HttpEmulator):
             "token_uri": "https://oauth2.googleapis.com/token",
         }
         return {"service_account_json": orjson.dumps(account).decode()}
+
+    def from_other_sender(self, token: str) -> None:
+        """From now on, answer for ``token`` as FCM does for a token another Firebase project (sender)
+        registered: 403 PERMISSION_DENIED with errorCode SENDER_ID_MISMATCH."""
+        self._other_senders.add(token)
 
     @property
     def token_url(self) -> str:
@@ -193,7 +199,9 @@ class FcmEmulator(HttpEmulator):
         if (problem := self._check(message)) is not None:
             return problem
         if message["token"] in self.invalid:
-            return google_error(404, "NOT_FOUND", "Requested entity was not found.", "UNREGISTERED")
+            return self.failure_response(Failure(404, None, ""))
+        if message["token"] in self._other_senders:
+            return self.failure_response(Failure(403, None, ""))
         name = f"projects/{project}/messages/{next(self._ids)}"
         self.accepted.append(
             {"name": name, "token": message["token"], "client_email": grant.client_email, "message": message}

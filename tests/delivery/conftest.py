@@ -60,23 +60,28 @@ async def kernel_workers(server: RunningServer, quiet_kernel_workers: None) -> N
     server.kernel.workers.start()
 
 
+@contextlib.asynccontextmanager
+async def emulated(server: RunningServer, name: str) -> AsyncIterator[Any]:
+    """The channel's emulator, in this process, for the block; the kernel's senders point at it."""
+    async with server.kernel.channels.emulator(name) as emulator:
+        server.kernel.senders.endpoints[name] = emulator.endpoint
+        yield emulator
+        server.kernel.senders.endpoints.pop(name)
+
+
 @pytest.fixture
 async def sparkpost(server: RunningServer) -> AsyncIterator[Any]:
     """The SparkPost emulator, in this process; the kernel's senders point at it."""
-    async with server.kernel.channels.emulator(EMAIL) as emulator:
+    async with emulated(server, EMAIL) as emulator:
         emulator.api_key = SPARKPOST_KEY
-        server.kernel.senders.endpoints[EMAIL] = emulator.endpoint
         yield emulator
-        server.kernel.senders.endpoints.pop(EMAIL)
 
 
 @pytest.fixture
 async def gateway(server: RunningServer) -> AsyncIterator[Any]:
     """The example SMS channel's gateway emulator; the kernel's senders point at it."""
-    async with server.kernel.channels.emulator(SMS) as emulator:
-        server.kernel.senders.endpoints[SMS] = emulator.endpoint
+    async with emulated(server, SMS) as emulator:
         yield emulator
-        server.kernel.senders.endpoints.pop(SMS)
 
 
 async def configure(
