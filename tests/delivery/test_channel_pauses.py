@@ -7,6 +7,7 @@ test's own, one claimed batch at a time so that the order of events is fixed."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -19,7 +20,7 @@ from herald.v1 import common_pb2, messages_pb2, profiles_pb2, profiles_pb2_grpc
 from kernel.server import RunningServer
 from tests.conftest import ProjectKey
 from tests.delivery.conftest import EMAIL, SPARKPOST_KEY, configure, emulated, sender_worker
-from tests.delivery.support import EMAIL_TEMPLATE, completed, send_request, wait_for
+from tests.delivery.support import EMAIL_TEMPLATE, PATIENCE_SECONDS, completed, send_request, wait_for
 
 APNS = "push.apns"
 PUSH_TEMPLATE = messages_pb2.MessageTemplate(title="Sale", body="Everything must go, {{ custom_id }}")
@@ -70,6 +71,16 @@ async def tokens_kept(db: Any, project: ProjectKey) -> set[str]:
     return {row["value"] for row in rows}
 
 
+async def paused_gauge_shows(projects: int) -> None:
+    """Wait until the workers' gauge of projects where APNS is paused says ``projects`` (they set it
+    whenever they read the pauses); fail after PATIENCE_SECONDS."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + PATIENCE_SECONDS
+    while REGISTRY.get_sample_value("herald_paused_channels", {"channel": APNS}) != projects:
+        assert loop.time() < deadline, "herald_paused_channels never showed the pause"
+        await asyncio.sleep(0.05)
+
+
 def suspect_failures() -> float:
     labels = {"channel": APNS, "reason": "config_suspect"}
     return REGISTRY.get_sample_value("herald_message_failures_total", labels) or 0.0
@@ -87,6 +98,8 @@ async def test_a_wrong_configuration_pauses_the_channel_instead_of_pruning(
     # Ten BadDeviceToken answers, as a project configured for the wrong APNs environment gets them.
     apns.fail_next(10, 400, error="BadDeviceToken")
     failures_before = suspect_failures()
+    # Other tests' projects may have paused the channel too: the gauge counts every project.
+    paused_elsewhere = await db.fetchval("SELECT count(*) FROM channel_pauses WHERE channel = $1", APNS)
     request = send_request(channels=[APNS], templates={APNS: PUSH_TEMPLATE})
     send = await messages.CreateSend(request, metadata=devices.auth)
     caplog.set_level(logging.WARNING, logger="kernel.delivery.worker")
@@ -106,6 +119,7 @@ async def test_a_wrong_configuration_pauses_the_channel_instead_of_pruning(
         assert suspect_failures() - failures_before == 5
         assert any(f"channel {APNS} paused in project" in r.getMessage() for r in caplog.records)
         assert apns.accepted == []
+        await paused_gauge_shows(paused_elsewhere + 1)
 
         # A new configuration lifts the pause; the answers are judged afresh, and pause it again.
         await configure(channel, devices, APNS, apns.credentials)
@@ -119,6 +133,7 @@ async def test_a_wrong_configuration_pauses_the_channel_instead_of_pruning(
             messages_pb2.ResumeSendRequest(send_id=send.send_id), metadata=devices.auth
         )
         assert not resumed.paused_channels
+        await paused_gauge_shows(paused_elsewhere)
         done = await completed(messages, devices, send.send_id)
     assert (done.sent, done.failed, done.pending) == (PEOPLE - 10, 10, 0)
     assert not done.paused_channels
