@@ -1,10 +1,12 @@
 """A sender worker: fills outboxes, claims batches, sends them through the channel plugins, records.
 
-Per claimed batch (see :mod:`kernel.delivery.claims`): messages too old are expired, the email domains'
-throttle admits what may go now (the rest is deferred in the database to the time the throttle gives),
-sender_ext cuts provider batches by channel, each batch is personalised and handed to its channel's
-sender (a bounded number in flight per channel), and the outcome of the whole claimed batch is recorded
-at once (:mod:`kernel.delivery.results`). Several claimed batches are in flight at a time
+Per claimed batch (see :mod:`kernel.delivery.claims`): messages too old are expired, those of a channel
+paused in the project are held back, the email domains' throttle admits what may go now (the rest is
+deferred in the database to the time the throttle gives), sender_ext cuts provider batches by channel,
+each batch is personalised and handed to its channel's sender (a bounded number in flight per channel),
+and the outcome of the whole claimed batch is recorded at once (:mod:`kernel.delivery.results`); then a
+channel whose answers in the send suggest a wrong configuration is paused
+(:mod:`kernel.delivery.suspicion`). Several claimed batches are in flight at a time
 (``worker_concurrency``): those are what a crash can send twice.
 
 A worker runs three loops: heartbeat (throttle share, take-over of dead workers, gauges), outbox
