@@ -15,8 +15,9 @@ pytest collects the inherited tests::
 What it checks is what the kernel relies on: the channel is discovered through the ``herald.channels``
 entry point and declares sane capabilities; configuration is validated without network; a batch gets
 one result per message, in order, with provider ids; throttling and server errors are RETRY (with the
-provider's Retry-After when it sends one); a dead address is a permanent failure that prunes it; an
-oversized payload is refused before it reaches the provider; the emulator serves sandbox mode.
+provider's Retry-After when it sends one); a dead address is a permanent failure that prunes it, while
+a refusal that may also mean a wrong configuration (``config_suspect_failure``) fails without pruning;
+an oversized payload is refused before it reaches the provider; the emulator serves sandbox mode.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ class ChannelConformance:
     server_error_status: ClassVar[int] = 503
     #: Whether the provider's throttling answer carries a Retry-After the sender must report.
     reports_retry_after: ClassVar[bool] = True
+    #: ``fail_next(1, status, error=error)`` for the provider's refusal of an address that also means a
+    #: wrong configuration (APNs ``(400, "BadDeviceToken")``); None if the provider has none.
+    config_suspect_failure: ClassVar[tuple[int, str] | None] = None
 
     def config(self, emulator: Emulator) -> Mapping[str, Any]:
         """A valid configuration pointing at ``emulator``."""
@@ -153,6 +157,17 @@ class ChannelConformance:
         emulator.invalidate(message.address)
         [result] = await sender.send_batch([message])
         assert result.outcome is Outcome.FAILED and result.prunes_address, result
+
+    async def test_refusal_that_may_be_a_configuration_error_never_prunes(
+        self, emulator: Emulator, sender: ChannelSender
+    ) -> None:
+        if self.config_suspect_failure is None:
+            pytest.skip("the provider has no refusal that may mean a wrong configuration")
+        status, error = self.config_suspect_failure
+        emulator.fail_next(1, status, error=error)
+        [result] = await sender.send_batch(self.messages(emulator, 1))
+        assert (result.outcome, result.reason) == (Outcome.FAILED, FailureReason.CONFIG_SUSPECT), result
+        assert not result.prunes_address
 
     async def test_oversized_payload_is_refused_before_sending(
         self, spec: ChannelSpec, emulator: Emulator, sender: ChannelSender

@@ -16,7 +16,14 @@ from typing import Any
 
 import pluggy
 
-from kernel.channels import ChannelSender, ChannelSpec, Emulator, FeedbackEvent, WebhookRequest
+from kernel.channels import (
+    ChannelSender,
+    ChannelSpec,
+    Emulator,
+    FeedbackEvent,
+    MessageContent,
+    WebhookRequest,
+)
 
 hookspec = pluggy.HookspecMarker("herald")
 
@@ -38,6 +45,20 @@ def herald_validate_config(channel: ChannelSpec, config: Mapping[str, Any]) -> M
     Return the normalised configuration to store. Raise :class:`~kernel.channels.ConfigError` naming
     the key for anything unusable — a malformed key file, a missing field — so ChannelService can answer
     INVALID_ARGUMENT with the reason. Must not contact the provider (no network in validation).
+    """
+
+
+@hookspec
+def herald_validate_template(channel: ChannelSpec, template: MessageContent) -> None:
+    """Check a template of ``channel`` for what its provider refuses whatever the recipient, before a
+    send is created (CreateSend) or a transactional message sent (SendTransactional).
+
+    ``template`` holds the template as given, not rendered: its text fields and ``data`` values are
+    Liquid sources, its ``data`` keys and options final. Raise :class:`~kernel.channels.ConfigError`
+    naming the template field (``subject``, ``data["from"]``): the call is refused with
+    INVALID_ARGUMENT on that field (e.g. ``templates["push.fcm"].data["from"]``), and nothing is sent.
+    Return None otherwise. Must not contact the provider. What only a rendered message can show (a
+    variable's value) is still the sender's to refuse, message by message.
     """
 
 

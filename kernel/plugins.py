@@ -13,7 +13,14 @@ from typing import Any
 import pluggy
 
 from kernel import hookspecs
-from kernel.channels import ChannelSender, ChannelSpec, Emulator, FeedbackEvent, WebhookRequest
+from kernel.channels import (
+    ChannelSender,
+    ChannelSpec,
+    Emulator,
+    FeedbackEvent,
+    MessageContent,
+    WebhookRequest,
+)
 
 ENTRY_POINT_GROUP = "herald.channels"
 hookimpl = pluggy.HookimplMarker("herald")
@@ -72,6 +79,10 @@ class ChannelManager:
     def validate_config(self, name: str, config: Mapping[str, Any]) -> Mapping[str, Any]:
         result = self._owner_hook("herald_validate_config", name)(channel=self.channel(name), config=config)
         return config if result is None else result
+
+    def validate_template(self, name: str, template: MessageContent) -> None:
+        """Raises :class:`~kernel.channels.ConfigError` naming the template field the channel refuses."""
+        self._owner_hook("herald_validate_template", name)(channel=self.channel(name), template=template)
 
     def sender(self, name: str, config: Mapping[str, Any], endpoint: str | None = None) -> ChannelSender:
         hook = self._owner_hook("herald_channel_sender", name)

@@ -166,6 +166,21 @@ class Settings(BaseSettings):
         description="A message still failing temporarily this long after its first attempt is given up "
         "(status expired).",
     )
+    config_suspect_pause_failures: int = Field(
+        20,
+        ge=0,
+        description="Provider answers that may mean a wrong channel configuration (APNs BadDeviceToken, "
+        "FCM SENDER_ID_MISMATCH: reason config_suspect, never pruned) one worker must see in a send "
+        "before the channel is paused for the project; 0: never pause.",
+    )
+    config_suspect_pause_ratio: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Share of a send's answers on a channel (as one worker saw them) that must be "
+        "config_suspect, with at least config_suspect_pause_failures of them, to pause the channel for "
+        "the project. A few stray tokens among good ones just fail.",
+    )
     lease_seconds: float = Field(
         60.0,
         gt=0,

@@ -148,6 +148,21 @@ async def test_raw_address_needs_no_profile(messages, configured, gateway) -> No
         ({"idempotency_key": "k" * 129}, "idempotency_key"),
         ({"profile": common_pb2.ProfileRef()}, "profile"),
         ({"data": {"bad key": common_pb2.AttributeValue(string_value="x")}}, 'data["bad key"]'),
+        # The channels' own rules (herald_validate_template), before anything is looked up or sent.
+        (
+            {
+                "channels": ["email.smtp"],
+                "template": messages_pb2.MessageTemplate(subject="Hi\r\nBcc: all@example.com", text="x"),
+            },
+            "template.subject",
+        ),
+        (
+            {
+                "channels": ["push.fcm"],
+                "template": messages_pb2.MessageTemplate(title="t", data={"order": "1", "google.c.a": "x"}),
+            },
+            'template.data["google.c.a"]',
+        ),
     ],
 )
 async def test_bad_requests_name_the_field(messages, profiles, configured, gateway, fields, field) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,9 +14,12 @@ import orjson
 from cryptography.exceptions import InvalidTag
 
 from kernel.channels import ChannelSpec, ConfigError
+from kernel.channels.pauses import lift
 from kernel.errors import FailedPrecondition, InvalidArgument, NotFound
 from kernel.plugins import ChannelManager, UnknownChannel
 from kernel.secret_box import SecretBox
+
+log = logging.getLogger(__name__)
 
 MASK = "********"
 #: The update time of a sandbox default configuration: it never changes.
@@ -58,15 +62,19 @@ class ChannelConfigs:
         except ConfigError as error:
             raise InvalidArgument(error.reason, f"config.{error.field}") from None
         sealed = self._box.seal(orjson.dumps(normalised), _context(project_id, channel))
-        updated_at = await self._pool.fetchval(
-            """INSERT INTO channel_configs (project_id, channel, sealed_config) VALUES ($1, $2, $3)
-               ON CONFLICT (project_id, channel)
-               DO UPDATE SET sealed_config = excluded.sealed_config, updated_at = now()
-               RETURNING updated_at""",
-            project_id,
-            channel,
-            sealed,
-        )
+        async with self._pool.acquire() as conn, conn.transaction():
+            updated_at = await conn.fetchval(
+                """INSERT INTO channel_configs (project_id, channel, sealed_config) VALUES ($1, $2, $3)
+                   ON CONFLICT (project_id, channel)
+                   DO UPDATE SET sealed_config = excluded.sealed_config, updated_at = now()
+                   RETURNING updated_at""",
+                project_id,
+                channel,
+                sealed,
+            )
+            # A new configuration deserves a new chance: a pause its predecessor earned no longer holds.
+            if await lift(conn, project_id, [channel]):
+                log.warning("channel %s of project %s: resumed by a new configuration", channel, project_id)
         return StoredConfig(channel, normalised, updated_at)
 
     async def get(self, project_id: uuid.UUID, channel: str) -> StoredConfig:

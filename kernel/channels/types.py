@@ -73,7 +73,11 @@ class ChannelSpec:
 
 
 class ConfigError(ValueError):
-    """A channel configuration is unusable; ``field`` names the key (e.g. ``key_p8``)."""
+    """A channel configuration is unusable; ``field`` names the key (e.g. ``key_p8``).
+
+    Also what ``herald_validate_template`` raises for a template the channel cannot send, ``field``
+    then naming the template's field (``subject``, ``data["from"]``).
+    """
 
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}")
@@ -158,6 +162,12 @@ class FailureReason(StrEnum):
     PAYLOAD_TOO_LARGE = "payload_too_large"
     #: The channel's credentials were refused: every message of the channel will fail until fixed.
     AUTHENTICATION = "authentication"
+    #: The provider refused the address in words that also mean a wrong channel configuration: APNs
+    #: BadDeviceToken (also a valid token of the other environment, sandbox vs production) and
+    #: DeviceTokenNotForTopic (another app's), FCM SENDER_ID_MISMATCH (another sender's token). Failed
+    #: and counted, never pruned: one wrong setting would otherwise wipe every token of a project. Many
+    #: of them in a bulk send pause the channel for the project (see ``paused_channels`` in GetSend).
+    CONFIG_SUSPECT = "config_suspect"
     #: Any other permanent refusal; ``detail`` says what the provider said.
     REJECTED = "rejected"
 
@@ -175,7 +185,7 @@ class SendResult(NamedTuple):
 
     @property
     def prunes_address(self) -> bool:
-        """The address is dead: the kernel removes it from the profile."""
+        """The address is dead: the kernel removes it from the profile (never on ``CONFIG_SUSPECT``)."""
         return self.reason in (FailureReason.UNREGISTERED, FailureReason.INVALID_ADDRESS)
 
 

@@ -27,6 +27,12 @@ EXPIRED = Counter("herald_messages_expired", "Messages given up after the maximu
 DEFERRED = Counter(
     "herald_messages_deferred", "Messages held back by a domain throttle or a wave's pace.", ["domain"]
 )
+PAUSED_CHANNELS = Gauge(
+    "herald_paused_channels",
+    "Projects in which the channel is paused: a send's answers suggested a wrong configuration "
+    "(reason config_suspect; GetSend says why).",
+    ["channel"],
+)
 QUEUE_DEPTH = Gauge(
     "herald_outbox_pending_messages", "Messages of running sends not yet final (waiting, leased, retrying)."
 )

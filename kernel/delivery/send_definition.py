@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from herald.v1 import messages_pb2 as pb
-from kernel.channels import ChannelSpec
+from kernel.channels import ChannelSpec, ConfigError, MessageContent
 from kernel.delivery.templates import CompiledTemplate, compile_template
 from kernel.errors import InvalidArgument
 from kernel.plugins import ChannelManager, UnknownChannel
@@ -26,6 +26,9 @@ MAX_CLIENT_KEY_LENGTH = 128
 _PURPOSES = {pb.SEND_PURPOSE_MARKETING: "marketing", pb.SEND_PURPOSE_TRANSACTIONAL: "transactional"}
 PACE_SECONDS = {pb.PACE_UNIT_MINUTE: 60.0, pb.PACE_UNIT_HOUR: 3600.0}
 _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+#: The MessageTemplate fields a MessageContent holds unchanged: the texts (Liquid sources), the options.
+_TEXTS = ("subject", "html", "text", "from_address", "from_name", "reply_to", "title", "body", "url")
+_OPTIONS = ("silent", "sound", "collapse_key", "campaign")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +117,29 @@ def check_channels(names: Sequence[str], manager: ChannelManager) -> tuple[Chann
         except UnknownChannel:
             raise InvalidArgument(f"unknown channel {name!r}", f"channels[{index}]") from None
     return tuple(specs)
+
+
+def check_channel_rules(
+    manager: ChannelManager, spec: ChannelSpec, template: pb.MessageTemplate, field: str
+) -> None:
+    """The channel's own rules for its templates (``herald_validate_template``), as INVALID_ARGUMENT on
+    the template field it names. Checked when a send is created or a transactional message requested,
+    not when a worker reads a stored send: a stricter plugin must not strand sends it accepted before."""
+    try:
+        manager.validate_template(spec.name, template_source(template))
+    except ConfigError as error:
+        raise InvalidArgument(error.reason, f"{field}.{error.field}") from None
+
+
+def template_source(template: pb.MessageTemplate) -> MessageContent:
+    """The template as the channel contract carries it, unrendered: texts and data values as given."""
+    return MessageContent(
+        **{name: getattr(template, name) for name in (*_TEXTS, *_OPTIONS)},
+        data=dict(template.data),
+        badge=template.badge if template.HasField("badge") else None,
+        priority=template.priority or "high",
+        ttl_seconds=template.ttl_seconds or None,
+    )
 
 
 def _templates(

@@ -8,6 +8,7 @@ outbox filler and with the workers' counter updates.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 
@@ -16,10 +17,12 @@ import asyncpg
 from herald.v1 import messages_pb2 as pb
 from kernel.api.timestamps import from_datetime
 from kernel.channels.configs import ChannelConfigs
+from kernel.channels.pauses import ChannelPause, lift, pauses_of
 from kernel.delivery.send_definition import (
     PACE_SECONDS,
     SendDefinition,
     audience_refs,
+    check_channel_rules,
     parse_send,
     stored_definition,
 )
@@ -28,6 +31,8 @@ from kernel.delivery.send_state import complete_if_done
 from kernel.errors import FailedPrecondition, InvalidArgument, NotFound
 from kernel.plugins import ChannelManager
 from kernel.profiles.refs import Ref
+
+log = logging.getLogger(__name__)
 
 _STATES = {
     "running": pb.SEND_STATE_RUNNING,
@@ -84,6 +89,9 @@ class Sends:
 
     async def create(self, project_id: uuid.UUID, request: pb.CreateSendRequest) -> pb.Send:
         definition = parse_send(request, self._channels, self._default_rate)
+        for spec in definition.channels:
+            field = f'templates["{spec.name}"]'
+            check_channel_rules(self._channels, spec, request.templates[spec.name], field)
         refs = audience_refs(request)
         for index, spec in enumerate(definition.channels):
             try:
@@ -109,7 +117,13 @@ class Sends:
         return await self._move(project_id, send_id, "paused", ("running",))
 
     async def resume(self, project_id: uuid.UUID, send_id: str) -> pb.Send:
-        return await self._move(project_id, send_id, "running", ("paused",))
+        """Also lifts the pauses of the send's channels: the operator who resumes it has looked."""
+        send = await self._move(project_id, send_id, "running", ("paused",))
+        if not send.paused_channels:
+            return send
+        if lifted := await lift(self._pool, project_id, [pause.channel for pause in send.paused_channels]):
+            log.warning("channels %s of project %s: resumed by ResumeSend %s", lifted, project_id, send_id)
+        return await self.get(project_id, send_id)
 
     async def cancel(self, project_id: uuid.UUID, send_id: str) -> pb.Send:
         """Waiting messages become cancelled in the same transaction; leased ones finish where they are."""
@@ -204,10 +218,10 @@ class Sends:
         row = await conn.fetchrow(f"SELECT * FROM sends WHERE project_id = $1 AND {where}", project_id, value)
         if row is None:
             raise NotFound("no such send in this project", "send_id")
-        return to_message(row)
+        return to_message(row, await pauses_of(conn, project_id, row["channels"]))
 
 
-def to_message(row: asyncpg.Record) -> pb.Send:
+def to_message(row: asyncpg.Record, pauses: Sequence[ChannelPause]) -> pb.Send:
     definition = pb.CreateSendRequest.FromString(row["definition"])
     final = row["sent"] + row["failed"] + row["expired"] + row["cancelled"] + row["suppressed"]
     send = pb.Send(
@@ -228,6 +242,13 @@ def to_message(row: asyncpg.Record) -> pb.Send:
         send.pacing.unit = _UNITS.get(row["pace_seconds"], pb.PACE_UNIT_UNSPECIFIED)
     if row["completed_at"] is not None:
         send.finished_at.CopyFrom(from_datetime(row["completed_at"]))
+    for pause in pauses:
+        send.paused_channels.add(
+            channel=pause.channel,
+            reason=pause.reason,
+            send_id=str(pause.send_id),
+            paused_at=from_datetime(pause.paused_at),
+        )
     return send
 
 

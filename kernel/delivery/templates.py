@@ -35,8 +35,6 @@ _ENVIRONMENT = _LimitedEnvironment()
 _HTML_ENVIRONMENT = _LimitedEnvironment(autoescape=True)
 #: The fields whose printed values are HTML-escaped.
 HTML_FIELDS = frozenset({"html"})
-#: SparkPost's documented maximum length of a transmission's campaign_id.
-MAX_CAMPAIGN_BYTES = 64
 _TEXT_FIELDS = ("subject", "html", "text", "from_address", "from_name", "reply_to", "title", "body", "url")
 _VERBATIM_FIELDS = ("sound", "collapse_key", "campaign")
 # Keys of `data`: what every push provider accepts as a payload key (documented in messages.proto).
@@ -86,9 +84,6 @@ def compile_template(
     """
     if message.priority and message.priority not in _PRIORITIES:
         raise InvalidArgument("must be 'high' or 'normal'", f"{field}.priority")
-    if len(message.campaign.encode()) > MAX_CAMPAIGN_BYTES:
-        # Checked here, where the send is created, rather than refused by SparkPost at every batch.
-        raise InvalidArgument(f"at most {MAX_CAMPAIGN_BYTES} bytes (UTF-8)", f"{field}.campaign")
     fields = {}
     for name in _TEXT_FIELDS:
         source = getattr(message, name)

@@ -18,7 +18,7 @@ import asyncpg
 from herald.v1 import messages_pb2 as pb
 from kernel.channels import ChannelSpec, OutboundMessage, Outcome, SendResult
 from kernel.delivery.outcomes import Attempt, record_outcomes
-from kernel.delivery.send_definition import check_channels
+from kernel.delivery.send_definition import check_channel_rules, check_channels
 from kernel.delivery.senders import SenderPool
 from kernel.delivery.suppressions import blocked_addresses
 from kernel.delivery.templates import CompiledTemplate, TemplateError, compile_template
@@ -66,6 +66,8 @@ class TransactionalSender:
     ) -> pb.SendTransactionalResponse:
         specs = self._check_channels(request.channels)
         template = compile_template(request.template, transactional=True)
+        for spec in specs:
+            check_channel_rules(self._channels, spec, request.template, "template")
         data = to_plain(validate_attributes(request.data, self._limits, "data"))
         key = _check_key(request.idempotency_key)
         recipient = await self._recipient(project_id, request, specs)

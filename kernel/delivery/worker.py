@@ -1,10 +1,12 @@
 """A sender worker: fills outboxes, claims batches, sends them through the channel plugins, records.
 
-Per claimed batch (see :mod:`kernel.delivery.claims`): messages too old are expired, the email domains'
-throttle admits what may go now (the rest is deferred in the database to the time the throttle gives),
-sender_ext cuts provider batches by channel, each batch is personalised and handed to its channel's
-sender (a bounded number in flight per channel), and the outcome of the whole claimed batch is recorded
-at once (:mod:`kernel.delivery.results`). Several claimed batches are in flight at a time
+Per claimed batch (see :mod:`kernel.delivery.claims`): messages too old are expired, those of a channel
+paused in the project are held back, the email domains' throttle admits what may go now (the rest is
+deferred in the database to the time the throttle gives), sender_ext cuts provider batches by channel,
+each batch is personalised and handed to its channel's sender (a bounded number in flight per channel),
+and the outcome of the whole claimed batch is recorded at once (:mod:`kernel.delivery.results`); then a
+channel whose answers in the send suggest a wrong configuration is paused
+(:mod:`kernel.delivery.suspicion`). Several claimed batches are in flight at a time
 (``worker_concurrency``): those are what a crash can send twice.
 
 A worker runs three loops: heartbeat (throttle share, take-over of dead workers, gauges), outbox
@@ -21,6 +23,7 @@ import logging
 import random
 import time
 import uuid
+from collections import Counter as Tally
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -40,6 +43,7 @@ from kernel.channels import (
     Outcome,
     SendResult,
 )
+from kernel.channels.pauses import pause, paused_channels
 from kernel.delivery import metrics
 from kernel.delivery.claims import ClaimQueries, Recipients
 from kernel.delivery.outbox import FillJob, OutboxFiller
@@ -52,6 +56,7 @@ from kernel.delivery.retry import RetryPolicy
 from kernel.delivery.send_definition import parse_send
 from kernel.delivery.send_state import reconcile
 from kernel.delivery.senders import SenderPool
+from kernel.delivery.suspicion import ConfigSuspicion
 from kernel.delivery.templates import TemplateError
 from kernel.delivery.throttling import DomainThrottle
 from kernel.errors import HeraldError
@@ -100,6 +105,13 @@ class SendRuntime:
     #: Monotonic time since which claims found nothing, and before which the counts are not checked.
     idle_since: float | None = None
     check_after: float = 0.0
+    #: The send's channels paused in its project (kernel.channels.pauses): nothing goes out on them.
+    paused: frozenset[str] = frozenset()
+
+    @property
+    def held(self) -> bool:
+        """Every channel of the send is paused: there is nothing to claim."""
+        return len(self.paused) == len(self.specs)
 
     def __post_init__(self) -> None:
         self.index = {spec.name: position for position, spec in enumerate(self.specs)}
@@ -182,6 +194,9 @@ class SenderWorker:
             settings.retry_base_seconds, settings.retry_max_seconds, settings.message_max_age_seconds
         )
         self._domains = metrics.DomainLabels({*settings.domain_limits, *settings.domain_warmup})
+        self._suspicion = ConfigSuspicion(
+            settings.config_suspect_pause_failures, settings.config_suspect_pause_ratio
+        )
         self._channel_slots: dict[str, asyncio.Semaphore] = {}
         self._sends: dict[tuple[uuid.UUID, uuid.UUID], SendRuntime] = {}
         self._broken: set[tuple[uuid.UUID, uuid.UUID]] = set()
@@ -280,7 +295,7 @@ class SenderWorker:
                 refreshed = time.monotonic()
             busy = False
             for runtime in list(self._sends.values()):
-                if runtime.not_before > self._clock():
+                if runtime.not_before > self._clock() or runtime.held:
                     continue
                 await slots.acquire()
                 try:
@@ -334,6 +349,7 @@ class SenderWorker:
         running = {(row["project_id"], row["send_id"]): row for row in rows}
         for key in set(self._sends) - set(running):
             del self._sends[key]
+            self._suspicion.drop_send(*key)
         for key, row in running.items():
             if key not in self._sends and key not in self._broken:
                 runtime = send_runtime(row, self._channels)
@@ -341,6 +357,15 @@ class SenderWorker:
                     self._broken.add(key)
                 else:
                     self._sends[key] = runtime
+        paused = await paused_channels(self._pool)
+        for runtime in self._sends.values():
+            now = frozenset(spec.name for spec in runtime.specs if (runtime.project_id, spec.name) in paused)
+            for channel in now ^ runtime.paused:  # paused or lifted since: judge on fresh answers
+                self._suspicion.forget(runtime.project_id, channel)
+            runtime.paused = now
+        projects = Tally(channel for _, channel in paused)
+        for spec in self._channels.channels():
+            metrics.PAUSED_CHANNELS.labels(spec.name).set(projects[spec.name])
 
     async def _claim(self, runtime: SendRuntime) -> list[asyncpg.Record] | None:
         """The next batch's rows; their profiles are read by the batch's own task (:meth:`_process`), so
@@ -395,6 +420,12 @@ class SenderWorker:
                 outcome.add(row[_ID], "expired", attempted=False, detail="older than the maximum age")
                 metrics.EXPIRED.labels(row[_CHANNEL]).inc()
                 live[position] = 0
+            elif runtime.paused and row[_CHANNEL] in runtime.paused:
+                # Claimed before the pause was seen, or a channel paused beside others of the send:
+                # held back, looked at again a lease period later.
+                hold = self._lease.total_seconds()
+                outcome.add(row[_ID], "planned", attempted=False, detail="channel paused", delay=hold)
+                live[position] = 0
         if len(runtime.specs) == 1:  # a send's rows are of its channels
             channels = [0] * len(rows)
         else:
@@ -408,7 +439,7 @@ class SenderWorker:
                     outcome.add(row[_ID], "planned", attempted=False, detail="domain throttle", delay=delay)
                     metrics.DEFERRED.labels(self._domains(email_domain(row[_ADDRESS]))).inc()
         batches = group_batches(channels, runtime.max_sizes, admission.go)
-        await asyncio.gather(
+        verdicts = await asyncio.gather(
             *(
                 self._send(
                     runtime,
@@ -426,6 +457,9 @@ class SenderWorker:
             await record(
                 conn, runtime.project_id, runtime.send_id, self.worker_id, outcome, paced=runtime.paced
             )
+        for verdict in verdicts:
+            if verdict is not None:
+                await self._pause(runtime, *verdict)
 
     async def _send(
         self,
@@ -434,8 +468,10 @@ class SenderWorker:
         rows: list[asyncpg.Record],
         recipients: Recipients,
         outcome: BatchOutcome,
-    ) -> None:
-        """Personalise and deliver one provider batch (``rows`` all of channel ``channel``)."""
+    ) -> tuple[ChannelSpec, str] | None:
+        """Personalise and deliver one provider batch (``rows`` all of channel ``channel``); returns the
+        channel and the reason to pause it when its answers in this send now suggest a wrong
+        configuration (paused once the batch's outcome is recorded)."""
         spec = runtime.specs[channel]
         personalise = runtime.personalise[channel]
         values = runtime.values(rows, recipients.profiles)
@@ -444,7 +480,7 @@ class SenderWorker:
         except TemplateError:  # some recipients cannot be rendered: sort them out, one by one
             rows, personalised = self._renderable(spec, rows, values, personalise, outcome)
             if not rows:
-                return
+                return None
         subscriptions = recipients.subscriptions
         messages = [
             OutboundMessage(
@@ -458,6 +494,19 @@ class SenderWorker:
         ]
         results = await self._deliver(runtime.project_id, spec, messages)
         self._account(spec, rows, messages, results, outcome)
+        if spec.name in runtime.paused:
+            return None
+        reason = self._suspicion.observe(runtime.project_id, runtime.send_id, spec.name, results)
+        return None if reason is None else (spec, reason)
+
+    async def _pause(self, runtime: SendRuntime, spec: ChannelSpec, reason: str) -> None:
+        """Pause the channel for the send's project: recorded, so that every worker honours it."""
+        async with self._pool.acquire() as conn:
+            made = await pause(conn, runtime.project_id, spec.name, reason, runtime.send_id)
+        if made:
+            log.warning("channel %s paused in project %s: %s", spec.name, runtime.project_id, reason)
+        runtime.paused |= {spec.name}
+        self._suspicion.forget(runtime.project_id, spec.name)
 
     @staticmethod
     def _renderable(

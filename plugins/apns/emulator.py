@@ -5,7 +5,8 @@ It checks each ``POST /3/device/<token>`` the way APNs does and answers with App
 ``iat`` at most an hour old), the apns-* headers (topic, push type, priority, expiration, collapse
 id, apns-id), the device token, and the payload (JSON, 4096 bytes at most; a background push must
 carry ``content-available: 1`` and nothing to show). Tests can make it fail requests, slow down,
-forget device tokens (410 Unregistered) and send GOAWAY.
+forget device tokens (410 Unregistered), hold tokens of the other environment (400 BadDeviceToken)
+and send GOAWAY.
 
 It trusts the keys given to :meth:`ApnsEmulator.trust` (or :meth:`ApnsEmulator.trust_config`, a
 project's channel configuration); a new emulator also issues one account of its own, whose channel
@@ -115,6 +116,7 @@ class ApnsEmulator:
         self._failures: deque[_Failure] = deque()
         self._latency = 0.0
         self._invalidated: dict[str, int] = {}  # device token -> when (ms), as Apple's timestamp
+        self._other_environment: set[str] = set()
         self._goaway_countdown: int | None = None
         self._server: asyncio.Server | None = None
         self._connections: weakref.WeakSet[H2ServerConnection] = weakref.WeakSet()
@@ -184,6 +186,11 @@ class ApnsEmulator:
     def invalidate(self, address: str) -> None:
         """The device token is no longer active: 410 Unregistered, with the time it became so."""
         self._invalidated[address.lower()] = int(time.time() * 1000)
+
+    def from_other_environment(self, address: str) -> None:
+        """The device token is valid, but was issued in the other APNs environment (a development build's
+        token sent to production, or the reverse): 400 BadDeviceToken, as APNs answers it."""
+        self._other_environment.add(address.lower())
 
     def goaway_after(self, count: int) -> None:
         """After answering ``count`` more requests, the connection that answered the last one sends
@@ -300,7 +307,7 @@ class ApnsEmulator:
             raise _Refused(400, "BadCollapseId")
         if not token:
             raise _Refused(400, "MissingDeviceToken")
-        if not _DEVICE_TOKEN.fullmatch(token):
+        if not _DEVICE_TOKEN.fullmatch(token) or token.lower() in self._other_environment:
             raise _Refused(400, "BadDeviceToken")
         payload = _payload(body)
         if push_type == "background" and not _is_background(payload):

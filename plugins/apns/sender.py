@@ -36,6 +36,10 @@ MAX_ROUNDS = 3
 #: Headers that differ in every push: sent as HPACK literals, kept out of the connection's table.
 _UNINDEXED = (b":path", b"apns-id")
 _HEX_TOKEN = re.compile(r"[0-9a-fA-F]{16,400}")
+#: Refusals of a token that a wrong configuration gives every token: BadDeviceToken is also the answer
+#: to a valid token of the other environment (sandbox vs production), DeviceTokenNotForTopic to a token
+#: of another app than the configured bundle id. Only 410 Unregistered says that a token is dead.
+_CONFIG_SUSPECT_REASONS = frozenset({"BadDeviceToken", "DeviceTokenNotForTopic"})
 _AUTHENTICATION_REASONS = frozenset(
     {
         "InvalidProviderToken",
@@ -204,8 +208,10 @@ def _result(message: OutboundMessage, response: Response) -> SendResult:
         return SendResult(message.message_id, Outcome.ACCEPTED, provider_id=apns_id.decode())
     reason = _reason(response)
     detail = f"{status} {reason}"
-    if status == 410 or (status == 400 and reason == "BadDeviceToken"):
+    if status == 410:
         return fail(message, FailureReason.UNREGISTERED, detail)
+    if status == 400 and reason in _CONFIG_SUSPECT_REASONS:
+        return fail(message, FailureReason.CONFIG_SUSPECT, detail)
     if status in (429, 500, 503):
         # Apple documents no Retry-After, but a proxy in between (or a future APNs) may send one.
         after = response.header(b"retry-after")

@@ -9,11 +9,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kernel.channels import AddressKind, Capabilities, ChannelSender, ChannelSpec, Emulator
+from kernel.channels import (
+    AddressKind,
+    Capabilities,
+    ChannelSender,
+    ChannelSpec,
+    ConfigError,
+    Emulator,
+    MessageContent,
+)
 from kernel.plugins import hookimpl
 from plugins.fcm.config import CONFIG_FIELDS, FIELD, ServiceAccount
 from plugins.fcm.emulator import FcmEmulator
-from plugins.fcm.message import MAX_PAYLOAD_BYTES
+from plugins.fcm.message import MAX_PAYLOAD_BYTES, is_reserved_data_key
 from plugins.fcm.sender import FCM_BASE_URL, FcmSender
 
 __all__ = ["SPEC"]
@@ -44,6 +52,15 @@ def herald_channels() -> list[ChannelSpec]:
 @hookimpl
 def herald_validate_config(config: Mapping[str, Any]) -> Mapping[str, Any]:
     return {FIELD: dict(ServiceAccount.parse(config).info)}
+
+
+@hookimpl
+def herald_validate_template(template: MessageContent) -> None:
+    for key in template.data:
+        if is_reserved_data_key(key):
+            raise ConfigError(
+                f'data["{key}"]', "FCM reserves this key (from, message_type, google*, gcm*): rename it"
+            )
 
 
 @hookimpl

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from plugins._http import Failure, HttpEmulator, run_standalone
 from plugins.fcm.config import ServiceAccount
-from plugins.fcm.message import MAX_PAYLOAD_BYTES, MAX_TTL_SECONDS, payload_size
+from plugins.fcm.message import MAX_PAYLOAD_BYTES, MAX_TTL_SECONDS, is_reserved_data_key, payload_size
 from plugins.fcm.sender import BAD_REQUEST_TYPE, FCM_ERROR_TYPE
 from plugins.fcm.token import ASSERTION_LIFETIME, GRANT_TYPE, SCOPE
 
@@ -35,7 +35,6 @@ TOKEN_LIFETIME = 3599
 #: Registration tokens are long URL-safe strings (commonly "<instance id>:APA91b...").
 _REGISTRATION_TOKEN = re.compile(r"[A-Za-z0-9_:\-]{32,4096}")
 _TTL = re.compile(r"\d+(\.\d{1,9})?s")
-_RESERVED_DATA_KEYS = ("from", "message_type", "notification")
 _ACCEPTED_SCOPES = frozenset({SCOPE, "https://www.googleapis.com/auth/cloud-platform"})
 #: fail_next(status): (canonical status, FcmError errorCode, message) as FCM answers them.
 _FAILURES = {
@@ -93,6 +92,7 @@ class FcmEmulator(HttpEmulator):
         )
         self._grants: dict[str, _Grant] = {}
         self._ids = itertools.count(1_700_000_000_000_001)
+        self._other_senders: set[str] = set()
         #: Assertions (signed JWTs) the token endpoint accepted.
         self.assertions: list[str] = []
 
@@ -113,6 +113,11 @@ class FcmEmulator(HttpEmulator):
             "token_uri": "https://oauth2.googleapis.com/token",
         }
         return {"service_account_json": orjson.dumps(account).decode()}
+
+    def from_other_sender(self, token: str) -> None:
+        """From now on, answer for ``token`` as FCM does for a token another Firebase project (sender)
+        registered: 403 PERMISSION_DENIED with errorCode SENDER_ID_MISMATCH."""
+        self._other_senders.add(token)
 
     @property
     def token_url(self) -> str:
@@ -194,7 +199,9 @@ class FcmEmulator(HttpEmulator):
         if (problem := self._check(message)) is not None:
             return problem
         if message["token"] in self.invalid:
-            return google_error(404, "NOT_FOUND", "Requested entity was not found.", "UNREGISTERED")
+            return self.failure_response(Failure(404, None, ""))
+        if message["token"] in self._other_senders:
+            return self.failure_response(Failure(403, None, ""))
         name = f"projects/{project}/messages/{next(self._ids)}"
         self.accepted.append(
             {"name": name, "token": message["token"], "client_email": grant.client_email, "message": message}
@@ -218,7 +225,7 @@ class FcmEmulator(HttpEmulator):
             if not isinstance(value, str):
                 text = f"Invalid value at 'message.data[{index}].value' (TYPE_STRING), {value}"
                 return invalid_argument(text, field=f"message.data[{index}].value", error_code="")
-            if key in _RESERVED_DATA_KEYS or key.startswith(("google", "gcm")):
+            if is_reserved_data_key(key):
                 return invalid_argument(
                     f"Invalid data payload key: {key}", field=f"message.data[{index}].key"
                 )

@@ -15,6 +15,16 @@ from kernel.channels import OutboundMessage
 MAX_PAYLOAD_BYTES = 4096
 #: android.ttl must lie between 0 and 2,419,200 seconds (4 weeks).
 MAX_TTL_SECONDS = 2_419_200
+#: FCM: the data payload must not "contain a key (such as from, or gcm, or any value prefixed by google)
+#: that is used internally by FCM"; its legacy reference names "from", "message_type" and any key
+#: starting with "google" or "gcm".
+RESERVED_DATA_KEYS = frozenset({"from", "message_type"})
+RESERVED_DATA_PREFIXES = ("google", "gcm")
+
+
+def is_reserved_data_key(key: str) -> bool:
+    """FCM refuses the whole message (400 INVALID_ARGUMENT) when its data carries this key."""
+    return key in RESERVED_DATA_KEYS or key.startswith(RESERVED_DATA_PREFIXES)
 
 
 def payload_size(message: dict[str, Any]) -> int:

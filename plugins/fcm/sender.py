@@ -25,8 +25,11 @@ FCM_BASE_URL = "https://fcm.googleapis.com"
 FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
 BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest"
 CONNECTIONS = 100
-#: errorCodes that say the token will never work again for this sender.
-_DEAD_TOKEN = frozenset({"UNREGISTERED", "SENDER_ID_MISMATCH"})
+#: The errorCode that says the token will never work again: the app was uninstalled or the token expired.
+_DEAD_TOKEN = "UNREGISTERED"
+#: The token belongs to another sender: a stray token, or this project configured with the wrong
+#: Firebase project's service account, which would make every token look foreign.
+_OTHER_SENDER = "SENDER_ID_MISMATCH"
 
 
 def fcm_error(body: Mapping[str, Any]) -> tuple[str, str, str]:
@@ -69,8 +72,10 @@ def map_response(
     canonical, text, code = fcm_error(body)
     detail = f"{status} {canonical} {code}: {text}".replace("  ", " ")
     # Only FCM's own verdict prunes a token: a bare 404 may as well mean a wrong project id.
-    if code in _DEAD_TOKEN or (status == 400 and about_token(body, text)):
+    if code == _DEAD_TOKEN or (status == 400 and about_token(body, text)):
         return fail(message, FailureReason.UNREGISTERED, detail)
+    if code == _OTHER_SENDER:
+        return fail(message, FailureReason.CONFIG_SUSPECT, detail)
     if status in (401, 403):
         return fail(message, FailureReason.AUTHENTICATION, detail)
     if status == 429 or status >= 500:

@@ -1,9 +1,10 @@
 """A loopback Twilio Messages API: ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` with Basic
 auth and form fields, checked and answered as Twilio does, plus status callbacks posted back.
 
-Errors use Twilio's shape ``{"code", "message", "more_info", "status"}``. An invalidated number is
-answered with 21614 ("'To' number is not a valid mobile number"). ``fail_next(count, 400, error="21610")``
-answers with that Twilio error code.
+Errors use Twilio's shape ``{"code", "message", "more_info", "status"}`` with the HTTP status repeated
+in ``status``, and a Retry-After header only when one is given. An invalidated number is answered with
+21614 ("'To' number is not a valid mobile number"), a number that replied STOP (:meth:`unsubscribe`)
+with 21610. ``fail_next(count, 400, error="21610")`` answers with that Twilio error code.
 """
 
 from __future__ import annotations
@@ -57,6 +58,11 @@ class TwilioEmulator(HttpEmulator):
         super().__init__(port=port)
         self.account_sid = account_sid
         self.auth_token = auth_token
+        self._unsubscribed: set[str] = set()
+
+    def unsubscribe(self, number: str) -> None:
+        """The number replied STOP: from now on Twilio refuses to message it (21610)."""
+        self._unsubscribed.add(number)
 
     def enter_sandbox(self) -> Mapping[str, Any]:
         """Accept any account and token; see the Emulator protocol."""
@@ -106,6 +112,8 @@ class TwilioEmulator(HttpEmulator):
             return twilio_error(400, 21617)
         if to in self.invalid:
             return twilio_error(400, 21614, f"'To' number {to} is not a valid mobile number")
+        if to in self._unsubscribed:
+            return twilio_error(400, 21610)
         segments = count_segments(body)
         resource = {
             "account_sid": account,

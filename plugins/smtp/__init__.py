@@ -8,8 +8,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kernel.channels import AddressKind, Capabilities, ChannelSender, ChannelSpec, Emulator
+from kernel.channels import (
+    AddressKind,
+    Capabilities,
+    ChannelSender,
+    ChannelSpec,
+    Emulator,
+    MessageContent,
+)
 from kernel.plugins import hookimpl
+from plugins._email import refuse_header_line_breaks
 from plugins.smtp.config import CONFIG_FIELDS, SmtpConfig
 from plugins.smtp.emulator import SmtpEmulator
 from plugins.smtp.sender import MAX_MESSAGE_BYTES, SmtpSender, split_endpoint
@@ -39,6 +47,11 @@ def herald_channels() -> list[ChannelSpec]:
 @hookimpl
 def herald_validate_config(config: Mapping[str, Any]) -> Mapping[str, Any]:
     return SmtpConfig.parse(config).as_mapping()
+
+
+@hookimpl
+def herald_validate_template(template: MessageContent) -> None:
+    refuse_header_line_breaks(template)
 
 
 @hookimpl

@@ -13,17 +13,23 @@ from kernel.channels import (
     Capabilities,
     ChannelSender,
     ChannelSpec,
+    ConfigError,
     Emulator,
     FeedbackEvent,
+    MessageContent,
     WebhookRequest,
 )
 from kernel.plugins import hookimpl
+from plugins._email import refuse_header_line_breaks
 from plugins.sparkpost.config import CONFIG_FIELDS, SparkPostConfig
 from plugins.sparkpost.emulator import SparkPostEmulator
 from plugins.sparkpost.feedback import parse_webhook
 from plugins.sparkpost.sender import CONTENT_LIMIT, SparkPostSender
 
 __all__ = ["SPEC"]
+
+#: SparkPost's documented maximum length of a transmission's campaign_id.
+MAX_CAMPAIGN_BYTES = 64
 
 SPEC = ChannelSpec(
     name="email.sparkpost",
@@ -53,6 +59,14 @@ def herald_channels() -> list[ChannelSpec]:
 @hookimpl
 def herald_validate_config(config: Mapping[str, Any]) -> Mapping[str, Any]:
     return SparkPostConfig.parse(config).as_mapping()
+
+
+@hookimpl
+def herald_validate_template(template: MessageContent) -> None:
+    refuse_header_line_breaks(template)
+    if len(template.campaign.encode()) > MAX_CAMPAIGN_BYTES:
+        # Refused where the send is created, rather than by SparkPost at every batch.
+        raise ConfigError("campaign", f"at most {MAX_CAMPAIGN_BYTES} bytes (UTF-8): SparkPost's campaign_id")
 
 
 @hookimpl

@@ -14,6 +14,7 @@ from tests.delivery.conftest import EMAIL, SMS
 from tests.delivery.support import EMAIL_TEMPLATE, completed, person, rows, send_request, wait_for
 
 TEMPLATES = {EMAIL: EMAIL_TEMPLATE}
+FCM = "push.fcm"
 
 
 @pytest.mark.parametrize(
@@ -28,6 +29,26 @@ TEMPLATES = {EMAIL: EMAIL_TEMPLATE}
         (  # SparkPost's campaign_id: at most 64 bytes ("é" is two)
             {"templates": {EMAIL: messages_pb2.MessageTemplate(text="t", campaign="é" * 33)}},
             f'templates["{EMAIL}"].campaign',
+        ),
+        # The channels' own rules (herald_validate_template): mail headers, FCM's reserved data keys.
+        (
+            {"templates": {EMAIL: messages_pb2.MessageTemplate(subject="Hi\r\nBcc: all@example.com")}},
+            f'templates["{EMAIL}"].subject',
+        ),
+        (
+            {"templates": {EMAIL: messages_pb2.MessageTemplate(text="t", from_name="Shop\nBcc: x@y.z")}},
+            f'templates["{EMAIL}"].from_name',
+        ),
+        (
+            {"templates": {EMAIL: messages_pb2.MessageTemplate(text="t", reply_to="a@b.c\r")}},
+            f'templates["{EMAIL}"].reply_to',
+        ),
+        *(
+            (
+                {"channels": [FCM], "templates": {FCM: messages_pb2.MessageTemplate(data={key: "v"})}},
+                f'templates["{FCM}"].data["{key}"]',
+            )
+            for key in ("from", "message_type", "google.c.a.e", "gcm.notification.e")
         ),
         ({"purpose": messages_pb2.SEND_PURPOSE_UNSPECIFIED}, "purpose"),
         ({"pacing": messages_pb2.Pacing(count=0, unit=messages_pb2.PACE_UNIT_HOUR)}, "pacing.count"),

@@ -173,10 +173,18 @@ async def test_unregistered_token_fails_and_is_pruned(sender: ChannelSender, emu
     assert [push["token"] for push in emulator.accepted] == [alive.address]
 
 
-async def test_bad_device_token_is_pruned(sender: ChannelSender, emulator: ApnsEmulator) -> None:
-    [result] = await sender.send_batch([OutboundMessage(str(uuid.uuid4()), "ab" * 31, ALERT)])
-    assert result.reason is FailureReason.UNREGISTERED and "BadDeviceToken" in result.detail
-    assert emulator.rejected[-1]["reason"] == "BadDeviceToken"
+async def test_bad_device_token_fails_without_pruning(sender: ChannelSender, emulator: ApnsEmulator) -> None:
+    """BadDeviceToken is also Apple's answer to a valid token of the other environment: a project
+    configured for the wrong one would otherwise lose every token it has."""
+    other_environment, malformed, alive = messages(3)
+    emulator.from_other_environment(other_environment.address)
+    malformed = malformed._replace(address="ab" * 31)
+    results = await sender.send_batch([other_environment, malformed, alive])
+    for result in results[:2]:
+        assert (result.outcome, result.reason) == (Outcome.FAILED, FailureReason.CONFIG_SUSPECT)
+        assert "400 BadDeviceToken" in result.detail and not result.prunes_address
+    assert results[2].outcome is Outcome.ACCEPTED
+    assert [push["reason"] for push in emulator.rejected] == ["BadDeviceToken"] * 2
 
 
 async def test_a_token_that_is_not_hex_is_refused_without_a_request(
@@ -207,7 +215,8 @@ async def test_throttling_and_server_errors_are_retried(
         (403, "MissingProviderToken", FailureReason.AUTHENTICATION),
         (413, "PayloadTooLarge", FailureReason.PAYLOAD_TOO_LARGE),
         (400, "TopicDisallowed", FailureReason.REJECTED),
-        (400, "DeviceTokenNotForTopic", FailureReason.REJECTED),
+        (400, "DeviceTokenNotForTopic", FailureReason.CONFIG_SUSPECT),
+        (400, "BadDeviceToken", FailureReason.CONFIG_SUSPECT),
     ],
 )
 async def test_permanent_refusals_map_to_reasons(
@@ -427,12 +436,37 @@ async def test_an_h2_library_client_is_answered_by_the_emulator(emulator: ApnsEm
     assert emulator.accepted[0]["payload"] == orjson.loads(ALERT_BODY)
 
 
-async def test_emulator_answers_unregistered_with_apples_timestamp(emulator: ApnsEmulator) -> None:
-    emulator.invalidate(token(1))
+@pytest.mark.parametrize("how", ["invalidated", "injected"])
+async def test_emulator_answers_unregistered_with_apples_timestamp(emulator: ApnsEmulator, how: str) -> None:
+    """410: ``{"reason": "Unregistered", "timestamp": <ms since the epoch>}``, and nothing else."""
+    if how == "invalidated":
+        emulator.invalidate(token(1))
+    else:
+        emulator.fail_next(1, 410)
     answer = await raw_request(emulator, request_headers(emulator), ALERT_BODY)
     assert isinstance(answer, Response) and answer.status == 410
+    assert answer.header(b"content-type") == b"application/json" and answer.header(b"apns-id")
     body = orjson.loads(answer.body)
-    assert body["reason"] == "Unregistered" and abs(body["timestamp"] / 1000 - time.time()) < 60
+    assert set(body) == {"reason", "timestamp"} and body["reason"] == "Unregistered"
+    assert isinstance(body["timestamp"], int) and abs(body["timestamp"] / 1000 - time.time()) < 60
+
+
+@pytest.mark.parametrize("how", ["other environment", "malformed", "injected"])
+async def test_emulator_answers_bad_device_token_as_apple_does(emulator: ApnsEmulator, how: str) -> None:
+    """400: ``{"reason": "BadDeviceToken"}`` alone, whether the token is another environment's or
+    malformed: APNs does not tell the two apart."""
+    path = f"/3/device/{token(1)}"
+    if how == "other environment":
+        emulator.from_other_environment(token(1))
+    elif how == "malformed":
+        path = f"/3/device/{'ab' * 31}"
+    else:
+        emulator.fail_next(1, 400)
+    answer = await raw_request(emulator, request_headers(emulator, **{":path": path}), ALERT_BODY)
+    assert isinstance(answer, Response) and answer.status == 400
+    assert answer.header(b"content-type") == b"application/json" and answer.header(b"apns-id")
+    assert orjson.loads(answer.body) == {"reason": "BadDeviceToken"}
+    assert not emulator.accepted
 
 
 @pytest.mark.parametrize(
@@ -579,6 +613,7 @@ def test_payload_is_apples_json_or_refused_for_its_size(
 
 class TestConformance(ChannelConformance):
     channel_name = CHANNEL
+    config_suspect_failure = (400, "BadDeviceToken")
 
     def config(self, emulator: Any) -> Mapping[str, Any]:
         return emulator.credentials

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from kernel.channels import (
     AddressKind,
     ChannelSender,
+    ConfigError,
     Emulator,
     FailureReason,
     MessageContent,
@@ -193,7 +194,7 @@ async def test_notification_and_data_only_messages(sender: ChannelSender, emulat
     ("status", "retry_after", "outcome", "reason", "expected_after"),
     [
         (404, None, Outcome.FAILED, FailureReason.UNREGISTERED, None),
-        (403, None, Outcome.FAILED, FailureReason.UNREGISTERED, None),
+        (403, None, Outcome.FAILED, FailureReason.CONFIG_SUSPECT, None),
         (400, None, Outcome.FAILED, FailureReason.REJECTED, None),
         (429, 30, Outcome.RETRY, None, 30.0),
         (503, 5, Outcome.RETRY, None, 5.0),
@@ -228,6 +229,82 @@ async def test_dead_and_malformed_tokens_are_pruned(sender: ChannelSender, emula
     assert results[1].prunes_address and results[2].prunes_address
     assert "UNREGISTERED" in results[1].detail
     assert "registration token" in results[2].detail
+
+
+async def test_a_token_of_another_sender_fails_without_pruning(
+    sender: ChannelSender, emulator: FcmEmulator
+) -> None:
+    """SENDER_ID_MISMATCH is also what every token answers when the project is configured with another
+    Firebase project's service account: never a reason to prune."""
+    emulator.from_other_sender(token(1))
+    results = await sender.send_batch([message(0), message(1)])
+    assert [(r.outcome, r.reason) for r in results] == [
+        (Outcome.ACCEPTED, None),
+        (Outcome.FAILED, FailureReason.CONFIG_SUSPECT),
+    ]
+    assert not results[1].prunes_address and "403 PERMISSION_DENIED SENDER_ID_MISMATCH" in results[1].detail
+
+
+async def bearer(session: aiohttp.ClientSession, emulator: FcmEmulator) -> dict[str, str]:
+    """An Authorization header with an access token the emulator's token endpoint granted to ACCOUNT."""
+    now = int(time.time())
+    claims = {"iss": ACCOUNT["client_email"], "scope": SCOPE, "aud": emulator.token_url, "iat": now}
+    form = {"grant_type": GRANT_TYPE, "assertion": jwt.encode({**claims, "exp": now + 600}, KEY, "RS256")}
+    async with session.post(emulator.token_url, data=form) as response:
+        granted = await response.json()
+    assert granted["token_type"] == "Bearer" and granted["expires_in"] == 3599
+    return {"Authorization": f"Bearer {granted['access_token']}"}
+
+
+@pytest.mark.parametrize(
+    ("how", "status", "canonical", "error_code", "text"),
+    [
+        ("other sender", 403, "PERMISSION_DENIED", "SENDER_ID_MISMATCH", "SenderId mismatch"),
+        ("injected 403", 403, "PERMISSION_DENIED", "SENDER_ID_MISMATCH", "SenderId mismatch"),
+        ("invalidated", 404, "NOT_FOUND", "UNREGISTERED", "Requested entity was not found."),
+        ("injected 404", 404, "NOT_FOUND", "UNREGISTERED", "Requested entity was not found."),
+    ],
+)
+async def test_emulator_answers_token_errors_in_fcms_shape(
+    emulator: FcmEmulator, how: str, status: int, canonical: str, error_code: str, text: str
+) -> None:
+    """A google.rpc.Status whose details carry the FcmError with its errorCode, and nothing else."""
+    if how == "other sender":
+        emulator.from_other_sender(token(0))
+    elif how == "invalidated":
+        emulator.invalidate(token(0))
+    else:
+        emulator.fail_next(1, status)
+    send_url = f"{emulator.endpoint}/v1/projects/herald-test/messages:send"
+    async with aiohttp.ClientSession() as session:
+        headers = await bearer(session, emulator)
+        async with session.post(send_url, json={"message": {"token": token(0)}}, headers=headers) as response:
+            assert (response.status, response.content_type) == (status, "application/json")
+            body = await response.json()
+    assert body == {
+        "error": {
+            "code": status,
+            "message": text,
+            "status": canonical,
+            "details": [
+                {"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": error_code}
+            ],
+        }
+    }
+    assert emulator.accepted == []
+
+
+@pytest.mark.parametrize("key", ["from", "message_type", "google", "google.c.a.e", "gcm.n.e", "gcmx"])
+def test_templates_with_fcms_reserved_data_keys_are_refused(manager: ChannelManager, key: str) -> None:
+    template = MessageContent(title="t", data={"order": "{{ order }}", key: "x"})
+    with pytest.raises(ConfigError) as refused:
+        manager.validate_template(CHANNEL, template)
+    assert refused.value.field == f'data["{key}"]'
+
+
+@pytest.mark.parametrize("key", ["fromage", "type", "notification", "collapse_key", "my_google"])
+def test_other_data_keys_pass(manager: ChannelManager, key: str) -> None:
+    manager.validate_template(CHANNEL, MessageContent(title="t", data={key: "x"}))
 
 
 async def test_oversized_payload_fails_without_a_request(
@@ -273,17 +350,13 @@ async def test_emulator_checks_requests_as_fcm_does(emulator: FcmEmulator) -> No
             async with session.post(emulator.token_url, data=form) as response:
                 assert (response.status, (await response.json())["error"]) == (400, error)
 
-        form = {"grant_type": GRANT_TYPE, "assertion": jwt.encode({**claims, "exp": now + 600}, KEY, "RS256")}
-        async with session.post(emulator.token_url, data=form) as response:
-            granted = await response.json()
-        assert granted["token_type"] == "Bearer" and granted["expires_in"] == 3599
-        bearer = {"Authorization": f"Bearer {granted['access_token']}"}
+        authorization = await bearer(session, emulator)
 
         async with session.post(send_url, json={"message": {"token": token(0)}}) as response:
             assert (await response.json())["error"]["status"] == "UNAUTHENTICATED"
         other_project = send_url.replace("herald-test", "someone-else")
         async with session.post(
-            other_project, json={"message": {"token": token(0)}}, headers=bearer
+            other_project, json={"message": {"token": token(0)}}, headers=authorization
         ) as response:
             assert (response.status, (await response.json())["error"]["status"]) == (403, "PERMISSION_DENIED")
         for body, field in [
@@ -292,7 +365,7 @@ async def test_emulator_checks_requests_as_fcm_does(emulator: FcmEmulator) -> No
             ({"message": {"token": token(0), "data": {"from": "me"}}}, "message.data[0].key"),
             ({"message": {"token": token(0), "android": {"ttl": "1 hour"}}}, "message.android.ttl"),
         ]:
-            async with session.post(send_url, json=body, headers=bearer) as response:
+            async with session.post(send_url, json=body, headers=authorization) as response:
                 error = (await response.json())["error"]
                 assert (response.status, error["status"]) == (400, "INVALID_ARGUMENT")
                 violations = [d for d in error["details"] if d["@type"].endswith("google.rpc.BadRequest")]
@@ -338,6 +411,7 @@ async def test_emulator_runs_standalone(tmp_path: Path) -> None:
 
 class TestConformance(ChannelConformance):
     channel_name = CHANNEL
+    config_suspect_failure = (403, "SENDER_ID_MISMATCH")
 
     def config(self, emulator: Emulator) -> Mapping[str, Any]:
         return CONFIG

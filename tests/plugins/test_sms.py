@@ -135,6 +135,7 @@ async def test_text_over_the_segment_budget_fails_without_a_request(
         (400, "21408", None, Outcome.FAILED, FailureReason.REJECTED, None),
         (401, "", None, Outcome.FAILED, FailureReason.AUTHENTICATION, None),
         (429, "", 5, Outcome.RETRY, None, 5.0),
+        (429, "20429", None, Outcome.RETRY, None, None),
         (500, "", None, Outcome.RETRY, None, None),
         (503, "", 2, Outcome.RETRY, None, 2.0),
     ],
@@ -160,6 +161,61 @@ async def test_invalidated_number_is_pruned(manager: ChannelManager, emulator: T
     results = await send(manager, emulator.endpoint, [message(0), message(1)])
     assert [r.outcome for r in results] == [Outcome.ACCEPTED, Outcome.FAILED]
     assert results[1].prunes_address and "21614" in results[1].detail
+
+
+async def test_unsubscribed_number_is_suppressed_not_pruned(
+    manager: ChannelManager, emulator: TwilioEmulator
+) -> None:
+    emulator.unsubscribe(number(1))
+    results = await send(manager, emulator.endpoint, [message(0), message(1)])
+    assert [(r.outcome, r.reason) for r in results] == [
+        (Outcome.ACCEPTED, None),
+        (Outcome.FAILED, FailureReason.UNSUBSCRIBED),
+    ]
+    assert not results[1].prunes_address and "21610" in results[1].detail
+
+
+@pytest.mark.parametrize(
+    ("how", "status", "code", "message_text", "retry_after"),
+    [
+        ("invalid to", 400, 21211, "Invalid 'To' Phone Number: 12345", None),
+        ("injected 21211", 400, 21211, "Invalid 'To' Phone Number", None),
+        ("unsubscribed", 400, 21610, "Attempt to send to unsubscribed recipient", None),
+        ("injected 21610", 400, 21610, "Attempt to send to unsubscribed recipient", None),
+        ("injected 20429", 429, 20429, "Too Many Requests", None),
+        ("injected 20429", 429, 20429, "Too Many Requests", 3),
+    ],
+)
+async def test_emulator_answers_errors_in_twilios_shape(
+    emulator: TwilioEmulator,
+    how: str,
+    status: int,
+    code: int,
+    message_text: str,
+    retry_after: int | None,
+) -> None:
+    """``{"code", "message", "more_info", "status"}`` and nothing else; Retry-After only when given."""
+    to = "12345" if how == "invalid to" else number(0)
+    if how == "unsubscribed":
+        emulator.unsubscribe(to)
+    elif how.startswith("injected"):
+        emulator.fail_next(1, status, retry_after=retry_after, error=str(code))
+    url = f"{emulator.endpoint}/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+    auth = {"Authorization": aiohttp.encode_basic_auth(ACCOUNT_SID, AUTH_TOKEN)}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, data={"To": to, "From": FROM, "Body": "x"}, headers=auth) as response,
+    ):
+        assert (response.status, response.content_type) == (status, "application/json")
+        assert response.headers.get("Retry-After") == (None if retry_after is None else str(retry_after))
+        body = await response.json()
+    assert body == {
+        "code": code,
+        "message": message_text,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+    assert emulator.accepted == []
 
 
 async def test_unreachable_provider_is_retried(manager: ChannelManager, closed_port: int) -> None:

@@ -121,8 +121,9 @@ class MessageServiceServicer:
 
     def ResumeSend(self, request, context):
         """Continues a paused send. A paced send keeps its pace: it does not release what it would have sent
-        while paused all at once. Resuming a running send does nothing; a cancelled or completed send is
-        FAILED_PRECONDITION.
+        while paused all at once. Also lifts the pauses of the send's channels (`Send.paused_channels`) in
+        the project, for every send on them. Resuming a running send does nothing else; a cancelled or
+        completed send is FAILED_PRECONDITION.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
