@@ -1,9 +1,9 @@
 """The delivery suppression list: addresses never to be sent to again, kept as salted hashes.
 
 An address is blocked when a provider reported it dead for good (hard bounce, spam complaint,
-unsubscribe), and also when it belongs to a person erased with suppression. Both lists hash
-``kind:address`` with the project's salt (see :mod:`kernel.profiles.gdpr`), so checking needs the
-address while the stored list reveals none.
+unsubscribe), and also when it belongs to a person erased with suppression. Both lists hash the
+address's key (its folded spelling, :mod:`kernel.profiles.identifier_keys`) with the project's salt, so
+checking needs the address while the stored list reveals none, and no other spelling gets through.
 """
 
 from __future__ import annotations
@@ -13,14 +13,25 @@ from collections.abc import Collection
 
 import asyncpg
 
+from kernel.profiles.identifier_keys import identifier_hash_sql, identifier_hashes_sql
 
-def address_hash_sql(kind: str, value: str) -> str:
-    """The SQL expression of an address's salted hash, from SQL expressions of its kind and value (the
-    project row must be joined as ``p``)."""
-    return f"sha256(p.suppression_salt || convert_to({kind} || ':' || {value}, 'UTF8'))"
+_HASHES = identifier_hashes_sql("w.kind", "w.value")
 
 
-_HASH = address_hash_sql("w.kind", "w.value")
+def blocking_reason_sql(hashes: str, marketing: str) -> str:
+    """The SQL expression of why an address must not be sent to, NULL if it may be: from SQL expressions
+    of the address's hashes (:func:`~kernel.profiles.identifier_keys.identifier_hashes_sql`) and of
+    whether the message is marketing; ``$1`` is the project.
+
+    An address may match two entries (one stored before keys were folded): the reason is then the first
+    by name, which puts a bounce or complaint before an unsubscribe.
+    """
+    return f"""coalesce(
+        (SELECT min(d.reason) FROM delivery_suppressions d
+         WHERE d.project_id = $1 AND d.identifier_sha256 = any({hashes})
+           AND ({marketing} OR d.reason <> 'unsubscribed')),
+        (SELECT 'erased' FROM suppressed_identifiers s
+         WHERE s.project_id = $1 AND s.identifier_sha256 = any({hashes}) LIMIT 1))"""
 
 
 async def blocked_addresses(
@@ -39,13 +50,11 @@ async def blocked_addresses(
         return {}
     kinds, values = zip(*addresses, strict=True)
     rows = await conn.fetch(
-        f"""SELECT w.kind, w.value, coalesce(d.reason, 'erased') AS reason
-            FROM unnest($2::text[], $3::text[]) AS w(kind, value)
-            JOIN projects p ON p.project_id = $1
-            LEFT JOIN delivery_suppressions d ON d.project_id = $1 AND d.identifier_sha256 = {_HASH}
-                AND ($4 OR d.reason <> 'unsubscribed')
-            LEFT JOIN suppressed_identifiers s ON s.project_id = $1 AND s.identifier_sha256 = {_HASH}
-            WHERE d.identifier_sha256 IS NOT NULL OR s.identifier_sha256 IS NOT NULL""",
+        f"""SELECT kind, value, reason FROM (
+                SELECT w.kind, w.value, {blocking_reason_sql(_HASHES, "$4")} AS reason
+                FROM unnest($2::text[], $3::text[]) AS w(kind, value)
+                JOIN projects p ON p.project_id = $1) AS judged
+            WHERE reason IS NOT NULL""",
         project_id,
         list(kinds),
         list(values),
@@ -61,7 +70,7 @@ async def suppress_address(
     marketing only); otherwise the first reason recorded is kept."""
     await conn.execute(
         f"""INSERT INTO delivery_suppressions (project_id, identifier_sha256, reason, channel)
-            SELECT $1, {_HASH}, $4, $5
+            SELECT $1, {identifier_hash_sql("w.kind", "w.value")}, $4, $5
             FROM projects p, (VALUES ($2::text, $3::text)) AS w(kind, value)
             WHERE p.project_id = $1
             ON CONFLICT (project_id, identifier_sha256) DO UPDATE
