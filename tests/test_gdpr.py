@@ -4,7 +4,6 @@ and the export holds everything, streamed in chunks."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,12 +11,8 @@ from typing import Any
 import asyncpg
 import grpc
 import orjson
-import pytest
-from google.protobuf import struct_pb2
 
 from herald.v1 import (
-    channels_pb2,
-    channels_pb2_grpc,
     common_pb2,
     messages_pb2,
     messages_pb2_grpc,
@@ -28,7 +23,7 @@ from kernel.profiles.export import CHUNK_BYTES
 from kernel.profiles.refs import suppressed_identities
 from kernel.server import RunningServer
 from plugins.sparkpost.emulator import SparkPostEmulator
-from tests.conftest import ProjectKey, rpc_error
+from tests.conftest import SPARKPOST, SPARKPOST_WEBHOOK_AUTH, ProjectKey, rpc_error
 
 
 @dataclass(frozen=True)
@@ -430,33 +425,6 @@ async def test_export_streams_every_event_in_bounded_chunks(profiles, project: P
     ]
 
 
-SPARKPOST = "email.sparkpost"
-SPARKPOST_HOOKS = ("herald-hooks", "hook-secret")
-
-
-@pytest.fixture
-async def sparkpost(
-    channel: grpc.aio.Channel, project: ProjectKey, server: RunningServer
-) -> AsyncIterator[SparkPostEmulator]:
-    """SparkPost's emulator, configured for the project (webhooks with basic auth)."""
-    async with SparkPostEmulator("sp-key") as emulator:
-        server.kernel.senders.endpoints[SPARKPOST] = emulator.endpoint
-        config = struct_pb2.Struct()
-        config.update(
-            {
-                "api_key": "sp-key",
-                "from_address": "news@herald.example",
-                "webhook_user": SPARKPOST_HOOKS[0],
-                "webhook_password": SPARKPOST_HOOKS[1],
-            }
-        )
-        await channels_pb2_grpc.ChannelServiceStub(channel).SetChannelConfig(
-            channels_pb2.SetChannelConfigRequest(channel=SPARKPOST, config=config), metadata=project.auth
-        )
-        yield emulator
-        server.kernel.senders.endpoints.pop(SPARKPOST)
-
-
 async def send_email(
     channel: grpc.aio.Channel, project: ProjectKey, key: str, **recipient: Any
 ) -> messages_pb2.Delivery:
@@ -488,7 +456,7 @@ async def test_erasure_takes_the_deliveries_in_any_spelling(
     assert to_profile.status == to_address.status == messages_pb2.DELIVERY_STATUS_ACCEPTED
     url = f"http://127.0.0.1:{server.webhooks.port}/webhooks/{project.project_id}/{SPARKPOST}"
     delivered = [sparkpost.event("delivery", record) for record in sparkpost.accepted]
-    assert await sparkpost.post_events(url, delivered, auth=SPARKPOST_HOOKS) == 200
+    assert await sparkpost.post_events(url, delivered, auth=SPARKPOST_WEBHOOK_AUTH) == 200
     exported = orjson.loads(b"".join(await export(profiles, by_custom_id(person.custom_id), project)))
     assert {m["message_id"] for m in exported["messages"]} >= {to_profile.message_id, to_address.message_id}
     assert sorted(r["idempotency_key"] for r in exported["transactional_requests"]) == [
