@@ -428,11 +428,11 @@ async def test_export_streams_every_event_in_bounded_chunks(profiles, project: P
 async def send_email(
     channel: grpc.aio.Channel, project: ProjectKey, key: str, **recipient: Any
 ) -> messages_pb2.Delivery:
-    """A transactional email through SparkPost, with an idempotency key."""
+    """A transactional email through SparkPost, with an idempotency key; its content names the profile."""
     reply = await messages_pb2_grpc.MessageServiceStub(channel).SendTransactional(
         messages_pb2.SendTransactionalRequest(
             channels=[SPARKPOST],
-            template=messages_pb2.MessageTemplate(subject="Your receipt", text="Thanks!"),
+            template=messages_pb2.MessageTemplate(subject="Your receipt", text="Thanks {{ custom_id }}!"),
             idempotency_key=key,
             **recipient,
         ),
@@ -453,14 +453,24 @@ async def test_erasure_takes_the_deliveries_in_any_spelling(
     to_address = await send_email(
         channel, project, f"welcome-{person.email.upper()}", address=email_address(person.email.upper())
     )
+    sparkpost.fail_next(1, 429)
+    to_retry = await send_email(
+        channel, project, f"reminder-{person.email}", profile=by_custom_id(person.custom_id)
+    )
     assert to_profile.status == to_address.status == messages_pb2.DELIVERY_STATUS_ACCEPTED
+    assert to_retry.status == messages_pb2.DELIVERY_STATUS_RETRY_SCHEDULED
     url = f"http://127.0.0.1:{server.webhooks.port}/webhooks/{project.project_id}/{SPARKPOST}"
     delivered = [sparkpost.event("delivery", record) for record in sparkpost.accepted]
     assert await sparkpost.post_events(url, delivered, auth=SPARKPOST_WEBHOOK_AUTH) == 200
     exported = orjson.loads(b"".join(await export(profiles, by_custom_id(person.custom_id), project)))
-    assert {m["message_id"] for m in exported["messages"]} >= {to_profile.message_id, to_address.message_id}
+    assert {m["message_id"] for m in exported["messages"]} >= {
+        to_profile.message_id,
+        to_address.message_id,
+        to_retry.message_id,
+    }
     assert sorted(r["idempotency_key"] for r in exported["transactional_requests"]) == [
         f"receipt-{person.email}",
+        f"reminder-{person.email}",
         f"welcome-{person.email.upper()}",
     ]
 
