@@ -7,9 +7,24 @@ DROP INDEX messages_address;
 CREATE INDEX messages_address ON messages (project_id, lower(address COLLATE "C")) WHERE profile_id IS NULL;
 
 -- A SendTransactional idempotency record names its recipient, the profile or the raw address, so that
--- erasing the person removes it: its key and stored answer may name them. Records written before this
--- migration name no one; they serve for 24 hours only.
+-- erasing the person removes it: its key and stored answer may name them.
 ALTER TABLE transactional_requests ADD COLUMN profile_id uuid, ADD COLUMN address text;
+-- Records stored until now take them from a message whose id their stored answer holds (a serialised
+-- SendTransactionalResponse: each delivery's message id is there as text). Those that sent nothing
+-- cannot be linked; they replay for 24 hours only.
+UPDATE transactional_requests r
+SET profile_id = found.profile_id, address = CASE WHEN found.profile_id IS NULL THEN found.address END
+FROM (
+    SELECT DISTINCT ON (r.project_id, r.idempotency_key) r.project_id, r.idempotency_key, m.profile_id, m.address
+    FROM transactional_requests r
+    CROSS JOIN LATERAL regexp_matches(
+        encode(r.response, 'escape'), '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', 'g'
+    ) AS named(id)
+    JOIN messages m ON m.project_id = r.project_id AND m.message_id = named.id[1]::uuid
+    WHERE r.response IS NOT NULL
+    ORDER BY r.project_id, r.idempotency_key
+) AS found
+WHERE r.project_id = found.project_id AND r.idempotency_key = found.idempotency_key;
 CREATE INDEX transactional_requests_profile ON transactional_requests (project_id, profile_id)
     WHERE profile_id IS NOT NULL;
 CREATE INDEX transactional_requests_address ON transactional_requests (project_id, lower(address COLLATE "C"))
