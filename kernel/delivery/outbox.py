@@ -32,8 +32,8 @@ import asyncpg
 
 from kernel.delivery.send_definition import SendDefinition
 from kernel.delivery.send_state import complete_if_done
-from kernel.delivery.suppressions import blocking_reason_sql
-from kernel.profiles.identifier_keys import folded, identifier_hashes_sql
+from kernel.delivery.suppressions import blocking_reason_sql, suppression_joins_sql
+from kernel.profiles.identifier_keys import folded, identifier_hash_sql, spelt_hash_sql
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,8 @@ addresses AS (
 )""",
 }
 _DOMAIN = "substring(t.value from '[^@]*$')"
-_HASHES = identifier_hashes_sql("u.kind", "u.value")
+_HASH = identifier_hash_sql("u.kind", "u.value")
+_SPELT = spelt_hash_sql("u.kind", "u.value")
 # Hashing every address costs more than the rest of its row: it is done only if the project has a list.
 _ANY_SUPPRESSED = """(SELECT EXISTS (SELECT FROM delivery_suppressions WHERE project_id = $1)
                           OR EXISTS (SELECT FROM suppressed_identifiers WHERE project_id = $1))"""
@@ -110,12 +111,14 @@ fresh AS (
 numbered AS (
     SELECT u.profile_id, u.channel, u.kind, u.value,
            $13 + row_number() OVER (ORDER BY u.profile_id, u.channel, u.value) AS seq,
-           CASE WHEN {_ANY_SUPPRESSED} THEN {_HASHES} END AS hashes
+           CASE WHEN {_ANY_SUPPRESSED} THEN {_HASH} END AS hash,
+           CASE WHEN {_ANY_SUPPRESSED} THEN {_SPELT} END AS spelt
     FROM fresh u JOIN projects p ON p.project_id = $1
 ),
 judged AS (
-    SELECT u.*, CASE WHEN u.hashes IS NOT NULL THEN {blocking_reason_sql("u.hashes", "$14")} END AS blocked
+    SELECT u.*, {blocking_reason_sql("u", "$14")} AS blocked
     FROM numbered u
+    {suppression_joins_sql("u", "$14")}
 ),
 inserted AS (
     INSERT INTO messages (project_id, message_id, send_id, profile_id, channel, address, status,

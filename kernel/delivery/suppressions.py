@@ -13,25 +13,35 @@ from collections.abc import Collection
 
 import asyncpg
 
-from kernel.profiles.identifier_keys import identifier_hash_sql, identifier_hashes_sql
-
-_HASHES = identifier_hashes_sql("w.kind", "w.value")
+from kernel.profiles.identifier_keys import identifier_hash_sql, spelt_hash_sql
 
 
-def blocking_reason_sql(hashes: str, marketing: str) -> str:
-    """The SQL expression of why an address must not be sent to, NULL if it may be: from SQL expressions
-    of the address's hashes (:func:`~kernel.profiles.identifier_keys.identifier_hashes_sql`) and of
-    whether the message is marketing; ``$1`` is the project.
+def suppression_joins_sql(hashed: str, marketing: str) -> str:
+    """The joins that find an address's entries by the hash of its key, from the alias of a row with the
+    columns ``hash`` and ``spelt`` (:mod:`kernel.profiles.identifier_keys`) and the SQL expression of
+    whether the message is marketing; ``$1`` is the project. Read by :func:`blocking_reason_sql`."""
+    return f"""LEFT JOIN delivery_suppressions d ON d.project_id = $1 AND d.identifier_sha256 = {hashed}.hash
+        AND ({marketing} OR d.reason <> 'unsubscribed')
+    LEFT JOIN suppressed_identifiers x ON x.project_id = $1 AND x.identifier_sha256 = {hashed}.hash"""
 
-    An address may match two entries (one stored before keys were folded): the reason is then the first
-    by name, which puts a bounce or complaint before an unsubscribe.
+
+def blocking_reason_sql(hashed: str, marketing: str) -> str:
+    """Why the address must not be sent to, NULL if it may be (arguments as
+    :func:`suppression_joins_sql`).
+
+    A spelling that is not its key may also match an entry stored before keys were folded: those are
+    looked up one by one, so that only such spellings pay for it. Of two entries, the reason first by
+    name wins, which puts a bounce or complaint before an unsubscribe.
     """
     return f"""coalesce(
-        (SELECT min(d.reason) FROM delivery_suppressions d
-         WHERE d.project_id = $1 AND d.identifier_sha256 = any({hashes})
-           AND ({marketing} OR d.reason <> 'unsubscribed')),
-        (SELECT 'erased' FROM suppressed_identifiers s
-         WHERE s.project_id = $1 AND s.identifier_sha256 = any({hashes}) LIMIT 1))"""
+        least(d.reason, CASE WHEN {hashed}.spelt IS NOT NULL THEN (
+            SELECT min(o.reason) FROM delivery_suppressions o
+            WHERE o.project_id = $1 AND o.identifier_sha256 = {hashed}.spelt
+              AND ({marketing} OR o.reason <> 'unsubscribed')) END),
+        CASE WHEN x.identifier_sha256 IS NOT NULL OR ({hashed}.spelt IS NOT NULL AND EXISTS (
+            SELECT FROM suppressed_identifiers o
+            WHERE o.project_id = $1 AND o.identifier_sha256 = {hashed}.spelt))
+        THEN 'erased' END)"""
 
 
 async def blocked_addresses(
@@ -51,9 +61,12 @@ async def blocked_addresses(
     kinds, values = zip(*addresses, strict=True)
     rows = await conn.fetch(
         f"""SELECT kind, value, reason FROM (
-                SELECT w.kind, w.value, {blocking_reason_sql(_HASHES, "$4")} AS reason
-                FROM unnest($2::text[], $3::text[]) AS w(kind, value)
-                JOIN projects p ON p.project_id = $1) AS judged
+                SELECT w.kind, w.value, {blocking_reason_sql("w", "$4")} AS reason
+                FROM (SELECT w.kind, w.value, {identifier_hash_sql("w.kind", "w.value")} AS hash,
+                             {spelt_hash_sql("w.kind", "w.value")} AS spelt
+                      FROM unnest($2::text[], $3::text[]) AS w(kind, value)
+                      JOIN projects p ON p.project_id = $1) AS w
+                {suppression_joins_sql("w", "$4")}) AS judged
             WHERE reason IS NOT NULL""",
         project_id,
         list(kinds),

@@ -3,8 +3,9 @@
 A person's messages and SendTransactional idempotency records name their profile, or, when they went to a
 raw address, only that address. The profile may be one merged into the person's since: a merge moves
 events, identities, addresses and consent, but these rows keep the id of the profile they were sent to, so
-the profiles a merge recorded count as the person's too. An address matches by key, whatever its case
-(:mod:`kernel.profiles.identifier_keys`), as the outbox dedups and the suppression lists compare it.
+the profiles a merge recorded count as the person's too. An address matches in its folded form, whatever
+its case, as the outbox dedups it (:mod:`kernel.profiles.identifier_keys`): these rows carry no address
+kind, and the kinds the suppression lists do not fold never differ by case alone.
 
 Each function takes the SQL expression of the person's profile ids (a ``uuid[]``; ``$1`` is the project)
 and returns a condition on the table's columns.

@@ -18,7 +18,7 @@ import asyncpg
 
 from herald.v1 import common_pb2
 from kernel.errors import FailedPrecondition, InvalidArgument, NotFound
-from kernel.profiles.identifier_keys import identifier_hashes_sql
+from kernel.profiles.identifier_keys import identifier_hash_sql, spelt_hash_sql
 
 MAX_ID_LENGTH = 256
 KINDS = ("profile_id", "custom_id", "anonymous_id")
@@ -86,7 +86,8 @@ async def suppressed_identities(
             FROM unnest($2::text[], $3::text[]) AS w(kind, value)
             JOIN projects p ON p.project_id = $1
             WHERE EXISTS (SELECT FROM suppressed_identifiers s WHERE s.project_id = $1
-                          AND s.identifier_sha256 = any({identifier_hashes_sql("w.kind", "w.value")}))""",
+                          AND s.identifier_sha256 IN ({identifier_hash_sql("w.kind", "w.value")},
+                                                      {spelt_hash_sql("w.kind", "w.value")}))""",
         project_id,
         list(kinds),
         list(values),

@@ -1,8 +1,8 @@
--- Suppression, erasure and export compare an address by its key, lower(address COLLATE "C"), as the
--- bulk outbox dedups it (kernel.profiles.identifier_keys): another spelling of an erased person's address
+-- Suppression, erasure and export compare an email by its key, lower(address COLLATE "C"), as the bulk
+-- outbox dedups it (kernel.profiles.identifier_keys): another spelling of an erased person's address
 -- neither brings them back nor escapes erasure.
 
--- Transactional messages to a raw address are found by the key of the address (erasure, export).
+-- Transactional messages to a raw address are found by the folded address (erasure, export).
 DROP INDEX messages_address;
 CREATE INDEX messages_address ON messages (project_id, lower(address COLLATE "C")) WHERE profile_id IS NULL;
 
@@ -39,7 +39,7 @@ SELECT s.project_id,
        sha256(p.suppression_salt || convert_to(s.kind || ':' || s.value, 'UTF8')) AS spelt,
        sha256(p.suppression_salt || convert_to(s.kind || ':' || lower(s.value COLLATE "C"), 'UTF8')) AS keyed
 FROM (SELECT DISTINCT project_id, kind, value FROM profile_addresses
-      WHERE value <> lower(value COLLATE "C")) AS s
+      WHERE kind IN ('email', 'apns_token') AND value <> lower(value COLLATE "C")) AS s
 JOIN projects p ON p.project_id = s.project_id;
 
 INSERT INTO delivery_suppressions (project_id, identifier_sha256, reason, channel, created_at)
