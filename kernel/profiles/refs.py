@@ -77,7 +77,7 @@ async def suppressed_identities(
     conn: asyncpg.Connection, project_id: uuid.UUID, identities: Collection[tuple[str, str]]
 ) -> set[tuple[str, str]]:
     """Which (kind, value) identifiers were erased with suppression. Kinds: custom, anonymous, or an
-    address kind (email, phone, ...), an address matching whatever its case."""
+    address kind (email, phone, ...), an email matching whatever its case."""
     if not identities:
         return set()
     kinds, values = zip(*identities, strict=True)
