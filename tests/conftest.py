@@ -16,13 +16,15 @@ from pathlib import Path
 import asyncpg
 import grpc
 import pytest
+from google.protobuf import struct_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from hypothesis import settings as hypothesis_settings
 
-from herald.v1 import profiles_pb2_grpc, projects_pb2, projects_pb2_grpc
+from herald.v1 import channels_pb2, channels_pb2_grpc, profiles_pb2_grpc, projects_pb2, projects_pb2_grpc
 from kernel.server import RunningServer, running
 from kernel.settings import Settings
+from plugins.sparkpost.emulator import SparkPostEmulator
 
 ADMIN_KEY = "test-admin-key"
 
@@ -158,3 +160,33 @@ def field_violations(error: grpc.aio.AioRpcError) -> list[tuple[str, str]]:
         assert detail.Unpack(request), detail.type_url
         violations.extend((v.field, v.description) for v in request.field_violations)
     return violations
+
+
+SPARKPOST = "email.sparkpost"
+SPARKPOST_WEBHOOK_AUTH = ("herald-hooks", "hook-secret")
+
+
+@pytest.fixture
+async def sparkpost(
+    channel: grpc.aio.Channel, project: ProjectKey, server: RunningServer
+) -> AsyncIterator[SparkPostEmulator]:
+    """SparkPost's emulator, the kernel's senders pointed at it, and the project configured for it
+    (webhooks with basic auth, :data:`SPARKPOST_WEBHOOK_AUTH`)."""
+    async with SparkPostEmulator("sp-key") as emulator:
+        server.kernel.senders.endpoints[SPARKPOST] = emulator.endpoint
+        try:
+            config = struct_pb2.Struct()
+            config.update(
+                {
+                    "api_key": "sp-key",
+                    "from_address": "news@herald.example",
+                    "webhook_user": SPARKPOST_WEBHOOK_AUTH[0],
+                    "webhook_password": SPARKPOST_WEBHOOK_AUTH[1],
+                }
+            )
+            await channels_pb2_grpc.ChannelServiceStub(channel).SetChannelConfig(
+                channels_pb2.SetChannelConfigRequest(channel=SPARKPOST, config=config), metadata=project.auth
+            )
+            yield emulator
+        finally:
+            server.kernel.senders.endpoints.pop(SPARKPOST)

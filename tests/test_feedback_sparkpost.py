@@ -3,15 +3,10 @@ Herald's endpoint, and they reach the profile, the suppression list and consent.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import grpc
 import pytest
-from google.protobuf import struct_pb2
 
 from herald.v1 import (
-    channels_pb2,
-    channels_pb2_grpc,
     common_pb2,
     messages_pb2,
     messages_pb2_grpc,
@@ -19,38 +14,15 @@ from herald.v1 import (
 )
 from kernel.server import RunningServer
 from plugins.sparkpost.emulator import SparkPostEmulator
-from tests.conftest import ProjectKey
+from tests.conftest import SPARKPOST, SPARKPOST_WEBHOOK_AUTH, ProjectKey
 
-CHANNEL = "email.sparkpost"
-WEBHOOK_AUTH = ("herald-hooks", "hook-secret")
 EMAIL = "ann@example.com"
 ANN = common_pb2.ProfileRef(custom_id="ann")
 
 
 @pytest.fixture
-async def sparkpost(server: RunningServer) -> AsyncIterator[SparkPostEmulator]:
-    """SparkPost's emulator, with the kernel's senders pointed at it."""
-    async with SparkPostEmulator("sp-key") as emulator:
-        server.kernel.senders.endpoints[CHANNEL] = emulator.endpoint
-        yield emulator
-        server.kernel.senders.endpoints.pop(CHANNEL)
-
-
-@pytest.fixture
-async def ann(channel: grpc.aio.Channel, profiles, project: ProjectKey, sparkpost) -> ProjectKey:
+async def ann(profiles, project: ProjectKey, sparkpost) -> ProjectKey:
     """A project with SparkPost configured (webhooks with basic auth) and a profile with an email."""
-    config = struct_pb2.Struct()
-    config.update(
-        {
-            "api_key": "sp-key",
-            "from_address": "news@herald.example",
-            "webhook_user": WEBHOOK_AUTH[0],
-            "webhook_password": WEBHOOK_AUTH[1],
-        }
-    )
-    await channels_pb2_grpc.ChannelServiceStub(channel).SetChannelConfig(
-        channels_pb2.SetChannelConfigRequest(channel=CHANNEL, config=config), metadata=project.auth
-    )
     await profiles.UpsertProfile(
         profiles_pb2.UpsertProfileRequest(
             profile=ANN, add_addresses=[common_pb2.Address(kind=common_pb2.ADDRESS_KIND_EMAIL, value=EMAIL)]
@@ -64,7 +36,7 @@ async def send(channel: grpc.aio.Channel, project: ProjectKey) -> messages_pb2.D
     reply = await messages_pb2_grpc.MessageServiceStub(channel).SendTransactional(
         messages_pb2.SendTransactionalRequest(
             profile=ANN,
-            channels=[CHANNEL],
+            channels=[SPARKPOST],
             template=messages_pb2.MessageTemplate(subject="Your receipt", text="Thanks!"),
         ),
         metadata=project.auth,
@@ -79,7 +51,7 @@ async def test_sparkpost_events_reach_profile_and_suppression_list(
     delivery = await send(channel, ann)
     assert delivery.status == messages_pb2.DELIVERY_STATUS_ACCEPTED
     record = sparkpost.accepted[-1]
-    url = f"http://127.0.0.1:{server.webhooks.port}/webhooks/{ann.project_id}/{CHANNEL}"
+    url = f"http://127.0.0.1:{server.webhooks.port}/webhooks/{ann.project_id}/{SPARKPOST}"
 
     # Unauthenticated webhook calls are refused: anyone could otherwise suppress a customer.
     assert await sparkpost.post_events(url, [sparkpost.event("delivery", record)]) == 400
@@ -89,7 +61,7 @@ async def test_sparkpost_events_reach_profile_and_suppression_list(
         sparkpost.event("click", record, target_link_url="https://shop.example/offer"),
         sparkpost.event("bounce", record, bounce_class="10", reason="550 5.1.1 user unknown"),
     ]
-    assert await sparkpost.post_events(url, events, auth=WEBHOOK_AUTH) == 200
+    assert await sparkpost.post_events(url, events, auth=SPARKPOST_WEBHOOK_AUTH) == 200
 
     view = await profiles.GetProfile(profiles_pb2.GetProfileRequest(profile=ANN), metadata=ann.auth)
     timeline = {e.name: e for e in view.recent_events}

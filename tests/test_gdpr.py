@@ -6,16 +6,24 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import grpc
 import orjson
 
-from herald.v1 import common_pb2, profiles_pb2
+from herald.v1 import (
+    common_pb2,
+    messages_pb2,
+    messages_pb2_grpc,
+    profiles_pb2,
+)
 from kernel.api.timestamps import from_datetime
 from kernel.profiles.export import CHUNK_BYTES
 from kernel.profiles.refs import suppressed_identities
-from tests.conftest import ProjectKey, rpc_error
+from kernel.server import RunningServer
+from plugins.sparkpost.emulator import SparkPostEmulator
+from tests.conftest import SPARKPOST, SPARKPOST_WEBHOOK_AUTH, ProjectKey, rpc_error
 
 
 @dataclass(frozen=True)
@@ -23,7 +31,11 @@ class Person:
     profile_id: str
     custom_id: str
     anonymous_id: str
+    # In mixed case: erasure and suppression must hold for every spelling of it.
     email: str
+    phone: str
+    fcm_token: str
+    apns_token: str
     # The custom id of a second profile merged into this one explicitly.
     merged_custom_id: str
     # The profiles merged into this one (by Identify, by MergeProfiles): they no longer exist.
@@ -31,28 +43,44 @@ class Person:
 
     @property
     def needles(self) -> list[str]:
-        """Every string that identifies the person; none may survive erasure."""
+        """Every string that identifies the person; none may survive erasure, in any case."""
         return [
             self.profile_id,
             self.custom_id,
             self.anonymous_id,
             self.email,
+            self.phone,
+            self.fcm_token,
+            self.apns_token,
             self.merged_custom_id,
             *self.merged_profile_ids,
         ]
+
+    @property
+    def respelt_email(self) -> str:
+        """The email with its local part in the other case: the same mailbox."""
+        local, domain = self.email.split("@")
+        return f"{local.swapcase()}@{domain}"
 
 
 def by_custom_id(custom_id: str) -> common_pb2.ProfileRef:
     return common_pb2.ProfileRef(custom_id=custom_id)
 
 
+def email_address(value: str) -> common_pb2.Address:
+    return common_pb2.Address(kind=common_pb2.ADDRESS_KIND_EMAIL, value=value)
+
+
 async def seed_person(profiles, project: ProjectKey, db: asyncpg.Pool, events: int = 3) -> Person:
     """A person as the public API builds one: anonymous events, then a known profile with attributes, an
-    email and a subscription, the anonymous profile merged in at login, another profile merged in
-    explicitly, ``events`` named events (one second apart, ending now), and two messages sent to them."""
+    email, a phone, two device tokens and a subscription, the anonymous profile merged in at login, another
+    profile merged in explicitly, ``events`` named events (one second apart, ending now), and three
+    messages sent to them: to the profile, to the merged profile, and to their email spelt otherwise."""
     tag = uuid.uuid4().hex
     custom_id, anonymous_id, old_id = f"cust-{tag}", f"anon-{tag}", f"old-{tag}"
-    email = f"mail.{tag}@example.com"
+    email = f"Mail.{tag.upper()}@example.com"
+    phone = f"+336{int(tag[:8], 16) % 10**8:08d}"
+    fcm_token, apns_token = f"fcm:{tag.upper()}-Token", tag * 2
     auth = project.auth
     await profiles.TrackEvents(
         profiles_pb2.TrackEventsRequest(
@@ -71,7 +99,12 @@ async def seed_person(profiles, project: ProjectKey, db: asyncpg.Pool, events: i
                 "name": common_pb2.AttributeValue(string_value=f"Name {tag}"),
                 "age": common_pb2.AttributeValue(number_value=31),
             },
-            add_addresses=[common_pb2.Address(kind=common_pb2.ADDRESS_KIND_EMAIL, value=email)],
+            add_addresses=[
+                email_address(email),
+                common_pb2.Address(kind=common_pb2.ADDRESS_KIND_PHONE, value=phone),
+                common_pb2.Address(kind=common_pb2.ADDRESS_KIND_FCM_TOKEN, value=fcm_token),
+                common_pb2.Address(kind=common_pb2.ADDRESS_KIND_APNS_TOKEN, value=apns_token),
+            ],
             subscriptions=[
                 common_pb2.Subscription(
                     channel=common_pb2.CHANNEL_EMAIL,
@@ -110,12 +143,14 @@ async def seed_person(profiles, project: ProjectKey, db: asyncpg.Pool, events: i
             profiles_pb2.TrackEventsRequest(events=tracked[first : first + 1000]), metadata=auth
         )
     # Messages come from the delivery pipeline; written directly rather than through a provider emulator.
+    local, domain = email.split("@")
     await db.executemany(
         """INSERT INTO messages (project_id, message_id, profile_id, channel, address, status)
            VALUES ($1, $2, $3, 'email', $4, 'sent')""",
         [
             (project.project_id, uuid.uuid4(), uuid.UUID(known.profile_id), email),
-            (project.project_id, uuid.uuid4(), None, email),
+            (project.project_id, uuid.uuid4(), uuid.UUID(old.profile_id), email),
+            (project.project_id, uuid.uuid4(), None, f"{local.swapcase()}@{domain}"),
         ],
     )
     return Person(
@@ -123,27 +158,42 @@ async def seed_person(profiles, project: ProjectKey, db: asyncpg.Pool, events: i
         custom_id,
         anonymous_id,
         email,
+        phone,
+        fcm_token,
+        apns_token,
         old_id,
         (identified.merged_profile_id, old.profile_id),
     )
 
 
 async def tables_naming(db: asyncpg.Pool, needles: list[str]) -> dict[str, int]:
-    """For every table of the public schema, how many rows contain one of ``needles`` in any column."""
+    """For every table of the database, how many rows hold one of ``needles``, in any case, in any column:
+    text, JSON, arrays and uuids read as text, binary columns (a stored protobuf) byte for byte. The tables
+    and columns are read from the catalog, so a table added later is searched too."""
     tables = await db.fetch(
-        """SELECT quote_ident(table_name) AS name FROM information_schema.tables
-           WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"""
+        """SELECT format('%I.%I', n.nspname, c.relname) AS name, c.relname AS table,
+                  array_agg(CASE WHEN a.atttypid = 'bytea'::regtype
+                                 THEN format('encode(%I, ''escape'')', a.attname)
+                                 ELSE format('%I::text', a.attname) END) AS columns
+           FROM pg_class c
+           JOIN pg_namespace n ON n.oid = c.relnamespace
+           JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+           WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+             AND n.nspname NOT LIKE 'pg\\_%'
+           GROUP BY n.nspname, c.relname"""
     )
-    assert len(tables) >= 9, "the schema lists fewer tables than the foundation created"
+    assert len(tables) >= 13, "the schema lists fewer tables than the migrations created"
     found = {}
     for table in tables:
+        # One text per row, its columns apart (a needle cannot straddle two), lower-cased like the needles.
+        row_text = f"lower(concat_ws(chr(31), {', '.join(table['columns'])}))"
         count = await db.fetchval(
-            f"""SELECT count(*) FROM {table["name"]} AS t
-                WHERE EXISTS (SELECT 1 FROM unnest($1::text[]) AS n WHERE strpos(t::text, n) > 0)""",
-            needles,
+            f"""SELECT count(*) FROM {table["name"]}
+                WHERE EXISTS (SELECT FROM unnest($1::text[]) AS n WHERE strpos({row_text}, n) > 0)""",
+            [needle.lower() for needle in needles],
         )
         if count:
-            found[table["name"]] = count
+            found[table["table"]] = count
     return found
 
 
@@ -199,16 +249,26 @@ async def test_erase_and_suppress_keeps_only_unreadable_hashes(profiles, project
     hashes = await db.fetch(
         "SELECT identifier_sha256 FROM suppressed_identifiers WHERE project_id = $1", project.project_id
     )
-    # custom id, anonymous id, the merged-in custom id, and the email address.
-    assert len(hashes) == 4
+    # custom id, anonymous id, the merged-in custom id, and the four addresses.
+    assert len(hashes) == 7
     identifiers = {
         ("custom", person.custom_id),
         ("anonymous", person.anonymous_id),
         ("custom", person.merged_custom_id),
         ("email", person.email),
+        ("email", person.respelt_email),
+        ("email", person.email.upper()),
+        ("phone", person.phone),
+        ("fcm_token", person.fcm_token),
+        ("apns_token", person.apns_token),
     }
     async with db.acquire() as conn:
         assert await suppressed_identities(conn, project.project_id, identifiers) == identifiers
+        # Custom ids are the caller's keys: compared exactly.
+        assert (
+            await suppressed_identities(conn, project.project_id, {("custom", person.custom_id.upper())})
+            == set()
+        )
         assert await suppressed_identities(conn, project.project_id, {("custom", "someone-else")}) == set()
 
 
@@ -236,6 +296,17 @@ async def test_a_suppressed_person_cannot_come_back(profiles, project: ProjectKe
         metadata=project.auth,
     )
     assert (tracked.accepted, tracked.suppressed) == (0, 2)
+    for spelling in (person.email, person.respelt_email, person.email.lower()):
+        error = await rpc_error(
+            profiles.UpsertProfile(
+                profiles_pb2.UpsertProfileRequest(
+                    profile=by_custom_id("someone-new"), add_addresses=[email_address(spelling)]
+                ),
+                metadata=project.auth,
+            )
+        )
+        assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert error.details().startswith("add_addresses[0].value:")
     assert await tables_naming(db, person.needles) == {}
 
 
@@ -309,6 +380,7 @@ async def test_export_holds_everything_about_the_profile(profiles, project: Proj
         "merges",
         "events",
         "messages",
+        "transactional_requests",
     ]
     assert document["profile"]["profile_id"] == person.profile_id
     assert document["profile"]["custom_id"] == person.custom_id
@@ -320,14 +392,23 @@ async def test_export_holds_everything_about_the_profile(profiles, project: Proj
         ("anonymous", person.anonymous_id),
         ("custom", person.merged_custom_id),
     }
-    assert [a["value"] for a in document["addresses"]] == [person.email]
+    assert {(a["kind"], a["value"]) for a in document["addresses"]} == {
+        ("email", person.email),
+        ("phone", person.phone),
+        ("fcm_token", person.fcm_token),
+        ("apns_token", person.apns_token),
+    }
     assert [(s["channel"], s["topic"], s["status"]) for s in document["subscriptions"]] == [
         ("email", "news", "opted_in")
     ]
     assert {m["source_profile_id"] for m in document["merges"]} == set(person.merged_profile_ids)
     assert [e["name"] for e in document["events"]] == ["viewed_0", "viewed_1", "app_opened"]
     assert document["events"][0]["attributes"] == {"page": {"type": "string", "value": "/p/0"}}
-    assert [(m["address"], m["status"]) for m in document["messages"]] == [(person.email, "sent")] * 2
+    # To the profile, to the profile merged into it, and to its email spelt otherwise (no profile).
+    assert sorted((m["address"], m["status"]) for m in document["messages"]) == sorted(
+        [(person.email, "sent"), (person.email, "sent"), (person.respelt_email, "sent")]
+    )
+    assert document["transactional_requests"] == []
 
 
 async def test_export_streams_every_event_in_bounded_chunks(profiles, project: ProjectKey, db) -> None:
@@ -342,3 +423,66 @@ async def test_export_streams_every_event_in_bounded_chunks(profiles, project: P
     assert [e["event_id"] for e in events if e["name"] != "app_opened"] == [
         f"evt-{person.custom_id[5:]}-{i}" for i in range(3000)
     ]
+
+
+async def send_email(
+    channel: grpc.aio.Channel, project: ProjectKey, key: str, **recipient: Any
+) -> messages_pb2.Delivery:
+    """A transactional email through SparkPost, with an idempotency key; its content names the profile."""
+    reply = await messages_pb2_grpc.MessageServiceStub(channel).SendTransactional(
+        messages_pb2.SendTransactionalRequest(
+            channels=[SPARKPOST],
+            template=messages_pb2.MessageTemplate(subject="Your receipt", text="Thanks {{ custom_id }}!"),
+            idempotency_key=key,
+            **recipient,
+        ),
+        metadata=project.auth,
+    )
+    [delivery] = reply.deliveries
+    return delivery
+
+
+async def test_erasure_takes_the_deliveries_in_any_spelling(
+    channel, profiles, project: ProjectKey, db, sparkpost: SparkPostEmulator, server: RunningServer
+) -> None:
+    person = await seed_person(profiles, project, db)
+    # Idempotency keys are the caller's, and often name the recipient.
+    to_profile = await send_email(
+        channel, project, f"receipt-{person.email}", profile=by_custom_id(person.custom_id)
+    )
+    to_address = await send_email(
+        channel, project, f"welcome-{person.email.upper()}", address=email_address(person.email.upper())
+    )
+    sparkpost.fail_next(1, 429)
+    to_retry = await send_email(
+        channel, project, f"reminder-{person.email}", profile=by_custom_id(person.custom_id)
+    )
+    assert to_profile.status == to_address.status == messages_pb2.DELIVERY_STATUS_ACCEPTED
+    assert to_retry.status == messages_pb2.DELIVERY_STATUS_RETRY_SCHEDULED
+    url = f"http://127.0.0.1:{server.webhooks.port}/webhooks/{project.project_id}/{SPARKPOST}"
+    delivered = [sparkpost.event("delivery", record) for record in sparkpost.accepted]
+    assert await sparkpost.post_events(url, delivered, auth=SPARKPOST_WEBHOOK_AUTH) == 200
+    exported = orjson.loads(b"".join(await export(profiles, by_custom_id(person.custom_id), project)))
+    assert {m["message_id"] for m in exported["messages"]} >= {
+        to_profile.message_id,
+        to_address.message_id,
+        to_retry.message_id,
+    }
+    assert sorted(r["idempotency_key"] for r in exported["transactional_requests"]) == [
+        f"receipt-{person.email}",
+        f"reminder-{person.email}",
+        f"welcome-{person.email.upper()}",
+    ]
+
+    await profiles.EraseProfile(
+        profiles_pb2.EraseProfileRequest(profile=by_custom_id(person.custom_id), suppress=True),
+        metadata=project.auth,
+    )
+
+    assert await tables_naming(db, person.needles) == {}
+    # The address, however spelt, is never sent to again.
+    sent = len(sparkpost.accepted)
+    for spelling in (person.email, person.respelt_email, person.email.upper()):
+        again = await send_email(channel, project, "", address=email_address(spelling))
+        assert (again.status, again.reason) == (messages_pb2.DELIVERY_STATUS_SUPPRESSED, "erased")
+    assert len(sparkpost.accepted) == sent

@@ -31,8 +31,9 @@ from datetime import timedelta
 import asyncpg
 
 from kernel.delivery.send_definition import SendDefinition
-from kernel.delivery.send_state import complete_if_done, folded
-from kernel.delivery.suppressions import address_hash_sql
+from kernel.delivery.send_state import complete_if_done
+from kernel.delivery.suppressions import blocking_reason_sql, suppression_joins_sql
+from kernel.profiles.identifier_keys import folded, identifier_hash_sql, spelt_hash_sql
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,8 @@ addresses AS (
 )""",
 }
 _DOMAIN = "substring(t.value from '[^@]*$')"
-_HASH = address_hash_sql("u.kind", "u.value")
+_HASH = identifier_hash_sql("u.kind", "u.value")
+_SPELT = spelt_hash_sql("u.kind", "u.value")
 # Hashing every address costs more than the rest of its row: it is done only if the project has a list.
 _ANY_SUPPRESSED = """(SELECT EXISTS (SELECT FROM delivery_suppressions WHERE project_id = $1)
                           OR EXISTS (SELECT FROM suppressed_identifiers WHERE project_id = $1))"""
@@ -109,22 +111,21 @@ fresh AS (
 numbered AS (
     SELECT u.profile_id, u.channel, u.kind, u.value,
            $13 + row_number() OVER (ORDER BY u.profile_id, u.channel, u.value) AS seq,
-           CASE WHEN {_ANY_SUPPRESSED} THEN {_HASH} END AS hash
+           CASE WHEN {_ANY_SUPPRESSED} THEN {_HASH} END AS hash,
+           CASE WHEN {_ANY_SUPPRESSED} THEN {_SPELT} END AS spelt
     FROM fresh u JOIN projects p ON p.project_id = $1
+),
+judged AS (
+    SELECT u.*, {blocking_reason_sql("u", "$14")} AS blocked
+    FROM numbered u
+    {suppression_joins_sql("u", "$14")}
 ),
 inserted AS (
     INSERT INTO messages (project_id, message_id, send_id, profile_id, channel, address, status,
                           failure_reason, seq)
     SELECT $1, bulk_message_id($2, u.seq), $2, u.profile_id, u.channel, u.value,
-           CASE WHEN d.identifier_sha256 IS NULL AND x.identifier_sha256 IS NULL
-                THEN 'planned' ELSE 'suppressed' END,
-           CASE WHEN d.identifier_sha256 IS NULL AND x.identifier_sha256 IS NULL
-                THEN '' ELSE coalesce(d.reason, 'erased') END,
-           u.seq
-    FROM numbered u
-    LEFT JOIN delivery_suppressions d ON d.project_id = $1 AND d.identifier_sha256 = u.hash
-        AND ($14 OR d.reason <> 'unsubscribed')
-    LEFT JOIN suppressed_identifiers x ON x.project_id = $1 AND x.identifier_sha256 = u.hash
+           CASE WHEN u.blocked IS NULL THEN 'planned' ELSE 'suppressed' END, coalesce(u.blocked, ''), u.seq
+    FROM judged u
     ORDER BY u.seq
     RETURNING status
 )

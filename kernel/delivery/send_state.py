@@ -1,18 +1,10 @@
-"""What the outbox, the workers and the API share about a send's rows: the address key that dedups them
-and the moment a send is over."""
+"""What the outbox, the workers and the API share about a send's rows: the moment a send is over."""
 
 from __future__ import annotations
 
 import uuid
 
 import asyncpg
-
-
-def folded(column: str) -> str:
-    """The dedup key of an outbox address, as the unique index ``messages_send_address`` computes it from
-    ``address``: ASCII-only case folding, whatever the database's locale (sender_ext.dedup_key folds an
-    email the same way)."""
-    return f'lower({column} COLLATE "C")'
 
 
 async def complete_if_done(conn: asyncpg.Connection, project_id: uuid.UUID, send_id: uuid.UUID) -> bool:

@@ -1,9 +1,9 @@
 """The delivery suppression list: addresses never to be sent to again, kept as salted hashes.
 
 An address is blocked when a provider reported it dead for good (hard bounce, spam complaint,
-unsubscribe), and also when it belongs to a person erased with suppression. Both lists hash
-``kind:address`` with the project's salt (see :mod:`kernel.profiles.gdpr`), so checking needs the
-address while the stored list reveals none.
+unsubscribe), and also when it belongs to a person erased with suppression. Both lists hash the
+address's key (its folded spelling, :mod:`kernel.profiles.identifier_keys`) with the project's salt, so
+checking needs the address while the stored list reveals none, and no other spelling gets through.
 """
 
 from __future__ import annotations
@@ -13,14 +13,35 @@ from collections.abc import Collection
 
 import asyncpg
 
-
-def address_hash_sql(kind: str, value: str) -> str:
-    """The SQL expression of an address's salted hash, from SQL expressions of its kind and value (the
-    project row must be joined as ``p``)."""
-    return f"sha256(p.suppression_salt || convert_to({kind} || ':' || {value}, 'UTF8'))"
+from kernel.profiles.identifier_keys import identifier_hash_sql, spelt_hash_sql
 
 
-_HASH = address_hash_sql("w.kind", "w.value")
+def suppression_joins_sql(hashed: str, marketing: str) -> str:
+    """The joins that find an address's entries by the hash of its key, from the alias of a row with the
+    columns ``hash`` and ``spelt`` (:mod:`kernel.profiles.identifier_keys`) and the SQL expression of
+    whether the message is marketing; ``$1`` is the project. Read by :func:`blocking_reason_sql`."""
+    return f"""LEFT JOIN delivery_suppressions d ON d.project_id = $1 AND d.identifier_sha256 = {hashed}.hash
+        AND ({marketing} OR d.reason <> 'unsubscribed')
+    LEFT JOIN suppressed_identifiers x ON x.project_id = $1 AND x.identifier_sha256 = {hashed}.hash"""
+
+
+def blocking_reason_sql(hashed: str, marketing: str) -> str:
+    """Why the address must not be sent to, NULL if it may be (arguments as
+    :func:`suppression_joins_sql`).
+
+    A spelling that is not its key may also match an entry stored before keys were folded: those are
+    looked up one by one, so that only such spellings pay for it. Of two entries, the reason first by
+    name wins, which puts a bounce or complaint before an unsubscribe.
+    """
+    return f"""coalesce(
+        least(d.reason, CASE WHEN {hashed}.spelt IS NOT NULL THEN (
+            SELECT min(o.reason) FROM delivery_suppressions o
+            WHERE o.project_id = $1 AND o.identifier_sha256 = {hashed}.spelt
+              AND ({marketing} OR o.reason <> 'unsubscribed')) END),
+        CASE WHEN x.identifier_sha256 IS NOT NULL OR ({hashed}.spelt IS NOT NULL AND EXISTS (
+            SELECT FROM suppressed_identifiers o
+            WHERE o.project_id = $1 AND o.identifier_sha256 = {hashed}.spelt))
+        THEN 'erased' END)"""
 
 
 async def blocked_addresses(
@@ -39,13 +60,14 @@ async def blocked_addresses(
         return {}
     kinds, values = zip(*addresses, strict=True)
     rows = await conn.fetch(
-        f"""SELECT w.kind, w.value, coalesce(d.reason, 'erased') AS reason
-            FROM unnest($2::text[], $3::text[]) AS w(kind, value)
-            JOIN projects p ON p.project_id = $1
-            LEFT JOIN delivery_suppressions d ON d.project_id = $1 AND d.identifier_sha256 = {_HASH}
-                AND ($4 OR d.reason <> 'unsubscribed')
-            LEFT JOIN suppressed_identifiers s ON s.project_id = $1 AND s.identifier_sha256 = {_HASH}
-            WHERE d.identifier_sha256 IS NOT NULL OR s.identifier_sha256 IS NOT NULL""",
+        f"""SELECT kind, value, reason FROM (
+                SELECT w.kind, w.value, {blocking_reason_sql("w", "$4")} AS reason
+                FROM (SELECT w.kind, w.value, {identifier_hash_sql("w.kind", "w.value")} AS hash,
+                             {spelt_hash_sql("w.kind", "w.value")} AS spelt
+                      FROM unnest($2::text[], $3::text[]) AS w(kind, value)
+                      JOIN projects p ON p.project_id = $1) AS w
+                {suppression_joins_sql("w", "$4")}) AS judged
+            WHERE reason IS NOT NULL""",
         project_id,
         list(kinds),
         list(values),
@@ -61,7 +83,7 @@ async def suppress_address(
     marketing only); otherwise the first reason recorded is kept."""
     await conn.execute(
         f"""INSERT INTO delivery_suppressions (project_id, identifier_sha256, reason, channel)
-            SELECT $1, {_HASH}, $4, $5
+            SELECT $1, {identifier_hash_sql("w.kind", "w.value")}, $4, $5
             FROM projects p, (VALUES ($2::text, $3::text)) AS w(kind, value)
             WHERE p.project_id = $1
             ON CONFLICT (project_id, identifier_sha256) DO UPDATE

@@ -51,6 +51,14 @@ class Recipient:
     #: consent channels where the profile opted out of transactional messages.
     opted_out: set[str] = field(default_factory=set)
 
+    @property
+    def raw_address(self) -> str | None:
+        """The address a message without a profile goes to."""
+        if self.profile_id is not None:
+            return None
+        [(address, _)] = [target for targets in self.addresses.values() for target in targets]
+        return address
+
 
 class TransactionalSender:
     def __init__(
@@ -73,7 +81,7 @@ class TransactionalSender:
         recipient = await self._recipient(project_id, request, specs)
         recipient.variables.update(data)
         if key:
-            replay = await self._claim(project_id, key)
+            replay = await self._claim(project_id, key, recipient)
             if replay is not None:
                 return replay
         try:
@@ -147,8 +155,13 @@ class TransactionalSender:
             recipient.addresses.setdefault(address["kind"], []).append((address["value"], address["details"]))
         return recipient
 
-    async def _claim(self, project_id: uuid.UUID, key: str) -> pb.SendTransactionalResponse | None:
-        """Reserve the idempotency key; return the stored response if an earlier call already sent."""
+    async def _claim(
+        self, project_id: uuid.UUID, key: str, recipient: Recipient
+    ) -> pb.SendTransactionalResponse | None:
+        """Reserve the idempotency key; return the stored response if an earlier call already sent.
+
+        The record names its recipient (profile, or raw address), so that erasing the person removes it.
+        """
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(
                 """DELETE FROM transactional_requests
@@ -158,10 +171,13 @@ class TransactionalSender:
                 IDEMPOTENCY_WINDOW,
             )
             claimed = await conn.fetchval(
-                """INSERT INTO transactional_requests (project_id, idempotency_key) VALUES ($1, $2)
+                """INSERT INTO transactional_requests (project_id, idempotency_key, profile_id, address)
+                   VALUES ($1, $2, $3, $4)
                    ON CONFLICT DO NOTHING RETURNING true""",
                 project_id,
                 key,
+                recipient.profile_id,
+                recipient.raw_address,
             )
             if claimed:
                 return None

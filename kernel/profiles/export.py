@@ -11,14 +11,16 @@ The document (UTF-8, keys in this order)::
      "merges": [{"merge_id", "source_profile_id", "source_identities", "reason", "merged_at"}],
      "events": [{"name", "occurred_at", "received_at", "event_id", "attributes": {typed as above}}],
      "messages": [{"message_id", "send_id", "channel", "address", "status", "attempts", "provider_id",
-                   "failure_reason", "detail", "last_feedback", "created_at", "updated_at"}]}
+                   "failure_reason", "detail", "last_feedback", "created_at", "updated_at"}],
+     "transactional_requests": [{"idempotency_key", "created_at"}]}
 
-``messages`` are those sent to the profile and those sent to one of its addresses without a profile
-(transactional sends to a raw address): the same rows erasure deletes.
+``messages`` and ``transactional_requests`` (SendTransactional idempotency records) are those sent to the
+profile or to a profile merged into it, and those sent to one of its addresses (in any case) without a
+profile: the same rows erasure deletes (:mod:`kernel.profiles.delivered`).
 
-Events (oldest first) and messages are read in keyset pages of :data:`PAGE_ROWS` rows, each page on a
-short-lived connection, so neither a profile with millions of events nor a slow reader holds memory or a
-transaction open; the bytes are cut into chunks of at most :data:`CHUNK_BYTES`.
+Events (oldest first), messages and idempotency records are read in keyset pages of :data:`PAGE_ROWS`
+rows, each page on a short-lived connection, so neither a profile with millions of events nor a slow
+reader holds memory or a transaction open; the bytes are cut into chunks of at most :data:`CHUNK_BYTES`.
 """
 
 from __future__ import annotations
@@ -33,6 +35,11 @@ import asyncpg
 import orjson
 
 from kernel.profiles.attributes import StoredValue
+from kernel.profiles.delivered import (
+    bulk_messages_sql,
+    transactional_messages_sql,
+    transactional_requests_sql,
+)
 from kernel.profiles.refs import Ref, resolve_one
 from kernel.profiles.timeline import LAST_SEEN
 
@@ -80,6 +87,7 @@ def typed_attributes(stored: Mapping[str, StoredValue]) -> dict[str, dict[str, A
     return typed
 
 
+_PROFILE = "ARRAY[$2::uuid]"
 _LISTINGS = (
     _Listing(
         "events",
@@ -94,17 +102,25 @@ _LISTINGS = (
     ),
     _Listing(
         "messages",
-        """SELECT created_at AS _at, message_id AS _tie,
+        f"""SELECT created_at AS _at, message_id AS _tie,
                   message_id, send_id, channel, address, status, attempts, provider_id, failure_reason,
                   detail, last_feedback, created_at, updated_at
            FROM messages
            WHERE project_id = $1 AND (created_at, message_id) > ($3, $4)
-             AND ((send_id = any(ARRAY(SELECT send_id FROM sends WHERE project_id = $1)) AND profile_id = $2)
-                  OR (send_id IS NULL AND (profile_id = $2 OR (profile_id IS NULL AND address = any(ARRAY(
-                      SELECT value FROM profile_addresses WHERE project_id = $1 AND profile_id = $2))))))
+             AND (({bulk_messages_sql(_PROFILE)}) OR ({transactional_messages_sql(_PROFILE)}))
            ORDER BY created_at, message_id
            LIMIT $5""",
         (datetime.min.replace(tzinfo=UTC), uuid.UUID(int=0)),
+    ),
+    _Listing(
+        "transactional_requests",
+        f"""SELECT created_at AS _at, idempotency_key AS _tie, idempotency_key, created_at
+            FROM transactional_requests
+            WHERE project_id = $1 AND (created_at, idempotency_key) > ($3, $4)
+              AND ({transactional_requests_sql(_PROFILE)})
+            ORDER BY created_at, idempotency_key
+            LIMIT $5""",
+        (datetime.min.replace(tzinfo=UTC), ""),
     ),
 )
 

@@ -1,8 +1,10 @@
 """The right to erasure: delete a person and every row that names them, optionally keeping suppression hashes.
 
-The rows are those of the profile tables, its events, and the messages sent to it (or to one of its
-addresses). A new table that names a profile must be added here, and to :mod:`kernel.profiles.export`;
-``tests/test_gdpr.py`` checks every table of the schema after an erasure, so a forgotten one fails there.
+The rows are those of the profile tables, its events, and its delivery rows (:mod:`kernel.profiles.delivered`:
+the messages and SendTransactional idempotency records sent to it, to a profile merged into it, or to one
+of its addresses in any case). A new table that names a profile must be added here, and to
+:mod:`kernel.profiles.export`; ``tests/test_gdpr.py`` searches every text, JSON and binary column of the
+schema for the person's identifiers after an erasure, so a forgotten one fails there.
 
 One function, :func:`erase_profiles`, does the deleting for both the EraseProfile RPC and the inactivity
 purge, so that the two can never disagree about what "everything" is. Events carry no foreign key (it
@@ -10,10 +12,11 @@ would slow ingestion), so they are deleted explicitly; the other tables are dele
 than left to ``ON DELETE CASCADE``, so that erasure does not silently depend on how a later migration
 declares its keys.
 
-"Erase and suppress" stores, per identifier, ``sha256(salt || kind || ':' || value)`` with the project's
-secret salt: exactly what :func:`kernel.profiles.refs.suppressed_identities` checks, so the person's
-custom id, anonymous ids (including those brought by merges) and addresses can never re-create a profile,
-while nothing readable about them is kept.
+"Erase and suppress" stores, per identifier, ``sha256(salt || kind || ':' || key)`` with the project's
+secret salt, the key being an address folded to one case (:mod:`kernel.profiles.identifier_keys`): exactly
+what :func:`kernel.profiles.refs.suppressed_identities` and the delivery suppression checks look for, so the
+person's custom id, anonymous ids (including those brought by merges) and addresses, however spelt, can
+never re-create a profile nor be sent to, while nothing readable about them is kept.
 """
 
 from __future__ import annotations
@@ -24,14 +27,20 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from kernel.profiles.delivered import (
+    bulk_messages_sql,
+    transactional_messages_sql,
+    transactional_requests_sql,
+)
+from kernel.profiles.identifier_keys import identifier_hash_sql
 from kernel.profiles.refs import Ref, resolve_one
 
 # Every identifier of the profiles: identities (which include the ids merged in), addresses, and the
 # identities recorded by merges (an alias may have been moved away since; suppressing it still only
 # prevents re-creation, never affects the profile that now holds it).
-_SUPPRESS = """
+_SUPPRESS = f"""
 INSERT INTO suppressed_identifiers (project_id, identifier_sha256)
-SELECT $1, sha256(p.suppression_salt || convert_to(i.kind || ':' || i.value, 'UTF8'))
+SELECT $1, {identifier_hash_sql("i.kind", "i.value")}
 FROM projects p
 CROSS JOIN (
     SELECT kind, value FROM profile_identities WHERE project_id = $1 AND profile_id = any($2::uuid[])
@@ -49,17 +58,14 @@ WHERE p.project_id = $1 AND i.kind IS NOT NULL AND i.value IS NOT NULL
 ON CONFLICT DO NOTHING
 """
 
-# Children first, the profile row last. Merge records name the profile as target or (should one survive
-# a partial merge) as source. Bulk messages are found through their sends (messages_send_profile);
-# transactional ones name the profile by id, or only by address when they were sent to a raw address:
-# those go too, while the addresses are still there to match them.
+_IDS = "$2::uuid[]"
+# Children first, the profile row last. The delivery rows go first, while the merge records and the
+# addresses that find them (kernel.profiles.delivered) are still there. Merge records name the profile as
+# target or (should one survive a partial merge) as source.
 _DELETE_OWNED = (
-    """DELETE FROM messages WHERE project_id = $1
-       AND send_id = any(ARRAY(SELECT send_id FROM sends WHERE project_id = $1))
-       AND profile_id = any($2::uuid[])""",
-    """DELETE FROM messages WHERE project_id = $1 AND send_id IS NULL
-       AND (profile_id = any($2::uuid[]) OR (profile_id IS NULL AND address = any(ARRAY(
-           SELECT value FROM profile_addresses WHERE project_id = $1 AND profile_id = any($2::uuid[])))))""",
+    f"DELETE FROM messages WHERE project_id = $1 AND {bulk_messages_sql(_IDS)}",
+    f"DELETE FROM messages WHERE project_id = $1 AND {transactional_messages_sql(_IDS)}",
+    f"DELETE FROM transactional_requests WHERE project_id = $1 AND ({transactional_requests_sql(_IDS)})",
     "DELETE FROM profile_merges WHERE project_id = $1"
     " AND (target_profile_id = any($2::uuid[]) OR source_profile_id = any($2::uuid[]))",
     "DELETE FROM profile_subscriptions WHERE project_id = $1 AND profile_id = any($2::uuid[])",

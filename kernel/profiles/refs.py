@@ -18,6 +18,7 @@ import asyncpg
 
 from herald.v1 import common_pb2
 from kernel.errors import FailedPrecondition, InvalidArgument, NotFound
+from kernel.profiles.identifier_keys import identifier_hash_sql, spelt_hash_sql
 
 MAX_ID_LENGTH = 256
 KINDS = ("profile_id", "custom_id", "anonymous_id")
@@ -76,17 +77,17 @@ async def suppressed_identities(
     conn: asyncpg.Connection, project_id: uuid.UUID, identities: Collection[tuple[str, str]]
 ) -> set[tuple[str, str]]:
     """Which (kind, value) identifiers were erased with suppression. Kinds: custom, anonymous, or an
-    address kind (email, phone, ...)."""
+    address kind (email, phone, ...), an email matching whatever its case."""
     if not identities:
         return set()
     kinds, values = zip(*identities, strict=True)
     rows = await conn.fetch(
-        """SELECT w.kind, w.value
-           FROM unnest($2::text[], $3::text[]) AS w(kind, value)
-           JOIN projects p ON p.project_id = $1
-           JOIN suppressed_identifiers s ON s.project_id = $1
-            AND s.identifier_sha256 =
-                sha256(p.suppression_salt || convert_to(w.kind || ':' || w.value, 'UTF8'))""",
+        f"""SELECT w.kind, w.value
+            FROM unnest($2::text[], $3::text[]) AS w(kind, value)
+            JOIN projects p ON p.project_id = $1
+            WHERE EXISTS (SELECT FROM suppressed_identifiers s WHERE s.project_id = $1
+                          AND s.identifier_sha256 IN ({identifier_hash_sql("w.kind", "w.value")},
+                                                      {spelt_hash_sql("w.kind", "w.value")}))""",
         project_id,
         list(kinds),
         list(values),

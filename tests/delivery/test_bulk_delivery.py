@@ -106,6 +106,32 @@ async def test_consent_and_suppressions_are_respected(
     assert Counter(r["email"] for r in sparkpost.accepted)["out@example.com"] == 1
 
 
+async def test_suppressions_hold_for_every_spelling_of_an_address(
+    messages, profiles, configured, sparkpost, worker, db
+) -> None:
+    await person(profiles, configured, "bounced", email="Bounced@example.com")
+    await person(profiles, configured, "gone", email="Gone@example.com")
+    # The same mailbox as the erased person's, in a profile of its own created before the erasure.
+    await person(profiles, configured, "twin", email="gone@example.com")
+    await person(profiles, configured, "kept", email="kept@example.com")
+    async with db.acquire() as conn:
+        await suppress_address(conn, configured.project_id, "email", "BOUNCED@example.com", "bounced", EMAIL)
+    await profiles.EraseProfile(
+        profiles_pb2.EraseProfileRequest(profile=common_pb2.ProfileRef(custom_id="gone"), suppress=True),
+        metadata=configured.auth,
+    )
+    send = await messages.CreateSend(send_request(), metadata=configured.auth)
+    done = await completed(messages, configured, send.send_id)
+    assert (done.planned, done.sent, done.suppressed) == (3, 1, 2)
+    assert [r["email"] for r in sparkpost.accepted] == ["kept@example.com"]
+    outbox = await rows(db, configured, send.send_id)
+    assert {r["address"]: r["failure_reason"] for r in outbox} == {
+        "Bounced@example.com": "bounced",
+        "gone@example.com": "erased",
+        "kept@example.com": "",
+    }
+
+
 async def test_a_listed_audience_by_profile_and_custom_ids(
     messages, profiles, configured, sparkpost, worker
 ) -> None:
