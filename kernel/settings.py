@@ -48,6 +48,23 @@ class Settings(BaseSettings):
         "127.0.0.1:8470",
         description="Where provider webhooks are received: POST /webhooks/<project id>/<channel>.",
     )
+    webhook_workers: int = Field(
+        2,
+        ge=0,
+        description="Stored webhook batches each kernel applies at the same time (parsed, then written "
+        "to timelines, suppressions and consent). 0: this kernel only receives; others apply.",
+    )
+    webhook_receive_concurrency: int = Field(
+        4,
+        ge=1,
+        description="Webhook calls one kernel reads and stores at the same time; more wait their turn, "
+        "so a burst of large posts holds at most this many bodies and database connections.",
+    )
+    webhook_poll_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="How often an idle kernel looks for webhook batches another kernel received.",
+    )
     database_url: str = Field(
         "",
         description="PostgreSQL DSN (postgresql://user:pass@host:5432/db). Empty: an embedded PostgreSQL "

@@ -7,9 +7,11 @@ as idempotency key, so a webhook delivered twice is recorded once.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 import orjson
@@ -20,6 +22,7 @@ from kernel.delivery.suppressions import suppress_address
 from kernel.profiles.events import Event, EventStore
 from kernel.profiles.refs import Ref
 
+log = logging.getLogger(__name__)
 #: Feedback that blocks the address: the suppression reason it records.
 _SUPPRESS = {
     FeedbackKind.BOUNCED: "bounced",
@@ -34,6 +37,42 @@ _OPT_OUT = {FeedbackKind.COMPLAINED, FeedbackKind.UNSUBSCRIBED}
 class FeedbackSummary:
     events: int
     recorded_on_profiles: int
+
+
+def _text_problem(event: FeedbackEvent) -> str | None:
+    """Why ``event`` cannot be stored, if it cannot: plugins build events from what a provider sent, and
+    PostgreSQL's text refuses a NUL byte that JSON and forms carry happily."""
+    if not isinstance(event, FeedbackEvent) or not isinstance(event.kind, FeedbackKind):
+        return "not a FeedbackEvent of a known kind"
+    texts = {
+        "address": event.address,
+        "message_id": event.message_id,
+        "provider_event_id": event.provider_event_id,
+        "detail": event.detail,
+        "url": event.url,
+    }
+    for name, value in texts.items():
+        if not isinstance(value, str):
+            return f"{name} is not a string"
+        if "\x00" in value:
+            return f"{name} contains a NUL byte"
+    if not event.address:
+        return "address is empty"
+    if not isinstance(event.occurred_at, datetime) or event.occurred_at.tzinfo is None:
+        return "occurred_at is not a time with a time zone"
+    return None
+
+
+def storable(channel: str, feedback: Sequence[FeedbackEvent]) -> list[FeedbackEvent]:
+    """The events that can be applied; each other one is dropped alone (and logged), never the batch."""
+    kept = []
+    for event in feedback:
+        problem = _text_problem(event)
+        if problem is None:
+            kept.append(event)
+        else:
+            log.warning("feedback event dropped (%s): %s", channel, problem)
+    return kept
 
 
 def _herald_message_id(event: FeedbackEvent) -> uuid.UUID | None:
@@ -51,37 +90,43 @@ def _string(value: str) -> dict[str, str]:
 
 class FeedbackProcessor:
     def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
         self._events = EventStore(pool)
 
     async def apply(
-        self, project_id: uuid.UUID, spec: ChannelSpec, feedback: Sequence[FeedbackEvent]
+        self,
+        conn: asyncpg.Connection,
+        project_id: uuid.UUID,
+        spec: ChannelSpec,
+        feedback: Sequence[FeedbackEvent],
     ) -> FeedbackSummary:
+        """Apply ``feedback`` in ``conn``'s transaction (the caller's: it also removes the webhook
+        batch the events came from); the timeline events are written apart, idempotently, before it
+        commits, so a crash in between applies the batch again without recording anything twice."""
         kind = spec.capabilities.address_kind.value
         timeline: list[Event] = []
-        async with self._pool.acquire() as conn, conn.transaction():
-            owners = await self._owners(conn, project_id, spec, feedback)
-            for event in feedback:
-                if event.kind in _SUPPRESS:
-                    await suppress_address(
-                        conn, project_id, kind, event.address, _SUPPRESS[event.kind], spec.name
-                    )
-                if event.kind in _OPT_OUT:
-                    await self._opt_out(conn, project_id, spec, owners.get(event, []))
-                if event.kind is FeedbackKind.TOKEN_INVALID:
-                    await prune_addresses(conn, project_id, kind, [event.address])
-                message_id = _herald_message_id(event)
-                if message_id is not None:
-                    await conn.execute(
-                        """UPDATE messages SET last_feedback = $3, updated_at = now()
-                           WHERE project_id = $1 AND message_id = $2""",
-                        project_id,
-                        message_id,
-                        event.kind.value,
-                    )
-                timeline += [
-                    self._timeline_event(spec, event, profile_id) for profile_id in owners.get(event, [])
-                ]
+        feedback = storable(spec.name, feedback)
+        owners = await self._owners(conn, project_id, spec, feedback)
+        for event in feedback:
+            if event.kind in _SUPPRESS:
+                await suppress_address(
+                    conn, project_id, kind, event.address, _SUPPRESS[event.kind], spec.name
+                )
+            if event.kind in _OPT_OUT:
+                await self._opt_out(conn, project_id, spec, owners.get(event, []))
+            if event.kind is FeedbackKind.TOKEN_INVALID:
+                await prune_addresses(conn, project_id, kind, [event.address])
+            message_id = _herald_message_id(event)
+            if message_id is not None:
+                await conn.execute(
+                    """UPDATE messages SET last_feedback = $3, updated_at = now()
+                       WHERE project_id = $1 AND message_id = $2""",
+                    project_id,
+                    message_id,
+                    event.kind.value,
+                )
+            timeline += [
+                self._timeline_event(spec, event, profile_id) for profile_id in owners.get(event, [])
+            ]
         if timeline:
             await self._events.write(project_id, [timeline])
         return FeedbackSummary(len(feedback), len(timeline))
