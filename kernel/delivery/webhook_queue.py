@@ -60,7 +60,7 @@ class WebhookQueue:
 
     async def put(self, project_id: uuid.UUID, channel: str, request: WebhookRequest) -> None:
         """Store a verified call for the workers (of any kernel) to apply."""
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in _CREDENTIAL_HEADERS}
+        headers = {str(k): v for k, v in request.headers.items() if k.lower() not in _CREDENTIAL_HEADERS}
         await self._pool.execute(
             """INSERT INTO webhook_batches (project_id, channel, url, query, headers, body)
                VALUES ($1, $2, $3, $4, $5, $6)""",
