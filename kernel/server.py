@@ -117,7 +117,11 @@ async def start(settings: Settings, admin_key: str) -> RunningServer:
         await kernel.close()
         raise RuntimeError(f"cannot listen on {settings.grpc_address}")
     webhooks = WebhookServer(
-        kernel.channels, kernel.channel_configs, kernel.webhook_queue, settings.webhook_receive_concurrency
+        kernel.channels,
+        kernel.channel_configs,
+        kernel.webhook_queue,
+        settings.webhook_receive_concurrency,
+        settings.webhook_bytes_per_second,
     )
     host, _, webhook_port = settings.webhook_address.rpartition(":")
     await webhooks.start(host.strip("[]"), int(webhook_port))

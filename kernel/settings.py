@@ -60,6 +60,13 @@ class Settings(BaseSettings):
         description="Webhook calls one kernel reads and stores at the same time; more wait their turn, "
         "so a burst of large posts holds at most this many bodies and database connections.",
     )
+    webhook_bytes_per_second: int = Field(
+        8 * 1024 * 1024,
+        ge=1024,
+        description="Webhook body bytes one kernel reads per second, all calls together; a provider "
+        "sending faster waits (its post takes longer). Each stored byte is written to PostgreSQL's log, "
+        "which API commits wait for: this bounds what a burst of large posts costs them.",
+    )
     webhook_poll_seconds: float = Field(
         1.0,
         gt=0,

@@ -24,7 +24,26 @@ from kernel.plugins import ChannelManager, UnknownChannel
 log = logging.getLogger(__name__)
 
 
-async def _read_at_most(request: web.Request, limit: int) -> bytes | None:
+class BodyPace:
+    """Spreads the reading of webhook bodies over time: at most ``bytes_per_second`` for the whole
+    endpoint. Every byte stored is also written to PostgreSQL's log, which the API's commits wait for:
+    an unpaced burst of large posts slows every API call. A provider sending faster than this is held
+    back by TCP (its post takes longer), not refused."""
+
+    def __init__(self, bytes_per_second: int) -> None:
+        self._seconds_per_byte = 1 / bytes_per_second
+        self._next = 0.0
+
+    async def take(self, size: int) -> None:
+        """Wait for the time slot of ``size`` more bytes."""
+        now = asyncio.get_running_loop().time()
+        start = max(now, self._next)
+        self._next = start + size * self._seconds_per_byte
+        if start > now:
+            await asyncio.sleep(start - now)
+
+
+async def _read_at_most(request: web.Request, limit: int, pace: BodyPace) -> bytes | None:
     """The body, or None as soon as it proves longer than ``limit`` (the rest is never read)."""
     chunks = []
     size = 0
@@ -32,6 +51,7 @@ async def _read_at_most(request: web.Request, limit: int) -> bytes | None:
         size += len(chunk)
         if size > limit:
             return None
+        await pace.take(len(chunk))
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -47,11 +67,13 @@ class WebhookServer:
         configs: ChannelConfigs,
         queue: WebhookQueue,
         receive_concurrency: int,
+        bytes_per_second: int,
     ) -> None:
         self._channels = channels
         self._configs = configs
         self._queue = queue
         self._receiving = asyncio.Semaphore(receive_concurrency)
+        self._pace = BodyPace(bytes_per_second)
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -82,7 +104,7 @@ class WebhookServer:
         # Bodies are read and stored a few at a time: a burst of large posts waits here (in the
         # kernel's socket buffers) instead of holding memory and the API's database connections.
         async with self._receiving:
-            body = await _read_at_most(request, limit)
+            body = await _read_at_most(request, limit, self._pace)
             if body is None:
                 return _refusal(413, f"larger than the {limit} bytes this channel's provider sends")
             call = WebhookRequest(

@@ -115,21 +115,34 @@ class FeedbackProcessor:
                 await self._opt_out(conn, project_id, spec, owners.get(event, []))
             if event.kind is FeedbackKind.TOKEN_INVALID:
                 await prune_addresses(conn, project_id, kind, [event.address])
-            message_id = _herald_message_id(event)
-            if message_id is not None:
-                await conn.execute(
-                    """UPDATE messages SET last_feedback = $3, updated_at = now()
-                       WHERE project_id = $1 AND message_id = $2""",
-                    project_id,
-                    message_id,
-                    event.kind.value,
-                )
             timeline += [
                 self._timeline_event(spec, event, profile_id) for profile_id in owners.get(event, [])
             ]
+        await self._record_last_feedback(conn, project_id, feedback)
         if timeline:
             await self._events.write(project_id, [timeline])
         return FeedbackSummary(len(feedback), len(timeline))
+
+    @staticmethod
+    async def _record_last_feedback(
+        conn: asyncpg.Connection, project_id: uuid.UUID, feedback: Sequence[FeedbackEvent]
+    ) -> None:
+        """Each message's latest feedback, one statement for the batch (the last event of a message in
+        the batch wins, as it would one by one)."""
+        latest = {
+            message_id: event.kind.value
+            for event in feedback
+            if (message_id := _herald_message_id(event)) is not None
+        }
+        if latest:
+            await conn.execute(
+                """UPDATE messages m SET last_feedback = u.kind, updated_at = now()
+                   FROM unnest($2::uuid[], $3::text[]) AS u(message_id, kind)
+                   WHERE m.project_id = $1 AND m.message_id = u.message_id""",
+                project_id,
+                list(latest),
+                list(latest.values()),
+            )
 
     @staticmethod
     def _timeline_event(spec: ChannelSpec, event: FeedbackEvent, profile_id: uuid.UUID) -> Event:
@@ -150,30 +163,33 @@ class FeedbackProcessor:
     async def _owners(
         conn: asyncpg.Connection, project_id: uuid.UUID, spec: ChannelSpec, feedback: Sequence[FeedbackEvent]
     ) -> dict[FeedbackEvent, list[uuid.UUID]]:
-        """The profile each event concerns: the message's recipient, else every holder of the address."""
-        owners: dict[FeedbackEvent, list[uuid.UUID]] = {}
-        for event in feedback:
-            profile_id = None
-            message_id = _herald_message_id(event)
-            if message_id is not None:
-                profile_id = await conn.fetchval(
-                    """SELECT profile_id FROM messages
-                       WHERE project_id = $1 AND message_id = $2 AND channel = $3""",
-                    project_id,
-                    message_id,
-                    spec.name,
-                )
-            if profile_id is not None:
-                owners[event] = [profile_id]
-                continue
-            rows = await conn.fetch(
-                "SELECT profile_id FROM profile_addresses WHERE project_id = $1 AND kind = $2 AND value = $3",
+        """The profile each event concerns: the message's recipient, else every holder of the address.
+        Two statements for the whole batch: a provider's batch holds hundreds of events."""
+        message_ids = {event: _herald_message_id(event) for event in feedback}
+        recipients: dict[uuid.UUID, uuid.UUID] = dict(
+            await conn.fetch(
+                """SELECT message_id, profile_id FROM messages
+                   WHERE project_id = $1 AND message_id = ANY($2::uuid[]) AND channel = $3
+                     AND profile_id IS NOT NULL""",
                 project_id,
-                spec.capabilities.address_kind.value,
-                event.address,
+                [m for m in message_ids.values() if m is not None],
+                spec.name,
             )
-            owners[event] = [r["profile_id"] for r in rows]
-        return owners
+        )
+        unknown = {event.address for event, m in message_ids.items() if m not in recipients}
+        holders: dict[str, list[uuid.UUID]] = {}
+        for row in await conn.fetch(
+            """SELECT value, profile_id FROM profile_addresses
+               WHERE project_id = $1 AND kind = $2 AND value = ANY($3::text[])""",
+            project_id,
+            spec.capabilities.address_kind.value,
+            list(unknown),
+        ):
+            holders.setdefault(row["value"], []).append(row["profile_id"])
+        return {
+            event: [recipients[m]] if m in recipients else holders.get(event.address, [])
+            for event, m in message_ids.items()
+        }
 
     @staticmethod
     async def _opt_out(
