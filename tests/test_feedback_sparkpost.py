@@ -25,9 +25,10 @@ from herald.v1 import (
     messages_pb2_grpc,
     profiles_pb2,
 )
-from kernel.server import RunningServer
+from kernel.server import RunningServer, running
+from kernel.settings import Settings
 from plugins.sparkpost.emulator import SparkPostEmulator
-from tests.conftest import ProjectKey
+from tests.conftest import ADMIN_KEY, ProjectKey
 
 CHANNEL = "email.sparkpost"
 EMAIL = "ann@example.com"
@@ -246,6 +247,27 @@ async def test_webhooks_are_acknowledged_before_they_are_applied(
             "SELECT count(*) FROM webhook_batches WHERE project_id = $1", ann.project_id
         )
         assert waiting == 1
+    await server.kernel.webhook_queue.drain(ann.project_id)
+    assert await suppressions(db, ann) == 1
+
+
+async def test_a_batch_received_by_one_kernel_is_applied_by_another_after_it_stopped(
+    ann: ProjectKey,
+    sparkpost: SparkPostEmulator,
+    server: RunningServer,
+    settings: Settings,
+    db: asyncpg.Pool,
+    configured: channels_pb2.ChannelConfig,
+    webhook_auth,
+) -> None:
+    receiver_settings = settings.model_copy(update={"webhook_workers": 0})
+    bounce = [stranger_event(sparkpost, "bounce", EMAIL, bounce_class="10")]
+    async with db.acquire() as conn, conn.transaction():
+        await conn.execute("LOCK TABLE delivery_suppressions IN EXCLUSIVE MODE")
+        async with running(receiver_settings, ADMIN_KEY) as receiver:
+            url = f"http://127.0.0.1:{receiver.webhooks.port}{configured.webhook.path}"
+            assert await sparkpost.post_events(url, bounce, auth=webhook_auth) == 200
+        assert await suppressions(db, ann) == 0
     await server.kernel.webhook_queue.drain(ann.project_id)
     assert await suppressions(db, ann) == 1
 

@@ -146,7 +146,14 @@ class WebhookQueue:
             # A plugin's bug fails the same way every time: trying the batch again would not help.
             log.exception("webhook batch %s of %s dropped: its plugin failed", batch["batch_id"], channel)
             return
-        await self._feedback.apply(conn, project_id, spec, events)
+        summary = await self._feedback.apply(conn, project_id, spec, events)
+        log.debug(
+            "webhook batch %s of %s: %s events applied, %s on timelines",
+            batch["batch_id"],
+            channel,
+            summary.events,
+            summary.recorded_on_profiles,
+        )
 
     @staticmethod
     async def _postpone(conn: asyncpg.Connection, batch: asyncpg.Record) -> None:
