@@ -101,8 +101,9 @@ class WebhookQueue:
             try:
                 if await self.apply_next():
                     continue
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                log.exception("webhook worker: database unavailable")
+            except Exception:
+                # The database is unavailable, or a bug: keep the worker, try again after the pause.
+                log.exception("webhook worker failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
 
