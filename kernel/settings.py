@@ -49,10 +49,11 @@ class Settings(BaseSettings):
         description="Where provider webhooks are received: POST /webhooks/<project id>/<channel>.",
     )
     webhook_workers: int = Field(
-        2,
+        1,
         ge=0,
         description="Stored webhook batches each kernel applies at the same time (parsed, then written "
-        "to timelines, suppressions and consent). 0: this kernel only receives; others apply.",
+        "to timelines, suppressions and consent); each costs API calls latency while it runs. "
+        "0: this kernel only receives; others apply.",
     )
     webhook_receive_concurrency: int = Field(
         4,
