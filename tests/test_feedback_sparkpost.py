@@ -207,6 +207,7 @@ async def test_nul_bytes_and_malformed_events_are_dropped_one_by_one(
     ]
     assert await sparkpost.post_events(url, batch, auth=webhook_auth) == 200
     assert (await post(url, b"\x00 not json", webhook_auth))[0] == 200
+    assert (await post(f"{url}?tag=%00", b"[]", webhook_auth))[0] == 200
     await server.kernel.webhook_queue.drain(ann.project_id)
 
     assert await suppressions(db, ann) == 1

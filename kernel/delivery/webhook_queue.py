@@ -17,6 +17,7 @@ import logging
 import uuid
 
 import asyncpg
+from yarl import URL
 
 from kernel.channels import ConfigError, WebhookRequest
 from kernel.channels.configs import ChannelConfigs
@@ -33,9 +34,18 @@ _RETRY_BASE_SECONDS = 5.0
 #: Headers that authenticated the call: checked already, never stored.
 _CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 
-_CLAIM = """SELECT batch_id, project_id, channel, url, query, headers, body, attempts
+
+def _json_text(value: str) -> str:
+    """``value`` as jsonb stores it: a header that was not UTF-8 (aiohttp keeps such bytes as lone
+    surrogates, which no JSON encoder takes) gets replacement characters."""
+    return value.encode("utf-8", "replace").decode()
+
+
+_CLAIM = """SELECT project_id, batch_id, channel, url, headers, body, attempts
             FROM webhook_batches WHERE not_before <= now()
             ORDER BY not_before, batch_id LIMIT 1 FOR UPDATE SKIP LOCKED"""
+
+_DELETE = "DELETE FROM webhook_batches WHERE project_id = $1 AND batch_id = $2"
 
 
 class WebhookQueue:
@@ -60,14 +70,15 @@ class WebhookQueue:
 
     async def put(self, project_id: uuid.UUID, channel: str, request: WebhookRequest) -> None:
         """Store a verified call for the workers (of any kernel) to apply."""
-        headers = {str(k): v for k, v in request.headers.items() if k.lower() not in _CREDENTIAL_HEADERS}
+        headers = {
+            str(k): _json_text(v) for k, v in request.headers.items() if k.lower() not in _CREDENTIAL_HEADERS
+        }
         await self._pool.execute(
-            """INSERT INTO webhook_batches (project_id, channel, url, query, headers, body)
-               VALUES ($1, $2, $3, $4, $5, $6)""",
+            """INSERT INTO webhook_batches (project_id, channel, url, headers, body)
+               VALUES ($1, $2, $3, $4, $5)""",
             project_id,
             channel,
             request.url,
-            dict(request.query),
             headers,
             request.body,
         )
@@ -117,7 +128,7 @@ class WebhookQueue:
                     if batch is None:
                         return False
                     await self._apply(conn, batch)
-                    await conn.execute("DELETE FROM webhook_batches WHERE batch_id = $1", batch["batch_id"])
+                    await conn.execute(_DELETE, batch["project_id"], batch["batch_id"])
             except Exception:
                 if batch is None:
                     raise
@@ -133,8 +144,9 @@ class WebhookQueue:
         except (UnknownChannel, HeraldError) as error:
             log.warning("webhook batch %s of %s dropped: %s", batch["batch_id"], channel, error)
             return
+        url = batch["url"]
         request = WebhookRequest(
-            headers=batch["headers"], body=batch["body"], query=batch["query"], url=batch["url"]
+            headers=batch["headers"], body=batch["body"], query=dict(URL(url).query), url=url
         )
         try:
             # In a thread: a large batch is milliseconds of pure-Python parsing, which the event loop
@@ -166,11 +178,12 @@ class WebhookQueue:
                 batch["channel"],
                 attempts,
             )
-            await conn.execute("DELETE FROM webhook_batches WHERE batch_id = $1", batch["batch_id"])
+            await conn.execute(_DELETE, batch["project_id"], batch["batch_id"])
             return
         await conn.execute(
-            """UPDATE webhook_batches SET attempts = $2, not_before = now() + make_interval(secs => $3)
-               WHERE batch_id = $1""",
+            """UPDATE webhook_batches SET attempts = $3, not_before = now() + make_interval(secs => $4)
+               WHERE project_id = $1 AND batch_id = $2""",
+            batch["project_id"],
             batch["batch_id"],
             attempts,
             _RETRY_BASE_SECONDS * 2 ** (attempts - 1),

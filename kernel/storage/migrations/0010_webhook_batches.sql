@@ -8,17 +8,18 @@ ALTER TABLE channel_configs ADD COLUMN sealed_webhook_secret bytea;
 -- (claimed with FOR UPDATE SKIP LOCKED, deleted in the transaction that applied them), so a burst of
 -- large posts waits here instead of in the API's event loop, and survives a restart.
 CREATE TABLE webhook_batches (
-    batch_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     project_id uuid NOT NULL REFERENCES projects ON DELETE CASCADE,
+    batch_id bigint GENERATED ALWAYS AS IDENTITY,
     channel text NOT NULL,
+    -- As received, query included (percent-encoded: a NUL byte in it stays text-safe).
     url text NOT NULL,
-    query jsonb NOT NULL,
     -- Without credentials (Authorization, cookies): parsing needs none, the call was verified already.
     headers jsonb NOT NULL,
     body bytea NOT NULL,
     received_at timestamptz NOT NULL DEFAULT now(),
     -- Failed applications so far, and when the next may be tried (a database error, a plugin's bug).
     attempts integer NOT NULL DEFAULT 0,
-    not_before timestamptz NOT NULL DEFAULT now()
+    not_before timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (project_id, batch_id)
 );
 CREATE INDEX webhook_batches_due ON webhook_batches (not_before, batch_id);
