@@ -110,7 +110,7 @@ class WebhookQueue:
         while True:
             self._wake.clear()
             try:
-                if await self.apply_next():
+                if await self._apply_next():
                     continue
             except Exception:
                 # The database is unavailable, or a bug: keep the worker, try again after the pause.
@@ -118,7 +118,7 @@ class WebhookQueue:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
 
-    async def apply_next(self) -> bool:
+    async def _apply_next(self) -> bool:
         """Apply the oldest due batch no other worker holds; False when there is none."""
         async with self._pool.acquire() as conn:
             batch = None
