@@ -7,7 +7,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench-locust bench-ingest bench-calls bench-sender bench-campaign bench-outbox bench-push protos
+.PHONY: run test lint bench-locust bench-ingest bench-calls bench-sender bench-campaign bench-outbox bench-push bench-webhooks protos
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,3 +60,6 @@ bench-outbox: $(VENV)/.installed-test
 
 bench-push: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/push_bench.py
+
+bench-webhooks: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/webhook_load_bench.py

@@ -19,6 +19,7 @@ from kernel.delivery.metrics import MetricsServer
 from kernel.delivery.senders import SenderPool
 from kernel.delivery.sends import Sends
 from kernel.delivery.transactional import TransactionalSender
+from kernel.delivery.webhook_queue import WebhookQueue
 from kernel.delivery.workers import WorkerGroup
 from kernel.plugins import ChannelManager
 from kernel.profiles.attributes import AttributeLimits
@@ -42,7 +43,8 @@ class Kernel:
     channel_configs: ChannelConfigs
     senders: SenderPool
     transactional: TransactionalSender
-    feedback: FeedbackProcessor
+    #: Verified webhook calls waiting to be applied; this kernel's ``webhook_workers`` apply them.
+    webhook_queue: WebhookQueue
     sends: Sends
     #: This process's sender workers (``worker_count`` of them), started with the kernel.
     workers: WorkerGroup
@@ -70,7 +72,14 @@ class Kernel:
             channel_configs=configs,
             senders=senders,
             transactional=TransactionalSender(db.pool, channels, senders, limits),
-            feedback=FeedbackProcessor(db.pool),
+            webhook_queue=WebhookQueue(
+                db.pool,
+                channels,
+                configs,
+                FeedbackProcessor(db.pool),
+                workers=settings.webhook_workers,
+                poll_seconds=settings.webhook_poll_seconds,
+            ),
             sends=Sends(db.pool, channels, configs, settings.default_wave_rate),
             workers=WorkerGroup(db.pool, channels, senders, settings),
             metrics=MetricsServer(),
@@ -86,6 +95,8 @@ class Kernel:
         kernel.on_close(kernel.metrics.stop)
         kernel.workers.start()
         kernel.on_close(kernel.workers.stop)
+        kernel.webhook_queue.start()
+        kernel.on_close(kernel.webhook_queue.stop)
         return kernel
 
     def run_in_background(self, name: str, job: Callable[[], Awaitable[None]]) -> None:

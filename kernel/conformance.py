@@ -17,11 +17,13 @@ entry point and declares sane capabilities; configuration is validated without n
 one result per message, in order, with provider ids; throttling and server errors are RETRY (with the
 provider's Retry-After when it sends one); a dead address is a permanent failure that prunes it, while
 a refusal that may also mean a wrong configuration (``config_suspect_failure``) fails without pruning;
-an oversized payload is refused before it reaches the provider; the emulator serves sandbox mode.
+an oversized payload is refused before it reaches the provider; the emulator serves sandbox mode; a
+webhook call without the provider's credentials or signature is refused.
 """
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
@@ -37,6 +39,7 @@ from kernel.channels import (
     MessageContent,
     OutboundMessage,
     Outcome,
+    WebhookRequest,
 )
 from kernel.plugins import ChannelManager
 
@@ -192,3 +195,15 @@ class ChannelConformance:
         emulator.set_latency(0.05)
         [result] = await sender.send_batch(self.messages(emulator, 1))
         assert result.outcome is Outcome.ACCEPTED, result
+
+    async def test_unauthenticated_webhook_is_refused(
+        self, manager: ChannelManager, emulator: Emulator
+    ) -> None:
+        config = manager.validate_config(self.channel_name, self.config(emulator))
+        secret = secrets.token_urlsafe(32)
+        forged = WebhookRequest({}, b"[]", url=f"https://herald.example/webhooks/{uuid.uuid4()}/c")
+        assert not manager.verify_webhook(self.channel_name, forged, config, secret)
+        # No generated credential (a sandbox default configuration) must verify nothing, not everything.
+        assert not manager.verify_webhook(self.channel_name, forged, config, "")
+        credentials = manager.webhook_credentials(self.channel_name, config, secret)
+        assert all(isinstance(k, str) and isinstance(v, str) for k, v in credentials.items()), credentials

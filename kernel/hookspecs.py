@@ -75,16 +75,46 @@ def herald_channel_sender(
 
 
 @hookspec(firstresult=True)
+def herald_verify_webhook(
+    channel: ChannelSpec, request: WebhookRequest, config: Mapping[str, Any], secret: str
+) -> bool | None:
+    """Tell whether a call to ``POST /webhooks/<project id>/<channel name>`` really comes from the provider.
+
+    Called by Herald's webhook endpoint before anything of the call is stored, with the project's
+    validated ``config`` of the channel and ``secret``: a random credential Herald generated for this
+    project and channel (empty for a configuration that has none yet), to be checked where the provider
+    lets the operator choose one (SparkPost's basic auth) — or ignored where the provider signs with a
+    key the configuration already holds (Twilio's auth token). Compare in constant time
+    (``hmac.compare_digest``). Return True only for a genuine call; False (or not implementing this hook)
+    makes Herald answer 401 and drop the call, so a channel whose provider cannot be verified receives
+    no feedback at all. Must not parse or apply anything: it runs on the endpoint's critical path.
+    """
+
+
+@hookspec(firstresult=True)
+def herald_webhook_credentials(
+    channel: ChannelSpec, config: Mapping[str, Any], secret: str
+) -> Mapping[str, str] | None:
+    """What the operator enters in the provider's webhook settings so that its calls verify.
+
+    ``secret`` is the one :func:`herald_verify_webhook` receives. Keys and values are shown as they are
+    by ``GetChannelConfig`` (e.g. ``{"auth_type": "basic", "username": "herald", "password": ...}``), so
+    name them as the provider's console or API does.
+    """
+
+
+@hookspec(firstresult=True)
 def herald_parse_feedback(
     channel: ChannelSpec, request: WebhookRequest, config: Mapping[str, Any]
 ) -> list[FeedbackEvent] | None:
-    """Turn a provider's webhook call into feedback events (delivered, bounced, opened, ...).
+    """Turn a verified provider webhook call into feedback events (delivered, bounced, opened, ...).
 
-    Called by Herald's webhook endpoint, ``POST /webhooks/<project id>/<channel name>``, with that
-    project's validated ``config`` of the channel (an implementation may omit the parameter if it needs
-    no configuration). Verify the request the way the provider authenticates it (basic auth, signature)
-    where it does; raise :class:`~kernel.channels.ConfigError` for a request that fails verification or
-    cannot be parsed (the endpoint answers 400). Return an empty list for events Herald does not track.
+    Called after :func:`herald_verify_webhook` accepted the call and Herald stored it, off the endpoint's
+    path (the provider already had its answer), with that project's validated ``config`` of the channel
+    (an implementation may omit the parameter if it needs no configuration). A malformed event (missing
+    or mistyped field) is skipped, not fatal: the other events of the batch still count. Raise
+    :class:`~kernel.channels.ConfigError` only when the body as a whole cannot be read; the call is then
+    dropped. Return an empty list for events Herald does not track.
     """
 
 

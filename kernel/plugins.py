@@ -91,6 +91,18 @@ class ChannelManager:
             raise UnknownChannel(f"{name} (declared, but no plugin creates its sender)")
         return sender
 
+    def verify_webhook(
+        self, name: str, request: WebhookRequest, config: Mapping[str, Any], secret: str
+    ) -> bool:
+        """Whether the call is genuine; False too when the channel's plugin does not verify webhooks."""
+        hook = self._owner_hook("herald_verify_webhook", name)
+        return hook(channel=self.channel(name), request=request, config=config, secret=secret) is True
+
+    def webhook_credentials(self, name: str, config: Mapping[str, Any], secret: str) -> dict[str, str]:
+        """What the operator enters at the provider; empty when the channel receives no webhooks."""
+        hook = self._owner_hook("herald_webhook_credentials", name)
+        return dict(hook(channel=self.channel(name), config=config, secret=secret) or {})
+
     def parse_feedback(
         self, name: str, request: WebhookRequest, config: Mapping[str, Any]
     ) -> list[FeedbackEvent]:

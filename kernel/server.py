@@ -118,7 +118,13 @@ async def start(settings: Settings, admin_key: str) -> RunningServer:
     if port == 0:
         await kernel.close()
         raise RuntimeError(f"cannot listen on {settings.grpc_address}")
-    webhooks = WebhookServer(kernel.channels, kernel.channel_configs, kernel.feedback)
+    webhooks = WebhookServer(
+        kernel.channels,
+        kernel.channel_configs,
+        kernel.webhook_queue,
+        settings.webhook_receive_concurrency,
+        settings.webhook_bytes_per_second,
+    )
     host, _, webhook_port = settings.webhook_address.rpartition(":")
     await webhooks.start(host.strip("[]"), int(webhook_port))
     await server.start()

@@ -48,6 +48,31 @@ class Settings(BaseSettings):
         "127.0.0.1:8470",
         description="Where provider webhooks are received: POST /webhooks/<project id>/<channel>.",
     )
+    webhook_workers: int = Field(
+        1,
+        ge=0,
+        description="Stored webhook batches each kernel applies at the same time (parsed, then written "
+        "to timelines, suppressions and consent); each costs API calls latency while it runs. "
+        "0: this kernel only receives; others apply.",
+    )
+    webhook_receive_concurrency: int = Field(
+        4,
+        ge=1,
+        description="Webhook calls one kernel reads and stores at the same time; more wait their turn, "
+        "so a burst of large posts holds at most this many bodies and database connections.",
+    )
+    webhook_bytes_per_second: int = Field(
+        8 * 1024 * 1024,
+        ge=1024,
+        description="Webhook body bytes one kernel reads per second, all calls together; a provider "
+        "sending faster waits (its post takes longer). Each stored byte is written to PostgreSQL's log, "
+        "which API commits wait for: this bounds what a burst of large posts costs them.",
+    )
+    webhook_poll_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="How often an idle kernel looks for webhook batches another kernel received.",
+    )
     database_url: str = Field(
         "",
         description="PostgreSQL DSN (postgresql://user:pass@host:5432/db). Empty: an embedded PostgreSQL "

@@ -1,11 +1,15 @@
 """The HTTP endpoint providers call back: ``POST /webhooks/<project id>/<channel name>``.
 
-The channel's plugin verifies and parses the call with the project's stored configuration of the
-channel (so each project can have its own webhook credentials); the kernel applies the events.
+The channel's plugin verifies each call against the project's configuration of the channel and the
+webhook credential Herald generated for it; a call it does not vouch for is answered 401 and nothing
+of it is kept. A verified call is stored as received and answered 200 at once: the events are parsed
+and applied later, from the database (:mod:`kernel.delivery.webhook_queue`). The answer says nothing
+about the events, so it cannot tell a caller which addresses belong to customers.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 
@@ -13,26 +17,69 @@ from aiohttp import web
 
 from kernel.channels import ConfigError, WebhookRequest
 from kernel.channels.configs import ChannelConfigs
-from kernel.delivery.feedback import FeedbackProcessor
+from kernel.delivery.webhook_queue import WebhookQueue
 from kernel.errors import HeraldError
 from kernel.plugins import ChannelManager, UnknownChannel
 
 log = logging.getLogger(__name__)
-MAX_BODY_BYTES = 16 * 1024 * 1024
+
+
+class BodyPace:
+    """Spreads the reading of webhook bodies over time: at most ``bytes_per_second`` for the whole
+    endpoint. Every byte stored is also written to PostgreSQL's log, which the API's commits wait for:
+    an unpaced burst of large posts slows every API call. A provider sending faster than this is held
+    back by TCP (its post takes longer), not refused."""
+
+    def __init__(self, bytes_per_second: int) -> None:
+        self._seconds_per_byte = 1 / bytes_per_second
+        self._next = 0.0
+
+    async def take(self, size: int) -> None:
+        """Wait for the time slot of ``size`` more bytes."""
+        now = asyncio.get_running_loop().time()
+        start = max(now, self._next)
+        self._next = start + size * self._seconds_per_byte
+        if start > now:
+            await asyncio.sleep(start - now)
+
+
+async def _read_at_most(request: web.Request, limit: int, pace: BodyPace) -> bytes | None:
+    """The body, or None as soon as it proves longer than ``limit`` (the rest is never read)."""
+    chunks = []
+    size = 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            return None
+        await pace.take(len(chunk))
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _refusal(status: int, error: str) -> web.Response:
+    return web.json_response({"error": error}, status=status)
 
 
 class WebhookServer:
     def __init__(
-        self, channels: ChannelManager, configs: ChannelConfigs, feedback: FeedbackProcessor
+        self,
+        channels: ChannelManager,
+        configs: ChannelConfigs,
+        queue: WebhookQueue,
+        receive_concurrency: int,
+        bytes_per_second: int,
     ) -> None:
         self._channels = channels
         self._configs = configs
-        self._feedback = feedback
+        self._queue = queue
+        self._receiving = asyncio.Semaphore(receive_concurrency)
+        self._pace = BodyPace(bytes_per_second)
         self._runner: web.AppRunner | None = None
         self.port = 0
 
     async def start(self, host: str, port: int) -> None:
-        app = web.Application(client_max_size=MAX_BODY_BYTES)
+        largest = max((spec.max_webhook_bytes for spec in self._channels.channels()), default=0)
+        app = web.Application(client_max_size=largest)
         app.router.add_post("/webhooks/{project_id}/{channel}", self._receive)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -50,14 +97,25 @@ class WebhookServer:
             stored = await self._configs.get(project_id, spec.name)
         except (ValueError, UnknownChannel, HeraldError):
             # One answer for every unknown: the endpoint does not reveal which projects or channels exist.
-            return web.json_response({"error": "unknown project or channel"}, status=404)
-        call = WebhookRequest(
-            headers=dict(request.headers), body=await request.read(), query=dict(request.query)
-        )
-        try:
-            events = self._channels.parse_feedback(spec.name, call, stored.config)
-        except ConfigError as error:
-            log.warning("webhook refused", extra={"channel": spec.name, "reason": str(error)})
-            return web.json_response({"error": str(error)}, status=400)
-        summary = await self._feedback.apply(project_id, spec, events)
-        return web.json_response({"events": summary.events, "recorded": summary.recorded_on_profiles})
+            return _refusal(404, "unknown project or channel")
+        limit = spec.max_webhook_bytes
+        if request.content_length is not None and request.content_length > limit:
+            return _refusal(413, f"larger than the {limit} bytes this channel's provider sends")
+        # Bodies are read and stored a few at a time: a burst of large posts waits here (in the
+        # kernel's socket buffers) instead of holding memory and the API's database connections.
+        async with self._receiving:
+            body = await _read_at_most(request, limit, self._pace)
+            if body is None:
+                return _refusal(413, f"larger than the {limit} bytes this channel's provider sends")
+            call = WebhookRequest(
+                headers=dict(request.headers), body=body, query=dict(request.query), url=str(request.url)
+            )
+            try:
+                genuine = self._channels.verify_webhook(spec.name, call, stored.config, stored.webhook_secret)
+            except ConfigError:
+                genuine = False
+            if not genuine:
+                log.warning("webhook refused: not verified", extra={"channel": spec.name})
+                return _refusal(401, "the call does not carry this channel's webhook credentials")
+            await self._queue.put(project_id, spec.name, call)
+        return web.Response(status=200)

@@ -163,30 +163,34 @@ def field_violations(error: grpc.aio.AioRpcError) -> list[tuple[str, str]]:
 
 
 SPARKPOST = "email.sparkpost"
-SPARKPOST_WEBHOOK_AUTH = ("herald-hooks", "hook-secret")
+
+
+@pytest.fixture
+async def sparkpost_config(channel: grpc.aio.Channel, project: ProjectKey) -> channels_pb2.ChannelConfig:
+    """SparkPost configured in the project: the answer holds the webhook setup to enter at SparkPost."""
+    config = struct_pb2.Struct()
+    config.update({"api_key": "sp-key", "from_address": "news@herald.example"})
+    return await channels_pb2_grpc.ChannelServiceStub(channel).SetChannelConfig(
+        channels_pb2.SetChannelConfigRequest(channel=SPARKPOST, config=config), metadata=project.auth
+    )
+
+
+@pytest.fixture
+def sparkpost_webhook_auth(sparkpost_config: channels_pb2.ChannelConfig) -> tuple[str, str]:
+    """The basic-auth credentials the operator enters in SparkPost's webhook settings."""
+    credentials = sparkpost_config.webhook.credentials
+    assert credentials["auth_type"] == "basic"
+    return credentials["auth_credentials.username"], credentials["auth_credentials.password"]
 
 
 @pytest.fixture
 async def sparkpost(
-    channel: grpc.aio.Channel, project: ProjectKey, server: RunningServer
+    server: RunningServer, sparkpost_config: channels_pb2.ChannelConfig
 ) -> AsyncIterator[SparkPostEmulator]:
-    """SparkPost's emulator, the kernel's senders pointed at it, and the project configured for it
-    (webhooks with basic auth, :data:`SPARKPOST_WEBHOOK_AUTH`)."""
+    """SparkPost's emulator, with the kernel's senders pointed at it, in a project configured for it."""
     async with SparkPostEmulator("sp-key") as emulator:
         server.kernel.senders.endpoints[SPARKPOST] = emulator.endpoint
         try:
-            config = struct_pb2.Struct()
-            config.update(
-                {
-                    "api_key": "sp-key",
-                    "from_address": "news@herald.example",
-                    "webhook_user": SPARKPOST_WEBHOOK_AUTH[0],
-                    "webhook_password": SPARKPOST_WEBHOOK_AUTH[1],
-                }
-            )
-            await channels_pb2_grpc.ChannelServiceStub(channel).SetChannelConfig(
-                channels_pb2.SetChannelConfigRequest(channel=SPARKPOST, config=config), metadata=project.auth
-            )
             yield emulator
         finally:
             server.kernel.senders.endpoints.pop(SPARKPOST)

@@ -23,7 +23,7 @@ from kernel.profiles.export import CHUNK_BYTES
 from kernel.profiles.refs import suppressed_identities
 from kernel.server import RunningServer
 from plugins.sparkpost.emulator import SparkPostEmulator
-from tests.conftest import SPARKPOST, SPARKPOST_WEBHOOK_AUTH, ProjectKey, rpc_error
+from tests.conftest import SPARKPOST, ProjectKey, rpc_error
 
 
 @dataclass(frozen=True)
@@ -443,7 +443,13 @@ async def send_email(
 
 
 async def test_erasure_takes_the_deliveries_in_any_spelling(
-    channel, profiles, project: ProjectKey, db, sparkpost: SparkPostEmulator, server: RunningServer
+    channel,
+    profiles,
+    project: ProjectKey,
+    db,
+    sparkpost: SparkPostEmulator,
+    sparkpost_webhook_auth: tuple[str, str],
+    server: RunningServer,
 ) -> None:
     person = await seed_person(profiles, project, db)
     # Idempotency keys are the caller's, and often name the recipient.
@@ -461,7 +467,7 @@ async def test_erasure_takes_the_deliveries_in_any_spelling(
     assert to_retry.status == messages_pb2.DELIVERY_STATUS_RETRY_SCHEDULED
     url = f"http://127.0.0.1:{server.webhooks.port}/webhooks/{project.project_id}/{SPARKPOST}"
     delivered = [sparkpost.event("delivery", record) for record in sparkpost.accepted]
-    assert await sparkpost.post_events(url, delivered, auth=SPARKPOST_WEBHOOK_AUTH) == 200
+    assert await sparkpost.post_events(url, delivered, auth=sparkpost_webhook_auth) == 200
     exported = orjson.loads(b"".join(await export(profiles, by_custom_id(person.custom_id), project)))
     assert {m["message_id"] for m in exported["messages"]} >= {
         to_profile.message_id,

@@ -242,6 +242,15 @@ async def test_transactional_opt_out_is_respected(messages, profiles, configured
     assert gateway.accepted == []
 
 
+@pytest.fixture
+async def webhook_token(channel: grpc.aio.Channel, configured: ProjectKey) -> str:
+    """The token Herald generated for the project's webhook, as GetChannelConfig shows it."""
+    shown = await channels_pb2_grpc.ChannelServiceStub(channel).GetChannelConfig(
+        channels_pb2.GetChannelConfigRequest(channel=CHANNEL), metadata=configured.auth
+    )
+    return shown.webhook.credentials["Authorization"].removeprefix("Bearer ")
+
+
 def report(message_id: str, status: str, report_id: str) -> dict[str, str]:
     return {
         "id": report_id,
@@ -252,13 +261,16 @@ def report(message_id: str, status: str, report_id: str) -> dict[str, str]:
     }
 
 
-async def test_feedback_lands_on_the_profile_once(messages, profiles, configured, gateway, server) -> None:
+async def test_feedback_lands_on_the_profile_once(
+    messages, profiles, configured, gateway, server, webhook_token
+) -> None:
     await ann(profiles, configured)
     reply = await messages.SendTransactional(request(data=CODE), metadata=configured.auth)
     url = f"http://127.0.0.1:{server.webhooks.port}/webhooks/{configured.project_id}/{CHANNEL}"
     delivered = report(reply.deliveries[0].message_id, "delivered", "r1")
-    assert await gateway.post_reports(url, [delivered]) == 200
-    assert await gateway.post_reports(url, [delivered]) == 200  # the gateway retried its webhook
+    assert await gateway.post_reports(url, [delivered], webhook_token) == 200
+    assert await gateway.post_reports(url, [delivered], webhook_token) == 200  # the gateway retried
+    await server.kernel.webhook_queue.drain(configured.project_id)
     view = await profiles.GetProfile(
         profiles_pb2.GetProfileRequest(profile=common_pb2.ProfileRef(custom_id="ann")),
         metadata=configured.auth,
@@ -269,11 +281,12 @@ async def test_feedback_lands_on_the_profile_once(messages, profiles, configured
 
 
 async def test_bounce_suppresses_and_stop_opts_out_of_marketing(
-    messages, profiles, configured, gateway, server
+    messages, profiles, configured, gateway, server, webhook_token
 ) -> None:
     await ann(profiles, configured)
     url = f"http://127.0.0.1:{server.webhooks.port}/webhooks/{configured.project_id}/{CHANNEL}"
-    assert await gateway.post_reports(url, [report("", "stop", "r2")]) == 200
+    assert await gateway.post_reports(url, [report("", "stop", "r2")], webhook_token) == 200
+    await server.kernel.webhook_queue.drain(configured.project_id)
     view = await profiles.GetProfile(
         profiles_pb2.GetProfileRequest(profile=common_pb2.ProfileRef(custom_id="ann")),
         metadata=configured.auth,
@@ -286,7 +299,8 @@ async def test_bounce_suppresses_and_stop_opts_out_of_marketing(
     reply = await messages.SendTransactional(request(data=CODE), metadata=configured.auth)
     assert reply.deliveries[0].status == messages_pb2.DELIVERY_STATUS_ACCEPTED
 
-    assert await gateway.post_reports(url, [report("", "undeliverable", "r3")]) == 200
+    assert await gateway.post_reports(url, [report("", "undeliverable", "r3")], webhook_token) == 200
+    await server.kernel.webhook_queue.drain(configured.project_id)
     sent = len(gateway.accepted)
     reply = await messages.SendTransactional(request(data=CODE), metadata=configured.auth)
     assert [(d.status, d.reason) for d in reply.deliveries] == [
@@ -300,10 +314,14 @@ async def test_webhook_refuses_bad_credentials_and_unknown_targets(
 ) -> None:
     base = f"http://127.0.0.1:{server.webhooks.port}/webhooks"
     async with aiohttp.ClientSession() as session:
-        async with session.post(
-            f"{base}/{configured.project_id}/{CHANNEL}", json=[], headers={"Authorization": "Bearer x"}
-        ) as r:
-            assert r.status == 400
+        # The gateway's own API token is not the webhook's: Herald generated that one.
+        for token in ("x", gateway.token):
+            async with session.post(
+                f"{base}/{configured.project_id}/{CHANNEL}",
+                json=[],
+                headers={"Authorization": f"Bearer {token}"},
+            ) as r:
+                assert r.status == 401
         for target in (
             f"{other_project.project_id}/{CHANNEL}",
             f"{configured.project_id}/nope",

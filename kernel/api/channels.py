@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import grpc
 from google.protobuf import json_format, struct_pb2
 
@@ -39,12 +41,19 @@ def channel_info(spec: ChannelSpec) -> pb.ChannelInfo:
     )
 
 
-def _config_message(stored: StoredConfig, spec: ChannelSpec) -> pb.ChannelConfig:
+def _config_message(
+    stored: StoredConfig, spec: ChannelSpec, project_id: uuid.UUID, manager: ChannelManager
+) -> pb.ChannelConfig:
     config = struct_pb2.Struct()
     config.update(stored.masked(spec))
-    return pb.ChannelConfig(
+    message = pb.ChannelConfig(
         channel=stored.channel, config=config, updated_at=from_datetime(stored.updated_at)
     )
+    credentials = manager.webhook_credentials(spec.name, stored.config, stored.webhook_secret)
+    if credentials:
+        message.webhook.path = f"/webhooks/{project_id}/{spec.name}"
+        message.webhook.credentials.update(credentials)
+    return message
 
 
 def _plain_numbers(value: object) -> object:
@@ -84,7 +93,7 @@ class ChannelServicer(channels_pb2_grpc.ChannelServiceServicer):
             raise InvalidArgument("must be set", "config")
         config = _plain_numbers(json_format.MessageToDict(request.config))
         stored = await self.configs.set(caller.project, name, config)  # type: ignore[arg-type]
-        return _config_message(stored, self.configs.spec(name))
+        return _config_message(stored, self.configs.spec(name), caller.project, self.manager)
 
     @rpc()
     async def GetChannelConfig(
@@ -92,7 +101,7 @@ class ChannelServicer(channels_pb2_grpc.ChannelServiceServicer):
     ) -> pb.ChannelConfig:
         name = _channel_name(request.channel)
         stored = await self.configs.get(caller.project, name)
-        return _config_message(stored, self.configs.spec(name))
+        return _config_message(stored, self.configs.spec(name), caller.project, self.manager)
 
     @rpc()
     async def DeleteChannelConfig(

@@ -1,8 +1,10 @@
-"""Each project's configuration of each channel: validated by the channel's plugin, sealed at rest."""
+"""Each project's configuration of each channel: validated by the channel's plugin, sealed at rest, with
+the webhook credential Herald generated for it."""
 
 from __future__ import annotations
 
 import logging
+import secrets
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,6 +33,10 @@ class StoredConfig:
     channel: str
     config: Mapping[str, Any]
     updated_at: datetime
+    #: Generated when the channel is first configured in the project and kept while it stays configured,
+    #: so the provider's webhook settings stay valid across changes; "" for a sandbox default
+    #: configuration (no project configured the channel: there is nothing to authenticate against).
+    webhook_secret: str = ""
 
     def masked(self, spec: ChannelSpec) -> dict[str, Any]:
         return {k: MASK if k in spec.secret_config_fields else v for k, v in self.config.items()}
@@ -38,6 +44,10 @@ class StoredConfig:
 
 def _context(project_id: uuid.UUID, channel: str) -> bytes:
     return f"{project_id}/{channel}".encode()
+
+
+def _webhook_context(project_id: uuid.UUID, channel: str) -> bytes:
+    return f"{project_id}/{channel}/webhook".encode()
 
 
 class ChannelConfigs:
@@ -63,24 +73,62 @@ class ChannelConfigs:
             raise InvalidArgument(error.reason, f"config.{error.field}") from None
         sealed = self._box.seal(orjson.dumps(normalised), _context(project_id, channel))
         async with self._pool.acquire() as conn, conn.transaction():
-            updated_at = await conn.fetchval(
-                """INSERT INTO channel_configs (project_id, channel, sealed_config) VALUES ($1, $2, $3)
+            row = await conn.fetchrow(
+                """INSERT INTO channel_configs (project_id, channel, sealed_config, sealed_webhook_secret)
+                   VALUES ($1, $2, $3, $4)
                    ON CONFLICT (project_id, channel)
-                   DO UPDATE SET sealed_config = excluded.sealed_config, updated_at = now()
-                   RETURNING updated_at""",
+                   DO UPDATE SET sealed_config = excluded.sealed_config, updated_at = now(),
+                       sealed_webhook_secret = coalesce(
+                           channel_configs.sealed_webhook_secret, excluded.sealed_webhook_secret)
+                   RETURNING updated_at, sealed_webhook_secret""",
                 project_id,
                 channel,
                 sealed,
+                self._new_webhook_secret(project_id, channel),
             )
             # A new configuration deserves a new chance: a pause its predecessor earned no longer holds.
             if await lift(conn, project_id, [channel]):
                 log.warning("channel %s of project %s: resumed by a new configuration", channel, project_id)
-        return StoredConfig(channel, normalised, updated_at)
+        try:
+            secret = self._box.open(row["sealed_webhook_secret"], _webhook_context(project_id, channel))
+        except InvalidTag:
+            # Sealed under a credentials_key since replaced: the provider needs the new credential.
+            secret = self._box.open(
+                await self._replace_webhook_secret(project_id, channel), _webhook_context(project_id, channel)
+            )
+        return StoredConfig(channel, normalised, row["updated_at"], secret.decode())
+
+    def _new_webhook_secret(self, project_id: uuid.UUID, channel: str) -> bytes:
+        return self._box.seal(secrets.token_urlsafe(32).encode(), _webhook_context(project_id, channel))
+
+    async def _add_webhook_secret(self, project_id: uuid.UUID, channel: str) -> bytes:
+        """Give a configuration stored before webhooks were authenticated its credential (once, even
+        when several kernels ask at the same time)."""
+        return await self._pool.fetchval(
+            """UPDATE channel_configs
+               SET sealed_webhook_secret = coalesce(sealed_webhook_secret, $3)
+               WHERE project_id = $1 AND channel = $2 RETURNING sealed_webhook_secret""",
+            project_id,
+            channel,
+            self._new_webhook_secret(project_id, channel),
+        )
+
+    async def _replace_webhook_secret(self, project_id: uuid.UUID, channel: str) -> bytes:
+        sealed = self._new_webhook_secret(project_id, channel)
+        await self._pool.execute(
+            """UPDATE channel_configs SET sealed_webhook_secret = $3
+               WHERE project_id = $1 AND channel = $2""",
+            project_id,
+            channel,
+            sealed,
+        )
+        return sealed
 
     async def get(self, project_id: uuid.UUID, channel: str) -> StoredConfig:
         self.spec(channel)
         row = await self._pool.fetchrow(
-            "SELECT sealed_config, updated_at FROM channel_configs WHERE project_id = $1 AND channel = $2",
+            """SELECT sealed_config, sealed_webhook_secret, updated_at FROM channel_configs
+               WHERE project_id = $1 AND channel = $2""",
             project_id,
             channel,
         )
@@ -88,14 +136,18 @@ class ChannelConfigs:
             if channel in self.sandbox_defaults:
                 return StoredConfig(channel, self.sandbox_defaults[channel], _SANDBOX_DEFAULT_TIME)
             raise NotFound(f"channel {channel!r} is not configured in this project", "channel")
+        sealed_secret = row["sealed_webhook_secret"]
+        if sealed_secret is None:
+            sealed_secret = await self._add_webhook_secret(project_id, channel)
         try:
             config = orjson.loads(self._box.open(row["sealed_config"], _context(project_id, channel)))
+            secret = self._box.open(sealed_secret, _webhook_context(project_id, channel)).decode()
         except InvalidTag:
             raise FailedPrecondition(
                 "the stored configuration cannot be decrypted: was credentials_key changed? Set it again",
                 "channel",
             ) from None
-        return StoredConfig(channel, config, row["updated_at"])
+        return StoredConfig(channel, config, row["updated_at"], secret)
 
     async def delete(self, project_id: uuid.UUID, channel: str) -> bool:
         self.spec(channel)

@@ -70,6 +70,9 @@ class ChannelSpec:
     #: Keys of ``config_fields`` whose values are secrets (API keys, private keys, passwords): masked
     #: whenever a configuration is shown.
     secret_config_fields: frozenset[str] = frozenset()
+    #: The largest webhook body the provider sends; a larger one is refused (413) unread, so a forged
+    #: flood cannot make the endpoint buffer more than this per request.
+    max_webhook_bytes: int = 1024 * 1024
 
 
 class ConfigError(ValueError):
@@ -213,6 +216,14 @@ class WebhookRequest:
     headers: Mapping[str, str]
     body: bytes
     query: Mapping[str, str] = field(default_factory=dict)
+    #: The full URL the call was made to, as Herald's endpoint saw it (scheme, host, path, query): what
+    #: a provider that signs its URL (Twilio) signed, unless a proxy in front of Herald rewrote it.
+    url: str = ""
+
+    def header(self, name: str) -> str:
+        """The value of header ``name`` (any case), or "" when absent."""
+        wanted = name.lower()
+        return next((value for key, value in self.headers.items() if key.lower() == wanted), "")
 
 
 class FeedbackKind(StrEnum):

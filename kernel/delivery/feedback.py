@@ -7,9 +7,11 @@ as idempotency key, so a webhook delivered twice is recorded once.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 import orjson
@@ -20,6 +22,7 @@ from kernel.delivery.suppressions import suppress_address
 from kernel.profiles.events import Event, EventStore
 from kernel.profiles.refs import Ref
 
+log = logging.getLogger(__name__)
 #: Feedback that blocks the address: the suppression reason it records.
 _SUPPRESS = {
     FeedbackKind.BOUNCED: "bounced",
@@ -34,6 +37,42 @@ _OPT_OUT = {FeedbackKind.COMPLAINED, FeedbackKind.UNSUBSCRIBED}
 class FeedbackSummary:
     events: int
     recorded_on_profiles: int
+
+
+def _text_problem(event: FeedbackEvent) -> str | None:
+    """Why ``event`` cannot be stored, if it cannot: plugins build events from what a provider sent, and
+    PostgreSQL's text refuses a NUL byte that JSON and forms carry happily."""
+    if not isinstance(event, FeedbackEvent) or not isinstance(event.kind, FeedbackKind):
+        return "not a FeedbackEvent of a known kind"
+    texts = {
+        "address": event.address,
+        "message_id": event.message_id,
+        "provider_event_id": event.provider_event_id,
+        "detail": event.detail,
+        "url": event.url,
+    }
+    for name, value in texts.items():
+        if not isinstance(value, str):
+            return f"{name} is not a string"
+        if "\x00" in value:
+            return f"{name} contains a NUL byte"
+    if not event.address:
+        return "address is empty"
+    if not isinstance(event.occurred_at, datetime) or event.occurred_at.tzinfo is None:
+        return "occurred_at is not a time with a time zone"
+    return None
+
+
+def storable(channel: str, feedback: Sequence[FeedbackEvent]) -> list[FeedbackEvent]:
+    """The events that can be applied; each other one is dropped alone (and logged), never the batch."""
+    kept = []
+    for event in feedback:
+        problem = _text_problem(event)
+        if problem is None:
+            kept.append(event)
+        else:
+            log.warning("feedback event dropped (%s): %s", channel, problem)
+    return kept
 
 
 def _herald_message_id(event: FeedbackEvent) -> uuid.UUID | None:
@@ -51,40 +90,59 @@ def _string(value: str) -> dict[str, str]:
 
 class FeedbackProcessor:
     def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
         self._events = EventStore(pool)
 
     async def apply(
-        self, project_id: uuid.UUID, spec: ChannelSpec, feedback: Sequence[FeedbackEvent]
+        self,
+        conn: asyncpg.Connection,
+        project_id: uuid.UUID,
+        spec: ChannelSpec,
+        feedback: Sequence[FeedbackEvent],
     ) -> FeedbackSummary:
+        """Apply ``feedback`` in ``conn``'s transaction (the caller's: it also removes the webhook
+        batch the events came from); the timeline events are written apart, idempotently, before it
+        commits, so a crash in between applies the batch again without recording anything twice."""
         kind = spec.capabilities.address_kind.value
         timeline: list[Event] = []
-        async with self._pool.acquire() as conn, conn.transaction():
-            owners = await self._owners(conn, project_id, spec, feedback)
-            for event in feedback:
-                if event.kind in _SUPPRESS:
-                    await suppress_address(
-                        conn, project_id, kind, event.address, _SUPPRESS[event.kind], spec.name
-                    )
-                if event.kind in _OPT_OUT:
-                    await self._opt_out(conn, project_id, spec, owners.get(event, []))
-                if event.kind is FeedbackKind.TOKEN_INVALID:
-                    await prune_addresses(conn, project_id, kind, [event.address])
-                message_id = _herald_message_id(event)
-                if message_id is not None:
-                    await conn.execute(
-                        """UPDATE messages SET last_feedback = $3, updated_at = now()
-                           WHERE project_id = $1 AND message_id = $2""",
-                        project_id,
-                        message_id,
-                        event.kind.value,
-                    )
-                timeline += [
-                    self._timeline_event(spec, event, profile_id) for profile_id in owners.get(event, [])
-                ]
+        feedback = storable(spec.name, feedback)
+        owners = await self._owners(conn, project_id, spec, feedback)
+        for event in feedback:
+            if event.kind in _SUPPRESS:
+                await suppress_address(
+                    conn, project_id, kind, event.address, _SUPPRESS[event.kind], spec.name
+                )
+            if event.kind in _OPT_OUT:
+                await self._opt_out(conn, project_id, spec, owners.get(event, []))
+            if event.kind is FeedbackKind.TOKEN_INVALID:
+                await prune_addresses(conn, project_id, kind, [event.address])
+            timeline += [
+                self._timeline_event(spec, event, profile_id) for profile_id in owners.get(event, [])
+            ]
+        await self._record_last_feedback(conn, project_id, feedback)
         if timeline:
             await self._events.write(project_id, [timeline])
         return FeedbackSummary(len(feedback), len(timeline))
+
+    @staticmethod
+    async def _record_last_feedback(
+        conn: asyncpg.Connection, project_id: uuid.UUID, feedback: Sequence[FeedbackEvent]
+    ) -> None:
+        """Each message's latest feedback, one statement for the batch (the last event of a message in
+        the batch wins, as it would one by one)."""
+        latest = {
+            message_id: event.kind.value
+            for event in feedback
+            if (message_id := _herald_message_id(event)) is not None
+        }
+        if latest:
+            await conn.execute(
+                """UPDATE messages m SET last_feedback = u.kind, updated_at = now()
+                   FROM unnest($2::uuid[], $3::text[]) AS u(message_id, kind)
+                   WHERE m.project_id = $1 AND m.message_id = u.message_id""",
+                project_id,
+                list(latest),
+                list(latest.values()),
+            )
 
     @staticmethod
     def _timeline_event(spec: ChannelSpec, event: FeedbackEvent, profile_id: uuid.UUID) -> Event:
@@ -105,30 +163,33 @@ class FeedbackProcessor:
     async def _owners(
         conn: asyncpg.Connection, project_id: uuid.UUID, spec: ChannelSpec, feedback: Sequence[FeedbackEvent]
     ) -> dict[FeedbackEvent, list[uuid.UUID]]:
-        """The profile each event concerns: the message's recipient, else every holder of the address."""
-        owners: dict[FeedbackEvent, list[uuid.UUID]] = {}
-        for event in feedback:
-            profile_id = None
-            message_id = _herald_message_id(event)
-            if message_id is not None:
-                profile_id = await conn.fetchval(
-                    """SELECT profile_id FROM messages
-                       WHERE project_id = $1 AND message_id = $2 AND channel = $3""",
-                    project_id,
-                    message_id,
-                    spec.name,
-                )
-            if profile_id is not None:
-                owners[event] = [profile_id]
-                continue
-            rows = await conn.fetch(
-                "SELECT profile_id FROM profile_addresses WHERE project_id = $1 AND kind = $2 AND value = $3",
+        """The profile each event concerns: the message's recipient, else every holder of the address.
+        Two statements for the whole batch: a provider's batch holds hundreds of events."""
+        message_ids = {event: _herald_message_id(event) for event in feedback}
+        recipients: dict[uuid.UUID, uuid.UUID] = dict(
+            await conn.fetch(
+                """SELECT message_id, profile_id FROM messages
+                   WHERE project_id = $1 AND message_id = ANY($2::uuid[]) AND channel = $3
+                     AND profile_id IS NOT NULL""",
                 project_id,
-                spec.capabilities.address_kind.value,
-                event.address,
+                [m for m in message_ids.values() if m is not None],
+                spec.name,
             )
-            owners[event] = [r["profile_id"] for r in rows]
-        return owners
+        )
+        unknown = {event.address for event, m in message_ids.items() if m not in recipients}
+        holders: dict[str, list[uuid.UUID]] = {}
+        for row in await conn.fetch(
+            """SELECT value, profile_id FROM profile_addresses
+               WHERE project_id = $1 AND kind = $2 AND value = ANY($3::text[])""",
+            project_id,
+            spec.capabilities.address_kind.value,
+            list(unknown),
+        ):
+            holders.setdefault(row["value"], []).append(row["profile_id"])
+        return {
+            event: [recipients[m]] if m in recipients else holders.get(event.address, [])
+            for event, m in message_ids.items()
+        }
 
     @staticmethod
     async def _opt_out(

@@ -21,7 +21,7 @@ from kernel.channels import (
 from kernel.plugins import hookimpl
 from plugins.sms.config import CONFIG_FIELDS, TwilioConfig
 from plugins.sms.emulator import TwilioEmulator
-from plugins.sms.feedback import parse_status_callback
+from plugins.sms.feedback import is_genuine, parse_status_callback, webhook_credentials
 from plugins.sms.sender import MAX_BODY_CHARACTERS, TwilioSender
 
 __all__ = ["SPEC"]
@@ -39,6 +39,8 @@ SPEC = ChannelSpec(
     ),
     config_fields=CONFIG_FIELDS,
     secret_config_fields=frozenset({"auth_token"}),
+    # A status callback is one form of about fifteen short fields.
+    max_webhook_bytes=64 * 1024,
 )
 
 
@@ -59,8 +61,18 @@ def herald_channel_sender(config: Mapping[str, Any], endpoint: str | None) -> Ch
 
 
 @hookimpl
-def herald_parse_feedback(request: WebhookRequest, config: Mapping[str, Any]) -> list[FeedbackEvent]:
-    return parse_status_callback(request, TwilioConfig.parse(config))
+def herald_verify_webhook(request: WebhookRequest, config: Mapping[str, Any]) -> bool:
+    return is_genuine(request, TwilioConfig.parse(config))
+
+
+@hookimpl
+def herald_webhook_credentials() -> Mapping[str, str]:
+    return webhook_credentials()
+
+
+@hookimpl
+def herald_parse_feedback(request: WebhookRequest) -> list[FeedbackEvent]:
+    return parse_status_callback(request)
 
 
 @hookimpl

@@ -161,11 +161,18 @@ class TwilioEmulator(HttpEmulator):
             form["ErrorCode"] = error_code
         return form
 
-    async def post_status(self, record: Mapping[str, Any], status: str, error_code: str = "") -> int:
-        """POST a status callback for an accepted message; returns the target's HTTP status."""
+    async def post_status(
+        self, record: Mapping[str, Any], status: str, error_code: str = "", *, auth_token: str = ""
+    ) -> int:
+        """POST a status callback for an accepted message, signed as Twilio signs it with the account's
+        auth token (``auth_token``, needed when the emulator serves every account); returns the target's
+        HTTP status."""
         url = str(record["status_callback"])
         form = self.status_form(record, status, error_code)
-        headers = {"X-Twilio-Signature": twilio_signature(url, form, self.auth_token or "")}
+        token = auth_token or self.auth_token
+        if not token:
+            raise ValueError("which account's auth token signs the callback? Pass auth_token")
+        headers = {"X-Twilio-Signature": twilio_signature(url, form, token)}
         async with (
             aiohttp.ClientSession() as session,
             session.post(url, data=form, headers=headers) as response,

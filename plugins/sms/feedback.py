@@ -3,8 +3,10 @@
 Twilio posts a form (``MessageSid``, ``MessageStatus``, ``ErrorCode``, ``To``, ...) to the message's
 StatusCallback URL at each status change; the URL Herald gave carries ``herald_message_id``. Only
 final outcomes become events: ``delivered``, and ``undelivered`` / ``failed`` by their error code.
-Each callback is signed (``X-Twilio-Signature``) with the account's auth token over the exact URL;
-Herald knows that URL when the project configured ``status_callback``, and then checks it.
+Each callback is signed (``X-Twilio-Signature``): base64 HMAC-SHA1, keyed with the account's auth
+token, of the exact URL Twilio called followed by the POST parameters sorted by name. Herald checks it
+on every callback, against the configured ``status_callback`` (the URL Twilio was given, which a
+proxy in front of Herald may not pass on unchanged) or else the URL the call reached.
 """
 
 from __future__ import annotations
@@ -33,24 +35,41 @@ def twilio_signature(url: str, params: Mapping[str, str], auth_token: str) -> st
     return base64.b64encode(hmac.new(auth_token.encode(), signed.encode(), hashlib.sha1).digest()).decode()
 
 
-def check_signature(request: WebhookRequest, form: Mapping[str, str], config: TwilioConfig) -> None:
-    message_id = request.query.get(MESSAGE_ID_PARAMETER)
-    url = with_message_id(config.status_callback, message_id) if message_id else config.status_callback
-    given = next((v for k, v in request.headers.items() if k.lower() == "x-twilio-signature"), "")
-    expected = twilio_signature(url, form, config.auth_token)
-    if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise ConfigError("X-Twilio-Signature", "does not match the auth token and the status callback URL")
-
-
-def parse_status_callback(request: WebhookRequest, config: TwilioConfig) -> list[FeedbackEvent]:
+def read_form(request: WebhookRequest) -> dict[str, str]:
     try:
-        form = dict(
+        return dict(
             parse_qsl(request.body.decode(), keep_blank_values=True, strict_parsing=bool(request.body))
         )
     except (UnicodeDecodeError, ValueError) as exc:
         raise ConfigError("body", f"not a form-encoded status callback: {exc}") from None
-    if config.status_callback:
-        check_signature(request, form, config)
+
+
+def signed_url(request: WebhookRequest, config: TwilioConfig) -> str:
+    """The URL Twilio signed: the status callback Herald gave it (with the message id), if configured."""
+    if not config.status_callback:
+        return request.url
+    message_id = request.query.get(MESSAGE_ID_PARAMETER)
+    return with_message_id(config.status_callback, message_id) if message_id else config.status_callback
+
+
+def is_genuine(request: WebhookRequest, config: TwilioConfig) -> bool:
+    try:
+        form = read_form(request)
+    except ConfigError:
+        return False
+    expected = twilio_signature(signed_url(request, config), form, config.auth_token)
+    return hmac.compare_digest(request.header("X-Twilio-Signature").encode(), expected.encode())
+
+
+def webhook_credentials() -> dict[str, str]:
+    return {
+        "auth_type": "X-Twilio-Signature",
+        "signed_with": "the account's auth_token of this configuration (nothing to enter at Twilio)",
+    }
+
+
+def parse_status_callback(request: WebhookRequest) -> list[FeedbackEvent]:
+    form = read_form(request)
     sid = form.get("MessageSid") or form.get("SmsSid")
     status = form.get("MessageStatus") or form.get("SmsStatus")
     if not sid:

@@ -23,7 +23,7 @@ from kernel.plugins import hookimpl
 from plugins._email import refuse_header_line_breaks
 from plugins.sparkpost.config import CONFIG_FIELDS, SparkPostConfig
 from plugins.sparkpost.emulator import SparkPostEmulator
-from plugins.sparkpost.feedback import parse_webhook
+from plugins.sparkpost.feedback import is_genuine, parse_events, webhook_credentials
 from plugins.sparkpost.sender import CONTENT_LIMIT, SparkPostSender
 
 __all__ = ["SPEC"]
@@ -47,7 +47,9 @@ SPEC = ChannelSpec(
         substitution_placeholder="{{{%s}}}",
     ),
     config_fields=CONFIG_FIELDS,
-    secret_config_fields=frozenset({"api_key", "webhook_password"}),
+    secret_config_fields=frozenset({"api_key"}),
+    # SparkPost: batches "may vary from 1 to 1000 or more events", each a JSON object of 1-2 KB.
+    max_webhook_bytes=4 * 1024 * 1024,
 )
 
 
@@ -76,8 +78,18 @@ def herald_channel_sender(config: Mapping[str, Any], endpoint: str | None) -> Ch
 
 
 @hookimpl
-def herald_parse_feedback(request: WebhookRequest, config: Mapping[str, Any]) -> list[FeedbackEvent]:
-    return parse_webhook(request, SparkPostConfig.parse(config))
+def herald_verify_webhook(request: WebhookRequest, secret: str) -> bool:
+    return is_genuine(request, secret)
+
+
+@hookimpl
+def herald_webhook_credentials(secret: str) -> Mapping[str, str]:
+    return webhook_credentials(secret)
+
+
+@hookimpl
+def herald_parse_feedback(request: WebhookRequest) -> list[FeedbackEvent]:
+    return parse_events(request.body)
 
 
 @hookimpl

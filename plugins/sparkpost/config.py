@@ -19,8 +19,6 @@ CONFIG_FIELDS = {
     "base_url": f"API base URL: {DEFAULT_BASE_URL} (default) or https://api.eu.sparkpost.com (SparkPost EU)",
     "open_tracking": "track opens (default true)",
     "click_tracking": "track clicks (default true)",
-    "webhook_user": "basic-auth user the event webhook is configured with in SparkPost (optional)",
-    "webhook_password": "basic-auth password of the event webhook (optional)",
 }
 
 
@@ -32,27 +30,20 @@ class SparkPostConfig:
     base_url: str = DEFAULT_BASE_URL
     open_tracking: bool = True
     click_tracking: bool = True
-    webhook_user: str = ""
-    webhook_password: str = ""
 
     @classmethod
     def parse(cls, config: Mapping[str, Any]) -> SparkPostConfig:
         api_key = required_str(config, "api_key")
         if any(char.isspace() or not char.isprintable() for char in api_key):
             raise ConfigError("api_key", "must not contain whitespace or control characters")
-        parsed = cls(
+        return cls(
             api_key=api_key,
             from_address=email_address(config, "from_address"),
             from_name=optional_str(config, "from_name"),
             base_url=https_url(config, "base_url", DEFAULT_BASE_URL),
             open_tracking=optional_bool(config, "open_tracking", True),
             click_tracking=optional_bool(config, "click_tracking", True),
-            webhook_user=optional_str(config, "webhook_user"),
-            webhook_password=optional_str(config, "webhook_password"),
         )
-        if parsed.webhook_password and not parsed.webhook_user:
-            raise ConfigError("webhook_user", "is required when webhook_password is set")
-        return parsed
 
     def as_mapping(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import io
 import itertools
 import re
 import time
@@ -250,7 +251,7 @@ class SparkPostEmulator(HttpEmulator):
             headers["Authorization"] = aiohttp.encode_basic_auth(*auth)
         async with (
             aiohttp.ClientSession() as session,
-            session.post(url, data=orjson.dumps(list(events)), headers=headers) as response,
+            session.post(url, data=io.BytesIO(orjson.dumps(list(events))), headers=headers) as response,
         ):
             return response.status
 

@@ -2,8 +2,10 @@
 
 A batch is a JSON array; each element wraps one event under ``msys`` in a class key
 (``message_event``, ``track_event``, ``unsubscribe_event``, ``gen_event``, ``relay_event``) holding a
-``type``. SparkPost does not sign batches: the webhook is protected by the basic-auth credentials it
-is configured with, which :func:`parse_webhook` checks when the project configured them.
+``type``. SparkPost does not sign batches: a webhook is protected by the credentials it is created
+with (``auth_type`` ``basic`` and ``auth_credentials``), sent as an Authorization header on every
+post; Herald generates the password per project (:func:`webhook_credentials`) and
+:func:`is_genuine` checks it. A malformed event is skipped, the rest of its batch still counts.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import base64
 import binascii
 import contextlib
 import hmac
+import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -19,8 +22,11 @@ from typing import Any
 import orjson
 
 from kernel.channels import ConfigError, FeedbackEvent, FeedbackKind, WebhookRequest
-from plugins.sparkpost.config import SparkPostConfig
 
+log = logging.getLogger(__name__)
+
+#: The basic-auth user of the webhook; the password, generated per project, is the secret.
+WEBHOOK_USER = "herald"
 #: Bounce classes SparkPost files as "Hard" (10 invalid recipient, 30 no RCPT, 90 unsubscribe) or
 #: "Admin" (25: refused by SparkPost's policy, e.g. a suppressed recipient): suppression-level events.
 #: Soft, block and undetermined classes are usually temporary.
@@ -40,22 +46,28 @@ KINDS = {
 }
 
 
-def parse_webhook(request: WebhookRequest, config: SparkPostConfig) -> list[FeedbackEvent]:
-    if config.webhook_user:
-        check_basic_auth(request.headers, config.webhook_user, config.webhook_password)
-    return parse_events(request.body)
+def webhook_credentials(secret: str) -> dict[str, str]:
+    """The webhook's authentication as SparkPost's Webhooks API and console name it; none without a
+    secret (a sandbox default configuration), whose webhooks are all refused."""
+    if not secret:
+        return {}
+    return {
+        "auth_type": "basic",
+        "auth_credentials.username": WEBHOOK_USER,
+        "auth_credentials.password": secret,
+    }
 
 
-def check_basic_auth(headers: Mapping[str, str], user: str, password: str) -> None:
-    header = next((value for key, value in headers.items() if key.lower() == "authorization"), "")
-    scheme, _, encoded = header.partition(" ")
+def is_genuine(request: WebhookRequest, secret: str) -> bool:
+    """The call carries the project's basic-auth credentials (compared in constant time)."""
+    if not secret:
+        return False
+    scheme, _, encoded = request.header("Authorization").partition(" ")
     try:
         given = base64.b64decode(encoded, validate=True) if scheme.lower() == "basic" else b""
     except binascii.Error:
         given = b""
-    expected = f"{user}:{password}".encode()
-    if not hmac.compare_digest(given, expected):
-        raise ConfigError("authorization", "webhook basic-auth credentials do not match")
+    return hmac.compare_digest(given, f"{WEBHOOK_USER}:{secret}".encode())
 
 
 def parse_events(body: bytes) -> list[FeedbackEvent]:
@@ -67,21 +79,32 @@ def parse_events(body: bytes) -> list[FeedbackEvent]:
         raise ConfigError("body", "expected a JSON array of events")
     events = []
     for index, item in enumerate(batch):
-        msys = item.get("msys") if isinstance(item, dict) else None
-        if not isinstance(msys, dict):
-            raise ConfigError(f"[{index}]", "expected an object with an 'msys' object")
-        # A test ping is `[{"msys": {}}]`: no event class, nothing to record.
-        for wrapper, event in msys.items():
-            if not isinstance(event, dict):
-                raise ConfigError(f"[{index}].msys.{wrapper}", "expected an object")
-            feedback = _event(event, f"[{index}].msys.{wrapper}")
-            if feedback is not None:
-                events.append(feedback)
+        try:
+            events += _item_events(item, f"[{index}]")
+        except ConfigError as error:
+            log.warning("SparkPost webhook event skipped: %s", error)
+    return events
+
+
+def _item_events(item: Any, path: str) -> list[FeedbackEvent]:
+    msys = item.get("msys") if isinstance(item, dict) else None
+    if not isinstance(msys, dict):
+        raise ConfigError(path, "expected an object with an 'msys' object")
+    events = []
+    # A test ping is `[{"msys": {}}]`: no event class, nothing to record.
+    for wrapper, event in msys.items():
+        if not isinstance(event, dict):
+            raise ConfigError(f"{path}.msys.{wrapper}", "expected an object")
+        feedback = _event(event, f"{path}.msys.{wrapper}")
+        if feedback is not None:
+            events.append(feedback)
     return events
 
 
 def _event(event: Mapping[str, Any], path: str) -> FeedbackEvent | None:
     kind_name = event.get("type")
+    if not isinstance(kind_name, str):
+        raise ConfigError(f"{path}.type", "expected a string")
     if kind_name in BOUNCE_TYPES:
         bounce_class = _int(event.get("bounce_class"))
         kind = FeedbackKind.BOUNCED if bounce_class in HARD_BOUNCE_CLASSES else FeedbackKind.DEFERRED
@@ -118,7 +141,7 @@ def _message_id(event: Mapping[str, Any]) -> str:
 def _int(value: Any) -> int | None:
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 

@@ -74,7 +74,10 @@ class WebhookTarget:
     async def _receive(self, request: web.Request) -> web.Response:
         self.received.append(
             WebhookRequest(
-                headers=dict(request.headers), body=await request.read(), query=dict(request.query)
+                headers=dict(request.headers),
+                body=await request.read(),
+                query=dict(request.query),
+                url=str(request.url),
             )
         )
         return web.Response(text="ok")

@@ -277,6 +277,9 @@ async def test_signed_status_callbacks_become_feedback(
     assert await emulator.post_status(record, status, error_code) == 200
     sent, final = webhook_target.received
 
+    assert manager.verify_webhook(CHANNEL, sent, config, "") and manager.verify_webhook(
+        CHANNEL, final, config, ""
+    )
     assert manager.parse_feedback(CHANNEL, sent, config) == []
     [event] = manager.parse_feedback(CHANNEL, final, config)
     assert (event.kind, event.message_id, event.address) == (kind, "msg-3", number(3))
@@ -291,18 +294,23 @@ async def test_forged_status_callback_is_refused(
     await send(manager, emulator.endpoint, [message(0)], status_callback=webhook_target.url)
     await emulator.post_status(emulator.accepted[0], "undelivered", "30005")
     [genuine] = webhook_target.received
-    forged = WebhookRequest(genuine.headers, genuine.body.replace(b"30005", b"30003"), genuine.query)
-    unsigned = WebhookRequest({}, genuine.body, genuine.query)
-
-    for request in (forged, unsigned):
-        with pytest.raises(ConfigError) as raised:
-            manager.parse_feedback(CHANNEL, request, config)
-        assert raised.value.field == "X-Twilio-Signature"
+    forged = WebhookRequest(
+        genuine.headers, genuine.body.replace(b"30005", b"30003"), genuine.query, genuine.url
+    )
+    unsigned = WebhookRequest({}, genuine.body, genuine.query, genuine.url)
     other_account = {**config, "auth_token": "f" * 32}
-    with pytest.raises(ConfigError):
-        manager.parse_feedback(CHANNEL, genuine, other_account)
-    # Without a configured status_callback Herald cannot know the signed URL, and takes the callback.
-    assert manager.parse_feedback(CHANNEL, forged, CONFIG)[0].kind is FeedbackKind.DEFERRED
+
+    assert manager.verify_webhook(CHANNEL, genuine, config, "")
+    assert not manager.verify_webhook(CHANNEL, forged, config, "")
+    assert not manager.verify_webhook(CHANNEL, unsigned, config, "")
+    assert not manager.verify_webhook(CHANNEL, genuine, other_account, "")
+    # Without a configured status_callback the signature is still checked, over the URL the call reached.
+    assert manager.verify_webhook(CHANNEL, genuine, CONFIG, "")
+    assert not manager.verify_webhook(CHANNEL, forged, CONFIG, "")
+    moved = WebhookRequest(
+        genuine.headers, genuine.body, genuine.query, genuine.url.replace("/webhooks", "/x")
+    )
+    assert not manager.verify_webhook(CHANNEL, moved, CONFIG, "")
 
 
 @pytest.mark.parametrize(("body", "field"), [(b"", "MessageSid"), (b"MessageSid=SM1", "MessageStatus")])

@@ -67,14 +67,31 @@ class SetChannelConfigRequest(_message.Message):
     def __init__(self, channel: _Optional[str] = ..., config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class ChannelConfig(_message.Message):
-    __slots__ = ("channel", "config", "updated_at")
+    __slots__ = ("channel", "config", "updated_at", "webhook")
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     CONFIG_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    WEBHOOK_FIELD_NUMBER: _ClassVar[int]
     channel: str
     config: _struct_pb2.Struct
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, channel: _Optional[str] = ..., config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    webhook: WebhookSetup
+    def __init__(self, channel: _Optional[str] = ..., config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., webhook: _Optional[_Union[WebhookSetup, _Mapping]] = ...) -> None: ...
+
+class WebhookSetup(_message.Message):
+    __slots__ = ("path", "credentials")
+    class CredentialsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    CREDENTIALS_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    credentials: _containers.ScalarMap[str, str]
+    def __init__(self, path: _Optional[str] = ..., credentials: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class GetChannelConfigRequest(_message.Message):
     __slots__ = ("channel",)

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from herald_webhook_channel.emulator import WebhookGatewayEmulator
-from herald_webhook_channel.feedback import parse_reports
+from herald_webhook_channel.feedback import is_genuine, parse_reports
 from herald_webhook_channel.sender import WebhookSender
 from kernel.channels import AddressKind, Capabilities, ChannelSpec, ConfigError, FeedbackEvent, WebhookRequest
 from kernel.plugins import hookimpl
@@ -55,8 +55,18 @@ def herald_channel_sender(config: Mapping[str, Any], endpoint: str | None) -> We
 
 
 @hookimpl
-def herald_parse_feedback(request: WebhookRequest, config: Mapping[str, Any]) -> list[FeedbackEvent]:
-    return parse_reports(request, config)
+def herald_verify_webhook(request: WebhookRequest, secret: str) -> bool:
+    return is_genuine(request, secret)
+
+
+@hookimpl
+def herald_webhook_credentials(secret: str) -> Mapping[str, str]:
+    return {"Authorization": f"Bearer {secret}"} if secret else {}
+
+
+@hookimpl
+def herald_parse_feedback(request: WebhookRequest) -> list[FeedbackEvent]:
+    return parse_reports(request)
 
 
 @hookimpl

@@ -58,11 +58,13 @@ class WebhookGatewayEmulator:
     def invalidate(self, address: str) -> None:
         self._dead.add(address)
 
-    async def post_reports(self, url: str, reports: list[Mapping[str, Any]]) -> int:
-        """Post delivery reports to Herald's webhook endpoint as the gateway does; returns the status."""
+    async def post_reports(self, url: str, reports: list[Mapping[str, Any]], webhook_token: str) -> int:
+        """Post delivery reports to Herald's webhook endpoint as the gateway does, with the webhook token
+        Herald generated for the project; returns the status."""
+        headers = {"Authorization": f"Bearer {webhook_token}"}
         async with (
             aiohttp.ClientSession() as session,
-            session.post(url, json=reports, headers={"Authorization": f"Bearer {self.token}"}) as response,
+            session.post(url, json=reports, headers=headers) as response,
         ):
             return response.status
 

@@ -1,9 +1,11 @@
-"""Delivery reports the gateway posts back: ``[{"id", "message_id", "to", "status", "at"}]`` with the
-channel's bearer token. Status ``delivered``, ``undeliverable`` (the number is dead) or ``stop`` (the
-recipient replied STOP)."""
+"""Delivery reports the gateway posts back: ``[{"id", "message_id", "to", "status", "at"}]``, with the
+bearer token Herald generated for the project's webhook (the gateway is told it once, at setup). Status
+``delivered``, ``undeliverable`` (the number is dead) or ``stop`` (the recipient replied STOP)."""
 
 from __future__ import annotations
 
+import hmac
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -12,6 +14,8 @@ import orjson
 
 from kernel.channels import ConfigError, FeedbackEvent, FeedbackKind, WebhookRequest
 
+log = logging.getLogger(__name__)
+
 _KINDS = {
     "delivered": FeedbackKind.DELIVERED,
     "undeliverable": FeedbackKind.BOUNCED,
@@ -19,22 +23,40 @@ _KINDS = {
 }
 
 
-def parse_reports(request: WebhookRequest, config: Mapping[str, Any]) -> list[FeedbackEvent]:
-    headers = {k.lower(): v for k, v in request.headers.items()}
-    if headers.get("authorization") != f"Bearer {config['token']}":
-        raise ConfigError("token", "the delivery report does not carry the channel's token")
+def is_genuine(request: WebhookRequest, secret: str) -> bool:
+    """The report carries ``Authorization: Bearer <secret>`` (compared in constant time)."""
+    return bool(secret) and hmac.compare_digest(
+        request.header("Authorization").encode(), f"Bearer {secret}".encode()
+    )
+
+
+def parse_reports(request: WebhookRequest) -> list[FeedbackEvent]:
     try:
         reports = orjson.loads(request.body)
-        return [
-            FeedbackEvent(
-                kind=_KINDS[report["status"]],
-                message_id=report.get("message_id", ""),
-                address=report["to"],
-                occurred_at=datetime.fromisoformat(report["at"]),
-                provider_event_id=report["id"],
-            )
-            for report in reports
-            if report["status"] in _KINDS
-        ]
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
-        raise ConfigError("body", f"not a list of delivery reports: {error!r}") from None
+    except orjson.JSONDecodeError as error:
+        raise ConfigError("body", f"not JSON: {error}") from None
+    if not isinstance(reports, list):
+        raise ConfigError("body", "expected a list of delivery reports")
+    events = []
+    for report in reports:
+        try:
+            event = _event(report)
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            log.warning("delivery report skipped: %r", error)
+            continue
+        if event is not None:
+            events.append(event)
+    return events
+
+
+def _event(report: Mapping[str, Any]) -> FeedbackEvent | None:
+    kind = _KINDS.get(report["status"])
+    if kind is None:
+        return None
+    return FeedbackEvent(
+        kind=kind,
+        message_id=str(report.get("message_id", "")),
+        address=str(report["to"]),
+        occurred_at=datetime.fromisoformat(report["at"]),
+        provider_event_id=str(report["id"]),
+    )
