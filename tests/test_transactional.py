@@ -144,7 +144,13 @@ async def test_raw_address_needs_no_profile(messages, configured, gateway) -> No
         ({"channels": [CHANNEL, CHANNEL]}, "channels[1]"),
         ({"template": messages_pb2.MessageTemplate(text="{% if %}")}, "template.text"),
         ({"template": messages_pb2.MessageTemplate(text="x", priority="urgent")}, "template.priority"),
-        ({"template": messages_pb2.MessageTemplate(text="x", campaign="c" * 65)}, "template.campaign"),
+        (  # SparkPost's campaign_id: at most 64 bytes
+            {
+                "channels": ["email.sparkpost"],
+                "template": messages_pb2.MessageTemplate(text="x", campaign="c" * 65),
+            },
+            "template.campaign",
+        ),
         ({"idempotency_key": "k" * 129}, "idempotency_key"),
         ({"profile": common_pb2.ProfileRef()}, "profile"),
         ({"data": {"bad key": common_pb2.AttributeValue(string_value="x")}}, 'data["bad key"]'),
