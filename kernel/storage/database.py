@@ -16,7 +16,15 @@ from kernel.storage.migrations import apply_migrations
 #: and made PostgreSQL hash a project's whole identity table instead of probing its index once per
 #: identifier: 34 ms instead of 4.5 ms for 1000 identifiers among 100,000 (measured). Herald's queries are
 #: short OLTP statements, for which JIT compilation only adds latency.
-SESSION_SETTINGS = {"random_page_cost": "1.1", "jit": "off"}
+#:
+#: Every statement is planned with its actual parameters (``force_custom_plan``), at every execution. asyncpg
+#: keeps each statement prepared on its connection, and from the sixth execution PostgreSQL may switch to
+#: a generic plan made without the parameters, judged by estimates that do not know them: the outbox fill's
+#: was a nested-loop anti join quadratic in the chunk size, which turned a chunk of a second into minutes
+#: from the sixth chunk a connection ran. Which plan a statement gets must not depend on how many times its
+#: connection ran it before; planning each execution costs microseconds on Herald's short statements,
+#: against a cliff of orders of magnitude on any statement whose generic plan goes wrong.
+SESSION_SETTINGS = {"random_page_cost": "1.1", "jit": "off", "plan_cache_mode": "force_custom_plan"}
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
