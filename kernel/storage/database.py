@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 
 import asyncpg
 import orjson
 
 from kernel.settings import Settings
-from kernel.storage.embedded import start_embedded_postgres
+from kernel.storage.embedded import EmbeddedPostgres, start_embedded_postgres, supervise
 from kernel.storage.migrations import apply_migrations
 
 #: Planner settings for Herald's own connections. The default random_page_cost (4) models spinning disks
@@ -40,21 +41,37 @@ class Database:
 
     dsn: str
     pool: asyncpg.Pool
+    #: The embedded server this process holds and supervises, when no database_url is configured.
+    embedded: EmbeddedPostgres | None = None
+    _supervisor: asyncio.Task[None] | None = None
 
     async def close(self) -> None:
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
         await self.pool.close()
-
-
-async def resolve_dsn(settings: Settings) -> str:
-    """The configured DSN, or the embedded server's (started in a thread: initdb blocks)."""
-    if settings.database_url:
-        return settings.database_url
-    return await asyncio.to_thread(start_embedded_postgres, settings.data_dir)
+        if self.embedded is not None:
+            await asyncio.to_thread(self.embedded.release)
 
 
 async def open_database(settings: Settings) -> Database:
-    """Connect, apply pending migrations, and return the pool."""
-    dsn = await resolve_dsn(settings)
+    """Connect (to the embedded server, started in a thread since initdb blocks, when no database_url is
+    configured), apply pending migrations, and return the pool."""
+    if settings.database_url:
+        return await _connect(settings, settings.database_url)
+    embedded = await asyncio.to_thread(start_embedded_postgres, settings.data_dir)
+    try:
+        database = await _connect(settings, embedded.dsn)
+    except BaseException:
+        await asyncio.to_thread(embedded.release)
+        raise
+    database.embedded = embedded
+    database._supervisor = asyncio.create_task(supervise(embedded), name="embedded-postgres")
+    return database
+
+
+async def _connect(settings: Settings, dsn: str) -> Database:
     await apply_migrations(dsn)
     pool = await create_pool(dsn, min_size=settings.db_pool_min_size, max_size=settings.db_pool_max_size)
     return Database(dsn=dsn, pool=pool)
