@@ -8,7 +8,7 @@ rejected here with their line number and never sent; the others go to the server
 :data:`BATCH_SIZE` profiles over one stream, with a progress bar (bytes read) on stderr. A message over the
 server's limit (:data:`~kernel.api.limits.MAX_MESSAGE_BYTES`) would end the whole stream, so a message is
 cut short when its next profile would not fit, and a profile that fits in no message is rejected here,
-alone. A JSONL line longer than :data:`MAX_LINE_BYTES` is rejected without being held in memory or parsed
+alone. A JSONL line longer than :data:`MAX_LINE_BYTES` is rejected without being held whole or parsed
 (its profile would not fit either: JSON takes more room than protobuf). The server reports the profiles it
 rejected by their position in the stream, which is mapped back to a line number.
 The summary (stdout) lists the counts and every rejected line with its reason (the first
