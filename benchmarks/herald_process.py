@@ -180,7 +180,8 @@ def _postgres_cpu(data_dir: Path) -> float:
 
 
 def _stop_postgres(data_dir: Path) -> None:
-    """The embedded PostgreSQL outlives ``herald serve`` by design; a benchmark's must not."""
+    """The embedded PostgreSQL stops with the last Herald process using it, but a ``herald serve`` killed
+    after 30 s never stops it; a benchmark's must not outlive the benchmark."""
     import pgserver
 
     pgdata = data_dir / "postgres"

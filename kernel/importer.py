@@ -4,9 +4,13 @@ The row formats are documented in :mod:`kernel.import_rows` (and the README, "Im
 format comes from the extension (``.jsonl``/``.ndjson``, ``.csv``) unless ``--format`` says otherwise.
 
 The file is read lazily, line by line, so its size does not matter. Lines that cannot be parsed are
-rejected here with their line number and never sent; the others go to the server in messages of
-:data:`BATCH_SIZE` profiles over one stream, with a progress bar (bytes read) on stderr. The server
-reports the profiles it rejected by their position in the stream, which is mapped back to a line number.
+rejected here with their line number and never sent; the others go to the server in messages of up to
+:data:`BATCH_SIZE` profiles over one stream, with a progress bar (bytes read) on stderr. A message over the
+server's limit (:data:`~kernel.api.limits.MAX_MESSAGE_BYTES`) would end the whole stream, so a message is
+cut short when its next profile would not fit, and a profile that fits in no message is rejected here,
+alone. A JSONL line longer than :data:`MAX_LINE_BYTES` is rejected without being held whole or parsed
+(its profile would not fit either: JSON takes more room than protobuf). The server reports the profiles it
+rejected by their position in the stream, which is mapped back to a line number.
 The summary (stdout) lists the counts and every rejected line with its reason (the first
 :data:`MAX_LISTED` of each side).
 
@@ -32,9 +36,15 @@ import grpc
 from tqdm import tqdm
 
 from herald.v1 import profiles_pb2, profiles_pb2_grpc
+from kernel.api.limits import MAX_MESSAGE_BYTES
 from kernel.import_rows import HeaderError, RowError, parse_csv_header, parse_csv_row, parse_json_line
 
 BATCH_SIZE = 500
+#: Longer JSONL lines are skipped unread (see the module documentation).
+MAX_LINE_BYTES = MAX_MESSAGE_BYTES
+# What a profile adds to a message besides its own bytes: the field's tag and length (a varint).
+_FIELD_OVERHEAD = 6
+_SKIP_BYTES = 1 << 20
 MAX_LISTED = 1000
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
 
@@ -55,8 +65,21 @@ def detect_format(path: Path, fmt: str | None) -> str:
     return detected
 
 
-def jsonl_rows(lines: Iterable[bytes]) -> Iterator[ParsedRow]:
+@dataclass(frozen=True, slots=True)
+class OverlongLine:
+    """A line longer than :data:`MAX_LINE_BYTES`, skipped unread; ``size`` counts its bytes."""
+
+    size: int
+
+
+def jsonl_rows(lines: Iterable[bytes | OverlongLine]) -> Iterator[ParsedRow]:
     for number, line in enumerate(lines, 1):
+        if isinstance(line, OverlongLine):
+            yield (
+                number,
+                RowError(f"the line takes {line.size} bytes; lines over {MAX_LINE_BYTES} are not read"),
+            )
+            continue
         if not line.strip():
             continue
         try:
@@ -114,16 +137,28 @@ class Report:
 async def _messages(
     rows: Iterator[ParsedRow], report: Report
 ) -> AsyncIterator[profiles_pb2.ImportProfilesRequest]:
+    """The stream's messages: each of at most BATCH_SIZE profiles and MAX_MESSAGE_BYTES."""
     batch: list[profiles_pb2.UpsertProfileRequest] = []
+    batch_bytes = 0
     for line, parsed in rows:
         if isinstance(parsed, RowError):
             report.reject_locally(line, parsed)
             continue
-        batch.append(parsed)
-        report.sent_lines.append(line)
-        if len(batch) == BATCH_SIZE:
+        size = parsed.ByteSize() + _FIELD_OVERHEAD
+        if size > MAX_MESSAGE_BYTES:
+            report.reject_locally(
+                line,
+                RowError(
+                    f"the profile takes {size} bytes; a message to the server carries {MAX_MESSAGE_BYTES}"
+                ),
+            )
+            continue
+        if len(batch) == BATCH_SIZE or batch_bytes + size > MAX_MESSAGE_BYTES:
             yield profiles_pb2.ImportProfilesRequest(profiles=batch)
-            batch = []
+            batch, batch_bytes = [], 0
+        batch.append(parsed)
+        batch_bytes += size
+        report.sent_lines.append(line)
     if batch:
         yield profiles_pb2.ImportProfilesRequest(profiles=batch)
 
@@ -132,6 +167,20 @@ def _counted(file: IO[bytes], progress: tqdm) -> Iterator[bytes]:
     for line in file:
         progress.update(len(line))
         yield line
+
+
+def _bounded_lines(file: IO[bytes], progress: tqdm) -> Iterator[bytes | OverlongLine]:
+    """The file's lines, except that a line over MAX_LINE_BYTES is read through in pieces and dropped."""
+    while line := file.readline(MAX_LINE_BYTES + 1):
+        progress.update(len(line))
+        if len(line) <= MAX_LINE_BYTES or line.endswith(b"\n"):
+            yield line
+            continue
+        size = len(line)
+        while not line.endswith(b"\n") and (line := file.readline(_SKIP_BYTES)):
+            progress.update(len(line))
+            size += len(line)
+        yield OverlongLine(size)
 
 
 def summary(reply: profiles_pb2.ImportProfilesResponse, report: Report) -> str:
@@ -164,8 +213,8 @@ def _rows_of(path: Path, fmt: str) -> Iterator[Iterator[ParsedRow]]:
         file,
         tqdm(total=size, unit="B", unit_scale=True, desc=path.name, file=sys.stderr, disable=None) as bar,
     ):
-        lines = _counted(file, bar)
-        yield _started(csv_rows(lines) if fmt == "csv" else jsonl_rows(lines))
+        rows = csv_rows(_counted(file, bar)) if fmt == "csv" else jsonl_rows(_bounded_lines(file, bar))
+        yield _started(rows)
 
 
 async def _send(

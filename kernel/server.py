@@ -31,6 +31,7 @@ from herald.v1 import (
 )
 from kernel.api.channels import ChannelServicer
 from kernel.api.guard import CallGuard
+from kernel.api.limits import MAX_MESSAGE_BYTES
 from kernel.api.messages import MessageServicer
 from kernel.api.profiles import ProfileServicer
 from kernel.api.projects import ProjectServicer
@@ -46,7 +47,6 @@ SERVICE_NAMES = (
     channels_pb2.DESCRIPTOR.services_by_name["ChannelService"].full_name,
     messages_pb2.DESCRIPTOR.services_by_name["MessageService"].full_name,
 )
-MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
 
 def admin_key_file(settings: Settings) -> Path:

@@ -283,6 +283,68 @@ async def test_line_numbers_survive_batching(server, project: ProjectKey, db, tm
     assert len(await stored_custom_ids(db, project)) == 1201
 
 
+async def test_a_line_too_large_for_a_message_is_rejected_alone(
+    server, project: ProjectKey, db, tmp_path, capsys
+) -> None:
+    """A 50 MB line between valid ones (over the server's message limit) is rejected with its line number;
+    the lines after it are imported. Written in pieces, never held whole."""
+    path = tmp_path / "huge.jsonl"
+    with path.open("wb") as file:
+        file.writelines(orjson.dumps({"custom_id": f"before{i}"}) + b"\n" for i in range(1000))
+        file.write(b'{"custom_id": "huge", "attributes": {"blob": "')
+        for _ in range(50):
+            file.write(b"x" * (1 << 20))
+        file.write(b'"}}\n')
+        file.writelines(orjson.dumps({"custom_id": f"after{i}"}) + b"\n" for i in range(1999))
+
+    status = await run_import(path, project.key, server.address, None)
+
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "imported: 2999" in out
+    assert "rejected: 1" in out
+    assert "line 1001: the line takes 52428850 bytes; lines over 16777216 are not read" in out
+    assert len(await stored_custom_ids(db, project)) == 2999
+
+
+async def test_messages_are_cut_to_the_size_limit(server, project: ProjectKey, db, tmp_path, capsys) -> None:
+    """Profiles as large as the attribute limits allow (half a megabyte each) are streamed in messages
+    that stay under the server's limit, however few of them fill one."""
+    attributes = {f"a{i}": "v" * 2000 for i in range(256)}
+    lines = [orjson.dumps({"custom_id": f"big{i}", "attributes": attributes}).decode() for i in range(40)]
+    path = write(tmp_path, "big.jsonl", lines)
+
+    status = await run_import(path, project.key, server.address, None)
+
+    assert status == 0, capsys.readouterr()
+    assert "imported: 40" in capsys.readouterr().out
+    assert len(await stored_custom_ids(db, project)) == 40
+
+
+async def test_a_csv_row_too_large_for_a_message_is_rejected_alone(
+    server, project: ProjectKey, db, tmp_path, capsys
+) -> None:
+    """A row of 200 cells of 100 kB (each under the CSV reader's cell limit, 20 MB together)."""
+    columns = [f"c{i}" for i in range(200)]
+    path = write(
+        tmp_path,
+        "wide.csv",
+        [
+            ",".join(["custom_id", *columns]),
+            ",".join(["wide", *["x" * 100_000] * 200]),
+            "narrow," + "," * 199,
+        ],
+    )
+
+    status = await run_import(path, project.key, server.address, None)
+
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "line 2: the profile takes 20" in out
+    assert "imported: 1" in out
+    assert await stored_custom_ids(db, project) == {"narrow"}
+
+
 async def test_a_clean_file_exits_zero(server, project: ProjectKey, tmp_path, capsys) -> None:
     path = write(tmp_path, "export.txt", ['{"custom_id": "z"}'])
     assert await run_import(path, project.key, server.address, "jsonl") == 0
