@@ -69,7 +69,7 @@ class Kernel:
             channels=channels,
             channel_configs=configs,
             senders=senders,
-            transactional=TransactionalSender(db.pool, channels, senders, limits),
+            transactional=TransactionalSender(db.pool, channels, senders, limits, settings),
             feedback=FeedbackProcessor(db.pool),
             sends=Sends(db.pool, channels, configs, settings.default_wave_rate),
             workers=WorkerGroup(db.pool, channels, senders, settings),

@@ -1,12 +1,18 @@
 """SendTransactional: one message, now, to a profile or a raw address, on one or several channels.
 
 It proves the whole delivery path (template → channel plugin → provider → outcome) without the bulk
-machinery. Each message gets a row in ``messages`` *before* it is sent, leased for a few minutes: if the
-kernel dies mid-send, the bulk sender's lease expiry picks it up, so nothing is silently lost.
+machinery. Each message gets a row in ``messages`` *before* it is sent, with its id (the provider's
+idempotency key on any later attempt) and the rendered content (``payload``), leased for
+``transactional_lease_seconds``. A temporary failure is recorded as a retry under the bulk sends' policy
+(backoff, Retry-After, maximum age), and the sender workers send it again; if the kernel dies mid-send,
+the lease runs out and a worker sends it then (see :func:`kernel.delivery.claims.claim_transactional`).
+So nothing is silently lost.
 """
 
 from __future__ import annotations
 
+import logging
+import random
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,9 +23,11 @@ import asyncpg
 
 from herald.v1 import messages_pb2 as pb
 from kernel.channels import ChannelSpec, OutboundMessage, Outcome, SendResult
-from kernel.delivery.outcomes import Attempt, record_outcomes
+from kernel.delivery.payloads import payload
+from kernel.delivery.results import BatchOutcome, failure_reason, record_transactional
+from kernel.delivery.retry import RetryPolicy
 from kernel.delivery.send_definition import check_channels
-from kernel.delivery.senders import SenderPool
+from kernel.delivery.senders import SenderPool, unsent
 from kernel.delivery.suppressions import blocked_addresses
 from kernel.delivery.templates import CompiledTemplate, TemplateError, compile_template
 from kernel.errors import Aborted, InvalidArgument
@@ -27,16 +35,22 @@ from kernel.plugins import ChannelManager
 from kernel.profiles.addresses import parse_address
 from kernel.profiles.attributes import AttributeLimits, to_plain, validate_attributes
 from kernel.profiles.refs import check_ref, resolve_one
+from kernel.settings import Settings
+
+log = logging.getLogger(__name__)
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 MAX_IDEMPOTENCY_KEY_LENGTH = 128
-LEASE = timedelta(minutes=5)
+#: The lease owner of a message while its SendTransactional call sends it.
+OWNER = "transactional"
 #: Address kinds where a profile's every address is reached (devices); for the others, the newest one.
 _ALL_DEVICES = frozenset({"apns_token", "fcm_token", "web_push"})
+#: A message's status after its first attempt (see BatchOutcome.settle), as the caller sees it.
 _STATUS = {
-    Outcome.ACCEPTED: pb.DELIVERY_STATUS_ACCEPTED,
-    Outcome.RETRY: pb.DELIVERY_STATUS_RETRY_SCHEDULED,
-    Outcome.FAILED: pb.DELIVERY_STATUS_FAILED,
+    "sent": pb.DELIVERY_STATUS_ACCEPTED,
+    "retry": pb.DELIVERY_STATUS_RETRY_SCHEDULED,
+    "failed": pb.DELIVERY_STATUS_FAILED,
+    "expired": pb.DELIVERY_STATUS_FAILED,
 }
 
 
@@ -54,12 +68,24 @@ class Recipient:
 
 class TransactionalSender:
     def __init__(
-        self, pool: asyncpg.Pool, channels: ChannelManager, senders: SenderPool, limits: AttributeLimits
+        self,
+        pool: asyncpg.Pool,
+        channels: ChannelManager,
+        senders: SenderPool,
+        limits: AttributeLimits,
+        settings: Settings,
+        *,
+        rng: random.Random | None = None,
     ) -> None:
         self._pool = pool
         self._channels = channels
         self._senders = senders
         self._limits = limits
+        self._retry = RetryPolicy(
+            settings.retry_base_seconds, settings.retry_max_seconds, settings.message_max_age_seconds
+        )
+        self._rng = rng or random.Random()
+        self._lease = timedelta(seconds=settings.transactional_lease_seconds)
 
     async def send(
         self, project_id: uuid.UUID, request: pb.SendTransactionalRequest
@@ -210,22 +236,41 @@ class TransactionalSender:
         results: list[SendResult] = []
         size = spec.capabilities.max_batch_size
         for start in range(0, len(messages), size):
-            results += await sender.send_batch(messages[start : start + size])
-        attempts = [
-            Attempt(uuid.UUID(m.message_id), m.address, r) for m, r in zip(messages, results, strict=True)
-        ]
-        async with self._pool.acquire() as conn, conn.transaction():
-            await record_outcomes(conn, project_id, spec, attempts)
-        return deliveries + [
-            pb.Delivery(
-                channel=spec.name,
-                message_id=r.message_id,
-                status=_STATUS[r.outcome],
-                provider_id=r.provider_id,
-                reason=r.reason.value if r.reason else "",
+            batch = messages[start : start + size]
+            try:
+                results += await sender.send_batch(batch)
+            except Exception as error:
+                log.exception("SendTransactional: %s failed on a batch; retrying it later", spec.name)
+                results += unsent(batch, f"sender error: {error!r}")
+        outcome = BatchOutcome()
+        for message, result in zip(messages, results, strict=True):
+            message_id = uuid.UUID(message.message_id)
+            if result.outcome is Outcome.ACCEPTED:
+                outcome.sent([message_id], [result.provider_id])
+                status = "sent"
+            else:
+                status = outcome.settle(
+                    spec,
+                    message_id,
+                    message.address,
+                    result,
+                    attempts=0,
+                    age=0.0,
+                    policy=self._retry,
+                    rng=self._rng,
+                )
+            deliveries.append(
+                pb.Delivery(
+                    channel=spec.name,
+                    message_id=message.message_id,
+                    status=_STATUS[status],
+                    provider_id=result.provider_id,
+                    reason=_reason(status, result),
+                )
             )
-            for r in results
-        ]
+        async with self._pool.acquire() as conn:
+            await record_transactional(conn, project_id, OWNER, outcome)
+        return deliveries
 
     async def _plan(
         self,
@@ -234,15 +279,34 @@ class TransactionalSender:
         profile_id: uuid.UUID | None,
         messages: list[OutboundMessage],
     ) -> None:
+        # Due again when the lease runs out: picked up by a sender worker if this call never records an
+        # outcome (the kernel died mid-send).
         await self._pool.executemany(
             """INSERT INTO messages
-                   (project_id, message_id, profile_id, channel, address, status, lease_owner, lease_until)
-               VALUES ($1, $2, $3, $4, $5, 'leased', 'transactional', now() + $6::interval)""",
+                   (project_id, message_id, profile_id, channel, address, status, lease_owner, lease_until,
+                    next_attempt_at, first_attempt_at, payload)
+               VALUES ($1, $2, $3, $4, $5, 'leased', $6, now() + $7::interval, now() + $7::interval, now(),
+                       $8)""",
             [
-                (project_id, uuid.UUID(m.message_id), profile_id, spec.name, m.address, LEASE)
+                (
+                    project_id,
+                    uuid.UUID(m.message_id),
+                    profile_id,
+                    spec.name,
+                    m.address,
+                    OWNER,
+                    self._lease,
+                    payload(m),
+                )
                 for m in messages
             ],
         )
+
+
+def _reason(status: str, result: SendResult) -> str:
+    if status == "failed":
+        return failure_reason(result)
+    return "expired" if status == "expired" else ""
 
 
 def _not_sent(spec: ChannelSpec, status: int, reason: str) -> pb.Delivery:

@@ -1,0 +1,224 @@
+"""Transactional messages are retried by the sender workers as bulk ones are: the provider's Retry-After
+first, else backoff, until the maximum age; and one whose kernel died mid-send is sent once its lease runs
+out. Each is sent again with its first id and content, and delivered once.
+
+SendTransactional runs on a second kernel (``quick``) of the same database, whose retry policy is quick
+(the workers' ``FAST`` settings) so that its first attempt's retry is due soon, and which runs no workers
+of its own: each test starts the worker that retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import grpc
+import pytest
+
+from herald.v1 import messages_pb2, messages_pb2_grpc, projects_pb2_grpc
+from kernel.server import RunningServer, running
+from kernel.settings import Settings
+from tests.channel_addresses import ADDRESSES, PHONE
+from tests.conftest import ADMIN_KEY, ProjectKey, new_project
+from tests.delivery.conftest import FAST, SMS, configure, sender_worker
+from tests.delivery.support import PATIENCE_SECONDS
+
+#: The provider's temporary refusals, in order: throttled with a Retry-After (seconds), throttled
+#: without, then out of service. SMTP has no Retry-After: 421 (too busy, closing), 450, then 451.
+HTTP_FAILURES = ((429, 2), (429, None), (503, None))
+FAILURES = {
+    **dict.fromkeys(
+        ["email.sparkpost", "push.apns", "push.fcm", "webpush", "sms.twilio", SMS], HTTP_FAILURES
+    ),
+    "email.smtp": ((421, None), (450, None), (451, None)),
+}
+CHANNEL_ADDRESSES = {**ADDRESSES, SMS: PHONE}
+TEMPLATE = messages_pb2.MessageTemplate(
+    subject="Your code", text="Your code is 123456", title="Code", body="123456"
+)
+
+
+@pytest.fixture(scope="module")
+async def quick(settings: Settings) -> AsyncIterator[RunningServer]:
+    """A second kernel on the test database, with the quick retry policy and no workers of its own."""
+    update = {**FAST, "worker_count": 0, "metrics_address": ""}
+    async with running(settings.model_copy(update=update), ADMIN_KEY) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+async def quick_channel(quick: RunningServer) -> AsyncIterator[grpc.aio.Channel]:
+    """A client channel to the quick kernel."""
+    async with grpc.aio.insecure_channel(quick.address) as client:
+        yield client
+
+
+@pytest.fixture
+async def quick_project(quick_channel: grpc.aio.Channel) -> ProjectKey:
+    """A project of this test's own."""
+    return await new_project(projects_pb2_grpc.ProjectServiceStub(quick_channel))
+
+
+@pytest.fixture
+def refusing_port() -> Any:
+    """A loopback port bound but not listening: connections to it are refused, and no one else takes it."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+@contextlib.asynccontextmanager
+async def sandboxed_emulator(
+    kernel: RunningServer, channel: str
+) -> AsyncIterator[tuple[Any, dict[str, Any]]]:
+    """The channel's emulator, serving any project, with a configuration it accepts; running for the block."""
+    emulator = kernel.kernel.channels.emulator(channel)
+    config = dict(emulator.enter_sandbox())
+    async with emulator:
+        yield emulator, config
+
+
+async def settled(db: asyncpg.Pool, project: ProjectKey, message_id: str) -> asyncpg.Record:
+    """The message's row once its status is final; fail after PATIENCE_SECONDS."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + PATIENCE_SECONDS
+    while True:
+        row = await db.fetchrow(
+            "SELECT * FROM messages WHERE project_id = $1 AND message_id = $2",
+            project.project_id,
+            uuid.UUID(message_id),
+        )
+        if row["status"] not in ("leased", "retry"):
+            return row
+        assert loop.time() < deadline, f"the message was never settled: {dict(row)}"
+        await asyncio.sleep(0.05)
+
+
+def send(channel: str) -> messages_pb2.SendTransactionalRequest:
+    return messages_pb2.SendTransactionalRequest(
+        address=CHANNEL_ADDRESSES[channel], channels=[channel], template=TEMPLATE
+    )
+
+
+@pytest.mark.parametrize("channel", sorted(FAILURES))
+async def test_refused_throttled_and_failing_message_is_delivered_once(
+    quick: RunningServer,
+    quick_channel: grpc.aio.Channel,
+    quick_project: ProjectKey,
+    refusing_port: int,
+    db: asyncpg.Pool,
+    channel: str,
+) -> None:
+    endpoints = quick.kernel.senders.endpoints
+    async with sandboxed_emulator(quick, channel) as (emulator, config):
+        # The provider cannot be reached: its endpoint refuses connections.
+        endpoints[channel] = f"{emulator.endpoint.rsplit(':', 1)[0]}:{refusing_port}"
+        try:
+            await configure(quick_channel, quick_project, channel, config)
+            reply = await messages_pb2_grpc.MessageServiceStub(quick_channel).SendTransactional(
+                send(channel), metadata=quick_project.auth
+            )
+            [delivery] = reply.deliveries
+            assert delivery.status == messages_pb2.DELIVERY_STATUS_RETRY_SCHEDULED, delivery
+            # It can be reached again (the project's sender is built anew for the configuration saved
+            # again), and refuses three times for a while.
+            endpoints[channel] = emulator.endpoint
+            await configure(quick_channel, quick_project, channel, config)
+            for status, retry_after in FAILURES[channel]:
+                emulator.fail_next(1, status, retry_after=retry_after)
+            started = time.monotonic()
+            async with sender_worker(quick):
+                row = await settled(db, quick_project, delivery.message_id)
+            waited = time.monotonic() - started
+        finally:
+            endpoints.pop(channel)
+    assert (row["status"], row["attempts"]) == ("sent", 1 + len(FAILURES[channel]) + 1), dict(row)
+    assert row["provider_id"] and row["payload"] is None and row["next_attempt_at"] is None
+    assert len(emulator.accepted) == 1
+    # A lower bound, which no slowness can break: without the Retry-After, the three backoffs of the quick
+    # policy (at most 0.2 + 0.4 + 0.8 s) would have been shorter than it.
+    assert waited >= max(after or 0 for _, after in FAILURES[channel])
+
+
+async def test_a_message_failing_past_the_maximum_age_expires(
+    quick: RunningServer, quick_channel: grpc.aio.Channel, quick_project: ProjectKey, db: asyncpg.Pool
+) -> None:
+    async with sandboxed_emulator(quick, SMS) as (gateway, config):
+        quick.kernel.senders.endpoints[SMS] = gateway.endpoint
+        try:
+            await configure(quick_channel, quick_project, SMS, config)
+            gateway.fail_next(2, 503)
+            reply = await messages_pb2_grpc.MessageServiceStub(quick_channel).SendTransactional(
+                send(SMS), metadata=quick_project.auth
+            )
+            [delivery] = reply.deliveries
+            assert delivery.status == messages_pb2.DELIVERY_STATUS_RETRY_SCHEDULED
+            async with sender_worker(quick, message_max_age_seconds=0.5, retry_base_seconds=5.0):
+                row = await settled(db, quick_project, delivery.message_id)
+        finally:
+            quick.kernel.senders.endpoints.pop(SMS)
+    assert (row["status"], row["attempts"], row["payload"]) == ("expired", 2, None)
+    assert gateway.accepted == []
+
+
+@contextlib.asynccontextmanager
+async def unanswering_endpoint() -> AsyncIterator[str]:
+    """A loopback HTTP endpoint that takes requests and never answers (a provider that hangs)."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_message_whose_kernel_died_mid_send_is_sent_when_its_lease_runs_out(
+    quick: RunningServer, quick_project: ProjectKey, settings: Settings, db: asyncpg.Pool
+) -> None:
+    doomed_settings = settings.model_copy(
+        update={"worker_count": 0, "metrics_address": "", "transactional_lease_seconds": 1.0}
+    )
+    async with sandboxed_emulator(quick, SMS) as (gateway, config):
+        async with unanswering_endpoint() as hanging:
+            async with running(doomed_settings, ADMIN_KEY) as doomed:
+                doomed.kernel.senders.endpoints[SMS] = hanging
+                doomed_channel = grpc.aio.insecure_channel(doomed.address)
+                await configure(doomed_channel, quick_project, SMS, config)
+                call = asyncio.ensure_future(
+                    messages_pb2_grpc.MessageServiceStub(doomed_channel).SendTransactional(
+                        send(SMS), metadata=quick_project.auth
+                    )
+                )
+                row = None
+                while row is None:
+                    await asyncio.sleep(0.05)
+                    row = await db.fetchrow(
+                        "SELECT * FROM messages WHERE project_id = $1", quick_project.project_id
+                    )
+            # The kernel stopped while its call was waiting for the provider.
+            with pytest.raises(grpc.aio.AioRpcError):
+                await call
+            await doomed_channel.close()
+        left = await db.fetchrow("SELECT * FROM messages WHERE message_id = $1", row["message_id"])
+        assert (left["status"], left["attempts"], left["lease_owner"]) == ("leased", 0, "transactional")
+        quick.kernel.senders.endpoints[SMS] = gateway.endpoint
+        try:
+            async with sender_worker(quick):
+                sent = await settled(db, quick_project, str(row["message_id"]))
+        finally:
+            quick.kernel.senders.endpoints.pop(SMS)
+    assert (sent["status"], sent["attempts"]) == ("sent", 1)
+    assert [m["message_id"] for m in gateway.accepted] == [str(row["message_id"])]
