@@ -151,9 +151,17 @@ class ClaimQueries:
 async def take_over(conn: asyncpg.Connection, dead: list[str]) -> int:
     """Make the messages leased by dead workers due now (cancelled sends: cancel them); returns how many.
 
-    Only sends that still have messages in flight are looked at, through their own index range.
+    Only sends that still have messages in flight are looked at, through their own index range; the
+    transactional messages, through the index of those not yet final (they would come back at the end of
+    their lease anyway, later).
     """
-    taken = 0
+    status = await conn.execute(
+        """UPDATE messages SET next_attempt_at = now(), updated_at = now()
+           WHERE send_id IS NULL AND next_attempt_at > now() AND status = 'leased'
+             AND lease_owner = any($1::text[])""",
+        dead,
+    )
+    taken = int(status.split()[-1])
     sends = await conn.fetch(
         """SELECT project_id, send_id, state FROM sends
            WHERE state IN ('running', 'paused', 'cancelled')

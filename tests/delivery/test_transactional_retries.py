@@ -15,6 +15,7 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -22,6 +23,7 @@ import grpc
 import pytest
 
 from herald.v1 import messages_pb2, messages_pb2_grpc, projects_pb2_grpc
+from kernel.delivery.claims import claim_transactional
 from kernel.server import RunningServer, running
 from kernel.settings import Settings
 from tests.channel_addresses import ADDRESSES, PHONE
@@ -222,3 +224,34 @@ async def test_a_message_whose_kernel_died_mid_send_is_sent_when_its_lease_runs_
             quick.kernel.senders.endpoints.pop(SMS)
     assert (sent["status"], sent["attempts"]) == ("sent", 1)
     assert [m["message_id"] for m in gateway.accepted] == [str(row["message_id"])]
+
+
+async def test_messages_held_by_a_dead_worker_are_taken_over(
+    quick: RunningServer, quick_channel: grpc.aio.Channel, quick_project: ProjectKey, db: asyncpg.Pool
+) -> None:
+    async with sandboxed_emulator(quick, SMS) as (gateway, config):
+        quick.kernel.senders.endpoints[SMS] = gateway.endpoint
+        try:
+            await configure(quick_channel, quick_project, SMS, config)
+            gateway.fail_next(1, 503)
+            reply = await messages_pb2_grpc.MessageServiceStub(quick_channel).SendTransactional(
+                send(SMS), metadata=quick_project.auth
+            )
+            [delivery] = reply.deliveries
+            # A worker claims the retry, for an hour, and dies before sending it (its heartbeat stops).
+            await db.execute(
+                """INSERT INTO workers (worker_id, host, pid, heartbeat_at)
+                   VALUES ('dead', 'gone', 1, now() - interval '1 hour')"""
+            )
+            claimed: list[asyncpg.Record] = []
+            async with db.acquire() as conn:
+                while not claimed:
+                    claimed = await claim_transactional(conn, 1, "dead", timedelta(hours=1))
+            assert [str(row["message_id"]) for row in claimed] == [delivery.message_id]
+            async with sender_worker(quick):
+                row = await settled(db, quick_project, delivery.message_id)
+        finally:
+            quick.kernel.senders.endpoints.pop(SMS)
+    assert (row["status"], row["attempts"]) == ("sent", 2)
+    assert [m["message_id"] for m in gateway.accepted] == [delivery.message_id]
+    assert await db.fetchval("SELECT count(*) FROM workers WHERE worker_id = 'dead'") == 0
