@@ -74,8 +74,6 @@ class TransactionalSender:
         senders: SenderPool,
         limits: AttributeLimits,
         settings: Settings,
-        *,
-        rng: random.Random | None = None,
     ) -> None:
         self._pool = pool
         self._channels = channels
@@ -84,7 +82,7 @@ class TransactionalSender:
         self._retry = RetryPolicy(
             settings.retry_base_seconds, settings.retry_max_seconds, settings.message_max_age_seconds
         )
-        self._rng = rng or random.Random()
+        self._rng = random.Random()
         self._lease = timedelta(seconds=settings.transactional_lease_seconds)
 
     async def send(
@@ -100,12 +98,16 @@ class TransactionalSender:
             replay = await self._claim(project_id, key)
             if replay is not None:
                 return replay
+        response = pb.SendTransactionalResponse()
         try:
-            response = pb.SendTransactionalResponse()
             for spec in specs:
-                response.deliveries.extend(await self._send_on(project_id, spec, recipient, template))
+                await self._send_on(project_id, spec, recipient, template, response, key)
         except BaseException:
-            if key:
+            # Once a message is planned, a worker sends it: a call repeated with the key must get the
+            # answer as it stands (kept from the plan should this fail too), not send it a second time.
+            if key and any(delivery.message_id for delivery in response.deliveries):
+                await _store_answer(self._pool, project_id, key, response)
+            elif key:
                 await self._pool.execute(
                     "DELETE FROM transactional_requests WHERE project_id = $1 AND idempotency_key = $2",
                     project_id,
@@ -113,13 +115,7 @@ class TransactionalSender:
                 )
             raise
         if key:
-            await self._pool.execute(
-                """UPDATE transactional_requests SET response = $3
-                   WHERE project_id = $1 AND idempotency_key = $2""",
-                project_id,
-                key,
-                response.SerializeToString(),
-            )
+            await _store_answer(self._pool, project_id, key, response)
         return response
 
     def _check_channels(self, names: Sequence[str]) -> list[ChannelSpec]:
@@ -203,36 +199,55 @@ class TransactionalSender:
         return response
 
     async def _send_on(
-        self, project_id: uuid.UUID, spec: ChannelSpec, recipient: Recipient, template: CompiledTemplate
-    ) -> list[pb.Delivery]:
+        self,
+        project_id: uuid.UUID,
+        spec: ChannelSpec,
+        recipient: Recipient,
+        template: CompiledTemplate,
+        response: pb.SendTransactionalResponse,
+        key: str,
+    ) -> None:
+        """Send on one channel; its deliveries are added to ``response`` as they are known."""
+        deliveries = response.deliveries
         kind = spec.capabilities.address_kind.value
         targets = recipient.addresses.get(kind, [])
         if kind not in _ALL_DEVICES:
             targets = targets[:1]
         if not targets:
-            return [pb.Delivery(channel=spec.name, status=pb.DELIVERY_STATUS_NO_ADDRESS, reason="no_address")]
+            deliveries.append(
+                pb.Delivery(channel=spec.name, status=pb.DELIVERY_STATUS_NO_ADDRESS, reason="no_address")
+            )
+            return
         if spec.consent_channel in recipient.opted_out:
-            return [_not_sent(spec, pb.DELIVERY_STATUS_SUPPRESSED, "opted_out") for _ in targets]
+            deliveries.extend(_not_sent(spec, pb.DELIVERY_STATUS_SUPPRESSED, "opted_out") for _ in targets)
+            return
         blocked = await blocked_addresses(
             self._pool, project_id, [(kind, a) for a, _ in targets], marketing=False
         )
         sendable = [(a, d) for a, d in targets if (kind, a) not in blocked]
-        deliveries = [
+        deliveries.extend(
             _not_sent(spec, pb.DELIVERY_STATUS_SUPPRESSED, blocked[(kind, a)])
             for a, _ in targets
             if (kind, a) in blocked
-        ]
+        )
         if not sendable:
-            return deliveries
+            return
         sender = await self._senders.get(project_id, spec.name)
         try:
             content = template.render(recipient.variables)
         except TemplateError as error:
-            return deliveries + [
+            deliveries.extend(
                 _not_sent(spec, pb.DELIVERY_STATUS_FAILED, f"template: {error}") for _ in sendable
-            ]
+            )
+            return
         messages = [OutboundMessage(str(uuid.uuid4()), a, content, address_details=d) for a, d in sendable]
-        await self._plan(project_id, spec, recipient.profile_id, messages)
+        first = len(deliveries)
+        # Until its outcome is recorded, a planned message is one a worker will retry.
+        deliveries.extend(
+            pb.Delivery(channel=spec.name, message_id=m.message_id, status=pb.DELIVERY_STATUS_RETRY_SCHEDULED)
+            for m in messages
+        )
+        await self._plan(project_id, spec, recipient.profile_id, messages, response if key else None, key)
         results: list[SendResult] = []
         size = spec.capabilities.max_batch_size
         for start in range(0, len(messages), size):
@@ -243,7 +258,7 @@ class TransactionalSender:
                 log.exception("SendTransactional: %s failed on a batch; retrying it later", spec.name)
                 results += unsent(batch, f"sender error: {error!r}")
         outcome = BatchOutcome()
-        for message, result in zip(messages, results, strict=True):
+        for delivery, message, result in zip(deliveries[first:], messages, results, strict=True):
             message_id = uuid.UUID(message.message_id)
             if result.outcome is Outcome.ACCEPTED:
                 outcome.sent([message_id], [result.provider_id])
@@ -259,18 +274,11 @@ class TransactionalSender:
                     policy=self._retry,
                     rng=self._rng,
                 )
-            deliveries.append(
-                pb.Delivery(
-                    channel=spec.name,
-                    message_id=message.message_id,
-                    status=_STATUS[status],
-                    provider_id=result.provider_id,
-                    reason=_reason(status, result),
-                )
-            )
+            delivery.status = _STATUS[status]
+            delivery.provider_id = result.provider_id
+            delivery.reason = _reason(status, result)
         async with self._pool.acquire() as conn:
             await record_transactional(conn, project_id, OWNER, outcome)
-        return deliveries
 
     async def _plan(
         self,
@@ -278,10 +286,27 @@ class TransactionalSender:
         spec: ChannelSpec,
         profile_id: uuid.UUID | None,
         messages: list[OutboundMessage],
+        response: pb.SendTransactionalResponse | None,
+        key: str,
+    ) -> None:
+        """Write the messages' rows, and with them ``response`` as the idempotency key's answer so far:
+        should this call never finish, a worker sends them, and a call repeated with the key learns it."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await self._insert(conn, project_id, spec, profile_id, messages)
+            if response is not None:
+                await _store_answer(conn, project_id, key, response)
+
+    async def _insert(
+        self,
+        conn: asyncpg.Connection,
+        project_id: uuid.UUID,
+        spec: ChannelSpec,
+        profile_id: uuid.UUID | None,
+        messages: list[OutboundMessage],
     ) -> None:
         # Due again when the lease runs out: picked up by a sender worker if this call never records an
         # outcome (the kernel died mid-send).
-        await self._pool.executemany(
+        await conn.executemany(
             """INSERT INTO messages
                    (project_id, message_id, profile_id, channel, address, status, lease_owner, lease_until,
                     next_attempt_at, first_attempt_at, payload)
@@ -301,6 +326,21 @@ class TransactionalSender:
                 for m in messages
             ],
         )
+
+
+async def _store_answer(
+    db: asyncpg.Pool | asyncpg.Connection,
+    project_id: uuid.UUID,
+    key: str,
+    response: pb.SendTransactionalResponse,
+) -> None:
+    """Keep ``response`` as the answer to a call repeated with the idempotency key."""
+    await db.execute(
+        "UPDATE transactional_requests SET response = $3 WHERE project_id = $1 AND idempotency_key = $2",
+        project_id,
+        key,
+        response.SerializeToString(),
+    )
 
 
 def _reason(status: str, result: SendResult) -> str:

@@ -22,14 +22,21 @@ import asyncpg
 import grpc
 import pytest
 
-from herald.v1 import messages_pb2, messages_pb2_grpc, projects_pb2_grpc
+from herald.v1 import (
+    common_pb2,
+    messages_pb2,
+    messages_pb2_grpc,
+    profiles_pb2,
+    profiles_pb2_grpc,
+    projects_pb2_grpc,
+)
 from kernel.delivery.claims import claim_transactional
 from kernel.server import RunningServer, running
 from kernel.settings import Settings
 from tests.channel_addresses import ADDRESSES, PHONE
 from tests.conftest import ADMIN_KEY, ProjectKey, new_project
 from tests.delivery.conftest import FAST, SMS, configure, sender_worker
-from tests.delivery.support import PATIENCE_SECONDS
+from tests.delivery.support import PATIENCE_SECONDS, person
 
 #: The provider's temporary refusals, in order: throttled with a Retry-After (seconds), throttled
 #: without, then out of service. SMTP has no Retry-After: 421 (too busy, closing), 450, then 451.
@@ -86,6 +93,29 @@ async def sandboxed_emulator(
         yield emulator, config
 
 
+@pytest.fixture
+async def quick_gateway(
+    quick: RunningServer, quick_channel: grpc.aio.Channel, quick_project: ProjectKey
+) -> AsyncIterator[Any]:
+    """The example SMS channel's gateway emulator, configured in the project; the quick kernel sends to it."""
+    async with sandboxed_emulator(quick, SMS) as (emulator, config):
+        await configure(quick_channel, quick_project, SMS, config)
+        quick.kernel.senders.endpoints[SMS] = emulator.endpoint
+        yield emulator
+        quick.kernel.senders.endpoints.pop(SMS)
+
+
+async def send_sms(channel: grpc.aio.Channel, project: ProjectKey, **fields: Any) -> messages_pb2.Delivery:
+    """SendTransactional of a text to PHONE (unless ``fields`` say otherwise); its one delivery."""
+    request = send(SMS)
+    request.MergeFrom(messages_pb2.SendTransactionalRequest(**fields))
+    reply = await messages_pb2_grpc.MessageServiceStub(channel).SendTransactional(
+        request, metadata=project.auth
+    )
+    [delivery] = reply.deliveries
+    return delivery
+
+
 async def settled(db: asyncpg.Pool, project: ProjectKey, message_id: str) -> asyncpg.Record:
     """The message's row once its status is final; fail after PATIENCE_SECONDS."""
     loop = asyncio.get_running_loop()
@@ -103,6 +133,7 @@ async def settled(db: asyncpg.Pool, project: ProjectKey, message_id: str) -> asy
 
 
 def send(channel: str) -> messages_pb2.SendTransactionalRequest:
+    """A text to the channel's address."""
     return messages_pb2.SendTransactionalRequest(
         address=CHANNEL_ADDRESSES[channel], channels=[channel], template=TEMPLATE
     )
@@ -149,24 +180,30 @@ async def test_refused_throttled_and_failing_message_is_delivered_once(
 
 
 async def test_a_message_failing_past_the_maximum_age_expires(
-    quick: RunningServer, quick_channel: grpc.aio.Channel, quick_project: ProjectKey, db: asyncpg.Pool
+    quick: RunningServer,
+    quick_channel: grpc.aio.Channel,
+    quick_project: ProjectKey,
+    quick_gateway: Any,
+    db: asyncpg.Pool,
 ) -> None:
-    async with sandboxed_emulator(quick, SMS) as (gateway, config):
-        quick.kernel.senders.endpoints[SMS] = gateway.endpoint
-        try:
-            await configure(quick_channel, quick_project, SMS, config)
-            gateway.fail_next(2, 503)
-            reply = await messages_pb2_grpc.MessageServiceStub(quick_channel).SendTransactional(
-                send(SMS), metadata=quick_project.auth
-            )
-            [delivery] = reply.deliveries
-            assert delivery.status == messages_pb2.DELIVERY_STATUS_RETRY_SCHEDULED
-            async with sender_worker(quick, message_max_age_seconds=0.5, retry_base_seconds=5.0):
-                row = await settled(db, quick_project, delivery.message_id)
-        finally:
-            quick.kernel.senders.endpoints.pop(SMS)
+    quick_gateway.fail_next(2, 503)
+    delivery = await send_sms(quick_channel, quick_project)
+    assert delivery.status == messages_pb2.DELIVERY_STATUS_RETRY_SCHEDULED
+    async with sender_worker(quick, message_max_age_seconds=0.5, retry_base_seconds=5.0):
+        row = await settled(db, quick_project, delivery.message_id)
     assert (row["status"], row["attempts"], row["payload"]) == ("expired", 2, None)
-    assert gateway.accepted == []
+    assert quick_gateway.accepted == []
+
+
+async def replayed(channel: grpc.aio.Channel, project: ProjectKey) -> list[tuple[str, int]]:
+    """The (message id, status) of the deliveries of a call repeated with the key ``code-1``."""
+    request = send(SMS)
+    request.idempotency_key = "code-1"
+    again = await messages_pb2_grpc.MessageServiceStub(channel).SendTransactional(
+        request, metadata=project.auth
+    )
+    assert again.replayed
+    return [(delivery.message_id, delivery.status) for delivery in again.deliveries]
 
 
 @contextlib.asynccontextmanager
@@ -188,70 +225,100 @@ async def unanswering_endpoint() -> AsyncIterator[str]:
 
 
 async def test_a_message_whose_kernel_died_mid_send_is_sent_when_its_lease_runs_out(
-    quick: RunningServer, quick_project: ProjectKey, settings: Settings, db: asyncpg.Pool
+    quick: RunningServer,
+    quick_channel: grpc.aio.Channel,
+    quick_project: ProjectKey,
+    quick_gateway: Any,
+    settings: Settings,
+    db: asyncpg.Pool,
 ) -> None:
     doomed_settings = settings.model_copy(
         update={"worker_count": 0, "metrics_address": "", "transactional_lease_seconds": 1.0}
     )
-    async with sandboxed_emulator(quick, SMS) as (gateway, config):
-        async with unanswering_endpoint() as hanging:
-            async with running(doomed_settings, ADMIN_KEY) as doomed:
-                doomed.kernel.senders.endpoints[SMS] = hanging
-                doomed_channel = grpc.aio.insecure_channel(doomed.address)
-                await configure(doomed_channel, quick_project, SMS, config)
-                call = asyncio.ensure_future(
-                    messages_pb2_grpc.MessageServiceStub(doomed_channel).SendTransactional(
-                        send(SMS), metadata=quick_project.auth
-                    )
+    async with unanswering_endpoint() as hanging:
+        async with running(doomed_settings, ADMIN_KEY) as doomed:
+            doomed.kernel.senders.endpoints[SMS] = hanging
+            doomed_channel = grpc.aio.insecure_channel(doomed.address)
+            call = asyncio.ensure_future(send_sms(doomed_channel, quick_project, idempotency_key="code-1"))
+            row = None
+            while row is None:
+                await asyncio.sleep(0.05)
+                row = await db.fetchrow(
+                    "SELECT * FROM messages WHERE project_id = $1", quick_project.project_id
                 )
-                row = None
-                while row is None:
-                    await asyncio.sleep(0.05)
-                    row = await db.fetchrow(
-                        "SELECT * FROM messages WHERE project_id = $1", quick_project.project_id
-                    )
-            # The kernel stopped while its call was waiting for the provider.
-            with pytest.raises(grpc.aio.AioRpcError):
-                await call
-            await doomed_channel.close()
-        left = await db.fetchrow("SELECT * FROM messages WHERE message_id = $1", row["message_id"])
-        assert (left["status"], left["attempts"], left["lease_owner"]) == ("leased", 0, "transactional")
-        quick.kernel.senders.endpoints[SMS] = gateway.endpoint
-        try:
-            async with sender_worker(quick):
-                sent = await settled(db, quick_project, str(row["message_id"]))
-        finally:
-            quick.kernel.senders.endpoints.pop(SMS)
+            # Stored with the plan, so that even a kill leaves it: a repeated call is told that the
+            # message will be retried (and does not send it again).
+            assert await replayed(quick_channel, quick_project) == [
+                (str(row["message_id"]), messages_pb2.DELIVERY_STATUS_RETRY_SCHEDULED)
+            ]
+        # The kernel stopped while its call was waiting for the provider.
+        with pytest.raises(grpc.aio.AioRpcError):
+            await call
+        await doomed_channel.close()
+    left = await db.fetchrow("SELECT * FROM messages WHERE message_id = $1", row["message_id"])
+    assert (left["status"], left["attempts"], left["lease_owner"]) == ("leased", 0, "transactional")
+    assert await replayed(quick_channel, quick_project) == [
+        (str(row["message_id"]), messages_pb2.DELIVERY_STATUS_RETRY_SCHEDULED)
+    ]
+    async with sender_worker(quick):
+        sent = await settled(db, quick_project, str(row["message_id"]))
     assert (sent["status"], sent["attempts"]) == ("sent", 1)
-    assert [m["message_id"] for m in gateway.accepted] == [str(row["message_id"])]
+    assert [m["message_id"] for m in quick_gateway.accepted] == [str(row["message_id"])]
+    messages = await db.fetchval(
+        "SELECT count(*) FROM messages WHERE project_id = $1", quick_project.project_id
+    )
+    assert messages == 1
 
 
 async def test_messages_held_by_a_dead_worker_are_taken_over(
-    quick: RunningServer, quick_channel: grpc.aio.Channel, quick_project: ProjectKey, db: asyncpg.Pool
+    quick: RunningServer,
+    quick_channel: grpc.aio.Channel,
+    quick_project: ProjectKey,
+    quick_gateway: Any,
+    db: asyncpg.Pool,
 ) -> None:
-    async with sandboxed_emulator(quick, SMS) as (gateway, config):
-        quick.kernel.senders.endpoints[SMS] = gateway.endpoint
-        try:
-            await configure(quick_channel, quick_project, SMS, config)
-            gateway.fail_next(1, 503)
-            reply = await messages_pb2_grpc.MessageServiceStub(quick_channel).SendTransactional(
-                send(SMS), metadata=quick_project.auth
-            )
-            [delivery] = reply.deliveries
-            # A worker claims the retry, for an hour, and dies before sending it (its heartbeat stops).
-            await db.execute(
-                """INSERT INTO workers (worker_id, host, pid, heartbeat_at)
-                   VALUES ('dead', 'gone', 1, now() - interval '1 hour')"""
-            )
-            claimed: list[asyncpg.Record] = []
-            async with db.acquire() as conn:
-                while not claimed:
-                    claimed = await claim_transactional(conn, 1, "dead", timedelta(hours=1))
-            assert [str(row["message_id"]) for row in claimed] == [delivery.message_id]
-            async with sender_worker(quick):
-                row = await settled(db, quick_project, delivery.message_id)
-        finally:
-            quick.kernel.senders.endpoints.pop(SMS)
+    quick_gateway.fail_next(1, 503)
+    delivery = await send_sms(quick_channel, quick_project)
+    # A worker claims the retry, for an hour, and dies before sending it (its heartbeat stops).
+    await db.execute(
+        """INSERT INTO workers (worker_id, host, pid, heartbeat_at)
+           VALUES ('dead', 'gone', 1, now() - interval '1 hour')"""
+    )
+    claimed: list[asyncpg.Record] = []
+    async with db.acquire() as conn:
+        while not claimed:
+            claimed = await claim_transactional(conn, 1, "dead", timedelta(hours=1))
+    assert [str(row["message_id"]) for row in claimed] == [delivery.message_id]
+    async with sender_worker(quick):
+        row = await settled(db, quick_project, delivery.message_id)
     assert (row["status"], row["attempts"]) == ("sent", 2)
-    assert [m["message_id"] for m in gateway.accepted] == [delivery.message_id]
+    assert [m["message_id"] for m in quick_gateway.accepted] == [delivery.message_id]
     assert await db.fetchval("SELECT count(*) FROM workers WHERE worker_id = 'dead'") == 0
+
+
+async def test_the_kept_content_is_erased_with_the_person(
+    quick_channel: grpc.aio.Channel, quick_project: ProjectKey, quick_gateway: Any, db: asyncpg.Pool
+) -> None:
+    profiles = profiles_pb2_grpc.ProfileServiceStub(quick_channel)
+    await person(profiles, quick_project, "ann", phone=PHONE.value, first_name="Annabel")
+    quick_gateway.fail_next(1, 503, retry_after=3600)
+    delivery = await send_sms(
+        quick_channel,
+        quick_project,
+        profile=common_pb2.ProfileRef(custom_id="ann"),
+        template=messages_pb2.MessageTemplate(text="Hi {{ first_name }}, your code is 123456"),
+    )
+    assert delivery.status == messages_pb2.DELIVERY_STATUS_RETRY_SCHEDULED
+    kept = await db.fetchval(
+        "SELECT payload -> 'content' ->> 'text' FROM messages WHERE project_id = $1", quick_project.project_id
+    )
+    assert kept == "Hi Annabel, your code is 123456"
+    await profiles.EraseProfile(
+        profiles_pb2.EraseProfileRequest(profile=common_pb2.ProfileRef(custom_id="ann")),
+        metadata=quick_project.auth,
+    )
+    left = await db.fetchval(
+        "SELECT count(*) FROM messages WHERE project_id = $1 AND payload::text LIKE '%Annabel%'",
+        quick_project.project_id,
+    )
+    assert left == 0
