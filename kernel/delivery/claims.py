@@ -65,7 +65,8 @@ UPDATE messages m SET status = 'leased', lease_owner = $2, lease_until = now() +
        next_attempt_at = now() + $3::interval, updated_at = now()
 WHERE m.ctid = any(ARRAY(SELECT ctid FROM picked)) AND m.send_id IS NULL
 RETURNING m.message_id, m.seq, m.channel, m.address, m.profile_id, m.attempts,
-          extract(epoch FROM now() - m.first_attempt_at)::float8 AS age, m.project_id, m.payload"""
+          extract(epoch FROM now() - coalesce(m.first_attempt_at, m.created_at))::float8 AS age,
+          m.project_id, m.payload"""
 
 
 def among(column: str, array: str) -> str:
@@ -214,6 +215,7 @@ async def claim_transactional(
     """Lease up to ``limit`` due transactional messages, the longest due first.
 
     Rows as a bulk claim's (message_id, seq, channel, address, profile_id, attempts, age), then the
-    message's project_id and payload.
+    message's project_id and payload. A message planned by a kernel older than these retries (during an
+    upgrade) has neither a payload nor a first attempt's time: its age counts from its creation.
     """
     return await conn.fetch(_TRANSACTIONAL, limit, owner, lease)

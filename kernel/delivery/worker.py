@@ -478,8 +478,12 @@ class SenderWorker:
         outcome = BatchOutcome()
         by_channel: dict[str, list[asyncpg.Record]] = defaultdict(list)
         for row, live in zip(rows, self._expire_old(rows, outcome), strict=True):
-            if live:
-                by_channel[row[_CHANNEL]].append(row)
+            if not live:
+                continue
+            if row[_PAYLOAD] is None:  # planned by a kernel older than these retries, during an upgrade
+                outcome.add(row[_ID], "expired", attempted=False, detail="its content was not kept")
+                continue
+            by_channel[row[_CHANNEL]].append(row)
         batches = []
         for name, channel_rows in by_channel.items():
             try:
@@ -490,14 +494,17 @@ class SenderWorker:
                     outcome.add(row[_ID], "failed", attempted=False, reason=_REJECTED, detail=detail)
                 continue
             size = spec.capabilities.max_batch_size
-            batches += [channel_rows[start : start + size] for start in range(0, len(channel_rows), size)]
-        await asyncio.gather(*(self._resend(project_id, batch, outcome) for batch in batches))
+            batches += [
+                (spec, channel_rows[start : start + size]) for start in range(0, len(channel_rows), size)
+            ]
+        await asyncio.gather(*(self._resend(project_id, spec, batch, outcome) for spec, batch in batches))
         async with self._pool.acquire() as conn:
             await record_transactional(conn, project_id, self.worker_id, outcome)
 
-    async def _resend(self, project_id: uuid.UUID, rows: list[asyncpg.Record], outcome: BatchOutcome) -> None:
-        """Deliver one provider batch of transactional messages (all of one channel), as first rendered."""
-        spec = self._channels.channel(rows[0][_CHANNEL])
+    async def _resend(
+        self, project_id: uuid.UUID, spec: ChannelSpec, rows: list[asyncpg.Record], outcome: BatchOutcome
+    ) -> None:
+        """Deliver one provider batch of transactional messages (all of ``spec``), as first rendered."""
         messages = [outbound(row[_ID], row[_ADDRESS], row[_PAYLOAD]) for row in rows]
         results = await self._deliver(project_id, spec, messages)
         self._account(spec, rows, messages, results, outcome)

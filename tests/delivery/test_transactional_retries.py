@@ -322,3 +322,32 @@ async def test_the_kept_content_is_erased_with_the_person(
         quick_project.project_id,
     )
     assert left == 0
+
+
+async def test_a_retry_planned_by_an_older_kernel_expires(
+    quick: RunningServer,
+    quick_channel: grpc.aio.Channel,
+    quick_project: ProjectKey,
+    quick_gateway: Any,
+    db: asyncpg.Pool,
+) -> None:
+    # As a kernel from before transactional retries leaves it, during an upgrade: no payload, no first
+    # attempt's time.
+    old_id = uuid.uuid4()
+    await db.execute(
+        """INSERT INTO messages (project_id, message_id, channel, address, status, attempts, next_attempt_at)
+           VALUES ($1, $2, $3, $4, 'retry', 1, now())""",
+        quick_project.project_id,
+        old_id,
+        SMS,
+        PHONE.value,
+    )
+    async with sender_worker(quick):
+        old = await settled(db, quick_project, str(old_id))
+        # The worker goes on with the others.
+        quick_gateway.fail_next(1, 503)
+        delivery = await send_sms(quick_channel, quick_project)
+        new = await settled(db, quick_project, delivery.message_id)
+    assert (old["status"], old["attempts"], old["detail"]) == ("expired", 1, "its content was not kept")
+    assert (new["status"], new["attempts"]) == ("sent", 2)
+    assert [m["message_id"] for m in quick_gateway.accepted] == [delivery.message_id]
