@@ -13,6 +13,8 @@ from typing import Any
 
 from kernel.channels import EMPTY, MessageContent, OutboundMessage
 
+_FIELDS = frozenset(MessageContent._fields)
+
 
 def payload(message: OutboundMessage) -> dict[str, Any]:
     """The JSON object kept for ``message``."""
@@ -23,7 +25,10 @@ def payload(message: OutboundMessage) -> dict[str, Any]:
 
 
 def outbound(message_id: uuid.UUID, address: str, stored: Mapping[str, Any]) -> OutboundMessage:
-    """The message to send again, from its row's id, address and payload."""
-    return OutboundMessage(
-        str(message_id), address, MessageContent(**stored["content"]), stored["address_details"] or EMPTY
-    )
+    """The message to send again, from its row's id, address and payload.
+
+    Only the content fields this version knows are read: a payload kept by another version of Herald
+    (an upgrade in between) still sends, with the defaults of the fields it lacks.
+    """
+    content = MessageContent(**{k: v for k, v in stored["content"].items() if k in _FIELDS})
+    return OutboundMessage(str(message_id), address, content, stored["address_details"] or EMPTY)

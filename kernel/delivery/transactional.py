@@ -22,7 +22,7 @@ from typing import Any
 import asyncpg
 
 from herald.v1 import messages_pb2 as pb
-from kernel.channels import ChannelSpec, OutboundMessage, Outcome, SendResult
+from kernel.channels import ChannelSender, ChannelSpec, OutboundMessage, Outcome, SendResult
 from kernel.delivery.payloads import payload
 from kernel.delivery.results import BatchOutcome, failure_reason, record_transactional
 from kernel.delivery.retry import RetryPolicy
@@ -247,7 +247,18 @@ class TransactionalSender:
             pb.Delivery(channel=spec.name, message_id=m.message_id, status=pb.DELIVERY_STATUS_RETRY_SCHEDULED)
             for m in messages
         )
-        await self._plan(project_id, spec, recipient.profile_id, messages, response if key else None, key)
+        await self._plan(project_id, spec, recipient.profile_id, messages, response, key)
+        await self._attempt(project_id, spec, sender, messages, deliveries[first:])
+
+    async def _attempt(
+        self,
+        project_id: uuid.UUID,
+        spec: ChannelSpec,
+        sender: ChannelSender,
+        messages: list[OutboundMessage],
+        deliveries: Sequence[pb.Delivery],
+    ) -> None:
+        """The messages' first attempt: send, record the outcome, and set their ``deliveries`` to it."""
         results: list[SendResult] = []
         size = spec.capabilities.max_batch_size
         for start in range(0, len(messages), size):
@@ -258,7 +269,7 @@ class TransactionalSender:
                 log.exception("SendTransactional: %s failed on a batch; retrying it later", spec.name)
                 results += unsent(batch, f"sender error: {error!r}")
         outcome = BatchOutcome()
-        for delivery, message, result in zip(deliveries[first:], messages, results, strict=True):
+        for delivery, message, result in zip(deliveries, messages, results, strict=True):
             message_id = uuid.UUID(message.message_id)
             if result.outcome is Outcome.ACCEPTED:
                 outcome.sent([message_id], [result.provider_id])
@@ -286,14 +297,14 @@ class TransactionalSender:
         spec: ChannelSpec,
         profile_id: uuid.UUID | None,
         messages: list[OutboundMessage],
-        response: pb.SendTransactionalResponse | None,
+        response: pb.SendTransactionalResponse,
         key: str,
     ) -> None:
         """Write the messages' rows, and with them ``response`` as the idempotency key's answer so far:
         should this call never finish, a worker sends them, and a call repeated with the key learns it."""
         async with self._pool.acquire() as conn, conn.transaction():
             await self._insert(conn, project_id, spec, profile_id, messages)
-            if response is not None:
+            if key:
                 await _store_answer(conn, project_id, key, response)
 
     async def _insert(
