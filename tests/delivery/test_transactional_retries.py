@@ -1,6 +1,6 @@
 """Transactional messages are retried by the sender workers as bulk ones are: the provider's Retry-After
-first, else backoff, until the maximum age; and one whose kernel died mid-send is sent once its lease runs
-out. Each is sent again with its first id and content, and delivered once.
+first, else backoff, until the maximum age; one whose kernel died mid-send is sent once its lease runs out,
+and a dead worker's at once. Each is sent again with its first id and content, and delivered once.
 
 SendTransactional runs on a second kernel (``quick``) of the same database, whose retry policy is quick
 (the workers' ``FAST`` settings) so that its first attempt's retry is due soon, and which runs no workers
@@ -14,7 +14,7 @@ import contextlib
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -75,7 +75,7 @@ async def quick_project(quick_channel: grpc.aio.Channel) -> ProjectKey:
 
 
 @pytest.fixture
-def refusing_port() -> Any:
+def refusing_port() -> Iterator[int]:
     """A loopback port bound but not listening: connections to it are refused, and no one else takes it."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
