@@ -71,7 +71,7 @@ class Kernel:
             channels=channels,
             channel_configs=configs,
             senders=senders,
-            transactional=TransactionalSender(db.pool, channels, senders, limits),
+            transactional=TransactionalSender(db.pool, channels, senders, limits, settings),
             webhook_queue=WebhookQueue(
                 db.pool,
                 channels,

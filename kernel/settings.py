@@ -212,6 +212,13 @@ class Settings(BaseSettings):
         description="A worker whose heartbeat is older than this is dead: the messages it claimed are "
         "taken over by the others (and may be sent twice, with the same message id).",
     )
+    transactional_lease_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="How long a transactional message may stay in a sender's hands (the "
+        "SendTransactional call, or a worker retrying it) without an outcome: then its sender is taken "
+        "for dead and a worker sends it again, with the same message id. Longer than any provider call.",
+    )
     heartbeat_seconds: float = Field(
         5.0, gt=0, description="How often a worker records that it is alive (and counts its peers)."
     )

@@ -3,52 +3,22 @@ every channel plugin to its emulator."""
 
 from __future__ import annotations
 
-import base64
-import os
 from collections.abc import AsyncIterator
 
 import grpc
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from herald.v1 import (
     channels_pb2,
     channels_pb2_grpc,
-    common_pb2,
     messages_pb2,
     messages_pb2_grpc,
     projects_pb2_grpc,
 )
 from kernel.server import RunningServer, running
 from kernel.settings import Settings
+from tests.channel_addresses import ADDRESSES
 from tests.conftest import ADMIN_KEY, ProjectKey, new_project
-
-
-def browser_subscription() -> common_pb2.Address:
-    """A subscription as a real browser would make it, with a push service the emulator did not issue."""
-    key = ec.generate_private_key(ec.SECP256R1()).public_key()
-    point = key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
-    return common_pb2.Address(
-        kind=common_pb2.ADDRESS_KIND_WEB_PUSH,
-        value="https://fcm.googleapis.com/fcm/send/c1KrmpTuRm8:APA91bH",
-        web_push=common_pb2.WebPushKeys(
-            p256dh=base64.urlsafe_b64encode(point).decode().rstrip("="),
-            auth=base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("="),
-        ),
-    )
-
-
-ADDRESSES = {
-    "webpush": browser_subscription(),
-    "email.sparkpost": common_pb2.Address(kind=common_pb2.ADDRESS_KIND_EMAIL, value="ann@example.com"),
-    "email.smtp": common_pb2.Address(kind=common_pb2.ADDRESS_KIND_EMAIL, value="ann@example.com"),
-    "sms.twilio": common_pb2.Address(kind=common_pb2.ADDRESS_KIND_PHONE, value="+33612345678"),
-    "push.apns": common_pb2.Address(kind=common_pb2.ADDRESS_KIND_APNS_TOKEN, value="ab" * 32),
-    "push.fcm": common_pb2.Address(
-        kind=common_pb2.ADDRESS_KIND_FCM_TOKEN, value="device1:APA91b" + "x" * 140
-    ),
-}
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ from herald.v1 import (
     messages_pb2_grpc,
     profiles_pb2,
 )
+from kernel.delivery.retry import RETRY_AFTER_SPREAD
 from kernel.server import RunningServer
 from tests.conftest import ProjectKey, rpc_error
 
@@ -231,7 +232,25 @@ async def test_throttled_provider_schedules_a_retry(messages, profiles, configur
         "SELECT status, next_attempt_at - now() AS wait FROM messages WHERE project_id = $1",
         configured.project_id,
     )
-    assert row["status"] == "retry" and 50 < row["wait"].total_seconds() <= 60
+    # The provider's Retry-After, stretched as the retry policy spreads retries (less the moments since).
+    assert row["status"] == "retry" and 50 < row["wait"].total_seconds() <= 60 * (1 + RETRY_AFTER_SPREAD)
+
+
+async def test_a_retry_due_after_the_maximum_age_is_given_up_at_once(
+    messages, profiles, configured, gateway, db, server
+) -> None:
+    await ann(profiles, configured)
+    later = server.kernel.settings.message_max_age_seconds + 1
+    gateway.fail_next(1, 429, retry_after=later)
+    reply = await messages.SendTransactional(request(data=CODE), metadata=configured.auth)
+    assert [(d.status, d.reason) for d in reply.deliveries] == [
+        (messages_pb2.DELIVERY_STATUS_FAILED, "expired")
+    ]
+    row = await db.fetchrow(
+        "SELECT status, attempts, next_attempt_at, payload FROM messages WHERE project_id = $1",
+        configured.project_id,
+    )
+    assert tuple(row) == ("expired", 1, None, None)
 
 
 async def test_transactional_opt_out_is_respected(messages, profiles, configured, gateway) -> None:

@@ -9,6 +9,11 @@ Two ways in, both into status ``leased`` with ``lease_owner`` and ``lease_until`
 - messages due at a time (``next_attempt_at <= now()``): retries, messages a domain throttle deferred,
   and those of a dead worker, taken over (see :func:`take_over`).
 
+Transactional messages (no send) have a claim of their own (:func:`claim_transactional`), across projects:
+the ones due for a retry, and the ones whose sender (a SendTransactional call, or a worker) died holding
+them. While a sender holds one, its ``next_attempt_at`` is the end of its lease, so that it comes back by
+itself, through the same small index (``messages_transactional_due``), should no outcome ever be recorded.
+
 With the claimed messages come their profiles' attributes that the send's templates read (and nothing
 more), their custom ids, and for web push the subscription keys.
 """
@@ -51,6 +56,17 @@ UPDATE messages m SET status = 'leased', lease_owner = $5, lease_until = now() +
 WHERE m.ctid = any(ARRAY(SELECT ctid FROM picked)) AND m.project_id = $1
 RETURNING m.message_id, m.seq, m.channel, m.address, m.profile_id, m.attempts,
           extract(epoch FROM now() - m.first_attempt_at)::float8 AS age"""
+
+_TRANSACTIONAL = """
+WITH picked AS (
+    SELECT m.ctid FROM messages m WHERE m.send_id IS NULL AND m.next_attempt_at <= now()
+    ORDER BY m.next_attempt_at LIMIT $1 FOR UPDATE OF m SKIP LOCKED)
+UPDATE messages m SET status = 'leased', lease_owner = $2, lease_until = now() + $3::interval,
+       next_attempt_at = now() + $3::interval, updated_at = now()
+WHERE m.ctid = any(ARRAY(SELECT ctid FROM picked)) AND m.send_id IS NULL
+RETURNING m.message_id, m.seq, m.channel, m.address, m.profile_id, m.attempts,
+          extract(epoch FROM now() - coalesce(m.first_attempt_at, m.created_at))::float8 AS age,
+          m.project_id, m.payload"""
 
 
 def among(column: str, array: str) -> str:
@@ -136,9 +152,17 @@ class ClaimQueries:
 async def take_over(conn: asyncpg.Connection, dead: list[str]) -> int:
     """Make the messages leased by dead workers due now (cancelled sends: cancel them); returns how many.
 
-    Only sends that still have messages in flight are looked at, through their own index range.
+    Only sends that still have messages in flight are looked at, through their own index range; the
+    transactional messages, through the index of those not yet final (they would come back at the end of
+    their lease anyway, later).
     """
-    taken = 0
+    status = await conn.execute(
+        """UPDATE messages SET next_attempt_at = now(), updated_at = now()
+           WHERE send_id IS NULL AND next_attempt_at > now() AND status = 'leased'
+             AND lease_owner = any($1::text[])""",
+        dead,
+    )
+    taken = int(status.split()[-1])
     sends = await conn.fetch(
         """SELECT project_id, send_id, state FROM sends
            WHERE state IN ('running', 'paused', 'cancelled')
@@ -183,3 +207,15 @@ async def take_over(conn: asyncpg.Connection, dead: list[str]) -> int:
             count = int(status.split()[-1])
         taken += count
     return taken
+
+
+async def claim_transactional(
+    conn: asyncpg.Connection, limit: int, owner: str, lease: timedelta
+) -> list[asyncpg.Record]:
+    """Lease up to ``limit`` due transactional messages, the longest due first.
+
+    Rows as a bulk claim's (message_id, seq, channel, address, profile_id, attempts, age), then the
+    message's project_id and payload. A message planned by a kernel older than these retries (during an
+    upgrade) has neither a payload nor a first attempt's time: its age counts from its creation.
+    """
+    return await conn.fetch(_TRANSACTIONAL, limit, owner, lease)

@@ -1,7 +1,8 @@
-"""What a send result does to the world: the message row, the profiles' addresses, the suppression list.
+"""What a send result does to the world beyond its message row: the profiles' addresses, the
+suppression list.
 
-Shared by transactional sends and the bulk sender, so both react to a dead token or an unsubscribed
-recipient the same way.
+Shared by transactional sends and the bulk sender (:mod:`kernel.delivery.results`), so both react to a
+dead token or an unsubscribed recipient the same way.
 """
 
 from __future__ import annotations
@@ -12,13 +13,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from kernel.channels import ChannelSpec, FailureReason, Outcome, SendResult
+from kernel.channels import ChannelSpec, FailureReason, SendResult
 from kernel.delivery.suppressions import suppress_address
-
-#: Retry delay when the provider gave none: the bulk sender's backoff policy refines this.
-DEFAULT_RETRY_SECONDS = 30.0
-
-_STATUS = {Outcome.ACCEPTED: "sent", Outcome.RETRY: "retry", Outcome.FAILED: "failed"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,32 +22,6 @@ class Attempt:
     message_id: uuid.UUID
     address: str
     result: SendResult
-
-
-async def record_outcomes(
-    conn: asyncpg.Connection, project_id: uuid.UUID, spec: ChannelSpec, attempts: Sequence[Attempt]
-) -> None:
-    """Store each attempt's result; prune dead addresses; suppress addresses refused for good."""
-    await conn.executemany(
-        """UPDATE messages SET status = $3, attempts = attempts + 1, provider_id = $4, failure_reason = $5,
-                  detail = $6, next_attempt_at = CASE WHEN $3 = 'retry'
-                      THEN now() + make_interval(secs => $7) END,
-                  lease_owner = NULL, lease_until = NULL, updated_at = now()
-           WHERE project_id = $1 AND message_id = $2""",
-        [
-            (
-                project_id,
-                a.message_id,
-                _STATUS[a.result.outcome],
-                a.result.provider_id,
-                a.result.reason.value if a.result.reason else "",
-                a.result.detail[:1000],
-                a.result.retry_after if a.result.retry_after is not None else DEFAULT_RETRY_SECONDS,
-            )
-            for a in attempts
-        ],
-    )
-    await apply_consequences(conn, project_id, spec, attempts)
 
 
 async def apply_consequences(

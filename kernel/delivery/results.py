@@ -9,10 +9,14 @@ benchmarks/campaign_bench.py: 235 ms per 2,000-message outcome, most of it waiti
 before the other messages are written, so a cancellation cannot slip between reading the send's state and
 writing them: a retry or a deferral of a cancelled send's message turns it into ``cancelled``.
 ``lease_owner`` is left in place: it tells which worker sent the message.
+
+Transactional messages (no send) are recorded by the same statements (:func:`record_transactional`), which
+then also clear what only a message not yet final needs: its due time and its kept payload.
 """
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -21,9 +25,10 @@ from typing import Any
 
 import asyncpg
 
-from kernel.channels import ChannelSpec
+from kernel.channels import ChannelSpec, FailureReason, Outcome, SendResult
 from kernel.delivery.claims import among
 from kernel.delivery.outcomes import Attempt, apply_consequences
+from kernel.delivery.retry import RetryPolicy
 from kernel.delivery.send_state import complete_if_done
 
 # Rows are found through "= any(array)" on the primary key, never a join with the arrays: a join's plan
@@ -31,12 +36,21 @@ from kernel.delivery.send_state import complete_if_done
 # table once per row. Accepted messages (nearly all) share one statement; per-row values come from a
 # jsonb map keyed by message id.
 _SENT = f"""
-UPDATE messages SET status = 'sent', attempts = attempts + 1,
-       provider_id = {{provider_id}}, failure_reason = '', detail = '', lease_until = NULL, updated_at = now()
+UPDATE messages SET status = 'sent', attempts = attempts + 1, provider_id = {{provider_id}},
+       failure_reason = '', detail = '', lease_until = NULL, updated_at = now(){{final}}
 WHERE project_id = $1 AND {among("message_id", "$3::uuid[]")} AND status = 'leased' AND lease_owner = $2"""
 # One provider id for the whole batch (SparkPost's transmission id) or one per message (looked up by id).
-_SENT_SHARED = _SENT.format(provider_id="$4")
-_SENT_VARYING = _SENT.format(provider_id="coalesce($5::jsonb ->> message_id::text, $4)")
+_SHARED = "$4"
+_VARYING = "coalesce($5::jsonb ->> message_id::text, $4)"
+# A transactional message leased has its lease's end as due time (see kernel.delivery.claims).
+_TRANSACTIONAL_SENT = ", next_attempt_at = NULL, payload = NULL"
+_SENT_STATEMENTS = {
+    (transactional, varying): _SENT.format(
+        provider_id=_VARYING if varying else _SHARED, final=_TRANSACTIONAL_SENT if transactional else ""
+    )
+    for transactional in (False, True)
+    for varying in (False, True)
+}
 _OTHERS = f"""
 WITH updated AS (
     UPDATE messages m SET
@@ -49,7 +63,7 @@ WITH updated AS (
         next_attempt_at = CASE
             WHEN $5 <> 'cancelled' AND $4::jsonb -> m.message_id::text ->> 0 IN ('retry', 'planned')
             THEN now() + make_interval(secs => ($4::jsonb -> m.message_id::text ->> 4)::float8) END,
-        lease_until = NULL, updated_at = now()
+        lease_until = NULL, updated_at = now(){{final}}
     WHERE m.project_id = $1 AND {among("m.message_id", "$3::uuid[]")} AND m.status = 'leased'
       AND m.lease_owner = $2
     RETURNING m.status AS status, $4::jsonb -> m.message_id::text ->> 0 AS outcome
@@ -61,6 +75,12 @@ SELECT count(*) FILTER (WHERE status = 'failed') AS failed,
        count(*) FILTER (WHERE outcome = 'planned') AS deferred
 FROM updated
 """
+_BULK_OTHERS = _OTHERS.format(final="")
+_TRANSACTIONAL_OTHERS = _OTHERS.format(
+    final=", payload = CASE WHEN $4::jsonb -> m.message_id::text ->> 0 = 'retry' THEN m.payload END"
+)
+#: A transactional message belongs to no send, so nothing cancels it.
+_NO_SEND = "running"
 
 
 @dataclass(slots=True)
@@ -92,6 +112,45 @@ class BatchOutcome:
         self.sent_ids += message_ids
         self.sent_provider_ids += provider_ids
 
+    def settle(
+        self,
+        spec: ChannelSpec,
+        message_id: uuid.UUID,
+        address: str,
+        result: SendResult,
+        *,
+        attempts: int,
+        age: float,
+        policy: RetryPolicy,
+        rng: random.Random,
+    ) -> str:
+        """A result the provider did not accept, for a message tried ``attempts`` times before, first
+        ``age`` seconds ago: failed for good (with its consequences), or due again after the retry
+        policy's delay, or expired when that would be past the maximum age. Returns the status given."""
+        if result.outcome is Outcome.FAILED:
+            self.add(
+                message_id,
+                "failed",
+                attempted=True,
+                reason=failure_reason(result),
+                detail=result.detail,
+                provider_id=result.provider_id,
+            )
+            if result.prunes_address or result.reason is FailureReason.UNSUBSCRIBED:
+                self.consequences.append((spec, Attempt(message_id, address, result)))
+            return "failed"
+        delay = policy.next_delay(attempts + 1, result.retry_after, age, rng)
+        if delay is None:
+            self.add(message_id, "expired", attempted=True, detail=result.detail)
+            return "expired"
+        self.add(message_id, "retry", attempted=True, detail=result.detail, delay=delay)
+        return "retry"
+
+
+def failure_reason(result: SendResult) -> str:
+    """The reason a permanent failure is recorded with (``rejected`` when the channel gave none)."""
+    return result.reason.value if result.reason else FailureReason.REJECTED.value
+
 
 async def record(
     conn: asyncpg.Connection,
@@ -105,19 +164,7 @@ async def record(
     """Store the batch's outcome; returns the counts of the transitions actually made."""
     async with conn.transaction():
         counts = {"sent": 0, "failed": 0, "expired": 0, "cancelled": 0, "retries": 0, "deferred": 0}
-        if outcome.sent_ids:
-            common = outcome.sent_provider_ids[0]
-            varying = {
-                str(message_id): provider_id
-                for message_id, provider_id in zip(outcome.sent_ids, outcome.sent_provider_ids, strict=True)
-                if provider_id != common
-            }
-            arguments = (project_id, owner, outcome.sent_ids, common)
-            if varying:
-                status = await conn.execute(_SENT_VARYING, *arguments, varying)
-            else:
-                status = await conn.execute(_SENT_SHARED, *arguments)
-            counts["sent"] = int(status.split()[-1])
+        counts["sent"] = await _record_sent(conn, project_id, owner, outcome, transactional=False)
         if outcome.others:
             state = await conn.fetchval(
                 "SELECT state FROM sends WHERE project_id = $1 AND send_id = $2 FOR UPDATE",
@@ -125,7 +172,7 @@ async def record(
                 send_id,
             )
             ids = [uuid.UUID(message_id) for message_id in outcome.others]
-            counts.update(await conn.fetchrow(_OTHERS, project_id, owner, ids, outcome.others, state))
+            counts.update(await conn.fetchrow(_BULK_OTHERS, project_id, owner, ids, outcome.others, state))
         await conn.execute(
             """UPDATE sends SET sent = sent + $3, failed = failed + $4, expired = expired + $5,
                       cancelled = cancelled + $6, retries = retries + $7,
@@ -141,12 +188,46 @@ async def record(
             paced,
             counts["deferred"],
         )
-        by_channel: dict[str, list[Attempt]] = defaultdict(list)
-        specs = {}
-        for spec, attempt in outcome.consequences:
-            by_channel[spec.name].append(attempt)
-            specs[spec.name] = spec
-        for name, attempts in by_channel.items():
-            await apply_consequences(conn, project_id, specs[name], attempts)
+        await _apply_consequences(conn, project_id, outcome)
         await complete_if_done(conn, project_id, send_id)
     return counts
+
+
+async def record_transactional(
+    conn: asyncpg.Connection, project_id: uuid.UUID, owner: str, outcome: BatchOutcome
+) -> None:
+    """Store the outcome of transactional messages of ``project_id`` that ``owner`` still holds."""
+    async with conn.transaction():
+        await _record_sent(conn, project_id, owner, outcome, transactional=True)
+        if outcome.others:
+            ids = [uuid.UUID(message_id) for message_id in outcome.others]
+            await conn.fetchrow(_TRANSACTIONAL_OTHERS, project_id, owner, ids, outcome.others, _NO_SEND)
+        await _apply_consequences(conn, project_id, outcome)
+
+
+async def _record_sent(
+    conn: asyncpg.Connection, project_id: uuid.UUID, owner: str, outcome: BatchOutcome, *, transactional: bool
+) -> int:
+    """Store the accepted messages; returns how many were still held by ``owner``."""
+    if not outcome.sent_ids:
+        return 0
+    common = outcome.sent_provider_ids[0]
+    varying = {
+        str(message_id): provider_id
+        for message_id, provider_id in zip(outcome.sent_ids, outcome.sent_provider_ids, strict=True)
+        if provider_id != common
+    }
+    statement = _SENT_STATEMENTS[transactional, bool(varying)]
+    arguments = (project_id, owner, outcome.sent_ids, common, *([varying] if varying else []))
+    status = await conn.execute(statement, *arguments)
+    return int(status.split()[-1])
+
+
+async def _apply_consequences(conn: asyncpg.Connection, project_id: uuid.UUID, outcome: BatchOutcome) -> None:
+    by_channel: dict[str, list[Attempt]] = defaultdict(list)
+    specs = {}
+    for spec, attempt in outcome.consequences:
+        by_channel[spec.name].append(attempt)
+        specs[spec.name] = spec
+    for name, attempts in by_channel.items():
+        await apply_consequences(conn, project_id, specs[name], attempts)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from kernel.channels import ChannelSender
+from kernel.channels import ChannelSender, OutboundMessage, Outcome, SendResult
 from kernel.channels.configs import ChannelConfigs
 from kernel.errors import FailedPrecondition, NotFound
 from kernel.plugins import ChannelManager
@@ -50,3 +50,9 @@ class SenderPool:
         senders, self._senders = self._senders, {}
         for _, sender in senders.values():
             await sender.close()
+
+
+def unsent(messages: Sequence[OutboundMessage], detail: str) -> list[SendResult]:
+    """A RETRY result for each message that could not be handed to its provider (the channel is not
+    configured any more, its sender raised): the retry policy decides when it is tried again."""
+    return [SendResult(m.message_id, Outcome.RETRY, detail=detail) for m in messages]

@@ -1,12 +1,18 @@
 """SendTransactional: one message, now, to a profile or a raw address, on one or several channels.
 
 It proves the whole delivery path (template → channel plugin → provider → outcome) without the bulk
-machinery. Each message gets a row in ``messages`` *before* it is sent, leased for a few minutes: if the
-kernel dies mid-send, the bulk sender's lease expiry picks it up, so nothing is silently lost.
+machinery. Each message gets a row in ``messages`` *before* it is sent, with its id (the provider's
+idempotency key on any later attempt) and the rendered content (``payload``), leased for
+``transactional_lease_seconds``. A temporary failure is recorded as a retry under the bulk sends' policy
+(backoff, Retry-After, maximum age), and the sender workers send it again; if the kernel dies mid-send,
+the lease runs out and a worker sends it then (see :func:`kernel.delivery.claims.claim_transactional`).
+So nothing is silently lost.
 """
 
 from __future__ import annotations
 
+import logging
+import random
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,10 +22,12 @@ from typing import Any
 import asyncpg
 
 from herald.v1 import messages_pb2 as pb
-from kernel.channels import ChannelSpec, OutboundMessage, Outcome, SendResult
-from kernel.delivery.outcomes import Attempt, record_outcomes
+from kernel.channels import ChannelSender, ChannelSpec, OutboundMessage, Outcome, SendResult
+from kernel.delivery.payloads import payload
+from kernel.delivery.results import BatchOutcome, failure_reason, record_transactional
+from kernel.delivery.retry import RetryPolicy
 from kernel.delivery.send_definition import check_channel_rules, check_channels
-from kernel.delivery.senders import SenderPool
+from kernel.delivery.senders import SenderPool, unsent
 from kernel.delivery.suppressions import blocked_addresses
 from kernel.delivery.templates import CompiledTemplate, TemplateError, compile_template
 from kernel.errors import Aborted, InvalidArgument
@@ -27,16 +35,22 @@ from kernel.plugins import ChannelManager
 from kernel.profiles.addresses import parse_address
 from kernel.profiles.attributes import AttributeLimits, to_plain, validate_attributes
 from kernel.profiles.refs import check_ref, resolve_one
+from kernel.settings import Settings
+
+log = logging.getLogger(__name__)
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 MAX_IDEMPOTENCY_KEY_LENGTH = 128
-LEASE = timedelta(minutes=5)
+#: The lease owner of a message while its SendTransactional call sends it.
+OWNER = "transactional"
 #: Address kinds where a profile's every address is reached (devices); for the others, the newest one.
 _ALL_DEVICES = frozenset({"apns_token", "fcm_token", "web_push"})
+#: A message's status after its first attempt (see BatchOutcome.settle), as the caller sees it.
 _STATUS = {
-    Outcome.ACCEPTED: pb.DELIVERY_STATUS_ACCEPTED,
-    Outcome.RETRY: pb.DELIVERY_STATUS_RETRY_SCHEDULED,
-    Outcome.FAILED: pb.DELIVERY_STATUS_FAILED,
+    "sent": pb.DELIVERY_STATUS_ACCEPTED,
+    "retry": pb.DELIVERY_STATUS_RETRY_SCHEDULED,
+    "failed": pb.DELIVERY_STATUS_FAILED,
+    "expired": pb.DELIVERY_STATUS_FAILED,
 }
 
 
@@ -62,12 +76,22 @@ class Recipient:
 
 class TransactionalSender:
     def __init__(
-        self, pool: asyncpg.Pool, channels: ChannelManager, senders: SenderPool, limits: AttributeLimits
+        self,
+        pool: asyncpg.Pool,
+        channels: ChannelManager,
+        senders: SenderPool,
+        limits: AttributeLimits,
+        settings: Settings,
     ) -> None:
         self._pool = pool
         self._channels = channels
         self._senders = senders
         self._limits = limits
+        self._retry = RetryPolicy(
+            settings.retry_base_seconds, settings.retry_max_seconds, settings.message_max_age_seconds
+        )
+        self._rng = random.Random()
+        self._lease = timedelta(seconds=settings.transactional_lease_seconds)
 
     async def send(
         self, project_id: uuid.UUID, request: pb.SendTransactionalRequest
@@ -84,12 +108,16 @@ class TransactionalSender:
             replay = await self._claim(project_id, key, recipient)
             if replay is not None:
                 return replay
+        response = pb.SendTransactionalResponse()
         try:
-            response = pb.SendTransactionalResponse()
             for spec in specs:
-                response.deliveries.extend(await self._send_on(project_id, spec, recipient, template))
+                await self._send_on(project_id, spec, recipient, template, response, key)
         except BaseException:
-            if key:
+            # Once a message is planned, a worker sends it: a call repeated with the key must get the
+            # answer as it stands (kept from the plan should this fail too), not send it a second time.
+            if key and any(delivery.message_id for delivery in response.deliveries):
+                await _store_answer(self._pool, project_id, key, response)
+            elif key:
                 await self._pool.execute(
                     "DELETE FROM transactional_requests WHERE project_id = $1 AND idempotency_key = $2",
                     project_id,
@@ -97,13 +125,7 @@ class TransactionalSender:
                 )
             raise
         if key:
-            await self._pool.execute(
-                """UPDATE transactional_requests SET response = $3
-                   WHERE project_id = $1 AND idempotency_key = $2""",
-                project_id,
-                key,
-                response.SerializeToString(),
-            )
+            await _store_answer(self._pool, project_id, key, response)
         return response
 
     def _check_channels(self, names: Sequence[str]) -> list[ChannelSpec]:
@@ -195,55 +217,97 @@ class TransactionalSender:
         return response
 
     async def _send_on(
-        self, project_id: uuid.UUID, spec: ChannelSpec, recipient: Recipient, template: CompiledTemplate
-    ) -> list[pb.Delivery]:
+        self,
+        project_id: uuid.UUID,
+        spec: ChannelSpec,
+        recipient: Recipient,
+        template: CompiledTemplate,
+        response: pb.SendTransactionalResponse,
+        key: str,
+    ) -> None:
+        """Send on one channel; its deliveries are added to ``response`` as they are known."""
+        deliveries = response.deliveries
         kind = spec.capabilities.address_kind.value
         targets = recipient.addresses.get(kind, [])
         if kind not in _ALL_DEVICES:
             targets = targets[:1]
         if not targets:
-            return [pb.Delivery(channel=spec.name, status=pb.DELIVERY_STATUS_NO_ADDRESS, reason="no_address")]
+            deliveries.append(
+                pb.Delivery(channel=spec.name, status=pb.DELIVERY_STATUS_NO_ADDRESS, reason="no_address")
+            )
+            return
         if spec.consent_channel in recipient.opted_out:
-            return [_not_sent(spec, pb.DELIVERY_STATUS_SUPPRESSED, "opted_out") for _ in targets]
+            deliveries.extend(_not_sent(spec, pb.DELIVERY_STATUS_SUPPRESSED, "opted_out") for _ in targets)
+            return
         blocked = await blocked_addresses(
             self._pool, project_id, [(kind, a) for a, _ in targets], marketing=False
         )
         sendable = [(a, d) for a, d in targets if (kind, a) not in blocked]
-        deliveries = [
+        deliveries.extend(
             _not_sent(spec, pb.DELIVERY_STATUS_SUPPRESSED, blocked[(kind, a)])
             for a, _ in targets
             if (kind, a) in blocked
-        ]
+        )
         if not sendable:
-            return deliveries
+            return
         sender = await self._senders.get(project_id, spec.name)
         try:
             content = template.render(recipient.variables)
         except TemplateError as error:
-            return deliveries + [
+            deliveries.extend(
                 _not_sent(spec, pb.DELIVERY_STATUS_FAILED, f"template: {error}") for _ in sendable
-            ]
+            )
+            return
         messages = [OutboundMessage(str(uuid.uuid4()), a, content, address_details=d) for a, d in sendable]
-        await self._plan(project_id, spec, recipient.profile_id, messages)
+        first = len(deliveries)
+        # Until its outcome is recorded, a planned message is one a worker will retry.
+        deliveries.extend(
+            pb.Delivery(channel=spec.name, message_id=m.message_id, status=pb.DELIVERY_STATUS_RETRY_SCHEDULED)
+            for m in messages
+        )
+        await self._plan(project_id, spec, recipient.profile_id, messages, response, key)
+        await self._attempt(project_id, spec, sender, messages, deliveries[first:])
+
+    async def _attempt(
+        self,
+        project_id: uuid.UUID,
+        spec: ChannelSpec,
+        sender: ChannelSender,
+        messages: list[OutboundMessage],
+        deliveries: Sequence[pb.Delivery],
+    ) -> None:
+        """The messages' first attempt: send, record the outcome, and set their ``deliveries`` to it."""
         results: list[SendResult] = []
         size = spec.capabilities.max_batch_size
         for start in range(0, len(messages), size):
-            results += await sender.send_batch(messages[start : start + size])
-        attempts = [
-            Attempt(uuid.UUID(m.message_id), m.address, r) for m, r in zip(messages, results, strict=True)
-        ]
-        async with self._pool.acquire() as conn, conn.transaction():
-            await record_outcomes(conn, project_id, spec, attempts)
-        return deliveries + [
-            pb.Delivery(
-                channel=spec.name,
-                message_id=r.message_id,
-                status=_STATUS[r.outcome],
-                provider_id=r.provider_id,
-                reason=r.reason.value if r.reason else "",
-            )
-            for r in results
-        ]
+            batch = messages[start : start + size]
+            try:
+                results += await sender.send_batch(batch)
+            except Exception as error:
+                log.exception("SendTransactional: %s failed on a batch; retrying it later", spec.name)
+                results += unsent(batch, f"sender error: {error!r}")
+        outcome = BatchOutcome()
+        for delivery, message, result in zip(deliveries, messages, results, strict=True):
+            message_id = uuid.UUID(message.message_id)
+            if result.outcome is Outcome.ACCEPTED:
+                outcome.sent([message_id], [result.provider_id])
+                status = "sent"
+            else:
+                status = outcome.settle(
+                    spec,
+                    message_id,
+                    message.address,
+                    result,
+                    attempts=0,
+                    age=0.0,
+                    policy=self._retry,
+                    rng=self._rng,
+                )
+            delivery.status = _STATUS[status]
+            delivery.provider_id = result.provider_id
+            delivery.reason = _reason(status, result)
+        async with self._pool.acquire() as conn:
+            await record_transactional(conn, project_id, OWNER, outcome)
 
     async def _plan(
         self,
@@ -251,16 +315,67 @@ class TransactionalSender:
         spec: ChannelSpec,
         profile_id: uuid.UUID | None,
         messages: list[OutboundMessage],
+        response: pb.SendTransactionalResponse,
+        key: str,
     ) -> None:
-        await self._pool.executemany(
+        """Write the messages' rows, and with them ``response`` as the idempotency key's answer so far:
+        should this call never finish, a worker sends them, and a call repeated with the key learns it."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await self._insert(conn, project_id, spec, profile_id, messages)
+            if key:
+                await _store_answer(conn, project_id, key, response)
+
+    async def _insert(
+        self,
+        conn: asyncpg.Connection,
+        project_id: uuid.UUID,
+        spec: ChannelSpec,
+        profile_id: uuid.UUID | None,
+        messages: list[OutboundMessage],
+    ) -> None:
+        # Due again when the lease runs out: picked up by a sender worker if this call never records an
+        # outcome (the kernel died mid-send).
+        await conn.executemany(
             """INSERT INTO messages
-                   (project_id, message_id, profile_id, channel, address, status, lease_owner, lease_until)
-               VALUES ($1, $2, $3, $4, $5, 'leased', 'transactional', now() + $6::interval)""",
+                   (project_id, message_id, profile_id, channel, address, status, lease_owner, lease_until,
+                    next_attempt_at, first_attempt_at, payload)
+               VALUES ($1, $2, $3, $4, $5, 'leased', $6, now() + $7::interval, now() + $7::interval, now(),
+                       $8)""",
             [
-                (project_id, uuid.UUID(m.message_id), profile_id, spec.name, m.address, LEASE)
+                (
+                    project_id,
+                    uuid.UUID(m.message_id),
+                    profile_id,
+                    spec.name,
+                    m.address,
+                    OWNER,
+                    self._lease,
+                    payload(m),
+                )
                 for m in messages
             ],
         )
+
+
+async def _store_answer(
+    db: asyncpg.Pool | asyncpg.Connection,
+    project_id: uuid.UUID,
+    key: str,
+    response: pb.SendTransactionalResponse,
+) -> None:
+    """Keep ``response`` as the answer to a call repeated with the idempotency key."""
+    await db.execute(
+        "UPDATE transactional_requests SET response = $3 WHERE project_id = $1 AND idempotency_key = $2",
+        project_id,
+        key,
+        response.SerializeToString(),
+    )
+
+
+def _reason(status: str, result: SendResult) -> str:
+    if status == "failed":
+        return failure_reason(result)
+    return "expired" if status == "expired" else ""
 
 
 def _not_sent(spec: ChannelSpec, status: int, reason: str) -> pb.Delivery:

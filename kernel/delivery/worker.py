@@ -9,6 +9,10 @@ channel whose answers in the send suggest a wrong configuration is paused
 (:mod:`kernel.delivery.suspicion`). Several claimed batches are in flight at a time
 (``worker_concurrency``): those are what a crash can send twice.
 
+Transactional messages due again (a temporary failure, or a sender that died holding them) are claimed
+beside the sends' batches, across projects, and sent with the content kept from their first attempt
+(:mod:`kernel.delivery.payloads`), under the same retry policy and maximum age.
+
 A worker runs three loops: heartbeat (throttle share, take-over of dead workers, gauges), outbox
 filling, and sending. Time for pacing and throttling comes from ``clock`` (epoch seconds) so that tests
 can drive it; database times (leases, retries) are the database's.
@@ -24,9 +28,11 @@ import random
 import time
 import uuid
 from collections import Counter as Tally
-from collections.abc import Callable, Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -45,17 +51,17 @@ from kernel.channels import (
 )
 from kernel.channels.pauses import pause, paused_channels
 from kernel.delivery import metrics
-from kernel.delivery.claims import ClaimQueries, Recipients
+from kernel.delivery.claims import ClaimQueries, Recipients, claim_transactional
 from kernel.delivery.outbox import FillJob, OutboxFiller
-from kernel.delivery.outcomes import Attempt
 from kernel.delivery.pacing import paced_claim
+from kernel.delivery.payloads import outbound
 from kernel.delivery.personalise import Personalise, Personaliser, missing
 from kernel.delivery.registry import WorkerRegistry
-from kernel.delivery.results import BatchOutcome, record
+from kernel.delivery.results import BatchOutcome, failure_reason, record, record_transactional
 from kernel.delivery.retry import RetryPolicy
 from kernel.delivery.send_definition import parse_send
 from kernel.delivery.send_state import reconcile
-from kernel.delivery.senders import SenderPool
+from kernel.delivery.senders import SenderPool, unsent
 from kernel.delivery.suspicion import ConfigSuspicion
 from kernel.delivery.templates import TemplateError
 from kernel.delivery.throttling import DomainThrottle
@@ -68,9 +74,11 @@ log = logging.getLogger(__name__)
 
 #: How often an idle worker looks for work (new sends, due retries, a wave's next slot).
 POLL_SECONDS = 0.2
-#: Claimed rows: message_id, seq, channel, address, profile_id, attempts, age (see kernel.delivery.claims).
-_ID, _SEQ, _CHANNEL, _ADDRESS, _PROFILE, _ATTEMPTS, _AGE = range(7)
+#: Claimed rows: message_id, seq, channel, address, profile_id, attempts, age (see kernel.delivery.claims),
+#: and for transactional messages, project_id and payload.
+_ID, _SEQ, _CHANNEL, _ADDRESS, _PROFILE, _ATTEMPTS, _AGE, _PROJECT, _PAYLOAD = range(9)
 _SPECIAL_VARIABLES = frozenset({"custom_id", "profile_id"})
+_REJECTED = FailureReason.REJECTED.value
 
 
 class BatchFailed(RuntimeError):
@@ -187,6 +195,9 @@ class SenderWorker:
         self._clock = clock
         self._rng = rng or random.Random()
         self._lease = timedelta(seconds=settings.lease_seconds)
+        self._transactional_lease = timedelta(seconds=settings.transactional_lease_seconds)
+        #: Monotonic time before which transactional messages are not looked for (none were due).
+        self._transactional_after = 0.0
         self._registry = WorkerRegistry(pool, worker_id, self._lease)
         self._filler = OutboxFiller(pool, worker_id, settings.outbox_chunk_size, self._lease)
         self._throttle = DomainThrottle(settings)
@@ -297,23 +308,39 @@ class SenderWorker:
             for runtime in list(self._sends.values()):
                 if runtime.not_before > self._clock() or runtime.held:
                     continue
-                await slots.acquire()
-                try:
-                    batch = await self._claim(runtime)
-                except BaseException:
-                    slots.release()
-                    raise
-                if batch is None:
-                    slots.release()
+                if await self._start(slots, partial(self._claim, runtime), partial(self._process, runtime)):
+                    runtime.idle_since = None
+                    busy = True
+                else:
                     await self._when_idle(runtime)
-                    continue
-                runtime.idle_since = None
-                busy = True
-                task = asyncio.create_task(self._process(runtime, batch))
-                self._inflight.add(task)
-                task.add_done_callback(lambda done: self._finished(done, slots))
+            if time.monotonic() >= self._transactional_after:
+                if await self._start(slots, self._claim_transactional, self._resend_transactional):
+                    busy = True
+                else:
+                    self._transactional_after = time.monotonic() + POLL_SECONDS
             if not busy:
                 await asyncio.sleep(POLL_SECONDS)
+
+    async def _start(
+        self,
+        slots: asyncio.Semaphore,
+        claim: Callable[[], Awaitable[list[asyncpg.Record] | None]],
+        process: Callable[[list[asyncpg.Record]], Awaitable[None]],
+    ) -> bool:
+        """Claim a batch when a slot is free and process it in a task of its own; False if none was due."""
+        await slots.acquire()
+        try:
+            batch = await claim()
+        except BaseException:
+            slots.release()
+            raise
+        if not batch:
+            slots.release()
+            return False
+        task = asyncio.create_task(process(batch))
+        self._inflight.add(task)
+        task.add_done_callback(lambda done: self._finished(done, slots))
+        return True
 
     async def _when_idle(self, runtime: SendRuntime) -> None:
         """A send with nothing to claim for a lease period: check its counts against its rows (messages
@@ -413,19 +440,15 @@ class SenderWorker:
             recipients = await runtime.queries.recipients(conn, runtime.project_id, profile_ids)
         outcome = BatchOutcome()
         now = self._clock()
-        live = bytearray(b"\x01") * len(rows)
-        max_age = self._retry.max_age_seconds
-        for position, row in enumerate(rows):
-            if row[_ATTEMPTS] and row[_AGE] > max_age:
-                outcome.add(row[_ID], "expired", attempted=False, detail="older than the maximum age")
-                metrics.EXPIRED.labels(row[_CHANNEL]).inc()
-                live[position] = 0
-            elif runtime.paused and row[_CHANNEL] in runtime.paused:
-                # Claimed before the pause was seen, or a channel paused beside others of the send:
-                # held back, looked at again a lease period later.
-                hold = self._lease.total_seconds()
-                outcome.add(row[_ID], "planned", attempted=False, detail="channel paused", delay=hold)
-                live[position] = 0
+        live = self._expire_old(rows, outcome)
+        if runtime.paused:
+            for position, row in enumerate(rows):
+                if live[position] and row[_CHANNEL] in runtime.paused:
+                    # Claimed before the pause was seen, or a channel paused beside others of the send:
+                    # held back, looked at again a lease period later.
+                    hold = self._lease.total_seconds()
+                    outcome.add(row[_ID], "planned", attempted=False, detail="channel paused", delay=hold)
+                    live[position] = 0
         if len(runtime.specs) == 1:  # a send's rows are of its channels
             channels = [0] * len(rows)
         else:
@@ -460,6 +483,69 @@ class SenderWorker:
         for verdict in verdicts:
             if verdict is not None:
                 await self._pause(runtime, *verdict)
+
+    def _expire_old(self, rows: list[asyncpg.Record], outcome: BatchOutcome) -> bytearray:
+        """Messages tried before and now past the maximum age expire; returns which rows are live (1)."""
+        live = bytearray(b"\x01") * len(rows)
+        max_age = self._retry.max_age_seconds
+        for position, row in enumerate(rows):
+            if row[_ATTEMPTS] and row[_AGE] > max_age:
+                outcome.add(row[_ID], "expired", attempted=False, detail="older than the maximum age")
+                metrics.EXPIRED.labels(row[_CHANNEL]).inc()
+                live[position] = 0
+        return live
+
+    # --- transactional messages ------------------------------------------------------------------
+
+    async def _claim_transactional(self) -> list[asyncpg.Record]:
+        async with self._pool.acquire() as conn:
+            return await claim_transactional(
+                conn, self._settings.worker_batch_size, self.worker_id, self._transactional_lease
+            )
+
+    async def _resend_transactional(self, rows: list[asyncpg.Record]) -> None:
+        """Send claimed transactional messages again, project by project (each records its outcome)."""
+        by_project: dict[uuid.UUID, list[asyncpg.Record]] = defaultdict(list)
+        for row in rows:
+            by_project[row[_PROJECT]].append(row)
+        await asyncio.gather(*(self._resend_project(project, batch) for project, batch in by_project.items()))
+
+    async def _resend_project(self, project_id: uuid.UUID, rows: list[asyncpg.Record]) -> None:
+        outcome = BatchOutcome()
+        by_channel: dict[str, list[asyncpg.Record]] = defaultdict(list)
+        for row, live in zip(rows, self._expire_old(rows, outcome), strict=True):
+            if not live:
+                continue
+            if row[_PAYLOAD] is None:  # planned by a kernel older than these retries, during an upgrade
+                outcome.add(row[_ID], "expired", attempted=False, detail="its content was not kept")
+                continue
+            by_channel[row[_CHANNEL]].append(row)
+        batches = []
+        for name, channel_rows in by_channel.items():
+            try:
+                spec = self._channels.channel(name)
+            except UnknownChannel:
+                for row in channel_rows:
+                    detail = f"channel {name} is not installed any more"
+                    outcome.add(row[_ID], "failed", attempted=False, reason=_REJECTED, detail=detail)
+                continue
+            size = spec.capabilities.max_batch_size
+            batches += [
+                (spec, channel_rows[start : start + size]) for start in range(0, len(channel_rows), size)
+            ]
+        await asyncio.gather(*(self._resend(project_id, spec, batch, outcome) for spec, batch in batches))
+        async with self._pool.acquire() as conn:
+            await record_transactional(conn, project_id, self.worker_id, outcome)
+
+    async def _resend(
+        self, project_id: uuid.UUID, spec: ChannelSpec, rows: list[asyncpg.Record], outcome: BatchOutcome
+    ) -> None:
+        """Deliver one provider batch of transactional messages (all of ``spec``), as first rendered."""
+        messages = [outbound(row[_ID], row[_ADDRESS], row[_PAYLOAD]) for row in rows]
+        results = await self._deliver(project_id, spec, messages)
+        self._account(spec, rows, messages, results, outcome)
+
+    # --- delivery --------------------------------------------------------------------------------
 
     async def _send(
         self,
@@ -543,12 +629,10 @@ class SenderWorker:
                 sender = await self._senders.get(project_id, spec.name)
                 results = await sender.send_batch(messages)
             except HeraldError as error:
-                detail = f"channel unavailable: {error}"
-                return [SendResult(m.message_id, Outcome.RETRY, detail=detail) for m in messages]
+                return unsent(messages, f"channel unavailable: {error}")
             except Exception as error:
                 log.exception("sender worker: %s failed on a batch; retrying it later", spec.name)
-                detail = f"sender error: {error!r}"
-                return [SendResult(m.message_id, Outcome.RETRY, detail=detail) for m in messages]
+                return unsent(messages, f"sender error: {error!r}")
             metrics.PROVIDER_LATENCY.labels(spec.name).observe(time.perf_counter() - started)
         return results
 
@@ -577,29 +661,24 @@ class SenderWorker:
                 provider_ids.append(result.provider_id)
                 sent_addresses.append(row[_ADDRESS])
                 continue
-            if result.outcome is Outcome.FAILED:
-                reason = result.reason.value if result.reason else FailureReason.REJECTED.value
-                outcome.add(
-                    row[_ID],
-                    "failed",
-                    attempted=True,
-                    reason=reason,
-                    detail=result.detail,
-                    provider_id=result.provider_id,
-                )
-                metrics.FAILED.labels(spec.name, reason).inc()
-                if result.prunes_address or result.reason is FailureReason.UNSUBSCRIBED:
-                    outcome.consequences.append((spec, Attempt(row[_ID], message.address, result)))
+            status = outcome.settle(
+                spec,
+                row[_ID],
+                message.address,
+                result,
+                attempts=row[_ATTEMPTS],
+                age=row[_AGE],
+                policy=self._retry,
+                rng=self._rng,
+            )
+            if status == "failed":
+                metrics.FAILED.labels(spec.name, failure_reason(result)).inc()
                 continue
             retry_addresses.append(row[_ADDRESS])
             if email:
                 self._throttle.throttle.slow_down(email_domain(row[_ADDRESS]), now)
-            delay = self._retry.next_delay(row[_ATTEMPTS] + 1, result.retry_after, row[_AGE], self._rng)
-            if delay is None:
-                outcome.add(row[_ID], "expired", attempted=True, detail=result.detail)
+            if status == "expired":
                 metrics.EXPIRED.labels(spec.name).inc()
-            else:
-                outcome.add(row[_ID], "retry", attempted=True, detail=result.detail, delay=delay)
         outcome.sent(sent_ids, provider_ids)
         self._count(metrics.SENT, spec.name, email, sent_addresses)
         self._count(metrics.RETRIED, spec.name, email, retry_addresses)

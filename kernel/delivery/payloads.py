@@ -1,0 +1,34 @@
+"""What a transactional message sends, as kept in ``messages.payload`` while it may be sent again.
+
+A retry sends exactly what the first attempt sent: the content rendered then (not the template again,
+whose variables may have changed since), to the same web-push subscription keys (a raw address's keys
+exist nowhere else).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from kernel.channels import EMPTY, MessageContent, OutboundMessage
+
+_FIELDS = frozenset(MessageContent._fields)
+
+
+def payload(message: OutboundMessage) -> dict[str, Any]:
+    """The JSON object kept for ``message``."""
+    content = message.content._asdict()
+    content["data"] = dict(message.content.data)
+    content["tags"] = dict(message.content.tags)
+    return {"content": content, "address_details": dict(message.address_details)}
+
+
+def outbound(message_id: uuid.UUID, address: str, stored: Mapping[str, Any]) -> OutboundMessage:
+    """The message to send again, from its row's id, address and payload.
+
+    Only the content fields this version knows are read: a payload kept by another version of Herald
+    (an upgrade in between) still sends, with the defaults of the fields it lacks.
+    """
+    content = MessageContent(**{k: v for k, v in stored["content"].items() if k in _FIELDS})
+    return OutboundMessage(str(message_id), address, content, stored["address_details"] or EMPTY)
