@@ -492,3 +492,32 @@ async def test_erasure_takes_the_deliveries_in_any_spelling(
         again = await send_email(channel, project, "", address=email_address(spelling))
         assert (again.status, again.reason) == (messages_pb2.DELIVERY_STATUS_SUPPRESSED, "erased")
     assert len(sparkpost.accepted) == sent
+
+
+async def test_erasure_applies_the_webhooks_still_waiting_first(
+    channel,
+    profiles,
+    project: ProjectKey,
+    db,
+    sparkpost: SparkPostEmulator,
+    sparkpost_webhook_auth: tuple[str, str],
+    server: RunningServer,
+) -> None:
+    """A webhook batch waiting to be applied holds the person's address in its raw body: the erasure applies
+    it first, so that nothing of the person outlives it there."""
+    person = await seed_person(profiles, project, db)
+    await send_email(channel, project, "", profile=by_custom_id(person.custom_id))
+    url = f"http://127.0.0.1:{server.webhooks.port}/webhooks/{project.project_id}/{SPARKPOST}"
+    await server.kernel.webhook_queue.stop()  # a backlog: no worker applies batches for now
+    try:
+        delivered = [sparkpost.event("delivery", record) for record in sparkpost.accepted]
+        assert await sparkpost.post_events(url, delivered, auth=sparkpost_webhook_auth) == 200
+        assert "webhook_batches" in await tables_naming(db, person.needles)
+
+        await profiles.EraseProfile(
+            profiles_pb2.EraseProfileRequest(profile=by_custom_id(person.custom_id)), metadata=project.auth
+        )
+
+        assert await tables_naming(db, person.needles) == {}
+    finally:
+        server.kernel.webhook_queue.start()

@@ -28,6 +28,7 @@ class PrivacyRpcs:
     async def EraseProfile(
         self, request: pb.EraseProfileRequest, context: grpc.aio.ServicerContext, caller: Caller
     ) -> pb.EraseProfileResponse:
+        await self.kernel.webhook_queue.apply_pending(caller.project)
         erasure = await erase_profile(
             self.kernel.db.pool, caller.project, check_ref(request.profile), suppress=request.suppress
         )

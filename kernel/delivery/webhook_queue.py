@@ -41,9 +41,12 @@ def _json_text(value: str) -> str:
     return value.encode("utf-8", "replace").decode()
 
 
-_CLAIM = """SELECT project_id, batch_id, channel, url, headers, body, attempts
-            FROM webhook_batches WHERE not_before <= now()
-            ORDER BY not_before, batch_id LIMIT 1 FOR UPDATE SKIP LOCKED"""
+_BATCH = "SELECT project_id, batch_id, channel, url, headers, body, attempts FROM webhook_batches"
+_CLAIM = f"{_BATCH} WHERE not_before <= now() ORDER BY not_before, batch_id LIMIT 1 FOR UPDATE SKIP LOCKED"
+# Every batch of a project, due or not, but those tried already; one another kernel holds is waited for
+# (then it is gone, applied).
+_CLAIM_OF_PROJECT = f"""{_BATCH} WHERE project_id = $1 AND NOT batch_id = any($2::bigint[])
+                        ORDER BY batch_id LIMIT 1 FOR UPDATE"""
 
 _DELETE = "DELETE FROM webhook_batches WHERE project_id = $1 AND batch_id = $2"
 
@@ -106,6 +109,18 @@ class WebhookQueue:
                 return
             await asyncio.sleep(0.02)
 
+    async def apply_pending(self, project_id: uuid.UUID) -> None:
+        """Apply, now, every batch of ``project_id`` received so far.
+
+        An erasure calls it first: a batch waiting here holds addresses in its raw body, and applied
+        before the erasure its events are erased with the person instead of outliving them. A batch that
+        fails is postponed as usual (and tried once here).
+        """
+        tried: list[int] = []
+        async with self._pool.acquire() as conn:
+            while (batch_id := await self._apply_one(conn, _CLAIM_OF_PROJECT, project_id, tried)) is not None:
+                tried.append(batch_id)
+
     async def _work(self) -> None:
         while True:
             self._wake.clear()
@@ -121,20 +136,25 @@ class WebhookQueue:
     async def _apply_next(self) -> bool:
         """Apply the oldest due batch no other worker holds; False when there is none."""
         async with self._pool.acquire() as conn:
-            batch = None
-            try:
-                async with conn.transaction():
-                    batch = await conn.fetchrow(_CLAIM)
-                    if batch is None:
-                        return False
-                    await self._apply(conn, batch)
-                    await conn.execute(_DELETE, batch["project_id"], batch["batch_id"])
-            except Exception:
+            return await self._apply_one(conn, _CLAIM) is not None
+
+    async def _apply_one(self, conn: asyncpg.Connection, claim: str, *args: object) -> int | None:
+        """Claim a batch with ``claim``, apply it and delete it (or postpone it if that fails); returns
+        its id, None when the claim found none."""
+        batch = None
+        try:
+            async with conn.transaction():
+                batch = await conn.fetchrow(claim, *args)
                 if batch is None:
-                    raise
-                log.exception("webhook batch %s of %s failed", batch["batch_id"], batch["channel"])
-                await self._postpone(conn, batch)
-            return True
+                    return None
+                await self._apply(conn, batch)
+                await conn.execute(_DELETE, batch["project_id"], batch["batch_id"])
+        except Exception:
+            if batch is None:
+                raise
+            log.exception("webhook batch %s of %s failed", batch["batch_id"], batch["channel"])
+            await self._postpone(conn, batch)
+        return batch["batch_id"]
 
     async def _apply(self, conn: asyncpg.Connection, batch: asyncpg.Record) -> None:
         project_id, channel = batch["project_id"], batch["channel"]
