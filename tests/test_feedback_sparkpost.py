@@ -120,6 +120,32 @@ async def test_sparkpost_events_reach_profile_and_suppression_list(
     assert len([r for r in sparkpost.accepted if r["email"] == EMAIL]) == 1
 
 
+async def test_a_rejection_by_sparkposts_policy_is_recorded_but_suppresses_nothing(
+    channel,
+    profiles,
+    db: asyncpg.Pool,
+    ann: ProjectKey,
+    sparkpost: SparkPostEmulator,
+    server: RunningServer,
+    url,
+    sparkpost_webhook_auth,
+) -> None:
+    """Bounce class 25 ("Admin": failed by SparkPost's policies, e.g. its suppression list) has no cause
+    Herald can act on: it may be a marketing unsubscribe at SparkPost, which must not block a receipt."""
+    delivery = await send(channel, ann)
+    record = sparkpost.accepted[-1]
+    admin = sparkpost.event("bounce", record, bounce_class="25", reason="554 5.7.1 recipient suppressed")
+    assert await sparkpost.post_events(url, [admin], auth=sparkpost_webhook_auth) == 200
+    await server.kernel.webhook_queue.drain(ann.project_id)
+
+    view = await profiles.GetProfile(profiles_pb2.GetProfileRequest(profile=ANN), metadata=ann.auth)
+    [rejected] = [e for e in view.recent_events if e.name == "herald.message.rejected"]
+    assert rejected.attributes["message_id"].string_value == delivery.message_id
+    assert await suppressions(db, ann) == 0
+    again = await send(channel, ann)
+    assert again.status == messages_pb2.DELIVERY_STATUS_ACCEPTED
+
+
 async def test_webhook_credentials_are_kept_while_the_channel_stays_configured(
     channel, project: ProjectKey, sparkpost_config: channels_pb2.ChannelConfig
 ) -> None:

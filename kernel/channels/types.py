@@ -230,6 +230,10 @@ class FeedbackKind(StrEnum):
     DELIVERED = "delivered"
     BOUNCED = "bounced"  # permanent (hard) bounce
     DEFERRED = "deferred"  # temporary (soft) bounce
+    #: Refused by the provider's own policy (e.g. its suppression list, of unknown cause): recorded on
+    #: the timeline, never a suppression in Herald (it could be a marketing unsubscribe at the provider,
+    #: and a suppression would block transactional messages too).
+    REJECTED = "rejected"
     COMPLAINED = "complained"  # marked as spam
     OPENED = "opened"
     CLICKED = "clicked"

@@ -27,10 +27,12 @@ log = logging.getLogger(__name__)
 
 #: The basic-auth user of the webhook; the password, generated per project, is the secret.
 WEBHOOK_USER = "herald"
-#: Bounce classes SparkPost files as "Hard" (10 invalid recipient, 30 no RCPT, 90 unsubscribe) or
-#: "Admin" (25: refused by SparkPost's policy, e.g. a suppressed recipient): suppression-level events.
-#: Soft, block and undetermined classes are usually temporary.
-HARD_BOUNCE_CLASSES = frozenset({10, 25, 30, 90})
+#: Bounce classes SparkPost files as "Hard" (10 invalid recipient, 30 no RCPT, 90 unsubscribe):
+#: suppression-level events. Soft, block and undetermined classes are usually temporary.
+HARD_BOUNCE_CLASSES = frozenset({10, 30, 90})
+#: "Admin" (25: failed by SparkPost's configured policies, e.g. a recipient on its suppression list, for
+#: a cause SparkPost does not give): a rejection, not a hard bounce (see FeedbackKind.REJECTED).
+ADMIN_BOUNCE_CLASS = 25
 BOUNCE_TYPES = frozenset({"bounce", "out_of_band"})
 KINDS = {
     "delivery": FeedbackKind.DELIVERED,
@@ -107,7 +109,12 @@ def _event(event: Mapping[str, Any], path: str) -> FeedbackEvent | None:
         raise ConfigError(f"{path}.type", "expected a string")
     if kind_name in BOUNCE_TYPES:
         bounce_class = _int(event.get("bounce_class"))
-        kind = FeedbackKind.BOUNCED if bounce_class in HARD_BOUNCE_CLASSES else FeedbackKind.DEFERRED
+        if bounce_class in HARD_BOUNCE_CLASSES:
+            kind = FeedbackKind.BOUNCED
+        elif bounce_class == ADMIN_BOUNCE_CLASS:
+            kind = FeedbackKind.REJECTED
+        else:
+            kind = FeedbackKind.DEFERRED
         detail = (
             f"bounce_class {bounce_class}: {event.get('reason') or event.get('raw_reason') or ''}".strip()
         )

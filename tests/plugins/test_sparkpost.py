@@ -264,20 +264,21 @@ async def test_a_transmission_without_a_valid_recipient_fails_each_as_an_invalid
 
 
 @pytest.mark.parametrize("count", [1, 2])
-async def test_suppressed_recipient_is_accepted_and_comes_back_as_a_bounce(
+async def test_suppressed_recipient_is_accepted_and_comes_back_as_a_rejection(
     manager: ChannelManager, sender: ChannelSender, emulator: SparkPostEmulator, count: int
 ) -> None:
     emulator.suppress("user0@example.com")
     content = MessageContent(subject="s", text="t")
     results = await sender.send_batch([message(i, content) for i in range(count)])
 
-    # SparkPost accepts the transmission and reports the suppressed recipient by event afterwards.
+    # SparkPost accepts the transmission and reports the suppressed recipient by event afterwards: an
+    # Admin-class bounce (25), of a cause SparkPost does not give.
     assert [r.outcome for r in results] == [Outcome.ACCEPTED] * count
     assert [r["email"] for r in emulator.accepted] == [f"user{i}@example.com" for i in range(1, count)]
     request = WebhookRequest({}, orjson.dumps(emulator.pending_events))
     events = manager.parse_feedback(CHANNEL, request, CONFIG)
     assert [(e.kind, e.address, e.message_id) for e in events] == [
-        (FeedbackKind.BOUNCED, "user0@example.com", "msg-0")
+        (FeedbackKind.REJECTED, "user0@example.com", "msg-0")
     ]
 
 
@@ -510,6 +511,13 @@ def test_malformed_events_are_skipped_alone() -> None:
 
 
 TRACKED = sorted({*KINDS, "bounce", "out_of_band"})
+#: SparkPost's bounce classes by category: Hard (10, 30, 90), Admin (25); the others are temporary.
+BOUNCE_KINDS = {
+    10: FeedbackKind.BOUNCED,
+    30: FeedbackKind.BOUNCED,
+    90: FeedbackKind.BOUNCED,
+    25: FeedbackKind.REJECTED,
+}
 UNTRACKED = ["injection", "delay", "policy_rejection", "generation_failure", "sms_status", "relay_injection"]
 
 
@@ -526,7 +534,7 @@ def sparkpost_event(draw: st.DrawFn) -> tuple[dict[str, Any], FeedbackKind | Non
         "bounce_class": str(bounce_class),
     }
     if kind in ("bounce", "out_of_band"):
-        expected = FeedbackKind.BOUNCED if bounce_class in (10, 25, 30, 90) else FeedbackKind.DEFERRED
+        expected = BOUNCE_KINDS.get(bounce_class, FeedbackKind.DEFERRED)
     else:
         expected = KINDS.get(kind)
     wrapper = draw(st.sampled_from(["message_event", "track_event", "unsubscribe_event", "gen_event"]))
