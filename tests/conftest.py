@@ -128,7 +128,7 @@ async def new_project(
         projects_pb2.CreateProjectRequest(name=name, settings=projects_pb2.ProjectSettings(**settings)),
         metadata=ADMIN,
     )
-    return ProjectKey(uuid.UUID(reply.project.project_id), reply.api_key_secret)
+    return ProjectKey(uuid.UUID(reply.project_id), reply.initial_api_key.secret)
 
 
 @pytest.fixture
