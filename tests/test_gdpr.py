@@ -433,7 +433,7 @@ async def send_email(
         messages_pb2.SendTransactionalRequest(
             channels=[SPARKPOST],
             template=messages_pb2.MessageTemplate(subject="Your receipt", text="Thanks {{ custom_id }}!"),
-            idempotency_key=key,
+            request_id=key,
             **recipient,
         ),
         metadata=project.auth,
