@@ -180,7 +180,7 @@ class TransactionalSender:
     async def _claim(
         self, project_id: uuid.UUID, key: str, recipient: Recipient
     ) -> pb.SendTransactionalResponse | None:
-        """Reserve the idempotency key; return the stored response if an earlier call already sent.
+        """Reserve the request id; return the stored response if an earlier call already sent.
 
         The record names its recipient (profile, or raw address), so that erasing the person removes it.
         """
@@ -314,7 +314,7 @@ class TransactionalSender:
         response: pb.SendTransactionalResponse,
         key: str,
     ) -> None:
-        """Write the messages' rows, and with them ``response`` as the idempotency key's answer so far:
+        """Write the messages' rows, and with them ``response`` as the request id's answer so far:
         should this call never finish, a worker sends them, and a call repeated with the key learns it."""
         async with self._pool.acquire() as conn, conn.transaction():
             await self._insert(conn, project_id, spec, profile_id, messages)
@@ -359,7 +359,7 @@ async def _store_answer(
     key: str,
     response: pb.SendTransactionalResponse,
 ) -> None:
-    """Keep ``response`` as the answer to a call repeated with the idempotency key."""
+    """Keep ``response`` as the answer to a call repeated with the request id."""
     await db.execute(
         "UPDATE transactional_requests SET response = $3 WHERE project_id = $1 AND idempotency_key = $2",
         project_id,
