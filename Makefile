@@ -7,7 +7,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench-locust bench-ingest bench-calls bench-sender bench-campaign bench-outbox bench-push bench-webhooks protos
+.PHONY: run test lint protos-check protos-release bench-locust bench-ingest bench-calls bench-sender bench-campaign bench-outbox bench-push bench-webhooks protos
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,27 @@ lint: $(VENV)/.installed-test
 
 # The sender tests run against both cores in the first pass; the second forces the pure-Python twin
 # everywhere (sender_ext.core included), as a machine without a C compiler would run.
-test: $(VENV)/.installed-test lint
+# buf, from npm (node is the only prerequisite), pinned, cached in a gitignored folder.
+BUF_VERSION := 1.75.0
+BUF := .tools/buf-$(BUF_VERSION)/node_modules/.bin/buf
+# The contract as last released: `buf breaking` compares the protos with it (see README, "The contract").
+PROTO_BASELINE := proto/baseline/herald-v1.binpb
+
+$(BUF):
+	npm install --silent --no-save --no-audit --no-fund --prefix .tools/buf-$(BUF_VERSION) @bufbuild/buf@$(BUF_VERSION)
+
+# The protos follow buf's STANDARD lint rules (exceptions justified in buf.yaml) and break no client of
+# the released contract.
+protos-check: $(BUF)
+	$(BUF) lint
+	$(BUF) breaking --against $(PROTO_BASELINE)
+
+# Releases the contract as it stands (run after `make test` passed): later changes are checked against it.
+protos-release: $(BUF)
+	$(BUF) lint
+	$(BUF) build --exclude-source-info -o $(PROTO_BASELINE)
+
+test: $(VENV)/.installed-test lint protos-check
 	$(BIN)/pytest
 	HERALD_NO_EXTENSIONS=1 $(BIN)/pytest -q tests/sender
 

@@ -36,7 +36,7 @@ from aiohttp import web
 from google.protobuf import struct_pb2
 from herald_process import Kernel, completed_send, cpu_report, herald_kernel
 
-from herald.v1 import channels_pb2, channels_pb2_grpc, messages_pb2, messages_pb2_grpc
+from herald.v1 import channels_pb2, channels_pb2_grpc, common_pb2, messages_pb2, messages_pb2_grpc
 from plugins.sparkpost.emulator import SparkPostEmulator
 
 API_KEY = "bench-sparkpost-key"
@@ -170,7 +170,7 @@ def bulk_email(name: str) -> messages_pb2.CreateSendRequest:
         all_reachable=messages_pb2.AllReachable(),
         channels=["email.sparkpost"],
         templates={"email.sparkpost": TEMPLATE},
-        purpose=messages_pb2.SEND_PURPOSE_MARKETING,
+        purpose=common_pb2.PURPOSE_MARKETING,
     )
 
 

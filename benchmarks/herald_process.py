@@ -156,7 +156,7 @@ def _create_project(address: str, admin_key: str) -> str:
             projects_pb2.CreateProjectRequest(name="benchmark"),
             metadata=(("authorization", f"Bearer {admin_key}"),),
         )
-    return reply.api_key_secret
+    return reply.initial_api_key.secret
 
 
 def _postgres_processes(data_dir: Path) -> list[psutil.Process]:

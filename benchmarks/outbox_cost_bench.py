@@ -35,11 +35,10 @@ import psutil
 from campaign_bench import bulk_email, configure, seed
 from herald_process import Kernel, herald_kernel
 
-from herald.v1 import messages_pb2 as pb
 from herald.v1 import messages_pb2_grpc
 from kernel.delivery.outbox import OutboxFiller
 from kernel.delivery.results import BatchOutcome, record
-from kernel.delivery.send_definition import parse_send
+from kernel.delivery.send_definition import parse_send, read_definition
 from kernel.delivery.send_ids import new_send_id
 from kernel.delivery.worker import SendRuntime, send_runtime
 from kernel.plugins import ChannelManager
@@ -81,7 +80,7 @@ async def fill(pool: asyncpg.Pool, clock: BackendClock, channels: ChannelManager
     filler = OutboxFiller(pool, OWNER, Settings().outbox_chunk_size, LEASE)
     job = await filler.take()
     assert job is not None, "the send was not created"
-    definition = parse_send(pb.CreateSendRequest.FromString(job.definition), channels, "")
+    definition = parse_send(read_definition(job.definition), channels, "")
     while not await clock.timed("fill", filler.fill_chunk(job, definition)):
         pass
     runtime = send_runtime(

@@ -34,7 +34,7 @@ import psutil
 from google.protobuf import struct_pb2
 from herald_process import Kernel, completed_send, herald_kernel
 
-from herald.v1 import channels_pb2, channels_pb2_grpc, messages_pb2, messages_pb2_grpc
+from herald.v1 import channels_pb2, channels_pb2_grpc, common_pb2, messages_pb2, messages_pb2_grpc
 from kernel.channels import OutboundMessage, Outcome
 from kernel.delivery.personalise import Personaliser
 from kernel.delivery.templates import compile_template
@@ -156,7 +156,7 @@ async def herald_end_to_end(endpoint: str, credentials: dict[str, str], pushes: 
                     all_reachable=messages_pb2.AllReachable(),
                     channels=[CHANNEL],
                     templates={CHANNEL: TEMPLATE},
-                    purpose=messages_pb2.SEND_PURPOSE_TRANSACTIONAL,
+                    purpose=common_pb2.PURPOSE_TRANSACTIONAL,
                 ),
                 metadata=kernel.auth,
             )

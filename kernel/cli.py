@@ -74,8 +74,9 @@ def _project_create(args: argparse.Namespace, settings: Settings) -> int:
         except grpc.RpcError as error:
             print(f"herald: {error.code().name}: {error.details()}", file=sys.stderr)
             return 1
-    print(f"project {reply.project.project_id} created.\nAPI key (shown once): {reply.api_key_secret}")
-    print(f"\nTry it:  HERALD_API_KEY={reply.api_key_secret} {herald_command()} import profiles.jsonl")
+    secret = reply.initial_api_key.secret
+    print(f"project {reply.project_id} created.\nAPI key (shown once): {secret}")
+    print(f"\nTry it:  HERALD_API_KEY={secret} {herald_command()} import profiles.jsonl")
     return 0
 
 

@@ -35,7 +35,7 @@ class FailedPrecondition(HeraldError):
 
 
 class Aborted(HeraldError):
-    """A concurrent call holds what this one needs (e.g. the same idempotency key); retry later."""
+    """A concurrent call holds what this one needs (e.g. the same request id); retry later."""
 
 
 class Unauthenticated(HeraldError):

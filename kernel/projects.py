@@ -16,6 +16,8 @@ from kernel.text import check_no_control_characters
 
 MAX_NAME_LENGTH = 200
 MAX_RETENTION_DAYS = 36_500
+#: Where a listing stands: the (created_at, id) of the last item returned.
+Position = tuple[datetime, uuid.UUID]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +27,15 @@ class Project:
     timezone: str
     inactivity_retention_days: int
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectChanges:
+    """What an update writes; None keeps the stored value."""
+
+    name: str | None = None
+    timezone: str | None = None
+    inactivity_retention_days: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,19 +118,28 @@ class Projects:
             raise NotFound("no such project", "project_id")
         return _project(row)
 
-    async def list(self) -> list[Project]:
-        return [_project(r) for r in await self._pool.fetch("SELECT * FROM projects ORDER BY created_at")]
+    async def list(self, limit: int, after: Position | None) -> list[Project]:
+        """Up to ``limit`` projects in creation order, those after ``after`` (a project's position)."""
+        created_at, project_id = after or (None, None)
+        rows = await self._pool.fetch(
+            """SELECT * FROM projects WHERE $2::timestamptz IS NULL OR (created_at, project_id) > ($2, $3)
+               ORDER BY created_at, project_id LIMIT $1""",
+            limit,
+            created_at,
+            project_id,
+        )
+        return [_project(r) for r in rows]
 
-    async def update_settings(
-        self, project_id: uuid.UUID, timezone: str | None, retention_days: int | None
-    ) -> Project:
+    async def update(self, project_id: uuid.UUID, changes: ProjectChanges) -> Project:
+        """Changes the fields that ``changes`` sets (None leaves a field as it is)."""
         row = await self._pool.fetchrow(
-            """UPDATE projects SET timezone = coalesce($2, timezone),
-                   inactivity_retention_days = coalesce($3, inactivity_retention_days), updated_at = now()
+            """UPDATE projects SET name = coalesce($2, name), timezone = coalesce($3, timezone),
+                   inactivity_retention_days = coalesce($4, inactivity_retention_days), updated_at = now()
                WHERE project_id = $1 RETURNING *""",
             project_id,
-            timezone,
-            retention_days,
+            changes.name,
+            changes.timezone,
+            changes.inactivity_retention_days,
         )
         if row is None:
             raise NotFound("no such project", "project_id")
@@ -130,11 +150,19 @@ class Projects:
             await self._require(conn, project_id)
             return await self._insert_key(conn, project_id, name)
 
-    async def list_keys(self, project_id: uuid.UUID) -> list[ApiKey]:
+    async def list_keys(self, project_id: uuid.UUID, limit: int, after: Position | None) -> list[ApiKey]:
+        """Up to ``limit`` of the project's keys in creation order, those after ``after``."""
+        created_at, key_id = after or (None, None)
         async with self._pool.acquire() as conn:
             await self._require(conn, project_id)
             rows = await conn.fetch(
-                "SELECT * FROM api_keys WHERE project_id = $1 ORDER BY created_at", project_id
+                """SELECT * FROM api_keys WHERE project_id = $1
+                     AND ($3::timestamptz IS NULL OR (created_at, key_id) > ($3, $4))
+                   ORDER BY created_at, key_id LIMIT $2""",
+                project_id,
+                limit,
+                created_at,
+                key_id,
             )
         return [_api_key(r) for r in rows]
 

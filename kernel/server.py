@@ -105,7 +105,7 @@ async def start(settings: Settings, admin_key: str) -> RunningServer:
         ChannelServicer(kernel.channels, kernel.channel_configs), server
     )
     messages_pb2_grpc.add_MessageServiceServicer_to_server(
-        MessageServicer(kernel.transactional, kernel.sends), server
+        MessageServicer(kernel.transactional, kernel.sends, kernel.db.pool), server
     )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import grpc
@@ -128,7 +129,7 @@ async def new_project(
         projects_pb2.CreateProjectRequest(name=name, settings=projects_pb2.ProjectSettings(**settings)),
         metadata=ADMIN,
     )
-    return ProjectKey(uuid.UUID(reply.project.project_id), reply.api_key_secret)
+    return ProjectKey(uuid.UUID(reply.project_id), reply.initial_api_key.secret)
 
 
 @pytest.fixture
@@ -148,6 +149,13 @@ async def rpc_error(call: object) -> grpc.aio.AioRpcError:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await call  # type: ignore[misc]
     return caught.value
+
+
+async def replay_answer(call: Any) -> tuple[Any, bool]:
+    """Await a create's ``call``: its answer, and whether it says it replays an earlier call's (the
+    ``herald-replayed: true`` trailer every create uses)."""
+    reply = await call
+    return reply, ("herald-replayed", "true") in tuple(await call.trailing_metadata() or ())
 
 
 def field_violations(error: grpc.aio.AioRpcError) -> list[tuple[str, str]]:

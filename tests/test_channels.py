@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from google.protobuf import struct_pb2
+from google.protobuf import empty_pb2, struct_pb2
 
 from herald.v1 import channels_pb2, channels_pb2_grpc, common_pb2
 from tests.conftest import ADMIN, ProjectKey, rpc_error
@@ -35,6 +35,27 @@ async def test_out_of_tree_plugin_is_discovered_with_its_capabilities(channels, 
     assert set(example.config_fields) == {"url", "token"}
     admin_view = await channels.ListChannels(channels_pb2.ListChannelsRequest(), metadata=ADMIN)
     assert [c.name for c in admin_view.channels] == [c.name for c in listed.channels]
+
+
+async def test_channels_are_listed_by_name_in_pages(channels, project: ProjectKey) -> None:
+    everything = await channels.ListChannels(channels_pb2.ListChannelsRequest(), metadata=project.auth)
+    names = [c.name for c in everything.channels]
+    assert names == sorted(names) and not everything.next_page_token
+    paged, token = [], ""
+    while True:
+        page = await channels.ListChannels(
+            channels_pb2.ListChannelsRequest(page_size=2, page_token=token), metadata=project.auth
+        )
+        assert len(page.channels) <= 2
+        paged += [c.name for c in page.channels]
+        token = page.next_page_token
+        if not token:
+            break
+    assert paged == names
+    error = await rpc_error(
+        channels.ListChannels(channels_pb2.ListChannelsRequest(page_token="x!"), metadata=project.auth)
+    )
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and error.details().startswith("page_token:")
 
 
 async def test_config_is_validated_by_the_plugin_and_nothing_stored_on_error(channels, project, db) -> None:
@@ -109,11 +130,12 @@ async def test_config_is_sealed_masked_and_scoped_to_the_project(
     deleted = await channels.DeleteChannelConfig(
         channels_pb2.DeleteChannelConfigRequest(channel=EXAMPLE), metadata=project.auth
     )
-    assert deleted.deleted
+    assert deleted == empty_pb2.Empty()
+    # Idempotent: deleting what is not configured is no error.
     again = await channels.DeleteChannelConfig(
         channels_pb2.DeleteChannelConfigRequest(channel=EXAMPLE), metadata=project.auth
     )
-    assert not again.deleted
+    assert again == empty_pb2.Empty()
     error = await rpc_error(
         channels.GetChannelConfig(
             channels_pb2.GetChannelConfigRequest(channel=EXAMPLE), metadata=project.auth

@@ -318,9 +318,10 @@ async def test_empty_batch_is_accepted(profiles, project: ProjectKey) -> None:
 
 async def requests(
     *messages: profiles_pb2.TrackEventsRequest,
-) -> AsyncIterator[profiles_pb2.TrackEventsRequest]:
+) -> AsyncIterator[profiles_pb2.StreamEventsRequest]:
+    """The batches as a StreamEvents stream (each message carries what a TrackEvents call would)."""
     for message in messages:
-        yield message
+        yield profiles_pb2.StreamEventsRequest(events=message.events)
 
 
 async def test_stream_sums_its_messages(profiles, project: ProjectKey, db) -> None:

@@ -428,12 +428,12 @@ async def test_export_streams_every_event_in_bounded_chunks(profiles, project: P
 async def send_email(
     channel: grpc.aio.Channel, project: ProjectKey, key: str, **recipient: Any
 ) -> messages_pb2.Delivery:
-    """A transactional email through SparkPost, with an idempotency key; its content names the profile."""
+    """A transactional email through SparkPost, with a request id; its content names the profile."""
     reply = await messages_pb2_grpc.MessageServiceStub(channel).SendTransactional(
         messages_pb2.SendTransactionalRequest(
             channels=[SPARKPOST],
             template=messages_pb2.MessageTemplate(subject="Your receipt", text="Thanks {{ custom_id }}!"),
-            idempotency_key=key,
+            request_id=key,
             **recipient,
         ),
         metadata=project.auth,
@@ -452,7 +452,7 @@ async def test_erasure_takes_the_deliveries_in_any_spelling(
     server: RunningServer,
 ) -> None:
     person = await seed_person(profiles, project, db)
-    # Idempotency keys are the caller's, and often name the recipient.
+    # Request ids are the caller's, and often name the recipient.
     to_profile = await send_email(
         channel, project, f"receipt-{person.email}", profile=by_custom_id(person.custom_id)
     )
@@ -474,7 +474,7 @@ async def test_erasure_takes_the_deliveries_in_any_spelling(
         to_address.message_id,
         to_retry.message_id,
     }
-    assert sorted(r["idempotency_key"] for r in exported["transactional_requests"]) == [
+    assert sorted(r["request_id"] for r in exported["transactional_requests"]) == [
         f"receipt-{person.email}",
         f"reminder-{person.email}",
         f"welcome-{person.email.upper()}",

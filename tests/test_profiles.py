@@ -471,9 +471,10 @@ async def test_event_pages_cover_every_event_once_even_at_equal_times(
         (profiles_pb2.ListProfileEventsRequest(profile=custom("u1"), page_token="garbage!"), "page_token"),
         (profiles_pb2.ListProfileEventsRequest(profile=custom("u1"), page_token="WzIsMiwzXQ"), "page_token"),
         (profiles_pb2.ListProfileEventsRequest(profile=custom("u1"), page_size=1001), "page_size"),
+        (profiles_pb2.ListProfileEventsRequest(profile=custom("u1"), page_size=-1), "page_size"),
         (profiles_pb2.ListProfileEventsRequest(), "profile"),
     ],
-    ids=["junk-token", "forged-token", "page-too-big", "no-profile"],
+    ids=["junk-token", "forged-token", "page-too-big", "negative-page", "no-profile"],
 )
 async def test_list_events_validation(profiles, project: ProjectKey, request_, field: str) -> None:
     await upsert(profiles, project, custom("u1"))
@@ -482,9 +483,10 @@ async def test_list_events_validation(profiles, project: ProjectKey, request_, f
     assert error.details().startswith(f"{field}: ")
 
 
-async def test_recent_events_is_bounded(profiles, project: ProjectKey) -> None:
+@pytest.mark.parametrize("recent_events", [101, -1])
+async def test_recent_events_is_bounded(profiles, project: ProjectKey, recent_events: int) -> None:
     await upsert(profiles, project, custom("u1"))
-    error = await rpc_error(get_view(profiles, project, custom("u1"), recent_events=101))
+    error = await rpc_error(get_view(profiles, project, custom("u1"), recent_events=recent_events))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error.details().startswith("recent_events: ")
 

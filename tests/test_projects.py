@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from google.protobuf import field_mask_pb2
 
 from herald.v1 import common_pb2, profiles_pb2, projects_pb2
 from tests.conftest import ADMIN, ProjectKey, bearer, field_violations, new_project, rpc_error
@@ -17,16 +18,18 @@ async def test_create_project_returns_a_working_key(projects, profiles) -> None:
         ),
         metadata=ADMIN,
     )
-    assert reply.project.name == "Shop"
-    assert reply.project.settings.timezone == "Europe/Paris"
-    assert reply.project.settings.inactivity_retention_days == 30
-    assert reply.api_key_secret.startswith("hrk_")
-    assert reply.api_key.prefix == reply.api_key_secret[:12]
+    assert reply.name == "Shop"
+    assert reply.settings.timezone == "Europe/Paris"
+    assert reply.settings.inactivity_retention_days == 30
+    key = reply.initial_api_key
+    assert key.secret.startswith("hrk_") and key.name == "default"
+    assert key.prefix == key.secret[:12] and key.project_id == reply.project_id
     fetched = await projects.GetProject(
-        projects_pb2.GetProjectRequest(project_id=reply.project.project_id),
-        metadata=bearer(reply.api_key_secret),
+        projects_pb2.GetProjectRequest(project_id=reply.project_id), metadata=bearer(key.secret)
     )
-    assert fetched == reply.project
+    reply.ClearField("initial_api_key")
+    assert fetched == reply
+    assert not fetched.HasField("initial_api_key")
 
 
 async def test_defaults_are_utc_and_no_purge(projects) -> None:
@@ -59,15 +62,14 @@ async def test_defaults_are_utc_and_no_purge(projects) -> None:
         (projects_pb2.CreateProjectRequest(name="two\nlines"), "name"),
     ],
 )
-async def test_create_project_validation_names_the_field(projects, request_, field) -> None:
-    before = len((await projects.ListProjects(projects_pb2.ListProjectsRequest(), metadata=ADMIN)).projects)
+async def test_create_project_validation_names_the_field(projects, db, request_, field) -> None:
+    before = await db.fetchval("SELECT count(*) FROM projects")
     error = await rpc_error(projects.CreateProject(request_, metadata=ADMIN))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error.details().startswith(f"{field}:")
     assert ("herald-field", field) in tuple(error.trailing_metadata())
     assert [violation[0] for violation in field_violations(error)] == [field]
-    after = len((await projects.ListProjects(projects_pb2.ListProjectsRequest(), metadata=ADMIN)).projects)
-    assert after == before
+    assert await db.fetchval("SELECT count(*) FROM projects") == before
 
 
 async def test_an_api_key_name_with_a_nul_is_refused(projects, project: ProjectKey, db) -> None:
@@ -78,24 +80,130 @@ async def test_an_api_key_name_with_a_nul_is_refused(projects, project: ProjectK
     assert await db.fetchval("SELECT count(*) FROM api_keys WHERE project_id = $1", project.project_id) == 1
 
 
-async def test_update_settings_changes_only_given_fields(projects, project: ProjectKey) -> None:
+def update(pid: str, paths: list[str] | None = None, **fields: object) -> projects_pb2.UpdateProjectRequest:
+    settings = {k: fields.pop(k) for k in ("timezone", "inactivity_retention_days") if k in fields}
+    project = projects_pb2.Project(
+        project_id=pid, settings=projects_pb2.ProjectSettings(**settings), **fields
+    )
+    mask = field_mask_pb2.FieldMask(paths=paths or [])
+    return projects_pb2.UpdateProjectRequest(project=project, update_mask=mask)
+
+
+async def test_update_changes_only_the_masked_fields(projects, project: ProjectKey) -> None:
     pid = str(project.project_id)
-    updated = await projects.UpdateProjectSettings(
-        projects_pb2.UpdateProjectSettingsRequest(project_id=pid, inactivity_retention_days=90),
-        metadata=ADMIN,
+    masked = update(pid, ["settings.inactivity_retention_days"], inactivity_retention_days=90, name="Ignored")
+    updated = await projects.UpdateProject(masked, metadata=ADMIN)
+    assert (updated.name, updated.settings.timezone, updated.settings.inactivity_retention_days) == (
+        "test",
+        "UTC",
+        90,
     )
-    assert updated.settings.inactivity_retention_days == 90
-    assert updated.settings.timezone == "UTC"
-    updated = await projects.UpdateProjectSettings(
-        projects_pb2.UpdateProjectSettingsRequest(project_id=pid, timezone="America/New_York"), metadata=ADMIN
-    )
+    updated = await projects.UpdateProject(update(pid, timezone="America/New_York"), metadata=ADMIN)
     assert (updated.settings.timezone, updated.settings.inactivity_retention_days) == ("America/New_York", 90)
-    error = await rpc_error(
-        projects.UpdateProjectSettings(
-            projects_pb2.UpdateProjectSettingsRequest(project_id=pid, timezone="Nowhere"), metadata=ADMIN
-        )
+    # Only a mask can set a field back to its default (0: keep profiles forever).
+    reset = update(pid, ["settings.inactivity_retention_days", "name"], name="Renamed")
+    updated = await projects.UpdateProject(reset, metadata=ADMIN)
+    assert (updated.name, updated.settings.timezone, updated.settings.inactivity_retention_days) == (
+        "Renamed",
+        "America/New_York",
+        0,
     )
-    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and error.details().startswith("timezone:")
+    assert updated == await projects.GetProject(
+        projects_pb2.GetProjectRequest(project_id=pid), metadata=ADMIN
+    )
+
+
+@pytest.mark.parametrize(
+    ("paths", "fields", "field"),
+    [
+        (["settings.colour"], {}, "update_mask.paths[0]"),
+        (["name", "created_at"], {"name": "x"}, "update_mask.paths[1]"),
+        (["project_id"], {}, "update_mask.paths[0]"),
+        (["settings"], {"inactivity_retention_days": 7}, "project.settings.timezone"),
+        ([], {"timezone": "Nowhere"}, "project.settings.timezone"),
+        (["name"], {}, "project.name"),
+        (
+            ["*"],
+            {"name": "x", "timezone": "UTC", "inactivity_retention_days": -1},
+            "project.settings.inactivity_retention_days",
+        ),
+    ],
+)
+async def test_update_validation_names_the_field(projects, project: ProjectKey, paths, fields, field) -> None:
+    pid = str(project.project_id)
+    before = await projects.GetProject(projects_pb2.GetProjectRequest(project_id=pid), metadata=ADMIN)
+    error = await rpc_error(projects.UpdateProject(update(pid, paths, **fields), metadata=ADMIN))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert [violation[0] for violation in field_violations(error)] == [field]
+    assert await projects.GetProject(projects_pb2.GetProjectRequest(project_id=pid), metadata=ADMIN) == before
+
+
+async def test_update_needs_a_project_id(projects) -> None:
+    error = await rpc_error(projects.UpdateProject(update("", ["name"], name="x"), metadata=ADMIN))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error.details().startswith("project.project_id:")
+
+
+async def test_projects_and_keys_are_listed_in_pages(projects, project: ProjectKey) -> None:
+    pid = str(project.project_id)
+    for name in ("ci", "app", "backup"):
+        await projects.CreateApiKey(
+            projects_pb2.CreateApiKeyRequest(project_id=pid, name=name), metadata=ADMIN
+        )
+    names, token = [], ""
+    while True:
+        page = await projects.ListApiKeys(
+            projects_pb2.ListApiKeysRequest(project_id=pid, page_size=3, page_token=token), metadata=ADMIN
+        )
+        assert len(page.api_keys) <= 3
+        names += [key.name for key in page.api_keys]
+        assert not any(key.secret for key in page.api_keys)
+        token = page.next_page_token
+        if not token:
+            break
+    assert names == ["default", "ci", "app", "backup"]
+    created = [await new_project(projects, f"paged {n}") for n in range(3)]
+    ids, token = [], ""
+    while True:
+        page = await projects.ListProjects(
+            projects_pb2.ListProjectsRequest(page_size=2, page_token=token), metadata=ADMIN
+        )
+        ids += [p.project_id for p in page.projects]
+        token = page.next_page_token
+        if not token:
+            break
+    assert len(ids) == len(set(ids))
+    assert ids[-4:] == [pid, *(str(p.project_id) for p in created)][-4:]
+
+
+@pytest.mark.parametrize(
+    ("request_", "field"),
+    [
+        (projects_pb2.ListProjectsRequest(page_size=-1), "page_size"),
+        (projects_pb2.ListProjectsRequest(page_size=1001), "page_size"),
+        (projects_pb2.ListProjectsRequest(page_token="not-a-token"), "page_token"),
+        (projects_pb2.ListProjectsRequest(page_token="WzEsIngiXQ"), "page_token"),
+    ],
+)
+async def test_list_paging_validation_names_the_field(projects, request_, field) -> None:
+    error = await rpc_error(projects.ListProjects(request_, metadata=ADMIN))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert [violation[0] for violation in field_violations(error)] == [field]
+
+
+async def test_a_page_token_only_continues_its_own_listing(projects, project: ProjectKey) -> None:
+    pid = str(project.project_id)
+    await projects.CreateApiKey(projects_pb2.CreateApiKeyRequest(project_id=pid, name="ci"), metadata=ADMIN)
+    first = await projects.ListApiKeys(
+        projects_pb2.ListApiKeysRequest(project_id=pid, page_size=1), metadata=ADMIN
+    )
+    other = await new_project(projects, "other")
+    stray = projects_pb2.ListApiKeysRequest(
+        project_id=str(other.project_id), page_token=first.next_page_token
+    )
+    error = await rpc_error(projects.ListApiKeys(stray, metadata=ADMIN))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error.details().startswith("page_token:")
 
 
 async def test_unknown_project_is_not_found(projects) -> None:
@@ -126,13 +234,13 @@ async def test_api_keys_are_stored_hashed_and_revocable(projects, profiles, proj
     get = projects_pb2.GetProjectRequest(project_id=pid)
     await projects.GetProject(get, metadata=bearer(created.secret))
     revoked = await projects.RevokeApiKey(
-        projects_pb2.RevokeApiKeyRequest(project_id=pid, key_id=created.api_key.key_id), metadata=ADMIN
+        projects_pb2.RevokeApiKeyRequest(project_id=pid, key_id=created.key_id), metadata=ADMIN
     )
     assert revoked.HasField("revoked_at")
     error = await rpc_error(projects.GetProject(get, metadata=bearer(created.secret)))
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED
     again = await projects.RevokeApiKey(
-        projects_pb2.RevokeApiKeyRequest(project_id=pid, key_id=created.api_key.key_id), metadata=ADMIN
+        projects_pb2.RevokeApiKeyRequest(project_id=pid, key_id=created.key_id), metadata=ADMIN
     )
     assert again.revoked_at == revoked.revoked_at
     # The project's other key still works.

@@ -108,17 +108,12 @@ def test_first_start_generates_an_admin_key_and_prints_a_first_call(serve_proces
     )
     assert created.returncode == 0, created.stderr
     secret = created.stdout.split("API key (shown once): ")[1].split()[0]
+    project_id = created.stdout.split("project ")[1].split()[0]
     with grpc.insecure_channel(f"127.0.0.1:{port}") as client:
         projects = projects_pb2_grpc.ProjectServiceStub(client)
-        listed = projects.ListProjects(projects_pb2.ListProjectsRequest(), metadata=bearer(admin_key))
-        assert "First" in {p.name for p in listed.projects}
-        mine = next(p for p in listed.projects if p.name == "First")
-        assert (
-            projects.GetProject(
-                projects_pb2.GetProjectRequest(project_id=mine.project_id), metadata=bearer(secret)
-            ).name
-            == "First"
-        )
+        get = projects_pb2.GetProjectRequest(project_id=project_id)
+        assert projects.GetProject(get, metadata=bearer(admin_key)).name == "First"
+        assert projects.GetProject(get, metadata=bearer(secret)).name == "First"
 
     process.send_signal(signal.SIGTERM)
     stdout, stderr = process.communicate(timeout=30)

@@ -14,6 +14,7 @@ import aiohttp
 import grpc
 import pytest
 from google.protobuf import struct_pb2
+from google.protobuf.duration_pb2 import Duration
 
 from herald.v1 import (
     channels_pb2,
@@ -25,7 +26,7 @@ from herald.v1 import (
 )
 from kernel.delivery.retry import RETRY_AFTER_SPREAD
 from kernel.server import RunningServer
-from tests.conftest import ProjectKey, rpc_error
+from tests.conftest import ProjectKey, replay_answer, rpc_error
 
 CHANNEL = "sms.webhook"
 PHONE = "+33612345678"
@@ -107,22 +108,22 @@ async def test_personalised_message_reaches_the_provider(messages, profiles, con
     )
 
 
-async def test_idempotency_key_replays_without_sending(messages, profiles, configured, gateway) -> None:
+async def test_a_request_id_replays_without_sending(messages, profiles, configured, gateway) -> None:
     await ann(profiles, configured)
-    first = await messages.SendTransactional(
-        request(data=CODE, idempotency_key="reset-1"), metadata=configured.auth
+    first, first_replayed = await replay_answer(
+        messages.SendTransactional(request(data=CODE, request_id="reset-1"), metadata=configured.auth)
     )
     sent = len(gateway.accepted)
-    again = await messages.SendTransactional(
-        request(data=CODE, idempotency_key="reset-1"), metadata=configured.auth
+    again, again_replayed = await replay_answer(
+        messages.SendTransactional(request(data=CODE, request_id="reset-1"), metadata=configured.auth)
     )
-    assert again.replayed and not first.replayed
-    assert list(again.deliveries) == list(first.deliveries)
+    assert again_replayed and not first_replayed
+    assert again == first
     assert len(gateway.accepted) == sent
-    other = await messages.SendTransactional(
-        request(data=CODE, idempotency_key="reset-2"), metadata=configured.auth
+    _, other_replayed = await replay_answer(
+        messages.SendTransactional(request(data=CODE, request_id="reset-2"), metadata=configured.auth)
     )
-    assert not other.replayed and len(gateway.accepted) == sent + 1
+    assert not other_replayed and len(gateway.accepted) == sent + 1
 
 
 async def test_raw_address_needs_no_profile(messages, configured, gateway) -> None:
@@ -152,7 +153,9 @@ async def test_raw_address_needs_no_profile(messages, configured, gateway) -> No
             },
             "template.campaign",
         ),
-        ({"idempotency_key": "k" * 129}, "idempotency_key"),
+        ({"request_id": "k" * 129}, "request_id"),
+        ({"template": messages_pb2.MessageTemplate(text="x", ttl=Duration(seconds=-5))}, "template.ttl"),
+        ({"template": messages_pb2.MessageTemplate(text="x", badge=-2)}, "template.badge"),
         ({"profile": common_pb2.ProfileRef()}, "profile"),
         ({"data": {"bad key": common_pb2.AttributeValue(string_value="x")}}, 'data["bad key"]'),
         # The channels' own rules (herald_validate_template), before anything is looked up or sent.

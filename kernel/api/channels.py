@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from operator import attrgetter
 
 import grpc
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import empty_pb2, json_format, struct_pb2
 
 from herald.v1 import channels_pb2 as pb
 from herald.v1 import channels_pb2_grpc, common_pb2
+from kernel.api.paging import page_of, read_page
 from kernel.api.status import rpc
 from kernel.api.timestamps import from_datetime
 from kernel.auth import Caller
@@ -67,6 +69,11 @@ def _plain_numbers(value: object) -> object:
     return value
 
 
+def _parse_name_position(position: list[str]) -> str:
+    (name,) = position
+    return name
+
+
 def _channel_name(name: str) -> str:
     if not name:
         raise InvalidArgument("must not be empty", "channel")
@@ -82,7 +89,13 @@ class ChannelServicer(channels_pb2_grpc.ChannelServiceServicer):
     async def ListChannels(
         self, request: pb.ListChannelsRequest, context: grpc.aio.ServicerContext, caller: Caller
     ) -> pb.ListChannelsResponse:
-        return pb.ListChannelsResponse(channels=[channel_info(spec) for spec in self.manager.channels()])
+        page = read_page(request, _parse_name_position)
+        specs = sorted(self.manager.channels(), key=attrgetter("name"))
+        following = [spec for spec in specs if page.after is None or spec.name > page.after]
+        listed, token = page_of(request, following[: page.size + 1], page.size, lambda spec: [spec.name])
+        return pb.ListChannelsResponse(
+            channels=[channel_info(spec) for spec in listed], next_page_token=token
+        )
 
     @rpc()
     async def SetChannelConfig(
@@ -106,6 +119,6 @@ class ChannelServicer(channels_pb2_grpc.ChannelServiceServicer):
     @rpc()
     async def DeleteChannelConfig(
         self, request: pb.DeleteChannelConfigRequest, context: grpc.aio.ServicerContext, caller: Caller
-    ) -> pb.DeleteChannelConfigResponse:
-        deleted = await self.configs.delete(caller.project, _channel_name(request.channel))
-        return pb.DeleteChannelConfigResponse(deleted=deleted)
+    ) -> empty_pb2.Empty:
+        await self.configs.delete(caller.project, _channel_name(request.channel))
+        return empty_pb2.Empty()

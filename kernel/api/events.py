@@ -46,7 +46,7 @@ class EventRpcs:
         self.kernel.run_in_background("event-group-commit", self._ingestion.run)
         self.kernel.on_close(self._ingestion.close)
 
-    def _validate(self, request: pb.TrackEventsRequest) -> list[Event]:
+    def _validate(self, request: pb.TrackEventsRequest | pb.StreamEventsRequest) -> list[Event]:
         settings = self.kernel.settings
         return validate_events(
             request.events, self.kernel.limits, settings.max_events_per_batch, datetime.now(UTC)
@@ -61,15 +61,15 @@ class EventRpcs:
             counts = await self._ingestion.track(caller.project, events)
         except IngestionFailed as error:
             await _abort_failed(context, error)
-        return _response(counts)
+        return pb.TrackEventsResponse(**_sums(counts))
 
     @rpc()
     async def StreamEvents(
         self,
-        requests: AsyncIterator[pb.TrackEventsRequest],
+        requests: AsyncIterator[pb.StreamEventsRequest],
         context: grpc.aio.ServicerContext,
         caller: Caller,
-    ) -> pb.TrackEventsResponse:
+    ) -> pb.StreamEventsResponse:
         # Message m+1 is received and validated while message m is written, but only queued once m is
         # stored: the messages stored are always a prefix of the stream, so a client knows where to resume.
         tally = _Tally()
@@ -91,7 +91,7 @@ class EventRpcs:
             if isinstance(failure, IngestionFailed):
                 await _abort_failed(context, failure)
             raise failure from None
-        return _response(tally.total)
+        return pb.StreamEventsResponse(**_sums(tally.total))
 
     async def _store(self, project: uuid.UUID, index: int, events: list[Event]) -> Counts:
         try:
@@ -135,7 +135,6 @@ async def _abort_failed(context: grpc.aio.ServicerContext, error: IngestionFaile
     raise AssertionError("unreachable")
 
 
-def _response(counts: Counts) -> pb.TrackEventsResponse:
-    return pb.TrackEventsResponse(
-        accepted=counts.accepted, duplicates=counts.duplicates, suppressed=counts.suppressed
-    )
+def _sums(counts: Counts) -> dict[str, int]:
+    """TrackEventsResponse's and StreamEventsResponse's fields."""
+    return {"accepted": counts.accepted, "duplicates": counts.duplicates, "suppressed": counts.suppressed}

@@ -2,38 +2,48 @@
 
 from __future__ import annotations
 
+import asyncpg
 import grpc
 
 from herald.v1 import messages_pb2 as pb
 from herald.v1 import messages_pb2_grpc
+from kernel.api.replays import answer
 from kernel.api.status import rpc
 from kernel.auth import Caller
+from kernel.delivery.send_listing import list_sends
 from kernel.delivery.sends import Sends
 from kernel.delivery.transactional import TransactionalSender
 
 
 class MessageServicer(messages_pb2_grpc.MessageServiceServicer):
-    def __init__(self, transactional: TransactionalSender, sends: Sends) -> None:
+    def __init__(self, transactional: TransactionalSender, sends: Sends, pool: asyncpg.Pool) -> None:
         self.transactional = transactional
         self.sends = sends
+        self.pool = pool
 
     @rpc()
     async def SendTransactional(
         self, request: pb.SendTransactionalRequest, context: grpc.aio.ServicerContext, caller: Caller
     ) -> pb.SendTransactionalResponse:
-        return await self.transactional.send(caller.project, request)
+        return answer(context, await self.transactional.send(caller.project, request))
 
     @rpc()
     async def CreateSend(
         self, request: pb.CreateSendRequest, context: grpc.aio.ServicerContext, caller: Caller
     ) -> pb.Send:
-        return await self.sends.create(caller.project, request)
+        return answer(context, await self.sends.create(caller.project, request))
 
     @rpc()
     async def GetSend(
         self, request: pb.GetSendRequest, context: grpc.aio.ServicerContext, caller: Caller
     ) -> pb.Send:
         return await self.sends.get(caller.project, request.send_id)
+
+    @rpc()
+    async def ListSends(
+        self, request: pb.ListSendsRequest, context: grpc.aio.ServicerContext, caller: Caller
+    ) -> pb.ListSendsResponse:
+        return await list_sends(self.pool, caller.project, request)
 
     @rpc()
     async def PauseSend(

@@ -41,10 +41,10 @@ class PrivacyRpcs:
     @rpc()
     async def ExportProfile(
         self, request: pb.ExportProfileRequest, context: grpc.aio.ServicerContext, caller: Caller
-    ) -> AsyncIterator[pb.ExportProfileChunk]:
+    ) -> AsyncIterator[pb.ExportProfileResponse]:
         ref = check_ref(request.profile)
         async for data in export_profile(self.kernel.db.pool, caller.project, ref):
-            yield pb.ExportProfileChunk(data=data)
+            yield pb.ExportProfileResponse(data=data)
 
     @rpc()
     async def PurgeInactiveProfiles(

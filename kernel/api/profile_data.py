@@ -5,10 +5,10 @@ from __future__ import annotations
 import grpc
 
 from herald.v1 import profiles_pb2 as pb
+from kernel.api.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, bounded_size
 from kernel.api.status import rpc
 from kernel.app import Kernel
 from kernel.auth import Caller
-from kernel.errors import InvalidArgument
 from kernel.profiles.identity import check_identify, identify, merge_profiles
 from kernel.profiles.refs import check_ref, resolve_one
 from kernel.profiles.timeline import decode_token, event_page
@@ -17,15 +17,6 @@ from kernel.profiles.view import profile_view
 
 DEFAULT_RECENT_EVENTS = 20
 MAX_RECENT_EVENTS = 100
-DEFAULT_PAGE_SIZE = 100
-MAX_PAGE_SIZE = 1000
-
-
-def _bounded(value: int, default: int, maximum: int, field: str) -> int:
-    """A count where 0 (unset in proto3) means the default."""
-    if value > maximum:
-        raise InvalidArgument(f"at most {maximum}", field)
-    return value or default
 
 
 class ProfileDataRpcs:
@@ -46,7 +37,9 @@ class ProfileDataRpcs:
         self, request: pb.GetProfileRequest, context: grpc.aio.ServicerContext, caller: Caller
     ) -> pb.ProfileView:
         ref = check_ref(request.profile)
-        recent = _bounded(request.recent_events, DEFAULT_RECENT_EVENTS, MAX_RECENT_EVENTS, "recent_events")
+        recent = bounded_size(
+            request.recent_events, DEFAULT_RECENT_EVENTS, MAX_RECENT_EVENTS, "recent_events"
+        )
         async with (
             self.kernel.db.pool.acquire() as conn,
             conn.transaction(isolation="repeatable_read", readonly=True),
@@ -59,7 +52,7 @@ class ProfileDataRpcs:
         self, request: pb.ListProfileEventsRequest, context: grpc.aio.ServicerContext, caller: Caller
     ) -> pb.ListProfileEventsResponse:
         ref = check_ref(request.profile)
-        size = _bounded(request.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, "page_size")
+        size = bounded_size(request.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, "page_size")
         after = decode_token(request.page_token) if request.page_token else None
         async with self.kernel.db.pool.acquire() as conn:
             profile_id, _ = await resolve_one(conn, caller.project, ref, create=False)

@@ -6,19 +6,13 @@ import grpc
 
 from herald.v1 import projects_pb2 as pb
 from herald.v1 import projects_pb2_grpc
+from kernel.api.paging import page_of, parse_time_position, read_page, time_position
+from kernel.api.project_updates import project_changes
 from kernel.api.status import rpc
 from kernel.api.timestamps import from_datetime
 from kernel.auth import Authenticator, Caller
 from kernel.errors import PermissionDenied
-from kernel.projects import (
-    ApiKey,
-    Project,
-    Projects,
-    check_name,
-    check_retention,
-    check_timezone,
-    parse_id,
-)
+from kernel.projects import ApiKey, Project, Projects, check_name, check_retention, check_timezone, parse_id
 
 
 def project_message(project: Project) -> pb.Project:
@@ -32,17 +26,27 @@ def project_message(project: Project) -> pb.Project:
     )
 
 
-def api_key_message(key: ApiKey) -> pb.ApiKey:
+def api_key_message(key: ApiKey, secret: str = "") -> pb.ApiKey:
+    """``secret``: only in the answer of the call that created the key."""
     message = pb.ApiKey(
         key_id=str(key.key_id),
         project_id=str(key.project_id),
         name=key.name,
         prefix=key.prefix,
         created_at=from_datetime(key.created_at),
+        secret=secret,
     )
     if key.revoked_at is not None:
         message.revoked_at.CopyFrom(from_datetime(key.revoked_at))
     return message
+
+
+def _project_position(project: Project) -> list[str]:
+    return time_position(project.created_at, project.project_id)
+
+
+def _key_position(key: ApiKey) -> list[str]:
+    return time_position(key.created_at, key.key_id)
 
 
 class ProjectServicer(projects_pb2_grpc.ProjectServiceServicer):
@@ -53,16 +57,16 @@ class ProjectServicer(projects_pb2_grpc.ProjectServiceServicer):
     @rpc(admin=True)
     async def CreateProject(
         self, request: pb.CreateProjectRequest, context: grpc.aio.ServicerContext, caller: Caller
-    ) -> pb.CreateProjectResponse:
+    ) -> pb.Project:
         settings = request.settings
         project, key, secret = await self.projects.create(
             check_name(request.name),
             check_timezone(settings.timezone) if settings.timezone else "UTC",
             check_retention(settings.inactivity_retention_days),
         )
-        return pb.CreateProjectResponse(
-            project=project_message(project), api_key=api_key_message(key), api_key_secret=secret
-        )
+        message = project_message(project)
+        message.initial_api_key.CopyFrom(api_key_message(key, secret))
+        return message
 
     @rpc(admin_or_project=True)
     async def GetProject(
@@ -77,36 +81,36 @@ class ProjectServicer(projects_pb2_grpc.ProjectServiceServicer):
     async def ListProjects(
         self, request: pb.ListProjectsRequest, context: grpc.aio.ServicerContext, caller: Caller
     ) -> pb.ListProjectsResponse:
-        return pb.ListProjectsResponse(projects=[project_message(p) for p in await self.projects.list()])
+        page = read_page(request, parse_time_position)
+        projects = await self.projects.list(page.size + 1, page.after)
+        listed, token = page_of(request, projects, page.size, _project_position)
+        return pb.ListProjectsResponse(projects=[project_message(p) for p in listed], next_page_token=token)
 
     @rpc(admin=True)
-    async def UpdateProjectSettings(
-        self, request: pb.UpdateProjectSettingsRequest, context: grpc.aio.ServicerContext, caller: Caller
+    async def UpdateProject(
+        self, request: pb.UpdateProjectRequest, context: grpc.aio.ServicerContext, caller: Caller
     ) -> pb.Project:
-        project = await self.projects.update_settings(
-            parse_id(request.project_id, "project_id"),
-            check_timezone(request.timezone, "timezone") if request.HasField("timezone") else None,
-            check_retention(request.inactivity_retention_days, "inactivity_retention_days")
-            if request.HasField("inactivity_retention_days")
-            else None,
-        )
-        return project_message(project)
+        project_id = parse_id(request.project.project_id, "project.project_id")
+        return project_message(await self.projects.update(project_id, project_changes(request)))
 
     @rpc(admin=True)
     async def CreateApiKey(
         self, request: pb.CreateApiKeyRequest, context: grpc.aio.ServicerContext, caller: Caller
-    ) -> pb.CreateApiKeyResponse:
+    ) -> pb.ApiKey:
         key, secret = await self.projects.create_key(
             parse_id(request.project_id, "project_id"), check_name(request.name)
         )
-        return pb.CreateApiKeyResponse(api_key=api_key_message(key), secret=secret)
+        return api_key_message(key, secret)
 
     @rpc(admin=True)
     async def ListApiKeys(
         self, request: pb.ListApiKeysRequest, context: grpc.aio.ServicerContext, caller: Caller
     ) -> pb.ListApiKeysResponse:
-        keys = await self.projects.list_keys(parse_id(request.project_id, "project_id"))
-        return pb.ListApiKeysResponse(api_keys=[api_key_message(k) for k in keys])
+        project_id = parse_id(request.project_id, "project_id")
+        page = read_page(request, parse_time_position)
+        keys = await self.projects.list_keys(project_id, page.size + 1, page.after)
+        listed, token = page_of(request, keys, page.size, _key_position)
+        return pb.ListApiKeysResponse(api_keys=[api_key_message(k) for k in listed], next_page_token=token)
 
     @rpc(admin=True)
     async def RevokeApiKey(

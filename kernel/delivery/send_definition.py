@@ -10,21 +10,26 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from google.protobuf.unknown_fields import UnknownFieldSet
+
+from herald.v1 import common_pb2
 from herald.v1 import messages_pb2 as pb
 from kernel.channels import ChannelSpec, ConfigError, MessageContent
-from kernel.delivery.templates import CompiledTemplate, compile_template
+from kernel.delivery.templates import CompiledTemplate, compile_template, ttl_seconds
 from kernel.errors import InvalidArgument
 from kernel.plugins import ChannelManager, UnknownChannel
 from kernel.profiles.refs import Ref, check_ref
+from kernel.request_ids import check_request_id
 from kernel.text import check_no_control_characters
 from sender_ext import Rate
 
 MAX_AUDIENCE_REFS = 1_000_000
 MAX_DOMAINS = 1000
 MAX_NAME_LENGTH = 200
-MAX_CLIENT_KEY_LENGTH = 128
-_PURPOSES = {pb.SEND_PURPOSE_MARKETING: "marketing", pb.SEND_PURPOSE_TRANSACTIONAL: "transactional"}
+_PURPOSES = {common_pb2.PURPOSE_MARKETING: "marketing", common_pb2.PURPOSE_TRANSACTIONAL: "transactional"}
 PACE_SECONDS = {pb.PACE_UNIT_MINUTE: 60.0, pb.PACE_UNIT_HOUR: 3600.0}
+#: MessageTemplate's field number for ``uint32 ttl_seconds`` before it became ``Duration ttl``.
+_LEGACY_TTL_SECONDS = 15
 _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 #: The MessageTemplate fields a MessageContent holds unchanged: the texts (Liquid sources), the options.
 _TEXTS = ("subject", "html", "text", "from_address", "from_name", "reply_to", "title", "body", "url")
@@ -43,7 +48,8 @@ class SendDefinition:
     include_domains: tuple[str, ...]
     exclude_domains: tuple[str, ...]
     require_opt_in: bool
-    client_key: str | None
+    #: The client's request id (AIP-155); None without one.
+    request_id: str | None
     start_paused: bool
 
     @property
@@ -75,7 +81,7 @@ def parse_send(request: pb.CreateSendRequest, manager: ChannelManager, default_r
         include_domains=include,
         exclude_domains=exclude,
         require_opt_in=request.require_opt_in,
-        client_key=_client_key(request.client_key),
+        request_id=check_request_id(request.request_id) or None,
         start_paused=request.start_paused,
     )
 
@@ -93,6 +99,20 @@ def audience_refs(request: pb.CreateSendRequest) -> list[Ref] | None:
     if len(refs) > MAX_AUDIENCE_REFS:
         raise InvalidArgument(f"at most {MAX_AUDIENCE_REFS} profiles", "profiles.profiles")
     return [check_ref(ref, f"profiles.profiles[{index}]") for index, ref in enumerate(refs)]
+
+
+def read_definition(stored: bytes) -> pb.CreateSendRequest:
+    """A send's request as stored by :func:`stored_definition`, in today's contract.
+
+    Sends stored before templates took a Duration ``ttl`` keep their ``ttl_seconds`` (field 15, now
+    reserved) as an unknown field: it is carried over, so that such a send goes on as it was created.
+    """
+    request = pb.CreateSendRequest.FromString(stored)
+    for template in request.templates.values():
+        for unknown in UnknownFieldSet(template):
+            if unknown.field_number == _LEGACY_TTL_SECONDS and not template.HasField("ttl"):
+                template.ttl.seconds = unknown.data
+    return request
 
 
 def stored_definition(request: pb.CreateSendRequest) -> bytes:
@@ -138,7 +158,7 @@ def template_source(template: pb.MessageTemplate) -> MessageContent:
         data=dict(template.data),
         badge=template.badge if template.HasField("badge") else None,
         priority=template.priority or "high",
-        ttl_seconds=template.ttl_seconds or None,
+        ttl_seconds=ttl_seconds(template),
     )
 
 
@@ -188,11 +208,3 @@ def _domain(text: str, field: str) -> str:
     if len(domain) > 253 or len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels):
         raise InvalidArgument(f"not a domain name like example.com: {text!r}", field)
     return domain
-
-
-def _client_key(key: str) -> str | None:
-    if len(key) > MAX_CLIENT_KEY_LENGTH:
-        raise InvalidArgument(f"at most {MAX_CLIENT_KEY_LENGTH} characters", "client_key")
-    if key and not key.isprintable():
-        raise InvalidArgument("must not contain control characters", "client_key")
-    return key or None

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from herald.v1 import common_pb2
 from herald.v1 import messages_pb2 as pb
 from kernel.api.timestamps import from_datetime
 from kernel.channels.configs import ChannelConfigs
@@ -24,6 +25,7 @@ from kernel.delivery.send_definition import (
     audience_refs,
     check_channel_rules,
     parse_send,
+    read_definition,
     stored_definition,
 )
 from kernel.delivery.send_ids import PREFIX_INDEX, new_send_id
@@ -31,16 +33,17 @@ from kernel.delivery.send_state import complete_if_done
 from kernel.errors import FailedPrecondition, InvalidArgument, NotFound
 from kernel.plugins import ChannelManager
 from kernel.profiles.refs import Ref
+from kernel.request_ids import Answer
 
 log = logging.getLogger(__name__)
 
-_STATES = {
+STATES = {
     "running": pb.SEND_STATE_RUNNING,
     "paused": pb.SEND_STATE_PAUSED,
     "cancelled": pb.SEND_STATE_CANCELLED,
     "completed": pb.SEND_STATE_COMPLETED,
 }
-_PURPOSES = {"marketing": pb.SEND_PURPOSE_MARKETING, "transactional": pb.SEND_PURPOSE_TRANSACTIONAL}
+_PURPOSES = {"marketing": common_pb2.PURPOSE_MARKETING, "transactional": common_pb2.PURPOSE_TRANSACTIONAL}
 _UNITS = {seconds: unit for unit, seconds in PACE_SECONDS.items()}
 _COUNTERS = (
     "sent",
@@ -87,7 +90,7 @@ class Sends:
         self._configs = configs
         self._default_rate = default_rate
 
-    async def create(self, project_id: uuid.UUID, request: pb.CreateSendRequest) -> pb.Send:
+    async def create(self, project_id: uuid.UUID, request: pb.CreateSendRequest) -> Answer[pb.Send]:
         definition = parse_send(request, self._channels, self._default_rate)
         for spec in definition.channels:
             field = f'templates["{spec.name}"]'
@@ -103,12 +106,11 @@ class Sends:
         async with self._pool.acquire() as conn, conn.transaction():
             send_id = await self._insert(conn, project_id, request, definition, refs is not None)
             if send_id is None:
-                existing = await self._read(conn, project_id, "client_key = $2", definition.client_key)
-                existing.existing = True
-                return existing
+                first = await self._read(conn, project_id, "client_key = $2", definition.request_id)
+                return Answer(first, replayed=True)
             if refs is not None:
                 await self._store_audience(conn, project_id, send_id, refs)
-            return await self._read(conn, project_id, "send_id = $2", send_id)
+            return Answer(await self._read(conn, project_id, "send_id = $2", send_id))
 
     async def get(self, project_id: uuid.UUID, send_id: str) -> pb.Send:
         return await self._read(self._pool, project_id, "send_id = $2", send_id_of(send_id))
@@ -188,7 +190,7 @@ class Sends:
         definition: SendDefinition,
         listed: bool,
     ) -> uuid.UUID | None:
-        """The new send's id, or None when the client key names an existing send."""
+        """The new send's id, or None when the request id names an existing send."""
         while True:
             try:
                 async with conn.transaction():
@@ -222,12 +224,12 @@ class Sends:
 
 
 def to_message(row: asyncpg.Record, pauses: Sequence[ChannelPause]) -> pb.Send:
-    definition = pb.CreateSendRequest.FromString(row["definition"])
+    definition = read_definition(row["definition"])
     final = row["sent"] + row["failed"] + row["expired"] + row["cancelled"] + row["suppressed"]
     send = pb.Send(
         send_id=str(row["send_id"]),
         name=row["name"],
-        state=_STATES[row["state"]],
+        state=STATES[row["state"]],
         purpose=_PURPOSES[row["purpose"]],
         channels=row["channels"],
         outbox_complete=row["planned_at"] is not None,
@@ -269,7 +271,7 @@ async def _insert_send(
            RETURNING send_id""",
         project_id,
         send_id,
-        definition.client_key,
+        definition.request_id,
         definition.name,
         definition.purpose,
         [spec.name for spec in definition.channels],

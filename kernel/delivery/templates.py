@@ -69,7 +69,7 @@ class CompiledTemplate:
             sound=message.sound,
             collapse_key=message.collapse_key,
             priority=message.priority or "high",
-            ttl_seconds=message.ttl_seconds or None,
+            ttl_seconds=ttl_seconds(message),
             campaign=message.campaign,
             transactional=self.transactional,
         )
@@ -84,6 +84,10 @@ def compile_template(
     """
     if message.priority and message.priority not in _PRIORITIES:
         raise InvalidArgument("must be 'high' or 'normal'", f"{field}.priority")
+    if message.HasField("badge") and message.badge < 0:
+        raise InvalidArgument("must not be negative", f"{field}.badge")
+    if message.ttl.seconds < 0 or message.ttl.nanos:
+        raise InvalidArgument("whole seconds, 0 or more", f"{field}.ttl")
     fields = {}
     for name in _TEXT_FIELDS:
         source = getattr(message, name)
@@ -98,6 +102,11 @@ def compile_template(
             raise InvalidArgument("keys are 1 to 128 letters, digits, '_', '-' or '.'", key_field)
         data[key] = _parse(value, key_field)
     return CompiledTemplate(fields, data, message, transactional)
+
+
+def ttl_seconds(message: messages_pb2.MessageTemplate) -> int | None:
+    """The provider's time to live; None (unset) for the provider's default."""
+    return message.ttl.seconds if message.HasField("ttl") else None
 
 
 def _check_no_nul(text: str, field: str) -> None:

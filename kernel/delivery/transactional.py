@@ -35,12 +35,12 @@ from kernel.plugins import ChannelManager
 from kernel.profiles.addresses import parse_address
 from kernel.profiles.attributes import AttributeLimits, to_plain, validate_attributes
 from kernel.profiles.refs import check_ref, resolve_one
+from kernel.request_ids import Answer, check_request_id
 from kernel.settings import Settings
 
 log = logging.getLogger(__name__)
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
-MAX_IDEMPOTENCY_KEY_LENGTH = 128
 #: The lease owner of a message while its SendTransactional call sends it.
 OWNER = "transactional"
 #: Address kinds where a profile's every address is reached (devices); for the others, the newest one.
@@ -95,19 +95,19 @@ class TransactionalSender:
 
     async def send(
         self, project_id: uuid.UUID, request: pb.SendTransactionalRequest
-    ) -> pb.SendTransactionalResponse:
+    ) -> Answer[pb.SendTransactionalResponse]:
         specs = self._check_channels(request.channels)
         template = compile_template(request.template, transactional=True)
         for spec in specs:
             check_channel_rules(self._channels, spec, request.template, "template")
         data = to_plain(validate_attributes(request.data, self._limits, "data"))
-        key = _check_key(request.idempotency_key)
+        key = check_request_id(request.request_id)
         recipient = await self._recipient(project_id, request, specs)
         recipient.variables.update(data)
         if key:
             replay = await self._claim(project_id, key, recipient)
             if replay is not None:
-                return replay
+                return Answer(replay, replayed=True)
         response = pb.SendTransactionalResponse()
         try:
             for spec in specs:
@@ -126,7 +126,7 @@ class TransactionalSender:
             raise
         if key:
             await _store_answer(self._pool, project_id, key, response)
-        return response
+        return Answer(response)
 
     def _check_channels(self, names: Sequence[str]) -> list[ChannelSpec]:
         return list(check_channels(names, self._channels))
@@ -180,7 +180,7 @@ class TransactionalSender:
     async def _claim(
         self, project_id: uuid.UUID, key: str, recipient: Recipient
     ) -> pb.SendTransactionalResponse | None:
-        """Reserve the idempotency key; return the stored response if an earlier call already sent.
+        """Reserve the request id; return the stored response if an earlier call already sent.
 
         The record names its recipient (profile, or raw address), so that erasing the person removes it.
         """
@@ -209,12 +209,8 @@ class TransactionalSender:
                 key,
             )
         if stored is None:
-            raise Aborted(
-                "a call with this idempotency key is still sending; retry shortly", "idempotency_key"
-            )
-        response = pb.SendTransactionalResponse.FromString(stored)
-        response.replayed = True
-        return response
+            raise Aborted("a call with this request id is still sending; retry shortly", "request_id")
+        return pb.SendTransactionalResponse.FromString(stored)
 
     async def _send_on(
         self,
@@ -318,7 +314,7 @@ class TransactionalSender:
         response: pb.SendTransactionalResponse,
         key: str,
     ) -> None:
-        """Write the messages' rows, and with them ``response`` as the idempotency key's answer so far:
+        """Write the messages' rows, and with them ``response`` as the request id's answer so far:
         should this call never finish, a worker sends them, and a call repeated with the key learns it."""
         async with self._pool.acquire() as conn, conn.transaction():
             await self._insert(conn, project_id, spec, profile_id, messages)
@@ -363,7 +359,7 @@ async def _store_answer(
     key: str,
     response: pb.SendTransactionalResponse,
 ) -> None:
-    """Keep ``response`` as the answer to a call repeated with the idempotency key."""
+    """Keep ``response`` as the answer to a call repeated with the request id."""
     await db.execute(
         "UPDATE transactional_requests SET response = $3 WHERE project_id = $1 AND idempotency_key = $2",
         project_id,
@@ -380,11 +376,3 @@ def _reason(status: str, result: SendResult) -> str:
 
 def _not_sent(spec: ChannelSpec, status: int, reason: str) -> pb.Delivery:
     return pb.Delivery(channel=spec.name, status=status, reason=reason)
-
-
-def _check_key(key: str) -> str:
-    if len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
-        raise InvalidArgument(f"at most {MAX_IDEMPOTENCY_KEY_LENGTH} characters", "idempotency_key")
-    if key and not key.isprintable():
-        raise InvalidArgument("must not contain control characters", "idempotency_key")
-    return key

@@ -39,7 +39,6 @@ from typing import Any
 import asyncpg
 from prometheus_client import Counter
 
-from herald.v1 import messages_pb2 as pb
 from kernel.channels import (
     EMPTY,
     ChannelSpec,
@@ -59,7 +58,7 @@ from kernel.delivery.personalise import Personalise, Personaliser, missing
 from kernel.delivery.registry import WorkerRegistry
 from kernel.delivery.results import BatchOutcome, failure_reason, record, record_transactional
 from kernel.delivery.retry import RetryPolicy
-from kernel.delivery.send_definition import parse_send
+from kernel.delivery.send_definition import parse_send, read_definition
 from kernel.delivery.send_state import reconcile
 from kernel.delivery.senders import SenderPool, unsent
 from kernel.delivery.suspicion import ConfigSuspicion
@@ -154,7 +153,7 @@ def send_runtime(row: Mapping[str, Any], channels: ChannelManager) -> SendRuntim
     """A running send as a worker keeps it, from its ``sends`` row (project_id, send_id, definition,
     paced); None, logged, if its definition no longer reads (a channel plugin was removed)."""
     try:
-        definition = parse_send(pb.CreateSendRequest.FromString(row["definition"]), channels, "")
+        definition = parse_send(read_definition(row["definition"]), channels, "")
     except (HeraldError, UnknownChannel):
         log.exception("send %s cannot be read (was a channel plugin removed?)", row["send_id"])
         return None
@@ -285,7 +284,7 @@ class SenderWorker:
             await self._fill(job)
 
     async def _fill(self, job: FillJob) -> None:
-        request = pb.CreateSendRequest.FromString(job.definition)
+        request = read_definition(job.definition)
         try:
             definition = parse_send(request, self._channels, "")
         except (HeraldError, UnknownChannel):

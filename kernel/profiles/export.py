@@ -12,7 +12,7 @@ The document (UTF-8, keys in this order)::
      "events": [{"name", "occurred_at", "received_at", "event_id", "attributes": {typed as above}}],
      "messages": [{"message_id", "send_id", "channel", "address", "status", "attempts", "provider_id",
                    "failure_reason", "detail", "last_feedback", "created_at", "updated_at"}],
-     "transactional_requests": [{"idempotency_key", "created_at"}]}
+     "transactional_requests": [{"request_id", "created_at"}]}
 
 ``messages`` and ``transactional_requests`` (SendTransactional idempotency records) are those sent to the
 profile or to a profile merged into it, and those sent to one of its addresses (in any case) without a
@@ -114,7 +114,7 @@ _LISTINGS = (
     ),
     _Listing(
         "transactional_requests",
-        f"""SELECT created_at AS _at, idempotency_key AS _tie, idempotency_key, created_at
+        f"""SELECT created_at AS _at, idempotency_key AS _tie, idempotency_key AS request_id, created_at
             FROM transactional_requests
             WHERE project_id = $1 AND (created_at, idempotency_key) > ($3, $4)
               AND ({transactional_requests_sql(_PROFILE)})

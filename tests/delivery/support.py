@@ -70,7 +70,7 @@ def send_request(**fields: Any) -> messages_pb2.CreateSendRequest:
     """A marketing email send to every reachable profile, unless ``fields`` say otherwise."""
     fields.setdefault("channels", ["email.sparkpost"])
     fields.setdefault("templates", {"email.sparkpost": EMAIL_TEMPLATE})
-    fields.setdefault("purpose", messages_pb2.SEND_PURPOSE_MARKETING)
+    fields.setdefault("purpose", common_pb2.PURPOSE_MARKETING)
     if "profiles" not in fields:
         fields.setdefault("all_reachable", messages_pb2.AllReachable())
     return messages_pb2.CreateSendRequest(**fields)

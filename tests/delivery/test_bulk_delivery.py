@@ -99,7 +99,7 @@ async def test_consent_and_suppressions_are_respected(
     assert (done.planned, done.sent, done.suppressed, done.not_consented) == (1, 1, 0, 3)
 
     service = await messages.CreateSend(
-        send_request(purpose=messages_pb2.SEND_PURPOSE_TRANSACTIONAL), metadata=configured.auth
+        send_request(purpose=common_pb2.PURPOSE_TRANSACTIONAL), metadata=configured.auth
     )
     done = await completed(messages, configured, service.send_id)
     assert (done.planned, done.sent, done.suppressed, done.not_consented) == (4, 3, 1, 0)

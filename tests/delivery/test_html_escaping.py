@@ -75,7 +75,7 @@ async def test_bulk_sends_escape_profile_values_in_html_on_every_email_channel(
         send_request(
             channels=[EMAIL, SMTP],
             templates={EMAIL: TEMPLATE, SMTP: TEMPLATE},
-            purpose=messages_pb2.SEND_PURPOSE_TRANSACTIONAL,
+            purpose=common_pb2.PURPOSE_TRANSACTIONAL,
         ),
         metadata=both.auth,
     )

@@ -3,13 +3,16 @@ and the state machine of pause, resume and cancel."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import grpc
 import pytest
+from google.protobuf.duration_pb2 import Duration
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from herald.v1 import common_pb2, messages_pb2
-from tests.conftest import field_violations, rpc_error
+from tests.conftest import field_violations, replay_answer, rpc_error
 from tests.delivery.conftest import EMAIL, SMS
 from tests.delivery.support import EMAIL_TEMPLATE, completed, person, rows, send_request, wait_for
 
@@ -50,12 +53,25 @@ FCM = "push.fcm"
             )
             for key in ("from", "message_type", "google.c.a.e", "gcm.notification.e")
         ),
-        ({"purpose": messages_pb2.SEND_PURPOSE_UNSPECIFIED}, "purpose"),
+        ({"purpose": common_pb2.PURPOSE_UNSPECIFIED}, "purpose"),
         ({"pacing": messages_pb2.Pacing(count=0, unit=messages_pb2.PACE_UNIT_HOUR)}, "pacing.count"),
         ({"pacing": messages_pb2.Pacing(count=10)}, "pacing.unit"),
         ({"domains": messages_pb2.DomainFilter(include=["not a domain"])}, "domains.include[0]"),
         ({"domains": messages_pb2.DomainFilter(include=["a.com"], exclude=["b.com"])}, "domains.exclude"),
-        ({"client_key": "k" * 129}, "client_key"),
+        ({"request_id": "k" * 129}, "request_id"),
+        (
+            {"templates": {EMAIL: messages_pb2.MessageTemplate(text="t", ttl=Duration(seconds=-1))}},
+            f'templates["{EMAIL}"].ttl',
+        ),
+        (
+            {"templates": {EMAIL: messages_pb2.MessageTemplate(text="t", ttl=Duration(seconds=1, nanos=5))}},
+            f'templates["{EMAIL}"].ttl',
+        ),
+        (
+            {"templates": {EMAIL: messages_pb2.MessageTemplate(text="t", badge=-1)}},
+            f'templates["{EMAIL}"].badge',
+        ),
+        ({"request_id": "two\nlines"}, "request_id"),
         ({"name": "n" * 201}, "name"),
         ({"name": "nul\x00"}, "name"),
         ({"templates": {EMAIL: messages_pb2.MessageTemplate(text="a\x00b")}}, f'templates["{EMAIL}"].text'),
@@ -67,7 +83,7 @@ FCM = "push.fcm"
             {"templates": {EMAIL: messages_pb2.MessageTemplate(data={"deep link": "x"})}},
             f'templates["{EMAIL}"].data["deep link"]',
         ),
-        ({"purpose": messages_pb2.SEND_PURPOSE_TRANSACTIONAL, "require_opt_in": True}, "require_opt_in"),
+        ({"purpose": common_pb2.PURPOSE_TRANSACTIONAL, "require_opt_in": True}, "require_opt_in"),
         ({"profiles": messages_pb2.ProfileList()}, "profiles.profiles"),
         (
             {"profiles": messages_pb2.ProfileList(profiles=[common_pb2.ProfileRef(profile_id="nope")])},
@@ -110,19 +126,29 @@ async def test_channels_must_be_configured(messages, project, db) -> None:
     assert await db.fetchval("SELECT count(*) FROM sends WHERE project_id = $1", project.project_id) == 0
 
 
-async def test_a_client_key_makes_create_idempotent(messages, profiles, configured) -> None:
+async def test_a_request_id_makes_create_idempotent(messages, profiles, configured) -> None:
     await person(profiles, configured, "ann", email="ann@example.com")
-    first = await messages.CreateSend(
-        send_request(client_key="spring-sale", start_paused=True), metadata=configured.auth
+    first, first_replayed = await replay_answer(
+        messages.CreateSend(
+            send_request(request_id="spring-sale", start_paused=True), metadata=configured.auth
+        )
     )
-    again = await messages.CreateSend(
-        send_request(client_key="spring-sale", start_paused=True), metadata=configured.auth
+    again, again_replayed = await replay_answer(
+        messages.CreateSend(
+            send_request(request_id="spring-sale", start_paused=True), metadata=configured.auth
+        )
     )
-    assert (again.send_id, again.existing, first.existing) == (first.send_id, True, False)
-    other = await messages.CreateSend(
-        send_request(client_key="summer-sale", start_paused=True), metadata=configured.auth
+    assert (again.send_id, again_replayed, first_replayed) == (first.send_id, True, False)
+    # The same resource message either way: the replay is said by the trailer alone.
+    assert again == await messages.GetSend(
+        messages_pb2.GetSendRequest(send_id=first.send_id), metadata=configured.auth
     )
-    assert other.send_id != first.send_id
+    other, other_replayed = await replay_answer(
+        messages.CreateSend(
+            send_request(request_id="summer-sale", start_paused=True), metadata=configured.auth
+        )
+    )
+    assert other.send_id != first.send_id and not other_replayed
 
 
 async def test_sends_belong_to_their_project(messages, configured, other_project) -> None:
@@ -203,3 +229,92 @@ async def test_cancel_marks_what_is_waiting_and_never_touches_what_was_sent(
         messages.ResumeSend(messages_pb2.ResumeSendRequest(send_id=send.send_id), metadata=configured.auth)
     )
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+async def test_sends_are_listed_newest_first_in_pages_filtered_by_state_and_time(
+    messages, configured, other_project
+) -> None:
+    created = [
+        await messages.CreateSend(send_request(name=f"s{n}", start_paused=True), metadata=configured.auth)
+        for n in range(3)
+    ]
+    await messages.CancelSend(
+        messages_pb2.CancelSendRequest(send_id=created[1].send_id), metadata=configured.auth
+    )
+
+    async def listed(**filters: Any) -> list[str]:
+        names, token = [], ""
+        while True:
+            page = await messages.ListSends(
+                messages_pb2.ListSendsRequest(page_size=2, page_token=token, **filters),
+                metadata=configured.auth,
+            )
+            assert len(page.sends) <= 2
+            names += [send.name for send in page.sends]
+            token = page.next_page_token
+            if not token:
+                return names
+
+    assert await listed() == ["s2", "s1", "s0"]
+    assert await listed(states=[messages_pb2.SEND_STATE_CANCELLED]) == ["s1"]
+    assert await listed(states=[messages_pb2.SEND_STATE_PAUSED, messages_pb2.SEND_STATE_RUNNING]) == [
+        "s2",
+        "s0",
+    ]
+    assert await listed(created_after=created[1].created_at) == ["s2", "s1"]
+    assert await listed(created_before=created[1].created_at) == ["s0"]
+    full = await messages.ListSends(messages_pb2.ListSendsRequest(), metadata=configured.auth)
+    assert list(full.sends) == [
+        await messages.GetSend(messages_pb2.GetSendRequest(send_id=send.send_id), metadata=configured.auth)
+        for send in reversed(created)
+    ]
+    assert not (await messages.ListSends(messages_pb2.ListSendsRequest(), metadata=other_project.auth)).sends
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"page_size": -1}, "page_size"),
+        ({"page_size": 1001}, "page_size"),
+        ({"page_token": "garbage"}, "page_token"),
+        ({"states": [messages_pb2.SEND_STATE_UNSPECIFIED]}, "states[0]"),
+        ({"states": [messages_pb2.SEND_STATE_RUNNING, 99]}, "states[1]"),
+        ({"created_after": Timestamp(seconds=10), "created_before": Timestamp(seconds=10)}, "created_before"),
+        ({"created_after": Timestamp(seconds=0, nanos=-1)}, "created_after"),
+    ],
+)
+async def test_list_sends_validation_names_the_field(messages, configured, fields, field) -> None:
+    error = await rpc_error(
+        messages.ListSends(messages_pb2.ListSendsRequest(**fields), metadata=configured.auth)
+    )
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert [violation[0] for violation in field_violations(error)] == [field]
+
+
+async def test_a_list_sends_page_token_needs_the_same_filters(messages, configured) -> None:
+    for n in range(2):
+        await messages.CreateSend(send_request(name=f"s{n}", start_paused=True), metadata=configured.auth)
+    first = await messages.ListSends(messages_pb2.ListSendsRequest(page_size=1), metadata=configured.auth)
+    assert first.next_page_token
+    changed = messages_pb2.ListSendsRequest(
+        page_size=1, page_token=first.next_page_token, states=[messages_pb2.SEND_STATE_PAUSED]
+    )
+    error = await rpc_error(messages.ListSends(changed, metadata=configured.auth))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and error.details().startswith("page_token:")
+
+
+async def test_a_send_stored_with_the_former_ttl_seconds_keeps_its_ttl(messages, configured, db) -> None:
+    """Sends created before MessageTemplate.ttl became a Duration hold ``uint32 ttl_seconds = 15``."""
+    send = await messages.CreateSend(send_request(start_paused=True), metadata=configured.auth)
+    legacy = messages_pb2.CreateSendRequest.FromString(
+        await db.fetchval("SELECT definition FROM sends WHERE send_id = $1", uuid.UUID(send.send_id))
+    )
+    template = legacy.templates[EMAIL]
+    template.ParseFromString(template.SerializeToString() + bytes([15 << 3]) + bytes([0x90, 0x1C]))  # 3600
+    await db.execute(
+        "UPDATE sends SET definition = $2 WHERE send_id = $1",
+        uuid.UUID(send.send_id),
+        legacy.SerializeToString(),
+    )
+    read = await messages.GetSend(messages_pb2.GetSendRequest(send_id=send.send_id), metadata=configured.auth)
+    assert read.templates[EMAIL].ttl == Duration(seconds=3600)

@@ -34,7 +34,7 @@ from kernel.delivery.claims import claim_transactional
 from kernel.server import RunningServer, running
 from kernel.settings import Settings
 from tests.channel_addresses import ADDRESSES, PHONE
-from tests.conftest import ADMIN_KEY, ProjectKey, new_project
+from tests.conftest import ADMIN_KEY, ProjectKey, new_project, replay_answer
 from tests.delivery.conftest import FAST, SMS, configure, sender_worker
 from tests.delivery.support import PATIENCE_SECONDS, person
 
@@ -198,11 +198,11 @@ async def test_a_message_failing_past_the_maximum_age_expires(
 async def replayed(channel: grpc.aio.Channel, project: ProjectKey) -> list[tuple[str, int]]:
     """The (message id, status) of the deliveries of a call repeated with the key ``code-1``."""
     request = send(SMS)
-    request.idempotency_key = "code-1"
-    again = await messages_pb2_grpc.MessageServiceStub(channel).SendTransactional(
-        request, metadata=project.auth
+    request.request_id = "code-1"
+    again, replay = await replay_answer(
+        messages_pb2_grpc.MessageServiceStub(channel).SendTransactional(request, metadata=project.auth)
     )
-    assert again.replayed
+    assert replay
     return [(delivery.message_id, delivery.status) for delivery in again.deliveries]
 
 
@@ -239,7 +239,7 @@ async def test_a_message_whose_kernel_died_mid_send_is_sent_when_its_lease_runs_
         async with running(doomed_settings, ADMIN_KEY) as doomed:
             doomed.kernel.senders.endpoints[SMS] = hanging
             doomed_channel = grpc.aio.insecure_channel(doomed.address)
-            call = asyncio.ensure_future(send_sms(doomed_channel, quick_project, idempotency_key="code-1"))
+            call = asyncio.ensure_future(send_sms(doomed_channel, quick_project, request_id="code-1"))
             row = None
             while row is None:
                 await asyncio.sleep(0.05)

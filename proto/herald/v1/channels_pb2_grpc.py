@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from herald.v1 import channels_pb2 as herald_dot_v1_dot_channels__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -52,7 +53,7 @@ class ChannelServiceStub:
         self.DeleteChannelConfig = channel.unary_unary(
                 '/herald.v1.ChannelService/DeleteChannelConfig',
                 request_serializer=herald_dot_v1_dot_channels__pb2.DeleteChannelConfigRequest.SerializeToString,
-                response_deserializer=herald_dot_v1_dot_channels__pb2.DeleteChannelConfigResponse.FromString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                 _registered_method=True)
 
 
@@ -60,7 +61,8 @@ class ChannelServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
     def ListChannels(self, request, context):
-        """The channels this kernel loaded (built-in and third-party plugins alike) and what each can do.
+        """The channels this kernel loaded (built-in and third-party plugins alike) and what each can do, by
+        name, paged.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -111,7 +113,7 @@ def add_ChannelServiceServicer_to_server(servicer, server):
             'DeleteChannelConfig': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteChannelConfig,
                     request_deserializer=herald_dot_v1_dot_channels__pb2.DeleteChannelConfigRequest.FromString,
-                    response_serializer=herald_dot_v1_dot_channels__pb2.DeleteChannelConfigResponse.SerializeToString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -221,7 +223,7 @@ class ChannelService:
             target,
             '/herald.v1.ChannelService/DeleteChannelConfig',
             herald_dot_v1_dot_channels__pb2.DeleteChannelConfigRequest.SerializeToString,
-            herald_dot_v1_dot_channels__pb2.DeleteChannelConfigResponse.FromString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,

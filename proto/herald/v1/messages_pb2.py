@@ -22,11 +22,12 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from herald.v1 import common_pb2 as herald_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18herald/v1/messages.proto\x12\therald.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16herald/v1/common.proto\"\x90\x03\n\x0fMessageTemplate\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x0c\n\x04html\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12\x14\n\x0c\x66rom_address\x18\x04 \x01(\t\x12\x11\n\tfrom_name\x18\x05 \x01(\t\x12\x10\n\x08reply_to\x18\x06 \x01(\t\x12\r\n\x05title\x18\x07 \x01(\t\x12\x0c\n\x04\x62ody\x18\x08 \x01(\t\x12\x32\n\x04\x64\x61ta\x18\t \x03(\x0b\x32$.herald.v1.MessageTemplate.DataEntry\x12\x0e\n\x06silent\x18\n \x01(\x08\x12\x12\n\x05\x62\x61\x64ge\x18\x0b \x01(\rH\x00\x88\x01\x01\x12\r\n\x05sound\x18\x0c \x01(\t\x12\x14\n\x0c\x63ollapse_key\x18\r \x01(\t\x12\x10\n\x08priority\x18\x0e \x01(\t\x12\x13\n\x0bttl_seconds\x18\x0f \x01(\r\x12\x0b\n\x03url\x18\x10 \x01(\t\x12\x10\n\x08\x63\x61mpaign\x18\x11 \x01(\t\x1a+\n\tDataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x08\n\x06_badge\"\xd6\x02\n\x18SendTransactionalRequest\x12(\n\x07profile\x18\x01 \x01(\x0b\x32\x15.herald.v1.ProfileRefH\x00\x12%\n\x07\x61\x64\x64ress\x18\x02 \x01(\x0b\x32\x12.herald.v1.AddressH\x00\x12\x10\n\x08\x63hannels\x18\x03 \x03(\t\x12,\n\x08template\x18\x04 \x01(\x0b\x32\x1a.herald.v1.MessageTemplate\x12;\n\x04\x64\x61ta\x18\x05 \x03(\x0b\x32-.herald.v1.SendTransactionalRequest.DataEntry\x12\x17\n\x0fidempotency_key\x18\x06 \x01(\t\x1a\x46\n\tDataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12(\n\x05value\x18\x02 \x01(\x0b\x32\x19.herald.v1.AttributeValue:\x02\x38\x01\x42\x0b\n\trecipient\"\x7f\n\x08\x44\x65livery\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.herald.v1.DeliveryStatus\x12\x13\n\x0bprovider_id\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\"V\n\x19SendTransactionalResponse\x12\'\n\ndeliveries\x18\x01 \x03(\x0b\x32\x13.herald.v1.Delivery\x12\x10\n\x08replayed\x18\x02 \x01(\x08\"6\n\x0bProfileList\x12\'\n\x08profiles\x18\x01 \x03(\x0b\x32\x15.herald.v1.ProfileRef\"\x0e\n\x0c\x41llReachable\":\n\x06Pacing\x12\r\n\x05\x63ount\x18\x01 \x01(\r\x12!\n\x04unit\x18\x02 \x01(\x0e\x32\x13.herald.v1.PaceUnit\"0\n\x0c\x44omainFilter\x12\x0f\n\x07include\x18\x01 \x03(\t\x12\x0f\n\x07\x65xclude\x18\x02 \x03(\t\"\x80\x04\n\x11\x43reateSendRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12*\n\x08profiles\x18\x02 \x01(\x0b\x32\x16.herald.v1.ProfileListH\x00\x12\x30\n\rall_reachable\x18\x03 \x01(\x0b\x32\x17.herald.v1.AllReachableH\x00\x12\x10\n\x08\x63hannels\x18\x04 \x03(\t\x12>\n\ttemplates\x18\x05 \x03(\x0b\x32+.herald.v1.CreateSendRequest.TemplatesEntry\x12\'\n\x07purpose\x18\x06 \x01(\x0e\x32\x16.herald.v1.SendPurpose\x12#\n\x06pacing\x18\x07 \x01(\x0b\x32\x11.herald.v1.PacingH\x01\x12\x11\n\x07unpaced\x18\x08 \x01(\x08H\x01\x12(\n\x07\x64omains\x18\t \x01(\x0b\x32\x17.herald.v1.DomainFilter\x12\x16\n\x0erequire_opt_in\x18\n \x01(\x08\x12\x12\n\nclient_key\x18\x0b \x01(\t\x12\x14\n\x0cstart_paused\x18\x0c \x01(\x08\x1aL\n\x0eTemplatesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12)\n\x05value\x18\x02 \x01(\x0b\x32\x1a.herald.v1.MessageTemplate:\x02\x38\x01\x42\n\n\x08\x61udienceB\x06\n\x04pace\"\xb5\x05\n\x04Send\x12\x0f\n\x07send_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12#\n\x05state\x18\x03 \x01(\x0e\x32\x14.herald.v1.SendState\x12\'\n\x07purpose\x18\x04 \x01(\x0e\x32\x16.herald.v1.SendPurpose\x12\x10\n\x08\x63hannels\x18\x05 \x03(\t\x12!\n\x06pacing\x18\x06 \x01(\x0b\x32\x11.herald.v1.Pacing\x12\x17\n\x0foutbox_complete\x18\x07 \x01(\x08\x12\x0f\n\x07planned\x18\x08 \x01(\x03\x12\x0c\n\x04sent\x18\t \x01(\x03\x12\x0e\n\x06\x66\x61iled\x18\n \x01(\x03\x12\x12\n\nsuppressed\x18\x0b \x01(\x03\x12\x0f\n\x07\x65xpired\x18\x0c \x01(\x03\x12\x11\n\tcancelled\x18\r \x01(\x03\x12\x0f\n\x07pending\x18\x0e \x01(\x03\x12\x0f\n\x07retries\x18\x0f \x01(\x03\x12\x12\n\nduplicates\x18\x10 \x01(\x03\x12\x15\n\rnot_consented\x18\x11 \x01(\x03\x12\x18\n\x10unknown_profiles\x18\x12 \x01(\x03\x12.\n\ncreated_at\x18\x13 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x14 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x65xisting\x18\x15 \x01(\x08\x12\x31\n\ttemplates\x18\x16 \x03(\x0b\x32\x1e.herald.v1.Send.TemplatesEntry\x12\x30\n\x0fpaused_channels\x18\x17 \x03(\x0b\x32\x17.herald.v1.ChannelPause\x1aL\n\x0eTemplatesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12)\n\x05value\x18\x02 \x01(\x0b\x32\x1a.herald.v1.MessageTemplate:\x02\x38\x01\"o\n\x0c\x43hannelPause\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0f\n\x07send_id\x18\x03 \x01(\t\x12-\n\tpaused_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"!\n\x0eGetSendRequest\x12\x0f\n\x07send_id\x18\x01 \x01(\t\"#\n\x10PauseSendRequest\x12\x0f\n\x07send_id\x18\x01 \x01(\t\"$\n\x11ResumeSendRequest\x12\x0f\n\x07send_id\x18\x01 \x01(\t\"$\n\x11\x43\x61ncelSendRequest\x12\x0f\n\x07send_id\x18\x01 \x01(\t*\xd0\x01\n\x0e\x44\x65liveryStatus\x12\x1f\n\x1b\x44\x45LIVERY_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x44\x45LIVERY_STATUS_ACCEPTED\x10\x01\x12\x1a\n\x16\x44\x45LIVERY_STATUS_FAILED\x10\x02\x12#\n\x1f\x44\x45LIVERY_STATUS_RETRY_SCHEDULED\x10\x03\x12\x1e\n\x1a\x44\x45LIVERY_STATUS_SUPPRESSED\x10\x04\x12\x1e\n\x1a\x44\x45LIVERY_STATUS_NO_ADDRESS\x10\x05*g\n\x0bSendPurpose\x12\x1c\n\x18SEND_PURPOSE_UNSPECIFIED\x10\x00\x12\x1a\n\x16SEND_PURPOSE_MARKETING\x10\x01\x12\x1e\n\x1aSEND_PURPOSE_TRANSACTIONAL\x10\x02*O\n\x08PaceUnit\x12\x19\n\x15PACE_UNIT_UNSPECIFIED\x10\x00\x12\x14\n\x10PACE_UNIT_MINUTE\x10\x01\x12\x12\n\x0ePACE_UNIT_HOUR\x10\x02*\x8a\x01\n\tSendState\x12\x1a\n\x16SEND_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12SEND_STATE_RUNNING\x10\x01\x12\x15\n\x11SEND_STATE_PAUSED\x10\x02\x12\x18\n\x14SEND_STATE_CANCELLED\x10\x03\x12\x18\n\x14SEND_STATE_COMPLETED\x10\x04\x32\x99\x03\n\x0eMessageService\x12^\n\x11SendTransactional\x12#.herald.v1.SendTransactionalRequest\x1a$.herald.v1.SendTransactionalResponse\x12;\n\nCreateSend\x12\x1c.herald.v1.CreateSendRequest\x1a\x0f.herald.v1.Send\x12\x35\n\x07GetSend\x12\x19.herald.v1.GetSendRequest\x1a\x0f.herald.v1.Send\x12\x39\n\tPauseSend\x12\x1b.herald.v1.PauseSendRequest\x1a\x0f.herald.v1.Send\x12;\n\nResumeSend\x12\x1c.herald.v1.ResumeSendRequest\x1a\x0f.herald.v1.Send\x12;\n\nCancelSend\x12\x1c.herald.v1.CancelSendRequest\x1a\x0f.herald.v1.Sendb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18herald/v1/messages.proto\x12\therald.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16herald/v1/common.proto\"\xb6\x03\n\x0fMessageTemplate\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x0c\n\x04html\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12\x14\n\x0c\x66rom_address\x18\x04 \x01(\t\x12\x11\n\tfrom_name\x18\x05 \x01(\t\x12\x10\n\x08reply_to\x18\x06 \x01(\t\x12\r\n\x05title\x18\x07 \x01(\t\x12\x0c\n\x04\x62ody\x18\x08 \x01(\t\x12\x32\n\x04\x64\x61ta\x18\t \x03(\x0b\x32$.herald.v1.MessageTemplate.DataEntry\x12\x0e\n\x06silent\x18\n \x01(\x08\x12\x12\n\x05\x62\x61\x64ge\x18\x0b \x01(\x05H\x00\x88\x01\x01\x12\r\n\x05sound\x18\x0c \x01(\t\x12\x14\n\x0c\x63ollapse_key\x18\r \x01(\t\x12\x10\n\x08priority\x18\x0e \x01(\t\x12\x0b\n\x03url\x18\x10 \x01(\t\x12\x10\n\x08\x63\x61mpaign\x18\x11 \x01(\t\x12&\n\x03ttl\x18\x12 \x01(\x0b\x32\x19.google.protobuf.Duration\x1a+\n\tDataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x08\n\x06_badgeJ\x04\x08\x0f\x10\x10R\x0bttl_seconds\"\xd1\x02\n\x18SendTransactionalRequest\x12(\n\x07profile\x18\x01 \x01(\x0b\x32\x15.herald.v1.ProfileRefH\x00\x12%\n\x07\x61\x64\x64ress\x18\x02 \x01(\x0b\x32\x12.herald.v1.AddressH\x00\x12\x10\n\x08\x63hannels\x18\x03 \x03(\t\x12,\n\x08template\x18\x04 \x01(\x0b\x32\x1a.herald.v1.MessageTemplate\x12;\n\x04\x64\x61ta\x18\x05 \x03(\x0b\x32-.herald.v1.SendTransactionalRequest.DataEntry\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x1a\x46\n\tDataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12(\n\x05value\x18\x02 \x01(\x0b\x32\x19.herald.v1.AttributeValue:\x02\x38\x01\x42\x0b\n\trecipient\"\x7f\n\x08\x44\x65livery\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.herald.v1.DeliveryStatus\x12\x13\n\x0bprovider_id\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\"T\n\x19SendTransactionalResponse\x12\'\n\ndeliveries\x18\x01 \x03(\x0b\x32\x13.herald.v1.DeliveryJ\x04\x08\x02\x10\x03R\x08replayed\"6\n\x0bProfileList\x12\'\n\x08profiles\x18\x01 \x03(\x0b\x32\x15.herald.v1.ProfileRef\"\x0e\n\x0c\x41llReachable\":\n\x06Pacing\x12\r\n\x05\x63ount\x18\x01 \x01(\x03\x12!\n\x04unit\x18\x02 \x01(\x0e\x32\x13.herald.v1.PaceUnit\"0\n\x0c\x44omainFilter\x12\x0f\n\x07include\x18\x01 \x03(\t\x12\x0f\n\x07\x65xclude\x18\x02 \x03(\t\"\xfc\x03\n\x11\x43reateSendRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12*\n\x08profiles\x18\x02 \x01(\x0b\x32\x16.herald.v1.ProfileListH\x00\x12\x30\n\rall_reachable\x18\x03 \x01(\x0b\x32\x17.herald.v1.AllReachableH\x00\x12\x10\n\x08\x63hannels\x18\x04 \x03(\t\x12>\n\ttemplates\x18\x05 \x03(\x0b\x32+.herald.v1.CreateSendRequest.TemplatesEntry\x12#\n\x07purpose\x18\x06 \x01(\x0e\x32\x12.herald.v1.Purpose\x12#\n\x06pacing\x18\x07 \x01(\x0b\x32\x11.herald.v1.PacingH\x01\x12\x11\n\x07unpaced\x18\x08 \x01(\x08H\x01\x12(\n\x07\x64omains\x18\t \x01(\x0b\x32\x17.herald.v1.DomainFilter\x12\x16\n\x0erequire_opt_in\x18\n \x01(\x08\x12\x12\n\nrequest_id\x18\x0b \x01(\t\x12\x14\n\x0cstart_paused\x18\x0c \x01(\x08\x1aL\n\x0eTemplatesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12)\n\x05value\x18\x02 \x01(\x0b\x32\x1a.herald.v1.MessageTemplate:\x02\x38\x01\x42\n\n\x08\x61udienceB\x06\n\x04pace\"\xaf\x05\n\x04Send\x12\x0f\n\x07send_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12#\n\x05state\x18\x03 \x01(\x0e\x32\x14.herald.v1.SendState\x12#\n\x07purpose\x18\x04 \x01(\x0e\x32\x12.herald.v1.Purpose\x12\x10\n\x08\x63hannels\x18\x05 \x03(\t\x12!\n\x06pacing\x18\x06 \x01(\x0b\x32\x11.herald.v1.Pacing\x12\x17\n\x0foutbox_complete\x18\x07 \x01(\x08\x12\x0f\n\x07planned\x18\x08 \x01(\x03\x12\x0c\n\x04sent\x18\t \x01(\x03\x12\x0e\n\x06\x66\x61iled\x18\n \x01(\x03\x12\x12\n\nsuppressed\x18\x0b \x01(\x03\x12\x0f\n\x07\x65xpired\x18\x0c \x01(\x03\x12\x11\n\tcancelled\x18\r \x01(\x03\x12\x0f\n\x07pending\x18\x0e \x01(\x03\x12\x0f\n\x07retries\x18\x0f \x01(\x03\x12\x12\n\nduplicates\x18\x10 \x01(\x03\x12\x15\n\rnot_consented\x18\x11 \x01(\x03\x12\x18\n\x10unknown_profiles\x18\x12 \x01(\x03\x12.\n\ncreated_at\x18\x13 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x14 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\ttemplates\x18\x16 \x03(\x0b\x32\x1e.herald.v1.Send.TemplatesEntry\x12\x30\n\x0fpaused_channels\x18\x17 \x03(\x0b\x32\x17.herald.v1.ChannelPause\x1aL\n\x0eTemplatesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12)\n\x05value\x18\x02 \x01(\x0b\x32\x1a.herald.v1.MessageTemplate:\x02\x38\x01J\x04\x08\x15\x10\x16R\x08\x65xisting\"o\n\x0c\x43hannelPause\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0f\n\x07send_id\x18\x03 \x01(\t\x12-\n\tpaused_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"!\n\x0eGetSendRequest\x12\x0f\n\x07send_id\x18\x01 \x01(\t\"#\n\x10PauseSendRequest\x12\x0f\n\x07send_id\x18\x01 \x01(\t\"$\n\x11ResumeSendRequest\x12\x0f\n\x07send_id\x18\x01 \x01(\t\"$\n\x11\x43\x61ncelSendRequest\x12\x0f\n\x07send_id\x18\x01 \x01(\t\"\xc6\x01\n\x10ListSendsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12$\n\x06states\x18\x03 \x03(\x0e\x32\x14.herald.v1.SendState\x12\x31\n\rcreated_after\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0e\x63reated_before\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"L\n\x11ListSendsResponse\x12\x1e\n\x05sends\x18\x01 \x03(\x0b\x32\x0f.herald.v1.Send\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\xd0\x01\n\x0e\x44\x65liveryStatus\x12\x1f\n\x1b\x44\x45LIVERY_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x44\x45LIVERY_STATUS_ACCEPTED\x10\x01\x12\x1a\n\x16\x44\x45LIVERY_STATUS_FAILED\x10\x02\x12#\n\x1f\x44\x45LIVERY_STATUS_RETRY_SCHEDULED\x10\x03\x12\x1e\n\x1a\x44\x45LIVERY_STATUS_SUPPRESSED\x10\x04\x12\x1e\n\x1a\x44\x45LIVERY_STATUS_NO_ADDRESS\x10\x05*O\n\x08PaceUnit\x12\x19\n\x15PACE_UNIT_UNSPECIFIED\x10\x00\x12\x14\n\x10PACE_UNIT_MINUTE\x10\x01\x12\x12\n\x0ePACE_UNIT_HOUR\x10\x02*\x8a\x01\n\tSendState\x12\x1a\n\x16SEND_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12SEND_STATE_RUNNING\x10\x01\x12\x15\n\x11SEND_STATE_PAUSED\x10\x02\x12\x18\n\x14SEND_STATE_CANCELLED\x10\x03\x12\x18\n\x14SEND_STATE_COMPLETED\x10\x04\x32\xe1\x03\n\x0eMessageService\x12^\n\x11SendTransactional\x12#.herald.v1.SendTransactionalRequest\x1a$.herald.v1.SendTransactionalResponse\x12;\n\nCreateSend\x12\x1c.herald.v1.CreateSendRequest\x1a\x0f.herald.v1.Send\x12\x35\n\x07GetSend\x12\x19.herald.v1.GetSendRequest\x1a\x0f.herald.v1.Send\x12\x46\n\tListSends\x12\x1b.herald.v1.ListSendsRequest\x1a\x1c.herald.v1.ListSendsResponse\x12\x39\n\tPauseSend\x12\x1b.herald.v1.PauseSendRequest\x1a\x0f.herald.v1.Send\x12;\n\nResumeSend\x12\x1c.herald.v1.ResumeSendRequest\x1a\x0f.herald.v1.Send\x12;\n\nCancelSend\x12\x1c.herald.v1.CancelSendRequest\x1a\x0f.herald.v1.Sendb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,52 +42,54 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATESENDREQUEST_TEMPLATESENTRY']._serialized_options = b'8\001'
   _globals['_SEND_TEMPLATESENTRY']._loaded_options = None
   _globals['_SEND_TEMPLATESENTRY']._serialized_options = b'8\001'
-  _globals['_DELIVERYSTATUS']._serialized_start=2716
-  _globals['_DELIVERYSTATUS']._serialized_end=2924
-  _globals['_SENDPURPOSE']._serialized_start=2926
-  _globals['_SENDPURPOSE']._serialized_end=3029
-  _globals['_PACEUNIT']._serialized_start=3031
-  _globals['_PACEUNIT']._serialized_end=3110
-  _globals['_SENDSTATE']._serialized_start=3113
-  _globals['_SENDSTATE']._serialized_end=3251
-  _globals['_MESSAGETEMPLATE']._serialized_start=97
-  _globals['_MESSAGETEMPLATE']._serialized_end=497
-  _globals['_MESSAGETEMPLATE_DATAENTRY']._serialized_start=444
-  _globals['_MESSAGETEMPLATE_DATAENTRY']._serialized_end=487
-  _globals['_SENDTRANSACTIONALREQUEST']._serialized_start=500
-  _globals['_SENDTRANSACTIONALREQUEST']._serialized_end=842
-  _globals['_SENDTRANSACTIONALREQUEST_DATAENTRY']._serialized_start=759
-  _globals['_SENDTRANSACTIONALREQUEST_DATAENTRY']._serialized_end=829
-  _globals['_DELIVERY']._serialized_start=844
-  _globals['_DELIVERY']._serialized_end=971
-  _globals['_SENDTRANSACTIONALRESPONSE']._serialized_start=973
-  _globals['_SENDTRANSACTIONALRESPONSE']._serialized_end=1059
-  _globals['_PROFILELIST']._serialized_start=1061
-  _globals['_PROFILELIST']._serialized_end=1115
-  _globals['_ALLREACHABLE']._serialized_start=1117
-  _globals['_ALLREACHABLE']._serialized_end=1131
-  _globals['_PACING']._serialized_start=1133
-  _globals['_PACING']._serialized_end=1191
-  _globals['_DOMAINFILTER']._serialized_start=1193
-  _globals['_DOMAINFILTER']._serialized_end=1241
-  _globals['_CREATESENDREQUEST']._serialized_start=1244
-  _globals['_CREATESENDREQUEST']._serialized_end=1756
-  _globals['_CREATESENDREQUEST_TEMPLATESENTRY']._serialized_start=1660
-  _globals['_CREATESENDREQUEST_TEMPLATESENTRY']._serialized_end=1736
-  _globals['_SEND']._serialized_start=1759
-  _globals['_SEND']._serialized_end=2452
-  _globals['_SEND_TEMPLATESENTRY']._serialized_start=1660
-  _globals['_SEND_TEMPLATESENTRY']._serialized_end=1736
-  _globals['_CHANNELPAUSE']._serialized_start=2454
-  _globals['_CHANNELPAUSE']._serialized_end=2565
-  _globals['_GETSENDREQUEST']._serialized_start=2567
-  _globals['_GETSENDREQUEST']._serialized_end=2600
-  _globals['_PAUSESENDREQUEST']._serialized_start=2602
-  _globals['_PAUSESENDREQUEST']._serialized_end=2637
-  _globals['_RESUMESENDREQUEST']._serialized_start=2639
-  _globals['_RESUMESENDREQUEST']._serialized_end=2675
-  _globals['_CANCELSENDREQUEST']._serialized_start=2677
-  _globals['_CANCELSENDREQUEST']._serialized_end=2713
-  _globals['_MESSAGESERVICE']._serialized_start=3254
-  _globals['_MESSAGESERVICE']._serialized_end=3663
+  _globals['_DELIVERYSTATUS']._serialized_start=3048
+  _globals['_DELIVERYSTATUS']._serialized_end=3256
+  _globals['_PACEUNIT']._serialized_start=3258
+  _globals['_PACEUNIT']._serialized_end=3337
+  _globals['_SENDSTATE']._serialized_start=3340
+  _globals['_SENDSTATE']._serialized_end=3478
+  _globals['_MESSAGETEMPLATE']._serialized_start=129
+  _globals['_MESSAGETEMPLATE']._serialized_end=567
+  _globals['_MESSAGETEMPLATE_DATAENTRY']._serialized_start=495
+  _globals['_MESSAGETEMPLATE_DATAENTRY']._serialized_end=538
+  _globals['_SENDTRANSACTIONALREQUEST']._serialized_start=570
+  _globals['_SENDTRANSACTIONALREQUEST']._serialized_end=907
+  _globals['_SENDTRANSACTIONALREQUEST_DATAENTRY']._serialized_start=824
+  _globals['_SENDTRANSACTIONALREQUEST_DATAENTRY']._serialized_end=894
+  _globals['_DELIVERY']._serialized_start=909
+  _globals['_DELIVERY']._serialized_end=1036
+  _globals['_SENDTRANSACTIONALRESPONSE']._serialized_start=1038
+  _globals['_SENDTRANSACTIONALRESPONSE']._serialized_end=1122
+  _globals['_PROFILELIST']._serialized_start=1124
+  _globals['_PROFILELIST']._serialized_end=1178
+  _globals['_ALLREACHABLE']._serialized_start=1180
+  _globals['_ALLREACHABLE']._serialized_end=1194
+  _globals['_PACING']._serialized_start=1196
+  _globals['_PACING']._serialized_end=1254
+  _globals['_DOMAINFILTER']._serialized_start=1256
+  _globals['_DOMAINFILTER']._serialized_end=1304
+  _globals['_CREATESENDREQUEST']._serialized_start=1307
+  _globals['_CREATESENDREQUEST']._serialized_end=1815
+  _globals['_CREATESENDREQUEST_TEMPLATESENTRY']._serialized_start=1719
+  _globals['_CREATESENDREQUEST_TEMPLATESENTRY']._serialized_end=1795
+  _globals['_SEND']._serialized_start=1818
+  _globals['_SEND']._serialized_end=2505
+  _globals['_SEND_TEMPLATESENTRY']._serialized_start=1719
+  _globals['_SEND_TEMPLATESENTRY']._serialized_end=1795
+  _globals['_CHANNELPAUSE']._serialized_start=2507
+  _globals['_CHANNELPAUSE']._serialized_end=2618
+  _globals['_GETSENDREQUEST']._serialized_start=2620
+  _globals['_GETSENDREQUEST']._serialized_end=2653
+  _globals['_PAUSESENDREQUEST']._serialized_start=2655
+  _globals['_PAUSESENDREQUEST']._serialized_end=2690
+  _globals['_RESUMESENDREQUEST']._serialized_start=2692
+  _globals['_RESUMESENDREQUEST']._serialized_end=2728
+  _globals['_CANCELSENDREQUEST']._serialized_start=2730
+  _globals['_CANCELSENDREQUEST']._serialized_end=2766
+  _globals['_LISTSENDSREQUEST']._serialized_start=2769
+  _globals['_LISTSENDSREQUEST']._serialized_end=2967
+  _globals['_LISTSENDSRESPONSE']._serialized_start=2969
+  _globals['_LISTSENDSRESPONSE']._serialized_end=3045
+  _globals['_MESSAGESERVICE']._serialized_start=3481
+  _globals['_MESSAGESERVICE']._serialized_end=3962
 # @@protoc_insertion_point(module_scope)

@@ -1,5 +1,6 @@
 import datetime
 
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from herald.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
@@ -20,12 +21,6 @@ class DeliveryStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DELIVERY_STATUS_SUPPRESSED: _ClassVar[DeliveryStatus]
     DELIVERY_STATUS_NO_ADDRESS: _ClassVar[DeliveryStatus]
 
-class SendPurpose(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
-    __slots__ = ()
-    SEND_PURPOSE_UNSPECIFIED: _ClassVar[SendPurpose]
-    SEND_PURPOSE_MARKETING: _ClassVar[SendPurpose]
-    SEND_PURPOSE_TRANSACTIONAL: _ClassVar[SendPurpose]
-
 class PaceUnit(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     PACE_UNIT_UNSPECIFIED: _ClassVar[PaceUnit]
@@ -45,9 +40,6 @@ DELIVERY_STATUS_FAILED: DeliveryStatus
 DELIVERY_STATUS_RETRY_SCHEDULED: DeliveryStatus
 DELIVERY_STATUS_SUPPRESSED: DeliveryStatus
 DELIVERY_STATUS_NO_ADDRESS: DeliveryStatus
-SEND_PURPOSE_UNSPECIFIED: SendPurpose
-SEND_PURPOSE_MARKETING: SendPurpose
-SEND_PURPOSE_TRANSACTIONAL: SendPurpose
 PACE_UNIT_UNSPECIFIED: PaceUnit
 PACE_UNIT_MINUTE: PaceUnit
 PACE_UNIT_HOUR: PaceUnit
@@ -58,7 +50,7 @@ SEND_STATE_CANCELLED: SendState
 SEND_STATE_COMPLETED: SendState
 
 class MessageTemplate(_message.Message):
-    __slots__ = ("subject", "html", "text", "from_address", "from_name", "reply_to", "title", "body", "data", "silent", "badge", "sound", "collapse_key", "priority", "ttl_seconds", "url", "campaign")
+    __slots__ = ("subject", "html", "text", "from_address", "from_name", "reply_to", "title", "body", "data", "silent", "badge", "sound", "collapse_key", "priority", "url", "campaign", "ttl")
     class DataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -80,9 +72,9 @@ class MessageTemplate(_message.Message):
     SOUND_FIELD_NUMBER: _ClassVar[int]
     COLLAPSE_KEY_FIELD_NUMBER: _ClassVar[int]
     PRIORITY_FIELD_NUMBER: _ClassVar[int]
-    TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
     URL_FIELD_NUMBER: _ClassVar[int]
     CAMPAIGN_FIELD_NUMBER: _ClassVar[int]
+    TTL_FIELD_NUMBER: _ClassVar[int]
     subject: str
     html: str
     text: str
@@ -97,13 +89,13 @@ class MessageTemplate(_message.Message):
     sound: str
     collapse_key: str
     priority: str
-    ttl_seconds: int
     url: str
     campaign: str
-    def __init__(self, subject: _Optional[str] = ..., html: _Optional[str] = ..., text: _Optional[str] = ..., from_address: _Optional[str] = ..., from_name: _Optional[str] = ..., reply_to: _Optional[str] = ..., title: _Optional[str] = ..., body: _Optional[str] = ..., data: _Optional[_Mapping[str, str]] = ..., silent: _Optional[bool] = ..., badge: _Optional[int] = ..., sound: _Optional[str] = ..., collapse_key: _Optional[str] = ..., priority: _Optional[str] = ..., ttl_seconds: _Optional[int] = ..., url: _Optional[str] = ..., campaign: _Optional[str] = ...) -> None: ...
+    ttl: _duration_pb2.Duration
+    def __init__(self, subject: _Optional[str] = ..., html: _Optional[str] = ..., text: _Optional[str] = ..., from_address: _Optional[str] = ..., from_name: _Optional[str] = ..., reply_to: _Optional[str] = ..., title: _Optional[str] = ..., body: _Optional[str] = ..., data: _Optional[_Mapping[str, str]] = ..., silent: _Optional[bool] = ..., badge: _Optional[int] = ..., sound: _Optional[str] = ..., collapse_key: _Optional[str] = ..., priority: _Optional[str] = ..., url: _Optional[str] = ..., campaign: _Optional[str] = ..., ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class SendTransactionalRequest(_message.Message):
-    __slots__ = ("profile", "address", "channels", "template", "data", "idempotency_key")
+    __slots__ = ("profile", "address", "channels", "template", "data", "request_id")
     class DataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -116,14 +108,14 @@ class SendTransactionalRequest(_message.Message):
     CHANNELS_FIELD_NUMBER: _ClassVar[int]
     TEMPLATE_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
-    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     profile: _common_pb2.ProfileRef
     address: _common_pb2.Address
     channels: _containers.RepeatedScalarFieldContainer[str]
     template: MessageTemplate
     data: _containers.MessageMap[str, _common_pb2.AttributeValue]
-    idempotency_key: str
-    def __init__(self, profile: _Optional[_Union[_common_pb2.ProfileRef, _Mapping]] = ..., address: _Optional[_Union[_common_pb2.Address, _Mapping]] = ..., channels: _Optional[_Iterable[str]] = ..., template: _Optional[_Union[MessageTemplate, _Mapping]] = ..., data: _Optional[_Mapping[str, _common_pb2.AttributeValue]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, profile: _Optional[_Union[_common_pb2.ProfileRef, _Mapping]] = ..., address: _Optional[_Union[_common_pb2.Address, _Mapping]] = ..., channels: _Optional[_Iterable[str]] = ..., template: _Optional[_Union[MessageTemplate, _Mapping]] = ..., data: _Optional[_Mapping[str, _common_pb2.AttributeValue]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class Delivery(_message.Message):
     __slots__ = ("channel", "message_id", "status", "provider_id", "reason")
@@ -140,12 +132,10 @@ class Delivery(_message.Message):
     def __init__(self, channel: _Optional[str] = ..., message_id: _Optional[str] = ..., status: _Optional[_Union[DeliveryStatus, str]] = ..., provider_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class SendTransactionalResponse(_message.Message):
-    __slots__ = ("deliveries", "replayed")
+    __slots__ = ("deliveries",)
     DELIVERIES_FIELD_NUMBER: _ClassVar[int]
-    REPLAYED_FIELD_NUMBER: _ClassVar[int]
     deliveries: _containers.RepeatedCompositeFieldContainer[Delivery]
-    replayed: bool
-    def __init__(self, deliveries: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ..., replayed: _Optional[bool] = ...) -> None: ...
+    def __init__(self, deliveries: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ...) -> None: ...
 
 class ProfileList(_message.Message):
     __slots__ = ("profiles",)
@@ -174,7 +164,7 @@ class DomainFilter(_message.Message):
     def __init__(self, include: _Optional[_Iterable[str]] = ..., exclude: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CreateSendRequest(_message.Message):
-    __slots__ = ("name", "profiles", "all_reachable", "channels", "templates", "purpose", "pacing", "unpaced", "domains", "require_opt_in", "client_key", "start_paused")
+    __slots__ = ("name", "profiles", "all_reachable", "channels", "templates", "purpose", "pacing", "unpaced", "domains", "require_opt_in", "request_id", "start_paused")
     class TemplatesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -192,24 +182,24 @@ class CreateSendRequest(_message.Message):
     UNPACED_FIELD_NUMBER: _ClassVar[int]
     DOMAINS_FIELD_NUMBER: _ClassVar[int]
     REQUIRE_OPT_IN_FIELD_NUMBER: _ClassVar[int]
-    CLIENT_KEY_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     START_PAUSED_FIELD_NUMBER: _ClassVar[int]
     name: str
     profiles: ProfileList
     all_reachable: AllReachable
     channels: _containers.RepeatedScalarFieldContainer[str]
     templates: _containers.MessageMap[str, MessageTemplate]
-    purpose: SendPurpose
+    purpose: _common_pb2.Purpose
     pacing: Pacing
     unpaced: bool
     domains: DomainFilter
     require_opt_in: bool
-    client_key: str
+    request_id: str
     start_paused: bool
-    def __init__(self, name: _Optional[str] = ..., profiles: _Optional[_Union[ProfileList, _Mapping]] = ..., all_reachable: _Optional[_Union[AllReachable, _Mapping]] = ..., channels: _Optional[_Iterable[str]] = ..., templates: _Optional[_Mapping[str, MessageTemplate]] = ..., purpose: _Optional[_Union[SendPurpose, str]] = ..., pacing: _Optional[_Union[Pacing, _Mapping]] = ..., unpaced: _Optional[bool] = ..., domains: _Optional[_Union[DomainFilter, _Mapping]] = ..., require_opt_in: _Optional[bool] = ..., client_key: _Optional[str] = ..., start_paused: _Optional[bool] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., profiles: _Optional[_Union[ProfileList, _Mapping]] = ..., all_reachable: _Optional[_Union[AllReachable, _Mapping]] = ..., channels: _Optional[_Iterable[str]] = ..., templates: _Optional[_Mapping[str, MessageTemplate]] = ..., purpose: _Optional[_Union[_common_pb2.Purpose, str]] = ..., pacing: _Optional[_Union[Pacing, _Mapping]] = ..., unpaced: _Optional[bool] = ..., domains: _Optional[_Union[DomainFilter, _Mapping]] = ..., require_opt_in: _Optional[bool] = ..., request_id: _Optional[str] = ..., start_paused: _Optional[bool] = ...) -> None: ...
 
 class Send(_message.Message):
-    __slots__ = ("send_id", "name", "state", "purpose", "channels", "pacing", "outbox_complete", "planned", "sent", "failed", "suppressed", "expired", "cancelled", "pending", "retries", "duplicates", "not_consented", "unknown_profiles", "created_at", "finished_at", "existing", "templates", "paused_channels")
+    __slots__ = ("send_id", "name", "state", "purpose", "channels", "pacing", "outbox_complete", "planned", "sent", "failed", "suppressed", "expired", "cancelled", "pending", "retries", "duplicates", "not_consented", "unknown_profiles", "created_at", "finished_at", "templates", "paused_channels")
     class TemplatesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -237,13 +227,12 @@ class Send(_message.Message):
     UNKNOWN_PROFILES_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
-    EXISTING_FIELD_NUMBER: _ClassVar[int]
     TEMPLATES_FIELD_NUMBER: _ClassVar[int]
     PAUSED_CHANNELS_FIELD_NUMBER: _ClassVar[int]
     send_id: str
     name: str
     state: SendState
-    purpose: SendPurpose
+    purpose: _common_pb2.Purpose
     channels: _containers.RepeatedScalarFieldContainer[str]
     pacing: Pacing
     outbox_complete: bool
@@ -260,10 +249,9 @@ class Send(_message.Message):
     unknown_profiles: int
     created_at: _timestamp_pb2.Timestamp
     finished_at: _timestamp_pb2.Timestamp
-    existing: bool
     templates: _containers.MessageMap[str, MessageTemplate]
     paused_channels: _containers.RepeatedCompositeFieldContainer[ChannelPause]
-    def __init__(self, send_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[SendState, str]] = ..., purpose: _Optional[_Union[SendPurpose, str]] = ..., channels: _Optional[_Iterable[str]] = ..., pacing: _Optional[_Union[Pacing, _Mapping]] = ..., outbox_complete: _Optional[bool] = ..., planned: _Optional[int] = ..., sent: _Optional[int] = ..., failed: _Optional[int] = ..., suppressed: _Optional[int] = ..., expired: _Optional[int] = ..., cancelled: _Optional[int] = ..., pending: _Optional[int] = ..., retries: _Optional[int] = ..., duplicates: _Optional[int] = ..., not_consented: _Optional[int] = ..., unknown_profiles: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., existing: _Optional[bool] = ..., templates: _Optional[_Mapping[str, MessageTemplate]] = ..., paused_channels: _Optional[_Iterable[_Union[ChannelPause, _Mapping]]] = ...) -> None: ...
+    def __init__(self, send_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[SendState, str]] = ..., purpose: _Optional[_Union[_common_pb2.Purpose, str]] = ..., channels: _Optional[_Iterable[str]] = ..., pacing: _Optional[_Union[Pacing, _Mapping]] = ..., outbox_complete: _Optional[bool] = ..., planned: _Optional[int] = ..., sent: _Optional[int] = ..., failed: _Optional[int] = ..., suppressed: _Optional[int] = ..., expired: _Optional[int] = ..., cancelled: _Optional[int] = ..., pending: _Optional[int] = ..., retries: _Optional[int] = ..., duplicates: _Optional[int] = ..., not_consented: _Optional[int] = ..., unknown_profiles: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., templates: _Optional[_Mapping[str, MessageTemplate]] = ..., paused_channels: _Optional[_Iterable[_Union[ChannelPause, _Mapping]]] = ...) -> None: ...
 
 class ChannelPause(_message.Message):
     __slots__ = ("channel", "reason", "send_id", "paused_at")
@@ -300,3 +288,25 @@ class CancelSendRequest(_message.Message):
     SEND_ID_FIELD_NUMBER: _ClassVar[int]
     send_id: str
     def __init__(self, send_id: _Optional[str] = ...) -> None: ...
+
+class ListSendsRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "states", "created_after", "created_before")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    STATES_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AFTER_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    states: _containers.RepeatedScalarFieldContainer[SendState]
+    created_after: _timestamp_pb2.Timestamp
+    created_before: _timestamp_pb2.Timestamp
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., states: _Optional[_Iterable[_Union[SendState, str]]] = ..., created_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListSendsResponse(_message.Message):
+    __slots__ = ("sends", "next_page_token")
+    SENDS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    sends: _containers.RepeatedCompositeFieldContainer[Send]
+    next_page_token: str
+    def __init__(self, sends: _Optional[_Iterable[_Union[Send, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

@@ -49,6 +49,11 @@ class MessageServiceStub:
                 request_serializer=herald_dot_v1_dot_messages__pb2.GetSendRequest.SerializeToString,
                 response_deserializer=herald_dot_v1_dot_messages__pb2.Send.FromString,
                 _registered_method=True)
+        self.ListSends = channel.unary_unary(
+                '/herald.v1.MessageService/ListSends',
+                request_serializer=herald_dot_v1_dot_messages__pb2.ListSendsRequest.SerializeToString,
+                response_deserializer=herald_dot_v1_dot_messages__pb2.ListSendsResponse.FromString,
+                _registered_method=True)
         self.PauseSend = channel.unary_unary(
                 '/herald.v1.MessageService/PauseSend',
                 request_serializer=herald_dot_v1_dot_messages__pb2.PauseSendRequest.SerializeToString,
@@ -78,8 +83,8 @@ class MessageServiceServicer:
         suppression list (bounces, complaints, unsubscribes) and erasure. A profile's push channels reach
         every device it has; email and SMS its most recently added address.
 
-        With an `idempotency_key`, a repeated call within 24 hours returns the first call's response
-        (`replayed` set) and sends nothing. A call still in progress with the same key is ABORTED.
+        With a `request_id`, a repeated call within 24 hours returns the first call's answer (trailer
+        `herald-replayed: true`) and sends nothing. A call still in progress with the same id is ABORTED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -97,8 +102,8 @@ class MessageServiceServicer:
         on the delivery suppression list (bounces, complaints, unsubscribes for marketing) or erased are
         recorded as suppressed; profiles without consent are skipped (`not_consented`).
 
-        Each channel must be configured in the project. With a `client_key`, a repeated call returns the
-        first call's send (`existing` set) and starts nothing.
+        Each channel must be configured in the project. With a `request_id`, a repeated call returns the
+        first call's send as it stands now (trailer `herald-replayed: true`) and starts nothing.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -106,6 +111,13 @@ class MessageServiceServicer:
 
     def GetSend(self, request, context):
         """The send with its progress counts. NOT_FOUND for an unknown id (or another project's).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSends(self, request, context):
+        """The project's sends, newest first, paged, optionally filtered by state and creation time.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -155,6 +167,11 @@ def add_MessageServiceServicer_to_server(servicer, server):
                     servicer.GetSend,
                     request_deserializer=herald_dot_v1_dot_messages__pb2.GetSendRequest.FromString,
                     response_serializer=herald_dot_v1_dot_messages__pb2.Send.SerializeToString,
+            ),
+            'ListSends': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSends,
+                    request_deserializer=herald_dot_v1_dot_messages__pb2.ListSendsRequest.FromString,
+                    response_serializer=herald_dot_v1_dot_messages__pb2.ListSendsResponse.SerializeToString,
             ),
             'PauseSend': grpc.unary_unary_rpc_method_handler(
                     servicer.PauseSend,
@@ -253,6 +270,33 @@ class MessageService:
             '/herald.v1.MessageService/GetSend',
             herald_dot_v1_dot_messages__pb2.GetSendRequest.SerializeToString,
             herald_dot_v1_dot_messages__pb2.Send.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSends(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/herald.v1.MessageService/ListSends',
+            herald_dot_v1_dot_messages__pb2.ListSendsRequest.SerializeToString,
+            herald_dot_v1_dot_messages__pb2.ListSendsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -191,6 +191,22 @@ class TrackEventsResponse(_message.Message):
     suppressed: int
     def __init__(self, accepted: _Optional[int] = ..., duplicates: _Optional[int] = ..., suppressed: _Optional[int] = ...) -> None: ...
 
+class StreamEventsRequest(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[TrackedEvent]
+    def __init__(self, events: _Optional[_Iterable[_Union[TrackedEvent, _Mapping]]] = ...) -> None: ...
+
+class StreamEventsResponse(_message.Message):
+    __slots__ = ("accepted", "duplicates", "suppressed")
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATES_FIELD_NUMBER: _ClassVar[int]
+    SUPPRESSED_FIELD_NUMBER: _ClassVar[int]
+    accepted: int
+    duplicates: int
+    suppressed: int
+    def __init__(self, accepted: _Optional[int] = ..., duplicates: _Optional[int] = ..., suppressed: _Optional[int] = ...) -> None: ...
+
 class IdentifyRequest(_message.Message):
     __slots__ = ("anonymous_id", "custom_id")
     ANONYMOUS_ID_FIELD_NUMBER: _ClassVar[int]
@@ -249,7 +265,7 @@ class ExportProfileRequest(_message.Message):
     profile: _common_pb2.ProfileRef
     def __init__(self, profile: _Optional[_Union[_common_pb2.ProfileRef, _Mapping]] = ...) -> None: ...
 
-class ExportProfileChunk(_message.Message):
+class ExportProfileResponse(_message.Message):
     __slots__ = ("data",)
     DATA_FIELD_NUMBER: _ClassVar[int]
     data: bytes

@@ -56,8 +56,8 @@ class ProfileServiceStub:
                 _registered_method=True)
         self.StreamEvents = channel.stream_unary(
                 '/herald.v1.ProfileService/StreamEvents',
-                request_serializer=herald_dot_v1_dot_profiles__pb2.TrackEventsRequest.SerializeToString,
-                response_deserializer=herald_dot_v1_dot_profiles__pb2.TrackEventsResponse.FromString,
+                request_serializer=herald_dot_v1_dot_profiles__pb2.StreamEventsRequest.SerializeToString,
+                response_deserializer=herald_dot_v1_dot_profiles__pb2.StreamEventsResponse.FromString,
                 _registered_method=True)
         self.Identify = channel.unary_unary(
                 '/herald.v1.ProfileService/Identify',
@@ -77,7 +77,7 @@ class ProfileServiceStub:
         self.ExportProfile = channel.unary_stream(
                 '/herald.v1.ProfileService/ExportProfile',
                 request_serializer=herald_dot_v1_dot_profiles__pb2.ExportProfileRequest.SerializeToString,
-                response_deserializer=herald_dot_v1_dot_profiles__pb2.ExportProfileChunk.FromString,
+                response_deserializer=herald_dot_v1_dot_profiles__pb2.ExportProfileResponse.FromString,
                 _registered_method=True)
         self.PurgeInactiveProfiles = channel.unary_unary(
                 '/herald.v1.ProfileService/PurgeInactiveProfiles',
@@ -218,8 +218,8 @@ def add_ProfileServiceServicer_to_server(servicer, server):
             ),
             'StreamEvents': grpc.stream_unary_rpc_method_handler(
                     servicer.StreamEvents,
-                    request_deserializer=herald_dot_v1_dot_profiles__pb2.TrackEventsRequest.FromString,
-                    response_serializer=herald_dot_v1_dot_profiles__pb2.TrackEventsResponse.SerializeToString,
+                    request_deserializer=herald_dot_v1_dot_profiles__pb2.StreamEventsRequest.FromString,
+                    response_serializer=herald_dot_v1_dot_profiles__pb2.StreamEventsResponse.SerializeToString,
             ),
             'Identify': grpc.unary_unary_rpc_method_handler(
                     servicer.Identify,
@@ -239,7 +239,7 @@ def add_ProfileServiceServicer_to_server(servicer, server):
             'ExportProfile': grpc.unary_stream_rpc_method_handler(
                     servicer.ExportProfile,
                     request_deserializer=herald_dot_v1_dot_profiles__pb2.ExportProfileRequest.FromString,
-                    response_serializer=herald_dot_v1_dot_profiles__pb2.ExportProfileChunk.SerializeToString,
+                    response_serializer=herald_dot_v1_dot_profiles__pb2.ExportProfileResponse.SerializeToString,
             ),
             'PurgeInactiveProfiles': grpc.unary_unary_rpc_method_handler(
                     servicer.PurgeInactiveProfiles,
@@ -385,8 +385,8 @@ class ProfileService:
             request_iterator,
             target,
             '/herald.v1.ProfileService/StreamEvents',
-            herald_dot_v1_dot_profiles__pb2.TrackEventsRequest.SerializeToString,
-            herald_dot_v1_dot_profiles__pb2.TrackEventsResponse.FromString,
+            herald_dot_v1_dot_profiles__pb2.StreamEventsRequest.SerializeToString,
+            herald_dot_v1_dot_profiles__pb2.StreamEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -494,7 +494,7 @@ class ProfileService:
             target,
             '/herald.v1.ProfileService/ExportProfile',
             herald_dot_v1_dot_profiles__pb2.ExportProfileRequest.SerializeToString,
-            herald_dot_v1_dot_profiles__pb2.ExportProfileChunk.FromString,
+            herald_dot_v1_dot_profiles__pb2.ExportProfileResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -37,7 +37,7 @@ class ProjectServiceStub:
         self.CreateProject = channel.unary_unary(
                 '/herald.v1.ProjectService/CreateProject',
                 request_serializer=herald_dot_v1_dot_projects__pb2.CreateProjectRequest.SerializeToString,
-                response_deserializer=herald_dot_v1_dot_projects__pb2.CreateProjectResponse.FromString,
+                response_deserializer=herald_dot_v1_dot_projects__pb2.Project.FromString,
                 _registered_method=True)
         self.GetProject = channel.unary_unary(
                 '/herald.v1.ProjectService/GetProject',
@@ -49,15 +49,15 @@ class ProjectServiceStub:
                 request_serializer=herald_dot_v1_dot_projects__pb2.ListProjectsRequest.SerializeToString,
                 response_deserializer=herald_dot_v1_dot_projects__pb2.ListProjectsResponse.FromString,
                 _registered_method=True)
-        self.UpdateProjectSettings = channel.unary_unary(
-                '/herald.v1.ProjectService/UpdateProjectSettings',
-                request_serializer=herald_dot_v1_dot_projects__pb2.UpdateProjectSettingsRequest.SerializeToString,
+        self.UpdateProject = channel.unary_unary(
+                '/herald.v1.ProjectService/UpdateProject',
+                request_serializer=herald_dot_v1_dot_projects__pb2.UpdateProjectRequest.SerializeToString,
                 response_deserializer=herald_dot_v1_dot_projects__pb2.Project.FromString,
                 _registered_method=True)
         self.CreateApiKey = channel.unary_unary(
                 '/herald.v1.ProjectService/CreateApiKey',
                 request_serializer=herald_dot_v1_dot_projects__pb2.CreateApiKeyRequest.SerializeToString,
-                response_deserializer=herald_dot_v1_dot_projects__pb2.CreateApiKeyResponse.FromString,
+                response_deserializer=herald_dot_v1_dot_projects__pb2.ApiKey.FromString,
                 _registered_method=True)
         self.ListApiKeys = channel.unary_unary(
                 '/herald.v1.ProjectService/ListApiKeys',
@@ -75,7 +75,8 @@ class ProjectServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
     def CreateProject(self, request, context):
-        """Creates a project and its first API key (the only time that key's secret is shown).
+        """Creates a project and its first API key, returned in `Project.initial_api_key` with its secret (the
+        only time that secret is shown).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -89,28 +90,30 @@ class ProjectServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListProjects(self, request, context):
-        """Every project of this deployment.
+        """Every project of this deployment, oldest first, paged.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def UpdateProjectSettings(self, request, context):
-        """Changes only the fields that are set.
+    def UpdateProject(self, request, context):
+        """Changes the fields named in `update_mask`: `name`, `settings.timezone`,
+        `settings.inactivity_retention_days`, `settings` (both settings) or `*` (all three). Without a mask,
+        the fields set to a non-default value in `project` are changed.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CreateApiKey(self, request, context):
-        """Creates an API key; the secret is returned once and stored only as a hash.
+        """Creates an API key; its secret is in the answer (`ApiKey.secret`), once, and stored only as a hash.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListApiKeys(self, request, context):
-        """A project's keys, revoked ones included (secrets are never shown again).
+        """A project's keys, revoked ones included (secrets are never shown again), oldest first, paged.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -129,7 +132,7 @@ def add_ProjectServiceServicer_to_server(servicer, server):
             'CreateProject': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateProject,
                     request_deserializer=herald_dot_v1_dot_projects__pb2.CreateProjectRequest.FromString,
-                    response_serializer=herald_dot_v1_dot_projects__pb2.CreateProjectResponse.SerializeToString,
+                    response_serializer=herald_dot_v1_dot_projects__pb2.Project.SerializeToString,
             ),
             'GetProject': grpc.unary_unary_rpc_method_handler(
                     servicer.GetProject,
@@ -141,15 +144,15 @@ def add_ProjectServiceServicer_to_server(servicer, server):
                     request_deserializer=herald_dot_v1_dot_projects__pb2.ListProjectsRequest.FromString,
                     response_serializer=herald_dot_v1_dot_projects__pb2.ListProjectsResponse.SerializeToString,
             ),
-            'UpdateProjectSettings': grpc.unary_unary_rpc_method_handler(
-                    servicer.UpdateProjectSettings,
-                    request_deserializer=herald_dot_v1_dot_projects__pb2.UpdateProjectSettingsRequest.FromString,
+            'UpdateProject': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateProject,
+                    request_deserializer=herald_dot_v1_dot_projects__pb2.UpdateProjectRequest.FromString,
                     response_serializer=herald_dot_v1_dot_projects__pb2.Project.SerializeToString,
             ),
             'CreateApiKey': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateApiKey,
                     request_deserializer=herald_dot_v1_dot_projects__pb2.CreateApiKeyRequest.FromString,
-                    response_serializer=herald_dot_v1_dot_projects__pb2.CreateApiKeyResponse.SerializeToString,
+                    response_serializer=herald_dot_v1_dot_projects__pb2.ApiKey.SerializeToString,
             ),
             'ListApiKeys': grpc.unary_unary_rpc_method_handler(
                     servicer.ListApiKeys,
@@ -188,7 +191,7 @@ class ProjectService:
             target,
             '/herald.v1.ProjectService/CreateProject',
             herald_dot_v1_dot_projects__pb2.CreateProjectRequest.SerializeToString,
-            herald_dot_v1_dot_projects__pb2.CreateProjectResponse.FromString,
+            herald_dot_v1_dot_projects__pb2.Project.FromString,
             options,
             channel_credentials,
             insecure,
@@ -254,7 +257,7 @@ class ProjectService:
             _registered_method=True)
 
     @staticmethod
-    def UpdateProjectSettings(request,
+    def UpdateProject(request,
             target,
             options=(),
             channel_credentials=None,
@@ -267,8 +270,8 @@ class ProjectService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/herald.v1.ProjectService/UpdateProjectSettings',
-            herald_dot_v1_dot_projects__pb2.UpdateProjectSettingsRequest.SerializeToString,
+            '/herald.v1.ProjectService/UpdateProject',
+            herald_dot_v1_dot_projects__pb2.UpdateProjectRequest.SerializeToString,
             herald_dot_v1_dot_projects__pb2.Project.FromString,
             options,
             channel_credentials,
@@ -296,7 +299,7 @@ class ProjectService:
             target,
             '/herald.v1.ProjectService/CreateApiKey',
             herald_dot_v1_dot_projects__pb2.CreateApiKeyRequest.SerializeToString,
-            herald_dot_v1_dot_projects__pb2.CreateApiKeyResponse.FromString,
+            herald_dot_v1_dot_projects__pb2.ApiKey.FromString,
             options,
             channel_credentials,
             insecure,

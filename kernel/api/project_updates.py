@@ -1,0 +1,58 @@
+"""UpdateProject's field mask (AIP-134): which fields of the given project are written."""
+
+from __future__ import annotations
+
+from herald.v1 import projects_pb2 as pb
+from kernel.errors import InvalidArgument
+from kernel.projects import ProjectChanges, check_name, check_retention, check_timezone
+
+_NAME = "name"
+_TIMEZONE = "settings.timezone"
+_RETENTION = "settings.inactivity_retention_days"
+#: Each accepted mask path, and the updatable fields it names.
+_PATHS = {
+    _NAME: (_NAME,),
+    _TIMEZONE: (_TIMEZONE,),
+    _RETENTION: (_RETENTION,),
+    "settings": (_TIMEZONE, _RETENTION),
+    "*": (_NAME, _TIMEZONE, _RETENTION),
+}
+
+
+def project_changes(request: pb.UpdateProjectRequest) -> ProjectChanges:
+    """The changes the mask names, checked; without a mask, those of the fields set to a non-default value
+    (so a field can be reset to its default only through a mask)."""
+    fields = _masked_fields(request) if request.update_mask.paths else _populated_fields(request.project)
+    project = request.project
+    return ProjectChanges(
+        name=check_name(project.name, "project.name") if _NAME in fields else None,
+        timezone=check_timezone(project.settings.timezone, "project.settings.timezone")
+        if _TIMEZONE in fields
+        else None,
+        inactivity_retention_days=check_retention(
+            project.settings.inactivity_retention_days, "project.settings.inactivity_retention_days"
+        )
+        if _RETENTION in fields
+        else None,
+    )
+
+
+def _masked_fields(request: pb.UpdateProjectRequest) -> set[str]:
+    fields: set[str] = set()
+    for index, path in enumerate(request.update_mask.paths):
+        if path not in _PATHS:
+            raise InvalidArgument(
+                f"{path!r} is not an updatable field (use {', '.join(sorted(_PATHS))})",
+                f"update_mask.paths[{index}]",
+            )
+        fields.update(_PATHS[path])
+    return fields
+
+
+def _populated_fields(project: pb.Project) -> set[str]:
+    values = {
+        _NAME: project.name,
+        _TIMEZONE: project.settings.timezone,
+        _RETENTION: project.settings.inactivity_retention_days,
+    }
+    return {field for field, value in values.items() if value}
