@@ -91,7 +91,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _emulator(args: argparse.Namespace, settings: Settings) -> int:
-    from kernel.plugins import ChannelManager, UnknownChannel
+    from kernel.plugins import ChannelManager, NoEmulator, UnknownChannel
 
     manager = ChannelManager()
     try:
@@ -99,6 +99,9 @@ def _emulator(args: argparse.Namespace, settings: Settings) -> int:
     except UnknownChannel:
         known = ", ".join(spec.name for spec in manager.channels())
         print(f"herald: unknown channel {args.channel!r} (known: {known})", file=sys.stderr)
+        return 2
+    except NoEmulator as missing:
+        print(f"herald: {missing}", file=sys.stderr)
         return 2
     config = manager.validate_config(args.channel, emulator.enter_sandbox())
 

@@ -1,7 +1,8 @@
 """A conformance kit that any channel plugin runs against itself, with its own emulator.
 
 Subclass :class:`ChannelConformance` in a test module, fill in the few channel-specific hooks, and
-pytest collects the inherited tests::
+plain ``pytest`` collects the inherited tests — in Herald's repository or in the plugin's own, where
+Herald's ``conformance`` extra brings what the kit needs (pytest; README "Writing a channel plugin")::
 
     class TestMyChannel(ChannelConformance):
         channel_name = "sms.mygateway"
@@ -19,14 +20,19 @@ provider's Retry-After when it sends one); a dead address is a permanent failure
 a refusal that may also mean a wrong configuration (``config_suspect_failure``) fails without pruning;
 an oversized payload is refused before it reaches the provider; the emulator serves sandbox mode; a
 webhook call without the provider's credentials or signature is refused.
+
+The tests are plain functions, each driving its own event loop (the ``runner`` fixture): the kit
+needs no pytest-asyncio, and works whatever ``asyncio_mode`` and loop scopes the plugin's repository
+configures, or none.
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Mapping
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, ClassVar, TypeVar
 
 import pytest
 
@@ -39,9 +45,20 @@ from kernel.channels import (
     MessageContent,
     OutboundMessage,
     Outcome,
+    SendResult,
     WebhookRequest,
 )
 from kernel.plugins import ChannelManager
+
+T = TypeVar("T")
+#: The ``send_batch`` fixture: a batch in, its results out.
+SendBatch = Callable[[list[OutboundMessage]], list[SendResult]]
+
+
+async def _in_loop(make: Callable[..., T], *args: Any) -> T:
+    """``make(*args)`` called inside the running loop: senders and emulators may bind to it (an aiohttp
+    session created outside one is deprecated)."""
+    return make(*args)
 
 
 class ChannelConformance:
@@ -89,20 +106,38 @@ class ChannelConformance:
         return manager.channel(self.channel_name)
 
     @pytest.fixture
-    async def emulator(self, manager: ChannelManager) -> AsyncIterator[Emulator]:
-        """The channel's provider emulator, started on loopback."""
-        async with manager.emulator(self.channel_name) as running:
-            yield running
+    def runner(self) -> Iterator[asyncio.Runner]:
+        """This test's own event loop, closed with it (and never made the thread's current loop, which
+        a pytest-asyncio loop of the caller's may be)."""
+        with asyncio.Runner(loop_factory=asyncio.new_event_loop) as runner:
+            yield runner
 
     @pytest.fixture
-    async def sender(self, manager: ChannelManager, emulator: Emulator) -> AsyncIterator[ChannelSender]:
+    def emulator(self, manager: ChannelManager, runner: asyncio.Runner) -> Iterator[Emulator]:
+        """The channel's provider emulator, started on loopback."""
+        emulator = runner.run(_in_loop(manager.emulator, self.channel_name))
+        started = runner.run(emulator.__aenter__())
+        try:
+            yield started
+        finally:
+            runner.run(emulator.__aexit__(None, None, None))
+
+    @pytest.fixture
+    def sender(
+        self, manager: ChannelManager, emulator: Emulator, runner: asyncio.Runner
+    ) -> Iterator[ChannelSender]:
         """A sender for a validated configuration, pointed at the emulator."""
         config = manager.validate_config(self.channel_name, self.config(emulator))
-        created = manager.sender(self.channel_name, config, emulator.endpoint)
+        created = runner.run(_in_loop(manager.sender, self.channel_name, config, emulator.endpoint))
         try:
             yield created
         finally:
-            await created.close()
+            runner.run(created.close())
+
+    @pytest.fixture
+    def send_batch(self, sender: ChannelSender, runner: asyncio.Runner) -> SendBatch:
+        """``sender.send_batch``, run to completion in the test's loop."""
+        return lambda messages: runner.run(sender.send_batch(messages))
 
     def messages(
         self, emulator: Emulator, count: int, content: MessageContent | None = None
@@ -124,81 +159,85 @@ class ChannelConformance:
         assert spec.config_fields, "declare the configuration keys, with a description each"
         assert spec.secret_config_fields <= set(spec.config_fields)
 
-    async def test_config_validation(self, manager: ChannelManager, emulator: Emulator) -> None:
+    def test_config_validation(self, manager: ChannelManager, emulator: Emulator) -> None:
         valid = manager.validate_config(self.channel_name, self.config(emulator))
         assert isinstance(valid, Mapping)
         with pytest.raises(ConfigError) as refused:
             manager.validate_config(self.channel_name, {})
         assert refused.value.field, "a refusal names the configuration key"
 
-    async def test_batch_gets_ordered_results_with_provider_ids(
-        self, spec: ChannelSpec, emulator: Emulator, sender: ChannelSender
+    def test_batch_gets_ordered_results_with_provider_ids(
+        self, spec: ChannelSpec, emulator: Emulator, send_batch: SendBatch
     ) -> None:
         batch = self.messages(emulator, min(3, spec.capabilities.max_batch_size))
         before = len(emulator.accepted)
-        results = await sender.send_batch(batch)
+        results = send_batch(batch)
         assert [r.message_id for r in results] == [m.message_id for m in batch]
         assert all(r.outcome is Outcome.ACCEPTED and r.provider_id for r in results), results
         assert len(emulator.accepted) - before == len(batch)
 
-    async def test_throttling_is_a_retry(self, emulator: Emulator, sender: ChannelSender) -> None:
+    def test_throttling_is_a_retry(self, emulator: Emulator, send_batch: SendBatch) -> None:
         emulator.fail_next(1, self.throttle_status, retry_after=7)
-        [result] = await sender.send_batch(self.messages(emulator, 1))
+        [result] = send_batch(self.messages(emulator, 1))
         assert result.outcome is Outcome.RETRY, result
         if self.reports_retry_after:
             assert result.retry_after == pytest.approx(7, abs=1)
 
-    async def test_server_error_is_a_retry(self, emulator: Emulator, sender: ChannelSender) -> None:
+    def test_server_error_is_a_retry(self, emulator: Emulator, send_batch: SendBatch) -> None:
         emulator.fail_next(1, self.server_error_status)
-        [result] = await sender.send_batch(self.messages(emulator, 1))
+        [result] = send_batch(self.messages(emulator, 1))
         assert result.outcome is Outcome.RETRY, result
 
-    async def test_dead_address_fails_permanently_and_prunes(
-        self, emulator: Emulator, sender: ChannelSender
+    def test_dead_address_fails_permanently_and_prunes(
+        self, emulator: Emulator, send_batch: SendBatch
     ) -> None:
         [message] = self.messages(emulator, 1)
         emulator.invalidate(message.address)
-        [result] = await sender.send_batch([message])
+        [result] = send_batch([message])
         assert result.outcome is Outcome.FAILED and result.prunes_address, result
 
-    async def test_refusal_that_may_be_a_configuration_error_never_prunes(
-        self, emulator: Emulator, sender: ChannelSender
+    def test_refusal_that_may_be_a_configuration_error_never_prunes(
+        self, emulator: Emulator, send_batch: SendBatch
     ) -> None:
         if self.config_suspect_failure is None:
             pytest.skip("the provider has no refusal that may mean a wrong configuration")
         status, error = self.config_suspect_failure
         emulator.fail_next(1, status, error=error)
-        [result] = await sender.send_batch(self.messages(emulator, 1))
+        [result] = send_batch(self.messages(emulator, 1))
         assert (result.outcome, result.reason) == (Outcome.FAILED, FailureReason.CONFIG_SUSPECT), result
         assert not result.prunes_address
 
-    async def test_oversized_payload_is_refused_before_sending(
-        self, spec: ChannelSpec, emulator: Emulator, sender: ChannelSender
+    def test_oversized_payload_is_refused_before_sending(
+        self, spec: ChannelSpec, emulator: Emulator, send_batch: SendBatch
     ) -> None:
         before = len(emulator.accepted)
-        [result] = await sender.send_batch(self.messages(emulator, 1, self.oversized_content(spec)))
+        [result] = send_batch(self.messages(emulator, 1, self.oversized_content(spec)))
         assert result.outcome is Outcome.FAILED and result.reason is FailureReason.PAYLOAD_TOO_LARGE, result
         assert len(emulator.accepted) == before
 
-    async def test_sandbox_emulator_serves_its_own_configuration(self, manager: ChannelManager) -> None:
-        emulator = manager.emulator(self.channel_name)
-        config = manager.validate_config(self.channel_name, emulator.enter_sandbox())
-        async with emulator:
-            sender = manager.sender(self.channel_name, config, emulator.endpoint)
-            try:
-                [result] = await sender.send_batch(self.messages(emulator, 1))
-            finally:
-                await sender.close()
-        assert result.outcome is Outcome.ACCEPTED, result
-
-    async def test_slow_provider_still_delivers(self, emulator: Emulator, sender: ChannelSender) -> None:
-        emulator.set_latency(0.05)
-        [result] = await sender.send_batch(self.messages(emulator, 1))
-        assert result.outcome is Outcome.ACCEPTED, result
-
-    async def test_unauthenticated_webhook_is_refused(
-        self, manager: ChannelManager, emulator: Emulator
+    def test_sandbox_emulator_serves_its_own_configuration(
+        self, manager: ChannelManager, runner: asyncio.Runner
     ) -> None:
+        async def send_in_sandbox() -> SendResult:
+            emulator = manager.emulator(self.channel_name)
+            config = manager.validate_config(self.channel_name, emulator.enter_sandbox())
+            async with emulator:
+                sender = manager.sender(self.channel_name, config, emulator.endpoint)
+                try:
+                    [result] = await sender.send_batch(self.messages(emulator, 1))
+                finally:
+                    await sender.close()
+            return result
+
+        result = runner.run(send_in_sandbox())
+        assert result.outcome is Outcome.ACCEPTED, result
+
+    def test_slow_provider_still_delivers(self, emulator: Emulator, send_batch: SendBatch) -> None:
+        emulator.set_latency(0.05)
+        [result] = send_batch(self.messages(emulator, 1))
+        assert result.outcome is Outcome.ACCEPTED, result
+
+    def test_unauthenticated_webhook_is_refused(self, manager: ChannelManager, emulator: Emulator) -> None:
         config = manager.validate_config(self.channel_name, self.config(emulator))
         secret = secrets.token_urlsafe(32)
         forged = WebhookRequest({}, b"[]", url=f"https://herald.example/webhooks/{uuid.uuid4()}/c")

@@ -125,4 +125,9 @@ def herald_channel_emulator(channel: ChannelSpec) -> Emulator | None:
     Used by tests, benchmarks, ``herald emulator <channel>`` and sandbox mode. The emulator must check
     requests as the provider does (authentication, payload limits, required fields) and answer with
     the provider's real success and error shapes.
+
+    Optional: a plugin without it still loads and sends. Sandbox mode then leaves the channel out
+    with a warning (no sandbox configuration; a project that configures it sends to the real
+    provider), ``herald emulator`` refuses it, and the conformance kit (``kernel.conformance``), which
+    drives the sender against the emulator, cannot run.
     """

@@ -30,6 +30,11 @@ class UnknownChannel(LookupError):
     """No loaded plugin declares a channel of that name."""
 
 
+class NoEmulator(LookupError):
+    """The channel's plugin ships no emulator: ``herald_channel_emulator`` is optional, so sandbox mode
+    leaves the channel out rather than refusing to start."""
+
+
 class ChannelManager:
     def __init__(self, plugins: Iterable[object] | None = None, *, load_entry_points: bool = True) -> None:
         """Load the entry-point plugins (unless told not to) plus any ``plugins`` given explicitly."""
@@ -110,7 +115,8 @@ class ChannelManager:
         return hook(channel=self.channel(name), request=request, config=config) or []
 
     def emulator(self, name: str) -> Emulator:
+        """A new emulator of the channel's provider; :class:`NoEmulator` if its plugin ships none."""
         emulator = self._owner_hook("herald_channel_emulator", name)(channel=self.channel(name))
         if emulator is None:
-            raise UnknownChannel(f"{name} (declared, but its plugin has no emulator)")
+            raise NoEmulator(f"{name}: its plugin ships no emulator (herald_channel_emulator)")
         return emulator

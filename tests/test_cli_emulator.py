@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
+
+from tests import emulatorless_plugin
 
 
 def test_emulator_command_serves_and_prints_a_usable_configuration() -> None:
@@ -38,3 +42,15 @@ def test_unknown_channel_is_named() -> None:
     )
     assert result.returncode == 2
     assert "carrier.pigeon" in result.stderr and "email.sparkpost" in result.stderr
+
+
+def test_channel_without_an_emulator_is_refused_with_the_reason(tmp_path: Path) -> None:
+    environment = {**os.environ, "PYTHONPATH": str(emulatorless_plugin.install(tmp_path))}
+    result = subprocess.run(
+        [sys.executable, "-m", "kernel.cli", "emulator", emulatorless_plugin.CHANNEL],
+        capture_output=True,
+        text=True,
+        env=environment,
+    )
+    assert result.returncode == 2
+    assert f"{emulatorless_plugin.CHANNEL}: its plugin ships no emulator" in result.stderr, result.stderr

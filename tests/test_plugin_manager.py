@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from kernel.channels import AddressKind, Capabilities, ChannelSpec
-from kernel.plugins import ChannelManager, UnknownChannel, hookimpl
+from kernel.plugins import ChannelManager, NoEmulator, UnknownChannel, hookimpl
 
 
 def spec(name: str) -> ChannelSpec:
@@ -52,7 +52,7 @@ def test_unknown_channels_and_missing_hooks_are_named() -> None:
         manager.validate_config("sms.nope", {})
     with pytest.raises(UnknownChannel, match="no plugin creates its sender"):
         manager.sender("sms.first", {})
-    with pytest.raises(UnknownChannel, match="no emulator"):
+    with pytest.raises(NoEmulator, match=r"sms\.first: its plugin ships no emulator"):
         manager.emulator("sms.first")
 
 

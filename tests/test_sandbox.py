@@ -3,7 +3,9 @@ every channel plugin to its emulator."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import grpc
 import pytest
@@ -17,6 +19,7 @@ from herald.v1 import (
 )
 from kernel.server import RunningServer, running
 from kernel.settings import Settings
+from tests import emulatorless_plugin
 from tests.channel_addresses import ADDRESSES
 from tests.conftest import ADMIN_KEY, ProjectKey, new_project
 
@@ -66,3 +69,21 @@ async def test_unconfigured_channel_delivers_to_its_emulator(
         channels_pb2.GetChannelConfigRequest(channel=channel), metadata=project.auth
     )
     assert shown.config, "the sandbox default configuration is what the project uses"
+
+
+async def test_a_channel_without_an_emulator_is_left_out_with_a_warning(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.syspath_prepend(emulatorless_plugin.install(tmp_path))
+    caplog.set_level(logging.WARNING, logger="kernel.sandbox")
+    sandbox_settings = settings.model_copy(update={"sandbox": True, "metrics_address": ""})
+    async with running(sandbox_settings, ADMIN_KEY) as server:
+        loaded = {spec.name for spec in server.kernel.channels.channels()}
+        emulated = set(server.kernel.sandbox.emulators)
+    assert emulatorless_plugin.CHANNEL in loaded
+    assert emulated == loaded - {emulatorless_plugin.CHANNEL}
+    warnings = [r.getMessage() for r in caplog.records if emulatorless_plugin.CHANNEL in r.getMessage()]
+    assert warnings == [
+        f"sandbox: {emulatorless_plugin.CHANNEL} is left out, its plugin ships no emulator: it has no"
+        " sandbox configuration, and a project that configures it sends to its real provider"
+    ]

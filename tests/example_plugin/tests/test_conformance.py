@@ -1,4 +1,4 @@
-"""The out-of-tree example plugin passes the channel conformance kit, as every channel must."""
+"""This plugin passes Herald's channel conformance kit, against its own emulator."""
 
 from __future__ import annotations
 
