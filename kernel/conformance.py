@@ -23,6 +23,7 @@ webhook call without the provider's credentials or signature is refused.
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Mapping
@@ -41,6 +42,7 @@ from kernel.channels import (
     Outcome,
     WebhookRequest,
 )
+from kernel.channels.kinds import KIND_NAME_PATTERN
 from kernel.plugins import ChannelManager
 
 
@@ -118,11 +120,22 @@ class ChannelConformance:
     def test_declared_with_sane_capabilities(self, spec: ChannelSpec) -> None:
         caps = spec.capabilities
         assert spec.name == self.channel_name and spec.description
-        assert spec.consent_channel in {"email", "push", "web_push", "sms"}
+        assert re.fullmatch(KIND_NAME_PATTERN, spec.consent_scope), "a consent scope like email, push, sms"
         assert caps.max_batch_size >= 1 and caps.max_payload_bytes >= 1
         assert caps.default_rate_per_second is None or caps.default_rate_per_second > 0
         assert spec.config_fields, "declare the configuration keys, with a description each"
         assert spec.secret_config_fields <= set(spec.config_fields)
+
+    def test_address_kind_keeps_the_kits_addresses(
+        self, manager: ChannelManager, spec: ChannelSpec, emulator: Emulator
+    ) -> None:
+        """The kind the channel reaches is loaded, and takes the addresses the kit sends to as stored."""
+        kind = manager.address_kind(spec)
+        for index in range(3):
+            address, details = self.address(emulator, index)
+            assert kind.normalise(address) == address, "an address the emulator accepts is stored as is"
+            if kind.carries_details:
+                kind.normalise_details(details)
 
     async def test_config_validation(self, manager: ChannelManager, emulator: Emulator) -> None:
         valid = manager.validate_config(self.channel_name, self.config(emulator))

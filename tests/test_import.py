@@ -25,7 +25,7 @@ from kernel.import_rows import RowError, parse_csv_header, parse_csv_row, parse_
 from kernel.importer import csv_rows, jsonl_rows, run_import
 from tests.conftest import ProjectKey, bearer, rpc_error
 
-EMAIL = common_pb2.ADDRESS_KIND_EMAIL
+EMAIL = "email"
 
 
 def upsert(custom_id: str, **attributes: common_pb2.AttributeValue) -> profiles_pb2.UpsertProfileRequest:

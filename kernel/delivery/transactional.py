@@ -22,7 +22,7 @@ from typing import Any
 import asyncpg
 
 from herald.v1 import messages_pb2 as pb
-from kernel.channels import ChannelSender, ChannelSpec, OutboundMessage, Outcome, SendResult
+from kernel.channels import ChannelSender, ChannelSpec, OutboundMessage, Outcome, Reach, SendResult
 from kernel.delivery.payloads import payload
 from kernel.delivery.results import BatchOutcome, failure_reason, record_transactional
 from kernel.delivery.retry import RetryPolicy
@@ -43,8 +43,6 @@ IDEMPOTENCY_WINDOW = timedelta(hours=24)
 MAX_IDEMPOTENCY_KEY_LENGTH = 128
 #: The lease owner of a message while its SendTransactional call sends it.
 OWNER = "transactional"
-#: Address kinds where a profile's every address is reached (devices); for the others, the newest one.
-_ALL_DEVICES = frozenset({"apns_token", "fcm_token", "web_push"})
 #: A message's status after its first attempt (see BatchOutcome.settle), as the caller sees it.
 _STATUS = {
     "sent": pb.DELIVERY_STATUS_ACCEPTED,
@@ -138,15 +136,14 @@ class TransactionalSender:
         if which is None:
             raise InvalidArgument("set profile or address", "recipient")
         if which == "address":
-            parsed = parse_address(request.address, "address")
+            parsed = parse_address(request.address, "address", self._channels.address_kinds)
             for index, spec in enumerate(specs):
-                reaches = spec.capabilities.address_kind.value
+                reaches = spec.capabilities.address_kind
                 if reaches != parsed.kind:
                     raise InvalidArgument(
                         f"{spec.name} reaches {reaches} addresses, not {parsed.kind}", f"channels[{index}]"
                     )
-            details = {"p256dh": parsed.p256dh, "auth": parsed.auth} if parsed.p256dh else {}
-            return Recipient(None, {}, {parsed.kind: [(parsed.value, details)]})
+            return Recipient(None, {}, {parsed.kind: [(parsed.value, dict(parsed.details))]})
         ref = check_ref(request.profile, "profile")
         async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
             profile_id, _ = await resolve_one(conn, project_id, ref, create=False)
@@ -227,16 +224,16 @@ class TransactionalSender:
     ) -> None:
         """Send on one channel; its deliveries are added to ``response`` as they are known."""
         deliveries = response.deliveries
-        kind = spec.capabilities.address_kind.value
+        kind = spec.capabilities.address_kind
         targets = recipient.addresses.get(kind, [])
-        if kind not in _ALL_DEVICES:
+        if self._channels.address_kind(spec).reach is Reach.NEWEST:
             targets = targets[:1]
         if not targets:
             deliveries.append(
                 pb.Delivery(channel=spec.name, status=pb.DELIVERY_STATUS_NO_ADDRESS, reason="no_address")
             )
             return
-        if spec.consent_channel in recipient.opted_out:
+        if spec.consent_scope in recipient.opted_out:
             deliveries.extend(_not_sent(spec, pb.DELIVERY_STATUS_SUPPRESSED, "opted_out") for _ in targets)
             return
         blocked = await blocked_addresses(

@@ -42,6 +42,7 @@ from prometheus_client import Counter
 from herald.v1 import messages_pb2 as pb
 from kernel.channels import (
     EMPTY,
+    AddressKindSpec,
     ChannelSpec,
     FailureReason,
     MessageContent,
@@ -64,11 +65,11 @@ from kernel.delivery.send_state import reconcile
 from kernel.delivery.senders import SenderPool, unsent
 from kernel.delivery.suspicion import ConfigSuspicion
 from kernel.delivery.templates import TemplateError
-from kernel.delivery.throttling import DomainThrottle
+from kernel.delivery.throttling import DomainThrottle, address_form
 from kernel.errors import HeraldError
 from kernel.plugins import ChannelManager, UnknownChannel
 from kernel.settings import Settings
-from sender_ext import Kind, email_domain, group_batches
+from sender_ext import email_domain, group_batches
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +93,14 @@ class SendRuntime:
     project_id: uuid.UUID
     send_id: uuid.UUID
     specs: list[ChannelSpec]
+    #: The address kind each channel reaches.
+    kinds: list[AddressKindSpec]
     personalisers: list[Personaliser]
     queries: ClaimQueries
     paced: bool
     index: dict[str, int] = field(init=False)
-    kinds: list[int] = field(init=False)
+    #: Per channel: how sender_ext reads its addresses (the domain throttle takes the mailbox ones).
+    forms: list[int] = field(init=False)
     max_sizes: list[int] = field(init=False)
     #: Per channel: the personaliser bound to the profile rows (profile_id, custom_id, v0, v1, ...).
     personalise: list[Personalise] = field(init=False)
@@ -123,7 +127,7 @@ class SendRuntime:
 
     def __post_init__(self) -> None:
         self.index = {spec.name: position for position, spec in enumerate(self.specs)}
-        self.kinds = [int(Kind[spec.capabilities.address_kind.name]) for spec in self.specs]
+        self.forms = [address_form(kind) for kind in self.kinds]
         self.max_sizes = [spec.capabilities.max_batch_size for spec in self.specs]
         wants = frozenset().union(*(p.variables for p in self.personalisers)) & _SPECIAL_VARIABLES
         self.special = bool(wants)
@@ -164,13 +168,14 @@ def send_runtime(row: Mapping[str, Any], channels: ChannelManager) -> SendRuntim
         for spec in specs
     ]
     attributes = sorted(frozenset().union(*(p.variables for p in personalisers)) - _SPECIAL_VARIABLES)
-    web_push = any(spec.capabilities.address_kind.value == "web_push" for spec in specs)
+    detail_kinds = {kind.name for kind in definition.kinds if kind.carries_details}
     return SendRuntime(
         row["project_id"],
         row["send_id"],
         specs,
+        list(definition.kinds),
         personalisers,
-        ClaimQueries(attributes, web_push),
+        ClaimQueries(attributes, sorted(detail_kinds)),
         row["paced"],
     )
 
@@ -453,8 +458,8 @@ class SenderWorker:
             channels = [0] * len(rows)
         else:
             channels = [runtime.index[row[_CHANNEL]] for row in rows]
-        kinds = bytes(runtime.kinds[channel] for channel in channels)
-        admission = self._throttle.throttle.take_batch(kinds, [row[_ADDRESS] for row in rows], now, live)
+        forms = bytes(runtime.forms[channel] for channel in channels)
+        admission = self._throttle.throttle.take_batch(forms, [row[_ADDRESS] for row in rows], now, live)
         if admission.go != live:  # some live rows were deferred
             for position, row in enumerate(rows):
                 if live[position] and not admission.go[position]:
@@ -567,13 +572,13 @@ class SenderWorker:
             rows, personalised = self._renderable(spec, rows, values, personalise, outcome)
             if not rows:
                 return None
-        subscriptions = recipients.subscriptions
+        details = recipients.details
         messages = [
             OutboundMessage(
                 str(row[_ID]),
                 row[_ADDRESS],
                 content,
-                (subscriptions.get((row[_PROFILE], row[_ADDRESS])) or EMPTY) if subscriptions else EMPTY,
+                (details.get((row[_PROFILE], row[_ADDRESS])) or EMPTY) if details else EMPTY,
                 substitution,
             )
             for row, (content, substitution) in zip(rows, personalised, strict=True)
@@ -647,7 +652,7 @@ class SenderWorker:
         """Turn the provider's answers into the batch outcome, metrics and throttle feedback."""
         if len(results) != len(rows):
             raise ValueError(f"{spec.name} answered {len(results)} results for {len(rows)} messages")
-        email = spec.capabilities.address_kind.value == "email"
+        email = self._channels.address_kind(spec).has_domain
         outcomes = list(map(attrgetter("outcome"), results))
         if outcomes.count(Outcome.ACCEPTED) == len(outcomes):  # the usual: no row needs a look of its own
             outcome.sent(list(map(itemgetter(_ID), rows)), list(map(attrgetter("provider_id"), results)))

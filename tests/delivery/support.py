@@ -45,9 +45,9 @@ async def person(
     """A profile (created or updated) with these addresses, attributes and consent; returns its id."""
     addresses = []
     if email:
-        addresses.append(common_pb2.Address(kind=common_pb2.ADDRESS_KIND_EMAIL, value=email))
+        addresses.append(common_pb2.Address(kind="email", value=email))
     if phone:
-        addresses.append(common_pb2.Address(kind=common_pb2.ADDRESS_KIND_PHONE, value=phone))
+        addresses.append(common_pb2.Address(kind="phone", value=phone))
     reply = await profiles.UpsertProfile(
         profiles_pb2.UpsertProfileRequest(
             profile=common_pb2.ProfileRef(custom_id=custom_id),
@@ -61,9 +61,7 @@ async def person(
 
 
 def marketing_email(status: int) -> common_pb2.Subscription:
-    return common_pb2.Subscription(
-        channel=common_pb2.CHANNEL_EMAIL, purpose=common_pb2.PURPOSE_MARKETING, status=status
-    )
+    return common_pb2.Subscription(channel="email", purpose=common_pb2.PURPOSE_MARKETING, status=status)
 
 
 def send_request(**fields: Any) -> messages_pb2.CreateSendRequest:

@@ -24,10 +24,9 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
-from herald.v1 import common_pb2 as herald_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18herald/v1/channels.proto\x12\therald.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16herald/v1/common.proto\"\xd0\x01\n\x13\x43hannelCapabilities\x12,\n\x0c\x61\x64\x64ress_kind\x18\x01 \x01(\x0e\x32\x16.herald.v1.AddressKind\x12\x16\n\x0emax_batch_size\x18\x02 \x01(\r\x12\x19\n\x11max_payload_bytes\x18\x03 \x01(\r\x12\x13\n\x0bsilent_push\x18\x04 \x01(\x08\x12\"\n\x1aper_recipient_substitution\x18\x05 \x01(\x08\x12\x1f\n\x17\x64\x65\x66\x61ult_rate_per_second\x18\x06 \x01(\x01\"\x89\x02\n\x0b\x43hannelInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12+\n\x0f\x63onsent_channel\x18\x03 \x01(\x0e\x32\x12.herald.v1.Channel\x12\x34\n\x0c\x63\x61pabilities\x18\x04 \x01(\x0b\x32\x1e.herald.v1.ChannelCapabilities\x12?\n\rconfig_fields\x18\x05 \x03(\x0b\x32(.herald.v1.ChannelInfo.ConfigFieldsEntry\x1a\x33\n\x11\x43onfigFieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x15\n\x13ListChannelsRequest\"@\n\x14ListChannelsResponse\x12(\n\x08\x63hannels\x18\x01 \x03(\x0b\x32\x16.herald.v1.ChannelInfo\"S\n\x17SetChannelConfigRequest\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\'\n\x06\x63onfig\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"\xa3\x01\n\rChannelConfig\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\'\n\x06\x63onfig\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12.\n\nupdated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x07webhook\x18\x04 \x01(\x0b\x32\x17.herald.v1.WebhookSetup\"\x8f\x01\n\x0cWebhookSetup\x12\x0c\n\x04path\x18\x01 \x01(\t\x12=\n\x0b\x63redentials\x18\x02 \x03(\x0b\x32(.herald.v1.WebhookSetup.CredentialsEntry\x1a\x32\n\x10\x43redentialsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"*\n\x17GetChannelConfigRequest\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\"-\n\x1a\x44\x65leteChannelConfigRequest\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\".\n\x1b\x44\x65leteChannelConfigResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x08\x32\xeb\x02\n\x0e\x43hannelService\x12O\n\x0cListChannels\x12\x1e.herald.v1.ListChannelsRequest\x1a\x1f.herald.v1.ListChannelsResponse\x12P\n\x10SetChannelConfig\x12\".herald.v1.SetChannelConfigRequest\x1a\x18.herald.v1.ChannelConfig\x12P\n\x10GetChannelConfig\x12\".herald.v1.GetChannelConfigRequest\x1a\x18.herald.v1.ChannelConfig\x12\x64\n\x13\x44\x65leteChannelConfig\x12%.herald.v1.DeleteChannelConfigRequest\x1a&.herald.v1.DeleteChannelConfigResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18herald/v1/channels.proto\x12\therald.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbe\x01\n\x13\x43hannelCapabilities\x12\x14\n\x0c\x61\x64\x64ress_kind\x18\x07 \x01(\t\x12\x16\n\x0emax_batch_size\x18\x02 \x01(\r\x12\x19\n\x11max_payload_bytes\x18\x03 \x01(\r\x12\x13\n\x0bsilent_push\x18\x04 \x01(\x08\x12\"\n\x1aper_recipient_substitution\x18\x05 \x01(\x08\x12\x1f\n\x17\x64\x65\x66\x61ult_rate_per_second\x18\x06 \x01(\x01J\x04\x08\x01\x10\x02\"\x8a\x02\n\x0b\x43hannelInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x15\n\rconsent_scope\x18\x06 \x01(\t\x12\x34\n\x0c\x63\x61pabilities\x18\x04 \x01(\x0b\x32\x1e.herald.v1.ChannelCapabilities\x12?\n\rconfig_fields\x18\x05 \x03(\x0b\x32(.herald.v1.ChannelInfo.ConfigFieldsEntry\x1a\x33\n\x11\x43onfigFieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01J\x04\x08\x03\x10\x04R\x0f\x63onsent_channel\"\x15\n\x13ListChannelsRequest\"@\n\x14ListChannelsResponse\x12(\n\x08\x63hannels\x18\x01 \x03(\x0b\x32\x16.herald.v1.ChannelInfo\"S\n\x17SetChannelConfigRequest\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\'\n\x06\x63onfig\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"\xa3\x01\n\rChannelConfig\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\'\n\x06\x63onfig\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12.\n\nupdated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x07webhook\x18\x04 \x01(\x0b\x32\x17.herald.v1.WebhookSetup\"\x8f\x01\n\x0cWebhookSetup\x12\x0c\n\x04path\x18\x01 \x01(\t\x12=\n\x0b\x63redentials\x18\x02 \x03(\x0b\x32(.herald.v1.WebhookSetup.CredentialsEntry\x1a\x32\n\x10\x43redentialsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"*\n\x17GetChannelConfigRequest\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\"-\n\x1a\x44\x65leteChannelConfigRequest\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\".\n\x1b\x44\x65leteChannelConfigResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x08\x32\xeb\x02\n\x0e\x43hannelService\x12O\n\x0cListChannels\x12\x1e.herald.v1.ListChannelsRequest\x1a\x1f.herald.v1.ListChannelsResponse\x12P\n\x10SetChannelConfig\x12\".herald.v1.SetChannelConfigRequest\x1a\x18.herald.v1.ChannelConfig\x12P\n\x10GetChannelConfig\x12\".herald.v1.GetChannelConfigRequest\x1a\x18.herald.v1.ChannelConfig\x12\x64\n\x13\x44\x65leteChannelConfig\x12%.herald.v1.DeleteChannelConfigRequest\x1a&.herald.v1.DeleteChannelConfigResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,30 +37,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CHANNELINFO_CONFIGFIELDSENTRY']._serialized_options = b'8\001'
   _globals['_WEBHOOKSETUP_CREDENTIALSENTRY']._loaded_options = None
   _globals['_WEBHOOKSETUP_CREDENTIALSENTRY']._serialized_options = b'8\001'
-  _globals['_CHANNELCAPABILITIES']._serialized_start=127
-  _globals['_CHANNELCAPABILITIES']._serialized_end=335
-  _globals['_CHANNELINFO']._serialized_start=338
-  _globals['_CHANNELINFO']._serialized_end=603
-  _globals['_CHANNELINFO_CONFIGFIELDSENTRY']._serialized_start=552
-  _globals['_CHANNELINFO_CONFIGFIELDSENTRY']._serialized_end=603
-  _globals['_LISTCHANNELSREQUEST']._serialized_start=605
-  _globals['_LISTCHANNELSREQUEST']._serialized_end=626
-  _globals['_LISTCHANNELSRESPONSE']._serialized_start=628
-  _globals['_LISTCHANNELSRESPONSE']._serialized_end=692
-  _globals['_SETCHANNELCONFIGREQUEST']._serialized_start=694
-  _globals['_SETCHANNELCONFIGREQUEST']._serialized_end=777
-  _globals['_CHANNELCONFIG']._serialized_start=780
-  _globals['_CHANNELCONFIG']._serialized_end=943
-  _globals['_WEBHOOKSETUP']._serialized_start=946
-  _globals['_WEBHOOKSETUP']._serialized_end=1089
-  _globals['_WEBHOOKSETUP_CREDENTIALSENTRY']._serialized_start=1039
-  _globals['_WEBHOOKSETUP_CREDENTIALSENTRY']._serialized_end=1089
-  _globals['_GETCHANNELCONFIGREQUEST']._serialized_start=1091
-  _globals['_GETCHANNELCONFIGREQUEST']._serialized_end=1133
-  _globals['_DELETECHANNELCONFIGREQUEST']._serialized_start=1135
-  _globals['_DELETECHANNELCONFIGREQUEST']._serialized_end=1180
-  _globals['_DELETECHANNELCONFIGRESPONSE']._serialized_start=1182
-  _globals['_DELETECHANNELCONFIGRESPONSE']._serialized_end=1228
-  _globals['_CHANNELSERVICE']._serialized_start=1231
-  _globals['_CHANNELSERVICE']._serialized_end=1594
+  _globals['_CHANNELCAPABILITIES']._serialized_start=103
+  _globals['_CHANNELCAPABILITIES']._serialized_end=293
+  _globals['_CHANNELINFO']._serialized_start=296
+  _globals['_CHANNELINFO']._serialized_end=562
+  _globals['_CHANNELINFO_CONFIGFIELDSENTRY']._serialized_start=488
+  _globals['_CHANNELINFO_CONFIGFIELDSENTRY']._serialized_end=539
+  _globals['_LISTCHANNELSREQUEST']._serialized_start=564
+  _globals['_LISTCHANNELSREQUEST']._serialized_end=585
+  _globals['_LISTCHANNELSRESPONSE']._serialized_start=587
+  _globals['_LISTCHANNELSRESPONSE']._serialized_end=651
+  _globals['_SETCHANNELCONFIGREQUEST']._serialized_start=653
+  _globals['_SETCHANNELCONFIGREQUEST']._serialized_end=736
+  _globals['_CHANNELCONFIG']._serialized_start=739
+  _globals['_CHANNELCONFIG']._serialized_end=902
+  _globals['_WEBHOOKSETUP']._serialized_start=905
+  _globals['_WEBHOOKSETUP']._serialized_end=1048
+  _globals['_WEBHOOKSETUP_CREDENTIALSENTRY']._serialized_start=998
+  _globals['_WEBHOOKSETUP_CREDENTIALSENTRY']._serialized_end=1048
+  _globals['_GETCHANNELCONFIGREQUEST']._serialized_start=1050
+  _globals['_GETCHANNELCONFIGREQUEST']._serialized_end=1092
+  _globals['_DELETECHANNELCONFIGREQUEST']._serialized_start=1094
+  _globals['_DELETECHANNELCONFIGREQUEST']._serialized_end=1139
+  _globals['_DELETECHANNELCONFIGRESPONSE']._serialized_start=1141
+  _globals['_DELETECHANNELCONFIGRESPONSE']._serialized_end=1187
+  _globals['_CHANNELSERVICE']._serialized_start=1190
+  _globals['_CHANNELSERVICE']._serialized_end=1553
 # @@protoc_insertion_point(module_scope)
