@@ -131,7 +131,7 @@ async def _add_addresses(
         profile_id,
         [a.kind for _, a in addresses],
         [a.value for _, a in addresses],
-        [a.details for _, a in addresses],
+        [dict(a.details) for _, a in addresses],
     )
     over = await conn.fetch(
         """SELECT kind FROM profile_addresses
