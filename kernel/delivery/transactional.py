@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ import asyncpg
 
 from herald.v1 import messages_pb2 as pb
 from kernel.channels import ChannelSender, ChannelSpec, OutboundMessage, Outcome, Reach, SendResult
+from kernel.delivery.channel_rates import hold_back, rate_of
 from kernel.delivery.payloads import payload
 from kernel.delivery.results import BatchOutcome, failure_reason, record_transactional
 from kernel.delivery.retry import RetryPolicy
@@ -273,7 +275,17 @@ class TransactionalSender:
         messages: list[OutboundMessage],
         deliveries: Sequence[pb.Delivery],
     ) -> None:
-        """The messages' first attempt: send, record the outcome, and set their ``deliveries`` to it."""
+        """The messages' first attempt: send, record the outcome, and set their ``deliveries`` to it.
+
+        Beyond the channel's default rate, a message waits for a worker to send it (RETRY_SCHEDULED, reason
+        ``channel_rate``)."""
+        outcome = BatchOutcome()
+        if rate_of(spec) is not None:
+            ids = [uuid.UUID(message.message_id) for message in messages]
+            granted = await hold_back(self._pool, project_id, spec, ids, outcome, time.time(), status="retry")
+            for delivery in deliveries[granted:]:
+                delivery.reason = "channel_rate"
+            messages, deliveries = messages[:granted], deliveries[:granted]
         results: list[SendResult] = []
         size = spec.capabilities.max_batch_size
         for start in range(0, len(messages), size):
@@ -283,7 +295,6 @@ class TransactionalSender:
             except Exception as error:
                 log.exception("SendTransactional: %s failed on a batch; retrying it later", spec.name)
                 results += unsent(batch, f"sender error: {error!r}")
-        outcome = BatchOutcome()
         for delivery, message, result in zip(deliveries, messages, results, strict=True):
             message_id = uuid.UUID(message.message_id)
             if result.outcome is Outcome.ACCEPTED:

@@ -52,6 +52,7 @@ from kernel.channels import (
 )
 from kernel.channels.pauses import pause, paused_channels
 from kernel.delivery import metrics
+from kernel.delivery.channel_rates import hold_back, rate_of
 from kernel.delivery.claims import ClaimQueries, Recipients, claim_transactional
 from kernel.delivery.outbox import FillJob, OutboxFiller
 from kernel.delivery.pacing import paced_claim
@@ -101,6 +102,8 @@ class SendRuntime:
     index: dict[str, int] = field(init=False)
     #: Per channel: how sender_ext reads its addresses (the domain throttle takes the mailbox ones).
     forms: list[int] = field(init=False)
+    #: The channels (positions) with a default rate, which the kernel enforces (see channel_rates).
+    rated: list[int] = field(init=False)
     max_sizes: list[int] = field(init=False)
     #: Per channel: the personaliser bound to the profile rows (profile_id, custom_id, v0, v1, ...).
     personalise: list[Personalise] = field(init=False)
@@ -128,6 +131,7 @@ class SendRuntime:
     def __post_init__(self) -> None:
         self.index = {spec.name: position for position, spec in enumerate(self.specs)}
         self.forms = [address_form(kind) for kind in self.kinds]
+        self.rated = [position for position, spec in enumerate(self.specs) if rate_of(spec) is not None]
         self.max_sizes = [spec.capabilities.max_batch_size for spec in self.specs]
         wants = frozenset().union(*(p.variables for p in self.personalisers)) & _SPECIAL_VARIABLES
         self.special = bool(wants)
@@ -466,6 +470,8 @@ class SenderWorker:
                     delay = admission.not_before[position] - now
                     outcome.add(row[_ID], "planned", attempted=False, detail="domain throttle", delay=delay)
                     metrics.DEFERRED.labels(self._domains(email_domain(row[_ADDRESS]))).inc()
+        if runtime.rated:
+            await self._hold_to_channel_rates(runtime, rows, channels, admission.go, outcome, now)
         batches = group_batches(channels, runtime.max_sizes, admission.go)
         verdicts = await asyncio.gather(
             *(
@@ -546,9 +552,36 @@ class SenderWorker:
         self, project_id: uuid.UUID, spec: ChannelSpec, rows: list[asyncpg.Record], outcome: BatchOutcome
     ) -> None:
         """Deliver one provider batch of transactional messages (all of ``spec``), as first rendered."""
+        if rate_of(spec) is not None:
+            ids, now = [row[_ID] for row in rows], self._clock()
+            granted = await hold_back(self._pool, project_id, spec, ids, outcome, now, status="retry")
+            rows = rows[:granted]
+            if not rows:
+                return
         messages = [outbound(row[_ID], row[_ADDRESS], row[_PAYLOAD]) for row in rows]
         results = await self._deliver(project_id, spec, messages)
         self._account(spec, rows, messages, results, outcome)
+
+    async def _hold_to_channel_rates(
+        self,
+        runtime: SendRuntime,
+        rows: list[asyncpg.Record],
+        channels: list[int],
+        go: bytearray,
+        outcome: BatchOutcome,
+        now: float,
+    ) -> None:
+        """Let through at most the project's budget of each rated channel (``go`` updated); the other rows
+        are planned again for when the budget will have refilled for them, one interval apart."""
+        for channel in runtime.rated:
+            members = [position for position, own in enumerate(channels) if own == channel and go[position]]
+            if not members:
+                continue
+            ids = [rows[position][_ID] for position in members]
+            project_id, spec = runtime.project_id, runtime.specs[channel]
+            granted = await hold_back(self._pool, project_id, spec, ids, outcome, now, status="planned")
+            for position in members[granted:]:
+                go[position] = 0
 
     # --- delivery --------------------------------------------------------------------------------
 
