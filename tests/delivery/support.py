@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import asyncpg
@@ -132,3 +132,14 @@ async def seed_people(db: asyncpg.Pool, project: ProjectKey, count: int, domains
             project.project_id,
             domains,
         )
+
+
+async def until(condition: Callable[[], Awaitable[bool]], what: str) -> None:
+    """Poll ``condition`` until it holds; fail, saying ``what`` never happened, after PATIENCE_SECONDS."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + PATIENCE_SECONDS
+    while True:
+        if await condition():
+            return
+        assert loop.time() < deadline, f"never: {what}"
+        await asyncio.sleep(0.05)

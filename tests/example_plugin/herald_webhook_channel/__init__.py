@@ -22,7 +22,14 @@ CHANNEL = ChannelSpec(
     consent_scope="sms",
     # The "phone" kind Herald's SMS plugin declares (E.164 numbers). A channel reaching addresses of a
     # new kind declares that kind itself, with herald_address_kinds.
-    capabilities=Capabilities(address_kind="phone", max_batch_size=50, max_payload_bytes=1600),
+    capabilities=Capabilities(
+        address_kind="phone",
+        max_batch_size=50,
+        max_payload_bytes=1600,
+        # What a small gateway takes from one account unless told otherwise: Herald paces each project's
+        # messages to it.
+        default_rate_per_second=10.0,
+    ),
     config_fields={"url": "the gateway's https URL", "token": "bearer token the gateway expects"},
     secret_config_fields=frozenset({"token"}),
 )
