@@ -9,6 +9,17 @@ ALTER TABLE profile_subscriptions DROP CONSTRAINT profile_subscriptions_channel_
 ALTER TABLE profile_subscriptions ADD CONSTRAINT profile_subscriptions_channel_form
     CHECK (channel ~ '^[a-z][a-z0-9_]{0,31}$');
 
+-- How each address kind is compared (kernel.profiles.identifier_keys): folded to ASCII lower case or as
+-- stored. Suppression hashes are computed with this rule and kept, so a kind's rule, once recorded, is
+-- never changed: a kernel whose plugins declare another refuses to start. The built-in kinds are recorded
+-- with the rule every hash stored so far was computed with (since 0011); others as kernels declare them.
+CREATE TABLE address_kind_keys (
+    kind text PRIMARY KEY,
+    folds_case boolean NOT NULL
+);
+INSERT INTO address_kind_keys (kind, folds_case) VALUES
+    ('email', true), ('apns_token', true), ('fcm_token', false), ('web_push', false), ('phone', false);
+
 -- The budget of a channel's default rate (Capabilities.default_rate_per_second) in a project: a token
 -- bucket every sender worker and SendTransactional call of any kernel draws from, one statement per
 -- provider batch (kernel.delivery.channel_rates). Times are Unix seconds, as the workers' clocks give them.
