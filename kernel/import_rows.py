@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -178,24 +178,24 @@ def _object(value: object, field: str, keys: frozenset[str]) -> dict[str, Any]:
     return value
 
 
-def _json_web_push(request: profiles_pb2.UpsertProfileRequest, entries: object) -> None:
+def _objects(entries: object, name: str, keys: frozenset[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each object of the list under ``name``, with its field path."""
     if not isinstance(entries, list):
-        raise RowError("must be a list", "web_push")
-    keys = frozenset({"endpoint", "p256dh", "auth"})
+        raise RowError("must be a list", name)
     for index, entry in enumerate(entries):
-        field = f"web_push[{index}]"
-        fields = {key: _string(value, f"{field}.{key}") for key, value in _object(entry, field, keys).items()}
+        field = f"{name}[{index}]"
+        yield field, _object(entry, field, keys)
+
+
+def _json_web_push(request: profiles_pb2.UpsertProfileRequest, entries: object) -> None:
+    for field, entry in _objects(entries, "web_push", frozenset({"endpoint", "p256dh", "auth"})):
+        fields = {key: _string(value, f"{field}.{key}") for key, value in entry.items()}
         endpoint = fields.pop("endpoint", "")
         request.add_addresses.append(common_pb2.Address(kind="web_push", value=endpoint, details=fields))
 
 
 def _json_addresses(request: profiles_pb2.UpsertProfileRequest, entries: object) -> None:
-    if not isinstance(entries, list):
-        raise RowError("must be a list", "addresses")
-    keys = frozenset({"kind", "value", "details"})
-    for index, entry in enumerate(entries):
-        field = f"addresses[{index}]"
-        fields = _object(entry, field, keys)
+    for field, fields in _objects(entries, "addresses", frozenset({"kind", "value", "details"})):
         details = fields.get("details", {})
         if not isinstance(details, dict):
             raise RowError("must be an object", f"{field}.details")
@@ -218,12 +218,8 @@ def _enum_value(name: str, value: object, field: str) -> int:
 
 
 def _json_subscriptions(request: profiles_pb2.UpsertProfileRequest, entries: object) -> None:
-    if not isinstance(entries, list):
-        raise RowError("must be a list", "subscriptions")
     keys = frozenset({"channel", "purpose", "topic", "status"})
-    for index, entry in enumerate(entries):
-        field = f"subscriptions[{index}]"
-        fields = _object(entry, field, keys)
+    for field, fields in _objects(entries, "subscriptions", keys):
         request.subscriptions.append(
             common_pb2.Subscription(
                 channel=_string(fields.get("channel", ""), f"{field}.channel"),
