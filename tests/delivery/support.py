@@ -143,3 +143,13 @@ async def until(condition: Callable[[], Awaitable[bool]], what: str) -> None:
             return
         assert loop.time() < deadline, f"never: {what}"
         await asyncio.sleep(0.05)
+
+
+class FakeClock:
+    """A worker's clock that moves only when the test moves it."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now

@@ -11,8 +11,7 @@ import time
 from herald.v1 import common_pb2, messages_pb2
 from kernel.server import RunningServer
 from tests.delivery.conftest import SMS, sender_worker
-from tests.delivery.support import person, rows, send_request, until, wait_for
-from tests.delivery.test_pacing import FakeClock
+from tests.delivery.support import FakeClock, person, rows, send_request, until, wait_for
 
 SMS_ONLY = {"channels": [SMS], "templates": {SMS: messages_pb2.MessageTemplate(text="Hi")}}
 
