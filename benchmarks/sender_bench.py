@@ -26,7 +26,7 @@ from types import ModuleType
 import orjson
 
 from sender_ext import _core_py
-from sender_ext.types import Kind, Rate
+from sender_ext.types import AddressForm, Rate
 
 DOMAINS = [
     "gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "icloud.com", "aol.com", "gmx.de", "web.de",
@@ -75,7 +75,7 @@ def recipients(count: int, seed: int) -> Recipients:
         rows[index] = f" {local.capitalize()}@{domain.upper()}" if index % 2 else f"{local}@{domain} "
     rng.shuffle(rows)
     channels = rng.choices(range(len(CHANNEL_SIZES)), [0.7, 0.2, 0.1], k=count)
-    return Recipients(bytes([Kind.EMAIL]) * count, rows, channels)
+    return Recipients(bytes([AddressForm.MAILBOX]) * count, rows, channels)
 
 
 def run(core: ModuleType, data: Recipients, batch: int) -> Run:

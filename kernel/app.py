@@ -23,6 +23,7 @@ from kernel.delivery.webhook_queue import WebhookQueue
 from kernel.delivery.workers import WorkerGroup
 from kernel.plugins import ChannelManager
 from kernel.profiles.attributes import AttributeLimits
+from kernel.profiles.identifier_keys import record_kind_keys
 from kernel.projects import Projects
 from kernel.sandbox import Sandbox
 from kernel.secret_box import SecretBox, load_or_create_key
@@ -59,6 +60,7 @@ class Kernel:
         channels = ChannelManager()
         box = SecretBox(load_or_create_key(settings.credentials_key.get_secret_value(), settings.data_dir))
         db = await open_database(settings)
+        await record_kind_keys(db.pool, channels.address_kinds)
         limits = AttributeLimits.from_settings(settings)
         configs = ChannelConfigs(db.pool, channels, box)
         senders = SenderPool(channels, configs, settings.channel_endpoints)

@@ -29,6 +29,7 @@ configures, or none.
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -48,6 +49,7 @@ from kernel.channels import (
     SendResult,
     WebhookRequest,
 )
+from kernel.channels.kinds import KIND_NAME_PATTERN, AddressError
 from kernel.plugins import ChannelManager
 
 T = TypeVar("T")
@@ -153,11 +155,25 @@ class ChannelConformance:
     def test_declared_with_sane_capabilities(self, spec: ChannelSpec) -> None:
         caps = spec.capabilities
         assert spec.name == self.channel_name and spec.description
-        assert spec.consent_channel in {"email", "push", "web_push", "sms"}
+        assert re.fullmatch(KIND_NAME_PATTERN, spec.consent_scope), "a consent scope like email, push, sms"
         assert caps.max_batch_size >= 1 and caps.max_payload_bytes >= 1
         assert caps.default_rate_per_second is None or caps.default_rate_per_second > 0
         assert spec.config_fields, "declare the configuration keys, with a description each"
         assert spec.secret_config_fields <= set(spec.config_fields)
+
+    def test_address_kind_is_loaded_and_normalises_idempotently(
+        self, manager: ChannelManager, spec: ChannelSpec, emulator: Emulator
+    ) -> None:
+        """The kind the channel reaches is loaded, and its stored form of an address is a fixed point (the
+        kit's addresses point at the emulator, which the kind may refuse: a loopback http URL)."""
+        kind = manager.address_kind(spec)
+        for index in range(3):
+            address, _ = self.address(emulator, index)
+            try:
+                stored = kind.normalise(address)
+            except AddressError:
+                continue
+            assert kind.normalise(stored) == stored
 
     def test_config_validation(self, manager: ChannelManager, emulator: Emulator) -> None:
         valid = manager.validate_config(self.channel_name, self.config(emulator))

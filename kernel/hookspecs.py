@@ -17,6 +17,7 @@ from typing import Any
 import pluggy
 
 from kernel.channels import (
+    AddressKindSpec,
     ChannelSender,
     ChannelSpec,
     Emulator,
@@ -35,6 +36,19 @@ def herald_channels() -> list[ChannelSpec]:
     Called once when the plugin manager loads. Return one :class:`~kernel.channels.ChannelSpec` per
     channel, with its capabilities; a channel name may be declared by one plugin only (a second
     declaration stops the start with an error naming both plugins).
+    """
+
+
+@hookspec
+def herald_address_kinds() -> list[AddressKindSpec]:
+    """Declare the address kinds this plugin's channels reach (or that other plugins' channels may reach).
+
+    Called once when the plugin manager loads. Return one :class:`~kernel.channels.AddressKindSpec` per
+    kind: its name (``Address.kind``), how a value is checked and normalised, the details it needs, how
+    two spellings compare, and which of a profile's addresses a message goes to. Several plugins may
+    declare the same kind with the very same spec (the two email channels share one); two different specs
+    under one name stop the start with an error naming both plugins. Every channel's
+    ``capabilities.address_kind`` must be declared by a loaded plugin.
     """
 
 

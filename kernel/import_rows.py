@@ -14,15 +14,18 @@ JSONL: one object per line, blank lines skipped. Exactly one of ``custom_id``, `
      "emails": ["ada@example.com"], "phones": ["+33612345678"],
      "apns_tokens": ["<hex>"], "fcm_tokens": ["<token>"],
      "web_push": [{"endpoint": "https://...", "p256dh": "<base64url>", "auth": "<base64url>"}],
+     "addresses": [{"kind": "slack_user", "value": "U024BE7LH", "details": {}}],
      "subscriptions": [{"channel": "email", "purpose": "marketing", "topic": "", "status": "opted_in"}],
      "observed_at": "2024-05-01T12:00:00Z"}
 
 Attribute values: a string, a number, true/false, a list of strings, ``{"datetime": "<ISO 8601>"}``, or
-``null`` to remove the attribute. Datetimes without an offset are UTC.
+``null`` to remove the attribute. Datetimes without an offset are UTC. ``addresses`` takes addresses of
+any kind a loaded channel reaches (``details`` optional); the other address keys are shorthands.
 
 CSV: a header row, then one profile per row. Columns ``custom_id``, ``anonymous_id``, ``profile_id`` (one
 of them non-empty per row), ``email``, ``phone``, ``apns_token``, ``fcm_token`` (several addresses in one
-cell separated by ``|``); every other column is an attribute, a string unless its header names a type:
+cell separated by ``|``), or a column of any address kind a loaded channel reaches, typed ``address``
+(``slack_user:address``); every other column is an attribute, a string unless its header names a type:
 ``age:number``, ``vip:bool`` (true/false, yes/no, 1/0), ``signup:datetime`` (ISO 8601), ``tags:list``
 (items separated by ``|``) or ``nickname:string``. A typed header also turns a reserved name into an
 attribute (``email:string``). An empty cell leaves that field untouched.
@@ -32,7 +35,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -48,24 +51,26 @@ ID_KEYS = ("custom_id", "anonymous_id", "profile_id")
 # that a misnamed column fails the import at once instead of every row.
 _ATTRIBUTE_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
+#: The file formats' shorthands for the built-in channels' address kinds (any kind, ``addresses``).
 JSON_ADDRESS_KEYS = {
-    "emails": common_pb2.ADDRESS_KIND_EMAIL,
-    "phones": common_pb2.ADDRESS_KIND_PHONE,
-    "apns_tokens": common_pb2.ADDRESS_KIND_APNS_TOKEN,
-    "fcm_tokens": common_pb2.ADDRESS_KIND_FCM_TOKEN,
+    "emails": "email",
+    "phones": "phone",
+    "apns_tokens": "apns_token",
+    "fcm_tokens": "fcm_token",
 }
 CSV_ADDRESS_COLUMNS = {
-    "email": common_pb2.ADDRESS_KIND_EMAIL,
-    "phone": common_pb2.ADDRESS_KIND_PHONE,
-    "apns_token": common_pb2.ADDRESS_KIND_APNS_TOKEN,
-    "fcm_token": common_pb2.ADDRESS_KIND_FCM_TOKEN,
+    "email": "email",
+    "phone": "phone",
+    "apns_token": "apns_token",
+    "fcm_token": "fcm_token",
 }
+#: The CSV header type of a column of addresses of the kind it names (``slack_user:address``).
+CSV_ADDRESS_TYPE = "address"
 JSON_KEYS = frozenset(
-    {*ID_KEYS, *JSON_ADDRESS_KEYS, "attributes", "web_push", "subscriptions", "observed_at"}
+    {*ID_KEYS, *JSON_ADDRESS_KEYS, "addresses", "attributes", "web_push", "subscriptions", "observed_at"}
 )
-_ENUM_PREFIX = {"channel": "CHANNEL_", "purpose": "PURPOSE_", "status": "SUBSCRIPTION_STATUS_"}
+_ENUM_PREFIX = {"purpose": "PURPOSE_", "status": "SUBSCRIPTION_STATUS_"}
 _ENUM_TYPE = {
-    "channel": common_pb2.Channel,
     "purpose": common_pb2.Purpose,
     "status": common_pb2.SubscriptionStatus,
 }
@@ -122,7 +127,7 @@ def _set_ref(request: profiles_pb2.UpsertProfileRequest, ids: Mapping[str, str])
     setattr(request.profile, key, value)
 
 
-def _add_addresses(request: profiles_pb2.UpsertProfileRequest, kind: int, values: Sequence[str]) -> None:
+def _add_addresses(request: profiles_pb2.UpsertProfileRequest, kind: str, values: Sequence[str]) -> None:
     request.add_addresses.extend(common_pb2.Address(kind=kind, value=value) for value in values)
 
 
@@ -173,18 +178,32 @@ def _object(value: object, field: str, keys: frozenset[str]) -> dict[str, Any]:
     return value
 
 
-def _json_web_push(request: profiles_pb2.UpsertProfileRequest, entries: object) -> None:
+def _objects(entries: object, name: str, keys: frozenset[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each object of the list under ``name``, with its field path."""
     if not isinstance(entries, list):
-        raise RowError("must be a list", "web_push")
-    keys = frozenset({"endpoint", "p256dh", "auth"})
+        raise RowError("must be a list", name)
     for index, entry in enumerate(entries):
-        field = f"web_push[{index}]"
-        fields = {key: _string(value, f"{field}.{key}") for key, value in _object(entry, field, keys).items()}
+        field = f"{name}[{index}]"
+        yield field, _object(entry, field, keys)
+
+
+def _json_web_push(request: profiles_pb2.UpsertProfileRequest, entries: object) -> None:
+    for field, entry in _objects(entries, "web_push", frozenset({"endpoint", "p256dh", "auth"})):
+        fields = {key: _string(value, f"{field}.{key}") for key, value in entry.items()}
+        endpoint = fields.pop("endpoint", "")
+        request.add_addresses.append(common_pb2.Address(kind="web_push", value=endpoint, details=fields))
+
+
+def _json_addresses(request: profiles_pb2.UpsertProfileRequest, entries: object) -> None:
+    for field, fields in _objects(entries, "addresses", frozenset({"kind", "value", "details"})):
+        details = fields.get("details", {})
+        if not isinstance(details, dict):
+            raise RowError("must be an object", f"{field}.details")
         request.add_addresses.append(
             common_pb2.Address(
-                kind=common_pb2.ADDRESS_KIND_WEB_PUSH,
-                value=fields.get("endpoint", ""),
-                web_push=common_pb2.WebPushKeys(p256dh=fields.get("p256dh", ""), auth=fields.get("auth", "")),
+                kind=_string(fields.get("kind", ""), f"{field}.kind"),
+                value=_string(fields.get("value", ""), f"{field}.value"),
+                details={key: _string(value, f'{field}.details["{key}"]') for key, value in details.items()},
             )
         )
 
@@ -199,15 +218,11 @@ def _enum_value(name: str, value: object, field: str) -> int:
 
 
 def _json_subscriptions(request: profiles_pb2.UpsertProfileRequest, entries: object) -> None:
-    if not isinstance(entries, list):
-        raise RowError("must be a list", "subscriptions")
     keys = frozenset({"channel", "purpose", "topic", "status"})
-    for index, entry in enumerate(entries):
-        field = f"subscriptions[{index}]"
-        fields = _object(entry, field, keys)
+    for field, fields in _objects(entries, "subscriptions", keys):
         request.subscriptions.append(
             common_pb2.Subscription(
-                channel=_enum_value("channel", fields.get("channel", ""), f"{field}.channel"),
+                channel=_string(fields.get("channel", ""), f"{field}.channel"),
                 purpose=_enum_value("purpose", fields.get("purpose", ""), f"{field}.purpose"),
                 topic=_string(fields.get("topic", ""), f"{field}.topic"),
                 status=_enum_value("status", fields.get("status", ""), f"{field}.status"),
@@ -233,6 +248,8 @@ def parse_json_line(line: bytes | str) -> profiles_pb2.UpsertProfileRequest:
             _add_addresses(request, kind, _strings(row[key], key))
     if "web_push" in row:
         _json_web_push(request, row["web_push"])
+    if "addresses" in row:
+        _json_addresses(request, row["addresses"])
     if "subscriptions" in row:
         _json_subscriptions(request, row["subscriptions"])
     if "observed_at" in row:
@@ -285,7 +302,7 @@ class Column:
 
     name: str
     id_key: str = ""
-    address_kind: int = 0
+    address_kind: str = ""
     parse: Callable[[str, str], common_pb2.AttributeValue] | None = None
 
 
@@ -298,6 +315,8 @@ def _column(header: str, position: int) -> Column:
             return Column(name, address_kind=CSV_ADDRESS_COLUMNS[name])
         type_name = "string"
     where = f"column {position + 1} ({header!r})"
+    if type_name == CSV_ADDRESS_TYPE:
+        return Column(name, address_kind=name)
     if type_name not in CSV_TYPES:
         raise HeaderError(f"{where}: unknown type {type_name!r} (one of {', '.join(CSV_TYPES)})")
     if not _ATTRIBUTE_KEY.fullmatch(name):

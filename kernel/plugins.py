@@ -7,6 +7,7 @@ the loaded channels to an allow-list.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -14,6 +15,7 @@ import pluggy
 
 from kernel import hookspecs
 from kernel.channels import (
+    AddressKindSpec,
     ChannelSender,
     ChannelSpec,
     Emulator,
@@ -21,6 +23,7 @@ from kernel.channels import (
     MessageContent,
     WebhookRequest,
 )
+from kernel.channels.kinds import KIND_NAME_PATTERN, LoadedKinds
 
 ENTRY_POINT_GROUP = "herald.channels"
 hookimpl = pluggy.HookimplMarker("herald")
@@ -47,6 +50,7 @@ class ChannelManager:
         self._channels: dict[str, ChannelSpec] = {}
         self._owners: dict[str, object] = {}
         self._collect()
+        self.address_kinds = self._collect_kinds()
         self._callers: dict[tuple[str, str], pluggy.HookCaller] = {}
 
     def _collect(self) -> None:
@@ -61,6 +65,29 @@ class ChannelManager:
                 self._owners[spec.name] = impl.plugin
         self._channels = dict(sorted(self._channels.items()))
 
+    def _collect_kinds(self) -> LoadedKinds:
+        """Every declared address kind, once; each channel's kind must be among them."""
+        kinds: dict[str, AddressKindSpec] = {}
+        declared_by: dict[str, str] = {}
+        for impl in self._pm.hook.herald_address_kinds.get_hookimpls():
+            for kind in impl.function():
+                if kinds.setdefault(kind.name, kind) != kind:
+                    raise RuntimeError(
+                        f"address kind {kind.name!r} declared differently by {declared_by[kind.name]}"
+                        f" and {impl.plugin_name}"
+                    )
+                declared_by.setdefault(kind.name, impl.plugin_name)
+        for spec in self._channels.values():
+            if spec.capabilities.address_kind not in kinds:
+                raise RuntimeError(
+                    f"channel {spec.name!r} reaches the address kind {spec.capabilities.address_kind!r},"
+                    " which no loaded plugin declares (herald_address_kinds)"
+                )
+            if not re.fullmatch(KIND_NAME_PATTERN, spec.consent_scope):
+                raise RuntimeError(f"channel {spec.name!r}: consent scope must match {KIND_NAME_PATTERN}")
+        scopes = frozenset(spec.consent_scope for spec in self._channels.values())
+        return LoadedKinds(dict(sorted(kinds.items())), scopes)
+
     def _owner_hook(self, hook: str, channel: str) -> pluggy.HookCaller:
         """``hook`` as implemented by the plugin that declared ``channel`` only: a plugin is never asked
         about another plugin's channels, so its hooks need no "is this mine?" guard."""
@@ -74,6 +101,10 @@ class ChannelManager:
 
     def channels(self) -> list[ChannelSpec]:
         return list(self._channels.values())
+
+    def address_kind(self, channel: ChannelSpec) -> AddressKindSpec:
+        """The address kind ``channel`` reaches (checked to be declared when the plugins loaded)."""
+        return self.address_kinds.kinds[channel.capabilities.address_kind]
 
     def channel(self, name: str) -> ChannelSpec:
         try:

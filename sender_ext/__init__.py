@@ -19,15 +19,15 @@ from sender_ext.core import (
     normalize,
     normalize_batch,
 )
-from sender_ext.types import Admission, Batches, Dedup, Kind, Pace, Rate, SlowDown
+from sender_ext.types import AddressForm, Admission, Batches, Dedup, Pace, Rate, SlowDown
 
 __all__ = [
     "IMPLEMENTATION",
+    "AddressForm",
     "Admission",
     "Batches",
     "Dedup",
     "Deduper",
-    "Kind",
     "Pace",
     "Pacer",
     "Rate",

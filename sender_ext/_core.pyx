@@ -75,8 +75,9 @@ cdef extern from *:
 
 
 cdef enum:
-    EMAIL = 1
-    APNS = 2
+    # The address forms of sender_ext.types.AddressForm; any other byte is VERBATIM.
+    MAILBOX = 1
+    CASELESS = 2
     # How many rows ahead the dedup probe prefetches its table slot.
     PREFETCH_AHEAD = 8
 # Any constant: dedup keys are only compared within one process.
@@ -229,11 +230,11 @@ cdef object _normalized(PyObject* address, int kind):
     cdef Py_ssize_t lowered = 0  # where lower-casing starts
     cdef unsigned char* target
     _read(address, &text)
-    if kind == EMAIL:
+    if kind == MAILBOX:
         lowered = _last_at(text.data, text.size) + 1
         if lowered == 0:
             lowered = text.size  # no domain: nothing to lower-case
-    elif kind != APNS:
+    elif kind != CASELESS:
         lowered = text.size
     if not _has_upper(text.data + lowered, text.size - lowered):
         return None if text.size == text.full_size else _new_text(text.data, text.size)
@@ -273,7 +274,7 @@ def dedup_key(kind, address):
     cdef unsigned char* target
     cdef int code = as_kind(kind)
     _read(<PyObject*>address, &text)
-    if (code == EMAIL or code == APNS) and _has_upper(text.data, text.size):
+    if (code == MAILBOX or code == CASELESS) and _has_upper(text.data, text.size):
         target = _scratch.fit(text.size)
         _fold(target, text.data, text.size)
         return _new_text(target, text.size)
@@ -461,7 +462,7 @@ cdef class Deduper:
                 kind = batch.kinds[row]
                 key = _scratch.fit(text.size + 1)
                 key[0] = <unsigned char>kind
-                if kind == EMAIL or kind == APNS:
+                if kind == MAILBOX or kind == CASELESS:
                     _fold(key + 1, text.data, text.size)
                 else:
                     memcpy(key + 1, text.data, text.size)
@@ -718,7 +719,7 @@ cdef class Throttle:
             for row in range(count):
                 HERALD_PREFETCH_ROW(batch.items, row, batch.count)
                 numbers[row] = -1
-                if batch.kinds[row] == EMAIL:
+                if batch.kinds[row] == MAILBOX:
                     _read(batch.items[row], &text)
                     if mask == NULL or mask[row]:
                         at = _last_at(text.data, text.size)
@@ -744,7 +745,7 @@ cdef class Throttle:
             not_before[row] = now
             if mask != NULL and not mask[row]:
                 continue
-            if column[row] != EMAIL:
+            if column[row] != MAILBOX:
                 go[row] = 1
                 continue
             bucket = &self._buckets[numbers[row]]

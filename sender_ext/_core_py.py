@@ -7,13 +7,14 @@ float (same operations, same order; the C build disables FMA contraction).
 Address normalisation, shared by both cores:
 
 - every address is trimmed of ASCII whitespace (space, tab, CR, LF, VT, FF);
-- email: the domain (after the last ``@``) is lower-cased and the local part kept as written (RFC 5321
-  lets a server treat it case-sensitively, and profiles store it so). Dedup compares the whole address
-  case-folded, though: the big mailbox providers ignore local-part case, and two copies in one inbox is
-  the very harm dedup exists to prevent. Gmail-style dot and ``+tag`` folding is not applied: it is one
-  provider's rule, not a general one;
-- APNs token: lower-cased (hexadecimal, case-insensitive);
-- any other kind (FCM token, web-push endpoint, E.164 phone): as given.
+- by the address's form (``AddressForm``, which the kernel derives from its kind), never its kind's name;
+- mailbox (email): the domain (after the last ``@``) is lower-cased and the local part kept as written
+  (RFC 5321 lets a server treat it case-sensitively, and profiles store it so). Dedup compares the whole
+  address case-folded, though: the big mailbox providers ignore local-part case, and two copies in one
+  inbox is the very harm dedup exists to prevent. Gmail-style dot and ``+tag`` folding is not applied:
+  it is one provider's rule, not a general one;
+- caseless (APNs token): lower-cased (hexadecimal, case-insensitive);
+- verbatim, any other form byte (FCM token, web-push endpoint, E.164 phone): as given.
 
 Lower-casing is ASCII-only in both cores (internationalised domains are expected in A-label form). An
 address that is not a str, or holds a lone surrogate (no protocol could carry it; protobuf and
@@ -37,12 +38,12 @@ from sender_ext._checks import (
     as_time,
     as_u8,
 )
-from sender_ext.types import Admission, Batches, Dedup, Kind, Pace, Rate, SlowDown
+from sender_ext.types import AddressForm, Admission, Batches, Dedup, Pace, Rate, SlowDown
 
 _SPACE = " \t\n\r\x0b\x0c"
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-_EMAIL = int(Kind.EMAIL)
-_APNS = int(Kind.APNS_TOKEN)
+_MAILBOX = int(AddressForm.MAILBOX)
+_CASELESS = int(AddressForm.CASELESS)
 #: Slot counts are capped here (2**53, where doubles stop being exact integers) so C never overflows.
 _MAX_SLOTS = 9007199254740992.0
 
@@ -68,10 +69,10 @@ def normalize(kind: int, address: str) -> str:
 
 def _normalized(kind: int, address: str) -> str:
     text = _trimmed(address)
-    if kind == _EMAIL:
+    if kind == _MAILBOX:
         local, at, domain = text.rpartition("@")
         return f"{local}@{_lower(domain)}" if at else text
-    return _lower(text) if kind == _APNS else text
+    return _lower(text) if kind == _CASELESS else text
 
 
 def normalize_batch(kinds: bytes | Iterable[int], addresses: Iterable[str]) -> list[str]:
@@ -88,7 +89,7 @@ def dedup_key(kind: int, address: str) -> str:
 
 def _key(kind: int, address: str) -> str:
     text = _trimmed(address)
-    return _lower(text) if kind in (_EMAIL, _APNS) else text
+    return _lower(text) if kind in (_MAILBOX, _CASELESS) else text
 
 
 def email_domain(address: str) -> str:
@@ -217,7 +218,7 @@ class Throttle:
         mask = None if live is None else as_u8(live, count, "live")
         now = as_time(now)
         domains = [
-            email_domain(address) if kind == _EMAIL else ""
+            email_domain(address) if kind == _MAILBOX else ""
             for kind, address in zip(column, rows, strict=True)
         ]
         self._epoch += 1
@@ -226,7 +227,7 @@ class Throttle:
         for row, kind in enumerate(column):
             if mask is not None and not mask[row]:
                 continue
-            if kind != _EMAIL:
+            if kind != _MAILBOX:
                 go[row] = 1
                 continue
             bucket = self._bucket(domains[row])

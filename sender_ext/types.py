@@ -1,4 +1,4 @@
-"""The vocabulary both sender cores share: address kinds, rates, and the result tuples they return.
+"""The vocabulary both sender cores share: address forms, rates, and the result tuples they return.
 
 Results are columns (``bytearray`` masks, ``array`` of int64 or double) rather than one object per row,
 so the compiled core fills them without creating a Python object per recipient, and the worker indexes
@@ -17,18 +17,21 @@ from enum import IntEnum
 from typing import NamedTuple
 
 
-class Kind(IntEnum):
-    """Address kinds, numbered as ``herald.v1.AddressKind`` (names as ``kernel.channels.AddressKind``).
+class AddressForm(IntEnum):
+    """How the cores read an address: the kernel derives it from what the address's kind declares
+    (``kernel.channels.AddressKindSpec``), the cores know no kind by name.
 
-    A batch carries one byte per row; a batch of one channel passes ``bytes([kind]) * n``.
+    A batch carries one byte per row; a batch of one channel passes ``bytes([form]) * n``. Any byte other
+    than ``MAILBOX`` and ``CASELESS`` reads as ``VERBATIM``; dedup compares the byte too, so a caller may
+    give kinds of one form codes of their own (3 to 255) to keep their addresses apart.
     """
 
-    UNSPECIFIED = 0
-    EMAIL = 1
-    APNS_TOKEN = 2
-    FCM_TOKEN = 3
-    WEB_PUSH = 4
-    PHONE = 5
+    #: Sent and compared as given (FCM tokens, push endpoints, E.164 numbers).
+    VERBATIM = 0
+    #: ``local@domain`` (email): the domain lower-cased, compared case-folded whole, throttled per domain.
+    MAILBOX = 1
+    #: Lower-cased, so compared case-folded (APNs tokens).
+    CASELESS = 2
 
 
 _UNITS = {"s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0}

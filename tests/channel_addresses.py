@@ -17,25 +17,23 @@ def browser_subscription() -> common_pb2.Address:
     key = ec.generate_private_key(ec.SECP256R1()).public_key()
     point = key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
     return common_pb2.Address(
-        kind=common_pb2.ADDRESS_KIND_WEB_PUSH,
+        kind="web_push",
         value="https://fcm.googleapis.com/fcm/send/c1KrmpTuRm8:APA91bH",
-        web_push=common_pb2.WebPushKeys(
-            p256dh=base64.urlsafe_b64encode(point).decode().rstrip("="),
-            auth=base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("="),
-        ),
+        details={
+            "p256dh": base64.urlsafe_b64encode(point).decode().rstrip("="),
+            "auth": base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("="),
+        },
     )
 
 
-PHONE = common_pb2.Address(kind=common_pb2.ADDRESS_KIND_PHONE, value="+33612345678")
-EMAIL = common_pb2.Address(kind=common_pb2.ADDRESS_KIND_EMAIL, value="ann@example.com")
+PHONE = common_pb2.Address(kind="phone", value="+33612345678")
+EMAIL = common_pb2.Address(kind="email", value="ann@example.com")
 #: The built-in channels' addresses.
 ADDRESSES = {
     "webpush": browser_subscription(),
     "email.sparkpost": EMAIL,
     "email.smtp": EMAIL,
     "sms.twilio": PHONE,
-    "push.apns": common_pb2.Address(kind=common_pb2.ADDRESS_KIND_APNS_TOKEN, value="ab" * 32),
-    "push.fcm": common_pb2.Address(
-        kind=common_pb2.ADDRESS_KIND_FCM_TOKEN, value="device1:APA91b" + "x" * 140
-    ),
+    "push.apns": common_pb2.Address(kind="apns_token", value="ab" * 32),
+    "push.fcm": common_pb2.Address(kind="fcm_token", value="device1:APA91b" + "x" * 140),
 }

@@ -15,11 +15,11 @@ from kernel.api.timestamps import from_datetime
 from tests.conftest import ProjectKey
 
 PROFILE_TABLES = ("profiles", "profile_identities", "profile_addresses", "profile_subscriptions", "events")
-EMAIL = common_pb2.ADDRESS_KIND_EMAIL
-APNS = common_pb2.ADDRESS_KIND_APNS_TOKEN
-FCM = common_pb2.ADDRESS_KIND_FCM_TOKEN
-WEB_PUSH = common_pb2.ADDRESS_KIND_WEB_PUSH
-PHONE = common_pb2.ADDRESS_KIND_PHONE
+EMAIL = "email"
+APNS = "apns_token"
+FCM = "fcm_token"
+WEB_PUSH = "web_push"
+PHONE = "phone"
 # A valid web-push key pair: an uncompressed P-256 point (0x04 + 64 bytes: here the curve's generator,
 # the public key of private key 1) and a 16-byte secret.
 _POINT = (
@@ -51,18 +51,16 @@ def number(value: float) -> common_pb2.AttributeValue:
     return common_pb2.AttributeValue(number_value=value)
 
 
-def address(kind: common_pb2.AddressKind.ValueType, value: str) -> common_pb2.Address:
+def address(kind: str, value: str) -> common_pb2.Address:
     return common_pb2.Address(kind=kind, value=value)
 
 
 def web_push(endpoint: str) -> common_pb2.Address:
-    return common_pb2.Address(
-        kind=WEB_PUSH, value=endpoint, web_push=common_pb2.WebPushKeys(p256dh=P256DH, auth=AUTH)
-    )
+    return common_pb2.Address(kind=WEB_PUSH, value=endpoint, details={"p256dh": P256DH, "auth": AUTH})
 
 
 def subscription(
-    channel: common_pb2.Channel.ValueType,
+    channel: str,
     status: common_pb2.SubscriptionStatus.ValueType,
     purpose: common_pb2.Purpose.ValueType = common_pb2.PURPOSE_MARKETING,
     topic: str = "",

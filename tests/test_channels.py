@@ -6,7 +6,7 @@ import grpc
 import pytest
 from google.protobuf import empty_pb2, struct_pb2
 
-from herald.v1 import channels_pb2, channels_pb2_grpc, common_pb2
+from herald.v1 import channels_pb2, channels_pb2_grpc
 from tests.conftest import ADMIN, ProjectKey, rpc_error
 
 EXAMPLE = "sms.webhook"
@@ -28,8 +28,8 @@ async def test_out_of_tree_plugin_is_discovered_with_its_capabilities(channels, 
     listed = await channels.ListChannels(channels_pb2.ListChannelsRequest(), metadata=project.auth)
     by_name = {c.name: c for c in listed.channels}
     example = by_name[EXAMPLE]
-    assert example.consent_channel == common_pb2.CHANNEL_SMS
-    assert example.capabilities.address_kind == common_pb2.ADDRESS_KIND_PHONE
+    assert example.consent_scope == "sms"
+    assert example.capabilities.address_kind == "phone"
     assert example.capabilities.max_batch_size == 50
     assert example.capabilities.max_payload_bytes == 1600
     assert set(example.config_fields) == {"url", "token"}

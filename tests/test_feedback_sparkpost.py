@@ -45,7 +45,7 @@ async def ann(profiles, project: ProjectKey, sparkpost_config) -> ProjectKey:
     """A profile with an email, in the project with SparkPost sparkpost_config."""
     await profiles.UpsertProfile(
         profiles_pb2.UpsertProfileRequest(
-            profile=ANN, add_addresses=[common_pb2.Address(kind=common_pb2.ADDRESS_KIND_EMAIL, value=EMAIL)]
+            profile=ANN, add_addresses=[common_pb2.Address(kind="email", value=EMAIL)]
         ),
         metadata=project.auth,
     )

@@ -57,7 +57,7 @@ async def ann(
     )
     await profiles.UpsertProfile(
         profiles_pb2.UpsertProfileRequest(
-            profile=ANN, add_addresses=[common_pb2.Address(kind=common_pb2.ADDRESS_KIND_PHONE, value=PHONE)]
+            profile=ANN, add_addresses=[common_pb2.Address(kind="phone", value=PHONE)]
         ),
         metadata=project.auth,
     )

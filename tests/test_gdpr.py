@@ -68,7 +68,7 @@ def by_custom_id(custom_id: str) -> common_pb2.ProfileRef:
 
 
 def email_address(value: str) -> common_pb2.Address:
-    return common_pb2.Address(kind=common_pb2.ADDRESS_KIND_EMAIL, value=value)
+    return common_pb2.Address(kind="email", value=value)
 
 
 async def seed_person(profiles, project: ProjectKey, db: asyncpg.Pool, events: int = 3) -> Person:
@@ -101,13 +101,13 @@ async def seed_person(profiles, project: ProjectKey, db: asyncpg.Pool, events: i
             },
             add_addresses=[
                 email_address(email),
-                common_pb2.Address(kind=common_pb2.ADDRESS_KIND_PHONE, value=phone),
-                common_pb2.Address(kind=common_pb2.ADDRESS_KIND_FCM_TOKEN, value=fcm_token),
-                common_pb2.Address(kind=common_pb2.ADDRESS_KIND_APNS_TOKEN, value=apns_token),
+                common_pb2.Address(kind="phone", value=phone),
+                common_pb2.Address(kind="fcm_token", value=fcm_token),
+                common_pb2.Address(kind="apns_token", value=apns_token),
             ],
             subscriptions=[
                 common_pb2.Subscription(
-                    channel=common_pb2.CHANNEL_EMAIL,
+                    channel="email",
                     purpose=common_pb2.PURPOSE_MARKETING,
                     topic="news",
                     status=common_pb2.SUBSCRIPTION_STATUS_OPTED_IN,

@@ -25,7 +25,7 @@ from kernel.import_rows import RowError, parse_csv_header, parse_csv_row, parse_
 from kernel.importer import csv_rows, jsonl_rows, run_import
 from tests.conftest import ProjectKey, bearer, rpc_error
 
-EMAIL = common_pb2.ADDRESS_KIND_EMAIL
+EMAIL = "email"
 
 
 def upsert(custom_id: str, **attributes: common_pb2.AttributeValue) -> profiles_pb2.UpsertProfileRequest:
@@ -265,6 +265,29 @@ async def test_csv_file_with_typed_columns(
     assert u1.attributes["city"].string_value == "Paris, France"
     assert len((await view(profiles, project, "u3")).addresses) == 2
     assert (await view(profiles, project, "u6")).attributes["city"].string_value == "multi\nline"
+
+
+async def test_addresses_of_any_loaded_kind_import_and_unknown_kinds_are_rejected(
+    server, profiles, project: ProjectKey, db, tmp_path, capsys
+) -> None:
+    lines = [
+        '{"custom_id": "ann", "addresses": [{"kind": "phone", "value": "+33 6 98 76 54 32"}]}',
+        '{"custom_id": "bob", "addresses": [{"kind": "telex", "value": "BOB 1234"}]}',
+        '{"custom_id": "cyd", "addresses": [{"kind": "email", "value": "c@example.com", "details": []}]}',
+    ]
+    status = await run_import(write(tmp_path, "people.jsonl", lines), project.key, server.address, None)
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "line 2: add_addresses[0].kind: unknown address kind 'telex'" in out
+    assert "line 3: addresses[0].details: must be an object" in out
+    [ann] = (await view(profiles, project, "ann")).addresses
+    assert (ann.kind, ann.value) == ("phone", "+33698765432")
+
+    rows = ["custom_id,phone:address,telex:address", "dee,+33612345678,", "eve,,EVE 1"]
+    status = await run_import(write(tmp_path, "people.csv", rows), project.key, server.address, None)
+    assert "line 3: add_addresses[0].kind: unknown address kind 'telex'" in capsys.readouterr().out
+    [dee] = (await view(profiles, project, "dee")).addresses
+    assert (dee.kind, dee.value) == ("phone", "+33612345678")
 
 
 async def test_line_numbers_survive_batching(server, project: ProjectKey, db, tmp_path, capsys) -> None:

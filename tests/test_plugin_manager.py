@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 
-from kernel.channels import AddressKind, Capabilities, ChannelSpec
+from kernel.channels import AddressKindSpec, Capabilities, ChannelSpec
 from kernel.plugins import ChannelManager, NoEmulator, UnknownChannel, hookimpl
+from plugins.sms.address import PHONE
 
 
 def spec(name: str) -> ChannelSpec:
-    return ChannelSpec(name, "test", "sms", Capabilities(AddressKind.PHONE, 1, 160), {"key": "a key"})
+    return ChannelSpec(name, "test", "sms", Capabilities("phone", 1, 160), {"key": "a key"})
 
 
 class Declares:
@@ -21,6 +22,10 @@ class Declares:
     def __init__(self, name: str) -> None:
         self.name = name
         self.asked: list[str] = []
+
+    @hookimpl
+    def herald_address_kinds(self) -> list[AddressKindSpec]:
+        return [PHONE]
 
     @hookimpl
     def herald_channels(self) -> list[ChannelSpec]:
@@ -44,6 +49,40 @@ def test_per_channel_hooks_reach_the_declaring_plugin_only() -> None:
 def test_a_channel_has_one_owner() -> None:
     with pytest.raises(RuntimeError, match="declared by both"):
         ChannelManager([Declares("sms.same"), Declares("sms.same")], load_entry_points=False)
+
+
+class DeclaresKind:
+    """A throwaway plugin declaring one address kind and no channel."""
+
+    def __init__(self, kind: AddressKindSpec) -> None:
+        self.kind = kind
+
+    @hookimpl
+    def herald_address_kinds(self) -> list[AddressKindSpec]:
+        return [self.kind]
+
+
+def test_kinds_shared_by_plugins_are_loaded_once_and_resolved_for_each_channel() -> None:
+    manager = ChannelManager([Declares("sms.first"), DeclaresKind(PHONE)], load_entry_points=False)
+    assert list(manager.address_kinds.kinds) == ["phone"]
+    assert manager.address_kinds.scopes == {"sms"}
+    assert manager.address_kind(manager.channel("sms.first")) is PHONE
+
+
+def test_a_kind_declared_twice_differently_stops_the_start() -> None:
+    other = AddressKindSpec("phone", "another phone", str.strip)
+    with pytest.raises(RuntimeError, match="'phone' declared differently"):
+        ChannelManager([Declares("sms.first"), DeclaresKind(other)], load_entry_points=False)
+
+
+def test_a_channel_reaching_an_undeclared_kind_stops_the_start() -> None:
+    class Orphan:
+        @hookimpl
+        def herald_channels(self) -> list[ChannelSpec]:
+            return [ChannelSpec("chat.orphan", "test", "chat", Capabilities("chat_user", 1, 160))]
+
+    with pytest.raises(RuntimeError, match="'chat_user', which no loaded plugin declares"):
+        ChannelManager([Orphan()], load_entry_points=False)
 
 
 def test_unknown_channels_and_missing_hooks_are_named() -> None:

@@ -147,10 +147,10 @@ async def test_addresses_are_normalised_and_removable(profiles, project: Project
         (PHONE, "+33612345678"),
         (APNS, TOKEN),
         (FCM, "fcm:token-1"),
-        (common_pb2.ADDRESS_KIND_WEB_PUSH, "https://push.example/sub/1"),
+        ("web_push", "https://push.example/sub/1"),
     }
-    push = next(a for a in view.addresses if a.kind == common_pb2.ADDRESS_KIND_WEB_PUSH)
-    assert (push.web_push.p256dh, push.web_push.auth) == (P256DH, AUTH)
+    push = next(a for a in view.addresses if a.kind == "web_push")
+    assert dict(push.details) == {"p256dh": P256DH, "auth": AUTH}
 
     # Adding an address again is no duplicate; removal takes any spelling of it.
     await upsert(
@@ -160,7 +160,7 @@ async def test_addresses_are_normalised_and_removable(profiles, project: Project
         add_addresses=[address(EMAIL, "Ann@example.com")],
         remove_addresses=[
             address(PHONE, "+33612345678"),
-            address(common_pb2.ADDRESS_KIND_WEB_PUSH, "https://push.example/sub/1"),
+            address("web_push", "https://push.example/sub/1"),
         ],
     )
     kinds = await db.fetch(
@@ -193,18 +193,18 @@ async def test_subscriptions_are_set_and_updated(profiles, project: ProjectKey) 
         project,
         custom("u1"),
         subscriptions=[
-            subscription(common_pb2.CHANNEL_EMAIL, IN),
-            subscription(common_pb2.CHANNEL_EMAIL, IN, topic="newsletter_weekly"),
-            subscription(common_pb2.CHANNEL_SMS, OUT, common_pb2.PURPOSE_TRANSACTIONAL),
+            subscription("email", IN),
+            subscription("email", IN, topic="newsletter_weekly"),
+            subscription("sms", OUT, common_pb2.PURPOSE_TRANSACTIONAL),
         ],
     )
-    await upsert(profiles, project, custom("u1"), subscriptions=[subscription(common_pb2.CHANNEL_EMAIL, OUT)])
+    await upsert(profiles, project, custom("u1"), subscriptions=[subscription("email", OUT)])
     view = await get_view(profiles, project, custom("u1"))
     states = {(s.channel, s.purpose, s.topic): s.status for s in view.subscriptions}
     assert states == {
-        (common_pb2.CHANNEL_EMAIL, common_pb2.PURPOSE_MARKETING, ""): OUT,
-        (common_pb2.CHANNEL_EMAIL, common_pb2.PURPOSE_MARKETING, "newsletter_weekly"): IN,
-        (common_pb2.CHANNEL_SMS, common_pb2.PURPOSE_TRANSACTIONAL, ""): OUT,
+        ("email", common_pb2.PURPOSE_MARKETING, ""): OUT,
+        ("email", common_pb2.PURPOSE_MARKETING, "newsletter_weekly"): IN,
+        ("sms", common_pb2.PURPOSE_TRANSACTIONAL, ""): OUT,
     }
     assert all(s.HasField("updated_at") for s in view.subscriptions)
 
@@ -214,25 +214,26 @@ def _bad(**changes: object) -> dict[str, object]:
     return {
         "attributes": {"plan": text("pro")},
         "add_addresses": [address(EMAIL, "ok@example.com")],
-        "subscriptions": [subscription(common_pb2.CHANNEL_PUSH, IN)],
+        "subscriptions": [subscription("push", IN)],
     } | changes
 
 
-WEB_PUSH_NO_KEYS = common_pb2.Address(kind=common_pb2.ADDRESS_KIND_WEB_PUSH, value="https://push.example/1")
+WEB_PUSH_NO_KEYS = common_pb2.Address(kind="web_push", value="https://push.example/1")
 
 
-MAIL = common_pb2.CHANNEL_EMAIL
-NO_CHANNEL = common_pb2.CHANNEL_UNSPECIFIED
+MAIL = "email"
+NO_CHANNEL = ""
 NO_PURPOSE = common_pb2.PURPOSE_UNSPECIFIED
 NO_STATUS = common_pb2.SUBSCRIPTION_STATUS_UNSPECIFIED
-NO_KIND = common_pb2.ADDRESS_KIND_UNSPECIFIED
+NO_KIND = ""
 # 0x04 and 64 bytes, but not a point of the curve: encryption to it could only fail at send time.
 NOT_ON_THE_CURVE = common_pb2.Address(
-    kind=common_pb2.ADDRESS_KIND_WEB_PUSH,
+    kind="web_push",
     value="https://push.example/1",
-    web_push=common_pb2.WebPushKeys(
-        p256dh=base64.urlsafe_b64encode(b"\x04" + bytes(range(1, 65))).rstrip(b"=").decode(), auth=AUTH
-    ),
+    details={
+        "p256dh": base64.urlsafe_b64encode(b"\x04" + bytes(range(1, 65))).rstrip(b"=").decode(),
+        "auth": AUTH,
+    },
 )
 OUT_OF_RANGE_NANOS = common_pb2.AttributeValue(datetime_value=Timestamp(seconds=0, nanos=1_000_000_000))
 TWO_GOOD_ONE_BAD = [address(EMAIL, "a@example.com"), address(PHONE, "+33612345678"), address(EMAIL, "nope")]
@@ -250,11 +251,16 @@ TWO_GOOD_ONE_BAD = [address(EMAIL, "a@example.com"), address(PHONE, "+3361234567
         (_bad(remove_attributes=["plan"]), "remove_attributes[0]"),
         (_bad(add_addresses=TWO_GOOD_ONE_BAD), "add_addresses[2].value"),
         (_bad(add_addresses=[address(NO_KIND, "a@example.com")]), "add_addresses[0].kind"),
+        (_bad(add_addresses=[address("telex", "a@example.com")]), "add_addresses[0].kind"),
+        (
+            _bad(add_addresses=[common_pb2.Address(kind=PHONE, value="+33612345678", details={"auth": "x"})]),
+            'add_addresses[0].details["auth"]',
+        ),
         (_bad(add_addresses=[address(PHONE, "+1 555")]), "add_addresses[0].value"),
         (_bad(add_addresses=[address(APNS, "xyz")]), "add_addresses[0].value"),
         (_bad(add_addresses=[address(FCM, "has space")]), "add_addresses[0].value"),
         (_bad(add_addresses=[web_push("http://push.example/1")]), "add_addresses[0].value"),
-        (_bad(add_addresses=[WEB_PUSH_NO_KEYS]), "add_addresses[0].web_push"),
+        (_bad(add_addresses=[WEB_PUSH_NO_KEYS]), 'add_addresses[0].details["p256dh"]'),
         (
             _bad(add_addresses=[address(EMAIL, "A@x.com"), address(EMAIL, "A@X.COM")]),
             "add_addresses[1].value",
@@ -262,11 +268,12 @@ TWO_GOOD_ONE_BAD = [address(EMAIL, "a@example.com"), address(PHONE, "+3361234567
         (_bad(remove_addresses=[address(EMAIL, "ok@EXAMPLE.com")]), "remove_addresses[0].value"),
         (_bad(subscriptions=[subscription(MAIL, IN, topic="bad topic")]), "subscriptions[0].topic"),
         (_bad(subscriptions=[subscription(NO_CHANNEL, IN)]), "subscriptions[0].channel"),
+        (_bad(subscriptions=[subscription("carrier_pigeon", IN)]), "subscriptions[0].channel"),
         (_bad(subscriptions=[subscription(MAIL, IN, NO_PURPOSE)]), "subscriptions[0].purpose"),
         (_bad(subscriptions=[subscription(MAIL, NO_STATUS)]), "subscriptions[0].status"),
         (_bad(subscriptions=[subscription(MAIL, IN), subscription(MAIL, OUT)]), "subscriptions[1]"),
         (_bad(add_addresses=[address(PHONE, "+3361234abcd")]), "add_addresses[0].value"),
-        (_bad(add_addresses=[NOT_ON_THE_CURVE]), "add_addresses[0].web_push.p256dh"),
+        (_bad(add_addresses=[NOT_ON_THE_CURVE]), 'add_addresses[0].details["p256dh"]'),
         (_bad(attributes={"born": OUT_OF_RANGE_NANOS}), 'attributes["born"]'),
     ],
 )

@@ -66,7 +66,7 @@ async def ann(profiles, project: ProjectKey, **changes: Any) -> str:
                 "first_name": common_pb2.AttributeValue(string_value="Ann"),
                 "vip": common_pb2.AttributeValue(bool_value=True),
             },
-            add_addresses=[common_pb2.Address(kind=common_pb2.ADDRESS_KIND_PHONE, value=PHONE)],
+            add_addresses=[common_pb2.Address(kind="phone", value=PHONE)],
             **changes,
         ),
         metadata=project.auth,
@@ -127,7 +127,7 @@ async def test_a_request_id_replays_without_sending(messages, profiles, configur
 
 
 async def test_raw_address_needs_no_profile(messages, configured, gateway) -> None:
-    raw = common_pb2.Address(kind=common_pb2.ADDRESS_KIND_PHONE, value="+33 6 98 76 54 32")
+    raw = common_pb2.Address(kind="phone", value="+33 6 98 76 54 32")
     reply = await messages.SendTransactional(
         messages_pb2.SendTransactionalRequest(
             address=raw, channels=[CHANNEL], template=messages_pb2.MessageTemplate(text="Welcome")
@@ -184,7 +184,7 @@ async def test_bad_requests_name_the_field(messages, profiles, configured, gatew
 
 
 async def test_raw_address_must_match_the_channel(messages, configured) -> None:
-    email = common_pb2.Address(kind=common_pb2.ADDRESS_KIND_EMAIL, value="ann@example.com")
+    email = common_pb2.Address(kind="email", value="ann@example.com")
     error = await rpc_error(
         messages.SendTransactional(
             messages_pb2.SendTransactionalRequest(
@@ -258,7 +258,7 @@ async def test_a_retry_due_after_the_maximum_age_is_given_up_at_once(
 
 async def test_transactional_opt_out_is_respected(messages, profiles, configured, gateway) -> None:
     opt_out = common_pb2.Subscription(
-        channel=common_pb2.CHANNEL_SMS,
+        channel="sms",
         purpose=common_pb2.PURPOSE_TRANSACTIONAL,
         status=common_pb2.SUBSCRIPTION_STATUS_OPTED_OUT,
     )
@@ -320,9 +320,7 @@ async def test_bounce_suppresses_and_stop_opts_out_of_marketing(
         metadata=configured.auth,
     )
     marketing = [s for s in view.subscriptions if s.purpose == common_pb2.PURPOSE_MARKETING]
-    assert [(s.channel, s.status) for s in marketing] == [
-        (common_pb2.CHANNEL_SMS, common_pb2.SUBSCRIPTION_STATUS_OPTED_OUT)
-    ]
+    assert [(s.channel, s.status) for s in marketing] == [("sms", common_pb2.SUBSCRIPTION_STATUS_OPTED_OUT)]
     # A STOP withdraws marketing consent only: transactional messages still go.
     reply = await messages.SendTransactional(request(data=CODE), metadata=configured.auth)
     assert reply.deliveries[0].status == messages_pb2.DELIVERY_STATUS_ACCEPTED

@@ -9,7 +9,7 @@ import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
 
 from herald.v1 import channels_pb2 as pb
-from herald.v1 import channels_pb2_grpc, common_pb2
+from herald.v1 import channels_pb2_grpc
 from kernel.api.paging import page_of, read_page
 from kernel.api.status import rpc
 from kernel.api.timestamps import from_datetime
@@ -19,20 +19,15 @@ from kernel.channels.configs import ChannelConfigs, StoredConfig
 from kernel.errors import InvalidArgument
 from kernel.plugins import ChannelManager
 
-_ADDRESS_KIND = {kind.name.lower(): kind.number for kind in common_pb2.AddressKind.DESCRIPTOR.values}
-_CONSENT = {
-    kind.name.removeprefix("CHANNEL_").lower(): kind.number for kind in common_pb2.Channel.DESCRIPTOR.values
-}
-
 
 def channel_info(spec: ChannelSpec) -> pb.ChannelInfo:
     caps = spec.capabilities
     return pb.ChannelInfo(
         name=spec.name,
         description=spec.description,
-        consent_channel=_CONSENT.get(spec.consent_channel, 0),
+        consent_scope=spec.consent_scope,
         capabilities=pb.ChannelCapabilities(
-            address_kind=_ADDRESS_KIND.get(f"address_kind_{caps.address_kind.value}", 0),
+            address_kind=caps.address_kind,
             max_batch_size=caps.max_batch_size,
             max_payload_bytes=caps.max_payload_bytes,
             silent_push=caps.silent_push,

@@ -24,7 +24,9 @@ class ImportRpcs:
         caller: Caller,
     ) -> pb.ImportProfilesResponse:
         settings = self.kernel.settings
-        importing = ImportContext(caller.project, self.kernel.limits, settings.max_addresses)
+        importing = ImportContext(
+            caller.project, self.kernel.limits, self.kernel.channels.address_kinds, settings.max_addresses
+        )
         tally = ImportTally()
         index = 0
         async for message in request_iterator:

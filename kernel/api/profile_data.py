@@ -28,7 +28,12 @@ class ProfileDataRpcs:
     ) -> pb.UpsertProfileResponse:
         async with self.kernel.db.pool.acquire() as conn, conn.transaction():
             profile_id, created = await upsert_profile(
-                conn, caller.project, request, self.kernel.limits, self.kernel.settings.max_addresses
+                conn,
+                caller.project,
+                request,
+                self.kernel.limits,
+                self.kernel.channels.address_kinds,
+                self.kernel.settings.max_addresses,
             )
         return pb.UpsertProfileResponse(profile_id=str(profile_id), created=created)
 

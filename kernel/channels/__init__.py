@@ -1,8 +1,8 @@
 """The channel plugin contract's data types; the hooks themselves are in :mod:`kernel.hookspecs`."""
 
+from kernel.channels.kinds import AddressError, AddressKindSpec, Reach
 from kernel.channels.types import (
     EMPTY,
-    AddressKind,
     Capabilities,
     ChannelSender,
     ChannelSpec,
@@ -20,7 +20,8 @@ from kernel.channels.types import (
 
 __all__ = [
     "EMPTY",
-    "AddressKind",
+    "AddressError",
+    "AddressKindSpec",
     "Capabilities",
     "ChannelSender",
     "ChannelSpec",
@@ -32,6 +33,7 @@ __all__ = [
     "MessageContent",
     "OutboundMessage",
     "Outcome",
+    "Reach",
     "SendResult",
     "WebhookRequest",
 ]

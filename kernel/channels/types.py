@@ -1,8 +1,9 @@
 """What a channel plugin declares, receives and returns.
 
-The kernel never branches on a channel's *name*: everything it needs to know (which addresses the
-channel reaches, how many messages one provider request carries, how large a payload may be, whether it
-can send silent pushes or substitute per-recipient data itself) is in :class:`Capabilities`.
+The kernel never branches on a channel's *name*: everything it needs to know (which kind of address the
+channel reaches, see :mod:`kernel.channels.kinds`; how many messages one provider request carries, how
+large a payload may be, whether it can send silent pushes or substitute per-recipient data itself) is
+in :class:`Capabilities`.
 """
 
 from __future__ import annotations
@@ -18,19 +19,11 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
-class AddressKind(StrEnum):
-    """The kind of profile address a channel delivers to (same texts as ``profile_addresses.kind``)."""
-
-    EMAIL = "email"
-    APNS_TOKEN = "apns_token"
-    FCM_TOKEN = "fcm_token"
-    WEB_PUSH = "web_push"
-    PHONE = "phone"
-
-
 @dataclass(frozen=True, slots=True)
 class Capabilities:
-    address_kind: AddressKind
+    #: The name of the address kind the channel reaches (``email``, ``phone``): declared by this plugin or
+    #: another loaded one (``herald_address_kinds``); channels may share a kind.
+    address_kind: str
     #: Messages one provider request may carry (SparkPost: many recipients per transmission; APNs: 1).
     max_batch_size: int
     #: Largest payload the provider accepts for one message, in bytes (APNs 4096, web push 4096, ...).
@@ -44,6 +37,7 @@ class Capabilities:
     #: (SparkPost: ``{{{%s}}}``). Required with ``per_recipient_substitution``.
     substitution_placeholder: str = ""
     #: Messages per second the provider tolerates from one account by default; None for no known limit.
+    #: The kernel paces each project's messages on the channel to it, shared among the live workers.
     default_rate_per_second: float | None = None
 
     def __post_init__(self) -> None:
@@ -62,8 +56,10 @@ class ChannelSpec:
     name: str
     #: One line for humans (ChannelService lists it).
     description: str
-    #: The consent scope of ``profile_subscriptions.channel``: email, push, web_push or sms.
-    consent_channel: str
+    #: The consent scope (``profile_subscriptions.channel``, ``Subscription.channel``) governing the channel:
+    #: channels sharing a scope share the consent (``push`` for APNs and FCM). A name of the same form as a
+    #: kind's; a channel reaching phones over another service than SMS declares its own scope.
+    consent_scope: str
     capabilities: Capabilities
     #: Names of the configuration keys the channel accepts, with a one-line description each.
     config_fields: Mapping[str, str] = field(default_factory=dict)

@@ -15,7 +15,8 @@ them. While a sender holds one, its ``next_attempt_at`` is the end of its lease,
 itself, through the same small index (``messages_transactional_due``), should no outcome ever be recorded.
 
 With the claimed messages come their profiles' attributes that the send's templates read (and nothing
-more), their custom ids, and for web push the subscription keys.
+more), their custom ids, and the details of the addresses whose kind carries some (a web-push
+subscription's keys).
 """
 
 from __future__ import annotations
@@ -85,9 +86,9 @@ def among(column: str, array: str) -> str:
 _PROFILES = f"""
 SELECT profile_id, custom_id{{variables}} FROM profiles
 WHERE project_id = $1 AND {among("profile_id", "$2::uuid[]")}"""
-_SUBSCRIPTIONS = f"""
+_DETAILS = f"""
 SELECT profile_id, value, details FROM profile_addresses
-WHERE project_id = $1 AND {among("profile_id", "$2::uuid[]")} AND kind = 'web_push'"""
+WHERE project_id = $1 AND {among("profile_id", "$2::uuid[]")} AND kind = any($3::text[])"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,17 +97,18 @@ class Recipients:
 
     #: profile id -> (profile_id, custom_id, v0, v1, ...): the attributes the templates read.
     profiles: dict[uuid.UUID, asyncpg.Record]
-    #: (profile id, endpoint) -> the web-push subscription keys.
-    subscriptions: dict[tuple[uuid.UUID, str], Mapping[str, str]]
+    #: (profile id, address) -> the address's details, for the kinds that carry some.
+    details: dict[tuple[uuid.UUID, str], Mapping[str, str]]
 
 
 class ClaimQueries:
     """The claim statements of one send, and the query of the profile attributes its templates use."""
 
-    def __init__(self, variables: Sequence[str], web_push: bool) -> None:
+    def __init__(self, variables: Sequence[str], detail_kinds: Sequence[str]) -> None:
+        """``detail_kinds``: the send's address kinds whose addresses carry details to send with."""
         #: Attribute names, in the order of the ``v0, v1, ...`` columns of the profiles query.
         self.variables = tuple(variables)
-        self.web_push = web_push
+        self.detail_kinds = list(detail_kinds)
         columns = (f", attributes -> ${3 + i}::text -> 'v' AS v{i}" for i in range(len(self.variables)))
         self._profiles = _PROFILES.format(variables="".join(columns))
         self._first = _CLAIM.format(picked=_FIRST)
@@ -142,11 +144,11 @@ class ClaimQueries:
         profiles = {
             row[0]: row for row in await conn.fetch(self._profiles, project_id, profile_ids, *self.variables)
         }
-        subscriptions = {}
-        if self.web_push:
-            rows = await conn.fetch(_SUBSCRIPTIONS, project_id, profile_ids)
-            subscriptions = {(row["profile_id"], row["value"]): row["details"] for row in rows}
-        return Recipients(profiles, subscriptions)
+        details = {}
+        if self.detail_kinds:
+            rows = await conn.fetch(_DETAILS, project_id, profile_ids, self.detail_kinds)
+            details = {(row["profile_id"], row["value"]): row["details"] for row in rows}
+        return Recipients(profiles, details)
 
 
 async def take_over(conn: asyncpg.Connection, dead: list[str]) -> int:

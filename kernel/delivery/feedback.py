@@ -102,7 +102,7 @@ class FeedbackProcessor:
         """Apply ``feedback`` in ``conn``'s transaction (the caller's: it also removes the webhook
         batch the events came from); the timeline events are written apart, idempotently, before it
         commits, so a crash in between applies the batch again without recording anything twice."""
-        kind = spec.capabilities.address_kind.value
+        kind = spec.capabilities.address_kind
         timeline: list[Event] = []
         feedback = storable(spec.name, feedback)
         owners = await self._owners(conn, project_id, spec, feedback)
@@ -182,7 +182,7 @@ class FeedbackProcessor:
             """SELECT value, profile_id FROM profile_addresses
                WHERE project_id = $1 AND kind = $2 AND value = ANY($3::text[])""",
             project_id,
-            spec.capabilities.address_kind.value,
+            spec.capabilities.address_kind,
             list(unknown),
         ):
             holders.setdefault(row["value"], []).append(row["profile_id"])
@@ -204,5 +204,5 @@ class FeedbackProcessor:
                DO UPDATE SET status = 'opted_out', updated_at = now()""",
             project_id,
             profile_ids,
-            spec.consent_channel,
+            spec.consent_scope,
         )

@@ -30,6 +30,7 @@ from datetime import timedelta
 
 import asyncpg
 
+from kernel.channels import Reach
 from kernel.delivery.send_definition import SendDefinition
 from kernel.delivery.send_state import complete_if_done
 from kernel.delivery.suppressions import blocking_reason_sql, suppression_joins_sql
@@ -39,8 +40,6 @@ log = logging.getLogger(__name__)
 
 _NIL = uuid.UUID(int=0)
 FILL_WORK_MEM = "64MB"
-#: Address kinds of which a profile's every address is reached (devices); for the others, the newest.
-ALL_DEVICES = frozenset({"apns_token", "fcm_token", "web_push"})
 # A chunk's addresses and its last profile (NULL: the audience ends within this chunk). Every profile:
 # one range of the addresses' primary key, read in order. A list: the listed profiles, one lookup each.
 _SOURCES = {
@@ -78,18 +77,19 @@ _ANY_SUPPRESSED = """(SELECT EXISTS (SELECT FROM delivery_suppressions WHERE pro
 _FILL = f"""
 WITH {{source}},
 targets AS (
-    SELECT a.profile_id, c.channel, a.kind, a.value, c.consent,
+    SELECT a.profile_id, c.channel, a.kind, a.value, c.consent, c.has_domain,
            c.all_devices OR row_number() OVER (
                PARTITION BY a.profile_id, c.channel ORDER BY a.updated_at DESC, a.value) = 1 AS chosen
     FROM addresses a
-    JOIN unnest($5::text[], $6::text[], $7::text[], $8::bool[]) AS c(channel, kind, consent, all_devices)
+    JOIN unnest($5::text[], $6::text[], $7::text[], $8::bool[], $15::bool[])
+        AS c(channel, kind, consent, all_devices, has_domain)
         ON c.kind = a.kind
 ),
 reached AS (
     SELECT t.*, s.status AS consent_status FROM targets t
     LEFT JOIN profile_subscriptions s ON s.project_id = $1 AND s.profile_id = t.profile_id
         AND s.channel = t.consent AND s.purpose = $9 AND s.topic = ''
-    WHERE t.chosen AND (t.kind <> 'email' OR (
+    WHERE t.chosen AND (NOT t.has_domain OR (
         (cardinality($11::text[]) = 0 OR {_DOMAIN} = any($11::text[]))
         AND (cardinality($12::text[]) = 0 OR {_DOMAIN} <> all($12::text[]))))
 ),
@@ -193,7 +193,6 @@ class OutboxFiller:
 
     async def _fill_chunk(self, job: FillJob, definition: SendDefinition) -> bool:
         specs = definition.channels
-        kinds = [spec.capabilities.address_kind.value for spec in specs]
         async with self._pool.acquire() as conn, conn.transaction():
             # The chunk's sorts (newest address per profile, positions) fit in memory instead of spilling.
             await conn.execute(f"SET LOCAL work_mem = '{FILL_WORK_MEM}'")
@@ -218,15 +217,16 @@ class OutboxFiller:
                 send["plan_cursor"] or _NIL,
                 self._chunk_size,
                 [spec.name for spec in specs],
-                kinds,
-                [spec.consent_channel for spec in specs],
-                [kind in ALL_DEVICES for kind in kinds],
+                [kind.name for kind in definition.kinds],
+                [spec.consent_scope for spec in specs],
+                [kind.reach is Reach.ALL for kind in definition.kinds],
                 definition.purpose,
                 definition.require_opt_in,
                 list(definition.include_domains),
                 list(definition.exclude_domains),
                 send["next_seq"],
                 definition.marketing,
+                [kind.has_domain for kind in definition.kinds],
             )
             done = counts["last_profile"] is None
             state = await conn.fetchval(

@@ -28,7 +28,7 @@ async def apply_consequences(
     conn: asyncpg.Connection, project_id: uuid.UUID, spec: ChannelSpec, attempts: Sequence[Attempt]
 ) -> None:
     """Prune the addresses found dead and suppress those whose owner unsubscribed at the provider."""
-    kind = spec.capabilities.address_kind.value
+    kind = spec.capabilities.address_kind
     dead = [a.address for a in attempts if a.result.prunes_address]
     if dead:
         await prune_addresses(conn, project_id, kind, dead)

@@ -14,7 +14,7 @@ from google.protobuf.unknown_fields import UnknownFieldSet
 
 from herald.v1 import common_pb2
 from herald.v1 import messages_pb2 as pb
-from kernel.channels import ChannelSpec, ConfigError, MessageContent
+from kernel.channels import AddressKindSpec, ChannelSpec, ConfigError, MessageContent
 from kernel.delivery.templates import CompiledTemplate, compile_template, ttl_seconds
 from kernel.errors import InvalidArgument
 from kernel.plugins import ChannelManager, UnknownChannel
@@ -42,6 +42,8 @@ class SendDefinition:
     #: "marketing" or "transactional".
     purpose: str
     channels: tuple[ChannelSpec, ...]
+    #: The address kind each channel reaches, in the order of ``channels``.
+    kinds: tuple[AddressKindSpec, ...]
     templates: Mapping[str, CompiledTemplate]
     #: The wave pace in force (the request's, else the operator's default); None: unpaced.
     rate: Rate | None
@@ -76,6 +78,7 @@ def parse_send(request: pb.CreateSendRequest, manager: ChannelManager, default_r
         name=request.name,
         purpose=purpose,
         channels=channels,
+        kinds=tuple(manager.address_kind(spec) for spec in channels),
         templates=_templates(request.templates, channels, transactional=purpose == "transactional"),
         rate=_rate(request, default_rate),
         include_domains=include,

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 
+from kernel.channels import AddressKindSpec
 from kernel.settings import Settings, WarmUp
-from sender_ext import Rate, Throttle
+from sender_ext import AddressForm, Rate, Throttle
 
 #: The default limit when the operator set none: far beyond any provider, so in effect no limit.
 UNLIMITED = Rate(1e9)
@@ -66,3 +67,10 @@ class DomainThrottle:
             for domain in {*self._limits, *self._ramps} - {EVERY_DOMAIN}:
                 self.throttle.set_limit(domain, self.limit(domain, today) or UNLIMITED)
         self.throttle.share = 1.0 / max(1, live_workers)
+
+
+def address_form(kind: AddressKindSpec) -> AddressForm:
+    """How sender_ext reads the addresses of ``kind``: the throttle takes the mailbox ones by domain."""
+    if kind.has_domain:
+        return AddressForm.MAILBOX
+    return AddressForm.CASELESS if kind.folds_case else AddressForm.VERBATIM

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,8 @@ from typing import Any
 import asyncpg
 
 from herald.v1 import messages_pb2 as pb
-from kernel.channels import ChannelSender, ChannelSpec, OutboundMessage, Outcome, SendResult
+from kernel.channels import ChannelSender, ChannelSpec, OutboundMessage, Outcome, Reach, SendResult
+from kernel.delivery.channel_rates import hold_back, rate_of
 from kernel.delivery.payloads import payload
 from kernel.delivery.results import BatchOutcome, failure_reason, record_transactional
 from kernel.delivery.retry import RetryPolicy
@@ -43,8 +45,6 @@ log = logging.getLogger(__name__)
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 #: The lease owner of a message while its SendTransactional call sends it.
 OWNER = "transactional"
-#: Address kinds where a profile's every address is reached (devices); for the others, the newest one.
-_ALL_DEVICES = frozenset({"apns_token", "fcm_token", "web_push"})
 #: A message's status after its first attempt (see BatchOutcome.settle), as the caller sees it.
 _STATUS = {
     "sent": pb.DELIVERY_STATUS_ACCEPTED,
@@ -138,15 +138,14 @@ class TransactionalSender:
         if which is None:
             raise InvalidArgument("set profile or address", "recipient")
         if which == "address":
-            parsed = parse_address(request.address, "address")
+            parsed = parse_address(request.address, "address", self._channels.address_kinds)
             for index, spec in enumerate(specs):
-                reaches = spec.capabilities.address_kind.value
+                reaches = spec.capabilities.address_kind
                 if reaches != parsed.kind:
                     raise InvalidArgument(
                         f"{spec.name} reaches {reaches} addresses, not {parsed.kind}", f"channels[{index}]"
                     )
-            details = {"p256dh": parsed.p256dh, "auth": parsed.auth} if parsed.p256dh else {}
-            return Recipient(None, {}, {parsed.kind: [(parsed.value, details)]})
+            return Recipient(None, {}, {parsed.kind: [(parsed.value, dict(parsed.details))]})
         ref = check_ref(request.profile, "profile")
         async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
             profile_id, _ = await resolve_one(conn, project_id, ref, create=False)
@@ -223,16 +222,16 @@ class TransactionalSender:
     ) -> None:
         """Send on one channel; its deliveries are added to ``response`` as they are known."""
         deliveries = response.deliveries
-        kind = spec.capabilities.address_kind.value
+        kind = spec.capabilities.address_kind
         targets = recipient.addresses.get(kind, [])
-        if kind not in _ALL_DEVICES:
+        if self._channels.address_kind(spec).reach is Reach.NEWEST:
             targets = targets[:1]
         if not targets:
             deliveries.append(
                 pb.Delivery(channel=spec.name, status=pb.DELIVERY_STATUS_NO_ADDRESS, reason="no_address")
             )
             return
-        if spec.consent_channel in recipient.opted_out:
+        if spec.consent_scope in recipient.opted_out:
             deliveries.extend(_not_sent(spec, pb.DELIVERY_STATUS_SUPPRESSED, "opted_out") for _ in targets)
             return
         blocked = await blocked_addresses(
@@ -272,7 +271,17 @@ class TransactionalSender:
         messages: list[OutboundMessage],
         deliveries: Sequence[pb.Delivery],
     ) -> None:
-        """The messages' first attempt: send, record the outcome, and set their ``deliveries`` to it."""
+        """The messages' first attempt: send, record the outcome, and set their ``deliveries`` to it.
+
+        Beyond the channel's default rate, a message waits for a worker to send it (RETRY_SCHEDULED, reason
+        ``channel_rate``)."""
+        outcome = BatchOutcome()
+        if rate_of(spec) is not None:
+            ids = [uuid.UUID(message.message_id) for message in messages]
+            granted = await hold_back(self._pool, project_id, spec, ids, outcome, time.time(), status="retry")
+            for delivery in deliveries[granted:]:
+                delivery.reason = "channel_rate"
+            messages, deliveries = messages[:granted], deliveries[:granted]
         results: list[SendResult] = []
         size = spec.capabilities.max_batch_size
         for start in range(0, len(messages), size):
@@ -282,7 +291,6 @@ class TransactionalSender:
             except Exception as error:
                 log.exception("SendTransactional: %s failed on a batch; retrying it later", spec.name)
                 results += unsent(batch, f"sender error: {error!r}")
-        outcome = BatchOutcome()
         for delivery, message, result in zip(deliveries, messages, results, strict=True):
             message_id = uuid.UUID(message.message_id)
             if result.outcome is Outcome.ACCEPTED:

@@ -41,6 +41,7 @@ from prometheus_client import Counter
 
 from kernel.channels import (
     EMPTY,
+    AddressKindSpec,
     ChannelSpec,
     FailureReason,
     MessageContent,
@@ -50,6 +51,7 @@ from kernel.channels import (
 )
 from kernel.channels.pauses import pause, paused_channels
 from kernel.delivery import metrics
+from kernel.delivery.channel_rates import hold_back, rate_of
 from kernel.delivery.claims import ClaimQueries, Recipients, claim_transactional
 from kernel.delivery.outbox import FillJob, OutboxFiller
 from kernel.delivery.pacing import paced_claim
@@ -63,11 +65,11 @@ from kernel.delivery.send_state import reconcile
 from kernel.delivery.senders import SenderPool, unsent
 from kernel.delivery.suspicion import ConfigSuspicion
 from kernel.delivery.templates import TemplateError
-from kernel.delivery.throttling import DomainThrottle
+from kernel.delivery.throttling import DomainThrottle, address_form
 from kernel.errors import HeraldError
 from kernel.plugins import ChannelManager, UnknownChannel
 from kernel.settings import Settings
-from sender_ext import Kind, email_domain, group_batches
+from sender_ext import email_domain, group_batches
 
 log = logging.getLogger(__name__)
 
@@ -91,11 +93,16 @@ class SendRuntime:
     project_id: uuid.UUID
     send_id: uuid.UUID
     specs: list[ChannelSpec]
+    #: The address kind each channel reaches.
+    kinds: list[AddressKindSpec]
     personalisers: list[Personaliser]
     queries: ClaimQueries
     paced: bool
     index: dict[str, int] = field(init=False)
-    kinds: list[int] = field(init=False)
+    #: Per channel: how sender_ext reads its addresses (the domain throttle takes the mailbox ones).
+    forms: list[int] = field(init=False)
+    #: The channels (positions) with a default rate, which the kernel enforces (see channel_rates).
+    rated: list[int] = field(init=False)
     max_sizes: list[int] = field(init=False)
     #: Per channel: the personaliser bound to the profile rows (profile_id, custom_id, v0, v1, ...).
     personalise: list[Personalise] = field(init=False)
@@ -122,7 +129,8 @@ class SendRuntime:
 
     def __post_init__(self) -> None:
         self.index = {spec.name: position for position, spec in enumerate(self.specs)}
-        self.kinds = [int(Kind[spec.capabilities.address_kind.name]) for spec in self.specs]
+        self.forms = [address_form(kind) for kind in self.kinds]
+        self.rated = [position for position, spec in enumerate(self.specs) if rate_of(spec) is not None]
         self.max_sizes = [spec.capabilities.max_batch_size for spec in self.specs]
         wants = frozenset().union(*(p.variables for p in self.personalisers)) & _SPECIAL_VARIABLES
         self.special = bool(wants)
@@ -163,13 +171,14 @@ def send_runtime(row: Mapping[str, Any], channels: ChannelManager) -> SendRuntim
         for spec in specs
     ]
     attributes = sorted(frozenset().union(*(p.variables for p in personalisers)) - _SPECIAL_VARIABLES)
-    web_push = any(spec.capabilities.address_kind.value == "web_push" for spec in specs)
+    detail_kinds = {kind.name for kind in definition.kinds if kind.carries_details}
     return SendRuntime(
         row["project_id"],
         row["send_id"],
         specs,
+        list(definition.kinds),
         personalisers,
-        ClaimQueries(attributes, web_push),
+        ClaimQueries(attributes, sorted(detail_kinds)),
         row["paced"],
     )
 
@@ -452,14 +461,16 @@ class SenderWorker:
             channels = [0] * len(rows)
         else:
             channels = [runtime.index[row[_CHANNEL]] for row in rows]
-        kinds = bytes(runtime.kinds[channel] for channel in channels)
-        admission = self._throttle.throttle.take_batch(kinds, [row[_ADDRESS] for row in rows], now, live)
+        forms = bytes(runtime.forms[channel] for channel in channels)
+        admission = self._throttle.throttle.take_batch(forms, [row[_ADDRESS] for row in rows], now, live)
         if admission.go != live:  # some live rows were deferred
             for position, row in enumerate(rows):
                 if live[position] and not admission.go[position]:
                     delay = admission.not_before[position] - now
                     outcome.add(row[_ID], "planned", attempted=False, detail="domain throttle", delay=delay)
                     metrics.DEFERRED.labels(self._domains(email_domain(row[_ADDRESS]))).inc()
+        if runtime.rated:
+            await self._hold_to_channel_rates(runtime, rows, channels, admission.go, outcome, now)
         batches = group_batches(channels, runtime.max_sizes, admission.go)
         verdicts = await asyncio.gather(
             *(
@@ -540,9 +551,36 @@ class SenderWorker:
         self, project_id: uuid.UUID, spec: ChannelSpec, rows: list[asyncpg.Record], outcome: BatchOutcome
     ) -> None:
         """Deliver one provider batch of transactional messages (all of ``spec``), as first rendered."""
+        if rate_of(spec) is not None:
+            ids, now = [row[_ID] for row in rows], self._clock()
+            granted = await hold_back(self._pool, project_id, spec, ids, outcome, now, status="retry")
+            rows = rows[:granted]
+            if not rows:
+                return
         messages = [outbound(row[_ID], row[_ADDRESS], row[_PAYLOAD]) for row in rows]
         results = await self._deliver(project_id, spec, messages)
         self._account(spec, rows, messages, results, outcome)
+
+    async def _hold_to_channel_rates(
+        self,
+        runtime: SendRuntime,
+        rows: list[asyncpg.Record],
+        channels: list[int],
+        go: bytearray,
+        outcome: BatchOutcome,
+        now: float,
+    ) -> None:
+        """Let through at most the project's budget of each rated channel (``go`` updated); the other rows
+        are planned again for when the budget will have refilled for them, one interval apart."""
+        for channel in runtime.rated:
+            members = [position for position, own in enumerate(channels) if own == channel and go[position]]
+            if not members:
+                continue
+            ids = [rows[position][_ID] for position in members]
+            project_id, spec = runtime.project_id, runtime.specs[channel]
+            granted = await hold_back(self._pool, project_id, spec, ids, outcome, now, status="planned")
+            for position in members[granted:]:
+                go[position] = 0
 
     # --- delivery --------------------------------------------------------------------------------
 
@@ -566,13 +604,13 @@ class SenderWorker:
             rows, personalised = self._renderable(spec, rows, values, personalise, outcome)
             if not rows:
                 return None
-        subscriptions = recipients.subscriptions
+        details = recipients.details
         messages = [
             OutboundMessage(
                 str(row[_ID]),
                 row[_ADDRESS],
                 content,
-                (subscriptions.get((row[_PROFILE], row[_ADDRESS])) or EMPTY) if subscriptions else EMPTY,
+                (details.get((row[_PROFILE], row[_ADDRESS])) or EMPTY) if details else EMPTY,
                 substitution,
             )
             for row, (content, substitution) in zip(rows, personalised, strict=True)
@@ -646,7 +684,7 @@ class SenderWorker:
         """Turn the provider's answers into the batch outcome, metrics and throttle feedback."""
         if len(results) != len(rows):
             raise ValueError(f"{spec.name} answered {len(results)} results for {len(rows)} messages")
-        email = spec.capabilities.address_kind.value == "email"
+        email = self._channels.address_kind(spec).has_domain
         outcomes = list(map(attrgetter("outcome"), results))
         if outcomes.count(Outcome.ACCEPTED) == len(outcomes):  # the usual: no row needs a look of its own
             outcome.sent(list(map(itemgetter(_ID), rows)), list(map(attrgetter("provider_id"), results)))

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from herald.v1 import common_pb2, profiles_pb2
 from kernel.api.timestamps import to_datetime
+from kernel.channels.kinds import LoadedKinds
 from kernel.errors import InvalidArgument
 from kernel.profiles.addresses import ParsedAddress, parse_address
 from kernel.profiles.attributes import AttributeLimits, StoredValue, check_key, validate_attributes
@@ -62,12 +63,12 @@ def _removed_keys(
 
 
 def _addresses(
-    messages: Sequence[common_pb2.Address], field: str, *, need_keys: bool
+    messages: Sequence[common_pb2.Address], field: str, kinds: LoadedKinds, *, need_details: bool
 ) -> list[tuple[int, ParsedAddress]]:
     parsed: list[tuple[int, ParsedAddress]] = []
     seen: dict[tuple[str, str], int] = {}
     for index, message in enumerate(messages):
-        address = parse_address(message, f"{field}[{index}]", need_keys=need_keys)
+        address = parse_address(message, f"{field}[{index}]", kinds, need_details=need_details)
         if address.key in seen:
             raise InvalidArgument(f"same address as {field}[{seen[address.key]}]", f"{field}[{index}].value")
         seen[address.key] = index
@@ -76,7 +77,7 @@ def _addresses(
 
 
 def parse_upsert(
-    request: profiles_pb2.UpsertProfileRequest, limits: AttributeLimits, now: datetime
+    request: profiles_pb2.UpsertProfileRequest, limits: AttributeLimits, kinds: LoadedKinds, now: datetime
 ) -> ProfileChanges:
     """Every check that needs no database; errors name the field relative to the request."""
     ref = check_ref(request.profile)
@@ -86,8 +87,8 @@ def parse_upsert(
     for stored in attributes.values():
         stored["at"] = at
     removed = _removed_keys(request.remove_attributes, attributes, limits)
-    added = _addresses(request.add_addresses, "add_addresses", need_keys=True)
-    dropped = _addresses(request.remove_addresses, "remove_addresses", need_keys=False)
+    added = _addresses(request.add_addresses, "add_addresses", kinds, need_details=True)
+    dropped = _addresses(request.remove_addresses, "remove_addresses", kinds, need_details=False)
     added_keys = {address.key: index for index, address in added}
     for index, address in dropped:
         if address.key in added_keys:
@@ -101,5 +102,5 @@ def parse_upsert(
         remove_attributes=removed,
         add_addresses=added,
         remove_addresses=[address for _, address in dropped],
-        subscriptions=parse_subscriptions(request.subscriptions),
+        subscriptions=parse_subscriptions(request.subscriptions, kinds.scopes),
     )

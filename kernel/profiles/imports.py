@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from herald.v1 import profiles_pb2
+from kernel.channels.kinds import LoadedKinds
 from kernel.errors import HeraldError, InvalidArgument
 from kernel.profiles.attributes import AttributeLimits
 from kernel.profiles.upsert import upsert_profile
@@ -60,6 +61,7 @@ class ImportTally:
 class ImportContext:
     project_id: uuid.UUID
     limits: AttributeLimits
+    kinds: LoadedKinds
     max_addresses: int
 
 
@@ -82,7 +84,12 @@ async def _apply(
             try:
                 async with conn.transaction():
                     _, created = await upsert_profile(
-                        conn, context.project_id, request, context.limits, context.max_addresses
+                        conn,
+                        context.project_id,
+                        request,
+                        context.limits,
+                        context.kinds,
+                        context.max_addresses,
                     )
             except (HeraldError, asyncpg.DataError) as error:
                 batch.rejected += 1

@@ -13,12 +13,6 @@ from kernel.errors import InvalidArgument
 
 TOPIC_PATTERN = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 
-CHANNELS = {
-    common_pb2.CHANNEL_EMAIL: "email",
-    common_pb2.CHANNEL_PUSH: "push",
-    common_pb2.CHANNEL_WEB_PUSH: "web_push",
-    common_pb2.CHANNEL_SMS: "sms",
-}
 PURPOSES = {
     common_pb2.PURPOSE_MARKETING: "marketing",
     common_pb2.PURPOSE_TRANSACTIONAL: "transactional",
@@ -28,7 +22,6 @@ STATUSES = {
     common_pb2.SUBSCRIPTION_STATUS_OPTED_OUT: "opted_out",
 }
 _ENUMS = {
-    "channel": {name: number for number, name in CHANNELS.items()},
     "purpose": {name: number for number, name in PURPOSES.items()},
     "status": {name: number for number, name in STATUSES.items()},
 }
@@ -53,12 +46,22 @@ def _enum(names: dict[int, str], number: int, what: str, field: str) -> str:
     return name
 
 
-def parse_subscription(message: common_pb2.Subscription, field: str) -> SubscriptionChange:
+def _scope(scopes: frozenset[str], scope: str, field: str) -> str:
+    if scope not in scopes:
+        what = "set the consent scope" if not scope else f"unknown consent scope {scope!r}"
+        raise InvalidArgument(f"{what} (the loaded channels': {', '.join(sorted(scopes))})", field)
+    return scope
+
+
+def parse_subscription(
+    message: common_pb2.Subscription, field: str, scopes: frozenset[str]
+) -> SubscriptionChange:
+    """One consent change; ``channel`` must be the consent scope of a loaded channel."""
     topic = message.topic
     if topic and not TOPIC_PATTERN.fullmatch(topic):
         raise InvalidArgument("a topic is 1 to 64 letters, digits, '_', '-' or '.'", f"{field}.topic")
     return SubscriptionChange(
-        channel=_enum(CHANNELS, message.channel, "channel", f"{field}.channel"),
+        channel=_scope(scopes, message.channel, f"{field}.channel"),
         purpose=_enum(PURPOSES, message.purpose, "purpose", f"{field}.purpose"),
         topic=topic,
         status=_enum(STATUSES, message.status, "status", f"{field}.status"),
@@ -66,13 +69,13 @@ def parse_subscription(message: common_pb2.Subscription, field: str) -> Subscrip
 
 
 def parse_subscriptions(
-    messages: Sequence[common_pb2.Subscription], field: str = "subscriptions"
+    messages: Sequence[common_pb2.Subscription], scopes: frozenset[str], field: str = "subscriptions"
 ) -> list[SubscriptionChange]:
     """Validate a request's consent changes: one change per scope, so the outcome never depends on order."""
     changes: list[SubscriptionChange] = []
     seen: dict[tuple[str, str, str], int] = {}
     for index, message in enumerate(messages):
-        change = parse_subscription(message, f"{field}[{index}]")
+        change = parse_subscription(message, f"{field}[{index}]", scopes)
         if change.scope in seen:
             raise InvalidArgument(
                 f"same channel, purpose and topic as {field}[{seen[change.scope]}]", f"{field}[{index}]"
@@ -86,7 +89,7 @@ def to_message(
     channel: str, purpose: str, topic: str, status: str, updated_at: datetime
 ) -> common_pb2.Subscription:
     return common_pb2.Subscription(
-        channel=_ENUMS["channel"][channel],  # type: ignore[arg-type]
+        channel=channel,
         purpose=_ENUMS["purpose"][purpose],  # type: ignore[arg-type]
         topic=topic,
         status=_ENUMS["status"][status],  # type: ignore[arg-type]

@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 import asyncpg
 
 from herald.v1 import profiles_pb2
+from kernel.channels.kinds import LoadedKinds
 from kernel.errors import FailedPrecondition, InvalidArgument, NotFound
-from kernel.profiles.addresses import EXCLUSIVE_KINDS, ParsedAddress
+from kernel.profiles.addresses import ParsedAddress
 from kernel.profiles.attributes import AttributeLimits
 from kernel.profiles.changes import ProfileChanges, parse_upsert
 from kernel.profiles.locks import lock_identifiers
@@ -29,10 +30,13 @@ async def upsert_profile(
     project_id: uuid.UUID,
     request: profiles_pb2.UpsertProfileRequest,
     limits: AttributeLimits,
+    kinds: LoadedKinds,
     max_addresses: int,
 ) -> tuple[uuid.UUID, bool]:
-    """Apply ``request``; returns (profile id, created). Raises HeraldError with request-relative fields."""
-    changes = parse_upsert(request, limits, datetime.now(UTC))
+    """Apply ``request``; returns (profile id, created). Raises HeraldError with request-relative fields.
+
+    Addresses and subscriptions are checked against the loaded plugins' ``kinds`` and consent scopes."""
+    changes = parse_upsert(request, limits, kinds, datetime.now(UTC))
     await _refuse_suppressed(conn, project_id, changes.add_addresses)
     profile_id, created = await _update_profile(conn, project_id, changes, limits)
     if changes.remove_addresses:
@@ -104,7 +108,7 @@ async def _add_addresses(
     addresses: list[tuple[int, ParsedAddress]],
     max_addresses: int,
 ) -> None:
-    exclusive = [address for _, address in addresses if address.kind in EXCLUSIVE_KINDS]
+    exclusive = [address for _, address in addresses if address.exclusive]
     if exclusive:
         # A device token reaches one device, hence one person: it leaves whichever profile held it.
         await lock_identifiers(conn, project_id, [address.key for address in exclusive])
@@ -127,7 +131,7 @@ async def _add_addresses(
         profile_id,
         [a.kind for _, a in addresses],
         [a.value for _, a in addresses],
-        [a.details for _, a in addresses],
+        [dict(a.details) for _, a in addresses],
     )
     over = await conn.fetch(
         """SELECT kind FROM profile_addresses

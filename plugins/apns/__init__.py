@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from kernel.channels import AddressKind, Capabilities, ChannelSpec
+from kernel.channels import AddressKindSpec, Capabilities, ChannelSpec
 from kernel.plugins import hookimpl
+from plugins.apns.address import APNS_TOKEN
 from plugins.apns.config import FIELDS, ApnsConfig
 from plugins.apns.payload import MAX_PAYLOAD_BYTES
 from plugins.apns.sender import ApnsSender
@@ -24,9 +25,9 @@ __all__ = ["SPEC", "ApnsConfig", "ApnsSender"]
 SPEC = ChannelSpec(
     name="push.apns",
     description="Apple Push Notification service (HTTP/2, token auth): alert and background pushes.",
-    consent_channel="push",
+    consent_scope="push",
     capabilities=Capabilities(
-        address_kind=AddressKind.APNS_TOKEN,
+        address_kind=APNS_TOKEN.name,
         # One HTTP/2 stream per push, all of a batch multiplexed on one connection.
         max_batch_size=1000,
         max_payload_bytes=MAX_PAYLOAD_BYTES,
@@ -35,6 +36,11 @@ SPEC = ChannelSpec(
     config_fields=FIELDS,
     secret_config_fields=frozenset({"key_p8"}),
 )
+
+
+@hookimpl
+def herald_address_kinds() -> list[AddressKindSpec]:
+    return [APNS_TOKEN]
 
 
 @hookimpl

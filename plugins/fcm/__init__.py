@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kernel.channels import (
-    AddressKind,
+    AddressKindSpec,
     Capabilities,
     ChannelSender,
     ChannelSpec,
@@ -19,6 +19,7 @@ from kernel.channels import (
     MessageContent,
 )
 from kernel.plugins import hookimpl
+from plugins.fcm.address import FCM_TOKEN
 from plugins.fcm.config import CONFIG_FIELDS, FIELD, ServiceAccount
 from plugins.fcm.emulator import FcmEmulator
 from plugins.fcm.message import MAX_PAYLOAD_BYTES, is_reserved_data_key
@@ -29,9 +30,9 @@ __all__ = ["SPEC"]
 SPEC = ChannelSpec(
     name="push.fcm",
     description="Push to Android, iOS and web apps through Firebase Cloud Messaging (HTTP v1)",
-    consent_channel="push",
+    consent_scope="push",
     capabilities=Capabilities(
-        address_kind=AddressKind.FCM_TOKEN,
+        address_kind=FCM_TOKEN.name,
         # One request per message, sent concurrently over one keep-alive session.
         max_batch_size=500,
         max_payload_bytes=MAX_PAYLOAD_BYTES,
@@ -42,6 +43,11 @@ SPEC = ChannelSpec(
     config_fields=CONFIG_FIELDS,
     secret_config_fields=frozenset({FIELD}),
 )
+
+
+@hookimpl
+def herald_address_kinds() -> list[AddressKindSpec]:
+    return [FCM_TOKEN]
 
 
 @hookimpl

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kernel.channels import (
-    AddressKind,
+    AddressKindSpec,
     Capabilities,
     ChannelSender,
     ChannelSpec,
@@ -19,6 +19,7 @@ from kernel.channels import (
     WebhookRequest,
 )
 from kernel.plugins import hookimpl
+from plugins.sms.address import PHONE
 from plugins.sms.config import CONFIG_FIELDS, TwilioConfig
 from plugins.sms.emulator import TwilioEmulator
 from plugins.sms.feedback import is_genuine, parse_status_callback, webhook_credentials
@@ -29,9 +30,9 @@ __all__ = ["SPEC"]
 SPEC = ChannelSpec(
     name="sms.twilio",
     description="SMS through a Twilio-compatible Messages API, with E.164 checks and segment counting",
-    consent_channel="sms",
+    consent_scope="sms",
     capabilities=Capabilities(
-        address_kind=AddressKind.PHONE,
+        address_kind=PHONE.name,
         # One request per message, sent concurrently.
         max_batch_size=100,
         # The Body limit: 1,600 characters of at most 4 UTF-8 bytes.
@@ -42,6 +43,11 @@ SPEC = ChannelSpec(
     # A status callback is one form of about fifteen short fields.
     max_webhook_bytes=64 * 1024,
 )
+
+
+@hookimpl
+def herald_address_kinds() -> list[AddressKindSpec]:
+    return [PHONE]
 
 
 @hookimpl

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kernel.channels import (
-    AddressKind,
+    AddressKindSpec,
     Capabilities,
     ChannelSender,
     ChannelSpec,
@@ -18,6 +18,7 @@ from kernel.channels import (
 )
 from kernel.plugins import hookimpl
 from plugins._email import refuse_header_line_breaks
+from plugins._email_address import EMAIL
 from plugins.smtp.config import CONFIG_FIELDS, SmtpConfig
 from plugins.smtp.emulator import SmtpEmulator
 from plugins.smtp.sender import MAX_MESSAGE_BYTES, SmtpSender, split_endpoint
@@ -27,9 +28,9 @@ __all__ = ["SPEC"]
 SPEC = ChannelSpec(
     name="email.smtp",
     description="Email through an SMTP server (STARTTLS or implicit TLS, AUTH), one connection reused",
-    consent_channel="email",
+    consent_scope="email",
     capabilities=Capabilities(
-        address_kind=AddressKind.EMAIL,
+        address_kind=EMAIL.name,
         # One envelope per message on one connection; a batch is a round of messages on it.
         max_batch_size=100,
         max_payload_bytes=MAX_MESSAGE_BYTES,
@@ -37,6 +38,11 @@ SPEC = ChannelSpec(
     config_fields=CONFIG_FIELDS,
     secret_config_fields=frozenset({"password"}),
 )
+
+
+@hookimpl
+def herald_address_kinds() -> list[AddressKindSpec]:
+    return [EMAIL]
 
 
 @hookimpl

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kernel.channels import (
-    AddressKind,
+    AddressKindSpec,
     Capabilities,
     ChannelSender,
     ChannelSpec,
@@ -21,6 +21,7 @@ from kernel.channels import (
 )
 from kernel.plugins import hookimpl
 from plugins._email import refuse_header_line_breaks
+from plugins._email_address import EMAIL
 from plugins.sparkpost.config import CONFIG_FIELDS, SparkPostConfig
 from plugins.sparkpost.emulator import SparkPostEmulator
 from plugins.sparkpost.feedback import is_genuine, parse_events, webhook_credentials
@@ -34,9 +35,9 @@ MAX_CAMPAIGN_BYTES = 64
 SPEC = ChannelSpec(
     name="email.sparkpost",
     description="Email through SparkPost's Transmissions API, personalised by SparkPost per recipient",
-    consent_channel="email",
+    consent_scope="email",
     capabilities=Capabilities(
-        address_kind=AddressKind.EMAIL,
+        address_kind=EMAIL.name,
         # SparkPost: "sending 10 transmissions of 2,000 recipients each is more efficient than sending
         # 4 transmissions of 5,000 recipients"; no documented per-second account limit.
         max_batch_size=2000,
@@ -51,6 +52,11 @@ SPEC = ChannelSpec(
     # SparkPost: batches "may vary from 1 to 1000 or more events", each a JSON object of 1-2 KB.
     max_webhook_bytes=4 * 1024 * 1024,
 )
+
+
+@hookimpl
+def herald_address_kinds() -> list[AddressKindSpec]:
+    return [EMAIL]
 
 
 @hookimpl

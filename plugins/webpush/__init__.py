@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from kernel.channels import AddressKind, Capabilities, ChannelSpec
+from kernel.channels import AddressKindSpec, Capabilities, ChannelSpec
 from kernel.plugins import hookimpl
+from plugins.webpush.address import WEB_PUSH
 from plugins.webpush.config import FIELDS, WebPushConfig
 from plugins.webpush.crypto import MAX_BODY_BYTES
 from plugins.webpush.sender import WebPushSender
@@ -25,9 +26,9 @@ __all__ = ["SPEC", "WebPushConfig", "WebPushSender"]
 SPEC = ChannelSpec(
     name="webpush",
     description="Web push to browsers (RFC 8030) with VAPID identification and aes128gcm encryption.",
-    consent_channel="web_push",
+    consent_scope="web_push",
     capabilities=Capabilities(
-        address_kind=AddressKind.WEB_PUSH,
+        address_kind=WEB_PUSH.name,
         # One HTTP request per subscription; a batch goes out concurrently.
         max_batch_size=500,
         # The encrypted record; the JSON payload itself may use 3993 bytes of it.
@@ -38,6 +39,11 @@ SPEC = ChannelSpec(
     config_fields=FIELDS,
     secret_config_fields=frozenset({"vapid_private_key"}),
 )
+
+
+@hookimpl
+def herald_address_kinds() -> list[AddressKindSpec]:
+    return [WEB_PUSH]
 
 
 @hookimpl

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import asyncpg
@@ -45,9 +45,9 @@ async def person(
     """A profile (created or updated) with these addresses, attributes and consent; returns its id."""
     addresses = []
     if email:
-        addresses.append(common_pb2.Address(kind=common_pb2.ADDRESS_KIND_EMAIL, value=email))
+        addresses.append(common_pb2.Address(kind="email", value=email))
     if phone:
-        addresses.append(common_pb2.Address(kind=common_pb2.ADDRESS_KIND_PHONE, value=phone))
+        addresses.append(common_pb2.Address(kind="phone", value=phone))
     reply = await profiles.UpsertProfile(
         profiles_pb2.UpsertProfileRequest(
             profile=common_pb2.ProfileRef(custom_id=custom_id),
@@ -61,9 +61,7 @@ async def person(
 
 
 def marketing_email(status: int) -> common_pb2.Subscription:
-    return common_pb2.Subscription(
-        channel=common_pb2.CHANNEL_EMAIL, purpose=common_pb2.PURPOSE_MARKETING, status=status
-    )
+    return common_pb2.Subscription(channel="email", purpose=common_pb2.PURPOSE_MARKETING, status=status)
 
 
 def send_request(**fields: Any) -> messages_pb2.CreateSendRequest:
@@ -134,3 +132,24 @@ async def seed_people(db: asyncpg.Pool, project: ProjectKey, count: int, domains
             project.project_id,
             domains,
         )
+
+
+async def until(condition: Callable[[], Awaitable[bool]], what: str) -> None:
+    """Poll ``condition`` until it holds; fail, saying ``what`` never happened, after PATIENCE_SECONDS."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + PATIENCE_SECONDS
+    while True:
+        if await condition():
+            return
+        assert loop.time() < deadline, f"never: {what}"
+        await asyncio.sleep(0.05)
+
+
+class FakeClock:
+    """A worker's clock that moves only when the test moves it."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now

@@ -52,7 +52,7 @@ async def devices(
     """The project with push.apns configured for the emulator, and PEOPLE profiles with a device each."""
     await configure(channel, project, APNS, apns.credentials)
     for index in range(PEOPLE):
-        device = common_pb2.Address(kind=common_pb2.ADDRESS_KIND_APNS_TOKEN, value=token(index))
+        device = common_pb2.Address(kind="apns_token", value=token(index))
         await profiles.UpsertProfile(
             profiles_pb2.UpsertProfileRequest(
                 profile=common_pb2.ProfileRef(custom_id=f"p{index}"), add_addresses=[device]
@@ -193,7 +193,7 @@ async def test_a_paused_channel_holds_its_messages_while_the_sends_other_channel
     await configure(channel, devices, EMAIL, {"api_key": SPARKPOST_KEY, "from_address": "news@herald.test"})
     for index in range(PEOPLE):
         apns.from_other_environment(token(index))
-        email = common_pb2.Address(kind=common_pb2.ADDRESS_KIND_EMAIL, value=f"p{index}@example.com")
+        email = common_pb2.Address(kind="email", value=f"p{index}@example.com")
         await profiles.UpsertProfile(
             profiles_pb2.UpsertProfileRequest(
                 profile=common_pb2.ProfileRef(custom_id=f"p{index}"), add_addresses=[email]

@@ -5,15 +5,7 @@ from __future__ import annotations
 
 from herald.v1 import messages_pb2
 from tests.delivery.conftest import sender_worker
-from tests.delivery.support import person, send_request, wait_for
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.delivery.support import FakeClock, person, send_request, wait_for
 
 
 async def test_a_paced_send_goes_one_message_per_slot(

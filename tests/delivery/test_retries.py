@@ -93,7 +93,7 @@ async def test_messages_leased_by_a_dead_worker_are_taken_over(
     )
     await messages.ResumeSend(messages_pb2.ResumeSendRequest(send_id=send.send_id), metadata=configured.auth)
     async with db.acquire() as conn:
-        claimed = await ClaimQueries([], web_push=False).first_attempts(
+        claimed = await ClaimQueries([], detail_kinds=[]).first_attempts(
             conn, configured.project_id, uuid.UUID(send.send_id), 0, 3, "dead", timedelta(minutes=10)
         )
     assert len(claimed) == 3
@@ -118,7 +118,7 @@ async def test_a_restarted_worker_takes_back_what_it_held(
     await messages.ResumeSend(messages_pb2.ResumeSendRequest(send_id=send.send_id), metadata=configured.auth)
     # The worker claimed two messages, then could not finish them (its run ended before the outcome).
     async with server.kernel.db.pool.acquire() as conn:
-        claimed = await ClaimQueries([], web_push=False).first_attempts(
+        claimed = await ClaimQueries([], detail_kinds=[]).first_attempts(
             conn, configured.project_id, uuid.UUID(send.send_id), 0, 2, "restarted", timedelta(minutes=10)
         )
     assert len(claimed) == 2

@@ -28,7 +28,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kernel.channels import (
-    AddressKind,
     ChannelSender,
     FailureReason,
     MessageContent,
@@ -82,8 +81,8 @@ async def sender(manager: ChannelManager, emulator: ApnsEmulator) -> AsyncIterat
 
 def test_discovered_through_the_entry_point(manager: ChannelManager) -> None:
     spec = manager.channel(CHANNEL)
-    assert spec.consent_channel == "push"
-    assert spec.capabilities.address_kind is AddressKind.APNS_TOKEN
+    assert spec.consent_scope == "push"
+    assert spec.capabilities.address_kind == "apns_token"
     assert spec.capabilities.max_payload_bytes == 4096
     assert spec.capabilities.silent_push
     assert spec.capabilities.max_batch_size >= 100

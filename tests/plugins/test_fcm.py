@@ -16,7 +16,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from kernel.channels import (
-    AddressKind,
     ChannelSender,
     ConfigError,
     Emulator,
@@ -86,7 +85,7 @@ async def sender(manager: ChannelManager, emulator: FcmEmulator) -> AsyncIterato
 def test_discovered_through_the_entry_point(manager: ChannelManager) -> None:
     spec = manager.channel(CHANNEL)
     caps = spec.capabilities
-    assert (spec.consent_channel, caps.address_kind) == ("push", AddressKind.FCM_TOKEN)
+    assert (spec.consent_scope, caps.address_kind) == ("push", "fcm_token")
     assert caps.silent_push and not caps.per_recipient_substitution
     assert (caps.max_batch_size, caps.max_payload_bytes) == (500, 4096)
     assert caps.default_rate_per_second == 10_000

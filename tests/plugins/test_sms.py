@@ -14,7 +14,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kernel.channels import (
-    AddressKind,
     ConfigError,
     Emulator,
     FailureReason,
@@ -62,7 +61,7 @@ async def send(
 
 def test_discovered_through_the_entry_point(manager: ChannelManager) -> None:
     spec = manager.channel(CHANNEL)
-    assert (spec.consent_channel, spec.capabilities.address_kind) == ("sms", AddressKind.PHONE)
+    assert (spec.consent_scope, spec.capabilities.address_kind) == ("sms", "phone")
     assert spec.capabilities.max_batch_size == 100
     assert spec.secret_config_fields == {"auth_token"}
 

@@ -11,7 +11,6 @@ import aiosmtplib
 import pytest
 
 from kernel.channels import (
-    AddressKind,
     Emulator,
     FailureReason,
     MessageContent,
@@ -72,8 +71,8 @@ def message(number: int, content: MessageContent | None = None) -> OutboundMessa
 
 def test_discovered_through_the_entry_point(manager: ChannelManager) -> None:
     spec = manager.channel(CHANNEL)
-    assert spec.consent_channel == "email"
-    assert spec.capabilities.address_kind is AddressKind.EMAIL
+    assert spec.consent_scope == "email"
+    assert spec.capabilities.address_kind == "email"
     assert not spec.capabilities.per_recipient_substitution
     assert spec.capabilities.max_batch_size == 100
     assert spec.capabilities.max_payload_bytes == MAX_MESSAGE_BYTES

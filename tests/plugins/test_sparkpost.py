@@ -13,7 +13,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kernel.channels import (
-    AddressKind,
     ChannelSender,
     ConfigError,
     Emulator,
@@ -57,8 +56,8 @@ def message(number: int, content: MessageContent, data: dict[str, Any] | None = 
 
 def test_discovered_through_the_entry_point(manager: ChannelManager) -> None:
     spec = manager.channel(CHANNEL)
-    assert spec.consent_channel == "email"
-    assert spec.capabilities.address_kind is AddressKind.EMAIL
+    assert spec.consent_scope == "email"
+    assert spec.capabilities.address_kind == "email"
     assert spec.capabilities.per_recipient_substitution
     assert spec.capabilities.max_batch_size == 2000
     assert spec.capabilities.max_payload_bytes == CONTENT_LIMIT

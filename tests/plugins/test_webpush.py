@@ -23,7 +23,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kernel.channels import (
-    AddressKind,
     ChannelSender,
     FailureReason,
     MessageContent,
@@ -77,8 +76,8 @@ async def sender(manager: ChannelManager) -> AsyncIterator[ChannelSender]:
 
 def test_discovered_through_the_entry_point(manager: ChannelManager) -> None:
     spec = manager.channel(CHANNEL)
-    assert spec.consent_channel == "web_push"
-    assert spec.capabilities.address_kind is AddressKind.WEB_PUSH
+    assert spec.consent_scope == "web_push"
+    assert spec.capabilities.address_kind == "web_push"
     assert spec.capabilities.max_payload_bytes == 4096
     assert not spec.capabilities.silent_push
     assert spec.secret_config_fields == {"vapid_private_key"}

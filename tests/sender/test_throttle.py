@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sender_ext.types import Admission, Kind, Rate, SlowDown
+from sender_ext.types import AddressForm, Admission, Rate, SlowDown
 
-EMAIL = Kind.EMAIL
+EMAIL = AddressForm.MAILBOX
 
 
 def emails(*addresses: str) -> tuple[bytes, list[str]]:
@@ -38,7 +38,7 @@ def test_domains_have_their_own_limits_and_the_rest_the_default(core: ModuleType
 
 def test_other_kinds_pass_and_masked_rows_are_not_asked_about(core: ModuleType) -> None:
     throttle = core.Throttle(Rate(1, burst=1))
-    kinds = bytes([EMAIL, Kind.APNS_TOKEN, EMAIL, EMAIL, Kind.PHONE])
+    kinds = bytes([EMAIL, AddressForm.CASELESS, EMAIL, EMAIL, AddressForm.VERBATIM])
     addresses = ["a@x.com", "ABCD", "b@x.com", "c@x.com", "+1555"]
     admitted = throttle.take_batch(kinds, addresses, 5.0, live=[0, 1, 1, 1, 0])
     assert admitted == Admission(bytearray([0, 1, 1, 0, 0]), array("d", [5, 5, 5, 6, 5]))
@@ -115,7 +115,7 @@ def test_bad_input_is_refused(core: ModuleType) -> None:
     with pytest.raises(TypeError, match="address must be a str"):
         throttle.take_batch(*emails("a@x.com", 7), 0.0)  # type: ignore[arg-type]
     # Not an email row: never read, so never refused (both cores alike).
-    assert list(throttle.take_batch(bytes([Kind.PHONE]), [7], 0.0).go) == [1]
+    assert list(throttle.take_batch(bytes([AddressForm.VERBATIM]), [7], 0.0).go) == [1]
 
 
 @pytest.mark.parametrize(

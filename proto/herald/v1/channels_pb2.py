@@ -25,10 +25,9 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
-from herald.v1 import common_pb2 as herald_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18herald/v1/channels.proto\x12\therald.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16herald/v1/common.proto\"\xd0\x01\n\x13\x43hannelCapabilities\x12,\n\x0c\x61\x64\x64ress_kind\x18\x01 \x01(\x0e\x32\x16.herald.v1.AddressKind\x12\x16\n\x0emax_batch_size\x18\x02 \x01(\x05\x12\x19\n\x11max_payload_bytes\x18\x03 \x01(\x05\x12\x13\n\x0bsilent_push\x18\x04 \x01(\x08\x12\"\n\x1aper_recipient_substitution\x18\x05 \x01(\x08\x12\x1f\n\x17\x64\x65\x66\x61ult_rate_per_second\x18\x06 \x01(\x01\"\x89\x02\n\x0b\x43hannelInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12+\n\x0f\x63onsent_channel\x18\x03 \x01(\x0e\x32\x12.herald.v1.Channel\x12\x34\n\x0c\x63\x61pabilities\x18\x04 \x01(\x0b\x32\x1e.herald.v1.ChannelCapabilities\x12?\n\rconfig_fields\x18\x05 \x03(\x0b\x32(.herald.v1.ChannelInfo.ConfigFieldsEntry\x1a\x33\n\x11\x43onfigFieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"<\n\x13ListChannelsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"Y\n\x14ListChannelsResponse\x12(\n\x08\x63hannels\x18\x01 \x03(\x0b\x32\x16.herald.v1.ChannelInfo\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"S\n\x17SetChannelConfigRequest\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\'\n\x06\x63onfig\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"\xa3\x01\n\rChannelConfig\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\'\n\x06\x63onfig\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12.\n\nupdated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x07webhook\x18\x04 \x01(\x0b\x32\x17.herald.v1.WebhookSetup\"\x8f\x01\n\x0cWebhookSetup\x12\x0c\n\x04path\x18\x01 \x01(\t\x12=\n\x0b\x63redentials\x18\x02 \x03(\x0b\x32(.herald.v1.WebhookSetup.CredentialsEntry\x1a\x32\n\x10\x43redentialsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"*\n\x17GetChannelConfigRequest\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\"-\n\x1a\x44\x65leteChannelConfigRequest\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t2\xdb\x02\n\x0e\x43hannelService\x12O\n\x0cListChannels\x12\x1e.herald.v1.ListChannelsRequest\x1a\x1f.herald.v1.ListChannelsResponse\x12P\n\x10SetChannelConfig\x12\".herald.v1.SetChannelConfigRequest\x1a\x18.herald.v1.ChannelConfig\x12P\n\x10GetChannelConfig\x12\".herald.v1.GetChannelConfigRequest\x1a\x18.herald.v1.ChannelConfig\x12T\n\x13\x44\x65leteChannelConfig\x12%.herald.v1.DeleteChannelConfigRequest\x1a\x16.google.protobuf.Emptyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18herald/v1/channels.proto\x12\therald.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbe\x01\n\x13\x43hannelCapabilities\x12\x14\n\x0c\x61\x64\x64ress_kind\x18\x07 \x01(\t\x12\x16\n\x0emax_batch_size\x18\x02 \x01(\x05\x12\x19\n\x11max_payload_bytes\x18\x03 \x01(\x05\x12\x13\n\x0bsilent_push\x18\x04 \x01(\x08\x12\"\n\x1aper_recipient_substitution\x18\x05 \x01(\x08\x12\x1f\n\x17\x64\x65\x66\x61ult_rate_per_second\x18\x06 \x01(\x01J\x04\x08\x01\x10\x02\"\x8a\x02\n\x0b\x43hannelInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x15\n\rconsent_scope\x18\x06 \x01(\t\x12\x34\n\x0c\x63\x61pabilities\x18\x04 \x01(\x0b\x32\x1e.herald.v1.ChannelCapabilities\x12?\n\rconfig_fields\x18\x05 \x03(\x0b\x32(.herald.v1.ChannelInfo.ConfigFieldsEntry\x1a\x33\n\x11\x43onfigFieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01J\x04\x08\x03\x10\x04R\x0f\x63onsent_channel\"<\n\x13ListChannelsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"Y\n\x14ListChannelsResponse\x12(\n\x08\x63hannels\x18\x01 \x03(\x0b\x32\x16.herald.v1.ChannelInfo\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"S\n\x17SetChannelConfigRequest\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\'\n\x06\x63onfig\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"\xa3\x01\n\rChannelConfig\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\'\n\x06\x63onfig\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12.\n\nupdated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x07webhook\x18\x04 \x01(\x0b\x32\x17.herald.v1.WebhookSetup\"\x8f\x01\n\x0cWebhookSetup\x12\x0c\n\x04path\x18\x01 \x01(\t\x12=\n\x0b\x63redentials\x18\x02 \x03(\x0b\x32(.herald.v1.WebhookSetup.CredentialsEntry\x1a\x32\n\x10\x43redentialsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"*\n\x17GetChannelConfigRequest\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\"-\n\x1a\x44\x65leteChannelConfigRequest\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t2\xdb\x02\n\x0e\x43hannelService\x12O\n\x0cListChannels\x12\x1e.herald.v1.ListChannelsRequest\x1a\x1f.herald.v1.ListChannelsResponse\x12P\n\x10SetChannelConfig\x12\".herald.v1.SetChannelConfigRequest\x1a\x18.herald.v1.ChannelConfig\x12P\n\x10GetChannelConfig\x12\".herald.v1.GetChannelConfigRequest\x1a\x18.herald.v1.ChannelConfig\x12T\n\x13\x44\x65leteChannelConfig\x12%.herald.v1.DeleteChannelConfigRequest\x1a\x16.google.protobuf.Emptyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,28 +38,28 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CHANNELINFO_CONFIGFIELDSENTRY']._serialized_options = b'8\001'
   _globals['_WEBHOOKSETUP_CREDENTIALSENTRY']._loaded_options = None
   _globals['_WEBHOOKSETUP_CREDENTIALSENTRY']._serialized_options = b'8\001'
-  _globals['_CHANNELCAPABILITIES']._serialized_start=156
-  _globals['_CHANNELCAPABILITIES']._serialized_end=364
-  _globals['_CHANNELINFO']._serialized_start=367
-  _globals['_CHANNELINFO']._serialized_end=632
-  _globals['_CHANNELINFO_CONFIGFIELDSENTRY']._serialized_start=581
-  _globals['_CHANNELINFO_CONFIGFIELDSENTRY']._serialized_end=632
-  _globals['_LISTCHANNELSREQUEST']._serialized_start=634
-  _globals['_LISTCHANNELSREQUEST']._serialized_end=694
-  _globals['_LISTCHANNELSRESPONSE']._serialized_start=696
-  _globals['_LISTCHANNELSRESPONSE']._serialized_end=785
-  _globals['_SETCHANNELCONFIGREQUEST']._serialized_start=787
-  _globals['_SETCHANNELCONFIGREQUEST']._serialized_end=870
-  _globals['_CHANNELCONFIG']._serialized_start=873
-  _globals['_CHANNELCONFIG']._serialized_end=1036
-  _globals['_WEBHOOKSETUP']._serialized_start=1039
-  _globals['_WEBHOOKSETUP']._serialized_end=1182
-  _globals['_WEBHOOKSETUP_CREDENTIALSENTRY']._serialized_start=1132
-  _globals['_WEBHOOKSETUP_CREDENTIALSENTRY']._serialized_end=1182
-  _globals['_GETCHANNELCONFIGREQUEST']._serialized_start=1184
-  _globals['_GETCHANNELCONFIGREQUEST']._serialized_end=1226
-  _globals['_DELETECHANNELCONFIGREQUEST']._serialized_start=1228
-  _globals['_DELETECHANNELCONFIGREQUEST']._serialized_end=1273
-  _globals['_CHANNELSERVICE']._serialized_start=1276
-  _globals['_CHANNELSERVICE']._serialized_end=1623
+  _globals['_CHANNELCAPABILITIES']._serialized_start=132
+  _globals['_CHANNELCAPABILITIES']._serialized_end=322
+  _globals['_CHANNELINFO']._serialized_start=325
+  _globals['_CHANNELINFO']._serialized_end=591
+  _globals['_CHANNELINFO_CONFIGFIELDSENTRY']._serialized_start=517
+  _globals['_CHANNELINFO_CONFIGFIELDSENTRY']._serialized_end=568
+  _globals['_LISTCHANNELSREQUEST']._serialized_start=593
+  _globals['_LISTCHANNELSREQUEST']._serialized_end=653
+  _globals['_LISTCHANNELSRESPONSE']._serialized_start=655
+  _globals['_LISTCHANNELSRESPONSE']._serialized_end=744
+  _globals['_SETCHANNELCONFIGREQUEST']._serialized_start=746
+  _globals['_SETCHANNELCONFIGREQUEST']._serialized_end=829
+  _globals['_CHANNELCONFIG']._serialized_start=832
+  _globals['_CHANNELCONFIG']._serialized_end=995
+  _globals['_WEBHOOKSETUP']._serialized_start=998
+  _globals['_WEBHOOKSETUP']._serialized_end=1141
+  _globals['_WEBHOOKSETUP_CREDENTIALSENTRY']._serialized_start=1091
+  _globals['_WEBHOOKSETUP_CREDENTIALSENTRY']._serialized_end=1141
+  _globals['_GETCHANNELCONFIGREQUEST']._serialized_start=1143
+  _globals['_GETCHANNELCONFIGREQUEST']._serialized_end=1185
+  _globals['_DELETECHANNELCONFIGREQUEST']._serialized_start=1187
+  _globals['_DELETECHANNELCONFIGREQUEST']._serialized_end=1232
+  _globals['_CHANNELSERVICE']._serialized_start=1235
+  _globals['_CHANNELSERVICE']._serialized_end=1582
 # @@protoc_insertion_point(module_scope)

@@ -3,7 +3,6 @@ import datetime
 from google.protobuf import empty_pb2 as _empty_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
-from herald.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -20,16 +19,16 @@ class ChannelCapabilities(_message.Message):
     SILENT_PUSH_FIELD_NUMBER: _ClassVar[int]
     PER_RECIPIENT_SUBSTITUTION_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_RATE_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
-    address_kind: _common_pb2.AddressKind
+    address_kind: str
     max_batch_size: int
     max_payload_bytes: int
     silent_push: bool
     per_recipient_substitution: bool
     default_rate_per_second: float
-    def __init__(self, address_kind: _Optional[_Union[_common_pb2.AddressKind, str]] = ..., max_batch_size: _Optional[int] = ..., max_payload_bytes: _Optional[int] = ..., silent_push: _Optional[bool] = ..., per_recipient_substitution: _Optional[bool] = ..., default_rate_per_second: _Optional[float] = ...) -> None: ...
+    def __init__(self, address_kind: _Optional[str] = ..., max_batch_size: _Optional[int] = ..., max_payload_bytes: _Optional[int] = ..., silent_push: _Optional[bool] = ..., per_recipient_substitution: _Optional[bool] = ..., default_rate_per_second: _Optional[float] = ...) -> None: ...
 
 class ChannelInfo(_message.Message):
-    __slots__ = ("name", "description", "consent_channel", "capabilities", "config_fields")
+    __slots__ = ("name", "description", "consent_scope", "capabilities", "config_fields")
     class ConfigFieldsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -39,15 +38,15 @@ class ChannelInfo(_message.Message):
         def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
-    CONSENT_CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    CONSENT_SCOPE_FIELD_NUMBER: _ClassVar[int]
     CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
     CONFIG_FIELDS_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
-    consent_channel: _common_pb2.Channel
+    consent_scope: str
     capabilities: ChannelCapabilities
     config_fields: _containers.ScalarMap[str, str]
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., consent_channel: _Optional[_Union[_common_pb2.Channel, str]] = ..., capabilities: _Optional[_Union[ChannelCapabilities, _Mapping]] = ..., config_fields: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., consent_scope: _Optional[str] = ..., capabilities: _Optional[_Union[ChannelCapabilities, _Mapping]] = ..., config_fields: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class ListChannelsRequest(_message.Message):
     __slots__ = ("page_size", "page_token")

@@ -25,31 +25,29 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16herald/v1/common.proto\x12\therald.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"V\n\nProfileRef\x12\x14\n\nprofile_id\x18\x01 \x01(\tH\x00\x12\x13\n\tcustom_id\x18\x02 \x01(\tH\x00\x12\x16\n\x0c\x61nonymous_id\x18\x03 \x01(\tH\x00\x42\x05\n\x03ref\"\x1c\n\nStringList\x12\x0e\n\x06values\x18\x01 \x03(\t\"\xc9\x01\n\x0e\x41ttributeValue\x12\x16\n\x0cstring_value\x18\x01 \x01(\tH\x00\x12\x16\n\x0cnumber_value\x18\x02 \x01(\x01H\x00\x12\x14\n\nbool_value\x18\x03 \x01(\x08H\x00\x12\x34\n\x0e\x64\x61tetime_value\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00\x12\x32\n\x11string_list_value\x18\x05 \x01(\x0b\x32\x15.herald.v1.StringListH\x00\x42\x07\n\x05value\"+\n\x0bWebPushKeys\x12\x0e\n\x06p256dh\x18\x01 \x01(\t\x12\x0c\n\x04\x61uth\x18\x02 \x01(\t\"h\n\x07\x41\x64\x64ress\x12$\n\x04kind\x18\x01 \x01(\x0e\x32\x16.herald.v1.AddressKind\x12\r\n\x05value\x18\x02 \x01(\t\x12(\n\x08web_push\x18\x03 \x01(\x0b\x32\x16.herald.v1.WebPushKeys\"\xc6\x01\n\x0cSubscription\x12#\n\x07\x63hannel\x18\x01 \x01(\x0e\x32\x12.herald.v1.Channel\x12#\n\x07purpose\x18\x02 \x01(\x0e\x32\x12.herald.v1.Purpose\x12\r\n\x05topic\x18\x03 \x01(\t\x12-\n\x06status\x18\x04 \x01(\x0e\x32\x1d.herald.v1.SubscriptionStatus\x12.\n\nupdated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\xaf\x01\n\x0b\x41\x64\x64ressKind\x12\x1c\n\x18\x41\x44\x44RESS_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12\x41\x44\x44RESS_KIND_EMAIL\x10\x01\x12\x1b\n\x17\x41\x44\x44RESS_KIND_APNS_TOKEN\x10\x02\x12\x1a\n\x16\x41\x44\x44RESS_KIND_FCM_TOKEN\x10\x03\x12\x19\n\x15\x41\x44\x44RESS_KIND_WEB_PUSH\x10\x04\x12\x16\n\x12\x41\x44\x44RESS_KIND_PHONE\x10\x05*n\n\x07\x43hannel\x12\x17\n\x13\x43HANNEL_UNSPECIFIED\x10\x00\x12\x11\n\rCHANNEL_EMAIL\x10\x01\x12\x10\n\x0c\x43HANNEL_PUSH\x10\x02\x12\x14\n\x10\x43HANNEL_WEB_PUSH\x10\x03\x12\x0f\n\x0b\x43HANNEL_SMS\x10\x04*T\n\x07Purpose\x12\x17\n\x13PURPOSE_UNSPECIFIED\x10\x00\x12\x15\n\x11PURPOSE_MARKETING\x10\x01\x12\x19\n\x15PURPOSE_TRANSACTIONAL\x10\x02*~\n\x12SubscriptionStatus\x12#\n\x1fSUBSCRIPTION_STATUS_UNSPECIFIED\x10\x00\x12 \n\x1cSUBSCRIPTION_STATUS_OPTED_IN\x10\x01\x12!\n\x1dSUBSCRIPTION_STATUS_OPTED_OUT\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16herald/v1/common.proto\x12\therald.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"V\n\nProfileRef\x12\x14\n\nprofile_id\x18\x01 \x01(\tH\x00\x12\x13\n\tcustom_id\x18\x02 \x01(\tH\x00\x12\x16\n\x0c\x61nonymous_id\x18\x03 \x01(\tH\x00\x42\x05\n\x03ref\"\x1c\n\nStringList\x12\x0e\n\x06values\x18\x01 \x03(\t\"\xc9\x01\n\x0e\x41ttributeValue\x12\x16\n\x0cstring_value\x18\x01 \x01(\tH\x00\x12\x16\n\x0cnumber_value\x18\x02 \x01(\x01H\x00\x12\x14\n\nbool_value\x18\x03 \x01(\x08H\x00\x12\x34\n\x0e\x64\x61tetime_value\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00\x12\x32\n\x11string_list_value\x18\x05 \x01(\x0b\x32\x15.herald.v1.StringListH\x00\x42\x07\n\x05value\"\x9e\x01\n\x07\x41\x64\x64ress\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\x12\x30\n\x07\x64\x65tails\x18\x05 \x03(\x0b\x32\x1f.herald.v1.Address.DetailsEntry\x1a.\n\x0c\x44\x65tailsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01J\x04\x08\x01\x10\x02J\x04\x08\x03\x10\x04R\x08web_push\"\xb8\x01\n\x0cSubscription\x12\x0f\n\x07\x63hannel\x18\x06 \x01(\t\x12#\n\x07purpose\x18\x02 \x01(\x0e\x32\x12.herald.v1.Purpose\x12\r\n\x05topic\x18\x03 \x01(\t\x12-\n\x06status\x18\x04 \x01(\x0e\x32\x1d.herald.v1.SubscriptionStatus\x12.\n\nupdated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampJ\x04\x08\x01\x10\x02*T\n\x07Purpose\x12\x17\n\x13PURPOSE_UNSPECIFIED\x10\x00\x12\x15\n\x11PURPOSE_MARKETING\x10\x01\x12\x19\n\x15PURPOSE_TRANSACTIONAL\x10\x02*~\n\x12SubscriptionStatus\x12#\n\x1fSUBSCRIPTION_STATUS_UNSPECIFIED\x10\x00\x12 \n\x1cSUBSCRIPTION_STATUS_OPTED_IN\x10\x01\x12!\n\x1dSUBSCRIPTION_STATUS_OPTED_OUT\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'herald.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ADDRESSKIND']._serialized_start=745
-  _globals['_ADDRESSKIND']._serialized_end=920
-  _globals['_CHANNEL']._serialized_start=922
-  _globals['_CHANNEL']._serialized_end=1032
-  _globals['_PURPOSE']._serialized_start=1034
-  _globals['_PURPOSE']._serialized_end=1118
-  _globals['_SUBSCRIPTIONSTATUS']._serialized_start=1120
-  _globals['_SUBSCRIPTIONSTATUS']._serialized_end=1246
+  _globals['_ADDRESS_DETAILSENTRY']._loaded_options = None
+  _globals['_ADDRESS_DETAILSENTRY']._serialized_options = b'8\001'
+  _globals['_PURPOSE']._serialized_start=740
+  _globals['_PURPOSE']._serialized_end=824
+  _globals['_SUBSCRIPTIONSTATUS']._serialized_start=826
+  _globals['_SUBSCRIPTIONSTATUS']._serialized_end=952
   _globals['_PROFILEREF']._serialized_start=70
   _globals['_PROFILEREF']._serialized_end=156
   _globals['_STRINGLIST']._serialized_start=158
   _globals['_STRINGLIST']._serialized_end=186
   _globals['_ATTRIBUTEVALUE']._serialized_start=189
   _globals['_ATTRIBUTEVALUE']._serialized_end=390
-  _globals['_WEBPUSHKEYS']._serialized_start=392
-  _globals['_WEBPUSHKEYS']._serialized_end=435
-  _globals['_ADDRESS']._serialized_start=437
-  _globals['_ADDRESS']._serialized_end=541
-  _globals['_SUBSCRIPTION']._serialized_start=544
-  _globals['_SUBSCRIPTION']._serialized_end=742
+  _globals['_ADDRESS']._serialized_start=393
+  _globals['_ADDRESS']._serialized_end=551
+  _globals['_ADDRESS_DETAILSENTRY']._serialized_start=483
+  _globals['_ADDRESS_DETAILSENTRY']._serialized_end=529
+  _globals['_SUBSCRIPTION']._serialized_start=554
+  _globals['_SUBSCRIPTION']._serialized_end=738
 # @@protoc_insertion_point(module_scope)

@@ -10,23 +10,6 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
-class AddressKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
-    __slots__ = ()
-    ADDRESS_KIND_UNSPECIFIED: _ClassVar[AddressKind]
-    ADDRESS_KIND_EMAIL: _ClassVar[AddressKind]
-    ADDRESS_KIND_APNS_TOKEN: _ClassVar[AddressKind]
-    ADDRESS_KIND_FCM_TOKEN: _ClassVar[AddressKind]
-    ADDRESS_KIND_WEB_PUSH: _ClassVar[AddressKind]
-    ADDRESS_KIND_PHONE: _ClassVar[AddressKind]
-
-class Channel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
-    __slots__ = ()
-    CHANNEL_UNSPECIFIED: _ClassVar[Channel]
-    CHANNEL_EMAIL: _ClassVar[Channel]
-    CHANNEL_PUSH: _ClassVar[Channel]
-    CHANNEL_WEB_PUSH: _ClassVar[Channel]
-    CHANNEL_SMS: _ClassVar[Channel]
-
 class Purpose(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     PURPOSE_UNSPECIFIED: _ClassVar[Purpose]
@@ -38,17 +21,6 @@ class SubscriptionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SUBSCRIPTION_STATUS_UNSPECIFIED: _ClassVar[SubscriptionStatus]
     SUBSCRIPTION_STATUS_OPTED_IN: _ClassVar[SubscriptionStatus]
     SUBSCRIPTION_STATUS_OPTED_OUT: _ClassVar[SubscriptionStatus]
-ADDRESS_KIND_UNSPECIFIED: AddressKind
-ADDRESS_KIND_EMAIL: AddressKind
-ADDRESS_KIND_APNS_TOKEN: AddressKind
-ADDRESS_KIND_FCM_TOKEN: AddressKind
-ADDRESS_KIND_WEB_PUSH: AddressKind
-ADDRESS_KIND_PHONE: AddressKind
-CHANNEL_UNSPECIFIED: Channel
-CHANNEL_EMAIL: Channel
-CHANNEL_PUSH: Channel
-CHANNEL_WEB_PUSH: Channel
-CHANNEL_SMS: Channel
 PURPOSE_UNSPECIFIED: Purpose
 PURPOSE_MARKETING: Purpose
 PURPOSE_TRANSACTIONAL: Purpose
@@ -86,23 +58,22 @@ class AttributeValue(_message.Message):
     string_list_value: StringList
     def __init__(self, string_value: _Optional[str] = ..., number_value: _Optional[float] = ..., bool_value: _Optional[bool] = ..., datetime_value: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., string_list_value: _Optional[_Union[StringList, _Mapping]] = ...) -> None: ...
 
-class WebPushKeys(_message.Message):
-    __slots__ = ("p256dh", "auth")
-    P256DH_FIELD_NUMBER: _ClassVar[int]
-    AUTH_FIELD_NUMBER: _ClassVar[int]
-    p256dh: str
-    auth: str
-    def __init__(self, p256dh: _Optional[str] = ..., auth: _Optional[str] = ...) -> None: ...
-
 class Address(_message.Message):
-    __slots__ = ("kind", "value", "web_push")
+    __slots__ = ("kind", "value", "details")
+    class DetailsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     KIND_FIELD_NUMBER: _ClassVar[int]
     VALUE_FIELD_NUMBER: _ClassVar[int]
-    WEB_PUSH_FIELD_NUMBER: _ClassVar[int]
-    kind: AddressKind
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    kind: str
     value: str
-    web_push: WebPushKeys
-    def __init__(self, kind: _Optional[_Union[AddressKind, str]] = ..., value: _Optional[str] = ..., web_push: _Optional[_Union[WebPushKeys, _Mapping]] = ...) -> None: ...
+    details: _containers.ScalarMap[str, str]
+    def __init__(self, kind: _Optional[str] = ..., value: _Optional[str] = ..., details: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Subscription(_message.Message):
     __slots__ = ("channel", "purpose", "topic", "status", "updated_at")
@@ -111,9 +82,9 @@ class Subscription(_message.Message):
     TOPIC_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
-    channel: Channel
+    channel: str
     purpose: Purpose
     topic: str
     status: SubscriptionStatus
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, channel: _Optional[_Union[Channel, str]] = ..., purpose: _Optional[_Union[Purpose, str]] = ..., topic: _Optional[str] = ..., status: _Optional[_Union[SubscriptionStatus, str]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, channel: _Optional[str] = ..., purpose: _Optional[_Union[Purpose, str]] = ..., topic: _Optional[str] = ..., status: _Optional[_Union[SubscriptionStatus, str]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

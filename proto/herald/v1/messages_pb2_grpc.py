@@ -80,8 +80,10 @@ class MessageServiceServicer:
         `data` (Liquid syntax: `{{ first_name | default: "there" }}`, `{% if vip %}...{% endif %}`).
 
         Transactional messages ignore marketing consent but respect a transactional opt-out, the delivery
-        suppression list (bounces, complaints, unsubscribes) and erasure. A profile's push channels reach
-        every device it has; email and SMS its most recently added address.
+        suppression list (bounces, complaints, unsubscribes) and erasure. A channel reaches what its address
+        kind says: every device of the profile (APNs and FCM tokens, web-push subscriptions), or its most
+        recently added address (email, phone). Beyond a channel's `default_rate_per_second` in the project,
+        a message waits for a worker: RETRY_SCHEDULED, reason "channel_rate".
 
         With a `request_id`, a repeated call within 24 hours returns the first call's answer (trailer
         `herald-replayed: true`) and sends nothing. A call still in progress with the same id is ABORTED.

@@ -13,14 +13,23 @@ from urllib.parse import urlsplit
 from herald_webhook_channel.emulator import WebhookGatewayEmulator
 from herald_webhook_channel.feedback import is_genuine, parse_reports
 from herald_webhook_channel.sender import WebhookSender
-from kernel.channels import AddressKind, Capabilities, ChannelSpec, ConfigError, FeedbackEvent, WebhookRequest
+from kernel.channels import Capabilities, ChannelSpec, ConfigError, FeedbackEvent, WebhookRequest
 from kernel.plugins import hookimpl
 
 CHANNEL = ChannelSpec(
     name="sms.webhook",
     description="SMS relayed to an HTTP gateway as a JSON POST (example third-party plugin).",
-    consent_channel="sms",
-    capabilities=Capabilities(address_kind=AddressKind.PHONE, max_batch_size=50, max_payload_bytes=1600),
+    consent_scope="sms",
+    # The "phone" kind Herald's SMS plugin declares (E.164 numbers). A channel reaching addresses of a
+    # new kind declares that kind itself, with herald_address_kinds.
+    capabilities=Capabilities(
+        address_kind="phone",
+        max_batch_size=50,
+        max_payload_bytes=1600,
+        # What a small gateway takes from one account unless told otherwise: Herald paces each project's
+        # messages to it.
+        default_rate_per_second=10.0,
+    ),
     config_fields={"url": "the gateway's https URL", "token": "bearer token the gateway expects"},
     secret_config_fields=frozenset({"token"}),
 )
