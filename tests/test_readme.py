@@ -88,9 +88,9 @@ async def test_the_import_command_accepts_the_example_files(
     assert command.code.startswith(f"HERALD_API_KEY={README_KEY} .venv/bin/herald import customers.jsonl")
     # The JSONL example is one object wrapped over several lines for reading: a file holds it on one. Its
     # web-push keys are placeholders ("..."), which a browser's subscription fills in.
-    keys = browser_subscription().web_push
-    with_keys = json_example.code.replace('"p256dh": "..."', f'"p256dh": "{keys.p256dh}"')
-    with_keys = with_keys.replace('"auth": "..."', f'"auth": "{keys.auth}"')
+    keys = browser_subscription().details
+    with_keys = json_example.code.replace('"p256dh": "..."', f'"p256dh": "{keys["p256dh"]}"')
+    with_keys = with_keys.replace('"auth": "..."', f'"auth": "{keys["auth"]}"')
     (tmp_path / "customers.jsonl").write_text(json.dumps(json.loads(with_keys)) + "\n")
     (tmp_path / "customers.csv").write_text(csv_example.code)
     herald = str(Path(sys.executable).with_name("herald"))
