@@ -26,6 +26,7 @@ from kernel.profiles.attributes import AttributeLimits, to_messages
 from kernel.profiles.events import EventStore, validate_events
 from kernel.profiles.timeline import LAST_SEEN
 from kernel.settings import Settings
+from kernel.storage.database import create_pool
 from tests.conftest import ProjectKey, field_violations, rpc_error
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -528,3 +529,30 @@ async def test_fast_commit_stores_and_counts_like_durable(db, project: ProjectKe
     [repeated] = await store.write(project.project_id, [again])
     assert (written.accepted, repeated.accepted, repeated.duplicates) == (2, 0, 1)
     assert await db.fetchval("SELECT count(*) FROM events WHERE project_id = $1", project.project_id) == 2
+
+
+async def test_event_writes_are_planned_once_whatever_their_execution(
+    server, db, project: ProjectKey
+) -> None:
+    """The event write's statements get a plan made without their parameters from their first execution on
+    (keyed by ids, they need no other), so which plan they run never depends on how many times their
+    connection ran them, and they are not planned again at each call (Herald's pool plans every other
+    statement with its parameters)."""
+    limits = AttributeLimits.from_settings(Settings())
+    pool = await create_pool(server.kernel.db.dsn, min_size=1, max_size=1)  # one connection, as the kernel's
+    try:
+        store = EventStore(pool)
+        for index in range(8):
+            batch = [event(f"planned-{index}-{n}", name="viewed") for n in range(index + 1)]
+            await store.write(project.project_id, [validate_events(batch, limits, 1000, datetime.now(UTC))])
+        plans = await pool.fetch(
+            """SELECT statement, custom_plans, generic_plans FROM pg_prepared_statements
+               WHERE statement LIKE $1""",
+            "%events%",
+        )
+    finally:
+        await pool.close()
+    assert plans, "the event write prepared no statement"
+    assert {p["statement"]: p["custom_plans"] for p in plans} == {p["statement"]: 0 for p in plans}
+    assert all(p["generic_plans"] >= 8 for p in plans)
+    assert await db.fetchval("SELECT count(*) FROM events WHERE project_id = $1", project.project_id) == 36
