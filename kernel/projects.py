@@ -9,6 +9,7 @@ from datetime import datetime
 from functools import cache
 
 import asyncpg
+from google.protobuf.duration_pb2 import Duration
 
 from kernel.auth import new_secret
 from kernel.errors import InvalidArgument, NotFound
@@ -16,6 +17,7 @@ from kernel.text import check_no_control_characters
 
 MAX_NAME_LENGTH = 200
 MAX_RETENTION_DAYS = 36_500
+SECONDS_PER_DAY = 86_400
 #: Where a listing stands: the (created_at, id) of the last item returned.
 Position = tuple[datetime, uuid.UUID]
 
@@ -68,10 +70,21 @@ def check_timezone(timezone: str, field: str = "settings.timezone") -> str:
     return timezone
 
 
-def check_retention(days: int, field: str = "settings.inactivity_retention_days") -> int:
-    if not 0 <= days <= MAX_RETENTION_DAYS:
-        raise InvalidArgument(f"must be between 0 and {MAX_RETENTION_DAYS}", field)
+def check_retention(retention: Duration, field: str = "settings.inactivity_retention") -> int:
+    """The retention in whole days, as stored: the purge counts in days, so a span it cannot honour
+    exactly (a fraction of a day) is refused rather than rounded."""
+    days, remainder = divmod(retention.seconds, SECONDS_PER_DAY)
+    if remainder or retention.nanos or not 0 <= days <= MAX_RETENTION_DAYS:
+        raise InvalidArgument(
+            f"must be a whole number of days ({SECONDS_PER_DAY}s each) from 0 to {MAX_RETENTION_DAYS:,}",
+            field,
+        )
     return days
+
+
+def retention_duration(days: int) -> Duration | None:
+    """The API's form of a stored retention: unset for 0 (keep forever)."""
+    return Duration(seconds=days * SECONDS_PER_DAY) if days else None
 
 
 def parse_id(value: str, field: str) -> uuid.UUID:

@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 import grpc
 import pytest
-from google.protobuf import struct_pb2
+from google.protobuf import duration_pb2, struct_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from hypothesis import settings as hypothesis_settings
@@ -120,6 +120,11 @@ def projects(channel: grpc.aio.Channel) -> projects_pb2_grpc.ProjectServiceStub:
 def profiles(channel: grpc.aio.Channel) -> profiles_pb2_grpc.ProfileServiceStub:
     """ProfileService client."""
     return profiles_pb2_grpc.ProfileServiceStub(channel)
+
+
+def days(count: int) -> duration_pb2.Duration:
+    """A span of whole days, as ProjectSettings.inactivity_retention takes it."""
+    return duration_pb2.Duration(seconds=count * 86_400)
 
 
 async def new_project(

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from google.protobuf import field_mask_pb2
+from google.protobuf import duration_pb2, field_mask_pb2
 
 from herald.v1 import common_pb2, profiles_pb2, projects_pb2
-from tests.conftest import ADMIN, ProjectKey, bearer, field_violations, new_project, rpc_error
+from tests.conftest import ADMIN, ProjectKey, bearer, days, field_violations, new_project, rpc_error
 
 
 async def test_create_project_returns_a_working_key(projects, profiles) -> None:
     reply = await projects.CreateProject(
         projects_pb2.CreateProjectRequest(
             name=" Shop ",
-            settings=projects_pb2.ProjectSettings(timezone="Europe/Paris", inactivity_retention_days=30),
+            settings=projects_pb2.ProjectSettings(timezone="Europe/Paris", inactivity_retention=days(30)),
         ),
         metadata=ADMIN,
     )
     assert reply.name == "Shop"
     assert reply.settings.timezone == "Europe/Paris"
-    assert reply.settings.inactivity_retention_days == 30
+    assert reply.settings.inactivity_retention == days(30)
     key = reply.initial_api_key
     assert key.secret.startswith("hrk_") and key.name == "default"
     assert key.prefix == key.secret[:12] and key.project_id == reply.project_id
@@ -32,13 +32,74 @@ async def test_create_project_returns_a_working_key(projects, profiles) -> None:
     assert not fetched.HasField("initial_api_key")
 
 
-async def test_defaults_are_utc_and_no_purge(projects) -> None:
-    project = await new_project(projects)
+@pytest.mark.parametrize("given", [{}, {"inactivity_retention": days(0)}], ids=["unset", "zero"])
+async def test_defaults_are_utc_and_no_purge(projects, db, given: dict[str, object]) -> None:
+    project = await new_project(projects, **given)
     fetched = await projects.GetProject(
         projects_pb2.GetProjectRequest(project_id=str(project.project_id)), metadata=ADMIN
     )
     assert fetched.settings.timezone == "UTC"
-    assert fetched.settings.inactivity_retention_days == 0
+    assert not fetched.settings.HasField("inactivity_retention")
+    stored = "SELECT inactivity_retention_days FROM projects WHERE project_id = $1"
+    assert await db.fetchval(stored, project.project_id) == 0
+
+
+@pytest.mark.parametrize("count", [1, 36_500])
+async def test_retention_is_whole_days_up_to_100_years(projects, db, count: int) -> None:
+    project = await new_project(projects, inactivity_retention=days(count))
+    fetched = await projects.GetProject(
+        projects_pb2.GetProjectRequest(project_id=str(project.project_id)), metadata=ADMIN
+    )
+    assert fetched.settings.inactivity_retention == days(count)
+    stored = "SELECT inactivity_retention_days FROM projects WHERE project_id = $1"
+    assert await db.fetchval(stored, project.project_id) == count
+
+
+@pytest.mark.parametrize(
+    "retention",
+    [
+        days(-1),
+        duration_pb2.Duration(seconds=-1),
+        duration_pb2.Duration(seconds=1),
+        duration_pb2.Duration(seconds=86_400 + 43_200),
+        duration_pb2.Duration(nanos=1),
+        duration_pb2.Duration(seconds=86_400, nanos=1),
+        duration_pb2.Duration(seconds=-86_400, nanos=-1),
+        days(36_501),
+    ],
+    ids=[
+        "minus-a-day",
+        "minus-a-second",
+        "a-second",
+        "a-day-and-a-half",
+        "a-nano",
+        "a-day-and-a-nano",
+        "minus-a-day-and-a-nano",
+        "over-100-years",
+    ],
+)
+async def test_a_retention_other_than_whole_days_is_refused(
+    projects, project: ProjectKey, db, retention: duration_pb2.Duration
+) -> None:
+    projects_before = await db.fetchval("SELECT count(*) FROM projects")
+    create = projects_pb2.CreateProjectRequest(
+        name="a", settings=projects_pb2.ProjectSettings(inactivity_retention=retention)
+    )
+    error = await rpc_error(projects.CreateProject(create, metadata=ADMIN))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert [violation[0] for violation in field_violations(error)] == ["settings.inactivity_retention"]
+    assert await db.fetchval("SELECT count(*) FROM projects") == projects_before
+
+    pid = str(project.project_id)
+    before = await projects.GetProject(projects_pb2.GetProjectRequest(project_id=pid), metadata=ADMIN)
+    for paths in (["settings.inactivity_retention"], []):
+        error = await rpc_error(
+            projects.UpdateProject(update(pid, paths, inactivity_retention=retention), metadata=ADMIN)
+        )
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+        field = "project.settings.inactivity_retention"
+        assert [violation[0] for violation in field_violations(error)] == [field]
+    assert await projects.GetProject(projects_pb2.GetProjectRequest(project_id=pid), metadata=ADMIN) == before
 
 
 @pytest.mark.parametrize(
@@ -54,9 +115,9 @@ async def test_defaults_are_utc_and_no_purge(projects) -> None:
         ),
         (
             projects_pb2.CreateProjectRequest(
-                name="a", settings=projects_pb2.ProjectSettings(inactivity_retention_days=40_000)
+                name="a", settings=projects_pb2.ProjectSettings(inactivity_retention=days(40_000))
             ),
-            "settings.inactivity_retention_days",
+            "settings.inactivity_retention",
         ),
         (projects_pb2.CreateProjectRequest(name="nul\x00"), "name"),
         (projects_pb2.CreateProjectRequest(name="two\nlines"), "name"),
@@ -81,7 +142,7 @@ async def test_an_api_key_name_with_a_nul_is_refused(projects, project: ProjectK
 
 
 def update(pid: str, paths: list[str] | None = None, **fields: object) -> projects_pb2.UpdateProjectRequest:
-    settings = {k: fields.pop(k) for k in ("timezone", "inactivity_retention_days") if k in fields}
+    settings = {k: fields.pop(k) for k in ("timezone", "inactivity_retention") if k in fields}
     project = projects_pb2.Project(
         project_id=pid, settings=projects_pb2.ProjectSettings(**settings), **fields
     )
@@ -91,23 +152,26 @@ def update(pid: str, paths: list[str] | None = None, **fields: object) -> projec
 
 async def test_update_changes_only_the_masked_fields(projects, project: ProjectKey) -> None:
     pid = str(project.project_id)
-    masked = update(pid, ["settings.inactivity_retention_days"], inactivity_retention_days=90, name="Ignored")
+    masked = update(pid, ["settings.inactivity_retention"], inactivity_retention=days(90), name="Ignored")
     updated = await projects.UpdateProject(masked, metadata=ADMIN)
-    assert (updated.name, updated.settings.timezone, updated.settings.inactivity_retention_days) == (
+    assert (updated.name, updated.settings.timezone, updated.settings.inactivity_retention) == (
         "test",
         "UTC",
-        90,
+        days(90),
     )
     updated = await projects.UpdateProject(update(pid, timezone="America/New_York"), metadata=ADMIN)
-    assert (updated.settings.timezone, updated.settings.inactivity_retention_days) == ("America/New_York", 90)
-    # Only a mask can set a field back to its default (0: keep profiles forever).
-    reset = update(pid, ["settings.inactivity_retention_days", "name"], name="Renamed")
-    updated = await projects.UpdateProject(reset, metadata=ADMIN)
-    assert (updated.name, updated.settings.timezone, updated.settings.inactivity_retention_days) == (
-        "Renamed",
+    assert (updated.settings.timezone, updated.settings.inactivity_retention) == (
         "America/New_York",
-        0,
+        days(90),
     )
+    # Without a mask, a zero retention counts as unset: the stored one stays.
+    updated = await projects.UpdateProject(update(pid, inactivity_retention=days(0)), metadata=ADMIN)
+    assert updated.settings.inactivity_retention == days(90)
+    # Only a mask can set a field back to its default (unset: keep profiles forever).
+    reset = update(pid, ["settings.inactivity_retention", "name"], name="Renamed")
+    updated = await projects.UpdateProject(reset, metadata=ADMIN)
+    assert (updated.name, updated.settings.timezone) == ("Renamed", "America/New_York")
+    assert not updated.settings.HasField("inactivity_retention")
     assert updated == await projects.GetProject(
         projects_pb2.GetProjectRequest(project_id=pid), metadata=ADMIN
     )
@@ -119,13 +183,14 @@ async def test_update_changes_only_the_masked_fields(projects, project: ProjectK
         (["settings.colour"], {}, "update_mask.paths[0]"),
         (["name", "created_at"], {"name": "x"}, "update_mask.paths[1]"),
         (["project_id"], {}, "update_mask.paths[0]"),
-        (["settings"], {"inactivity_retention_days": 7}, "project.settings.timezone"),
+        (["settings"], {"inactivity_retention": days(7)}, "project.settings.timezone"),
+        (["settings.inactivity_retention_days"], {}, "update_mask.paths[0]"),
         ([], {"timezone": "Nowhere"}, "project.settings.timezone"),
         (["name"], {}, "project.name"),
         (
             ["*"],
-            {"name": "x", "timezone": "UTC", "inactivity_retention_days": -1},
-            "project.settings.inactivity_retention_days",
+            {"name": "x", "timezone": "UTC", "inactivity_retention": days(-1)},
+            "project.settings.inactivity_retention",
         ),
     ],
 )

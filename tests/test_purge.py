@@ -9,7 +9,7 @@ import asyncpg
 
 from herald.v1 import profiles_pb2
 from kernel.profiles.purge import purge_all_projects, purge_periodically, purge_project
-from tests.conftest import ProjectKey, new_project
+from tests.conftest import ProjectKey, days, new_project
 from tests.test_gdpr import Person, seed_person, tables_naming
 
 
@@ -23,9 +23,9 @@ async def idle_for(db: asyncpg.Pool, person: Person, days: float) -> None:
 
 async def seed(profiles, db: asyncpg.Pool, project: ProjectKey, idle_days: list[float]) -> list[Person]:
     people = []
-    for days in idle_days:
+    for idle in idle_days:
         person = await seed_person(profiles, project, db)
-        await idle_for(db, person, days)
+        await idle_for(db, person, idle)
         people.append(person)
     return people
 
@@ -36,8 +36,8 @@ async def remaining(db: asyncpg.Pool, people: list[Person]) -> list[bool]:
 
 
 async def test_purge_removes_exactly_the_inactive_profiles(profiles, projects, db) -> None:
-    project = await new_project(projects, inactivity_retention_days=30)
-    neighbour = await new_project(projects, inactivity_retention_days=30)
+    project = await new_project(projects, inactivity_retention=days(30))
+    neighbour = await new_project(projects, inactivity_retention=days(30))
     people = await seed(profiles, db, project, [31, 400, 29.9, 0, 30.01])
     neighbours = await seed(profiles, db, neighbour, [31, 1])
 
@@ -66,7 +66,7 @@ async def test_zero_retention_purges_nothing(profiles, project: ProjectKey, db) 
 
 
 async def test_purge_works_in_batches(profiles, projects, db) -> None:
-    project = await new_project(projects, inactivity_retention_days=1)
+    project = await new_project(projects, inactivity_retention=days(1))
     people = await seed(profiles, db, project, [2, 2, 2, 2, 2, 0])
     async with db.acquire() as conn:
         assert await purge_project(conn, project.project_id, batch_size=2) == 5
@@ -76,8 +76,8 @@ async def test_purge_works_in_batches(profiles, projects, db) -> None:
 async def test_scheduled_purge_covers_every_project_but_yields_to_another_kernel(
     profiles, projects, db
 ) -> None:
-    first = await new_project(projects, inactivity_retention_days=7)
-    second = await new_project(projects, inactivity_retention_days=90)
+    first = await new_project(projects, inactivity_retention=days(7))
+    second = await new_project(projects, inactivity_retention=days(90))
     people = await seed(profiles, db, first, [8, 6]) + await seed(profiles, db, second, [91, 8])
     async with db.acquire() as other_kernel, db.acquire() as conn:
         lock = await conn.fetchval("SELECT hashtextextended('herald.inactivity_purge', 0)")
@@ -93,7 +93,7 @@ async def test_scheduled_purge_covers_every_project_but_yields_to_another_kernel
 
 
 async def test_the_periodic_task_purges_on_its_own(profiles, projects, db) -> None:
-    project = await new_project(projects, inactivity_retention_days=1)
+    project = await new_project(projects, inactivity_retention=days(1))
     person = (await seed(profiles, db, project, [5]))[0]
     task = asyncio.create_task(purge_periodically(db, 0.01))
     try:

@@ -8,7 +8,7 @@ from kernel.projects import ProjectChanges, check_name, check_retention, check_t
 
 _NAME = "name"
 _TIMEZONE = "settings.timezone"
-_RETENTION = "settings.inactivity_retention_days"
+_RETENTION = "settings.inactivity_retention"
 #: Each accepted mask path, and the updatable fields it names.
 _PATHS = {
     _NAME: (_NAME,),
@@ -30,7 +30,7 @@ def project_changes(request: pb.UpdateProjectRequest) -> ProjectChanges:
         if _TIMEZONE in fields
         else None,
         inactivity_retention_days=check_retention(
-            project.settings.inactivity_retention_days, "project.settings.inactivity_retention_days"
+            project.settings.inactivity_retention, "project.settings.inactivity_retention"
         )
         if _RETENTION in fields
         else None,
@@ -50,9 +50,10 @@ def _masked_fields(request: pb.UpdateProjectRequest) -> set[str]:
 
 
 def _populated_fields(project: pb.Project) -> set[str]:
+    retention = project.settings.inactivity_retention
     values = {
         _NAME: project.name,
         _TIMEZONE: project.settings.timezone,
-        _RETENTION: project.settings.inactivity_retention_days,
+        _RETENTION: retention.seconds or retention.nanos,
     }
     return {field for field, value in values.items() if value}

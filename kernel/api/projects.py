@@ -12,7 +12,16 @@ from kernel.api.status import rpc
 from kernel.api.timestamps import from_datetime
 from kernel.auth import Authenticator, Caller
 from kernel.errors import PermissionDenied
-from kernel.projects import ApiKey, Project, Projects, check_name, check_retention, check_timezone, parse_id
+from kernel.projects import (
+    ApiKey,
+    Project,
+    Projects,
+    check_name,
+    check_retention,
+    check_timezone,
+    parse_id,
+    retention_duration,
+)
 
 
 def project_message(project: Project) -> pb.Project:
@@ -20,7 +29,8 @@ def project_message(project: Project) -> pb.Project:
         project_id=str(project.project_id),
         name=project.name,
         settings=pb.ProjectSettings(
-            timezone=project.timezone, inactivity_retention_days=project.inactivity_retention_days
+            timezone=project.timezone,
+            inactivity_retention=retention_duration(project.inactivity_retention_days),
         ),
         created_at=from_datetime(project.created_at),
     )
@@ -62,7 +72,7 @@ class ProjectServicer(projects_pb2_grpc.ProjectServiceServicer):
         project, key, secret = await self.projects.create(
             check_name(request.name),
             check_timezone(settings.timezone) if settings.timezone else "UTC",
-            check_retention(settings.inactivity_retention_days),
+            check_retention(settings.inactivity_retention),
         )
         message = project_message(project)
         message.initial_api_key.CopyFrom(api_key_message(key, secret))

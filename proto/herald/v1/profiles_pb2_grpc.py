@@ -177,8 +177,8 @@ class ProfileServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def PurgeInactiveProfiles(self, request, context):
-        """Purges now the project's profiles inactive for longer than its `inactivity_retention_days` (it also
-        runs on a schedule, setting `purge_interval_seconds`). Does nothing when retention is 0.
+        """Purges now the project's profiles inactive for longer than its `settings.inactivity_retention` (it
+        also runs on a schedule, setting `purge_interval_seconds`). Does nothing when retention is unset or 0.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

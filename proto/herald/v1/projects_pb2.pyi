@@ -1,5 +1,6 @@
 import datetime
 
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -11,12 +12,12 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ProjectSettings(_message.Message):
-    __slots__ = ("timezone", "inactivity_retention_days")
+    __slots__ = ("timezone", "inactivity_retention")
     TIMEZONE_FIELD_NUMBER: _ClassVar[int]
-    INACTIVITY_RETENTION_DAYS_FIELD_NUMBER: _ClassVar[int]
+    INACTIVITY_RETENTION_FIELD_NUMBER: _ClassVar[int]
     timezone: str
-    inactivity_retention_days: int
-    def __init__(self, timezone: _Optional[str] = ..., inactivity_retention_days: _Optional[int] = ...) -> None: ...
+    inactivity_retention: _duration_pb2.Duration
+    def __init__(self, timezone: _Optional[str] = ..., inactivity_retention: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class Project(_message.Message):
     __slots__ = ("project_id", "name", "settings", "created_at", "initial_api_key")

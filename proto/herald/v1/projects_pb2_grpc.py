@@ -98,8 +98,9 @@ class ProjectServiceServicer:
 
     def UpdateProject(self, request, context):
         """Changes the fields named in `update_mask`: `name`, `settings.timezone`,
-        `settings.inactivity_retention_days`, `settings` (both settings) or `*` (all three). Without a mask,
-        the fields set to a non-default value in `project` are changed.
+        `settings.inactivity_retention`, `settings` (both settings) or `*` (all three). Without a mask, the
+        fields set to a non-default value in `project` are changed (a zero `inactivity_retention` counts as
+        unset).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
