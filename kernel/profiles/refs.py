@@ -23,6 +23,7 @@ from kernel.profiles.identifier_keys import identifier_hash_sql, spelt_hash_sql
 MAX_ID_LENGTH = 256
 KINDS = ("profile_id", "custom_id", "anonymous_id")
 IDENTITY_KIND = {"custom_id": "custom", "anonymous_id": "anonymous"}
+_REF_KIND = {kind: ref_kind for ref_kind, kind in IDENTITY_KIND.items()}
 
 
 class Ref(NamedTuple):
@@ -124,26 +125,41 @@ async def resolve(
     result.suppressed = {r for r in missing if (r.identity_kind, r.value) in blocked}
     to_create = [r for r in missing if r not in result.suppressed]
     if to_create:
-        rows = await conn.fetch(
-            """WITH wanted AS (
-                   SELECT kind, value, gen_random_uuid() AS profile_id
-                   FROM unnest($2::text[], $3::text[]) AS w(kind, value)),
-               claimed AS (
-                   INSERT INTO profile_identities (project_id, kind, value, profile_id)
-                   SELECT $1, kind, value, profile_id FROM wanted
-                   ON CONFLICT DO NOTHING
-                   RETURNING kind, value, profile_id)
+        await create_profiles(conn, project_id, to_create, result)
+    return result
+
+
+async def create_profiles(
+    conn: asyncpg.Connection, project_id: uuid.UUID, refs: Collection[Ref], result: Resolution
+) -> None:
+    """Create a profile for each custom/anonymous ``refs`` not yet claimed, and resolve them all into
+    ``result``. Identities are claimed in (kind, value) order, so that two transactions creating
+    overlapping sets wait for each other in one order and never deadlock."""
+    unique = sorted(set(refs))
+    rows = await conn.fetch(
+        """WITH wanted AS (
+               SELECT kind, value, gen_random_uuid() AS profile_id
+               FROM unnest($2::text[], $3::text[]) AS w(kind, value) ORDER BY kind, value),
+           claimed AS (
+               INSERT INTO profile_identities (project_id, kind, value, profile_id)
+               SELECT $1, kind, value, profile_id FROM wanted
+               ON CONFLICT DO NOTHING
+               RETURNING kind, value, profile_id),
+           inserted AS (
                INSERT INTO profiles (project_id, profile_id, custom_id)
                SELECT $1, profile_id, CASE WHEN kind = 'custom' THEN value END FROM claimed
-               RETURNING profile_id""",
-            project_id,
-            [r.identity_kind for r in to_create],
-            [r.value for r in to_create],
-        )
-        result.created.update(r["profile_id"] for r in rows)
-        # Identities another transaction claimed first are read back; the rest were just created.
-        await _lookup(conn, project_id, to_create, result)
-    return result
+               RETURNING profile_id)
+           SELECT c.kind, c.value, c.profile_id FROM claimed c JOIN inserted USING (profile_id)""",
+        project_id,
+        [r.identity_kind for r in unique],
+        [r.value for r in unique],
+    )
+    _record(rows, result)
+    result.created.update(r["profile_id"] for r in rows)
+    # Identities another transaction claimed first are read back.
+    taken = [r for r in unique if r not in result.profiles]
+    if taken:
+        await _lookup(conn, project_id, taken, result)
 
 
 async def _lookup(
@@ -158,9 +174,13 @@ async def _lookup(
         [r.identity_kind for r in unique],
         [r.value for r in unique],
     )
-    kind_of = {"custom": "custom_id", "anonymous": "anonymous_id"}
+    _record(rows, result)
+
+
+def _record(rows: list[asyncpg.Record], result: Resolution) -> None:
+    """Add identity rows (kind, value, profile_id) to ``result``."""
     for row in rows:
-        result.profiles[Ref(kind_of[row["kind"]], row["value"])] = row["profile_id"]
+        result.profiles[Ref(_REF_KIND[row["kind"]], row["value"])] = row["profile_id"]
 
 
 async def resolve_one(
