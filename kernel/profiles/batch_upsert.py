@@ -116,15 +116,21 @@ def _rounds(batch: Sequence[ProfileChanges], pending: list[int], known: Resoluti
 async def _write_round(
     conn: asyncpg.Connection, context: UpsertContext, batch: list[ProfileChanges], known: Resolution
 ) -> list[Outcome]:
-    missing = [changes.ref for changes in batch if changes.ref not in known.profiles]
+    missing = {changes.ref: changes.attributes for changes in batch if changes.ref not in known.profiles}
     created_before = set(known.created)
     if missing:
-        await create_profiles(conn, context.project_id, missing, known)
+        await create_profiles(conn, context.project_id, missing, known, missing)
+    created = known.created - created_before
     profile_ids = [known.profiles[changes.ref] for changes in batch]
-    await _write_attributes(conn, context, batch, profile_ids)
+    # A profile created here already holds its attributes (no removal applies to it, and the validation
+    # bounds their number): only the others are updated.
+    existing = [index for index, profile_id in enumerate(profile_ids) if profile_id not in created]
+    if existing:
+        await _write_attributes(
+            conn, context, [batch[index] for index in existing], [profile_ids[index] for index in existing]
+        )
     await write_addresses(conn, context.project_id, batch, profile_ids, context.max_addresses)
     await write_subscriptions(conn, context.project_id, batch, profile_ids)
-    created = known.created - created_before
     return [Applied(profile_id, profile_id in created) for profile_id in profile_ids]
 
 

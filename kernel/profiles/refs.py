@@ -10,7 +10,7 @@ with one profile. Identifiers erased with ``suppress`` are never re-created.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -130,29 +130,38 @@ async def resolve(
 
 
 async def create_profiles(
-    conn: asyncpg.Connection, project_id: uuid.UUID, refs: Collection[Ref], result: Resolution
+    conn: asyncpg.Connection,
+    project_id: uuid.UUID,
+    refs: Collection[Ref],
+    result: Resolution,
+    attributes: Mapping[Ref, Mapping[str, object]] | None = None,
 ) -> None:
-    """Create a profile for each custom/anonymous ``refs`` not yet claimed, and resolve them all into
-    ``result``. Identities are claimed in (kind, value) order, so that two transactions creating
-    overlapping sets wait for each other in one order and never deadlock."""
+    """Create a profile for each custom/anonymous ``refs`` not yet claimed (with its ``attributes``, so
+    that a new profile is written once), and resolve them all into ``result``. Identities are claimed in
+    (kind, value) order, so that two transactions creating overlapping sets wait for each other in one
+    order and never deadlock."""
     unique = sorted(set(refs))
+    initial = attributes or {}
     rows = await conn.fetch(
         """WITH wanted AS (
-               SELECT kind, value, gen_random_uuid() AS profile_id
-               FROM unnest($2::text[], $3::text[]) AS w(kind, value) ORDER BY kind, value),
+               SELECT kind, value, attributes, gen_random_uuid() AS profile_id
+               FROM unnest($2::text[], $3::text[], $4::jsonb[]) AS w(kind, value, attributes)
+               ORDER BY kind, value),
            claimed AS (
                INSERT INTO profile_identities (project_id, kind, value, profile_id)
                SELECT $1, kind, value, profile_id FROM wanted
                ON CONFLICT DO NOTHING
                RETURNING kind, value, profile_id),
            inserted AS (
-               INSERT INTO profiles (project_id, profile_id, custom_id)
-               SELECT $1, profile_id, CASE WHEN kind = 'custom' THEN value END FROM claimed
+               INSERT INTO profiles (project_id, profile_id, custom_id, attributes)
+               SELECT $1, c.profile_id, CASE WHEN c.kind = 'custom' THEN c.value END, w.attributes
+               FROM claimed c JOIN wanted w USING (profile_id)
                RETURNING profile_id)
            SELECT c.kind, c.value, c.profile_id FROM claimed c JOIN inserted USING (profile_id)""",
         project_id,
         [r.identity_kind for r in unique],
         [r.value for r in unique],
+        [initial.get(r, {}) for r in unique],
     )
     _record(rows, result)
     result.created.update(r["profile_id"] for r in rows)
