@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from kernel.errors import InvalidArgument
+from kernel.profiles.addresses import ParsedAddress
 from kernel.profiles.changes import ProfileChanges
 from kernel.profiles.locks import lock_identifiers
 from kernel.profiles.split_batch import SplitBatch
@@ -41,15 +42,16 @@ async def write_addresses(
             project_id,
             *_columns(removed, 3),
         )
+    # With each address its index in its request, to name the field of a profile over the limit.
     added = [
-        (profile_id, address)
+        (profile_id, index, address)
         for changes, profile_id in zip(batch, profile_ids, strict=True)
-        for _, address in changes.add_addresses
+        for index, address in changes.add_addresses
     ]
     if not added:
         return
     exclusive = [
-        (profile_id, address.kind, address.value) for profile_id, address in added if address.exclusive
+        (profile_id, address.kind, address.value) for profile_id, _, address in added if address.exclusive
     ]
     if exclusive:
         # A device token reaches one device, hence one person: it leaves whichever profile held it.
@@ -70,26 +72,21 @@ async def write_addresses(
            ON CONFLICT (project_id, profile_id, kind, value)
            DO UPDATE SET details = EXCLUDED.details, updated_at = now()""",
         project_id,
-        [profile_id for profile_id, _ in added],
-        [address.kind for _, address in added],
-        [address.value for _, address in added],
-        [dict(address.details) for _, address in added],
+        [profile_id for profile_id, _, _ in added],
+        [address.kind for _, _, address in added],
+        [address.value for _, _, address in added],
+        [dict(address.details) for _, _, address in added],
     )
-    await _check_limit(conn, project_id, batch, profile_ids, max_addresses)
+    await _check_limit(conn, project_id, added, max_addresses)
 
 
 async def _check_limit(
     conn: asyncpg.Connection,
     project_id: uuid.UUID,
-    batch: Sequence[ProfileChanges],
-    profile_ids: Sequence[uuid.UUID],
+    added: list[tuple[uuid.UUID, int, ParsedAddress]],
     max_addresses: int,
 ) -> None:
-    added_kinds = {
-        (profile_id, address.kind)
-        for changes, profile_id in zip(batch, profile_ids, strict=True)
-        for _, address in changes.add_addresses
-    }
+    added_kinds = {(profile_id, address.kind) for profile_id, _, address in added}
     over = await conn.fetch(
         """SELECT a.profile_id, a.kind FROM profile_addresses a
            JOIN unnest($2::uuid[], $3::text[]) AS x(profile_id, kind)
@@ -103,15 +100,14 @@ async def _check_limit(
     if not over:
         return
     exceeded = {(row["profile_id"], row["kind"]) for row in over}
-    for changes, profile_id in zip(batch, profile_ids, strict=True):
-        for index, address in changes.add_addresses:
-            if (profile_id, address.kind) in exceeded:
-                raise SplitBatch(
-                    InvalidArgument(
-                        f"the profile would hold more than {max_addresses} addresses of this kind",
-                        f"add_addresses[{index}]",
-                    )
+    for profile_id, index, address in added:
+        if (profile_id, address.kind) in exceeded:
+            raise SplitBatch(
+                InvalidArgument(
+                    f"the profile would hold more than {max_addresses} addresses of this kind",
+                    f"add_addresses[{index}]",
                 )
+            )
 
 
 async def write_subscriptions(
