@@ -241,9 +241,9 @@ async def test_a_batch_is_a_bounded_number_of_statements(project: ProjectKey, se
 
     assert len(outcomes) == 200
     assert all(outcome.created for outcome in outcomes)
-    # Look up, suppression check, create, attributes, exclusive locks, take-over, insert, limit, consent.
-    assert batch_statements <= 9
-    assert single_statements <= 9
+    # Look up with the suppression check, create, exclusive locks, take-over, insert, limit, consent.
+    assert batch_statements <= 7
+    assert single_statements <= 7
 
 
 async def test_concurrent_imports_of_overlapping_files_both_complete(

@@ -26,7 +26,7 @@ from kernel.errors import FailedPrecondition, HeraldError, InvalidArgument, NotF
 from kernel.profiles.attributes import AttributeLimits
 from kernel.profiles.batch_addresses import write_addresses, write_subscriptions
 from kernel.profiles.changes import ProfileChanges
-from kernel.profiles.refs import Resolution, create_profiles, resolve, suppressed_identities
+from kernel.profiles.refs import Resolution, create_profiles, resolve_checking_suppression
 from kernel.profiles.split_batch import SplitBatch
 
 
@@ -55,8 +55,12 @@ async def upsert_batch(
     """Apply ``batch`` (inside the caller's transaction); one outcome per profile, in order.
 
     Raises :class:`SplitBatch`, or a database error, after which the transaction must be rolled back."""
-    known = await resolve(conn, context.project_id, {changes.ref for changes in batch}, create=False)
-    blocked = await suppressed_identities(conn, context.project_id, _identifiers_to_check(batch, known))
+    known, blocked = await resolve_checking_suppression(
+        conn,
+        context.project_id,
+        [changes.ref for changes in batch],
+        {address.key for changes in batch for _, address in changes.add_addresses},
+    )
     outcomes: list[Outcome | None] = [_refusal(changes, known, blocked) for changes in batch]
     pending = [index for index, outcome in enumerate(outcomes) if outcome is None]
     for round_ in _rounds(batch, pending, known):
@@ -64,17 +68,6 @@ async def upsert_batch(
         for index, outcome in zip(round_, applied, strict=True):
             outcomes[index] = outcome
     return [outcome for outcome in outcomes if outcome is not None]
-
-
-def _identifiers_to_check(batch: Sequence[ProfileChanges], known: Resolution) -> set[tuple[str, str]]:
-    """The identifiers a suppression would refuse: new custom/anonymous ids and every added address."""
-    identifiers = {address.key for changes in batch for _, address in changes.add_addresses}
-    identifiers.update(
-        (changes.ref.identity_kind, changes.ref.value)
-        for changes in batch
-        if changes.ref.kind != "profile_id" and changes.ref not in known.profiles
-    )
-    return identifiers
 
 
 def _refusal(changes: ProfileChanges, known: Resolution, blocked: set[tuple[str, str]]) -> HeraldError | None:

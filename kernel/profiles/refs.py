@@ -24,6 +24,10 @@ MAX_ID_LENGTH = 256
 KINDS = ("profile_id", "custom_id", "anonymous_id")
 IDENTITY_KIND = {"custom_id": "custom", "anonymous_id": "anonymous"}
 _REF_KIND = {kind: ref_kind for ref_kind, kind in IDENTITY_KIND.items()}
+#: Whether the identifier ``w.kind``, ``w.value`` was erased with suppression (the project joined as ``p``).
+_SUPPRESSED = f"""EXISTS (SELECT FROM suppressed_identifiers s WHERE s.project_id = p.project_id
+                          AND s.identifier_sha256 IN ({identifier_hash_sql("w.kind", "w.value")},
+                                                      {spelt_hash_sql("w.kind", "w.value")}))"""
 
 
 class Ref(NamedTuple):
@@ -86,14 +90,57 @@ async def suppressed_identities(
         f"""SELECT w.kind, w.value
             FROM unnest($2::text[], $3::text[]) AS w(kind, value)
             JOIN projects p ON p.project_id = $1
-            WHERE EXISTS (SELECT FROM suppressed_identifiers s WHERE s.project_id = $1
-                          AND s.identifier_sha256 IN ({identifier_hash_sql("w.kind", "w.value")},
-                                                      {spelt_hash_sql("w.kind", "w.value")}))""",
+            WHERE {_SUPPRESSED}""",
         project_id,
         list(kinds),
         list(values),
     )
     return {(r["kind"], r["value"]) for r in rows}
+
+
+async def resolve_checking_suppression(
+    conn: asyncpg.Connection,
+    project_id: uuid.UUID,
+    refs: Collection[Ref],
+    identifiers: Collection[tuple[str, str]],
+) -> tuple[Resolution, set[tuple[str, str]]]:
+    """Resolve ``refs`` without creating any profile, and tell in the same statement which of the
+    unresolved custom/anonymous ids and of the (kind, value) ``identifiers`` were erased with suppression:
+    one round trip for what a write must know before it starts."""
+    result = Resolution()
+    await _resolve_ids(conn, project_id, [r for r in refs if r.kind == "profile_id"], result)
+    wanted = [(r.identity_kind, r.value, True) for r in dict.fromkeys(refs) if r.kind != "profile_id"]
+    wanted.extend((kind, value, False) for kind, value in identifiers)
+    if not wanted:
+        return result, set()
+    rows = await conn.fetch(
+        f"""SELECT w.kind, w.value, i.profile_id, i.profile_id IS NULL AND {_SUPPRESSED} AS suppressed
+            FROM unnest($2::text[], $3::text[], $4::bool[]) AS w(kind, value, is_ref)
+            JOIN projects p ON p.project_id = $1
+            LEFT JOIN profile_identities i
+                ON w.is_ref AND i.project_id = $1 AND i.kind = w.kind AND i.value = w.value""",
+        project_id,
+        [kind for kind, _, _ in wanted],
+        [value for _, value, _ in wanted],
+        [is_ref for _, _, is_ref in wanted],
+    )
+    _record([row for row in rows if row["profile_id"] is not None], result)
+    return result, {(row["kind"], row["value"]) for row in rows if row["suppressed"]}
+
+
+async def _resolve_ids(
+    conn: asyncpg.Connection, project_id: uuid.UUID, by_id: list[Ref], result: Resolution
+) -> None:
+    """``profile_id`` references of existing profiles into ``result``."""
+    if not by_id:
+        return
+    rows = await conn.fetch(
+        "SELECT profile_id FROM profiles WHERE project_id = $1 AND profile_id = any($2::uuid[])",
+        project_id,
+        [r.value for r in by_id],
+    )
+    found = {str(r["profile_id"]) for r in rows}
+    result.profiles.update({r: uuid.UUID(r.value) for r in by_id if r.value in found})
 
 
 async def resolve(
@@ -107,14 +154,7 @@ async def resolve(
     result = Resolution()
     by_id = [r for r in refs if r.kind == "profile_id"]
     by_identity = [r for r in refs if r.kind != "profile_id"]
-    if by_id:
-        rows = await conn.fetch(
-            "SELECT profile_id FROM profiles WHERE project_id = $1 AND profile_id = any($2::uuid[])",
-            project_id,
-            [r.value for r in by_id],
-        )
-        found = {str(r["profile_id"]) for r in rows}
-        result.profiles.update({r: uuid.UUID(r.value) for r in by_id if r.value in found})
+    await _resolve_ids(conn, project_id, by_id, result)
     if not by_identity:
         return result
     await _lookup(conn, project_id, by_identity, result)
