@@ -51,7 +51,7 @@ def _request(draw: st.DrawFn, example: int) -> profiles_pb2.UpsertProfileRequest
         request.profile.anonymous_id = f"a{example}-{person}"
     else:
         request.profile.profile_id = str(uuid.UUID(int=example + 1))
-    keys = st.sampled_from(["plan", "age", "city", "1bad"])
+    keys = st.sampled_from(["plan", "age", "city"] * 4 + ["1bad"])
     values = st.sampled_from([text("gold"), text("silver"), number(3), number(7.5)])
     for key, value in draw(st.dictionaries(keys, values, max_size=3)).items():
         request.attributes[key].CopyFrom(value)
@@ -125,11 +125,20 @@ async def _one_by_one(
     return created, rejections
 
 
+async def _erased_and_suppressed(profiles, project: ProjectKey, example: int) -> None:
+    """The third person of each example, and their first email, were erased with suppression."""
+    person = f"c{example}-2"
+    await profiles.UpsertProfile(_with_emails(person, f"e{example}-0@example.org"), metadata=project.auth)
+    await erase_and_suppress(profiles, project, common_pb2.ProfileRef(custom_id=person))
+
+
 async def test_the_set_based_path_and_single_upserts_store_the_same_rows(
     profiles, project: ProjectKey, other_project: ProjectKey, db
 ) -> None:
     examples = _examples()
-    for batch in examples:
+    for example, batch in enumerate(examples):
+        for each in (project, other_project):
+            await _erased_and_suppressed(profiles, each, example)
         reply = await profiles.ImportProfiles(stream(batch), metadata=project.auth)
         created, rejections = await _one_by_one(profiles, other_project, batch)
 

@@ -90,7 +90,9 @@ async def _apply(
         try:
             async with conn.transaction():
                 outcomes = await upsert_batch(conn, context, [changes for _, changes in valid])
-        except (SplitBatch, asyncpg.DataError):
+        except asyncpg.TransactionRollbackError:
+            raise  # a deadlock: the whole message is applied again
+        except (SplitBatch, asyncpg.PostgresError):
             outcomes = [await _apply_one(conn, context, changes) for _, changes in valid]
         for (offset, _), outcome in zip(valid, outcomes, strict=True):
             if isinstance(outcome, Applied):
