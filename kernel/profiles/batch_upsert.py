@@ -42,6 +42,8 @@ class UpsertContext:
 
 @dataclass(frozen=True, slots=True)
 class Applied:
+    """A stored profile change: the profile it went to, and whether that profile was created by it."""
+
     profile_id: uuid.UUID
     created: bool
 
