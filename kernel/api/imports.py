@@ -10,7 +10,8 @@ from herald.v1 import profiles_pb2 as pb
 from kernel.api.status import rpc
 from kernel.app import Kernel
 from kernel.auth import Caller
-from kernel.profiles.imports import ImportContext, ImportTally, import_message
+from kernel.profiles.batch_upsert import UpsertContext
+from kernel.profiles.imports import ImportTally, import_message
 
 
 class ImportRpcs:
@@ -24,7 +25,7 @@ class ImportRpcs:
         caller: Caller,
     ) -> pb.ImportProfilesResponse:
         settings = self.kernel.settings
-        importing = ImportContext(
+        importing = UpsertContext(
             caller.project, self.kernel.limits, self.kernel.channels.address_kinds, settings.max_addresses
         )
         tally = ImportTally()

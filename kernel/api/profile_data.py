@@ -9,6 +9,7 @@ from kernel.api.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, bounded_size
 from kernel.api.status import rpc
 from kernel.app import Kernel
 from kernel.auth import Caller
+from kernel.profiles.batch_upsert import UpsertContext
 from kernel.profiles.identity import check_identify, identify, merge_profiles
 from kernel.profiles.refs import check_ref, resolve_one
 from kernel.profiles.timeline import decode_token, event_page
@@ -26,16 +27,15 @@ class ProfileDataRpcs:
     async def UpsertProfile(
         self, request: pb.UpsertProfileRequest, context: grpc.aio.ServicerContext, caller: Caller
     ) -> pb.UpsertProfileResponse:
+        context = UpsertContext(
+            caller.project,
+            self.kernel.limits,
+            self.kernel.channels.address_kinds,
+            self.kernel.settings.max_addresses,
+        )
         async with self.kernel.db.pool.acquire() as conn, conn.transaction():
-            profile_id, created = await upsert_profile(
-                conn,
-                caller.project,
-                request,
-                self.kernel.limits,
-                self.kernel.channels.address_kinds,
-                self.kernel.settings.max_addresses,
-            )
-        return pb.UpsertProfileResponse(profile_id=str(profile_id), created=created)
+            applied = await upsert_profile(conn, context, request)
+        return pb.UpsertProfileResponse(profile_id=str(applied.profile_id), created=applied.created)
 
     @rpc()
     async def GetProfile(

@@ -1,28 +1,32 @@
-"""Bulk import: streamed batches of profiles, each profile applied exactly as UpsertProfile applies it.
+"""Bulk import: streamed batches of profiles, each stored as UpsertProfile stores a profile.
 
-Each message of the stream is one transaction (one commit per up to 1000 profiles, not one per profile)
-and each profile runs in its own savepoint inside it, so that a bad profile is rolled back and reported
-alone while the rest of its batch is stored. The counts of a message join the stream's totals only once
-its transaction has committed.
+Each message of the stream is one transaction (one commit per up to 1000 profiles). Its profiles are
+validated one by one (a bad one is rejected with its field and reason), then the valid ones are written
+set-based (:mod:`kernel.profiles.batch_upsert`), where a suppressed person or an unknown profile id is
+rejected alone. When the batch as a whole fails in the database (a profile over a limit, a value
+PostgreSQL refuses, a profile merged away meanwhile), it is rolled back and applied line by line, each
+profile in its own savepoint, so that one bad row never loses the others. The counts of a message join
+the stream's totals only once its transaction has committed.
 
-A batch locks the rows of up to 1000 profiles in file order while event ingestion may lock some of them
-in another order; when PostgreSQL breaks such a deadlock by failing our transaction, the whole message
-is applied again from scratch (nothing of it was stored).
+Batches lock profile rows in profile id order, but event ingestion may lock some of them in another
+order; when PostgreSQL breaks such a deadlock by failing our transaction, the whole message is applied
+again from scratch (nothing of it was stored).
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import asyncpg
 
 from herald.v1 import profiles_pb2
-from kernel.channels.kinds import LoadedKinds
 from kernel.errors import HeraldError, InvalidArgument
-from kernel.profiles.attributes import AttributeLimits
-from kernel.profiles.upsert import upsert_profile
+from kernel.profiles.batch_upsert import Applied, UpsertContext, upsert_batch
+from kernel.profiles.changes import ProfileChanges, parse_upsert
+from kernel.profiles.split_batch import SplitBatch
+from kernel.profiles.upsert import upsert_changes
 
 MAX_PROFILES_PER_MESSAGE = 1000
 MAX_REJECTIONS = 1000
@@ -49,20 +53,16 @@ class ImportTally:
     # Stream index of the next profile.
     received: int = 0
 
+    def reject(self, rejection: Rejection) -> None:
+        self.rejected += 1
+        self.rejections.append(rejection)
+
     def add(self, batch: ImportTally) -> None:
         self.imported += batch.imported
         self.created += batch.created
         self.rejected += batch.rejected
         self.rejections.extend(batch.rejections[: MAX_REJECTIONS - len(self.rejections)])
         self.received += batch.received
-
-
-@dataclass(frozen=True, slots=True)
-class ImportContext:
-    project_id: uuid.UUID
-    limits: AttributeLimits
-    kinds: LoadedKinds
-    max_addresses: int
 
 
 def _rejection(index: int, error: HeraldError | asyncpg.DataError) -> Rejection:
@@ -74,35 +74,49 @@ def _rejection(index: int, error: HeraldError | asyncpg.DataError) -> Rejection:
 
 async def _apply(
     conn: asyncpg.Connection,
-    context: ImportContext,
+    context: UpsertContext,
     profiles: Sequence[profiles_pb2.UpsertProfileRequest],
     first_index: int,
 ) -> ImportTally:
     batch = ImportTally(received=len(profiles))
+    now = datetime.now(UTC)
+    valid: list[tuple[int, ProfileChanges]] = []
+    for offset, request in enumerate(profiles):
+        try:
+            valid.append((offset, parse_upsert(request, context.limits, context.kinds, now)))
+        except HeraldError as error:
+            batch.reject(_rejection(first_index + offset, error))
     async with conn.transaction():
-        for offset, request in enumerate(profiles):
-            try:
-                async with conn.transaction():
-                    _, created = await upsert_profile(
-                        conn,
-                        context.project_id,
-                        request,
-                        context.limits,
-                        context.kinds,
-                        context.max_addresses,
-                    )
-            except (HeraldError, asyncpg.DataError) as error:
-                batch.rejected += 1
-                batch.rejections.append(_rejection(first_index + offset, error))
-                continue
-            batch.imported += 1
-            batch.created += created
+        try:
+            async with conn.transaction():
+                outcomes = await upsert_batch(conn, context, [changes for _, changes in valid])
+        except asyncpg.TransactionRollbackError:
+            raise  # a deadlock: the whole message is applied again
+        except (SplitBatch, asyncpg.PostgresError):
+            outcomes = [await _apply_one(conn, context, changes) for _, changes in valid]
+        for (offset, _), outcome in zip(valid, outcomes, strict=True):
+            if isinstance(outcome, Applied):
+                batch.imported += 1
+                batch.created += outcome.created
+            else:
+                batch.reject(_rejection(first_index + offset, outcome))
+    batch.rejections.sort(key=lambda rejection: rejection.index)
     return batch
+
+
+async def _apply_one(
+    conn: asyncpg.Connection, context: UpsertContext, changes: ProfileChanges
+) -> Applied | HeraldError | asyncpg.DataError:
+    try:
+        async with conn.transaction():
+            return await upsert_changes(conn, context, changes)
+    except (HeraldError, asyncpg.DataError) as error:
+        return error
 
 
 async def import_message(
     pool: asyncpg.Pool,
-    context: ImportContext,
+    context: UpsertContext,
     profiles: Sequence[profiles_pb2.UpsertProfileRequest],
     tally: ImportTally,
     message_field: str,
@@ -121,7 +135,7 @@ async def import_message(
 
 async def _apply_with_retries(
     pool: asyncpg.Pool,
-    context: ImportContext,
+    context: UpsertContext,
     profiles: Sequence[profiles_pb2.UpsertProfileRequest],
     first_index: int,
 ) -> ImportTally:

@@ -24,5 +24,9 @@ async def lock_identifiers(
     conn: asyncpg.Connection, project_id: uuid.UUID, identifiers: Iterable[tuple[str, str]]
 ) -> None:
     """Wait for, then hold until commit, the locks of the (namespace, value) ``identifiers``."""
-    for key in sorted({lock_key(project_id, namespace, value) for namespace, value in identifiers}):
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", key)
+    keys = sorted({lock_key(project_id, namespace, value) for namespace, value in identifiers})
+    # One statement for them all, taken in the array's order.
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) WITH ORDINALITY AS u(k, n) ORDER BY n",
+        keys,
+    )

@@ -10,7 +10,7 @@ with one profile. Identifiers erased with ``suppress`` are never re-created.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -23,6 +23,11 @@ from kernel.profiles.identifier_keys import identifier_hash_sql, spelt_hash_sql
 MAX_ID_LENGTH = 256
 KINDS = ("profile_id", "custom_id", "anonymous_id")
 IDENTITY_KIND = {"custom_id": "custom", "anonymous_id": "anonymous"}
+_REF_KIND = {kind: ref_kind for ref_kind, kind in IDENTITY_KIND.items()}
+#: Whether the identifier ``w.kind``, ``w.value`` was erased with suppression (the project joined as ``p``).
+_SUPPRESSED = f"""EXISTS (SELECT FROM suppressed_identifiers s WHERE s.project_id = p.project_id
+                          AND s.identifier_sha256 IN ({identifier_hash_sql("w.kind", "w.value")},
+                                                      {spelt_hash_sql("w.kind", "w.value")}))"""
 
 
 class Ref(NamedTuple):
@@ -85,14 +90,57 @@ async def suppressed_identities(
         f"""SELECT w.kind, w.value
             FROM unnest($2::text[], $3::text[]) AS w(kind, value)
             JOIN projects p ON p.project_id = $1
-            WHERE EXISTS (SELECT FROM suppressed_identifiers s WHERE s.project_id = $1
-                          AND s.identifier_sha256 IN ({identifier_hash_sql("w.kind", "w.value")},
-                                                      {spelt_hash_sql("w.kind", "w.value")}))""",
+            WHERE {_SUPPRESSED}""",
         project_id,
         list(kinds),
         list(values),
     )
     return {(r["kind"], r["value"]) for r in rows}
+
+
+async def resolve_checking_suppression(
+    conn: asyncpg.Connection,
+    project_id: uuid.UUID,
+    refs: Collection[Ref],
+    identifiers: Collection[tuple[str, str]],
+) -> tuple[Resolution, set[tuple[str, str]]]:
+    """Resolve ``refs`` without creating any profile, and tell in the same statement which of the
+    unresolved custom/anonymous ids and of the (kind, value) ``identifiers`` were erased with suppression:
+    one round trip for what a write must know before it starts."""
+    result = Resolution()
+    await _resolve_ids(conn, project_id, [r for r in refs if r.kind == "profile_id"], result)
+    wanted = [(r.identity_kind, r.value, True) for r in dict.fromkeys(refs) if r.kind != "profile_id"]
+    wanted.extend((kind, value, False) for kind, value in identifiers)
+    if not wanted:
+        return result, set()
+    rows = await conn.fetch(
+        f"""SELECT w.kind, w.value, i.profile_id, i.profile_id IS NULL AND {_SUPPRESSED} AS suppressed
+            FROM unnest($2::text[], $3::text[], $4::bool[]) AS w(kind, value, is_ref)
+            JOIN projects p ON p.project_id = $1
+            LEFT JOIN profile_identities i
+                ON w.is_ref AND i.project_id = $1 AND i.kind = w.kind AND i.value = w.value""",
+        project_id,
+        [kind for kind, _, _ in wanted],
+        [value for _, value, _ in wanted],
+        [is_ref for _, _, is_ref in wanted],
+    )
+    _record([row for row in rows if row["profile_id"] is not None], result)
+    return result, {(row["kind"], row["value"]) for row in rows if row["suppressed"]}
+
+
+async def _resolve_ids(
+    conn: asyncpg.Connection, project_id: uuid.UUID, by_id: list[Ref], result: Resolution
+) -> None:
+    """``profile_id`` references of existing profiles into ``result``."""
+    if not by_id:
+        return
+    rows = await conn.fetch(
+        "SELECT profile_id FROM profiles WHERE project_id = $1 AND profile_id = any($2::uuid[])",
+        project_id,
+        [r.value for r in by_id],
+    )
+    found = {str(r["profile_id"]) for r in rows}
+    result.profiles.update({r: uuid.UUID(r.value) for r in by_id if r.value in found})
 
 
 async def resolve(
@@ -106,14 +154,7 @@ async def resolve(
     result = Resolution()
     by_id = [r for r in refs if r.kind == "profile_id"]
     by_identity = [r for r in refs if r.kind != "profile_id"]
-    if by_id:
-        rows = await conn.fetch(
-            "SELECT profile_id FROM profiles WHERE project_id = $1 AND profile_id = any($2::uuid[])",
-            project_id,
-            [r.value for r in by_id],
-        )
-        found = {str(r["profile_id"]) for r in rows}
-        result.profiles.update({r: uuid.UUID(r.value) for r in by_id if r.value in found})
+    await _resolve_ids(conn, project_id, by_id, result)
     if not by_identity:
         return result
     await _lookup(conn, project_id, by_identity, result)
@@ -124,26 +165,50 @@ async def resolve(
     result.suppressed = {r for r in missing if (r.identity_kind, r.value) in blocked}
     to_create = [r for r in missing if r not in result.suppressed]
     if to_create:
-        rows = await conn.fetch(
-            """WITH wanted AS (
-                   SELECT kind, value, gen_random_uuid() AS profile_id
-                   FROM unnest($2::text[], $3::text[]) AS w(kind, value)),
-               claimed AS (
-                   INSERT INTO profile_identities (project_id, kind, value, profile_id)
-                   SELECT $1, kind, value, profile_id FROM wanted
-                   ON CONFLICT DO NOTHING
-                   RETURNING kind, value, profile_id)
-               INSERT INTO profiles (project_id, profile_id, custom_id)
-               SELECT $1, profile_id, CASE WHEN kind = 'custom' THEN value END FROM claimed
-               RETURNING profile_id""",
-            project_id,
-            [r.identity_kind for r in to_create],
-            [r.value for r in to_create],
-        )
-        result.created.update(r["profile_id"] for r in rows)
-        # Identities another transaction claimed first are read back; the rest were just created.
-        await _lookup(conn, project_id, to_create, result)
+        await create_profiles(conn, project_id, to_create, result)
     return result
+
+
+async def create_profiles(
+    conn: asyncpg.Connection,
+    project_id: uuid.UUID,
+    refs: Collection[Ref],
+    result: Resolution,
+    attributes: Mapping[Ref, Mapping[str, object]] | None = None,
+) -> None:
+    """Create a profile for each custom/anonymous ``refs`` not yet claimed (with its ``attributes``, so
+    that a new profile is written once), and resolve them all into ``result``. Identities are claimed in
+    (kind, value) order, so that two transactions creating overlapping sets wait for each other in one
+    order and never deadlock."""
+    unique = sorted(set(refs))
+    initial = attributes or {}
+    rows = await conn.fetch(
+        """WITH wanted AS (
+               SELECT kind, value, attributes, gen_random_uuid() AS profile_id
+               FROM unnest($2::text[], $3::text[], $4::jsonb[]) AS w(kind, value, attributes)
+               ORDER BY kind, value),
+           claimed AS (
+               INSERT INTO profile_identities (project_id, kind, value, profile_id)
+               SELECT $1, kind, value, profile_id FROM wanted
+               ON CONFLICT DO NOTHING
+               RETURNING kind, value, profile_id),
+           inserted AS (
+               INSERT INTO profiles (project_id, profile_id, custom_id, attributes)
+               SELECT $1, c.profile_id, CASE WHEN c.kind = 'custom' THEN c.value END, w.attributes
+               FROM claimed c JOIN wanted w USING (profile_id)
+               RETURNING profile_id)
+           SELECT c.kind, c.value, c.profile_id FROM claimed c JOIN inserted USING (profile_id)""",
+        project_id,
+        [r.identity_kind for r in unique],
+        [r.value for r in unique],
+        [initial.get(r, {}) for r in unique],
+    )
+    _record(rows, result)
+    result.created.update(r["profile_id"] for r in rows)
+    # Identities another transaction claimed first are read back.
+    taken = [r for r in unique if r not in result.profiles]
+    if taken:
+        await _lookup(conn, project_id, taken, result)
 
 
 async def _lookup(
@@ -158,9 +223,13 @@ async def _lookup(
         [r.identity_kind for r in unique],
         [r.value for r in unique],
     )
-    kind_of = {"custom": "custom_id", "anonymous": "anonymous_id"}
+    _record(rows, result)
+
+
+def _record(rows: list[asyncpg.Record], result: Resolution) -> None:
+    """Add identity rows (kind, value, profile_id) to ``result``."""
     for row in rows:
-        result.profiles[Ref(kind_of[row["kind"]], row["value"])] = row["profile_id"]
+        result.profiles[Ref(_REF_KIND[row["kind"]], row["value"])] = row["profile_id"]
 
 
 async def resolve_one(

@@ -185,8 +185,10 @@ class ProfileServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ImportProfiles(self, request_iterator, context):
-        """Bulk import: each message carries up to 1000 profiles, each applied as UpsertProfile would. A bad
-        profile is rejected alone and reported (the rest are stored). A message with more than 1000 profiles
+        """Bulk import: each message carries up to 1000 profiles, each applied as UpsertProfile would (in
+        message order: a later profile of the same person wins). Each message is one transaction, written
+        set-based, so send hundreds of profiles per message. A bad profile (invalid, erased and suppressed,
+        over a limit) is rejected alone and reported (the rest are stored). A message with more than 1000 profiles
         ends the stream with INVALID_ARGUMENT (`messages[m].profiles`); the messages before it stay stored.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

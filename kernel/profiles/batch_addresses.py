@@ -1,0 +1,142 @@
+"""A round of profile changes' addresses and consent, one statement per step for the whole round.
+
+Each profile appears once in a round (:mod:`kernel.profiles.batch_upsert`), and so does each exclusive
+address, so that the steps of one profile apply as if it were written alone: its removals, then its
+exclusive addresses taken from any other profile, then its additions, then the per-kind limit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import asyncpg
+
+from kernel.errors import InvalidArgument
+from kernel.profiles.addresses import ParsedAddress
+from kernel.profiles.changes import ProfileChanges
+from kernel.profiles.locks import lock_identifiers
+from kernel.profiles.split_batch import SplitBatch
+
+
+async def write_addresses(
+    conn: asyncpg.Connection,
+    project_id: uuid.UUID,
+    batch: Sequence[ProfileChanges],
+    profile_ids: Sequence[uuid.UUID],
+    max_addresses: int,
+) -> None:
+    """Raises :class:`SplitBatch` when a profile would exceed ``max_addresses``
+    addresses of a kind."""
+    removed = [
+        (profile_id, address.kind, address.value)
+        for changes, profile_id in zip(batch, profile_ids, strict=True)
+        for address in changes.remove_addresses
+    ]
+    if removed:
+        await conn.execute(
+            """DELETE FROM profile_addresses a
+               USING unnest($2::uuid[], $3::text[], $4::text[]) AS r(profile_id, kind, value)
+               WHERE a.project_id = $1 AND a.profile_id = r.profile_id AND a.kind = r.kind
+                 AND a.value = r.value""",
+            project_id,
+            *_columns(removed, 3),
+        )
+    # With each address its index in its request, to name the field of a profile over the limit.
+    added = [
+        (profile_id, index, address)
+        for changes, profile_id in zip(batch, profile_ids, strict=True)
+        for index, address in changes.add_addresses
+    ]
+    if not added:
+        return
+    exclusive = [
+        (profile_id, address.kind, address.value) for profile_id, _, address in added if address.exclusive
+    ]
+    if exclusive:
+        # A device token reaches one device, hence one person: it leaves whichever profile held it.
+        await lock_identifiers(conn, project_id, [(kind, value) for _, kind, value in exclusive])
+        await conn.execute(
+            """DELETE FROM profile_addresses a
+               USING unnest($2::uuid[], $3::text[], $4::text[]) AS x(profile_id, kind, value)
+               WHERE a.project_id = $1 AND a.kind = x.kind AND a.value = x.value
+                 AND a.profile_id <> x.profile_id""",
+            project_id,
+            *_columns(exclusive, 3),
+        )
+    await conn.execute(
+        """INSERT INTO profile_addresses (project_id, profile_id, kind, value, details)
+           SELECT $1, profile_id, kind, value, details
+           FROM unnest($2::uuid[], $3::text[], $4::text[], $5::jsonb[]) AS x(profile_id, kind, value, details)
+           ORDER BY profile_id, kind, value
+           ON CONFLICT (project_id, profile_id, kind, value)
+           DO UPDATE SET details = EXCLUDED.details, updated_at = now()""",
+        project_id,
+        [profile_id for profile_id, _, _ in added],
+        [address.kind for _, _, address in added],
+        [address.value for _, _, address in added],
+        [dict(address.details) for _, _, address in added],
+    )
+    await _check_limit(conn, project_id, added, max_addresses)
+
+
+async def _check_limit(
+    conn: asyncpg.Connection,
+    project_id: uuid.UUID,
+    added: list[tuple[uuid.UUID, int, ParsedAddress]],
+    max_addresses: int,
+) -> None:
+    added_kinds = {(profile_id, address.kind) for profile_id, _, address in added}
+    over = await conn.fetch(
+        """SELECT a.profile_id, a.kind FROM profile_addresses a
+           JOIN unnest($2::uuid[], $3::text[]) AS x(profile_id, kind)
+               ON a.profile_id = x.profile_id AND a.kind = x.kind
+           WHERE a.project_id = $1
+           GROUP BY a.profile_id, a.kind HAVING count(*) > $4""",
+        project_id,
+        *_columns(sorted(added_kinds), 2),
+        max_addresses,
+    )
+    if not over:
+        return
+    exceeded = {(row["profile_id"], row["kind"]) for row in over}
+    for profile_id, index, address in added:
+        if (profile_id, address.kind) in exceeded:
+            raise SplitBatch(
+                InvalidArgument(
+                    f"the profile would hold more than {max_addresses} addresses of this kind",
+                    f"add_addresses[{index}]",
+                )
+            )
+
+
+async def write_subscriptions(
+    conn: asyncpg.Connection,
+    project_id: uuid.UUID,
+    batch: Sequence[ProfileChanges],
+    profile_ids: Sequence[uuid.UUID],
+) -> None:
+    """Each consent change with its profile's observed time as the change's time."""
+    rows = [
+        (profile_id, change.channel, change.purpose, change.topic, change.status, changes.observed_at)
+        for changes, profile_id in zip(batch, profile_ids, strict=True)
+        for change in changes.subscriptions
+    ]
+    if not rows:
+        return
+    await conn.execute(
+        """INSERT INTO profile_subscriptions
+               (project_id, profile_id, channel, purpose, topic, status, updated_at)
+           SELECT $1, profile_id, channel, purpose, topic, status, updated_at
+           FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
+               AS x(profile_id, channel, purpose, topic, status, updated_at)
+           ON CONFLICT (project_id, profile_id, channel, purpose, topic)
+           DO UPDATE SET status = EXCLUDED.status, updated_at = EXCLUDED.updated_at""",
+        project_id,
+        *_columns(rows, 6),
+    )
+
+
+def _columns(rows: Sequence[tuple[object, ...]], width: int) -> list[list[object]]:
+    """Rows as ``width`` column lists, the form unnest takes."""
+    return [[row[column] for row in rows] for column in range(width)]
