@@ -73,10 +73,14 @@ CSV_ADDRESS_TYPE = "address"
 JSON_KEYS = frozenset(
     {*ID_KEYS, *JSON_ADDRESS_KEYS, "addresses", "attributes", "web_push", "subscriptions", "observed_at"}
 )
-_ENUM_PREFIX = {"purpose": "PURPOSE_", "status": "SUBSCRIPTION_STATUS_"}
-_ENUM_TYPE = {
-    "purpose": common_pb2.Purpose,
-    "status": common_pb2.SubscriptionStatus,
+# A subscription's purpose and status as the file writes them (``marketing``, ``opted_in``), the
+# unspecified value first.
+_ENUM_NUMBERS = {
+    name: {key.removeprefix(prefix).lower(): number for key, number in enum.items()}
+    for name, enum, prefix in (
+        ("purpose", common_pb2.Purpose, "PURPOSE_"),
+        ("status", common_pb2.SubscriptionStatus, "SUBSCRIPTION_STATUS_"),
+    )
 }
 _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0"})
@@ -197,7 +201,8 @@ def _add_addresses(
     indexed: bool,
 ) -> None:
     """Append the addresses; their file name is ``name``, with each one's index when ``indexed``."""
-    request.add_addresses.extend(common_pb2.Address(kind=kind, value=value) for value in values)
+    for value in values:
+        request.add_addresses.add(kind=kind, value=value)
     if origins is not None:
         origins.addresses.extend(
             (f"{name}[{index}]" if indexed else name, _WHOLE) for index in range(len(values))
@@ -213,23 +218,27 @@ def _number(value: float, field: str) -> common_pb2.AttributeValue:
 # -- JSONL ---------------------------------------------------------------------------------------------
 
 
-def _json_attribute(value: object, field: str) -> common_pb2.AttributeValue:
+def _json_attribute(value: object, key: str, target: common_pb2.AttributeValue) -> None:
+    """Set ``target`` (the request's own entry, so that nothing is copied) to the value of ``key``."""
     if isinstance(value, bool):
-        return common_pb2.AttributeValue(bool_value=value)
-    if isinstance(value, int | float):
-        return _number(float(value), field)
-    if isinstance(value, str):
-        return common_pb2.AttributeValue(string_value=value)
-    if isinstance(value, list):
-        return common_pb2.AttributeValue(
-            string_list_value=common_pb2.StringList(values=_strings(value, field))
+        target.bool_value = value
+    elif isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise RowError("number must be finite", f'attributes["{key}"]')
+        target.number_value = value
+    elif isinstance(value, str):
+        target.string_value = value
+    elif isinstance(value, list):
+        target.string_list_value.values.extend(_strings(value, f'attributes["{key}"]'))
+    elif isinstance(value, dict) and list(value) == ["datetime"]:
+        field = f'attributes["{key}"].datetime'
+        moment = parse_datetime(_string(value["datetime"], field), field)
+        target.datetime_value.CopyFrom(_timestamp(moment, field))
+    else:
+        raise RowError(
+            'must be a string, number, true/false, list of strings, {"datetime": "..."} or null',
+            f'attributes["{key}"]',
         )
-    if isinstance(value, dict) and list(value) == ["datetime"]:
-        moment = parse_datetime(_string(value["datetime"], f"{field}.datetime"), f"{field}.datetime")
-        return common_pb2.AttributeValue(datetime_value=_timestamp(moment, f"{field}.datetime"))
-    raise RowError(
-        'must be a string, number, true/false, list of strings, {"datetime": "..."} or null', field
-    )
 
 
 def _json_attributes(
@@ -243,7 +252,7 @@ def _json_attributes(
             if origins is not None:
                 origins.removed.append(f'attributes["{key}"]')
         else:
-            request.attributes[key].CopyFrom(_json_attribute(value, f'attributes["{key}"]'))
+            _json_attribute(value, key, request.attributes[key])
 
 
 def _object(value: object, field: str, keys: frozenset[str]) -> dict[str, Any]:
@@ -294,24 +303,21 @@ def _json_addresses(
 
 
 def _enum_value(name: str, value: object, field: str) -> int:
-    text = _string(value, field)
-    try:
-        return _ENUM_TYPE[name].Value(_ENUM_PREFIX[name] + text.upper())
-    except ValueError:
-        choices = [n.removeprefix(_ENUM_PREFIX[name]).lower() for n in _ENUM_TYPE[name].keys()[1:]]
-        raise RowError(f"one of {', '.join(choices)}", field) from None
+    number = _ENUM_NUMBERS[name].get(_string(value, field).lower())
+    if number is None:
+        choices = list(_ENUM_NUMBERS[name])[1:]
+        raise RowError(f"one of {', '.join(choices)}", field)
+    return number
 
 
 def _json_subscriptions(request: profiles_pb2.UpsertProfileRequest, entries: object) -> None:
     keys = frozenset({"channel", "purpose", "topic", "status"})
     for field, fields in _objects(entries, "subscriptions", keys):
-        request.subscriptions.append(
-            common_pb2.Subscription(
-                channel=_string(fields.get("channel", ""), f"{field}.channel"),
-                purpose=_enum_value("purpose", fields.get("purpose", ""), f"{field}.purpose"),
-                topic=_string(fields.get("topic", ""), f"{field}.topic"),
-                status=_enum_value("status", fields.get("status", ""), f"{field}.status"),
-            )
+        request.subscriptions.add(
+            channel=_string(fields.get("channel", ""), f"{field}.channel"),
+            purpose=_enum_value("purpose", fields.get("purpose", ""), f"{field}.purpose"),
+            topic=_string(fields.get("topic", ""), f"{field}.topic"),
+            status=_enum_value("status", fields.get("status", ""), f"{field}.status"),
         )
 
 
