@@ -7,7 +7,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint protos-check protos-release bench-locust bench-ingest bench-calls bench-sender bench-campaign bench-outbox bench-push bench-webhooks protos
+.PHONY: run test lint protos-check protos-release bench-locust bench-ingest bench-calls bench-sender bench-campaign bench-outbox bench-push bench-webhooks bench-import bench-upsert protos
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +77,12 @@ bench-campaign: $(VENV)/.installed-test
 
 bench-outbox: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/outbox_cost_bench.py
+
+bench-import: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/import_bench.py
+
+bench-upsert: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/upsert_bench.py
 
 bench-push: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/push_bench.py

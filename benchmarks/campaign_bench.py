@@ -25,7 +25,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -34,7 +33,7 @@ import grpc
 import psutil
 from aiohttp import web
 from google.protobuf import struct_pb2
-from herald_process import Kernel, completed_send, cpu_report, herald_kernel
+from herald_process import Kernel, completed_send, cpu_report, herald_kernel, peak_rss_mb
 
 from herald.v1 import channels_pb2, channels_pb2_grpc, common_pb2, messages_pb2, messages_pb2_grpc
 from plugins.sparkpost.emulator import SparkPostEmulator
@@ -111,14 +110,6 @@ def emulator_process() -> Iterator[tuple[str, psutil.Process]]:
     finally:
         popen.terminate()
         popen.wait()
-
-
-def peak_rss_mb(process: psutil.Process) -> float:
-    """The process's peak resident memory so far (VmHWM), in MB."""
-    for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 async def seed(dsn: str, start: int, stop: int) -> float:

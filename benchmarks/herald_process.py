@@ -192,6 +192,14 @@ def _stop_postgres(data_dir: Path) -> None:
         pgserver.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
 
 
+def peak_rss_mb(process: psutil.Process) -> float:
+    """The process's peak resident memory so far (VmHWM), in MB."""
+    for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def cpu_report(before: dict[str, float], after: dict[str, float], elapsed: float) -> dict[str, float]:
     """Cores used on average during the run, per side."""
     return {f"{side}_cores": round((after[side] - before[side]) / elapsed, 2) for side in before}

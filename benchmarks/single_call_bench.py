@@ -18,33 +18,21 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import asyncpg
+from h2load_runner import ensure_h2load, grpc_frame, open_loop
 from herald_process import Kernel, cpu_report, herald_kernel
 
 from herald.v1 import common_pb2, profiles_pb2
 
 PATH = "/herald.v1.ProfileService/TrackEvents"
-CLIENTS = 4
-
-
-def ensure_h2load() -> str:
-    found = shutil.which("h2load")
-    if found:
-        return found
-    subprocess.run(["apt-get", "install", "-y", "-q", "nghttp2-client"], check=True, capture_output=True)
-    return shutil.which("h2load") or sys.exit("h2load is not available")
 
 
 def grpc_body(events: int) -> bytes:
-    """One gRPC message: a 5-byte prefix (not compressed, big-endian length), then the request: ``events``
-    page views, of as many customers."""
+    """One gRPC message of ``events`` page views, of as many customers."""
     request = profiles_pb2.TrackEventsRequest(
         events=[
             profiles_pb2.TrackedEvent(
@@ -54,8 +42,8 @@ def grpc_body(events: int) -> bytes:
             )
             for n in range(events)
         ]
-    ).SerializeToString()
-    return b"\x00" + len(request).to_bytes(4, "big") + request
+    )
+    return grpc_frame(request)
 
 
 async def stored_events(kernel: Kernel) -> int:
@@ -68,43 +56,21 @@ async def stored_events(kernel: Kernel) -> int:
 
 def run(kernel: Kernel, h2load: str, rate: int, seconds: int, events: int) -> dict[str, float]:
     folder = Path(tempfile.mkdtemp(prefix="herald-h2load-"))
-    body, log = folder / "body.bin", folder / "requests.log"
+    body = folder / "body.bin"
     body.write_bytes(grpc_body(events))
-    command = [
-        h2load,
-        f"--clients={CLIENTS}",
-        "--max-concurrent-streams=200",
-        f"--rps={rate / CLIENTS:g}",
-        f"--duration={seconds}",
-        "--warm-up-time=2",
-        f"--data={body}",
-        f"--log-file={log}",
-        "--header=content-type: application/grpc",
-        "--header=te: trailers",
-        f"--header=authorization: Bearer {kernel.api_key}",
-        f"http://{kernel.address}{PATH}",
-    ]
     before = kernel.cpu_seconds()
-    started = time.monotonic()
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    elapsed = time.monotonic() - started
+    load = open_loop(h2load, kernel, PATH, body, rate, seconds)
     after = kernel.cpu_seconds()
-    rows = [line.split("\t") for line in log.read_text().splitlines() if line]
-    answered = [int(r[2]) / 1000 for r in rows if r[1] == "200"]
-    failed = len(rows) - len(answered)
-    cuts = statistics.quantiles(answered, n=100)
     shutil.rmtree(folder, ignore_errors=True)
-    print(output.strip().splitlines()[-1] if output.strip() else "")
+    print(load.summary)
     return {
         "events_per_call": events,
         "offered_per_s": rate,
-        "calls_per_s": round(len(answered) / seconds),
-        "events_per_s": round(len(answered) * events / seconds),
-        "p50_ms": round(cuts[49], 1),
-        "p90_ms": round(cuts[89], 1),
-        "p99_ms": round(cuts[98], 1),
-        "failed": failed,
-        **cpu_report(before, after, elapsed),
+        "calls_per_s": round(len(load.answered_ms) / seconds),
+        "events_per_s": round(len(load.answered_ms) * events / seconds),
+        **load.percentiles(),
+        "failed": load.failed,
+        **cpu_report(before, after, load.elapsed),
     }
 
 

@@ -3,7 +3,10 @@
 Parsing is local and checks the row's *shape* (JSON syntax, known keys, value types, column count); what
 depends on the project (attribute limits, address syntax, suppression) is judged by the server, which
 reports the profile it rejects. Every problem found here is a :class:`RowError` whose message starts with
-the field path, like the server's.
+the field path, named the file's way: a JSONL key path (``emails[0]``, ``attributes["age"]``) or a CSV
+column as its header reads (``age:number``). The server names the fields of the request it got
+(``add_addresses[0].value``); parsing a row again with an :class:`Origins` records where each part of
+the request came from, so that :meth:`Origins.name` turns the server's path into the file's.
 
 JSONL: one object per line, blank lines skipped. Exactly one of ``custom_id``, ``anonymous_id`` or
 ``profile_id``; every other key is optional::
@@ -33,6 +36,7 @@ attribute (``email:string``). An empty cell leaves that field untouched.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -69,10 +73,14 @@ CSV_ADDRESS_TYPE = "address"
 JSON_KEYS = frozenset(
     {*ID_KEYS, *JSON_ADDRESS_KEYS, "addresses", "attributes", "web_push", "subscriptions", "observed_at"}
 )
-_ENUM_PREFIX = {"purpose": "PURPOSE_", "status": "SUBSCRIPTION_STATUS_"}
-_ENUM_TYPE = {
-    "purpose": common_pb2.Purpose,
-    "status": common_pb2.SubscriptionStatus,
+# A subscription's purpose and status as the file writes them (``marketing``, ``opted_in``), the
+# unspecified value first.
+_ENUM_NUMBERS = {
+    name: {key.removeprefix(prefix).lower(): number for key, number in enum.items()}
+    for name, enum, prefix in (
+        ("purpose", common_pb2.Purpose, "PURPOSE_"),
+        ("status", common_pb2.SubscriptionStatus, "SUBSCRIPTION_STATUS_"),
+    )
 }
 _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0"})
@@ -87,6 +95,59 @@ class RowError(ValueError):
 
 class HeaderError(ValueError):
     """A CSV header no row can be read with: the whole import stops."""
+
+
+# How the fields under one ``add_addresses[i]`` are named in the file: the shorthands (``emails[0]``, an
+# ``email`` cell) hold the value alone, a ``web_push`` entry names its parts, ``addresses`` as the request.
+_WHOLE, _WEB_PUSH, _SAME = "whole", "web_push", "same"
+_SERVER_PATH = re.compile(r"(?P<head>[a-z_]+)(?:\[(?P<index>\d+)\])?(?P<rest>.*)", re.DOTALL)
+_DETAILS_KEY = re.compile(r'\.details\["(?P<key>[^"]*)"\]')
+
+
+@dataclass(slots=True)
+class Origins:
+    """Where the parts of one request came from in the file (see the module documentation)."""
+
+    # The key or column of the profile reference.
+    profile: str = ""
+    # For each add_addresses entry: its name in the file and how the fields under it are named.
+    addresses: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    # For each remove_attributes entry, its name in the file.
+    removed: list[str] = dataclasses.field(default_factory=list)
+    # Attribute key -> its column (CSV); JSONL keeps the request's naming.
+    columns: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def name(self, server_field: str) -> str:
+        """The file's name for a field of the request (the server's path), or the path itself when the
+        file has no better one."""
+        match = _SERVER_PATH.fullmatch(server_field)
+        if match is None:
+            return server_field
+        head, index, rest = match["head"], match["index"], match["rest"]
+        position = int(index) if index is not None else -1
+        if head == "profile" and self.profile:
+            return self.profile
+        if head == "add_addresses" and 0 <= position < len(self.addresses):
+            return _address_field(*self.addresses[position], rest)
+        if head == "remove_attributes" and 0 <= position < len(self.removed):
+            return self.removed[position]
+        if head == "attributes" and rest.startswith('["'):
+            key, _, after = rest[2:].partition('"]')
+            if key in self.columns:
+                return self.columns[key] + after
+        return server_field
+
+
+def _address_field(name: str, naming: str, rest: str) -> str:
+    if naming == _WHOLE or (naming == _WEB_PUSH and rest == ".kind"):
+        return name
+    if naming == _WEB_PUSH:
+        if rest == ".value":
+            return f"{name}.endpoint"
+        details = _DETAILS_KEY.match(rest)
+        if details:
+            return f"{name}.{details['key']}{rest[details.end() :]}"
+    return name + rest
 
 
 # -- shared pieces -------------------------------------------------------------------------------------
@@ -119,16 +180,33 @@ def _strings(value: object, field: str) -> list[str]:
     return [_string(item, f"{field}[{index}]") for index, item in enumerate(value)]
 
 
-def _set_ref(request: profiles_pb2.UpsertProfileRequest, ids: Mapping[str, str]) -> None:
+def _set_ref(
+    request: profiles_pb2.UpsertProfileRequest, ids: Mapping[str, str], origins: Origins | None
+) -> None:
     given = {key: value for key, value in ids.items() if value}
     if len(given) != 1:
-        raise RowError("give exactly one of custom_id, anonymous_id or profile_id", "profile")
+        raise RowError("give exactly one of custom_id, anonymous_id or profile_id")
     ((key, value),) = given.items()
     setattr(request.profile, key, value)
+    if origins is not None:
+        origins.profile = key
 
 
-def _add_addresses(request: profiles_pb2.UpsertProfileRequest, kind: str, values: Sequence[str]) -> None:
-    request.add_addresses.extend(common_pb2.Address(kind=kind, value=value) for value in values)
+def _add_addresses(
+    request: profiles_pb2.UpsertProfileRequest,
+    kind: str,
+    values: Sequence[str],
+    origins: Origins | None,
+    name: str,
+    indexed: bool,
+) -> None:
+    """Append the addresses; their file name is ``name``, with each one's index when ``indexed``."""
+    for value in values:
+        request.add_addresses.add(kind=kind, value=value)
+    if origins is not None:
+        origins.addresses.extend(
+            (f"{name}[{index}]" if indexed else name, _WHOLE) for index in range(len(values))
+        )
 
 
 def _number(value: float, field: str) -> common_pb2.AttributeValue:
@@ -140,33 +218,41 @@ def _number(value: float, field: str) -> common_pb2.AttributeValue:
 # -- JSONL ---------------------------------------------------------------------------------------------
 
 
-def _json_attribute(value: object, field: str) -> common_pb2.AttributeValue:
+def _json_attribute(value: object, key: str, target: common_pb2.AttributeValue) -> None:
+    """Set ``target`` (the request's own entry, so that nothing is copied) to the value of ``key``."""
     if isinstance(value, bool):
-        return common_pb2.AttributeValue(bool_value=value)
-    if isinstance(value, int | float):
-        return _number(float(value), field)
-    if isinstance(value, str):
-        return common_pb2.AttributeValue(string_value=value)
-    if isinstance(value, list):
-        return common_pb2.AttributeValue(
-            string_list_value=common_pb2.StringList(values=_strings(value, field))
+        target.bool_value = value
+    elif isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise RowError("number must be finite", f'attributes["{key}"]')
+        target.number_value = value
+    elif isinstance(value, str):
+        target.string_value = value
+    elif isinstance(value, list):
+        target.string_list_value.values.extend(_strings(value, f'attributes["{key}"]'))
+    elif isinstance(value, dict) and list(value) == ["datetime"]:
+        field = f'attributes["{key}"].datetime'
+        moment = parse_datetime(_string(value["datetime"], field), field)
+        target.datetime_value.CopyFrom(_timestamp(moment, field))
+    else:
+        raise RowError(
+            'must be a string, number, true/false, list of strings, {"datetime": "..."} or null',
+            f'attributes["{key}"]',
         )
-    if isinstance(value, dict) and list(value) == ["datetime"]:
-        moment = parse_datetime(_string(value["datetime"], f"{field}.datetime"), f"{field}.datetime")
-        return common_pb2.AttributeValue(datetime_value=_timestamp(moment, f"{field}.datetime"))
-    raise RowError(
-        'must be a string, number, true/false, list of strings, {"datetime": "..."} or null', field
-    )
 
 
-def _json_attributes(request: profiles_pb2.UpsertProfileRequest, attributes: object) -> None:
+def _json_attributes(
+    request: profiles_pb2.UpsertProfileRequest, attributes: object, origins: Origins | None
+) -> None:
     if not isinstance(attributes, dict):
         raise RowError("must be an object", "attributes")
     for key, value in attributes.items():
         if value is None:
             request.remove_attributes.append(key)
+            if origins is not None:
+                origins.removed.append(f'attributes["{key}"]')
         else:
-            request.attributes[key].CopyFrom(_json_attribute(value, f'attributes["{key}"]'))
+            _json_attribute(value, key, request.attributes[key])
 
 
 def _object(value: object, field: str, keys: frozenset[str]) -> dict[str, Any]:
@@ -187,14 +273,20 @@ def _objects(entries: object, name: str, keys: frozenset[str]) -> Iterator[tuple
         yield field, _object(entry, field, keys)
 
 
-def _json_web_push(request: profiles_pb2.UpsertProfileRequest, entries: object) -> None:
+def _json_web_push(
+    request: profiles_pb2.UpsertProfileRequest, entries: object, origins: Origins | None
+) -> None:
     for field, entry in _objects(entries, "web_push", frozenset({"endpoint", "p256dh", "auth"})):
         fields = {key: _string(value, f"{field}.{key}") for key, value in entry.items()}
         endpoint = fields.pop("endpoint", "")
         request.add_addresses.append(common_pb2.Address(kind="web_push", value=endpoint, details=fields))
+        if origins is not None:
+            origins.addresses.append((field, _WEB_PUSH))
 
 
-def _json_addresses(request: profiles_pb2.UpsertProfileRequest, entries: object) -> None:
+def _json_addresses(
+    request: profiles_pb2.UpsertProfileRequest, entries: object, origins: Origins | None
+) -> None:
     for field, fields in _objects(entries, "addresses", frozenset({"kind", "value", "details"})):
         details = fields.get("details", {})
         if not isinstance(details, dict):
@@ -206,50 +298,61 @@ def _json_addresses(request: profiles_pb2.UpsertProfileRequest, entries: object)
                 details={key: _string(value, f'{field}.details["{key}"]') for key, value in details.items()},
             )
         )
+        if origins is not None:
+            origins.addresses.append((field, _SAME))
 
 
 def _enum_value(name: str, value: object, field: str) -> int:
-    text = _string(value, field)
-    try:
-        return _ENUM_TYPE[name].Value(_ENUM_PREFIX[name] + text.upper())
-    except ValueError:
-        choices = [n.removeprefix(_ENUM_PREFIX[name]).lower() for n in _ENUM_TYPE[name].keys()[1:]]
-        raise RowError(f"one of {', '.join(choices)}", field) from None
+    number = _ENUM_NUMBERS[name].get(_string(value, field).lower())
+    if number is None:
+        choices = list(_ENUM_NUMBERS[name])[1:]
+        raise RowError(f"one of {', '.join(choices)}", field)
+    return number
 
 
 def _json_subscriptions(request: profiles_pb2.UpsertProfileRequest, entries: object) -> None:
     keys = frozenset({"channel", "purpose", "topic", "status"})
     for field, fields in _objects(entries, "subscriptions", keys):
-        request.subscriptions.append(
-            common_pb2.Subscription(
-                channel=_string(fields.get("channel", ""), f"{field}.channel"),
-                purpose=_enum_value("purpose", fields.get("purpose", ""), f"{field}.purpose"),
-                topic=_string(fields.get("topic", ""), f"{field}.topic"),
-                status=_enum_value("status", fields.get("status", ""), f"{field}.status"),
-            )
+        request.subscriptions.add(
+            channel=_string(fields.get("channel", ""), f"{field}.channel"),
+            purpose=_enum_value("purpose", fields.get("purpose", ""), f"{field}.purpose"),
+            topic=_string(fields.get("topic", ""), f"{field}.topic"),
+            status=_enum_value("status", fields.get("status", ""), f"{field}.status"),
         )
 
 
-def parse_json_line(line: bytes | str) -> profiles_pb2.UpsertProfileRequest:
-    """One JSONL line (see the module documentation) → the request; RowError if it cannot be one."""
+def _json_syntax_error(line: bytes | str, error: orjson.JSONDecodeError) -> RowError:
+    """Where the line breaks JSON, by its column: the parser counts lines within the line it was given
+    (its "line 2" is the end of this line, past its newline)."""
+    text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
+    content = text.rstrip("\r\n")
+    if error.lineno == 1 and error.colno <= len(content):
+        return RowError(f"invalid JSON at column {error.colno}: {error.msg}")
+    return RowError(f"invalid JSON at the end of the line (column {len(content) + 1}): {error.msg}")
+
+
+def parse_json_line(line: bytes | str, origins: Origins | None = None) -> profiles_pb2.UpsertProfileRequest:
+    """One JSONL line (see the module documentation) → the request; RowError if it cannot be one.
+
+    With ``origins``, also records where each part of the request came from."""
     try:
         document = orjson.loads(line)
     except orjson.JSONDecodeError as error:
-        raise RowError(f"invalid JSON: {error}") from None
+        raise _json_syntax_error(line, error) from None
     if not isinstance(document, dict):
         raise RowError("each line must be a JSON object")
     row = _object(document, "", JSON_KEYS)
     request = profiles_pb2.UpsertProfileRequest()
-    _set_ref(request, {key: _string(row.get(key, ""), key) for key in ID_KEYS})
+    _set_ref(request, {key: _string(row.get(key, ""), key) for key in ID_KEYS}, origins)
     if "attributes" in row:
-        _json_attributes(request, row["attributes"])
+        _json_attributes(request, row["attributes"], origins)
     for key, kind in JSON_ADDRESS_KEYS.items():
         if key in row:
-            _add_addresses(request, kind, _strings(row[key], key))
+            _add_addresses(request, kind, _strings(row[key], key), origins, key, indexed=True)
     if "web_push" in row:
-        _json_web_push(request, row["web_push"])
+        _json_web_push(request, row["web_push"], origins)
     if "addresses" in row:
-        _json_addresses(request, row["addresses"])
+        _json_addresses(request, row["addresses"], origins)
     if "subscriptions" in row:
         _json_subscriptions(request, row["subscriptions"])
     if "observed_at" in row:
@@ -298,30 +401,32 @@ CSV_TYPES: dict[str, Callable[[str, str], common_pb2.AttributeValue]] = {
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """One CSV column: a profile id, an address kind, or a typed attribute."""
+    """One CSV column: a profile id, an address kind, or a typed attribute; rows name it by ``header``."""
 
     name: str
+    header: str
     id_key: str = ""
     address_kind: str = ""
     parse: Callable[[str, str], common_pb2.AttributeValue] | None = None
 
 
 def _column(header: str, position: int) -> Column:
-    name, colon, type_name = header.strip().partition(":")
+    written = header.strip()
+    name, colon, type_name = written.partition(":")
     if not colon:
         if name in ID_KEYS:
-            return Column(name, id_key=name)
+            return Column(name, written, id_key=name)
         if name in CSV_ADDRESS_COLUMNS:
-            return Column(name, address_kind=CSV_ADDRESS_COLUMNS[name])
+            return Column(name, written, address_kind=CSV_ADDRESS_COLUMNS[name])
         type_name = "string"
     where = f"column {position + 1} ({header!r})"
     if type_name == CSV_ADDRESS_TYPE:
-        return Column(name, address_kind=name)
+        return Column(name, written, address_kind=name)
     if type_name not in CSV_TYPES:
         raise HeaderError(f"{where}: unknown type {type_name!r} (one of {', '.join(CSV_TYPES)})")
     if not _ATTRIBUTE_KEY.fullmatch(name):
         raise HeaderError(f"{where}: an attribute name is a letter followed by letters, digits or '_'")
-    return Column(name, parse=CSV_TYPES[type_name])
+    return Column(name, written, parse=CSV_TYPES[type_name])
 
 
 def parse_csv_header(cells: Sequence[str]) -> list[Column]:
@@ -338,8 +443,12 @@ def parse_csv_header(cells: Sequence[str]) -> list[Column]:
     return columns
 
 
-def parse_csv_row(columns: Sequence[Column], cells: Sequence[str]) -> profiles_pb2.UpsertProfileRequest:
-    """One CSV row (see the module documentation) → the request; RowError if it cannot be one."""
+def parse_csv_row(
+    columns: Sequence[Column], cells: Sequence[str], origins: Origins | None = None
+) -> profiles_pb2.UpsertProfileRequest:
+    """One CSV row (see the module documentation) → the request; RowError if it cannot be one.
+
+    With ``origins``, also records which column each part of the request came from."""
     if len(cells) != len(columns):
         raise RowError(f"expected {len(columns)} columns, found {len(cells)}")
     for column, cell in zip(columns, cells, strict=True):
@@ -347,7 +456,7 @@ def parse_csv_row(columns: Sequence[Column], cells: Sequence[str]) -> profiles_p
             cell.encode()
         except UnicodeEncodeError:
             # The file is read with surrogateescape, so that one bad row does not stop the import.
-            raise RowError("not valid UTF-8", column.name) from None
+            raise RowError("not valid UTF-8", column.header) from None
     request = profiles_pb2.UpsertProfileRequest()
     ids = {}
     for column, cell in zip(columns, cells, strict=True):
@@ -356,9 +465,13 @@ def parse_csv_row(columns: Sequence[Column], cells: Sequence[str]) -> profiles_p
         elif not cell:
             continue
         elif column.address_kind:
-            _add_addresses(request, column.address_kind, [v.strip() for v in cell.split(SEPARATOR)])
+            values = [v.strip() for v in cell.split(SEPARATOR)]
+            _add_addresses(
+                request, column.address_kind, values, origins, column.header, indexed=len(values) > 1
+            )
         elif column.parse is not None:
-            field = f'attributes["{column.name}"]'
-            request.attributes[column.name].CopyFrom(column.parse(cell, field))
-    _set_ref(request, ids)
+            request.attributes[column.name].CopyFrom(column.parse(cell, column.header))
+            if origins is not None:
+                origins.columns[column.name] = column.header
+    _set_ref(request, ids, origins)
     return request

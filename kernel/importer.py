@@ -1,45 +1,62 @@
-"""``herald import FILE``: stream a JSONL or CSV file of profiles into ImportProfiles.
+"""``herald import FILE``: send a JSONL or CSV file of profiles to ImportProfiles, batch by batch.
 
 The row formats are documented in :mod:`kernel.import_rows` (and the README, "Importing profiles"); the
 format comes from the extension (``.jsonl``/``.ndjson``, ``.csv``) unless ``--format`` says otherwise.
 
 The file is read lazily, line by line, so its size does not matter. Lines that cannot be parsed are
-rejected here with their line number and never sent; the others go to the server in messages of up to
-:data:`BATCH_SIZE` profiles over one stream, with a progress bar (bytes read) on stderr. A message over the
-server's limit (:data:`~kernel.api.limits.MAX_MESSAGE_BYTES`) would end the whole stream, so a message is
-cut short when its next profile would not fit, and a profile that fits in no message is rejected here,
-alone. A JSONL line longer than :data:`MAX_LINE_BYTES` is rejected without being held whole or parsed
-(its profile would not fit either: JSON takes more room than protobuf). The server reports the profiles it
-rejected by their position in the stream, which is mapped back to a line number.
+rejected here with their line number and never sent; the others go to the server in batches of up to
+:data:`BATCH_SIZE` profiles, each batch its own ImportProfiles call (a stream of one message) whose answer
+says what of it was stored: the progress bar (stderr) counts profiles stored, and the file goes on being
+parsed while up to :data:`CALLS_IN_FLIGHT` batches are being stored. A batch naming a profile reference
+or an address that a batch still being stored names waits for it, so that a profile named on several
+lines ends as the last of them says, as if the file were applied line by line. Only the batches in flight
+are held in memory.
+
+A message over the server's limit (:data:`~kernel.api.limits.MAX_MESSAGE_BYTES`) would fail the call, so
+a batch is cut short when its next profile would not fit, and a profile that fits in no message is
+rejected here, alone. A JSONL line longer than :data:`MAX_LINE_BYTES` is rejected without being held
+whole or parsed (its profile would not fit either: JSON takes more room than protobuf). The server
+reports the profiles it rejected by their position in the batch and the request's field; the line is
+parsed again to name that field the file's way (:class:`~kernel.import_rows.Origins`).
 The summary (stdout) lists the counts and every rejected line with its reason (the first
 :data:`MAX_LISTED` of each side).
 
 Exit status: 0 when every line was imported, 1 when some were rejected, 2 when the import could not run
-or stopped (unreadable file, bad CSV header, server unreachable, bad key). An import is a series of
-upserts, so running it again after a failure is safe.
+or stopped (unreadable file, bad CSV header, server unreachable, bad key): the batches confirmed before
+are stored. An import is a series of upserts, so running it again after a failure is safe.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import csv
-import itertools
-import os
+import functools
 import sys
-from array import array
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 import grpc
-from tqdm import tqdm
 
 from herald.v1 import profiles_pb2, profiles_pb2_grpc
 from kernel.api.limits import MAX_MESSAGE_BYTES
-from kernel.import_rows import HeaderError, RowError, parse_csv_header, parse_csv_row, parse_json_line
+from kernel.import_progress import Progress
+from kernel.import_rows import (
+    Column,
+    HeaderError,
+    Origins,
+    RowError,
+    parse_csv_header,
+    parse_csv_row,
+    parse_json_line,
+)
 
 BATCH_SIZE = 500
+#: Batches being stored at once, each its own call: the server stores some while the next is parsed.
+CALLS_IN_FLIGHT = 4
 #: Longer JSONL lines are skipped unread (see the module documentation).
 MAX_LINE_BYTES = MAX_MESSAGE_BYTES
 # What a profile adds to a message besides its own bytes: the field's tag and length (a varint).
@@ -48,8 +65,8 @@ _SKIP_BYTES = 1 << 20
 MAX_LISTED = 1000
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
 
-# (line number, the profile or why the line cannot be one)
-ParsedRow = tuple[int, profiles_pb2.UpsertProfileRequest | RowError]
+# (line number, the profile or why the line cannot be one, where the profile's parts come from)
+ParsedRow = tuple[int, profiles_pb2.UpsertProfileRequest | RowError, Callable[[], Origins]]
 
 
 class ImportFailed(Exception):
@@ -72,20 +89,34 @@ class OverlongLine:
     size: int
 
 
+def _no_origins() -> Origins:
+    return Origins()
+
+
+def _json_origins(line: bytes) -> Origins:
+    origins = Origins()
+    parse_json_line(line, origins)
+    return origins
+
+
+def _csv_origins(columns: list[Column], cells: list[str]) -> Origins:
+    origins = Origins()
+    parse_csv_row(columns, cells, origins)
+    return origins
+
+
 def jsonl_rows(lines: Iterable[bytes | OverlongLine]) -> Iterator[ParsedRow]:
     for number, line in enumerate(lines, 1):
         if isinstance(line, OverlongLine):
-            yield (
-                number,
-                RowError(f"the line takes {line.size} bytes; lines over {MAX_LINE_BYTES} are not read"),
-            )
+            reason = f"the line takes {line.size} bytes; lines over {MAX_LINE_BYTES} are not read"
+            yield number, RowError(reason), _no_origins
             continue
         if not line.strip():
             continue
         try:
-            yield number, parse_json_line(line)
+            yield number, parse_json_line(line), functools.partial(_json_origins, line)
         except RowError as error:
-            yield number, error
+            yield number, error, _no_origins
 
 
 def csv_rows(lines: Iterable[bytes]) -> Iterator[ParsedRow]:
@@ -104,7 +135,7 @@ def csv_rows(lines: Iterable[bytes]) -> Iterator[ParsedRow]:
         try:
             cells = next(reader, None)
         except csv.Error as error:
-            yield start, RowError(str(error))
+            yield start, RowError(str(error)), _no_origins
             previous = reader.line_num
             continue
         if cells is None:
@@ -113,34 +144,76 @@ def csv_rows(lines: Iterable[bytes]) -> Iterator[ParsedRow]:
         if not any(cells):
             continue
         try:
-            yield start, parse_csv_row(columns, cells)
+            yield start, parse_csv_row(columns, cells), functools.partial(_csv_origins, columns, cells)
         except RowError as error:
-            yield start, error
+            yield start, error, _no_origins
 
 
 @dataclass
 class Report:
-    """What happened to the file's lines, gathered while streaming."""
+    """What happened to the file's lines, gathered as the batches are answered."""
 
-    # Line number of each profile sent, by its position in the stream.
-    sent_lines: array[int] = field(default_factory=lambda: array("q"))
-    # (line, reason), the first MAX_LISTED found locally; the count holds them all.
-    local: list[tuple[int, str]] = field(default_factory=list)
+    imported: int = 0
+    created: int = 0
+    # Rejected here (never sent) and by the server.
     local_count: int = 0
+    server_count: int = 0
+    # (line, reason), the first MAX_LISTED of each side; the counts hold them all.
+    local: list[tuple[int, str]] = field(default_factory=list)
+    server: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> int:
+        return self.local_count + self.server_count
 
     def reject_locally(self, line: int, error: RowError) -> None:
         self.local_count += 1
         if len(self.local) < MAX_LISTED:
             self.local.append((line, str(error)))
 
+    def add(self, batch: Batch, reply: profiles_pb2.ImportProfilesResponse) -> None:
+        self.imported += reply.imported
+        self.created += reply.created
+        self.server_count += reply.rejected
+        for rejection in reply.rejections[: MAX_LISTED - len(self.server)]:
+            name = batch.origins[rejection.index]().name(rejection.field) if rejection.field else ""
+            reason = f"{name}: {rejection.reason}" if name else rejection.reason
+            self.server.append((batch.lines[rejection.index], reason))
 
-async def _messages(
-    rows: Iterator[ParsedRow], report: Report
-) -> AsyncIterator[profiles_pb2.ImportProfilesRequest]:
-    """The stream's messages: each of at most BATCH_SIZE profiles and MAX_MESSAGE_BYTES."""
-    batch: list[profiles_pb2.UpsertProfileRequest] = []
-    batch_bytes = 0
-    for line, parsed in rows:
+
+@dataclass(slots=True)
+class Batch:
+    """The profiles of one ImportProfiles call, and what it takes to report on them."""
+
+    requests: list[profiles_pb2.UpsertProfileRequest] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+    origins: list[Callable[[], Origins]] = field(default_factory=list)
+    # The profile references and addresses it names (see the module documentation).
+    names: set[tuple[str, str]] = field(default_factory=set)
+    size: int = 0
+    # Bytes of the file read once it was complete: the share of the file stored with it.
+    bytes_done: int = 0
+
+    def add(
+        self, line: int, request: profiles_pb2.UpsertProfileRequest, origins: Callable[[], Origins], size: int
+    ) -> None:
+        self.requests.append(request)
+        self.lines.append(line)
+        self.origins.append(origins)
+        self.size += size
+        ref = request.profile
+        kind = ref.WhichOneof("ref") or ""
+        self.names.add((kind, getattr(ref, kind) if kind else ""))
+        self.names.update((address.kind, address.value) for address in request.add_addresses)
+
+    def waits_for(self, other: Batch) -> bool:
+        return not self.names.isdisjoint(other.names)
+
+
+def _batches(rows: Iterator[ParsedRow], report: Report, position: Callable[[], int]) -> Iterator[Batch]:
+    """The batches to send: each of at most BATCH_SIZE profiles and MAX_MESSAGE_BYTES."""
+    batch = Batch()
+    for line, parsed, origins in rows:
         if isinstance(parsed, RowError):
             report.reject_locally(line, parsed)
             continue
@@ -153,102 +226,114 @@ async def _messages(
                 ),
             )
             continue
-        if len(batch) == BATCH_SIZE or batch_bytes + size > MAX_MESSAGE_BYTES:
-            yield profiles_pb2.ImportProfilesRequest(profiles=batch)
-            batch, batch_bytes = [], 0
-        batch.append(parsed)
-        batch_bytes += size
-        report.sent_lines.append(line)
-    if batch:
-        yield profiles_pb2.ImportProfilesRequest(profiles=batch)
+        if len(batch.requests) == BATCH_SIZE or batch.size + size > MAX_MESSAGE_BYTES:
+            batch.bytes_done = position()
+            yield batch
+            batch = Batch()
+        batch.add(line, parsed, origins, size)
+    if batch.requests:
+        batch.bytes_done = position()
+        yield batch
 
 
-def _counted(file: IO[bytes], progress: tqdm) -> Iterator[bytes]:
-    for line in file:
-        progress.update(len(line))
-        yield line
-
-
-def _bounded_lines(file: IO[bytes], progress: tqdm) -> Iterator[bytes | OverlongLine]:
+def _bounded_lines(file: IO[bytes]) -> Iterator[bytes | OverlongLine]:
     """The file's lines, except that a line over MAX_LINE_BYTES is read through in pieces and dropped."""
     while line := file.readline(MAX_LINE_BYTES + 1):
-        progress.update(len(line))
         if len(line) <= MAX_LINE_BYTES or line.endswith(b"\n"):
             yield line
             continue
         size = len(line)
         while not line.endswith(b"\n") and (line := file.readline(_SKIP_BYTES)):
-            progress.update(len(line))
             size += len(line)
         yield OverlongLine(size)
 
 
-def summary(reply: profiles_pb2.ImportProfilesResponse, report: Report) -> str:
+def summary(report: Report) -> str:
     """The lines printed at the end: counts, then each rejected line with its reason, in file order."""
-    rejected = [(line, reason) for line, reason in report.local]
-    for rejection in reply.rejections:
-        reason = f"{rejection.field}: {rejection.reason}" if rejection.field else rejection.reason
-        rejected.append((report.sent_lines[rejection.index], reason))
-    total = reply.rejected + report.local_count
+    rejected = sorted([*report.local, *report.server])
+    updated = report.imported - report.created
     lines = [
-        f"imported: {reply.imported} (created: {reply.created}, updated: {reply.imported - reply.created})",
-        f"rejected: {total}",
+        f"imported: {report.imported} (created: {report.created}, updated: {updated})",
+        f"rejected: {report.rejected}",
     ]
-    lines += [f"  line {line}: {reason}" for line, reason in sorted(rejected)]
-    unlisted = total - len(rejected)
+    lines += [f"  line {line}: {reason}" for line, reason in rejected]
+    unlisted = report.rejected - len(rejected)
     if unlisted:
         lines.append(f"  ... and {unlisted} more rejected lines not listed")
     return "\n".join(lines)
 
 
 @contextlib.contextmanager
-def _rows_of(path: Path, fmt: str) -> Iterator[Iterator[ParsedRow]]:
-    """The file's parsed rows, read lazily while a progress bar (bytes, stderr) follows the reading."""
+def _batches_of(path: Path, fmt: str, report: Report) -> Iterator[tuple[Iterator[Batch], int]]:
+    """The file's batches, read lazily, and the file's size."""
     try:
         file = path.open("rb")
     except OSError as error:
         raise ImportFailed(f"cannot read {path}: {error.strerror}") from None
-    size = os.fstat(file.fileno()).st_size
-    with (
-        file,
-        tqdm(total=size, unit="B", unit_scale=True, desc=path.name, file=sys.stderr, disable=None) as bar,
-    ):
-        rows = csv_rows(_counted(file, bar)) if fmt == "csv" else jsonl_rows(_bounded_lines(file, bar))
-        yield _started(rows)
+    with file:
+        size = path.stat().st_size
+        rows = csv_rows(file) if fmt == "csv" else jsonl_rows(_bounded_lines(file))
+        yield _batches(rows, report, file.tell), size
 
 
-async def _send(
-    rows: Iterator[ParsedRow], api_key: str, address: str
-) -> tuple[profiles_pb2.ImportProfilesResponse, Report]:
-    report = Report()
-    async with grpc.aio.insecure_channel(address) as channel:
-        stub = profiles_pb2_grpc.ProfileServiceStub(channel)
-        try:
-            reply = await stub.ImportProfiles(
-                _messages(rows, report), metadata=(("authorization", f"Bearer {api_key}"),)
+async def _store(
+    batches: Iterator[Batch],
+    stub: profiles_pb2_grpc.ProfileServiceStub,
+    api_key: str,
+    report: Report,
+    progress: Progress,
+) -> None:
+    """Send the batches, up to CALLS_IN_FLIGHT at once, and take their answers in the file's order."""
+    metadata = (("authorization", f"Bearer {api_key}"),)
+    in_flight: deque[tuple[Batch, asyncio.Future[profiles_pb2.ImportProfilesResponse]]] = deque()
+
+    async def answer() -> None:
+        batch, call = in_flight.popleft()
+        reply = await call
+        report.add(batch, reply)
+        progress.stored(reply.imported, report.rejected, batch.bytes_done)
+
+    try:
+        for batch in batches:
+            while in_flight and (
+                len(in_flight) >= CALLS_IN_FLIGHT or any(batch.waits_for(other) for other, _ in in_flight)
+            ):
+                await answer()
+            message = profiles_pb2.ImportProfilesRequest(profiles=batch.requests)
+            in_flight.append(
+                (batch, asyncio.ensure_future(stub.ImportProfiles([message], metadata=metadata)))
             )
-        except grpc.aio.AioRpcError as error:
-            raise ImportFailed(
-                f"the server stopped the import: {error.code().name}: {error.details()}"
-                " (profiles sent before this may be stored; importing the file again is safe)"
-            ) from None
-    return reply, report
-
-
-def _started(rows: Iterator[ParsedRow]) -> Iterator[ParsedRow]:
-    """``rows`` with its first step taken now, so that a bad CSV header fails before the call starts."""
-    first = next(rows, None)
-    return rows if first is None else itertools.chain([first], rows)
+            await asyncio.sleep(0)
+        while in_flight:
+            await answer()
+    except grpc.aio.AioRpcError as error:
+        raise ImportFailed(
+            f"the server stopped the import: {error.code().name}: {error.details()}"
+            f" ({report.imported} profiles stored before; importing the file again is safe)"
+        ) from None
+    finally:
+        for _, call in in_flight:
+            call.cancel()
 
 
 async def run_import(path: str | Path, api_key: str, address: str, fmt: str | None) -> int:
     """Import the file; prints the summary (stdout) or the fatal error (stderr); returns the exit status."""
     path = Path(path)
+    report = Report()
     try:
-        with _rows_of(path, detect_format(path, fmt)) as rows:
-            reply, report = await _send(rows, api_key, address)
+        with _batches_of(path, detect_format(path, fmt), report) as (batches, size):
+            progress = Progress(path.name, size)
+            finished = False
+            try:
+                async with grpc.aio.insecure_channel(address) as channel:
+                    await _store(
+                        batches, profiles_pb2_grpc.ProfileServiceStub(channel), api_key, report, progress
+                    )
+                finished = True
+            finally:
+                progress.close(finished)
     except ImportFailed as error:
         print(f"herald import: {error}", file=sys.stderr)
         return 2
-    print(summary(reply, report))
-    return 1 if reply.rejected or report.local_count else 0
+    print(summary(report))
+    return 1 if report.rejected else 0

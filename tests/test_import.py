@@ -4,10 +4,16 @@ against the test server, plus property tests of the JSONL and CSV row parsers.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
+import fcntl
 import io
 import os
+import pty
+import struct
 import sys
+import termios
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
@@ -214,9 +220,9 @@ async def test_jsonl_file_with_bad_lines(server, profiles, project: ProjectKey, 
     assert status == 1
     assert "imported: 2 (created: 2, updated: 0)" in out
     assert "rejected: 3" in out
-    assert "line 3: invalid JSON" in out
-    # The server's rejection, mapped back from its stream index to the line.
-    assert "line 4: add_addresses[0].value: " in out
+    assert "line 3: invalid JSON at column 2: " in out
+    # The server's rejection, mapped back from its position in the batch to the line and the file's key.
+    assert "line 4: emails[0]: " in out
     assert "line 5: unknown key 'colour'" in out
     assert await stored_custom_ids(db, project) == {"ada", None}
     ada = await view(profiles, project, "ada")
@@ -253,8 +259,8 @@ async def test_csv_file_with_typed_columns(
     out = capsys.readouterr().out
     assert status == 1
     assert "imported: 5 (created: 5, updated: 0)" in out
-    assert "line 3: attributes[\"age\"]: 'not-a-number' is not a number" in out
-    assert "line 5: attributes[\"vip\"]: 'maybe' is not true/false" in out
+    assert "line 3: age:number: 'not-a-number' is not a number" in out
+    assert "line 5: vip:bool: 'maybe' is not true/false" in out
     assert "line 11: expected 7 columns, found 2" in out
     assert await stored_custom_ids(db, project) == {"u1", "u3", "u5", "u6", "u7"}
     u1 = await view(profiles, project, "u1")
@@ -278,14 +284,14 @@ async def test_addresses_of_any_loaded_kind_import_and_unknown_kinds_are_rejecte
     status = await run_import(write(tmp_path, "people.jsonl", lines), project.key, server.address, None)
     out = capsys.readouterr().out
     assert status == 1
-    assert "line 2: add_addresses[0].kind: unknown address kind 'telex'" in out
+    assert "line 2: addresses[0].kind: unknown address kind 'telex'" in out
     assert "line 3: addresses[0].details: must be an object" in out
     [ann] = (await view(profiles, project, "ann")).addresses
     assert (ann.kind, ann.value) == ("phone", "+33698765432")
 
     rows = ["custom_id,phone:address,telex:address", "dee,+33612345678,", "eve,,EVE 1"]
     status = await run_import(write(tmp_path, "people.csv", rows), project.key, server.address, None)
-    assert "line 3: add_addresses[0].kind: unknown address kind 'telex'" in capsys.readouterr().out
+    assert "line 3: telex:address: unknown address kind 'telex'" in capsys.readouterr().out
     [dee] = (await view(profiles, project, "dee")).addresses
     assert (dee.kind, dee.value) == ("phone", "+33612345678")
 
@@ -304,6 +310,130 @@ async def test_line_numbers_survive_batching(server, project: ProjectKey, db, tm
     assert 'line 701: attributes["9"]:' in out
     assert 'line 1203: attributes["_"]:' in out
     assert len(await stored_custom_ids(db, project)) == 1201
+
+
+async def test_rejections_name_the_jsonl_keys(server, project: ProjectKey, db, tmp_path, capsys) -> None:
+    """The server names the request's fields; the summary names the line's keys."""
+    lines = [
+        '{"custom_id": "a", "emails": ["a@example.com"], "phones": ["+33612345678", "12"]}',
+        '{"custom_id": "b", "attributes": {"keep": 1, "_bad": null}}',
+        '{"profile_id": "not-a-uuid"}',
+        '{"custom_id": "c", "web_push": [{"endpoint": "https://push.example/", "p256dh": "A", "auth": "x"}]}',
+        orjson.dumps(
+            {
+                "custom_id": "d",
+                "subscriptions": [{"channel": "telex", "purpose": "marketing", "status": "opted_in"}],
+            }
+        ).decode(),
+        '{"custom_id": "e", "attributes": {"tags": ["ok", "' + "x" * 3000 + '"]}}',
+        '{"custom_id": "f"}',
+    ]
+
+    status = await run_import(write(tmp_path, "people.jsonl", lines), project.key, server.address, None)
+
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "imported: 1 " in out
+    assert "line 1: phones[1]: " in out
+    assert 'line 2: attributes["_bad"]: ' in out
+    assert "line 3: profile_id: must be a UUID" in out
+    assert "line 4: web_push[0].p256dh: " in out
+    assert "line 5: subscriptions[0].channel: " in out
+    assert 'line 6: attributes["tags"][1]: string longer than 2048 bytes' in out
+    assert "add_addresses" not in out and "remove_attributes" not in out
+    assert await stored_custom_ids(db, project) == {"f"}
+
+
+async def test_rejections_name_the_csv_columns(server, project: ProjectKey, db, tmp_path, capsys) -> None:
+    rows = [
+        "custom_id,email,phone,tags:list,slack_user:address",
+        "u1,not-an-email,,,",
+        "u2,,+33612345678|12,,",
+        "u3,,,ok|" + "x" * 3000 + ",",
+        "u4,u4@example.com,,,",
+        "u5,,,,U024BE7LH",
+    ]
+
+    status = await run_import(write(tmp_path, "people.csv", rows), project.key, server.address, None)
+
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "line 2: email: not an email address" in out
+    assert "line 3: phone[1]: " in out
+    assert "line 4: tags:list[1]: string longer than 2048 bytes" in out
+    assert "line 6: slack_user:address: unknown address kind 'slack_user'" in out
+    assert "add_addresses" not in out and "attributes[" not in out
+    assert await stored_custom_ids(db, project) == {"u4"}
+
+
+async def test_json_syntax_errors_name_the_files_line_and_column(
+    server, project: ProjectKey, tmp_path, capsys
+) -> None:
+    """orjson counts lines within the line it parses: an unterminated object is its "line 2"."""
+    lines = ['{"custom_id": "a"}', '{"custom_id": "b",', '{"custom_id": "c" "x"}', '{"custom_id": "d"}}']
+
+    status = await run_import(write(tmp_path, "people.jsonl", lines), project.key, server.address, None)
+
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "line 2: invalid JSON at the end of the line (column 19): unexpected end of data" in out
+    assert "line 3: invalid JSON at column 19: " in out
+    assert "line 4: invalid JSON at column 19: unexpected content after document" in out
+    assert "line 2 column" not in out and "(char" not in out
+
+
+def _drain(terminal: int, shown: bytearray) -> None:
+    """Read what is written to a pseudo-terminal until its other side closes."""
+    with contextlib.suppress(OSError):
+        while chunk := os.read(terminal, 65536):
+            shown.extend(chunk)
+
+
+async def test_the_progress_bar_counts_profiles_stored(
+    server, project: ProjectKey, tmp_path, monkeypatch
+) -> None:
+    """On a terminal, the bar counts the profiles the server stored (not bytes or lines read) and the
+    rejections, batch by batch, and ends at 100 %."""
+    lines = [orjson.dumps({"custom_id": f"bar{i}"}).decode() for i in range(1203)]
+    lines[5] = "{broken"
+    lines[700] = '{"custom_id": "bad", "attributes": {"9": 1}}'
+    path = write(tmp_path, "people.jsonl", lines)
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # rows, columns
+    shown = bytearray()
+    reader = threading.Thread(target=_drain, args=(controller, shown))
+    reader.start()
+    try:
+        with os.fdopen(terminal, "w") as stderr:
+            monkeypatch.setattr(sys, "stderr", stderr)
+            status = await run_import(path, project.key, server.address, None)
+            monkeypatch.undo()
+        reader.join()
+    finally:
+        os.close(controller)
+
+    assert status == 1
+    final = shown.decode().replace("\r\n", "\r").split("\r")
+    final = [state for state in final if state.strip()][-1]
+    assert "people.jsonl: 100%" in final
+    assert "1,201 profiles stored" in final
+    assert "profiles/s" in final
+    assert "2 rejected" in final
+
+
+async def test_a_profile_named_on_several_lines_ends_as_its_last_line_says(
+    server, profiles, project: ProjectKey, tmp_path, capsys
+) -> None:
+    """Batches are stored several at once, but one naming a profile that a batch being stored names
+    waits for it."""
+    lines = [orjson.dumps({"custom_id": f"p{i}", "attributes": {"n": i}}).decode() for i in range(3000)]
+    for number in range(0, 3000, 250):
+        lines[number] = orjson.dumps({"custom_id": "again", "attributes": {"n": number}}).decode()
+
+    status = await run_import(write(tmp_path, "people.jsonl", lines), project.key, server.address, None)
+
+    assert status == 0, capsys.readouterr()
+    assert (await view(profiles, project, "again")).attributes["n"].number_value == 2750
 
 
 async def test_a_line_too_large_for_a_message_is_rejected_alone(
@@ -417,7 +547,7 @@ async def test_the_herald_command(server, project: ProjectKey, db, tmp_path) -> 
     )
     out, _ = await process.communicate()
     assert process.returncode == 1
-    assert "line 2: profile: give exactly one of custom_id, anonymous_id or profile_id" in out.decode()
+    assert "line 2: give exactly one of custom_id, anonymous_id or profile_id" in out.decode()
     assert await stored_custom_ids(db, project) == {"cli-1"}
 
 
@@ -542,7 +672,7 @@ def test_csv_rows_round_trip(file: tuple[list[str], list[tuple[str, dict[str, tu
     parsed = list(csv_rows(io.BytesIO(buffer.getvalue().encode())))
 
     assert len(parsed) == len(rows)
-    for (_, request), (custom_id, values) in zip(parsed, rows, strict=True):
+    for (_, request, _), (custom_id, values) in zip(parsed, rows, strict=True):
         assert not isinstance(request, RowError), request
         assert request.profile.custom_id == custom_id
         assert dict(request.attributes) == {
@@ -563,7 +693,7 @@ def test_any_csv_row_parses_or_is_rejected_with_a_reason(cells: list[str]) -> No
 
 def test_jsonl_rows_are_numbered_by_file_line() -> None:
     rows = list(jsonl_rows([b'{"custom_id": "a"}\n', b"\n", b"  \n", b"[1]\n", b'{"custom_id": "b"}\n']))
-    assert [(line, isinstance(row, RowError)) for line, row in rows] == [(1, False), (4, True), (5, False)]
+    assert [(line, isinstance(row, RowError)) for line, row, _ in rows] == [(1, False), (4, True), (5, False)]
 
 
 def test_the_readme_examples_parse() -> None:
@@ -578,5 +708,5 @@ def test_the_readme_examples_parse() -> None:
     assert request.profile.custom_id == "u1"
     assert request.remove_attributes == ["old_key"]
     assert len(request.subscriptions) == 1
-    assert [(line, row.profile.custom_id) for line, row in rows] == [(2, "u1")]  # type: ignore[union-attr]
+    assert [(line, row.profile.custom_id) for line, row, _ in rows] == [(2, "u1")]  # type: ignore[union-attr]
     assert rows[0][1].attributes["tags"].string_list_value.values == ["a", "b"]  # type: ignore[union-attr]

@@ -1,0 +1,143 @@
+"""Single UpsertProfile calls against one kernel, open loop from h2load: calls/s and latency percentiles.
+
+    .venv/bin/python benchmarks/upsert_bench.py [--rate 2000] [--seconds 15] [--profiles 20000]
+
+Starts ``herald serve`` in its own process (scratch data folder, embedded PostgreSQL), imports
+``--profiles`` generated customers with ``herald import`` (benchmarks/profile_files.py), then offers
+UpsertProfile calls at ``--rate`` for ``--seconds`` with h2load (benchmarks/h2load_runner.py): each call
+updates one of those customers, drawn at random, with a string and a number attribute and an email.
+
+h2load sends one request body, read again from its file for each call; a helper process rewrites the
+body's fixed-width customer number in place (one write) a thousand times a second, so that the calls
+spread over the customers instead of queueing on one profile's row lock. The calls should create no
+profile (a read torn between two writes could name a customer that was not imported): the profiles
+created and the customers updated are printed. The last line printed is the JSON summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import asyncpg
+import orjson
+from h2load_runner import ensure_h2load, grpc_frame, open_loop
+from herald_process import Kernel, cpu_report, herald_kernel
+from profile_files import custom_id, run_cli_import, write_profiles
+
+from herald.v1 import common_pb2, profiles_pb2
+
+PATH = "/herald.v1.ProfileService/UpsertProfile"
+PLACEHOLDER = custom_id(9_999_999).removeprefix("customer-").encode()
+DIGITS = len(PLACEHOLDER)
+REWRITES_PER_SECOND = 1000
+
+
+def upsert_body() -> tuple[bytes, list[int]]:
+    """The request as a gRPC frame, and where its customer number is written (fixed width, the same as
+    the imported customers')."""
+    number = PLACEHOLDER.decode()
+    request = profiles_pb2.UpsertProfileRequest(
+        profile=common_pb2.ProfileRef(custom_id=f"customer-{number}"),
+        attributes={
+            "last_page": common_pb2.AttributeValue(string_value=f"/products/{number}"),
+            "visits": common_pb2.AttributeValue(number_value=3),
+        },
+        add_addresses=[common_pb2.Address(kind="email", value=f"c{number}@example.net")],
+    )
+    frame = grpc_frame(request)
+    offsets = []
+    start = frame.find(PLACEHOLDER)
+    while start != -1:
+        offsets.append(start)
+        start = frame.find(PLACEHOLDER, start + DIGITS)
+    return frame, offsets
+
+
+def rewrite_forever(body: Path, offsets: list[int], customers: int) -> None:
+    """Write a random customer's number into the body, REWRITES_PER_SECOND times a second."""
+    fd = os.open(body, os.O_RDWR)
+    start, end = offsets[0], offsets[-1] + DIGITS
+    span = bytearray(os.pread(fd, end - start, start))
+    while True:
+        number = f"{random.randrange(customers):0{DIGITS}d}".encode()
+        for offset in offsets:
+            span[offset - start : offset - start + DIGITS] = number
+        os.pwrite(fd, span, start)
+        time.sleep(1 / REWRITES_PER_SECOND)
+
+
+async def touched(kernel: Kernel) -> tuple[int, int]:
+    """(profiles, profiles updated by the calls)."""
+    conn = await asyncpg.connect(kernel.dsn)
+    try:
+        return await conn.fetchrow(
+            "SELECT count(*), count(*) FILTER (WHERE attributes ? 'last_page') FROM profiles"
+        )
+    finally:
+        await conn.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rate", type=float, default=2000, help="calls/s offered")
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--profiles", type=int, default=20_000)
+    args = parser.parse_args()
+    if args.profiles > 10**DIGITS:
+        sys.exit(f"--profiles: at most {10**DIGITS}")
+    h2load = ensure_h2load()
+    folder = Path(tempfile.mkdtemp(prefix="herald-upsert-bench-"))
+    try:
+        with herald_kernel() as kernel:
+            people = folder / "customers.jsonl"
+            write_profiles(people, args.profiles)
+            seeded = run_cli_import(people, kernel.address, kernel.api_key)
+            print(f"{seeded.summary.splitlines()[0]} in {seeded.seconds:.1f} s", flush=True)
+            frame, offsets = upsert_body()
+            body = folder / "upsert.bin"
+            body.write_bytes(frame)
+            rewriter = multiprocessing.Process(
+                target=rewrite_forever, args=(body, offsets, args.profiles), daemon=True
+            )
+            rewriter.start()
+            try:
+                before = kernel.cpu_seconds()
+                load = open_loop(h2load, kernel, PATH, body, args.rate, args.seconds)
+                after = kernel.cpu_seconds()
+            finally:
+                rewriter.terminate()
+                rewriter.join()
+            profiles, customers = asyncio.run(touched(kernel))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(load.summary)
+    figures = {
+        "offered_per_s": args.rate,
+        "calls_per_s": round(len(load.answered_ms) / args.seconds),
+        **load.percentiles(),
+        "failed": load.failed,
+        "customers_updated": customers,
+        "profiles_created": profiles - args.profiles,
+        **cpu_report(before, after, load.elapsed),
+    }
+    print(
+        f"UpsertProfile: {figures['calls_per_s']:,}/s answered of {args.rate:,}/s offered; "
+        f"p50 {figures['p50_ms']} ms, p90 {figures['p90_ms']} ms, p99 {figures['p99_ms']} ms; "
+        f"kernel {figures['kernel_cores']} cores, PostgreSQL {figures['postgres_cores']} cores; "
+        f"{customers:,} of {args.profiles:,} customers updated, {profiles - args.profiles} profiles created"
+    )
+    print(orjson.dumps({"benchmark": "upsert_calls", **figures}).decode())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
