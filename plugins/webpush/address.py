@@ -8,14 +8,10 @@ import re
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from cryptography.hazmat.primitives.asymmetric import ec
-
 from kernel.channels import AddressError, AddressKindSpec, Reach
+from plugins.webpush.keys import AUTH_SECRET_BYTES, PUBLIC_KEY_BYTES, b64url_encode, load_public_key
 
 MAX_ENDPOINT_LENGTH = 2048
-P256DH_BYTES = 65
-AUTH_BYTES = 16
-UNCOMPRESSED_POINT = 0x04
 #: The details a subscription carries (PushSubscription.getKey() in the browser).
 KEYS = ("p256dh", "auth")
 
@@ -53,21 +49,6 @@ def decode_key(value: str, size: int, field: str) -> bytes:
     return raw
 
 
-def _is_p256_point(raw: bytes) -> bool:
-    """Whether the key is a point of the curve: message encryption (RFC 8291) fails on any other, so
-    a subscription with a bad key would only fail at send time."""
-    try:
-        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
-    except ValueError:
-        return False
-    return True
-
-
-def encode_key(raw: bytes) -> str:
-    """The stored form: unpadded base64url, as the Web Push specs write keys."""
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
 def normalise_keys(details: Mapping[str, str]) -> Mapping[str, str]:
     """Both keys are required (a message cannot be encrypted without them), each checked and stored in
     unpadded base64url."""
@@ -77,11 +58,17 @@ def normalise_keys(details: Mapping[str, str]) -> Mapping[str, str]:
     for key in KEYS:
         if key not in details:
             raise AddressError(f'details["{key}"]', "a web-push subscription needs its p256dh and auth keys")
-    p256dh = decode_key(details["p256dh"], P256DH_BYTES, 'details["p256dh"]')
-    if p256dh[0] != UNCOMPRESSED_POINT or not _is_p256_point(p256dh):
-        raise AddressError('details["p256dh"]', "must be an uncompressed P-256 public key (0x04...)")
-    auth = decode_key(details["auth"], AUTH_BYTES, 'details["auth"]')
-    return {"p256dh": encode_key(p256dh), "auth": encode_key(auth)}
+    p256dh_field = 'details["p256dh"]'
+    p256dh = decode_key(details["p256dh"], PUBLIC_KEY_BYTES, p256dh_field)
+    try:
+        # Message encryption (RFC 8291) fails on anything but a point of the curve: a subscription with
+        # another key would only fail at send time.
+        load_public_key(p256dh)
+    except ValueError:
+        raise AddressError(p256dh_field, "must be an uncompressed P-256 public key (0x04...)") from None
+    auth = decode_key(details["auth"], AUTH_SECRET_BYTES, 'details["auth"]')
+    # Stored as the Web Push specs write keys: unpadded base64url.
+    return {"p256dh": b64url_encode(p256dh), "auth": b64url_encode(auth)}
 
 
 WEB_PUSH = AddressKindSpec(
