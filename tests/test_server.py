@@ -72,6 +72,8 @@ def serve_process(database_url: str, tmp_path: Path):
         "HERALD_DATABASE_URL": database_url,
         "HERALD_DATA_DIR": str(tmp_path / "data"),
         "HERALD_SHUTDOWN_GRACE_SECONDS": "2",
+        # Where it notes its admin key file for clients: the test's, not the user's.
+        "XDG_STATE_HOME": str(tmp_path / "state"),
     }
     env.pop("HERALD_ADMIN_KEY", None)
     process = subprocess.Popen(
@@ -121,6 +123,27 @@ def test_first_start_generates_an_admin_key_and_prints_a_first_call(serve_proces
     assert admin_key in stdout and "herald project create" in stdout  # the script, by name or path
     messages = [json.loads(line)["message"] for line in stderr.splitlines() if line.startswith("{")]
     assert messages.index("herald listening") < messages.index("shutting down")
+
+
+def test_a_second_terminal_elsewhere_finds_the_servers_admin_key(serve_process, tmp_path: Path) -> None:
+    """Another directory, no HERALD_DATA_DIR: the client finds the key file through the note the server
+    left for its port, instead of generating a key of its own in ./herald-data (which the server would
+    refuse)."""
+    _, _, env = serve_process
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    client_env = {name: value for name, value in env.items() if name != "HERALD_DATA_DIR"}
+    created = subprocess.run(
+        [sys.executable, "-m", "kernel.cli", "project", "create", "Second terminal"],
+        env=client_env,
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert created.returncode == 0, created.stderr
+    assert "API key (shown once): hrk_" in created.stdout
+    assert not (elsewhere / "herald-data").exists()
 
 
 def test_settings_command_masks_the_admin_key(tmp_path: Path) -> None:
