@@ -81,6 +81,16 @@ def watch_send(connection: Connection, args: argparse.Namespace) -> int:
     return 130
 
 
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, not {text!r}")
+    return seconds
+
+
 def _change(method: str) -> Callable[[Connection, argparse.Namespace], int]:
     """A command calling ``method`` (PauseSend, ResumeSend, CancelSend) and printing the state after it."""
 
@@ -105,7 +115,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     show = send_commands.add_parser("show", help="one send: state, pace, counts, paused channels")
     show.add_argument("--json", action="store_true", help="the Send message as JSON")
     watching = send_commands.add_parser("watch", help="follow a send's progress until it ends")
-    watching.add_argument("--interval", type=float, default=1.0, help="seconds between polls (default 1)")
+    watching.add_argument("--interval", type=_seconds, default=1.0, help="seconds between polls (default 1)")
     watching.add_argument("--plain", action="store_true", help="plain lines even on a terminal")
     pause = send_commands.add_parser("pause", help="stop handing its messages to providers")
     resume = send_commands.add_parser("resume", help="continue a paused send (and its paused channels)")

@@ -103,7 +103,8 @@ def summary(send: messages_pb2.Send) -> str:
     """The final counts, printed once the send has ended."""
     state = messages_pb2.SendState.Name(send.state).removeprefix("SEND_STATE_").lower()
     return (
-        f"send {send.send_id} {state}: planned {send.planned:,}, {counts(send, ', ')}, retries {send.retries:,}; "
+        f"send {send.send_id} {state}: planned {send.planned:,}, {counts(send, ', ')}, "
+        f"retries {send.retries:,}; "
         f"not planned: duplicates {send.duplicates:,}, not consented {send.not_consented:,}, "
         f"unknown profiles {send.unknown_profiles:,}"
     )

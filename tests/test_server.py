@@ -18,6 +18,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from herald.v1 import projects_pb2, projects_pb2_grpc
 from kernel.server import SERVICE_NAMES
+from tests.cli_support import herald
 from tests.conftest import bearer
 
 
@@ -125,24 +126,24 @@ def test_first_start_generates_an_admin_key_and_prints_a_first_call(serve_proces
     assert messages.index("herald listening") < messages.index("shutting down")
 
 
-def test_a_second_terminal_elsewhere_finds_the_servers_admin_key(serve_process, tmp_path: Path) -> None:
+async def test_a_second_terminal_elsewhere_finds_the_servers_admin_key(serve_process, tmp_path: Path) -> None:
     """Another directory, no HERALD_DATA_DIR: the client finds the key file through the note the server
     left for its port, instead of generating a key of its own in ./herald-data (which the server would
     refuse)."""
-    _, _, env = serve_process
+    _, port, env = serve_process
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    client_env = {name: value for name, value in env.items() if name != "HERALD_DATA_DIR"}
-    created = subprocess.run(
-        [sys.executable, "-m", "kernel.cli", "project", "create", "Second terminal"],
-        env=client_env,
-        cwd=elsewhere,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    created = await herald(
+        elsewhere,
+        "project",
+        "create",
+        "Second terminal",
+        "--address",
+        f"127.0.0.1:{port}",
+        XDG_STATE_HOME=env["XDG_STATE_HOME"],
     )
-    assert created.returncode == 0, created.stderr
-    assert "API key (shown once): hrk_" in created.stdout
+    assert created.status == 0, created.err
+    assert "API key (shown once): hrk_" in created.out
     assert not (elsewhere / "herald-data").exists()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 
 from herald.v1 import messages_pb2
@@ -151,3 +152,27 @@ def test_the_rate_is_measured_over_the_recent_window() -> None:
     assert meter.add(0.0, 0) is None
     assert meter.add(5.0, 50) == 10.0
     assert meter.add(20.0, 60) == 10 / 15  # the sample at 0 s has left the window
+
+
+async def test_on_a_terminal_watch_draws_the_view(
+    messages, profiles, configured: ProjectKey, sparkpost, worker, server: RunningServer, tmp_path: Path
+) -> None:
+    await person(profiles, configured, "ann", email="ann@example.com")
+    send = await messages.CreateSend(send_request(), metadata=configured.auth)
+    await completed(messages, configured, send.send_id)
+    terminal, screen = os.openpty()
+    try:
+        watching = await asyncio.create_subprocess_exec(
+            *(HERALD, "sends", "watch", send.send_id, "--address", server.address),
+            cwd=tmp_path,
+            env=operator_environment(tmp_path, HERALD_API_KEY=configured.key),
+            stdout=screen,
+        )
+        assert await watching.wait() == 0
+        drawn = os.read(terminal, 65536).decode()
+    finally:
+        os.close(terminal)
+        os.close(screen)
+    assert "\x1b[J" in drawn  # drawn in place, not as plain lines
+    assert f"{EMAIL}  [##############################] 100%  1/1" in drawn
+    assert f"send {send.send_id} completed: planned 1, sent 1," in drawn
