@@ -18,7 +18,7 @@ from kernel.client import (
     paged,
     timestamp,
 )
-from kernel.send_watch import counts, finished, watch
+from kernel.send_watch import counts, finished, not_planned, state_name, watch
 
 _STATES = {
     name.removeprefix("SEND_STATE_").lower(): number
@@ -31,10 +31,6 @@ def _sends(connection: Connection) -> messages_pb2_grpc.MessageServiceStub:
     return messages_pb2_grpc.MessageServiceStub(connection.channel)
 
 
-def _state(send: messages_pb2.Send) -> str:
-    return messages_pb2.SendState.Name(send.state).removeprefix("SEND_STATE_")
-
-
 def list_sends(connection: Connection, args: argparse.Namespace) -> int:
     request = messages_pb2.ListSendsRequest(states=[_STATES[state] for state in args.state])
     if args.since:
@@ -44,7 +40,7 @@ def list_sends(connection: Connection, args: argparse.Namespace) -> int:
     for send in paged(connection, _sends(connection).ListSends, request, "sends", args):
         progress = f"{finished(send):,}/{send.planned:,}"
         when, channels = moment(send.created_at), ",".join(send.channels)
-        print(f"{send.send_id}  {when}  {_state(send):<9} {progress:>15}  {channels}  {send.name}")
+        print(f"{send.send_id}  {when}  {state_name(send):<9} {progress:>15}  {channels}  {send.name}")
     return 0
 
 
@@ -54,7 +50,7 @@ def show_send(connection: Connection, args: argparse.Namespace) -> int:
         print(json_format.MessageToJson(send, preserving_proto_field_name=True))
         return 0
     print(f"send {send.send_id}  {send.name!r}")
-    print(f"  state      {_state(send)}" + ("" if send.outbox_complete else " (outbox still filling)"))
+    print(f"  state      {state_name(send)}" + ("" if send.outbox_complete else " (outbox still filling)"))
     print(f"  purpose    {common_pb2.Purpose.Name(send.purpose).removeprefix('PURPOSE_').lower()}")
     print(f"  channels   {', '.join(send.channels)}")
     if send.HasField("pacing"):
@@ -63,10 +59,7 @@ def show_send(connection: Connection, args: argparse.Namespace) -> int:
     ended = f", ended {moment(send.finished_at)}" if send.HasField("finished_at") else ""
     print(f"  created    {moment(send.created_at)}{ended}")
     print(f"  planned    {send.planned:,}: {counts(send)}, retries {send.retries:,}")
-    print(
-        f"  not planned: duplicates {send.duplicates:,}, not consented {send.not_consented:,}, "
-        f"unknown profiles {send.unknown_profiles:,}"
-    )
+    print(f"  {not_planned(send)}")
     for pause in send.paused_channels:
         print(f"  paused     {pause.channel} since {moment(pause.paused_at)}: {pause.reason}")
     return 0
@@ -97,7 +90,7 @@ def _change(method: str) -> Callable[[Connection, argparse.Namespace], int]:
     def change(connection: Connection, args: argparse.Namespace) -> int:
         request = getattr(messages_pb2, f"{method}Request")(send_id=args.send_id)
         send = connection.call(getattr(_sends(connection), method), request)
-        print(f"send {send.send_id}: {_state(send)}")
+        print(f"send {send.send_id}: {state_name(send)}")
         return 0
 
     return change

@@ -12,12 +12,15 @@ addresses only), and otherwise fails naming every place it looked.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from kernel.settings import Settings
+
+log = logging.getLogger(__name__)
 
 _LOCAL_HOSTS = frozenset({"", "localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0", "[::]"})
 
@@ -69,8 +72,15 @@ def note_key_file(settings: Settings, port: int) -> None:
     if settings.admin_key.get_secret_value():
         return
     folder = notes_folder()
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / str(port)).write_text(str(admin_key_file(settings).resolve()) + "\n")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / str(port)).write_text(str(admin_key_file(settings).resolve()) + "\n")
+    except OSError as error:
+        # A read-only home (a container) must not stop the server: clients then need the data folder.
+        log.warning(
+            "cannot note where the admin key is for clients",
+            extra={"folder": str(folder), "error": str(error)},
+        )
 
 
 def find_admin_key(given: str, settings: Settings, address: str) -> FoundKey:

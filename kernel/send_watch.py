@@ -49,6 +49,17 @@ def _duration(seconds: float) -> str:
     return f"{whole // 3600}:{whole % 3600 // 60:02}:{whole % 60:02}"
 
 
+def state_name(send: messages_pb2.Send) -> str:
+    return messages_pb2.SendState.Name(send.state).removeprefix("SEND_STATE_")
+
+
+def not_planned(send: messages_pb2.Send) -> str:
+    return (
+        f"not planned: duplicates {send.duplicates:,}, not consented {send.not_consented:,}, "
+        f"unknown profiles {send.unknown_profiles:,}"
+    )
+
+
 def counts(send: messages_pb2.Send, separator: str = "  ") -> str:
     figures = {
         "sent": send.sent,
@@ -75,18 +86,17 @@ def _speed(send: messages_pb2.Send, rate: float | None) -> str:
 
 
 def plain_line(send: messages_pb2.Send, rate: float | None) -> str:
-    state = messages_pb2.SendState.Name(send.state).removeprefix("SEND_STATE_")
-    return f"{state} {_progress(send)}  {counts(send)}  retries {send.retries:,}  {_speed(send, rate)}"
+    speed = _speed(send, rate)
+    return f"{state_name(send)} {_progress(send)}  {counts(send)}  retries {send.retries:,}  {speed}"
 
 
 def view(send: messages_pb2.Send, rate: float | None) -> list[str]:
     """The terminal view's lines."""
-    state = messages_pb2.SendState.Name(send.state).removeprefix("SEND_STATE_")
     pace = "unpaced"
     if send.HasField("pacing"):
         pace = f"pace {send.pacing.count:,}/{_PACE_UNITS.get(send.pacing.unit, '?')}"
     filling = "" if send.outbox_complete else "  (outbox still filling)"
-    lines = [f"send {send.send_id}  {send.name!r}  {state}  {pace}{filling}"]
+    lines = [f"send {send.send_id}  {send.name!r}  {state_name(send)}  {pace}{filling}"]
     share = finished(send) / send.planned if send.planned else 0.0
     done = round(share * _BAR_WIDTH)
     bar = "[" + "#" * done + "." * (_BAR_WIDTH - done) + "]"
@@ -101,12 +111,9 @@ def view(send: messages_pb2.Send, rate: float | None) -> list[str]:
 
 def summary(send: messages_pb2.Send) -> str:
     """The final counts, printed once the send has ended."""
-    state = messages_pb2.SendState.Name(send.state).removeprefix("SEND_STATE_").lower()
     return (
-        f"send {send.send_id} {state}: planned {send.planned:,}, {counts(send, ', ')}, "
-        f"retries {send.retries:,}; "
-        f"not planned: duplicates {send.duplicates:,}, not consented {send.not_consented:,}, "
-        f"unknown profiles {send.unknown_profiles:,}"
+        f"send {send.send_id} {state_name(send).lower()}: planned {send.planned:,}, {counts(send, ', ')}, "
+        f"retries {send.retries:,}; {not_planned(send)}"
     )
 
 
