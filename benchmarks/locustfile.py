@@ -77,14 +77,14 @@ def prepare(environment: Environment, **_: Any) -> None:
             Population.api_key = project.initial_api_key.secret
         stub = profiles_pb2_grpc.ProfileServiceStub(channel)
         for start in range(0, PEOPLE, SEED_BATCH):
-            events_ = [
+            signups = [
                 profiles_pb2.TrackedEvent(
                     profile=common_pb2.ProfileRef(custom_id=Population.custom_id(n)), name="signed_up"
                 )
                 for n in range(start, min(start + SEED_BATCH, PEOPLE))
             ]
             stub.TrackEvents(
-                profiles_pb2.TrackEventsRequest(events=events_), metadata=_bearer(Population.api_key)
+                profiles_pb2.TrackEventsRequest(events=signups), metadata=_bearer(Population.api_key)
             )
     Population.ready = True
 
