@@ -7,10 +7,11 @@ A channel whose plugin ships no emulator (the hook is optional) is left out, wit
 configuration here, and a project that configures it sends to its real provider.
 
 The loop closes too: an emulator whose provider reports by webhook (a
-:class:`~kernel.channels.FeedbackEmulator`) posts the provider's reports (delivered, bounced, opened, ...
-at the configured rates) to this kernel's webhook endpoint, for a project that has not configured the
-channel as for one that has, so timelines, suppressions and consent fill in as in production. Each
-such project's configuration is then its own (see :meth:`Sandbox.project_config`).
+:class:`~kernel.channels.WebhookFeedbackEmulator`) posts the provider's reports (delivered, bounced,
+opened, ... at the configured rates) to this kernel's webhook endpoint, for projects that have not
+configured the channel, so timelines, suppressions and consent fill in as in production; each such
+project's configuration is then its own (see :meth:`Sandbox.project_config`). A push emulator answers a
+share of tokens as unregistered, and Herald prunes them.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from kernel.channels import Emulator, FeedbackEmulator, FeedbackRates, SandboxProject
+from kernel.channels import Emulator, FeedbackEmulator, FeedbackRates, SandboxProject, WebhookFeedbackEmulator
 from kernel.plugins import ChannelManager, NoEmulator
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ class Sandbox:
         the project's own by an emulator that reports back (``webhook_secret`` is the credential its
         reports carry), once the webhook endpoint is known."""
         emulator = self.emulators[channel]
-        if not self.webhook_base or not isinstance(emulator, FeedbackEmulator):
+        if not self.webhook_base or not isinstance(emulator, WebhookFeedbackEmulator):
             return self.configs[channel]
         key = (project_id, channel)
         if key not in self._project_configs:
@@ -102,7 +103,7 @@ class Sandbox:
     async def feedback_settled(self) -> None:
         """Return once every emulator posted the reports due so far."""
         for emulator in self.emulators.values():
-            if isinstance(emulator, FeedbackEmulator):
+            if isinstance(emulator, WebhookFeedbackEmulator):
                 await emulator.feedback_settled()
 
     async def stop(self) -> None:

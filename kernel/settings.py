@@ -268,6 +268,14 @@ class Settings(BaseSettings):
         description="Sandbox: share of the delivered emails whose recipient unsubscribes (SparkPost "
         "list_unsubscribe: suppressed, and marketing consent withdrawn).",
     )
+    sandbox_feedback_unregistered: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Sandbox: share of push tokens and web push subscriptions (APNs, FCM, web push) the "
+        "emulators answer as unregistered (the address is pruned). Drawn from each token: it is dead for "
+        "every message.",
+    )
     channel_endpoints: dict[str, str] = Field(
         {},
         description='Send a channel to this base URL instead of its provider, e.g. {"email.sparkpost": '
@@ -281,6 +289,7 @@ class Settings(BaseSettings):
             clicked=self.sandbox_feedback_clicked,
             bounced=self.sandbox_feedback_bounced,
             unsubscribed=self.sandbox_feedback_unsubscribed,
+            unregistered=self.sandbox_feedback_unregistered,
         )
 
     @field_validator("default_wave_rate")

@@ -5,7 +5,8 @@ the timelines and the suppression list fill in as in production."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from urllib.parse import urlsplit
 
 import grpc
 import pytest
@@ -23,6 +24,7 @@ from herald.v1 import (
 from kernel.channels import FeedbackKind
 from kernel.server import RunningServer, running
 from kernel.settings import Settings
+from tests.channel_addresses import browser_subscription
 from tests.conftest import ADMIN_KEY, SPARKPOST, ProjectKey, new_project
 
 SMS = "sms.twilio"
@@ -35,6 +37,7 @@ RATES = {
     "sandbox_feedback_opened": 0.5,
     "sandbox_feedback_clicked": 0.5,
     "sandbox_feedback_unsubscribed": 0.3,
+    "sandbox_feedback_unregistered": 0.25,
 }
 LINK = "https://shop.example/offer"
 EMAIL_OUTCOMES = (
@@ -217,3 +220,50 @@ async def test_every_kernel_derives_the_same_credential_for_a_sandbox_project(
         mine = await sandboxed.kernel.channel_configs.get(project.project_id, SPARKPOST)
         theirs = await other.kernel.channel_configs.get(project.project_id, SPARKPOST)
     assert mine.webhook_secret and mine.webhook_secret == theirs.webhook_secret
+
+
+def web_push(index: int) -> common_pb2.Address:
+    subscription = browser_subscription()
+    return common_pb2.Address(
+        kind="web_push", value=f"https://push.example/send/sub{index}", details=subscription.details
+    )
+
+
+#: channel → (its index-th address, what the emulator draws the token's fate from).
+PUSH: dict[str, tuple[Callable[[int], common_pb2.Address], Callable[[str], str]]] = {
+    "push.apns": (lambda index: common_pb2.Address(kind="apns_token", value=f"{index:064x}"), str.lower),
+    "push.fcm": (
+        lambda index: common_pb2.Address(kind="fcm_token", value=f"device{index}:APA91b" + "x" * 140),
+        str,
+    ),
+    # The subscription's path: the emulator's origin replaces the push service's.
+    "webpush": (web_push, lambda endpoint: urlsplit(endpoint).path),
+}
+
+
+@pytest.mark.parametrize("channel", sorted(PUSH))
+async def test_push_emulators_answer_their_share_of_tokens_as_unregistered(
+    sandboxed: RunningServer, client: grpc.aio.Channel, project: ProjectKey, channel: str
+) -> None:
+    """Push providers answer a dead token in the response: Herald fails the message and prunes the token."""
+    address_of, drawn_from = PUSH[channel]
+    rates = sandboxed.kernel.settings.sandbox_feedback_rates()
+    profiles = profiles_pb2_grpc.ProfileServiceStub(client)
+    dead = set()
+    for index in range(PEOPLE):
+        address = address_of(index)
+        custom_id = f"p{index}"
+        await profiles.UpsertProfile(
+            profiles_pb2.UpsertProfileRequest(
+                profile=common_pb2.ProfileRef(custom_id=custom_id), add_addresses=[address]
+            ),
+            metadata=project.auth,
+        )
+        delivery = await send(client, project, channel, custom_id)
+        if rates.unregistered_token(drawn_from(address.value)):
+            dead.add(custom_id)
+            assert (delivery.status, delivery.reason) == (messages_pb2.DELIVERY_STATUS_FAILED, "unregistered")
+        else:
+            assert delivery.status == messages_pb2.DELIVERY_STATUS_ACCEPTED, delivery
+        assert bool((await profile(client, project, custom_id)).addresses) == (custom_id not in dead)
+    assert 0 < len(dead) < PEOPLE

@@ -1,7 +1,12 @@
 """The channel plugin contract's data types; the hooks themselves are in :mod:`kernel.hookspecs`."""
 
 from kernel.channels.kinds import AddressError, AddressKindSpec, Reach
-from kernel.channels.sandbox_feedback import FeedbackEmulator, FeedbackRates, SandboxProject
+from kernel.channels.sandbox_feedback import (
+    FeedbackEmulator,
+    FeedbackRates,
+    SandboxProject,
+    WebhookFeedbackEmulator,
+)
 from kernel.channels.types import (
     EMPTY,
     Capabilities,
@@ -39,5 +44,6 @@ __all__ = [
     "Reach",
     "SandboxProject",
     "SendResult",
+    "WebhookFeedbackEmulator",
     "WebhookRequest",
 ]

@@ -1,9 +1,11 @@
-"""Sandbox feedback: the provider reports an emulator posts back to Herald in sandbox mode.
+"""Sandbox feedback: what an emulator reports about messages in sandbox mode, as its provider would.
 
-An emulator whose provider reports outcomes by webhook (:class:`FeedbackEmulator`) decides what becomes
-of each message it accepted from :class:`FeedbackRates`, by Herald's message id alone (what the plugin
-put in the provider request), and posts the provider's own webhook calls to the project's endpoint
-with the credentials Herald generated for it, as an operator would have set them up at the provider.
+A :class:`FeedbackEmulator` decides what becomes of each message from :class:`FeedbackRates`. One whose
+provider answers in the response (push: a dead token) answers a share of tokens as unregistered. One
+whose provider reports by webhook (:class:`WebhookFeedbackEmulator`) draws each message's fate from
+Herald's message id alone (what the plugin put in the provider request) and posts the provider's own
+webhook calls to the project's endpoint with the credentials Herald generated for it, as an operator
+would have set them up at the provider.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ from kernel.channels.types import FeedbackKind
 _SCALE = 2**64
 
 
-def draw(message_id: str, kind: FeedbackKind) -> float:
-    """A number in [0, 1) fixed by the message id and the outcome: the same message always gets the
-    same fate (tests can predict it), and the outcomes of one message are independent draws."""
-    digest = hashlib.sha256(f"{message_id}/{kind.value}".encode()).digest()
+def draw(subject: str, kind: FeedbackKind) -> float:
+    """A number in [0, 1) fixed by the subject (a message id, a token) and the outcome: the same message
+    always gets the same fate (tests can predict it), and the outcomes of one message are independent."""
+    digest = hashlib.sha256(f"{subject}/{kind.value}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / _SCALE
 
 
@@ -36,6 +38,12 @@ class FeedbackRates:
     clicked: float = 0.0
     bounced: float = 0.0
     unsubscribed: float = 0.0
+    #: Push tokens (and web push subscriptions) answered as unregistered, of all of them.
+    unregistered: float = 0.0
+
+    def unregistered_token(self, token: str) -> bool:
+        """Whether the provider answers ``token`` as unregistered: fixed by the token, for every message."""
+        return draw(token, FeedbackKind.TOKEN_INVALID) < self.unregistered
 
     def outcomes(self, message_id: str) -> list[FeedbackKind]:
         """What the provider reports about ``message_id``, in the order it happens."""
@@ -70,13 +78,18 @@ class SandboxProject:
 
 @runtime_checkable
 class FeedbackEmulator(Protocol):
-    """An emulator whose provider reports outcomes by webhook (optional: an emulator without it reports
-    nothing back)."""
+    """An emulator that reports what becomes of messages in sandbox mode (optional)."""
 
     def report_feedback(self, rates: FeedbackRates) -> None:
-        """From now on, post the provider's reports about accepted messages, at ``rates``, to the
-        webhook of the project that sent each one; call before starting the emulator."""
+        """From now on, report outcomes at ``rates``: in the answers its provider gives (unregistered
+        tokens), and by webhook for a :class:`WebhookFeedbackEmulator`; call before starting it."""
         ...
+
+
+@runtime_checkable
+class WebhookFeedbackEmulator(FeedbackEmulator, Protocol):
+    """An emulator whose provider reports outcomes by webhook: it posts them to the webhook of the
+    project that sent each message."""
 
     def project_config(self, project: SandboxProject) -> Mapping[str, Any]:
         """The sandbox configuration of one project: the one ``enter_sandbox`` returned, with whatever

@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 from aiohttp import web
 
-from kernel.channels import FeedbackKind, FeedbackRates, SandboxProject
+from kernel.channels import FeedbackKind, SandboxProject
 from plugins._http import Failure, HttpEmulator, run_standalone
 from plugins._webhook_poster import WebhookPoster
 from plugins.sms.config import is_e164
@@ -77,8 +77,6 @@ class TwilioEmulator(HttpEmulator):
         self.account_sid = account_sid
         self.auth_token = auth_token
         self._unsubscribed: set[str] = set()
-        #: Sandbox feedback: how often each outcome happens (None: no callbacks).
-        self._rates: FeedbackRates | None = None
         #: Callback URL → (form, auth token signing it), one call each.
         self._callbacks: WebhookPoster[str, tuple[dict[str, str], str]] = WebhookPoster(
             self._post_callback, batch_size=1, interval=CALLBACK_DELAY
@@ -92,10 +90,6 @@ class TwilioEmulator(HttpEmulator):
         """Accept any account and token; see the Emulator protocol."""
         self.account_sid = self.auth_token = None
         return dict(SANDBOX_CONFIG)
-
-    def report_feedback(self, rates: FeedbackRates) -> None:
-        """Post status callbacks for accepted messages; see the FeedbackEmulator protocol."""
-        self._rates = rates
 
     def project_config(self, project: SandboxProject) -> Mapping[str, Any]:
         """Status callbacks to the project's endpoint, signed with an auth token of the project's own."""
@@ -192,10 +186,10 @@ class TwilioEmulator(HttpEmulator):
     def _report(self, record: Mapping[str, Any], *, auth_token: str) -> None:
         """Queue the sandbox status callbacks of an accepted message that asked for them."""
         url = str(record["status_callback"])
-        if self._rates is None or not url:
+        if self.rates is None or not url:
             return
         message_id = parse_qs(urlsplit(url).query).get(MESSAGE_ID_PARAMETER, [""])[0]
-        outcomes = self._rates.outcomes(message_id)
+        outcomes = self.rates.outcomes(message_id)
         statuses = [("sent", "")]
         if FeedbackKind.BOUNCED in outcomes:
             statuses.append(("undelivered", UNKNOWN_HANDSET))

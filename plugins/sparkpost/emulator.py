@@ -35,7 +35,7 @@ import aiohttp
 import orjson
 from aiohttp import web
 
-from kernel.channels import FeedbackKind, FeedbackRates, SandboxProject
+from kernel.channels import FeedbackKind, SandboxProject
 from plugins._config import is_email
 from plugins._http import Failure, HttpEmulator, run_standalone
 from plugins._webhook_poster import WebhookPoster
@@ -110,8 +110,6 @@ class SparkPostEmulator(HttpEmulator):
         self.suppressed: set[str] = set()
         self._ids = itertools.count(84_000_000_000_000_001)
         self._event_ids = itertools.count(92_356_927_693_813_001)
-        #: Sandbox feedback: how often each outcome happens (None: no feedback).
-        self._rates: FeedbackRates | None = None
         #: API key → the URL of its account's event webhook; URL → the webhook's basic auth.
         self._webhooks: dict[str, str] = {}
         self._webhook_auth: dict[str, tuple[str, str]] = {}
@@ -123,11 +121,6 @@ class SparkPostEmulator(HttpEmulator):
         """Accept any API key; see the Emulator protocol."""
         self.api_key = None
         return dict(SANDBOX_CONFIG)
-
-    def report_feedback(self, rates: FeedbackRates) -> None:
-        """Post events about accepted recipients to their project's webhook; see the FeedbackEmulator
-        protocol."""
-        self._rates = rates
 
     def project_config(self, project: SandboxProject) -> Mapping[str, Any]:
         """An API key of the project's own, whose account's event webhook is the project's endpoint."""
@@ -212,12 +205,12 @@ class SparkPostEmulator(HttpEmulator):
     def _report(self, api_key: str, record: Mapping[str, Any]) -> None:
         """Queue the sandbox events of an accepted recipient for its account's webhook, if it has one."""
         webhook = self._webhooks.get(api_key)
-        if self._rates is None or webhook is None:
+        if self.rates is None or webhook is None:
             return
         options = record["options"]
         link = _LINK.search(record["html"]) or _LINK.search(record["text"])
         events = []
-        for kind in self._rates.outcomes(record["herald_message_id"]):
+        for kind in self.rates.outcomes(record["herald_message_id"]):
             if kind is FeedbackKind.BOUNCED:
                 reason = UNKNOWN_USER_REASON % record["email"]
                 events.append(
