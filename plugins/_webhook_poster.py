@@ -22,8 +22,9 @@ Item = TypeVar("Item")
 class WebhookPoster(Generic[Target, Item]):
     """Items queue per target; every ``interval`` seconds each target gets its queue in order, at most
     ``batch_size`` items per call to ``post`` (which returns the target's HTTP status). A batch the
-    target does not take is tried again on the next round, up to ``attempts`` rounds in a row, then
-    that target's queue is dropped with a warning (a provider gives up too, after hours)."""
+    target does not take is tried again on a later round, the pause doubling after each failure, up to
+    ``attempts`` rounds in a row; then that target's queue is dropped with a warning (a provider gives
+    up too, after hours)."""
 
     def __init__(
         self,
@@ -31,7 +32,7 @@ class WebhookPoster(Generic[Target, Item]):
         *,
         batch_size: int,
         interval: float,
-        attempts: int = 5,
+        attempts: int = 8,
     ) -> None:
         self._post = post
         self._batch_size = batch_size
@@ -46,10 +47,10 @@ class WebhookPoster(Generic[Target, Item]):
 
     def add(self, target: Target, items: Iterable[Item]) -> None:
         """Queue ``items`` for ``target`` (call from the running loop)."""
-        queued = self._queues.setdefault(target, deque())
-        queued.extend(items)
-        if not queued:
+        new = list(items)
+        if not new:
             return
+        self._queues.setdefault(target, deque()).extend(new)
         self._settled.clear()
         self._wake.set()
         if self._task is None:
@@ -70,8 +71,8 @@ class WebhookPoster(Generic[Target, Item]):
         while True:
             await self._wake.wait()
             self._wake.clear()
-            # Reports gather for a while before they go, as at the provider.
-            await asyncio.sleep(self._interval)
+            # Reports gather for a while before they go, as at the provider; a failing target waits longer.
+            await asyncio.sleep(self._interval * 2 ** max(self._failures.values(), default=0))
             for target in list(self._queues):
                 await self._drain(target)
             if self._queues:
