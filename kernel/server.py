@@ -108,6 +108,8 @@ async def start(settings: Settings, admin_key: str) -> RunningServer:
     )
     host, _, webhook_port = settings.webhook_address.rpartition(":")
     await webhooks.start(host.strip("[]"), int(webhook_port))
+    if kernel.sandbox is not None:
+        kernel.sandbox.receive_webhooks_at(webhooks.local_url)
     await server.start()
     log.info(
         "herald listening",
