@@ -59,17 +59,11 @@ def check_rows(column: Sequence[Any], rows: int, name: str) -> None:
 
 
 def as_substitutions(columns: Iterable[Substitution]) -> tuple[Substitution, ...]:
-    """The substituted values, each a ``Substitution`` with a str name, an index >= -1 and a callable."""
+    """The substituted values as a tuple of ``Substitution`` (each checked when it was made)."""
     checked = tuple(columns)
     for number, column in enumerate(checked):
         if not isinstance(column, Substitution):
             raise TypeError(f"columns[{number}]: must be a Substitution, got {type(column).__name__}")
-        if not isinstance(column.name, str):
-            raise TypeError(f"columns[{number}].name: must be a str, got {type(column.name).__name__}")
-        if type(column.index) is not int or column.index < -1:
-            raise ValueError(f"columns[{number}].index: must be an int >= -1, got {column.index!r}")
-        if not callable(column.render):
-            raise TypeError(f"columns[{number}].render: must be callable")
     return checked
 
 

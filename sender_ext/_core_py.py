@@ -338,7 +338,7 @@ def plan_batch(
 
 def substitution_rows(columns: Iterable[Substitution], rows: Iterable[Sequence[Any]]) -> list[dict[str, str]]:
     """Each recipient's substituted values, ``{column.name: value}``, from its row (see ``Substitution``)."""
-    checked = as_substitutions(columns)
+    checked = [(c.name, c.index, c.escape, c.render) for c in as_substitutions(columns)]
     result = []
     for row in as_rows(rows):
         values = {}

@@ -159,16 +159,28 @@ class BatchPlan(NamedTuple):
     batches: Batches
 
 
-class Substitution(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Substitution:
     """One value a substituting provider inserts for each recipient (``substitution_rows``).
 
     When ``index`` is a position in the recipient's row and the value there is a str (the usual case: a
     profile attribute printed as it is), the value is that str as Liquid prints it: HTML-escaped when
     ``escape`` (the html field), line breaks as python-liquid writes them. Otherwise (``index`` -1, or a
-    value of another type) it is ``render(row)``, which the kernel builds with python-liquid.
+    value of another type) it is ``render(row)``, which the kernel builds with python-liquid. Checked
+    here, once, so that the cores' per-batch calls need not.
     """
 
     name: str
     index: int
     escape: bool
     render: Callable[[Sequence[Any]], str]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise TypeError(f"name: must be a str, got {type(self.name).__name__}")
+        if type(self.index) is not int or self.index < -1:
+            raise ValueError(f"index: must be an int >= -1, got {self.index!r}")
+        if type(self.escape) is not bool:
+            raise TypeError(f"escape: must be a bool, got {type(self.escape).__name__}")
+        if not callable(self.render):
+            raise TypeError("render: must be callable")

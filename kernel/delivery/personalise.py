@@ -318,25 +318,29 @@ class Personalise:
     ``Personaliser.bind``): call it per recipient, or ``many`` for a batch, whose substitution data
     sender_ext then builds in one call."""
 
-    __slots__ = ("_content", "_substitutions")
+    __slots__ = ("_content", "substitutions")
 
     def __init__(
         self, content: Callable[[Sequence[Any]], MessageContent], substitutions: Sequence[Substitution] | None
     ) -> None:
-        """``substitutions``: the values a substituting provider inserts, or None (no substitution)."""
         self._content = content
-        self._substitutions = substitutions
+        #: The values a substituting provider inserts, as ``sender_ext.substitution_rows`` takes them (None:
+        #: no substitution); benchmarks/sender_bench.py hands them to each core.
+        self.substitutions = substitutions
 
     def __call__(self, values: Sequence[Any]) -> Personalised:
         """One recipient's content and substitution data, from its row of values."""
-        return self.many((values,))[0]
+        content = self._content(values)
+        if self.substitutions is None:
+            return content, None
+        return content, substitution_rows(self.substitutions, (values,))[0]
 
     def many(self, rows: Sequence[Sequence[Any]]) -> list[Personalised]:
         """Each recipient's content and substitution data; TemplateError if any cannot be rendered."""
         contents = list(map(self._content, rows))
-        if self._substitutions is None:
+        if self.substitutions is None:
             return [(content, None) for content in contents]
-        return list(zip(contents, substitution_rows(self._substitutions, rows), strict=True))
+        return list(zip(contents, substitution_rows(self.substitutions, rows), strict=True))
 
 
 class Personaliser:

@@ -51,16 +51,25 @@ def test_a_str_printed_as_it_is_is_the_row_s_own(core: ModuleType) -> None:
 def test_bad_columns_are_refused(core: ModuleType) -> None:
     with pytest.raises(TypeError, match=r"columns\[0\]: must be a Substitution, got tuple"):
         core.substitution_rows([("h0", 0, False, rendered)], [])
-    with pytest.raises(ValueError, match=r"columns\[1\]\.index: must be an int >= -1, got -2"):
-        core.substitution_rows(
-            [Substitution("h0", 0, False, rendered), Substitution("h1", -2, False, rendered)], []
-        )
-    with pytest.raises(TypeError, match=r"columns\[0\]\.name: must be a str, got int"):
-        core.substitution_rows([Substitution(0, 0, False, rendered)], [])  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match=r"columns\[0\]\.render: must be callable"):
-        core.substitution_rows([Substitution("h0", 0, False, None)], [])  # type: ignore[arg-type]
     with pytest.raises(IndexError):
         core.substitution_rows([Substitution("h0", 1, False, rendered)], [("Ann",)])
+
+
+@pytest.mark.parametrize(
+    ("fields", "error", "message"),
+    [
+        ((0, 0, False, rendered), TypeError, "name: must be a str, got int"),
+        (("h0", -2, False, rendered), ValueError, "index: must be an int >= -1, got -2"),
+        (("h0", 1.0, False, rendered), ValueError, "index: must be an int >= -1, got 1.0"),
+        (("h0", 0, 1, rendered), TypeError, "escape: must be a bool, got int"),
+        (("h0", 0, False, None), TypeError, "render: must be callable"),
+    ],
+)
+def test_a_substitution_is_checked_when_made(
+    fields: tuple[Any, ...], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        Substitution(*fields)
 
 
 @given(text=st.text())
