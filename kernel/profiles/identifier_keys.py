@@ -6,10 +6,10 @@ big mailbox providers ignore: a kind declares ``folds_case`` for that, recorded 
 So an email is compared by its *folded* form, ASCII-only case folding whatever the database's locale:
 the key the bulk outbox dedups on (its unique index ``messages_send_address``) and a claimed batch's
 scan is ordered and compared by (``sender_ext.plan_batch``). Suppression, erasure and export compare
-with the same key, so that ``Jane.Doe@example.com`` can neither bring back nor hide the erased ``jane.doe@example.com``. The other
-kinds are compared as stored: custom and anonymous ids are the caller's own keys, and FCM tokens and push
-endpoints are case-sensitive strings (which the outbox's index folds only because two of them never
-differ by case alone).
+with the same key, so that ``Jane.Doe@example.com`` can neither bring back nor hide the erased
+``jane.doe@example.com``. The other kinds are compared as stored: custom and anonymous ids are the
+caller's own keys, and FCM tokens and push endpoints are case-sensitive strings (which the outbox's
+index folds only because two of them never differ by case alone).
 
 The suppression lists hold ``sha256(salt || kind || ':' || key)``. Entries stored before migration 0011
 hashed the address as it was spelt, and the hash cannot be turned into the key's: a check therefore also
