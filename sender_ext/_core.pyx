@@ -23,7 +23,7 @@ from cpython.sequence cimport PySequence_Fast, PySequence_GetItem
 from libc.math cimport INFINITY
 from libc.stdint cimport int32_t, int64_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
-from libc.string cimport memcmp, memcpy, memset
+from libc.string cimport memcmp, memset
 
 from sender_ext._checks import (
     address_type_error,
@@ -76,7 +76,6 @@ cdef extern from *:
         } \
     } while (0)
     """
-    void HERALD_PREFETCH(const void* address) nogil
     void HERALD_PREFETCH_ROW(PyObject** items, Py_ssize_t row, Py_ssize_t count) nogil
 
 
@@ -146,7 +145,7 @@ cdef inline void _fold(unsigned char* target, const unsigned char* data, Py_ssiz
 
 
 cdef class _Scratch:
-    """A growable byte buffer, reused across rows so normalising allocates nothing per row.
+    """A growable byte buffer, reused so that lower-casing a domain allocates nothing per call.
 
     One for the module: every function that uses it holds the GIL throughout.
     """
