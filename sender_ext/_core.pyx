@@ -433,15 +433,6 @@ cdef class Throttle:
         bucket.rate = limit.per_second
         bucket.burst = limit.burst
 
-    def take(self, domain, now):
-        """Spend one message of ``domain``'s budget at ``now`` if there is one."""
-        cdef Bucket* bucket = &self._buckets[self._named(domain, True)]
-        self._refill(bucket, as_time(now))
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
-            return True
-        return False
-
     def take_batch(self, kinds, addresses, now, live=None):
         """Admit a batch's email rows in order; other kinds pass, rows with ``live[i] == 0`` are skipped."""
         cdef _Batch batch = _Batch(kinds, addresses)

@@ -119,15 +119,6 @@ class Throttle:
             bucket.rate = limit.per_second
             bucket.burst = limit.burst
 
-    def take(self, domain: str, now: float) -> bool:
-        """Spend one message of ``domain``'s budget at ``now`` if there is one."""
-        bucket = self._bucket(_lower(_trimmed(domain)))
-        self._refill(bucket, as_time(now))
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
-            return True
-        return False
-
     def take_batch(
         self,
         kinds: bytes | Iterable[int],

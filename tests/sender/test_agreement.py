@@ -60,7 +60,7 @@ def test_email_domains_agree(cores: Cores, address: Any) -> None:
 throttle_steps = st.lists(
     st.one_of(
         st.tuples(st.just("batch"), st.floats(-5, 50), rows, st.one_of(st.none(), st.lists(st.booleans()))),
-        st.tuples(st.sampled_from(["take", "slow_down", "multiplier"]), st.floats(-5, 50), spellings),
+        st.tuples(st.sampled_from(["slow_down", "multiplier"]), st.floats(-5, 50), spellings),
         st.tuples(st.just("share"), st.floats(-0.5, 1.5)),
         st.tuples(st.just("set_limit"), spellings, rates),
     ),
