@@ -141,6 +141,11 @@ async def seed_people(db: asyncpg.Pool, project: ProjectKey, count: int, domains
         )
 
 
+def seeded_emails(count: int, domains: int = 20) -> set[str]:
+    """The emails ``seed_people`` gives its ``count`` profiles."""
+    return {f"person{i}@d{i % domains}.example" for i in range(1, count + 1)}
+
+
 async def until(condition: Callable[[], Awaitable[bool]], what: str) -> None:
     """Poll ``condition`` until it holds; fail, saying ``what`` never happened, after PATIENCE_SECONDS."""
     loop = asyncio.get_running_loop()
