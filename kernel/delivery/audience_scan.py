@@ -60,7 +60,7 @@ _ANY_SUPPRESSED = """(SELECT EXISTS (SELECT FROM delivery_suppressions WHERE pro
 # The other holders of an address who may receive it, the least profile id first: chosen (their newest of
 # the kind, or every device), consented, in the audience. The domain is the address's own, so it passed.
 _WINNER = f"""(SELECT o.profile_id FROM profile_addresses o
-      WHERE o.project_id = $1 AND o.kind = t.kind AND lower(o.value COLLATE "C") = lower(t.value COLLATE "C")
+      WHERE o.project_id = $1 AND o.kind = t.kind AND o.folded = t.folded
         AND {identifier_key_sql("o.kind", "o.value")} = t.key
         AND (t.all_devices OR NOT EXISTS (
             SELECT FROM profile_addresses n WHERE n.project_id = $1 AND n.profile_id = o.profile_id
@@ -77,7 +77,7 @@ _WINNER = f"""(SELECT o.profile_id FROM profile_addresses o
 _SCAN = f"""
 WITH {{source}},
 targets AS (
-    SELECT a.profile_id, c.ord::int - 1 AS ord, c.channel, a.kind, a.value, a.details, c.consent,
+    SELECT a.profile_id, c.ord::int - 1 AS ord, c.channel, a.kind, a.value, a.folded, a.details, c.consent,
            c.has_domain, c.all_devices,
            c.all_devices OR row_number() OVER (
                PARTITION BY a.profile_id, c.ord ORDER BY a.updated_at DESC, a.value) = 1 AS chosen
@@ -87,21 +87,22 @@ targets AS (
         ON c.kind = a.kind
     WHERE a.project_id = $1 AND {_RANGE}
 ),
-reached AS (
+reached AS MATERIALIZED (
     SELECT t.*, {_KEY} AS key, {_CONSENT_OK.format(status="s.status")} AS consented
     FROM targets t
     LEFT JOIN profile_subscriptions s ON s.project_id = $1 AND s.profile_id = t.profile_id
         AND s.channel = t.consent AND s.purpose = $9 AND s.topic = ''
     WHERE t.chosen AND {_DOMAIN_OK.format(t="t")}
 ),
+shared AS (
+    SELECT o.kind, o.folded FROM (SELECT DISTINCT kind, folded FROM reached WHERE consented) r
+    JOIN profile_addresses o ON o.project_id = $1 AND o.kind = r.kind AND o.folded = r.folded
+    GROUP BY o.kind, o.folded HAVING count(*) > 1
+),
 judged AS MATERIALIZED (
-    SELECT t.*, CASE WHEN t.consented AND (
-               SELECT count(*) FROM (
-                   SELECT FROM profile_addresses o
-                   WHERE o.project_id = $1 AND o.kind = t.kind
-                     AND lower(o.value COLLATE "C") = lower(t.value COLLATE "C") LIMIT 2) AS o) = 2
-           THEN {_WINNER} END AS winner
+    SELECT t.*, CASE WHEN h.folded IS NOT NULL THEN {_WINNER} END AS winner
     FROM reached t
+    LEFT JOIN shared h ON t.consented AND h.kind = t.kind AND h.folded = t.folded
 ),
 keyed AS MATERIALIZED (
     SELECT t.*, bulk_message_id_v2($2, t.channel, t.key) AS message_id,
