@@ -2,23 +2,21 @@
 transmission's metadata, reach the profile the message went to (one of several holding the address) and
 are counted in the send's statistics.
 
-The send's attempts are logged as the send engine logs them (one message_log row per message, with the
-id the schema derives from send, channel and folded address); the events are SparkPost's own format,
-built by its emulator.
+The send's attempts are logged as the send engine logs them (:mod:`tests.bulk_rows`); the events are
+SparkPost's own format, built by its emulator.
 """
 
 from __future__ import annotations
 
 import uuid
 
-import asyncpg
 import pytest
 
 from herald.v1 import common_pb2, profiles_pb2
 from kernel.delivery.send_feedback import feedback_counts
-from kernel.delivery.send_ids import new_send_id
 from kernel.server import RunningServer
 from plugins.sparkpost.emulator import SparkPostEmulator
+from tests.bulk_rows import logged, stored_send
 from tests.conftest import SPARKPOST, ProjectKey
 
 SHARED = "family@example.com"
@@ -33,35 +31,6 @@ async def holder(profiles, project: ProjectKey, custom_id: str, email: str) -> u
         metadata=project.auth,
     )
     return uuid.UUID(reply.profile_id)
-
-
-async def paused_send(db: asyncpg.Pool, project: ProjectKey) -> uuid.UUID:
-    """A paused email send, stored as CreateSend stores one (the send engine v2 is not merged yet)."""
-    return await db.fetchval(
-        """INSERT INTO sends (project_id, send_id, purpose, channels, definition, state, audience)
-           VALUES ($1, $2, 'transactional', $3, '', 'paused', 'all') RETURNING send_id""",
-        project.project_id,
-        new_send_id(),
-        [SPARKPOST],
-    )
-
-
-async def logged(
-    db: asyncpg.Pool, project: ProjectKey, send_id: uuid.UUID, profile_id: uuid.UUID, address: str
-) -> str:
-    """The message sent to ``address`` for ``profile_id``, logged as accepted; returns its id."""
-    message_id = await db.fetchval(
-        """INSERT INTO message_log (project_id, message_id, send_id, profile_id, channel, address, outcome,
-                                    provider_id, attempts)
-           VALUES ($1, bulk_message_id_v2($2, $3, lower($4 COLLATE "C")), $2, $5, $3, $4, 'sent', 'tx-1', 1)
-           RETURNING message_id""",
-        project.project_id,
-        send_id,
-        SPARKPOST,
-        address,
-        profile_id,
-    )
-    return str(message_id)
 
 
 def sparkpost_event(sparkpost: SparkPostEmulator, kind: str, address: str, message_id: str) -> dict:
@@ -106,7 +75,7 @@ async def test_bulk_feedback_reaches_the_recipient_and_the_sends_statistics(
     # Two profiles share an address; the send's message to it went to carol's profile.
     await holder(profiles, project, "bob", SHARED)
     carol = await holder(profiles, project, "carol", SHARED)
-    send_id = await paused_send(db, project)
+    send_id = await stored_send(db, project)
     to_ann = await logged(db, project, send_id, ann, "ann@example.com")
     to_carol = await logged(db, project, send_id, carol, SHARED)
 
@@ -153,7 +122,7 @@ async def test_an_id_of_no_send_falls_back_to_the_address_and_counts_nowhere(
 ) -> None:
     await holder(profiles, project, "bob", SHARED)
     await holder(profiles, project, "carol", SHARED)
-    send_id = await paused_send(db, project)
+    send_id = await stored_send(db, project)
     stranger = str(uuid.uuid4())
 
     event = sparkpost_event(sparkpost, "open", SHARED, stranger)
