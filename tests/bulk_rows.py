@@ -13,14 +13,34 @@ from kernel.delivery.send_ids import new_send_id
 from tests.conftest import SPARKPOST, ProjectKey
 
 
-async def stored_send(db: asyncpg.Pool, project: ProjectKey) -> uuid.UUID:
-    """A paused SparkPost send."""
+async def stored_send(db: asyncpg.Pool, project: ProjectKey, state: str = "paused") -> uuid.UUID:
+    """A SparkPost send (paused: no worker takes it up)."""
     return await db.fetchval(
         """INSERT INTO sends (project_id, send_id, purpose, channels, definition, state, audience)
-           VALUES ($1, $2, 'transactional', $3, '', 'paused', 'all') RETURNING send_id""",
+           VALUES ($1, $2, 'transactional', $3, '', $4, 'all') RETURNING send_id""",
         project.project_id,
         new_send_id(),
         [SPARKPOST],
+        state,
+    )
+
+
+async def sliced(db: asyncpg.Pool, project: ProjectKey, send_id: uuid.UUID, **counters: int) -> None:
+    """A slice of the send, done by a worker, with these counters (the others 0)."""
+    slice_no = await db.fetchval(
+        "SELECT coalesce(max(slice_no) + 1, 0) FROM send_slices WHERE project_id = $1 AND send_id = $2",
+        project.project_id,
+        send_id,
+    )
+    names = ", ".join(counters)
+    values = ", ".join(f"${i}" for i in range(4, 4 + len(counters)))
+    await db.execute(
+        f"""INSERT INTO send_slices (project_id, send_id, slice_no, lo, state, {names})
+            VALUES ($1, $2, $3, '00000000-0000-0000-0000-000000000000', 'done', {values})""",
+        project.project_id,
+        send_id,
+        slice_no,
+        *counters.values(),
     )
 
 

@@ -15,6 +15,7 @@ from datetime import timedelta
 import asyncpg
 
 from kernel.delivery.claims import take_over
+from kernel.delivery.send_counts import pending_messages
 
 
 def new_worker_id(index: int = 0) -> str:
@@ -71,8 +72,4 @@ class WorkerRegistry:
 
     async def pending_messages(self) -> int:
         """Messages of running and paused sends not yet final (the queue depth)."""
-        value = await self._pool.fetchval(
-            """SELECT coalesce(sum(total - sent - failed - expired - cancelled - suppressed), 0)
-               FROM sends WHERE state IN ('running', 'paused')"""
-        )
-        return int(value)
+        return await pending_messages(self._pool)
