@@ -21,6 +21,7 @@ import asyncio
 import logging
 import random
 import re
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -34,6 +35,9 @@ log = logging.getLogger(__name__)
 DAYS_AHEAD = 7
 #: How often a running kernel does the upkeep (and once at start).
 INTERVAL_SECONDS = 3600.0
+#: How long a change of partitions waits for the log's readers and writers: a detach waiting behind a long
+#: read would hold every append up behind itself. A day whose tables are busy is left to the next run.
+LOCK_TIMEOUT = "2s"
 _LOCK_KEY = "SELECT hashtextextended('herald.message_log_upkeep', 0)"
 _DAY_TABLE = re.compile(r"^message_log_(\d{8})$")
 
@@ -86,6 +90,7 @@ async def _create_day(conn: asyncpg.Connection, day: date) -> int:
     table, lo, hi = _table(day), _start(day), _start(day + timedelta(days=1))
     within = f"logged_at >= '{lo.isoformat()}' AND logged_at < '{hi.isoformat()}'"
     async with conn.transaction():
+        await conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
         await conn.execute(
             f"""CREATE TABLE {table} (LIKE message_log INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
                                       CONSTRAINT {table}_day CHECK ({within}))"""
@@ -102,11 +107,23 @@ async def _create_day(conn: asyncpg.Connection, day: date) -> int:
     return int(status.rsplit(" ", 1)[1])
 
 
-async def _drop_day(conn: asyncpg.Connection, day: date) -> None:
+async def _drop_day(conn: asyncpg.Connection, day: date) -> int:
+    """Drop ``day``'s partition; returns 0 (no row moved)."""
     table = _table(day)
     async with conn.transaction():
+        await conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
         await conn.execute(f"ALTER TABLE message_log DETACH PARTITION {table}")
         await conn.execute(f"DROP TABLE {table}")
+    return 0
+
+
+async def _unless_busy(change: Awaitable[int], what: str, day: date) -> int | None:
+    """``change``'s result, or None when it gave up waiting for a lock."""
+    try:
+        return await change
+    except asyncpg.LockNotAvailableError:
+        log.warning("message log: %s of %s and later days left to the next run, the log is busy", what, day)
+        return None
 
 
 async def _upkeep(conn: asyncpg.Connection, days_kept: int, now: datetime) -> Upkeep:
@@ -115,14 +132,21 @@ async def _upkeep(conn: asyncpg.Connection, days_kept: int, now: datetime) -> Up
     existing = await _existing_days(conn)
     wanted = {today + timedelta(days=ahead) for ahead in range(DAYS_AHEAD + 1)}
     wanted |= await _stranded_days(conn, cutoff)
-    created = sorted(wanted - existing)
+    created: list[date] = []
+    dropped: list[date] = []
     moved = 0
-    for day in created:
-        moved += await _create_day(conn, day)
+    # What kept one day busy keeps the next ones busy too: the first wait ends the loop.
+    for day in sorted(wanted - existing):
+        rows = await _unless_busy(_create_day(conn, day), "creation", day)
+        if rows is None:
+            break
+        created.append(day)
+        moved += rows
     # A day goes once its last instant is older than the retention.
-    dropped = sorted(day for day in existing if _start(day + timedelta(days=1)) <= cutoff)
-    for day in dropped:
-        await _drop_day(conn, day)
+    for day in sorted(day for day in existing if _start(day + timedelta(days=1)) <= cutoff):
+        if await _unless_busy(_drop_day(conn, day), "removal", day) is None:
+            break
+        dropped.append(day)
     status = await conn.execute("DELETE FROM message_log_default WHERE logged_at < $1", cutoff)
     return Upkeep(created, dropped, moved, int(status.rsplit(" ", 1)[1]))
 
