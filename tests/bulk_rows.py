@@ -44,41 +44,40 @@ async def sliced(db: asyncpg.Pool, project: ProjectKey, send_id: uuid.UUID, **co
     )
 
 
+async def _stored_message(
+    db: asyncpg.Pool,
+    insert: str,
+    project: ProjectKey,
+    send_id: uuid.UUID,
+    profile_id: uuid.UUID,
+    address: str,
+) -> str:
+    """Run ``insert`` ($1 project, $2 send, $3 channel, $4 address, $5 profile); the message id."""
+    return str(await db.fetchval(insert, project.project_id, send_id, SPARKPOST, address, profile_id))
+
+
 async def logged(
     db: asyncpg.Pool, project: ProjectKey, send_id: uuid.UUID, profile_id: uuid.UUID, address: str
 ) -> str:
     """The send's message to ``address`` for ``profile_id``, logged as accepted by SparkPost; its id."""
-    message_id = await db.fetchval(
-        """INSERT INTO message_log (project_id, message_id, send_id, profile_id, channel, address, outcome,
-                                    provider_id, attempts)
-           VALUES ($1, bulk_message_id_v2($2, $3, lower($4 COLLATE "C")), $2, $5, $3, $4, 'sent', 'tx-1', 1)
-           RETURNING message_id""",
-        project.project_id,
-        send_id,
-        SPARKPOST,
-        address,
-        profile_id,
-    )
-    return str(message_id)
+    insert = """INSERT INTO message_log (project_id, message_id, send_id, profile_id, channel, address,
+                                         outcome, provider_id, attempts)
+                VALUES ($1, bulk_message_id_v2($2, $3, lower($4 COLLATE "C")), $2, $5, $3, $4,
+                        'sent', 'tx-1', 1)
+                RETURNING message_id"""
+    return await _stored_message(db, insert, project, send_id, profile_id, address)
 
 
 async def waiting(
     db: asyncpg.Pool, project: ProjectKey, send_id: uuid.UUID, profile_id: uuid.UUID, address: str
 ) -> str:
     """The send's message to ``address`` for ``profile_id``, waiting for a retry; its id."""
-    message_id = await db.fetchval(
-        """INSERT INTO message_retries (project_id, send_id, message_id, slice_no, profile_id, channel,
-                                        address, attempts, first_attempt_at, due_at, detail)
-           VALUES ($1, $2, bulk_message_id_v2($2, $3, lower($4 COLLATE "C")), 0, $5, $3, $4, 1, now(),
-                   now() + interval '1 hour', '429 Too Many Requests')
-           RETURNING message_id""",
-        project.project_id,
-        send_id,
-        SPARKPOST,
-        address,
-        profile_id,
-    )
-    return str(message_id)
+    insert = """INSERT INTO message_retries (project_id, send_id, message_id, slice_no, profile_id, channel,
+                                             address, attempts, first_attempt_at, due_at, detail)
+                VALUES ($1, $2, bulk_message_id_v2($2, $3, lower($4 COLLATE "C")), 0, $5, $3, $4, 1, now(),
+                        now() + interval '1 hour', '429 Too Many Requests')
+                RETURNING message_id"""
+    return await _stored_message(db, insert, project, send_id, profile_id, address)
 
 
 async def claimed(

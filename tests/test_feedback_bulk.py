@@ -9,6 +9,7 @@ SparkPost's own format, built by its emulator.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -57,9 +58,21 @@ async def timeline(profiles, project: ProjectKey, custom_id: str) -> list[tuple[
 
 
 @pytest.fixture
-def url(server: RunningServer, project: ProjectKey, sparkpost_config) -> str:
-    """The project's SparkPost webhook URL."""
-    return f"http://127.0.0.1:{server.webhooks.port}{sparkpost_config.webhook.path}"
+def post(
+    server: RunningServer,
+    project: ProjectKey,
+    sparkpost: SparkPostEmulator,
+    sparkpost_config,
+    sparkpost_webhook_auth,
+) -> Callable[[list[dict]], Awaitable[None]]:
+    """Post a batch of events to the project's SparkPost webhook as SparkPost does, and apply it."""
+    url = f"http://127.0.0.1:{server.webhooks.port}{sparkpost_config.webhook.path}"
+
+    async def posted(events: list[dict]) -> None:
+        assert await sparkpost.post_events(url, events, auth=sparkpost_webhook_auth) == 200
+        await server.kernel.webhook_queue.drain(project.project_id)
+
+    return posted
 
 
 async def test_bulk_feedback_reaches_the_recipient_and_the_sends_statistics(
@@ -67,9 +80,7 @@ async def test_bulk_feedback_reaches_the_recipient_and_the_sends_statistics(
     db,
     project: ProjectKey,
     sparkpost: SparkPostEmulator,
-    server,
-    url,
-    sparkpost_webhook_auth,
+    post: Callable[[list[dict]], Awaitable[None]],
 ) -> None:
     ann = await holder(profiles, project, "ann", "ann@example.com")
     # Two profiles share an address; the send's message to it went to carol's profile.
@@ -86,8 +97,7 @@ async def test_bulk_feedback_reaches_the_recipient_and_the_sends_statistics(
         sparkpost_event(sparkpost, "open", SHARED.upper(), to_carol),
         sparkpost_event(sparkpost, "click", SHARED, to_carol),
     ]
-    assert await sparkpost.post_events(url, events, auth=sparkpost_webhook_auth) == 200
-    await server.kernel.webhook_queue.drain(project.project_id)
+    await post(events)
 
     assert await timeline(profiles, project, "ann") == [
         ("herald.message.delivered", to_ann),
@@ -98,16 +108,13 @@ async def test_bulk_feedback_reaches_the_recipient_and_the_sends_statistics(
         ("herald.message.opened", to_carol),
     ]
     assert await timeline(profiles, project, "bob") == []
-    async with db.acquire() as conn:
-        counts = await feedback_counts(conn, project.project_id, [send_id])
+    counts = await feedback_counts(db, project.project_id, [send_id])
     assert counts == {send_id: {SPARKPOST: {"delivered": 1, "opened": 2, "clicked": 1}}}
 
     # Each batch adds to the counts.
     again = [sparkpost_event(sparkpost, "open", "ann@example.com", to_ann)]
-    assert await sparkpost.post_events(url, again, auth=sparkpost_webhook_auth) == 200
-    await server.kernel.webhook_queue.drain(project.project_id)
-    async with db.acquire() as conn:
-        counts = await feedback_counts(conn, project.project_id, [send_id])
+    await post(again)
+    counts = await feedback_counts(db, project.project_id, [send_id])
     assert counts[send_id][SPARKPOST]["opened"] == 3
 
 
@@ -116,9 +123,7 @@ async def test_an_id_of_no_send_falls_back_to_the_address_and_counts_nowhere(
     db,
     project: ProjectKey,
     sparkpost: SparkPostEmulator,
-    server,
-    url,
-    sparkpost_webhook_auth,
+    post: Callable[[list[dict]], Awaitable[None]],
 ) -> None:
     await holder(profiles, project, "bob", SHARED)
     await holder(profiles, project, "carol", SHARED)
@@ -126,10 +131,8 @@ async def test_an_id_of_no_send_falls_back_to_the_address_and_counts_nowhere(
     stranger = str(uuid.uuid4())
 
     event = sparkpost_event(sparkpost, "open", SHARED, stranger)
-    assert await sparkpost.post_events(url, [event], auth=sparkpost_webhook_auth) == 200
-    await server.kernel.webhook_queue.drain(project.project_id)
+    await post([event])
 
     for custom_id in ("bob", "carol"):
         assert await timeline(profiles, project, custom_id) == [("herald.message.opened", stranger)]
-    async with db.acquire() as conn:
-        assert await feedback_counts(conn, project.project_id, [send_id]) == {}
+    assert await feedback_counts(db, project.project_id, [send_id]) == {}

@@ -19,8 +19,7 @@ async def test_a_sends_counts_add_its_slices_up(db, project: ProjectKey) -> None
     await waiting(db, project, send_id, uuid.uuid4(), "later@example.com")
     idle = await stored_send(db, project)
 
-    async with db.acquire() as conn:
-        counts = await send_counts(conn, project.project_id, [send_id, idle])
+    counts = await send_counts(db, project.project_id, [send_id, idle])
 
     assert counts == {
         send_id: SendCounts(
