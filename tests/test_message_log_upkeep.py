@@ -3,6 +3,7 @@ retention at an injected time would take the other tests' rows with them in the 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,8 @@ from kernel.settings import Settings
 from kernel.storage.migrations import apply_migrations
 
 NOW = datetime(2027, 3, 10, 15, 30, tzinfo=UTC)
+#: How long the kernel's first upkeep may take to show, on a loaded machine.
+PATIENCE_SECONDS = 60.0
 
 
 @pytest.fixture
@@ -137,3 +140,12 @@ async def test_a_day_in_use_is_left_to_the_next_run(log_pool: asyncpg.Pool, scra
     assert "message_log_20270310" in await partitions(log_pool)
     done = await maintain_message_log(log_pool, keeping(30), later)
     assert NOW.date() in done.dropped
+
+
+async def test_the_kernel_creates_todays_partition_at_start(server, db: asyncpg.Pool) -> None:
+    today = f"message_log_{datetime.now(UTC):%Y%m%d}"
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + PATIENCE_SECONDS
+    while today not in await partitions(db):
+        assert loop.time() < deadline, "the kernel never created today's partition"
+        await asyncio.sleep(0.05)

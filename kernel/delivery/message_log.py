@@ -130,13 +130,15 @@ async def _upkeep(conn: asyncpg.Connection, days_kept: int, now: datetime) -> Up
     today = now.astimezone(UTC).date()
     cutoff = now - timedelta(days=days_kept)
     existing = await _existing_days(conn)
-    wanted = {today + timedelta(days=ahead) for ahead in range(DAYS_AHEAD + 1)}
-    wanted |= await _stranded_days(conn, cutoff)
+    coming = [today + timedelta(days=ahead) for ahead in range(DAYS_AHEAD + 1)]
+    # The coming days first: until today's table exists, appends go to the default partition, which each
+    # creation locks while it moves its day's rows (and scans whole, to attach the day).
+    stranded = sorted(await _stranded_days(conn, cutoff) - set(coming))
     created: list[date] = []
     dropped: list[date] = []
     moved = 0
     # What kept one day busy keeps the next ones busy too: the first wait ends the loop.
-    for day in sorted(wanted - existing):
+    for day in [day for day in coming + stranded if day not in existing]:
         rows = await _unless_busy(_create_day(conn, day), "creation", day)
         if rows is None:
             break
