@@ -1,10 +1,11 @@
-"""Send ids: time-ordered (UUIDv7, RFC 9562 section 5.7), because their messages' ids start with them.
+"""Send ids: time-ordered (UUIDv7, RFC 9562 section 5.7), and their first 8 bytes unique in a project,
+because their messages' ids start with them.
 
-A bulk message's id is the first 10 bytes of its send's id followed by its position in the send
-(``bulk_message_id`` in migration 0007), so that an outbox is written at the right-hand edge of the
-messages' primary key and claimed in that order. Those 10 bytes hold the millisecond of creation and 26
-random bits; a unique index on them (``sends_message_id_prefix``) turns the rare clash of two sends
-created in the same millisecond into a retry with a new id.
+A bulk message's id is the first 8 bytes of its send's id followed by 62 bits of a hash of its channel and
+folded address (``bulk_message_id_v2``, migration 0018): a re-run of a slice after a crash gives the same
+ids, and feedback finds the send from a message id alone. Those 8 bytes hold the millisecond of creation
+and 12 random bits; a unique index on them (``sends_message_id_prefix_v2``) turns the rare clash of two
+sends of a project created in the same millisecond into a retry with a new id.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ _VERSION = 0x7 << 76
 _VERSION_MASK = 0xF << 76
 _VARIANT = 0x2 << 62
 _VARIANT_MASK = 0x3 << 62
-#: The unique index on the 10-byte prefix of send ids.
-PREFIX_INDEX = "sends_message_id_prefix"
+#: The unique index on the 8-byte prefix of send ids in a project.
+PREFIX_INDEX = "sends_message_id_prefix_v2"
 
 
 def new_send_id() -> uuid.UUID:

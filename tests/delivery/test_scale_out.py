@@ -34,7 +34,6 @@ def worker_env(database_url: str, data_dir: Path, sparkpost: Any) -> Iterator[di
         "HERALD_METRICS_ADDRESS": "127.0.0.1:0",
         "HERALD_LEASE_SECONDS": "2",
         "HERALD_HEARTBEAT_SECONDS": "0.3",
-        "HERALD_OUTBOX_CHUNK_SIZE": "2000",
         "HERALD_LOG_LEVEL": "WARNING",
         "HERALD_LOG_FORMAT": "text",
     }
