@@ -1,11 +1,12 @@
 """Whom a bulk message id names: its send, found from the id alone, and the profile it was sent to.
 
-A bulk message id starts with the first 8 bytes of its send's id (``bulk_message_id_v2``, migration
-0018), which the unique index ``sends_message_id_prefix_v2`` finds. The message log holds the recipient
-but is indexed by profile only (one index keeps its appends cheap), so the profile is looked for among the
-holders of the event's address (folded, as the id was computed), and, when several profiles share the
-address, narrowed to those whose log row has the id. When none of them has one (the day was dropped past
-retention, the message still waits for a retry), every holder is kept, as for an event without an id.
+A bulk message id starts with the first 8 bytes of its send's id (``bulk_message_id_v2``, migration 0018),
+which the unique index ``sends_message_id_prefix_v2`` finds. The message log holds the recipient but is
+indexed by profile only (one index keeps its appends cheap), so the profile is looked for among the
+holders of the event's address (by its key, as the id was computed: folded for an email; the folded form
+probes the index), and, when several profiles share the address, narrowed to those whose log row has the
+id. When none of them has one (the day was dropped past retention, the message still waits for a retry),
+every holder is kept, as for an event without an id.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from kernel.profiles.identifier_keys import folded
+from kernel.profiles.identifier_keys import folded, identifier_key_sql
 
 # One statement for a webhook batch. The log is probed only for an address several profiles hold
 # (CASE evaluates its branch only when needed), through its index on (project, profile).
@@ -31,6 +32,7 @@ WITH event AS (
      AND substr(uuid_send(s.send_id), 1, 8) = substr(uuid_send(event.message_id), 1, 8)
     LEFT JOIN profile_addresses a ON a.project_id = $1 AND a.kind = $5
      AND {folded("a.value")} = {folded("event.address")}
+     AND {identifier_key_sql("a.kind", "a.value")} = {identifier_key_sql("a.kind", "event.address")}
 )
 SELECT message_id, send_id, profile_id,
        CASE WHEN holders > 1 THEN EXISTS (
