@@ -88,9 +88,11 @@ class Kernel:
             metrics=MetricsServer(),
         )
         if settings.sandbox:
-            kernel.sandbox = await Sandbox.start(channels, skip=frozenset(settings.channel_endpoints))
+            kernel.sandbox = await Sandbox.start(
+                channels, settings.sandbox_feedback_rates(), skip=frozenset(settings.channel_endpoints)
+            )
             senders.endpoints.update(kernel.sandbox.endpoints)
-            configs.sandbox_defaults.update(kernel.sandbox.configs)
+            configs.sandbox = kernel.sandbox
             kernel.on_close(kernel.sandbox.stop)
         kernel.on_close(senders.close)
         if settings.metrics_address:

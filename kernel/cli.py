@@ -1,10 +1,12 @@
-"""The ``herald`` command: run the server, show settings, manage projects, import profiles.
+"""The ``herald`` command: run the server, show settings, manage projects and keys, follow sends, import.
 
 herald serve                    run the kernel (gRPC on HERALD_GRPC_ADDRESS)
 herald worker [--workers N]     run sender workers only: bulk sends, no API (several may share a database)
 herald settings [--doc]         print the effective settings (or every setting with its default)
-herald project create NAME      create a project and its first API key (uses the admin key)
-herald import FILE              import profiles from a JSONL or CSV file (uses HERALD_API_KEY)
+herald project create|list      create a project and its first API key, list projects (admin key)
+herald key create|list|revoke   a project's API keys (admin key)
+herald sends list|show|watch|pause|resume|cancel   a project's bulk sends (API key)
+herald import FILE              import profiles from a JSONL or CSV file (API key)
 herald emulator CHANNEL         run a channel's provider emulator on loopback until Ctrl-C
 """
 
@@ -13,11 +15,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import sys
 
 import orjson
 
+from kernel import cli_projects, cli_sends
+from kernel.client import add_connection_options
+from kernel.key_sources import KeyNotFound, find_api_key
 from kernel.logs import configure_logging
 from kernel.settings import Settings, documentation, markdown_table
 
@@ -58,36 +62,17 @@ def _settings(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _project_create(args: argparse.Namespace, settings: Settings) -> int:
-    import grpc
-
-    from herald.v1 import projects_pb2, projects_pb2_grpc
-    from kernel.client import channel_and_metadata
-    from kernel.server import ensure_admin_key, herald_command
-
-    admin_key, _ = ensure_admin_key(settings)
-    channel, metadata = channel_and_metadata(settings.grpc_address, admin_key)
-    with channel:
-        stub = projects_pb2_grpc.ProjectServiceStub(channel)
-        try:
-            reply = stub.CreateProject(projects_pb2.CreateProjectRequest(name=args.name), metadata=metadata)
-        except grpc.RpcError as error:
-            print(f"herald: {error.code().name}: {error.details()}", file=sys.stderr)
-            return 1
-    secret = reply.initial_api_key.secret
-    print(f"project {reply.project_id} created.\nAPI key (shown once): {secret}")
-    print(f"\nTry it:  HERALD_API_KEY={secret} {herald_command()} import profiles.jsonl")
-    return 0
-
-
 def _import(args: argparse.Namespace, settings: Settings) -> int:
     from kernel.importer import run_import
 
-    api_key = args.api_key or os.environ.get("HERALD_API_KEY", "")
-    if not api_key:
-        print("herald: pass --api-key or set HERALD_API_KEY", file=sys.stderr)
+    try:
+        api_key = find_api_key(args.api_key)
+    except KeyNotFound as missing:
+        print(f"herald: {missing}", file=sys.stderr)
         return 2
-    return asyncio.run(run_import(args.file, api_key, args.address or settings.grpc_address, args.format))
+    return asyncio.run(
+        run_import(args.file, api_key.secret, args.address or settings.grpc_address, args.format)
+    )
 
 
 def _emulator(args: argparse.Namespace, settings: Settings) -> int:
@@ -127,15 +112,11 @@ def parser() -> argparse.ArgumentParser:
     show.add_argument("--doc", action="store_true", help="list every setting with its default instead")
     show.add_argument("--markdown", action="store_true", help="the same as the README's settings table")
     show.set_defaults(run=_settings)
-    project = commands.add_parser("project", help="manage projects (admin key)")
-    project_commands = project.add_subparsers(dest="project_command", required=True)
-    create = project_commands.add_parser("create", help="create a project and its first API key")
-    create.add_argument("name")
-    create.set_defaults(run=_project_create)
+    cli_projects.add_commands(commands)
+    cli_sends.add_commands(commands)
     importing = commands.add_parser("import", help="import profiles from a JSONL or CSV file")
     importing.add_argument("file", help="a .jsonl or .csv file (see the README for the columns)")
-    importing.add_argument("--api-key", default="", help="project API key (default: $HERALD_API_KEY)")
-    importing.add_argument("--address", default="", help="Herald's gRPC address (default: the setting)")
+    add_connection_options(importing, "api")
     importing.add_argument("--format", choices=("jsonl", "csv"), default=None, help="default: by extension")
     importing.set_defaults(run=_import)
     emulate = commands.add_parser("emulator", help="run a channel's provider emulator on loopback")

@@ -258,7 +258,7 @@ class ChannelConformance:
         secret = secrets.token_urlsafe(32)
         forged = WebhookRequest({}, b"[]", url=f"https://herald.example/webhooks/{uuid.uuid4()}/c")
         assert not manager.verify_webhook(self.channel_name, forged, config, secret)
-        # No generated credential (a sandbox default configuration) must verify nothing, not everything.
+        # No generated credential must verify nothing, not everything.
         assert not manager.verify_webhook(self.channel_name, forged, config, "")
         credentials = manager.webhook_credentials(self.channel_name, config, secret)
         assert all(isinstance(k, str) and isinstance(v, str) for k, v in credentials.items()), credentials

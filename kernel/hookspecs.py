@@ -140,6 +140,10 @@ def herald_channel_emulator(channel: ChannelSpec) -> Emulator | None:
     requests as the provider does (authentication, payload limits, required fields) and answer with
     the provider's real success and error shapes.
 
+    In sandbox mode, an emulator that also implements :class:`~kernel.channels.FeedbackEmulator` reports
+    outcomes at the operator's rates: dead tokens in its answers, and, as a
+    :class:`~kernel.channels.WebhookFeedbackEmulator`, the provider's webhook calls to the project.
+
     Optional: a plugin without it still loads and sends. Sandbox mode then leaves the channel out
     with a warning (no sandbox configuration; a project that configures it sends to the real
     provider), ``herald emulator`` refuses it, and the conformance kit (``kernel.conformance``), which

@@ -8,6 +8,8 @@ install, from ``<data_dir>/credentials_key``, generated on first use.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 from pathlib import Path
 
@@ -38,6 +40,13 @@ def load_or_create_key(configured: str, data_dir: Path) -> bytes:
 class SecretBox:
     def __init__(self, key: bytes) -> None:
         self._aead = AESGCM(key)
+        self._key = key
+
+    def derive(self, context: bytes) -> str:
+        """A secret for ``context`` that every kernel sharing the key computes alike and need not store
+        (base64url HMAC-SHA256 under a label of its own, never usable as a sealing key)."""
+        digest = hmac.new(self._key, b"herald derived secret/" + context, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
     def seal(self, plaintext: bytes, context: bytes) -> bytes:
         """Encrypt; ``context`` (e.g. project and channel) is authenticated, so a sealed value copied to

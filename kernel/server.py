@@ -7,7 +7,6 @@ import contextlib
 import gc
 import logging
 import os
-import secrets
 import shutil
 import signal
 import sys
@@ -36,6 +35,7 @@ from kernel.api.messages import MessageServicer
 from kernel.api.profiles import ProfileServicer
 from kernel.api.projects import ProjectServicer
 from kernel.app import Kernel
+from kernel.key_sources import admin_key_file, ensure_admin_key, note_key_file
 from kernel.settings import Settings
 from kernel.webhooks import WebhookServer
 
@@ -47,25 +47,6 @@ SERVICE_NAMES = (
     channels_pb2.DESCRIPTOR.services_by_name["ChannelService"].full_name,
     messages_pb2.DESCRIPTOR.services_by_name["MessageService"].full_name,
 )
-
-
-def admin_key_file(settings: Settings) -> Path:
-    return settings.data_dir / "admin_key"
-
-
-def ensure_admin_key(settings: Settings) -> tuple[str, bool]:
-    """The configured admin key, else the one kept in the data folder, else a new one (returns True)."""
-    configured = settings.admin_key.get_secret_value()
-    if configured:
-        return configured, False
-    path = admin_key_file(settings)
-    if path.exists():
-        return path.read_text().strip(), False
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    key = "hadm_" + secrets.token_urlsafe(32)
-    path.touch(mode=0o600)
-    path.write_text(key + "\n")
-    return key, True
 
 
 @dataclass
@@ -127,6 +108,8 @@ async def start(settings: Settings, admin_key: str) -> RunningServer:
     )
     host, _, webhook_port = settings.webhook_address.rpartition(":")
     await webhooks.start(host.strip("[]"), int(webhook_port))
+    if kernel.sandbox is not None:
+        kernel.sandbox.receive_webhooks_at(webhooks.local_url)
     await server.start()
     log.info(
         "herald listening",
@@ -176,6 +159,7 @@ async def serve(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM, then drain in-flight calls for ``shutdown_grace_seconds``."""
     admin_key, generated = ensure_admin_key(settings)
     running_server = await start(settings, admin_key)
+    note_key_file(settings, running_server.port)
     freeze_startup_objects()
     if generated:
         print(first_call_banner(settings, admin_key), flush=True)

@@ -20,6 +20,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from kernel.channels.sandbox_feedback import FeedbackRates
 from sender_ext.types import Rate
 
 
@@ -241,11 +242,60 @@ class Settings(BaseSettings):
         description="Deliver every channel to its loopback emulator, started in this process: Herald "
         "runs end to end with no provider account. Channels in channel_endpoints keep their endpoint.",
     )
+    sandbox_feedback_bounced: float = Field(
+        0.02,
+        ge=0,
+        le=1,
+        description="Sandbox: share of the messages an emulator whose provider reports by webhook "
+        "(SparkPost, Twilio) reports as hard bounces (the address is suppressed). Drawn from each "
+        "message id: the same message always gets the same fate.",
+    )
+    sandbox_feedback_delivered: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="Sandbox: share of the messages not bounced that the emulator reports delivered; "
+        "the others get no report.",
+    )
+    sandbox_feedback_opened: float = Field(
+        0.3, ge=0, le=1, description="Sandbox: share of the delivered emails reported opened."
+    )
+    sandbox_feedback_clicked: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="Sandbox: share of the opened emails reported clicked (their first link).",
+    )
+    sandbox_feedback_unsubscribed: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Sandbox: share of the delivered emails whose recipient unsubscribes (SparkPost "
+        "list_unsubscribe: suppressed, and marketing consent withdrawn).",
+    )
+    sandbox_feedback_unregistered: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Sandbox: share of push tokens and web push subscriptions (APNs, FCM, web push) the "
+        "emulators answer as unregistered (the address is pruned). Drawn from each token: it is dead for "
+        "every message.",
+    )
     channel_endpoints: dict[str, str] = Field(
         {},
         description='Send a channel to this base URL instead of its provider, e.g. {"email.sparkpost": '
         '"http://127.0.0.1:8025"}: the loopback emulators in tests, benchmarks and sandboxes.',
     )
+
+    def sandbox_feedback_rates(self) -> FeedbackRates:
+        return FeedbackRates(
+            delivered=self.sandbox_feedback_delivered,
+            opened=self.sandbox_feedback_opened,
+            clicked=self.sandbox_feedback_clicked,
+            bounced=self.sandbox_feedback_bounced,
+            unsubscribed=self.sandbox_feedback_unsubscribed,
+            unregistered=self.sandbox_feedback_unregistered,
+        )
 
     @field_validator("default_wave_rate")
     @classmethod

@@ -56,6 +56,16 @@ async def _read_at_most(request: web.Request, limit: int, pace: BodyPace) -> byt
     return b"".join(chunks)
 
 
+def _local_host(listening: str) -> str:
+    """The address this host reaches a server at that listens on ``listening`` (every interface: its
+    loopback)."""
+    if listening in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if listening == "::":
+        return "[::1]"
+    return f"[{listening}]" if ":" in listening else listening
+
+
 def _refusal(status: int, error: str) -> web.Response:
     return web.json_response({"error": error}, status=status)
 
@@ -76,6 +86,8 @@ class WebhookServer:
         self._pace = BodyPace(bytes_per_second)
         self._runner: web.AppRunner | None = None
         self.port = 0
+        #: Where this host reaches the endpoint, once it listens (``http://127.0.0.1:8080``).
+        self.local_url = ""
 
     async def start(self, host: str, port: int) -> None:
         largest = max((spec.max_webhook_bytes for spec in self._channels.channels()), default=0)
@@ -85,6 +97,7 @@ class WebhookServer:
         await self._runner.setup()
         await web.TCPSite(self._runner, host, port).start()
         self.port = self._runner.addresses[0][1]
+        self.local_url = f"http://{_local_host(host)}:{self.port}"
 
     async def stop(self) -> None:
         if self._runner is not None:

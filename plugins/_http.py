@@ -20,7 +20,7 @@ import aiohttp
 import orjson
 from aiohttp import web
 
-from kernel.channels import FailureReason, OutboundMessage, Outcome, SendResult
+from kernel.channels import FailureReason, FeedbackRates, OutboundMessage, Outcome, SendResult
 
 #: Provider calls are short; a stuck connection must turn into a RETRY, not hold a worker.
 CLIENT_TIMEOUT = aiohttp.ClientTimeout(total=60, sock_connect=10)
@@ -88,12 +88,23 @@ class Failure:
 
 
 class Faults:
-    """``fail_next`` / ``set_latency`` / ``invalidate`` bookkeeping, shared by every emulator."""
+    """``fail_next`` / ``set_latency`` / ``invalidate`` bookkeeping, and the sandbox's feedback rates,
+    shared by every emulator."""
 
     def __init__(self) -> None:
         self._failures: deque[Failure] = deque()
         self.latency = 0.0
         self.invalid: set[str] = set()
+        #: Sandbox mode: how often each outcome happens (None: the emulator reports nothing itself).
+        self.rates: FeedbackRates | None = None
+
+    def report_feedback(self, rates: FeedbackRates) -> None:
+        """See the FeedbackEmulator protocol."""
+        self.rates = rates
+
+    def drawn_unregistered(self, token: str) -> bool:
+        """A push token (or subscription) among the sandbox's share of dead ones."""
+        return self.rates is not None and self.rates.unregistered_token(token)
 
     def fail_next(
         self, count: int, status: int, *, retry_after: float | None = None, error: str = ""

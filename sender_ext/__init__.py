@@ -1,5 +1,6 @@
-"""The sender's hot loop, per batch of recipients: normalise and dedup addresses, throttle per email
-domain, pace waves, and cut provider batches by channel.
+"""The sender's hot loop, per claimed batch of recipients: drop adjacent duplicates of the ordered scan,
+throttle per email domain, pace waves, cut provider batches by channel, and build the values a
+substituting provider inserts per recipient.
 
 A Cython core with a pure-Python twin of identical behaviour; ``IMPLEMENTATION`` says which one runs
 (``HERALD_NO_EXTENSIONS=1`` forces the twin). No database and no clock here: the sender workers pass
@@ -10,32 +11,29 @@ from __future__ import annotations
 
 from sender_ext.core import (
     IMPLEMENTATION,
-    Deduper,
     Pacer,
     Throttle,
-    dedup_key,
     email_domain,
     group_batches,
-    normalize,
-    normalize_batch,
+    plan_batch,
+    substitution_rows,
 )
-from sender_ext.types import AddressForm, Admission, Batches, Dedup, Pace, Rate, SlowDown
+from sender_ext.types import AddressForm, Admission, Batches, BatchPlan, Pace, Rate, SlowDown, Substitution
 
 __all__ = [
     "IMPLEMENTATION",
     "AddressForm",
     "Admission",
+    "BatchPlan",
     "Batches",
-    "Dedup",
-    "Deduper",
     "Pace",
     "Pacer",
     "Rate",
     "SlowDown",
+    "Substitution",
     "Throttle",
-    "dedup_key",
     "email_domain",
     "group_batches",
-    "normalize",
-    "normalize_batch",
+    "plan_batch",
+    "substitution_rows",
 ]

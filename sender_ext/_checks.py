@@ -11,6 +11,9 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sender_ext.types import Substitution
 
 
 def as_rows(addresses: Iterable[str]) -> Sequence[str]:
@@ -40,6 +43,28 @@ def as_sizes(values: Iterable[int]) -> array[int]:
         if size < 1:
             raise ValueError(f"max_sizes[{channel}]: must be at least 1, got {size}")
     return sizes
+
+
+def check_channels(channels: array[int], sizes: array[int]) -> None:
+    """Every row's channel id has a maximum batch size."""
+    for row, channel in enumerate(channels):
+        if not 0 <= channel < len(sizes):
+            raise ValueError(f"channels[{row}]: no max batch size for channel {channel}")
+
+
+def check_rows(column: Sequence[Any], rows: int, name: str) -> None:
+    """A per-row column (already a list, tuple or array) has ``rows`` entries."""
+    if len(column) != rows:
+        raise ValueError(f"{name}: {len(column)} entries for {rows} rows")
+
+
+def as_substitutions(columns: Iterable[Substitution]) -> tuple[Substitution, ...]:
+    """The substituted values as a tuple of ``Substitution`` (each checked when it was made)."""
+    checked = tuple(columns)
+    for number, column in enumerate(checked):
+        if not isinstance(column, Substitution):
+            raise TypeError(f"columns[{number}]: must be a Substitution, got {type(column).__name__}")
+    return checked
 
 
 def as_share(value: float) -> float:
@@ -75,3 +100,8 @@ def as_count(value: int, name: str) -> int:
 def address_type_error(address: object) -> TypeError:
     """The one error both cores raise for an address that is not a str."""
     return TypeError(f"address must be a str, got {type(address).__name__}")
+
+
+def key_type_error(row: int, key: object) -> TypeError:
+    """The one error both cores raise for a folded address that is not a str."""
+    return TypeError(f"keys[{row}]: must be a str, got {type(key).__name__}")

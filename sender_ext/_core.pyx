@@ -1,17 +1,13 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """The compiled sender core: ``_core_py`` (read its docstring for the rules) in C, result for result.
 
-Where the speed comes from: addresses are read in place (an ASCII str's characters are its UTF-8;
-others get their UTF-8 form cached on the str by CPython), normalised into a scratch buffer and hashed
-there, so dedup and domain lookup create no Python object per row; each loop prefetches the str a few
-rows ahead (scattered str objects are what the loops wait for); the dedup set is an open-addressing
-table of 128-bit MurmurHash3 keys (no str kept), probed with prefetching; results are written straight
-into ``bytearray`` and ``array`` buffers. ``HERALD_CYTHON_ANNOTATE=1`` at build time writes
+Where the speed comes from: addresses and folded keys are read in place (an ASCII str's characters are
+its UTF-8; others get their UTF-8 form cached on the str by CPython), so comparing neighbours and
+finding a domain's bucket create no Python object per row; each loop prefetches the str a few rows
+ahead (scattered str objects are what the loops wait for); results are written straight into
+``bytearray`` and ``array`` buffers; a substituted str value is scanned in C and passed on as it is
+unless Liquid would print it otherwise. ``HERALD_CYTHON_ANNOTATE=1`` at build time writes
 ``_core.html`` to check that the per-row loops stay free of Python calls.
-
-The one departure from the twin, by design: the twin compares the addresses themselves, this core their
-128-bit hashes. Two different addresses collide with probability about n**2 / 2**129 (1e-26 for a
-million-address send), far below any hardware error rate.
 
 Floats are computed with the twin's operations in the twin's order, in doubles; setup.py turns off FMA
 contraction so the compiler cannot fuse them.
@@ -20,29 +16,39 @@ contraction so the compiler cannot fuse them.
 from cpython cimport array
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_FromStringAndSize
 from cpython.bytes cimport PyBytes_AS_STRING
+from cpython.dict cimport PyDict_SetItem
 from cpython.list cimport PyList_New, PyList_SET_ITEM
 from cpython.ref cimport Py_INCREF, PyObject
-from cpython.sequence cimport PySequence_Fast
+from cpython.sequence cimport PySequence_Fast, PySequence_GetItem
 from libc.math cimport INFINITY
 from libc.stdint cimport int32_t, int64_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
-from libc.string cimport memcpy, memset
+from libc.string cimport memcmp, memset
 
 from sender_ext._checks import (
     address_type_error,
     as_count,
     as_i32,
-    as_kind,
+    as_rows,
     as_share,
     as_sizes,
+    as_substitutions,
     as_time,
     as_u8,
+    check_rows,
+    key_type_error,
 )
-from sender_ext.types import Admission, Batches, Dedup, Pace, SlowDown
+from sender_ext._text import liquid_text
+from sender_ext.types import Admission, Batches, BatchPlan, Pace, SlowDown
 
 
 cdef extern from "Python.h":
     bint PyUnicode_Check(PyObject* text)
+    bint PyUnicode_CheckExact(PyObject* text)
+    int PyUnicode_READY(PyObject* text) except -1
+    int PyUnicode_KIND(PyObject* text)
+    int PyUnicode_1BYTE_KIND
+    Py_UCS4 PyUnicode_READ(int kind, const void* data, Py_ssize_t index)
     bint PyUnicode_IS_COMPACT_ASCII(PyObject* text)
     void* PyUnicode_DATA(PyObject* text)
     Py_ssize_t PyUnicode_GET_LENGTH(PyObject* text)
@@ -70,18 +76,12 @@ cdef extern from *:
         } \
     } while (0)
     """
-    void HERALD_PREFETCH(const void* address) nogil
     void HERALD_PREFETCH_ROW(PyObject** items, Py_ssize_t row, Py_ssize_t count) nogil
 
 
 cdef enum:
     # The address forms of sender_ext.types.AddressForm; any other byte is VERBATIM.
     MAILBOX = 1
-    CASELESS = 2
-    # How many rows ahead the dedup probe prefetches its table slot.
-    PREFETCH_AHEAD = 8
-# Any constant: dedup keys are only compared within one process.
-cdef uint64_t KEY_SEED = 0x9e3779b97f4a7c15ULL
 # Slot counts are capped at 2**53, as in the twin.
 cdef double MAX_SLOTS = 9007199254740992.0
 
@@ -94,7 +94,7 @@ for _code in range(256):
 
 
 # ---------------------------------------------------------------------------------------------------
-# Reading and normalising addresses in place
+# Reading addresses in place
 # ---------------------------------------------------------------------------------------------------
 
 cdef struct Text:
@@ -138,14 +138,6 @@ cdef inline Py_ssize_t _last_at(const unsigned char* data, Py_ssize_t size) noex
     return index
 
 
-cdef inline bint _has_upper(const unsigned char* data, Py_ssize_t size) noexcept nogil:
-    cdef Py_ssize_t index
-    for index in range(size):
-        if 65 <= data[index] <= 90:
-            return True
-    return False
-
-
 cdef inline void _fold(unsigned char* target, const unsigned char* data, Py_ssize_t size) noexcept nogil:
     cdef Py_ssize_t index
     for index in range(size):
@@ -153,7 +145,7 @@ cdef inline void _fold(unsigned char* target, const unsigned char* data, Py_ssiz
 
 
 cdef class _Scratch:
-    """A growable byte buffer, reused across rows so normalising allocates nothing per row.
+    """A growable byte buffer, reused so that lower-casing a domain allocates nothing per call.
 
     One for the module: every function that uses it holds the GIL throughout.
     """
@@ -179,7 +171,10 @@ cdef _Scratch _scratch = _Scratch()
 
 
 cdef inline const unsigned char* _bytes_of(object column):
-    """The bytes of a column ``as_u8`` returned (bytes or bytearray); the caller keeps it alive."""
+    """The bytes of a column ``as_u8`` returned (bytes or bytearray), NULL for None (no mask); the caller
+    keeps it alive."""
+    if column is None:
+        return NULL
     if isinstance(column, bytearray):
         return <const unsigned char*>PyByteArray_AS_STRING(column)
     return <const unsigned char*>PyBytes_AS_STRING(column)
@@ -194,10 +189,10 @@ cdef class _Batch:
     cdef const unsigned char* kinds
     cdef Py_ssize_t count
 
-    def __cinit__(self, kinds, addresses):
+    def __cinit__(self, kinds, addresses, name="kinds"):
         self.rows = PySequence_Fast(addresses, "addresses: must be a sequence of str")
         self.count = len(self.rows)
-        self.kinds_column = as_u8(kinds, self.count, "kinds")
+        self.kinds_column = as_u8(kinds, self.count, name)
         self.kinds = _bytes_of(self.kinds_column)
         self.items = PySequence_Fast_ITEMS(self.rows)
 
@@ -224,63 +219,6 @@ cdef inline object _new_text(const unsigned char* data, Py_ssize_t size):
     return PyUnicode_DecodeUTF8(<const char*>data, size, NULL)
 
 
-cdef object _normalized(PyObject* address, int kind):
-    """The normal form as a new str, or None when the address is normal already (the usual case)."""
-    cdef Text text
-    cdef Py_ssize_t lowered = 0  # where lower-casing starts
-    cdef unsigned char* target
-    _read(address, &text)
-    if kind == MAILBOX:
-        lowered = _last_at(text.data, text.size) + 1
-        if lowered == 0:
-            lowered = text.size  # no domain: nothing to lower-case
-    elif kind != CASELESS:
-        lowered = text.size
-    if not _has_upper(text.data + lowered, text.size - lowered):
-        return None if text.size == text.full_size else _new_text(text.data, text.size)
-    target = _scratch.fit(text.size)
-    memcpy(target, text.data, lowered)
-    _fold(target + lowered, text.data + lowered, text.size - lowered)
-    return _new_text(target, text.size)
-
-
-def normalize(kind, address):
-    """The address as it is sent (see ``_core_py`` for the rules)."""
-    normal = _normalized(<PyObject*>address, as_kind(kind))
-    return address if normal is None else normal
-
-
-def normalize_batch(kinds, addresses):
-    """``normalize`` over a batch; ``kinds`` has one byte per row."""
-    cdef _Batch batch = _Batch(kinds, addresses)
-    # Filled in the prefetching loop (list(rows) would touch every cold str once more, unprefetched);
-    # a list with empty places is safe to drop if a row raises.
-    cdef list result = PyList_New(batch.count)
-    cdef Py_ssize_t row
-    cdef object normal
-    for row in range(batch.count):
-        HERALD_PREFETCH_ROW(batch.items, row, batch.count)
-        normal = _normalized(batch.items[row], batch.kinds[row])
-        if normal is None:
-            normal = <object>batch.items[row]
-        Py_INCREF(normal)
-        PyList_SET_ITEM(result, row, normal)
-    return result
-
-
-def dedup_key(kind, address):
-    """What dedup compares (with the kind): the normalised address, case-folded whole for an email."""
-    cdef Text text
-    cdef unsigned char* target
-    cdef int code = as_kind(kind)
-    _read(<PyObject*>address, &text)
-    if (code == MAILBOX or code == CASELESS) and _has_upper(text.data, text.size):
-        target = _scratch.fit(text.size)
-        _fold(target, text.data, text.size)
-        return _new_text(target, text.size)
-    return address if text.size == text.full_size else _new_text(text.data, text.size)
-
-
 def email_domain(address):
     """The lower-cased domain of an email address: after its last ``@``, empty when it has none."""
     cdef Text text
@@ -295,68 +233,17 @@ def email_domain(address):
 
 
 # ---------------------------------------------------------------------------------------------------
-# Hashing
+# Domain throttle
 # ---------------------------------------------------------------------------------------------------
 
-cdef inline uint64_t _rotl(uint64_t value, int shift) noexcept nogil:
-    return (value << shift) | (value >> (64 - shift))
-
-
 cdef inline uint64_t _fmix(uint64_t key) noexcept nogil:
+    """MurmurHash3's finaliser (Austin Appleby, public domain): spreads a hash over all its bits."""
     key ^= key >> 33
     key *= 0xff51afd7ed558ccdULL
     key ^= key >> 33
     key *= 0xc4ceb9fe1a85ec53ULL
     key ^= key >> 33
     return key
-
-
-cdef inline uint64_t _mix_k1(uint64_t k1) noexcept nogil:
-    k1 *= 0x87c37b91114253d5ULL
-    k1 = _rotl(k1, 31)
-    return k1 * 0x4cf5ad432745937fULL
-
-
-cdef inline uint64_t _mix_k2(uint64_t k2) noexcept nogil:
-    k2 *= 0x4cf5ad432745937fULL
-    k2 = _rotl(k2, 33)
-    return k2 * 0x87c37b91114253d5ULL
-
-
-cdef void _murmur3_128(const unsigned char* data, Py_ssize_t size, uint64_t seed, uint64_t* out) noexcept nogil:
-    """MurmurHash3 x64 128 (Austin Appleby, public domain), blocks read in native byte order."""
-    cdef uint64_t h1 = seed
-    cdef uint64_t h2 = seed
-    cdef uint64_t k1, k2
-    cdef Py_ssize_t block
-    cdef Py_ssize_t blocks = size // 16
-    cdef Py_ssize_t rest = size - blocks * 16
-    for block in range(blocks):
-        memcpy(&k1, data + block * 16, 8)
-        memcpy(&k2, data + block * 16 + 8, 8)
-        h1 ^= _mix_k1(k1)
-        h1 = (_rotl(h1, 27) + h2) * 5 + 0x52dce729
-        h2 ^= _mix_k2(k2)
-        h2 = (_rotl(h2, 31) + h1) * 5 + 0x38495ab5
-    data += blocks * 16
-    if rest > 8:
-        k2 = 0
-        memcpy(&k2, data + 8, rest - 8)
-        h2 ^= _mix_k2(k2)
-    if rest > 0:
-        k1 = 0
-        memcpy(&k1, data, 8 if rest > 8 else rest)
-        h1 ^= _mix_k1(k1)
-    h1 ^= <uint64_t>size
-    h2 ^= <uint64_t>size
-    h1 += h2
-    h2 += h1
-    h1 = _fmix(h1)
-    h2 = _fmix(h2)
-    h1 += h2
-    h2 += h1
-    out[0] = h1
-    out[1] = h2
 
 
 cdef inline uint64_t _domain_hash(const unsigned char* data, Py_ssize_t size) noexcept nogil:
@@ -367,148 +254,6 @@ cdef inline uint64_t _domain_hash(const unsigned char* data, Py_ssize_t size) no
         hash_ = (hash_ ^ _LOWER[data[index]]) * 0x100000001b3ULL
     return _fmix(hash_)
 
-
-# ---------------------------------------------------------------------------------------------------
-# Dedup
-# ---------------------------------------------------------------------------------------------------
-
-cdef struct Slot:
-    uint64_t h1
-    uint64_t h2
-    int64_t position  # -1: empty
-
-
-cdef class Deduper:
-    """The addresses already met in one send, so each is sent once however many profiles reach it.
-
-    Memory: 24 bytes a slot, kept between 3/8 and 3/4 full, so 32 to 64 bytes per distinct address
-    (50 MB for a million); the twin's dict of str takes several times that.
-    """
-
-    cdef Slot* _table
-    cdef uint64_t _mask
-    cdef Py_ssize_t _used
-    cdef int64_t _rows
-
-    def __init__(self, Py_ssize_t expected=0):
-        """``expected``: distinct addresses foreseen; the table is sized for them up front."""
-        if expected < 0:
-            raise ValueError(f"expected: must be >= 0, got {expected}")
-        free(self._table)
-        self._table = NULL
-        self._mask = 0
-        self._used = 0
-        self._rows = 0
-        self._reserve(expected)
-
-    def __dealloc__(self):
-        free(self._table)
-
-    def __len__(self):
-        """Distinct addresses met so far."""
-        return self._used
-
-    @property
-    def rows(self):
-        """Rows fed so far, over all batches: the next row's position."""
-        return self._rows
-
-    cdef int _reserve(self, Py_ssize_t needed) except -1:
-        """Grow (doubling) so ``needed`` keys stay under a 3/4 load; rehash what is there."""
-        cdef uint64_t capacity = self._mask + 1 if self._table != NULL else 16
-        while <uint64_t>needed * 4 > capacity * 3:
-            capacity *= 2
-        if self._table != NULL and capacity == self._mask + 1:
-            return 0
-        cdef Slot* table = <Slot*>malloc(capacity * sizeof(Slot))
-        if table == NULL:
-            raise MemoryError()
-        memset(table, 0xFF, capacity * sizeof(Slot))
-        cdef uint64_t mask = capacity - 1
-        cdef uint64_t index, slot
-        if self._table != NULL:
-            for slot in range(self._mask + 1):
-                if self._table[slot].position >= 0:
-                    index = self._table[slot].h1 & mask
-                    while table[index].position >= 0:
-                        index = (index + 1) & mask
-                    table[index] = self._table[slot]
-            free(self._table)
-        self._table = table
-        self._mask = mask
-        return 0
-
-    def feed(self, kinds, addresses):
-        """Mark each row as first occurrence (send) or duplicate (with the kept row's position)."""
-        cdef _Batch batch = _Batch(kinds, addresses)
-        cdef Py_ssize_t count = batch.count
-        cdef uint64_t* hashes = <uint64_t*>malloc((2 * count + 1) * sizeof(uint64_t))
-        if hashes == NULL:
-            raise MemoryError()
-        cdef Text text
-        cdef unsigned char* key
-        cdef Py_ssize_t row
-        cdef int kind
-        cdef bytearray send
-        cdef array.array first
-        try:
-            # Hash every row first: a bad address raises before the set changes, and the probe loop
-            # below knows its future slots, so it can prefetch them.
-            for row in range(count):
-                HERALD_PREFETCH_ROW(batch.items, row, batch.count)
-                _read(batch.items[row], &text)
-                # The key is the kind byte then the address (folded where the kind says). Not the kind
-                # as the seed: Murmur XORs seed and length together, so (0, "") and (1, "\0") collide.
-                kind = batch.kinds[row]
-                key = _scratch.fit(text.size + 1)
-                key[0] = <unsigned char>kind
-                if kind == MAILBOX or kind == CASELESS:
-                    _fold(key + 1, text.data, text.size)
-                else:
-                    memcpy(key + 1, text.data, text.size)
-                _murmur3_128(key, text.size + 1, KEY_SEED, hashes + 2 * row)
-            self._reserve(self._used + count)
-            send = PyByteArray_FromStringAndSize(NULL, count)
-            first = array.clone(_INT64, count, False)
-            self._probe(hashes, count, <unsigned char*>PyByteArray_AS_STRING(send), first.data.as_longlongs)
-        finally:
-            free(hashes)
-        self._rows += count
-        return Dedup(send, first)
-
-    cdef void _probe(self, const uint64_t* hashes, Py_ssize_t count, unsigned char* send,
-                     long long* first) noexcept nogil:
-        cdef Slot* table = self._table
-        cdef uint64_t mask = self._mask
-        cdef uint64_t h1, h2, index
-        cdef Py_ssize_t row
-        cdef Slot* slot
-        for row in range(count):
-            if row + PREFETCH_AHEAD < count:
-                HERALD_PREFETCH(&table[hashes[2 * (row + PREFETCH_AHEAD)] & mask])
-            h1 = hashes[2 * row]
-            h2 = hashes[2 * row + 1]
-            index = h1 & mask
-            while True:
-                slot = &table[index]
-                if slot.position < 0:
-                    slot.h1 = h1
-                    slot.h2 = h2
-                    slot.position = self._rows + row
-                    self._used += 1
-                    send[row] = 1
-                    first[row] = -1
-                    break
-                if slot.h1 == h1 and slot.h2 == h2:
-                    send[row] = 0
-                    first[row] = slot.position
-                    break
-                index = (index + 1) & mask
-
-
-# ---------------------------------------------------------------------------------------------------
-# Domain throttle
-# ---------------------------------------------------------------------------------------------------
 
 cdef struct Bucket:
     double rate
@@ -688,24 +433,15 @@ cdef class Throttle:
         bucket.rate = limit.per_second
         bucket.burst = limit.burst
 
-    def take(self, domain, now):
-        """Spend one message of ``domain``'s budget at ``now`` if there is one."""
-        cdef Bucket* bucket = &self._buckets[self._named(domain, True)]
-        self._refill(bucket, as_time(now))
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
-            return True
-        return False
-
     def take_batch(self, kinds, addresses, now, live=None):
         """Admit a batch's email rows in order; other kinds pass, rows with ``live[i] == 0`` are skipped."""
         cdef _Batch batch = _Batch(kinds, addresses)
+        cdef object live_column = None if live is None else as_u8(live, batch.count, "live")
+        return self._admission(batch, _bytes_of(live_column), as_time(now))
+
+    cdef object _admission(self, _Batch batch, const unsigned char* mask, double moment):
+        """``take_batch`` once its inputs are checked: an ``Admission``."""
         cdef Py_ssize_t count = batch.count
-        cdef object live_column = None if live is None else as_u8(live, count, "live")
-        cdef const unsigned char* mask = NULL
-        if live is not None:
-            mask = _bytes_of(live_column)
-        cdef double moment = as_time(now)
         cdef int32_t* numbers = <int32_t*>malloc((count + 1) * sizeof(int32_t))
         if numbers == NULL:
             raise MemoryError()
@@ -833,14 +569,30 @@ cdef class Pacer:
 
 def group_batches(channels, max_sizes, live=None):
     """Cut the live rows into provider batches: one channel per batch, at most ``max_sizes[channel]``."""
-    cdef const int[:] column = _channel_ids(channels)
-    cdef const long long[:] sizes = as_sizes(max_sizes)
-    cdef Py_ssize_t count = column.shape[0]
-    cdef Py_ssize_t channel_count = sizes.shape[0]
-    cdef object live_column = None if live is None else as_u8(live, count, "live")
-    cdef const unsigned char* mask = NULL
-    if live is not None:
-        mask = _bytes_of(live_column)
+    cdef array.array column = _channel_ids(channels)
+    cdef array.array sizes = as_sizes(max_sizes)
+    cdef object live_column = None if live is None else as_u8(live, len(column), "live")
+    _check_channels(column, sizes)
+    return _grouped(column, sizes, _bytes_of(live_column))
+
+
+cdef int _check_channels(array.array column, array.array sizes) except -1:
+    """Every row's channel id has a maximum batch size (the twin's ``check_channels``)."""
+    cdef Py_ssize_t row
+    cdef int channel
+    for row in range(len(column)):
+        channel = column.data.as_ints[row]
+        if channel < 0 or channel >= len(sizes):
+            raise ValueError(f"channels[{row}]: no max batch size for channel {channel}")
+    return 0
+
+
+cdef object _grouped(array.array channels, array.array max_sizes, const unsigned char* mask):
+    """``group_batches`` once its inputs are checked: ``Batches``."""
+    cdef const int* column = channels.data.as_ints
+    cdef const long long* sizes = max_sizes.data.as_longlongs
+    cdef Py_ssize_t count = len(channels)
+    cdef Py_ssize_t channel_count = len(max_sizes)
     # Per channel: live rows, where its rows start in the output; channels in order of first row.
     cdef int64_t* members = <int64_t*>calloc(channel_count + 1, sizeof(int64_t))
     cdef int64_t* fill = <int64_t*>malloc((channel_count + 1) * sizeof(int64_t))
@@ -857,8 +609,6 @@ def group_batches(channels, max_sizes, live=None):
     try:
         for row in range(count):
             channel = column[row]
-            if channel < 0 or channel >= channel_count:
-                raise ValueError(f"channels[{row}]: no max batch size for channel {channel}")
             if mask == NULL or mask[row]:
                 if members[channel] == 0:
                     order[used] = channel
@@ -872,7 +622,7 @@ def group_batches(channels, max_sizes, live=None):
         rows = array.clone(_INT64, total, False)
         batch_channels = array.clone(_INT32, batch_count, False)
         offsets = array.clone(_INT64, batch_count + 1, False)
-        _place(&column[0] if count else NULL, mask, count, fill, rows.data.as_longlongs)
+        _place(column, mask, count, fill, rows.data.as_longlongs)
         offsets.data.as_longlongs[0] = 0
         for rank in range(used):
             channel = order[rank]
@@ -901,3 +651,147 @@ cdef void _place(const int* column, const unsigned char* mask, Py_ssize_t count,
             channel = column[row]
             rows[fill[channel]] = row
             fill[channel] += 1
+
+
+# ---------------------------------------------------------------------------------------------------
+# A claimed batch
+# ---------------------------------------------------------------------------------------------------
+
+cdef inline bint _same_text(PyObject* one, PyObject* other) noexcept:
+    """Two ready str are equal: same length, same width, same characters."""
+    if one == other:
+        return True
+    cdef Py_ssize_t size = PyUnicode_GET_LENGTH(one)
+    cdef int kind = PyUnicode_KIND(one)
+    if size != PyUnicode_GET_LENGTH(other) or kind != PyUnicode_KIND(other):
+        return False
+    return memcmp(PyUnicode_DATA(one), PyUnicode_DATA(other), size * kind) == 0
+
+
+def plan_batch(keys, addresses, channels, forms, live, throttle, now, max_sizes):
+    """The per-recipient work of a claimed batch (read the twin's docstring): a ``BatchPlan``."""
+    if not isinstance(throttle, Throttle):
+        raise TypeError(f"throttle: must be this core's Throttle, got {type(throttle).__name__}")
+    cdef _Batch batch = _Batch(forms, addresses, "forms")
+    cdef Py_ssize_t count = batch.count
+    cdef object folded = as_rows(keys)
+    check_rows(folded, count, "keys")
+    cdef array.array column = _channel_ids(channels)
+    check_rows(column, count, "channels")
+    cdef array.array sizes = as_sizes(max_sizes)
+    _check_channels(column, sizes)
+    cdef object live_column = None if live is None else as_u8(live, count, "live")
+    cdef const unsigned char* mask = _bytes_of(live_column)
+    cdef bytearray unique = PyByteArray_FromStringAndSize(NULL, count)
+    cdef unsigned char* marks = <unsigned char*>PyByteArray_AS_STRING(unique)
+    _mark_unique(PySequence_Fast_ITEMS(folded), column.data.as_ints, count, marks)
+    cdef double moment = as_time(now)
+    cdef bytearray wanted = unique
+    cdef Py_ssize_t row
+    if mask != NULL:
+        wanted = PyByteArray_FromStringAndSize(NULL, count)
+        for row in range(count):
+            PyByteArray_AS_STRING(wanted)[row] = marks[row] if mask[row] else 0
+    go, not_before = (<Throttle>throttle)._admission(batch, <unsigned char*>PyByteArray_AS_STRING(wanted), moment)
+    return BatchPlan(unique, go, not_before, _grouped(column, sizes, <unsigned char*>PyByteArray_AS_STRING(go)))
+
+
+cdef int _mark_unique(PyObject** keys, const int* channels, Py_ssize_t count, unsigned char* marks) except -1:
+    """1 for the first row of each run of equal (channel, key), 0 for the rows repeating it."""
+    cdef Py_ssize_t row
+    for row in range(count):
+        HERALD_PREFETCH_ROW(keys, row, count)
+        if not PyUnicode_Check(keys[row]):
+            raise key_type_error(row, <object>keys[row])
+        PyUnicode_READY(keys[row])
+        marks[row] = row == 0 or channels[row] != channels[row - 1] or not _same_text(keys[row], keys[row - 1])
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------
+# Substituted values
+# ---------------------------------------------------------------------------------------------------
+
+cdef enum:
+    # What Liquid rewrites in a printed str: a CR anywhere, HTML's characters in the html field.
+    REWRITES_CR = 1
+    REWRITES_HTML = 2
+
+cdef unsigned char _REWRITTEN[128]
+memset(_REWRITTEN, 0, 128)
+_REWRITTEN[13] = REWRITES_CR
+for _code in (38, 60, 62, 39, 34):  # & < > ' "
+    _REWRITTEN[_code] = REWRITES_HTML
+
+
+cdef struct Column:
+    PyObject* name  # borrowed from the checked Substitution
+    PyObject* render  # borrowed likewise
+    Py_ssize_t index
+    unsigned char rewrites  # REWRITES_CR, with REWRITES_HTML in the html field
+
+
+cdef inline bint _rewritten(PyObject* text, unsigned char rewrites) noexcept:
+    """Whether Liquid prints the str otherwise than as it is (then ``liquid_text`` does it)."""
+    cdef int kind = PyUnicode_KIND(text)
+    cdef const void* data = PyUnicode_DATA(text)
+    cdef Py_ssize_t index, size = PyUnicode_GET_LENGTH(text)
+    cdef const unsigned char* narrow = <const unsigned char*>data
+    cdef Py_UCS4 code
+    if kind == PyUnicode_1BYTE_KIND:
+        for index in range(size):
+            if narrow[index] < 128 and _REWRITTEN[narrow[index]] & rewrites:
+                return True
+        return False
+    for index in range(size):
+        code = PyUnicode_READ(kind, data, index)
+        if code < 128 and _REWRITTEN[code] & rewrites:
+            return True
+    return False
+
+
+def substitution_rows(columns, rows):
+    """Each recipient's substituted values from its row (read the twin's docstring)."""
+    cdef tuple checked = as_substitutions(columns)
+    cdef object recipients = as_rows(rows)
+    cdef Py_ssize_t width = len(checked)
+    cdef Py_ssize_t count = len(recipients)
+    cdef Column* specs = <Column*>malloc((width + 1) * sizeof(Column))
+    if specs == NULL:
+        raise MemoryError()
+    cdef Py_ssize_t number, row
+    cdef Column* spec
+    cdef PyObject** items = PySequence_Fast_ITEMS(recipients)
+    # Filled as it goes; a list with empty places is safe to drop if a row raises.
+    cdef list result = PyList_New(count)
+    cdef dict values
+    cdef object recipient, value, text
+    try:
+        for number in range(width):
+            column = checked[number]
+            specs[number].name = <PyObject*>column.name
+            specs[number].render = <PyObject*>column.render
+            specs[number].index = column.index
+            specs[number].rewrites = REWRITES_CR | (REWRITES_HTML if column.escape else 0)
+        for row in range(count):
+            recipient = <object>items[row]
+            values = {}
+            for number in range(width):
+                spec = &specs[number]
+                if spec.index >= 0:
+                    value = PySequence_GetItem(recipient, spec.index)
+                    if PyUnicode_CheckExact(<PyObject*>value):
+                        if _rewritten(<PyObject*>value, spec.rewrites):
+                            text = liquid_text(value, spec.rewrites != REWRITES_CR)
+                        else:
+                            text = value
+                    else:
+                        text = (<object>spec.render)(recipient)
+                else:
+                    text = (<object>spec.render)(recipient)
+                PyDict_SetItem(values, <object>spec.name, text)
+            Py_INCREF(values)
+            PyList_SET_ITEM(result, row, values)
+    finally:
+        free(specs)
+    return result

@@ -4,46 +4,39 @@ Everything here is a pure function of its inputs and of the object's own state; 
 (seconds, as a double), so both cores give equal results for equal calls, down to the last bit of every
 float (same operations, same order; the C build disables FMA contraction).
 
-Address normalisation, shared by both cores:
-
-- every address is trimmed of ASCII whitespace (space, tab, CR, LF, VT, FF);
-- by the address's form (``AddressForm``, which the kernel derives from its kind), never its kind's name;
-- mailbox (email): the domain (after the last ``@``) is lower-cased and the local part kept as written
-  (RFC 5321 lets a server treat it case-sensitively, and profiles store it so). Dedup compares the whole
-  address case-folded, though: the big mailbox providers ignore local-part case, and two copies in one
-  inbox is the very harm dedup exists to prevent. Gmail-style dot and ``+tag`` folding is not applied:
-  it is one provider's rule, not a general one;
-- caseless (APNs token): lower-cased (hexadecimal, case-insensitive);
-- verbatim, any other form byte (FCM token, web-push endpoint, E.164 phone): as given.
-
-Lower-casing is ASCII-only in both cores (internationalised domains are expected in A-label form). An
-address that is not a str, or holds a lone surrogate (no protocol could carry it; protobuf and
-PostgreSQL never produce one), is refused with the same error by both.
+Addresses are read alike by both cores: trimmed of ASCII whitespace (space, tab, CR, LF, VT, FF), an
+email's domain taken after its last ``@`` and lower-cased ASCII-only (internationalised domains are
+expected in A-label form). An address that is not a str, or holds a lone surrogate (no protocol could
+carry it; protobuf and PostgreSQL never produce one), is refused with the same error by both.
 """
 
 from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from sender_ext._checks import (
     address_type_error,
     as_count,
     as_i32,
-    as_kind,
     as_rows,
     as_share,
     as_sizes,
+    as_substitutions,
     as_time,
     as_u8,
+    check_channels,
+    check_rows,
+    key_type_error,
 )
-from sender_ext.types import AddressForm, Admission, Batches, Dedup, Pace, Rate, SlowDown
+from sender_ext._text import liquid_text
+from sender_ext.types import AddressForm, Admission, Batches, BatchPlan, Pace, Rate, SlowDown, Substitution
 
 _SPACE = " \t\n\r\x0b\x0c"
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _MAILBOX = int(AddressForm.MAILBOX)
-_CASELESS = int(AddressForm.CASELESS)
 #: Slot counts are capped here (2**53, where doubles stop being exact integers) so C never overflows.
 _MAX_SLOTS = 9007199254740992.0
 
@@ -62,79 +55,10 @@ def _trimmed(address: str) -> str:
     return address.strip(_SPACE)
 
 
-def normalize(kind: int, address: str) -> str:
-    """The address as it is sent (see the module docstring for the rules)."""
-    return _normalized(as_kind(kind), address)
-
-
-def _normalized(kind: int, address: str) -> str:
-    text = _trimmed(address)
-    if kind == _MAILBOX:
-        local, at, domain = text.rpartition("@")
-        return f"{local}@{_lower(domain)}" if at else text
-    return _lower(text) if kind == _CASELESS else text
-
-
-def normalize_batch(kinds: bytes | Iterable[int], addresses: Iterable[str]) -> list[str]:
-    """``normalize`` over a batch; ``kinds`` has one byte per row."""
-    rows = as_rows(addresses)
-    column = as_u8(kinds, len(rows), "kinds")
-    return [_normalized(kind, address) for kind, address in zip(column, rows, strict=True)]
-
-
-def dedup_key(kind: int, address: str) -> str:
-    """What dedup compares (with the kind): the normalised address, case-folded whole for an email."""
-    return _key(as_kind(kind), address)
-
-
-def _key(kind: int, address: str) -> str:
-    text = _trimmed(address)
-    return _lower(text) if kind in (_MAILBOX, _CASELESS) else text
-
-
 def email_domain(address: str) -> str:
     """The lower-cased domain of an email address: after its last ``@``, empty when it has none."""
     _, at, domain = _trimmed(address).rpartition("@")
     return _lower(domain) if at else ""
-
-
-class Deduper:
-    """The addresses already met in one send, so each is sent once however many profiles reach it."""
-
-    __slots__ = ("_rows", "_seen")
-
-    def __init__(self, expected: int = 0) -> None:
-        """``expected``: distinct addresses foreseen (the compiled core sizes its table for them)."""
-        if expected < 0:
-            raise ValueError(f"expected: must be >= 0, got {expected}")
-        self._seen: dict[tuple[int, str], int] = {}
-        self._rows = 0
-
-    def __len__(self) -> int:
-        """Distinct addresses met so far."""
-        return len(self._seen)
-
-    @property
-    def rows(self) -> int:
-        """Rows fed so far, over all batches: the next row's position."""
-        return self._rows
-
-    def feed(self, kinds: bytes | Iterable[int], addresses: Iterable[str]) -> Dedup:
-        """Mark each row as first occurrence (send) or duplicate (with the kept row's position)."""
-        rows = as_rows(addresses)
-        column = as_u8(kinds, len(rows), "kinds")
-        keys = [(kind, _key(kind, address)) for kind, address in zip(column, rows, strict=True)]
-        send = bytearray(len(rows))
-        first = array("q", [-1]) * len(rows)
-        seen = self._seen
-        for row, key in enumerate(keys, start=self._rows):
-            kept = seen.setdefault(key, row)
-            if kept == row:
-                send[row - self._rows] = 1
-            else:
-                first[row - self._rows] = kept
-        self._rows += len(rows)
-        return Dedup(send, first)
 
 
 class _Bucket:
@@ -194,15 +118,6 @@ class Throttle:
         else:
             bucket.rate = limit.per_second
             bucket.burst = limit.burst
-
-    def take(self, domain: str, now: float) -> bool:
-        """Spend one message of ``domain``'s budget at ``now`` if there is one."""
-        bucket = self._bucket(_lower(_trimmed(domain)))
-        self._refill(bucket, as_time(now))
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
-            return True
-        return False
 
     def take_batch(
         self,
@@ -338,10 +253,13 @@ def group_batches(
     column = as_i32(channels)
     sizes = as_sizes(max_sizes)
     mask = None if live is None else as_u8(live, len(column), "live")
+    check_channels(column, sizes)
+    return _grouped(column, sizes, mask)
+
+
+def _grouped(column: array[int], sizes: array[int], mask: bytes | bytearray | None) -> Batches:
     groups: dict[int, list[int]] = {}
     for row, channel in enumerate(column):
-        if not 0 <= channel < len(sizes):
-            raise ValueError(f"channels[{row}]: no max batch size for channel {channel}")
         if mask is None or mask[row]:
             group = groups.get(channel)
             if group is None:
@@ -358,3 +276,65 @@ def group_batches(
             batch_channels.append(channel)
             offsets.append(len(rows))
     return Batches(batch_channels, offsets, rows)
+
+
+def plan_batch(
+    keys: Iterable[str],
+    addresses: Iterable[str],
+    channels: Iterable[int],
+    forms: bytes | Iterable[int],
+    live: bytes | bytearray | Iterable[int] | None,
+    throttle: Throttle,
+    now: float,
+    max_sizes: Iterable[int],
+) -> BatchPlan:
+    """The per-recipient work of a claimed batch, rows in scan order (by channel, then folded address).
+
+    ``keys[i]`` is row ``i``'s folded address (what the outbox dedups on), ``addresses[i]`` the address as
+    sent, ``channels[i]`` its channel id (an index into ``max_sizes``), ``forms[i]`` its ``AddressForm``
+    byte, ``live[i]`` 0 for a row the worker holds back (None: all live). The first row of each run of
+    equal (channel, key) is unique, the others duplicates; the throttle then admits the unique live rows
+    (``Throttle.take_batch``) and the admitted ones are cut into provider batches (``group_batches``).
+    Everything is checked before the throttle spends anything.
+    """
+    if not isinstance(throttle, Throttle):
+        raise TypeError(f"throttle: must be this core's Throttle, got {type(throttle).__name__}")
+    rows = as_rows(addresses)
+    count = len(rows)
+    form = as_u8(forms, count, "forms")
+    folded = as_rows(keys)
+    check_rows(folded, count, "keys")
+    column = as_i32(channels)
+    check_rows(column, count, "channels")
+    sizes = as_sizes(max_sizes)
+    check_channels(column, sizes)
+    mask = None if live is None else as_u8(live, count, "live")
+    unique = bytearray(count)
+    previous: tuple[int, str] | None = None
+    for row, key in enumerate(folded):
+        if not isinstance(key, str):
+            raise key_type_error(row, key)
+        current = (column[row], key)
+        if current != previous:
+            unique[row] = 1
+            previous = current
+    wanted = (
+        unique
+        if mask is None
+        else bytes(mark if alive else 0 for mark, alive in zip(unique, mask, strict=True))
+    )
+    go, not_before = throttle.take_batch(form, rows, now, wanted)
+    return BatchPlan(unique, go, not_before, _grouped(column, sizes, go))
+
+
+def substitution_rows(columns: Iterable[Substitution], rows: Iterable[Sequence[Any]]) -> list[dict[str, str]]:
+    """Each recipient's substituted values, ``{column.name: value}``, from its row (see ``Substitution``)."""
+    checked = [(c.name, c.index, c.escape, c.render) for c in as_substitutions(columns)]
+    result = []
+    for row in as_rows(rows):
+        values = {}
+        for name, index, escape, render in checked:
+            value = row[index] if index >= 0 else None
+            values[name] = liquid_text(value, escape) if type(value) is str else render(row)
+        result.append(values)
+    return result

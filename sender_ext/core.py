@@ -14,7 +14,7 @@ from types import ModuleType
 from typing import Literal
 
 from sender_ext import _core_py
-from sender_ext.types import Batches
+from sender_ext.types import Batches, BatchPlan
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +37,9 @@ _impl = _load()
 #: Which core is in use: "cython" or "python".
 IMPLEMENTATION: Literal["cython", "python"] = "python" if _impl is _core_py else "cython"
 
-Deduper: type[_core_py.Deduper] = _impl.Deduper
 Throttle: type[_core_py.Throttle] = _impl.Throttle
 Pacer: type[_core_py.Pacer] = _impl.Pacer
-normalize: Callable[[int, str], str] = _impl.normalize
-normalize_batch: Callable[..., list[str]] = _impl.normalize_batch
-dedup_key: Callable[[int, str], str] = _impl.dedup_key
 email_domain: Callable[[str], str] = _impl.email_domain
 group_batches: Callable[..., Batches] = _impl.group_batches
+plan_batch: Callable[..., BatchPlan] = _impl.plan_batch
+substitution_rows: Callable[..., list[dict[str, str]]] = _impl.substitution_rows

@@ -11,26 +11,25 @@ from __future__ import annotations
 import math
 import re
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 class AddressForm(IntEnum):
     """How the cores read an address: the kernel derives it from what the address's kind declares
     (``kernel.channels.AddressKindSpec``), the cores know no kind by name.
 
-    A batch carries one byte per row; a batch of one channel passes ``bytes([form]) * n``. Any byte other
-    than ``MAILBOX`` and ``CASELESS`` reads as ``VERBATIM``; dedup compares the byte too, so a caller may
-    give kinds of one form codes of their own (3 to 255) to keep their addresses apart.
+    A batch carries one byte per row; a batch of one channel passes ``bytes([form]) * n``. The throttle
+    takes ``MAILBOX`` rows by their domain and lets every other byte pass.
     """
 
-    #: Sent and compared as given (FCM tokens, push endpoints, E.164 numbers).
+    #: Compared as given (FCM tokens, push endpoints, E.164 numbers).
     VERBATIM = 0
-    #: ``local@domain`` (email): the domain lower-cased, compared case-folded whole, throttled per domain.
+    #: ``local@domain`` (email): compared case-folded whole, throttled per (lower-cased) domain.
     MAILBOX = 1
-    #: Lower-cased, so compared case-folded (APNs tokens).
+    #: Compared case-folded (APNs tokens).
     CASELESS = 2
 
 
@@ -110,17 +109,6 @@ class SlowDown:
             raise ValueError(f"cooldown_seconds: must be >= 0 and finite, got {self.cooldown_seconds!r}")
 
 
-class Dedup(NamedTuple):
-    """Which rows of a batch to send: ``send[i]`` is 1 for the first occurrence of an address in the send.
-
-    ``first[i]`` is -1 for those rows and, for a duplicate, the position (rows fed to the deduper before
-    it, over all batches) of the row that was kept.
-    """
-
-    send: bytearray
-    first: array[int]
-
-
 class Admission(NamedTuple):
     """The throttle's answer for a batch: ``go[i]`` is 1 for a row that may be sent now.
 
@@ -154,3 +142,45 @@ class Batches(NamedTuple):
         """Each batch as ``(channel, row indices)``."""
         for index, channel in enumerate(self.channels):
             yield channel, self.rows[self.offsets[index] : self.offsets[index + 1]]
+
+
+class BatchPlan(NamedTuple):
+    """What a worker does with the rows of a claimed batch (``plan_batch``), one entry per row.
+
+    ``unique[i]`` is 0 for a row repeating the row before it (same channel, same folded address): a
+    duplicate, counted and not sent. ``go`` and ``not_before`` are the throttle's ``Admission`` of the
+    unique live rows (a row neither unique nor live has ``go`` 0 and ``not_before`` ``now``);
+    ``batches`` groups the rows that go into provider batches.
+    """
+
+    unique: bytearray
+    go: bytearray
+    not_before: array[float]
+    batches: Batches
+
+
+@dataclass(frozen=True, slots=True)
+class Substitution:
+    """One value a substituting provider inserts for each recipient (``substitution_rows``).
+
+    When ``index`` is a position in the recipient's row and the value there is a str (the usual case: a
+    profile attribute printed as it is), the value is that str as Liquid prints it: HTML-escaped when
+    ``escape`` (the html field), line breaks as python-liquid writes them. Otherwise (``index`` -1, or a
+    value of another type) it is ``render(row)``, which the kernel builds with python-liquid. Checked
+    here, once, so that the cores' per-batch calls need not.
+    """
+
+    name: str
+    index: int
+    escape: bool
+    render: Callable[[Sequence[Any]], str]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise TypeError(f"name: must be a str, got {type(self.name).__name__}")
+        if type(self.index) is not int or self.index < -1:
+            raise ValueError(f"index: must be an int >= -1, got {self.index!r}")
+        if type(self.escape) is not bool:
+            raise TypeError(f"escape: must be a bool, got {type(self.escape).__name__}")
+        if not callable(self.render):
+            raise TypeError("render: must be callable")

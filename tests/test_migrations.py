@@ -26,18 +26,3 @@ async def test_edited_migration_stops_the_start(server, database_url: str, monke
     monkeypatch.setattr(migrations, "load_migrations", lambda: edited)
     with pytest.raises(RuntimeError, match="changed after it was applied"):
         await apply_migrations(database_url)
-
-
-async def test_every_table_is_keyed_by_project_first(server, db) -> None:
-    # Deployment-wide bookkeeping (migrations applied, sender workers alive, how each address kind is
-    # compared) belongs to no project.
-    rows = await db.fetch(
-        """SELECT c.relname AS table, a.attname AS first_column
-           FROM pg_index i
-           JOIN pg_class c ON c.oid = i.indrelid
-           JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
-           JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
-           WHERE i.indisprimary AND c.relname NOT IN ('herald_migrations', 'workers', 'address_kind_keys')"""
-    )
-    assert rows
-    assert {r["table"]: r["first_column"] for r in rows if r["first_column"] != "project_id"} == {}

@@ -18,6 +18,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from herald.v1 import projects_pb2, projects_pb2_grpc
 from kernel.server import SERVICE_NAMES
+from tests.cli_support import herald
 from tests.conftest import bearer
 
 
@@ -72,6 +73,8 @@ def serve_process(database_url: str, tmp_path: Path):
         "HERALD_DATABASE_URL": database_url,
         "HERALD_DATA_DIR": str(tmp_path / "data"),
         "HERALD_SHUTDOWN_GRACE_SECONDS": "2",
+        # Where it notes its admin key file for clients: the test's, not the user's.
+        "XDG_STATE_HOME": str(tmp_path / "state"),
     }
     env.pop("HERALD_ADMIN_KEY", None)
     process = subprocess.Popen(
@@ -121,6 +124,27 @@ def test_first_start_generates_an_admin_key_and_prints_a_first_call(serve_proces
     assert admin_key in stdout and "herald project create" in stdout  # the script, by name or path
     messages = [json.loads(line)["message"] for line in stderr.splitlines() if line.startswith("{")]
     assert messages.index("herald listening") < messages.index("shutting down")
+
+
+async def test_a_second_terminal_elsewhere_finds_the_servers_admin_key(serve_process, tmp_path: Path) -> None:
+    """Another directory, no HERALD_DATA_DIR: the client finds the key file through the note the server
+    left for its port, instead of generating a key of its own in ./herald-data (which the server would
+    refuse)."""
+    _, port, env = serve_process
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    created = await herald(
+        elsewhere,
+        "project",
+        "create",
+        "Second terminal",
+        "--address",
+        f"127.0.0.1:{port}",
+        XDG_STATE_HOME=env["XDG_STATE_HOME"],
+    )
+    assert created.status == 0, created.err
+    assert "API key (shown once): hrk_" in created.out
+    assert not (elsewhere / "herald-data").exists()
 
 
 def test_settings_command_masks_the_admin_key(tmp_path: Path) -> None:

@@ -1,5 +1,9 @@
 """Each project's configuration of each channel: validated by the channel's plugin, sealed at rest, with
-the webhook credential Herald generated for it."""
+the webhook credential Herald generated for it.
+
+In sandbox mode a project that did not configure a channel uses the sandbox's configuration of it, and a
+webhook credential derived from the credentials key (every kernel computes the same one, nothing is
+stored): the emulator's reports to the project carry it, as a provider's carry a stored one."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import secrets
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -19,13 +23,12 @@ from kernel.channels import ChannelSpec, ConfigError
 from kernel.channels.pauses import lift
 from kernel.errors import FailedPrecondition, InvalidArgument, NotFound
 from kernel.plugins import ChannelManager, UnknownChannel
+from kernel.sandbox import Sandbox
 from kernel.secret_box import SecretBox
 
 log = logging.getLogger(__name__)
 
 MASK = "********"
-#: The update time of a sandbox default configuration: it never changes.
-_SANDBOX_DEFAULT_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +37,8 @@ class StoredConfig:
     config: Mapping[str, Any]
     updated_at: datetime
     #: Generated when the channel is first configured in the project and kept while it stays configured,
-    #: so the provider's webhook settings stay valid across changes; "" for a sandbox default
-    #: configuration (no project configured the channel: there is nothing to authenticate against).
+    #: so the provider's webhook settings stay valid across changes; derived from the credentials key for
+    #: a sandbox configuration.
     webhook_secret: str = ""
 
     def masked(self, spec: ChannelSpec) -> dict[str, Any]:
@@ -55,8 +58,8 @@ class ChannelConfigs:
         self._pool = pool
         self._manager = manager
         self._box = box
-        #: Sandbox mode: channel → the emulator's configuration, used by projects that configured none.
-        self.sandbox_defaults: dict[str, Mapping[str, Any]] = {}
+        #: Sandbox mode: the configurations of projects that configured none.
+        self.sandbox: Sandbox | None = None
 
     def spec(self, channel: str, field: str = "channel") -> ChannelSpec:
         try:
@@ -133,8 +136,10 @@ class ChannelConfigs:
             channel,
         )
         if row is None:
-            if channel in self.sandbox_defaults:
-                return StoredConfig(channel, self.sandbox_defaults[channel], _SANDBOX_DEFAULT_TIME)
+            if self.sandbox is not None and channel in self.sandbox.configs:
+                secret = self._box.derive(_webhook_context(project_id, channel))
+                config = self.sandbox.project_config(project_id, channel, secret)
+                return StoredConfig(channel, config, self.sandbox.configured_at, secret)
             raise NotFound(f"channel {channel!r} is not configured in this project", "channel")
         sealed_secret = row["sealed_webhook_secret"]
         if sealed_secret is None:

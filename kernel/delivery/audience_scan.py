@@ -95,7 +95,7 @@ reached AS (
         AND s.channel = t.consent AND s.purpose = $9 AND s.topic = ''
     WHERE t.chosen AND {_DOMAIN_OK.format(t="t")}
 ),
-judged AS (
+judged AS MATERIALIZED (
     SELECT t.*, CASE WHEN t.consented AND EXISTS (
                SELECT FROM profile_addresses o
                WHERE o.project_id = $1 AND o.kind = t.kind
@@ -104,7 +104,7 @@ judged AS (
            THEN {_WINNER} END AS winner
     FROM reached t
 ),
-keyed AS (
+keyed AS MATERIALIZED (
     SELECT t.*, bulk_message_id_v2($2, t.channel, t.key) AS message_id,
            CASE WHEN t.consented AND t.winner IS NULL AND {_ANY_SUPPRESSED}
                 THEN {identifier_hash_sql("t.kind", "t.value")} END AS hash,
@@ -125,7 +125,7 @@ SELECT t.message_id, t.profile_id, t.ord, t.value, t.details, t.key, t.consented
 FROM keyed t
 JOIN holders h ON h.profile_id = t.profile_id
 {suppression_joins_sql("t", "$14")}
-ORDER BY t.profile_id, t.ord, t.value
+ORDER BY t.profile_id, t.ord, t.key, t.value
 """
 
 

@@ -23,6 +23,8 @@ placeholder (``{{``) travels as a value too.
 A bulk sender does not build a mapping of variables per recipient: it binds the personaliser once to the
 layout of the rows it reads (``bind``), and hands each recipient's row as it is; the dynamic parts read
 their values by position. Calling the personaliser with a mapping is the same thing, bound on the spot.
+The substituted values of a whole batch are built by sender_ext (``substitution_rows``): a value that
+is a str printed as it is, the usual case, never leaves C; python-liquid renders the others.
 
 The result equals ``CompiledTemplate.render`` for every input (a property test checks it), line breaks
 included: python-liquid turns CR LF and a lone CR into LF. With provider substitution each piece is
@@ -44,6 +46,7 @@ from liquid.stringify import to_liquid_string
 
 from kernel.channels import MessageContent
 from kernel.delivery.templates import CompiledTemplate, TemplateError
+from sender_ext import Substitution, substitution_rows
 
 #: The fields a substituting provider renders itself.
 SUBSTITUTED_FIELDS = frozenset({"subject", "html", "text"})
@@ -59,8 +62,8 @@ _MISSING = object()
 
 #: One dynamic part's text for a recipient, from the recipient's values (see ``Layout``).
 Getter = Callable[[Sequence[Any]], str]
-#: A bound personaliser: the content and the substitution data of a recipient, from its values.
-Personalise = Callable[[Sequence[Any]], tuple[MessageContent, dict[str, str] | None]]
+#: A recipient's content (shared by recipients whose content is the same) and substitution data.
+Personalised = tuple[MessageContent, dict[str, str] | None]
 
 
 def missing(count: int) -> tuple[Any, ...]:
@@ -114,6 +117,10 @@ class Part:
         """This part's text for a recipient's values; ``normalise``: with Liquid's line breaks."""
         raise NotImplementedError
 
+    def substitution(self, name: str, layout: Layout) -> Substitution:
+        """This part as the substituted value ``name``, for sender_ext to build per recipient."""
+        return Substitution(name, -1, False, self.bind(layout, normalise=True))
+
 
 class _Variable(Part):
     __slots__ = ("_escape", "_name")
@@ -146,6 +153,12 @@ class _Variable(Part):
             return value if type(value) is str else _text(value)
 
         return text
+
+    def substitution(self, name: str, layout: Layout) -> Substitution:
+        """A str value is printed by sender_ext itself; ``bind``'s getter prints the other values."""
+        index = layout.index.get(self._name)
+        getter = self.bind(layout, normalise=True)
+        return Substitution(name, -1 if index is None else index, self._escape, getter)
 
 
 class _Constant(Part):
@@ -300,14 +313,34 @@ def _bind_field(pieces: Sequence[str | Part], layout: Layout) -> Getter:
     return lambda values: newlines(form % tuple([get(values) for get in getters]))
 
 
-def _dict_display(entries: Sequence[tuple[str, Getter]]) -> Callable[[Sequence[Any]], dict[str, str]]:
-    """``lambda values: {name: get(values) for name, get in entries}``, compiled into one dict display
-    (as ``namedtuple`` and ``dataclasses`` compile their methods): a third cheaper per recipient than the
-    comprehension's loop. The source holds only the entries' indices and their names (``h0``, ``h1``...)."""
-    getters = {f"get{index}": get for index, (_, get) in enumerate(entries)}
-    items = ", ".join(f"{name!r}: get{index}(values)" for index, (name, _) in enumerate(entries))
-    exec(f"def display(values):\n    return {{{items}}}\n", getters)
-    return getters["display"]
+class Personalise:
+    """A personaliser bound to the layout of the rows that carry the recipients' variables (made by
+    ``Personaliser.bind``): call it per recipient, or ``many`` for a batch, whose substitution data
+    sender_ext then builds in one call."""
+
+    __slots__ = ("_content", "substitutions")
+
+    def __init__(
+        self, content: Callable[[Sequence[Any]], MessageContent], substitutions: Sequence[Substitution] | None
+    ) -> None:
+        self._content = content
+        #: The values a substituting provider inserts, as ``sender_ext.substitution_rows`` takes them (None:
+        #: no substitution); benchmarks/sender_bench.py hands them to each core.
+        self.substitutions = substitutions
+
+    def __call__(self, values: Sequence[Any]) -> Personalised:
+        """One recipient's content and substitution data, from its row of values."""
+        content = self._content(values)
+        if self.substitutions is None:
+            return content, None
+        return content, substitution_rows(self.substitutions, (values,))[0]
+
+    def many(self, rows: Sequence[Sequence[Any]]) -> list[Personalised]:
+        """Each recipient's content and substitution data; TemplateError if any cannot be rendered."""
+        contents = list(map(self._content, rows))
+        if self.substitutions is None:
+            return [(content, None) for content in contents]
+        return list(zip(contents, substitution_rows(self.substitutions, rows), strict=True))
 
 
 class Personaliser:
@@ -367,39 +400,36 @@ class Personaliser:
             skeleton.append(self._placeholder_syntax % f"h{index}")
         return newlines("".join(skeleton))
 
-    def __call__(self, variables: Mapping[str, Any]) -> tuple[MessageContent, dict[str, str] | None]:
+    def __call__(self, variables: Mapping[str, Any]) -> Personalised:
         """The content (shared by recipients whose content is the same) and the substitution data."""
         return self.bind(tuple(variables))(tuple(variables.values()))
 
     def bind(self, names: Sequence[str | None]) -> Personalise:
         """``__call__`` for recipients given as rows of values, ``values[i]`` being the variable
         ``names[i]`` (None: a column the templates must not see; a name the templates read that is not
-        in ``names`` is missing for everyone). Bind once per send, call per recipient."""
+        in ``names`` is missing for everyone). Bind once per send, call per recipient or per batch."""
         layout = Layout(names)
-        substituted = _dict_display(
-            [(f"h{index}", part.bind(layout, normalise=True)) for index, part in enumerate(self._values)]
-        )
-        substitution = self.substitution
+        substitutions = None
+        if self.substitution:
+            substitutions = [
+                part.substitution(f"h{index}", layout) for index, part in enumerate(self._values)
+            ]
         fields = [_bind_field(pieces, layout) for _, pieces in (*self._texts, *self._data)]
         if not fields:  # nothing rendered here: everyone shares one content
             shared = self._proto
-            if substitution:
-                return lambda values: (shared, substituted(values))
-            return lambda values: (shared, None)
+            return Personalise(lambda values: shared, substitutions)
         contents = self._contents
 
-        def personalise(values: Sequence[Any]) -> tuple[MessageContent, dict[str, str] | None]:
+        def content(values: Sequence[Any]) -> MessageContent:
             rendered = tuple([get(values) for get in fields])
-            content = contents.get(rendered)
-            if content is None:
-                content = self._content(rendered)
+            shared = contents.get(rendered)
+            if shared is None:
+                shared = self._content(rendered)
                 if len(contents) < MEMO_LIMIT:
-                    contents[rendered] = content
-            if not substitution:
-                return content, None
-            return content, substituted(values)
+                    contents[rendered] = shared
+            return shared
 
-        return personalise
+        return Personalise(content, substitutions)
 
     def _content(self, rendered: tuple[str, ...]) -> MessageContent:
         """The prototype with these fields (the texts', then the data's); equal data share one mapping."""

@@ -33,7 +33,7 @@ from kernel.delivery.suspicion import ConfigSuspicion
 from kernel.delivery.templates import TemplateError
 from kernel.delivery.throttling import DomainThrottle
 from kernel.settings import Settings
-from sender_ext import email_domain, group_batches
+from sender_ext import email_domain, plan_batch
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,10 @@ class BatchPipeline:
     def suspicion(self) -> ConfigSuspicion:
         return self._suspicion
 
-    async def run(self, runtime: SendRuntime, messages: list[Pending], *, from_retries: bool) -> None:
+    async def run(self, runtime: SendRuntime, messages: list[Pending], *, from_retries: bool) -> int:
+        """Send ``messages`` and record what became of them; returns how many repeated the message before
+        them (the same channel and folded address: one profile's two spellings of an address), which
+        are left out and counted by the caller."""
         held = BatchOutcome()
         live = bytearray(b"\x01") * len(messages)
         max_age = self._retry.max_age_seconds
@@ -88,42 +91,69 @@ class BatchPipeline:
                 metrics.EXPIRED.labels(spec.name).inc()
                 live[position] = 0
             elif spec.name in runtime.paused:
-                # Claimed before the pause was seen, or a channel paused beside others of the send.
+                # Read before the pause was seen, or a channel paused beside others of the send.
                 held.waiting.append(Waiting(message, self._hold, attempted=False, detail="channel paused"))
                 live[position] = 0
         channels = [message.channel for message in messages]
         now = self._clock()
-        forms = bytes(runtime.forms[channel] for channel in channels)
-        addresses = [message.address for message in messages]
-        admission = self._throttle.throttle.take_batch(forms, addresses, now, live)
-        go = admission.go
-        if go != live:
-            for position, message in enumerate(messages):
-                if live[position] and not go[position]:
-                    delay = admission.not_before[position] - now
-                    held.waiting.append(Waiting(message, delay, attempted=False, detail="domain throttle"))
-                    metrics.DEFERRED.labels(self._domains(email_domain(message.address))).inc()
-        for channel in runtime.rated:
-            members = [position for position, own in enumerate(channels) if own == channel and go[position]]
-            if members:
+        plan = plan_batch(
+            [message.key for message in messages],
+            [message.address for message in messages],
+            channels,
+            bytes(runtime.forms[channel] for channel in channels),
+            live,
+            self._throttle.throttle,
+            now,
+            runtime.max_sizes,
+        )
+        duplicates = 0
+        for position, message in enumerate(messages):
+            if not live[position] or plan.go[position]:
+                continue
+            if not plan.unique[position]:
+                duplicates += 1
+                continue
+            delay = plan.not_before[position] - now
+            held.waiting.append(Waiting(message, delay, attempted=False, detail="domain throttle"))
+            metrics.DEFERRED.labels(self._domains(email_domain(message.address))).inc()
+        batches = list(plan.batches.batches())
+        if runtime.rated:
+            batches = await self._hold_to_rates(runtime, messages, batches, held, now)
+        await self._record(runtime, held, from_retries)
+        verdicts = await asyncio.gather(
+            *(
+                self._send(runtime, channel, [messages[i] for i in members], from_retries)
+                for channel, members in batches
+            )
+        )
+        for verdict in verdicts:
+            if verdict is not None:
+                await self._pause(runtime, verdict)
+        return duplicates
+
+    async def _hold_to_rates(
+        self,
+        runtime: SendRuntime,
+        messages: list[Pending],
+        batches: list[tuple[int, list[int]]],
+        held: BatchOutcome,
+        now: float,
+    ) -> list[tuple[int, list[int]]]:
+        """Let through at most the project's budget of each rated channel; the other messages wait for
+        when the budget will have refilled for them, one interval apart."""
+        kept = []
+        for channel, members in batches:
+            if channel in runtime.rated:
                 drawn = await draw(self._pool, runtime.project_id, runtime.specs[channel], len(members), now)
                 for waiting, position in enumerate(members[drawn.granted :]):
                     delay = drawn.delay(waiting)
                     held.waiting.append(
                         Waiting(messages[position], delay, attempted=False, detail="channel rate")
                     )
-                    go[position] = 0
-        await self._record(runtime, held, from_retries)
-        batches = group_batches(channels, runtime.max_sizes, go)
-        verdicts = await asyncio.gather(
-            *(
-                self._send(runtime, channel, [messages[i] for i in members], from_retries)
-                for channel, members in batches.batches()
-            )
-        )
-        for verdict in verdicts:
-            if verdict is not None:
-                await self._pause(runtime, verdict)
+                members = members[: drawn.granted]
+            if members:
+                kept.append((channel, members))
+        return kept
 
     async def _record(self, runtime: SendRuntime, outcome: BatchOutcome, from_retries: bool) -> None:
         async with self._pool.acquire() as conn:
@@ -145,17 +175,19 @@ class BatchPipeline:
         spec = runtime.specs[channel]
         personalise = runtime.personalise[channel]
         outcome = BatchOutcome()
-        personalised = []
-        renderable = []
-        for message in messages:
-            try:
-                personalised.append(personalise(runtime.values(message.values)))  # type: ignore[arg-type]
-            except TemplateError as error:
-                outcome.logged.append(Logged(message, spec.name, "failed", "template", attempted=False))
-                metrics.FAILED.labels(spec.name, "template").inc()
-                log.debug("message %s: %s", message.message_id, error)
-                continue
-            renderable.append(message)
+        values = [runtime.values(message.values) for message in messages]
+        try:
+            personalised, renderable = personalise.many(values), messages
+        except TemplateError:  # some recipients cannot be rendered: sort them out, one by one
+            personalised, renderable = [], []
+            for message, recipient in zip(messages, values, strict=True):
+                try:
+                    personalised.append(personalise(recipient))
+                except TemplateError:
+                    outcome.logged.append(Logged(message, spec.name, "failed", "template", attempted=False))
+                    metrics.FAILED.labels(spec.name, "template").inc()
+                    continue
+                renderable.append(message)
         outbound = [
             OutboundMessage(
                 str(message.message_id), message.address, content, message.details or EMPTY, substitution

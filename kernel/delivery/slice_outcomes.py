@@ -19,6 +19,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 
@@ -36,9 +37,12 @@ class Pending:
     #: The channel's position in the send's channels.
     channel: int
     address: str
+    #: What tells two messages of a batch apart: a slice's folded address (its adjacent repeats are one
+    #: message), a waiting message's id.
+    key: str
     details: object
     #: The recipient's values as the personalisers read them (profile_id, custom_id, v0, ...).
-    values: object
+    values: Any
     slice_no: int
     #: Attempts made before this one.
     attempts: int = 0

@@ -54,6 +54,7 @@ def _keep(kept: SliceMessages, row: AudienceRow, part: Slice) -> None:
                 row.profile_id,
                 row.channel,
                 row.address,
+                row.key,
                 row.details,
                 row.values,
                 part.slice_no,

@@ -38,13 +38,14 @@ AUDIENCE = ("planned", "suppressed", "duplicates", "not_consented")
 OUTCOMES = ("sent", "failed", "expired", "cancelled", "retries")
 #: The counters whose messages are final: a send's pending messages are the planned ones not among them.
 FINAL = ("sent", "failed", "suppressed", "expired", "cancelled")
-# The last profile of the next slice (NULL: the audience ends within it), from the audience's first key
-# columns ($1, the project, then for a list $2, the send) and the slice's start and size.
+# The last profile of the next slice and the one after it (only one: the audience ends with this slice),
+# from the audience's first key columns ($1, the project, then for a list $2, the send), the slice's start
+# and size.
 _CUT = {
     "all": """SELECT profile_id FROM profiles WHERE project_id = $1 AND profile_id > $2
-              ORDER BY profile_id OFFSET $3 - 1 LIMIT 1""",
+              ORDER BY profile_id OFFSET $3 - 1 LIMIT 2""",
     "list": """SELECT profile_id FROM send_audience WHERE project_id = $1 AND send_id = $2 AND profile_id > $3
-               ORDER BY profile_id OFFSET $4 - 1 LIMIT 1""",
+               ORDER BY profile_id OFFSET $4 - 1 LIMIT 2""",
 }
 _SUMS = ", ".join(f"sum({name})::bigint AS {name}" for name in COUNTERS)
 
@@ -137,7 +138,9 @@ async def cut(
     lo = send["plan_cursor"] or _NIL
     audience = send["audience"]
     keys = (project_id,) if audience == "all" else (project_id, send_id)
-    hi = await conn.fetchval(_CUT[audience], *keys, lo, size)
+    bounds = await conn.fetch(_CUT[audience], *keys, lo, size)
+    # The last slice goes to the end: a profile created meanwhile with a greater id is in it.
+    hi = bounds[0][0] if len(bounds) == 2 else None
     slice_no = send["next_slice"]
     await conn.execute(
         """INSERT INTO send_slices (project_id, send_id, slice_no, lo, hi, state, owner, lease_until)

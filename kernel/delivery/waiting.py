@@ -49,6 +49,7 @@ async def pending_of(
             row["profile_id"],
             runtime.index[row["channel"]],
             row["address"],
+            str(row["message_id"]),
             recipients.details.get((row["profile_id"], row["address"])),
             recipients.profiles.get(row["profile_id"]),
             row["slice_no"],

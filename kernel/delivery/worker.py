@@ -223,7 +223,9 @@ class SenderWorker:
             if runtime.paced and len(messages.pending) != reserved:
                 released = len(messages.pending) - reserved
                 await slices.pace_released(conn, runtime.project_id, runtime.send_id, None, released)
-        await self._pipeline.run(runtime, messages.pending, from_retries=False)
+        repeated = await self._pipeline.run(runtime, messages.pending, from_retries=False)
+        messages.audience.planned -= repeated
+        messages.audience.duplicates += repeated
         async with self._pool.acquire() as conn:
             if not await slices.finish(conn, part, self.worker_id, messages.audience):
                 log.warning(

@@ -4,12 +4,12 @@ Addresses are normalised before they are stored (phones to E.164, email domains 
 lower-cased, by their kinds' normalisers); what is left is the case of an email's local part, which the
 big mailbox providers ignore: a kind declares ``folds_case`` for that, recorded in ``address_kind_keys``.
 So an email is compared by its *folded* form, ASCII-only case folding whatever the database's locale:
-the key the bulk outbox dedups on (its unique index ``messages_send_address``) and that
-``sender_ext.dedup_key`` gives it. Suppression, erasure and export compare with the same key, so that
-``Jane.Doe@example.com`` can neither bring back nor hide the erased ``jane.doe@example.com``. The other
-kinds are compared as stored: custom and anonymous ids are the caller's own keys, and FCM tokens and push
-endpoints are case-sensitive strings (which the outbox's index folds only because two of them never
-differ by case alone).
+the key the bulk outbox dedups on (its unique index ``messages_send_address``) and a claimed batch's
+scan is ordered and compared by (``sender_ext.plan_batch``). Suppression, erasure and export compare
+with the same key, so that ``Jane.Doe@example.com`` can neither bring back nor hide the erased
+``jane.doe@example.com``. The other kinds are compared as stored: custom and anonymous ids are the
+caller's own keys, and FCM tokens and push endpoints are case-sensitive strings (which the outbox's
+index folds only because two of them never differ by case alone).
 
 The suppression lists hold ``sha256(salt || kind || ':' || key)``. Entries stored before migration 0011
 hashed the address as it was spelt, and the hash cannot be turned into the key's: a check therefore also
@@ -24,7 +24,7 @@ import asyncpg
 from kernel.channels.kinds import LoadedKinds
 
 #: The kinds compared by folded key, as recorded (``address_kind_keys``) from the kinds' ``folds_case``:
-#: the kinds whose form ``sender_ext.dedup_key`` folds (kernel.delivery.throttling.address_form).
+#: the kinds whose addresses are read as case-folded (kernel.delivery.throttling.address_form).
 _FOLDED_KINDS = "SELECT kind FROM address_kind_keys WHERE folds_case"
 
 

@@ -6,7 +6,8 @@ It checks each ``POST /3/device/<token>`` the way APNs does and answers with App
 id, apns-id), the device token, and the payload (JSON, 4096 bytes at most; a background push must
 carry ``content-available: 1`` and nothing to show). Tests can make it fail requests, slow down,
 forget device tokens (410 Unregistered), hold tokens of the other environment (400 BadDeviceToken)
-and send GOAWAY.
+and send GOAWAY. In sandbox mode it also answers a share of device tokens (``report_feedback``) 410
+Unregistered.
 
 It trusts the keys given to :meth:`ApnsEmulator.trust` (or :meth:`ApnsEmulator.trust_config`, a
 project's channel configuration); a new emulator also issues one account of its own, whose channel
@@ -39,6 +40,7 @@ import orjson
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from kernel.channels import FeedbackRates
 from plugins._http import run_standalone
 from plugins._tls import self_signed_tls
 from plugins.apns.config import ApnsConfig
@@ -116,6 +118,8 @@ class ApnsEmulator:
         self._failures: deque[_Failure] = deque()
         self._latency = 0.0
         self._invalidated: dict[str, int] = {}  # device token -> when (ms), as Apple's timestamp
+        #: Sandbox mode: the share of tokens answered as unregistered (None: only invalidated ones).
+        self._rates: FeedbackRates | None = None
         self._other_environment: set[str] = set()
         self._goaway_countdown: int | None = None
         self._server: asyncio.Server | None = None
@@ -186,6 +190,10 @@ class ApnsEmulator:
     def invalidate(self, address: str) -> None:
         """The device token is no longer active: 410 Unregistered, with the time it became so."""
         self._invalidated[address.lower()] = int(time.time() * 1000)
+
+    def report_feedback(self, rates: FeedbackRates) -> None:
+        """Answer the sandbox's share of tokens as unregistered; see the FeedbackEmulator protocol."""
+        self._rates = rates
 
     def from_other_environment(self, address: str) -> None:
         """The device token is valid, but was issued in the other APNs environment (a development build's
@@ -312,6 +320,8 @@ class ApnsEmulator:
         payload = _payload(body)
         if push_type == "background" and not _is_background(payload):
             raise _Refused(400, "InvalidPushType")
+        if self._rates is not None and self._rates.unregistered_token(token.lower()):
+            self._invalidated.setdefault(token.lower(), int(time.time() * 1000))
         if token.lower() in self._invalidated:
             raise _Refused(410, "Unregistered")
         return {

@@ -4,7 +4,8 @@ messages:send``), checked and answered with Google's real shapes.
 The token endpoint verifies the RS256 assertion against the public key of the service account it was
 given (``iss``, ``aud`` = this token URL, ``scope``, ``iat``/``exp`` at most an hour apart) and issues
 opaque bearer tokens; the send endpoint accepts only those, for the account's project. Given no
-service account (sandbox mode), it checks the assertion's claims but not its signature.
+service account (sandbox mode), it checks the assertion's claims but not its signature, and answers
+the sandbox's share of registration tokens (``report_feedback``) as ``UNREGISTERED``, like invalidated ones.
 """
 
 from __future__ import annotations
@@ -198,7 +199,7 @@ class FcmEmulator(HttpEmulator):
             return invalid_argument("Recipient of the message is not set.", field="message")
         if (problem := self._check(message)) is not None:
             return problem
-        if message["token"] in self.invalid:
+        if message["token"] in self.invalid or self.drawn_unregistered(message["token"]):
             return self.failure_response(Failure(404, None, ""))
         if message["token"] in self._other_senders:
             return self.failure_response(Failure(403, None, ""))

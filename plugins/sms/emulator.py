@@ -5,6 +5,12 @@ Errors use Twilio's shape ``{"code", "message", "more_info", "status"}`` with th
 in ``status``, and a Retry-After header only when one is given. An invalidated number is answered with
 21614 ("'To' number is not a valid mobile number"), a number that replied STOP (:meth:`unsubscribe`)
 with 21610. ``fail_next(count, 400, error="21610")`` answers with that Twilio error code.
+
+In sandbox mode with feedback (:meth:`report_feedback`), each project's configuration has its status
+callback at the project's Herald endpoint and an auth token of its own (the webhook credential Herald
+generated); every accepted message with a StatusCallback gets its callbacks, signed with the auth token
+it was sent with: ``sent``, then ``delivered`` or ``undelivered`` with error 30005 (a bounce), its fate
+drawn from the ``herald_message_id`` in the callback URL. SMS has no opens, clicks or list unsubscribes.
 """
 
 from __future__ import annotations
@@ -15,15 +21,18 @@ import secrets
 from collections.abc import Mapping, Sequence
 from email.utils import formatdate
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 from aiohttp import web
 
+from kernel.channels import FeedbackKind, SandboxProject
 from plugins._http import Failure, HttpEmulator, run_standalone
+from plugins._webhook_poster import WebhookPoster
 from plugins.sms.config import is_e164
 from plugins.sms.feedback import twilio_signature
 from plugins.sms.segments import count_segments
-from plugins.sms.sender import MAX_BODY_CHARACTERS
+from plugins.sms.sender import MAX_BODY_CHARACTERS, MESSAGE_ID_PARAMETER
 
 _MESSAGES = {
     20003: "Authenticate",
@@ -38,6 +47,15 @@ _MESSAGES = {
 }
 #: fail_next(status) without an explicit error: the Twilio code that status usually carries.
 _DEFAULT_CODES = {400: 21211, 401: 20003, 429: 20429}
+SANDBOX_CONFIG = {
+    "account_sid": "AC" + "0" * 32,
+    "auth_token": "sandbox-token",
+    "from_number": "+15005550006",
+}
+#: The sandbox's bounce: "30005 Unknown destination handset".
+UNKNOWN_HANDSET = "30005"
+#: Seconds between a message's acceptance and its callbacks.
+CALLBACK_DELAY = 0.1
 
 
 def twilio_error(status: int, code: int, message: str = "") -> web.Response:
@@ -59,6 +77,10 @@ class TwilioEmulator(HttpEmulator):
         self.account_sid = account_sid
         self.auth_token = auth_token
         self._unsubscribed: set[str] = set()
+        #: Callback URL → (form, auth token signing it), one call each.
+        self._callbacks: WebhookPoster[str, tuple[dict[str, str], str]] = WebhookPoster(
+            self._post_callback, batch_size=1, interval=CALLBACK_DELAY
+        )
 
     def unsubscribe(self, number: str) -> None:
         """The number replied STOP: from now on Twilio refuses to message it (21610)."""
@@ -67,7 +89,22 @@ class TwilioEmulator(HttpEmulator):
     def enter_sandbox(self) -> Mapping[str, Any]:
         """Accept any account and token; see the Emulator protocol."""
         self.account_sid = self.auth_token = None
-        return {"account_sid": "AC" + "0" * 32, "auth_token": "sandbox-token", "from_number": "+15005550006"}
+        return dict(SANDBOX_CONFIG)
+
+    def project_config(self, project: SandboxProject) -> Mapping[str, Any]:
+        """Status callbacks to the project's endpoint, signed with an auth token of the project's own."""
+        return {
+            **SANDBOX_CONFIG,
+            "auth_token": project.webhook_secret,
+            "status_callback": project.webhook_url,
+        }
+
+    async def feedback_settled(self) -> None:
+        await self._callbacks.settled()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._callbacks.close()
+        await super().__aexit__(*exc)
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post("/2010-04-01/Accounts/{account}/Messages.json", self._create)]
@@ -76,8 +113,8 @@ class TwilioEmulator(HttpEmulator):
         code = int(failure.error) if failure.error.isdigit() else _DEFAULT_CODES.get(failure.status, 0)
         return twilio_error(failure.status, code, "" if failure.error.isdigit() else failure.error)
 
-    def _authenticated(self, request: web.Request) -> str | None:
-        """The authenticated account SID, or None."""
+    def _authenticated(self, request: web.Request) -> tuple[str, str] | None:
+        """The authenticated account SID and its auth token, or None."""
         scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "basic":
             return None
@@ -89,11 +126,12 @@ class TwilioEmulator(HttpEmulator):
             return None
         if self.account_sid is not None and (user, password) != (self.account_sid, self.auth_token):
             return None
-        return user
+        return user, password
 
     async def _create(self, request: web.Request) -> web.Response:
         account = request.match_info["account"]
-        if self._authenticated(request) != account:
+        credentials = self._authenticated(request)
+        if credentials is None or credentials[0] != account:
             return twilio_error(401, 20003)
         if (injected := await self.injected()) is not None:
             return injected
@@ -136,14 +174,32 @@ class TwilioEmulator(HttpEmulator):
             "to": to,
         }
         resource["uri"] = f"/2010-04-01/Accounts/{account}/Messages/{resource['sid']}.json"
-        self.accepted.append(
-            {
-                **resource,
-                "encoding": segments.encoding,
-                "status_callback": str(form.get("StatusCallback", "")),
-            }
-        )
+        record = {
+            **resource,
+            "encoding": segments.encoding,
+            "status_callback": str(form.get("StatusCallback", "")),
+        }
+        self.accepted.append(record)
+        self._report(record, auth_token=credentials[1])
         return web.json_response(resource, status=201)
+
+    def _report(self, record: Mapping[str, Any], *, auth_token: str) -> None:
+        """Queue the sandbox status callbacks of an accepted message that asked for them."""
+        url = str(record["status_callback"])
+        if self.rates is None or not url:
+            return
+        message_id = parse_qs(urlsplit(url).query).get(MESSAGE_ID_PARAMETER, [""])[0]
+        outcomes = self.rates.outcomes(message_id)
+        statuses = [("sent", "")]
+        if FeedbackKind.BOUNCED in outcomes:
+            statuses.append(("undelivered", UNKNOWN_HANDSET))
+        elif FeedbackKind.DELIVERED in outcomes:
+            statuses.append(("delivered", ""))
+        self._callbacks.add(url, [(self.status_form(record, *status), auth_token) for status in statuses])
+
+    async def _post_callback(self, url: str, calls: list[tuple[dict[str, str], str]]) -> int:
+        [(form, auth_token)] = calls
+        return await self.post_form(url, form, auth_token)
 
     def status_form(self, record: Mapping[str, Any], status: str, error_code: str = "") -> dict[str, str]:
         """The form Twilio posts to a message's StatusCallback when its status becomes ``status``."""
@@ -167,12 +223,17 @@ class TwilioEmulator(HttpEmulator):
         """POST a status callback for an accepted message, signed as Twilio signs it with the account's
         auth token (``auth_token``, needed when the emulator serves every account); returns the target's
         HTTP status."""
-        url = str(record["status_callback"])
-        form = self.status_form(record, status, error_code)
         token = auth_token or self.auth_token
         if not token:
             raise ValueError("which account's auth token signs the callback? Pass auth_token")
-        headers = {"X-Twilio-Signature": twilio_signature(url, form, token)}
+        return await self.post_form(
+            str(record["status_callback"]), self.status_form(record, status, error_code), token
+        )
+
+    @staticmethod
+    async def post_form(url: str, form: Mapping[str, str], auth_token: str) -> int:
+        """POST one status callback form to ``url``, signed with ``auth_token``; the target's status."""
+        headers = {"X-Twilio-Signature": twilio_signature(url, form, auth_token)}
         async with (
             aiohttp.ClientSession() as session,
             session.post(url, data=form, headers=headers) as response,

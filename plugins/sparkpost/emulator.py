@@ -11,6 +11,12 @@ recipient is valid the answer is ``400`` code 5002.
 A suppressed address (``suppress``) behaves like one on SparkPost's suppression list since 2018: the
 transmission accepts it and a bounce event (class 25, "suppressed due to customer policy") is queued
 in ``pending_events``. ``fail_next(1, 400)`` answers SparkPost's older synchronous rejection, code 1902.
+
+In sandbox mode with feedback (:meth:`report_feedback`), each project gets an API key of its own
+(``sandbox-<project id>``) whose account has an event webhook to the project's Herald endpoint, with
+the basic-auth credentials Herald generated; every accepted recipient's fate is drawn from its
+``herald_message_id`` (rcpt metadata) and its events (delivery, bounce class 10, open and click when
+the transmission tracks them, list_unsubscribe) are posted there in batches, as SparkPost posts them.
 """
 
 from __future__ import annotations
@@ -29,11 +35,25 @@ import aiohttp
 import orjson
 from aiohttp import web
 
+from kernel.channels import FeedbackKind, SandboxProject
 from plugins._config import is_email
 from plugins._http import Failure, HttpEmulator, run_standalone
+from plugins._webhook_poster import WebhookPoster
+from plugins.sparkpost.feedback import webhook_credentials
 from plugins.sparkpost.sender import CONTENT_LIMIT
 
 SUPPRESSED_REASON = "554 5.7.1 recipient address was suppressed due to customer policy"
+SANDBOX_CONFIG = {
+    "api_key": "sandbox-key",
+    "from_address": "sandbox@herald.test",
+    "from_name": "Herald sandbox",
+}
+#: A sandbox hard bounce: bounce class 10, "Invalid Recipient".
+UNKNOWN_USER_REASON = "550 5.1.1 <%s>: Recipient address rejected: User unknown"
+#: SparkPost: a batch "may vary from 1 to 1000 or more events".
+FEEDBACK_BATCH_SIZE = 1000
+#: Seconds events gather before a batch goes (SparkPost posts within seconds to a minute).
+FEEDBACK_INTERVAL = 1.0
 #: The ``errors`` entry of a transmission created although some recipients failed validation.
 CREATED_WITH_ERRORS = {
     "message": "transmission created, but with validation errors",
@@ -56,6 +76,8 @@ _WRAPPERS = {
     **dict.fromkeys(("generation_failure", "generation_rejection"), "gen_event"),
 }
 _VARIABLE = re.compile(r"\{\{(\{?)\s*([A-Za-z_][\w.]*)\s*\}?\}\}")
+#: A link SparkPost's click tracking would rewrite (the first one is the one "clicked" in the sandbox).
+_LINK = re.compile(r"https?://[^\s\"'<>]+")
 
 
 def error_response(status: int, message: str, **extra: str) -> web.Response:
@@ -88,15 +110,35 @@ class SparkPostEmulator(HttpEmulator):
         self.suppressed: set[str] = set()
         self._ids = itertools.count(84_000_000_000_000_001)
         self._event_ids = itertools.count(92_356_927_693_813_001)
+        #: API key → the URL of its account's event webhook; URL → the webhook's basic auth.
+        self._webhooks: dict[str, str] = {}
+        self._webhook_auth: dict[str, tuple[str, str]] = {}
+        self._poster: WebhookPoster[str, dict[str, Any]] = WebhookPoster(
+            self._post_batch, batch_size=FEEDBACK_BATCH_SIZE, interval=FEEDBACK_INTERVAL
+        )
 
     def enter_sandbox(self) -> Mapping[str, Any]:
         """Accept any API key; see the Emulator protocol."""
         self.api_key = None
-        return {
-            "api_key": "sandbox-key",
-            "from_address": "sandbox@herald.test",
-            "from_name": "Herald sandbox",
-        }
+        return dict(SANDBOX_CONFIG)
+
+    def project_config(self, project: SandboxProject) -> Mapping[str, Any]:
+        """An API key of the project's own, whose account's event webhook is the project's endpoint."""
+        api_key = f"sandbox-{project.project_id}"
+        credentials = webhook_credentials(project.webhook_secret)
+        self._webhooks[api_key] = project.webhook_url
+        self._webhook_auth[project.webhook_url] = (
+            credentials["auth_credentials.username"],
+            credentials["auth_credentials.password"],
+        )
+        return {**SANDBOX_CONFIG, "api_key": api_key}
+
+    async def feedback_settled(self) -> None:
+        await self._poster.settled()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._poster.close()
+        await super().__aexit__(*exc)
 
     def suppress(self, address: str) -> None:
         """Put ``address`` on the account's suppression list (an earlier complaint or unsubscribe)."""
@@ -147,6 +189,7 @@ class SparkPostEmulator(HttpEmulator):
                 )
             else:
                 self.accepted.append(record)
+                self._report(key, record)
         results: dict[str, Any] = {
             "total_rejected_recipients": len(errors),
             "total_accepted_recipients": len(emails) - len(errors),
@@ -158,6 +201,33 @@ class SparkPostEmulator(HttpEmulator):
         shown = [error for _, error in errors][: int(limit) if limit.isdigit() else None]
         results = {"rcpt_to_errors": shown, **results}
         return web.json_response({"errors": [CREATED_WITH_ERRORS], "results": results})
+
+    def _report(self, api_key: str, record: Mapping[str, Any]) -> None:
+        """Queue the sandbox events of an accepted recipient for its account's webhook, if it has one."""
+        webhook = self._webhooks.get(api_key)
+        if self.rates is None or webhook is None:
+            return
+        options = record["options"]
+        link = _LINK.search(record["html"]) or _LINK.search(record["text"])
+        events = []
+        for kind in self.rates.outcomes(record["herald_message_id"]):
+            if kind is FeedbackKind.BOUNCED:
+                reason = UNKNOWN_USER_REASON % record["email"]
+                events.append(
+                    self.event("bounce", record, bounce_class="10", reason=reason, error_code="550")
+                )
+            elif kind is FeedbackKind.DELIVERED:
+                events.append(self.event("delivery", record))
+            elif kind is FeedbackKind.OPENED and options.get("open_tracking", True):
+                events.append(self.event("open", record))
+            elif kind is FeedbackKind.CLICKED and options.get("click_tracking", True) and link:
+                events.append(self.event("click", record, target_link_url=link[0]))
+            elif kind is FeedbackKind.UNSUBSCRIBED:
+                events.append(self.event("list_unsubscribe", record))
+        self._poster.add(webhook, events)
+
+    async def _post_batch(self, url: str, events: list[dict[str, Any]]) -> int:
+        return await self.post_events(url, events, auth=self._webhook_auth[url])
 
     def _invalid(self, email: str) -> dict[str, str] | None:
         """The ``rcpt_to_errors`` entry of a recipient that fails validation, None for a valid one."""

@@ -50,7 +50,7 @@ KINDS = {
 
 def webhook_credentials(secret: str) -> dict[str, str]:
     """The webhook's authentication as SparkPost's Webhooks API and console name it; none without a
-    secret (a sandbox default configuration), whose webhooks are all refused."""
+    secret, whose webhooks are all refused."""
     if not secret:
         return {}
     return {

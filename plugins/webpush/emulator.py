@@ -8,7 +8,8 @@ the TTL header (required), ``Content-Encoding: aes128gcm``, Urgency and Topic sy
 4096-byte body limit. Then it decrypts the message with the subscription's private key, as the
 browser would (RFC 8291), and records it in :attr:`WebPushEmulator.accepted`; it answers
 ``201 Created`` with the push message's ``Location``. Unknown subscriptions get 404, invalidated
-ones 410 Gone. Errors are JSON ``{"code", "error", "message"}`` in the style of Mozilla's autopush.
+ones 410 Gone, and so does the sandbox's share of subscriptions (``report_feedback``, drawn from the
+endpoint's path). Errors are JSON ``{"code", "error", "message"}`` in the style of Mozilla's autopush.
 
 Standalone: ``python -m plugins.webpush.emulator --port 8082``; ``POST /subscriptions`` then hands out
 a new subscription (its PushSubscription JSON) to any process.
@@ -139,7 +140,8 @@ class WebPushEmulator(HttpEmulator):
         try:
             if subscription is None and not self._sandbox:
                 raise _Refused(404, "no such subscription")
-            if endpoint in self.invalid:
+            # Drawn from the path: the emulator's port changes from run to run, a subscription does not.
+            if endpoint in self.invalid or self.drawn_unregistered(request.path):
                 raise _Refused(410, "subscription expired or unsubscribed")
             injected = await self.injected()
             if injected is not None:

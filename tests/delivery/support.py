@@ -107,10 +107,10 @@ async def rows(db: asyncpg.Pool, project: ProjectKey, send_id: str) -> list[asyn
     waiting for a retry or a deferral (status ``waiting``), by profile, channel and address."""
     return await db.fetch(
         """SELECT message_id, profile_id, channel, address, outcome AS status, reason AS failure_reason,
-                  provider_id, attempts, '' AS detail
+                  provider_id, attempts, '' AS detail, NULL::timestamptz AS due_at
            FROM message_log WHERE project_id = $1 AND send_id = $2
            UNION ALL
-           SELECT message_id, profile_id, channel, address, 'waiting', '', '', attempts, detail
+           SELECT message_id, profile_id, channel, address, 'waiting', '', '', attempts, detail, due_at
            FROM message_retries WHERE project_id = $1 AND send_id = $2
            ORDER BY profile_id, channel, address""",
         project.project_id,
@@ -139,6 +139,11 @@ async def seed_people(db: asyncpg.Pool, project: ProjectKey, count: int, domains
             project.project_id,
             domains,
         )
+
+
+def seeded_emails(count: int, domains: int = 20) -> set[str]:
+    """The emails ``seed_people`` gives its ``count`` profiles."""
+    return {f"person{i}@d{i % domains}.example" for i in range(1, count + 1)}
 
 
 async def until(condition: Callable[[], Awaitable[bool]], what: str) -> None:

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from herald.v1 import messages_pb2
-from kernel.delivery.personalise import Personaliser
+from kernel.delivery.personalise import Personaliser, missing
 from kernel.delivery.templates import TemplateError, compile_template
 
 TEMPLATES = [
@@ -135,3 +135,19 @@ def test_values_are_html_escaped_in_the_html_field_only() -> None:
     assert content.subject == "Hi {{{h0}}}" and content.text == "Hi {{{h0}}}"
     assert substitute(content.html, data) == rendered.html
     assert substitute(content.subject, data) == rendered.subject
+
+
+@pytest.mark.parametrize("placeholder", [None, SPARKPOST_PLACEHOLDER])
+@settings(max_examples=40, deadline=None)
+@given(recipients=st.lists(SUBSTITUTED_VARIABLES, max_size=6))
+def test_a_batch_is_personalised_as_its_recipients_one_by_one(
+    placeholder: str | None, recipients: list[dict[str, Any]]
+) -> None:
+    """``many`` (the substitution data built by sender_ext in one call) equals calling per recipient."""
+    source = "Hi {{ first_name }} from {{ city }}{% if vip %} VIP{% endif %}"
+    personaliser = Personaliser(compiled(source), placeholder=placeholder)
+    names = ["first_name", "city", "vip", "score"]
+    bound = personaliser.bind(names)
+    rows = [tuple(variables.get(name, missing(1)[0]) for name in names) for variables in recipients]
+    assert bound.many(rows) == [bound(row) for row in rows]
+    assert bound.many(rows) == [personaliser(variables) for variables in recipients]

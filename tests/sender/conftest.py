@@ -1,8 +1,10 @@
 """Every sender test runs against both cores: the pure-Python twin (``py-core``) and the compiled one
 (``c-core``), the way aiohttp's parser tests and multidict's suite do.
 
-``c-core`` is skipped, with the reason, when the extension is not built or ``HERALD_NO_EXTENSIONS`` is set
-(``make test`` runs tests/sender a second time that way, so the facade is also tested in pure mode).
+``c-core`` is skipped when ``HERALD_NO_EXTENSIONS`` is set (``make test`` runs the sender and delivery
+tests a second time that way, so the facade is also tested in pure mode); otherwise a compiled core that
+cannot be imported fails the tests that need it: a build that silently fell back to the twin must not
+pass for a tested compiled core.
 """
 
 from __future__ import annotations
@@ -17,13 +19,16 @@ from sender_ext.core import NO_EXTENSIONS
 
 
 def compiled_core() -> ModuleType:
-    """The compiled core, or a skip saying why it cannot be tested."""
+    """The compiled core; a skip when HERALD_NO_EXTENSIONS is set, a failure when it is not built."""
     if NO_EXTENSIONS:
         pytest.skip("HERALD_NO_EXTENSIONS is set: testing the pure-Python core only")
     try:
         return importlib.import_module("sender_ext._core")
     except ImportError as exc:
-        pytest.skip(f"sender_ext._core is not built ({exc}); build it with `.venv/bin/pip install -e .`")
+        pytest.fail(
+            f"sender_ext._core cannot be imported ({exc}): build it with `.venv/bin/pip install -e .`, "
+            "or set HERALD_NO_EXTENSIONS=1 to test the pure-Python core alone"
+        )
 
 
 @pytest.fixture(scope="session", params=["py-core", "c-core"])

@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sender_ext.types import AddressForm, Rate, SlowDown
+from sender_ext.types import AddressForm, Rate, SlowDown, Substitution
 
 Cores = tuple[ModuleType, ModuleType]
 
@@ -52,33 +52,15 @@ def same(cores: Cores, call: Callable[[ModuleType], Any]) -> tuple[Any, ...]:
     return twin
 
 
-@given(kind=kinds, address=st.one_of(texts, not_str))
-def test_normalisation_agrees(cores: Cores, kind: int, address: Any) -> None:
-    for function in ("normalize", "dedup_key"):
-        same(cores, lambda core, f=function: getattr(core, f)(kind, address))
+@given(address=st.one_of(texts, not_str))
+def test_email_domains_agree(cores: Cores, address: Any) -> None:
     same(cores, lambda core: core.email_domain(address))
-
-
-@given(batch=st.lists(st.tuples(kinds, st.one_of(texts, texts, not_str)), max_size=8), extra=st.booleans())
-def test_batch_normalisation_agrees(cores: Cores, batch: list[tuple[int, Any]], extra: bool) -> None:
-    column = [kind for kind, _ in batch] + [AddressForm.MAILBOX] * extra  # extra: a length mismatch
-    same(cores, lambda core: core.normalize_batch(column, [address for _, address in batch]))
-
-
-@given(batches=st.lists(st.one_of(rows, st.lists(st.tuples(kinds, texts))), max_size=6))
-def test_dedup_agrees(cores: Cores, batches: list[list[tuple[int, str]]]) -> None:
-    twin, compiled = (core.Deduper() for core in cores)
-    for batch in batches:
-        column = bytes(kind for kind, _ in batch)
-        addresses = [address for _, address in batch]
-        assert outcome(twin.feed, column, addresses) == outcome(compiled.feed, column, addresses)
-        assert (len(twin), twin.rows) == (len(compiled), compiled.rows)
 
 
 throttle_steps = st.lists(
     st.one_of(
         st.tuples(st.just("batch"), st.floats(-5, 50), rows, st.one_of(st.none(), st.lists(st.booleans()))),
-        st.tuples(st.sampled_from(["take", "slow_down", "multiplier"]), st.floats(-5, 50), spellings),
+        st.tuples(st.sampled_from(["slow_down", "multiplier"]), st.floats(-5, 50), spellings),
         st.tuples(st.just("share"), st.floats(-0.5, 1.5)),
         st.tuples(st.just("set_limit"), spellings, rates),
     ),
@@ -138,3 +120,61 @@ def test_batching_agrees(
     cores: Cores, channels: list[int], sizes: list[int], live: list[bool] | None
 ) -> None:
     same(cores, lambda core: core.group_batches(channels, sizes, live))
+
+
+plan_steps = st.lists(
+    st.tuples(
+        st.floats(0, 5),
+        st.lists(
+            st.tuples(st.integers(-1, 2), st.one_of(spellings, not_str), kinds, st.booleans()), max_size=12
+        ),
+        st.booleans(),
+    ),
+    max_size=8,
+)
+
+
+@given(default=rates, limits=st.dictionaries(spellings, rates, max_size=3), steps=plan_steps)
+def test_batch_plans_agree(
+    cores: Cores, default: Rate, limits: dict[str, Rate], steps: list[tuple[float, list[Any], bool]]
+) -> None:
+    """Sorted or not, bad keys and channels included: same plans, same errors, same throttle state."""
+    throttles = [core.Throttle(default, limits) for core in cores]
+    now = 1.7e9
+    for elapsed, batch, sort in steps:
+        now += elapsed
+        if sort:
+            batch = sorted(batch, key=repr)
+        keys = [key.lower() if isinstance(key, str) else key for _, key, _, _ in batch]
+        addresses = [key for _, key, _, _ in batch]
+        channels = [channel for channel, _, _, _ in batch]
+        forms = bytes(form for _, _, form, _ in batch)
+        live = bytes(alive for _, _, _, alive in batch)
+        results = [
+            outcome(core.plan_batch, keys, addresses, channels, forms, live, throttle, now, [2, 3, 1])
+            for core, throttle in zip(cores, throttles, strict=True)
+        ]
+        assert results[0] == results[1]
+
+
+substituted_values = st.one_of(
+    texts,
+    st.sampled_from(["<b>", "Bob & 'Co' \"Ltd\"", "a\r\nb\rc", "Ünïcode <ü>", "\U0001f600&"]),
+    st.none(),
+    st.integers(),
+)
+
+
+@given(
+    columns=st.lists(st.tuples(st.integers(-1, 3), st.booleans()), max_size=4),
+    rows=st.lists(st.lists(substituted_values, min_size=3, max_size=3), max_size=6),
+)
+def test_substitution_rows_agree(
+    cores: Cores, columns: list[tuple[int, bool]], rows: list[list[Any]]
+) -> None:
+    """Index 3 is past the rows' end: the same IndexError from both."""
+    specs = [
+        Substitution(f"h{number}", index, escape, lambda row, n=number: f"rendered {n} {row!r}")
+        for number, (index, escape) in enumerate(columns)
+    ]
+    same(cores, lambda core: core.substitution_rows(specs, [tuple(row) for row in rows]))

@@ -12,7 +12,7 @@ import sender_ext
 from sender_ext import _core_py, core
 from tests.sender.conftest import compiled_core
 
-PROBE = "import sender_ext; print(sender_ext.IMPLEMENTATION, sender_ext.Deduper.__module__)"
+PROBE = "import sender_ext; print(sender_ext.IMPLEMENTATION, sender_ext.Throttle.__module__)"
 
 
 def implementation(env: dict[str, str], code: str = PROBE) -> str:
@@ -27,7 +27,7 @@ def test_the_facade_exports_the_chosen_core() -> None:
     chosen = _core_py if core.IMPLEMENTATION == "python" else compiled_core()
     expected = "python" if core.NO_EXTENSIONS else "cython"
     assert expected == core.IMPLEMENTATION
-    for name in ("Deduper", "Throttle", "Pacer", "normalize", "normalize_batch", "group_batches"):
+    for name in ("Throttle", "Pacer", "email_domain", "group_batches", "plan_batch", "substitution_rows"):
         assert getattr(sender_ext, name) is getattr(chosen, name)
     assert all(hasattr(sender_ext, name) for name in sender_ext.__all__)
 

@@ -1,0 +1,149 @@
+"""``herald sends watch ID``: a send's progress, polled through GetSend until it ends.
+
+On a terminal, a view redrawn in place: a progress bar (per channel when GetSend can tell the channels
+apart: with one channel its counts are that channel's), the rate at which messages reach a final status,
+the time left at that rate, the pace in force and the channels Herald paused. Anywhere else (a pipe, a
+log, a test) plain lines, one each time the counts change, so that nothing depends on a terminal.
+"""
+
+from __future__ import annotations
+
+import collections
+import sys
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+from herald.v1 import messages_pb2
+
+_BAR_WIDTH = 30
+#: The rate is measured over this much recent history: long enough to smooth batches, short enough
+#: to follow a pause or a throttle.
+_RATE_WINDOW_SECONDS = 10.0
+_ENDED = frozenset({messages_pb2.SEND_STATE_COMPLETED, messages_pb2.SEND_STATE_CANCELLED})
+_PACE_UNITS = {messages_pb2.PACE_UNIT_MINUTE: "min", messages_pb2.PACE_UNIT_HOUR: "h"}
+
+
+def finished(send: messages_pb2.Send) -> int:
+    """Messages with a final status: sent, failed, expired, cancelled or suppressed."""
+    return send.sent + send.failed + send.expired + send.cancelled + send.suppressed
+
+
+class RateMeter:
+    """Messages finished per second over the last :data:`_RATE_WINDOW_SECONDS`."""
+
+    def __init__(self) -> None:
+        self._samples: collections.deque[tuple[float, int]] = collections.deque()
+
+    def add(self, at: float, count: int) -> float | None:
+        """Record ``count`` finished at monotonic time ``at``; the rate, once two samples exist."""
+        self._samples.append((at, count))
+        while len(self._samples) > 2 and at - self._samples[1][0] >= _RATE_WINDOW_SECONDS:
+            self._samples.popleft()
+        first_at, first_count = self._samples[0]
+        return (count - first_count) / (at - first_at) if at > first_at else None
+
+
+def _duration(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 3600}:{whole % 3600 // 60:02}:{whole % 60:02}"
+
+
+def state_name(send: messages_pb2.Send) -> str:
+    return messages_pb2.SendState.Name(send.state).removeprefix("SEND_STATE_")
+
+
+def not_planned(send: messages_pb2.Send) -> str:
+    return (
+        f"not planned: duplicates {send.duplicates:,}, not consented {send.not_consented:,}, "
+        f"unknown profiles {send.unknown_profiles:,}"
+    )
+
+
+def counts(send: messages_pb2.Send, separator: str = "  ") -> str:
+    figures = {
+        "sent": send.sent,
+        "failed": send.failed,
+        "suppressed": send.suppressed,
+        "expired": send.expired,
+        "cancelled": send.cancelled,
+        "pending": send.pending,
+    }
+    return separator.join(f"{name} {count:,}" for name, count in figures.items())
+
+
+def _progress(send: messages_pb2.Send) -> str:
+    planned = f"{send.planned:,}" + ("" if send.outbox_complete else "+")
+    share = finished(send) / send.planned if send.planned else 0.0
+    return f"{share:>4.0%}  {finished(send):,}/{planned}"
+
+
+def _speed(send: messages_pb2.Send, rate: float | None) -> str:
+    if rate is None:
+        return "rate -"
+    left = f"  ETA {_duration(send.pending / rate)}" if rate > 0 and send.pending else ""
+    return f"rate {rate:,.1f}/s{left}"
+
+
+def plain_line(send: messages_pb2.Send, rate: float | None) -> str:
+    speed = _speed(send, rate)
+    return f"{state_name(send)} {_progress(send)}  {counts(send)}  retries {send.retries:,}  {speed}"
+
+
+def view(send: messages_pb2.Send, rate: float | None) -> list[str]:
+    """The terminal view's lines."""
+    pace = "unpaced"
+    if send.HasField("pacing"):
+        pace = f"pace {send.pacing.count:,}/{_PACE_UNITS.get(send.pacing.unit, '?')}"
+    filling = "" if send.outbox_complete else "  (audience still being read)"
+    lines = [f"send {send.send_id}  {send.name!r}  {state_name(send)}  {pace}{filling}"]
+    share = finished(send) / send.planned if send.planned else 0.0
+    done = round(share * _BAR_WIDTH)
+    bar = "[" + "#" * done + "." * (_BAR_WIDTH - done) + "]"
+    # GetSend counts the whole send: only with a single channel are they that channel's.
+    label = send.channels[0] if len(send.channels) == 1 else "all channels (" + ", ".join(send.channels) + ")"
+    lines.append(f"{label}  {bar} {_progress(send)}")
+    lines.append(f"  {counts(send)}")
+    lines.append(f"  {_speed(send, rate)}  retries {send.retries:,}")
+    lines.extend(f"  paused {pause.channel}: {pause.reason}" for pause in send.paused_channels)
+    return lines
+
+
+def summary(send: messages_pb2.Send) -> str:
+    """The final counts, printed once the send has ended."""
+    return (
+        f"send {send.send_id} {state_name(send).lower()}: planned {send.planned:,}, {counts(send, ', ')}, "
+        f"retries {send.retries:,}; {not_planned(send)}"
+    )
+
+
+def watch(
+    fetch: Callable[[], messages_pb2.Send],
+    interval: float,
+    out: TextIO = sys.stdout,
+    live: bool | None = None,
+) -> messages_pb2.Send:
+    """Poll ``fetch`` every ``interval`` seconds, showing progress on ``out`` (redrawn in place when
+    ``live``, by default when ``out`` is a terminal), until the send ends; returns its last state."""
+    live = out.isatty() if live is None else live
+    meter = RateMeter()
+    drawn, shown = 0, None
+    while True:
+        send = fetch()
+        rate = meter.add(time.monotonic(), finished(send))
+        if live:
+            lines = view(send, rate)
+            # Back to the first line of the previous view, and clear it to the end of the screen.
+            out.write((f"\x1b[{drawn}F" if drawn else "") + "\x1b[J" + "\n".join(lines) + "\n")
+            drawn = len(lines)
+        else:
+            # A line when the counts move, not every poll: a log of a long, paused send stays short.
+            moved = (send.state, send.planned, finished(send), send.pending, send.retries)
+            if moved != shown:
+                out.write(plain_line(send, rate) + "\n")
+            shown = moved
+        out.flush()
+        if send.state in _ENDED:
+            out.write(summary(send) + "\n")
+            return send
+        time.sleep(interval)
