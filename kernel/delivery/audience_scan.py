@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -96,11 +95,11 @@ reached AS (
     WHERE t.chosen AND {_DOMAIN_OK.format(t="t")}
 ),
 judged AS MATERIALIZED (
-    SELECT t.*, CASE WHEN t.consented AND EXISTS (
-               SELECT FROM profile_addresses o
-               WHERE o.project_id = $1 AND o.kind = t.kind
-                 AND lower(o.value COLLATE "C") = lower(t.value COLLATE "C")
-                 AND (o.profile_id, o.value) <> (t.profile_id, t.value))
+    SELECT t.*, CASE WHEN t.consented AND (
+               SELECT count(*) FROM (
+                   SELECT FROM profile_addresses o
+                   WHERE o.project_id = $1 AND o.kind = t.kind
+                     AND lower(o.value COLLATE "C") = lower(t.value COLLATE "C") LIMIT 2) AS o) = 2
            THEN {_WINNER} END AS winner
     FROM reached t
 ),
@@ -129,8 +128,7 @@ ORDER BY t.profile_id, t.ord, t.key, t.value
 """
 
 
-@dataclass(frozen=True, slots=True)
-class AudienceRow:
+class AudienceRow(NamedTuple):
     """One address of the slice's audience for one of the send's channels, judged."""
 
     message_id: uuid.UUID

@@ -19,7 +19,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -28,8 +28,7 @@ from kernel.delivery.outcomes import Attempt, apply_consequences
 from kernel.delivery.slices import SliceCounts, add_counts
 
 
-@dataclass(frozen=True, slots=True)
-class Pending:
+class Pending(NamedTuple):
     """A message on its way: fresh from a slice, or taken from ``message_retries``."""
 
     message_id: uuid.UUID
@@ -52,8 +51,7 @@ class Pending:
     first_attempt_at: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Logged:
+class Logged(NamedTuple):
     """An attempted message whose outcome is final: a row of the message log."""
 
     message: Pending
@@ -65,8 +63,7 @@ class Logged:
     attempted: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class Waiting:
+class Waiting(NamedTuple):
     """A message to try again ``delay`` seconds from now; ``attempted``: this batch tried it."""
 
     message: Pending
