@@ -224,6 +224,13 @@ class Settings(BaseSettings):
     heartbeat_seconds: float = Field(
         5.0, gt=0, description="How often a worker records that it is alive (and counts its peers)."
     )
+    message_log_days: int = Field(
+        90,
+        ge=1,
+        description="Days the message log keeps each attempted bulk message (who was sent what, and "
+        "its outcome): an older day is dropped whole. Feedback on an older message still reaches its "
+        "profile by address, but no longer its send's statistics; erasure and export no longer list it.",
+    )
     metrics_address: str = Field(
         "127.0.0.1:9464",
         description="Where Prometheus metrics are served (GET /metrics); port 0 picks a free one, empty "
