@@ -1,6 +1,6 @@
 """What the send engine stores about a bulk send, written directly: a send as CreateSend stores it, and the
 rows its workers write for each message (the log of an attempt, a message waiting for a retry, the claim
-of an address several profiles share), with the message id the schema derives from send, channel and
+of an address several profiles share), with the message id the engine derives from send, channel and
 folded address."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import uuid
 
 import asyncpg
 
-from kernel.delivery.send_ids import new_send_id
+from kernel.delivery.send_ids import bulk_message_ids, new_send_id
 from tests.conftest import SPARKPOST, ProjectKey
 
 
@@ -52,8 +52,11 @@ async def _stored_message(
     profile_id: uuid.UUID,
     address: str,
 ) -> str:
-    """Run ``insert`` ($1 project, $2 send, $3 channel, $4 address, $5 profile); the message id."""
-    return str(await db.fetchval(insert, project.project_id, send_id, SPARKPOST, address, profile_id))
+    """Run ``insert`` ($1 project, $2 send, $3 channel, $4 address, $5 profile, $6 message id, which the
+    engine derives from the send, channel and folded address); the message id."""
+    [message_id] = bulk_message_ids(send_id, SPARKPOST, [address.lower()])
+    await db.execute(insert, project.project_id, send_id, SPARKPOST, address, profile_id, message_id)
+    return message_id
 
 
 async def logged(
@@ -62,9 +65,7 @@ async def logged(
     """The send's message to ``address`` for ``profile_id``, logged as accepted by SparkPost; its id."""
     insert = """INSERT INTO message_log (project_id, message_id, send_id, profile_id, channel, address,
                                          outcome, provider_id, attempts)
-                VALUES ($1, bulk_message_id_v2($2, $3, lower($4 COLLATE "C")), $2, $5, $3, $4,
-                        'sent', 'tx-1', 1)
-                RETURNING message_id"""
+                VALUES ($1, $6, $2, $5, $3, $4, 'sent', 'tx-1', 1)"""
     return await _stored_message(db, insert, project, send_id, profile_id, address)
 
 
@@ -74,9 +75,8 @@ async def waiting(
     """The send's message to ``address`` for ``profile_id``, waiting for a retry; its id."""
     insert = """INSERT INTO message_retries (project_id, send_id, message_id, slice_no, profile_id, channel,
                                              address, attempts, first_attempt_at, due_at, detail)
-                VALUES ($1, $2, bulk_message_id_v2($2, $3, lower($4 COLLATE "C")), 0, $5, $3, $4, 1, now(),
-                        now() + interval '1 hour', '429 Too Many Requests')
-                RETURNING message_id"""
+                VALUES ($1, $2, $6, 0, $5, $3, $4, 1, now(), now() + interval '1 hour',
+                        '429 Too Many Requests')"""
     return await _stored_message(db, insert, project, send_id, profile_id, address)
 
 

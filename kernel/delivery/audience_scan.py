@@ -11,9 +11,9 @@ the lowest profile id among those who may receive it is kept (``claim``): before
 recorded (``send_address_claims``), so that a change in the profiles between two slices cannot make a
 second slice send it again. The others are counted as duplicates.
 
-A message's id is derived from the send, its channel and folded address (``bulk_message_id_v2``), so a
-slice read again after a crash gives each message the id it had; what the message log or the retries
-table already holds of it is marked ``done`` and not sent again.
+A message's id is derived from the send, its channel and folded address (computed by the kernel,
+:func:`kernel.delivery.send_ids.bulk_message_ids`), so a slice read again after a crash gives each message
+the id it had (:mod:`kernel.delivery.slice_work` then skips what an earlier lease sent or scheduled).
 """
 
 from __future__ import annotations
@@ -32,10 +32,11 @@ from kernel.profiles.identifier_keys import identifier_hash_sql, identifier_key_
 
 _RANGE = "a.profile_id > $3 AND ($4::uuid IS NULL OR a.profile_id <= $4)"
 _SOURCES = {
+    # $2, the send, keys the list only: typed here so that both sources take the same arguments.
     "all": f"""
 holders AS (
     SELECT p.profile_id, p.custom_id, p.attributes FROM profiles p
-    WHERE p.project_id = $1 AND {_RANGE.replace("a.", "p.")}
+    WHERE p.project_id = $1 AND {_RANGE.replace("a.", "p.")} AND $2::uuid IS NOT NULL
 )""",
     "list": f"""
 holders AS (
@@ -94,33 +95,26 @@ reached AS MATERIALIZED (
         AND s.channel = t.consent AND s.purpose = $9 AND s.topic = ''
     WHERE t.chosen AND {_DOMAIN_OK.format(t="t")}
 ),
-shared AS (
-    SELECT o.kind, o.folded FROM (SELECT DISTINCT kind, folded FROM reached WHERE consented) r
-    JOIN profile_addresses o ON o.project_id = $1 AND o.kind = r.kind AND o.folded = r.folded
-    GROUP BY o.kind, o.folded HAVING count(*) > 1
-),
 judged AS MATERIALIZED (
-    SELECT t.*, CASE WHEN h.folded IS NOT NULL THEN {_WINNER} END AS winner
+    SELECT t.*, CASE WHEN t.consented AND (
+               SELECT count(*) FROM (
+                   SELECT FROM profile_addresses o
+                   WHERE o.project_id = $1 AND o.kind = t.kind AND o.folded = t.folded LIMIT 2) AS o) = 2
+           THEN {_WINNER} END AS winner
     FROM reached t
-    LEFT JOIN shared h ON t.consented AND h.kind = t.kind AND h.folded = t.folded
 ),
 keyed AS MATERIALIZED (
-    SELECT t.*, bulk_message_id_v2($2, t.channel, t.key) AS message_id,
+    SELECT t.*,
            CASE WHEN t.consented AND t.winner IS NULL AND {_ANY_SUPPRESSED}
                 THEN {identifier_hash_sql("t.kind", "t.value")} END AS hash,
            CASE WHEN t.consented AND t.winner IS NULL AND {_ANY_SUPPRESSED}
                 THEN {spelt_hash_sql("t.kind", "t.value")} END AS spelt
     FROM judged t JOIN projects p ON p.project_id = $1
 )
-SELECT t.message_id, t.profile_id, t.ord, t.value, t.details, t.key, t.consented,
+SELECT t.profile_id, t.ord, t.value, t.details, t.key, t.consented,
        t.winner IS NOT NULL AND t.winner <> t.profile_id AS duplicate,
        t.winner IS NOT NULL AND t.winner = t.profile_id AS claim,
        CASE WHEN t.hash IS NULL THEN NULL ELSE {blocking_reason_sql("t", "$14")} END AS blocked,
-       CASE WHEN $15 THEN coalesce(
-           (SELECT 'logged' FROM message_log g WHERE g.project_id = $1 AND g.profile_id = t.profile_id
-              AND g.message_id = t.message_id LIMIT 1),
-           (SELECT 'waiting' FROM message_retries r WHERE r.project_id = $1 AND r.send_id = $2
-              AND r.message_id = t.message_id)) END AS done,
        h.custom_id{{variables}}
 FROM keyed t
 JOIN holders h ON h.profile_id = t.profile_id
@@ -132,7 +126,6 @@ ORDER BY t.profile_id, t.ord, t.key, t.value
 class AudienceRow(NamedTuple):
     """One address of the slice's audience for one of the send's channels, judged."""
 
-    message_id: uuid.UUID
     profile_id: uuid.UUID
     #: The channel's position in the send's channels.
     channel: int
@@ -147,8 +140,6 @@ class AudienceRow(NamedTuple):
     claim: bool
     #: Why the suppression list blocks it, or None.
     blocked: str | None
-    #: "logged" or "waiting": an earlier lease of the slice sent it or scheduled it; None: not yet.
-    done: str | None
     #: The recipient's values as the personalisers are bound to read them (profile_id, custom_id, v0, ...).
     values: Sequence[Any]
 
@@ -160,7 +151,7 @@ class AudienceScan:
         self._definition = definition
         self.variables = tuple(variables)
         columns = "".join(
-            f", h.attributes -> ${16 + i}::text -> 'v' AS v{i}" for i in range(len(self.variables))
+            f", h.attributes -> ${15 + i}::text -> 'v' AS v{i}" for i in range(len(self.variables))
         )
         self._statement = _SCAN.format(source=_SOURCES[audience], variables=columns, listed=_LISTED[audience])
 
@@ -183,23 +174,6 @@ class AudienceScan:
             list(definition.exclude_domains),
             [kind.has_domain for kind in definition.kinds],
             definition.marketing,
-            part.rerun,
             *self.variables,
         )
-        return [
-            AudienceRow(
-                row[0],
-                row[1],
-                row[2],
-                row[3],
-                row[4],
-                row[5],
-                row[6],
-                row[7],
-                row[8],
-                row[9],
-                row[10],
-                (row[1], *row[11:]),
-            )
-            for row in rows
-        ]
+        return [AudienceRow(*row[:9], (row[0], *row[9:])) for row in rows]

@@ -1,6 +1,6 @@
 """Whom a bulk message id names: its send, found from the id alone, and the profile it was sent to.
 
-A bulk message id starts with the first 8 bytes of its send's id (``bulk_message_id_v2``, migration 0018),
+A bulk message id starts with the first 8 bytes of its send's id (:mod:`kernel.delivery.send_ids`),
 which the unique index ``sends_message_id_prefix_v2`` finds. The message log holds the recipient but is
 indexed by profile only (one index keeps its appends cheap), so the profile is looked for among the
 holders of the event's address (by its key, as the id was computed: folded for an email; the folded form

@@ -190,7 +190,7 @@ class BatchPipeline:
                 renderable.append(message)
         outbound = [
             OutboundMessage(
-                str(message.message_id), message.address, content, message.details or EMPTY, substitution
+                message.message_id, message.address, content, message.details or EMPTY, substitution
             )
             for message, (content, substitution) in zip(renderable, personalised, strict=True)
         ]

@@ -31,7 +31,8 @@ from kernel.delivery.slices import SliceCounts, add_counts
 class Pending(NamedTuple):
     """A message on its way: fresh from a slice, or taken from ``message_retries``."""
 
-    message_id: uuid.UUID
+    #: In text form, as providers get it.
+    message_id: str
     profile_id: uuid.UUID
     #: The channel's position in the send's channels.
     channel: int

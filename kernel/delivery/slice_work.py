@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from kernel.delivery.audience_scan import AudienceRow
+from kernel.delivery.send_ids import bulk_message_ids
 from kernel.delivery.send_runtime import SendRuntime
 from kernel.delivery.slice_outcomes import Pending
 from kernel.delivery.slices import Slice, SliceAudience
@@ -15,7 +16,8 @@ from kernel.delivery.slices import Slice, SliceAudience
 @dataclass(slots=True)
 class SliceMessages:
     audience: SliceAudience = field(default_factory=SliceAudience)
-    #: The messages to send now (not blocked, not sent by an earlier lease, not anybody else's).
+    #: The messages to send now (not blocked, not sent by an earlier lease, not anybody else's); their
+    #: ids in text form, as providers get them.
     pending: list[Pending] = field(default_factory=list)
 
 
@@ -23,6 +25,7 @@ async def slice_messages(conn: asyncpg.Connection, runtime: SendRuntime, part: S
     rows = await runtime.scan.read(conn, part)
     kept = SliceMessages()
     audience = kept.audience
+    sendable: list[AudienceRow] = []
     claims: list[AudienceRow] = []
     for row in rows:
         if not row.consented:
@@ -31,35 +34,70 @@ async def slice_messages(conn: asyncpg.Connection, runtime: SendRuntime, part: S
             audience.duplicates += 1
         elif row.claim:
             claims.append(row)
+        elif row.blocked is not None:
+            audience.planned += 1
+            audience.suppressed += 1
         else:
-            _keep(kept, row, part)
+            sendable.append(row)
     if claims:
         won = await _claim(conn, runtime, part, claims)
         for row in claims:
-            if won.get((runtime.names[row.channel], row.key)) == row.profile_id:
-                _keep(kept, row, part)
-            else:
+            if won.get((runtime.names[row.channel], row.key)) != row.profile_id:
                 audience.duplicates += 1
+            elif row.blocked is not None:
+                audience.planned += 1
+                audience.suppressed += 1
+            else:
+                sendable.append(row)
+    audience.planned += len(sendable)
+    ids = _message_ids(runtime, sendable)
+    done = await _done_before(conn, part) if part.rerun else frozenset()
+    kept.pending = [
+        Pending(
+            message_id,
+            row.profile_id,
+            row.channel,
+            row.address,
+            row.key,
+            row.details,
+            row.values,
+            part.slice_no,
+        )
+        for message_id, row in zip(ids, sendable, strict=True)
+        if message_id not in done
+    ]
     return kept
 
 
-def _keep(kept: SliceMessages, row: AudienceRow, part: Slice) -> None:
-    kept.audience.planned += 1
-    if row.blocked is not None:
-        kept.audience.suppressed += 1
-    elif row.done is None:
-        kept.pending.append(
-            Pending(
-                row.message_id,
-                row.profile_id,
-                row.channel,
-                row.address,
-                row.key,
-                row.details,
-                row.values,
-                part.slice_no,
-            )
-        )
+def _message_ids(runtime: SendRuntime, rows: list[AudienceRow]) -> list[str]:
+    """Each row's message id, in the rows' order (computed channel by channel)."""
+    ids: list[str] = [""] * len(rows)
+    for channel, name in enumerate(runtime.names):
+        positions = [position for position, row in enumerate(rows) if row.channel == channel]
+        keys = (rows[position].key for position in positions)
+        for position, message_id in zip(
+            positions, bulk_message_ids(runtime.send_id, name, keys), strict=True
+        ):
+            ids[position] = message_id
+    return ids
+
+
+async def _done_before(conn: asyncpg.Connection, part: Slice) -> frozenset[str]:
+    """The messages of a slice read again that an earlier lease sent (the log) or scheduled (retries)."""
+    rows = await conn.fetch(
+        """SELECT g.message_id::text FROM message_log g
+           WHERE g.project_id = $1 AND g.send_id = $2
+             AND g.profile_id > $3 AND ($4::uuid IS NULL OR g.profile_id <= $4)
+           UNION ALL
+           SELECT r.message_id::text FROM message_retries r
+           WHERE r.project_id = $1 AND r.send_id = $2 AND r.slice_no = $5""",
+        part.project_id,
+        part.send_id,
+        part.lo,
+        part.hi,
+        part.slice_no,
+    )
+    return frozenset(row[0] for row in rows)
 
 
 async def _claim(

@@ -45,7 +45,7 @@ async def pending_of(
     recipients = await queries.recipients(conn, runtime.project_id, profile_ids)
     return [
         Pending(
-            row["message_id"],
+            str(row["message_id"]),
             row["profile_id"],
             runtime.index[row["channel"]],
             row["address"],

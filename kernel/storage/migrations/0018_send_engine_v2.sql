@@ -79,17 +79,8 @@ CREATE INDEX message_log_profile ON message_log (project_id, profile_id);
 -- Rows whose day has no partition yet (a clock far ahead) are not refused.
 CREATE TABLE message_log_default PARTITION OF message_log DEFAULT;
 
--- A bulk message's id: the first 8 bytes of its send's id (UUIDv7: the millisecond, the version, 12 random
--- bits) and 62 bits of the MD5 of its channel and folded address (the variant's two bits set), so that a
--- re-run after a crash gives every message the id it had, and feedback finds the send from the id alone.
--- MD5 because it is the hash PostgreSQL gives as text at the least cost per message; nothing here needs
--- more than its spread (the send's prefix keeps ids of different sends apart).
-CREATE FUNCTION bulk_message_id_v2(send_id uuid, channel text, address_key text) RETURNS uuid
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$ SELECT (left(send_id::text, 19)
-                  || translate(substr(md5(channel || E'\n' || address_key), 17, 1),
-                               '0123456789abcdef', '89ab89ab89ab89ab')
-                  || substr(md5(channel || E'\n' || address_key)::uuid::text, 21, 16))::uuid $$;
+-- A bulk message's id starts with the first 8 bytes of its send's id (kernel.delivery.send_ids): unique
+-- within a project, so that feedback finds the send from a message id alone.
 CREATE UNIQUE INDEX sends_message_id_prefix_v2 ON sends (project_id, substr(uuid_send(send_id), 1, 8));
 DROP INDEX sends_message_id_prefix;
 
