@@ -50,6 +50,7 @@ class Heartbeat:
         async with self._pool.acquire() as conn:
             if swept := await slices.sweep_cancelled(conn):
                 log.info("%s messages of cancelled sends will not be retried", swept)
+            await slices.complete_finished(conn)
             metrics.QUEUE_DEPTH.set(await slices.pending_messages(conn))
         metrics.LIVE_WORKERS.set(live)
 

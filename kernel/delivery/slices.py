@@ -210,7 +210,15 @@ async def add_counts(
 
 
 async def complete_if_done(conn: asyncpg.Connection, project_id: uuid.UUID, send_id: uuid.UUID) -> bool:
-    """Mark the send completed when its audience is cut, its slices done and nothing waits for a retry."""
+    """Mark the send completed when its audience is cut, its slices done and nothing waits for a retry.
+
+    The send row is locked first, by a statement of its own: two workers finishing the send's last two
+    slices at once would otherwise each see the other's slice still leased (their statements' snapshots
+    are taken before either commits), and neither would complete it. Call inside a transaction.
+    """
+    await conn.execute(
+        "SELECT FROM sends WHERE project_id = $1 AND send_id = $2 FOR UPDATE", project_id, send_id
+    )
     done = await conn.fetchval(
         """UPDATE sends s SET state = 'completed', completed_at = now(), updated_at = now()
            WHERE s.project_id = $1 AND s.send_id = $2 AND s.state IN ('running', 'paused')
@@ -340,3 +348,17 @@ async def pace_released(
         start,
         released,
     )
+
+
+async def complete_finished(conn: asyncpg.Connection) -> int:
+    """Complete every running or paused send that is over but was not marked so (a worker died between
+    its last outcome and the check); returns how many."""
+    status = await conn.execute(
+        """UPDATE sends s SET state = 'completed', completed_at = now(), updated_at = now()
+           WHERE s.state IN ('running', 'paused') AND s.planned_at IS NOT NULL
+             AND NOT EXISTS (SELECT FROM send_slices l WHERE l.project_id = s.project_id
+                             AND l.send_id = s.send_id AND l.state = 'leased')
+             AND NOT EXISTS (SELECT FROM message_retries r WHERE r.project_id = s.project_id
+                             AND r.send_id = s.send_id)"""
+    )
+    return int(status.split()[-1])

@@ -236,5 +236,5 @@ class SenderWorker:
         async with self._pool.acquire() as conn:
             messages = await pending_of(conn, runtime, rows)
         await self._pipeline.run(runtime, messages, from_retries=True)
-        async with self._pool.acquire() as conn:
+        async with self._pool.acquire() as conn, conn.transaction():
             await slices.complete_if_done(conn, runtime.project_id, runtime.send_id)
