@@ -7,7 +7,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint protos-check protos-release bench-locust bench-ingest bench-calls bench-sender bench-campaign bench-outbox bench-push bench-webhooks bench-import bench-upsert protos
+.PHONY: run test lint protos-check protos-release bench-locust bench-ingest bench-calls bench-sender bench-campaign bench-send-cost bench-push bench-webhooks bench-import bench-upsert protos
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -77,8 +77,8 @@ bench-sender: $(VENV)/.installed-test
 bench-campaign: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/campaign_bench.py
 
-bench-outbox: $(VENV)/.installed-test
-	$(BIN)/python benchmarks/outbox_cost_bench.py
+bench-send-cost: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/send_cost_bench.py
 
 bench-import: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/import_bench.py

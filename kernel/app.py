@@ -1,7 +1,7 @@
 """The kernel's shared state: settings, database, authentication and the domain services on top.
 
 One :class:`Kernel` per process. Servicers receive it and reach domain services through it; background
-jobs (group commit of events, scheduled purges) are started and stopped with it.
+jobs (group commit of events, scheduled purges, the message log's partitions) are started and stopped with it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from kernel.auth import Authenticator
 from kernel.channels.configs import ChannelConfigs
 from kernel.delivery.feedback import FeedbackProcessor
+from kernel.delivery.message_log import maintain_periodically
 from kernel.delivery.metrics import MetricsServer
 from kernel.delivery.senders import SenderPool
 from kernel.delivery.sends import Sends
@@ -101,6 +102,7 @@ class Kernel:
         kernel.on_close(kernel.workers.stop)
         kernel.webhook_queue.start()
         kernel.on_close(kernel.webhook_queue.stop)
+        kernel.run_in_background("message-log-upkeep", lambda: maintain_periodically(db.pool, settings))
         return kernel
 
     def run_in_background(self, name: str, job: Callable[[], Awaitable[None]]) -> None:

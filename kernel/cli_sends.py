@@ -50,7 +50,8 @@ def show_send(connection: Connection, args: argparse.Namespace) -> int:
         print(json_format.MessageToJson(send, preserving_proto_field_name=True))
         return 0
     print(f"send {send.send_id}  {send.name!r}")
-    print(f"  state      {state_name(send)}" + ("" if send.outbox_complete else " (outbox still filling)"))
+    reading = "" if send.outbox_complete else " (audience still being read)"
+    print(f"  state      {state_name(send)}{reading}")
     print(f"  purpose    {common_pb2.Purpose.Name(send.purpose).removeprefix('PURPOSE_').lower()}")
     print(f"  channels   {', '.join(send.channels)}")
     if send.HasField("pacing"):

@@ -95,7 +95,7 @@ def view(send: messages_pb2.Send, rate: float | None) -> list[str]:
     pace = "unpaced"
     if send.HasField("pacing"):
         pace = f"pace {send.pacing.count:,}/{_PACE_UNITS.get(send.pacing.unit, '?')}"
-    filling = "" if send.outbox_complete else "  (outbox still filling)"
+    filling = "" if send.outbox_complete else "  (audience still being read)"
     lines = [f"send {send.send_id}  {send.name!r}  {state_name(send)}  {pace}{filling}"]
     share = finished(send) / send.planned if send.planned else 0.0
     done = round(share * _BAR_WIDTH)

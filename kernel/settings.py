@@ -147,8 +147,9 @@ class Settings(BaseSettings):
         1000,
         ge=1,
         le=100_000,
-        description="Outbox messages a worker claims at once (then cut into "
-        "provider batches by each channel's maximum). A crash can resend at most the batches in flight.",
+        description="Profiles in a slice of a bulk send (a worker's unit of work: its audience read in "
+        "one statement, cut into provider batches by each channel's maximum), and messages taken at once "
+        "from those waiting for a retry. A crash resends at most the provider batches in flight.",
     )
     worker_concurrency: int = Field(4, ge=1, description="Claimed batches one worker sends at the same time.")
     channel_concurrency: dict[str, int] = Field(
@@ -223,8 +224,12 @@ class Settings(BaseSettings):
     heartbeat_seconds: float = Field(
         5.0, gt=0, description="How often a worker records that it is alive (and counts its peers)."
     )
-    outbox_chunk_size: int = Field(
-        20_000, ge=1, description="Profiles turned into outbox rows per transaction when a send starts."
+    message_log_days: int = Field(
+        90,
+        ge=1,
+        description="Days the message log keeps each attempted bulk message (who was sent what, and "
+        "its outcome): an older day is dropped whole. Feedback on an older message still reaches its "
+        "profile by address, but no longer its send's statistics; erasure and export no longer list it.",
     )
     metrics_address: str = Field(
         "127.0.0.1:9464",

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import grpc
@@ -91,6 +92,19 @@ async def channel(server: RunningServer) -> AsyncIterator[grpc.aio.Channel]:
 async def db(server: RunningServer) -> asyncpg.Pool:
     """The kernel's own pool, for tests that check what is (or is not) stored."""
     return server.kernel.db.pool
+
+
+@pytest.fixture
+async def scratch_url(database_url: str) -> AsyncIterator[str]:
+    """An empty database of this test's own, in the session's server."""
+    name = f"scratch_{uuid.uuid4().hex}"
+    admin = await asyncpg.connect(database_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield urlsplit(database_url)._replace(path=f"/{name}").geturl()
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
 
 
 def bearer(key: str) -> tuple[tuple[str, str], ...]:

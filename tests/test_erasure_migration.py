@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
@@ -22,19 +21,6 @@ _STORE_AS_SPELT = """
 INSERT INTO {table} (project_id, identifier_sha256{columns})
 SELECT $1, sha256(p.suppression_salt || convert_to('email:' || $2, 'UTF8')){values}
 FROM projects p WHERE p.project_id = $1"""
-
-
-@pytest.fixture
-async def scratch_url(database_url: str) -> AsyncIterator[str]:
-    """An empty database of this test's own, in the session's server."""
-    name = f"scratch_{uuid.uuid4().hex}"
-    admin = await asyncpg.connect(database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield urlsplit(database_url)._replace(path=f"/{name}").geturl()
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from kernel.profiles.export import CHUNK_BYTES
 from kernel.profiles.refs import suppressed_identities
 from kernel.server import RunningServer
 from plugins.sparkpost.emulator import SparkPostEmulator
+from tests.bulk_rows import claimed, logged, stored_send, waiting
 from tests.conftest import SPARKPOST, ProjectKey, rpc_error
 
 
@@ -74,8 +75,9 @@ def email_address(value: str) -> common_pb2.Address:
 async def seed_person(profiles, project: ProjectKey, db: asyncpg.Pool, events: int = 3) -> Person:
     """A person as the public API builds one: anonymous events, then a known profile with attributes, an
     email, a phone, two device tokens and a subscription, the anonymous profile merged in at login, another
-    profile merged in explicitly, ``events`` named events (one second apart, ending now), and three
-    messages sent to them: to the profile, to the merged profile, and to their email spelt otherwise."""
+    profile merged in explicitly, ``events`` named events (one second apart, ending now), three
+    transactional messages sent to them: to the profile, to the merged profile, and to their email spelt
+    otherwise, and bulk messages: two logged (to the profile and to the merged one), one waiting."""
     tag = uuid.uuid4().hex
     custom_id, anonymous_id, old_id = f"cust-{tag}", f"anon-{tag}", f"old-{tag}"
     email = f"Mail.{tag.upper()}@example.com"
@@ -153,6 +155,13 @@ async def seed_person(profiles, project: ProjectKey, db: asyncpg.Pool, events: i
             (project.project_id, uuid.uuid4(), None, f"{local.swapcase()}@{domain}"),
         ],
     )
+    # And what a bulk send stored: attempts logged to the profile and to the merged one, a message waiting
+    # for a retry, the claim of the address (as if another profile held it too).
+    send_id = await stored_send(db, project)
+    await logged(db, project, send_id, uuid.UUID(known.profile_id), email)
+    await logged(db, project, send_id, uuid.UUID(old.profile_id), f"{local.swapcase()}@{domain}")
+    await waiting(db, project, await stored_send(db, project), uuid.UUID(known.profile_id), email)
+    await claimed(db, project, send_id, uuid.UUID(known.profile_id), email)
     return Person(
         known.profile_id,
         custom_id,
@@ -216,6 +225,9 @@ async def test_erase_leaves_no_row_naming_the_person(profiles, project: ProjectK
         "profile_merges",
         "events",
         "messages",
+        "message_log",
+        "message_retries",
+        "send_address_claims",
     }
 
     reply = await profiles.EraseProfile(
@@ -380,6 +392,8 @@ async def test_export_holds_everything_about_the_profile(profiles, project: Proj
         "merges",
         "events",
         "messages",
+        "bulk_messages",
+        "waiting_messages",
         "transactional_requests",
     ]
     assert document["profile"]["profile_id"] == person.profile_id
@@ -408,6 +422,12 @@ async def test_export_holds_everything_about_the_profile(profiles, project: Proj
     assert sorted((m["address"], m["status"]) for m in document["messages"]) == sorted(
         [(person.email, "sent"), (person.email, "sent"), (person.respelt_email, "sent")]
     )
+    assert sorted((m["address"], m["outcome"], m["provider_id"]) for m in document["bulk_messages"]) == [
+        (person.email, "sent", "tx-1"),
+        (person.respelt_email, "sent", "tx-1"),
+    ]
+    [waiting_message] = document["waiting_messages"]
+    assert (waiting_message["address"], waiting_message["attempts"]) == (person.email, 1)
     assert document["transactional_requests"] == []
 
 

@@ -2,7 +2,9 @@
 
 Each feedback event becomes a ``herald.message.<kind>`` event on the profile that received the message
 (found by Herald's message id when the provider echoes it, else by address), with the provider's event id
-as idempotency key, so a webhook delivered twice is recorded once.
+as idempotency key, so a webhook delivered twice is recorded once. A transactional message id is found in
+``messages``; a bulk one names its send and is counted in the send's statistics
+(:mod:`kernel.delivery.bulk_recipients`, :mod:`kernel.delivery.send_feedback`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import asyncpg
 import orjson
 
 from kernel.channels import ChannelSpec, FeedbackEvent, FeedbackKind
+from kernel.delivery.bulk_recipients import bulk_recipients
 from kernel.delivery.outcomes import prune_addresses
+from kernel.delivery.send_feedback import count_feedback
 from kernel.delivery.suppressions import suppress_address
 from kernel.profiles.events import Event, EventStore
 from kernel.profiles.refs import Ref
@@ -37,6 +41,14 @@ _OPT_OUT = {FeedbackKind.COMPLAINED, FeedbackKind.UNSUBSCRIBED}
 class FeedbackSummary:
     events: int
     recorded_on_profiles: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Concerned:
+    """Whom an event concerns: the profiles it is recorded on, and the bulk send of its message."""
+
+    profile_ids: list[uuid.UUID]
+    send_id: uuid.UUID | None = None
 
 
 def _text_problem(event: FeedbackEvent) -> str | None:
@@ -112,13 +124,19 @@ class FeedbackProcessor:
                     conn, project_id, kind, event.address, _SUPPRESS[event.kind], spec.name
                 )
             if event.kind in _OPT_OUT:
-                await self._opt_out(conn, project_id, spec, owners.get(event, []))
+                await self._opt_out(conn, project_id, spec, owners[event].profile_ids)
             if event.kind is FeedbackKind.TOKEN_INVALID:
                 await prune_addresses(conn, project_id, kind, [event.address])
             timeline += [
-                self._timeline_event(spec, event, profile_id) for profile_id in owners.get(event, [])
+                self._timeline_event(spec, event, profile_id) for profile_id in owners[event].profile_ids
             ]
-        await self._record_last_feedback(conn, project_id, feedback)
+        await self._record_last_feedback(conn, project_id, [e for e in feedback if owners[e].send_id is None])
+        await count_feedback(
+            conn,
+            project_id,
+            spec.name,
+            [(send_id, event.kind) for event in feedback if (send_id := owners[event].send_id) is not None],
+        )
         if timeline:
             await self._events.write(project_id, [timeline])
         return FeedbackSummary(len(feedback), len(timeline))
@@ -127,8 +145,8 @@ class FeedbackProcessor:
     async def _record_last_feedback(
         conn: asyncpg.Connection, project_id: uuid.UUID, feedback: Sequence[FeedbackEvent]
     ) -> None:
-        """Each message's latest feedback, one statement for the batch (the last event of a message in
-        the batch wins, as it would one by one)."""
+        """Each transactional message's latest feedback, one statement for the batch (the last event of
+        a message in the batch wins, as it would one by one); bulk messages have no row to hold it."""
         latest = {
             message_id: event.kind.value
             for event in feedback
@@ -162,21 +180,31 @@ class FeedbackProcessor:
     @staticmethod
     async def _owners(
         conn: asyncpg.Connection, project_id: uuid.UUID, spec: ChannelSpec, feedback: Sequence[FeedbackEvent]
-    ) -> dict[FeedbackEvent, list[uuid.UUID]]:
-        """The profile each event concerns: the message's recipient, else every holder of the address.
-        Two statements for the whole batch: a provider's batch holds hundreds of events."""
+    ) -> dict[FeedbackEvent, _Concerned]:
+        """Whom each event concerns: a transactional message's recipient; a bulk message's send and
+        recipient; else every holder of the address. Three statements for the whole batch: a provider's
+        batch holds hundreds of events."""
         message_ids = {event: _herald_message_id(event) for event in feedback}
         recipients: dict[uuid.UUID, uuid.UUID] = dict(
             await conn.fetch(
                 """SELECT message_id, profile_id FROM messages
-                   WHERE project_id = $1 AND message_id = ANY($2::uuid[]) AND channel = $3
+                   WHERE project_id = $1 AND message_id = any($2::uuid[]) AND channel = $3
                      AND profile_id IS NOT NULL""",
                 project_id,
                 [m for m in message_ids.values() if m is not None],
                 spec.name,
             )
         )
-        unknown = {event.address for event, m in message_ids.items() if m not in recipients}
+        concerned = {m: _Concerned([profile_id]) for m, profile_id in recipients.items()}
+        bulk = await bulk_recipients(
+            conn,
+            project_id,
+            spec.name,
+            spec.capabilities.address_kind,
+            {m: event.address for event, m in message_ids.items() if m is not None and m not in concerned},
+        )
+        concerned |= {m: _Concerned(r.profile_ids, r.send_id) for m, r in bulk.items()}
+        unknown = {event.address for event, m in message_ids.items() if m not in concerned}
         holders: dict[str, list[uuid.UUID]] = {}
         for row in await conn.fetch(
             """SELECT value, profile_id FROM profile_addresses
@@ -187,7 +215,7 @@ class FeedbackProcessor:
         ):
             holders.setdefault(row["value"], []).append(row["profile_id"])
         return {
-            event: [recipients[m]] if m in recipients else holders.get(event.address, [])
+            event: concerned[m] if m in concerned else _Concerned(holders.get(event.address, []))
             for event, m in message_ids.items()
         }
 

@@ -19,7 +19,8 @@ from kernel.delivery.suppressions import suppress_address
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
-    message_id: uuid.UUID
+    #: A bulk message's in text form, a transactional message's as stored.
+    message_id: uuid.UUID | str
     address: str
     result: SendResult
 

@@ -1,8 +1,8 @@
 """Workers' heartbeats in the database: who is alive (the throttle share) and who died (take-over).
 
 A worker is dead when its heartbeat is older than ``lease_seconds``. The live worker that notices deletes
-the dead one's row and takes its leased messages over in the same transaction, so that exactly one worker
-does it and a crash in between leaves the row to be found again.
+the dead one's row and releases its leases (slices, waiting messages) in the same transaction, so that
+exactly one worker does it and a crash in between leaves the row to be found again.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from datetime import timedelta
 import asyncpg
 
 from kernel.delivery.claims import take_over
+from kernel.delivery.slices import release
 
 
 def new_worker_id(index: int = 0) -> str:
@@ -56,23 +57,20 @@ class WorkerRegistry:
                     self._lease,
                 )
             ]
-            taken = await take_over(conn, dead) if dead else 0
+            taken = await _release(conn, dead) if dead else 0
         return dead, taken
 
     async def take_back(self) -> int:
         """At start: messages this worker id still holds from an earlier run (a batch whose outcome could
         not be recorded, a restart by the supervisor) are made due again."""
         async with self._pool.acquire() as conn, conn.transaction():
-            return await take_over(conn, [self.worker_id])
+            return await _release(conn, [self.worker_id])
 
     async def leave(self) -> None:
         """A clean stop: nothing is leased any more, so there is nothing to take over."""
         await self._pool.execute("DELETE FROM workers WHERE worker_id = $1", self.worker_id)
 
-    async def pending_messages(self) -> int:
-        """Messages of running and paused sends not yet final (the queue depth)."""
-        value = await self._pool.fetchval(
-            """SELECT coalesce(sum(total - sent - failed - expired - cancelled - suppressed), 0)
-               FROM sends WHERE state IN ('running', 'paused')"""
-        )
-        return int(value)
+
+async def _release(conn: asyncpg.Connection, owners: list[str]) -> int:
+    """Their slices, waiting bulk messages and transactional messages, free again; returns how many."""
+    return await release(conn, owners) + await take_over(conn, owners)

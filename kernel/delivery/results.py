@@ -1,17 +1,10 @@
-"""Recording what became of a claimed batch: one bulk UPDATE of its messages, the send's counters, and
-the consequences (dead addresses pruned, unsubscribes suppressed), in one transaction.
+"""Recording what became of transactional messages retried by the workers (bulk messages: see
+:mod:`kernel.delivery.slice_outcomes`): one bulk UPDATE of their rows and the consequences (dead addresses
+pruned, unsubscribes suppressed), in one transaction.
 
 Only rows still leased by this worker are updated: if the worker was taken for dead and another took a
-message over, the other's result is the one recorded, so a message is counted once. Accepted messages are
-written before the send row is locked: they are sent whatever the send's state, and holding the row
-during their update made the outcomes of a send's batches in flight wait for one another (measured with
-benchmarks/campaign_bench.py: 235 ms per 2,000-message outcome, most of it waiting). The send row is locked
-before the other messages are written, so a cancellation cannot slip between reading the send's state and
-writing them: a retry or a deferral of a cancelled send's message turns it into ``cancelled``.
-``lease_owner`` is left in place: it tells which worker sent the message.
-
-Transactional messages (no send) are recorded by the same statements (:func:`record_transactional`), which
-then also clear what only a message not yet final needs: its due time and its kept payload.
+message over, the other's result is the one recorded. A message whose status is final loses what only a
+message not yet final needs: its due time and its kept payload.
 """
 
 from __future__ import annotations
@@ -29,7 +22,6 @@ from kernel.channels import ChannelSpec, FailureReason, Outcome, SendResult
 from kernel.delivery.claims import among
 from kernel.delivery.outcomes import Attempt, apply_consequences
 from kernel.delivery.retry import RetryPolicy
-from kernel.delivery.send_state import complete_if_done
 
 # Rows are found through "= any(array)" on the primary key, never a join with the arrays: a join's plan
 # follows statistics of status and lease_owner that the workers keep changing, and a bad one scans the
@@ -45,10 +37,7 @@ _VARYING = "coalesce($5::jsonb ->> message_id::text, $4)"
 # A transactional message leased has its lease's end as due time (see kernel.delivery.claims).
 _TRANSACTIONAL_SENT = ", next_attempt_at = NULL, payload = NULL"
 _SENT_STATEMENTS = {
-    (transactional, varying): _SENT.format(
-        provider_id=_VARYING if varying else _SHARED, final=_TRANSACTIONAL_SENT if transactional else ""
-    )
-    for transactional in (False, True)
+    varying: _SENT.format(provider_id=_VARYING if varying else _SHARED, final=_TRANSACTIONAL_SENT)
     for varying in (False, True)
 }
 _OTHERS = f"""
@@ -75,7 +64,6 @@ SELECT count(*) FILTER (WHERE status = 'failed') AS failed,
        count(*) FILTER (WHERE outcome = 'planned') AS deferred
 FROM updated
 """
-_BULK_OTHERS = _OTHERS.format(final="")
 _TRANSACTIONAL_OTHERS = _OTHERS.format(
     final=", payload = CASE WHEN $4::jsonb -> m.message_id::text ->> 0 = 'retry' THEN m.payload END"
 )
@@ -152,53 +140,12 @@ def failure_reason(result: SendResult) -> str:
     return result.reason.value if result.reason else FailureReason.REJECTED.value
 
 
-async def record(
-    conn: asyncpg.Connection,
-    project_id: uuid.UUID,
-    send_id: uuid.UUID,
-    owner: str,
-    outcome: BatchOutcome,
-    *,
-    paced: bool,
-) -> dict[str, int]:
-    """Store the batch's outcome; returns the counts of the transitions actually made."""
-    async with conn.transaction():
-        counts = {"sent": 0, "failed": 0, "expired": 0, "cancelled": 0, "retries": 0, "deferred": 0}
-        counts["sent"] = await _record_sent(conn, project_id, owner, outcome, transactional=False)
-        if outcome.others:
-            state = await conn.fetchval(
-                "SELECT state FROM sends WHERE project_id = $1 AND send_id = $2 FOR UPDATE",
-                project_id,
-                send_id,
-            )
-            ids = [uuid.UUID(message_id) for message_id in outcome.others]
-            counts.update(await conn.fetchrow(_BULK_OTHERS, project_id, owner, ids, outcome.others, state))
-        await conn.execute(
-            """UPDATE sends SET sent = sent + $3, failed = failed + $4, expired = expired + $5,
-                      cancelled = cancelled + $6, retries = retries + $7,
-                      pace_released = pace_released - CASE WHEN $8 THEN $9 ELSE 0 END, updated_at = now()
-               WHERE project_id = $1 AND send_id = $2""",
-            project_id,
-            send_id,
-            counts["sent"],
-            counts["failed"],
-            counts["expired"],
-            counts["cancelled"],
-            counts["retries"],
-            paced,
-            counts["deferred"],
-        )
-        await _apply_consequences(conn, project_id, outcome)
-        await complete_if_done(conn, project_id, send_id)
-    return counts
-
-
 async def record_transactional(
     conn: asyncpg.Connection, project_id: uuid.UUID, owner: str, outcome: BatchOutcome
 ) -> None:
     """Store the outcome of transactional messages of ``project_id`` that ``owner`` still holds."""
     async with conn.transaction():
-        await _record_sent(conn, project_id, owner, outcome, transactional=True)
+        await _record_sent(conn, project_id, owner, outcome)
         if outcome.others:
             ids = [uuid.UUID(message_id) for message_id in outcome.others]
             await conn.fetchrow(_TRANSACTIONAL_OTHERS, project_id, owner, ids, outcome.others, _NO_SEND)
@@ -206,7 +153,7 @@ async def record_transactional(
 
 
 async def _record_sent(
-    conn: asyncpg.Connection, project_id: uuid.UUID, owner: str, outcome: BatchOutcome, *, transactional: bool
+    conn: asyncpg.Connection, project_id: uuid.UUID, owner: str, outcome: BatchOutcome
 ) -> int:
     """Store the accepted messages; returns how many were still held by ``owner``."""
     if not outcome.sent_ids:
@@ -217,7 +164,7 @@ async def _record_sent(
         for message_id, provider_id in zip(outcome.sent_ids, outcome.sent_provider_ids, strict=True)
         if provider_id != common
     }
-    statement = _SENT_STATEMENTS[transactional, bool(varying)]
+    statement = _SENT_STATEMENTS[bool(varying)]
     arguments = (project_id, owner, outcome.sent_ids, common, *([varying] if varying else []))
     status = await conn.execute(statement, *arguments)
     return int(status.split()[-1])

@@ -12,6 +12,7 @@ from kernel.api.paging import Page, page_of, parse_time_position, read_page, tim
 from kernel.api.timestamps import to_datetime
 from kernel.channels.pauses import pauses_of
 from kernel.delivery.sends import STATES, to_message
+from kernel.delivery.slices import send_counts
 from kernel.errors import InvalidArgument
 
 _STATE_NAMES = {number: name for name, number in STATES.items()}
@@ -39,8 +40,12 @@ async def list_sends(
         listed, token = page_of(request, rows, page.size, _position)
         channels = sorted({channel for row in listed for channel in row["channels"]})
         pauses = await pauses_of(conn, project_id, channels)
+        counts = await send_counts(conn, project_id, [row["send_id"] for row in listed])
     sends = [
-        to_message(row, [pause for pause in pauses if pause.channel in row["channels"]]) for row in listed
+        to_message(
+            row, counts[row["send_id"]], [pause for pause in pauses if pause.channel in row["channels"]]
+        )
+        for row in listed
     ]
     return pb.ListSendsResponse(sends=sends, next_page_token=token)
 

@@ -29,7 +29,7 @@ from kernel.delivery.send_definition import (
     stored_definition,
 )
 from kernel.delivery.send_ids import PREFIX_INDEX, new_send_id
-from kernel.delivery.send_state import complete_if_done
+from kernel.delivery.slices import SendCounts, cancel_waiting, complete_if_done, send_counts
 from kernel.errors import FailedPrecondition, InvalidArgument, NotFound
 from kernel.plugins import ChannelManager
 from kernel.profiles.refs import Ref
@@ -54,7 +54,6 @@ _COUNTERS = (
     "retries",
     "duplicates",
     "not_consented",
-    "unknown_profiles",
 )
 # Listed refs to profile ids: profile ids directly, custom and anonymous ids through their identities.
 _RESOLVE = """
@@ -128,31 +127,21 @@ class Sends:
         return await self.get(project_id, send_id)
 
     async def cancel(self, project_id: uuid.UUID, send_id: str) -> pb.Send:
-        """Waiting messages become cancelled in the same transaction; leased ones finish where they are."""
+        """Waiting messages become cancelled in the same transaction; slices in flight finish their
+        provider batches, and what they would retry is cancelled too."""
         identifier = send_id_of(send_id)
         async with self._pool.acquire() as conn, conn.transaction():
             state = await self._lock(conn, project_id, identifier)
             if state == "completed":
                 raise FailedPrecondition("the send is completed", "send_id")
             if state != "cancelled":
-                cancelled = await conn.fetchval(
-                    """WITH cancelled AS (
-                           UPDATE messages
-                           SET status = 'cancelled', next_attempt_at = NULL, updated_at = now()
-                           WHERE project_id = $1 AND send_id = $2 AND status IN ('planned', 'retry')
-                           RETURNING 1)
-                       SELECT count(*) FROM cancelled""",
-                    project_id,
-                    identifier,
-                )
                 await conn.execute(
-                    """UPDATE sends SET state = 'cancelled', cancelled = cancelled + $3,
-                              completed_at = now(), updated_at = now()
+                    """UPDATE sends SET state = 'cancelled', completed_at = now(), updated_at = now()
                        WHERE project_id = $1 AND send_id = $2""",
                     project_id,
                     identifier,
-                    cancelled,
                 )
+                await cancel_waiting(conn, project_id, identifier)
             return await self._read(conn, project_id, "send_id = $2", identifier)
 
     async def _move(
@@ -220,12 +209,12 @@ class Sends:
         row = await conn.fetchrow(f"SELECT * FROM sends WHERE project_id = $1 AND {where}", project_id, value)
         if row is None:
             raise NotFound("no such send in this project", "send_id")
-        return to_message(row, await pauses_of(conn, project_id, row["channels"]))
+        counts = await send_counts(conn, project_id, [row["send_id"]])
+        return to_message(row, counts[row["send_id"]], await pauses_of(conn, project_id, row["channels"]))
 
 
-def to_message(row: asyncpg.Record, pauses: Sequence[ChannelPause]) -> pb.Send:
+def to_message(row: asyncpg.Record, counts: SendCounts, pauses: Sequence[ChannelPause]) -> pb.Send:
     definition = read_definition(row["definition"])
-    final = row["sent"] + row["failed"] + row["expired"] + row["cancelled"] + row["suppressed"]
     send = pb.Send(
         send_id=str(row["send_id"]),
         name=row["name"],
@@ -233,11 +222,12 @@ def to_message(row: asyncpg.Record, pauses: Sequence[ChannelPause]) -> pb.Send:
         purpose=_PURPOSES[row["purpose"]],
         channels=row["channels"],
         outbox_complete=row["planned_at"] is not None,
-        planned=row["total"],
-        pending=row["total"] - final,
+        planned=counts.counters["planned"],
+        pending=counts.pending,
+        unknown_profiles=row["unknown_profiles"],
         created_at=from_datetime(row["created_at"]),
         templates=definition.templates,
-        **{name: row[name] for name in _COUNTERS},
+        **{name: counts.counters[name] for name in _COUNTERS},
     )
     if row["pace_count"] is not None:
         send.pacing.count = int(row["pace_count"])

@@ -1,14 +1,16 @@
 """Which delivery rows belong to a person: the ones erasure deletes and export lists, defined once.
 
-A person's messages and SendTransactional idempotency records name their profile, or, when they went to a
-raw address, only that address. The profile may be one merged into the person's since: a merge moves
-events, identities, addresses and consent, but these rows keep the id of the profile they were sent to, so
-the profiles a merge recorded count as the person's too. An address matches in its folded form, whatever
-its case, as the outbox dedups it (:mod:`kernel.profiles.identifier_keys`): these rows carry no address
-kind, and the kinds the suppression lists do not fold never differ by case alone.
+A person's bulk messages (the message log, the messages waiting for a retry, the claims of a shared address)
+always name the profile they were sent to. Their transactional messages and SendTransactional idempotency
+records name their profile, or, when they went to a raw address, only that address. The profile may be one
+merged into the person's since: a merge moves events, identities, addresses and consent, but these rows keep
+the id of the profile they were sent to, so the profiles a merge recorded count as the person's too. An
+address matches in its folded form, whatever its case, as the outbox dedups it
+(:mod:`kernel.profiles.identifier_keys`): these rows carry no address kind, and the kinds the suppression
+lists do not fold never differ by case alone.
 
-Each function takes the SQL expression of the person's profile ids (a ``uuid[]``; ``$1`` is the project)
-and returns a condition on the table's columns.
+Each function takes the SQL expression of the person's profile ids (a ``uuid[]``; ``$1`` is the project) and
+returns a condition on the table's columns.
 """
 
 from __future__ import annotations
@@ -27,10 +29,10 @@ def _address_keys(ids: str) -> str:
                  WHERE project_id = $1 AND profile_id = any({ids}))"""
 
 
-def bulk_messages_sql(ids: str) -> str:
-    """The person's bulk messages: found through their sends (the index ``messages_send_profile``)."""
-    return f"""send_id = any(ARRAY(SELECT send_id FROM sends WHERE project_id = $1))
-               AND profile_id = any({_profiles(ids)})"""
+def bulk_rows_sql(ids: str) -> str:
+    """The person's rows of ``message_log``, ``message_retries`` and ``send_address_claims``: each table's
+    index on (project, profile) finds them."""
+    return f"profile_id = any({_profiles(ids)})"
 
 
 def transactional_messages_sql(ids: str) -> str:

@@ -12,11 +12,17 @@ The document (UTF-8, keys in this order)::
      "events": [{"name", "occurred_at", "received_at", "event_id", "attributes": {typed as above}}],
      "messages": [{"message_id", "send_id", "channel", "address", "status", "attempts", "provider_id",
                    "failure_reason", "detail", "last_feedback", "created_at", "updated_at"}],
+     "bulk_messages": [{"message_id", "send_id", "channel", "address", "outcome", "reason", "attempts",
+                        "provider_id", "logged_at"}],
+     "waiting_messages": [{"message_id", "send_id", "channel", "address", "attempts", "first_attempt_at",
+                           "due_at", "detail"}],
      "transactional_requests": [{"request_id", "created_at"}]}
 
-``messages`` and ``transactional_requests`` (SendTransactional idempotency records) are those sent to the
-profile or to a profile merged into it, and those sent to one of its addresses (in any case) without a
-profile: the same rows erasure deletes (:mod:`kernel.profiles.delivered`).
+``messages`` (transactional) and ``transactional_requests`` (SendTransactional idempotency records) are
+those sent to the profile or to a profile merged into it, and those sent to one of its addresses (in any
+case) without a profile; ``bulk_messages`` are the attempts of bulk sends the message log still keeps
+(``HERALD_MESSAGE_LOG_DAYS``) and ``waiting_messages`` those waiting for a retry, to the profile or to a
+profile merged into it: the same rows erasure deletes (:mod:`kernel.profiles.delivered`).
 
 Events (oldest first), messages and idempotency records are read in keyset pages of :data:`PAGE_ROWS`
 rows, each page on a short-lived connection, so neither a profile with millions of events nor a slow
@@ -35,11 +41,7 @@ import asyncpg
 import orjson
 
 from kernel.profiles.attributes import StoredValue
-from kernel.profiles.delivered import (
-    bulk_messages_sql,
-    transactional_messages_sql,
-    transactional_requests_sql,
-)
+from kernel.profiles.delivered import bulk_rows_sql, transactional_messages_sql, transactional_requests_sql
 from kernel.profiles.refs import Ref, resolve_one
 from kernel.profiles.timeline import LAST_SEEN
 
@@ -63,7 +65,8 @@ _SECTIONS = {
 @dataclass(frozen=True, slots=True)
 class _Listing:
     """A section too long to read at once. ``query`` takes ($1 project, $2 profile, $3 and $4 the last
-    position, $5 the page size) and returns the position as its first two columns, ``_at`` and ``_tie``."""
+    position, $5 the page size) and returns the position as its first two columns, ``_at`` and ``_tie``
+    (a time and what tells two rows of that time apart, as a rule)."""
 
     name: str
     query: str
@@ -107,10 +110,31 @@ _LISTINGS = (
                   detail, last_feedback, created_at, updated_at
            FROM messages
            WHERE project_id = $1 AND (created_at, message_id) > ($3, $4)
-             AND (({bulk_messages_sql(_PROFILE)}) OR ({transactional_messages_sql(_PROFILE)}))
+             AND {transactional_messages_sql(_PROFILE)}
            ORDER BY created_at, message_id
            LIMIT $5""",
         (datetime.min.replace(tzinfo=UTC), uuid.UUID(int=0)),
+    ),
+    _Listing(
+        "bulk_messages",
+        f"""SELECT logged_at AS _at, message_id AS _tie,
+                  message_id, send_id, channel, address, outcome, reason, attempts, provider_id, logged_at
+           FROM message_log
+           WHERE project_id = $1 AND (logged_at, message_id) > ($3, $4) AND {bulk_rows_sql(_PROFILE)}
+           ORDER BY logged_at, message_id
+           LIMIT $5""",
+        (datetime.min.replace(tzinfo=UTC), uuid.UUID(int=0)),
+    ),
+    # In key order: their due time moves while they wait.
+    _Listing(
+        "waiting_messages",
+        f"""SELECT send_id AS _at, message_id AS _tie,
+                  message_id, send_id, channel, address, attempts, first_attempt_at, due_at, detail
+           FROM message_retries
+           WHERE project_id = $1 AND (send_id, message_id) > ($3, $4) AND {bulk_rows_sql(_PROFILE)}
+           ORDER BY send_id, message_id
+           LIMIT $5""",
+        (uuid.UUID(int=0), uuid.UUID(int=0)),
     ),
     _Listing(
         "transactional_requests",

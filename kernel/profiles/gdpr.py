@@ -1,8 +1,9 @@
 """The right to erasure: delete a person and every row that names them, optionally keeping suppression hashes.
 
 The rows are those of the profile tables, its events, and its delivery rows (:mod:`kernel.profiles.delivered`:
-the messages and SendTransactional idempotency records sent to it, to a profile merged into it, or to one
-of its addresses in any case). A new table that names a profile must be added here, and to
+the bulk messages logged, waiting or claiming a shared address for it or for a profile merged into it, and
+the transactional messages and SendTransactional idempotency records sent to it, to a profile merged into
+it, or to one of its addresses in any case). A new table that names a profile must be added here, and to
 :mod:`kernel.profiles.export`; ``tests/test_gdpr.py`` searches every text, JSON and binary column of the
 schema for the person's identifiers after an erasure, so a forgotten one fails there.
 
@@ -27,11 +28,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from kernel.profiles.delivered import (
-    bulk_messages_sql,
-    transactional_messages_sql,
-    transactional_requests_sql,
-)
+from kernel.profiles.delivered import bulk_rows_sql, transactional_messages_sql, transactional_requests_sql
 from kernel.profiles.identifier_keys import identifier_hash_sql
 from kernel.profiles.refs import Ref, resolve_one
 
@@ -63,7 +60,10 @@ _IDS = "$2::uuid[]"
 # addresses that find them (kernel.profiles.delivered) are still there. Merge records name the profile as
 # target or (should one survive a partial merge) as source.
 _DELETE_OWNED = (
-    f"DELETE FROM messages WHERE project_id = $1 AND {bulk_messages_sql(_IDS)}",
+    *(
+        f"DELETE FROM {table} WHERE project_id = $1 AND {bulk_rows_sql(_IDS)}"
+        for table in ("message_log", "message_retries", "send_address_claims")
+    ),
     f"DELETE FROM messages WHERE project_id = $1 AND {transactional_messages_sql(_IDS)}",
     f"DELETE FROM transactional_requests WHERE project_id = $1 AND ({transactional_requests_sql(_IDS)})",
     "DELETE FROM profile_merges WHERE project_id = $1"

@@ -34,7 +34,6 @@ FAST = {
     "lease_seconds": 2.0,
     "heartbeat_seconds": 0.2,
     "worker_batch_size": 50,
-    "outbox_chunk_size": 100,
 }
 
 

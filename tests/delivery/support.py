@@ -103,9 +103,16 @@ def adds_up(send: messages_pb2.Send) -> bool:
 
 
 async def rows(db: asyncpg.Pool, project: ProjectKey, send_id: str) -> list[asyncpg.Record]:
-    """The send's outbox rows."""
+    """The send's messages: attempted ones from the message log (status: their outcome), and those
+    waiting for a retry or a deferral (status ``waiting``), by profile, channel and address."""
     return await db.fetch(
-        "SELECT * FROM messages WHERE project_id = $1 AND send_id = $2 ORDER BY seq",
+        """SELECT message_id, profile_id, channel, address, outcome AS status, reason AS failure_reason,
+                  provider_id, attempts, '' AS detail, NULL::timestamptz AS due_at
+           FROM message_log WHERE project_id = $1 AND send_id = $2
+           UNION ALL
+           SELECT message_id, profile_id, channel, address, 'waiting', '', '', attempts, detail, due_at
+           FROM message_retries WHERE project_id = $1 AND send_id = $2
+           ORDER BY profile_id, channel, address""",
         project.project_id,
         uuid.UUID(send_id),
     )

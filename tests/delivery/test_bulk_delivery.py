@@ -19,7 +19,6 @@ from tests.delivery.support import (
     person,
     rows,
     send_request,
-    wait_for,
 )
 
 
@@ -49,26 +48,23 @@ async def test_every_reachable_profile_gets_its_personalised_messages(
 
     outbox = await rows(db, configured, send.send_id)
     assert {row["status"] for row in outbox} == {"sent"}
-    # Ids are the send's prefix and the position: the primary key holds the outbox in claim order.
-    send_prefix = uuid.UUID(send.send_id).bytes[:10]
-    assert [row["message_id"].bytes for row in outbox] == [
-        send_prefix + row["seq"].to_bytes(6, "big") for row in outbox
-    ]
+    # Ids start with the send's: feedback finds the send from a message id alone.
+    assert {row["message_id"].bytes[:8] for row in outbox} == {uuid.UUID(send.send_id).bytes[:8]}
     provider_ids = {record["herald_message_id"] for record in sparkpost.accepted}
     provider_ids |= {record["message_id"] for record in gateway.accepted}
     assert provider_ids == {str(row["message_id"]) for row in outbox}
 
 
-@pytest.mark.parametrize("chunk", [100, 1], ids=["one-chunk", "a-chunk-per-profile"])
+@pytest.mark.parametrize("size", [100, 1], ids=["one-slice", "a-slice-per-profile"])
 async def test_an_address_reached_through_several_profiles_is_sent_once(
-    messages, profiles, configured, sparkpost, server, db, chunk
+    messages, profiles, configured, sparkpost, server, db, size
 ) -> None:
-    """Within a chunk the first row in profile order keeps the address; across chunks (one profile
-    each) the probe of what earlier chunks planned is all that dedups."""
+    """Within a slice and across slices (one profile each) the holder with the lowest profile id keeps
+    the address: the probe of the folded-address index finds the other holders wherever they are."""
     emails = ["Shared@example.com", "other@example.com", "SHARED@example.com", "shared@example.com"]
     for number, email in enumerate(emails):
         await person(profiles, configured, f"a{number}", email=email, first_name="A")
-    async with sender_worker(server, outbox_chunk_size=chunk):
+    async with sender_worker(server, worker_batch_size=size):
         send = await messages.CreateSend(send_request(), metadata=configured.auth)
         done = await completed(messages, configured, send.send_id)
     assert (done.planned, done.sent, done.duplicates) == (2, 2, 2)
@@ -76,8 +72,14 @@ async def test_an_address_reached_through_several_profiles_is_sent_once(
         "shared@example.com": 1,
         "other@example.com": 1,
     }
+    holders = await db.fetch(
+        """SELECT profile_id FROM profile_addresses
+           WHERE project_id = $1 AND lower(value) = 'shared@example.com' ORDER BY profile_id""",
+        configured.project_id,
+    )
     outbox = await rows(db, configured, send.send_id)
-    assert [r["seq"] for r in outbox] == [1, 2]  # positions without gaps: duplicates take none
+    shared = [r for r in outbox if r["address"].lower() == "shared@example.com"]
+    assert [r["profile_id"] for r in shared] == [holders[0]["profile_id"]]
 
 
 async def test_consent_and_suppressions_are_respected(
@@ -125,11 +127,7 @@ async def test_suppressions_hold_for_every_spelling_of_an_address(
     assert (done.planned, done.sent, done.suppressed) == (3, 1, 2)
     assert [r["email"] for r in sparkpost.accepted] == ["kept@example.com"]
     outbox = await rows(db, configured, send.send_id)
-    assert {r["address"]: r["failure_reason"] for r in outbox} == {
-        "Bounced@example.com": "bounced",
-        "gone@example.com": "erased",
-        "kept@example.com": "",
-    }
+    assert {r["address"]: r["status"] for r in outbox} == {"kept@example.com": "sent"}
 
 
 async def test_a_listed_audience_by_profile_and_custom_ids(
@@ -188,7 +186,6 @@ async def test_a_person_erased_mid_send_leaves_it_and_it_completes(
     for name in ("ann", "bob", "cyd"):
         await person(profiles, configured, name, email=f"{name}@example.com")
     send = await messages.CreateSend(send_request(start_paused=True), metadata=configured.auth)
-    await wait_for(messages, configured, send.send_id, lambda s: s.outbox_complete and s.planned == 3)
     await profiles.EraseProfile(
         profiles_pb2.EraseProfileRequest(profile=common_pb2.ProfileRef(custom_id="bob")),
         metadata=configured.auth,

@@ -105,11 +105,13 @@ async def test_a_wrong_configuration_pauses_the_channel_instead_of_pruning(
     caplog.set_level(logging.WARNING, logger="kernel.delivery.worker")
     async with sender_worker(server, **ONE_BATCH_AT_A_TIME):
         paused = await wait_for(messages, devices, send.send_id, lambda s: bool(s.paused_channels))
-        assert (paused.state, paused.failed, paused.sent, paused.pending) == (
+        # Nothing more of the audience is read while its only channel is paused.
+        assert (paused.state, paused.planned, paused.failed, paused.sent, paused.pending) == (
             messages_pb2.SEND_STATE_RUNNING,
             5,
+            5,
             0,
-            PEOPLE - 5,
+            0,
         )
         [pause] = paused.paused_channels
         assert (pause.channel, pause.send_id) == (APNS, send.send_id)
@@ -126,7 +128,7 @@ async def test_a_wrong_configuration_pauses_the_channel_instead_of_pruning(
         again = await wait_for(
             messages, devices, send.send_id, lambda s: bool(s.paused_channels) and s.failed == 10
         )
-        assert again.sent == 0 and again.pending == PEOPLE - 10
+        assert (again.sent, again.planned, again.pending) == (0, 10, 0)
 
         # The operator resumes the send: the pause is lifted and the rest goes out.
         resumed = await messages.ResumeSend(
@@ -140,8 +142,8 @@ async def test_a_wrong_configuration_pauses_the_channel_instead_of_pruning(
     assert len(apns.accepted) == PEOPLE - 10
     assert len(await tokens_kept(db, devices)) == PEOPLE
     reasons = await db.fetch(
-        "SELECT failure_reason, count(*) FROM messages WHERE project_id = $1 AND status = 'failed' "
-        "GROUP BY failure_reason",
+        "SELECT reason, count(*) FROM message_log WHERE project_id = $1 AND outcome = 'failed' "
+        "GROUP BY reason",
         devices.project_id,
     )
     assert [tuple(row) for row in reasons] == [("config_suspect", 10)]
@@ -210,10 +212,10 @@ async def test_a_paused_channel_holds_its_messages_while_the_sends_other_channel
     assert [pause.channel for pause in done_with_email.paused_channels] == [APNS]
     assert done_with_email.failed >= 5 and done_with_email.pending == PEOPLE - done_with_email.failed
     held = await db.fetchval(
-        """SELECT count(*) FROM messages WHERE project_id = $1 AND channel = $2 AND status = 'planned'
-           AND next_attempt_at IS NOT NULL AND detail = 'channel paused'""",
+        """SELECT count(*) FROM message_retries WHERE project_id = $1 AND channel = $2
+           AND attempts = 0 AND detail = 'channel paused'""",
         devices.project_id,
         APNS,
     )
-    assert held > 0, "push messages claimed after the pause wait in the outbox"
+    assert held > 0, "push messages read after the pause wait for it to be lifted"
     assert len(await tokens_kept(db, devices)) == PEOPLE

@@ -6,8 +6,10 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import asyncpg
+
 from herald.v1 import messages_pb2
-from kernel.delivery.claims import ClaimQueries
+from kernel.delivery.slices import cut
 from tests.delivery.conftest import SMS, sender_worker
 from tests.delivery.support import completed, person, rows, send_request, wait_for
 
@@ -24,8 +26,12 @@ async def test_429_with_retry_after_is_retried_after_that_delay(
     waiting = await wait_for(messages, configured, send.send_id, lambda s: s.retries == 2)
     assert waiting.pending == 2 and waiting.sent == 0
     outbox = await rows(db, configured, send.send_id)
-    assert {row["status"] for row in outbox} == {"retry"}
-    assert all(row["next_attempt_at"] - row["updated_at"] >= timedelta(seconds=3) for row in outbox)
+    assert {row["status"] for row in outbox} == {"waiting"}
+    due = await db.fetch(
+        "SELECT due_at - first_attempt_at AS wait FROM message_retries WHERE send_id = $1",
+        uuid.UUID(send.send_id),
+    )
+    assert all(row["wait"] >= timedelta(seconds=3) for row in due)
     done = await completed(messages, configured, send.send_id)
     assert (done.sent, done.retries) == (2, 2)
     assert [row["attempts"] for row in await rows(db, configured, send.send_id)] == [2, 2]
@@ -84,19 +90,13 @@ async def test_messages_leased_by_a_dead_worker_are_taken_over(
     for index in range(5):
         await person(profiles, configured, f"p{index}", email=f"p{index}@example.com")
     send = await messages.CreateSend(send_request(start_paused=True), metadata=configured.auth)
-    async with sender_worker(server):
-        await wait_for(messages, configured, send.send_id, lambda s: s.outbox_complete)
-    # A worker claims three messages and dies before sending them (its heartbeat stops).
+    # A worker leases a slice of three profiles and dies before sending them (its heartbeat stops).
     await db.execute(
         """INSERT INTO workers (worker_id, host, pid, heartbeat_at)
            VALUES ('dead', 'gone', 1, now() - interval '1 hour')"""
     )
     await messages.ResumeSend(messages_pb2.ResumeSendRequest(send_id=send.send_id), metadata=configured.auth)
-    async with db.acquire() as conn:
-        claimed = await ClaimQueries([], detail_kinds=[]).first_attempts(
-            conn, configured.project_id, uuid.UUID(send.send_id), 0, 3, "dead", timedelta(minutes=10)
-        )
-    assert len(claimed) == 3
+    assert await lease_a_slice(db, configured.project_id, send.send_id, "dead", 3)
     async with sender_worker(server):
         done = await completed(messages, configured, send.send_id)
     assert done.sent == 5
@@ -113,16 +113,17 @@ async def test_a_restarted_worker_takes_back_what_it_held(
     for index in range(3):
         await person(profiles, configured, f"p{index}", email=f"p{index}@example.com")
     send = await messages.CreateSend(send_request(start_paused=True), metadata=configured.auth)
-    async with sender_worker(server):
-        await wait_for(messages, configured, send.send_id, lambda s: s.outbox_complete)
     await messages.ResumeSend(messages_pb2.ResumeSendRequest(send_id=send.send_id), metadata=configured.auth)
-    # The worker claimed two messages, then could not finish them (its run ended before the outcome).
-    async with server.kernel.db.pool.acquire() as conn:
-        claimed = await ClaimQueries([], detail_kinds=[]).first_attempts(
-            conn, configured.project_id, uuid.UUID(send.send_id), 0, 2, "restarted", timedelta(minutes=10)
-        )
-    assert len(claimed) == 2
+    # The worker leased a slice of two profiles, then could not finish it (its run ended before).
+    assert await lease_a_slice(server.kernel.db.pool, configured.project_id, send.send_id, "restarted", 2)
     async with sender_worker(server, worker_id="restarted"):
         done = await completed(messages, configured, send.send_id)
     assert done.sent == 3
     assert len({r["herald_message_id"] for r in sparkpost.accepted}) == len(sparkpost.accepted) == 3
+
+
+async def lease_a_slice(db: asyncpg.Pool, project_id: uuid.UUID, send_id: str, owner: str, size: int) -> bool:
+    """Lease the send's next slice of ``size`` profiles to ``owner`` for ten minutes, as its worker would."""
+    async with db.acquire() as conn, conn.transaction():
+        part = await cut(conn, project_id, uuid.UUID(send_id), owner, timedelta(minutes=10), size)
+    return part is not None

@@ -1,6 +1,7 @@
 """Scale-out and crash safety with real processes: ``herald worker`` processes share one database, and a
-worker killed with SIGKILL mid-send loses nothing; only what it had in flight may be sent twice, with the
-same message id. The SparkPost emulators run in the test process, so they outlive the workers and count."""
+worker, or a whole kernel, killed with SIGKILL mid-send loses nothing; only what it had in flight may be
+sent twice, with the same message id. The SparkPost emulators run in the test process, so they outlive
+the workers and count."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import sys
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
@@ -15,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import grpc
 import orjson
 import pytest
 
+from herald.v1 import messages_pb2_grpc
 from plugins.sparkpost.emulator import SparkPostEmulator
 from tests.delivery.conftest import EMAIL, SPARKPOST_KEY
 from tests.delivery.support import (
@@ -42,7 +46,6 @@ def worker_env(database_url: str, data_dir: Path, sparkpost: Any) -> Iterator[di
         "HERALD_METRICS_ADDRESS": "127.0.0.1:0",
         "HERALD_LEASE_SECONDS": "2",
         "HERALD_HEARTBEAT_SECONDS": "0.3",
-        "HERALD_OUTBOX_CHUNK_SIZE": "2000",
         "HERALD_LOG_LEVEL": "WARNING",
         "HERALD_LOG_FORMAT": "text",
     }
@@ -134,6 +137,68 @@ async def test_a_worker_killed_mid_send_loses_nothing(
     assert all(len(set(ids)) == 1 for ids in received.values())
     assert len({ids[0] for ids in received.values()}) == audience
     # Twice only for what was in flight at the kill: at most one claimed batch per slot of the worker.
+    twice = [email for email, ids in received.items() if len(ids) > 1]
+    assert all(len(received[email]) == 2 for email in twice)
+    assert len(twice) <= batch * concurrency
+
+
+@contextlib.asynccontextmanager
+async def herald_kernel(
+    env: dict[str, str], **settings: Any
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, messages_pb2_grpc.MessageServiceStub]]:
+    """``herald serve`` in its own process (its API and its sender workers), and a stub of its API once it
+    answers."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{probe.getsockname()[1]}"
+    extra = {f"HERALD_{name.upper()}": str(value) for name, value in settings.items()}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "kernel.cli",
+        "serve",
+        env={**env, **extra, "HERALD_GRPC_ADDRESS": address, "HERALD_WEBHOOK_ADDRESS": "127.0.0.1:0"},
+    )
+    try:
+        async with grpc.aio.insecure_channel(address) as channel:
+            await asyncio.wait_for(channel.channel_ready(), PATIENCE_SECONDS)
+            yield process, messages_pb2_grpc.MessageServiceStub(channel)
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        await process.wait()
+
+
+async def test_a_kernel_killed_mid_send_and_started_again_loses_nothing(
+    configured, sparkpost, worker_env, db
+) -> None:
+    """The whole kernel (API and workers in one process) killed with SIGKILL in the middle of a send, then
+    started again on the same database: every recipient gets its message, and only what the dead kernel
+    had in flight (at most one provider batch per slot) twice, with the same message id."""
+    batch, concurrency, audience = 500, 2, 10_000
+    await seed_people(db, configured, audience)
+    sparkpost.set_latency(0.01)
+    settings = {"worker_batch_size": batch, "worker_concurrency": concurrency, "worker_count": 1}
+    async with herald_kernel(worker_env, **settings) as (doomed, api):
+        send = await api.CreateSend(send_request(), metadata=configured.auth)
+        deadline = asyncio.get_running_loop().time() + PATIENCE_SECONDS
+        while len(sparkpost.accepted) < audience // 4:
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.01)
+        os.kill(doomed.pid, signal.SIGKILL)
+        await doomed.wait()
+        at_kill = len(sparkpost.accepted)
+    assert at_kill < audience, "the kernel finished before it could be killed"
+    async with herald_kernel(worker_env, **settings) as (_, api):
+        done = await completed(api, configured, send.send_id)
+    assert (done.planned, done.sent, done.pending) == (audience, audience, 0)
+    assert adds_up(done)
+
+    received: dict[str, list[str]] = defaultdict(list)
+    for record in sparkpost.accepted:
+        received[record["email"]].append(record["herald_message_id"])
+    assert set(received) == seeded_emails(audience)
+    assert all(len(set(ids)) == 1 for ids in received.values())
     twice = [email for email, ids in received.items() if len(ids) > 1]
     assert all(len(received[email]) == 2 for email in twice)
     assert len(twice) <= batch * concurrency

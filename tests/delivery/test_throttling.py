@@ -100,7 +100,7 @@ async def test_a_limited_domain_is_spread_out(messages, profiles, configured, sp
     assert sorted(r["email"].split("@")[1] for r in sparkpost.accepted) == ["fast.example"] * 4 + [
         "slow.example"
     ]
-    waiting = sorted(row["next_attempt_at"] for row in outbox if row["status"] == "planned")
+    waiting = sorted(row["due_at"] for row in outbox if row["status"] == "waiting")
     assert len(waiting) == 3
     # One a minute: each deferred message is scheduled a minute after the one before it.
     gaps = [later - earlier for earlier, later in pairwise(waiting)]

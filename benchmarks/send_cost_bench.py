@@ -1,0 +1,169 @@
+"""PostgreSQL's CPU per message in each step of a bulk send, as the sender workers run it.
+
+    .venv/bin/python benchmarks/send_cost_bench.py [--profiles 1000000] [--slice 2000]
+
+campaign_bench times the whole pipeline; this one says where PostgreSQL's share of it goes. Starts
+``herald serve`` with no sender worker, seeds the profiles and creates the send of campaign_bench (over
+gRPC), then runs Herald's own statements from this process on one connection set up as the kernel's, one
+after the other, reading that connection's PostgreSQL backend's CPU time before and after each, for every
+slice of the send: the cut of the slice (``kernel.delivery.slices.cut``), the read of its audience with the
+recipients' attributes (``slice_messages``), the record of its provider batch's outcome, every message
+accepted (``slice_outcomes.record``: the message log's COPY and the slice's counters), and the slice's
+finish. The budget is the CPU a message may use, all processes together, at ``--target`` messages/s on
+this machine's cores. The last line is the JSON summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import time
+from collections.abc import Awaitable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import asyncpg
+import grpc
+import psutil
+from campaign_bench import bulk_email, configure, seed
+from herald_process import Kernel, herald_kernel
+
+from herald.v1 import messages_pb2_grpc
+from kernel.delivery import slices
+from kernel.delivery.send_runtime import SendRuntime, send_runtime
+from kernel.delivery.slice_outcomes import BatchOutcome, Logged, record
+from kernel.delivery.slice_work import slice_messages
+from kernel.plugins import ChannelManager
+from kernel.storage.database import create_pool
+
+OWNER = "send-cost-bench"
+LEASE = timedelta(minutes=10)
+T = TypeVar("T")
+
+
+class BackendClock:
+    """CPU seconds of one PostgreSQL backend, summed per step."""
+
+    def __init__(self, pid: int) -> None:
+        self._backend = psutil.Process(pid)
+        self.seconds: dict[str, float] = {}
+
+    def _cpu(self) -> float:
+        times = self._backend.cpu_times()
+        return times.user + times.system
+
+    async def timed(self, step: str, work: Awaitable[T]) -> T:
+        """Await ``work`` (a coroutine runs only when awaited) and add the backend's CPU to ``step``."""
+        began = self._cpu()
+        result = await work
+        self.seconds[step] = self.seconds.get(step, 0.0) + self._cpu() - began
+        return result
+
+
+async def create_send(kernel: Kernel, channels: ChannelManager, conn: asyncpg.Connection) -> SendRuntime:
+    async with grpc.aio.insecure_channel(kernel.address) as channel:
+        stub = messages_pb2_grpc.MessageServiceStub(channel)
+        await stub.CreateSend(bulk_email("send cost"), metadata=kernel.auth)
+    row = await conn.fetchrow(
+        "SELECT project_id, send_id, definition, audience, false AS paced FROM sends ORDER BY created_at DESC"
+    )
+    runtime = send_runtime(row, channels)
+    assert runtime is not None
+    return runtime
+
+
+async def cut(conn: asyncpg.Connection, runtime: SendRuntime, size: int) -> slices.Slice | None:
+    async with conn.transaction():
+        return await slices.cut(conn, runtime.project_id, runtime.send_id, OWNER, LEASE, size)
+
+
+async def send_every_slice(
+    conn: asyncpg.Connection, clock: BackendClock, runtime: SendRuntime, size: int
+) -> int:
+    """Cut, read, record as accepted and finish every slice, as a worker does; returns the messages."""
+    total = 0
+    while part := await clock.timed("cut", cut(conn, runtime, size)):
+        found = await clock.timed("read", slice_messages(conn, runtime, part))
+        total += len(found.pending)
+        outcome = BatchOutcome(
+            logged=[
+                Logged(message, runtime.names[0], "sent", provider_id=f"t-{part.slice_no}")
+                for message in found.pending
+            ]
+        )
+        await clock.timed(
+            "record",
+            record(
+                conn,
+                runtime.project_id,
+                runtime.send_id,
+                runtime.names,
+                outcome,
+                from_retries=False,
+                owner=OWNER,
+            ),
+        )
+        await clock.timed("finish", slices.finish(conn, part, OWNER, found.audience))
+    return total
+
+
+async def run(profiles: int, size: int, target: int) -> dict[str, Any]:
+    settings = {
+        "worker_count": "0",
+        "metrics_address": "127.0.0.1:0",
+        "channel_endpoints": json.dumps({"email.sparkpost": "http://127.0.0.1:9"}),
+    }
+    with herald_kernel(**settings) as kernel:
+        await configure(kernel)
+        print(f"seeding {profiles:,} profiles ...", flush=True)
+        await seed(kernel.dsn, 0, profiles)
+        pool = await create_pool(kernel.dsn, min_size=1, max_size=1)  # set up as the kernel's are
+        try:
+            async with pool.acquire() as conn:
+                clock = BackendClock(await conn.fetchval("SELECT pg_backend_pid()"))
+                runtime = await create_send(kernel, ChannelManager(), conn)
+                began = time.perf_counter()
+                messages = await send_every_slice(conn, clock, runtime, size)
+                elapsed = time.perf_counter() - began
+        finally:
+            await pool.close()
+    per_message = {step: round(seconds / messages * 1e6, 2) for step, seconds in clock.seconds.items()}
+    cores = os.cpu_count() or 1
+    return {
+        "benchmark": "send_cost",
+        "messages": messages,
+        "slice": size,
+        **{f"{step}_us": value for step, value in per_message.items()},
+        "statements_us": round(sum(per_message.values()), 2),
+        "target_rps": target,
+        "cores": cores,
+        "budget_us": round(cores / target * 1e6, 2),
+        "seconds": round(elapsed, 1),
+    }
+
+
+def report(summary: dict[str, Any]) -> None:
+    print(f"{summary['messages']:,} messages, PostgreSQL backend CPU per message:")
+    for step in ("cut", "read", "record", "finish"):
+        print(f"  {step:<8} {summary[step + '_us']:7.2f} us")
+    print(
+        f"  together {summary['statements_us']:7.2f} us; budget of every process at "
+        f"{summary['target_rps']:,}/s on {summary['cores']} cores: {summary['budget_us']:.2f} us"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profiles", type=int, default=1_000_000)
+    parser.add_argument("--slice", type=int, default=2000, help="profiles per slice (the bench's workers')")
+    parser.add_argument("--target", type=int, default=50_000, help="messages/s the budget is given for")
+    args = parser.parse_args()
+    summary = asyncio.run(run(args.profiles, args.slice, args.target))
+    report(summary)
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,179 @@
+"""Reading a slice's audience: one statement, in profile id order, the recipients with what they need.
+
+The slice's profiles, their addresses for the send's channels (every device for push, the most recent
+address for email and SMS), the domain filter, consent, the suppression list and the attributes the
+templates read come out of one read of co-located rows: a profile's addresses, subscriptions and row sit
+together in their primary keys, so the joins are merges over a key range rather than a probe per recipient.
+
+An address reached through several profiles is sent once: each address is probed in the folded-address
+index, and only when another profile holds it (rare) are the holders judged as this one was; the one with
+the lowest profile id among those who may receive it is kept (``claim``): before it is sent, its claim is
+recorded (``send_address_claims``), so that a change in the profiles between two slices cannot make a
+second slice send it again. The others are counted as duplicates.
+
+A message's id is derived from the send, its channel and folded address (computed by the kernel,
+:func:`kernel.delivery.send_ids.bulk_message_ids`), so a slice read again after a crash gives each message
+the id it had (:mod:`kernel.delivery.slice_work` then skips what an earlier lease sent or scheduled).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import asyncpg
+
+from kernel.channels import Reach
+from kernel.delivery.send_definition import SendDefinition
+from kernel.delivery.slices import Slice
+from kernel.delivery.suppressions import blocking_reason_sql, suppression_joins_sql
+from kernel.profiles.identifier_keys import identifier_hash_sql, identifier_key_sql, spelt_hash_sql
+
+_RANGE = "a.profile_id > $3 AND ($4::uuid IS NULL OR a.profile_id <= $4)"
+_SOURCES = {
+    # $2, the send, keys the list only: typed here so that both sources take the same arguments.
+    "all": f"""
+holders AS (
+    SELECT p.profile_id, p.custom_id, p.attributes FROM profiles p
+    WHERE p.project_id = $1 AND {_RANGE.replace("a.", "p.")} AND $2::uuid IS NOT NULL
+)""",
+    "list": f"""
+holders AS (
+    SELECT p.profile_id, p.custom_id, p.attributes FROM send_audience l
+    JOIN profiles p ON p.project_id = l.project_id AND p.profile_id = l.profile_id
+    WHERE l.project_id = $1 AND l.send_id = $2 AND {_RANGE.replace("a.", "l.")}
+)""",
+}
+_LISTED = {
+    "all": "true",
+    "list": "EXISTS (SELECT FROM send_audience l WHERE l.project_id = $1 AND l.send_id = $2 "
+    "AND l.profile_id = o.profile_id)",
+}
+_DOMAIN = "substring({v} from '[^@]*$')"
+_DOMAIN_OK = f"""(NOT {{t}}.has_domain OR (
+        (cardinality($11::text[]) = 0 OR {_DOMAIN.format(v="{t}.value")} = any($11::text[]))
+        AND (cardinality($12::text[]) = 0 OR {_DOMAIN.format(v="{t}.value")} <> all($12::text[]))))"""
+_CONSENT_OK = """CASE WHEN $10 THEN {status} = 'opted_in' ELSE {status} IS DISTINCT FROM 'opted_out' END"""
+_KEY = identifier_key_sql("t.kind", "t.value")
+_ANY_SUPPRESSED = """(SELECT EXISTS (SELECT FROM delivery_suppressions WHERE project_id = $1)
+                          OR EXISTS (SELECT FROM suppressed_identifiers WHERE project_id = $1))"""
+# The other holders of an address who may receive it, the least profile id first: chosen (their newest of
+# the kind, or every device), consented, in the audience. The domain is the address's own, so it passed.
+_WINNER = f"""(SELECT o.profile_id FROM profile_addresses o
+      WHERE o.project_id = $1 AND o.kind = t.kind AND o.folded = t.folded
+        AND {identifier_key_sql("o.kind", "o.value")} = t.key
+        AND (t.all_devices OR NOT EXISTS (
+            SELECT FROM profile_addresses n WHERE n.project_id = $1 AND n.profile_id = o.profile_id
+              AND n.kind = o.kind AND (n.updated_at, n.value) > (o.updated_at, o.value)))
+        AND {
+    _CONSENT_OK.format(
+        status='''(SELECT s.status FROM profile_subscriptions s
+              WHERE s.project_id = $1 AND s.profile_id = o.profile_id AND s.channel = t.consent
+                AND s.purpose = $9 AND s.topic = '')'''
+    )
+}
+        AND {{listed}}
+      ORDER BY o.profile_id, o.value LIMIT 1)"""
+_SCAN = f"""
+WITH {{source}},
+targets AS (
+    SELECT a.profile_id, c.ord::int - 1 AS ord, c.channel, a.kind, a.value, a.folded, a.details, c.consent,
+           c.has_domain, c.all_devices,
+           c.all_devices OR row_number() OVER (
+               PARTITION BY a.profile_id, c.ord ORDER BY a.updated_at DESC, a.value) = 1 AS chosen
+    FROM profile_addresses a
+    JOIN unnest($5::text[], $6::text[], $7::text[], $8::bool[], $13::bool[])
+        WITH ORDINALITY AS c(channel, kind, consent, all_devices, has_domain, ord)
+        ON c.kind = a.kind
+    WHERE a.project_id = $1 AND {_RANGE}
+),
+reached AS MATERIALIZED (
+    SELECT t.*, {_KEY} AS key, {_CONSENT_OK.format(status="s.status")} AS consented
+    FROM targets t
+    LEFT JOIN profile_subscriptions s ON s.project_id = $1 AND s.profile_id = t.profile_id
+        AND s.channel = t.consent AND s.purpose = $9 AND s.topic = ''
+    WHERE t.chosen AND {_DOMAIN_OK.format(t="t")}
+),
+judged AS MATERIALIZED (
+    SELECT t.*, CASE WHEN t.consented AND (
+               SELECT count(*) FROM (
+                   SELECT FROM profile_addresses o
+                   WHERE o.project_id = $1 AND o.kind = t.kind AND o.folded = t.folded LIMIT 2) AS o) = 2
+           THEN {_WINNER} END AS winner
+    FROM reached t
+),
+keyed AS MATERIALIZED (
+    SELECT t.*,
+           CASE WHEN t.consented AND t.winner IS NULL AND {_ANY_SUPPRESSED}
+                THEN {identifier_hash_sql("t.kind", "t.value")} END AS hash,
+           CASE WHEN t.consented AND t.winner IS NULL AND {_ANY_SUPPRESSED}
+                THEN {spelt_hash_sql("t.kind", "t.value")} END AS spelt
+    FROM judged t JOIN projects p ON p.project_id = $1
+)
+SELECT t.profile_id, t.ord, t.value, t.details, t.key, t.consented,
+       t.winner IS NOT NULL AND t.winner <> t.profile_id AS duplicate,
+       t.winner IS NOT NULL AND t.winner = t.profile_id AS claim,
+       CASE WHEN t.hash IS NULL THEN NULL ELSE {blocking_reason_sql("t", "$14")} END AS blocked,
+       h.custom_id{{variables}}
+FROM keyed t
+JOIN holders h ON h.profile_id = t.profile_id
+{suppression_joins_sql("t", "$14")}
+ORDER BY t.profile_id, t.ord, t.key, t.value
+"""
+
+
+class AudienceRow(NamedTuple):
+    """One address of the slice's audience for one of the send's channels, judged."""
+
+    profile_id: uuid.UUID
+    #: The channel's position in the send's channels.
+    channel: int
+    address: str
+    details: Any
+    #: The folded address (kernel.profiles.identifier_keys): what dedup and claims compare.
+    key: str
+    consented: bool
+    #: Another profile holding the address receives it.
+    duplicate: bool
+    #: The address is shared, and this profile receives it if its claim is recorded first.
+    claim: bool
+    #: Why the suppression list blocks it, or None.
+    blocked: str | None
+    #: The recipient's values as the personalisers are bound to read them (profile_id, custom_id, v0, ...).
+    values: Sequence[Any]
+
+
+class AudienceScan:
+    """The scan statement of one send (its channels, filters and the attributes its templates read)."""
+
+    def __init__(self, definition: SendDefinition, audience: str, variables: Sequence[str]) -> None:
+        self._definition = definition
+        self.variables = tuple(variables)
+        columns = "".join(
+            f", h.attributes -> ${15 + i}::text -> 'v' AS v{i}" for i in range(len(self.variables))
+        )
+        self._statement = _SCAN.format(source=_SOURCES[audience], variables=columns, listed=_LISTED[audience])
+
+    async def read(self, conn: asyncpg.Connection, part: Slice) -> list[AudienceRow]:
+        definition = self._definition
+        specs = definition.channels
+        rows = await conn.fetch(
+            self._statement,
+            part.project_id,
+            part.send_id,
+            part.lo,
+            part.hi,
+            [spec.name for spec in specs],
+            [kind.name for kind in definition.kinds],
+            [spec.consent_scope for spec in specs],
+            [kind.reach is Reach.ALL for kind in definition.kinds],
+            definition.purpose,
+            definition.require_opt_in,
+            list(definition.include_domains),
+            list(definition.exclude_domains),
+            [kind.has_domain for kind in definition.kinds],
+            definition.marketing,
+            *self.variables,
+        )
+        return [AudienceRow(*row[:9], (row[0], *row[9:])) for row in rows]

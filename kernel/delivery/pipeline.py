@@ -1,0 +1,268 @@
+"""One claimed batch of a send, from its messages to their recorded outcomes.
+
+Per batch: messages past the maximum age expire; those of a channel paused in the project wait; the email
+domains' throttle admits what may go now (sender_ext; the rest waits for the time the throttle gives), as
+does each rated channel's budget; sender_ext cuts provider batches by channel; each is personalised,
+handed to its channel's sender (a bounded number in flight per channel), and its outcome recorded as soon
+as the provider answered (:mod:`kernel.delivery.slice_outcomes`). Then a channel whose answers in the send
+suggest a wrong configuration is paused (:mod:`kernel.delivery.suspicion`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import random
+from collections.abc import Callable
+from operator import attrgetter
+
+import asyncpg
+from prometheus_client import Counter
+
+from kernel.channels import EMPTY, FailureReason, OutboundMessage, Outcome, SendResult
+from kernel.channels.pauses import pause
+from kernel.delivery import metrics
+from kernel.delivery.channel_rates import draw
+from kernel.delivery.outcomes import Attempt
+from kernel.delivery.retry import RetryPolicy
+from kernel.delivery.send_runtime import SendRuntime
+from kernel.delivery.senders import Delivery
+from kernel.delivery.slice_outcomes import BatchOutcome, Logged, Pending, Waiting, record
+from kernel.delivery.suspicion import ConfigSuspicion
+from kernel.delivery.templates import TemplateError
+from kernel.delivery.throttling import DomainThrottle
+from kernel.settings import Settings
+from sender_ext import email_domain, plan_batch
+
+log = logging.getLogger(__name__)
+
+
+def failure_reason(result: SendResult) -> str:
+    """The reason a permanent failure is recorded with (``rejected`` when the channel gave none)."""
+    return result.reason.value if result.reason else FailureReason.REJECTED.value
+
+
+class BatchPipeline:
+    """Sends claimed batches for one worker (its throttle, retry policy and per-channel slots)."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        delivery: Delivery,
+        settings: Settings,
+        throttle: DomainThrottle,
+        owner: str,
+        *,
+        clock: Callable[[], float],
+        rng: random.Random,
+    ) -> None:
+        self._pool = pool
+        self._delivery = delivery
+        self._settings = settings
+        self._throttle = throttle
+        self._owner = owner
+        self._clock = clock
+        self._rng = rng
+        self._hold = settings.lease_seconds
+        self._retry = RetryPolicy(
+            settings.retry_base_seconds, settings.retry_max_seconds, settings.message_max_age_seconds
+        )
+        self._domains = metrics.DomainLabels({*settings.domain_limits, *settings.domain_warmup})
+        self._suspicion = ConfigSuspicion(
+            settings.config_suspect_pause_failures, settings.config_suspect_pause_ratio
+        )
+
+    @property
+    def suspicion(self) -> ConfigSuspicion:
+        return self._suspicion
+
+    async def run(self, runtime: SendRuntime, messages: list[Pending], *, from_retries: bool) -> int:
+        """Send ``messages`` and record what became of them; returns how many repeated the message before
+        them (the same channel and folded address: one profile's two spellings of an address), which
+        are left out and counted by the caller."""
+        held = BatchOutcome()
+        live = bytearray(b"\x01") * len(messages)
+        max_age = self._retry.max_age_seconds
+        for position, message in enumerate(messages):
+            spec = runtime.specs[message.channel]
+            if message.attempts and message.age > max_age:
+                held.logged.append(Logged(message, spec.name, "expired", attempted=False))
+                metrics.EXPIRED.labels(spec.name).inc()
+                live[position] = 0
+            elif spec.name in runtime.paused:
+                # Read before the pause was seen, or a channel paused beside others of the send.
+                held.waiting.append(Waiting(message, self._hold, attempted=False, detail="channel paused"))
+                live[position] = 0
+        channels = [message.channel for message in messages]
+        now = self._clock()
+        plan = plan_batch(
+            [message.key for message in messages],
+            [message.address for message in messages],
+            channels,
+            bytes(runtime.forms[channel] for channel in channels),
+            live,
+            self._throttle.throttle,
+            now,
+            runtime.max_sizes,
+        )
+        duplicates = 0
+        for position, message in enumerate(messages):
+            if not live[position] or plan.go[position]:
+                continue
+            if not plan.unique[position]:
+                duplicates += 1
+                continue
+            delay = plan.not_before[position] - now
+            held.waiting.append(Waiting(message, delay, attempted=False, detail="domain throttle"))
+            metrics.DEFERRED.labels(self._domains(email_domain(message.address))).inc()
+        batches = list(plan.batches.batches())
+        if runtime.rated:
+            batches = await self._hold_to_rates(runtime, messages, batches, held, now)
+        await self._record(runtime, held, from_retries)
+        verdicts = await asyncio.gather(
+            *(
+                self._send(runtime, channel, [messages[i] for i in members], from_retries)
+                for channel, members in batches
+            )
+        )
+        for verdict in verdicts:
+            if verdict is not None:
+                await self._pause(runtime, verdict)
+        return duplicates
+
+    async def _hold_to_rates(
+        self,
+        runtime: SendRuntime,
+        messages: list[Pending],
+        batches: list[tuple[int, list[int]]],
+        held: BatchOutcome,
+        now: float,
+    ) -> list[tuple[int, list[int]]]:
+        """Let through at most the project's budget of each rated channel; the other messages wait for
+        when the budget will have refilled for them, one interval apart."""
+        kept = []
+        for channel, members in batches:
+            if channel in runtime.rated:
+                drawn = await draw(self._pool, runtime.project_id, runtime.specs[channel], len(members), now)
+                for waiting, position in enumerate(members[drawn.granted :]):
+                    delay = drawn.delay(waiting)
+                    held.waiting.append(
+                        Waiting(messages[position], delay, attempted=False, detail="channel rate")
+                    )
+                members = members[: drawn.granted]
+            if members:
+                kept.append((channel, members))
+        return kept
+
+    async def _record(self, runtime: SendRuntime, outcome: BatchOutcome, from_retries: bool) -> None:
+        async with self._pool.acquire() as conn:
+            await record(
+                conn,
+                runtime.project_id,
+                runtime.send_id,
+                runtime.names,
+                outcome,
+                from_retries=from_retries,
+                owner=self._owner,
+            )
+
+    async def _send(
+        self, runtime: SendRuntime, channel: int, messages: list[Pending], from_retries: bool
+    ) -> tuple[int, str] | None:
+        """Personalise, deliver and record one provider batch (all of channel ``channel``); returns the
+        channel and the reason to pause it when its answers in this send suggest a wrong configuration."""
+        spec = runtime.specs[channel]
+        personalise = runtime.personalise[channel]
+        outcome = BatchOutcome()
+        values = [runtime.values(message.values) for message in messages]
+        try:
+            personalised, renderable = personalise.many(values), messages
+        except TemplateError:  # some recipients cannot be rendered: sort them out, one by one
+            personalised, renderable = [], []
+            for message, recipient in zip(messages, values, strict=True):
+                try:
+                    personalised.append(personalise(recipient))
+                except TemplateError:
+                    outcome.logged.append(Logged(message, spec.name, "failed", "template", attempted=False))
+                    metrics.FAILED.labels(spec.name, "template").inc()
+                    continue
+                renderable.append(message)
+        outbound = [
+            OutboundMessage(
+                message.message_id, message.address, content, message.details or EMPTY, substitution
+            )
+            for message, (content, substitution) in zip(renderable, personalised, strict=True)
+        ]
+        if outbound:
+            results = await self._delivery.deliver(runtime.project_id, spec.name, outbound)
+            self._account(runtime, channel, renderable, results, outcome)
+        await self._record(runtime, outcome, from_retries)
+        if not outbound or spec.name in runtime.paused:
+            return None
+        reason = self._suspicion.observe(runtime.project_id, runtime.send_id, spec.name, results)
+        return None if reason is None else (channel, reason)
+
+    async def _pause(self, runtime: SendRuntime, verdict: tuple[int, str]) -> None:
+        """Pause the channel for the send's project: recorded, so that every worker honours it."""
+        spec, reason = runtime.specs[verdict[0]], verdict[1]
+        async with self._pool.acquire() as conn:
+            made = await pause(conn, runtime.project_id, spec.name, reason, runtime.send_id)
+        if made:
+            log.warning("channel %s paused in project %s: %s", spec.name, runtime.project_id, reason)
+        runtime.paused |= {spec.name}
+        self._suspicion.forget(runtime.project_id, spec.name)
+
+    def _account(
+        self,
+        runtime: SendRuntime,
+        channel: int,
+        messages: list[Pending],
+        results: list[SendResult],
+        outcome: BatchOutcome,
+    ) -> None:
+        """Turn the provider's answers into the batch outcome, metrics and throttle feedback."""
+        spec = runtime.specs[channel]
+        if len(results) != len(messages):
+            raise ValueError(f"{spec.name} answered {len(results)} results for {len(messages)} messages")
+        email = runtime.kinds[channel].has_domain
+        if all(result.outcome is Outcome.ACCEPTED for result in results):  # the usual
+            outcome.logged += [
+                Logged(message, spec.name, "sent", provider_id=result.provider_id)
+                for message, result in zip(messages, results, strict=True)
+            ]
+            self._count(metrics.SENT, spec.name, email, list(map(attrgetter("address"), messages)))
+            return
+        sent, retried = [], []
+        now = self._clock()
+        for message, result in zip(messages, results, strict=True):
+            if result.outcome is Outcome.ACCEPTED:
+                outcome.logged.append(Logged(message, spec.name, "sent", provider_id=result.provider_id))
+                sent.append(message.address)
+            elif result.outcome is Outcome.FAILED:
+                reason = failure_reason(result)
+                outcome.logged.append(Logged(message, spec.name, "failed", reason, result.provider_id))
+                if result.prunes_address or result.reason is FailureReason.UNSUBSCRIBED:
+                    outcome.consequences.append((spec, Attempt(message.message_id, message.address, result)))
+                metrics.FAILED.labels(spec.name, reason).inc()
+            else:
+                retried.append(message.address)
+                if email:
+                    self._throttle.throttle.slow_down(email_domain(message.address), now)
+                delay = self._retry.next_delay(
+                    message.attempts + 1, result.retry_after, message.age, self._rng
+                )
+                if delay is None:
+                    outcome.logged.append(
+                        Logged(message, spec.name, "expired", provider_id=result.provider_id)
+                    )
+                    metrics.EXPIRED.labels(spec.name).inc()
+                else:
+                    outcome.waiting.append(Waiting(message, delay, attempted=True, detail=result.detail))
+        self._count(metrics.SENT, spec.name, email, sent)
+        self._count(metrics.RETRIED, spec.name, email, retried)
+
+    def _count(self, counter: Counter, channel: str, email: bool, addresses: list[str]) -> None:
+        """One per address, by (channel, domain label); off email the domain is empty."""
+        domains = map(email_domain, addresses) if email else itertools.repeat("", len(addresses))
+        metrics.count_by_domain(counter, channel, domains, self._domains)

@@ -1,0 +1,128 @@
+"""A leased slice made into messages to send: its audience read, judged, counted; shared addresses claimed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from kernel.delivery.audience_scan import AudienceRow
+from kernel.delivery.send_ids import bulk_message_ids
+from kernel.delivery.send_runtime import SendRuntime
+from kernel.delivery.slice_outcomes import Pending
+from kernel.delivery.slices import Slice, SliceAudience
+
+
+@dataclass(slots=True)
+class SliceMessages:
+    audience: SliceAudience = field(default_factory=SliceAudience)
+    #: The messages to send now (not blocked, not sent by an earlier lease, not anybody else's); their
+    #: ids in text form, as providers get them.
+    pending: list[Pending] = field(default_factory=list)
+
+
+async def slice_messages(conn: asyncpg.Connection, runtime: SendRuntime, part: Slice) -> SliceMessages:
+    rows = await runtime.scan.read(conn, part)
+    kept = SliceMessages()
+    audience = kept.audience
+    sendable: list[AudienceRow] = []
+    claims: list[AudienceRow] = []
+    for row in rows:
+        if not row.consented:
+            audience.not_consented += 1
+        elif row.duplicate:
+            audience.duplicates += 1
+        elif row.claim:
+            claims.append(row)
+        elif row.blocked is not None:
+            audience.planned += 1
+            audience.suppressed += 1
+        else:
+            sendable.append(row)
+    if claims:
+        won = await _claim(conn, runtime, part, claims)
+        for row in claims:
+            if won.get((runtime.names[row.channel], row.key)) != row.profile_id:
+                audience.duplicates += 1
+            elif row.blocked is not None:
+                audience.planned += 1
+                audience.suppressed += 1
+            else:
+                sendable.append(row)
+    audience.planned += len(sendable)
+    ids = _message_ids(runtime, sendable)
+    done = await _done_before(conn, part) if part.rerun else frozenset()
+    kept.pending = [
+        Pending(
+            message_id,
+            row.profile_id,
+            row.channel,
+            row.address,
+            row.key,
+            row.details,
+            row.values,
+            part.slice_no,
+        )
+        for message_id, row in zip(ids, sendable, strict=True)
+        if message_id not in done
+    ]
+    return kept
+
+
+def _message_ids(runtime: SendRuntime, rows: list[AudienceRow]) -> list[str]:
+    """Each row's message id, in the rows' order (computed channel by channel)."""
+    ids: list[str] = [""] * len(rows)
+    for channel, name in enumerate(runtime.names):
+        positions = [position for position, row in enumerate(rows) if row.channel == channel]
+        keys = (rows[position].key for position in positions)
+        for position, message_id in zip(
+            positions, bulk_message_ids(runtime.send_id, name, keys), strict=True
+        ):
+            ids[position] = message_id
+    return ids
+
+
+async def _done_before(conn: asyncpg.Connection, part: Slice) -> frozenset[str]:
+    """The messages of a slice read again that an earlier lease sent (the log) or scheduled (retries)."""
+    rows = await conn.fetch(
+        """SELECT g.message_id::text FROM message_log g
+           WHERE g.project_id = $1 AND g.send_id = $2
+             AND g.profile_id > $3 AND ($4::uuid IS NULL OR g.profile_id <= $4)
+           UNION ALL
+           SELECT r.message_id::text FROM message_retries r
+           WHERE r.project_id = $1 AND r.send_id = $2 AND r.slice_no = $5""",
+        part.project_id,
+        part.send_id,
+        part.lo,
+        part.hi,
+        part.slice_no,
+    )
+    return frozenset(row[0] for row in rows)
+
+
+async def _claim(
+    conn: asyncpg.Connection, runtime: SendRuntime, part: Slice, rows: list[AudienceRow]
+) -> dict[tuple[str, str], object]:
+    """Record the claims of shared addresses (the first claim of each wins); returns each one's winner.
+    The statement's snapshot shows the claims made before it; its own come back from the insert."""
+    channels = [runtime.names[row.channel] for row in rows]
+    keys = [row.key for row in rows]
+    won = await conn.fetch(
+        """WITH claimed AS (
+               INSERT INTO send_address_claims (project_id, send_id, channel, address_key, profile_id)
+               SELECT $1, $2, c.channel, c.address_key, c.profile_id
+               FROM unnest($3::text[], $4::text[], $5::uuid[]) AS c(channel, address_key, profile_id)
+               ON CONFLICT DO NOTHING
+               RETURNING channel, address_key, profile_id)
+           SELECT channel, address_key, profile_id FROM claimed
+           UNION ALL
+           SELECT channel, address_key, profile_id FROM send_address_claims
+           WHERE project_id = $1 AND send_id = $2 AND (channel, address_key) IN (
+               SELECT * FROM unnest($3::text[], $4::text[]))""",
+        part.project_id,
+        part.send_id,
+        channels,
+        keys,
+        [row.profile_id for row in rows],
+    )
+    return {(row[0], row[1]): row[2] for row in won}

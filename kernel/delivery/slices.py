@@ -1,0 +1,364 @@
+"""Every statement on a bulk send's progress: cutting its audience into slices, leasing them, counting.
+
+A slice is a contiguous range of the send's audience in profile id order, ``(lo, hi]``, cut when a worker
+asks for work: the send row is locked only for the cut (finding the slice's last profile is an index-only
+read of ``size`` entries), so workers cut one after the other and send side by side. A slice is leased by
+the worker that cut it; a lease that lapses (a dead worker) is taken by the next worker that asks, which
+reads the slice again and skips what the message log says was sent (:mod:`kernel.delivery.audience_scan`).
+
+Counters live in the slices, one row per slice of about ``worker_batch_size`` messages, so recording an
+outcome never waits for another batch's: a send's figures are their sums (:func:`send_counts`). A send is
+completed when its audience is cut, every slice is done and no message waits in ``message_retries``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+import asyncpg
+
+from sender_ext import Pacer, Rate
+
+_NIL = uuid.UUID(int=0)
+COUNTERS = (
+    "planned",
+    "sent",
+    "failed",
+    "suppressed",
+    "expired",
+    "cancelled",
+    "retries",
+    "duplicates",
+    "not_consented",
+)
+AUDIENCE = ("planned", "suppressed", "duplicates", "not_consented")
+OUTCOMES = ("sent", "failed", "expired", "cancelled", "retries")
+#: The counters whose messages are final: a send's pending messages are the planned ones not among them.
+FINAL = ("sent", "failed", "suppressed", "expired", "cancelled")
+# The last profile of the next slice and the one after it (only one: the audience ends with this slice),
+# from the audience's first key columns ($1, the project, then for a list $2, the send), the slice's start
+# and size.
+_CUT = {
+    "all": """SELECT profile_id FROM profiles WHERE project_id = $1 AND profile_id > $2
+              ORDER BY profile_id OFFSET $3 - 1 LIMIT 2""",
+    "list": """SELECT profile_id FROM send_audience WHERE project_id = $1 AND send_id = $2 AND profile_id > $3
+               ORDER BY profile_id OFFSET $4 - 1 LIMIT 2""",
+}
+_SUMS = ", ".join(f"sum({name})::bigint AS {name}" for name in COUNTERS)
+
+
+@dataclass(frozen=True, slots=True)
+class Slice:
+    """A leased part of a send's audience: the profiles in ``(lo, hi]`` (``hi`` None: to the end)."""
+
+    project_id: uuid.UUID
+    send_id: uuid.UUID
+    slice_no: int
+    lo: uuid.UUID
+    hi: uuid.UUID | None
+    #: Leased before (its worker died): what the message log holds of it was sent already.
+    rerun: bool
+
+
+@dataclass(slots=True)
+class SliceAudience:
+    """What a slice's audience held: messages planned (suppressed ones included), and what was left out."""
+
+    planned: int = 0
+    suppressed: int = 0
+    duplicates: int = 0
+    not_consented: int = 0
+
+
+@dataclass(slots=True)
+class SliceCounts:
+    """What became of some of a slice's messages (added as each batch's outcome is recorded)."""
+
+    sent: int = 0
+    failed: int = 0
+    expired: int = 0
+    cancelled: int = 0
+    retries: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SendCounts:
+    """A send's figures: sums over its slices."""
+
+    counters: Mapping[str, int]
+
+    @property
+    def pending(self) -> int:
+        return self.counters["planned"] - sum(self.counters[name] for name in FINAL)
+
+
+_NO_COUNTS = SendCounts(dict.fromkeys(COUNTERS, 0))
+
+
+async def take_lapsed(
+    conn: asyncpg.Connection, project_id: uuid.UUID, send_id: uuid.UUID, owner: str, lease: timedelta
+) -> Slice | None:
+    """A slice of the send whose worker let its lease lapse (died), leased to ``owner`` again."""
+    row = await conn.fetchrow(
+        """UPDATE send_slices SET owner = $3, lease_until = now() + $4::interval, leases = leases + 1
+           WHERE (project_id, send_id, slice_no) = (
+               SELECT project_id, send_id, slice_no FROM send_slices
+               WHERE project_id = $1 AND send_id = $2 AND state = 'leased' AND lease_until < now()
+               LIMIT 1 FOR UPDATE SKIP LOCKED)
+           RETURNING slice_no, lo, hi""",
+        project_id,
+        send_id,
+        owner,
+        lease,
+    )
+    return None if row is None else Slice(project_id, send_id, row[0], row[1], row[2], rerun=True)
+
+
+async def cut(
+    conn: asyncpg.Connection,
+    project_id: uuid.UUID,
+    send_id: uuid.UUID,
+    owner: str,
+    lease: timedelta,
+    size: int,
+) -> Slice | None:
+    """Cut the send's next slice of ``size`` profiles and lease it to ``owner``; None when the audience is
+    all cut or the send is not running. Call inside a transaction (the send row stays locked to its end)."""
+    send = await conn.fetchrow(
+        """SELECT audience, plan_cursor, next_slice FROM sends
+           WHERE project_id = $1 AND send_id = $2 AND state = 'running' AND planned_at IS NULL FOR UPDATE""",
+        project_id,
+        send_id,
+    )
+    if send is None:
+        return None
+    lo = send["plan_cursor"] or _NIL
+    audience = send["audience"]
+    keys = (project_id,) if audience == "all" else (project_id, send_id)
+    bounds = await conn.fetch(_CUT[audience], *keys, lo, size)
+    # The last slice goes to the end: a profile created meanwhile with a greater id is in it.
+    hi = bounds[0][0] if len(bounds) == 2 else None
+    slice_no = send["next_slice"]
+    await conn.execute(
+        """INSERT INTO send_slices (project_id, send_id, slice_no, lo, hi, state, owner, lease_until)
+           VALUES ($1, $2, $3, $4, $5, 'leased', $6, now() + $7::interval)""",
+        project_id,
+        send_id,
+        slice_no,
+        lo,
+        hi,
+        owner,
+        lease,
+    )
+    await conn.execute(
+        """UPDATE sends SET plan_cursor = $3, next_slice = next_slice + 1,
+                  planned_at = CASE WHEN $3::uuid IS NULL THEN clock_timestamp() END, updated_at = now()
+           WHERE project_id = $1 AND send_id = $2""",
+        project_id,
+        send_id,
+        hi,
+    )
+    return Slice(project_id, send_id, slice_no, lo, hi, rerun=False)
+
+
+async def finish(conn: asyncpg.Connection, part: Slice, owner: str, audience: SliceAudience) -> bool:
+    """Record what a slice's audience held and mark it done, if ``owner`` still holds it; then complete the
+    send if that was the last of it. False when the lease was lost (another worker took the slice over).
+
+    The audience figures are set, not added: a slice read again after a crash counts its audience afresh.
+    Outcomes were added as they were recorded (:func:`add_counts`), each with its messages' log rows.
+    """
+    async with conn.transaction():
+        done = await conn.fetchval(
+            f"""UPDATE send_slices SET state = 'done', lease_until = NULL, done_at = now(),
+                       {", ".join(f"{name} = ${i + 5}" for i, name in enumerate(AUDIENCE))}
+                WHERE project_id = $1 AND send_id = $2 AND slice_no = $3 AND state = 'leased' AND owner = $4
+                RETURNING true""",
+            part.project_id,
+            part.send_id,
+            part.slice_no,
+            owner,
+            *(getattr(audience, name) for name in AUDIENCE),
+        )
+        if done:
+            await complete_if_done(conn, part.project_id, part.send_id)
+    return bool(done)
+
+
+async def add_counts(
+    conn: asyncpg.Connection, project_id: uuid.UUID, send_id: uuid.UUID, by_slice: Mapping[int, SliceCounts]
+) -> None:
+    """Add outcomes to the slices the messages came from (in the transaction that logs them)."""
+    if not by_slice:
+        return
+    numbers = list(by_slice)
+    columns = [[getattr(by_slice[number], name) for number in numbers] for name in OUTCOMES]
+    updates = ", ".join(f"{name} = s.{name} + c.{name}" for name in OUTCOMES)
+    await conn.execute(
+        f"""UPDATE send_slices s SET {updates}
+            FROM unnest($3::int[], {", ".join(f"${i + 4}::int[]" for i in range(len(OUTCOMES)))})
+                AS c(slice_no, {", ".join(OUTCOMES)})
+            WHERE s.project_id = $1 AND s.send_id = $2 AND s.slice_no = c.slice_no""",
+        project_id,
+        send_id,
+        numbers,
+        *columns,
+    )
+
+
+async def complete_if_done(conn: asyncpg.Connection, project_id: uuid.UUID, send_id: uuid.UUID) -> bool:
+    """Mark the send completed when its audience is cut, its slices done and nothing waits for a retry.
+
+    The send row is locked first, by a statement of its own: two workers finishing the send's last two
+    slices at once would otherwise each see the other's slice still leased (their statements' snapshots
+    are taken before either commits), and neither would complete it. Call inside a transaction.
+    """
+    await conn.execute(
+        "SELECT FROM sends WHERE project_id = $1 AND send_id = $2 FOR UPDATE", project_id, send_id
+    )
+    done = await conn.fetchval(
+        """UPDATE sends s SET state = 'completed', completed_at = now(), updated_at = now()
+           WHERE s.project_id = $1 AND s.send_id = $2 AND s.state IN ('running', 'paused')
+             AND s.planned_at IS NOT NULL
+             AND NOT EXISTS (SELECT FROM send_slices l WHERE l.project_id = $1 AND l.send_id = $2
+                             AND l.state = 'leased')
+             AND NOT EXISTS (SELECT FROM message_retries r WHERE r.project_id = $1 AND r.send_id = $2)
+           RETURNING true""",
+        project_id,
+        send_id,
+    )
+    return bool(done)
+
+
+async def cancel_waiting(conn: asyncpg.Connection, project_id: uuid.UUID, send_id: uuid.UUID) -> int:
+    """The messages of a cancelled send still waiting for a retry become cancelled; returns how many.
+
+    Run by CancelSend, and by workers for a message a batch in flight scheduled after the cancellation.
+    """
+    rows = await conn.fetch(
+        """DELETE FROM message_retries WHERE project_id = $1 AND send_id = $2
+           RETURNING slice_no""",
+        project_id,
+        send_id,
+    )
+    by_slice: dict[int, SliceCounts] = {}
+    for row in rows:
+        by_slice.setdefault(row[0], SliceCounts()).cancelled += 1
+    await add_counts(conn, project_id, send_id, by_slice)
+    return len(rows)
+
+
+async def release(conn: asyncpg.Connection, owners: list[str]) -> int:
+    """The slices and waiting messages of dead workers become available now; returns how many slices."""
+    status = await conn.execute(
+        """UPDATE send_slices SET lease_until = now() - interval '1 second'
+           WHERE state = 'leased' AND owner = any($1::text[])""",
+        owners,
+    )
+    await conn.execute(
+        """UPDATE message_retries SET due_at = now(), owner = NULL
+           WHERE owner = any($1::text[]) AND due_at > now()""",
+        owners,
+    )
+    return int(status.split()[-1])
+
+
+async def send_counts(
+    conn: asyncpg.Connection | asyncpg.Pool, project_id: uuid.UUID, send_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, SendCounts]:
+    """The figures of each send (zeros for a send with no slice yet)."""
+    ids = list(send_ids)
+    rows = await conn.fetch(
+        f"""SELECT send_id, {_SUMS} FROM send_slices
+            WHERE project_id = $1 AND send_id = any($2::uuid[]) GROUP BY send_id""",
+        project_id,
+        ids,
+    )
+    found = {row["send_id"]: SendCounts({name: row[name] for name in COUNTERS}) for row in rows}
+    return {send_id: found.get(send_id, _NO_COUNTS) for send_id in ids}
+
+
+async def pending_messages(conn: asyncpg.Connection | asyncpg.Pool) -> int:
+    """Messages of running and paused sends not yet final, every project (the queue depth)."""
+    value = await conn.fetchval(
+        f"""SELECT coalesce(sum(l.planned - {" - ".join(f"l.{name}" for name in FINAL)}), 0)
+            FROM sends s JOIN send_slices l USING (project_id, send_id)
+            WHERE s.state IN ('running', 'paused')"""
+    )
+    return int(value)
+
+
+async def sweep_cancelled(conn: asyncpg.Connection) -> int:
+    """Messages a batch in flight scheduled for a retry after its send was cancelled become cancelled."""
+    swept = 0
+    for row in await conn.fetch(
+        """SELECT DISTINCT r.project_id, r.send_id FROM message_retries r
+           JOIN sends s USING (project_id, send_id) WHERE s.state = 'cancelled'"""
+    ):
+        async with conn.transaction():
+            swept += await cancel_waiting(conn, row[0], row[1])
+    return swept
+
+
+@dataclass(frozen=True, slots=True)
+class PaceBudget:
+    """What a paced send may release now: ``count`` messages; nothing more before ``next_at``."""
+
+    count: int
+    next_at: float
+    #: The wave's schedule start after this plan (moved forward after a pause or an outage).
+    start: float
+
+
+async def pace_budget(
+    conn: asyncpg.Connection, project_id: uuid.UUID, send_id: uuid.UUID, now: float, limit: int
+) -> PaceBudget:
+    """Lock the send row (call in a transaction) and plan its wave at ``now``: at most ``limit``."""
+    send = await conn.fetchrow(
+        """SELECT pace_count, pace_seconds, pace_start, pace_released FROM sends
+           WHERE project_id = $1 AND send_id = $2 AND state = 'running' FOR UPDATE""",
+        project_id,
+        send_id,
+    )
+    if send is None or send["pace_count"] is None:
+        return PaceBudget(0, now, now)
+    start = send["pace_start"]
+    pacer = Pacer(Rate(send["pace_count"], send["pace_seconds"]), now if start is None else start)
+    pace = pacer.plan(now, send["pace_released"])
+    if pace.count == 0:
+        return PaceBudget(0, pace.next_at, pacer.start)
+    count = min(limit, pace.count)
+    after = pacer.plan(now, send["pace_released"] + count)
+    return PaceBudget(count, after.next_at if count == pace.count else now, pacer.start)
+
+
+async def pace_released(
+    conn: asyncpg.Connection, project_id: uuid.UUID, send_id: uuid.UUID, start: float | None, released: int
+) -> None:
+    """Count ``released`` more messages of the wave (negative: fewer went out than were reserved, a
+    slice's profiles without an address to send to), and its schedule's start if ``start`` is given."""
+    await conn.execute(
+        """UPDATE sends SET pace_start = coalesce($3, pace_start), pace_released = pace_released + $4
+           WHERE project_id = $1 AND send_id = $2""",
+        project_id,
+        send_id,
+        start,
+        released,
+    )
+
+
+async def complete_finished(conn: asyncpg.Connection) -> int:
+    """Complete every running or paused send that is over but was not marked so (a worker died between
+    its last outcome and the check); returns how many."""
+    status = await conn.execute(
+        """UPDATE sends s SET state = 'completed', completed_at = now(), updated_at = now()
+           WHERE s.state IN ('running', 'paused') AND s.planned_at IS NOT NULL
+             AND NOT EXISTS (SELECT FROM send_slices l WHERE l.project_id = s.project_id
+                             AND l.send_id = s.send_id AND l.state = 'leased')
+             AND NOT EXISTS (SELECT FROM message_retries r WHERE r.project_id = s.project_id
+                             AND r.send_id = s.send_id)"""
+    )
+    return int(status.split()[-1])

@@ -1,0 +1,61 @@
+"""Taking due messages out of ``message_retries``: retries and deferrals of a running send.
+
+A message is leased by pushing its due time to the lease's end (with its worker as ``owner``), so that a
+worker that dies with it leaves it to come back by itself; a worker found dead releases its messages at
+once (:func:`kernel.delivery.slices.release`). Their outcome is recorded by
+:mod:`kernel.delivery.slice_outcomes`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import asyncpg
+
+from kernel.delivery.claims import ClaimQueries
+from kernel.delivery.send_runtime import SendRuntime
+from kernel.delivery.slice_outcomes import Pending
+
+_CLAIM = """
+WITH picked AS (
+    SELECT ctid FROM message_retries
+    WHERE project_id = $1 AND send_id = $2 AND due_at <= now()
+    ORDER BY due_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+UPDATE message_retries r SET owner = $4, due_at = now() + $5::interval
+WHERE r.ctid = any(ARRAY(SELECT ctid FROM picked)) AND r.project_id = $1
+RETURNING r.message_id, r.profile_id, r.channel, r.address, r.slice_no, r.attempts,
+          extract(epoch FROM now() - coalesce(r.first_attempt_at, now()))::float8 AS age,
+          r.first_attempt_at"""
+
+
+async def claim_due(
+    conn: asyncpg.Connection, runtime: SendRuntime, limit: int, owner: str, lease: timedelta
+) -> list[asyncpg.Record]:
+    """Lease up to ``limit`` of the send's due messages, the longest due first."""
+    return await conn.fetch(_CLAIM, runtime.project_id, runtime.send_id, limit, owner, lease)
+
+
+async def pending_of(
+    conn: asyncpg.Connection, runtime: SendRuntime, rows: list[asyncpg.Record]
+) -> list[Pending]:
+    """The claimed messages with their recipients' current values and address details (a recipient
+    erased or merged away since has none: its templates see absent values)."""
+    queries: ClaimQueries = runtime.queries
+    profile_ids = list({row["profile_id"] for row in rows})
+    recipients = await queries.recipients(conn, runtime.project_id, profile_ids)
+    return [
+        Pending(
+            str(row["message_id"]),
+            row["profile_id"],
+            runtime.index[row["channel"]],
+            row["address"],
+            str(row["message_id"]),
+            recipients.details.get((row["profile_id"], row["address"])),
+            recipients.profiles.get(row["profile_id"]),
+            row["slice_no"],
+            row["attempts"],
+            row["age"],
+            row["first_attempt_at"],
+        )
+        for row in rows
+    ]
