@@ -18,7 +18,7 @@ from herald.v1 import common_pb2, profiles_pb2
 from kernel.api.timestamps import from_datetime
 from kernel.profiles.batch_upsert import UpsertContext, upsert_batch
 from kernel.profiles.changes import parse_upsert
-from kernel.profiles.upsert import upsert_profile
+from kernel.profiles.upsert import upsert_changes
 from kernel.server import RunningServer
 from tests.conftest import ProjectKey
 from tests.profile_support import erase_and_suppress, number, subscription, text
@@ -245,7 +245,7 @@ async def test_a_batch_is_a_bounded_number_of_statements(project: ProjectKey, se
         batch_statements = len(statements) - 2
         statements.clear()
         async with conn.transaction():
-            await upsert_profile(conn, context, person(200))
+            await upsert_changes(conn, context, parse_upsert(person(200), kernel.limits, context.kinds, now))
         single_statements = len(statements) - 2
 
     assert len(outcomes) == 200
