@@ -6,28 +6,34 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
 from herald.v1 import common_pb2, profiles_pb2
+from kernel.profiles.batch_upsert import UpsertContext, upsert_batch
+from kernel.profiles.changes import parse_upsert
 from kernel.profiles.refs import Ref, resolve_checking_suppression
 from kernel.server import RunningServer
 from tests.conftest import ProjectKey
-from tests.test_batch_upsert import stream
+from tests.test_batch_upsert import _with_emails, stream
 
 PEOPLE = 3000
+_TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 LOOKED_UP = 100
 
 
 async def _plans(
     conn: asyncpg.Connection, action: Callable[[asyncpg.Connection], Awaitable[object]]
 ) -> list[dict[str, Any]]:
-    """Run ``action``, then EXPLAIN ANALYZE each statement it ran (in a transaction rolled back)."""
+    """Run ``action``, then EXPLAIN ANALYZE each statement it ran but transaction control (each in a
+    transaction rolled back)."""
     ran: list[tuple[str, tuple[Any, ...]]] = []
 
     def record(query: asyncpg.connection.LoggedQuery) -> None:
-        ran.append((query.query, query.args))
+        if not query.query.lstrip().upper().startswith(_TRANSACTION_CONTROL):
+            ran.append((query.query, query.args))
 
     conn.add_query_logger(record)
     try:
@@ -55,11 +61,12 @@ def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def _rows_read(plans: list[dict[str, Any]], table: str) -> int:
+    """Rows of ``table`` its scans returned (not the rows an INSERT ... RETURNING returns)."""
     return sum(
         node["Actual Rows"] * node["Actual Loops"]
         for plan in plans
         for node in _nodes(plan)
-        if node.get("Relation Name") == table
+        if node.get("Relation Name") == table and node["Node Type"].endswith("Scan")
     )
 
 
@@ -104,3 +111,27 @@ async def test_nothing_is_hashed_for_a_project_that_suppressed_no_one(
 
     # The hashes read how each kind compares (address_kind_keys) before anything else.
     assert _rows_read(plans, "address_kind_keys") == 0
+
+
+async def test_new_profiles_addresses_are_not_counted_against_the_limit_by_reading(
+    project: ProjectKey, server: RunningServer
+) -> None:
+    kernel = server.kernel
+    context = UpsertContext(
+        project.project_id, kernel.limits, kernel.channels.address_kinds, kernel.settings.max_addresses
+    )
+    now = datetime.now(UTC)
+    batch = [
+        parse_upsert(_with_emails(f"n{i}", f"n{i}@example.org"), kernel.limits, context.kinds, now)
+        for i in range(LOOKED_UP)
+    ]
+
+    async def write(conn: asyncpg.Connection) -> None:
+        async with conn.transaction():
+            await upsert_batch(conn, context, batch)
+
+    async with kernel.db.pool.acquire() as conn:
+        plans = await _plans(conn, write)
+
+    # A profile created by the batch held no address before it.
+    assert _rows_read(plans, "profile_addresses") == 0

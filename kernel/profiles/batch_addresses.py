@@ -8,7 +8,7 @@ exclusive addresses taken from any other profile, then its additions, then the p
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import asyncpg
 
@@ -25,9 +25,11 @@ async def write_addresses(
     batch: Sequence[ProfileChanges],
     profile_ids: Sequence[uuid.UUID],
     max_addresses: int,
+    created: Collection[uuid.UUID],
 ) -> None:
-    """Raises :class:`SplitBatch` when a profile would exceed ``max_addresses``
-    addresses of a kind."""
+    """Raises :class:`SplitBatch` when a profile would exceed ``max_addresses`` addresses of a kind.
+
+    ``created``: the profiles created by this round, which held no address before it."""
     removed = [
         (profile_id, address.kind, address.value)
         for changes, profile_id in zip(batch, profile_ids, strict=True)
@@ -72,6 +74,7 @@ async def write_addresses(
         [address.value for _, _, address in added],
         [dict(address.details) for _, _, address in added],
         max_addresses,
+        list(created),
     )
     if over:
         _refuse_over_limit(added, {(row["profile_id"], row["kind"]) for row in over}, max_addresses)
@@ -80,7 +83,8 @@ async def write_addresses(
 # The addresses are inserted and each (profile, kind) they went to is counted in one statement: the count
 # reads the statement's snapshot, which holds the rows of before it (this transaction's removals and
 # take-overs included) but not the ones it inserts, so those are added as counted by RETURNING (an
-# address that was there already comes back updated, its xmax set). Each profile's addresses are read
+# address that was there already comes back updated, its xmax set). A profile created by the round ($7)
+# had none before: it is not read, which is most of an import's profiles. Each profile's addresses are read
 # through the primary key (project, profile, ...): the kind is compared in a way no index serves, because
 # with statistics from before an import PostgreSQL chose the index on (project, kind, value) instead, and
 # read every address of that kind in the project for each profile.
@@ -94,9 +98,10 @@ WITH added AS (
     DO UPDATE SET details = EXCLUDED.details, updated_at = now()
     RETURNING profile_id, kind, xmax = 0 AS inserted),
 kinds AS (SELECT profile_id, kind, count(*) FILTER (WHERE inserted) AS inserted FROM added GROUP BY 1, 2)
-SELECT k.profile_id, k.kind FROM kinds k
-WHERE k.inserted + (SELECT count(*) FROM profile_addresses a
-                    WHERE a.project_id = $1 AND a.profile_id = k.profile_id AND a.kind || '' = k.kind) > $6"""
+SELECT k.profile_id, k.kind FROM kinds k LEFT JOIN unnest($7::uuid[]) AS c(profile_id) USING (profile_id)
+WHERE k.inserted + CASE WHEN c.profile_id IS NOT NULL THEN 0 ELSE
+          (SELECT count(*) FROM profile_addresses a
+           WHERE a.project_id = $1 AND a.profile_id = k.profile_id AND a.kind || '' = k.kind) END > $6"""
 
 
 def _refuse_over_limit(
