@@ -16,10 +16,12 @@ from hypothesis import strategies as st
 
 from herald.v1 import common_pb2, profiles_pb2
 from kernel.api.timestamps import from_datetime
-from kernel.profiles.batch_upsert import UpsertContext, upsert_batch
+from kernel.profiles.batch_upsert import Applied, UpsertContext, upsert_batch
 from kernel.profiles.changes import parse_upsert
+from kernel.profiles.store_changes import store_changes
 from kernel.profiles.upsert import upsert_changes
 from kernel.server import RunningServer
+from kernel.storage.database import create_pool
 from tests.conftest import ProjectKey
 from tests.profile_support import erase_and_suppress, number, subscription, text
 
@@ -290,3 +292,33 @@ async def test_concurrent_imports_of_overlapping_files_both_complete(
         project.project_id,
     )
     assert dict(rows[0]) == {"profiles": 400, "written": 400, "tokens": 50}
+
+
+async def test_a_batch_that_stands_is_one_transaction_without_savepoint(
+    project: ProjectKey, server: RunningServer
+) -> None:
+    kernel = server.kernel
+    context = UpsertContext(
+        project.project_id, kernel.limits, kernel.channels.address_kinds, kernel.settings.max_addresses
+    )
+    now = datetime.now(UTC)
+    batch = [
+        parse_upsert(_with_emails(f"s{i}", f"s{i}@example.org"), kernel.limits, context.kinds, now)
+        for i in range(10)
+    ]
+    statements: list[str] = []
+    pool = await create_pool(kernel.db.dsn, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            conn.add_query_logger(lambda record: statements.append(record.query))
+        outcomes = await store_changes(pool, context, batch)
+        await asyncio.sleep(0)  # loggers are called soon after each statement
+    finally:
+        await pool.close()
+
+    assert all(isinstance(outcome, Applied) and outcome.created for outcome in outcomes)
+    assert [query for query in statements if "SAVEPOINT" in query.upper()] == []
+    assert [query for query in statements if query.strip().upper().startswith(("BEGIN", "COMMIT"))] == [
+        "BEGIN;",
+        "COMMIT;",
+    ]

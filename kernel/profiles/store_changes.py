@@ -46,16 +46,20 @@ async def _store(
     conn: asyncpg.Connection, context: UpsertContext, batch: Sequence[ProfileChanges]
 ) -> list[StoreOutcome]:
     if len(batch) == 1:
-        # Its own transaction is all a lone profile needs: no savepoint to fall back to.
+        # Its own transaction is all a lone profile needs.
         return [await _store_one(conn, context, batch[0])]
+    # No savepoint around the batch: when it cannot stand, its transaction is rolled back and the
+    # profiles are applied one by one in another, which is rare, while the savepoint cost every batch
+    # two more round trips.
+    try:
+        async with conn.transaction():
+            return list(await upsert_batch(conn, context, batch))
+    except asyncpg.TransactionRollbackError:
+        raise  # a deadlock: the whole batch is applied again
+    except (SplitBatch, asyncpg.PostgresError):
+        pass
     async with conn.transaction():
-        try:
-            async with conn.transaction():
-                return list(await upsert_batch(conn, context, batch))
-        except asyncpg.TransactionRollbackError:
-            raise  # a deadlock: the whole batch is applied again
-        except (SplitBatch, asyncpg.PostgresError):
-            return [await _store_one(conn, context, changes) for changes in batch]
+        return [await _store_one(conn, context, changes) for changes in batch]
 
 
 async def _store_one(
