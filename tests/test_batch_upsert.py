@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from herald.v1 import common_pb2, profiles_pb2
 from kernel.api.timestamps import from_datetime
 from kernel.profiles.batch_upsert import Applied, UpsertContext, upsert_batch
-from kernel.profiles.changes import parse_upsert
+from kernel.profiles.changes import ProfileChanges, parse_upsert
 from kernel.profiles.store_changes import store_changes
 from kernel.profiles.upsert import upsert_changes
 from kernel.server import RunningServer
@@ -156,6 +156,23 @@ def _with_emails(custom_id: str, *emails: str) -> profiles_pb2.UpsertProfileRequ
     request = profiles_pb2.UpsertProfileRequest(profile=common_pb2.ProfileRef(custom_id=custom_id))
     request.add_addresses.extend(common_pb2.Address(kind="email", value=email) for email in emails)
     return request
+
+
+def new_people(
+    server: RunningServer, project: ProjectKey, prefix: str, count: int
+) -> tuple[UpsertContext, list[ProfileChanges]]:
+    """``count`` new customers with an email each, validated, and the context to store them in."""
+    kernel = server.kernel
+    context = UpsertContext(
+        project.project_id, kernel.limits, kernel.channels.address_kinds, kernel.settings.max_addresses
+    )
+    now = datetime.now(UTC)
+    return context, [
+        parse_upsert(
+            _with_emails(f"{prefix}{i}", f"{prefix}{i}@example.org"), kernel.limits, context.kinds, now
+        )
+        for i in range(count)
+    ]
 
 
 async def test_a_batch_over_a_limit_in_the_database_is_stored_line_by_line(
@@ -297,17 +314,9 @@ async def test_concurrent_imports_of_overlapping_files_both_complete(
 async def test_a_batch_that_stands_is_one_transaction_without_savepoint(
     project: ProjectKey, server: RunningServer
 ) -> None:
-    kernel = server.kernel
-    context = UpsertContext(
-        project.project_id, kernel.limits, kernel.channels.address_kinds, kernel.settings.max_addresses
-    )
-    now = datetime.now(UTC)
-    batch = [
-        parse_upsert(_with_emails(f"s{i}", f"s{i}@example.org"), kernel.limits, context.kinds, now)
-        for i in range(10)
-    ]
+    context, batch = new_people(server, project, "s", 10)
     statements: list[str] = []
-    pool = await create_pool(kernel.db.dsn, min_size=1, max_size=1)
+    pool = await create_pool(server.kernel.db.dsn, min_size=1, max_size=1)
     try:
         async with pool.acquire() as conn:
             conn.add_query_logger(lambda record: statements.append(record.query))

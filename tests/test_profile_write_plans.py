@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
 from herald.v1 import common_pb2, profiles_pb2
-from kernel.profiles.batch_upsert import UpsertContext, upsert_batch
-from kernel.profiles.changes import parse_upsert
+from kernel.profiles.batch_upsert import upsert_batch
 from kernel.profiles.refs import Ref, resolve_checking_suppression
 from kernel.server import RunningServer
 from tests.conftest import ProjectKey
-from tests.test_batch_upsert import _with_emails, stream
+from tests.test_batch_upsert import new_people, stream
 
 PEOPLE = 3000
 _TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
@@ -116,21 +114,13 @@ async def test_nothing_is_hashed_for_a_project_that_suppressed_no_one(
 async def test_new_profiles_addresses_are_not_counted_against_the_limit_by_reading(
     project: ProjectKey, server: RunningServer
 ) -> None:
-    kernel = server.kernel
-    context = UpsertContext(
-        project.project_id, kernel.limits, kernel.channels.address_kinds, kernel.settings.max_addresses
-    )
-    now = datetime.now(UTC)
-    batch = [
-        parse_upsert(_with_emails(f"n{i}", f"n{i}@example.org"), kernel.limits, context.kinds, now)
-        for i in range(LOOKED_UP)
-    ]
+    context, batch = new_people(server, project, "n", LOOKED_UP)
 
     async def write(conn: asyncpg.Connection) -> None:
         async with conn.transaction():
             await upsert_batch(conn, context, batch)
 
-    async with kernel.db.pool.acquire() as conn:
+    async with server.kernel.db.pool.acquire() as conn:
         plans = await _plans(conn, write)
 
     # A profile created by the batch held no address before it.
