@@ -5,6 +5,8 @@ or statistics."""
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
@@ -125,3 +127,19 @@ async def test_new_profiles_addresses_are_not_counted_against_the_limit_by_readi
 
     # A profile created by the batch held no address before it.
     assert _rows_read(plans, "profile_addresses") == 0
+
+
+async def test_new_profile_ids_follow_the_clock(profiles, project: ProjectKey) -> None:
+    before = time.time_ns() // 1_000_000
+    created = [
+        uuid.UUID((await profiles.UpsertProfile(request, metadata=project.auth)).profile_id)
+        for request in [
+            profiles_pb2.UpsertProfileRequest(profile=common_pb2.ProfileRef(custom_id=f"t{i}"))
+            for i in range(3)
+        ]
+    ]
+    after = time.time_ns() // 1_000_000
+
+    assert [profile_id.version for profile_id in created] == [7, 7, 7]
+    milliseconds = [profile_id.int >> 80 for profile_id in created]
+    assert before <= milliseconds[0] <= milliseconds[1] <= milliseconds[2] <= after

@@ -180,6 +180,15 @@ async def resolve(
     return result
 
 
+#: A new profile's id: a version 7 UUID (RFC 9562), the millisecond clock then random bits, written from
+#: a version 4 one (PostgreSQL 16 has no uuidv7()). The keys of profiles, addresses and subscriptions and
+#: the identities' profile index start with (project, profile): new profiles' rows land at the end of
+#: those indexes instead of on a random page of each, fewer pages touched, split and logged per profile.
+_NEW_PROFILE_ID = """encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid())
+    placing substring(int8send(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3)
+    FROM 1 FOR 6), 52, 1), 53, 1), 'hex')::uuid"""
+
+
 async def create_profiles(
     conn: asyncpg.Connection,
     project_id: uuid.UUID,
@@ -194,8 +203,8 @@ async def create_profiles(
     unique = sorted(set(refs))
     initial = attributes or {}
     rows = await conn.fetch(
-        """WITH wanted AS (
-               SELECT kind, value, attributes, gen_random_uuid() AS profile_id
+        f"""WITH wanted AS (
+               SELECT kind, value, attributes, {_NEW_PROFILE_ID} AS profile_id
                FROM unnest($2::text[], $3::text[], $4::jsonb[]) AS w(kind, value, attributes)
                ORDER BY kind, value),
            claimed AS (
