@@ -136,6 +136,13 @@ class Settings(BaseSettings):
         description="How long a single-event call may wait to share a database write with "
         "concurrent calls (group commit). Raises throughput at the cost of at most this latency.",
     )
+    upsert_flush_max_delay_ms: float = Field(
+        2.0,
+        ge=0,
+        description="How long an UpsertProfile call may wait to share a database transaction with "
+        "concurrent calls of its project (group commit). Raises throughput at the cost of at most this "
+        "latency.",
+    )
     # Bulk sending (sender workers). See "Bulk sending" in the README.
     worker_count: int = Field(
         1,

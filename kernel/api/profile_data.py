@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import grpc
 
 from herald.v1 import profiles_pb2 as pb
@@ -9,11 +11,11 @@ from kernel.api.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, bounded_size
 from kernel.api.status import rpc
 from kernel.app import Kernel
 from kernel.auth import Caller
-from kernel.profiles.batch_upsert import UpsertContext
+from kernel.profiles.changes import parse_upsert
 from kernel.profiles.identity import check_identify, identify, merge_profiles
 from kernel.profiles.refs import check_ref, resolve_one
 from kernel.profiles.timeline import decode_token, event_page
-from kernel.profiles.upsert import upsert_profile
+from kernel.profiles.upsert_groups import UpsertGroups
 from kernel.profiles.view import profile_view
 
 DEFAULT_RECENT_EVENTS = 20
@@ -23,18 +25,31 @@ MAX_RECENT_EVENTS = 100
 class ProfileDataRpcs:
     kernel: Kernel
 
+    _upserts: UpsertGroups
+
+    def setup_upserts(self) -> None:
+        """Start UpsertProfile's group-commit loop; queued calls are stored before the database closes."""
+        kernel = self.kernel
+        settings = kernel.settings
+        self._upserts = UpsertGroups(
+            kernel.db.pool,
+            kernel.limits,
+            kernel.channels.address_kinds,
+            settings.max_addresses,
+            max_delay=settings.upsert_flush_max_delay_ms / 1000,
+            # A quarter of the pool at most: event ingestion may take half, the other RPCs need the rest.
+            concurrency=max(1, settings.db_pool_max_size // 4),
+        )
+        kernel.run_in_background("upsert-group-commit", self._upserts.run)
+        kernel.on_close(self._upserts.close)
+
     @rpc()
     async def UpsertProfile(
         self, request: pb.UpsertProfileRequest, context: grpc.aio.ServicerContext, caller: Caller
     ) -> pb.UpsertProfileResponse:
-        context = UpsertContext(
-            caller.project,
-            self.kernel.limits,
-            self.kernel.channels.address_kinds,
-            self.kernel.settings.max_addresses,
-        )
-        async with self.kernel.db.pool.acquire() as conn, conn.transaction():
-            applied = await upsert_profile(conn, context, request)
+        kernel = self.kernel
+        changes = parse_upsert(request, kernel.limits, kernel.channels.address_kinds, datetime.now(UTC))
+        applied = await self._upserts.upsert(caller.project, changes)
         return pb.UpsertProfileResponse(profile_id=str(applied.profile_id), created=applied.created)
 
     @rpc()

@@ -19,4 +19,5 @@ class ProfileServicer(
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         self.setup_events()
+        self.setup_upserts()
         self.setup_privacy()

@@ -8,7 +8,7 @@ exclusive addresses taken from any other profile, then its additions, then the p
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import asyncpg
 
@@ -25,9 +25,11 @@ async def write_addresses(
     batch: Sequence[ProfileChanges],
     profile_ids: Sequence[uuid.UUID],
     max_addresses: int,
+    created: Collection[uuid.UUID],
 ) -> None:
-    """Raises :class:`SplitBatch` when a profile would exceed ``max_addresses``
-    addresses of a kind."""
+    """Raises :class:`SplitBatch` when a profile would exceed ``max_addresses`` addresses of a kind.
+
+    ``created``: the profiles created by this round, which held no address before it."""
     removed = [
         (profile_id, address.kind, address.value)
         for changes, profile_id in zip(batch, profile_ids, strict=True)
@@ -64,47 +66,49 @@ async def write_addresses(
             project_id,
             *_columns(exclusive, 3),
         )
-    await conn.execute(
-        """INSERT INTO profile_addresses (project_id, profile_id, kind, value, details)
-           SELECT $1, profile_id, kind, value, details
-           FROM unnest($2::uuid[], $3::text[], $4::text[], $5::jsonb[]) AS x(profile_id, kind, value, details)
-           ORDER BY profile_id, kind, value
-           ON CONFLICT (project_id, profile_id, kind, value)
-           DO UPDATE SET details = EXCLUDED.details, updated_at = now()""",
+    over = await conn.fetch(
+        _ADD_CHECKING_LIMIT,
         project_id,
         [profile_id for profile_id, _, _ in added],
         [address.kind for _, _, address in added],
         [address.value for _, _, address in added],
         [dict(address.details) for _, _, address in added],
+        max_addresses,
+        list(created),
     )
-    await _check_limit(conn, project_id, added, max_addresses)
+    if over:
+        _refuse_over_limit(added, {(row["profile_id"], row["kind"]) for row in over}, max_addresses)
 
 
-# Each profile's addresses are read through the primary key (project, profile, ...): the kind is compared
-# in a way no index serves, because with statistics from before an import PostgreSQL chose the index on
-# (project, kind, value) instead, and read every address of that kind in the project for each profile.
-_OVER_LIMIT = """
-SELECT x.profile_id, x.kind FROM unnest($2::uuid[], $3::text[]) AS x(profile_id, kind)
-WHERE (SELECT count(*) FROM profile_addresses a
-       WHERE a.project_id = $1 AND a.profile_id = x.profile_id AND a.kind || '' = x.kind) > $4"""
+# The addresses are inserted and each (profile, kind) they went to is counted in one statement: the count
+# reads the statement's snapshot, which holds the rows of before it (this transaction's removals and
+# take-overs included) but not the ones it inserts, so those are added as counted by RETURNING (an
+# address that was there already comes back updated, its xmax set). A profile created by the round ($7)
+# had none before: it is not read, which is most of an import's profiles. Each profile's addresses are read
+# through the primary key (project, profile, ...): the kind is compared in a way no index serves, because
+# with statistics from before an import PostgreSQL chose the index on (project, kind, value) instead, and
+# read every address of that kind in the project for each profile.
+_ADD_CHECKING_LIMIT = """
+WITH added AS (
+    INSERT INTO profile_addresses (project_id, profile_id, kind, value, details)
+    SELECT $1, profile_id, kind, value, details
+    FROM unnest($2::uuid[], $3::text[], $4::text[], $5::jsonb[]) AS x(profile_id, kind, value, details)
+    ORDER BY profile_id, kind, value
+    ON CONFLICT (project_id, profile_id, kind, value)
+    DO UPDATE SET details = EXCLUDED.details, updated_at = now()
+    RETURNING profile_id, kind, xmax = 0 AS inserted),
+kinds AS (SELECT profile_id, kind, count(*) FILTER (WHERE inserted) AS inserted FROM added GROUP BY 1, 2)
+SELECT k.profile_id, k.kind FROM kinds k LEFT JOIN unnest($7::uuid[]) AS c(profile_id) USING (profile_id)
+WHERE k.inserted + CASE WHEN c.profile_id IS NOT NULL THEN 0 ELSE
+          (SELECT count(*) FROM profile_addresses a
+           WHERE a.project_id = $1 AND a.profile_id = k.profile_id AND a.kind || '' = k.kind) END > $6"""
 
 
-async def _check_limit(
-    conn: asyncpg.Connection,
-    project_id: uuid.UUID,
+def _refuse_over_limit(
     added: list[tuple[uuid.UUID, int, ParsedAddress]],
+    exceeded: set[tuple[uuid.UUID, str]],
     max_addresses: int,
 ) -> None:
-    added_kinds = {(profile_id, address.kind) for profile_id, _, address in added}
-    over = await conn.fetch(
-        _OVER_LIMIT,
-        project_id,
-        *_columns(sorted(added_kinds), 2),
-        max_addresses,
-    )
-    if not over:
-        return
-    exceeded = {(row["profile_id"], row["kind"]) for row in over}
     for profile_id, index, address in added:
         if (profile_id, address.kind) in exceeded:
             raise SplitBatch(

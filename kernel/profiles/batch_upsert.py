@@ -124,7 +124,7 @@ async def _write_round(
         await _write_attributes(
             conn, context, [batch[index] for index in existing], [profile_ids[index] for index in existing]
         )
-    await write_addresses(conn, context.project_id, batch, profile_ids, context.max_addresses)
+    await write_addresses(conn, context.project_id, batch, profile_ids, context.max_addresses, created)
     await write_subscriptions(conn, context.project_id, batch, profile_ids)
     return [Applied(profile_id, profile_id in created) for profile_id in profile_ids]
 

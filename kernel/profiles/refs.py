@@ -24,10 +24,22 @@ MAX_ID_LENGTH = 256
 KINDS = ("profile_id", "custom_id", "anonymous_id")
 IDENTITY_KIND = {"custom_id": "custom", "anonymous_id": "anonymous"}
 _REF_KIND = {kind: ref_kind for ref_kind, kind in IDENTITY_KIND.items()}
-#: Whether the identifier ``w.kind``, ``w.value`` was erased with suppression (the project joined as ``p``).
-_SUPPRESSED = f"""EXISTS (SELECT FROM suppressed_identifiers s WHERE s.project_id = p.project_id
-                          AND s.identifier_sha256 IN ({identifier_hash_sql("w.kind", "w.value")},
-                                                      {spelt_hash_sql("w.kind", "w.value")}))"""
+#: Whether the identifier ``w.kind``, ``w.value`` was erased with suppression (the project ``$1`` joined as
+#: ``p``). Hashing each identifier costs more than looking it up: it is done only if the project has
+#: suppressed anyone at all, which the first operand, not correlated with the row, tells once per statement.
+_SUPPRESSED = f"""(SELECT EXISTS (SELECT FROM suppressed_identifiers WHERE project_id = $1))
+                  AND EXISTS (SELECT FROM suppressed_identifiers s WHERE s.project_id = p.project_id
+                              AND s.identifier_sha256 IN ({identifier_hash_sql("w.kind", "w.value")},
+                                                          {spelt_hash_sql("w.kind", "w.value")}))"""
+
+
+def _identity(condition: str = "true") -> str:
+    """The profile of the identity ``w.kind``, ``w.value`` of the project ``$1`` (when ``condition``
+    holds), probed through the primary key for each identifier. As a plain join, PostgreSQL hashed the
+    project's whole identity table whenever its statistics dated from before an import had grown the
+    table: every identity of the project read for each batch."""
+    return f"""SELECT i.profile_id FROM profile_identities i
+               WHERE {condition} AND i.project_id = $1 AND i.kind = w.kind AND i.value = w.value LIMIT 1"""
 
 
 class Ref(NamedTuple):
@@ -117,8 +129,7 @@ async def resolve_checking_suppression(
         f"""SELECT w.kind, w.value, i.profile_id, i.profile_id IS NULL AND {_SUPPRESSED} AS suppressed
             FROM unnest($2::text[], $3::text[], $4::bool[]) AS w(kind, value, is_ref)
             JOIN projects p ON p.project_id = $1
-            LEFT JOIN profile_identities i
-                ON w.is_ref AND i.project_id = $1 AND i.kind = w.kind AND i.value = w.value""",
+            LEFT JOIN LATERAL ({_identity("w.is_ref")}) i ON true""",
         project_id,
         [kind for kind, _, _ in wanted],
         [value for _, value, _ in wanted],
@@ -169,6 +180,15 @@ async def resolve(
     return result
 
 
+#: A new profile's id: a version 7 UUID (RFC 9562), the millisecond clock then random bits, written from
+#: a version 4 one (PostgreSQL 16 has no uuidv7()). The keys of profiles, addresses and subscriptions and
+#: the identities' profile index start with (project, profile): new profiles' rows land at the end of
+#: those indexes instead of on a random page of each, fewer pages touched, split and logged per profile.
+_NEW_PROFILE_ID = """encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid())
+    placing substring(int8send(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3)
+    FROM 1 FOR 6), 52, 1), 53, 1), 'hex')::uuid"""
+
+
 async def create_profiles(
     conn: asyncpg.Connection,
     project_id: uuid.UUID,
@@ -183,8 +203,8 @@ async def create_profiles(
     unique = sorted(set(refs))
     initial = attributes or {}
     rows = await conn.fetch(
-        """WITH wanted AS (
-               SELECT kind, value, attributes, gen_random_uuid() AS profile_id
+        f"""WITH wanted AS (
+               SELECT kind, value, attributes, {_NEW_PROFILE_ID} AS profile_id
                FROM unnest($2::text[], $3::text[], $4::jsonb[]) AS w(kind, value, attributes)
                ORDER BY kind, value),
            claimed AS (
@@ -216,9 +236,9 @@ async def _lookup(
 ) -> None:
     unique = list(dict.fromkeys(refs))
     rows = await conn.fetch(
-        """SELECT i.kind, i.value, i.profile_id
-           FROM unnest($2::text[], $3::text[]) AS w(kind, value)
-           JOIN profile_identities i ON i.project_id = $1 AND i.kind = w.kind AND i.value = w.value""",
+        f"""SELECT w.kind, w.value, i.profile_id
+            FROM unnest($2::text[], $3::text[]) AS w(kind, value)
+            CROSS JOIN LATERAL ({_identity()}) i""",
         project_id,
         [r.identity_kind for r in unique],
         [r.value for r in unique],
