@@ -114,7 +114,10 @@ def emulator_process() -> Iterator[tuple[str, psutil.Process]]:
 
 
 async def seed(dsn: str, start: int, stop: int) -> float:
-    """Profiles ``start`` .. ``stop - 1``, with attributes and one email each, in SQL; returns seconds."""
+    """Profiles ``start`` .. ``stop - 1``, with attributes and one email each, in SQL; returns seconds.
+
+    Their ids are version 7 UUIDs in creation order, as Herald makes them (kernel.profiles), so that the
+    tables lie in the order of their primary keys as they do in a real project filled over time."""
     began = time.perf_counter()
     conn = await asyncpg.connect(dsn)
     try:
@@ -122,14 +125,18 @@ async def seed(dsn: str, start: int, stop: int) -> float:
         async with conn.transaction():
             await conn.execute(
                 """INSERT INTO profiles (project_id, profile_id, custom_id, attributes)
-                   SELECT $1, gen_random_uuid(), 'c' || i, jsonb_build_object(
+                   SELECT $1, (substr(t.ms, 1, 8) || '-' || substr(t.ms, 9, 4) || '-7'
+                               || substr(gen_random_uuid()::text, 16))::uuid,
+                          'c' || i, jsonb_build_object(
                        'first_name', jsonb_build_object('t', 's', 'v', 'Name' || (i % 5000)),
                        'city', jsonb_build_object('t', 's', 'v', 'City' || (i % 300)),
                        'vip', jsonb_build_object('t', 'b', 'v', i % 10 = 0))
-                   FROM generate_series($2::int, $3::int - 1) AS i""",
+                   FROM generate_series($2::int, $3::int - 1) AS i,
+                        LATERAL (SELECT lpad(to_hex($4::bigint + i), 12, '0') AS ms) AS t""",
                 project_id,
                 start,
                 stop,
+                time.time_ns() // 1_000_000,
             )
             await conn.execute(
                 """INSERT INTO profile_addresses (project_id, profile_id, kind, value)

@@ -30,19 +30,20 @@ from kernel.delivery.slices import Slice
 from kernel.delivery.suppressions import blocking_reason_sql, suppression_joins_sql
 from kernel.profiles.identifier_keys import identifier_hash_sql, identifier_key_sql, spelt_hash_sql
 
-_RANGE = "a.profile_id > $3 AND ($4::uuid IS NULL OR a.profile_id <= $4)"
+# The slice's profiles: (lo, hi], hi NULL for the last slice.
+_RANGE = "{t}.profile_id > $3 AND ($4::uuid IS NULL OR {t}.profile_id <= $4)"
 _SOURCES = {
     # $2, the send, keys the list only: typed here so that both sources take the same arguments.
     "all": f"""
 holders AS (
     SELECT p.profile_id, p.custom_id, p.attributes FROM profiles p
-    WHERE p.project_id = $1 AND {_RANGE.replace("a.", "p.")} AND $2::uuid IS NOT NULL
+    WHERE p.project_id = $1 AND {_RANGE.format(t="p")} AND $2::uuid IS NOT NULL
 )""",
     "list": f"""
 holders AS (
     SELECT p.profile_id, p.custom_id, p.attributes FROM send_audience l
     JOIN profiles p ON p.project_id = l.project_id AND p.profile_id = l.profile_id
-    WHERE l.project_id = $1 AND l.send_id = $2 AND {_RANGE.replace("a.", "l.")}
+    WHERE l.project_id = $1 AND l.send_id = $2 AND {_RANGE.format(t="l")}
 )""",
 }
 _LISTED = {
@@ -79,14 +80,14 @@ _SCAN = f"""
 WITH {{source}},
 targets AS (
     SELECT a.profile_id, c.ord::int - 1 AS ord, c.channel, a.kind, a.value, a.folded, a.details, c.consent,
-           c.has_domain, c.all_devices,
+           c.has_domain, c.all_devices, h.custom_id, h.attributes,
            c.all_devices OR row_number() OVER (
                PARTITION BY a.profile_id, c.ord ORDER BY a.updated_at DESC, a.value) = 1 AS chosen
-    FROM profile_addresses a
+    FROM holders h
+    JOIN profile_addresses a ON a.project_id = $1 AND a.profile_id = h.profile_id
     JOIN unnest($5::text[], $6::text[], $7::text[], $8::bool[], $13::bool[])
         WITH ORDINALITY AS c(channel, kind, consent, all_devices, has_domain, ord)
         ON c.kind = a.kind
-    WHERE a.project_id = $1 AND {_RANGE}
 ),
 reached AS MATERIALIZED (
     SELECT t.*, {_KEY} AS key, {_CONSENT_OK.format(status="s.status")} AS consented
@@ -115,9 +116,8 @@ SELECT t.profile_id, t.ord, t.value, t.details, t.key, t.consented,
        t.winner IS NOT NULL AND t.winner <> t.profile_id AS duplicate,
        t.winner IS NOT NULL AND t.winner = t.profile_id AS claim,
        CASE WHEN t.hash IS NULL THEN NULL ELSE {blocking_reason_sql("t", "$14")} END AS blocked,
-       h.custom_id{{variables}}
+       t.custom_id{{variables}}
 FROM keyed t
-JOIN holders h ON h.profile_id = t.profile_id
 {suppression_joins_sql("t", "$14")}
 ORDER BY t.profile_id, t.ord, t.key, t.value
 """
@@ -151,7 +151,7 @@ class AudienceScan:
         self._definition = definition
         self.variables = tuple(variables)
         columns = "".join(
-            f", h.attributes -> ${15 + i}::text -> 'v' AS v{i}" for i in range(len(self.variables))
+            f", t.attributes -> ${15 + i}::text -> 'v' AS v{i}" for i in range(len(self.variables))
         )
         self._statement = _SCAN.format(source=_SOURCES[audience], variables=columns, listed=_LISTED[audience])
 
