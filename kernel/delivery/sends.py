@@ -28,6 +28,7 @@ from kernel.delivery.send_definition import (
     read_definition,
     stored_definition,
 )
+from kernel.delivery.send_events import send_event
 from kernel.delivery.send_ids import PREFIX_INDEX, new_send_id
 from kernel.delivery.slices import SendCounts, cancel_waiting, complete_if_done, send_counts
 from kernel.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -43,6 +44,8 @@ STATES = {
     "cancelled": pb.SEND_STATE_CANCELLED,
     "completed": pb.SEND_STATE_COMPLETED,
 }
+#: The log event of a move to each state.
+_EVENTS = {"paused": "paused", "running": "resumed"}
 _PURPOSES = {"marketing": common_pb2.PURPOSE_MARKETING, "transactional": common_pb2.PURPOSE_TRANSACTIONAL}
 _UNITS = {seconds: unit for unit, seconds in PACE_SECONDS.items()}
 _COUNTERS = (
@@ -109,7 +112,16 @@ class Sends:
                 return Answer(first, replayed=True)
             if refs is not None:
                 await self._store_audience(conn, project_id, send_id, refs)
-            return Answer(await self._read(conn, project_id, "send_id = $2", send_id))
+            send = await self._read(conn, project_id, "send_id = $2", send_id)
+        send_event(
+            "created",
+            project_id,
+            send_id,
+            state=pb.SendState.Name(send.state),
+            channels=list(send.channels),
+            audience="list" if refs is not None else "all",
+        )
+        return Answer(send)
 
     async def get(self, project_id: uuid.UUID, send_id: str) -> pb.Send:
         return await self._read(self._pool, project_id, "send_id = $2", send_id_of(send_id))
@@ -142,6 +154,7 @@ class Sends:
                     identifier,
                 )
                 await cancel_waiting(conn, project_id, identifier)
+                await self._log_change(conn, "cancelled", project_id, identifier)
             return await self._read(conn, project_id, "send_id = $2", identifier)
 
     async def _move(
@@ -157,10 +170,18 @@ class Sends:
                     identifier,
                     target,
                 )
+                await self._log_change(conn, _EVENTS[target], project_id, identifier)
                 await complete_if_done(conn, project_id, identifier)
             elif state != target:
                 raise FailedPrecondition(f"the send is {state}", "send_id")
             return await self._read(conn, project_id, "send_id = $2", identifier)
+
+    @staticmethod
+    async def _log_change(
+        conn: asyncpg.Connection, event: str, project_id: uuid.UUID, send_id: uuid.UUID
+    ) -> None:
+        counts = await send_counts(conn, project_id, [send_id])
+        send_event(event, project_id, send_id, counts[send_id])
 
     @staticmethod
     async def _lock(conn: asyncpg.Connection, project_id: uuid.UUID, send_id: uuid.UUID) -> str:
