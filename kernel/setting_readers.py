@@ -21,7 +21,7 @@ _API = (SERVE,)
 
 #: Settings read by fewer processes than both server kinds; every other one is read by ``serve`` and
 #: ``worker`` alike (both open the same database, channels, senders, workers and webhook appliers).
-_ONLY: dict[str, tuple[str, ...]] = {
+LIMITED_READERS: dict[str, tuple[str, ...]] = {
     "grpc_address": (SERVE, CLI),
     "webhook_address": _API,
     "webhook_receive_concurrency": _API,
@@ -49,7 +49,7 @@ REFUSED_BY_WORKER = frozenset({"default_wave_rate"})
 
 def readers(name: str) -> tuple[str, ...]:
     """The processes that read setting ``name``."""
-    return _ONLY.get(name, _BOTH)
+    return LIMITED_READERS.get(name, _BOTH)
 
 
 def refused_by_worker(settings: Settings) -> list[str]:
