@@ -9,6 +9,8 @@ from typing import Any
 
 import grpc
 
+from kernel.projects import ApiKey
+
 log = logging.getLogger(__name__)
 
 
@@ -18,3 +20,13 @@ def admin_change(action: str, context: grpc.aio.ServicerContext, **fields: Any) 
         action,
         extra={"event": action, "who": "admin key", "peer": context.peer(), **fields},
     )
+
+
+def key_fields(key: ApiKey) -> dict[str, Any]:
+    """A key as its log lines name it: its project, id, name and prefix (never its secret)."""
+    return {
+        "project_id": key.project_id,
+        "key_id": key.key_id,
+        "key_name": key.name,
+        "key_prefix": key.prefix,
+    }
