@@ -86,7 +86,11 @@ class Kernel:
             ),
             sends=Sends(db.pool, channels, configs, settings.default_wave_rate),
             workers=WorkerGroup(db.pool, channels, senders, settings),
-            metrics=MetricsServer(DatabaseGauges(db.pool, settings.lease_seconds).refresh),
+            metrics=MetricsServer(
+                DatabaseGauges(
+                    db.pool, settings.lease_seconds, [spec.name for spec in channels.channels()]
+                ).refresh
+            ),
         )
         if settings.sandbox:
             kernel.sandbox = await Sandbox.start(

@@ -103,7 +103,8 @@ class Settings(BaseSettings):
         ge=0,
         description="An identical warning or error (same logger, message and exception type) is logged "
         "once per this many seconds; the next one logged says how many were held back (`repeated`). "
-        "0 logs every one.",
+        "Provider trouble (a channel or domain deferring, failing, expiring, slowed down) is summed up "
+        "per channel, domain and kind over the same window. 0 logs every one.",
     )
     shutdown_grace_seconds: float = Field(
         10.0, ge=0, description="How long in-flight calls may finish after SIGTERM/SIGINT."

@@ -25,13 +25,13 @@ FAILED = Counter(
     "herald_message_failures", "Messages refused for good by the provider.", ["channel", "reason"]
 )
 EXPIRED = Counter("herald_messages_expired", "Messages given up after the maximum age.", ["channel"])
+# Read from the database when scraped (kernel.delivery.database_gauges): every process says the same.
 PAUSED_CHANNELS = Gauge(
     "herald_paused_channels",
     "Projects in which the channel is paused: a send's answers suggested a wrong configuration "
     "(reason config_suspect; GetSend says why).",
     ["channel"],
 )
-# Read from the database when scraped (kernel.delivery.database_gauges): every process says the same.
 QUEUE_DEPTH = Gauge(
     "herald_outbox_pending_messages", "Messages of running sends not yet final (waiting, leased, retrying)."
 )

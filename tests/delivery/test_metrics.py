@@ -6,11 +6,10 @@ from __future__ import annotations
 import aiohttp
 import pytest
 from prometheus_client import REGISTRY
-from prometheus_client.parser import text_string_to_metric_families
 
 from herald.v1 import messages_pb2
 from tests.delivery.conftest import EMAIL, sender_worker
-from tests.delivery.support import completed, person, send_request, until, wait_for
+from tests.delivery.support import completed, person, scrape, send_request, until, wait_for
 
 
 def sample(name: str, **labels: str) -> float:
@@ -41,18 +40,6 @@ async def test_a_send_shows_in_the_metrics(messages, profiles, configured, spark
         "herald_provider_request_seconds_bucket",
     ):
         assert name in text
-
-
-async def scrape(server) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    """What ``GET /metrics`` serves: value by (sample name, labels)."""
-    url = f"http://127.0.0.1:{server.kernel.metrics.port}/metrics"
-    async with aiohttp.ClientSession() as session, session.get(url) as response:
-        text = await response.text()
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
 
 
 def send_series(scraped, send_id: str) -> dict[str, float]:
