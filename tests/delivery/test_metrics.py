@@ -104,3 +104,25 @@ async def test_a_deferring_domain_shows_slowed_down(
 
 async def has_sample(server, name: str, labels: frozenset[tuple[str, str]]) -> bool:
     return (name, labels) in await scrape(server)
+
+
+def throttle_deferred(scraped) -> float:
+    return scraped.get(("herald_deferred_messages", frozenset({"reason": "domain throttle"}.items())), 0.0)
+
+
+async def test_deferred_counts_the_messages_held_back(
+    messages, profiles, configured, sparkpost, server
+) -> None:
+    """Each message held back by its domain's throttle counts once, for as long as it waits."""
+    for index in range(4):
+        await person(profiles, configured, f"h{index}", email=f"h{index}@hold.example")
+    before = throttle_deferred(await scrape(server))
+    async with sender_worker(server, domain_limits={"hold.example": "1/hour"}):
+        send = await messages.CreateSend(send_request(), metadata=configured.auth)
+        await wait_for(messages, configured, send.send_id, lambda s: s.sent == 1 and s.planned == 4)
+        for _ in range(3):  # however often it is looked at
+            assert throttle_deferred(await scrape(server)) - before == 3
+        await messages.CancelSend(
+            messages_pb2.CancelSendRequest(send_id=send.send_id), metadata=configured.auth
+        )
+        assert throttle_deferred(await scrape(server)) == before
