@@ -30,7 +30,13 @@ from kernel.delivery.send_definition import (
 )
 from kernel.delivery.send_events import send_event
 from kernel.delivery.send_ids import PREFIX_INDEX, new_send_id
-from kernel.delivery.slices import SendCounts, cancel_waiting, complete_if_done, send_counts
+from kernel.delivery.slices import (
+    SendCounts,
+    cancel_waiting,
+    complete_if_done,
+    log_send_event,
+    send_counts,
+)
 from kernel.errors import FailedPrecondition, InvalidArgument, NotFound
 from kernel.plugins import ChannelManager
 from kernel.profiles.refs import Ref
@@ -154,7 +160,7 @@ class Sends:
                     identifier,
                 )
                 await cancel_waiting(conn, project_id, identifier)
-                await self._log_change(conn, "cancelled", project_id, identifier)
+                await log_send_event(conn, "cancelled", project_id, identifier)
             return await self._read(conn, project_id, "send_id = $2", identifier)
 
     async def _move(
@@ -170,18 +176,11 @@ class Sends:
                     identifier,
                     target,
                 )
-                await self._log_change(conn, _EVENTS[target], project_id, identifier)
+                await log_send_event(conn, _EVENTS[target], project_id, identifier)
                 await complete_if_done(conn, project_id, identifier)
             elif state != target:
                 raise FailedPrecondition(f"the send is {state}", "send_id")
             return await self._read(conn, project_id, "send_id = $2", identifier)
-
-    @staticmethod
-    async def _log_change(
-        conn: asyncpg.Connection, event: str, project_id: uuid.UUID, send_id: uuid.UUID
-    ) -> None:
-        counts = await send_counts(conn, project_id, [send_id])
-        send_event(event, project_id, send_id, counts[send_id])
 
     @staticmethod
     async def _lock(conn: asyncpg.Connection, project_id: uuid.UUID, send_id: uuid.UUID) -> str:

@@ -234,8 +234,7 @@ async def complete_if_done(conn: asyncpg.Connection, project_id: uuid.UUID, send
         send_id,
     )
     if done:
-        counts = await send_counts(conn, project_id, [send_id])
-        send_event("completed", project_id, send_id, counts[send_id])
+        await log_send_event(conn, "completed", project_id, send_id)
     return bool(done)
 
 
@@ -285,6 +284,14 @@ async def send_counts(
     )
     found = {row["send_id"]: SendCounts({name: row[name] for name in COUNTERS}) for row in rows}
     return {send_id: found.get(send_id, _NO_COUNTS) for send_id in ids}
+
+
+async def log_send_event(
+    conn: asyncpg.Connection, event: str, project_id: uuid.UUID, send_id: uuid.UUID
+) -> None:
+    """The send's life event, with its figures as they are now."""
+    counts = await send_counts(conn, project_id, [send_id])
+    send_event(event, project_id, send_id, counts[send_id])
 
 
 async def pending_messages(conn: asyncpg.Connection | asyncpg.Pool) -> int:
@@ -394,6 +401,5 @@ async def complete_finished(conn: asyncpg.Connection) -> int:
            RETURNING s.project_id, s.send_id"""
     )
     for row in rows:
-        counts = await send_counts(conn, row["project_id"], [row["send_id"]])
-        send_event("completed", row["project_id"], row["send_id"], counts[row["send_id"]])
+        await log_send_event(conn, "completed", row["project_id"], row["send_id"])
     return len(rows)
