@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 
 #: Longest provider answer quoted in a line.
 ANSWER_CHARS = 300
+#: The event of each status a result not accepted is settled with (``BatchOutcome.settle``).
+_SETTLED = {"failed": "failing", "expired": "expired", "retry": "deferring"}
 
 
 @dataclass(slots=True)
@@ -51,7 +53,7 @@ class ProviderTrouble:
         if now < tally.next_line_at:
             return
         log.warning(
-            "provider trouble: %s %s%s: %s messages in %.0f s; provider answered: %s",
+            "provider trouble: %s %s%s: %s message(s) in %.0f s; provider answered: %s",
             channel,
             event,
             f" ({domain})" if domain else "",
@@ -67,3 +69,7 @@ class ProviderTrouble:
             },
         )
         tally.messages, tally.since, tally.next_line_at = 0, now, now + self._window
+
+    def settled(self, status: str, channel: str, answer: str) -> None:
+        """A transactional message of ``channel`` (no domain) settled with ``status``."""
+        self.note(_SETTLED[status], channel, "", answer)
