@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from kernel.auth import Authenticator
 from kernel.channels.configs import ChannelConfigs
+from kernel.delivery.database_gauges import DatabaseGauges
 from kernel.delivery.feedback import FeedbackProcessor
 from kernel.delivery.message_log import maintain_periodically
 from kernel.delivery.metrics import MetricsServer
@@ -85,7 +86,11 @@ class Kernel:
             ),
             sends=Sends(db.pool, channels, configs, settings.default_wave_rate),
             workers=WorkerGroup(db.pool, channels, senders, settings),
-            metrics=MetricsServer(),
+            metrics=MetricsServer(
+                DatabaseGauges(
+                    db.pool, settings.lease_seconds, [spec.name for spec in channels.channels()]
+                ).refresh
+            ),
         )
         if settings.sandbox:
             kernel.sandbox = await Sandbox.start(

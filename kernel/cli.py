@@ -23,6 +23,7 @@ from kernel import cli_projects, cli_sends
 from kernel.client import add_connection_options
 from kernel.key_sources import KeyNotFound, find_api_key
 from kernel.logs import configure_logging
+from kernel.setting_readers import refused_by_worker
 from kernel.settings import Settings, documentation, markdown_table
 
 
@@ -45,6 +46,14 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.model_copy(update={"worker_count": args.workers})
     if settings.worker_count < 1:
         print("herald: a worker process needs at least one worker (--workers)", file=sys.stderr)
+        return 2
+    if refused := refused_by_worker(settings):
+        names = ", ".join(f"HERALD_{name.upper()}" for name in refused)
+        print(
+            f"herald: {names} is applied by the API (herald serve) when a send is created, never by a "
+            "worker: set it on the kernels that serve the API, not on `herald worker`",
+            file=sys.stderr,
+        )
         return 2
     configure_logging(settings.log_level, settings.log_format, settings.log_repeat_window_seconds)
     uvloop.run(work(settings))

@@ -155,8 +155,14 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
+def announce_settings(settings: Settings, process: str) -> None:
+    """Log the values this process runs with (secrets masked): what it does is then never a guess."""
+    log.info("effective settings", extra={"role": process, "settings": settings.effective()})
+
+
 async def serve(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM, then drain in-flight calls for ``shutdown_grace_seconds``."""
+    announce_settings(settings, "serve")
     admin_key, generated = ensure_admin_key(settings)
     running_server = await start(settings, admin_key)
     note_key_file(settings, running_server.port)
@@ -171,6 +177,7 @@ async def serve(settings: Settings) -> None:
 async def work(settings: Settings) -> None:
     """``herald worker``: sender workers only (no API), until SIGINT/SIGTERM; then the batches in flight
     finish (for ``shutdown_grace_seconds``)."""
+    announce_settings(settings, "worker")
     kernel = await Kernel.open(settings, admin_key="")
     log.info("herald worker running", extra={"workers": settings.worker_count})
     await _until_signalled()

@@ -11,6 +11,7 @@ import os
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -21,6 +22,7 @@ from pydantic_settings import (
 )
 
 from kernel.channels.sandbox_feedback import FeedbackRates
+from kernel.setting_readers import readers
 from sender_ext.types import Rate
 
 
@@ -101,7 +103,8 @@ class Settings(BaseSettings):
         ge=0,
         description="An identical warning or error (same logger, message and exception type) is logged "
         "once per this many seconds; the next one logged says how many were held back (`repeated`). "
-        "0 logs every one.",
+        "Provider trouble (a channel or domain deferring, failing, expiring, slowed down) is summed up "
+        "per channel, domain and kind over the same window. 0 logs every one.",
     )
     shutdown_grace_seconds: float = Field(
         10.0, ge=0, description="How long in-flight calls may finish after SIGTERM/SIGINT."
@@ -345,7 +348,17 @@ class Settings(BaseSettings):
         for secret in ("admin_key", "credentials_key"):
             values[secret] = "********" if getattr(self, secret).get_secret_value() else ""
         values["data_dir"] = str(self.data_dir)
+        values["database_url"] = _masked_dsn(self.database_url)
         return values
+
+
+def _masked_dsn(dsn: str) -> str:
+    """The DSN with its password (if any) replaced: it is a secret, whatever else it says is not."""
+    parts = urlsplit(dsn)
+    if parts.password is None:
+        return dsn
+    user = f"{parts.username}:" if parts.username else ":"
+    return parts._replace(netloc=f"{user}********@{parts.netloc.rpartition('@')[2]}").geturl()
 
 
 def documentation() -> list[tuple[str, str, str, str]]:
@@ -361,6 +374,9 @@ def documentation() -> list[tuple[str, str, str, str]]:
 
 def markdown_table() -> str:
     """The settings table of README.md (``herald settings --markdown``; a test keeps the README in sync)."""
-    lines = ["| Variable | Type | Default | What it does |", "|---|---|---|---|"]
-    lines += [f"| `{env}` | {kind} | `{default}` | {text} |" for env, kind, default, text in documentation()]
+    lines = ["| Variable | Type | Default | Read by | What it does |", "|---|---|---|---|---|"]
+    lines += [
+        f"| `{env}` | {kind} | `{default}` | {', '.join(readers(name))} | {text} |"
+        for name, (env, kind, default, text) in zip(Settings.model_fields, documentation(), strict=True)
+    ]
     return "\n".join(lines)

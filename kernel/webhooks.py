@@ -66,7 +66,14 @@ def _local_host(listening: str) -> str:
     return f"[{listening}]" if ":" in listening else listening
 
 
-def _refusal(status: int, error: str) -> web.Response:
+def _refusal(request: web.Request, status: int, error: str) -> web.Response:
+    """The answer to a call refused, and its log line: the path (project and channel it claims) and the
+    caller, never the body (the log's repeat filter keeps a flood of them to a line a minute per error)."""
+    log.warning(
+        "webhook refused: %s",
+        error,
+        extra={"status": status, "path": request.path, "remote": request.remote},
+    )
     return web.json_response({"error": error}, status=status)
 
 
@@ -110,16 +117,16 @@ class WebhookServer:
             stored = await self._configs.get(project_id, spec.name)
         except (ValueError, UnknownChannel, HeraldError):
             # One answer for every unknown: the endpoint does not reveal which projects or channels exist.
-            return _refusal(404, "unknown project or channel")
+            return _refusal(request, 404, "unknown project or channel")
         limit = spec.max_webhook_bytes
         if request.content_length is not None and request.content_length > limit:
-            return _refusal(413, f"larger than the {limit} bytes this channel's provider sends")
+            return _refusal(request, 413, f"larger than the {limit} bytes this channel's provider sends")
         # Bodies are read and stored a few at a time: a burst of large posts waits here (in the
         # kernel's socket buffers) instead of holding memory and the API's database connections.
         async with self._receiving:
             body = await _read_at_most(request, limit, self._pace)
             if body is None:
-                return _refusal(413, f"larger than the {limit} bytes this channel's provider sends")
+                return _refusal(request, 413, f"larger than the {limit} bytes this channel's provider sends")
             call = WebhookRequest(
                 headers=dict(request.headers), body=body, query=dict(request.query), url=str(request.url)
             )
@@ -128,7 +135,6 @@ class WebhookServer:
             except ConfigError:
                 genuine = False
             if not genuine:
-                log.warning("webhook refused: not verified", extra={"channel": spec.name})
-                return _refusal(401, "the call does not carry this channel's webhook credentials")
+                return _refusal(request, 401, "the call does not carry this channel's webhook credentials")
             await self._queue.put(project_id, spec.name, call)
         return web.Response(status=200)

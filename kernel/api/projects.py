@@ -6,6 +6,7 @@ import grpc
 
 from herald.v1 import projects_pb2 as pb
 from herald.v1 import projects_pb2_grpc
+from kernel.api.admin_log import admin_change, key_fields
 from kernel.api.paging import page_of, parse_time_position, read_page, time_position
 from kernel.api.project_updates import project_changes
 from kernel.api.status import rpc
@@ -74,6 +75,7 @@ class ProjectServicer(projects_pb2_grpc.ProjectServiceServicer):
             check_timezone(settings.timezone) if settings.timezone else "UTC",
             check_retention(settings.inactivity_retention),
         )
+        admin_change("project created", context, project_name=project.name, **key_fields(key))
         message = project_message(project)
         message.initial_api_key.CopyFrom(api_key_message(key, secret))
         return message
@@ -101,7 +103,11 @@ class ProjectServicer(projects_pb2_grpc.ProjectServiceServicer):
         self, request: pb.UpdateProjectRequest, context: grpc.aio.ServicerContext, caller: Caller
     ) -> pb.Project:
         project_id = parse_id(request.project.project_id, "project.project_id")
-        return project_message(await self.projects.update(project_id, project_changes(request)))
+        project = await self.projects.update(project_id, project_changes(request))
+        admin_change(
+            "project updated", context, project_id=project_id, fields=list(request.update_mask.paths)
+        )
+        return project_message(project)
 
     @rpc(admin=True)
     async def CreateApiKey(
@@ -110,6 +116,7 @@ class ProjectServicer(projects_pb2_grpc.ProjectServiceServicer):
         key, secret = await self.projects.create_key(
             parse_id(request.project_id, "project_id"), check_name(request.name)
         )
+        admin_change("key created", context, **key_fields(key))
         return api_key_message(key, secret)
 
     @rpc(admin=True)
@@ -129,4 +136,5 @@ class ProjectServicer(projects_pb2_grpc.ProjectServiceServicer):
         project_id = parse_id(request.project_id, "project_id")
         key = await self.projects.revoke_key(project_id, parse_id(request.key_id, "key_id"))
         self.auth.forget_project_keys(project_id)
+        admin_change("key revoked", context, **key_fields(key))
         return api_key_message(key)

@@ -1,4 +1,5 @@
-"""A sender worker's heartbeat: liveness (the throttle share), dead workers' leases, gauges, upkeep."""
+"""A sender worker's heartbeat: liveness (the throttle share), dead workers' leases, its throttle's gauges,
+upkeep."""
 
 from __future__ import annotations
 
@@ -51,8 +52,9 @@ class Heartbeat:
             if swept := await slices.sweep_cancelled(conn):
                 log.info("%s messages of cancelled sends will not be retried", swept)
             await slices.complete_finished(conn)
-            metrics.QUEUE_DEPTH.set(await slices.pending_messages(conn))
-        metrics.LIVE_WORKERS.set(live)
+        for domain, (rate, slowdown) in self._throttle.state(self._clock()).items():
+            metrics.DOMAIN_RATE.labels(self.worker_id, domain).set(rate)
+            metrics.DOMAIN_SLOWDOWN.labels(self.worker_id, domain).set(slowdown)
 
     async def take_back(self) -> None:
         """At start: what this worker id still holds from an earlier run (a batch that could not be
@@ -62,3 +64,6 @@ class Heartbeat:
 
     async def leave(self) -> None:
         await self._registry.leave()
+        for domain in self._throttle.state(self._clock()):
+            metrics.DOMAIN_RATE.remove(self.worker_id, domain)
+            metrics.DOMAIN_SLOWDOWN.remove(self.worker_id, domain)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 from collections import Counter as Tally
-from collections.abc import Collection, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 
+import asyncpg
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
 
@@ -24,9 +25,7 @@ FAILED = Counter(
     "herald_message_failures", "Messages refused for good by the provider.", ["channel", "reason"]
 )
 EXPIRED = Counter("herald_messages_expired", "Messages given up after the maximum age.", ["channel"])
-DEFERRED = Counter(
-    "herald_messages_deferred", "Messages held back by a domain throttle or a wave's pace.", ["domain"]
-)
+# Read from the database when scraped (kernel.delivery.database_gauges): every process says the same.
 PAUSED_CHANNELS = Gauge(
     "herald_paused_channels",
     "Projects in which the channel is paused: a send's answers suggested a wrong configuration "
@@ -37,6 +36,35 @@ QUEUE_DEPTH = Gauge(
     "herald_outbox_pending_messages", "Messages of running sends not yet final (waiting, leased, retrying)."
 )
 LIVE_WORKERS = Gauge("herald_live_workers", "Sender workers with a recent heartbeat, across all processes.")
+DEFERRED = Gauge(
+    "herald_deferred_messages",
+    "Messages of running sends held back before any attempt, each counted once: by a domain throttle, "
+    "a channel's rate or a paused channel (reason).",
+    ["reason"],
+)
+SEND_MESSAGES = Gauge(
+    "herald_send_messages",
+    "A running send's messages by status (sent, failed, pending); a send that is over has none.",
+    ["project_id", "send_id", "status"],
+)
+SEND_RATE = Gauge(
+    "herald_send_rate_messages_per_second",
+    "A running send's messages sent per second since it was created.",
+    ["project_id", "send_id"],
+)
+# A worker's own throttle state, set at each heartbeat; domains named in the settings only.
+DOMAIN_RATE = Gauge(
+    "herald_domain_rate_messages_per_second",
+    "The rate a worker currently allows an email domain: its limit, times the worker's share, times "
+    "its slow-down factor.",
+    ["worker", "domain"],
+)
+DOMAIN_SLOWDOWN = Gauge(
+    "herald_domain_slowdown_factor",
+    "A domain's slow-down factor in a worker (1: full speed; halved at each deferral episode, then "
+    "recovering).",
+    ["worker", "domain"],
+)
 PROVIDER_LATENCY = Histogram(
     "herald_provider_request_seconds",
     "Time a channel's provider took to answer one batch.",
@@ -70,12 +98,14 @@ def count_by_domain(counter: Counter, channel: str, domains: Iterable[str], labe
 class MetricsServer:
     """``GET /metrics`` on its own address (host:port; port 0 picks one, see ``port``).
 
+    ``refresh`` runs before each scrape: it sets the gauges read from the database.
     An address already taken (a second Herald process on the host with the default port) is logged
     loudly and leaves this process without an endpoint: metrics must not stop deliveries.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, refresh: Callable[[], Awaitable[None]]) -> None:
         self._runner: web.AppRunner | None = None
+        self._refresh = refresh
         self.port = 0
 
     async def start(self, address: str) -> None:
@@ -99,8 +129,11 @@ class MetricsServer:
             await self._runner.cleanup()
             self._runner = None
 
-    @staticmethod
-    async def _metrics(request: web.Request) -> web.Response:
+    async def _metrics(self, request: web.Request) -> web.Response:
+        try:
+            await self._refresh()
+        except (OSError, asyncpg.PostgresError):
+            log.exception("metrics: the gauges read from the database keep their last values")
         response = web.Response(body=generate_latest(REGISTRY))
         response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
         response.charset = "utf-8"

@@ -32,6 +32,7 @@ from kernel.delivery.slice_outcomes import BatchOutcome, Logged, Pending, Waitin
 from kernel.delivery.suspicion import ConfigSuspicion
 from kernel.delivery.templates import TemplateError
 from kernel.delivery.throttling import DomainThrottle
+from kernel.delivery.trouble import ProviderTrouble
 from kernel.settings import Settings
 from sender_ext import email_domain, plan_batch
 
@@ -72,6 +73,7 @@ class BatchPipeline:
         self._suspicion = ConfigSuspicion(
             settings.config_suspect_pause_failures, settings.config_suspect_pause_ratio
         )
+        self._trouble = ProviderTrouble(settings.log_repeat_window_seconds)
 
     @property
     def suspicion(self) -> ConfigSuspicion:
@@ -89,6 +91,7 @@ class BatchPipeline:
             if message.attempts and message.age > max_age:
                 held.logged.append(Logged(message, spec.name, "expired", attempted=False))
                 metrics.EXPIRED.labels(spec.name).inc()
+                self._trouble.note("expired", spec.name, self._domain(runtime, message), "(not attempted)")
                 live[position] = 0
             elif spec.name in runtime.paused:
                 # Read before the pause was seen, or a channel paused beside others of the send.
@@ -115,7 +118,6 @@ class BatchPipeline:
                 continue
             delay = plan.not_before[position] - now
             held.waiting.append(Waiting(message, delay, attempted=False, detail="domain throttle"))
-            metrics.DEFERRED.labels(self._domains(email_domain(message.address))).inc()
         batches = list(plan.batches.batches())
         if runtime.rated:
             batches = await self._hold_to_rates(runtime, messages, batches, held, now)
@@ -209,7 +211,19 @@ class BatchPipeline:
         async with self._pool.acquire() as conn:
             made = await pause(conn, runtime.project_id, spec.name, reason, runtime.send_id)
         if made:
-            log.warning("channel %s paused in project %s: %s", spec.name, runtime.project_id, reason)
+            log.warning(
+                "channel %s paused in project %s: %s",
+                spec.name,
+                runtime.project_id,
+                reason,
+                extra={
+                    "event": "channel paused",
+                    "channel": spec.name,
+                    "project_id": runtime.project_id,
+                    "reason": reason,
+                    "send_id": runtime.send_id,
+                },
+            )
         runtime.paused |= {spec.name}
         self._suspicion.forget(runtime.project_id, spec.name)
 
@@ -236,6 +250,7 @@ class BatchPipeline:
         sent, retried = [], []
         now = self._clock()
         for message, result in zip(messages, results, strict=True):
+            domain = self._domain(runtime, message)
             if result.outcome is Outcome.ACCEPTED:
                 outcome.logged.append(Logged(message, spec.name, "sent", provider_id=result.provider_id))
                 sent.append(message.address)
@@ -245,10 +260,12 @@ class BatchPipeline:
                 if result.prunes_address or result.reason is FailureReason.UNSUBSCRIBED:
                     outcome.consequences.append((spec, Attempt(message.message_id, message.address, result)))
                 metrics.FAILED.labels(spec.name, reason).inc()
+                self._trouble.note("failing", spec.name, domain, f"{reason}: {result.detail}")
             else:
                 retried.append(message.address)
+                self._trouble.note("deferring", spec.name, domain, result.detail)
                 if email:
-                    self._throttle.throttle.slow_down(email_domain(message.address), now)
+                    self._slow_down(spec.name, email_domain(message.address), now, result.detail)
                 delay = self._retry.next_delay(
                     message.attempts + 1, result.retry_after, message.age, self._rng
                 )
@@ -257,10 +274,25 @@ class BatchPipeline:
                         Logged(message, spec.name, "expired", provider_id=result.provider_id)
                     )
                     metrics.EXPIRED.labels(spec.name).inc()
+                    self._trouble.note("expired", spec.name, domain, result.detail)
                 else:
                     outcome.waiting.append(Waiting(message, delay, attempted=True, detail=result.detail))
         self._count(metrics.SENT, spec.name, email, sent)
         self._count(metrics.RETRIED, spec.name, email, retried)
+
+    def _domain(self, runtime: SendRuntime, message: Pending) -> str:
+        """The message's domain label for trouble reports ("" off email)."""
+        email = runtime.kinds[message.channel].has_domain
+        return self._domains(email_domain(message.address)) if email else ""
+
+    def _slow_down(self, channel: str, domain: str, now: float, answer: str) -> None:
+        """Slow the domain down in this worker's throttle; a new episode (a lower factor) is reported."""
+        throttle = self._throttle.throttle
+        before = throttle.multiplier(domain, now)
+        factor = throttle.slow_down(domain, now)
+        if factor < before:
+            label = self._domains(domain)
+            self._trouble.note("slowed down", channel, label, f"factor {factor:.3g}: {answer}")
 
     def _count(self, counter: Counter, channel: str, email: bool, addresses: list[str]) -> None:
         """One per address, by (channel, domain label); off email the domain is empty."""

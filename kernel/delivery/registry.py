@@ -39,10 +39,8 @@ class WorkerRegistry:
                 socket.gethostname(),
                 os.getpid(),
             )
-            live = await conn.fetchval(
-                "SELECT count(*) FROM workers WHERE heartbeat_at >= now() - $1::interval", self._lease
-            )
-        return max(1, int(live))
+            live = await live_workers(conn, self._lease)
+        return max(1, live)
 
     async def bury_dead(self) -> tuple[list[str], int]:
         """Remove the dead workers and take their messages over: (their ids, messages taken over)."""
@@ -69,6 +67,13 @@ class WorkerRegistry:
     async def leave(self) -> None:
         """A clean stop: nothing is leased any more, so there is nothing to take over."""
         await self._pool.execute("DELETE FROM workers WHERE worker_id = $1", self.worker_id)
+
+
+async def live_workers(conn: asyncpg.Connection | asyncpg.Pool, lease: timedelta) -> int:
+    """Workers of every process whose heartbeat is younger than ``lease``."""
+    return int(
+        await conn.fetchval("SELECT count(*) FROM workers WHERE heartbeat_at >= now() - $1::interval", lease)
+    )
 
 
 async def _release(conn: asyncpg.Connection, owners: list[str]) -> int:

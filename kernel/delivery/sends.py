@@ -28,8 +28,15 @@ from kernel.delivery.send_definition import (
     read_definition,
     stored_definition,
 )
+from kernel.delivery.send_events import send_event
 from kernel.delivery.send_ids import PREFIX_INDEX, new_send_id
-from kernel.delivery.slices import SendCounts, cancel_waiting, complete_if_done, send_counts
+from kernel.delivery.slices import (
+    SendCounts,
+    cancel_waiting,
+    complete_if_done,
+    log_send_event,
+    send_counts,
+)
 from kernel.errors import FailedPrecondition, InvalidArgument, NotFound
 from kernel.plugins import ChannelManager
 from kernel.profiles.refs import Ref
@@ -43,6 +50,8 @@ STATES = {
     "cancelled": pb.SEND_STATE_CANCELLED,
     "completed": pb.SEND_STATE_COMPLETED,
 }
+#: The log event of a move to each state.
+_EVENTS = {"paused": "paused", "running": "resumed"}
 _PURPOSES = {"marketing": common_pb2.PURPOSE_MARKETING, "transactional": common_pb2.PURPOSE_TRANSACTIONAL}
 _UNITS = {seconds: unit for unit, seconds in PACE_SECONDS.items()}
 _COUNTERS = (
@@ -109,7 +118,16 @@ class Sends:
                 return Answer(first, replayed=True)
             if refs is not None:
                 await self._store_audience(conn, project_id, send_id, refs)
-            return Answer(await self._read(conn, project_id, "send_id = $2", send_id))
+            send = await self._read(conn, project_id, "send_id = $2", send_id)
+        send_event(
+            "created",
+            project_id,
+            send_id,
+            state=pb.SendState.Name(send.state),
+            channels=list(send.channels),
+            audience="list" if refs is not None else "all",
+        )
+        return Answer(send)
 
     async def get(self, project_id: uuid.UUID, send_id: str) -> pb.Send:
         return await self._read(self._pool, project_id, "send_id = $2", send_id_of(send_id))
@@ -142,6 +160,7 @@ class Sends:
                     identifier,
                 )
                 await cancel_waiting(conn, project_id, identifier)
+                await log_send_event(conn, "cancelled", project_id, identifier)
             return await self._read(conn, project_id, "send_id = $2", identifier)
 
     async def _move(
@@ -157,6 +176,7 @@ class Sends:
                     identifier,
                     target,
                 )
+                await log_send_event(conn, _EVENTS[target], project_id, identifier)
                 await complete_if_done(conn, project_id, identifier)
             elif state != target:
                 raise FailedPrecondition(f"the send is {state}", "send_id")

@@ -20,6 +20,7 @@ from datetime import timedelta
 
 import asyncpg
 
+from kernel.delivery.send_events import send_event
 from sender_ext import Pacer, Rate
 
 _NIL = uuid.UUID(int=0)
@@ -161,6 +162,8 @@ async def cut(
         send_id,
         hi,
     )
+    if slice_no == 0:
+        send_event("started", project_id, send_id, worker=owner)
     return Slice(project_id, send_id, slice_no, lo, hi, rerun=False)
 
 
@@ -230,6 +233,8 @@ async def complete_if_done(conn: asyncpg.Connection, project_id: uuid.UUID, send
         project_id,
         send_id,
     )
+    if done:
+        await log_send_event(conn, "completed", project_id, send_id)
     return bool(done)
 
 
@@ -281,6 +286,14 @@ async def send_counts(
     return {send_id: found.get(send_id, _NO_COUNTS) for send_id in ids}
 
 
+async def log_send_event(
+    conn: asyncpg.Connection, event: str, project_id: uuid.UUID, send_id: uuid.UUID
+) -> None:
+    """The send's life event, with its figures as they are now."""
+    counts = await send_counts(conn, project_id, [send_id])
+    send_event(event, project_id, send_id, counts[send_id])
+
+
 async def pending_messages(conn: asyncpg.Connection | asyncpg.Pool) -> int:
     """Messages of running and paused sends not yet final, every project (the queue depth)."""
     value = await conn.fetchval(
@@ -289,6 +302,31 @@ async def pending_messages(conn: asyncpg.Connection | asyncpg.Pool) -> int:
             WHERE s.state IN ('running', 'paused')"""
     )
     return int(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """A running send's figures, for the metrics."""
+
+    project_id: uuid.UUID
+    send_id: uuid.UUID
+    counts: SendCounts
+    #: Seconds since the send was created.
+    age: float
+
+
+async def running_progress(conn: asyncpg.Connection | asyncpg.Pool) -> list[Progress]:
+    """The figures of every running send, every project."""
+    rows = await conn.fetch(
+        f"""SELECT s.project_id, s.send_id, extract(epoch FROM now() - s.created_at)::float8 AS age,
+                   {", ".join(f"coalesce(sum(l.{name}), 0)::bigint AS {name}" for name in COUNTERS)}
+            FROM sends s LEFT JOIN send_slices l USING (project_id, send_id)
+            WHERE s.state = 'running' GROUP BY s.project_id, s.send_id"""
+    )
+    return [
+        Progress(row["project_id"], row["send_id"], SendCounts({n: row[n] for n in COUNTERS}), row["age"])
+        for row in rows
+    ]
 
 
 async def sweep_cancelled(conn: asyncpg.Connection) -> int:
@@ -353,12 +391,15 @@ async def pace_released(
 async def complete_finished(conn: asyncpg.Connection) -> int:
     """Complete every running or paused send that is over but was not marked so (a worker died between
     its last outcome and the check); returns how many."""
-    status = await conn.execute(
+    rows = await conn.fetch(
         """UPDATE sends s SET state = 'completed', completed_at = now(), updated_at = now()
            WHERE s.state IN ('running', 'paused') AND s.planned_at IS NOT NULL
              AND NOT EXISTS (SELECT FROM send_slices l WHERE l.project_id = s.project_id
                              AND l.send_id = s.send_id AND l.state = 'leased')
              AND NOT EXISTS (SELECT FROM message_retries r WHERE r.project_id = s.project_id
-                             AND r.send_id = s.send_id)"""
+                             AND r.send_id = s.send_id)
+           RETURNING s.project_id, s.send_id"""
     )
-    return int(status.split()[-1])
+    for row in rows:
+        await log_send_event(conn, "completed", row["project_id"], row["send_id"])
+    return len(rows)

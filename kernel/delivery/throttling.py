@@ -68,6 +68,16 @@ class DomainThrottle:
                 self.throttle.set_limit(domain, self.limit(domain, today) or UNLIMITED)
         self.throttle.share = 1.0 / max(1, live_workers)
 
+    def state(self, now: float) -> dict[str, tuple[float, float]]:
+        """Each domain named in the settings: (messages per second it is allowed now, slow-down factor)."""
+        today = datetime.fromtimestamp(now, UTC).date()
+        state = {}
+        for domain in sorted({*self._limits, *self._ramps} - {EVERY_DOMAIN}):
+            slowdown = self.throttle.multiplier(domain, now)
+            limit = self.limit(domain, today) or UNLIMITED
+            state[domain] = (limit.per_second * self.throttle.share * slowdown, slowdown)
+        return state
+
 
 def address_form(kind: AddressKindSpec) -> AddressForm:
     """How sender_ext reads the addresses of ``kind``: the throttle takes the mailbox ones by domain."""

@@ -32,6 +32,7 @@ from kernel.delivery.send_definition import check_channel_rules, check_channels
 from kernel.delivery.senders import SenderPool, unsent
 from kernel.delivery.suppressions import blocked_addresses
 from kernel.delivery.templates import CompiledTemplate, TemplateError, compile_template
+from kernel.delivery.trouble import ProviderTrouble
 from kernel.errors import Aborted, InvalidArgument
 from kernel.plugins import ChannelManager
 from kernel.profiles.addresses import parse_address
@@ -92,6 +93,7 @@ class TransactionalSender:
         )
         self._rng = random.Random()
         self._lease = timedelta(seconds=settings.transactional_lease_seconds)
+        self._trouble = ProviderTrouble(settings.log_repeat_window_seconds)
 
     async def send(
         self, project_id: uuid.UUID, request: pb.SendTransactionalRequest
@@ -307,6 +309,7 @@ class TransactionalSender:
                     policy=self._retry,
                     rng=self._rng,
                 )
+                self._trouble.settled(status, spec.name, result.detail)
             delivery.status = _STATUS[status]
             delivery.provider_id = result.provider_id
             delivery.reason = _reason(status, result)

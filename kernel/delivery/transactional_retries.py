@@ -26,6 +26,7 @@ from kernel.delivery.payloads import outbound
 from kernel.delivery.results import BatchOutcome, failure_reason, record_transactional
 from kernel.delivery.retry import RetryPolicy
 from kernel.delivery.senders import Delivery
+from kernel.delivery.trouble import ProviderTrouble
 from kernel.plugins import ChannelManager, UnknownChannel
 from kernel.settings import Settings
 
@@ -59,6 +60,7 @@ class TransactionalRetries:
         )
         #: Monotonic time before which none are looked for (none were due).
         self._after = 0.0
+        self._trouble = ProviderTrouble(settings.log_repeat_window_seconds)
 
     async def claim(self) -> Callable[[], Awaitable[None]] | None:
         """The work of sending the due messages again, or None when none is due."""
@@ -137,6 +139,7 @@ class TransactionalRetries:
                 policy=self._retry,
                 rng=self._rng,
             )
+            self._trouble.settled(status, spec.name, result.detail)
             if status == "failed":
                 metrics.FAILED.labels(spec.name, failure_reason(result)).inc()
             elif status == "expired":

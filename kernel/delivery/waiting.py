@@ -59,3 +59,21 @@ async def pending_of(
         )
         for row in rows
     ]
+
+
+#: The details a message waits with when it was held back before any attempt (pipeline): deferrals.
+DEFERRALS = ("domain throttle", "channel rate", "channel paused")
+
+
+async def deferred_messages(conn: asyncpg.Connection | asyncpg.Pool) -> dict[str, int]:
+    """Messages of running sends waiting without having been attempted, by why they wait (every
+    detail of :data:`DEFERRALS`, zero when none): each counted once however often it was held back."""
+    rows = await conn.fetch(
+        """SELECT r.detail, count(*) AS messages FROM message_retries r
+           JOIN sends s USING (project_id, send_id)
+           WHERE s.state = 'running' AND r.attempts = 0 AND r.detail = any($1::text[])
+           GROUP BY r.detail""",
+        list(DEFERRALS),
+    )
+    found = {row["detail"]: int(row["messages"]) for row in rows}
+    return {detail: found.get(detail, 0) for detail in DEFERRALS}

@@ -20,14 +20,13 @@ import logging
 import random
 import time
 import uuid
-from collections import Counter as Tally
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import asyncpg
 
 from kernel.channels.pauses import paused_channels
-from kernel.delivery import metrics, slices
+from kernel.delivery import slices
 from kernel.delivery.heartbeat import Heartbeat
 from kernel.delivery.pipeline import BatchPipeline
 from kernel.delivery.send_runtime import SendRuntime, send_runtime
@@ -180,9 +179,6 @@ class SenderWorker:
             for channel in now ^ runtime.paused:  # paused or lifted since: judge on fresh answers
                 self._pipeline.suspicion.forget(runtime.project_id, channel)
             runtime.paused = now
-        projects = Tally(channel for _, channel in paused)
-        for spec in self._channels.channels():
-            metrics.PAUSED_CHANNELS.labels(spec.name).set(projects[spec.name])
 
     async def _claim(self, runtime: SendRuntime) -> Work | None:
         """The send's next work: due messages, a lapsed slice, or a new slice; bounded by its wave."""

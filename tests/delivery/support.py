@@ -7,9 +7,12 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+import aiohttp
 import asyncpg
+from prometheus_client.parser import text_string_to_metric_families
 
 from herald.v1 import common_pb2, messages_pb2, messages_pb2_grpc, profiles_pb2, profiles_pb2_grpc
+from kernel.server import RunningServer
 from tests.conftest import ProjectKey
 
 EMAIL_TEMPLATE = messages_pb2.MessageTemplate(
@@ -165,3 +168,15 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+async def scrape(server: RunningServer) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """What ``GET /metrics`` serves: value by (sample name, labels)."""
+    url = f"http://127.0.0.1:{server.kernel.metrics.port}/metrics"
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        text = await response.text()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }

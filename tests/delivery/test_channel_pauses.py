@@ -7,7 +7,6 @@ test's own, one claimed batch at a time so that the order of events is fixed."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -20,7 +19,7 @@ from herald.v1 import common_pb2, messages_pb2, profiles_pb2, profiles_pb2_grpc
 from kernel.server import RunningServer
 from tests.conftest import ProjectKey
 from tests.delivery.conftest import EMAIL, SPARKPOST_KEY, configure, pointed_emulator, sender_worker
-from tests.delivery.support import EMAIL_TEMPLATE, PATIENCE_SECONDS, completed, send_request, wait_for
+from tests.delivery.support import EMAIL_TEMPLATE, completed, scrape, send_request, until, wait_for
 
 APNS = "push.apns"
 PUSH_TEMPLATE = messages_pb2.MessageTemplate(title="Sale", body="Everything must go, {{ custom_id }}")
@@ -71,14 +70,15 @@ async def tokens_kept(db: Any, project: ProjectKey) -> set[str]:
     return {row["value"] for row in rows}
 
 
-async def paused_gauge_shows(projects: int) -> None:
-    """Wait until the workers' gauge of projects where APNS is paused says ``projects`` (they set it
-    whenever they read the pauses); fail after PATIENCE_SECONDS."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + PATIENCE_SECONDS
-    while REGISTRY.get_sample_value("herald_paused_channels", {"channel": APNS}) != projects:
-        assert loop.time() < deadline, "herald_paused_channels never showed the pause"
-        await asyncio.sleep(0.05)
+async def paused_gauge_shows(server: RunningServer, projects: int) -> None:
+    """Scrape until the gauge of projects where APNS is paused says ``projects`` (read from the database
+    at each scrape); fail after PATIENCE_SECONDS."""
+    labels = frozenset({"channel": APNS}.items())
+
+    async def shown() -> bool:
+        return (await scrape(server)).get(("herald_paused_channels", labels)) == projects
+
+    await until(shown, "herald_paused_channels showed the pause")
 
 
 def suspect_failures() -> float:
@@ -119,9 +119,12 @@ async def test_a_wrong_configuration_pauses_the_channel_instead_of_pruning(
         assert pause.paused_at.seconds > 0
         assert len(await tokens_kept(db, devices)) == PEOPLE, "no token was pruned"
         assert suspect_failures() - failures_before == 5
-        assert any(f"channel {APNS} paused in project" in r.getMessage() for r in caplog.records)
+        [line] = [r for r in caplog.records if getattr(r, "event", "") == "channel paused"]
+        assert f"channel {APNS} paused in project" in line.getMessage()
+        assert (line.channel, line.project_id, str(line.send_id)) == (APNS, devices.project_id, send.send_id)
+        assert "BadDeviceToken" in line.reason
         assert apns.accepted == []
-        await paused_gauge_shows(paused_elsewhere + 1)
+        await paused_gauge_shows(server, paused_elsewhere + 1)
 
         # A new configuration lifts the pause; the answers are judged afresh, and pause it again.
         await configure(channel, devices, APNS, apns.credentials)
@@ -135,7 +138,7 @@ async def test_a_wrong_configuration_pauses_the_channel_instead_of_pruning(
             messages_pb2.ResumeSendRequest(send_id=send.send_id), metadata=devices.auth
         )
         assert not resumed.paused_channels
-        await paused_gauge_shows(paused_elsewhere)
+        await paused_gauge_shows(server, paused_elsewhere)
         done = await completed(messages, devices, send.send_id)
     assert (done.sent, done.failed, done.pending) == (PEOPLE - 10, 10, 0)
     assert not done.paused_channels
