@@ -14,7 +14,7 @@ from kernel.delivery.channel_rates import rate_of
 from kernel.delivery.claims import ClaimQueries
 from kernel.delivery.personalise import Personalise, Personaliser, missing
 from kernel.delivery.send_definition import SendDefinition
-from kernel.delivery.send_spec import UnknownSpecVersion, definition_of
+from kernel.delivery.send_spec import UnreadableSpec, definition_of
 from kernel.delivery.throttling import address_form
 from kernel.errors import HeraldError
 from kernel.plugins import ChannelManager, UnknownChannel
@@ -93,7 +93,7 @@ def send_runtime(row: Mapping[str, Any], channels: ChannelManager) -> SendRuntim
     paced); None, logged, if its definition no longer reads (a channel plugin was removed)."""
     try:
         definition = definition_of(row["spec"], channels)
-    except (HeraldError, UnknownChannel, UnknownSpecVersion):
+    except (HeraldError, UnknownChannel, UnreadableSpec):
         log.exception("send %s cannot be read (was a channel plugin removed?)", row["send_id"])
         return None
     personalisers = [

@@ -5,7 +5,7 @@ GetSend/ListSends without checking it again. The public CreateSendRequest is not
 contract moves (a field renamed, a type changed), and a stored send must keep meaning what it meant when
 it was accepted, whatever the request becomes. jsonb rather than an internal proto: the form is small, an
 operator can read it in SQL, and no second set of generated stubs has to be kept. ``version`` names the
-form; a reader refuses one it does not know rather than guess.
+form; a reader refuses one it does not know, or a spec short of a key, rather than guess.
 """
 
 from __future__ import annotations
@@ -37,9 +37,27 @@ _STRINGS = (
     "priority",
 )
 
+#: What a version 1 spec holds (see :func:`spec_of`).
+_KEYS = frozenset(
+    {
+        "version",
+        "name",
+        "purpose",
+        "channels",
+        "templates",
+        "rate",
+        "include_domains",
+        "exclude_domains",
+        "require_opt_in",
+        "request_id",
+        "start_paused",
+    }
+)
 
-class UnknownSpecVersion(ValueError):
-    """The stored definition is in a form this kernel does not know (written by a newer one)."""
+
+class UnreadableSpec(ValueError):
+    """The stored definition is not one this kernel reads: a form it does not know (written by a newer
+    kernel), or one short of a key (written by hand)."""
 
 
 def spec_of(definition: SendDefinition) -> dict[str, Any]:
@@ -116,5 +134,7 @@ def _template_message(fields: Mapping[str, Any]) -> pb.MessageTemplate:
 
 def _checked(spec: Mapping[str, Any]) -> Mapping[str, Any]:
     if spec.get("version") != VERSION:
-        raise UnknownSpecVersion(f"send definition version {spec.get('version')!r} is not known")
+        raise UnreadableSpec(f"send definition version {spec.get('version')!r} is not known")
+    if missing := _KEYS - spec.keys():
+        raise UnreadableSpec(f"send definition without {sorted(missing)}")
     return spec

@@ -13,7 +13,7 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from herald.v1 import common_pb2, messages_pb2
-from kernel.delivery.send_spec import UnknownSpecVersion, definition_of
+from kernel.delivery.send_spec import UnreadableSpec, definition_of
 from kernel.delivery.send_spec_upgrade import upgrade_send_specs
 from tests.conftest import field_violations, replay_answer, rpc_error
 from tests.delivery.conftest import EMAIL, SMS
@@ -373,6 +373,8 @@ async def test_a_send_stored_before_its_spec_is_converted_at_start(messages, con
     assert definition_of(row["spec"], server.kernel.channels).include_domains == ("example.com",)
 
 
-async def test_a_spec_of_an_unknown_version_is_refused(server) -> None:
-    with pytest.raises(UnknownSpecVersion):
+async def test_a_spec_of_an_unknown_version_or_short_of_a_key_is_refused(server) -> None:
+    with pytest.raises(UnreadableSpec, match="version 2"):
         definition_of({"version": 2, "channels": [EMAIL]}, server.kernel.channels)
+    with pytest.raises(UnreadableSpec, match="without"):
+        definition_of({"version": 1, "channels": [EMAIL]}, server.kernel.channels)
