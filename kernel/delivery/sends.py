@@ -183,10 +183,11 @@ class Sends:
         unknown = await conn.fetchval(_RESOLVE, project_id, send_id, ids, kinds, values)
         await slices.set_unknown_profiles(conn, project_id, send_id, unknown)
 
+    @classmethod
     async def _read(
-        self, conn: asyncpg.Connection | asyncpg.Pool, project_id: uuid.UUID, send_id: uuid.UUID
+        cls, conn: asyncpg.Connection | asyncpg.Pool, project_id: uuid.UUID, send_id: uuid.UUID
     ) -> pb.Send:
-        return await self._message(conn, project_id, await slices.send_row(conn, project_id, send_id))
+        return await cls._message(conn, project_id, await slices.send_row(conn, project_id, send_id))
 
     @staticmethod
     async def _message(
