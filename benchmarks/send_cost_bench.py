@@ -67,7 +67,7 @@ async def create_send(kernel: Kernel, channels: ChannelManager, conn: asyncpg.Co
         stub = messages_pb2_grpc.MessageServiceStub(channel)
         await stub.CreateSend(bulk_email("send cost"), metadata=kernel.auth)
     row = await conn.fetchrow(
-        "SELECT project_id, send_id, definition, audience, false AS paced FROM sends ORDER BY created_at DESC"
+        "SELECT project_id, send_id, spec, audience, false AS paced FROM sends ORDER BY created_at DESC"
     )
     runtime = send_runtime(row, channels)
     assert runtime is not None

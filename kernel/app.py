@@ -18,6 +18,7 @@ from kernel.delivery.database_gauges import DatabaseGauges
 from kernel.delivery.feedback import FeedbackProcessor
 from kernel.delivery.message_log import maintain_periodically
 from kernel.delivery.metrics import MetricsServer
+from kernel.delivery.send_spec_upgrade import upgrade_send_specs
 from kernel.delivery.senders import SenderPool
 from kernel.delivery.sends import Sends
 from kernel.delivery.transactional import TransactionalSender
@@ -63,6 +64,7 @@ class Kernel:
         box = SecretBox(load_or_create_key(settings.credentials_key.get_secret_value(), settings.data_dir))
         db = await open_database(settings)
         await record_kind_keys(db.pool, channels.address_kinds)
+        await upgrade_send_specs(db.pool)
         limits = AttributeLimits.from_settings(settings)
         configs = ChannelConfigs(db.pool, channels, box)
         senders = SenderPool(channels, configs, settings.channel_endpoints)

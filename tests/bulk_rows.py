@@ -10,17 +10,20 @@ import uuid
 import asyncpg
 
 from kernel.delivery.send_ids import bulk_message_ids, new_send_id
+from kernel.delivery.send_spec import VERSION
 from tests.conftest import SPARKPOST, ProjectKey
 
 
 async def stored_send(db: asyncpg.Pool, project: ProjectKey, state: str = "paused") -> uuid.UUID:
-    """A SparkPost send (paused: no worker takes it up)."""
+    """A SparkPost send no worker takes up, whatever its state: its spec holds only what these tests read
+    (a worker finds it unreadable, and leaves it)."""
     return await db.fetchval(
-        """INSERT INTO sends (project_id, send_id, purpose, channels, definition, state, audience)
-           VALUES ($1, $2, 'transactional', $3, '', $4, 'all') RETURNING send_id""",
+        """INSERT INTO sends (project_id, send_id, purpose, channels, spec, state, audience)
+           VALUES ($1, $2, 'transactional', $3, $4, $5, 'all') RETURNING send_id""",
         project.project_id,
         new_send_id(),
         [SPARKPOST],
+        {"version": VERSION, "channels": [SPARKPOST], "templates": {}},
         state,
     )
 

@@ -3,28 +3,26 @@
 Per batch: messages past the maximum age expire; those of a channel paused in the project wait; the email
 domains' throttle admits what may go now (sender_ext; the rest waits for the time the throttle gives), as
 does each rated channel's budget; sender_ext cuts provider batches by channel; each is personalised,
-handed to its channel's sender (a bounded number in flight per channel), and its outcome recorded as soon
-as the provider answered (:mod:`kernel.delivery.slice_outcomes`). Then a channel whose answers in the send
-suggest a wrong configuration is paused (:mod:`kernel.delivery.suspicion`).
+handed to its channel's sender (a bounded number in flight per channel), and what its answers make of
+it (:mod:`kernel.delivery.batch_accounting`) recorded as soon as the provider answered
+(:mod:`kernel.delivery.slice_outcomes`). Then a channel whose answers in the send suggest a wrong
+configuration is paused (:mod:`kernel.delivery.suspicion`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import random
 from collections.abc import Callable
-from operator import attrgetter
 
 import asyncpg
-from prometheus_client import Counter
 
-from kernel.channels import EMPTY, FailureReason, OutboundMessage, Outcome, SendResult
+from kernel.channels import EMPTY, OutboundMessage
 from kernel.channels.pauses import pause
 from kernel.delivery import metrics
+from kernel.delivery.batch_accounting import BatchAccounting
 from kernel.delivery.channel_rates import draw
-from kernel.delivery.outcomes import Attempt
 from kernel.delivery.retry import RetryPolicy
 from kernel.delivery.send_runtime import SendRuntime
 from kernel.delivery.senders import Delivery
@@ -34,14 +32,9 @@ from kernel.delivery.templates import TemplateError
 from kernel.delivery.throttling import DomainThrottle
 from kernel.delivery.trouble import ProviderTrouble
 from kernel.settings import Settings
-from sender_ext import email_domain, plan_batch
+from sender_ext import plan_batch
 
 log = logging.getLogger(__name__)
-
-
-def failure_reason(result: SendResult) -> str:
-    """The reason a permanent failure is recorded with (``rejected`` when the channel gave none)."""
-    return result.reason.value if result.reason else FailureReason.REJECTED.value
 
 
 class BatchPipeline:
@@ -60,20 +53,21 @@ class BatchPipeline:
     ) -> None:
         self._pool = pool
         self._delivery = delivery
-        self._settings = settings
         self._throttle = throttle
         self._owner = owner
         self._clock = clock
-        self._rng = rng
         self._hold = settings.lease_seconds
         self._retry = RetryPolicy(
             settings.retry_base_seconds, settings.retry_max_seconds, settings.message_max_age_seconds
         )
         self._domains = metrics.DomainLabels({*settings.domain_limits, *settings.domain_warmup})
+        self._trouble = ProviderTrouble(settings.log_repeat_window_seconds)
+        self._accounting = BatchAccounting(
+            throttle, self._retry, self._domains, self._trouble, clock=clock, rng=rng
+        )
         self._suspicion = ConfigSuspicion(
             settings.config_suspect_pause_failures, settings.config_suspect_pause_ratio
         )
-        self._trouble = ProviderTrouble(settings.log_repeat_window_seconds)
 
     @property
     def suspicion(self) -> ConfigSuspicion:
@@ -91,7 +85,9 @@ class BatchPipeline:
             if message.attempts and message.age > max_age:
                 held.logged.append(Logged(message, spec.name, "expired", attempted=False))
                 metrics.EXPIRED.labels(spec.name).inc()
-                self._trouble.note("expired", spec.name, self._domain(runtime, message), "(not attempted)")
+                self._trouble.note(
+                    "expired", spec.name, self._accounting.domain(runtime, message), "(not attempted)"
+                )
                 live[position] = 0
             elif spec.name in runtime.paused:
                 # Read before the pause was seen, or a channel paused beside others of the send.
@@ -198,7 +194,7 @@ class BatchPipeline:
         ]
         if outbound:
             results = await self._delivery.deliver(runtime.project_id, spec.name, outbound)
-            self._account(runtime, channel, renderable, results, outcome)
+            self._accounting.account(runtime, channel, renderable, results, outcome)
         await self._record(runtime, outcome, from_retries)
         if not outbound or spec.name in runtime.paused:
             return None
@@ -226,75 +222,3 @@ class BatchPipeline:
             )
         runtime.paused |= {spec.name}
         self._suspicion.forget(runtime.project_id, spec.name)
-
-    def _account(
-        self,
-        runtime: SendRuntime,
-        channel: int,
-        messages: list[Pending],
-        results: list[SendResult],
-        outcome: BatchOutcome,
-    ) -> None:
-        """Turn the provider's answers into the batch outcome, metrics and throttle feedback."""
-        spec = runtime.specs[channel]
-        if len(results) != len(messages):
-            raise ValueError(f"{spec.name} answered {len(results)} results for {len(messages)} messages")
-        email = runtime.kinds[channel].has_domain
-        if all(result.outcome is Outcome.ACCEPTED for result in results):  # the usual
-            outcome.logged += [
-                Logged(message, spec.name, "sent", provider_id=result.provider_id)
-                for message, result in zip(messages, results, strict=True)
-            ]
-            self._count(metrics.SENT, spec.name, email, list(map(attrgetter("address"), messages)))
-            return
-        sent, retried = [], []
-        now = self._clock()
-        for message, result in zip(messages, results, strict=True):
-            domain = self._domain(runtime, message)
-            if result.outcome is Outcome.ACCEPTED:
-                outcome.logged.append(Logged(message, spec.name, "sent", provider_id=result.provider_id))
-                sent.append(message.address)
-            elif result.outcome is Outcome.FAILED:
-                reason = failure_reason(result)
-                outcome.logged.append(Logged(message, spec.name, "failed", reason, result.provider_id))
-                if result.prunes_address or result.reason is FailureReason.UNSUBSCRIBED:
-                    outcome.consequences.append((spec, Attempt(message.message_id, message.address, result)))
-                metrics.FAILED.labels(spec.name, reason).inc()
-                self._trouble.note("failing", spec.name, domain, f"{reason}: {result.detail}")
-            else:
-                retried.append(message.address)
-                self._trouble.note("deferring", spec.name, domain, result.detail)
-                if email:
-                    self._slow_down(spec.name, email_domain(message.address), now, result.detail)
-                delay = self._retry.next_delay(
-                    message.attempts + 1, result.retry_after, message.age, self._rng
-                )
-                if delay is None:
-                    outcome.logged.append(
-                        Logged(message, spec.name, "expired", provider_id=result.provider_id)
-                    )
-                    metrics.EXPIRED.labels(spec.name).inc()
-                    self._trouble.note("expired", spec.name, domain, result.detail)
-                else:
-                    outcome.waiting.append(Waiting(message, delay, attempted=True, detail=result.detail))
-        self._count(metrics.SENT, spec.name, email, sent)
-        self._count(metrics.RETRIED, spec.name, email, retried)
-
-    def _domain(self, runtime: SendRuntime, message: Pending) -> str:
-        """The message's domain label for trouble reports ("" off email)."""
-        email = runtime.kinds[message.channel].has_domain
-        return self._domains(email_domain(message.address)) if email else ""
-
-    def _slow_down(self, channel: str, domain: str, now: float, answer: str) -> None:
-        """Slow the domain down in this worker's throttle; a new episode (a lower factor) is reported."""
-        throttle = self._throttle.throttle
-        before = throttle.multiplier(domain, now)
-        factor = throttle.slow_down(domain, now)
-        if factor < before:
-            label = self._domains(domain)
-            self._trouble.note("slowed down", channel, label, f"factor {factor:.3g}: {answer}")
-
-    def _count(self, counter: Counter, channel: str, email: bool, addresses: list[str]) -> None:
-        """One per address, by (channel, domain label); off email the domain is empty."""
-        domains = map(email_domain, addresses) if email else itertools.repeat("", len(addresses))
-        metrics.count_by_domain(counter, channel, domains, self._domains)

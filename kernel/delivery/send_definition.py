@@ -1,7 +1,7 @@
 """A bulk send's definition: CreateSendRequest checked field by field, in the form the workers use.
 
-The kernel that accepts CreateSend and every worker that later sends parse the very same stored request
-with this code, so a send means the same thing everywhere. Bad input is INVALID_ARGUMENT naming the field.
+Checked once, when CreateSend accepts the send; what is stored with it is this definition in Herald's own
+form (:mod:`kernel.delivery.send_spec`), not the request. Bad input is INVALID_ARGUMENT naming the field.
 """
 
 from __future__ import annotations
@@ -9,8 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-
-from google.protobuf.unknown_fields import UnknownFieldSet
 
 from herald.v1 import common_pb2
 from herald.v1 import messages_pb2 as pb
@@ -28,8 +26,6 @@ MAX_DOMAINS = 1000
 MAX_NAME_LENGTH = 200
 _PURPOSES = {common_pb2.PURPOSE_MARKETING: "marketing", common_pb2.PURPOSE_TRANSACTIONAL: "transactional"}
 PACE_SECONDS = {pb.PACE_UNIT_MINUTE: 60.0, pb.PACE_UNIT_HOUR: 3600.0}
-#: MessageTemplate's field number for ``uint32 ttl_seconds`` before it became ``Duration ttl``.
-_LEGACY_TTL_SECONDS = 15
 _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 #: The MessageTemplate fields a MessageContent holds unchanged: the texts (Liquid sources), the options.
 _TEXTS = ("subject", "html", "text", "from_address", "from_name", "reply_to", "title", "body", "url")
@@ -70,8 +66,8 @@ def parse_send(request: pb.CreateSendRequest, manager: ChannelManager, default_r
     channels = check_channels(request.channels, manager)
     if request.require_opt_in and purpose != "marketing":
         raise InvalidArgument("only marketing sends need an opt-in", "require_opt_in")
-    include = _domains(request.domains.include, "domains.include")
-    exclude = _domains(request.domains.exclude, "domains.exclude")
+    include = check_domains(request.domains.include, "domains.include")
+    exclude = check_domains(request.domains.exclude, "domains.exclude")
     if include and exclude:
         raise InvalidArgument("set include or exclude, not both", "domains.exclude")
     return SendDefinition(
@@ -102,29 +98,6 @@ def audience_refs(request: pb.CreateSendRequest) -> list[Ref] | None:
     if len(refs) > MAX_AUDIENCE_REFS:
         raise InvalidArgument(f"at most {MAX_AUDIENCE_REFS} profiles", "profiles.profiles")
     return [check_ref(ref, f"profiles.profiles[{index}]") for index, ref in enumerate(refs)]
-
-
-def read_definition(stored: bytes) -> pb.CreateSendRequest:
-    """A send's request as stored by :func:`stored_definition`, in today's contract.
-
-    Sends stored before templates took a Duration ``ttl`` keep their ``ttl_seconds`` (field 15, now
-    reserved) as an unknown field: it is carried over, so that such a send goes on as it was created.
-    """
-    request = pb.CreateSendRequest.FromString(stored)
-    for template in request.templates.values():
-        for unknown in UnknownFieldSet(template):
-            if unknown.field_number == _LEGACY_TTL_SECONDS and not template.HasField("ttl"):
-                template.ttl.seconds = unknown.data
-    return request
-
-
-def stored_definition(request: pb.CreateSendRequest) -> bytes:
-    """The request as kept with the send: the audience list goes to its own table, not in here."""
-    kept = pb.CreateSendRequest()
-    kept.CopyFrom(request)
-    if kept.WhichOneof("audience") == "profiles":
-        kept.profiles.Clear()
-    return kept.SerializeToString()
 
 
 def check_channels(names: Sequence[str], manager: ChannelManager) -> tuple[ChannelSpec, ...]:
@@ -195,7 +168,8 @@ def _rate(request: pb.CreateSendRequest, default_rate: str) -> Rate | None:
     return Rate(pacing.count, PACE_SECONDS[pacing.unit])
 
 
-def _domains(domains: Sequence[str], field: str) -> tuple[str, ...]:
+def check_domains(domains: Sequence[str], field: str) -> tuple[str, ...]:
+    """The domains as stored: normalised (:func:`_domain`), sorted, without repeats."""
     if len(domains) > MAX_DOMAINS:
         raise InvalidArgument(f"at most {MAX_DOMAINS} domains", field)
     return tuple(sorted({_domain(domain, f"{field}[{index}]") for index, domain in enumerate(domains)}))

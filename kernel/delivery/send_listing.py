@@ -12,17 +12,10 @@ from kernel.api.paging import Page, page_of, parse_time_position, read_page, tim
 from kernel.api.timestamps import to_datetime
 from kernel.channels.pauses import pauses_of
 from kernel.delivery.sends import STATES, to_message
-from kernel.delivery.slices import send_counts
+from kernel.delivery.slices import send_counts, send_page
 from kernel.errors import InvalidArgument
 
 _STATE_NAMES = {number: name for name, number in STATES.items()}
-_PAGE = """SELECT * FROM sends
-           WHERE project_id = $1
-             AND (cardinality($3::text[]) = 0 OR state = any($3::text[]))
-             AND ($4::timestamptz IS NULL OR created_at >= $4)
-             AND ($5::timestamptz IS NULL OR created_at < $5)
-             AND ($6::timestamptz IS NULL OR (created_at, send_id) < ($6, $7))
-           ORDER BY created_at DESC, send_id DESC LIMIT $2"""
 
 
 async def list_sends(
@@ -34,9 +27,8 @@ async def list_sends(
     if after is not None and before is not None and before <= after:
         raise InvalidArgument("must be later than created_after", "created_before")
     page: Page[tuple[datetime, uuid.UUID]] = read_page(request, parse_time_position)
-    position, send_id = page.after or (None, None)
     async with pool.acquire() as conn:
-        rows = await conn.fetch(_PAGE, project_id, page.size + 1, states, after, before, position, send_id)
+        rows = await send_page(conn, project_id, page.size + 1, states, after, before, page.after)
         listed, token = page_of(request, rows, page.size, _position)
         channels = sorted({channel for row in listed for channel in row["channels"]})
         pauses = await pauses_of(conn, project_id, channels)

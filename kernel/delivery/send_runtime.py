@@ -13,7 +13,8 @@ from kernel.delivery.audience_scan import AudienceScan
 from kernel.delivery.channel_rates import rate_of
 from kernel.delivery.claims import ClaimQueries
 from kernel.delivery.personalise import Personalise, Personaliser, missing
-from kernel.delivery.send_definition import SendDefinition, parse_send, read_definition
+from kernel.delivery.send_definition import SendDefinition
+from kernel.delivery.send_spec import UnreadableSpec, definition_of
 from kernel.delivery.throttling import address_form
 from kernel.errors import HeraldError
 from kernel.plugins import ChannelManager, UnknownChannel
@@ -88,11 +89,11 @@ class SendRuntime:
 
 
 def send_runtime(row: Mapping[str, Any], channels: ChannelManager) -> SendRuntime | None:
-    """A running send as a worker keeps it, from its ``sends`` row (project_id, send_id, definition,
-    audience, paced); None, logged, if its definition no longer reads (a channel plugin was removed)."""
+    """A running send as a worker keeps it, from its ``sends`` row (project_id, send_id, spec, audience,
+    paced); None, logged, if its definition no longer reads (a channel plugin was removed)."""
     try:
-        definition = parse_send(read_definition(row["definition"]), channels, "")
-    except (HeraldError, UnknownChannel):
+        definition = definition_of(row["spec"], channels)
+    except (HeraldError, UnknownChannel, UnreadableSpec):
         log.exception("send %s cannot be read (was a channel plugin removed?)", row["send_id"])
         return None
     personalisers = [

@@ -1,9 +1,8 @@
 """Bulk sends as the API sees them: create (checked, idempotent), read with progress, pause, resume, cancel.
 
 CreateSend stores the send and, for a listed audience, the resolved profile ids, in one transaction, and
-returns: filling the outbox and sending are the workers' job (:mod:`kernel.delivery.outbox`,
-:mod:`kernel.delivery.worker`). Every state change locks the send row, so it is serialised with the
-outbox filler and with the workers' counter updates.
+returns: sending is the workers' job (:mod:`kernel.delivery.worker`). Every state change locks the send
+row, so it is serialised with the workers' slicing and pacing (the statements: :mod:`kernel.delivery.slices`).
 """
 
 from __future__ import annotations
@@ -19,24 +18,18 @@ from herald.v1 import messages_pb2 as pb
 from kernel.api.timestamps import from_datetime
 from kernel.channels.configs import ChannelConfigs
 from kernel.channels.pauses import ChannelPause, lift, pauses_of
+from kernel.delivery import slices
 from kernel.delivery.send_definition import (
     PACE_SECONDS,
     SendDefinition,
     audience_refs,
     check_channel_rules,
     parse_send,
-    read_definition,
-    stored_definition,
 )
 from kernel.delivery.send_events import send_event
 from kernel.delivery.send_ids import PREFIX_INDEX, new_send_id
-from kernel.delivery.slices import (
-    SendCounts,
-    cancel_waiting,
-    complete_if_done,
-    log_send_event,
-    send_counts,
-)
+from kernel.delivery.send_spec import templates_of
+from kernel.delivery.slices import SendCounts, complete_if_done, log_send_event, send_counts
 from kernel.errors import FailedPrecondition, InvalidArgument, NotFound
 from kernel.plugins import ChannelManager
 from kernel.profiles.refs import Ref
@@ -112,13 +105,13 @@ class Sends:
                     f"channel {spec.name!r} is not configured in this project", f"channels[{index}]"
                 ) from None
         async with self._pool.acquire() as conn, conn.transaction():
-            send_id = await self._insert(conn, project_id, request, definition, refs is not None)
+            send_id = await self._insert(conn, project_id, definition, refs is not None)
             if send_id is None:
-                first = await self._read(conn, project_id, "client_key = $2", definition.request_id)
-                return Answer(first, replayed=True)
+                first = await slices.send_row_of_request(conn, project_id, definition.request_id)
+                return Answer(await self._message(conn, project_id, first), replayed=True)
             if refs is not None:
                 await self._store_audience(conn, project_id, send_id, refs)
-            send = await self._read(conn, project_id, "send_id = $2", send_id)
+            send = await self._read(conn, project_id, send_id)
         send_event(
             "created",
             project_id,
@@ -130,7 +123,7 @@ class Sends:
         return Answer(send)
 
     async def get(self, project_id: uuid.UUID, send_id: str) -> pb.Send:
-        return await self._read(self._pool, project_id, "send_id = $2", send_id_of(send_id))
+        return await self._read(self._pool, project_id, send_id_of(send_id))
 
     async def pause(self, project_id: uuid.UUID, send_id: str) -> pb.Send:
         return await self._move(project_id, send_id, "paused", ("running",))
@@ -153,15 +146,9 @@ class Sends:
             if state == "completed":
                 raise FailedPrecondition("the send is completed", "send_id")
             if state != "cancelled":
-                await conn.execute(
-                    """UPDATE sends SET state = 'cancelled', completed_at = now(), updated_at = now()
-                       WHERE project_id = $1 AND send_id = $2""",
-                    project_id,
-                    identifier,
-                )
-                await cancel_waiting(conn, project_id, identifier)
+                await slices.cancel(conn, project_id, identifier)
                 await log_send_event(conn, "cancelled", project_id, identifier)
-            return await self._read(conn, project_id, "send_id = $2", identifier)
+            return await self._read(conn, project_id, identifier)
 
     async def _move(
         self, project_id: uuid.UUID, send_id: str, target: str, sources: Sequence[str]
@@ -170,23 +157,16 @@ class Sends:
         async with self._pool.acquire() as conn, conn.transaction():
             state = await self._lock(conn, project_id, identifier)
             if state in sources:
-                await conn.execute(
-                    "UPDATE sends SET state = $3, updated_at = now() WHERE project_id = $1 AND send_id = $2",
-                    project_id,
-                    identifier,
-                    target,
-                )
+                await slices.set_state(conn, project_id, identifier, target)
                 await log_send_event(conn, _EVENTS[target], project_id, identifier)
                 await complete_if_done(conn, project_id, identifier)
             elif state != target:
                 raise FailedPrecondition(f"the send is {state}", "send_id")
-            return await self._read(conn, project_id, "send_id = $2", identifier)
+            return await self._read(conn, project_id, identifier)
 
     @staticmethod
     async def _lock(conn: asyncpg.Connection, project_id: uuid.UUID, send_id: uuid.UUID) -> str:
-        state = await conn.fetchval(
-            "SELECT state FROM sends WHERE project_id = $1 AND send_id = $2 FOR UPDATE", project_id, send_id
-        )
+        state = await slices.lock_state(conn, project_id, send_id)
         if state is None:
             raise NotFound("no such send in this project", "send_id")
         return str(state)
@@ -195,7 +175,6 @@ class Sends:
     async def _insert(
         conn: asyncpg.Connection,
         project_id: uuid.UUID,
-        request: pb.CreateSendRequest,
         definition: SendDefinition,
         listed: bool,
     ) -> uuid.UUID | None:
@@ -203,7 +182,7 @@ class Sends:
         while True:
             try:
                 async with conn.transaction():
-                    return await _insert_send(conn, project_id, new_send_id(), request, definition, listed)
+                    return await slices.insert_send(conn, project_id, new_send_id(), definition, listed)
             except asyncpg.UniqueViolationError as error:
                 if error.constraint_name != PREFIX_INDEX:
                     raise
@@ -216,17 +195,18 @@ class Sends:
         identities = [(ref.identity_kind, ref.value) for ref in refs if ref.kind != "profile_id"]
         kinds, values = (list(column) for column in zip(*identities, strict=True)) if identities else ([], [])
         unknown = await conn.fetchval(_RESOLVE, project_id, send_id, ids, kinds, values)
-        await conn.execute(
-            "UPDATE sends SET unknown_profiles = $3 WHERE project_id = $1 AND send_id = $2",
-            project_id,
-            send_id,
-            unknown,
-        )
+        await slices.set_unknown_profiles(conn, project_id, send_id, unknown)
 
+    @classmethod
     async def _read(
-        self, conn: asyncpg.Connection | asyncpg.Pool, project_id: uuid.UUID, where: str, value: object
+        cls, conn: asyncpg.Connection | asyncpg.Pool, project_id: uuid.UUID, send_id: uuid.UUID
     ) -> pb.Send:
-        row = await conn.fetchrow(f"SELECT * FROM sends WHERE project_id = $1 AND {where}", project_id, value)
+        return await cls._message(conn, project_id, await slices.send_row(conn, project_id, send_id))
+
+    @staticmethod
+    async def _message(
+        conn: asyncpg.Connection | asyncpg.Pool, project_id: uuid.UUID, row: asyncpg.Record | None
+    ) -> pb.Send:
         if row is None:
             raise NotFound("no such send in this project", "send_id")
         counts = await send_counts(conn, project_id, [row["send_id"]])
@@ -234,7 +214,6 @@ class Sends:
 
 
 def to_message(row: asyncpg.Record, counts: SendCounts, pauses: Sequence[ChannelPause]) -> pb.Send:
-    definition = read_definition(row["definition"])
     send = pb.Send(
         send_id=str(row["send_id"]),
         name=row["name"],
@@ -246,7 +225,7 @@ def to_message(row: asyncpg.Record, counts: SendCounts, pauses: Sequence[Channel
         pending=counts.pending,
         unknown_profiles=row["unknown_profiles"],
         created_at=from_datetime(row["created_at"]),
-        templates=definition.templates,
+        templates=templates_of(row["spec"]),
         **{name: counts.counters[name] for name in _COUNTERS},
     )
     if row["pace_count"] is not None:
@@ -262,32 +241,3 @@ def to_message(row: asyncpg.Record, counts: SendCounts, pauses: Sequence[Channel
             paused_at=from_datetime(pause.paused_at),
         )
     return send
-
-
-async def _insert_send(
-    conn: asyncpg.Connection,
-    project_id: uuid.UUID,
-    send_id: uuid.UUID,
-    request: pb.CreateSendRequest,
-    definition: SendDefinition,
-    listed: bool,
-) -> uuid.UUID | None:
-    rate = definition.rate
-    return await conn.fetchval(
-        """INSERT INTO sends (project_id, send_id, client_key, name, purpose, channels, definition, state,
-                              audience, pace_count, pace_seconds)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-           ON CONFLICT (project_id, client_key) WHERE client_key IS NOT NULL DO NOTHING
-           RETURNING send_id""",
-        project_id,
-        send_id,
-        definition.request_id,
-        definition.name,
-        definition.purpose,
-        [spec.name for spec in definition.channels],
-        stored_definition(request),
-        "paused" if definition.start_paused else "running",
-        "list" if listed else "all",
-        rate.count if rate else None,
-        rate.per if rate else None,
-    )

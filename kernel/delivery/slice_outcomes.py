@@ -25,7 +25,7 @@ import asyncpg
 
 from kernel.channels import ChannelSpec
 from kernel.delivery.outcomes import Attempt, apply_consequences
-from kernel.delivery.slices import SliceCounts, add_counts
+from kernel.delivery.slices import SliceCounts, add_counts, send_state
 
 
 class Pending(NamedTuple):
@@ -131,10 +131,7 @@ async def record(
     if not outcome:
         return
     async with conn.transaction():
-        state = await conn.fetchval(
-            "SELECT state FROM sends WHERE project_id = $1 AND send_id = $2", project_id, send_id
-        )
-        cancelled = state == "cancelled"
+        cancelled = await send_state(conn, project_id, send_id) == "cancelled"
         if outcome.logged:
             now = datetime.now(UTC)
             await conn.copy_records_to_table(

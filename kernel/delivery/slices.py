@@ -1,4 +1,5 @@
-"""Every statement on a bulk send's progress: cutting its audience into slices, leasing them, counting.
+"""Every statement on the ``sends`` and ``send_slices`` rows: a send's creation and state, its audience
+cut into slices, their leases, the counting, the wave's pacing.
 
 A slice is a contiguous range of the send's audience in profile id order, ``(lo, hi]``, cut when a worker
 asks for work: the send row is locked only for the cut (finding the slice's last profile is an index-only
@@ -16,11 +17,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import asyncpg
 
+from kernel.delivery.send_definition import SendDefinition
 from kernel.delivery.send_events import send_event
+from kernel.delivery.send_spec import spec_of
 from sender_ext import Pacer, Rate
 
 _NIL = uuid.UUID(int=0)
@@ -48,6 +52,13 @@ _CUT = {
     "list": """SELECT profile_id FROM send_audience WHERE project_id = $1 AND send_id = $2 AND profile_id > $3
                ORDER BY profile_id OFFSET $4 - 1 LIMIT 2""",
 }
+_PAGE = """SELECT * FROM sends
+           WHERE project_id = $1
+             AND (cardinality($3::text[]) = 0 OR state = any($3::text[]))
+             AND ($4::timestamptz IS NULL OR created_at >= $4)
+             AND ($5::timestamptz IS NULL OR created_at < $5)
+             AND ($6::timestamptz IS NULL OR (created_at, send_id) < ($6, $7))
+           ORDER BY created_at DESC, send_id DESC LIMIT $2"""
 _SUMS = ", ".join(f"sum({name})::bigint AS {name}" for name in COUNTERS)
 
 
@@ -403,3 +414,140 @@ async def complete_finished(conn: asyncpg.Connection) -> int:
     for row in rows:
         await log_send_event(conn, "completed", row["project_id"], row["send_id"])
     return len(rows)
+
+
+async def insert_send(
+    conn: asyncpg.Connection,
+    project_id: uuid.UUID,
+    send_id: uuid.UUID,
+    definition: SendDefinition,
+    listed: bool,
+) -> uuid.UUID | None:
+    """Store a new send (``listed``: its audience is in send_audience); None, and nothing stored, when its
+    request id names a send of the project already."""
+    rate = definition.rate
+    return await conn.fetchval(
+        """INSERT INTO sends (project_id, send_id, client_key, name, purpose, channels, spec, state,
+                              audience, pace_count, pace_seconds)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+           ON CONFLICT (project_id, client_key) WHERE client_key IS NOT NULL DO NOTHING
+           RETURNING send_id""",
+        project_id,
+        send_id,
+        definition.request_id,
+        definition.name,
+        definition.purpose,
+        [spec.name for spec in definition.channels],
+        spec_of(definition),
+        "paused" if definition.start_paused else "running",
+        "list" if listed else "all",
+        rate.count if rate else None,
+        rate.per if rate else None,
+    )
+
+
+async def set_unknown_profiles(
+    conn: asyncpg.Connection, project_id: uuid.UUID, send_id: uuid.UUID, unknown: int
+) -> None:
+    await conn.execute(
+        "UPDATE sends SET unknown_profiles = $3 WHERE project_id = $1 AND send_id = $2",
+        project_id,
+        send_id,
+        unknown,
+    )
+
+
+async def send_row(
+    conn: asyncpg.Connection | asyncpg.Pool, project_id: uuid.UUID, send_id: uuid.UUID
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT * FROM sends WHERE project_id = $1 AND send_id = $2", project_id, send_id
+    )
+
+
+async def send_row_of_request(
+    conn: asyncpg.Connection, project_id: uuid.UUID, request_id: str | None
+) -> asyncpg.Record | None:
+    """The send a CreateSend with this request id created."""
+    return await conn.fetchrow(
+        "SELECT * FROM sends WHERE project_id = $1 AND client_key = $2", project_id, request_id
+    )
+
+
+async def send_page(
+    conn: asyncpg.Connection,
+    project_id: uuid.UUID,
+    limit: int,
+    states: list[str],
+    after: datetime | None,
+    before: datetime | None,
+    position: tuple[datetime, uuid.UUID] | None,
+) -> list[asyncpg.Record]:
+    """Sends newest first: in ``states`` (all if empty), created in ``[after, before)``, past ``position``
+    (created_at, send_id) of the previous page."""
+    created_at, send_id = position or (None, None)
+    return await conn.fetch(_PAGE, project_id, limit, states, after, before, created_at, send_id)
+
+
+async def send_state(conn: asyncpg.Connection, project_id: uuid.UUID, send_id: uuid.UUID) -> str | None:
+    return await conn.fetchval(
+        "SELECT state FROM sends WHERE project_id = $1 AND send_id = $2", project_id, send_id
+    )
+
+
+async def lock_state(conn: asyncpg.Connection, project_id: uuid.UUID, send_id: uuid.UUID) -> str | None:
+    """The send's state, its row locked to the end of the transaction (None: no such send)."""
+    return await conn.fetchval(
+        "SELECT state FROM sends WHERE project_id = $1 AND send_id = $2 FOR UPDATE", project_id, send_id
+    )
+
+
+async def set_state(conn: asyncpg.Connection, project_id: uuid.UUID, send_id: uuid.UUID, state: str) -> None:
+    """Pause or resume (cancelling goes through :func:`cancel`)."""
+    await conn.execute(
+        "UPDATE sends SET state = $3, updated_at = now() WHERE project_id = $1 AND send_id = $2",
+        project_id,
+        send_id,
+        state,
+    )
+
+
+async def cancel(conn: asyncpg.Connection, project_id: uuid.UUID, send_id: uuid.UUID) -> None:
+    """The send becomes cancelled, and so do its messages waiting for a retry."""
+    await conn.execute(
+        """UPDATE sends SET state = 'cancelled', completed_at = now(), updated_at = now()
+           WHERE project_id = $1 AND send_id = $2""",
+        project_id,
+        send_id,
+    )
+    await cancel_waiting(conn, project_id, send_id)
+
+
+async def running_sends(conn: asyncpg.Connection | asyncpg.Pool) -> list[asyncpg.Record]:
+    """What a worker needs of each running send: project_id, send_id, spec, audience, paced."""
+    return await conn.fetch(
+        """SELECT project_id, send_id, spec, audience, pace_count IS NOT NULL AS paced FROM sends
+           WHERE state = 'running'"""
+    )
+
+
+async def unconverted_sends(conn: asyncpg.Connection | asyncpg.Pool) -> list[asyncpg.Record]:
+    """Sends stored before their definition had its own form (kernel.delivery.send_spec_upgrade)."""
+    return await conn.fetch(
+        """SELECT project_id, send_id, client_key, name, purpose, channels, definition, pace_count,
+                  pace_seconds
+           FROM sends WHERE spec IS NULL"""
+    )
+
+
+async def store_spec(
+    conn: asyncpg.Connection | asyncpg.Pool, project_id: uuid.UUID, send_id: uuid.UUID, spec: dict[str, Any]
+) -> None:
+    """Give a send stored before its spec; the request it was kept as goes (once only, whoever is first)."""
+    await conn.execute(
+        """UPDATE sends SET spec = $3, definition = NULL
+           WHERE project_id = $1 AND send_id = $2 AND spec IS NULL""",
+        project_id,
+        send_id,
+        spec,
+    )

@@ -78,7 +78,7 @@ class CompiledTemplate:
 def compile_template(
     message: messages_pb2.MessageTemplate, field: str = "template", *, transactional: bool = False
 ) -> CompiledTemplate:
-    """Parse every field once; a syntax error is INVALID_ARGUMENT naming the field.
+    """Check the options and parse every field once; bad input is INVALID_ARGUMENT naming the field.
 
     ``transactional``: the template is a transactional send's (its contents say so to the providers).
     """
@@ -88,19 +88,27 @@ def compile_template(
         raise InvalidArgument("must not be negative", f"{field}.badge")
     if message.ttl.seconds < 0 or message.ttl.nanos:
         raise InvalidArgument("whole seconds, 0 or more", f"{field}.ttl")
+    for name in _VERBATIM_FIELDS:
+        _check_no_nul(getattr(message, name), f"{field}.{name}")
+    for key in message.data:
+        if not _DATA_KEY.fullmatch(key):
+            raise InvalidArgument(
+                "keys are 1 to 128 letters, digits, '_', '-' or '.'", f'{field}.data["{key}"]'
+            )
+    return parse_template(message, field, transactional=transactional)
+
+
+def parse_template(
+    message: messages_pb2.MessageTemplate, field: str = "template", *, transactional: bool = False
+) -> CompiledTemplate:
+    """Parse every field of a template whose options were checked when it was accepted (a stored send's):
+    a check made stricter since must not strand a send that was accepted."""
     fields = {}
     for name in _TEXT_FIELDS:
         source = getattr(message, name)
         if source:
             fields[name] = _parse(source, f"{field}.{name}", html=name in HTML_FIELDS)
-    for name in _VERBATIM_FIELDS:
-        _check_no_nul(getattr(message, name), f"{field}.{name}")
-    data = {}
-    for key, value in message.data.items():
-        key_field = f'{field}.data["{key}"]'
-        if not _DATA_KEY.fullmatch(key):
-            raise InvalidArgument("keys are 1 to 128 letters, digits, '_', '-' or '.'", key_field)
-        data[key] = _parse(value, key_field)
+    data = {key: _parse(value, f'{field}.data["{key}"]') for key, value in message.data.items()}
     return CompiledTemplate(fields, data, message, transactional)
 
 

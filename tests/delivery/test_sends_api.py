@@ -13,6 +13,8 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from herald.v1 import common_pb2, messages_pb2
+from kernel.delivery.send_spec import UnreadableSpec, definition_of
+from kernel.delivery.send_spec_upgrade import upgrade_send_specs
 from tests.conftest import field_violations, replay_answer, rpc_error
 from tests.delivery.conftest import EMAIL, SMS
 from tests.delivery.support import EMAIL_TEMPLATE, completed, person, rows, send_request, wait_for
@@ -311,18 +313,68 @@ async def test_a_list_sends_page_token_needs_the_same_filters(messages, configur
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and error.details().startswith("page_token:")
 
 
-async def test_a_send_stored_with_the_former_ttl_seconds_keeps_its_ttl(messages, configured, db) -> None:
-    """Sends created before MessageTemplate.ttl became a Duration hold ``uint32 ttl_seconds = 15``."""
-    send = await messages.CreateSend(send_request(start_paused=True), metadata=configured.auth)
-    legacy = messages_pb2.CreateSendRequest.FromString(
-        await db.fetchval("SELECT definition FROM sends WHERE send_id = $1", uuid.UUID(send.send_id))
+async def test_a_send_reads_back_its_templates_exactly_as_given(messages, configured, db) -> None:
+    """The templates are stored in Herald's own form (not as the request): every field comes back, unset
+    optional ones (badge, ttl) unset and zero ones zero."""
+    email = messages_pb2.MessageTemplate(
+        subject="Hi {{ first_name }}",
+        html="<p>{{ first_name }}</p>",
+        text="Hi",
+        from_address="shop@example.com",
+        from_name="Shop",
+        reply_to="help@example.com",
+        campaign="spring",
+        priority="normal",
+        ttl=Duration(seconds=0),
+        badge=0,
     )
+    sms = messages_pb2.MessageTemplate(text="Hi {{ custom_id }}", data={"k": "{{ first_name }}"}, silent=True)
+    templates = {EMAIL: email, SMS: sms}
+    request = send_request(channels=[EMAIL, SMS], templates=templates, start_paused=True)
+    send = await messages.CreateSend(request, metadata=configured.auth)
+    read = await messages.GetSend(messages_pb2.GetSendRequest(send_id=send.send_id), metadata=configured.auth)
+    listed = await messages.ListSends(messages_pb2.ListSendsRequest(page_size=1), metadata=configured.auth)
+    assert dict(send.templates) == dict(read.templates) == dict(listed.sends[0].templates) == templates
+    assert read.templates[SMS].HasField("ttl") is False and read.templates[SMS].HasField("badge") is False
+    row = await db.fetchrow("SELECT definition, spec FROM sends WHERE send_id = $1", uuid.UUID(send.send_id))
+    assert row["definition"] is None
+    assert row["spec"]["version"] == 1 and row["spec"]["channels"] == [EMAIL, SMS]
+
+
+async def test_a_send_stored_before_its_spec_is_converted_at_start(messages, configured, db, server) -> None:
+    """Sends stored before migration 0022 hold the public request; the kernel converts them when it starts,
+    once. Those created before MessageTemplate.ttl became a Duration hold ``uint32 ttl_seconds = 15``."""
+    request = send_request(
+        start_paused=True,
+        request_id="legacy-1",
+        pacing=messages_pb2.Pacing(count=30, unit=messages_pb2.PACE_UNIT_MINUTE),
+        domains=messages_pb2.DomainFilter(include=["Example.COM"]),
+    )
+    send = await messages.CreateSend(request, metadata=configured.auth)
+    send_id = uuid.UUID(send.send_id)
+    spec = await db.fetchval("SELECT spec FROM sends WHERE send_id = $1", send_id)
+    legacy = messages_pb2.CreateSendRequest()
+    legacy.CopyFrom(request)
     template = legacy.templates[EMAIL]
     template.ParseFromString(template.SerializeToString() + bytes([15 << 3]) + bytes([0x90, 0x1C]))  # 3600
     await db.execute(
-        "UPDATE sends SET definition = $2 WHERE send_id = $1",
-        uuid.UUID(send.send_id),
+        "UPDATE sends SET definition = $2, spec = NULL WHERE send_id = $1",
+        send_id,
         legacy.SerializeToString(),
     )
+    assert await upgrade_send_specs(db) == 1
+    assert await upgrade_send_specs(db) == 0
+    row = await db.fetchrow("SELECT definition, spec FROM sends WHERE send_id = $1", send_id)
+    assert row["definition"] is None
+    spec["templates"][EMAIL]["ttl_seconds"] = 3600
+    assert row["spec"] == spec
     read = await messages.GetSend(messages_pb2.GetSendRequest(send_id=send.send_id), metadata=configured.auth)
     assert read.templates[EMAIL].ttl == Duration(seconds=3600)
+    assert definition_of(row["spec"], server.kernel.channels).include_domains == ("example.com",)
+
+
+async def test_a_spec_of_an_unknown_version_or_short_of_a_key_is_refused(server) -> None:
+    with pytest.raises(UnreadableSpec, match="version 2"):
+        definition_of({"version": 2, "channels": [EMAIL]}, server.kernel.channels)
+    with pytest.raises(UnreadableSpec, match="without"):
+        definition_of({"version": 1, "channels": [EMAIL]}, server.kernel.channels)
