@@ -4,6 +4,8 @@ the timelines and the suppression list fill in as in production."""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping
 from urllib.parse import urlsplit
@@ -22,6 +24,7 @@ from herald.v1 import (
     projects_pb2_grpc,
 )
 from kernel.channels import FeedbackKind
+from kernel.delivery.send_ids import bulk_message_ids
 from kernel.server import RunningServer, running
 from kernel.settings import Settings
 from tests.channel_addresses import browser_subscription
@@ -267,3 +270,61 @@ async def test_push_emulators_answer_their_share_of_tokens_as_unregistered(
             assert delivery.status == messages_pb2.DELIVERY_STATUS_ACCEPTED, delivery
         assert bool((await profile(client, project, custom_id)).addresses) == (custom_id not in dead)
     assert 0 < len(dead) < PEOPLE
+
+
+async def test_a_sandbox_bulk_send_shows_its_reports_in_its_statistics(
+    server: RunningServer, sandboxed: RunningServer, client: grpc.aio.Channel, project: ProjectKey
+) -> None:
+    """A bulk send in sandbox mode: GetSend counts what the SparkPost emulator reported back, exactly as
+    the rates decide for each message id."""
+    emails = [f"reader{index}@bulk.example" for index in range(PEOPLE)]
+    profiles = profiles_pb2_grpc.ProfileServiceStub(client)
+    for index, email in enumerate(emails):
+        await profiles.UpsertProfile(
+            profiles_pb2.UpsertProfileRequest(
+                profile=common_pb2.ProfileRef(custom_id=f"r{index}"),
+                add_addresses=[common_pb2.Address(kind="email", value=email)],
+            ),
+            metadata=project.auth,
+        )
+    messages = messages_pb2_grpc.MessageServiceStub(client)
+    # The session's kernel is no sandbox: only the sandboxed kernel's workers may send this.
+    await server.kernel.workers.stop()
+    sandboxed.kernel.workers.start()
+    try:
+        send = await messages.CreateSend(
+            messages_pb2.CreateSendRequest(
+                name="sandbox newsletter",
+                all_reachable=messages_pb2.AllReachable(),
+                channels=[SPARKPOST],
+                templates={SPARKPOST: TEMPLATE},
+                purpose=common_pb2.PURPOSE_TRANSACTIONAL,
+            ),
+            metadata=project.auth,
+        )
+        done = await until_completed(messages, project, send.send_id)
+        await loop_closed(sandboxed, project)
+    finally:
+        await sandboxed.kernel.workers.stop()
+        server.kernel.workers.start()
+    assert done.sent == PEOPLE
+    rates = sandboxed.kernel.settings.sandbox_feedback_rates()
+    ids = bulk_message_ids(uuid.UUID(send.send_id), SPARKPOST, emails)
+    owed = Counter(kind.value for message_id in ids for kind in rates.outcomes(message_id))
+    read = await messages.GetSend(messages_pb2.GetSendRequest(send_id=send.send_id), metadata=project.auth)
+    [feedback] = read.feedback
+    assert feedback.channel == SPARKPOST
+    assert dict(feedback.events) == dict(owed)
+    assert all(owed[kind.value] > 0 for kind in EMAIL_OUTCOMES), owed
+
+
+async def until_completed(
+    messages: messages_pb2_grpc.MessageServiceStub, project: ProjectKey, send_id: str
+) -> messages_pb2.Send:
+    request = messages_pb2.GetSendRequest(send_id=send_id)
+    for _ in range(600):
+        send = await messages.GetSend(request, metadata=project.auth)
+        if send.state == messages_pb2.SEND_STATE_COMPLETED:
+            return send
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the send never completed: {send}")

@@ -11,6 +11,7 @@ from herald.v1 import messages_pb2 as pb
 from kernel.api.paging import Page, page_of, parse_time_position, read_page, time_position
 from kernel.api.timestamps import to_datetime
 from kernel.channels.pauses import pauses_of
+from kernel.delivery.send_feedback import feedback_counts
 from kernel.delivery.sends import STATES, to_message
 from kernel.delivery.slices import send_counts, send_page
 from kernel.errors import InvalidArgument
@@ -32,10 +33,15 @@ async def list_sends(
         listed, token = page_of(request, rows, page.size, _position)
         channels = sorted({channel for row in listed for channel in row["channels"]})
         pauses = await pauses_of(conn, project_id, channels)
-        counts = await send_counts(conn, project_id, [row["send_id"] for row in listed])
+        ids = [row["send_id"] for row in listed]
+        counts = await send_counts(conn, project_id, ids)
+        feedback = await feedback_counts(conn, project_id, ids)
     sends = [
         to_message(
-            row, counts[row["send_id"]], [pause for pause in pauses if pause.channel in row["channels"]]
+            row,
+            counts[row["send_id"]],
+            feedback.get(row["send_id"], {}),
+            [pause for pause in pauses if pause.channel in row["channels"]],
         )
         for row in listed
     ]

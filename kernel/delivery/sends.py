@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import asyncpg
 
@@ -27,6 +27,7 @@ from kernel.delivery.send_definition import (
     parse_send,
 )
 from kernel.delivery.send_events import send_event
+from kernel.delivery.send_feedback import feedback_counts
 from kernel.delivery.send_ids import PREFIX_INDEX, new_send_id
 from kernel.delivery.send_spec import templates_of
 from kernel.delivery.slices import SendCounts, complete_if_done, log_send_event, send_counts
@@ -210,10 +211,17 @@ class Sends:
         if row is None:
             raise NotFound("no such send in this project", "send_id")
         counts = await send_counts(conn, project_id, [row["send_id"]])
-        return to_message(row, counts[row["send_id"]], await pauses_of(conn, project_id, row["channels"]))
+        feedback = await feedback_counts(conn, project_id, [row["send_id"]])
+        pauses = await pauses_of(conn, project_id, row["channels"])
+        return to_message(row, counts[row["send_id"]], feedback.get(row["send_id"], {}), pauses)
 
 
-def to_message(row: asyncpg.Record, counts: SendCounts, pauses: Sequence[ChannelPause]) -> pb.Send:
+def to_message(
+    row: asyncpg.Record,
+    counts: SendCounts,
+    feedback: Mapping[str, Mapping[str, int]],
+    pauses: Sequence[ChannelPause],
+) -> pb.Send:
     send = pb.Send(
         send_id=str(row["send_id"]),
         name=row["name"],
@@ -233,6 +241,9 @@ def to_message(row: asyncpg.Record, counts: SendCounts, pauses: Sequence[Channel
         send.pacing.unit = _UNITS.get(row["pace_seconds"], pb.PACE_UNIT_UNSPECIFIED)
     if row["completed_at"] is not None:
         send.finished_at.CopyFrom(from_datetime(row["completed_at"]))
+    for channel in row["channels"]:
+        if channel in feedback:
+            send.feedback.add(channel=channel, events=feedback[channel])
     for pause in pauses:
         send.paused_channels.add(
             channel=pause.channel,
