@@ -30,7 +30,7 @@ from kernel.delivery.send_events import send_event
 from kernel.delivery.send_feedback import feedback_counts
 from kernel.delivery.send_ids import PREFIX_INDEX, new_send_id
 from kernel.delivery.send_spec import templates_of
-from kernel.delivery.slices import SendCounts, complete_if_done, log_send_event, send_counts
+from kernel.delivery.slices import COUNTERS, SendCounts, complete_if_done, log_send_event, send_counts
 from kernel.errors import FailedPrecondition, InvalidArgument, NotFound
 from kernel.plugins import ChannelManager
 from kernel.profiles.refs import Ref
@@ -48,16 +48,8 @@ STATES = {
 _EVENTS = {"paused": "paused", "running": "resumed"}
 _PURPOSES = {"marketing": common_pb2.PURPOSE_MARKETING, "transactional": common_pb2.PURPOSE_TRANSACTIONAL}
 _UNITS = {seconds: unit for unit, seconds in PACE_SECONDS.items()}
-_COUNTERS = (
-    "sent",
-    "failed",
-    "suppressed",
-    "expired",
-    "cancelled",
-    "retries",
-    "duplicates",
-    "not_consented",
-)
+#: The Send fields that are a sum over the slices as they are (planned and pending are derived).
+_COUNTERS = tuple(name for name in COUNTERS if name != "planned")
 # Listed refs to profile ids: profile ids directly, custom and anonymous ids through their identities.
 _RESOLVE = """
 WITH refs AS (

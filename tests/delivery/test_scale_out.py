@@ -117,29 +117,13 @@ async def test_a_worker_killed_mid_send_loses_nothing(
     settings = {"worker_batch_size": batch, "worker_concurrency": concurrency}
     async with herald_worker(worker_env, db, **settings) as doomed:
         send = await messages.CreateSend(send_request(), metadata=configured.auth)
-        deadline = asyncio.get_running_loop().time() + PATIENCE_SECONDS
-        while len(sparkpost.accepted) < audience // 4:
-            assert asyncio.get_running_loop().time() < deadline
-            await asyncio.sleep(0.01)
-        os.kill(doomed.pid, signal.SIGKILL)
-        await doomed.wait()
-        at_kill = len(sparkpost.accepted)
+        at_kill = await kill_once_a_quarter_is_sent(doomed, sparkpost, audience)
     assert at_kill < audience, "the worker finished before it could be killed"
     async with herald_worker(worker_env, db, **settings):
         done = await completed(messages, configured, send.send_id)
     assert (done.sent, done.pending) == (audience, 0)
 
-    received: dict[str, list[str]] = defaultdict(list)
-    for record in sparkpost.accepted:
-        received[record["email"]].append(record["herald_message_id"])
-    # None lost: every recipient got its message, and a second copy carries the first one's id.
-    assert set(received) == seeded_emails(audience)
-    assert all(len(set(ids)) == 1 for ids in received.values())
-    assert len({ids[0] for ids in received.values()}) == audience
-    # Twice only for what was in flight at the kill: at most one claimed batch per slot of the worker.
-    twice = [email for email, ids in received.items() if len(ids) > 1]
-    assert all(len(received[email]) == 2 for email in twice)
-    assert len(twice) <= batch * concurrency
+    assert_each_sent_once_but_what_was_in_flight(sparkpost, audience, batch * concurrency)
 
 
 @contextlib.asynccontextmanager
@@ -181,24 +165,38 @@ async def test_a_kernel_killed_mid_send_and_started_again_loses_nothing(
     settings = {"worker_batch_size": batch, "worker_concurrency": concurrency, "worker_count": 1}
     async with herald_kernel(worker_env, **settings) as (doomed, api):
         send = await api.CreateSend(send_request(), metadata=configured.auth)
-        deadline = asyncio.get_running_loop().time() + PATIENCE_SECONDS
-        while len(sparkpost.accepted) < audience // 4:
-            assert asyncio.get_running_loop().time() < deadline
-            await asyncio.sleep(0.01)
-        os.kill(doomed.pid, signal.SIGKILL)
-        await doomed.wait()
-        at_kill = len(sparkpost.accepted)
+        at_kill = await kill_once_a_quarter_is_sent(doomed, sparkpost, audience)
     assert at_kill < audience, "the kernel finished before it could be killed"
     async with herald_kernel(worker_env, **settings) as (_, api):
         done = await completed(api, configured, send.send_id)
     assert (done.planned, done.sent, done.pending) == (audience, audience, 0)
     assert adds_up(done)
 
+    assert_each_sent_once_but_what_was_in_flight(sparkpost, audience, batch * concurrency)
+
+
+async def kill_once_a_quarter_is_sent(
+    process: asyncio.subprocess.Process, sparkpost: Any, audience: int
+) -> int:
+    """SIGKILL ``process`` once SparkPost accepted a quarter of the audience; how many it had then."""
+    deadline = asyncio.get_running_loop().time() + PATIENCE_SECONDS
+    while len(sparkpost.accepted) < audience // 4:
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.01)
+    os.kill(process.pid, signal.SIGKILL)
+    await process.wait()
+    return len(sparkpost.accepted)
+
+
+def assert_each_sent_once_but_what_was_in_flight(sparkpost: Any, audience: int, in_flight: int) -> None:
+    """None lost: every recipient got its message, under one message id; a second copy (never a third)
+    only for what was in flight at the kill, at most one batch per slot."""
     received: dict[str, list[str]] = defaultdict(list)
     for record in sparkpost.accepted:
         received[record["email"]].append(record["herald_message_id"])
     assert set(received) == seeded_emails(audience)
     assert all(len(set(ids)) == 1 for ids in received.values())
+    assert len({ids[0] for ids in received.values()}) == audience
     twice = [email for email, ids in received.items() if len(ids) > 1]
     assert all(len(received[email]) == 2 for email in twice)
-    assert len(twice) <= batch * concurrency
+    assert len(twice) <= in_flight
