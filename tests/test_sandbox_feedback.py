@@ -54,11 +54,17 @@ REPORTED = {f"herald.message.{kind.value}": kind for kind in FeedbackKind}
 
 
 @pytest.fixture(scope="module")
-async def sandboxed(settings: Settings) -> AsyncIterator[RunningServer]:
-    """A kernel on the session's database, in sandbox mode, with feedback at RATES."""
+async def sandboxed(settings: Settings, server: RunningServer) -> AsyncIterator[RunningServer]:
+    """A kernel on the session's database, in sandbox mode, with feedback at RATES. The session's kernel,
+    no sandbox, stops applying stored webhook batches meanwhile: it knows nothing of the sandbox
+    projects' channels and would drop their reports (kernels sharing a database share one mode)."""
     sandbox_settings = settings.model_copy(update={"sandbox": True, "metrics_address": "", **RATES})
-    async with running(sandbox_settings, ADMIN_KEY) as server:
-        yield server
+    await server.kernel.webhook_queue.stop()
+    try:
+        async with running(sandbox_settings, ADMIN_KEY) as sandbox:
+            yield sandbox
+    finally:
+        server.kernel.webhook_queue.start()
 
 
 @pytest.fixture
