@@ -79,6 +79,7 @@ class SendClaims:
         """``reserved``: what the wave counted for the slice (its profiles), made good once it is read."""
         async with self._pool.acquire() as conn:
             messages = await slice_messages(conn, runtime, part)
+            await slices.read_out(conn, part, self._owner, messages.audience)
             if runtime.paced and len(messages.pending) != reserved:
                 released = len(messages.pending) - reserved
                 await slices.pace_released(conn, runtime.project_id, runtime.send_id, None, released)

@@ -178,11 +178,27 @@ async def cut(
     return Slice(project_id, send_id, slice_no, lo, hi, rerun=False)
 
 
+async def read_out(conn: asyncpg.Connection, part: Slice, owner: str, audience: SliceAudience) -> None:
+    """Record what a slice's audience held as soon as it is read, before any of its outcomes: a send's
+    figures add up at every moment (an outcome counted before its message is planned would make
+    ``pending`` negative)."""
+    await conn.execute(
+        f"""UPDATE send_slices SET {", ".join(f"{name} = ${i + 5}" for i, name in enumerate(AUDIENCE))}
+            WHERE project_id = $1 AND send_id = $2 AND slice_no = $3 AND state = 'leased' AND owner = $4""",
+        part.project_id,
+        part.send_id,
+        part.slice_no,
+        owner,
+        *(getattr(audience, name) for name in AUDIENCE),
+    )
+
+
 async def finish(conn: asyncpg.Connection, part: Slice, owner: str, audience: SliceAudience) -> bool:
     """Record what a slice's audience held and mark it done, if ``owner`` still holds it; then complete the
     send if that was the last of it. False when the lease was lost (another worker took the slice over).
 
-    The audience figures are set, not added: a slice read again after a crash counts its audience afresh.
+    The audience figures are set, not added (here and by :func:`read_out`): a slice read again after a
+    crash counts its audience afresh, and the messages sender_ext found repeated since are taken out.
     Outcomes were added as they were recorded (:func:`add_counts`), each with its messages' log rows.
     """
     async with conn.transaction():
