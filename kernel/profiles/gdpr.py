@@ -58,11 +58,18 @@ ON CONFLICT DO NOTHING
 _IDS = "$2::uuid[]"
 # Children first, the profile row last. The delivery rows go first, while the merge records and the
 # addresses that find them (kernel.profiles.delivered) are still there. Merge records name the profile as
-# target or (should one survive a partial merge) as source.
+# target or (should one survive a partial merge) as source. A bulk message still waiting for a retry
+# will not be sent: it counts as cancelled in its send, whose figures then still add up.
 _DELETE_OWNED = (
+    f"""WITH gone AS (
+            DELETE FROM message_retries WHERE project_id = $1 AND {bulk_rows_sql(_IDS)}
+            RETURNING send_id, slice_no)
+        UPDATE send_slices s SET cancelled = s.cancelled + g.messages
+        FROM (SELECT send_id, slice_no, count(*) AS messages FROM gone GROUP BY send_id, slice_no) AS g
+        WHERE s.project_id = $1 AND s.send_id = g.send_id AND s.slice_no = g.slice_no""",
     *(
         f"DELETE FROM {table} WHERE project_id = $1 AND {bulk_rows_sql(_IDS)}"
-        for table in ("message_log", "message_retries", "send_address_claims")
+        for table in ("message_log", "send_address_claims")
     ),
     f"DELETE FROM messages WHERE project_id = $1 AND {transactional_messages_sql(_IDS)}",
     f"DELETE FROM transactional_requests WHERE project_id = $1 AND ({transactional_requests_sql(_IDS)})",

@@ -19,6 +19,7 @@ from tests.delivery.support import (
     person,
     rows,
     send_request,
+    wait_for,
 )
 
 
@@ -194,3 +195,21 @@ async def test_a_person_erased_mid_send_leaves_it_and_it_completes(
     done = await completed(messages, configured, send.send_id)
     assert (done.planned, done.sent, done.pending) == (2, 2, 0)
     assert sorted(r["email"] for r in sparkpost.accepted) == ["ann@example.com", "cyd@example.com"]
+
+
+async def test_a_person_erased_while_a_message_waits_for_a_retry_is_counted_cancelled(
+    messages, profiles, configured, sparkpost, worker, db
+) -> None:
+    await person(profiles, configured, "ann", email="ann@example.com")
+    sparkpost.fail_next(1, 429, retry_after=3600)
+    send = await messages.CreateSend(send_request(), metadata=configured.auth)
+    waiting = await wait_for(messages, configured, send.send_id, lambda s: s.retries == 1)
+    assert (waiting.planned, waiting.pending) == (1, 1)
+    await profiles.EraseProfile(
+        profiles_pb2.EraseProfileRequest(profile=common_pb2.ProfileRef(custom_id="ann")),
+        metadata=configured.auth,
+    )
+    done = await completed(messages, configured, send.send_id)
+    assert (done.planned, done.sent, done.cancelled, done.pending) == (1, 0, 1, 0)
+    assert adds_up(done)
+    assert await rows(db, configured, send.send_id) == []
