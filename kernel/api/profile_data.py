@@ -12,11 +12,12 @@ from kernel.api.status import rpc
 from kernel.app import Kernel
 from kernel.auth import Caller
 from kernel.profiles.changes import parse_upsert
-from kernel.profiles.identity import check_identify, identify, merge_profiles
+from kernel.profiles.identity import IdentifyResult, check_identify, identify, merge_profiles
 from kernel.profiles.refs import check_ref, resolve_one
 from kernel.profiles.timeline import decode_token, event_page
 from kernel.profiles.upsert_groups import UpsertGroups
 from kernel.profiles.view import profile_view
+from kernel.storage.deadlocks import retry_deadlocks
 
 DEFAULT_RECENT_EVENTS = 20
 MAX_RECENT_EVENTS = 100
@@ -84,8 +85,12 @@ class ProfileDataRpcs:
         self, request: pb.IdentifyRequest, context: grpc.aio.ServicerContext, caller: Caller
     ) -> pb.IdentifyResponse:
         anonymous_id, custom_id = check_identify(request)
-        async with self.kernel.db.pool.acquire() as conn, conn.transaction():
-            result = await identify(conn, caller.project, anonymous_id, custom_id)
+
+        async def attempt() -> IdentifyResult:
+            async with self.kernel.db.pool.acquire() as conn, conn.transaction():
+                return await identify(conn, caller.project, anonymous_id, custom_id)
+
+        result = await retry_deadlocks(attempt)
         return pb.IdentifyResponse(
             profile_id=str(result.profile_id),
             outcome=result.outcome,

@@ -22,11 +22,10 @@ from kernel.profiles.batch_upsert import Applied, UpsertContext, upsert_batch
 from kernel.profiles.changes import ProfileChanges
 from kernel.profiles.split_batch import SplitBatch
 from kernel.profiles.upsert import upsert_changes
+from kernel.storage.deadlocks import retry_deadlocks
 
 #: Stored, refused by Herald, or refused by PostgreSQL (a value the validation let through).
 StoreOutcome = Applied | HeraldError | asyncpg.DataError
-
-_ATTEMPTS = 3
 
 
 async def store_changes(
@@ -34,12 +33,7 @@ async def store_changes(
 ) -> list[StoreOutcome]:
     """Store ``batch`` in one transaction; one outcome per profile, in order."""
     async with pool.acquire() as conn:
-        for _ in range(_ATTEMPTS - 1):
-            try:
-                return await _store(conn, context, batch)
-            except asyncpg.DeadlockDetectedError:
-                continue
-        return await _store(conn, context, batch)
+        return await retry_deadlocks(lambda: _store(conn, context, batch))
 
 
 async def _store(
