@@ -4,6 +4,7 @@ deadlocks are real: two transactions on the test database lock two rows in oppos
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -19,19 +20,26 @@ async def crossing(db: asyncpg.Pool, table: str, first: int, second: int, met: a
         await conn.execute(f"UPDATE {table} SET n = n + 1 WHERE id = $1", second)
 
 
-async def test_a_deadlock_victim_runs_again_and_both_commit(db: asyncpg.Pool) -> None:
-    await db.execute("CREATE TABLE IF NOT EXISTS deadlock_probe (id int PRIMARY KEY, n int NOT NULL)")
-    await db.execute("TRUNCATE deadlock_probe; INSERT INTO deadlock_probe VALUES (1, 0), (2, 0)")
+@pytest.fixture
+async def probe_table(db: asyncpg.Pool) -> AsyncIterator[str]:
+    """Two rows to cross over; dropped afterwards, since other tests read the whole schema."""
+    await db.execute("CREATE TABLE deadlock_probe (id int PRIMARY KEY, n int NOT NULL)")
+    await db.execute("INSERT INTO deadlock_probe VALUES (1, 0), (2, 0)")
+    yield "deadlock_probe"
+    await db.execute("DROP TABLE deadlock_probe")
+
+
+async def test_a_deadlock_victim_runs_again_and_both_commit(db: asyncpg.Pool, probe_table: str) -> None:
     met = asyncio.Barrier(2)
     runs = []
 
     async def once(first: int, second: int) -> None:
         runs.append(first)
-        await crossing(db, "deadlock_probe", first, second, met if len(runs) <= 2 else asyncio.Barrier(1))
+        await crossing(db, probe_table, first, second, met if len(runs) <= 2 else asyncio.Barrier(1))
 
     await asyncio.gather(retry_deadlocks(lambda: once(1, 2)), retry_deadlocks(lambda: once(2, 1)))
     assert len(runs) == 3, "one of the two was aborted once and ran again"
-    assert [row["n"] for row in await db.fetch("SELECT n FROM deadlock_probe ORDER BY id")] == [2, 2]
+    assert [row["n"] for row in await db.fetch(f"SELECT n FROM {probe_table} ORDER BY id")] == [2, 2]
 
 
 async def test_a_transaction_that_keeps_deadlocking_gives_up(db: asyncpg.Pool) -> None:
