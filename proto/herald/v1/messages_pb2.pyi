@@ -163,8 +163,16 @@ class DomainFilter(_message.Message):
     exclude: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, include: _Optional[_Iterable[str]] = ..., exclude: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class TemplateRef(_message.Message):
+    __slots__ = ("template_id", "version")
+    TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    template_id: str
+    version: int
+    def __init__(self, template_id: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+
 class CreateSendRequest(_message.Message):
-    __slots__ = ("name", "profiles", "all_reachable", "channels", "templates", "purpose", "pacing", "unpaced", "domains", "require_opt_in", "request_id", "start_paused")
+    __slots__ = ("name", "profiles", "all_reachable", "channels", "templates", "purpose", "pacing", "unpaced", "domains", "require_opt_in", "request_id", "start_paused", "saved_templates", "campaign_data")
     class TemplatesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -172,6 +180,20 @@ class CreateSendRequest(_message.Message):
         key: str
         value: MessageTemplate
         def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[MessageTemplate, _Mapping]] = ...) -> None: ...
+    class SavedTemplatesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: TemplateRef
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[TemplateRef, _Mapping]] = ...) -> None: ...
+    class CampaignDataEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     NAME_FIELD_NUMBER: _ClassVar[int]
     PROFILES_FIELD_NUMBER: _ClassVar[int]
     ALL_REACHABLE_FIELD_NUMBER: _ClassVar[int]
@@ -184,6 +206,8 @@ class CreateSendRequest(_message.Message):
     REQUIRE_OPT_IN_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     START_PAUSED_FIELD_NUMBER: _ClassVar[int]
+    SAVED_TEMPLATES_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_DATA_FIELD_NUMBER: _ClassVar[int]
     name: str
     profiles: ProfileList
     all_reachable: AllReachable
@@ -196,7 +220,9 @@ class CreateSendRequest(_message.Message):
     require_opt_in: bool
     request_id: str
     start_paused: bool
-    def __init__(self, name: _Optional[str] = ..., profiles: _Optional[_Union[ProfileList, _Mapping]] = ..., all_reachable: _Optional[_Union[AllReachable, _Mapping]] = ..., channels: _Optional[_Iterable[str]] = ..., templates: _Optional[_Mapping[str, MessageTemplate]] = ..., purpose: _Optional[_Union[_common_pb2.Purpose, str]] = ..., pacing: _Optional[_Union[Pacing, _Mapping]] = ..., unpaced: _Optional[bool] = ..., domains: _Optional[_Union[DomainFilter, _Mapping]] = ..., require_opt_in: _Optional[bool] = ..., request_id: _Optional[str] = ..., start_paused: _Optional[bool] = ...) -> None: ...
+    saved_templates: _containers.MessageMap[str, TemplateRef]
+    campaign_data: _containers.ScalarMap[str, str]
+    def __init__(self, name: _Optional[str] = ..., profiles: _Optional[_Union[ProfileList, _Mapping]] = ..., all_reachable: _Optional[_Union[AllReachable, _Mapping]] = ..., channels: _Optional[_Iterable[str]] = ..., templates: _Optional[_Mapping[str, MessageTemplate]] = ..., purpose: _Optional[_Union[_common_pb2.Purpose, str]] = ..., pacing: _Optional[_Union[Pacing, _Mapping]] = ..., unpaced: _Optional[bool] = ..., domains: _Optional[_Union[DomainFilter, _Mapping]] = ..., require_opt_in: _Optional[bool] = ..., request_id: _Optional[str] = ..., start_paused: _Optional[bool] = ..., saved_templates: _Optional[_Mapping[str, TemplateRef]] = ..., campaign_data: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Send(_message.Message):
     __slots__ = ("send_id", "name", "state", "purpose", "channels", "pacing", "outbox_complete", "planned", "sent", "failed", "suppressed", "expired", "cancelled", "pending", "retries", "duplicates", "not_consented", "unknown_profiles", "created_at", "finished_at", "templates", "paused_channels", "feedback")

@@ -27,37 +27,37 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18herald/v1/projects.proto\x12\therald.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"}\n\x0fProjectSettings\x12\x10\n\x08timezone\x18\x01 \x01(\t\x12\x37\n\x14inactivity_retention\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationJ\x04\x08\x02\x10\x03R\x19inactivity_retention_days\"\xb5\x01\n\x07Project\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12,\n\x08settings\x18\x03 \x01(\x0b\x32\x1a.herald.v1.ProjectSettings\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x0finitial_api_key\x18\x05 \x01(\x0b\x32\x11.herald.v1.ApiKey\"R\n\x14\x43reateProjectRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12,\n\x08settings\x18\x02 \x01(\x0b\x32\x1a.herald.v1.ProjectSettings\"\xba\x01\n\x06\x41piKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x12\n\nproject_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0e\n\x06prefix\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06secret\x18\x07 \x01(\t\"\'\n\x11GetProjectRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\"<\n\x13ListProjectsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"U\n\x14ListProjectsResponse\x12$\n\x08projects\x18\x01 \x03(\x0b\x32\x12.herald.v1.Project\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"l\n\x14UpdateProjectRequest\x12#\n\x07project\x18\x01 \x01(\x0b\x32\x12.herald.v1.Project\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"7\n\x13\x43reateApiKeyRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"O\n\x12ListApiKeysRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"S\n\x13ListApiKeysResponse\x12#\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x11.herald.v1.ApiKey\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"9\n\x13RevokeApiKeyRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x0e\n\x06key_id\x18\x02 \x01(\t2\x81\x04\n\x0eProjectService\x12\x44\n\rCreateProject\x12\x1f.herald.v1.CreateProjectRequest\x1a\x12.herald.v1.Project\x12>\n\nGetProject\x12\x1c.herald.v1.GetProjectRequest\x1a\x12.herald.v1.Project\x12O\n\x0cListProjects\x12\x1e.herald.v1.ListProjectsRequest\x1a\x1f.herald.v1.ListProjectsResponse\x12\x44\n\rUpdateProject\x12\x1f.herald.v1.UpdateProjectRequest\x1a\x12.herald.v1.Project\x12\x41\n\x0c\x43reateApiKey\x12\x1e.herald.v1.CreateApiKeyRequest\x1a\x11.herald.v1.ApiKey\x12L\n\x0bListApiKeys\x12\x1d.herald.v1.ListApiKeysRequest\x1a\x1e.herald.v1.ListApiKeysResponse\x12\x41\n\x0cRevokeApiKey\x12\x1e.herald.v1.RevokeApiKeyRequest\x1a\x11.herald.v1.ApiKeyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18herald/v1/projects.proto\x12\therald.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x97\x01\n\x0fProjectSettings\x12\x10\n\x08timezone\x18\x01 \x01(\t\x12\x37\n\x14inactivity_retention\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x18\n\x10\x64\x65\x66\x61ult_language\x18\x04 \x01(\tJ\x04\x08\x02\x10\x03R\x19inactivity_retention_days\"\xb5\x01\n\x07Project\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12,\n\x08settings\x18\x03 \x01(\x0b\x32\x1a.herald.v1.ProjectSettings\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x0finitial_api_key\x18\x05 \x01(\x0b\x32\x11.herald.v1.ApiKey\"R\n\x14\x43reateProjectRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12,\n\x08settings\x18\x02 \x01(\x0b\x32\x1a.herald.v1.ProjectSettings\"\xba\x01\n\x06\x41piKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x12\n\nproject_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0e\n\x06prefix\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06secret\x18\x07 \x01(\t\"\'\n\x11GetProjectRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\"<\n\x13ListProjectsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"U\n\x14ListProjectsResponse\x12$\n\x08projects\x18\x01 \x03(\x0b\x32\x12.herald.v1.Project\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"l\n\x14UpdateProjectRequest\x12#\n\x07project\x18\x01 \x01(\x0b\x32\x12.herald.v1.Project\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"7\n\x13\x43reateApiKeyRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"O\n\x12ListApiKeysRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"S\n\x13ListApiKeysResponse\x12#\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x11.herald.v1.ApiKey\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"9\n\x13RevokeApiKeyRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x0e\n\x06key_id\x18\x02 \x01(\t2\x81\x04\n\x0eProjectService\x12\x44\n\rCreateProject\x12\x1f.herald.v1.CreateProjectRequest\x1a\x12.herald.v1.Project\x12>\n\nGetProject\x12\x1c.herald.v1.GetProjectRequest\x1a\x12.herald.v1.Project\x12O\n\x0cListProjects\x12\x1e.herald.v1.ListProjectsRequest\x1a\x1f.herald.v1.ListProjectsResponse\x12\x44\n\rUpdateProject\x12\x1f.herald.v1.UpdateProjectRequest\x1a\x12.herald.v1.Project\x12\x41\n\x0c\x43reateApiKey\x12\x1e.herald.v1.CreateApiKeyRequest\x1a\x11.herald.v1.ApiKey\x12L\n\x0bListApiKeys\x12\x1d.herald.v1.ListApiKeysRequest\x1a\x1e.herald.v1.ListApiKeysResponse\x12\x41\n\x0cRevokeApiKey\x12\x1e.herald.v1.RevokeApiKeyRequest\x1a\x11.herald.v1.ApiKeyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'herald.v1.projects_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PROJECTSETTINGS']._serialized_start=138
-  _globals['_PROJECTSETTINGS']._serialized_end=263
-  _globals['_PROJECT']._serialized_start=266
-  _globals['_PROJECT']._serialized_end=447
-  _globals['_CREATEPROJECTREQUEST']._serialized_start=449
-  _globals['_CREATEPROJECTREQUEST']._serialized_end=531
-  _globals['_APIKEY']._serialized_start=534
-  _globals['_APIKEY']._serialized_end=720
-  _globals['_GETPROJECTREQUEST']._serialized_start=722
-  _globals['_GETPROJECTREQUEST']._serialized_end=761
-  _globals['_LISTPROJECTSREQUEST']._serialized_start=763
-  _globals['_LISTPROJECTSREQUEST']._serialized_end=823
-  _globals['_LISTPROJECTSRESPONSE']._serialized_start=825
-  _globals['_LISTPROJECTSRESPONSE']._serialized_end=910
-  _globals['_UPDATEPROJECTREQUEST']._serialized_start=912
-  _globals['_UPDATEPROJECTREQUEST']._serialized_end=1020
-  _globals['_CREATEAPIKEYREQUEST']._serialized_start=1022
-  _globals['_CREATEAPIKEYREQUEST']._serialized_end=1077
-  _globals['_LISTAPIKEYSREQUEST']._serialized_start=1079
-  _globals['_LISTAPIKEYSREQUEST']._serialized_end=1158
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=1160
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=1243
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=1245
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=1302
-  _globals['_PROJECTSERVICE']._serialized_start=1305
-  _globals['_PROJECTSERVICE']._serialized_end=1818
+  _globals['_PROJECTSETTINGS']._serialized_start=139
+  _globals['_PROJECTSETTINGS']._serialized_end=290
+  _globals['_PROJECT']._serialized_start=293
+  _globals['_PROJECT']._serialized_end=474
+  _globals['_CREATEPROJECTREQUEST']._serialized_start=476
+  _globals['_CREATEPROJECTREQUEST']._serialized_end=558
+  _globals['_APIKEY']._serialized_start=561
+  _globals['_APIKEY']._serialized_end=747
+  _globals['_GETPROJECTREQUEST']._serialized_start=749
+  _globals['_GETPROJECTREQUEST']._serialized_end=788
+  _globals['_LISTPROJECTSREQUEST']._serialized_start=790
+  _globals['_LISTPROJECTSREQUEST']._serialized_end=850
+  _globals['_LISTPROJECTSRESPONSE']._serialized_start=852
+  _globals['_LISTPROJECTSRESPONSE']._serialized_end=937
+  _globals['_UPDATEPROJECTREQUEST']._serialized_start=939
+  _globals['_UPDATEPROJECTREQUEST']._serialized_end=1047
+  _globals['_CREATEAPIKEYREQUEST']._serialized_start=1049
+  _globals['_CREATEAPIKEYREQUEST']._serialized_end=1104
+  _globals['_LISTAPIKEYSREQUEST']._serialized_start=1106
+  _globals['_LISTAPIKEYSREQUEST']._serialized_end=1185
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=1187
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=1270
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=1272
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=1329
+  _globals['_PROJECTSERVICE']._serialized_start=1332
+  _globals['_PROJECTSERVICE']._serialized_end=1845
 # @@protoc_insertion_point(module_scope)

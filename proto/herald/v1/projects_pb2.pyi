@@ -12,12 +12,14 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ProjectSettings(_message.Message):
-    __slots__ = ("timezone", "inactivity_retention")
+    __slots__ = ("timezone", "inactivity_retention", "default_language")
     TIMEZONE_FIELD_NUMBER: _ClassVar[int]
     INACTIVITY_RETENTION_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     timezone: str
     inactivity_retention: _duration_pb2.Duration
-    def __init__(self, timezone: _Optional[str] = ..., inactivity_retention: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    default_language: str
+    def __init__(self, timezone: _Optional[str] = ..., inactivity_retention: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., default_language: _Optional[str] = ...) -> None: ...
 
 class Project(_message.Message):
     __slots__ = ("project_id", "name", "settings", "created_at", "initial_api_key")
