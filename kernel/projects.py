@@ -29,6 +29,8 @@ class Project:
     timezone: str
     inactivity_retention_days: int
     created_at: datetime
+    #: A BCP 47 tag, or "" for none (see kernel.engage.templates.languages).
+    default_language: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,7 @@ class ProjectChanges:
     name: str | None = None
     timezone: str | None = None
     inactivity_retention_days: int | None = None
+    default_language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +99,12 @@ def parse_id(value: str, field: str) -> uuid.UUID:
 
 def _project(row: asyncpg.Record) -> Project:
     return Project(
-        row["project_id"], row["name"], row["timezone"], row["inactivity_retention_days"], row["created_at"]
+        row["project_id"],
+        row["name"],
+        row["timezone"],
+        row["inactivity_retention_days"],
+        row["created_at"],
+        row["default_language"],
     )
 
 
@@ -110,16 +118,20 @@ class Projects:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def create(self, name: str, timezone: str, retention_days: int) -> tuple[Project, ApiKey, str]:
+    async def create(
+        self, name: str, timezone: str, retention_days: int, default_language: str = ""
+    ) -> tuple[Project, ApiKey, str]:
         """Create a project with its first API key; returns the key's secret (shown once)."""
         async with self._pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
-                """INSERT INTO projects (project_id, name, timezone, inactivity_retention_days)
-                   VALUES ($1, $2, $3, $4) RETURNING *""",
+                """INSERT INTO projects
+                       (project_id, name, timezone, inactivity_retention_days, default_language)
+                   VALUES ($1, $2, $3, $4, $5) RETURNING *""",
                 uuid.uuid4(),
                 name,
                 timezone,
                 retention_days,
+                default_language,
             )
             project = _project(row)
             key, secret = await self._insert_key(conn, project.project_id, "default")
@@ -147,12 +159,14 @@ class Projects:
         """Changes the fields that ``changes`` sets (None leaves a field as it is)."""
         row = await self._pool.fetchrow(
             """UPDATE projects SET name = coalesce($2, name), timezone = coalesce($3, timezone),
-                   inactivity_retention_days = coalesce($4, inactivity_retention_days), updated_at = now()
+                   inactivity_retention_days = coalesce($4, inactivity_retention_days),
+                   default_language = coalesce($5, default_language), updated_at = now()
                WHERE project_id = $1 RETURNING *""",
             project_id,
             changes.name,
             changes.timezone,
             changes.inactivity_retention_days,
+            changes.default_language,
         )
         if row is None:
             raise NotFound("no such project", "project_id")

@@ -13,13 +13,24 @@ from kernel.auth import Caller
 from kernel.delivery.send_listing import list_sends
 from kernel.delivery.sends import Sends
 from kernel.delivery.transactional import TransactionalSender
+from kernel.engage.templates import TemplateStore, send_translations
+from kernel.projects import Projects
 
 
 class MessageServicer(messages_pb2_grpc.MessageServiceServicer):
-    def __init__(self, transactional: TransactionalSender, sends: Sends, pool: asyncpg.Pool) -> None:
+    def __init__(
+        self,
+        transactional: TransactionalSender,
+        sends: Sends,
+        pool: asyncpg.Pool,
+        templates: TemplateStore,
+        projects: Projects,
+    ) -> None:
         self.transactional = transactional
         self.sends = sends
         self.pool = pool
+        self.templates = templates
+        self.projects = projects
 
     @rpc()
     async def SendTransactional(
@@ -31,7 +42,8 @@ class MessageServicer(messages_pb2_grpc.MessageServiceServicer):
     async def CreateSend(
         self, request: pb.CreateSendRequest, context: grpc.aio.ServicerContext, caller: Caller
     ) -> pb.Send:
-        return answer(context, await self.sends.create(caller.project, request))
+        saved = await send_translations(self.templates, self.projects, caller.project, request)
+        return answer(context, await self.sends.create(caller.project, request, saved))
 
     @rpc()
     async def GetSend(

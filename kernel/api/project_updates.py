@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from herald.v1 import projects_pb2 as pb
+from kernel.delivery.languages import check_language_tag
 from kernel.errors import InvalidArgument
 from kernel.projects import ProjectChanges, check_name, check_retention, check_timezone
 
 _NAME = "name"
 _TIMEZONE = "settings.timezone"
 _RETENTION = "settings.inactivity_retention"
+_LANGUAGE = "settings.default_language"
 #: Each accepted mask path, and the updatable fields it names.
 _PATHS = {
     _NAME: (_NAME,),
     _TIMEZONE: (_TIMEZONE,),
     _RETENTION: (_RETENTION,),
-    "settings": (_TIMEZONE, _RETENTION),
-    "*": (_NAME, _TIMEZONE, _RETENTION),
+    _LANGUAGE: (_LANGUAGE,),
+    "settings": (_TIMEZONE, _RETENTION, _LANGUAGE),
+    "*": (_NAME, _TIMEZONE, _RETENTION, _LANGUAGE),
 }
 
 
@@ -34,7 +37,16 @@ def project_changes(request: pb.UpdateProjectRequest) -> ProjectChanges:
         )
         if _RETENTION in fields
         else None,
+        default_language=default_language(project.settings, "project.settings.default_language")
+        if _LANGUAGE in fields
+        else None,
     )
+
+
+def default_language(settings: pb.ProjectSettings, field: str) -> str:
+    """The project's default language, checked; "" (none) when unset."""
+    tag = settings.default_language
+    return check_language_tag(tag, field) if tag else ""
 
 
 def _masked_fields(request: pb.UpdateProjectRequest) -> set[str]:
@@ -55,5 +67,6 @@ def _populated_fields(project: pb.Project) -> set[str]:
         _NAME: project.name,
         _TIMEZONE: project.settings.timezone,
         _RETENTION: retention.seconds or retention.nanos,
+        _LANGUAGE: project.settings.default_language,
     }
     return {field for field, value in values.items() if value}

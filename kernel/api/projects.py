@@ -8,7 +8,7 @@ from herald.v1 import projects_pb2 as pb
 from herald.v1 import projects_pb2_grpc
 from kernel.api.admin_log import admin_change, key_fields
 from kernel.api.paging import page_of, parse_time_position, read_page, time_position
-from kernel.api.project_updates import project_changes
+from kernel.api.project_updates import default_language, project_changes
 from kernel.api.status import rpc
 from kernel.api.timestamps import from_datetime
 from kernel.auth import Authenticator, Caller
@@ -32,6 +32,7 @@ def project_message(project: Project) -> pb.Project:
         settings=pb.ProjectSettings(
             timezone=project.timezone,
             inactivity_retention=retention_duration(project.inactivity_retention_days),
+            default_language=project.default_language,
         ),
         created_at=from_datetime(project.created_at),
     )
@@ -74,6 +75,7 @@ class ProjectServicer(projects_pb2_grpc.ProjectServiceServicer):
             check_name(request.name),
             check_timezone(settings.timezone) if settings.timezone else "UTC",
             check_retention(settings.inactivity_retention),
+            default_language(settings, "settings.default_language"),
         )
         admin_change("project created", context, project_name=project.name, **key_fields(key))
         message = project_message(project)

@@ -32,3 +32,12 @@ def outbound(message_id: uuid.UUID, address: str, stored: Mapping[str, Any]) -> 
     """
     content = MessageContent(**{k: v for k, v in stored["content"].items() if k in _FIELDS})
     return OutboundMessage(str(message_id), address, content, stored["address_details"] or EMPTY)
+
+
+def content_bytes(content: MessageContent) -> int:
+    """The size of a rendered content as checked against a channel's ``max_payload_bytes`` before it is
+    sent: the UTF-8 bytes of its texts and of its data's keys and values. A provider's own envelope
+    (JSON, MIME headers) comes on top, so a content at the limit may still be refused by the channel."""
+    texts = (content.subject, content.html, content.text, content.title, content.body, content.url)
+    data = sum(len(key.encode()) + len(value.encode()) for key, value in content.data.items())
+    return sum(len(text.encode()) for text in texts) + data

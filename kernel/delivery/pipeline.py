@@ -14,15 +14,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import asyncpg
 
-from kernel.channels import EMPTY, OutboundMessage
+from kernel.channels import EMPTY, ChannelSpec, FailureReason, OutboundMessage, SendResult
 from kernel.channels.pauses import pause
 from kernel.delivery import metrics
 from kernel.delivery.batch_accounting import BatchAccounting
 from kernel.delivery.channel_rates import draw
+from kernel.delivery.payloads import content_bytes
+from kernel.delivery.personalise import Personalise, Personalised
 from kernel.delivery.retry import RetryPolicy
 from kernel.delivery.send_runtime import SendRuntime
 from kernel.delivery.senders import Delivery
@@ -171,9 +174,32 @@ class BatchPipeline:
         """Personalise, deliver and record one provider batch (all of channel ``channel``); returns the
         channel and the reason to pause it when its answers in this send suggest a wrong configuration."""
         spec = runtime.specs[channel]
-        personalise = runtime.personalise[channel]
         outcome = BatchOutcome()
         values = [runtime.values(message.values) for message in messages]
+        results: list[SendResult] = []
+        # One provider request per group: a substituting provider takes one text for its whole batch.
+        for personalise, group, rows in runtime.groups(channel, messages, values):
+            renderable, outbound = self._personalised(spec, personalise, group, rows, outcome)
+            if outbound:
+                answers = await self._delivery.deliver(runtime.project_id, spec.name, outbound)
+                self._accounting.account(runtime, channel, renderable, answers, outcome)
+                results += answers
+        await self._record(runtime, outcome, from_retries)
+        if not results or spec.name in runtime.paused:
+            return None
+        reason = self._suspicion.observe(runtime.project_id, runtime.send_id, spec.name, results)
+        return None if reason is None else (channel, reason)
+
+    @staticmethod
+    def _personalised(
+        spec: ChannelSpec,
+        personalise: Personalise,
+        messages: list[Pending],
+        values: list[Sequence[Any]],
+        outcome: BatchOutcome,
+    ) -> tuple[list[Pending], list[OutboundMessage]]:
+        """The messages that render within the channel's payload limit, and what goes out for them; the
+        others are logged failed, unsent ("template", "payload_too_large")."""
         try:
             personalised, renderable = personalise.many(values), messages
         except TemplateError:  # some recipients cannot be rendered: sort them out, one by one
@@ -182,24 +208,18 @@ class BatchPipeline:
                 try:
                     personalised.append(personalise(recipient))
                 except TemplateError:
-                    outcome.logged.append(Logged(message, spec.name, "failed", "template", attempted=False))
-                    metrics.FAILED.labels(spec.name, "template").inc()
+                    _unsent(outcome, message, spec.name, "template")
                     continue
                 renderable.append(message)
+        if personalise.substitutions is None:  # a substituting provider measures its own payloads
+            renderable, personalised = _within_limit(spec, renderable, personalised, outcome)
         outbound = [
             OutboundMessage(
                 message.message_id, message.address, content, message.details or EMPTY, substitution
             )
             for message, (content, substitution) in zip(renderable, personalised, strict=True)
         ]
-        if outbound:
-            results = await self._delivery.deliver(runtime.project_id, spec.name, outbound)
-            self._accounting.account(runtime, channel, renderable, results, outcome)
-        await self._record(runtime, outcome, from_retries)
-        if not outbound or spec.name in runtime.paused:
-            return None
-        reason = self._suspicion.observe(runtime.project_id, runtime.send_id, spec.name, results)
-        return None if reason is None else (channel, reason)
+        return renderable, outbound
 
     async def _pause(self, runtime: SendRuntime, verdict: tuple[int, str]) -> None:
         """Pause the channel for the send's project: recorded, so that every worker honours it."""
@@ -222,3 +242,29 @@ class BatchPipeline:
             )
         runtime.paused |= {spec.name}
         self._suspicion.forget(runtime.project_id, spec.name)
+
+
+def _unsent(outcome: BatchOutcome, message: Pending, channel: str, reason: str) -> None:
+    outcome.logged.append(Logged(message, channel, "failed", reason, attempted=False))
+    metrics.FAILED.labels(channel, reason).inc()
+
+
+def _within_limit(
+    spec: ChannelSpec, messages: list[Pending], personalised: list[Personalised], outcome: BatchOutcome
+) -> tuple[list[Pending], list[Personalised]]:
+    """The messages whose rendered content fits the channel's ``max_payload_bytes`` (RenderTemplate
+    measures the same way); recipients share contents, so each distinct one is measured once."""
+    limit = spec.capabilities.max_payload_bytes
+    sizes: dict[int, int] = {}
+    kept: tuple[list[Pending], list[Personalised]] = ([], [])
+    for message, rendered in zip(messages, personalised, strict=True):
+        content = rendered[0]
+        size = sizes.get(id(content))
+        if size is None:
+            size = sizes[id(content)] = content_bytes(content)
+        if size > limit:
+            _unsent(outcome, message, spec.name, FailureReason.PAYLOAD_TOO_LARGE.value)
+            continue
+        kept[0].append(message)
+        kept[1].append(rendered)
+    return kept

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from herald.v1 import common_pb2
 from herald.v1 import messages_pb2 as pb
 from kernel.channels import AddressKindSpec, ChannelSpec, ConfigError, MessageContent
-from kernel.delivery.templates import CompiledTemplate, compile_template, ttl_seconds
+from kernel.delivery.templates import DATA_KEY, CompiledTemplate, compile_template, ttl_seconds
+from kernel.delivery.translations import Translations
 from kernel.errors import InvalidArgument
 from kernel.plugins import ChannelManager, UnknownChannel
 from kernel.profiles.refs import Ref, check_ref
@@ -49,14 +50,26 @@ class SendDefinition:
     #: The client's request id (AIP-155); None without one.
     request_id: str | None
     start_paused: bool
+    #: The channels whose template is a saved one, in every language (``templates`` then holds its
+    #: fallback language's).
+    translations: Mapping[str, Translations] = field(default_factory=dict)
+    #: What ``{{ campaign.<key> }}`` prints.
+    campaign_data: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def marketing(self) -> bool:
         return self.purpose == "marketing"
 
 
-def parse_send(request: pb.CreateSendRequest, manager: ChannelManager, default_rate: str) -> SendDefinition:
-    """Everything but the audience list (see :func:`audience_refs`)."""
+def parse_send(
+    request: pb.CreateSendRequest,
+    manager: ChannelManager,
+    default_rate: str,
+    saved: Mapping[str, Translations] | None = None,
+) -> SendDefinition:
+    """Everything but the audience list (see :func:`audience_refs`). ``saved``: the saved templates
+    that ``request.saved_templates`` names, read by the caller."""
+    saved = saved or {}
     if len(request.name) > MAX_NAME_LENGTH:
         raise InvalidArgument(f"at most {MAX_NAME_LENGTH} characters", "name")
     check_no_control_characters(request.name, "name")
@@ -75,14 +88,27 @@ def parse_send(request: pb.CreateSendRequest, manager: ChannelManager, default_r
         purpose=purpose,
         channels=channels,
         kinds=tuple(manager.address_kind(spec) for spec in channels),
-        templates=_templates(request.templates, channels, transactional=purpose == "transactional"),
+        templates=_templates(request.templates, saved, channels, transactional=purpose == "transactional"),
         rate=_rate(request, default_rate),
         include_domains=include,
         exclude_domains=exclude,
         require_opt_in=request.require_opt_in,
         request_id=check_request_id(request.request_id) or None,
         start_paused=request.start_paused,
+        translations=saved,
+        campaign_data=check_campaign_data(request.campaign_data, "campaign_data"),
     )
+
+
+def check_campaign_data(data: Mapping[str, str], field: str) -> dict[str, str]:
+    """Keys as MessageTemplate.data's; values without NUL."""
+    for key, value in data.items():
+        entry = f'{field}["{key}"]'
+        if not DATA_KEY.fullmatch(key):
+            raise InvalidArgument("keys are 1 to 128 letters, digits, '_', '-' or '.'", entry)
+        if "\x00" in value:
+            raise InvalidArgument("contains a NUL character", entry)
+    return dict(sorted(data.items()))
 
 
 def audience_refs(request: pb.CreateSendRequest) -> list[Ref] | None:
@@ -139,17 +165,29 @@ def template_source(template: pb.MessageTemplate) -> MessageContent:
 
 
 def _templates(
-    templates: Mapping[str, pb.MessageTemplate], channels: tuple[ChannelSpec, ...], *, transactional: bool
+    templates: Mapping[str, pb.MessageTemplate],
+    saved: Mapping[str, Translations],
+    channels: tuple[ChannelSpec, ...],
+    *,
+    transactional: bool,
 ) -> dict[str, CompiledTemplate]:
     names = {spec.name for spec in channels}
     for name in sorted(templates):
         if name not in names:
             raise InvalidArgument("is not one of the send's channels", f'templates["{name}"]')
+        if name in saved:
+            raise InvalidArgument("give a template or a saved template, not both", f'templates["{name}"]')
+    for name in sorted(saved):
+        if name not in names:
+            raise InvalidArgument("is not one of the send's channels", f'saved_templates["{name}"]')
     compiled = {}
     for spec in channels:
         field = f'templates["{spec.name}"]'
+        if spec.name in saved:
+            compiled[spec.name] = saved[spec.name].fallback
+            continue
         if spec.name not in templates:
-            raise InvalidArgument("each channel needs a template", field)
+            raise InvalidArgument("each channel needs a template (or a saved template)", field)
         compiled[spec.name] = compile_template(templates[spec.name], field, transactional=transactional)
     return compiled
 

@@ -6,6 +6,11 @@ contract moves (a field renamed, a type changed), and a stored send must keep me
 it was accepted, whatever the request becomes. jsonb rather than an internal proto: the form is small, an
 operator can read it in SQL, and no second set of generated stubs has to be kept. ``version`` names the
 form; a reader refuses one it does not know, or a spec short of a key, rather than guess.
+
+Version 2 adds optional keys (a version 1 spec still reads, as a send without them): ``saved``, per
+channel using a saved template, the version named with all its languages, defaults and the project's
+default language at creation (a later change to the template or the project does not reach the send);
+``campaign_data``, what ``{{ campaign.<key> }}`` prints.
 """
 
 from __future__ import annotations
@@ -16,10 +21,13 @@ from typing import Any
 from herald.v1 import messages_pb2 as pb
 from kernel.delivery.send_definition import SendDefinition
 from kernel.delivery.templates import parse_template, ttl_seconds
+from kernel.delivery.translations import Translations
 from kernel.plugins import ChannelManager
 from sender_ext import Rate
 
-VERSION = 1
+VERSION = 2
+#: The versions this kernel reads.
+_READABLE = frozenset({1, 2})
 #: The MessageTemplate fields kept as they are: the texts (Liquid sources) and the string options.
 _STRINGS = (
     "subject",
@@ -37,7 +45,7 @@ _STRINGS = (
     "priority",
 )
 
-#: What a version 1 spec holds (see :func:`spec_of`).
+#: What every spec holds (see :func:`spec_of`); version 2 may also hold ``saved`` and ``campaign_data``.
 _KEYS = frozenset(
     {
         "version",
@@ -77,6 +85,8 @@ def spec_of(definition: SendDefinition) -> dict[str, Any]:
         "require_opt_in": definition.require_opt_in,
         "request_id": definition.request_id,
         "start_paused": definition.start_paused,
+        "saved": {name: _saved_fields(saved) for name, saved in definition.translations.items()},
+        "campaign_data": dict(definition.campaign_data),
     }
 
 
@@ -86,6 +96,10 @@ def definition_of(spec: Mapping[str, Any], manager: ChannelManager) -> SendDefin
     channels = tuple(manager.channel(name) for name in _checked(spec)["channels"])
     transactional = spec["purpose"] == "transactional"
     rate = spec["rate"]
+    saved = {
+        name: _translations(name, fields, transactional=transactional)
+        for name, fields in spec.get("saved", {}).items()
+    }
     return SendDefinition(
         name=spec["name"],
         purpose=spec["purpose"],
@@ -101,12 +115,14 @@ def definition_of(spec: Mapping[str, Any], manager: ChannelManager) -> SendDefin
         require_opt_in=spec["require_opt_in"],
         request_id=spec["request_id"],
         start_paused=spec["start_paused"],
+        translations=saved,
+        campaign_data=spec.get("campaign_data", {}),
     )
 
 
 def templates_of(spec: Mapping[str, Any]) -> dict[str, pb.MessageTemplate]:
     """The templates as the client gave them, per channel."""
-    return {name: _template_message(fields) for name, fields in _checked(spec)["templates"].items()}
+    return {name: template_message(fields) for name, fields in _checked(spec)["templates"].items()}
 
 
 def template_fields(message: pb.MessageTemplate) -> dict[str, Any]:
@@ -120,7 +136,8 @@ def template_fields(message: pb.MessageTemplate) -> dict[str, Any]:
     }
 
 
-def _template_message(fields: Mapping[str, Any]) -> pb.MessageTemplate:
+def template_message(fields: Mapping[str, Any]) -> pb.MessageTemplate:
+    """A template kept by :func:`template_fields`, as the API carries it."""
     message = pb.MessageTemplate(
         **{name: fields[name] for name in _STRINGS}, data=fields["data"], silent=fields["silent"]
     )
@@ -132,8 +149,37 @@ def _template_message(fields: Mapping[str, Any]) -> pb.MessageTemplate:
     return message
 
 
+def _saved_fields(saved: Translations) -> dict[str, Any]:
+    return {
+        "template_id": saved.template_id,
+        "version": saved.version,
+        "languages": {tag: template_fields(c.message) for tag, c in saved.templates.items()},
+        "fallback_language": saved.fallback_language,
+        "project_language": saved.project_language,
+        "defaults": dict(saved.defaults),
+    }
+
+
+def _translations(channel: str, fields: Mapping[str, Any], *, transactional: bool) -> Translations:
+    return Translations(
+        template_id=fields["template_id"],
+        version=fields["version"],
+        templates={
+            tag: parse_template(
+                template_message(source),
+                f'saved_templates["{channel}"].languages["{tag}"]',
+                transactional=transactional,
+            )
+            for tag, source in fields["languages"].items()
+        },
+        fallback_language=fields["fallback_language"],
+        project_language=fields["project_language"],
+        defaults=fields["defaults"],
+    )
+
+
 def _checked(spec: Mapping[str, Any]) -> Mapping[str, Any]:
-    if spec.get("version") != VERSION:
+    if spec.get("version") not in _READABLE:
         raise UnreadableSpec(f"send definition version {spec.get('version')!r} is not known")
     if missing := _KEYS - spec.keys():
         raise UnreadableSpec(f"send definition without {sorted(missing)}")

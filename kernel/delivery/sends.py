@@ -31,6 +31,7 @@ from kernel.delivery.send_feedback import feedback_counts
 from kernel.delivery.send_ids import PREFIX_INDEX, new_send_id
 from kernel.delivery.send_spec import templates_of
 from kernel.delivery.slices import COUNTERS, SendCounts, complete_if_done, log_send_event, send_counts
+from kernel.delivery.translations import Translations
 from kernel.errors import FailedPrecondition, InvalidArgument, NotFound
 from kernel.plugins import ChannelManager
 from kernel.profiles.refs import Ref
@@ -84,11 +85,23 @@ class Sends:
         self._configs = configs
         self._default_rate = default_rate
 
-    async def create(self, project_id: uuid.UUID, request: pb.CreateSendRequest) -> Answer[pb.Send]:
-        definition = parse_send(request, self._channels, self._default_rate)
+    async def create(
+        self,
+        project_id: uuid.UUID,
+        request: pb.CreateSendRequest,
+        saved: Mapping[str, Translations] | None = None,
+    ) -> Answer[pb.Send]:
+        """``saved``: the saved templates ``request.saved_templates`` names, as the caller read them."""
+        definition = parse_send(request, self._channels, self._default_rate, saved)
         for spec in definition.channels:
-            field = f'templates["{spec.name}"]'
-            check_channel_rules(self._channels, spec, request.templates[spec.name], field)
+            translations = definition.translations.get(spec.name)
+            if translations is None:
+                field = f'templates["{spec.name}"]'
+                check_channel_rules(self._channels, spec, request.templates[spec.name], field)
+                continue
+            for tag, template in translations.templates.items():
+                field = f'saved_templates["{spec.name}"].languages["{tag}"]'
+                check_channel_rules(self._channels, spec, template.message, field)
         refs = audience_refs(request)
         for index, spec in enumerate(definition.channels):
             try:

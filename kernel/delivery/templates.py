@@ -19,6 +19,7 @@ from typing import Any
 
 from liquid import Environment
 from liquid.exceptions import LiquidError
+from liquid.token import Token
 
 from herald.v1 import messages_pb2
 from kernel.channels import MessageContent
@@ -30,6 +31,18 @@ class _LimitedEnvironment(Environment):
     output_stream_limit = 1_000_000
     context_depth_limit = 30
 
+    def error(
+        self,
+        exc: type[LiquidError] | LiquidError,
+        msg: str | None = None,
+        token: Token | None = None,
+    ) -> None:
+        """An error inside an expression comes with a token placed nowhere (the expression's end):
+        the parser's token, the output or tag holding the expression, says where it is."""
+        if isinstance(exc, LiquidError) and exc.token is not None and exc.token.start_index < 0:
+            exc.token = token
+        super().error(exc, msg, token)
+
 
 _ENVIRONMENT = _LimitedEnvironment()
 _HTML_ENVIRONMENT = _LimitedEnvironment(autoescape=True)
@@ -38,7 +51,7 @@ HTML_FIELDS = frozenset({"html"})
 _TEXT_FIELDS = ("subject", "html", "text", "from_address", "from_name", "reply_to", "title", "body", "url")
 _VERBATIM_FIELDS = ("sound", "collapse_key", "campaign")
 # Keys of `data`: what every push provider accepts as a payload key (documented in messages.proto).
-_DATA_KEY = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
+DATA_KEY = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
 _PRIORITIES = ("high", "normal")
 
 
@@ -91,7 +104,7 @@ def compile_template(
     for name in _VERBATIM_FIELDS:
         _check_no_nul(getattr(message, name), f"{field}.{name}")
     for key in message.data:
-        if not _DATA_KEY.fullmatch(key):
+        if not DATA_KEY.fullmatch(key):
             raise InvalidArgument(
                 "keys are 1 to 128 letters, digits, '_', '-' or '.'", f'{field}.data["{key}"]'
             )
@@ -128,4 +141,17 @@ def _parse(source: str, field: str, *, html: bool = False) -> Any:
     try:
         return (_HTML_ENVIRONMENT if html else _ENVIRONMENT).from_string(source)
     except LiquidError as error:
-        raise InvalidArgument(f"template error: {error}", field) from None
+        line, column = error_position(source, error)
+        raise InvalidArgument(f"line {line}, column {column}: {error.message}", field) from None
+
+
+def error_position(source: str, error: LiquidError) -> tuple[int, int]:
+    """Where in ``source`` Liquid stopped, both counted from 1: at the offending token, or just past the
+    end when the template ended too soon (an unclosed block or expression has no token of its own)."""
+    context = error.context()
+    if context is not None:
+        line, column = context[0], context[1] + 1
+        return line, column
+    lines = source.splitlines() or [""]
+    ends_with_break = source.endswith(("\n", "\r"))
+    return (len(lines) + 1, 1) if ends_with_break else (len(lines), len(lines[-1]) + 1)

@@ -38,6 +38,7 @@ from kernel.plugins import ChannelManager
 from kernel.profiles.addresses import parse_address
 from kernel.profiles.attributes import AttributeLimits, to_plain, validate_attributes
 from kernel.profiles.refs import check_ref, resolve_one
+from kernel.profiles.variables import template_variables
 from kernel.request_ids import Answer, check_request_id
 from kernel.settings import Settings
 
@@ -151,11 +152,7 @@ class TransactionalSender:
         ref = check_ref(request.profile, "profile")
         async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
             profile_id, _ = await resolve_one(conn, project_id, ref, create=False)
-            row = await conn.fetchrow(
-                "SELECT custom_id, attributes FROM profiles WHERE project_id = $1 AND profile_id = $2",
-                project_id,
-                profile_id,
-            )
+            variables = await template_variables(conn, project_id, profile_id)
             addresses = await conn.fetch(
                 """SELECT kind, value, details FROM profile_addresses
                    WHERE project_id = $1 AND profile_id = $2 ORDER BY updated_at DESC, value""",
@@ -168,11 +165,6 @@ class TransactionalSender:
                 project_id,
                 profile_id,
             )
-        variables = {
-            **to_plain(row["attributes"]),
-            "custom_id": row["custom_id"] or "",
-            "profile_id": str(profile_id),
-        }
         recipient = Recipient(profile_id, variables, opted_out={r["channel"] for r in opted_out})
         for address in addresses:
             recipient.addresses.setdefault(address["kind"], []).append((address["value"], address["details"]))
