@@ -108,7 +108,7 @@ class TemplateServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListTemplates(self, request, context):
-        """The templates' latest versions, by name then id.
+        """The templates' latest versions, in the order they were created.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
