@@ -85,9 +85,18 @@ def spec_of(definition: SendDefinition) -> dict[str, Any]:
         "require_opt_in": definition.require_opt_in,
         "request_id": definition.request_id,
         "start_paused": definition.start_paused,
-        "saved": {name: _saved_fields(saved) for name, saved in definition.translations.items()},
-        "campaign_data": dict(definition.campaign_data),
+        **_optional_keys(definition),
     }
+
+
+def _optional_keys(definition: SendDefinition) -> dict[str, Any]:
+    """Version 2's keys, written only when set: a send without them is stored as version 1 held it."""
+    keys: dict[str, Any] = {}
+    if definition.translations:
+        keys["saved"] = {name: _saved_fields(saved) for name, saved in definition.translations.items()}
+    if definition.campaign_data:
+        keys["campaign_data"] = dict(definition.campaign_data)
+    return keys
 
 
 def definition_of(spec: Mapping[str, Any], manager: ChannelManager) -> SendDefinition:
