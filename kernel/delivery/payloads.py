@@ -38,6 +38,20 @@ def content_bytes(content: MessageContent) -> int:
     """The size of a rendered content as checked against a channel's ``max_payload_bytes`` before it is
     sent: the UTF-8 bytes of its texts and of its data's keys and values. A provider's own envelope
     (JSON, MIME headers) comes on top, so a content at the limit may still be refused by the channel."""
-    texts = (content.subject, content.html, content.text, content.title, content.body, content.url)
     data = sum(len(key.encode()) + len(value.encode()) for key, value in content.data.items())
-    return sum(len(text.encode()) for text in texts) + data
+    return sum(len(text.encode()) for text in _texts(content)) + data
+
+
+def fits(content: MessageContent, limit: int) -> bool:
+    """``content_bytes(content) <= limit``, without encoding anything when the characters alone tell (a
+    character is 1 to 4 bytes in UTF-8): what the bulk path asks of every recipient's content."""
+    characters = sum(map(len, _texts(content))) + sum(
+        len(key) + len(value) for key, value in content.data.items()
+    )
+    if characters * 4 <= limit:
+        return True
+    return characters <= limit and content_bytes(content) <= limit
+
+
+def _texts(content: MessageContent) -> tuple[str, ...]:
+    return (content.subject, content.html, content.text, content.title, content.body, content.url)

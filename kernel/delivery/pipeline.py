@@ -24,7 +24,7 @@ from kernel.channels.pauses import pause
 from kernel.delivery import metrics
 from kernel.delivery.batch_accounting import BatchAccounting
 from kernel.delivery.channel_rates import draw
-from kernel.delivery.payloads import content_bytes
+from kernel.delivery.payloads import fits
 from kernel.delivery.personalise import Personalise, Personalised
 from kernel.delivery.retry import RetryPolicy
 from kernel.delivery.send_runtime import SendRuntime
@@ -253,16 +253,11 @@ def _within_limit(
     spec: ChannelSpec, messages: list[Pending], personalised: list[Personalised], outcome: BatchOutcome
 ) -> tuple[list[Pending], list[Personalised]]:
     """The messages whose rendered content fits the channel's ``max_payload_bytes`` (RenderTemplate
-    measures the same way); recipients share contents, so each distinct one is measured once."""
+    measures the same way)."""
     limit = spec.capabilities.max_payload_bytes
-    sizes: dict[int, int] = {}
     kept: tuple[list[Pending], list[Personalised]] = ([], [])
     for message, rendered in zip(messages, personalised, strict=True):
-        content = rendered[0]
-        size = sizes.get(id(content))
-        if size is None:
-            size = sizes[id(content)] = content_bytes(content)
-        if size > limit:
+        if not fits(rendered[0], limit):
             _unsent(outcome, message, spec.name, FailureReason.PAYLOAD_TOO_LARGE.value)
             continue
         kept[0].append(message)
