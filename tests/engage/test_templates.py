@@ -57,6 +57,19 @@ async def render(
     )
 
 
+async def set_default_language(projects, project: ProjectKey, tag: str) -> projects_pb2.Project:
+    return await projects.UpdateProject(
+        projects_pb2.UpdateProjectRequest(
+            project=projects_pb2.Project(
+                project_id=str(project.project_id),
+                settings=projects_pb2.ProjectSettings(default_language=tag),
+            ),
+            update_mask=field_mask_pb2.FieldMask(paths=["settings.default_language"]),
+        ),
+        metadata=ADMIN,
+    )
+
+
 async def test_a_source_that_does_not_parse_is_refused_with_its_line_and_column(templates, project) -> None:
     languages = welcome(en="Hello", fr="Bonjour")
     languages["fr"].html = "<p>\nBonjour\n<b>{{ first_name | }}</b>\n</p>"
@@ -180,19 +193,15 @@ async def test_the_language_falls_back_from_the_profile_to_the_project_then_the_
     templates, profiles, projects
 ) -> None:
     project = await new_project(projects, default_language="de")
-    saved = await create(
-        templates,
-        project,
-        languages=welcome(en="Hello", fr="Bonjour", pt="Olá", de="Hallo"),
-        fallback_language="en",
-    )
+    greetings = {"en": "Hello", "fr": "Bonjour", "pt": "Olá", "de": "Hallo"}
+    saved = await create(templates, project, languages=welcome(**greetings), fallback_language="en")
     people = {"fr": "fr", "pt-BR": "pt", "PT": "pt", "es": "de", None: "de"}
     for index, language in enumerate(people):
         await person(profiles, project, f"p{index}", **({"language": language} if language else {}))
     reasons = []
     for index, language in enumerate(people):
         answer = await render(templates, project, saved, f"p{index}")
-        assert (answer.language, answer.rendered.subject) == (people[language], answer.rendered.subject)
+        assert (answer.language, answer.rendered.subject) == (people[language], greetings[people[language]])
         reasons.append(answer.language_reason)
     assert reasons == [
         templates_pb2.LANGUAGE_REASON_PROFILE,
@@ -202,16 +211,7 @@ async def test_the_language_falls_back_from_the_profile_to_the_project_then_the_
         templates_pb2.LANGUAGE_REASON_PROJECT_DEFAULT,
     ]
     # Without a project default (or one the template lacks), the template's fallback.
-    await projects.UpdateProject(
-        projects_pb2.UpdateProjectRequest(
-            project=projects_pb2.Project(
-                project_id=str(project.project_id),
-                settings=projects_pb2.ProjectSettings(default_language="it"),
-            ),
-            update_mask=field_mask_pb2.FieldMask(paths=["settings.default_language"]),
-        ),
-        metadata=ADMIN,
-    )
+    await set_default_language(projects, project, "it")
     answer = await render(templates, project, saved, "p4")
     assert (answer.language, answer.language_reason) == ("en", templates_pb2.LANGUAGE_REASON_FALLBACK)
 
@@ -221,18 +221,7 @@ async def test_the_project_default_language_is_checked(projects) -> None:
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert [field for field, _ in field_violations(error)] == ["settings.default_language"]
     project = await new_project(projects, default_language="pt-BR")
-    error = await rpc_error(
-        projects.UpdateProject(
-            projects_pb2.UpdateProjectRequest(
-                project=projects_pb2.Project(
-                    project_id=str(project.project_id),
-                    settings=projects_pb2.ProjectSettings(default_language="?"),
-                ),
-                update_mask=field_mask_pb2.FieldMask(paths=["settings.default_language"]),
-            ),
-            metadata=ADMIN,
-        )
-    )
+    error = await rpc_error(set_default_language(projects, project, "?"))
     assert [field for field, _ in field_violations(error)] == ["project.settings.default_language"]
     kept = await projects.GetProject(
         projects_pb2.GetProjectRequest(project_id=str(project.project_id)), metadata=ADMIN
