@@ -134,6 +134,14 @@ def templates_of(spec: Mapping[str, Any]) -> dict[str, pb.MessageTemplate]:
     return {name: template_message(fields) for name, fields in _checked(spec)["templates"].items()}
 
 
+def saved_refs_of(spec: Mapping[str, Any]) -> dict[str, pb.TemplateRef]:
+    """The saved templates the send uses, per channel, with the version it keeps."""
+    return {
+        name: pb.TemplateRef(template_id=fields["template_id"], version=fields["version"])
+        for name, fields in _checked(spec).get("saved", {}).items()
+    }
+
+
 def template_fields(message: pb.MessageTemplate) -> dict[str, Any]:
     """A template as the spec keeps it: its sources and options, in Herald's own terms."""
     return {

@@ -75,6 +75,8 @@ async def test_each_recipient_gets_its_language_from_the_version_the_send_named(
         ),
         metadata=configured.auth,
     )
+    assert send.saved_templates[EMAIL] == saved(spring, 1)
+    assert send.templates[EMAIL] == email("Hallo")
     done = await completed(messages, configured, send.send_id)
     assert (done.sent, done.failed) == (5, 0)
     received = {record["email"]: (record["subject"], record["html"]) for record in sparkpost.accepted}

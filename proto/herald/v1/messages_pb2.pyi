@@ -225,7 +225,7 @@ class CreateSendRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., profiles: _Optional[_Union[ProfileList, _Mapping]] = ..., all_reachable: _Optional[_Union[AllReachable, _Mapping]] = ..., channels: _Optional[_Iterable[str]] = ..., templates: _Optional[_Mapping[str, MessageTemplate]] = ..., purpose: _Optional[_Union[_common_pb2.Purpose, str]] = ..., pacing: _Optional[_Union[Pacing, _Mapping]] = ..., unpaced: _Optional[bool] = ..., domains: _Optional[_Union[DomainFilter, _Mapping]] = ..., require_opt_in: _Optional[bool] = ..., request_id: _Optional[str] = ..., start_paused: _Optional[bool] = ..., saved_templates: _Optional[_Mapping[str, TemplateRef]] = ..., campaign_data: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Send(_message.Message):
-    __slots__ = ("send_id", "name", "state", "purpose", "channels", "pacing", "outbox_complete", "planned", "sent", "failed", "suppressed", "expired", "cancelled", "pending", "retries", "duplicates", "not_consented", "unknown_profiles", "created_at", "finished_at", "templates", "paused_channels", "feedback")
+    __slots__ = ("send_id", "name", "state", "purpose", "channels", "pacing", "outbox_complete", "planned", "sent", "failed", "suppressed", "expired", "cancelled", "pending", "retries", "duplicates", "not_consented", "unknown_profiles", "created_at", "finished_at", "templates", "paused_channels", "feedback", "saved_templates")
     class TemplatesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -233,6 +233,13 @@ class Send(_message.Message):
         key: str
         value: MessageTemplate
         def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[MessageTemplate, _Mapping]] = ...) -> None: ...
+    class SavedTemplatesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: TemplateRef
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[TemplateRef, _Mapping]] = ...) -> None: ...
     SEND_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -256,6 +263,7 @@ class Send(_message.Message):
     TEMPLATES_FIELD_NUMBER: _ClassVar[int]
     PAUSED_CHANNELS_FIELD_NUMBER: _ClassVar[int]
     FEEDBACK_FIELD_NUMBER: _ClassVar[int]
+    SAVED_TEMPLATES_FIELD_NUMBER: _ClassVar[int]
     send_id: str
     name: str
     state: SendState
@@ -279,7 +287,8 @@ class Send(_message.Message):
     templates: _containers.MessageMap[str, MessageTemplate]
     paused_channels: _containers.RepeatedCompositeFieldContainer[ChannelPause]
     feedback: _containers.RepeatedCompositeFieldContainer[ChannelFeedback]
-    def __init__(self, send_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[SendState, str]] = ..., purpose: _Optional[_Union[_common_pb2.Purpose, str]] = ..., channels: _Optional[_Iterable[str]] = ..., pacing: _Optional[_Union[Pacing, _Mapping]] = ..., outbox_complete: _Optional[bool] = ..., planned: _Optional[int] = ..., sent: _Optional[int] = ..., failed: _Optional[int] = ..., suppressed: _Optional[int] = ..., expired: _Optional[int] = ..., cancelled: _Optional[int] = ..., pending: _Optional[int] = ..., retries: _Optional[int] = ..., duplicates: _Optional[int] = ..., not_consented: _Optional[int] = ..., unknown_profiles: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., templates: _Optional[_Mapping[str, MessageTemplate]] = ..., paused_channels: _Optional[_Iterable[_Union[ChannelPause, _Mapping]]] = ..., feedback: _Optional[_Iterable[_Union[ChannelFeedback, _Mapping]]] = ...) -> None: ...
+    saved_templates: _containers.MessageMap[str, TemplateRef]
+    def __init__(self, send_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[SendState, str]] = ..., purpose: _Optional[_Union[_common_pb2.Purpose, str]] = ..., channels: _Optional[_Iterable[str]] = ..., pacing: _Optional[_Union[Pacing, _Mapping]] = ..., outbox_complete: _Optional[bool] = ..., planned: _Optional[int] = ..., sent: _Optional[int] = ..., failed: _Optional[int] = ..., suppressed: _Optional[int] = ..., expired: _Optional[int] = ..., cancelled: _Optional[int] = ..., pending: _Optional[int] = ..., retries: _Optional[int] = ..., duplicates: _Optional[int] = ..., not_consented: _Optional[int] = ..., unknown_profiles: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., templates: _Optional[_Mapping[str, MessageTemplate]] = ..., paused_channels: _Optional[_Iterable[_Union[ChannelPause, _Mapping]]] = ..., feedback: _Optional[_Iterable[_Union[ChannelFeedback, _Mapping]]] = ..., saved_templates: _Optional[_Mapping[str, TemplateRef]] = ...) -> None: ...
 
 class ChannelFeedback(_message.Message):
     __slots__ = ("channel", "events")
