@@ -57,7 +57,7 @@ async def test_each_recipient_gets_its_language_from_the_version_the_send_named(
         extra = {"language": language} if language else {}
         await person(profiles, configured, address, email=address, first_name=address[:2], **extra)
     await person(
-        profiles, configured, "lyon", email="lyon@example.com", first_name="Jo", language="fr", city="Lyon"
+        profiles, configured, "lyon", email="lyon@example.com", first_name="Jo&Co", language="fr", city="Lyon"
     )
     # The send names version 1; a later version must not reach it.
     await templates.UpdateTemplate(
@@ -85,7 +85,7 @@ async def test_each_recipient_gets_its_language_from_the_version_the_send_named(
         "pt@example.com": ("Olá pt", "<p>Olá pt, SPRING Berlin</p>"),
         "es@example.com": ("Hallo es", "<p>Hallo es, SPRING Berlin</p>"),
         "none@example.com": ("Hallo no", "<p>Hallo no, SPRING Berlin</p>"),
-        "lyon@example.com": ("Bonjour Jo", "<p>Bonjour Jo, SPRING Lyon</p>"),
+        "lyon@example.com": ("Bonjour Jo&Co", "<p>Bonjour Jo&amp;Co, SPRING Lyon</p>"),
     }
 
 
