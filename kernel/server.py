@@ -35,6 +35,7 @@ from kernel.api.messages import MessageServicer
 from kernel.api.profiles import ProfileServicer
 from kernel.api.projects import ProjectServicer
 from kernel.app import Kernel
+from kernel.grpc_tls import server_credentials
 from kernel.key_sources import admin_key_file, ensure_admin_key, note_key_file
 from kernel.settings import Settings
 from kernel.webhooks import WebhookServer
@@ -70,6 +71,7 @@ class RunningServer:
 
 
 async def start(settings: Settings, admin_key: str) -> RunningServer:
+    credentials = server_credentials(settings.grpc_tls_cert_file, settings.grpc_tls_key_file)
     kernel = await Kernel.open(settings, admin_key)
     server = grpc.aio.server(
         interceptors=[CallGuard(kernel.auth)],
@@ -95,7 +97,11 @@ async def start(settings: Settings, admin_key: str) -> RunningServer:
     reflection.enable_server_reflection(
         (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
-    port = server.add_insecure_port(settings.grpc_address)
+    port = (
+        server.add_insecure_port(settings.grpc_address)
+        if credentials is None
+        else server.add_secure_port(settings.grpc_address, credentials)
+    )
     if port == 0:
         await kernel.close()
         raise RuntimeError(f"cannot listen on {settings.grpc_address}")
@@ -113,7 +119,12 @@ async def start(settings: Settings, admin_key: str) -> RunningServer:
     await server.start()
     log.info(
         "herald listening",
-        extra={"address": settings.grpc_address, "port": port, "webhook_port": webhooks.port},
+        extra={
+            "address": settings.grpc_address,
+            "port": port,
+            "tls": credentials is not None,
+            "webhook_port": webhooks.port,
+        },
     )
     return RunningServer(kernel, server, health_servicer, port, webhooks)
 
@@ -137,11 +148,14 @@ def herald_command() -> str:
 
 
 def first_call_banner(settings: Settings, admin_key: str) -> str:
+    cert = settings.grpc_tls_cert_file
+    # A self-signed certificate is its own authority; one a CA signed needs that CA's file instead.
+    cli_tls, grpcurl_tls = (f" --ca-file {cert}", f"-cacert {cert}") if cert else ("", "-plaintext")
     return (
         f"\nHerald generated an admin key (kept in {admin_key_file(settings)}):\n\n    {admin_key}\n\n"
         "Create your first project and API key:\n\n"
-        f"    {herald_command()} project create 'My app'\n\n"
-        "(or with grpcurl: grpcurl -plaintext -H 'authorization: Bearer "
+        f"    {herald_command()} project create 'My app'{cli_tls}\n\n"
+        f"(or with grpcurl: grpcurl {grpcurl_tls} -H 'authorization: Bearer "
         f'{admin_key}\' -d \'{{"name": "My app"}}\' {settings.grpc_address} '
         "herald.v1.ProjectService/CreateProject)\n"
     )
