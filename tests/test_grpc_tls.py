@@ -4,22 +4,17 @@ without it."""
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import NamedTuple
 
 import grpc
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from herald.v1 import projects_pb2, projects_pb2_grpc
 from kernel.server import RunningServer, running
 from kernel.settings import Settings
+from plugins._tls import self_signed
 from tests.cli_support import herald
 from tests.conftest import ADMIN_KEY, bearer, new_project
 
@@ -29,43 +24,15 @@ class Certificate(NamedTuple):
     key_file: Path
 
 
-def self_signed(folder: Path) -> Certificate:
-    """A certificate for 127.0.0.1 and localhost, signed by its own key, as PEM files in ``folder``."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "herald test")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = folder / "herald.crt", folder / "herald.key"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return Certificate(cert_file, key_file)
-
-
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
-    return self_signed(tmp_path_factory.mktemp("tls"))
+    """A self-signed certificate for 127.0.0.1 and its key, as the PEM files an operator would give."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert_pem, key_pem = self_signed()
+    cert_file, key_file = folder / "herald.crt", folder / "herald.key"
+    cert_file.write_bytes(cert_pem)
+    key_file.write_bytes(key_pem)
+    return Certificate(cert_file, key_file)
 
 
 @pytest.fixture(scope="module")
