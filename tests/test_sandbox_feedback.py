@@ -8,6 +8,7 @@ import asyncio
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import grpc
@@ -28,6 +29,7 @@ from kernel.delivery.send_ids import bulk_message_ids
 from kernel.server import RunningServer, running
 from kernel.settings import Settings
 from tests.channel_addresses import browser_subscription
+from tests.cli_support import herald
 from tests.conftest import ADMIN_KEY, SPARKPOST, ProjectKey, new_project
 
 SMS = "sms.twilio"
@@ -279,10 +281,14 @@ async def test_push_emulators_answer_their_share_of_tokens_as_unregistered(
 
 
 async def test_a_sandbox_bulk_send_shows_its_reports_in_its_statistics(
-    server: RunningServer, sandboxed: RunningServer, client: grpc.aio.Channel, project: ProjectKey
+    server: RunningServer,
+    sandboxed: RunningServer,
+    client: grpc.aio.Channel,
+    project: ProjectKey,
+    tmp_path: Path,
 ) -> None:
-    """A bulk send in sandbox mode: GetSend counts what the SparkPost emulator reported back, exactly as
-    the rates decide for each message id."""
+    """A bulk send in sandbox mode: GetSend, and `herald sends show`, count what the SparkPost emulator
+    reported back, exactly as the rates decide for each message id."""
     emails = [f"reader{index}@bulk.example" for index in range(PEOPLE)]
     profiles = profiles_pb2_grpc.ProfileServiceStub(client)
     for index, email in enumerate(emails):
@@ -322,6 +328,11 @@ async def test_a_sandbox_bulk_send_shows_its_reports_in_its_statistics(
     assert feedback.channel == SPARKPOST
     assert dict(feedback.events) == dict(owed)
     assert all(owed[kind.value] > 0 for kind in EMAIL_OUTCOMES), owed
+    connection = ("--address", sandboxed.address, "--api-key", project.key)
+    shown = await herald(tmp_path, "sends", "show", send.send_id, *connection)
+    assert shown.status == 0, shown.err
+    events = ", ".join(f"{kind} {count:,}" for kind, count in sorted(owed.items()))
+    assert f"  feedback   {SPARKPOST}: {events}\n" in shown.out
 
 
 async def until_completed(
