@@ -38,7 +38,7 @@ from kernel.app import Kernel
 from kernel.grpc_tls import server_credentials
 from kernel.key_sources import admin_key_file, ensure_admin_key, note_key_file
 from kernel.settings import Settings
-from kernel.webhooks import WebhookServer
+from kernel.webhooks import WebhookServer, listening_address, local_url
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +112,7 @@ async def start(settings: Settings, admin_key: str) -> RunningServer:
         settings.webhook_receive_concurrency,
         settings.webhook_bytes_per_second,
     )
-    host, _, webhook_port = settings.webhook_address.rpartition(":")
-    await webhooks.start(host.strip("[]"), int(webhook_port))
+    await webhooks.start(*listening_address(settings.webhook_address))
     if kernel.sandbox is not None:
         kernel.sandbox.receive_webhooks_at(webhooks.local_url)
     await server.start()
@@ -193,6 +192,9 @@ async def work(settings: Settings) -> None:
     finish (for ``shutdown_grace_seconds``)."""
     announce_settings(settings, "worker")
     kernel = await Kernel.open(settings, admin_key="")
+    if kernel.sandbox is not None:
+        # This process receives no webhooks: its emulators report to the kernels' endpoint.
+        kernel.sandbox.receive_webhooks_at(local_url(settings.webhook_address))
     log.info("herald worker running", extra={"workers": settings.worker_count})
     await _until_signalled()
     await kernel.close()

@@ -68,7 +68,8 @@ class Settings(BaseSettings):
     )
     webhook_address: str = Field(
         "127.0.0.1:8470",
-        description="Where provider webhooks are received: POST /webhooks/<project id>/<channel>.",
+        description="Where provider webhooks are received: POST /webhooks/<project id>/<channel>. A "
+        "sandboxed `herald worker` has its emulators report to the kernel listening there.",
     )
     webhook_workers: int = Field(
         1,
