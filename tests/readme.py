@@ -20,7 +20,7 @@ class Block(NamedTuple):
 
 
 def section(heading: str) -> str:
-    """The README's text under ``heading`` (e.g. ``### Writing a channel plugin``), up to the next
+    """The README's text under ``heading`` (e.g. ``## Writing a channel plugin``), up to the next
     heading of the same or a higher level."""
     text = README.read_text()
     level = heading.split(" ", 1)[0]
