@@ -126,3 +126,17 @@ def test_links_reach_files_and_headings_that_exist(document: Path) -> None:
         elif not (document.parent / target).exists():
             broken.append(target)
     assert not broken, broken
+
+
+def test_every_metric_named_is_served() -> None:
+    from prometheus_client import REGISTRY
+
+    import kernel.delivery.metrics  # noqa: F401  (declares the metrics)
+
+    served = set()
+    for family in REGISTRY.collect():
+        served |= {family.name, f"{family.name}_total"} if family.type == "counter" else {family.name}
+    [bullet] = re.findall(r"^- \*\*Metrics\*\*.*?(?=^\S|^- )", README.read_text(), re.M | re.S)
+    named = set(re.findall(r"`(herald_\w+)`", bullet))
+    assert len(named) >= 10
+    assert named - served == set()
