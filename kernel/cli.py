@@ -20,7 +20,8 @@ import sys
 import orjson
 
 from kernel import cli_projects, cli_sends
-from kernel.client import add_connection_options
+from kernel.client import add_connection_options, client_credentials
+from kernel.grpc_tls import TlsFileError
 from kernel.key_sources import KeyNotFound, find_api_key
 from kernel.logs import configure_logging
 from kernel.setting_readers import refused_by_worker
@@ -33,7 +34,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from kernel.server import serve
 
     configure_logging(settings.log_level, settings.log_format, settings.log_repeat_window_seconds)
-    uvloop.run(serve(settings))
+    try:
+        uvloop.run(serve(settings))
+    except TlsFileError as unreadable:
+        print(f"herald: {unreadable}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -79,9 +84,13 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     except KeyNotFound as missing:
         print(f"herald: {missing}", file=sys.stderr)
         return 2
-    return asyncio.run(
-        run_import(args.file, api_key.secret, args.address or settings.grpc_address, args.format)
-    )
+    try:
+        credentials = client_credentials(args, settings)
+    except TlsFileError as unreadable:
+        print(f"herald: {unreadable}", file=sys.stderr)
+        return 2
+    address = args.address or settings.grpc_address
+    return asyncio.run(run_import(args.file, api_key.secret, address, args.format, credentials))
 
 
 def _emulator(args: argparse.Namespace, settings: Settings) -> int:

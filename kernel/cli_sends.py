@@ -63,6 +63,9 @@ def show_send(connection: Connection, args: argparse.Namespace) -> int:
     print(f"  {not_planned(send)}")
     for pause in send.paused_channels:
         print(f"  paused     {pause.channel} since {moment(pause.paused_at)}: {pause.reason}")
+    for reported in send.feedback:
+        events = ", ".join(f"{kind} {count:,}" for kind, count in sorted(reported.events.items()))
+        print(f"  feedback   {reported.channel}: {events}")
     return 0
 
 
@@ -106,7 +109,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     listing.add_argument("--since", default="", help="created at or after (ISO 8601; UTC unless given)")
     listing.add_argument("--until", default="", help="created before (ISO 8601; UTC unless given)")
     add_paging_options(listing)
-    show = send_commands.add_parser("show", help="one send: state, pace, counts, paused channels")
+    show = send_commands.add_parser("show", help="one send: state, pace, counts, paused channels, feedback")
     show.add_argument("--json", action="store_true", help="the Send message as JSON")
     watching = send_commands.add_parser("watch", help="follow a send's progress until it ends")
     watching.add_argument("--interval", type=_seconds, default=1.0, help="seconds between polls (default 1)")

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from kernel.grpc_tls import TlsFileError, channel_credentials
 from kernel.key_sources import FoundKey, KeyNotFound, find_admin_key, find_api_key
 from kernel.settings import Settings
 
@@ -59,6 +60,17 @@ class Connection:
 
 def add_connection_options(parser: argparse.ArgumentParser, key: KeyKind) -> None:
     parser.add_argument("--address", default="", help="Herald's gRPC address (default: $HERALD_GRPC_ADDRESS)")
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="connect over TLS, trusting the system's certificate authorities (default: $HERALD_GRPC_TLS)",
+    )
+    parser.add_argument(
+        "--ca-file",
+        default="",
+        help="connect over TLS, trusting the PEM certificates in this file, e.g. the kernel's self-signed "
+        "one (default: $HERALD_GRPC_TLS_CA_FILE)",
+    )
     if key == "api":
         parser.add_argument("--api-key", default="", help="project API key (default: $HERALD_API_KEY)")
     else:
@@ -68,6 +80,18 @@ def add_connection_options(parser: argparse.ArgumentParser, key: KeyKind) -> Non
             help="operator key (default: $HERALD_ADMIN_KEY, else <data_dir>/admin_key, else the key file "
             "of the `herald serve` listening on the address's port on this machine)",
         )
+
+
+def client_credentials(args: argparse.Namespace, settings: Settings) -> grpc.ChannelCredentials | None:
+    """TLS as the options say, else as the settings say; None for plaintext."""
+    return channel_credentials(args.tls or settings.grpc_tls, args.ca_file or settings.grpc_tls_ca_file)
+
+
+def open_channel(address: str, args: argparse.Namespace, settings: Settings) -> grpc.Channel:
+    credentials = client_credentials(args, settings)
+    if credentials is None:
+        return grpc.insecure_channel(address)
+    return grpc.secure_channel(address, credentials)
 
 
 ClientCommand = Callable[[Connection, argparse.Namespace], int]
@@ -88,9 +112,9 @@ def client_command(key: KeyKind, command: ClientCommand) -> Callable[[argparse.N
             print(f"herald: {missing}", file=sys.stderr)
             return 2
         try:
-            with grpc.insecure_channel(address) as channel:
+            with open_channel(address, args, settings) as channel:
                 return command(Connection(channel, address, found), args)
-        except CommandFailed as failed:
+        except (CommandFailed, TlsFileError) as failed:
             print(f"herald: {failed}", file=sys.stderr)
             return failed.status
 

@@ -316,8 +316,15 @@ async def _store(
             call.cancel()
 
 
-async def run_import(path: str | Path, api_key: str, address: str, fmt: str | None) -> int:
-    """Import the file; prints the summary (stdout) or the fatal error (stderr); returns the exit status."""
+async def run_import(
+    path: str | Path,
+    api_key: str,
+    address: str,
+    fmt: str | None,
+    credentials: grpc.ChannelCredentials | None = None,
+) -> int:
+    """Import the file; prints the summary (stdout) or the fatal error (stderr); returns the exit status.
+    ``credentials``: TLS to the kernel (None: plaintext)."""
     path = Path(path)
     report = Report()
     try:
@@ -325,7 +332,11 @@ async def run_import(path: str | Path, api_key: str, address: str, fmt: str | No
             progress = Progress(path.name, size)
             finished = False
             try:
-                async with grpc.aio.insecure_channel(address) as channel:
+                async with (
+                    grpc.aio.insecure_channel(address)
+                    if credentials is None
+                    else grpc.aio.secure_channel(address, credentials)
+                ) as channel:
                     await _store(
                         batches, profiles_pb2_grpc.ProfileServiceStub(channel), api_key, report, progress
                     )

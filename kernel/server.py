@@ -39,9 +39,10 @@ from kernel.api.projects import ProjectServicer
 from kernel.api.templates import TemplateServicer
 from kernel.app import Kernel
 from kernel.engage.templates import Templates, TemplateStore
+from kernel.grpc_tls import server_credentials
 from kernel.key_sources import admin_key_file, ensure_admin_key, note_key_file
 from kernel.settings import Settings
-from kernel.webhooks import WebhookServer
+from kernel.webhooks import WebhookServer, listening_address, local_url
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class RunningServer:
 
 
 async def start(settings: Settings, admin_key: str) -> RunningServer:
+    credentials = server_credentials(settings.grpc_tls_cert_file, settings.grpc_tls_key_file)
     kernel = await Kernel.open(settings, admin_key)
     server = grpc.aio.server(
         interceptors=[CallGuard(kernel.auth)],
@@ -105,7 +107,11 @@ async def start(settings: Settings, admin_key: str) -> RunningServer:
     reflection.enable_server_reflection(
         (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
-    port = server.add_insecure_port(settings.grpc_address)
+    port = (
+        server.add_insecure_port(settings.grpc_address)
+        if credentials is None
+        else server.add_secure_port(settings.grpc_address, credentials)
+    )
     if port == 0:
         await kernel.close()
         raise RuntimeError(f"cannot listen on {settings.grpc_address}")
@@ -116,14 +122,18 @@ async def start(settings: Settings, admin_key: str) -> RunningServer:
         settings.webhook_receive_concurrency,
         settings.webhook_bytes_per_second,
     )
-    host, _, webhook_port = settings.webhook_address.rpartition(":")
-    await webhooks.start(host.strip("[]"), int(webhook_port))
+    await webhooks.start(*listening_address(settings.webhook_address))
     if kernel.sandbox is not None:
         kernel.sandbox.receive_webhooks_at(webhooks.local_url)
     await server.start()
     log.info(
         "herald listening",
-        extra={"address": settings.grpc_address, "port": port, "webhook_port": webhooks.port},
+        extra={
+            "address": settings.grpc_address,
+            "port": port,
+            "tls": credentials is not None,
+            "webhook_port": webhooks.port,
+        },
     )
     return RunningServer(kernel, server, health_servicer, port, webhooks)
 
@@ -147,11 +157,14 @@ def herald_command() -> str:
 
 
 def first_call_banner(settings: Settings, admin_key: str) -> str:
+    cert = settings.grpc_tls_cert_file
+    # A self-signed certificate is its own authority; one a CA signed needs that CA's file instead.
+    cli_tls, grpcurl_tls = (f" --ca-file {cert}", f"-cacert {cert}") if cert else ("", "-plaintext")
     return (
         f"\nHerald generated an admin key (kept in {admin_key_file(settings)}):\n\n    {admin_key}\n\n"
         "Create your first project and API key:\n\n"
-        f"    {herald_command()} project create 'My app'\n\n"
-        "(or with grpcurl: grpcurl -plaintext -H 'authorization: Bearer "
+        f"    {herald_command()} project create 'My app'{cli_tls}\n\n"
+        f"(or with grpcurl: grpcurl {grpcurl_tls} -H 'authorization: Bearer "
         f'{admin_key}\' -d \'{{"name": "My app"}}\' {settings.grpc_address} '
         "herald.v1.ProjectService/CreateProject)\n"
     )
@@ -189,6 +202,9 @@ async def work(settings: Settings) -> None:
     finish (for ``shutdown_grace_seconds``)."""
     announce_settings(settings, "worker")
     kernel = await Kernel.open(settings, admin_key="")
+    if kernel.sandbox is not None:
+        # This process receives no webhooks: its emulators report to the kernels' endpoint.
+        kernel.sandbox.receive_webhooks_at(local_url(settings.webhook_address))
     log.info("herald worker running", extra={"workers": settings.worker_count})
     await _until_signalled()
     await kernel.close()

@@ -23,7 +23,10 @@ _API = (SERVE,)
 #: ``worker`` alike (both open the same database, channels, senders, workers and webhook appliers).
 LIMITED_READERS: dict[str, tuple[str, ...]] = {
     "grpc_address": (SERVE, CLI),
-    "webhook_address": _API,
+    "grpc_tls_cert_file": _API,
+    "grpc_tls_key_file": _API,
+    "grpc_tls": (CLI,),
+    "grpc_tls_ca_file": (CLI,),
     "webhook_receive_concurrency": _API,
     "webhook_bytes_per_second": _API,
     "admin_key": (SERVE, CLI),

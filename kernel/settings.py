@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -47,9 +47,29 @@ class Settings(BaseSettings):
     grpc_address: str = Field(
         "127.0.0.1:50051", description="Where the gRPC API listens (host:port; port 0 picks a free one)."
     )
+    grpc_tls_cert_file: str = Field(
+        "",
+        description="PEM certificate chain the gRPC port presents; with grpc_tls_key_file it serves TLS "
+        "only (a plaintext client is refused). Empty: plaintext, for loopback or behind a proxy that "
+        "terminates TLS.",
+    )
+    grpc_tls_key_file: str = Field(
+        "", description="PEM private key of grpc_tls_cert_file; set both or neither."
+    )
+    grpc_tls: bool = Field(
+        False,
+        description="Client commands connect over TLS, trusting the system's certificate authorities "
+        "(or grpc_tls_ca_file); the same as their --tls option.",
+    )
+    grpc_tls_ca_file: str = Field(
+        "",
+        description="PEM certificates the client commands trust for the kernel's (a self-signed "
+        "certificate, a private authority); implies grpc_tls. The same as their --ca-file option.",
+    )
     webhook_address: str = Field(
         "127.0.0.1:8470",
-        description="Where provider webhooks are received: POST /webhooks/<project id>/<channel>.",
+        description="Where provider webhooks are received: POST /webhooks/<project id>/<channel>. A "
+        "sandboxed `herald worker` has its emulators report to the kernel listening there.",
     )
     webhook_workers: int = Field(
         1,
@@ -306,6 +326,13 @@ class Settings(BaseSettings):
             unsubscribed=self.sandbox_feedback_unsubscribed,
             unregistered=self.sandbox_feedback_unregistered,
         )
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        if bool(self.grpc_tls_cert_file) != bool(self.grpc_tls_key_file):
+            missing = "grpc_tls_key_file" if self.grpc_tls_cert_file else "grpc_tls_cert_file"
+            raise ValueError(f"{missing}: TLS needs both grpc_tls_cert_file and grpc_tls_key_file")
+        return self
 
     @field_validator("default_wave_rate")
     @classmethod

@@ -56,6 +56,18 @@ async def _read_at_most(request: web.Request, limit: int, pace: BodyPace) -> byt
     return b"".join(chunks)
 
 
+def listening_address(address: str) -> tuple[str, int]:
+    """The host and port of a ``host:port`` setting (an IPv6 host in brackets or not)."""
+    host, _, port = address.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def local_url(address: str) -> str:
+    """Where this host reaches the webhook endpoint of a kernel listening on ``address`` (host:port)."""
+    host, port = listening_address(address)
+    return f"http://{_local_host(host)}:{port}"
+
+
 def _local_host(listening: str) -> str:
     """The address this host reaches a server at that listens on ``listening`` (every interface: its
     loopback)."""
@@ -104,7 +116,7 @@ class WebhookServer:
         await self._runner.setup()
         await web.TCPSite(self._runner, host, port).start()
         self.port = self._runner.addresses[0][1]
-        self.local_url = f"http://{_local_host(host)}:{self.port}"
+        self.local_url = local_url(f"{host}:{self.port}")
 
     async def stop(self) -> None:
         if self._runner is not None:

@@ -8,6 +8,7 @@ import ssl
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -15,9 +16,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 
-def self_signed_tls(alpn: Sequence[str] = ()) -> tuple[ssl.SSLContext, str]:
-    """A server context with a fresh self-signed certificate for localhost, 127.0.0.1 and ::1, and the
-    certificate's PEM (a client trusts it as its CA)."""
+class SelfSigned(NamedTuple):
+    """A certificate signed by its own key (a client trusts the certificate as its CA), both as PEM."""
+
+    cert_pem: bytes
+    key_pem: bytes
+
+
+def self_signed() -> SelfSigned:
+    """A fresh self-signed certificate for localhost, 127.0.0.1 and ::1, and its key."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Herald loopback emulator")])
     now = dt.datetime.now(dt.UTC)
@@ -34,10 +41,18 @@ def self_signed_tls(alpn: Sequence[str] = ()) -> tuple[ssl.SSLContext, str]:
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
-    cert_pem = certificate.public_bytes(serialization.Encoding.PEM)
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    return SelfSigned(
+        certificate.public_bytes(serialization.Encoding.PEM),
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ),
     )
+
+
+def self_signed_tls(alpn: Sequence[str] = ()) -> tuple[ssl.SSLContext, str]:
+    """A server context with a fresh self-signed certificate (:func:`self_signed`), and the certificate's
+    PEM (a client trusts it as its CA)."""
+    cert_pem, key_pem = self_signed()
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     if alpn:

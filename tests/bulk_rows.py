@@ -28,13 +28,17 @@ async def stored_send(db: asyncpg.Pool, project: ProjectKey, state: str = "pause
     )
 
 
-async def sliced(db: asyncpg.Pool, project: ProjectKey, send_id: uuid.UUID, **counters: int) -> None:
-    """A slice of the send, done by a worker, with these counters (the others 0)."""
-    slice_no = await db.fetchval(
-        "SELECT coalesce(max(slice_no) + 1, 0) FROM send_slices WHERE project_id = $1 AND send_id = $2",
-        project.project_id,
-        send_id,
-    )
+async def sliced(
+    db: asyncpg.Pool, project: ProjectKey, send_id: uuid.UUID, slice_no: int | None = None, **counters: int
+) -> None:
+    """A slice of the send (numbered ``slice_no``, by default the next), done by a worker, with these
+    counters (the others 0)."""
+    if slice_no is None:
+        slice_no = await db.fetchval(
+            "SELECT coalesce(max(slice_no) + 1, 0) FROM send_slices WHERE project_id = $1 AND send_id = $2",
+            project.project_id,
+            send_id,
+        )
     names = ", ".join(counters)
     values = ", ".join(f"${i}" for i in range(4, 4 + len(counters)))
     await db.execute(

@@ -20,13 +20,19 @@ class Block(NamedTuple):
 
 
 def section(heading: str) -> str:
-    """The README's text under ``heading`` (e.g. ``### Writing a channel plugin``), up to the next
+    """The README's text under ``heading`` (e.g. ``## Writing a channel plugin``), up to the next
     heading of the same or a higher level."""
     text = README.read_text()
     level = heading.split(" ", 1)[0]
     start = text.index(f"\n{heading}\n")
-    ends = [m.start() for m in re.finditer(rf"^#{{1,{len(level)}}} ", text[start + 1 :], re.M)][1:]
-    return text[start + 1 : start + 1 + ends[0]] if ends else text[start + 1 :]
+    # A comment line in a code block (``# first_call.py``) is no heading.
+    fenced = [match.span() for match in _FENCE.finditer(text)]
+    ends = [
+        start + 1 + m.start()
+        for m in re.finditer(rf"^#{{1,{len(level)}}} ", text[start + 1 :], re.M)
+        if not any(lo <= start + 1 + m.start() < hi for lo, hi in fenced)
+    ][1:]
+    return text[start + 1 : ends[0]] if ends else text[start + 1 :]
 
 
 def code_blocks(language: str, text: str | None = None) -> list[Block]:

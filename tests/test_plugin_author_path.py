@@ -47,7 +47,7 @@ def copy_of_checkout(destination: Path) -> Path:
 
 
 def guide_commands() -> str:
-    [commands] = code_blocks("bash", section("### Writing a channel plugin"))
+    [commands] = code_blocks("bash", section("## Writing a channel plugin"))
     assert HERALD_PLACEHOLDER in commands.code
     return commands.code
 

@@ -15,6 +15,7 @@ import asyncio
 import json
 import os
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from herald.v1 import projects_pb2_grpc
 from kernel.server import RunningServer, running
 from kernel.settings import Settings
 from tests.channel_addresses import browser_subscription
+from tests.cli_support import operator_environment
 from tests.conftest import ADMIN_KEY, ProjectKey, new_project
 from tests.readme import README, Block, code_blocks, section
 
@@ -105,3 +107,49 @@ async def test_the_import_command_accepts_the_example_files(
         )
         stdout, stderr = await run.communicate()
         assert run.returncode == 0, (shell_command, stdout.decode(), stderr.decode())
+
+
+async def shell(script: str, folder: Path, **variables: str) -> str:
+    """``script`` run by bash in ``folder``, stopping at the first failing command; its output."""
+    run = await asyncio.create_subprocess_exec(
+        "bash",
+        "-euc",
+        script,
+        cwd=folder,
+        env=operator_environment(folder, **variables),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await run.communicate()
+    assert run.returncode == 0, (script, out.decode(), err.decode())
+    return out.decode()
+
+
+async def test_get_started_runs_as_written(
+    server: RunningServer, first_try: RunningServer, tmp_path: Path
+) -> None:
+    """The newcomer's path, every command as the README gives it, in a folder with the checkout's
+    ``.venv``: ``first_try`` stands for the sandboxed ``make run``, and its admin key is in the
+    environment where the README's second terminal finds the generated one."""
+    started = section("## Get started")
+    commands = code_blocks("bash", started)
+    assert [block.code for block in commands[:2]] == ["make run\n", "HERALD_SANDBOX=true make run\n"]
+    create_project, keep_key = commands[2].code.splitlines()
+    (tmp_path / ".venv").symlink_to(Path(sys.executable).parent.parent)
+    here = {"HERALD_GRPC_ADDRESS": first_try.address, "HERALD_ADMIN_KEY": ADMIN_KEY}
+    created = await shell(create_project, tmp_path, **here)
+    key = created.split("API key (shown once): ")[1].split()[0]
+    project = ProjectKey(uuid.UUID(created.split()[1]), key)
+    for script in code_blocks("python", started):
+        name = script.code.split("\n", 1)[0].removeprefix("# ")
+        (tmp_path / name).write_text(as_run_here(script.code, first_try, project))
+    the_rest = "\n".join([keep_key.replace(README_KEY, key), *(block.code for block in commands[3:])])
+    # The session's kernel is no sandbox: only the sandboxed kernel's worker may send the README's send.
+    await server.kernel.workers.stop()
+    try:
+        shown = await shell(f".venv/bin/python first_call.py\n{the_rest}", tmp_path, **here)
+    finally:
+        server.kernel.workers.start()
+    assert 'custom_id: "user-42"' in shown
+    assert "imported: 3 (created: 3, updated: 0)" in shown
+    assert "completed: planned 3, sent 3, failed 0" in shown

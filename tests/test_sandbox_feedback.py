@@ -5,11 +5,14 @@ the timelines and the suppression list fill in as in production."""
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
 from urllib.parse import urlsplit
 
+import asyncpg
 import grpc
 import pytest
 
@@ -28,7 +31,9 @@ from kernel.delivery.send_ids import bulk_message_ids
 from kernel.server import RunningServer, running
 from kernel.settings import Settings
 from tests.channel_addresses import browser_subscription
+from tests.cli_support import herald
 from tests.conftest import ADMIN_KEY, SPARKPOST, ProjectKey, new_project
+from tests.delivery.support import PATIENCE_SECONDS, herald_worker
 
 SMS = "sms.twilio"
 PEOPLE = 60
@@ -278,50 +283,76 @@ async def test_push_emulators_answer_their_share_of_tokens_as_unregistered(
     assert 0 < len(dead) < PEOPLE
 
 
-async def test_a_sandbox_bulk_send_shows_its_reports_in_its_statistics(
-    server: RunningServer, sandboxed: RunningServer, client: grpc.aio.Channel, project: ProjectKey
-) -> None:
-    """A bulk send in sandbox mode: GetSend counts what the SparkPost emulator reported back, exactly as
-    the rates decide for each message id."""
-    emails = [f"reader{index}@bulk.example" for index in range(PEOPLE)]
+async def reachable_by_email(client: grpc.aio.Channel, project: ProjectKey, prefix: str) -> list[str]:
+    """PEOPLE profiles with an email each (custom ids ``prefix0``...); their emails."""
+    emails = [f"{prefix}{index}@bulk.example" for index in range(PEOPLE)]
     profiles = profiles_pb2_grpc.ProfileServiceStub(client)
     for index, email in enumerate(emails):
         await profiles.UpsertProfile(
             profiles_pb2.UpsertProfileRequest(
-                profile=common_pb2.ProfileRef(custom_id=f"r{index}"),
+                profile=common_pb2.ProfileRef(custom_id=f"{prefix}{index}"),
                 add_addresses=[common_pb2.Address(kind="email", value=email)],
             ),
             metadata=project.auth,
         )
+    return emails
+
+
+async def email_everyone(
+    messages: messages_pb2_grpc.MessageServiceStub, project: ProjectKey, name: str
+) -> messages_pb2.Send:
+    return await messages.CreateSend(
+        messages_pb2.CreateSendRequest(
+            name=name,
+            all_reachable=messages_pb2.AllReachable(),
+            channels=[SPARKPOST],
+            templates={SPARKPOST: TEMPLATE},
+            purpose=common_pb2.PURPOSE_TRANSACTIONAL,
+        ),
+        metadata=project.auth,
+    )
+
+
+def owed_reports(server: RunningServer, send_id: str, emails: list[str]) -> Counter[str]:
+    """What the emulator reports of a send to ``emails``, by kind, as the rates decide."""
+    rates = server.kernel.settings.sandbox_feedback_rates()
+    ids = bulk_message_ids(uuid.UUID(send_id), SPARKPOST, emails)
+    return Counter(kind.value for message_id in ids for kind in rates.outcomes(message_id))
+
+
+async def test_a_sandbox_bulk_send_shows_its_reports_in_its_statistics(
+    server: RunningServer,
+    sandboxed: RunningServer,
+    client: grpc.aio.Channel,
+    project: ProjectKey,
+    tmp_path: Path,
+) -> None:
+    """A bulk send in sandbox mode: GetSend, and `herald sends show`, count what the SparkPost emulator
+    reported back, exactly as the rates decide for each message id."""
+    emails = await reachable_by_email(client, project, "r")
     messages = messages_pb2_grpc.MessageServiceStub(client)
     # The session's kernel is no sandbox: only the sandboxed kernel's workers may send this.
     await server.kernel.workers.stop()
     sandboxed.kernel.workers.start()
     try:
-        send = await messages.CreateSend(
-            messages_pb2.CreateSendRequest(
-                name="sandbox newsletter",
-                all_reachable=messages_pb2.AllReachable(),
-                channels=[SPARKPOST],
-                templates={SPARKPOST: TEMPLATE},
-                purpose=common_pb2.PURPOSE_TRANSACTIONAL,
-            ),
-            metadata=project.auth,
-        )
+        send = await email_everyone(messages, project, "sandbox newsletter")
         done = await until_completed(messages, project, send.send_id)
         await loop_closed(sandboxed, project)
     finally:
         await sandboxed.kernel.workers.stop()
         server.kernel.workers.start()
     assert done.sent == PEOPLE
-    rates = sandboxed.kernel.settings.sandbox_feedback_rates()
-    ids = bulk_message_ids(uuid.UUID(send.send_id), SPARKPOST, emails)
-    owed = Counter(kind.value for message_id in ids for kind in rates.outcomes(message_id))
+    owed = owed_reports(sandboxed, send.send_id, emails)
     read = await messages.GetSend(messages_pb2.GetSendRequest(send_id=send.send_id), metadata=project.auth)
     [feedback] = read.feedback
     assert feedback.channel == SPARKPOST
     assert dict(feedback.events) == dict(owed)
     assert all(owed[kind.value] > 0 for kind in EMAIL_OUTCOMES), owed
+    connection = ("--address", sandboxed.address, "--api-key", project.key)
+    shown = await herald(tmp_path, "sends", "show", send.send_id, *connection)
+    assert shown.status == 0, shown.err
+    events = ", ".join(f"{kind} {count:,}" for kind, count in sorted(owed.items()))
+    assert f"  feedback   {SPARKPOST}: {events}\n" in shown.out
 
 
 async def until_completed(
@@ -334,3 +365,55 @@ async def until_completed(
             return send
         await asyncio.sleep(0.05)
     raise AssertionError(f"the send never completed: {send}")
+
+
+async def test_a_sandboxed_worker_process_reports_back_to_the_kernel(
+    server: RunningServer,
+    sandboxed: RunningServer,
+    client: grpc.aio.Channel,
+    project: ProjectKey,
+    settings: Settings,
+    db: asyncpg.Pool,
+) -> None:
+    """`herald worker` in sandbox mode receives no webhooks: its own emulators post their reports to the
+    kernel listening at HERALD_WEBHOOK_ADDRESS, so a send that worker delivers fills in its statistics."""
+    emails = await reachable_by_email(client, project, "w")
+    environment = {
+        **os.environ,
+        "HERALD_DATABASE_URL": settings.database_url,
+        "HERALD_DATA_DIR": str(settings.data_dir),
+        "HERALD_SANDBOX": "true",
+        "HERALD_WEBHOOK_ADDRESS": f"127.0.0.1:{sandboxed.webhooks.port}",
+        "HERALD_METRICS_ADDRESS": "",
+        "HERALD_LOG_FORMAT": "text",
+        **{f"HERALD_{name.upper()}": str(rate) for name, rate in RATES.items()},
+    }
+    messages = messages_pb2_grpc.MessageServiceStub(client)
+    # Only the worker process may send this.
+    await server.kernel.workers.stop()
+    await sandboxed.kernel.workers.stop()
+    try:
+        async with herald_worker(environment, db):
+            send = await email_everyone(messages, project, "sent by a worker")
+            done = await until_completed(messages, project, send.send_id)
+            assert done.sent == PEOPLE
+            owed = owed_reports(sandboxed, send.send_id, emails)
+            read = await until_reported(messages, project, send.send_id, sum(owed.values()))
+    finally:
+        server.kernel.workers.start()
+    [feedback] = read.feedback
+    assert dict(feedback.events) == dict(owed)
+
+
+async def until_reported(
+    messages: messages_pb2_grpc.MessageServiceStub, project: ProjectKey, send_id: str, reports: int
+) -> messages_pb2.Send:
+    """The send once its statistics count ``reports`` provider reports (posted by another process)."""
+    request = messages_pb2.GetSendRequest(send_id=send_id)
+    deadline = asyncio.get_running_loop().time() + PATIENCE_SECONDS
+    while True:
+        send = await messages.GetSend(request, metadata=project.auth)
+        if sum(count for reported in send.feedback for count in reported.events.values()) >= reports:
+            return send
+        assert asyncio.get_running_loop().time() < deadline, f"reports never arrived: {send.feedback}"
+        await asyncio.sleep(0.1)

@@ -221,10 +221,22 @@ async def finish(conn: asyncpg.Connection, part: Slice, owner: str, audience: Sl
 async def add_counts(
     conn: asyncpg.Connection, project_id: uuid.UUID, send_id: uuid.UUID, by_slice: Mapping[int, SliceCounts]
 ) -> None:
-    """Add outcomes to the slices the messages came from (in the transaction that logs them)."""
+    """Add outcomes to the slices the messages came from (in the transaction that logs them).
+
+    The slices' rows are locked first, in slice order: two batches of one send recorded at once (retries
+    from several slices, taken by two workers) otherwise lock them in whatever order the update's plan
+    reads them, and PostgreSQL breaks the deadlock by failing one batch.
+    """
     if not by_slice:
         return
-    numbers = list(by_slice)
+    numbers = sorted(by_slice)
+    await conn.execute(
+        """SELECT FROM send_slices WHERE project_id = $1 AND send_id = $2 AND slice_no = ANY($3::int[])
+           ORDER BY slice_no FOR UPDATE""",
+        project_id,
+        send_id,
+        numbers,
+    )
     columns = [[getattr(by_slice[number], name) for number in numbers] for name in OUTCOMES]
     updates = ", ".join(f"{name} = s.{name} + c.{name}" for name in OUTCOMES)
     await conn.execute(

@@ -3,12 +3,15 @@ deferring, expiring messages or being slowed down, with the provider's own answe
 
 Each (event, channel, domain) gets one line when it first happens, then at most one per window, which
 counts the messages since the line before: an outage of a channel gives a few lines a minute, not one per
-message, and never none. A line's message names the channel, the domain, the count and the answer, so
-that the handler's repeat filter (which holds back identical lines) never hides one.
+message, and never none. Messages held back are logged when their window closes, even when no more come:
+an outage shorter than a window still ends with a line that counts it all. A line's message names the
+channel, the domain, the count and the answer, so that the handler's repeat filter (which holds back
+identical lines) never hides one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -27,6 +30,17 @@ class _Tally:
     next_line_at: float
     since: float
     messages: int = 0
+    answer: str = ""
+    #: A line is due when the window closes (messages were held back since the last one).
+    line_due: bool = False
+
+
+#: Runs a callback after a delay in seconds (``loop.call_later`` by default).
+Schedule = Callable[[float, Callable[[], None]], object]
+
+
+def _later(delay: float, callback: Callable[[], None]) -> object:
+    return asyncio.get_running_loop().call_later(delay, callback)
 
 
 class ProviderTrouble:
@@ -34,9 +48,15 @@ class ProviderTrouble:
 
     max_tracked = 10_000
 
-    def __init__(self, window_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        window_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+        schedule: Schedule = _later,
+    ) -> None:
         self._window = window_seconds
         self._clock = clock
+        self._schedule = schedule
         self._tallies: dict[tuple[str, str, str], _Tally] = {}
 
     def note(self, event: str, channel: str, domain: str, answer: str, messages: int = 1) -> None:
@@ -50,8 +70,20 @@ class ProviderTrouble:
                 self._tallies.clear()
             tally = self._tallies[key] = _Tally(next_line_at=now, since=now)
         tally.messages += messages
-        if now < tally.next_line_at:
-            return
+        tally.answer = answer[:ANSWER_CHARS]
+        if now >= tally.next_line_at:
+            self._line(key, tally, now)
+        elif not tally.line_due:
+            tally.line_due = True
+            self._schedule(tally.next_line_at - now, lambda: self._window_closed(key, tally))
+
+    def _window_closed(self, key: tuple[str, str, str], tally: _Tally) -> None:
+        tally.line_due = False
+        if tally.messages and self._tallies.get(key) is tally:
+            self._line(key, tally, self._clock())
+
+    def _line(self, key: tuple[str, str, str], tally: _Tally, now: float) -> None:
+        event, channel, domain = key
         log.warning(
             "provider trouble: %s %s%s: %s message(s) in %.0f s; provider answered: %s",
             channel,
@@ -59,13 +91,13 @@ class ProviderTrouble:
             f" ({domain})" if domain else "",
             tally.messages,
             now - tally.since,
-            answer[:ANSWER_CHARS],
+            tally.answer,
             extra={
                 "event": event,
                 "channel": channel,
                 "domain": domain,
                 "messages": tally.messages,
-                "answer": answer[:ANSWER_CHARS],
+                "answer": tally.answer,
             },
         )
         tally.messages, tally.since, tally.next_line_at = 0, now, now + self._window

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sys
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 import aiohttp
@@ -180,3 +182,25 @@ async def scrape(server: RunningServer) -> dict[tuple[str, frozenset[tuple[str, 
         for family in text_string_to_metric_families(text)
         for sample in family.samples
     }
+
+
+@contextlib.asynccontextmanager
+async def herald_worker(
+    env: dict[str, str], db: asyncpg.Pool, **settings: Any
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """``herald worker`` in its own process, registered (heartbeating) before the block starts."""
+    extra = {f"HERALD_{name.upper()}": str(value) for name, value in settings.items()}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "kernel.cli", "worker", env={**env, **extra}
+    )
+    try:
+        deadline = asyncio.get_running_loop().time() + PATIENCE_SECONDS
+        while not await db.fetchval("SELECT count(*) FROM workers WHERE pid = $1", process.pid):
+            assert process.returncode is None, "herald worker exited"
+            assert asyncio.get_running_loop().time() < deadline, "herald worker did not start"
+            await asyncio.sleep(0.1)
+        yield process
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        await process.wait()

@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import grpc
 import orjson
 import pytest
@@ -28,6 +27,7 @@ from tests.delivery.support import (
     PATIENCE_SECONDS,
     adds_up,
     completed,
+    herald_worker,
     seed_people,
     seeded_emails,
     send_request,
@@ -49,28 +49,6 @@ def worker_env(database_url: str, data_dir: Path, sparkpost: Any) -> Iterator[di
         "HERALD_LOG_LEVEL": "WARNING",
         "HERALD_LOG_FORMAT": "text",
     }
-
-
-@contextlib.asynccontextmanager
-async def herald_worker(
-    env: dict[str, str], db: asyncpg.Pool, **settings: Any
-) -> AsyncIterator[asyncio.subprocess.Process]:
-    """``herald worker`` in its own process, registered (heartbeating) before the block starts."""
-    extra = {f"HERALD_{name.upper()}": str(value) for name, value in settings.items()}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "kernel.cli", "worker", env={**env, **extra}
-    )
-    try:
-        deadline = asyncio.get_running_loop().time() + PATIENCE_SECONDS
-        while not await db.fetchval("SELECT count(*) FROM workers WHERE pid = $1", process.pid):
-            assert process.returncode is None, "herald worker exited"
-            assert asyncio.get_running_loop().time() < deadline, "herald worker did not start"
-            await asyncio.sleep(0.1)
-        yield process
-    finally:
-        if process.returncode is None:
-            process.terminate()
-        await process.wait()
 
 
 async def test_two_worker_processes_share_a_send_and_send_nothing_twice(

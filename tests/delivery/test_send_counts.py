@@ -1,9 +1,14 @@
 """A send's counters are the sums of its slices', and the queue depth is what running and paused sends
-have planned and not finished."""
+have planned and not finished; batches adding to the same slices never deadlock."""
 
 from __future__ import annotations
 
-from kernel.delivery.slices import COUNTERS, pending_messages, send_counts
+import asyncio
+import uuid
+
+import asyncpg
+
+from kernel.delivery.slices import COUNTERS, SliceCounts, add_counts, pending_messages, send_counts
 from tests.bulk_rows import sliced, stored_send
 from tests.conftest import ProjectKey
 
@@ -37,3 +42,45 @@ async def test_queue_depth_counts_running_and_paused_sends(db, project: ProjectK
         await sliced(db, project, await stored_send(db, project, state), planned=planned, sent=1)
 
     assert await pending_messages(db) - before == 9 + 4
+
+
+async def test_batches_adding_to_the_same_slices_in_opposite_orders_both_commit(
+    db: asyncpg.Pool, project: ProjectKey
+) -> None:
+    """Two provider batches of one send recorded at once (retries of several slices, taken by two workers)
+    add to the same slices: a transaction holding slice 0 and going on to slice 1 meets one adding to
+    slices 1 and 0. Both commit, neither is chosen as a deadlock victim."""
+    send_id = await stored_send(db, project, "running")
+    # Stored in the opposite order: a statement reading the table in its physical order meets 1 first.
+    for slice_no in (1, 0):
+        await sliced(db, project, send_id, slice_no, planned=2)
+    one = SliceCounts(sent=1)
+    async with db.acquire() as holder, db.acquire() as crossing:
+        # The plan a small send_slices gets (a fresh database's): the table read in its physical order.
+        await crossing.execute("SET enable_indexscan = off; SET enable_bitmapscan = off")
+        async with holder.transaction():
+            await add_counts(holder, project.project_id, send_id, {0: one})
+            crossed = asyncio.ensure_future(crossing_batch(crossing, project, send_id, {1: one, 0: one}))
+            await until_waiting_for_a_lock(db, crossing)
+            await add_counts(holder, project.project_id, send_id, {1: one})
+        await crossed
+        await crossing.execute("RESET enable_indexscan; RESET enable_bitmapscan")
+    counts = await send_counts(db, project.project_id, [send_id])
+    assert counts[send_id].counters["sent"] == 4
+
+
+async def crossing_batch(
+    conn: asyncpg.Connection, project: ProjectKey, send_id: uuid.UUID, by_slice: dict[int, SliceCounts]
+) -> None:
+    async with conn.transaction():
+        await add_counts(conn, project.project_id, send_id, by_slice)
+
+
+async def until_waiting_for_a_lock(db: asyncpg.Pool, conn: asyncpg.Connection) -> None:
+    """Return once ``conn``'s statement waits for a row another transaction holds."""
+    backend = conn.get_server_pid()
+    query = "SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1"
+    while True:
+        if await db.fetchval(query, backend) == "Lock":
+            return
+        await asyncio.sleep(0.01)
