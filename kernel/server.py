@@ -27,6 +27,8 @@ from herald.v1 import (
     profiles_pb2_grpc,
     projects_pb2,
     projects_pb2_grpc,
+    segments_pb2,
+    segments_pb2_grpc,
 )
 from kernel.api.channels import ChannelServicer
 from kernel.api.guard import CallGuard
@@ -34,7 +36,9 @@ from kernel.api.limits import MAX_MESSAGE_BYTES
 from kernel.api.messages import MessageServicer
 from kernel.api.profiles import ProfileServicer
 from kernel.api.projects import ProjectServicer
+from kernel.api.segments import SegmentServicer
 from kernel.app import Kernel
+from kernel.engage.segments import Segments, Vocabulary
 from kernel.key_sources import admin_key_file, ensure_admin_key, note_key_file
 from kernel.settings import Settings
 from kernel.webhooks import WebhookServer
@@ -46,6 +50,7 @@ SERVICE_NAMES = (
     profiles_pb2.DESCRIPTOR.services_by_name["ProfileService"].full_name,
     channels_pb2.DESCRIPTOR.services_by_name["ChannelService"].full_name,
     messages_pb2.DESCRIPTOR.services_by_name["MessageService"].full_name,
+    segments_pb2.DESCRIPTOR.services_by_name["SegmentService"].full_name,
 )
 
 
@@ -87,6 +92,9 @@ async def start(settings: Settings, admin_key: str) -> RunningServer:
     )
     messages_pb2_grpc.add_MessageServiceServicer_to_server(
         MessageServicer(kernel.transactional, kernel.sends, kernel.db.pool), server
+    )
+    segments_pb2_grpc.add_SegmentServiceServicer_to_server(
+        SegmentServicer(Segments(kernel.db.pool), Vocabulary.of(kernel.channels), kernel.limits), server
     )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
