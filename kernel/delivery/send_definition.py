@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from herald.v1 import common_pb2
 from herald.v1 import messages_pb2 as pb
@@ -20,6 +21,9 @@ from kernel.profiles.refs import Ref, check_ref
 from kernel.request_ids import check_request_id
 from kernel.text import check_no_control_characters
 from sender_ext import Rate
+
+if TYPE_CHECKING:
+    from kernel.engage.segments.frozen import FrozenAudience
 
 MAX_AUDIENCE_REFS = 1_000_000
 MAX_DOMAINS = 1000
@@ -49,6 +53,8 @@ class SendDefinition:
     #: The client's request id (AIP-155); None without one.
     request_id: str | None
     start_paused: bool
+    #: The audience by segments, frozen when the send was created; None for a list or all reachable.
+    audience: FrozenAudience | None = None
 
     @property
     def marketing(self) -> bool:
@@ -86,11 +92,11 @@ def parse_send(request: pb.CreateSendRequest, manager: ChannelManager, default_r
 
 
 def audience_refs(request: pb.CreateSendRequest) -> list[Ref] | None:
-    """The listed profiles, checked; None for "every reachable profile"."""
+    """The listed profiles, checked; None for "every reachable profile" or segments."""
     which = request.WhichOneof("audience")
     if which is None:
-        raise InvalidArgument("set profiles or all_reachable", "audience")
-    if which == "all_reachable":
+        raise InvalidArgument("set profiles, all_reachable or segments", "audience")
+    if which != "profiles":
         return None
     refs = request.profiles.profiles
     if not refs:

@@ -16,10 +16,12 @@ from typing import Any
 from herald.v1 import messages_pb2 as pb
 from kernel.delivery.send_definition import SendDefinition
 from kernel.delivery.templates import parse_template, ttl_seconds
+from kernel.engage.segments.frozen import FrozenAudience
 from kernel.plugins import ChannelManager
 from sender_ext import Rate
 
-VERSION = 1
+#: Version 2 added ``audience`` (a segment selection, frozen); version 1 specs are read as without one.
+VERSION = 2
 #: The MessageTemplate fields kept as they are: the texts (Liquid sources) and the string options.
 _STRINGS = (
     "subject",
@@ -37,8 +39,8 @@ _STRINGS = (
     "priority",
 )
 
-#: What a version 1 spec holds (see :func:`spec_of`).
-_KEYS = frozenset(
+#: What a version 1 spec holds; version 2 adds ``audience`` (see :func:`spec_of`).
+_V1_KEYS = frozenset(
     {
         "version",
         "name",
@@ -53,6 +55,7 @@ _KEYS = frozenset(
         "start_paused",
     }
 )
+_KEYS = {1: _V1_KEYS, 2: _V1_KEYS | {"audience"}}
 
 
 class UnreadableSpec(ValueError):
@@ -77,6 +80,7 @@ def spec_of(definition: SendDefinition) -> dict[str, Any]:
         "require_opt_in": definition.require_opt_in,
         "request_id": definition.request_id,
         "start_paused": definition.start_paused,
+        "audience": None if definition.audience is None else definition.audience.stored(),
     }
 
 
@@ -101,6 +105,7 @@ def definition_of(spec: Mapping[str, Any], manager: ChannelManager) -> SendDefin
         require_opt_in=spec["require_opt_in"],
         request_id=spec["request_id"],
         start_paused=spec["start_paused"],
+        audience=FrozenAudience.from_stored(spec["audience"]) if spec.get("audience") else None,
     )
 
 
@@ -133,8 +138,9 @@ def _template_message(fields: Mapping[str, Any]) -> pb.MessageTemplate:
 
 
 def _checked(spec: Mapping[str, Any]) -> Mapping[str, Any]:
-    if spec.get("version") != VERSION:
+    keys = _KEYS.get(spec.get("version"))  # type: ignore[arg-type]
+    if keys is None:
         raise UnreadableSpec(f"send definition version {spec.get('version')!r} is not known")
-    if missing := _KEYS - spec.keys():
+    if missing := keys - spec.keys():
         raise UnreadableSpec(f"send definition without {sorted(missing)}")
     return spec

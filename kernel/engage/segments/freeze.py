@@ -7,22 +7,13 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
 from herald.v1 import segments_pb2 as pb
 from kernel.engage.segments import store
-from kernel.engage.segments.conditions import (
-    AllOf,
-    AnyOf,
-    Condition,
-    Negation,
-    SegmentRef,
-    from_stored,
-    stored_form,
-    walk,
-)
+from kernel.engage.segments.conditions import AllOf, AnyOf, Condition, Negation, SegmentRef, walk
+from kernel.engage.segments.frozen import FrozenAudience
 from kernel.engage.segments.parse import Vocabulary, parse_condition, parse_segment_id
 from kernel.errors import InvalidArgument
 from kernel.profiles.attributes import AttributeLimits
@@ -50,21 +41,6 @@ class Selection:
         return AllOf((union, Negation(AnyOf(tuple(SegmentRef(segment_id) for segment_id in self.exclude)))))
 
 
-@dataclass(frozen=True, slots=True)
-class FrozenAudience:
-    """A send's audience as stored in its spec: a condition without references and its instant."""
-
-    condition: Condition
-    evaluated_at: datetime
-
-    def stored(self) -> dict[str, Any]:
-        return {"condition": stored_form(self.condition), "evaluated_at": self.evaluated_at.isoformat()}
-
-    @classmethod
-    def from_stored(cls, stored: Mapping[str, Any]) -> FrozenAudience:
-        return cls(from_stored(stored["condition"]), datetime.fromisoformat(stored["evaluated_at"]))
-
-
 def parse_selection(
     message: pb.SegmentSelection, field: str, vocabulary: Vocabulary, limits: AttributeLimits
 ) -> Selection:
@@ -81,10 +57,15 @@ def parse_selection(
 
 
 async def freeze_selection(
-    conn: asyncpg.Connection, project_id: uuid.UUID, selection: Selection, now: datetime
+    conn: asyncpg.Connection,
+    project_id: uuid.UUID,
+    selection: Selection,
+    now: datetime,
+    field: str = "segments",
 ) -> FrozenAudience:
-    """The selection with its saved segments inlined at their current version, evaluated at ``now``."""
-    return FrozenAudience(await inline(conn, project_id, selection.as_condition(), "audience"), now)
+    """The selection with its saved segments inlined at their current version, evaluated at ``now``; a
+    segment deleted since the selection was checked is INVALID_ARGUMENT on ``field``."""
+    return FrozenAudience(await inline(conn, project_id, selection.as_condition(), field), now)
 
 
 async def inline(
