@@ -172,6 +172,8 @@ class _Compiler:
         return f"(CASE WHEN {own} IN (SELECT name FROM pg_timezone_names) THEN {own} ELSE {project} END)"
 
     def event(self, test: EventTest) -> str:
+        if test.at_least == 0 and test.at_most is None:
+            return "true"  # any number of events, none included
         terms = [f"e.name = {self.bind(test.name, 'text')}"]
         if test.within_last is not None:
             since = self.now - timedelta(seconds=test.within_last)
@@ -200,4 +202,4 @@ class _Compiler:
                 f"NOT EXISTS (SELECT FROM events e WHERE e.project_id = {self.alias}.project_id "
                 f"AND e.profile_id = {self.alias}.profile_id AND {where}{offset})"
             )
-        return "(" + " AND ".join(parts) + ")" if parts else "true"
+        return "(" + " AND ".join(parts) + ")"
