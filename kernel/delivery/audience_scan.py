@@ -198,7 +198,7 @@ def _source(definition: SendDefinition, audience: str, first: int) -> tuple[str,
     if definition.audience is None:
         raise ValueError("a send by segments without its frozen audience")
     frozen = definition.audience
-    predicate = compile_predicate(frozen.condition, frozen.evaluated_at, first=first)
+    predicate = compile_predicate(frozen.condition, frozen.evaluated_at, first=first, per_profile=True)
     return (
         _SEGMENT_SOURCE.format(predicate=predicate.sql),
         _SEGMENT_LISTED.format(predicate=predicate.sql),
