@@ -13,7 +13,7 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from herald.v1 import common_pb2, messages_pb2
-from kernel.delivery.send_spec import UnreadableSpec, definition_of
+from kernel.delivery.send_spec import VERSION, UnreadableSpec, definition_of
 from kernel.delivery.send_spec_upgrade import upgrade_send_specs
 from tests.conftest import field_violations, replay_answer, rpc_error
 from tests.delivery.conftest import EMAIL, SMS
@@ -338,7 +338,7 @@ async def test_a_send_reads_back_its_templates_exactly_as_given(messages, config
     assert read.templates[SMS].HasField("ttl") is False and read.templates[SMS].HasField("badge") is False
     row = await db.fetchrow("SELECT definition, spec FROM sends WHERE send_id = $1", uuid.UUID(send.send_id))
     assert row["definition"] is None
-    assert row["spec"]["version"] == 1 and row["spec"]["channels"] == [EMAIL, SMS]
+    assert row["spec"]["version"] == VERSION and row["spec"]["channels"] == [EMAIL, SMS]
 
 
 async def test_a_send_stored_before_its_spec_is_converted_at_start(messages, configured, db, server) -> None:
@@ -374,7 +374,19 @@ async def test_a_send_stored_before_its_spec_is_converted_at_start(messages, con
 
 
 async def test_a_spec_of_an_unknown_version_or_short_of_a_key_is_refused(server) -> None:
-    with pytest.raises(UnreadableSpec, match="version 2"):
-        definition_of({"version": 2, "channels": [EMAIL]}, server.kernel.channels)
+    with pytest.raises(UnreadableSpec, match="version 3"):
+        definition_of({"version": 3, "channels": [EMAIL]}, server.kernel.channels)
     with pytest.raises(UnreadableSpec, match="without"):
         definition_of({"version": 1, "channels": [EMAIL]}, server.kernel.channels)
+    with pytest.raises(UnreadableSpec, match="without"):
+        definition_of({"version": 2, "channels": [EMAIL]}, server.kernel.channels)
+
+
+async def test_a_version_1_spec_is_read_as_without_a_segment_audience(
+    messages, configured, db, server
+) -> None:
+    send = await messages.CreateSend(send_request(start_paused=True), metadata=configured.auth)
+    spec = await db.fetchval("SELECT spec FROM sends WHERE send_id = $1", uuid.UUID(send.send_id))
+    assert spec.pop("audience") is None
+    definition = definition_of({**spec, "version": 1}, server.kernel.channels)
+    assert definition.audience is None and [c.name for c in definition.channels] == [EMAIL]
