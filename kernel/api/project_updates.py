@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from herald.v1 import projects_pb2 as pb
-from kernel.errors import InvalidArgument
+from kernel.api.field_masks import masked_fields
 from kernel.projects import ProjectChanges, check_name, check_retention, check_timezone
 
 _NAME = "name"
@@ -22,7 +22,11 @@ _PATHS = {
 def project_changes(request: pb.UpdateProjectRequest) -> ProjectChanges:
     """The changes the mask names, checked; without a mask, those of the fields set to a non-default value
     (so a field can be reset to its default only through a mask)."""
-    fields = _masked_fields(request) if request.update_mask.paths else _populated_fields(request.project)
+    fields = (
+        masked_fields(request.update_mask.paths, _PATHS)
+        if request.update_mask.paths
+        else _populated_fields(request.project)
+    )
     project = request.project
     return ProjectChanges(
         name=check_name(project.name, "project.name") if _NAME in fields else None,
@@ -35,18 +39,6 @@ def project_changes(request: pb.UpdateProjectRequest) -> ProjectChanges:
         if _RETENTION in fields
         else None,
     )
-
-
-def _masked_fields(request: pb.UpdateProjectRequest) -> set[str]:
-    fields: set[str] = set()
-    for index, path in enumerate(request.update_mask.paths):
-        if path not in _PATHS:
-            raise InvalidArgument(
-                f"{path!r} is not an updatable field (use {', '.join(sorted(_PATHS))})",
-                f"update_mask.paths[{index}]",
-            )
-        fields.update(_PATHS[path])
-    return fields
 
 
 def _populated_fields(project: pb.Project) -> set[str]:

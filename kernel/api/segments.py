@@ -10,6 +10,7 @@ from google.protobuf import empty_pb2
 
 from herald.v1 import segments_pb2 as pb
 from herald.v1 import segments_pb2_grpc
+from kernel.api.field_masks import masked_fields
 from kernel.api.paging import page_of, parse_time_position, read_page, time_position
 from kernel.api.segment_messages import segment_message
 from kernel.api.status import rpc
@@ -69,7 +70,8 @@ class SegmentServicer(segments_pb2_grpc.SegmentServiceServicer):
     ) -> pb.Segment:
         segment = request.segment
         segment_id = _segment_id(segment.segment_id, "segment.segment_id")
-        fields = _masked(request) if request.update_mask.paths else _populated(segment)
+        paths = request.update_mask.paths
+        fields = masked_fields(paths, _MASK_PATHS) if paths else _populated(segment)
         saved = await self.segments.update(
             caller.project,
             segment_id,
@@ -167,18 +169,6 @@ def _preview_keys(keys: Sequence[str]) -> list[str]:
         if not KEY_PATTERN.fullmatch(key):
             raise InvalidArgument("a letter then letters, digits or '_'", f"attribute_keys[{index}]")
     return listed
-
-
-def _masked(request: pb.UpdateSegmentRequest) -> set[str]:
-    fields: set[str] = set()
-    for index, path in enumerate(request.update_mask.paths):
-        if path not in _MASK_PATHS:
-            raise InvalidArgument(
-                f"{path!r} is not an updatable field (use {', '.join(sorted(_MASK_PATHS))})",
-                f"update_mask.paths[{index}]",
-            )
-        fields.update(_MASK_PATHS[path])
-    return fields
 
 
 def _populated(segment: pb.Segment) -> set[str]:

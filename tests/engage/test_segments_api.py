@@ -322,3 +322,19 @@ async def test_a_valid_timezone_and_language_are_kept(
         metadata=project.auth,
     )
     assert reply.profile_id
+
+
+async def test_an_update_mask_path_that_names_no_field_is_refused(
+    segments: Stub, project: ProjectKey
+) -> None:
+    created = await _create(segments, project, "fr", equals("country", "FR"))
+    error = await rpc_error(
+        segments.UpdateSegment(
+            pb.UpdateSegmentRequest(
+                segment=pb.Segment(segment_id=created.segment_id, name="x"),
+                update_mask=field_mask_pb2.FieldMask(paths=["version"]),
+            ),
+            metadata=project.auth,
+        )
+    )
+    assert field_violations(error)[0][0] == "update_mask.paths[0]"
