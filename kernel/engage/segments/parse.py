@@ -7,13 +7,13 @@ import math
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import UTC
 
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from herald.v1 import common_pb2
 from herald.v1 import segments_pb2 as pb
-from kernel.api.timestamps import to_datetime
 from kernel.delivery.send_definition import check_domains
 from kernel.engage.segments.conditions import (
     RANGE_BOUNDS,
@@ -226,7 +226,7 @@ def _span(duration: Duration, field: str) -> float:
 
 def _instant(timestamp: Timestamp, field: str) -> str:
     try:
-        return format_datetime(to_datetime(timestamp))
+        return format_datetime(timestamp.ToDatetime(tzinfo=UTC))
     except (ValueError, OverflowError, OSError):
         raise InvalidArgument("datetime out of range", field) from None
 
