@@ -7,7 +7,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint protos-check protos-release bench-locust bench-ingest bench-calls bench-sender bench-campaign bench-send-cost bench-push bench-webhooks bench-import bench-upsert protos
+.PHONY: run test lint protos-check protos-release bench-locust bench-ingest bench-calls bench-sender bench-campaign bench-send-cost bench-push bench-webhooks bench-import bench-upsert bench-segment protos
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -91,3 +91,6 @@ bench-push: $(VENV)/.installed-test
 
 bench-webhooks: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/webhook_load_bench.py
+
+bench-segment: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/segment_bench.py

@@ -86,7 +86,7 @@ class Kernel:
                 workers=settings.webhook_workers,
                 poll_seconds=settings.webhook_poll_seconds,
             ),
-            sends=Sends(db.pool, channels, configs, settings.default_wave_rate),
+            sends=Sends(db.pool, channels, configs, settings.default_wave_rate, limits),
             workers=WorkerGroup(db.pool, channels, senders, settings),
             metrics=MetricsServer(
                 DatabaseGauges(

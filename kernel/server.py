@@ -27,6 +27,8 @@ from herald.v1 import (
     profiles_pb2_grpc,
     projects_pb2,
     projects_pb2_grpc,
+    segments_pb2,
+    segments_pb2_grpc,
     templates_pb2,
     templates_pb2_grpc,
 )
@@ -36,8 +38,10 @@ from kernel.api.limits import MAX_MESSAGE_BYTES
 from kernel.api.messages import MessageServicer
 from kernel.api.profiles import ProfileServicer
 from kernel.api.projects import ProjectServicer
+from kernel.api.segments import SegmentServicer
 from kernel.api.templates import TemplateServicer
 from kernel.app import Kernel
+from kernel.engage.segments import Segments, Vocabulary
 from kernel.engage.templates import Templates, TemplateStore
 from kernel.grpc_tls import server_credentials
 from kernel.key_sources import admin_key_file, ensure_admin_key, note_key_file
@@ -51,6 +55,7 @@ SERVICE_NAMES = (
     profiles_pb2.DESCRIPTOR.services_by_name["ProfileService"].full_name,
     channels_pb2.DESCRIPTOR.services_by_name["ChannelService"].full_name,
     messages_pb2.DESCRIPTOR.services_by_name["MessageService"].full_name,
+    segments_pb2.DESCRIPTOR.services_by_name["SegmentService"].full_name,
     templates_pb2.DESCRIPTOR.services_by_name["TemplateService"].full_name,
 )
 
@@ -99,6 +104,9 @@ async def start(settings: Settings, admin_key: str) -> RunningServer:
     )
     templates_pb2_grpc.add_TemplateServiceServicer_to_server(
         TemplateServicer(Templates(kernel.db.pool, template_store, kernel.projects, kernel.channels)), server
+    )
+    segments_pb2_grpc.add_SegmentServiceServicer_to_server(
+        SegmentServicer(Segments(kernel.db.pool), Vocabulary.of(kernel.channels), kernel.limits), server
     )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

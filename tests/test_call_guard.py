@@ -9,17 +9,18 @@ from collections.abc import AsyncIterator
 import grpc
 import pytest
 
-from herald.v1 import channels_pb2, messages_pb2, profiles_pb2, projects_pb2
+from herald.v1 import channels_pb2, messages_pb2, profiles_pb2, projects_pb2, segments_pb2
 from kernel.api.channels import ChannelServicer
 from kernel.api.guard import CallGuard
 from kernel.api.messages import MessageServicer
 from kernel.api.profiles import ProfileServicer
 from kernel.api.projects import ProjectServicer
+from kernel.api.segments import SegmentServicer
 from kernel.api.status import INTERNAL_MESSAGE, Access, access_of, rpc
 from kernel.auth import Caller
 from tests.conftest import ADMIN, ProjectKey, rpc_error
 
-_FILES = (projects_pb2, profiles_pb2, channels_pb2, messages_pb2)
+_FILES = (projects_pb2, profiles_pb2, channels_pb2, messages_pb2, segments_pb2)
 METHODS = [
     method
     for file in _FILES
@@ -60,6 +61,7 @@ SERVICERS = {
     "ProfileService": ProfileServicer,
     "ChannelService": ChannelServicer,
     "MessageService": MessageServicer,
+    "SegmentService": SegmentServicer,
 }
 
 

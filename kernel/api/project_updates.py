@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from herald.v1 import projects_pb2 as pb
-from kernel.delivery.languages import check_language_tag
-from kernel.errors import InvalidArgument
+from kernel.api.field_masks import masked_fields
+from kernel.profiles.conventions import check_language_tag
 from kernel.projects import ProjectChanges, check_name, check_retention, check_timezone
 
 _NAME = "name"
@@ -25,7 +25,11 @@ _PATHS = {
 def project_changes(request: pb.UpdateProjectRequest) -> ProjectChanges:
     """The changes the mask names, checked; without a mask, those of the fields set to a non-default value
     (so a field can be reset to its default only through a mask)."""
-    fields = _masked_fields(request) if request.update_mask.paths else _populated_fields(request.project)
+    fields = (
+        masked_fields(request.update_mask.paths, _PATHS)
+        if request.update_mask.paths
+        else _populated_fields(request.project)
+    )
     project = request.project
     return ProjectChanges(
         name=check_name(project.name, "project.name") if _NAME in fields else None,
@@ -47,18 +51,6 @@ def default_language(settings: pb.ProjectSettings, field: str) -> str:
     """The project's default language, checked; "" (none) when unset."""
     tag = settings.default_language
     return check_language_tag(tag, field) if tag else ""
-
-
-def _masked_fields(request: pb.UpdateProjectRequest) -> set[str]:
-    fields: set[str] = set()
-    for index, path in enumerate(request.update_mask.paths):
-        if path not in _PATHS:
-            raise InvalidArgument(
-                f"{path!r} is not an updatable field (use {', '.join(sorted(_PATHS))})",
-                f"update_mask.paths[{index}]",
-            )
-        fields.update(_PATHS[path])
-    return fields
 
 
 def _populated_fields(project: pb.Project) -> set[str]:

@@ -3,16 +3,10 @@ project's default, then the template's fallback (the order TemplateService docum
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from enum import IntEnum
 from typing import Any
 
-from kernel.errors import InvalidArgument
-
-# BCP 47's shape (RFC 5646, section 2.1): a 2-3 letter primary language (or 4-8 for a registered one),
-# then subtags of 1 to 8 letters or digits. Tags compare without regard to case (section 2.1.1).
-_TAG = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*")
 #: Distinct profile languages remembered; beyond, each is chosen again (correct, only slower).
 _MEMO_LIMIT = 1000
 
@@ -24,13 +18,6 @@ class LanguageReason(IntEnum):
     PROFILE_PRIMARY = 2
     PROJECT_DEFAULT = 3
     FALLBACK = 4
-
-
-def check_language_tag(tag: str, field: str) -> str:
-    """A BCP 47 tag as written; a malformed one is INVALID_ARGUMENT naming ``field``."""
-    if not _TAG.fullmatch(tag):
-        raise InvalidArgument(f"{tag!r} is not a BCP 47 language tag (e.g. 'fr' or 'pt-BR')", field)
-    return tag
 
 
 class LanguageChooser:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from herald.v1 import common_pb2
 from herald.v1 import messages_pb2 as pb
@@ -21,6 +22,9 @@ from kernel.profiles.refs import Ref, check_ref
 from kernel.request_ids import check_request_id
 from kernel.text import check_no_control_characters
 from sender_ext import Rate
+
+if TYPE_CHECKING:
+    from kernel.engage.segments.frozen import FrozenAudience
 
 MAX_AUDIENCE_REFS = 1_000_000
 MAX_DOMAINS = 1000
@@ -55,6 +59,8 @@ class SendDefinition:
     translations: Mapping[str, Translations] = field(default_factory=dict)
     #: What ``{{ campaign.<key> }}`` prints.
     campaign_data: Mapping[str, str] = field(default_factory=dict)
+    #: The audience by segments, frozen when the send was created; None for a list or all reachable.
+    audience: FrozenAudience | None = None
 
     @property
     def marketing(self) -> bool:
@@ -112,11 +118,11 @@ def check_campaign_data(data: Mapping[str, str], field: str) -> dict[str, str]:
 
 
 def audience_refs(request: pb.CreateSendRequest) -> list[Ref] | None:
-    """The listed profiles, checked; None for "every reachable profile"."""
+    """The listed profiles, checked; None for "every reachable profile" or segments."""
     which = request.WhichOneof("audience")
     if which is None:
-        raise InvalidArgument("set profiles or all_reachable", "audience")
-    if which == "all_reachable":
+        raise InvalidArgument("set profiles, all_reachable or segments", "audience")
+    if which != "profiles":
         return None
     refs = request.profiles.profiles
     if not refs:

@@ -10,7 +10,8 @@ form; a reader refuses one it does not know, or a spec short of a key, rather th
 Version 2 adds optional keys (a version 1 spec still reads, as a send without them): ``saved``, per
 channel using a saved template, the version named with all its languages, defaults and the project's
 default language at creation (a later change to the template or the project does not reach the send);
-``campaign_data``, what ``{{ campaign.<key> }}`` prints.
+``campaign_data``, what ``{{ campaign.<key> }}`` prints; ``audience``, the send's segment selection,
+frozen at creation (saved segments inlined, relative dates evaluated at ``evaluated_at``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from herald.v1 import messages_pb2 as pb
 from kernel.delivery.send_definition import SendDefinition
 from kernel.delivery.templates import parse_template, ttl_seconds
 from kernel.delivery.translations import Translations
+from kernel.engage.segments.frozen import FrozenAudience
 from kernel.plugins import ChannelManager
 from sender_ext import Rate
 
@@ -45,7 +47,7 @@ _STRINGS = (
     "priority",
 )
 
-#: What every spec holds (see :func:`spec_of`); version 2 may also hold ``saved`` and ``campaign_data``.
+#: What every spec holds (see :func:`spec_of`); version 2 may also hold the optional keys above.
 _KEYS = frozenset(
     {
         "version",
@@ -96,6 +98,8 @@ def _optional_keys(definition: SendDefinition) -> dict[str, Any]:
         keys["saved"] = {name: _saved_fields(saved) for name, saved in definition.translations.items()}
     if definition.campaign_data:
         keys["campaign_data"] = dict(definition.campaign_data)
+    if definition.audience is not None:
+        keys["audience"] = definition.audience.stored()
     return keys
 
 
@@ -126,6 +130,7 @@ def definition_of(spec: Mapping[str, Any], manager: ChannelManager) -> SendDefin
         start_paused=spec["start_paused"],
         translations=saved,
         campaign_data=spec.get("campaign_data", {}),
+        audience=FrozenAudience.from_stored(spec["audience"]) if spec.get("audience") else None,
     )
 
 

@@ -7,9 +7,11 @@ row, so it is serialised with the workers' slicing and pacing (the statements: :
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 
 import asyncpg
 
@@ -32,8 +34,10 @@ from kernel.delivery.send_ids import PREFIX_INDEX, new_send_id
 from kernel.delivery.send_spec import saved_refs_of, templates_of
 from kernel.delivery.slices import COUNTERS, SendCounts, complete_if_done, log_send_event, send_counts
 from kernel.delivery.translations import Translations
+from kernel.engage.segments import Vocabulary, freeze_selection, parse_selection
 from kernel.errors import FailedPrecondition, InvalidArgument, NotFound
 from kernel.plugins import ChannelManager
+from kernel.profiles.attributes import AttributeLimits
 from kernel.profiles.refs import Ref
 from kernel.request_ids import Answer
 
@@ -78,9 +82,15 @@ def send_id_of(text: str) -> uuid.UUID:
 
 class Sends:
     def __init__(
-        self, pool: asyncpg.Pool, channels: ChannelManager, configs: ChannelConfigs, default_rate: str
+        self,
+        pool: asyncpg.Pool,
+        channels: ChannelManager,
+        configs: ChannelConfigs,
+        default_rate: str,
+        limits: AttributeLimits,
     ) -> None:
         self._pool = pool
+        self._limits = limits
         self._channels = channels
         self._configs = configs
         self._default_rate = default_rate
@@ -103,6 +113,11 @@ class Sends:
                 field = f'saved_templates["{spec.name}"].languages["{tag}"]'
                 check_channel_rules(self._channels, spec, template.message, field)
         refs = audience_refs(request)
+        selection = (
+            parse_selection(request.segments, "segments", Vocabulary.of(self._channels), self._limits)
+            if request.WhichOneof("audience") == "segments"
+            else None
+        )
         for index, spec in enumerate(definition.channels):
             try:
                 await self._configs.get(project_id, spec.name)
@@ -111,7 +126,11 @@ class Sends:
                     f"channel {spec.name!r} is not configured in this project", f"channels[{index}]"
                 ) from None
         async with self._pool.acquire() as conn, conn.transaction():
-            send_id = await self._insert(conn, project_id, definition, refs is not None)
+            audience = "list" if refs is not None else "all"
+            if selection is not None:
+                frozen = await freeze_selection(conn, project_id, selection, datetime.now(UTC))
+                definition, audience = dataclasses.replace(definition, audience=frozen), "segment"
+            send_id = await self._insert(conn, project_id, definition, audience)
             if send_id is None:
                 first = await slices.send_row_of_request(conn, project_id, definition.request_id)
                 return Answer(await self._message(conn, project_id, first), replayed=True)
@@ -124,7 +143,7 @@ class Sends:
             send_id,
             state=pb.SendState.Name(send.state),
             channels=list(send.channels),
-            audience="list" if refs is not None else "all",
+            audience=audience,
         )
         return Answer(send)
 
@@ -182,13 +201,13 @@ class Sends:
         conn: asyncpg.Connection,
         project_id: uuid.UUID,
         definition: SendDefinition,
-        listed: bool,
+        audience: str,
     ) -> uuid.UUID | None:
         """The new send's id, or None when the request id names an existing send."""
         while True:
             try:
                 async with conn.transaction():
-                    return await slices.insert_send(conn, project_id, new_send_id(), definition, listed)
+                    return await slices.insert_send(conn, project_id, new_send_id(), definition, audience)
             except asyncpg.UniqueViolationError as error:
                 if error.constraint_name != PREFIX_INDEX:
                     raise

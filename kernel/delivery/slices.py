@@ -52,6 +52,8 @@ _CUT = {
     "list": """SELECT profile_id FROM send_audience WHERE project_id = $1 AND send_id = $2 AND profile_id > $3
                ORDER BY profile_id OFFSET $4 - 1 LIMIT 2""",
 }
+# A segment's slices are ranges of all the project's profiles, filtered when read.
+_CUT["segment"] = _CUT["all"]
 _PAGE = """SELECT * FROM sends
            WHERE project_id = $1
              AND (cardinality($3::text[]) = 0 OR state = any($3::text[]))
@@ -149,7 +151,7 @@ async def cut(
         return None
     lo = send["plan_cursor"] or _NIL
     audience = send["audience"]
-    keys = (project_id,) if audience == "all" else (project_id, send_id)
+    keys = (project_id, send_id) if audience == "list" else (project_id,)
     bounds = await conn.fetch(_CUT[audience], *keys, lo, size)
     # The last slice goes to the end: a profile created meanwhile with a greater id is in it.
     hi = bounds[0][0] if len(bounds) == 2 else None
@@ -449,10 +451,10 @@ async def insert_send(
     project_id: uuid.UUID,
     send_id: uuid.UUID,
     definition: SendDefinition,
-    listed: bool,
+    audience: str,
 ) -> uuid.UUID | None:
-    """Store a new send (``listed``: its audience is in send_audience); None, and nothing stored, when its
-    request id names a send of the project already."""
+    """Store a new send (``audience``: "list", in send_audience; "all"; or "segment", in its definition);
+    None, and nothing stored, when its request id names a send of the project already."""
     rate = definition.rate
     return await conn.fetchval(
         """INSERT INTO sends (project_id, send_id, client_key, name, purpose, channels, spec, state,
@@ -468,7 +470,7 @@ async def insert_send(
         [spec.name for spec in definition.channels],
         spec_of(definition),
         "paused" if definition.start_paused else "running",
-        "list" if listed else "all",
+        audience,
         rate.count if rate else None,
         rate.per if rate else None,
     )

@@ -16,6 +16,7 @@ from kernel.channels.kinds import LoadedKinds
 from kernel.errors import InvalidArgument
 from kernel.profiles.addresses import ParsedAddress, parse_address
 from kernel.profiles.attributes import AttributeLimits, StoredValue, check_key, validate_attributes
+from kernel.profiles.conventions import check_conventions
 from kernel.profiles.refs import Ref, check_ref
 from kernel.profiles.subscriptions import SubscriptionChange, parse_subscriptions
 
@@ -83,6 +84,7 @@ def parse_upsert(
     ref = check_ref(request.profile)
     observed_at = check_observed_at(request, now)
     attributes = validate_attributes(request.attributes, limits)
+    check_conventions(attributes)
     at = epoch_ms(observed_at)
     for stored in attributes.values():
         stored["at"] = at

@@ -74,7 +74,7 @@ def send_request(**fields: Any) -> messages_pb2.CreateSendRequest:
     fields.setdefault("channels", ["email.sparkpost"])
     fields.setdefault("templates", {"email.sparkpost": EMAIL_TEMPLATE})
     fields.setdefault("purpose", common_pb2.PURPOSE_MARKETING)
-    if "profiles" not in fields:
+    if "profiles" not in fields and "segments" not in fields:
         fields.setdefault("all_reachable", messages_pb2.AllReachable())
     return messages_pb2.CreateSendRequest(**fields)
 

@@ -13,7 +13,7 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from herald.v1 import common_pb2, messages_pb2
-from kernel.delivery.send_spec import UnreadableSpec, definition_of, template_fields
+from kernel.delivery.send_spec import VERSION, UnreadableSpec, definition_of, template_fields
 from kernel.delivery.send_spec_upgrade import upgrade_send_specs
 from tests.conftest import field_violations, replay_answer, rpc_error
 from tests.delivery.conftest import EMAIL, SMS
@@ -338,7 +338,7 @@ async def test_a_send_reads_back_its_templates_exactly_as_given(messages, config
     assert read.templates[SMS].HasField("ttl") is False and read.templates[SMS].HasField("badge") is False
     row = await db.fetchrow("SELECT definition, spec FROM sends WHERE send_id = $1", uuid.UUID(send.send_id))
     assert row["definition"] is None
-    assert row["spec"]["version"] == 2 and row["spec"]["channels"] == [EMAIL, SMS]
+    assert row["spec"]["version"] == VERSION and row["spec"]["channels"] == [EMAIL, SMS]
 
 
 async def test_a_send_stored_before_its_spec_is_converted_at_start(messages, configured, db, server) -> None:
@@ -378,10 +378,12 @@ async def test_a_spec_of_an_unknown_version_or_short_of_a_key_is_refused(server)
         definition_of({"version": 3, "channels": [EMAIL]}, server.kernel.channels)
     with pytest.raises(UnreadableSpec, match="without"):
         definition_of({"version": 1, "channels": [EMAIL]}, server.kernel.channels)
+    with pytest.raises(UnreadableSpec, match="without"):
+        definition_of({"version": 2, "channels": [EMAIL]}, server.kernel.channels)
 
 
 async def test_a_version_1_spec_still_reads(server) -> None:
-    """Specs written before saved templates (version 1) read as sends without them."""
+    """Specs written before saved templates and segments (version 1) read as sends without them."""
     spec = {
         "version": 1,
         "name": "old",
@@ -396,5 +398,5 @@ async def test_a_version_1_spec_still_reads(server) -> None:
         "start_paused": False,
     }
     definition = definition_of(spec, server.kernel.channels)
-    assert (definition.translations, definition.campaign_data) == ({}, {})
+    assert (definition.translations, definition.campaign_data, definition.audience) == ({}, {}, None)
     assert definition.templates[EMAIL].message.subject == "Hi {{ first_name }}"

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from herald.v1 import messages_pb2, templates_pb2
-from kernel.delivery.languages import check_language_tag
 from kernel.delivery.send_spec import template_fields, template_message
 from kernel.delivery.templates import compile_template
 from kernel.errors import InvalidArgument
+from kernel.profiles.conventions import check_language_tag
 from kernel.text import check_no_control_characters
 
 MAX_NAME_LENGTH = 200

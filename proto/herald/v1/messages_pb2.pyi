@@ -3,6 +3,7 @@ import datetime
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from herald.v1 import common_pb2 as _common_pb2
+from herald.v1 import segments_pb2 as _segments_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -172,7 +173,7 @@ class TemplateRef(_message.Message):
     def __init__(self, template_id: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class CreateSendRequest(_message.Message):
-    __slots__ = ("name", "profiles", "all_reachable", "channels", "templates", "purpose", "pacing", "unpaced", "domains", "require_opt_in", "request_id", "start_paused", "saved_templates", "campaign_data")
+    __slots__ = ("name", "profiles", "all_reachable", "segments", "channels", "templates", "purpose", "pacing", "unpaced", "domains", "require_opt_in", "request_id", "start_paused", "saved_templates", "campaign_data")
     class TemplatesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -197,6 +198,7 @@ class CreateSendRequest(_message.Message):
     NAME_FIELD_NUMBER: _ClassVar[int]
     PROFILES_FIELD_NUMBER: _ClassVar[int]
     ALL_REACHABLE_FIELD_NUMBER: _ClassVar[int]
+    SEGMENTS_FIELD_NUMBER: _ClassVar[int]
     CHANNELS_FIELD_NUMBER: _ClassVar[int]
     TEMPLATES_FIELD_NUMBER: _ClassVar[int]
     PURPOSE_FIELD_NUMBER: _ClassVar[int]
@@ -211,6 +213,7 @@ class CreateSendRequest(_message.Message):
     name: str
     profiles: ProfileList
     all_reachable: AllReachable
+    segments: _segments_pb2.SegmentSelection
     channels: _containers.RepeatedScalarFieldContainer[str]
     templates: _containers.MessageMap[str, MessageTemplate]
     purpose: _common_pb2.Purpose
@@ -222,7 +225,7 @@ class CreateSendRequest(_message.Message):
     start_paused: bool
     saved_templates: _containers.MessageMap[str, TemplateRef]
     campaign_data: _containers.ScalarMap[str, str]
-    def __init__(self, name: _Optional[str] = ..., profiles: _Optional[_Union[ProfileList, _Mapping]] = ..., all_reachable: _Optional[_Union[AllReachable, _Mapping]] = ..., channels: _Optional[_Iterable[str]] = ..., templates: _Optional[_Mapping[str, MessageTemplate]] = ..., purpose: _Optional[_Union[_common_pb2.Purpose, str]] = ..., pacing: _Optional[_Union[Pacing, _Mapping]] = ..., unpaced: _Optional[bool] = ..., domains: _Optional[_Union[DomainFilter, _Mapping]] = ..., require_opt_in: _Optional[bool] = ..., request_id: _Optional[str] = ..., start_paused: _Optional[bool] = ..., saved_templates: _Optional[_Mapping[str, TemplateRef]] = ..., campaign_data: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., profiles: _Optional[_Union[ProfileList, _Mapping]] = ..., all_reachable: _Optional[_Union[AllReachable, _Mapping]] = ..., segments: _Optional[_Union[_segments_pb2.SegmentSelection, _Mapping]] = ..., channels: _Optional[_Iterable[str]] = ..., templates: _Optional[_Mapping[str, MessageTemplate]] = ..., purpose: _Optional[_Union[_common_pb2.Purpose, str]] = ..., pacing: _Optional[_Union[Pacing, _Mapping]] = ..., unpaced: _Optional[bool] = ..., domains: _Optional[_Union[DomainFilter, _Mapping]] = ..., require_opt_in: _Optional[bool] = ..., request_id: _Optional[str] = ..., start_paused: _Optional[bool] = ..., saved_templates: _Optional[_Mapping[str, TemplateRef]] = ..., campaign_data: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Send(_message.Message):
     __slots__ = ("send_id", "name", "state", "purpose", "channels", "pacing", "outbox_complete", "planned", "sent", "failed", "suppressed", "expired", "cancelled", "pending", "retries", "duplicates", "not_consented", "unknown_profiles", "created_at", "finished_at", "templates", "paused_channels", "feedback", "saved_templates")
