@@ -15,16 +15,18 @@ completed when its audience is cut, every slice is done and no message waits in 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
+from kernel.delivery.channel_counts import add_outcomes, set_audiences
 from kernel.delivery.send_definition import SendDefinition
 from kernel.delivery.send_events import send_event
 from kernel.delivery.send_spec import spec_of
+from kernel.delivery.slice_counts import AUDIENCE, OUTCOMES, OutcomeCounts, SliceAudience, SliceCounts
 from sender_ext import Pacer, Rate
 
 _NIL = uuid.UUID(int=0)
@@ -39,8 +41,6 @@ COUNTERS = (
     "duplicates",
     "not_consented",
 )
-AUDIENCE = ("planned", "suppressed", "duplicates", "not_consented")
-OUTCOMES = ("sent", "failed", "expired", "cancelled", "retries")
 #: The counters whose messages are final: a send's pending messages are the planned ones not among them.
 FINAL = ("sent", "failed", "suppressed", "expired", "cancelled")
 # The last profile of the next slice and the one after it (only one: the audience ends with this slice),
@@ -73,27 +73,6 @@ class Slice:
     hi: uuid.UUID | None
     #: Leased before (its worker died): what the message log holds of it was sent already.
     rerun: bool
-
-
-@dataclass(slots=True)
-class SliceAudience:
-    """What a slice's audience held: messages planned (suppressed ones included), and what was left out."""
-
-    planned: int = 0
-    suppressed: int = 0
-    duplicates: int = 0
-    not_consented: int = 0
-
-
-@dataclass(slots=True)
-class SliceCounts:
-    """What became of some of a slice's messages (added as each batch's outcome is recorded)."""
-
-    sent: int = 0
-    failed: int = 0
-    expired: int = 0
-    cancelled: int = 0
-    retries: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,24 +157,33 @@ async def cut(
     return Slice(project_id, send_id, slice_no, lo, hi, rerun=False)
 
 
-async def read_out(conn: asyncpg.Connection, part: Slice, owner: str, audience: SliceAudience) -> None:
-    """Record what a slice's audience held as soon as it is read, before any of its outcomes: a send's
-    figures add up at every moment (an outcome counted before its message is planned would make
-    ``pending`` negative)."""
-    await conn.execute(
-        f"""UPDATE send_slices SET {", ".join(f"{name} = ${i + 5}" for i, name in enumerate(AUDIENCE))}
-            WHERE project_id = $1 AND send_id = $2 AND slice_no = $3 AND state = 'leased' AND owner = $4""",
-        part.project_id,
-        part.send_id,
-        part.slice_no,
-        owner,
-        *(getattr(audience, name) for name in AUDIENCE),
-    )
+async def read_out(
+    conn: asyncpg.Connection, part: Slice, owner: str, channels: Sequence[str], audience: SliceAudience
+) -> None:
+    """Record what a slice's audience held (in total and per channel of ``channels``, the send's) as soon
+    as it is read, before any of its outcomes: a send's figures add up at every moment (an outcome counted
+    before its message is planned would make ``pending`` negative)."""
+    async with conn.transaction():
+        held = await conn.fetchval(
+            f"""UPDATE send_slices SET {", ".join(f"{name} = ${i + 5}" for i, name in enumerate(AUDIENCE))}
+                WHERE project_id = $1 AND send_id = $2 AND slice_no = $3 AND state = 'leased' AND owner = $4
+                RETURNING true""",
+            part.project_id,
+            part.send_id,
+            part.slice_no,
+            owner,
+            *(getattr(audience, name) for name in AUDIENCE),
+        )
+        if held:
+            await set_audiences(conn, part.project_id, part.send_id, part.slice_no, channels, audience)
 
 
-async def finish(conn: asyncpg.Connection, part: Slice, owner: str, audience: SliceAudience) -> bool:
-    """Record what a slice's audience held and mark it done, if ``owner`` still holds it; then complete the
-    send if that was the last of it. False when the lease was lost (another worker took the slice over).
+async def finish(
+    conn: asyncpg.Connection, part: Slice, owner: str, channels: Sequence[str], audience: SliceAudience
+) -> bool:
+    """Record what a slice's audience held (as :func:`read_out`) and mark it done, if ``owner`` still holds
+    it; then complete the send if that was the last of it. False when the lease was lost (another worker
+    took the slice over).
 
     The audience figures are set, not added (here and by :func:`read_out`): a slice read again after a
     crash counts its audience afresh, and the messages sender_ext found repeated since are taken out.
@@ -214,16 +202,23 @@ async def finish(conn: asyncpg.Connection, part: Slice, owner: str, audience: Sl
             *(getattr(audience, name) for name in AUDIENCE),
         )
         if done:
+            await set_audiences(conn, part.project_id, part.send_id, part.slice_no, channels, audience)
             await complete_if_done(conn, part.project_id, part.send_id)
     return bool(done)
 
 
 async def add_counts(
-    conn: asyncpg.Connection, project_id: uuid.UUID, send_id: uuid.UUID, by_slice: Mapping[int, SliceCounts]
+    conn: asyncpg.Connection, project_id: uuid.UUID, send_id: uuid.UUID, counts: OutcomeCounts
 ) -> None:
-    """Add outcomes to the slices the messages came from (in the transaction that logs them)."""
-    if not by_slice:
+    """Add outcomes to the slices the messages came from, and to their channels' (in the transaction that
+    logs them)."""
+    if not counts:
         return
+    by_slice: dict[int, SliceCounts] = {}
+    for (slice_no, _), of_channel in counts.items():
+        total = by_slice.setdefault(slice_no, SliceCounts())
+        for name in OUTCOMES:
+            setattr(total, name, getattr(total, name) + getattr(of_channel, name))
     numbers = list(by_slice)
     columns = [[getattr(by_slice[number], name) for number in numbers] for name in OUTCOMES]
     updates = ", ".join(f"{name} = s.{name} + c.{name}" for name in OUTCOMES)
@@ -237,6 +232,7 @@ async def add_counts(
         numbers,
         *columns,
     )
+    await add_outcomes(conn, project_id, send_id, counts)
 
 
 async def complete_if_done(conn: asyncpg.Connection, project_id: uuid.UUID, send_id: uuid.UUID) -> bool:
@@ -272,14 +268,14 @@ async def cancel_waiting(conn: asyncpg.Connection, project_id: uuid.UUID, send_i
     """
     rows = await conn.fetch(
         """DELETE FROM message_retries WHERE project_id = $1 AND send_id = $2
-           RETURNING slice_no""",
+           RETURNING slice_no, channel""",
         project_id,
         send_id,
     )
-    by_slice: dict[int, SliceCounts] = {}
+    counts: OutcomeCounts = {}
     for row in rows:
-        by_slice.setdefault(row[0], SliceCounts()).cancelled += 1
-    await add_counts(conn, project_id, send_id, by_slice)
+        counts.setdefault((row[0], row[1]), SliceCounts()).cancelled += 1
+    await add_counts(conn, project_id, send_id, counts)
     return len(rows)
 
 
