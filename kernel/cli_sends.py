@@ -1,4 +1,5 @@
-"""``herald sends list|show|watch|pause|resume|cancel``: a project's bulk sends (project API key)."""
+"""``herald sends list|show|watch|pause|resume|cancel``: a project's bulk sends (project API key); ``stats``
+and ``report`` are :mod:`kernel.cli_stats`'s."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from google.protobuf import json_format
 
 from herald.v1 import common_pb2, messages_pb2, messages_pb2_grpc
+from kernel.cli_stats import add_stats_commands
 from kernel.client import (
     Connection,
     add_connection_options,
@@ -122,8 +124,10 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         resume: _change("ResumeSend"),
         cancel: _change("CancelSend"),
     }
-    for parser, command in commands_of.items():
+    for parser in commands_of:
         if parser is not listing:
             parser.add_argument("send_id")
+    commands_of |= add_stats_commands(send_commands)
+    for parser, command in commands_of.items():
         add_connection_options(parser, "api")
         parser.set_defaults(run=client_command("api", command))

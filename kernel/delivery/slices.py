@@ -501,6 +501,18 @@ async def send_page(
     return await conn.fetch(_PAGE, project_id, limit, states, after, before, created_at, send_id)
 
 
+async def send_channels(
+    conn: asyncpg.Connection | asyncpg.Pool, project_id: uuid.UUID, send_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, list[str]]:
+    """The channels of each of ``send_ids`` that is a send of the project."""
+    rows = await conn.fetch(
+        "SELECT send_id, channels FROM sends WHERE project_id = $1 AND send_id = any($2::uuid[])",
+        project_id,
+        list(send_ids),
+    )
+    return {row["send_id"]: row["channels"] for row in rows}
+
+
 async def send_state(conn: asyncpg.Connection, project_id: uuid.UUID, send_id: uuid.UUID) -> str | None:
     return await conn.fetchval(
         "SELECT state FROM sends WHERE project_id = $1 AND send_id = $2", project_id, send_id
