@@ -102,10 +102,12 @@ def _bar(counted: Counted) -> str:
 
 
 def _channels(send: messages_pb2.Send) -> dict[str, Counted]:
-    """What each bar shows: each channel's counts; the send's under one label when GetSend has none per
-    channel (nothing read yet, or a send of several channels counted before they were told apart)."""
-    if send.by_channel:
-        return {counted.channel: counted for counted in send.by_channel}
+    """What each bar shows: each channel's counts (zeros for one of which nothing was read yet); the
+    send's under one label for a send of several channels counted before they were told apart."""
+    if send.by_channel or not send.planned:
+        counted = {channel.channel: channel for channel in send.by_channel}
+        zero = messages_pb2.SendChannelCounts
+        return {name: counted.get(name) or zero(channel=name) for name in send.channels}
     label = send.channels[0] if len(send.channels) == 1 else "all channels (" + ", ".join(send.channels) + ")"
     return {label: send}
 
