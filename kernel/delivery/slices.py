@@ -164,18 +164,7 @@ async def read_out(
     as it is read, before any of its outcomes: a send's figures add up at every moment (an outcome counted
     before its message is planned would make ``pending`` negative)."""
     async with conn.transaction():
-        held = await conn.fetchval(
-            f"""UPDATE send_slices SET {", ".join(f"{name} = ${i + 5}" for i, name in enumerate(AUDIENCE))}
-                WHERE project_id = $1 AND send_id = $2 AND slice_no = $3 AND state = 'leased' AND owner = $4
-                RETURNING true""",
-            part.project_id,
-            part.send_id,
-            part.slice_no,
-            owner,
-            *(getattr(audience, name) for name in AUDIENCE),
-        )
-        if held:
-            await set_audiences(conn, part.project_id, part.send_id, part.slice_no, channels, audience)
+        await _set_audience(conn, part, owner, channels, audience, done=False)
 
 
 async def finish(
@@ -190,21 +179,38 @@ async def finish(
     Outcomes were added as they were recorded (:func:`add_counts`), each with its messages' log rows.
     """
     async with conn.transaction():
-        done = await conn.fetchval(
-            f"""UPDATE send_slices SET state = 'done', lease_until = NULL, done_at = now(),
-                       {", ".join(f"{name} = ${i + 5}" for i, name in enumerate(AUDIENCE))}
-                WHERE project_id = $1 AND send_id = $2 AND slice_no = $3 AND state = 'leased' AND owner = $4
-                RETURNING true""",
-            part.project_id,
-            part.send_id,
-            part.slice_no,
-            owner,
-            *(getattr(audience, name) for name in AUDIENCE),
-        )
+        done = await _set_audience(conn, part, owner, channels, audience, done=True)
         if done:
-            await set_audiences(conn, part.project_id, part.send_id, part.slice_no, channels, audience)
             await complete_if_done(conn, part.project_id, part.send_id)
-    return bool(done)
+    return done
+
+
+async def _set_audience(
+    conn: asyncpg.Connection,
+    part: Slice,
+    owner: str,
+    channels: Sequence[str],
+    audience: SliceAudience,
+    *,
+    done: bool,
+) -> bool:
+    """Set the slice's audience figures, and its channels', if ``owner`` holds it (and mark it done when
+    ``done``); False when the lease was lost."""
+    finished = "state = 'done', lease_until = NULL, done_at = now()," if done else ""
+    held = await conn.fetchval(
+        f"""UPDATE send_slices SET {finished}
+                   {", ".join(f"{name} = ${i + 5}" for i, name in enumerate(AUDIENCE))}
+            WHERE project_id = $1 AND send_id = $2 AND slice_no = $3 AND state = 'leased' AND owner = $4
+            RETURNING true""",
+        part.project_id,
+        part.send_id,
+        part.slice_no,
+        owner,
+        *(getattr(audience, name) for name in AUDIENCE),
+    )
+    if held:
+        await set_audiences(conn, part.project_id, part.send_id, part.slice_no, channels, audience)
+    return bool(held)
 
 
 async def add_counts(
