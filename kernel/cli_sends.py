@@ -62,6 +62,9 @@ def show_send(connection: Connection, args: argparse.Namespace) -> int:
     ended = f", ended {moment(send.finished_at)}" if send.HasField("finished_at") else ""
     print(f"  created    {moment(send.created_at)}{ended}")
     print(f"  planned    {send.planned:,}: {counts(send)}, retries {send.retries:,}")
+    for counted in send.by_channel:
+        figures = f"{counts(counted)}, retries {counted.retries:,}"
+        print(f"  {counted.channel}  planned {counted.planned:,}: {figures}")
     print(f"  {not_planned(send)}")
     for pause in send.paused_channels:
         print(f"  paused     {pause.channel} since {moment(pause.paused_at)}: {pause.reason}")
@@ -108,7 +111,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     listing.add_argument("--since", default="", help="created at or after (ISO 8601; UTC unless given)")
     listing.add_argument("--until", default="", help="created before (ISO 8601; UTC unless given)")
     add_paging_options(listing)
-    show = send_commands.add_parser("show", help="one send: state, pace, counts, paused channels")
+    show = send_commands.add_parser("show", help="one send: state, pace, counts per channel, paused channels")
     show.add_argument("--json", action="store_true", help="the Send message as JSON")
     watching = send_commands.add_parser("watch", help="follow a send's progress until it ends")
     watching.add_argument("--interval", type=_seconds, default=1.0, help="seconds between polls (default 1)")

@@ -8,7 +8,9 @@ the worker that cut it; a lease that lapses (a dead worker) is taken by the next
 reads the slice again and skips what the message log says was sent (:mod:`kernel.delivery.audience_scan`).
 
 Counters live in the slices, one row per slice of about ``worker_batch_size`` messages, so recording an
-outcome never waits for another batch's: a send's figures are their sums (:func:`send_counts`). A send is
+outcome never waits for another batch's: a send's figures are their sums (:func:`send_counts`); the same
+figures per channel and hour are written beside them, in the same transactions
+(:mod:`kernel.delivery.channel_counts`). A send is
 completed when its audience is cut, every slice is done and no message waits in ``message_retries``.
 """
 

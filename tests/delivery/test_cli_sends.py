@@ -118,6 +118,7 @@ async def test_show_prints_the_counts_and_json(
     assert shown.status == 0, shown.err
     assert f"send {send.send_id}  'spring'" in shown.out
     assert "state      COMPLETED" in shown.out and "planned    1: sent 1  failed 0" in shown.out
+    assert f"  {EMAIL}  planned 1: sent 1  failed 0" in shown.out
     as_json = await herald(tmp_path, "sends", "show", send.send_id, "--json", *connection)
     assert json.loads(as_json.out)["sent"] == "1"  # int64 in proto3 JSON is a string
 
