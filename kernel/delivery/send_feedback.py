@@ -44,10 +44,10 @@ WITH event AS (
     JOIN event e USING (send_id, message_id, kind)
     GROUP BY f.send_id, f.message_id, f.kind
 ), hourly AS (
-    SELECT e.send_id, e.kind, e.hour, count(*) AS events,
-           (SELECT count(*) FROM first_hours f
-            WHERE (f.send_id, f.kind, f.hour) = (e.send_id, e.kind, e.hour)) AS messages
-    FROM event e GROUP BY e.send_id, e.kind, e.hour
+    SELECT send_id, kind, hour, e.events, coalesce(f.messages, 0) AS messages
+    FROM (SELECT send_id, kind, hour, count(*) AS events FROM event GROUP BY send_id, kind, hour) AS e
+    LEFT JOIN (SELECT send_id, kind, hour, count(*) AS messages FROM first_hours
+               GROUP BY send_id, kind, hour) AS f USING (send_id, kind, hour)
 ), hours AS (
     INSERT INTO send_feedback_hours (project_id, send_id, channel, kind, hour, events, messages)
     SELECT $1, send_id, $2, kind, hour, events, messages FROM hourly ORDER BY send_id, kind, hour

@@ -76,6 +76,11 @@ _DELETE_OWNED = (
         FROM (SELECT send_id, slice_no, sum(messages) AS messages FROM counted
               GROUP BY send_id, slice_no) AS g
         WHERE s.project_id = $1 AND s.send_id = g.send_id AND s.slice_no = g.slice_no""",
+    # The marks of the person's messages opened or clicked (their ids derive from the address), found
+    # through the log before it goes.
+    f"""DELETE FROM send_feedback_messages
+        WHERE project_id = $1 AND (send_id, message_id) IN (
+            SELECT send_id, message_id FROM message_log WHERE project_id = $1 AND {bulk_rows_sql(_IDS)})""",
     *(
         f"DELETE FROM {table} WHERE project_id = $1 AND {bulk_rows_sql(_IDS)}"
         for table in ("message_log", "send_address_claims")

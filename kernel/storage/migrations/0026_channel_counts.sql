@@ -69,13 +69,14 @@ CREATE TABLE send_feedback_hours (
     FOREIGN KEY (project_id, send_id) REFERENCES sends ON DELETE CASCADE
 );
 -- The messages that were opened or clicked at least once: what makes `messages` count each message once.
+-- A row per message opened or clicked, written by every webhook batch: no foreign key, whose check runs
+-- per row; nothing deletes a send (a deletion of projects, were it added, must delete these rows too).
 CREATE TABLE send_feedback_messages (
     project_id uuid NOT NULL,
     send_id uuid NOT NULL,
     message_id uuid NOT NULL,
     kind text NOT NULL,
-    PRIMARY KEY (project_id, send_id, message_id, kind),
-    FOREIGN KEY (project_id, send_id) REFERENCES sends ON DELETE CASCADE
+    PRIMARY KEY (project_id, send_id, message_id, kind)
 );
 -- The opens and clicks counted before could not be told apart per message: their events stand for them.
 ALTER TABLE send_feedback ADD COLUMN messages bigint NOT NULL DEFAULT 0;
