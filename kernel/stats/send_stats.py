@@ -95,29 +95,31 @@ async def hourly_buckets(
 
 
 async def send_stats(pool: asyncpg.Pool, project_id: uuid.UUID, texts: Sequence[str]) -> SendStats:
-    """GetSendStats: the sends named by ``texts`` (ids), added together."""
+    """GetSendStats: the sends named by ``texts`` (ids), added together, read in one snapshot."""
     ids = send_ids_of(texts)
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        names = await _channels_of(conn, project_id, texts, ids)
-        channels = {name: ChannelFigures(name) for name in names}
+        channels = {name: ChannelFigures(name) for name in await _channels_of(conn, project_id, texts, ids)}
+
+        def channel(name: str) -> Figures:
+            return channels.setdefault(name, ChannelFigures(name)).figures
+
         hours: dict[tuple[str, datetime], Bucket] = {}
-        for (_, channel, start), bucket in (await hourly_buckets(conn, project_id, ids)).items():
-            channels.setdefault(channel, ChannelFigures(channel))
-            hours.setdefault((channel, start), Bucket(None, channel, start)).figures.add(bucket.figures)
+        for (_, name, start), bucket in (await hourly_buckets(conn, project_id, ids)).items():
+            hours.setdefault((name, start), Bucket(None, name, start)).figures.add(bucket.figures)
         total = ChannelFigures("")
         for counts in (await send_counts(conn, project_id, ids)).values():
             total.figures.add_counters(counts.counters)
         for counted in await channel_counts(conn, project_id, ids, hourly=False):
-            channels[counted.channel].figures.add_counters(counted.counters)
+            channel(counted.channel).add_counters(counted.counters)
         for tally in await feedback_tallies(conn, project_id, ids, hourly=False):
-            channels.setdefault(tally.channel, ChannelFigures(tally.channel)).figures.add_tally(tally)
+            channel(tally.channel).add_tally(tally)
             total.figures.add_tally(tally)
     order = {name: position for position, name in enumerate(channels)}
     return SendStats(
         ids,
         total,
         list(channels.values()),
-        sorted(hours.values(), key=lambda bucket: (bucket.start, order[bucket.channel])),
+        sorted(hours.values(), key=lambda bucket: (bucket.start, order.get(bucket.channel, len(order)))),
     )
 
 
