@@ -105,7 +105,7 @@ async def send_every_slice(
                 owner=OWNER,
             ),
         )
-        await clock.timed("finish", slices.finish(conn, part, OWNER, found.audience))
+        await clock.timed("finish", slices.finish(conn, part, OWNER, runtime.names, found.audience))
     return total
 
 

@@ -1,4 +1,5 @@
-"""``herald sends list|show|watch|pause|resume|cancel``: a project's bulk sends (project API key)."""
+"""``herald sends list|show|watch|pause|resume|cancel``: a project's bulk sends (project API key); ``stats``
+and ``report`` are :mod:`kernel.cli_stats`'s."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from google.protobuf import json_format
 
 from herald.v1 import common_pb2, messages_pb2, messages_pb2_grpc
+from kernel.cli_stats import add_stats_commands
 from kernel.client import (
     Connection,
     add_connection_options,
@@ -60,6 +62,9 @@ def show_send(connection: Connection, args: argparse.Namespace) -> int:
     ended = f", ended {moment(send.finished_at)}" if send.HasField("finished_at") else ""
     print(f"  created    {moment(send.created_at)}{ended}")
     print(f"  planned    {send.planned:,}: {counts(send)}, retries {send.retries:,}")
+    for counted in send.by_channel:
+        figures = f"{counts(counted)}, retries {counted.retries:,}"
+        print(f"  {counted.channel}  planned {counted.planned:,}: {figures}")
     print(f"  {not_planned(send)}")
     for pause in send.paused_channels:
         print(f"  paused     {pause.channel} since {moment(pause.paused_at)}: {pause.reason}")
@@ -109,7 +114,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     listing.add_argument("--since", default="", help="created at or after (ISO 8601; UTC unless given)")
     listing.add_argument("--until", default="", help="created before (ISO 8601; UTC unless given)")
     add_paging_options(listing)
-    show = send_commands.add_parser("show", help="one send: state, pace, counts, paused channels, feedback")
+    show = send_commands.add_parser(
+        "show", help="one send: state, pace, counts per channel, paused channels, feedback"
+    )
     show.add_argument("--json", action="store_true", help="the Send message as JSON")
     watching = send_commands.add_parser("watch", help="follow a send's progress until it ends")
     watching.add_argument("--interval", type=_seconds, default=1.0, help="seconds between polls (default 1)")
@@ -125,8 +132,10 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         resume: _change("ResumeSend"),
         cancel: _change("CancelSend"),
     }
-    for parser, command in commands_of.items():
+    for parser in commands_of:
         if parser is not listing:
             parser.add_argument("send_id")
+    commands_of |= add_stats_commands(send_commands)
+    for parser, command in commands_of.items():
         add_connection_options(parser, "api")
         parser.set_defaults(run=client_command("api", command))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -45,6 +45,13 @@ class Connection:
         """One unary call; a refusal becomes :class:`CommandFailed` saying what the operator can check."""
         try:
             return method(request, metadata=self.metadata)
+        except grpc.RpcError as error:
+            raise CommandFailed(self._explain(error)) from error
+
+    def stream(self, method: Callable[..., Any], request: Any) -> Iterator[Any]:
+        """A server-streaming call's messages; a refusal, even mid-stream, becomes :class:`CommandFailed`."""
+        try:
+            yield from method(request, metadata=self.metadata)
         except grpc.RpcError as error:
             raise CommandFailed(self._explain(error)) from error
 

@@ -1,9 +1,10 @@
 """``herald sends watch ID``: a send's progress, polled through GetSend until it ends.
 
-On a terminal, a view redrawn in place: a progress bar (per channel when GetSend can tell the channels
-apart: with one channel its counts are that channel's), the rate at which messages reach a final status,
-the time left at that rate, the pace in force and the channels Herald paused. Anywhere else (a pipe, a
-log, a test) plain lines, one each time the counts change, so that nothing depends on a terminal.
+On a terminal, a view redrawn in place: a progress bar per channel (GetSend's ``by_channel``) with its
+counts and the rate at which its messages reach a final status, the send's rate and the time left at
+that rate, the pace in force and the channels Herald paused. Anywhere else (a pipe, a log, a test) plain
+lines, one each time the counts change, each channel's progress at its end, so that nothing depends on
+a terminal.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from __future__ import annotations
 import collections
 import sys
 import time
-from collections.abc import Callable
-from typing import TextIO
+from collections.abc import Callable, Mapping
+from typing import Protocol, TextIO
 
 from herald.v1 import messages_pb2
 
@@ -24,7 +25,23 @@ _ENDED = frozenset({messages_pb2.SEND_STATE_COMPLETED, messages_pb2.SEND_STATE_C
 _PACE_UNITS = {messages_pb2.PACE_UNIT_MINUTE: "min", messages_pb2.PACE_UNIT_HOUR: "h"}
 
 
-def finished(send: messages_pb2.Send) -> int:
+class Counted(Protocol):
+    """A send's counts, or one channel's (``messages_pb2.SendChannelCounts``)."""
+
+    planned: int
+    sent: int
+    failed: int
+    suppressed: int
+    expired: int
+    cancelled: int
+    pending: int
+
+
+#: Channel -> messages per second, as measured so far (None: not yet).
+ChannelRates = Mapping[str, float | None]
+
+
+def finished(send: Counted) -> int:
     """Messages with a final status: sent, failed, expired, cancelled or suppressed."""
     return send.sent + send.failed + send.expired + send.cancelled + send.suppressed
 
@@ -60,7 +77,7 @@ def not_planned(send: messages_pb2.Send) -> str:
     )
 
 
-def counts(send: messages_pb2.Send, separator: str = "  ") -> str:
+def counts(send: Counted, separator: str = "  ") -> str:
     figures = {
         "sent": send.sent,
         "failed": send.failed,
@@ -72,13 +89,30 @@ def counts(send: messages_pb2.Send, separator: str = "  ") -> str:
     return separator.join(f"{name} {count:,}" for name, count in figures.items())
 
 
-def _progress(send: messages_pb2.Send) -> str:
-    planned = f"{send.planned:,}" + ("" if send.outbox_complete else "+")
-    share = finished(send) / send.planned if send.planned else 0.0
-    return f"{share:>4.0%}  {finished(send):,}/{planned}"
+def _progress(counted: Counted, complete: bool) -> str:
+    planned = f"{counted.planned:,}" + ("" if complete else "+")
+    share = finished(counted) / counted.planned if counted.planned else 0.0
+    return f"{share:>4.0%}  {finished(counted):,}/{planned}"
 
 
-def _speed(send: messages_pb2.Send, rate: float | None) -> str:
+def _bar(counted: Counted) -> str:
+    share = finished(counted) / counted.planned if counted.planned else 0.0
+    done = round(share * _BAR_WIDTH)
+    return "[" + "#" * done + "." * (_BAR_WIDTH - done) + "]"
+
+
+def _channels(send: messages_pb2.Send) -> dict[str, Counted]:
+    """What each bar shows: each channel's counts (zeros for one of which nothing was read yet); the
+    send's under one label for a send of several channels counted before they were told apart."""
+    if send.by_channel or not send.planned:
+        counted = {channel.channel: channel for channel in send.by_channel}
+        zero = messages_pb2.SendChannelCounts
+        return {name: counted.get(name) or zero(channel=name) for name in send.channels}
+    label = send.channels[0] if len(send.channels) == 1 else "all channels (" + ", ".join(send.channels) + ")"
+    return {label: send}
+
+
+def _speed(send: Counted, rate: float | None) -> str:
     if rate is None:
         return "rate -"
     left = f"  ETA {_duration(send.pending / rate)}" if rate > 0 and send.pending else ""
@@ -86,24 +120,27 @@ def _speed(send: messages_pb2.Send, rate: float | None) -> str:
 
 
 def plain_line(send: messages_pb2.Send, rate: float | None) -> str:
-    speed = _speed(send, rate)
-    return f"{state_name(send)} {_progress(send)}  {counts(send)}  retries {send.retries:,}  {speed}"
+    progress, speed = _progress(send, send.outbox_complete), _speed(send, rate)
+    line = f"{state_name(send)} {progress}  {counts(send)}  retries {send.retries:,}  {speed}"
+    return line + "".join(
+        f"  {counted.channel} {finished(counted):,}/{counted.planned:,}" for counted in send.by_channel
+    )
 
 
-def view(send: messages_pb2.Send, rate: float | None) -> list[str]:
-    """The terminal view's lines."""
+def view(send: messages_pb2.Send, rate: float | None, channel_rates: ChannelRates | None = None) -> list[str]:
+    """The terminal view's lines: ``rate`` is the send's, ``channel_rates`` each channel's."""
     pace = "unpaced"
     if send.HasField("pacing"):
         pace = f"pace {send.pacing.count:,}/{_PACE_UNITS.get(send.pacing.unit, '?')}"
     filling = "" if send.outbox_complete else "  (audience still being read)"
     lines = [f"send {send.send_id}  {send.name!r}  {state_name(send)}  {pace}{filling}"]
-    share = finished(send) / send.planned if send.planned else 0.0
-    done = round(share * _BAR_WIDTH)
-    bar = "[" + "#" * done + "." * (_BAR_WIDTH - done) + "]"
-    # GetSend counts the whole send: only with a single channel are they that channel's.
-    label = send.channels[0] if len(send.channels) == 1 else "all channels (" + ", ".join(send.channels) + ")"
-    lines.append(f"{label}  {bar} {_progress(send)}")
-    lines.append(f"  {counts(send)}")
+    shown = _channels(send)
+    width = max(len(label) for label in shown)
+    for label, counted in shown.items():
+        measured = (channel_rates or {}).get(label)
+        speed = "" if measured is None else f"  {measured:,.1f}/s"
+        lines.append(f"{label:<{width}}  {_bar(counted)} {_progress(counted, send.outbox_complete)}{speed}")
+        lines.append(f"  {counts(counted)}")
     lines.append(f"  {_speed(send, rate)}  retries {send.retries:,}")
     lines.extend(f"  paused {pause.channel}: {pause.reason}" for pause in send.paused_channels)
     return lines
@@ -127,12 +164,15 @@ def watch(
     ``live``, by default when ``out`` is a terminal), until the send ends; returns its last state."""
     live = out.isatty() if live is None else live
     meter = RateMeter()
+    meters: dict[str, RateMeter] = collections.defaultdict(RateMeter)
     drawn, shown = 0, None
     while True:
         send = fetch()
-        rate = meter.add(time.monotonic(), finished(send))
+        now = time.monotonic()
+        rate = meter.add(now, finished(send))
+        rates = {c.channel: meters[c.channel].add(now, finished(c)) for c in send.by_channel}
         if live:
-            lines = view(send, rate)
+            lines = view(send, rate, rates)
             # Back to the first line of the previous view, and clear it to the end of the screen.
             out.write((f"\x1b[{drawn}F" if drawn else "") + "\x1b[J" + "\n".join(lines) + "\n")
             drawn = len(lines)

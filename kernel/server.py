@@ -29,6 +29,8 @@ from herald.v1 import (
     projects_pb2_grpc,
     segments_pb2,
     segments_pb2_grpc,
+    stats_pb2,
+    stats_pb2_grpc,
     templates_pb2,
     templates_pb2_grpc,
 )
@@ -39,6 +41,7 @@ from kernel.api.messages import MessageServicer
 from kernel.api.profiles import ProfileServicer
 from kernel.api.projects import ProjectServicer
 from kernel.api.segments import SegmentServicer
+from kernel.api.stats import StatsServicer
 from kernel.api.templates import TemplateServicer
 from kernel.app import Kernel
 from kernel.engage.segments import Segments, Vocabulary
@@ -57,6 +60,7 @@ SERVICE_NAMES = (
     messages_pb2.DESCRIPTOR.services_by_name["MessageService"].full_name,
     segments_pb2.DESCRIPTOR.services_by_name["SegmentService"].full_name,
     templates_pb2.DESCRIPTOR.services_by_name["TemplateService"].full_name,
+    stats_pb2.DESCRIPTOR.services_by_name["StatsService"].full_name,
 )
 
 
@@ -108,6 +112,7 @@ async def start(settings: Settings, admin_key: str) -> RunningServer:
     segments_pb2_grpc.add_SegmentServiceServicer_to_server(
         SegmentServicer(Segments(kernel.db.pool), Vocabulary.of(kernel.channels), kernel.limits), server
     )
+    stats_pb2_grpc.add_StatsServiceServicer_to_server(StatsServicer(kernel.db.pool), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in (*SERVICE_NAMES, ""):

@@ -246,6 +246,36 @@ async def test_erase_leaves_no_row_naming_the_person(profiles, project: ProjectK
     assert stored == 0
 
 
+async def test_erasure_forgets_which_of_the_persons_bulk_messages_were_opened(
+    profiles, project: ProjectKey, db
+) -> None:
+    """The send's statistics mark each message opened (its id derives from the address): the person's
+    marks go with them, a bystander's stay."""
+    person = await seed_person(profiles, project, db)
+    bystander = await seed_person(profiles, project, db)
+    await db.execute(
+        """INSERT INTO send_feedback_messages (project_id, send_id, message_id, kind)
+           SELECT DISTINCT project_id, send_id, message_id, 'opened' FROM message_log
+           WHERE project_id = $1""",
+        project.project_id,
+    )
+    marks = "SELECT count(*) FROM send_feedback_messages WHERE project_id = $1"
+    # Each person's message, logged to their profile and to the merged one (the same address).
+    assert await db.fetchval(marks, project.project_id) == 2
+
+    await profiles.EraseProfile(
+        profiles_pb2.EraseProfileRequest(profile=by_custom_id(person.custom_id)), metadata=project.auth
+    )
+    assert await db.fetchval(marks, project.project_id) == 1
+    kept = await db.fetchval(
+        f"""{marks} AND message_id IN (
+                SELECT message_id FROM message_log WHERE project_id = $1 AND profile_id = $2)""",
+        project.project_id,
+        uuid.UUID(bystander.profile_id),
+    )
+    assert kept == 1
+
+
 async def test_erase_and_suppress_keeps_only_unreadable_hashes(profiles, project: ProjectKey, db) -> None:
     person = await seed_person(profiles, project, db)
 

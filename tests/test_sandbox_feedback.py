@@ -5,6 +5,7 @@ the timelines and the suppression list fill in as in production."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections import Counter
@@ -58,8 +59,8 @@ EMAIL_OUTCOMES = (
 REPORTED = {f"herald.message.{kind.value}": kind for kind in FeedbackKind}
 
 
-@pytest.fixture(scope="module")
-async def sandboxed(settings: Settings, server: RunningServer) -> AsyncIterator[RunningServer]:
+@contextlib.asynccontextmanager
+async def sandbox_kernel(settings: Settings, server: RunningServer) -> AsyncIterator[RunningServer]:
     """A kernel on the session's database, in sandbox mode, with feedback at RATES. The session's kernel,
     no sandbox, stops applying stored webhook batches meanwhile: it knows nothing of the sandbox
     projects' channels and would drop their reports (kernels sharing a database share one mode)."""
@@ -70,6 +71,25 @@ async def sandboxed(settings: Settings, server: RunningServer) -> AsyncIterator[
             yield sandbox
     finally:
         server.kernel.webhook_queue.start()
+
+
+@contextlib.asynccontextmanager
+async def sandbox_workers(server: RunningServer, sandboxed: RunningServer) -> AsyncIterator[None]:
+    """The sandboxed kernel's workers send for the block: the session's kernel is no sandbox."""
+    await server.kernel.workers.stop()
+    sandboxed.kernel.workers.start()
+    try:
+        yield
+    finally:
+        await sandboxed.kernel.workers.stop()
+        server.kernel.workers.start()
+
+
+@pytest.fixture(scope="module")
+async def sandboxed(settings: Settings, server: RunningServer) -> AsyncIterator[RunningServer]:
+    """A sandbox kernel for the module's tests (:func:`sandbox_kernel`)."""
+    async with sandbox_kernel(settings, server) as sandbox:
+        yield sandbox
 
 
 @pytest.fixture
@@ -331,16 +351,10 @@ async def test_a_sandbox_bulk_send_shows_its_reports_in_its_statistics(
     reported back, exactly as the rates decide for each message id."""
     emails = await reachable_by_email(client, project, "r")
     messages = messages_pb2_grpc.MessageServiceStub(client)
-    # The session's kernel is no sandbox: only the sandboxed kernel's workers may send this.
-    await server.kernel.workers.stop()
-    sandboxed.kernel.workers.start()
-    try:
+    async with sandbox_workers(server, sandboxed):
         send = await email_everyone(messages, project, "sandbox newsletter")
         done = await until_completed(messages, project, send.send_id)
         await loop_closed(sandboxed, project)
-    finally:
-        await sandboxed.kernel.workers.stop()
-        server.kernel.workers.start()
     assert done.sent == PEOPLE
     owed = owed_reports(sandboxed, send.send_id, emails)
     read = await messages.GetSend(messages_pb2.GetSendRequest(send_id=send.send_id), metadata=project.auth)

@@ -21,7 +21,7 @@ import orjson
 from kernel.channels import ChannelSpec, FeedbackEvent, FeedbackKind
 from kernel.delivery.bulk_recipients import bulk_recipients
 from kernel.delivery.outcomes import prune_addresses
-from kernel.delivery.send_feedback import count_feedback
+from kernel.delivery.send_feedback import SendReport, count_feedback
 from kernel.delivery.suppressions import suppress_address
 from kernel.profiles.events import Event, EventStore
 from kernel.profiles.refs import Ref
@@ -135,7 +135,12 @@ class FeedbackProcessor:
             conn,
             project_id,
             spec.name,
-            [(send_id, event.kind) for event in feedback if (send_id := owners[event].send_id) is not None],
+            [
+                SendReport(send_id, message_id, event.kind, event.occurred_at)
+                for event in feedback
+                if (send_id := owners[event].send_id) is not None
+                and (message_id := _herald_message_id(event)) is not None
+            ],
         )
         if timeline:
             await self._events.write(project_id, [timeline])

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -76,10 +77,10 @@ class BatchPipeline:
     def suspicion(self) -> ConfigSuspicion:
         return self._suspicion
 
-    async def run(self, runtime: SendRuntime, messages: list[Pending], *, from_retries: bool) -> int:
+    async def run(self, runtime: SendRuntime, messages: list[Pending], *, from_retries: bool) -> Counter[int]:
         """Send ``messages`` and record what became of them; returns how many repeated the message before
-        them (the same channel and folded address: one profile's two spellings of an address), which
-        are left out and counted by the caller."""
+        them (the same channel and folded address: one profile's two spellings of an address) per
+        channel, which are left out and counted by the caller."""
         held = BatchOutcome()
         live = bytearray(b"\x01") * len(messages)
         max_age = self._retry.max_age_seconds
@@ -108,12 +109,12 @@ class BatchPipeline:
             now,
             runtime.max_sizes,
         )
-        duplicates = 0
+        duplicates: Counter[int] = Counter()
         for position, message in enumerate(messages):
             if not live[position] or plan.go[position]:
                 continue
             if not plan.unique[position]:
-                duplicates += 1
+                duplicates[message.channel] += 1
                 continue
             delay = plan.not_before[position] - now
             held.waiting.append(Waiting(message, delay, attempted=False, detail="domain throttle"))

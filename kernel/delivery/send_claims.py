@@ -79,15 +79,16 @@ class SendClaims:
         """``reserved``: what the wave counted for the slice (its profiles), made good once it is read."""
         async with self._pool.acquire() as conn:
             messages = await slice_messages(conn, runtime, part)
-            await slices.read_out(conn, part, self._owner, messages.audience)
+            await slices.read_out(conn, part, self._owner, runtime.names, messages.audience)
             if runtime.paced and len(messages.pending) != reserved:
                 released = len(messages.pending) - reserved
                 await slices.pace_released(conn, runtime.project_id, runtime.send_id, None, released)
         repeated = await self._pipeline.run(runtime, messages.pending, from_retries=False)
-        messages.audience.planned -= repeated
-        messages.audience.duplicates += repeated
+        for channel, count in repeated.items():
+            messages.audience.count(channel, "planned", by=-count)
+            messages.audience.count(channel, "duplicates", by=count)
         async with self._pool.acquire() as conn:
-            if not await slices.finish(conn, part, self._owner, messages.audience):
+            if not await slices.finish(conn, part, self._owner, runtime.names, messages.audience):
                 log.warning(
                     "send %s: slice %s was taken over before it was done", part.send_id, part.slice_no
                 )

@@ -11,6 +11,7 @@ from herald.v1 import messages_pb2 as pb
 from kernel.api.paging import Page, page_of, parse_time_position, read_page, time_position
 from kernel.api.timestamps import to_datetime
 from kernel.channels.pauses import pauses_of
+from kernel.delivery.channel_counts import channel_counts, per_send
 from kernel.delivery.send_feedback import feedback_counts
 from kernel.delivery.sends import STATES, to_message
 from kernel.delivery.slices import send_counts, send_page
@@ -35,11 +36,13 @@ async def list_sends(
         pauses = await pauses_of(conn, project_id, channels)
         ids = [row["send_id"] for row in listed]
         counts = await send_counts(conn, project_id, ids)
+        by_channel = per_send(await channel_counts(conn, project_id, ids, hourly=False))
         feedback = await feedback_counts(conn, project_id, ids)
     sends = [
         to_message(
             row,
             counts[row["send_id"]],
+            by_channel.get(row["send_id"], {}),
             feedback.get(row["send_id"], {}),
             [pause for pause in pauses if pause.channel in row["channels"]],
         )

@@ -21,6 +21,7 @@ from kernel.api.timestamps import from_datetime
 from kernel.channels.configs import ChannelConfigs
 from kernel.channels.pauses import ChannelPause, lift, pauses_of
 from kernel.delivery import slices
+from kernel.delivery.channel_counts import channel_counts, per_send
 from kernel.delivery.send_definition import (
     PACE_SECONDS,
     SendDefinition,
@@ -32,7 +33,7 @@ from kernel.delivery.send_events import send_event
 from kernel.delivery.send_feedback import feedback_counts
 from kernel.delivery.send_ids import PREFIX_INDEX, new_send_id
 from kernel.delivery.send_spec import saved_refs_of, templates_of
-from kernel.delivery.slices import COUNTERS, SendCounts, complete_if_done, log_send_event, send_counts
+from kernel.delivery.slices import COUNTERS, FINAL, SendCounts, complete_if_done, log_send_event, send_counts
 from kernel.delivery.translations import Translations
 from kernel.engage.segments import Vocabulary, freeze_selection, parse_selection
 from kernel.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -235,14 +236,22 @@ class Sends:
         if row is None:
             raise NotFound("no such send in this project", "send_id")
         counts = await send_counts(conn, project_id, [row["send_id"]])
+        by_channel = per_send(await channel_counts(conn, project_id, [row["send_id"]], hourly=False))
         feedback = await feedback_counts(conn, project_id, [row["send_id"]])
         pauses = await pauses_of(conn, project_id, row["channels"])
-        return to_message(row, counts[row["send_id"]], feedback.get(row["send_id"], {}), pauses)
+        return to_message(
+            row,
+            counts[row["send_id"]],
+            by_channel.get(row["send_id"], {}),
+            feedback.get(row["send_id"], {}),
+            pauses,
+        )
 
 
 def to_message(
     row: asyncpg.Record,
     counts: SendCounts,
+    by_channel: Mapping[str, Mapping[str, int]],
     feedback: Mapping[str, Mapping[str, int]],
     pauses: Sequence[ChannelPause],
 ) -> pb.Send:
@@ -269,6 +278,15 @@ def to_message(
     for channel in row["channels"]:
         if channel in feedback:
             send.feedback.add(channel=channel, events=feedback[channel])
+    for channel in row["channels"]:
+        if channel in by_channel:
+            counters = by_channel[channel]
+            send.by_channel.add(
+                channel=channel,
+                pending=counters["planned"] - sum(counters[name] for name in FINAL),
+                feedback=feedback.get(channel, {}),
+                **{name: counters[name] for name in COUNTERS},
+            )
     for pause in pauses:
         send.paused_channels.add(
             channel=pause.channel,

@@ -7,7 +7,7 @@ middle of a slice leaves to the next only the provider batches it had in flight:
 - attempted messages whose outcome is final (sent, failed, expired) are appended to the message log;
 - messages to try later (a temporary failure, a throttle's, a rate's or a pause's deferral) wait in
   ``message_retries``: inserted for fresh messages, updated for waiting ones (final ones leave it);
-- the slices' counters get the outcomes (:func:`kernel.delivery.slices.add_counts`);
+- the slices' counters get the outcomes, per channel too (:func:`kernel.delivery.slices.add_counts`);
 - dead addresses are pruned and unsubscribes suppressed (:mod:`kernel.delivery.outcomes`).
 
 A cancelled send's messages do not wait: a retry or a deferral of one becomes ``cancelled``.
@@ -25,7 +25,8 @@ import asyncpg
 
 from kernel.channels import ChannelSpec
 from kernel.delivery.outcomes import Attempt, apply_consequences
-from kernel.delivery.slices import SliceCounts, add_counts, send_state
+from kernel.delivery.slice_counts import OutcomeCounts, SliceCounts
+from kernel.delivery.slices import add_counts, send_state
 
 
 class Pending(NamedTuple):
@@ -85,20 +86,21 @@ class BatchOutcome:
     def __bool__(self) -> bool:
         return bool(self.logged or self.waiting or self.cancelled)
 
-    def counts(self, *, cancelled_send: bool) -> dict[int, SliceCounts]:
-        by_slice: dict[int, SliceCounts] = defaultdict(SliceCounts)
+    def counts(self, channels: list[str], *, cancelled_send: bool) -> OutcomeCounts:
+        """The outcomes by slice and channel (``channels``: the send's, by position)."""
+        counted: OutcomeCounts = defaultdict(SliceCounts)
         for row in self.logged:
-            counts = by_slice[row.message.slice_no]
+            counts = counted[row.message.slice_no, row.channel]
             setattr(counts, row.outcome, getattr(counts, row.outcome) + 1)
         for row in self.waiting:
-            counts = by_slice[row.message.slice_no]
+            counts = counted[row.message.slice_no, channels[row.message.channel]]
             if cancelled_send:
                 counts.cancelled += 1
             elif row.attempted:
                 counts.retries += 1
         for message in self.cancelled:
-            by_slice[message.slice_no].cancelled += 1
-        return by_slice
+            counted[message.slice_no, channels[message.channel]].cancelled += 1
+        return counted
 
 
 _LOG_COLUMNS = (
@@ -158,7 +160,7 @@ async def record(
             await _settle_waiting(conn, project_id, send_id, outcome, cancelled, owner)
         elif outcome.waiting and not cancelled:
             await _wait(conn, project_id, send_id, channels, outcome.waiting)
-        await add_counts(conn, project_id, send_id, outcome.counts(cancelled_send=cancelled))
+        await add_counts(conn, project_id, send_id, outcome.counts(channels, cancelled_send=cancelled))
         for spec, attempt in outcome.consequences:
             await apply_consequences(conn, project_id, spec, [attempt])
 

@@ -9,8 +9,9 @@ import asyncpg
 from kernel.delivery.audience_scan import AudienceRow
 from kernel.delivery.send_ids import bulk_message_ids
 from kernel.delivery.send_runtime import SendRuntime
+from kernel.delivery.slice_counts import SliceAudience
 from kernel.delivery.slice_outcomes import Pending
-from kernel.delivery.slices import Slice, SliceAudience
+from kernel.delivery.slices import Slice
 
 
 @dataclass(slots=True)
@@ -29,27 +30,26 @@ async def slice_messages(conn: asyncpg.Connection, runtime: SendRuntime, part: S
     claims: list[AudienceRow] = []
     for row in rows:
         if not row.consented:
-            audience.not_consented += 1
+            audience.count(row.channel, "not_consented")
         elif row.duplicate:
-            audience.duplicates += 1
+            audience.count(row.channel, "duplicates")
         elif row.claim:
             claims.append(row)
         elif row.blocked is not None:
-            audience.planned += 1
-            audience.suppressed += 1
+            audience.count(row.channel, "planned", "suppressed")
         else:
             sendable.append(row)
     if claims:
         won = await _claim(conn, runtime, part, claims)
         for row in claims:
             if won.get((runtime.names[row.channel], row.key)) != row.profile_id:
-                audience.duplicates += 1
+                audience.count(row.channel, "duplicates")
             elif row.blocked is not None:
-                audience.planned += 1
-                audience.suppressed += 1
+                audience.count(row.channel, "planned", "suppressed")
             else:
                 sendable.append(row)
-    audience.planned += len(sendable)
+    for row in sendable:
+        audience.count(row.channel, "planned")
     ids = _message_ids(runtime, sendable)
     done = await _done_before(conn, part) if part.rerun else frozenset()
     kept.pending = [

@@ -8,23 +8,27 @@ the worker that cut it; a lease that lapses (a dead worker) is taken by the next
 reads the slice again and skips what the message log says was sent (:mod:`kernel.delivery.audience_scan`).
 
 Counters live in the slices, one row per slice of about ``worker_batch_size`` messages, so recording an
-outcome never waits for another batch's: a send's figures are their sums (:func:`send_counts`). A send is
+outcome never waits for another batch's: a send's figures are their sums (:func:`send_counts`); the same
+figures per channel and hour are written beside them, in the same transactions
+(:mod:`kernel.delivery.channel_counts`). A send is
 completed when its audience is cut, every slice is done and no message waits in ``message_retries``.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
+from kernel.delivery.channel_counts import add_outcomes, set_audiences
 from kernel.delivery.send_definition import SendDefinition
 from kernel.delivery.send_events import send_event
 from kernel.delivery.send_spec import spec_of
+from kernel.delivery.slice_counts import AUDIENCE, OUTCOMES, OutcomeCounts, SliceAudience, SliceCounts
 from sender_ext import Pacer, Rate
 
 _NIL = uuid.UUID(int=0)
@@ -39,8 +43,6 @@ COUNTERS = (
     "duplicates",
     "not_consented",
 )
-AUDIENCE = ("planned", "suppressed", "duplicates", "not_consented")
-OUTCOMES = ("sent", "failed", "expired", "cancelled", "retries")
 #: The counters whose messages are final: a send's pending messages are the planned ones not among them.
 FINAL = ("sent", "failed", "suppressed", "expired", "cancelled")
 # The last profile of the next slice and the one after it (only one: the audience ends with this slice),
@@ -75,27 +77,6 @@ class Slice:
     hi: uuid.UUID | None
     #: Leased before (its worker died): what the message log holds of it was sent already.
     rerun: bool
-
-
-@dataclass(slots=True)
-class SliceAudience:
-    """What a slice's audience held: messages planned (suppressed ones included), and what was left out."""
-
-    planned: int = 0
-    suppressed: int = 0
-    duplicates: int = 0
-    not_consented: int = 0
-
-
-@dataclass(slots=True)
-class SliceCounts:
-    """What became of some of a slice's messages (added as each batch's outcome is recorded)."""
-
-    sent: int = 0
-    failed: int = 0
-    expired: int = 0
-    cancelled: int = 0
-    retries: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,57 +161,79 @@ async def cut(
     return Slice(project_id, send_id, slice_no, lo, hi, rerun=False)
 
 
-async def read_out(conn: asyncpg.Connection, part: Slice, owner: str, audience: SliceAudience) -> None:
-    """Record what a slice's audience held as soon as it is read, before any of its outcomes: a send's
-    figures add up at every moment (an outcome counted before its message is planned would make
-    ``pending`` negative)."""
-    await conn.execute(
-        f"""UPDATE send_slices SET {", ".join(f"{name} = ${i + 5}" for i, name in enumerate(AUDIENCE))}
-            WHERE project_id = $1 AND send_id = $2 AND slice_no = $3 AND state = 'leased' AND owner = $4""",
-        part.project_id,
-        part.send_id,
-        part.slice_no,
-        owner,
-        *(getattr(audience, name) for name in AUDIENCE),
-    )
+async def read_out(
+    conn: asyncpg.Connection, part: Slice, owner: str, channels: Sequence[str], audience: SliceAudience
+) -> None:
+    """Record what a slice's audience held (in total and per channel of ``channels``, the send's) as soon
+    as it is read, before any of its outcomes: a send's figures add up at every moment (an outcome counted
+    before its message is planned would make ``pending`` negative)."""
+    async with conn.transaction():
+        await _set_audience(conn, part, owner, channels, audience, done=False)
 
 
-async def finish(conn: asyncpg.Connection, part: Slice, owner: str, audience: SliceAudience) -> bool:
-    """Record what a slice's audience held and mark it done, if ``owner`` still holds it; then complete the
-    send if that was the last of it. False when the lease was lost (another worker took the slice over).
+async def finish(
+    conn: asyncpg.Connection, part: Slice, owner: str, channels: Sequence[str], audience: SliceAudience
+) -> bool:
+    """Record what a slice's audience held (as :func:`read_out`) and mark it done, if ``owner`` still holds
+    it; then complete the send if that was the last of it. False when the lease was lost (another worker
+    took the slice over).
 
     The audience figures are set, not added (here and by :func:`read_out`): a slice read again after a
     crash counts its audience afresh, and the messages sender_ext found repeated since are taken out.
     Outcomes were added as they were recorded (:func:`add_counts`), each with its messages' log rows.
     """
     async with conn.transaction():
-        done = await conn.fetchval(
-            f"""UPDATE send_slices SET state = 'done', lease_until = NULL, done_at = now(),
-                       {", ".join(f"{name} = ${i + 5}" for i, name in enumerate(AUDIENCE))}
-                WHERE project_id = $1 AND send_id = $2 AND slice_no = $3 AND state = 'leased' AND owner = $4
-                RETURNING true""",
-            part.project_id,
-            part.send_id,
-            part.slice_no,
-            owner,
-            *(getattr(audience, name) for name in AUDIENCE),
-        )
+        done = await _set_audience(conn, part, owner, channels, audience, done=True)
         if done:
             await complete_if_done(conn, part.project_id, part.send_id)
-    return bool(done)
+    return done
+
+
+async def _set_audience(
+    conn: asyncpg.Connection,
+    part: Slice,
+    owner: str,
+    channels: Sequence[str],
+    audience: SliceAudience,
+    *,
+    done: bool,
+) -> bool:
+    """Set the slice's audience figures, and its channels', if ``owner`` holds it (and mark it done when
+    ``done``); False when the lease was lost."""
+    finished = "state = 'done', lease_until = NULL, done_at = now()," if done else ""
+    held = await conn.fetchval(
+        f"""UPDATE send_slices SET {finished}
+                   {", ".join(f"{name} = ${i + 5}" for i, name in enumerate(AUDIENCE))}
+            WHERE project_id = $1 AND send_id = $2 AND slice_no = $3 AND state = 'leased' AND owner = $4
+            RETURNING true""",
+        part.project_id,
+        part.send_id,
+        part.slice_no,
+        owner,
+        *(getattr(audience, name) for name in AUDIENCE),
+    )
+    if held:
+        await set_audiences(conn, part.project_id, part.send_id, part.slice_no, channels, audience)
+    return bool(held)
 
 
 async def add_counts(
-    conn: asyncpg.Connection, project_id: uuid.UUID, send_id: uuid.UUID, by_slice: Mapping[int, SliceCounts]
+    conn: asyncpg.Connection, project_id: uuid.UUID, send_id: uuid.UUID, counts: OutcomeCounts
 ) -> None:
-    """Add outcomes to the slices the messages came from (in the transaction that logs them).
+    """Add outcomes to the slices the messages came from, and to their channels' (in the transaction that
+    logs them).
 
     The slices' rows are locked first, in slice order: two batches of one send recorded at once (retries
     from several slices, taken by two workers) otherwise lock them in whatever order the update's plan
     reads them, and PostgreSQL breaks the deadlock by failing one batch.
     """
-    if not by_slice:
+    if not counts:
         return
+    by_slice: dict[int, SliceCounts] = {}
+    for (slice_no, _), of_channel in counts.items():
+        total = by_slice.setdefault(slice_no, SliceCounts())
+        for name in OUTCOMES:
+            setattr(total, name, getattr(total, name) + getattr(of_channel, name))
     numbers = sorted(by_slice)
     await conn.execute(
         """SELECT FROM send_slices WHERE project_id = $1 AND send_id = $2 AND slice_no = ANY($3::int[])
@@ -251,6 +254,7 @@ async def add_counts(
         numbers,
         *columns,
     )
+    await add_outcomes(conn, project_id, send_id, counts)
 
 
 async def complete_if_done(conn: asyncpg.Connection, project_id: uuid.UUID, send_id: uuid.UUID) -> bool:
@@ -286,14 +290,14 @@ async def cancel_waiting(conn: asyncpg.Connection, project_id: uuid.UUID, send_i
     """
     rows = await conn.fetch(
         """DELETE FROM message_retries WHERE project_id = $1 AND send_id = $2
-           RETURNING slice_no""",
+           RETURNING slice_no, channel""",
         project_id,
         send_id,
     )
-    by_slice: dict[int, SliceCounts] = {}
+    counts: OutcomeCounts = {}
     for row in rows:
-        by_slice.setdefault(row[0], SliceCounts()).cancelled += 1
-    await add_counts(conn, project_id, send_id, by_slice)
+        counts.setdefault((row[0], row[1]), SliceCounts()).cancelled += 1
+    await add_counts(conn, project_id, send_id, counts)
     return len(rows)
 
 
@@ -517,6 +521,18 @@ async def send_page(
     (created_at, send_id) of the previous page."""
     created_at, send_id = position or (None, None)
     return await conn.fetch(_PAGE, project_id, limit, states, after, before, created_at, send_id)
+
+
+async def send_channels(
+    conn: asyncpg.Connection | asyncpg.Pool, project_id: uuid.UUID, send_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, list[str]]:
+    """The channels of each of ``send_ids`` that is a send of the project."""
+    rows = await conn.fetch(
+        "SELECT send_id, channels FROM sends WHERE project_id = $1 AND send_id = any($2::uuid[])",
+        project_id,
+        list(send_ids),
+    )
+    return {row["send_id"]: row["channels"] for row in rows}
 
 
 async def send_state(conn: asyncpg.Connection, project_id: uuid.UUID, send_id: uuid.UUID) -> str | None:

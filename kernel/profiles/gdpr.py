@@ -59,14 +59,28 @@ _IDS = "$2::uuid[]"
 # Children first, the profile row last. The delivery rows go first, while the merge records and the
 # addresses that find them (kernel.profiles.delivered) are still there. Merge records name the profile as
 # target or (should one survive a partial merge) as source. A bulk message still waiting for a retry
-# will not be sent: it counts as cancelled in its send, whose figures then still add up.
+# will not be sent: it counts as cancelled in its send and its channel, whose figures then still add up.
 _DELETE_OWNED = (
     f"""WITH gone AS (
             DELETE FROM message_retries WHERE project_id = $1 AND {bulk_rows_sql(_IDS)}
-            RETURNING send_id, slice_no)
+            RETURNING send_id, slice_no, channel),
+        counted AS (SELECT send_id, slice_no, channel, count(*) AS messages FROM gone
+                    GROUP BY send_id, slice_no, channel),
+        by_channel AS (
+            INSERT INTO send_channel_outcomes (project_id, send_id, slice_no, channel, hour, cancelled)
+            SELECT $1, send_id, slice_no, channel, date_trunc('hour', now(), 'UTC'), messages FROM counted
+            ORDER BY send_id, slice_no, channel
+            ON CONFLICT (project_id, send_id, slice_no, channel, hour)
+            DO UPDATE SET cancelled = send_channel_outcomes.cancelled + excluded.cancelled)
         UPDATE send_slices s SET cancelled = s.cancelled + g.messages
-        FROM (SELECT send_id, slice_no, count(*) AS messages FROM gone GROUP BY send_id, slice_no) AS g
+        FROM (SELECT send_id, slice_no, sum(messages) AS messages FROM counted
+              GROUP BY send_id, slice_no) AS g
         WHERE s.project_id = $1 AND s.send_id = g.send_id AND s.slice_no = g.slice_no""",
+    # The marks of the person's messages opened or clicked (their ids derive from the address), found
+    # through the log before it goes.
+    f"""DELETE FROM send_feedback_messages
+        WHERE project_id = $1 AND (send_id, message_id) IN (
+            SELECT send_id, message_id FROM message_log WHERE project_id = $1 AND {bulk_rows_sql(_IDS)})""",
     *(
         f"DELETE FROM {table} WHERE project_id = $1 AND {bulk_rows_sql(_IDS)}"
         for table in ("message_log", "send_address_claims")

@@ -102,9 +102,16 @@ async def completed(
     return await wait_for(messages, project, send_id, lambda s: s.state == messages_pb2.SEND_STATE_COMPLETED)
 
 
+#: The counts GetSend gives in total and per channel.
+CHANNEL_COUNTS = ("planned", "sent", "failed", "suppressed", "expired", "cancelled", "pending", "retries")
+CHANNEL_COUNTS += ("duplicates", "not_consented")
+
+
 def adds_up(send: messages_pb2.Send) -> bool:
+    """The send's messages are all accounted for, and its channels' counts add up to its own."""
     final = send.sent + send.failed + send.expired + send.cancelled + send.suppressed
-    return send.planned == final + send.pending
+    channels = {name: sum(getattr(c, name) for c in send.by_channel) for name in CHANNEL_COUNTS}
+    return send.planned == final + send.pending and channels == {n: getattr(send, n) for n in CHANNEL_COUNTS}
 
 
 async def rows(db: asyncpg.Pool, project: ProjectKey, send_id: str) -> list[asyncpg.Record]:

@@ -4,6 +4,7 @@ SparkPost emulator; and the watch view's lines."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -13,8 +14,16 @@ from kernel.send_watch import RateMeter, plain_line, view
 from kernel.server import RunningServer
 from tests.cli_support import HERALD, herald, operator_environment
 from tests.conftest import ProjectKey
-from tests.delivery.conftest import EMAIL, SMS
-from tests.delivery.support import completed, person, send_request
+from tests.delivery.conftest import EMAIL, SMS, sender_worker
+from tests.delivery.support import (
+    EMAIL_TEMPLATE,
+    SMS_TEMPLATE,
+    FakeClock,
+    completed,
+    person,
+    send_request,
+    wait_for,
+)
 
 
 async def test_watch_follows_a_send_until_it_completes_and_prints_the_final_counts(
@@ -109,6 +118,7 @@ async def test_show_prints_the_counts_and_json(
     assert shown.status == 0, shown.err
     assert f"send {send.send_id}  'spring'" in shown.out
     assert "state      COMPLETED" in shown.out and "planned    1: sent 1  failed 0" in shown.out
+    assert f"  {EMAIL}  planned 1: sent 1  failed 0" in shown.out
     as_json = await herald(tmp_path, "sends", "show", send.send_id, "--json", *connection)
     assert json.loads(as_json.out)["sent"] == "1"  # int64 in proto3 JSON is a string
 
@@ -176,3 +186,69 @@ async def test_on_a_terminal_watch_draws_the_view(
     assert "\x1b[J" in drawn  # drawn in place, not as plain lines
     assert f"{EMAIL}  [##############################] 100%  1/1" in drawn
     assert f"send {send.send_id} completed: planned 1, sent 1," in drawn
+
+
+class _Screen:
+    """The terminal's side of a pty, read as the watch draws: a full pty would block the watch."""
+
+    def __init__(self) -> None:
+        self.terminal, self.screen = os.openpty()
+        self.drawn = ""
+        os.set_blocking(self.terminal, False)
+        asyncio.get_running_loop().add_reader(self.terminal, self._read)
+
+    def _read(self) -> None:
+        # Nothing yet; or the watch ended and closed its side.
+        with contextlib.suppress(BlockingIOError, OSError):
+            self.drawn += os.read(self.terminal, 65536).decode(errors="replace")
+
+    async def showing(self, text: str) -> str:
+        """What was drawn so far, once it holds ``text``."""
+        for _ in range(1200):
+            if text in self.drawn:
+                return self.drawn
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"never drawn: {text!r} in {self.drawn!r}")
+
+    def close(self) -> None:
+        asyncio.get_running_loop().remove_reader(self.terminal)
+        os.close(self.terminal)
+        os.close(self.screen)
+
+
+async def test_watch_draws_a_bar_per_channel_of_a_running_send(
+    messages, profiles, configured: ProjectKey, sparkpost, gateway, server: RunningServer, tmp_path: Path
+) -> None:
+    """A wave of one message a minute on a fake clock: Ann's two messages go (a slice is a profile's), and
+    Bob's wait until the clock moves on; meanwhile the send shows each channel's share of what went."""
+    await person(profiles, configured, "ann", email="ann@example.com", phone="+33612345678")
+    await person(profiles, configured, "bob", email="bob@example.org", phone="+33698765432")
+    clock = FakeClock()
+    request = send_request(
+        channels=[EMAIL, SMS],
+        templates={EMAIL: EMAIL_TEMPLATE, SMS: SMS_TEMPLATE},
+        pacing=messages_pb2.Pacing(count=1, unit=messages_pb2.PACE_UNIT_MINUTE),
+    )
+    width = max(len(EMAIL), len(SMS))
+    terminal = _Screen()
+    try:
+        async with sender_worker(server, clock=clock):
+            send = await messages.CreateSend(request, metadata=configured.auth)
+            await wait_for(messages, configured, send.send_id, lambda s: s.sent == 2)
+            watching = await asyncio.create_subprocess_exec(
+                *(HERALD, "sends", "watch", send.send_id, "--interval", "0.1", "--address", server.address),
+                cwd=tmp_path,
+                env=operator_environment(tmp_path, HERALD_API_KEY=configured.key),
+                stdout=terminal.screen,
+            )
+            running = await terminal.showing(f"{SMS:<{width}}  [")
+            clock.now += 3600.0
+            assert await watching.wait() == 0
+        finished = await terminal.showing(f"send {send.send_id} completed")
+    finally:
+        terminal.close()
+    assert "RUNNING" in running
+    for channel in (EMAIL, SMS):
+        # Ann's message sent, of the one planned so far on each channel; more to come (+).
+        assert f"{channel:<{width}}  [{'#' * 30}] 100%  1/1+" in running, running
+        assert f"{channel:<{width}}  [{'#' * 30}] 100%  2/2" in finished, finished

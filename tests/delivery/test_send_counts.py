@@ -8,9 +8,13 @@ import uuid
 
 import asyncpg
 
-from kernel.delivery.slices import COUNTERS, SliceCounts, add_counts, pending_messages, send_counts
+from kernel.delivery.slice_counts import OutcomeCounts, SliceCounts
+from kernel.delivery.slices import COUNTERS, add_counts, pending_messages, send_counts
 from tests.bulk_rows import sliced, stored_send
 from tests.conftest import ProjectKey
+
+#: The channel the counted messages went through.
+EMAIL = "email.sparkpost"
 
 
 async def test_a_sends_counts_add_its_slices_up(db, project: ProjectKey) -> None:
@@ -59,10 +63,12 @@ async def test_batches_adding_to_the_same_slices_in_opposite_orders_both_commit(
         # The plan a small send_slices gets (a fresh database's): the table read in its physical order.
         await crossing.execute("SET enable_indexscan = off; SET enable_bitmapscan = off")
         async with holder.transaction():
-            await add_counts(holder, project.project_id, send_id, {0: one})
-            crossed = asyncio.ensure_future(crossing_batch(crossing, project, send_id, {1: one, 0: one}))
+            await add_counts(holder, project.project_id, send_id, {(0, EMAIL): one})
+            crossed = asyncio.ensure_future(
+                crossing_batch(crossing, project, send_id, {(1, EMAIL): one, (0, EMAIL): one})
+            )
             await until_waiting_for_a_lock(db, crossing)
-            await add_counts(holder, project.project_id, send_id, {1: one})
+            await add_counts(holder, project.project_id, send_id, {(1, EMAIL): one})
         await crossed
         await crossing.execute("RESET enable_indexscan; RESET enable_bitmapscan")
     counts = await send_counts(db, project.project_id, [send_id])
@@ -70,10 +76,10 @@ async def test_batches_adding_to_the_same_slices_in_opposite_orders_both_commit(
 
 
 async def crossing_batch(
-    conn: asyncpg.Connection, project: ProjectKey, send_id: uuid.UUID, by_slice: dict[int, SliceCounts]
+    conn: asyncpg.Connection, project: ProjectKey, send_id: uuid.UUID, counts: OutcomeCounts
 ) -> None:
     async with conn.transaction():
-        await add_counts(conn, project.project_id, send_id, by_slice)
+        await add_counts(conn, project.project_id, send_id, counts)
 
 
 async def until_waiting_for_a_lock(db: asyncpg.Pool, conn: asyncpg.Connection) -> None:

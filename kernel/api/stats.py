@@ -1,0 +1,66 @@
+"""StatsService: the statistics of bulk sends, read together or exported as rows."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import asyncpg
+import grpc
+
+from herald.v1 import stats_pb2 as pb
+from herald.v1 import stats_pb2_grpc
+from kernel.api.status import rpc
+from kernel.api.timestamps import from_datetime
+from kernel.auth import Caller
+from kernel.stats.figures import FIGURES, Figures
+from kernel.stats.send_stats import ChannelFigures, export_rows, send_stats
+
+
+def _figures(figures: Figures) -> pb.StatsFigures:
+    return pb.StatsFigures(**{name: getattr(figures, name) for name in FIGURES})
+
+
+def _channel(channel: ChannelFigures) -> pb.ChannelStats:
+    figures = channel.figures
+    return pb.ChannelStats(
+        channel=channel.channel,
+        figures=_figures(figures),
+        rates=pb.StatsRates(delivery=figures.delivery_rate, open=figures.open_rate, click=figures.click_rate),
+        pending=figures.pending,
+    )
+
+
+class StatsServicer(stats_pb2_grpc.StatsServiceServicer):
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    @rpc()
+    async def GetSendStats(
+        self, request: pb.GetSendStatsRequest, context: grpc.aio.ServicerContext, caller: Caller
+    ) -> pb.SendStats:
+        stats = await send_stats(self.pool, caller.project, request.send_ids)
+        return pb.SendStats(
+            send_ids=[str(send_id) for send_id in stats.send_ids],
+            total=_channel(stats.total),
+            channels=[_channel(channel) for channel in stats.channels],
+            hours=[
+                pb.StatsBucket(
+                    start=from_datetime(bucket.start),
+                    channel=bucket.channel,
+                    figures=_figures(bucket.figures),
+                )
+                for bucket in stats.hours
+            ],
+        )
+
+    @rpc()
+    async def ExportSendStats(
+        self, request: pb.ExportSendStatsRequest, context: grpc.aio.ServicerContext, caller: Caller
+    ) -> AsyncIterator[pb.ExportSendStatsResponse]:
+        for bucket in await export_rows(self.pool, caller.project, request.send_ids):
+            yield pb.ExportSendStatsResponse(
+                send_id=str(bucket.send_id),
+                channel=bucket.channel,
+                bucket_start=from_datetime(bucket.start),
+                figures=_figures(bucket.figures),
+            )

@@ -1,0 +1,78 @@
+"""``herald sends stats|report``: the statistics of one send or several read together (project API key)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from herald.v1 import stats_pb2, stats_pb2_grpc
+from kernel.client import CommandFailed, Connection
+from kernel.stats.figures import FIGURES
+from kernel.stats.report import render
+from kernel.stats.table import text_table
+
+CSV_COLUMNS = ("send_id", "channel", "bucket_start", *FIGURES)
+
+
+def _stats(connection: Connection) -> stats_pb2_grpc.StatsServiceStub:
+    return stats_pb2_grpc.StatsServiceStub(connection.channel)
+
+
+def show_stats(connection: Connection, args: argparse.Namespace) -> int:
+    """The figures table; with ``--csv``, the rows per send, channel and hour written to a file instead."""
+    if args.csv:
+        return _export(connection, args.send_ids, args.csv)
+    request = stats_pb2.GetSendStatsRequest(send_ids=args.send_ids)
+    print(text_table(connection.call(_stats(connection).GetSendStats, request)))
+    return 0
+
+
+def _export(connection: Connection, send_ids: list[str], path: Path) -> int:
+    request = stats_pb2.ExportSendStatsRequest(send_ids=send_ids)
+    written = 0
+    with _opened(path) as file:
+        writer = csv.writer(file)
+        writer.writerow(CSV_COLUMNS)
+        for row in connection.stream(_stats(connection).ExportSendStats, request):
+            start = datetime.fromtimestamp(row.bucket_start.seconds, UTC).isoformat()
+            writer.writerow([row.send_id, row.channel, start, *(getattr(row.figures, f) for f in FIGURES)])
+            written += 1
+    print(f"{written:,} rows written to {path}")
+    return 0
+
+
+def write_report(connection: Connection, args: argparse.Namespace) -> int:
+    request = stats_pb2.GetSendStatsRequest(send_ids=args.send_ids)
+    stats = connection.call(_stats(connection).GetSendStats, request)
+    title = args.title or ("Send " if len(args.send_ids) == 1 else "Sends ") + ", ".join(args.send_ids)
+    with _opened(args.output) as file:
+        file.write(render(stats, title))
+    print(f"report written to {args.output}")
+    return 0
+
+
+def _opened(path: Path) -> TextIO:
+    try:
+        return path.open("w", encoding="utf-8", newline="")
+    except OSError as error:
+        raise CommandFailed(f"cannot write {path}: {error.strerror}") from error
+
+
+def add_stats_commands(
+    send_commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> dict[argparse.ArgumentParser, Callable[[Connection, argparse.Namespace], int]]:
+    """``stats`` and ``report`` under ``herald sends``; returns each parser's command."""
+    stats = send_commands.add_parser(
+        "stats", help="figures in total and per channel: audience, outcomes, provider reports, rates"
+    )
+    stats.add_argument("--csv", type=Path, help="write the figures per send, channel and hour to this file")
+    report = send_commands.add_parser("report", help="one self-contained HTML page: figures and charts")
+    report.add_argument("-o", "--output", type=Path, required=True, help="the HTML file to write")
+    report.add_argument("--title", default="", help="the page's title (default: the send ids)")
+    for parser in (stats, report):
+        parser.add_argument("send_ids", nargs="+", metavar="send_id", help="several are read together")
+    return {stats: show_stats, report: write_report}

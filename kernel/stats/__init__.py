@@ -1,0 +1,1 @@
+"""Statistics of bulk sends, read from delivery's counters and the providers' reports."""

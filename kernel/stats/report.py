@@ -1,0 +1,79 @@
+"""``herald sends report``: one HTML page that holds everything (styles and charts inline, no script,
+nothing fetched), so that it can be mailed, archived and opened offline.
+
+Made of GetSendStats' answer: the figures table, the funnel (targeted, sent, delivered, opened,
+clicked) with the channels side by side, and delivery and engagement per hour. Charts take any number of
+series (:mod:`kernel.stats.svg`): today the channels, later a campaign's variants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from html import escape
+
+from herald.v1 import stats_pb2
+from kernel.stats.svg import Series, bar_chart, line_chart
+from kernel.stats.table import columns, heading, rows
+
+FUNNEL = ("targeted", "sent", "delivered", "opened", "clicked")
+DELIVERY = ("sent", "delivered", "failed", "bounced")
+ENGAGEMENT = ("opened", "clicked", "unsubscribed", "complained")
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem; color: #111827; }
+table { border-collapse: collapse; margin: 1rem 0; }
+th, td { padding: 0.25rem 0.75rem; border-bottom: 1px solid #e5e7eb; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+figure { margin: 1.5rem 0; }
+.ids { color: #6b7280; font-size: 0.85rem; }
+"""
+
+
+def _hour_labels(stats: stats_pb2.SendStats) -> list[str]:
+    starts = sorted({bucket.start.seconds for bucket in stats.hours})
+    return [datetime.fromtimestamp(start, UTC).strftime("%m-%d %H:00") for start in starts]
+
+
+def _per_hour(stats: stats_pb2.SendStats, figure: str) -> list[float]:
+    """``figure`` of every channel together, per hour."""
+    totals: dict[int, float] = {}
+    for bucket in stats.hours:
+        totals[bucket.start.seconds] = totals.get(bucket.start.seconds, 0) + getattr(bucket.figures, figure)
+    return [totals[start] for start in sorted(totals)]
+
+
+def _over_time(title: str, stats: stats_pb2.SendStats, figures: Sequence[str]) -> str:
+    return line_chart(title, _hour_labels(stats), [Series(f, _per_hour(stats, f)) for f in figures])
+
+
+def _table(stats: stats_pb2.SendStats) -> str:
+    head = "".join(f"<th>{escape(heading(channel))}</th>" for channel in columns(stats))
+    body = "".join(
+        f"<tr><td>{escape(label)}</td>{''.join(f'<td>{cell}</td>' for cell in cells)}</tr>"
+        for label, cells in rows(stats)
+    )
+    return f"<table><thead><tr><th></th>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def render(stats: stats_pb2.SendStats, title: str) -> str:
+    """The report page of ``stats``."""
+    funnel = [
+        Series(heading(channel), [getattr(channel.figures, step) for step in FUNNEL])
+        for channel in columns(stats)
+    ]
+    charts = [
+        bar_chart("Funnel", FUNNEL, funnel[:1]),
+        bar_chart("Funnel by channel", FUNNEL, funnel[1:]),
+        _over_time("Delivery per hour (UTC)", stats, DELIVERY),
+        _over_time("Engagement per hour (UTC)", stats, ENGAGEMENT),
+    ]
+    figures = "".join(f"<figure>{chart}</figure>" for chart in charts)
+    made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    ids = ", ".join(escape(send_id) for send_id in stats.send_ids)
+    return (
+        "<!DOCTYPE html>\n"
+        f'<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        f"<style>{_STYLE}</style></head><body>"
+        f'<h1>{escape(title)}</h1><p class="ids">sends {ids}; made {made}</p>'
+        f"{_table(stats)}{figures}</body></html>\n"
+    )

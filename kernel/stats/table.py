@@ -1,0 +1,61 @@
+"""GetSendStats' answer as a table of figures (rows) by channel (columns, the total first): what
+``herald sends stats`` prints and the report shows."""
+
+from __future__ import annotations
+
+from herald.v1 import stats_pb2
+
+#: (label, figure) in the order people read a send: the audience, the outcomes, the reports.
+FIGURE_ROWS = (
+    ("targeted", "targeted"),
+    ("deduplicated", "deduplicated"),
+    ("not consented", "not_consented"),
+    ("suppressed", "suppressed"),
+    ("sent", "sent"),
+    ("failed", "failed"),
+    ("expired", "expired"),
+    ("cancelled", "cancelled"),
+    ("retries", "retries"),
+    ("delivered", "delivered"),
+    ("bounced", "bounced"),
+    ("opened", "opened"),
+    ("clicked", "clicked"),
+    ("open events", "open_events"),
+    ("click events", "click_events"),
+    ("unsubscribed", "unsubscribed"),
+    ("complained", "complained"),
+)
+#: (label, rate) — fractions of sent (delivery) and of delivered (open, click).
+RATE_ROWS = (("delivery rate", "delivery"), ("open rate", "open"), ("click rate", "click"))
+
+
+def columns(stats: stats_pb2.SendStats) -> list[stats_pb2.ChannelStats]:
+    """The total, then each channel."""
+    return [stats.total, *stats.channels]
+
+
+def heading(channel: stats_pb2.ChannelStats) -> str:
+    return channel.channel or "total"
+
+
+def rows(stats: stats_pb2.SendStats) -> list[tuple[str, list[str]]]:
+    """Each figure's and rate's label and cells, one per column."""
+    shown = columns(stats)
+    table = [(label, [f"{getattr(c.figures, name):,}" for c in shown]) for label, name in FIGURE_ROWS]
+    table.insert(FIGURE_ROWS.index(("retries", "retries")), ("pending", [f"{c.pending:,}" for c in shown]))
+    table += [(label, [f"{getattr(c.rates, name):.1%}" for c in shown]) for label, name in RATE_ROWS]
+    return table
+
+
+def text_table(stats: stats_pb2.SendStats) -> str:
+    """The table as aligned text."""
+    headings = [heading(channel) for channel in columns(stats)]
+    body = rows(stats)
+    label_width = max(len(label) for label, _ in body)
+    widths = [max(len(title), *(len(cells[i]) for _, cells in body)) for i, title in enumerate(headings)]
+    lines = [" " * label_width + "".join(f"  {t:>{w}}" for t, w in zip(headings, widths, strict=True))]
+    lines += [
+        f"{label:<{label_width}}" + "".join(f"  {c:>{w}}" for c, w in zip(cells, widths, strict=True))
+        for label, cells in body
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,116 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class GetSendStatsRequest(_message.Message):
+    __slots__ = ("send_ids",)
+    SEND_IDS_FIELD_NUMBER: _ClassVar[int]
+    send_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, send_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ExportSendStatsRequest(_message.Message):
+    __slots__ = ("send_ids",)
+    SEND_IDS_FIELD_NUMBER: _ClassVar[int]
+    send_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, send_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class StatsFigures(_message.Message):
+    __slots__ = ("targeted", "deduplicated", "suppressed", "not_consented", "sent", "failed", "expired", "cancelled", "retries", "delivered", "bounced", "opened", "clicked", "open_events", "click_events", "unsubscribed", "complained")
+    TARGETED_FIELD_NUMBER: _ClassVar[int]
+    DEDUPLICATED_FIELD_NUMBER: _ClassVar[int]
+    SUPPRESSED_FIELD_NUMBER: _ClassVar[int]
+    NOT_CONSENTED_FIELD_NUMBER: _ClassVar[int]
+    SENT_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    EXPIRED_FIELD_NUMBER: _ClassVar[int]
+    CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    RETRIES_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_FIELD_NUMBER: _ClassVar[int]
+    BOUNCED_FIELD_NUMBER: _ClassVar[int]
+    OPENED_FIELD_NUMBER: _ClassVar[int]
+    CLICKED_FIELD_NUMBER: _ClassVar[int]
+    OPEN_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    CLICK_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    UNSUBSCRIBED_FIELD_NUMBER: _ClassVar[int]
+    COMPLAINED_FIELD_NUMBER: _ClassVar[int]
+    targeted: int
+    deduplicated: int
+    suppressed: int
+    not_consented: int
+    sent: int
+    failed: int
+    expired: int
+    cancelled: int
+    retries: int
+    delivered: int
+    bounced: int
+    opened: int
+    clicked: int
+    open_events: int
+    click_events: int
+    unsubscribed: int
+    complained: int
+    def __init__(self, targeted: _Optional[int] = ..., deduplicated: _Optional[int] = ..., suppressed: _Optional[int] = ..., not_consented: _Optional[int] = ..., sent: _Optional[int] = ..., failed: _Optional[int] = ..., expired: _Optional[int] = ..., cancelled: _Optional[int] = ..., retries: _Optional[int] = ..., delivered: _Optional[int] = ..., bounced: _Optional[int] = ..., opened: _Optional[int] = ..., clicked: _Optional[int] = ..., open_events: _Optional[int] = ..., click_events: _Optional[int] = ..., unsubscribed: _Optional[int] = ..., complained: _Optional[int] = ...) -> None: ...
+
+class StatsRates(_message.Message):
+    __slots__ = ("delivery", "open", "click")
+    DELIVERY_FIELD_NUMBER: _ClassVar[int]
+    OPEN_FIELD_NUMBER: _ClassVar[int]
+    CLICK_FIELD_NUMBER: _ClassVar[int]
+    delivery: float
+    open: float
+    click: float
+    def __init__(self, delivery: _Optional[float] = ..., open: _Optional[float] = ..., click: _Optional[float] = ...) -> None: ...
+
+class ChannelStats(_message.Message):
+    __slots__ = ("channel", "figures", "rates", "pending")
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    FIGURES_FIELD_NUMBER: _ClassVar[int]
+    RATES_FIELD_NUMBER: _ClassVar[int]
+    PENDING_FIELD_NUMBER: _ClassVar[int]
+    channel: str
+    figures: StatsFigures
+    rates: StatsRates
+    pending: int
+    def __init__(self, channel: _Optional[str] = ..., figures: _Optional[_Union[StatsFigures, _Mapping]] = ..., rates: _Optional[_Union[StatsRates, _Mapping]] = ..., pending: _Optional[int] = ...) -> None: ...
+
+class StatsBucket(_message.Message):
+    __slots__ = ("start", "channel", "figures")
+    START_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    FIGURES_FIELD_NUMBER: _ClassVar[int]
+    start: _timestamp_pb2.Timestamp
+    channel: str
+    figures: StatsFigures
+    def __init__(self, start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., channel: _Optional[str] = ..., figures: _Optional[_Union[StatsFigures, _Mapping]] = ...) -> None: ...
+
+class SendStats(_message.Message):
+    __slots__ = ("send_ids", "total", "channels", "hours")
+    SEND_IDS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    HOURS_FIELD_NUMBER: _ClassVar[int]
+    send_ids: _containers.RepeatedScalarFieldContainer[str]
+    total: ChannelStats
+    channels: _containers.RepeatedCompositeFieldContainer[ChannelStats]
+    hours: _containers.RepeatedCompositeFieldContainer[StatsBucket]
+    def __init__(self, send_ids: _Optional[_Iterable[str]] = ..., total: _Optional[_Union[ChannelStats, _Mapping]] = ..., channels: _Optional[_Iterable[_Union[ChannelStats, _Mapping]]] = ..., hours: _Optional[_Iterable[_Union[StatsBucket, _Mapping]]] = ...) -> None: ...
+
+class ExportSendStatsResponse(_message.Message):
+    __slots__ = ("send_id", "channel", "bucket_start", "figures")
+    SEND_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_START_FIELD_NUMBER: _ClassVar[int]
+    FIGURES_FIELD_NUMBER: _ClassVar[int]
+    send_id: str
+    channel: str
+    bucket_start: _timestamp_pb2.Timestamp
+    figures: StatsFigures
+    def __init__(self, send_id: _Optional[str] = ..., channel: _Optional[str] = ..., bucket_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., figures: _Optional[_Union[StatsFigures, _Mapping]] = ...) -> None: ...
