@@ -18,6 +18,7 @@ import asyncpg
 
 from herald.v1 import common_pb2
 from kernel.errors import FailedPrecondition, InvalidArgument, NotFound
+from kernel.outhooks import EventType, OutgoingEvent, publish, subscribed
 from kernel.profiles.identifier_keys import identifier_hash_sql, spelt_hash_sql
 
 MAX_ID_LENGTH = 256
@@ -225,10 +226,17 @@ async def create_profiles(
     )
     _record(rows, result)
     result.created.update(r["profile_id"] for r in rows)
+    if rows and EventType.PROFILE_CREATED in await subscribed(conn, project_id):
+        await publish(conn, project_id, [_created(r["profile_id"], r["kind"], r["value"]) for r in rows])
     # Identities another transaction claimed first are read back.
     taken = [r for r in unique if r not in result.profiles]
     if taken:
         await _lookup(conn, project_id, taken, result)
+
+
+def _created(profile_id: uuid.UUID, kind: str, value: str) -> OutgoingEvent:
+    data = {"profile_id": str(profile_id), f"{kind}_id": value}
+    return OutgoingEvent(EventType.PROFILE_CREATED, data, profile_id)
 
 
 async def _lookup(
