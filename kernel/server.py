@@ -27,6 +27,8 @@ from herald.v1 import (
     profiles_pb2_grpc,
     projects_pb2,
     projects_pb2_grpc,
+    webhooks_pb2,
+    webhooks_pb2_grpc,
 )
 from kernel.api.channels import ChannelServicer
 from kernel.api.guard import CallGuard
@@ -34,6 +36,7 @@ from kernel.api.limits import MAX_MESSAGE_BYTES
 from kernel.api.messages import MessageServicer
 from kernel.api.profiles import ProfileServicer
 from kernel.api.projects import ProjectServicer
+from kernel.api.webhook_endpoints import WebhookEndpointServicer
 from kernel.app import Kernel
 from kernel.key_sources import admin_key_file, ensure_admin_key, note_key_file
 from kernel.settings import Settings
@@ -46,6 +49,7 @@ SERVICE_NAMES = (
     profiles_pb2.DESCRIPTOR.services_by_name["ProfileService"].full_name,
     channels_pb2.DESCRIPTOR.services_by_name["ChannelService"].full_name,
     messages_pb2.DESCRIPTOR.services_by_name["MessageService"].full_name,
+    webhooks_pb2.DESCRIPTOR.services_by_name["WebhookEndpointService"].full_name,
 )
 
 
@@ -87,6 +91,9 @@ async def start(settings: Settings, admin_key: str) -> RunningServer:
     )
     messages_pb2_grpc.add_MessageServiceServicer_to_server(
         MessageServicer(kernel.transactional, kernel.sends, kernel.db.pool), server
+    )
+    webhooks_pb2_grpc.add_WebhookEndpointServiceServicer_to_server(
+        WebhookEndpointServicer(kernel.webhook_endpoints), server
     )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -5,8 +5,8 @@ and :func:`publish`, inside the transaction of the fact they report; :mod:`kerne
 posts the outbox in the background of every kernel.
 """
 
-from kernel.outhooks.bus import forget_profile_events, move_profile_events, publish, subscribed
 from kernel.outhooks.events import FEEDBACK_EVENTS, EventType, OutgoingEvent
+from kernel.outhooks.outbox import forget_profile_events, move_profile_events, publish, subscribed
 
 __all__ = [
     "FEEDBACK_EVENTS",
