@@ -218,12 +218,14 @@ async def test_an_endpoint_failing_for_long_is_disabled_and_old_events_dropped(
     db: asyncpg.Pool,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    receiver.answers = [500] * 1000
+    receiver.answers = [500]
+    receiver.hold = asyncio.Event()
     endpoint = await subscribe(hooks, project, receiver.url, PROFILE_TYPES)
     endpoint_id = uuid.UUID(endpoint.endpoint_id)
     await create_profiles(profiles, project, "doomed")
-    await receiver.until(lambda: len(receiver.calls) >= 1)
-    # The clock moved on: the event is older than a day, and the endpoint has failed since two.
+    await receiver.until(lambda: receiver.held == 1)
+    # While the call hangs, the clock moves on: the event is older than a day, and the endpoint has
+    # failed since two.
     await db.execute(
         """UPDATE outhook_deliveries SET occurred_at = occurred_at - interval '25 hours'
            WHERE project_id = $1 AND endpoint_id = $2""",
@@ -234,18 +236,12 @@ async def test_an_endpoint_failing_for_long_is_disabled_and_old_events_dropped(
         "UPDATE outhook_endpoints SET failing_since = now() - interval '2 days' WHERE endpoint_id = $1",
         endpoint_id,
     )
-
-    async def settled() -> webhooks_pb2.WebhookEndpoint:
-        while True:
-            got = await hooks.GetWebhookEndpoint(
-                webhooks_pb2.GetWebhookEndpointRequest(endpoint_id=endpoint.endpoint_id),
-                metadata=project.auth,
-            )
-            if not got.enabled and got.dropped_events:
-                return got
-            await asyncio.sleep(0.05)
-
-    got = await asyncio.wait_for(settled(), 60)
+    receiver.hold.set()
+    request = webhooks_pb2.GetWebhookEndpointRequest(endpoint_id=endpoint.endpoint_id)
+    got = await eventually(
+        lambda: hooks.GetWebhookEndpoint(request, metadata=project.auth),
+        lambda got: not got.enabled and got.dropped_events > 0,
+    )
     assert (got.disabled_reason, got.dropped_events, got.pending_events) == ("failing", 1, 0)
     assert any(
         "endpoint disabled" in r.getMessage() and r.endpoint_id == endpoint.endpoint_id

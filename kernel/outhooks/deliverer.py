@@ -102,6 +102,7 @@ class Deliverer:
             settings.outhook_max_age_seconds,
         )
         self._rng = random.Random()
+        self._max_age = timedelta(seconds=settings.outhook_max_age_seconds)
         self._lease = timedelta(seconds=settings.outhook_timeout_seconds + _LEASE_MARGIN_SECONDS)
         self._slots = asyncio.Semaphore(settings.outhook_concurrency)
         #: Calls in flight per endpoint, in this kernel.
@@ -231,20 +232,13 @@ class Deliverer:
     ) -> datetime | None:
         """Retry each event after its backoff, or drop it (counted) once past ``outhook_max_age_seconds``;
         note the endpoint's failure (which may disable it). Returns the earliest retry, if any."""
-        now = datetime.now(UTC)
-        delays: dict[uuid.UUID, float] = {}
-        dropped: list[Pending] = []
-        for event in posted:
-            age = (now - event.occurred_at).total_seconds()
-            delay = self._retry.next_delay(event.attempts + 1, answer.retry_after, age, self._rng)
-            if delay is None:
-                dropped.append(event)
-            else:
-                delays[event.event_id] = delay
-        await outbox.retry_later(conn, self._owner, lease, delays)
-        await outbox.remove(conn, self._owner, lease, dropped)
+        delays = {
+            event.event_id: self._retry.delay(event.attempts + 1, answer.retry_after, self._rng)
+            for event in posted
+        }
+        dropped, next_retry = await outbox.retry_or_drop(conn, self._owner, lease, delays, self._max_age)
         if dropped:
-            await endpoints.count_dropped(conn, {(lease.project_id, lease.endpoint_id): len(dropped)})
+            await endpoints.count_dropped(conn, {(lease.project_id, lease.endpoint_id): dropped})
         fields = {"project_id": str(lease.project_id), "endpoint_id": str(lease.endpoint_id)}
         log.warning("outgoing webhook call failed: %s", answer.error or f"HTTP {answer.status}", extra=fields)
         failing_since = await endpoints.record_failure(
@@ -259,10 +253,10 @@ class Deliverer:
                 failing_since.isoformat(),
                 extra=fields,
             )
-        return now + timedelta(seconds=min(delays.values())) if delays else None
+        return next_retry
 
     async def _drop_expired(self) -> None:
-        max_age = timedelta(seconds=self._settings.outhook_max_age_seconds)
+        max_age = self._max_age
         async with self._pool.acquire() as conn, conn.transaction():
             dropped = await outbox.drop_expired(conn, max_age)
             await endpoints.count_dropped(conn, dropped)

@@ -160,25 +160,45 @@ async def remove(conn: asyncpg.Connection, owner: uuid.UUID, lease: Lease, event
     )
 
 
-async def retry_later(
+async def retry_or_drop(
     conn: asyncpg.Connection,
     owner: uuid.UUID,
     lease: Lease,
     delays: dict[uuid.UUID, float],
-) -> None:
-    """Each event of ``delays`` due again after its delay (seconds), one more failed attempt counted."""
-    await conn.execute(
-        """UPDATE outhook_deliveries d SET lease_owner = NULL, attempts = attempts + 1,
-                next_attempt_at = now() + make_interval(secs => u.delay)
-            FROM unnest($3::uuid[], $5::float8[]) AS u(event_id, delay)
-            WHERE d.project_id = $1 AND d.endpoint_id = $2 AND d.event_id = u.event_id
-              AND d.lease_owner = $4""",
+    max_age: timedelta,
+) -> tuple[int, datetime | None]:
+    """Each event of ``delays`` due again after its delay (seconds), one more failed attempt counted, or
+    dropped if that would be past ``max_age`` after it happened (by the database's clock, which every
+    kernel shares). Returns how many were dropped, and the earliest retry."""
+    row = await conn.fetchrow(
+        """WITH planned AS (
+               SELECT d.event_id, now() + make_interval(secs => u.delay) AS due,
+                      d.occurred_at + $6::interval AS too_late
+               FROM outhook_deliveries d JOIN unnest($3::uuid[], $5::float8[]) AS u(event_id, delay)
+                 ON d.event_id = u.event_id
+               WHERE d.project_id = $1 AND d.endpoint_id = $2 AND d.lease_owner = $4),
+           dropped AS (
+               DELETE FROM outhook_deliveries d USING planned p
+               WHERE d.project_id = $1 AND d.endpoint_id = $2 AND d.event_id = p.event_id
+                 AND p.due > p.too_late
+               RETURNING d.event_id),
+           kept AS (
+               UPDATE outhook_deliveries d
+               SET lease_owner = NULL, attempts = attempts + 1, next_attempt_at = p.due
+               FROM planned p
+               WHERE d.project_id = $1 AND d.endpoint_id = $2 AND d.event_id = p.event_id
+                 AND p.due <= p.too_late
+               RETURNING d.next_attempt_at)
+           SELECT (SELECT count(*) FROM dropped) AS dropped,
+                  (SELECT min(next_attempt_at) FROM kept) AS retry""",
         lease.project_id,
         lease.endpoint_id,
         list(delays),
         owner,
         list(delays.values()),
+        max_age,
     )
+    return row["dropped"], row["retry"]
 
 
 async def drop_expired(
