@@ -16,8 +16,9 @@ import pytest
 from google.protobuf import duration_pb2, field_mask_pb2
 
 from herald.v1 import common_pb2, profiles_pb2, profiles_pb2_grpc, webhooks_pb2, webhooks_pb2_grpc
-from kernel.server import RunningServer
-from tests.conftest import ProjectKey, field_violations, rpc_error
+from kernel.server import RunningServer, running
+from kernel.settings import Settings
+from tests.conftest import ADMIN_KEY, ProjectKey, field_violations, rpc_error
 from tests.outhook_receiver import Receiver, receiving
 from tests.readme import code_blocks, section
 
@@ -405,3 +406,31 @@ async def test_a_rotated_secret_signs_beside_the_new_one(
     verify = readme_verify()
     assert verify(call.body, call.headers["Herald-Signature"], rotated.secret)
     assert verify(call.body, call.headers["Herald-Signature"], created.secret)
+
+
+async def test_two_kernels_deliver_each_event_once(
+    settings: Settings,
+    hooks: webhooks_pb2_grpc.WebhookEndpointServiceStub,
+    profiles: profiles_pb2_grpc.ProfileServiceStub,
+    project: ProjectKey,
+    receiver: Receiver,
+) -> None:
+    # Small batches on the second kernel, so that both take turns on the endpoint's events.
+    second = settings.model_copy(update={"metrics_address": "", "outhook_batch_size": 7})
+    async with running(second, ADMIN_KEY):
+        await subscribe(hooks, project, receiver.url, [webhooks_pb2.WEBHOOK_EVENT_TYPE_PROFILE_CREATED])
+        people = [f"shopper{index}" for index in range(300)]
+        await profiles.TrackEvents(
+            profiles_pb2.TrackEventsRequest(
+                events=[
+                    profiles_pb2.TrackedEvent(profile=common_pb2.ProfileRef(custom_id=p), name="visit")
+                    for p in people
+                ]
+            ),
+            metadata=project.auth,
+        )
+        await receiver.until(lambda: len(receiver.delivered()) >= len(people))
+    delivered = receiver.delivered()
+    assert len({event["id"] for event in delivered}) == len(delivered) == len(people)
+    assert sorted(event["data"]["custom_id"] for event in delivered) == sorted(people)
+    assert all(call.status == 200 for call in receiver.calls)
