@@ -8,6 +8,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
@@ -18,6 +19,7 @@ from google.protobuf import duration_pb2, field_mask_pb2
 from herald.v1 import common_pb2, profiles_pb2, profiles_pb2_grpc, webhooks_pb2, webhooks_pb2_grpc
 from kernel.server import RunningServer, running
 from kernel.settings import Settings
+from tests.cli_support import herald
 from tests.conftest import ADMIN_KEY, ProjectKey, field_violations, rpc_error
 from tests.outhook_receiver import Receiver, receiving
 from tests.readme import code_blocks, section
@@ -176,6 +178,34 @@ async def test_failed_calls_are_retried_with_backoff_then_listed(
         assert retry.attempted_at.ToDatetime() >= failed.next_retry_at.ToDatetime() - timedelta(
             milliseconds=1
         )
+
+
+async def test_the_command_line_lists_endpoints_and_their_calls(
+    server: RunningServer,
+    hooks: webhooks_pb2_grpc.WebhookEndpointServiceStub,
+    profiles: profiles_pb2_grpc.ProfileServiceStub,
+    project: ProjectKey,
+    receiver: Receiver,
+    tmp_path: Path,
+) -> None:
+    receiver.answers = [503]
+    endpoint = await subscribe(hooks, project, receiver.url, PROFILE_TYPES)
+    await create_profiles(profiles, project, "listed")
+    await eventually(
+        deliveries_of(hooks, project, endpoint.endpoint_id), lambda got: len(got.deliveries) == 2
+    )
+    connection = ("--address", server.address, "--api-key", project.key)
+
+    endpoints = await herald(tmp_path, "webhooks", "list", *connection)
+    assert endpoints.status == 0, endpoints.err
+    [line] = endpoints.out.splitlines()
+    assert line.startswith(endpoint.endpoint_id) and "enabled" in line and receiver.url in line
+    assert "profile.created,profile.merged,profile.erased" in line
+    calls = await herald(tmp_path, "webhooks", "deliveries", endpoint.endpoint_id, *connection)
+    assert calls.status == 0, calls.err
+    newest, oldest = calls.out.splitlines()
+    assert "attempt 2  HTTP 200" in newest and "1 event(s): profile.created" in newest
+    assert "attempt 1  HTTP 503" in oldest and "retry at" in oldest and "unavailable" in oldest
 
 
 async def test_a_hanging_endpoint_does_not_delay_api_calls(

@@ -247,7 +247,7 @@ async def record_failure(
         """WITH before AS (
                SELECT failing_since,
                       enabled AND coalesce(failing_since <= now() - $3::interval, false) AS disable
-               FROM outhook_endpoints WHERE project_id = $1 AND endpoint_id = $2 FOR UPDATE)
+               FROM outhook_endpoints WHERE project_id = $1 AND endpoint_id = $2 FOR NO KEY UPDATE)
            UPDATE outhook_endpoints e SET
                failing_since = coalesce(before.failing_since, now()),
                enabled = e.enabled AND NOT before.disable,
