@@ -18,10 +18,11 @@ from herald.v1 import (
     webhooks_pb2,
     webhooks_pb2_grpc,
 )
-from kernel.server import RunningServer, running
+from kernel.server import RunningServer
 from kernel.settings import Settings
-from tests.conftest import ADMIN_KEY, SPARKPOST, ProjectKey, new_project
+from tests.conftest import SPARKPOST, ProjectKey, new_project
 from tests.outhook_receiver import Receiver, receiving
+from tests.sandbox_support import sandbox_kernel
 
 #: Every message delivered and opened, nothing else: the events to expect are certain.
 RATES = {
@@ -41,15 +42,9 @@ MESSAGE_TYPES = [
 
 @pytest.fixture(scope="module")
 async def sandboxed(settings: Settings, server: RunningServer) -> AsyncIterator[RunningServer]:
-    """A sandbox kernel on the session's database; the session's kernel, which knows nothing of the
-    sandbox's channels, stops applying stored webhook batches meanwhile (see test_sandbox_feedback)."""
-    sandbox_settings = settings.model_copy(update={"sandbox": True, "metrics_address": "", **RATES})
-    await server.kernel.webhook_queue.stop()
-    try:
-        async with running(sandbox_settings, ADMIN_KEY) as sandbox:
-            yield sandbox
-    finally:
-        server.kernel.webhook_queue.start()
+    """A sandbox kernel with feedback at RATES (see :func:`tests.sandbox_support.sandbox_kernel`)."""
+    async with sandbox_kernel(settings, server, RATES) as sandbox:
+        yield sandbox
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from kernel.server import RunningServer, running
 from kernel.settings import Settings
 from tests.channel_addresses import browser_subscription
 from tests.conftest import ADMIN_KEY, SPARKPOST, ProjectKey, new_project
+from tests.sandbox_support import sandbox_kernel
 
 SMS = "sms.twilio"
 PEOPLE = 60
@@ -55,16 +56,9 @@ REPORTED = {f"herald.message.{kind.value}": kind for kind in FeedbackKind}
 
 @pytest.fixture(scope="module")
 async def sandboxed(settings: Settings, server: RunningServer) -> AsyncIterator[RunningServer]:
-    """A kernel on the session's database, in sandbox mode, with feedback at RATES. The session's kernel,
-    no sandbox, stops applying stored webhook batches meanwhile: it knows nothing of the sandbox
-    projects' channels and would drop their reports (kernels sharing a database share one mode)."""
-    sandbox_settings = settings.model_copy(update={"sandbox": True, "metrics_address": "", **RATES})
-    await server.kernel.webhook_queue.stop()
-    try:
-        async with running(sandbox_settings, ADMIN_KEY) as sandbox:
-            yield sandbox
-    finally:
-        server.kernel.webhook_queue.start()
+    """A sandbox kernel with feedback at RATES (see :func:`tests.sandbox_support.sandbox_kernel`)."""
+    async with sandbox_kernel(settings, server, RATES) as sandbox:
+        yield sandbox
 
 
 @pytest.fixture
