@@ -117,11 +117,16 @@ class Deliverer:
         async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
             try:
                 while True:
-                    if time.monotonic() >= next_expiry:
-                        await self._drop_expired()
-                        next_expiry = time.monotonic() + _EXPIRY_INTERVAL_SECONDS
-                    if not await self._start_one(session):
-                        await asyncio.sleep(self._settings.outhook_poll_seconds)
+                    try:
+                        if time.monotonic() >= next_expiry:
+                            await self._drop_expired()
+                            next_expiry = time.monotonic() + _EXPIRY_INTERVAL_SECONDS
+                        if await self._start_one(session):
+                            continue
+                    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                        # The database is unreachable or failing: the events wait in it, and so do we.
+                        log.warning("outgoing webhooks wait for the database: %s", error)
+                    await asyncio.sleep(self._settings.outhook_poll_seconds)
             finally:
                 for call in list(self._calls):
                     call.cancel()
