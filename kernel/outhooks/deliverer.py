@@ -108,6 +108,7 @@ class Deliverer:
         #: Calls in flight per endpoint, in this kernel.
         self._calling: Counter[uuid.UUID] = Counter()
         self._calls: set[asyncio.Task[None]] = set()
+        self._call_ended = asyncio.Event()
 
     async def run(self) -> None:
         """Post due events until cancelled."""
@@ -126,13 +127,20 @@ class Deliverer:
                     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                         # The database is unreachable or failing: the events wait in it, and so do we.
                         log.warning("outgoing webhooks wait for the database: %s", error)
-                    await asyncio.sleep(self._settings.outhook_poll_seconds)
+                    await self._idle()
             finally:
                 for call in list(self._calls):
                     call.cancel()
                 for call in list(self._calls):
                     with contextlib.suppress(asyncio.CancelledError):
                         await call
+
+    async def _idle(self) -> None:
+        """Until the next poll, or until a call ends (its endpoint may have more due events)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._settings.outhook_poll_seconds):
+                await self._call_ended.wait()
+        self._call_ended.clear()
 
     async def _start_one(self, session: aiohttp.ClientSession) -> bool:
         """Lease one endpoint's due events and post them in a task of their own; False if none is due."""
@@ -164,6 +172,7 @@ class Deliverer:
         if not self._calling[endpoint_id]:
             del self._calling[endpoint_id]
         self._slots.release()
+        self._call_ended.set()
 
     async def _call(self, session: aiohttp.ClientSession, lease: Lease) -> None:
         try:

@@ -102,7 +102,8 @@ class Lease:
 
 
 # The endpoint with the oldest due event (that this deliverer is not already calling at its limit), then
-# up to $3 due events of that endpoint, oldest first; rows another kernel leases right now are skipped.
+# up to $3 due events of that endpoint, longest due first (the publishing order, retries behind); rows
+# another kernel is leasing right now are skipped.
 _CLAIM = """
 WITH target AS (
     SELECT d.project_id, d.endpoint_id FROM outhook_deliveries d
@@ -114,7 +115,7 @@ batch AS (
     SELECT d.project_id, d.endpoint_id, d.event_id
     FROM outhook_deliveries d JOIN target t USING (project_id, endpoint_id)
     WHERE d.next_attempt_at <= now()
-    ORDER BY d.occurred_at, d.event_id LIMIT $3
+    ORDER BY d.next_attempt_at LIMIT $3
     FOR UPDATE OF d SKIP LOCKED)
 UPDATE outhook_deliveries d SET lease_owner = $1, next_attempt_at = now() + $4::interval
 FROM batch b

@@ -48,6 +48,8 @@ CREATE TABLE outhook_deliveries (
     FOREIGN KEY (project_id, endpoint_id) REFERENCES outhook_endpoints ON DELETE CASCADE
 );
 CREATE INDEX outhook_deliveries_due ON outhook_deliveries (next_attempt_at);
+-- One endpoint's due events, in the order they are posted.
+CREATE INDEX outhook_deliveries_endpoint_due ON outhook_deliveries (project_id, endpoint_id, next_attempt_at);
 CREATE INDEX outhook_deliveries_profile ON outhook_deliveries (project_id, profile_id)
     WHERE profile_id IS NOT NULL;
 
