@@ -7,16 +7,19 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
 import grpc
+import orjson
 import pytest
 from google.protobuf import duration_pb2, field_mask_pb2
 
 from herald.v1 import common_pb2, profiles_pb2, profiles_pb2_grpc, webhooks_pb2, webhooks_pb2_grpc
+from kernel.outhooks.deliverer import fitting
+from kernel.outhooks.outbox import Pending
 from kernel.server import RunningServer, running
 from kernel.settings import Settings
 from tests.cli_support import herald
@@ -391,6 +394,23 @@ async def test_endpoints_are_managed_per_project(
         )
     )
     assert [f for f, _ in field_violations(error)] == ["update_mask.paths[0]"]
+    error = await rpc_error(
+        hooks.UpdateWebhookEndpoint(
+            webhooks_pb2.UpdateWebhookEndpointRequest(
+                endpoint=webhooks_pb2.WebhookEndpoint(
+                    endpoint_id=created.endpoint_id, url="http://crm.example/"
+                )
+            ),
+            metadata=project.auth,
+        )
+    )
+    assert [f for f, _ in field_violations(error)] == ["update_mask"]
+    error = await rpc_error(
+        hooks.GetWebhookEndpoint(
+            webhooks_pb2.GetWebhookEndpointRequest(endpoint_id="nope"), metadata=project.auth
+        )
+    )
+    assert [f for f, _ in field_violations(error)] == ["endpoint_id"]
 
     rotated = await hooks.RotateWebhookSecret(
         webhooks_pb2.RotateWebhookSecretRequest(
@@ -464,3 +484,16 @@ async def test_two_kernels_deliver_each_event_once(
     assert len({event["id"] for event in delivered}) == len(delivered) == len(people)
     assert sorted(event["data"]["custom_id"] for event in delivered) == sorted(people)
     assert all(call.status == 200 for call in receiver.calls)
+
+
+def test_a_call_holds_the_events_that_fit_its_size_cap() -> None:
+    project_id = uuid.uuid4()
+    events = [
+        Pending(uuid.uuid4(), "profile.created", datetime.now(UTC), {"custom_id": "x" * 300}, 0)
+        for _ in range(3)
+    ]
+    posted, body = fitting(project_id, events, 1000)
+    assert posted == events[:2] and len(body) <= 1000
+    assert [event["id"] for event in orjson.loads(body)] == [str(event.event_id) for event in posted]
+    alone, body = fitting(project_id, events, 10)
+    assert alone == events[:1], "an event larger than the cap goes alone"

@@ -1,8 +1,9 @@
 """Outgoing webhooks: Herald's events posted, signed, to endpoints of the customer's own systems.
 
-Publishers (profiles, feedback, transactional sends, and automations later) use only :func:`subscribed`
-and :func:`publish`, inside the transaction of the fact they report; :mod:`kernel.outhooks.deliverer`
-posts the outbox in the background of every kernel.
+Publishers (profiles, feedback, transactional sends) call :func:`publish` inside the transaction of the
+fact they report; that one call is all an automation needs to report ``automation.entered`` or
+``automation.exited``. A publisher on a hot path first asks :func:`subscribed`, to build no event that
+nobody follows. :mod:`kernel.outhooks.deliverer` posts the outbox in the background of every kernel.
 """
 
 from kernel.outhooks.events import FEEDBACK_EVENTS, EventType, OutgoingEvent
