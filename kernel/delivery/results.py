@@ -22,7 +22,7 @@ from kernel.channels import ChannelSpec, FailureReason, Outcome, SendResult
 from kernel.delivery.claims import among
 from kernel.delivery.outcomes import Attempt, apply_consequences
 from kernel.delivery.retry import RetryPolicy
-from kernel.outhooks import EventType, OutgoingEvent, publish, subscribed
+from kernel.outhooks import EventType, OutgoingEvent, followed_sql, publish
 
 # Rows are found through "= any(array)" on the primary key, never a join with the arrays: a join's plan
 # follows statistics of status and lease_owner that the workers keep changing, and a bad one scans the
@@ -32,7 +32,8 @@ _SENT = f"""
 UPDATE messages SET status = 'sent', attempts = attempts + 1, provider_id = {{provider_id}},
        failure_reason = '', detail = '', lease_until = NULL, updated_at = now(){{final}}
 WHERE project_id = $1 AND {among("message_id", "$3::uuid[]")} AND status = 'leased' AND lease_owner = $2
-RETURNING message_id, profile_id, channel, provider_id"""
+RETURNING message_id, profile_id, channel, provider_id,
+          {followed_sql("$1", EventType.MESSAGE_SENT)} AS followed"""
 # One provider id for the whole batch (SparkPost's transmission id) or one per message (looked up by id).
 _SHARED = "$4"
 _VARYING = "coalesce($5::jsonb ->> message_id::text, $4)"
@@ -170,7 +171,7 @@ async def _record_sent(
     statement = _SENT_STATEMENTS[bool(varying)]
     arguments = (project_id, owner, outcome.sent_ids, common, *([varying] if varying else []))
     sent = await conn.fetch(statement, *arguments)
-    if sent and EventType.MESSAGE_SENT in await subscribed(conn, project_id):
+    if sent and sent[0]["followed"]:
         await publish(conn, project_id, [_sent_event(row) for row in sent])
     return len(sent)
 

@@ -7,12 +7,19 @@ nobody follows. :mod:`kernel.outhooks.deliverer` posts the outbox in the backgro
 """
 
 from kernel.outhooks.events import FEEDBACK_EVENTS, EventType, OutgoingEvent
-from kernel.outhooks.outbox import forget_profile_events, move_profile_events, publish, subscribed
+from kernel.outhooks.outbox import (
+    followed_sql,
+    forget_profile_events,
+    move_profile_events,
+    publish,
+    subscribed,
+)
 
 __all__ = [
     "FEEDBACK_EVENTS",
     "EventType",
     "OutgoingEvent",
+    "followed_sql",
     "forget_profile_events",
     "move_profile_events",
     "publish",

@@ -2,8 +2,9 @@
 then leased, settled or dropped by the deliverers of every kernel.
 
 A publisher first asks :func:`subscribed` (one probe of a partial index on the project's enabled
-endpoints, a few rows at most) and builds its events only for the types someone follows: a project without
-endpoints pays that probe per batch of facts, and nothing else. :func:`publish` then fans the events out
+endpoints, a few rows at most), or reads :func:`followed_sql` from a statement it makes anyway, and builds
+its events only for the types someone follows: a project without endpoints pays that probe per batch of
+facts, and nothing else. :func:`publish` then fans the events out
 to the subscribed endpoints in one statement (the outbox, ``outhook_deliveries``). Both run in the
 caller's transaction, so an event exists if and only if its fact committed: nothing reported that was
 rolled back, nothing lost between the fact and the outbox. The probe is not cached: an endpoint receives
@@ -33,6 +34,14 @@ JOIN unnest($2::uuid[], $3::text[], $4::uuid[], $5::timestamptz[], $6::jsonb[])
   ON e.event_type = any(s.event_types)
 WHERE s.project_id = $1 AND s.enabled
 """
+
+
+def followed_sql(project: str, event_type: EventType) -> str:
+    """An SQL boolean: whether some enabled endpoint of ``project`` (a parameter, e.g. ``$1``) follows
+    ``event_type``. Not correlated with any row, it is evaluated once per statement: a hot statement
+    returns it as a column (``AS followed``) and reports for free whether to :func:`publish`."""
+    return f"""EXISTS (SELECT FROM outhook_endpoints WHERE project_id = {project} AND enabled
+                       AND '{event_type.value}' = any(event_types))"""
 
 
 async def subscribed(conn: asyncpg.Connection, project_id: uuid.UUID) -> frozenset[EventType]:
