@@ -497,3 +497,33 @@ def test_a_call_holds_the_events_that_fit_its_size_cap() -> None:
     assert [event["id"] for event in orjson.loads(body)] == [str(event.event_id) for event in posted]
     alone, body = fitting(project_id, events, 10)
     assert alone == events[:1], "an event larger than the cap goes alone"
+
+
+async def test_a_disabled_endpoints_events_wait_aside_until_it_is_enabled(
+    hooks: webhooks_pb2_grpc.WebhookEndpointServiceStub,
+    profiles: profiles_pb2_grpc.ProfileServiceStub,
+    project: ProjectKey,
+    receiver: Receiver,
+    db: asyncpg.Pool,
+) -> None:
+    receiver.answers = [500] * 1000
+    endpoint = await subscribe(hooks, project, receiver.url, PROFILE_TYPES)
+    await create_profiles(profiles, project, "patient")
+    await eventually(
+        deliveries_of(hooks, project, endpoint.endpoint_id), lambda got: len(got.deliveries) == 1
+    )
+
+    def switched(enabled: bool) -> webhooks_pb2.UpdateWebhookEndpointRequest:
+        return webhooks_pb2.UpdateWebhookEndpointRequest(
+            endpoint=webhooks_pb2.WebhookEndpoint(endpoint_id=endpoint.endpoint_id, enabled=enabled),
+            update_mask=field_mask_pb2.FieldMask(paths=["enabled"]),
+        )
+
+    disabled = await hooks.UpdateWebhookEndpoint(switched(False), metadata=project.auth)
+    assert (disabled.enabled, disabled.disabled_reason, disabled.pending_events) == (False, "disabled", 1)
+    parked = "SELECT next_attempt_at = 'infinity' FROM outhook_deliveries WHERE project_id = $1"
+    # Parked (at once, or when a call in flight meanwhile fails): no claim walks past it while disabled.
+    await eventually(lambda: db.fetchval(parked, project.project_id), lambda is_parked: is_parked)
+    receiver.answers.clear()
+    await hooks.UpdateWebhookEndpoint(switched(True), metadata=project.auth)
+    await receiver.until(lambda: len(receiver.delivered()) == 1)

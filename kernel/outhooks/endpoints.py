@@ -17,6 +17,7 @@ import asyncpg
 from kernel.errors import NotFound
 from kernel.outhooks.attempts import Attempt, latest
 from kernel.outhooks.events import EventType
+from kernel.outhooks.outbox import hold
 from kernel.secret_box import SecretBox
 
 #: A rotated secret may keep signing beside its successor for at most this long.
@@ -136,9 +137,9 @@ class Endpoints:
     async def update(
         self, project_id: uuid.UUID, endpoint_id: uuid.UUID, changes: EndpointChanges
     ) -> Endpoint:
-        """Write ``changes``; enabling clears the failure record (a fresh start), disabling names the
-        caller as the reason."""
-        async with self._pool.acquire() as conn:
+        """Write ``changes``; enabling clears the failure record (a fresh start) and makes the waiting
+        events due, disabling names the caller as the reason and parks them."""
+        async with self._pool.acquire() as conn, conn.transaction():
             status = await conn.execute(
                 """UPDATE outhook_endpoints SET
                        url = coalesce($3, url),
@@ -159,6 +160,8 @@ class Endpoints:
             )
             if status == "UPDATE 0":
                 raise _not_found()
+            if changes.enabled is not None:
+                await hold(conn, project_id, endpoint_id, held=not changes.enabled)
             return await self._get(conn, project_id, endpoint_id)
 
     async def delete(self, project_id: uuid.UUID, endpoint_id: uuid.UUID) -> None:
@@ -242,7 +245,7 @@ async def record_failure(
     conn: asyncpg.Connection, project_id: uuid.UUID, endpoint_id: uuid.UUID, disable_after: timedelta
 ) -> datetime | None:
     """Note a failed call; an endpoint failing for ``disable_after`` is disabled (reason "failing").
-    Returns since when it failed if this call disabled it."""
+    Returns since when it failed if this call disabled it (its waiting events are parked then)."""
     row = await conn.fetchrow(
         """WITH before AS (
                SELECT failing_since,
@@ -259,7 +262,11 @@ async def record_failure(
         endpoint_id,
         disable_after,
     )
-    return row["failing_since"] if row is not None and row["disabled"] else None
+    if row is None or not row["disabled"]:
+        return None
+    await hold(conn, project_id, endpoint_id, held=True)
+    failing_since: datetime = row["failing_since"]
+    return failing_since
 
 
 async def count_dropped(conn: asyncpg.Connection, dropped: dict[tuple[uuid.UUID, uuid.UUID], int]) -> None:

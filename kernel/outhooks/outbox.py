@@ -179,7 +179,8 @@ async def retry_or_drop(
 ) -> tuple[int, datetime | None]:
     """Each event of ``delays`` due again after its delay (seconds), one more failed attempt counted, or
     dropped if that would be past ``max_age`` after it happened (by the database's clock, which every
-    kernel shares). Returns how many were dropped, and the earliest retry."""
+    kernel shares). The events of an endpoint disabled meanwhile are parked (see :func:`hold`). Returns
+    how many were dropped, and the earliest retry."""
     row = await conn.fetchrow(
         """WITH planned AS (
                SELECT d.event_id, now() + make_interval(secs => u.delay) AS due,
@@ -194,7 +195,10 @@ async def retry_or_drop(
                RETURNING d.event_id),
            kept AS (
                UPDATE outhook_deliveries d
-               SET lease_owner = NULL, attempts = attempts + 1, next_attempt_at = p.due
+               SET lease_owner = NULL, attempts = attempts + 1,
+                   next_attempt_at = CASE WHEN (SELECT enabled FROM outhook_endpoints
+                                                WHERE project_id = $1 AND endpoint_id = $2)
+                                          THEN p.due ELSE 'infinity' END
                FROM planned p
                WHERE d.project_id = $1 AND d.endpoint_id = $2 AND d.event_id = p.event_id
                  AND p.due <= p.too_late
@@ -225,3 +229,16 @@ async def drop_expired(
         max_age,
     )
     return {(r["project_id"], r["endpoint_id"]): r["events"] for r in rows}
+
+
+async def hold(conn: asyncpg.Connection, project_id: uuid.UUID, endpoint_id: uuid.UUID, held: bool) -> None:
+    """Park a disabled endpoint's waiting events out of the way of every claim (due at infinity; they
+    still expire with age), or make them due now when it is enabled again."""
+    await conn.execute(
+        """UPDATE outhook_deliveries
+           SET next_attempt_at = CASE WHEN $3 THEN 'infinity'::timestamptz ELSE now() END
+           WHERE project_id = $1 AND endpoint_id = $2 AND lease_owner IS NULL""",
+        project_id,
+        endpoint_id,
+        held,
+    )
