@@ -83,6 +83,14 @@ def deliveries_of(
     return lambda: hooks.ListWebhookDeliveries(request, metadata=project.auth)
 
 
+def switched(endpoint_id: str, enabled: bool) -> webhooks_pb2.UpdateWebhookEndpointRequest:
+    """UpdateWebhookEndpoint enabling or disabling the endpoint."""
+    return webhooks_pb2.UpdateWebhookEndpointRequest(
+        endpoint=webhooks_pb2.WebhookEndpoint(endpoint_id=endpoint_id, enabled=enabled),
+        update_mask=field_mask_pb2.FieldMask(paths=["enabled"]),
+    )
+
+
 async def create_profiles(
     profiles: profiles_pb2_grpc.ProfileServiceStub, project: ProjectKey, *ids: str
 ) -> None:
@@ -282,13 +290,7 @@ async def test_an_endpoint_failing_for_long_is_disabled_and_old_events_dropped(
         for r in caplog.records
     )
     # Enabled again by its owner: a fresh start.
-    enabled = await hooks.UpdateWebhookEndpoint(
-        webhooks_pb2.UpdateWebhookEndpointRequest(
-            endpoint=webhooks_pb2.WebhookEndpoint(endpoint_id=endpoint.endpoint_id, enabled=True),
-            update_mask=field_mask_pb2.FieldMask(paths=["enabled"]),
-        ),
-        metadata=project.auth,
-    )
+    enabled = await hooks.UpdateWebhookEndpoint(switched(endpoint.endpoint_id, True), metadata=project.auth)
     assert enabled.enabled and enabled.disabled_reason == ""
 
 
@@ -512,18 +514,11 @@ async def test_a_disabled_endpoints_events_wait_aside_until_it_is_enabled(
     await eventually(
         deliveries_of(hooks, project, endpoint.endpoint_id), lambda got: len(got.deliveries) == 1
     )
-
-    def switched(enabled: bool) -> webhooks_pb2.UpdateWebhookEndpointRequest:
-        return webhooks_pb2.UpdateWebhookEndpointRequest(
-            endpoint=webhooks_pb2.WebhookEndpoint(endpoint_id=endpoint.endpoint_id, enabled=enabled),
-            update_mask=field_mask_pb2.FieldMask(paths=["enabled"]),
-        )
-
-    disabled = await hooks.UpdateWebhookEndpoint(switched(False), metadata=project.auth)
+    disabled = await hooks.UpdateWebhookEndpoint(switched(endpoint.endpoint_id, False), metadata=project.auth)
     assert (disabled.enabled, disabled.disabled_reason, disabled.pending_events) == (False, "disabled", 1)
     parked = "SELECT next_attempt_at = 'infinity' FROM outhook_deliveries WHERE project_id = $1"
     # Parked (at once, or when a call in flight meanwhile fails): no claim walks past it while disabled.
     await eventually(lambda: db.fetchval(parked, project.project_id), lambda is_parked: is_parked)
     receiver.answers.clear()
-    await hooks.UpdateWebhookEndpoint(switched(True), metadata=project.auth)
+    await hooks.UpdateWebhookEndpoint(switched(endpoint.endpoint_id, True), metadata=project.auth)
     await receiver.until(lambda: len(receiver.delivered()) == 1)
