@@ -24,6 +24,8 @@ from kernel.delivery.sends import Sends
 from kernel.delivery.transactional import TransactionalSender
 from kernel.delivery.webhook_queue import WebhookQueue
 from kernel.delivery.workers import WorkerGroup
+from kernel.outhooks.deliverer import Deliverer
+from kernel.outhooks.endpoints import Endpoints
 from kernel.plugins import ChannelManager
 from kernel.profiles.attributes import AttributeLimits
 from kernel.profiles.identifier_keys import record_kind_keys
@@ -53,6 +55,8 @@ class Kernel:
     #: This process's sender workers (``worker_count`` of them), started with the kernel.
     workers: WorkerGroup
     metrics: MetricsServer
+    #: The project's outgoing webhook endpoints (their events are posted by a background Deliverer).
+    webhook_endpoints: Endpoints
     #: The running emulators, in sandbox mode.
     sandbox: Sandbox | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -93,6 +97,7 @@ class Kernel:
                     db.pool, settings.lease_seconds, [spec.name for spec in channels.channels()]
                 ).refresh
             ),
+            webhook_endpoints=Endpoints(db.pool, box),
         )
         if settings.sandbox:
             kernel.sandbox = await Sandbox.start(
@@ -110,6 +115,7 @@ class Kernel:
         kernel.webhook_queue.start()
         kernel.on_close(kernel.webhook_queue.stop)
         kernel.run_in_background("message-log-upkeep", lambda: maintain_periodically(db.pool, settings))
+        kernel.run_in_background("outgoing-webhooks", Deliverer(db.pool, box, settings).run)
         return kernel
 
     def run_in_background(self, name: str, job: Callable[[], Awaitable[None]]) -> None:

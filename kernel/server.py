@@ -33,6 +33,8 @@ from herald.v1 import (
     stats_pb2_grpc,
     templates_pb2,
     templates_pb2_grpc,
+    webhooks_pb2,
+    webhooks_pb2_grpc,
 )
 from kernel.api.channels import ChannelServicer
 from kernel.api.guard import CallGuard
@@ -43,6 +45,7 @@ from kernel.api.projects import ProjectServicer
 from kernel.api.segments import SegmentServicer
 from kernel.api.stats import StatsServicer
 from kernel.api.templates import TemplateServicer
+from kernel.api.webhook_endpoints import WebhookEndpointServicer
 from kernel.app import Kernel
 from kernel.engage.segments import Segments, Vocabulary
 from kernel.engage.templates import Templates, TemplateStore
@@ -61,6 +64,7 @@ SERVICE_NAMES = (
     segments_pb2.DESCRIPTOR.services_by_name["SegmentService"].full_name,
     templates_pb2.DESCRIPTOR.services_by_name["TemplateService"].full_name,
     stats_pb2.DESCRIPTOR.services_by_name["StatsService"].full_name,
+    webhooks_pb2.DESCRIPTOR.services_by_name["WebhookEndpointService"].full_name,
 )
 
 
@@ -113,6 +117,9 @@ async def start(settings: Settings, admin_key: str) -> RunningServer:
         SegmentServicer(Segments(kernel.db.pool), Vocabulary.of(kernel.channels), kernel.limits), server
     )
     stats_pb2_grpc.add_StatsServiceServicer_to_server(StatsServicer(kernel.db.pool), server)
+    webhooks_pb2_grpc.add_WebhookEndpointServiceServicer_to_server(
+        WebhookEndpointServicer(kernel.webhook_endpoints), server
+    )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in (*SERVICE_NAMES, ""):

@@ -96,6 +96,54 @@ class Settings(BaseSettings):
         gt=0,
         description="How often an idle kernel looks for webhook batches another kernel received.",
     )
+    outhook_concurrency: int = Field(
+        16,
+        ge=1,
+        description="Outgoing webhook calls one kernel makes at the same time, all endpoints together.",
+    )
+    outhook_endpoint_concurrency: int = Field(
+        2,
+        ge=1,
+        description="Outgoing webhook calls one kernel makes to one endpoint at the same time: a slow "
+        "endpoint holds at most this many of the outhook_concurrency slots.",
+    )
+    outhook_timeout_seconds: float = Field(
+        10.0, gt=0, description="An outgoing webhook call not answered within this is a failure, retried."
+    )
+    outhook_batch_size: int = Field(100, ge=1, description="Events posted together in one webhook call.")
+    outhook_batch_bytes: int = Field(
+        256 * 1024,
+        ge=1024,
+        description="Largest body of a webhook call (a JSON array of events); an event larger on its own "
+        "is posted alone.",
+    )
+    outhook_retry_base_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Delay before a failed webhook call's events are tried again, doubled each "
+        "time (with jitter; an endpoint's Retry-After is honoured).",
+    )
+    outhook_retry_max_seconds: float = Field(
+        3600.0, gt=0, description="Longest delay between two attempts of a webhook event."
+    )
+    outhook_max_age_seconds: float = Field(
+        86400.0,
+        gt=0,
+        description="A webhook event not delivered this long after it happened is dropped, and counted in "
+        "its endpoint's dropped_events.",
+    )
+    outhook_disable_after_seconds: float = Field(
+        86400.0,
+        gt=0,
+        description="An endpoint whose every call failed for this long is disabled (disabled_reason "
+        '"failing", logged); UpdateWebhookEndpoint enables it again.',
+    )
+    outhook_poll_seconds: float = Field(
+        1.0, gt=0, description="How often an idle kernel looks for webhook events to post."
+    )
+    outhook_attempts_kept: int = Field(
+        100, ge=1, description="Webhook calls kept per endpoint for ListWebhookDeliveries."
+    )
     database_url: str = Field(
         "",
         description="PostgreSQL DSN (postgresql://user:pass@host:5432/db). Empty: an embedded PostgreSQL "

@@ -71,6 +71,10 @@ def settings(database_url: str, data_dir: Path) -> Settings:
         shutdown_grace_seconds=1.0,
         log_format="text",
         metrics_address="127.0.0.1:0",
+        # Outgoing webhooks posted and retried within the tests' patience (the backoff's shape is kept).
+        outhook_poll_seconds=0.1,
+        outhook_retry_base_seconds=0.4,
+        outhook_retry_max_seconds=2.0,
     )
 
 

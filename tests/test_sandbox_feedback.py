@@ -35,6 +35,7 @@ from tests.channel_addresses import browser_subscription
 from tests.cli_support import herald
 from tests.conftest import ADMIN_KEY, SPARKPOST, ProjectKey, new_project
 from tests.delivery.support import PATIENCE_SECONDS, herald_worker
+from tests.sandbox_support import sandbox_kernel
 
 SMS = "sms.twilio"
 PEOPLE = 60
@@ -59,18 +60,11 @@ EMAIL_OUTCOMES = (
 REPORTED = {f"herald.message.{kind.value}": kind for kind in FeedbackKind}
 
 
-@contextlib.asynccontextmanager
-async def sandbox_kernel(settings: Settings, server: RunningServer) -> AsyncIterator[RunningServer]:
-    """A kernel on the session's database, in sandbox mode, with feedback at RATES. The session's kernel,
-    no sandbox, stops applying stored webhook batches meanwhile: it knows nothing of the sandbox
-    projects' channels and would drop their reports (kernels sharing a database share one mode)."""
-    sandbox_settings = settings.model_copy(update={"sandbox": True, "metrics_address": "", **RATES})
-    await server.kernel.webhook_queue.stop()
-    try:
-        async with running(sandbox_settings, ADMIN_KEY) as sandbox:
-            yield sandbox
-    finally:
-        server.kernel.webhook_queue.start()
+@pytest.fixture(scope="module")
+async def sandboxed(settings: Settings, server: RunningServer) -> AsyncIterator[RunningServer]:
+    """A sandbox kernel with feedback at RATES (see :func:`tests.sandbox_support.sandbox_kernel`)."""
+    async with sandbox_kernel(settings, server, RATES) as sandbox:
+        yield sandbox
 
 
 @contextlib.asynccontextmanager
@@ -83,13 +77,6 @@ async def sandbox_workers(server: RunningServer, sandboxed: RunningServer) -> As
     finally:
         await sandboxed.kernel.workers.stop()
         server.kernel.workers.start()
-
-
-@pytest.fixture(scope="module")
-async def sandboxed(settings: Settings, server: RunningServer) -> AsyncIterator[RunningServer]:
-    """A sandbox kernel for the module's tests (:func:`sandbox_kernel`)."""
-    async with sandbox_kernel(settings, server) as sandbox:
-        yield sandbox
 
 
 @pytest.fixture

@@ -36,10 +36,11 @@ from kernel.stats.figures import FIGURES
 from tests.cli_support import herald
 from tests.conftest import SPARKPOST, ProjectKey, new_project
 from tests.delivery.support import adds_up
+from tests.sandbox_support import sandbox_kernel
 from tests.test_sandbox_feedback import (
+    RATES,
     TEMPLATE,
     loop_closed,
-    sandbox_kernel,
     sandbox_workers,
     until_completed,
 )
@@ -67,7 +68,7 @@ class SentSend:
 @pytest.fixture(scope="module")
 async def sandboxed(settings: Settings, server: RunningServer) -> AsyncIterator[RunningServer]:
     """A sandbox kernel for the module's tests."""
-    async with sandbox_kernel(settings, server) as sandbox:
+    async with sandbox_kernel(settings, server, RATES) as sandbox:
         yield sandbox
 
 

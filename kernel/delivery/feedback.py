@@ -23,6 +23,7 @@ from kernel.delivery.bulk_recipients import bulk_recipients
 from kernel.delivery.outcomes import prune_addresses
 from kernel.delivery.send_feedback import SendReport, count_feedback
 from kernel.delivery.suppressions import suppress_address
+from kernel.outhooks import FEEDBACK_EVENTS, OutgoingEvent, publish, subscribed
 from kernel.profiles.events import Event, EventStore
 from kernel.profiles.refs import Ref
 
@@ -100,6 +101,40 @@ def _string(value: str) -> dict[str, str]:
     return {"t": "s", "v": value}
 
 
+async def _publish_feedback(
+    conn: asyncpg.Connection,
+    project_id: uuid.UUID,
+    spec: ChannelSpec,
+    feedback: Sequence[FeedbackEvent],
+    owners: dict[FeedbackEvent, _Concerned],
+) -> None:
+    """The feedback that outgoing webhooks follow, one event per recipient profile (or one without a
+    profile when the address belongs to none)."""
+    followed = [event for event in feedback if event.kind in FEEDBACK_EVENTS]
+    if not followed:
+        return
+    types = await subscribed(conn, project_id)
+    events = [
+        _outgoing(spec, event, owners[event], profile_id)
+        for event in followed
+        if FEEDBACK_EVENTS[event.kind] in types
+        for profile_id in owners[event].profile_ids or [None]
+    ]
+    await publish(conn, project_id, events)
+
+
+def _outgoing(
+    spec: ChannelSpec, event: FeedbackEvent, concerned: _Concerned, profile_id: uuid.UUID | None
+) -> OutgoingEvent:
+    data = {"channel": spec.name, "message_id": event.message_id, "profile_id": str(profile_id or "")}
+    if concerned.send_id is not None:
+        data["send_id"] = str(concerned.send_id)
+    for name, value in (("url", event.url), ("detail", event.detail)):
+        if value:
+            data[name] = value[:2048]
+    return OutgoingEvent(FEEDBACK_EVENTS[event.kind], data, profile_id, event.occurred_at)
+
+
 class FeedbackProcessor:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._events = EventStore(pool)
@@ -142,6 +177,7 @@ class FeedbackProcessor:
                 and (message_id := _herald_message_id(event)) is not None
             ],
         )
+        await _publish_feedback(conn, project_id, spec, feedback, owners)
         if timeline:
             await self._events.write(project_id, [timeline])
         return FeedbackSummary(len(feedback), len(timeline))

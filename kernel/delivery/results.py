@@ -22,6 +22,7 @@ from kernel.channels import ChannelSpec, FailureReason, Outcome, SendResult
 from kernel.delivery.claims import among
 from kernel.delivery.outcomes import Attempt, apply_consequences
 from kernel.delivery.retry import RetryPolicy
+from kernel.outhooks import EventType, OutgoingEvent, followed_sql, publish
 
 # Rows are found through "= any(array)" on the primary key, never a join with the arrays: a join's plan
 # follows statistics of status and lease_owner that the workers keep changing, and a bad one scans the
@@ -30,7 +31,9 @@ from kernel.delivery.retry import RetryPolicy
 _SENT = f"""
 UPDATE messages SET status = 'sent', attempts = attempts + 1, provider_id = {{provider_id}},
        failure_reason = '', detail = '', lease_until = NULL, updated_at = now(){{final}}
-WHERE project_id = $1 AND {among("message_id", "$3::uuid[]")} AND status = 'leased' AND lease_owner = $2"""
+WHERE project_id = $1 AND {among("message_id", "$3::uuid[]")} AND status = 'leased' AND lease_owner = $2
+RETURNING message_id, profile_id, channel, provider_id,
+          {followed_sql("$1", EventType.MESSAGE_SENT)} AS followed"""
 # One provider id for the whole batch (SparkPost's transmission id) or one per message (looked up by id).
 _SHARED = "$4"
 _VARYING = "coalesce($5::jsonb ->> message_id::text, $4)"
@@ -155,7 +158,8 @@ async def record_transactional(
 async def _record_sent(
     conn: asyncpg.Connection, project_id: uuid.UUID, owner: str, outcome: BatchOutcome
 ) -> int:
-    """Store the accepted messages; returns how many were still held by ``owner``."""
+    """Store the accepted messages and report them to outgoing webhooks; returns how many were still
+    held by ``owner``."""
     if not outcome.sent_ids:
         return 0
     common = outcome.sent_provider_ids[0]
@@ -166,8 +170,20 @@ async def _record_sent(
     }
     statement = _SENT_STATEMENTS[bool(varying)]
     arguments = (project_id, owner, outcome.sent_ids, common, *([varying] if varying else []))
-    status = await conn.execute(statement, *arguments)
-    return int(status.split()[-1])
+    sent = await conn.fetch(statement, *arguments)
+    if sent and sent[0]["followed"]:
+        await publish(conn, project_id, [_sent_event(row) for row in sent])
+    return len(sent)
+
+
+def _sent_event(row: asyncpg.Record) -> OutgoingEvent:
+    data = {
+        "channel": row["channel"],
+        "message_id": str(row["message_id"]),
+        "profile_id": str(row["profile_id"] or ""),
+        "provider_id": row["provider_id"],
+    }
+    return OutgoingEvent(EventType.MESSAGE_SENT, data, row["profile_id"])
 
 
 async def _apply_consequences(conn: asyncpg.Connection, project_id: uuid.UUID, outcome: BatchOutcome) -> None:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from kernel.outhooks import EventType, OutgoingEvent, forget_profile_events, publish, subscribed
 from kernel.profiles.delivered import bulk_rows_sql, transactional_messages_sql, transactional_requests_sql
 from kernel.profiles.identifier_keys import identifier_hash_sql
 from kernel.profiles.refs import Ref, resolve_one
@@ -121,7 +122,15 @@ async def erase_profiles(
     )
     for statement in _DELETE_OWNED:
         await conn.execute(statement, project_id, ids)
+    await forget_profile_events(conn, project_id, ids)
+    if EventType.PROFILE_ERASED in await subscribed(conn, project_id):
+        await publish(conn, project_id, [_erased(profile_id, suppress) for profile_id in ids])
     return int(status.rsplit(" ", 1)[1])
+
+
+def _erased(profile_id: uuid.UUID, suppressed: bool) -> OutgoingEvent:
+    """Not tied to the profile (``profile_id`` None): erasing it again must not drop the news of it."""
+    return OutgoingEvent(EventType.PROFILE_ERASED, {"profile_id": str(profile_id), "suppressed": suppressed})
 
 
 async def lock_profile(conn: asyncpg.Connection, project_id: uuid.UUID, ref: Ref) -> uuid.UUID:

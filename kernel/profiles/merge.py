@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 
+from kernel.outhooks import EventType, OutgoingEvent, move_profile_events, publish, subscribed
 from kernel.profiles.attributes import StoredValue
 
 # The tables whose rows a merge unites, with the columns copied from source to target.
@@ -120,4 +121,13 @@ async def merge_into(
         reason,
     )
     await conn.execute("DELETE FROM profiles WHERE project_id = $1 AND profile_id = $2", *args[:2])
+    await move_profile_events(conn, project_id, source.profile_id, target.profile_id)
+    if EventType.PROFILE_MERGED in await subscribed(conn, project_id):
+        data = {
+            "profile_id": str(target.profile_id),
+            "merged_profile_id": str(source.profile_id),
+            "merge_id": str(merge_id),
+            "reason": reason,
+        }
+        await publish(conn, project_id, [OutgoingEvent(EventType.PROFILE_MERGED, data, target.profile_id)])
     return merge_id

@@ -18,6 +18,7 @@ import asyncpg
 
 from herald.v1 import common_pb2
 from kernel.errors import FailedPrecondition, InvalidArgument, NotFound
+from kernel.outhooks import EventType, OutgoingEvent, followed_sql, publish
 from kernel.profiles.identifier_keys import identifier_hash_sql, spelt_hash_sql
 
 MAX_ID_LENGTH = 256
@@ -217,7 +218,8 @@ async def create_profiles(
                SELECT $1, c.profile_id, CASE WHEN c.kind = 'custom' THEN c.value END, w.attributes
                FROM claimed c JOIN wanted w USING (profile_id)
                RETURNING profile_id)
-           SELECT c.kind, c.value, c.profile_id FROM claimed c JOIN inserted USING (profile_id)""",
+           SELECT c.kind, c.value, c.profile_id, {followed_sql("$1", EventType.PROFILE_CREATED)} AS followed
+           FROM claimed c JOIN inserted USING (profile_id)""",
         project_id,
         [r.identity_kind for r in unique],
         [r.value for r in unique],
@@ -225,10 +227,17 @@ async def create_profiles(
     )
     _record(rows, result)
     result.created.update(r["profile_id"] for r in rows)
+    if rows and rows[0]["followed"]:
+        await publish(conn, project_id, [_created(r["profile_id"], r["kind"], r["value"]) for r in rows])
     # Identities another transaction claimed first are read back.
     taken = [r for r in unique if r not in result.profiles]
     if taken:
         await _lookup(conn, project_id, taken, result)
+
+
+def _created(profile_id: uuid.UUID, kind: str, value: str) -> OutgoingEvent:
+    data = {"profile_id": str(profile_id), f"{kind}_id": value}
+    return OutgoingEvent(EventType.PROFILE_CREATED, data, profile_id)
 
 
 async def _lookup(
