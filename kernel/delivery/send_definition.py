@@ -33,6 +33,16 @@ _OPTIONS = ("silent", "sound", "collapse_key", "campaign")
 
 
 @dataclass(frozen=True, slots=True)
+class ZoneFilter:
+    """Recipients by their ``timezone`` attribute (an IANA name), for a campaign released zone by zone:
+    those whose zone is in ``include``; or, with ``include`` empty, everyone whose zone is not in
+    ``exclude`` (profiles without a zone, or with a name that is not one, among them)."""
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class SendDefinition:
     name: str
     #: "marketing" or "transactional".
@@ -49,6 +59,8 @@ class SendDefinition:
     #: The client's request id (AIP-155); None without one.
     request_id: str | None
     start_paused: bool
+    #: Only recipients in these time zones (a campaign's local-time release); None: every recipient.
+    recipient_zones: ZoneFilter | None = None
 
     @property
     def marketing(self) -> bool:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from herald.v1 import messages_pb2 as pb
-from kernel.delivery.send_definition import SendDefinition
+from kernel.delivery.send_definition import SendDefinition, ZoneFilter
 from kernel.delivery.templates import parse_template, ttl_seconds
 from kernel.plugins import ChannelManager
 from sender_ext import Rate
@@ -77,6 +77,7 @@ def spec_of(definition: SendDefinition) -> dict[str, Any]:
         "require_opt_in": definition.require_opt_in,
         "request_id": definition.request_id,
         "start_paused": definition.start_paused,
+        **_zones_spec(definition.recipient_zones),
     }
 
 
@@ -101,6 +102,7 @@ def definition_of(spec: Mapping[str, Any], manager: ChannelManager) -> SendDefin
         require_opt_in=spec["require_opt_in"],
         request_id=spec["request_id"],
         start_paused=spec["start_paused"],
+        recipient_zones=_zone_filter(spec.get("recipient_zones")),
     )
 
 
@@ -118,6 +120,19 @@ def template_fields(message: pb.MessageTemplate) -> dict[str, Any]:
         "badge": message.badge if message.HasField("badge") else None,
         "ttl_seconds": ttl_seconds(message),
     }
+
+
+def _zones_spec(zones: ZoneFilter | None) -> dict[str, Any]:
+    """Only sends with a zone filter hold the key: specs written before it existed read as without one."""
+    if zones is None:
+        return {}
+    return {"recipient_zones": {"include": list(zones.include), "exclude": list(zones.exclude)}}
+
+
+def _zone_filter(stored: Mapping[str, Any] | None) -> ZoneFilter | None:
+    if stored is None:
+        return None
+    return ZoneFilter(include=tuple(stored["include"]), exclude=tuple(stored["exclude"]))
 
 
 def _template_message(fields: Mapping[str, Any]) -> pb.MessageTemplate:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import asyncpg
 
@@ -22,6 +23,7 @@ from kernel.delivery import slices
 from kernel.delivery.send_definition import (
     PACE_SECONDS,
     SendDefinition,
+    ZoneFilter,
     audience_refs,
     check_channel_rules,
     parse_send,
@@ -84,8 +86,12 @@ class Sends:
         self._configs = configs
         self._default_rate = default_rate
 
-    async def create(self, project_id: uuid.UUID, request: pb.CreateSendRequest) -> Answer[pb.Send]:
-        definition = parse_send(request, self._channels, self._default_rate)
+    async def create(
+        self, project_id: uuid.UUID, request: pb.CreateSendRequest, zones: ZoneFilter | None = None
+    ) -> Answer[pb.Send]:
+        """``zones``: only recipients in these time zones (a campaign's local-time release, which the
+        public request cannot ask for)."""
+        definition = replace(parse_send(request, self._channels, self._default_rate), recipient_zones=zones)
         for spec in definition.channels:
             field = f'templates["{spec.name}"]'
             check_channel_rules(self._channels, spec, request.templates[spec.name], field)
