@@ -19,6 +19,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from herald.v1 import (
+    campaigns_pb2,
+    campaigns_pb2_grpc,
     channels_pb2,
     channels_pb2_grpc,
     messages_pb2,
@@ -28,6 +30,7 @@ from herald.v1 import (
     projects_pb2,
     projects_pb2_grpc,
 )
+from kernel.api.campaigns import CampaignServicer
 from kernel.api.channels import ChannelServicer
 from kernel.api.guard import CallGuard
 from kernel.api.limits import MAX_MESSAGE_BYTES
@@ -46,6 +49,7 @@ SERVICE_NAMES = (
     profiles_pb2.DESCRIPTOR.services_by_name["ProfileService"].full_name,
     channels_pb2.DESCRIPTOR.services_by_name["ChannelService"].full_name,
     messages_pb2.DESCRIPTOR.services_by_name["MessageService"].full_name,
+    campaigns_pb2.DESCRIPTOR.services_by_name["CampaignService"].full_name,
 )
 
 
@@ -71,6 +75,7 @@ class RunningServer:
 
 async def start(settings: Settings, admin_key: str) -> RunningServer:
     kernel = await Kernel.open(settings, admin_key)
+    kernel.start_scheduler()
     server = grpc.aio.server(
         interceptors=[CallGuard(kernel.auth)],
         options=[
@@ -88,6 +93,7 @@ async def start(settings: Settings, admin_key: str) -> RunningServer:
     messages_pb2_grpc.add_MessageServiceServicer_to_server(
         MessageServicer(kernel.transactional, kernel.sends, kernel.db.pool), server
     )
+    campaigns_pb2_grpc.add_CampaignServiceServicer_to_server(CampaignServicer(kernel.campaigns), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in (*SERVICE_NAMES, ""):

@@ -1,6 +1,6 @@
 """Durable timers in PostgreSQL, run by a scheduler loop in every kernel (:mod:`kernel.scheduler.loop`)."""
 
-from kernel.scheduler.jobs import Job, PendingJob, cancel_pending, is_pending, pending, schedule
+from kernel.scheduler.jobs import Job, PendingJob, drop_pending, is_pending, pending, schedule
 from kernel.scheduler.loop import Scheduler
 from kernel.scheduler.recurrence import Recurrence, RecurrenceError
 
@@ -10,7 +10,7 @@ __all__ = [
     "Recurrence",
     "RecurrenceError",
     "Scheduler",
-    "cancel_pending",
+    "drop_pending",
     "is_pending",
     "pending",
     "schedule",

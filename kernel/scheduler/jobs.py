@@ -65,7 +65,7 @@ async def schedule(
     due_at: datetime,
     payload: Mapping[str, Any] | None = None,
 ) -> bool:
-    """Store a timer; False when (project, kind, key) is scheduled already (run, pending or cancelled)."""
+    """Store a timer; False when (project, kind, key) is scheduled already (pending or run)."""
     inserted = await conn.fetchval(
         """INSERT INTO scheduled_jobs (project_id, job_id, kind, key, due_at, payload)
            VALUES ($1, $2, $3, $4, $5, $6)
@@ -101,10 +101,11 @@ async def finish(conn: Executor, job: Job, owner: str) -> bool:
     return bool(done)
 
 
-async def cancel_pending(conn: Executor, project_id: uuid.UUID, kind: str, key_prefix: str) -> int:
-    """Cancel the pending timers of ``kind`` whose key starts with ``key_prefix``; how many."""
+async def drop_pending(conn: Executor, project_id: uuid.UUID, kind: str, key_prefix: str) -> int:
+    """Delete the pending timers of ``kind`` whose key starts with ``key_prefix`` (their owner cancelled
+    or planned them anew: a plan made again may reuse a key); how many."""
     result = await conn.execute(
-        """UPDATE scheduled_jobs SET state = 'cancelled', finished_at = now()
+        """DELETE FROM scheduled_jobs
            WHERE project_id = $1 AND kind = $2 AND state = 'pending' AND starts_with(key, $3)""",
         project_id,
         kind,
@@ -114,7 +115,7 @@ async def cancel_pending(conn: Executor, project_id: uuid.UUID, kind: str, key_p
 
 
 async def is_pending(conn: Executor, job: Job) -> bool:
-    """Whether the job still waits to run (a cancel since its claim makes it False)."""
+    """Whether the job still waits to run (its owner dropping it since the claim makes it False)."""
     state = await conn.fetchval(
         "SELECT state FROM scheduled_jobs WHERE project_id = $1 AND job_id = $2", job.project_id, job.job_id
     )

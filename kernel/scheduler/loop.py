@@ -100,5 +100,10 @@ class Scheduler:
             log.exception("timer %s %s failed; tried again in %s s", job.kind, job.key, LEASE_SECONDS)
             return 0
         if not await finish(self._pool, job, self.owner):
-            log.warning("timer %s %s finished after its lease went to another scheduler", job.kind, job.key)
+            log.warning(
+                "timer %s %s was no longer pending when it finished (dropped by its owner, or its lease "
+                "went to another scheduler)",
+                job.kind,
+                job.key,
+            )
         return 1

@@ -15,7 +15,8 @@ CREATE TABLE scheduled_jobs (
     due_at timestamptz NOT NULL,
     -- What the handler needs beside the key.
     payload jsonb NOT NULL DEFAULT '{}',
-    state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'cancelled')),
+    -- A timer whose owner cancels it is deleted while pending; a run one stays, so its key is never reused.
+    state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done')),
     -- Who runs it now, and until when; another scheduler may take it after.
     lease_owner text,
     lease_until timestamptz,
@@ -30,6 +31,8 @@ CREATE INDEX scheduled_jobs_due ON scheduled_jobs (due_at) WHERE state = 'pendin
 CREATE TABLE campaigns (
     project_id uuid NOT NULL REFERENCES projects ON DELETE CASCADE,
     campaign_id uuid NOT NULL,
+    -- The caller's idempotency key (AIP-155): a repeated CreateCampaign returns the existing campaign.
+    client_key text,
     name text NOT NULL DEFAULT '',
     state text NOT NULL CHECK (state IN ('draft', 'scheduled', 'running', 'completed', 'cancelled')),
     -- The campaign's content and schedule as the client last wrote them (herald.v1.Campaign in proto
@@ -39,16 +42,22 @@ CREATE TABLE campaigns (
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (project_id, campaign_id)
 );
+CREATE UNIQUE INDEX campaigns_client_key ON campaigns (project_id, client_key) WHERE client_key IS NOT NULL;
 CREATE INDEX campaigns_listing ON campaigns (project_id, created_at DESC, campaign_id DESC);
 
--- Each occurrence released: its key, when it was due, and the send it created.
+-- Each occurrence released: its key, when it was due, and the send it created (or why none could be).
 CREATE TABLE campaign_occurrences (
     project_id uuid NOT NULL,
     campaign_id uuid NOT NULL,
     occurrence_key text NOT NULL,
     due_at timestamptz NOT NULL,
-    send_id uuid NOT NULL,
+    send_id uuid,
+    error text,
+    -- A local-time release: the zones this part reached, and whether profiles without one were in it.
+    time_zones text[] NOT NULL DEFAULT '{}',
+    without_time_zone boolean NOT NULL DEFAULT false,
     released_at timestamptz NOT NULL DEFAULT now(),
+    CHECK ((send_id IS NULL) <> (error IS NULL)),
     PRIMARY KEY (project_id, campaign_id, occurrence_key),
     FOREIGN KEY (project_id, campaign_id) REFERENCES campaigns ON DELETE CASCADE
 );
