@@ -46,6 +46,7 @@ _CLAIM = """
 WITH due AS (
     SELECT project_id, job_id FROM scheduled_jobs
     WHERE state = 'pending' AND due_at <= now() AND (lease_until IS NULL OR lease_until < now())
+      AND kind = any($4::text[])
     ORDER BY due_at
     LIMIT $3
     FOR UPDATE SKIP LOCKED
@@ -81,9 +82,12 @@ async def schedule(
     return bool(inserted)
 
 
-async def claim(pool: asyncpg.Pool, owner: str, lease_seconds: float, limit: int) -> list[Job]:
-    """Lease up to ``limit`` due timers to ``owner``, the most overdue first."""
-    rows = await pool.fetch(_CLAIM, owner, lease_seconds, limit)
+async def claim(
+    pool: asyncpg.Pool, owner: str, lease_seconds: float, limit: int, kinds: Sequence[str]
+) -> list[Job]:
+    """Lease up to ``limit`` due timers of ``kinds`` (those ``owner`` has handlers for) to ``owner``, the
+    most overdue first."""
+    rows = await pool.fetch(_CLAIM, owner, lease_seconds, limit, list(kinds))
     return [Job(*row) for row in rows]
 
 

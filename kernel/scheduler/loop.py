@@ -64,7 +64,7 @@ class Scheduler:
         """One poll: run every due timer this scheduler can claim; how many it ran."""
         ran = 0
         while True:
-            claimed = await claim(self._pool, self.owner, LEASE_SECONDS, CLAIM_LIMIT)
+            claimed = await claim(self._pool, self.owner, LEASE_SECONDS, CLAIM_LIMIT, list(self._handlers))
             for job in claimed:
                 ran += await self._run_one(job)
             if len(claimed) < CLAIM_LIMIT:
@@ -81,10 +81,7 @@ class Scheduler:
             self._wakeup.clear()
 
     async def _run_one(self, job: Job) -> int:
-        handler = self._handlers.get(job.kind)
-        if handler is None:
-            log.error("timer %s of kind %r has no handler in this kernel; left pending", job.key, job.kind)
-            return 0
+        handler = self._handlers[job.kind]
         lateness = (datetime.now(UTC) - job.due_at).total_seconds()
         if lateness > 2 * self._poll_seconds:
             log.warning(
