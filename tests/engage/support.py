@@ -1,0 +1,48 @@
+"""Helpers of the campaign tests: campaigns to create, and waiting for their progress."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from herald.v1 import campaigns_pb2 as pb
+from herald.v1 import campaigns_pb2_grpc, common_pb2, messages_pb2
+from tests.conftest import SPARKPOST, ProjectKey
+
+TEMPLATE = messages_pb2.MessageTemplate(
+    subject="Hi {{ first_name }}", html="<p>News for {{ first_name }}</p>"
+)
+#: How long a test waits for a campaign to get somewhere before it fails (never a speed assertion).
+PATIENCE_SECONDS = 120.0
+
+
+def campaign(**fields: Any) -> pb.Campaign:
+    """A marketing email campaign to every reachable profile, unless ``fields`` say otherwise."""
+    fields.setdefault("name", "December news")
+    fields.setdefault("channels", [pb.CampaignChannel(channel=SPARKPOST, template=TEMPLATE)])
+    fields.setdefault("purpose", common_pb2.PURPOSE_MARKETING)
+    if "profiles" not in fields:
+        fields.setdefault("all_reachable", messages_pb2.AllReachable())
+    return pb.Campaign(**fields)
+
+
+async def wait_for_campaign(
+    stub: campaigns_pb2_grpc.CampaignServiceStub,
+    project: ProjectKey,
+    campaign_id: str,
+    done: Callable[[pb.Campaign], bool],
+) -> pb.Campaign:
+    """Poll GetCampaign until ``done(campaign)``; fail after PATIENCE_SECONDS."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + PATIENCE_SECONDS
+    while True:
+        found = await stub.GetCampaign(pb.GetCampaignRequest(campaign_id=campaign_id), metadata=project.auth)
+        if done(found):
+            return found
+        assert loop.time() < deadline, f"campaign never got there: {found}"
+        await asyncio.sleep(0.1)
+
+
+def released(found: pb.Campaign) -> list[pb.CampaignOccurrence]:
+    return [occurrence for occurrence in found.occurrences if occurrence.send_id or occurrence.error]
