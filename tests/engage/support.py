@@ -46,3 +46,11 @@ async def wait_for_campaign(
 
 def released(found: pb.Campaign) -> list[pb.CampaignOccurrence]:
     return [occurrence for occurrence in found.occurrences if occurrence.send_id or occurrence.error]
+
+
+def emails_of(sparkpost: Any, send_id: str) -> list[str]:
+    """The recipients the emulator accepted for one send (a message id starts with its send's first 8
+    bytes), so that a send of another test finishing meanwhile is not counted."""
+    return [
+        record["email"] for record in sparkpost.accepted if record["herald_message_id"][:18] == send_id[:18]
+    ]
