@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
 from herald.v1 import campaigns_pb2 as pb
 from herald.v1 import campaigns_pb2_grpc, common_pb2, messages_pb2
 from tests.conftest import SPARKPOST, ProjectKey
+from tests.delivery.support import until
 
 TEMPLATE = messages_pb2.MessageTemplate(
     subject="Hi {{ first_name }}", html="<p>News for {{ first_name }}</p>"
 )
-#: How long a test waits for a campaign to get somewhere before it fails (never a speed assertion).
-PATIENCE_SECONDS = 120.0
 
 
 def campaign(**fields: Any) -> pb.Campaign:
@@ -33,15 +31,16 @@ async def wait_for_campaign(
     campaign_id: str,
     done: Callable[[pb.Campaign], bool],
 ) -> pb.Campaign:
-    """Poll GetCampaign until ``done(campaign)``; fail after PATIENCE_SECONDS."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + PATIENCE_SECONDS
-    while True:
-        found = await stub.GetCampaign(pb.GetCampaignRequest(campaign_id=campaign_id), metadata=project.auth)
-        if done(found):
-            return found
-        assert loop.time() < deadline, f"campaign never got there: {found}"
-        await asyncio.sleep(0.1)
+    """Poll GetCampaign until ``done(campaign)`` (failing after the delivery tests' patience)."""
+    found = pb.Campaign()
+
+    async def reached() -> bool:
+        request = pb.GetCampaignRequest(campaign_id=campaign_id)
+        found.CopyFrom(await stub.GetCampaign(request, metadata=project.auth))
+        return done(found)
+
+    await until(reached, f"campaign {campaign_id} got there")
+    return found
 
 
 def released(found: pb.Campaign) -> list[pb.CampaignOccurrence]:

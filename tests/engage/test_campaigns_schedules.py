@@ -105,6 +105,12 @@ async def test_a_local_time_campaign_is_released_zone_by_zone_each_send_to_its_z
     assert every_email == {f"{n}@example.com": 1 for n in [*people, "nowhere"]}
 
 
+async def until_due(scheduled: pb.Campaign) -> None:
+    """Sleep past the campaign's first planned occurrence (a wall-clock wait, not an assertion)."""
+    due = scheduled.occurrences[0].due_time.ToDatetime(tzinfo=UTC)
+    await asyncio.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + 0.5)
+
+
 async def occurrence_sends(db, project) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
     """Every send the project's campaigns created, by request id: (occurrence request id, send id)."""
     rows = await db.fetch(
@@ -131,7 +137,7 @@ async def test_a_recurring_occurrence_due_while_the_kernel_was_down_runs_once_on
         (planned,) = scheduled.occurrences
         due = planned.due_time.ToDatetime(tzinfo=UTC)
     # Nobody runs timers now: the occurrence comes due while every kernel is down.
-    await asyncio.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + 0.5)
+    await until_due(scheduled)
     assert (
         released(
             await campaigns.GetCampaign(
@@ -173,6 +179,7 @@ async def test_two_kernels_polling_at_once_release_each_recurring_occurrence_onc
     await person(profiles, project, "ann", email="ann@example.com", first_name="Ann")
     async with other_kernel(settings), other_kernel(settings):
         scheduled = await schedule_new(campaigns, project, EVERY_MINUTE)
+        await until_due(scheduled)
         found = await wait_for_campaign(
             campaigns, project, scheduled.campaign_id, lambda c: bool(released(c))
         )
