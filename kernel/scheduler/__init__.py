@@ -1,6 +1,6 @@
 """Durable timers in PostgreSQL, run by a scheduler loop in every kernel (:mod:`kernel.scheduler.loop`)."""
 
-from kernel.scheduler.jobs import Job, PendingJob, drop_pending, is_pending, pending, schedule
+from kernel.scheduler.jobs import Job, PendingJob, drop_pending, finish, is_pending, pending, schedule
 from kernel.scheduler.loop import Scheduler
 from kernel.scheduler.recurrence import Recurrence, RecurrenceError
 
@@ -11,6 +11,7 @@ __all__ = [
     "RecurrenceError",
     "Scheduler",
     "drop_pending",
+    "finish",
     "is_pending",
     "pending",
     "schedule",

@@ -31,6 +31,8 @@ class Job:
     payload: Mapping[str, Any]
     #: Claims so far, this one included: more than one means an earlier run did not finish.
     attempts: int
+    #: The scheduler that holds it.
+    owner: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +56,7 @@ WITH due AS (
 UPDATE scheduled_jobs j
 SET lease_owner = $1, lease_until = now() + make_interval(secs => $2), attempts = j.attempts + 1
 FROM due WHERE j.project_id = due.project_id AND j.job_id = due.job_id
-RETURNING j.project_id, j.job_id, j.kind, j.key, j.due_at, j.payload, j.attempts
+RETURNING j.project_id, j.job_id, j.kind, j.key, j.due_at, j.payload, j.attempts, j.lease_owner
 """
 
 
@@ -91,16 +93,19 @@ async def claim(
     return [Job(*row) for row in rows]
 
 
-async def finish(conn: Executor, job: Job, owner: str) -> bool:
-    """Mark the job done if ``owner`` still holds it; False when its lease went to another scheduler."""
+async def finish(conn: Executor, job: Job) -> bool:
+    """Mark the job done if its scheduler still holds it; False when its lease went to another one.
+
+    A handler calls it in the transaction of its own effects, so that nobody sees them with the job
+    still pending; the loop calls it again after the handler, which changes nothing then (idempotent).
+    """
     done = await conn.fetchval(
-        """UPDATE scheduled_jobs SET state = 'done', finished_at = now(), lease_owner = NULL,
-                  lease_until = NULL
-           WHERE project_id = $1 AND job_id = $2 AND state = 'pending' AND lease_owner = $3
+        """UPDATE scheduled_jobs SET state = 'done', finished_at = coalesce(finished_at, now())
+           WHERE project_id = $1 AND job_id = $2 AND lease_owner = $3
            RETURNING true""",
         job.project_id,
         job.job_id,
-        owner,
+        job.owner,
     )
     return bool(done)
 

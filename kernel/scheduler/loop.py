@@ -96,10 +96,10 @@ class Scheduler:
         except Exception:
             log.exception("timer %s %s failed; tried again in %s s", job.kind, job.key, LEASE_SECONDS)
             return 0
-        if not await finish(self._pool, job, self.owner):
+        if not await finish(self._pool, job):
             log.warning(
-                "timer %s %s was no longer pending when it finished (dropped by its owner, or its lease "
-                "went to another scheduler)",
+                "timer %s %s was no longer this scheduler's when it finished (dropped by its owner, or "
+                "its lease went to another scheduler)",
                 job.kind,
                 job.key,
             )

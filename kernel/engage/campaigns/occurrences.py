@@ -30,7 +30,7 @@ from kernel.engage.campaigns.store import OccurrenceRow
 from kernel.engage.campaigns.views import campaign_of, occurrence_key
 from kernel.errors import HeraldError
 from kernel.projects import Projects
-from kernel.scheduler import Job, is_pending, pending, schedule
+from kernel.scheduler import Job, finish, is_pending, pending, schedule
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +70,9 @@ class OccurrenceRunner:
                 await schedule(
                     conn, job.project_id, OCCURRENCE, next_key, following.due_at, following.payload
                 )
+            await finish(conn, job)
             waiting = await pending(conn, job.project_id, OCCURRENCE, [job_prefix(campaign_id)])
-            more = any(planned.key != job.key for planned in waiting[job_prefix(campaign_id)])
+            more = bool(waiting[job_prefix(campaign_id)])
             await store.set_state(conn, job.project_id, campaign_id, "running" if more else "completed")
 
     async def _send(
