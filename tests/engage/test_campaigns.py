@@ -88,7 +88,7 @@ async def test_a_bad_campaign_is_refused_naming_its_field_and_nothing_is_stored(
 
 
 async def test_update_changes_the_masked_fields_of_a_draft_or_a_scheduled_campaign_only(
-    campaigns, project, sparkpost
+    campaigns, project
 ) -> None:
     created = await create(campaigns, project)
     change = pb.Campaign(campaign_id=created.campaign_id, name="January news", require_opt_in=True)
@@ -168,21 +168,21 @@ async def test_unknown_and_malformed_ids(campaigns, project, other_project) -> N
 
 
 async def test_a_campaign_sent_now_reaches_its_audience_once_and_completes(
-    campaigns, messages, profiles, project, sparkpost
+    campaigns, messages, profiles, configured, sparkpost, worker
 ) -> None:
-    await person(profiles, project, "ann", email="ann@example.com", first_name="Ann")
-    await person(profiles, project, "bob", email="bob@example.org", first_name="Bob")
-    await person(profiles, project, "cyd", phone="+33698765432")
-    created = await create(campaigns, project, schedule=NOW)
+    await person(profiles, configured, "ann", email="ann@example.com", first_name="Ann")
+    await person(profiles, configured, "bob", email="bob@example.org", first_name="Bob")
+    await person(profiles, configured, "cyd", phone="+33698765432")
+    created = await create(campaigns, configured, schedule=NOW)
     await campaigns.ScheduleCampaign(
-        pb.ScheduleCampaignRequest(campaign_id=created.campaign_id), metadata=project.auth
+        pb.ScheduleCampaignRequest(campaign_id=created.campaign_id), metadata=configured.auth
     )
     done = await wait_for_campaign(
-        campaigns, project, created.campaign_id, lambda c: c.state == pb.CAMPAIGN_STATE_COMPLETED
+        campaigns, configured, created.campaign_id, lambda c: c.state == pb.CAMPAIGN_STATE_COMPLETED
     )
     (occurrence,) = done.occurrences
     assert occurrence.occurrence_key == "once" and occurrence.send_id and not occurrence.error
-    send = await completed(messages, project, occurrence.send_id)
+    send = await completed(messages, configured, occurrence.send_id)
     assert (send.name, send.sent, send.planned) == ("December news", 2, 2)
     assert Counter(emails_of(sparkpost, send.send_id)) == {"ann@example.com": 1, "bob@example.org": 1}
     assert {record["subject"] for record in sparkpost.accepted if record["email"] == "ann@example.com"} == {
@@ -191,55 +191,55 @@ async def test_a_campaign_sent_now_reaches_its_audience_once_and_completes(
     # Completed: cancelling is refused, scheduling again too.
     error = await rpc_error(
         campaigns.CancelCampaign(
-            pb.CancelCampaignRequest(campaign_id=created.campaign_id), metadata=project.auth
+            pb.CancelCampaignRequest(campaign_id=created.campaign_id), metadata=configured.auth
         )
     )
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
 
 
 async def test_a_campaign_scheduled_at_an_instant_fires_then(
-    campaigns, messages, profiles, project, sparkpost
+    campaigns, messages, profiles, configured, sparkpost, worker
 ) -> None:
-    await person(profiles, project, "ann", email="ann@example.com", first_name="Ann")
+    await person(profiles, configured, "ann", email="ann@example.com", first_name="Ann")
     at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=3)
-    created = await create(campaigns, project, schedule=pb.CampaignSchedule(at=at))
+    created = await create(campaigns, configured, schedule=pb.CampaignSchedule(at=at))
     scheduled = await campaigns.ScheduleCampaign(
-        pb.ScheduleCampaignRequest(campaign_id=created.campaign_id), metadata=project.auth
+        pb.ScheduleCampaignRequest(campaign_id=created.campaign_id), metadata=configured.auth
     )
     assert scheduled.state == pb.CAMPAIGN_STATE_SCHEDULED
     assert [o.send_id for o in scheduled.occurrences] == [""]
-    done = await wait_for_campaign(campaigns, project, created.campaign_id, lambda c: bool(released(c)))
+    done = await wait_for_campaign(campaigns, configured, created.campaign_id, lambda c: bool(released(c)))
     assert done.state == pb.CAMPAIGN_STATE_COMPLETED
     (occurrence,) = done.occurrences
     assert occurrence.due_time.ToDatetime(tzinfo=UTC) == at
-    send = await completed(messages, project, occurrence.send_id)
+    send = await completed(messages, configured, occurrence.send_id)
     assert send.created_at.ToDatetime(tzinfo=UTC) >= at
     assert emails_of(sparkpost, send.send_id) == ["ann@example.com"]
 
 
 async def test_a_test_send_reaches_the_listed_profiles_only_and_is_no_occurrence(
-    campaigns, messages, profiles, project, sparkpost
+    campaigns, messages, profiles, configured, sparkpost, worker
 ) -> None:
-    await person(profiles, project, "ann", email="ann@example.com", first_name="Ann")
-    await person(profiles, project, "bob", email="bob@example.org", first_name="Bob")
-    created = await create(campaigns, project)
+    await person(profiles, configured, "ann", email="ann@example.com", first_name="Ann")
+    await person(profiles, configured, "bob", email="bob@example.org", first_name="Bob")
+    created = await create(campaigns, configured)
     send = await campaigns.SendTestCampaign(
         pb.SendTestCampaignRequest(
             campaign_id=created.campaign_id,
             profiles=messages_pb2.ProfileList(profiles=[common_pb2.ProfileRef(custom_id="bob")]),
         ),
-        metadata=project.auth,
+        metadata=configured.auth,
     )
     assert send.name == "test: December news"
-    await completed(messages, project, send.send_id)
+    await completed(messages, configured, send.send_id)
     assert emails_of(sparkpost, send.send_id) == ["bob@example.org"]
     got = await campaigns.GetCampaign(
-        pb.GetCampaignRequest(campaign_id=created.campaign_id), metadata=project.auth
+        pb.GetCampaignRequest(campaign_id=created.campaign_id), metadata=configured.auth
     )
     assert got.state == pb.CAMPAIGN_STATE_DRAFT and not got.occurrences
     error = await rpc_error(
         campaigns.SendTestCampaign(
-            pb.SendTestCampaignRequest(campaign_id=created.campaign_id), metadata=project.auth
+            pb.SendTestCampaignRequest(campaign_id=created.campaign_id), metadata=configured.auth
         )
     )
     assert [violation for violation, _ in field_violations(error)] == ["profiles.profiles"]

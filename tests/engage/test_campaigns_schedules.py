@@ -33,12 +33,12 @@ async def schedule_new(campaigns, project, schedule: pb.CampaignSchedule) -> pb.
 
 
 async def test_a_local_time_campaign_is_released_zone_by_zone_each_send_to_its_zones(
-    campaigns, messages, profiles, projects, project, sparkpost
+    campaigns, messages, profiles, projects, configured, sparkpost, worker
 ) -> None:
     await projects.UpdateProject(
         projects_pb2.UpdateProjectRequest(
             project=projects_pb2.Project(
-                project_id=str(project.project_id),
+                project_id=str(configured.project_id),
                 settings=projects_pb2.ProjectSettings(timezone="Europe/Paris"),
             ),
             update_mask=field_mask_pb2.FieldMask(paths=["settings.timezone"]),
@@ -53,18 +53,18 @@ async def test_a_local_time_campaign_is_released_zone_by_zone_each_send_to_its_z
         "mars": "Mars/Olympus_Mons",
     }
     for name, zone in people.items():
-        await person(profiles, project, name, email=f"{name}@example.com", first_name=name, timezone=zone)
-    await person(profiles, project, "nowhere", email="nowhere@example.com", first_name="nowhere")
+        await person(profiles, configured, name, email=f"{name}@example.com", first_name=name, timezone=zone)
+    await person(profiles, configured, "nowhere", email="nowhere@example.com", first_name="nowhere")
     # Two days ago: 09:00 has passed in every zone, so every group is due now, at once.
     day = (datetime.now(UTC) - timedelta(days=2)).date()
     local = pb.LocalDateTime(
         date=pb.LocalDate(year=day.year, month=day.month, day=day.day), time=pb.LocalTime(hours=9)
     )
-    scheduled = await schedule_new(campaigns, project, pb.CampaignSchedule(recipient_local=local))
+    scheduled = await schedule_new(campaigns, configured, pb.CampaignSchedule(recipient_local=local))
     groups = release_groups(day, time(9), "Europe/Paris")
     assert len(scheduled.occurrences) == len(groups)
     done = await wait_for_campaign(
-        campaigns, project, scheduled.campaign_id, lambda c: c.state == pb.CAMPAIGN_STATE_COMPLETED
+        campaigns, configured, scheduled.campaign_id, lambda c: c.state == pb.CAMPAIGN_STATE_COMPLETED
     )
     assert len(released(done)) == len(groups) and all(o.send_id for o in done.occurrences)
 
@@ -75,7 +75,7 @@ async def test_a_local_time_campaign_is_released_zone_by_zone_each_send_to_its_z
     reached: dict[str, set[str]] = {}
     for zone in ("America/New_York", "Asia/Tokyo", "Europe/Paris"):
         occurrence = occurrence_of(zone)
-        send = await completed(messages, project, occurrence.send_id)
+        send = await completed(messages, configured, occurrence.send_id)
         reached[zone] = set(emails_of(sparkpost, send.send_id))
     expected_release = {
         "America/New_York": datetime.combine(day, time(9), ZoneInfo("America/New_York")),
@@ -100,7 +100,7 @@ async def test_a_local_time_campaign_is_released_zone_by_zone_each_send_to_its_z
     # Every other group's send exists and reached nobody; nobody got two messages.
     every_email: Counter[str] = Counter()
     for occurrence in done.occurrences:
-        await completed(messages, project, occurrence.send_id)
+        await completed(messages, configured, occurrence.send_id)
         every_email.update(emails_of(sparkpost, occurrence.send_id))
     assert every_email == {f"{n}@example.com": 1 for n in [*people, "nowhere"]}
 
@@ -123,7 +123,7 @@ async def occurrence_sends(db, project) -> list[tuple[str, str]]:  # type: ignor
 async def test_a_recurring_occurrence_due_while_the_kernel_was_down_runs_once_on_the_next_kernel(
     campaigns,
     messages,
-    project,
+    configured,
     sparkpost,
     profiles,
     settings,
@@ -131,9 +131,9 @@ async def test_a_recurring_occurrence_due_while_the_kernel_was_down_runs_once_on
     db,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    await person(profiles, project, "ann", email="ann@example.com", first_name="Ann")
+    await person(profiles, configured, "ann", email="ann@example.com", first_name="Ann")
     async with other_kernel(settings):
-        scheduled = await schedule_new(campaigns, project, EVERY_MINUTE)
+        scheduled = await schedule_new(campaigns, configured, EVERY_MINUTE)
         (planned,) = scheduled.occurrences
         due = planned.due_time.ToDatetime(tzinfo=UTC)
     # Nobody runs timers now: the occurrence comes due while every kernel is down.
@@ -141,7 +141,7 @@ async def test_a_recurring_occurrence_due_while_the_kernel_was_down_runs_once_on
     assert (
         released(
             await campaigns.GetCampaign(
-                pb.GetCampaignRequest(campaign_id=scheduled.campaign_id), metadata=project.auth
+                pb.GetCampaignRequest(campaign_id=scheduled.campaign_id), metadata=configured.auth
             )
         )
         == []
@@ -149,7 +149,7 @@ async def test_a_recurring_occurrence_due_while_the_kernel_was_down_runs_once_on
     with caplog.at_level(logging.WARNING, logger="kernel.scheduler.loop"):
         async with other_kernel(settings):
             found = await wait_for_campaign(
-                campaigns, project, scheduled.campaign_id, lambda c: bool(released(c))
+                campaigns, configured, scheduled.campaign_id, lambda c: bool(released(c))
             )
     assert any(
         "late" in record.getMessage() and scheduled.campaign_id in record.getMessage()
@@ -165,32 +165,32 @@ async def test_a_recurring_occurrence_due_while_the_kernel_was_down_runs_once_on
     async with other_kernel(settings) as third:
         await third.kernel.scheduler.run_due()
     await campaigns.CancelCampaign(
-        pb.CancelCampaignRequest(campaign_id=scheduled.campaign_id), metadata=project.auth
+        pb.CancelCampaignRequest(campaign_id=scheduled.campaign_id), metadata=configured.auth
     )
-    sends = await occurrence_sends(db, project)
+    sends = await occurrence_sends(db, configured)
     assert [send_id for key, send_id in sends if key.endswith(occurrence.occurrence_key)] == [
         occurrence.send_id
     ]
 
 
 async def test_two_kernels_polling_at_once_release_each_recurring_occurrence_once(
-    campaigns, messages, project, sparkpost, profiles, settings, quiet_session_scheduler, db
+    campaigns, messages, configured, sparkpost, worker, profiles, settings, quiet_session_scheduler, db
 ) -> None:
-    await person(profiles, project, "ann", email="ann@example.com", first_name="Ann")
+    await person(profiles, configured, "ann", email="ann@example.com", first_name="Ann")
     async with other_kernel(settings), other_kernel(settings):
-        scheduled = await schedule_new(campaigns, project, EVERY_MINUTE)
+        scheduled = await schedule_new(campaigns, configured, EVERY_MINUTE)
         await until_due(scheduled)
         found = await wait_for_campaign(
-            campaigns, project, scheduled.campaign_id, lambda c: bool(released(c))
+            campaigns, configured, scheduled.campaign_id, lambda c: bool(released(c))
         )
         # Both keep polling a while past the due time: neither runs it again.
         await asyncio.sleep(0.5)
         final = await campaigns.CancelCampaign(
-            pb.CancelCampaignRequest(campaign_id=scheduled.campaign_id), metadata=project.auth
+            pb.CancelCampaignRequest(campaign_id=scheduled.campaign_id), metadata=configured.auth
         )
     (occurrence,) = released(found)
     assert [o.send_id for o in released(final)] == [occurrence.send_id]
-    assert [send_id for _, send_id in await occurrence_sends(db, project)] == [occurrence.send_id]
-    send = await completed(messages, project, occurrence.send_id)
+    assert [send_id for _, send_id in await occurrence_sends(db, configured)] == [occurrence.send_id]
+    send = await completed(messages, configured, occurrence.send_id)
     assert send.sent == 1
     assert emails_of(sparkpost, send.send_id) == ["ann@example.com"]

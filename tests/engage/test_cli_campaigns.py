@@ -12,7 +12,7 @@ from tests.engage.support import campaign
 
 
 async def test_list_show_and_cancel_a_scheduled_campaign(
-    campaigns, project, sparkpost, server: RunningServer, tmp_path: Path
+    campaigns, project, server: RunningServer, tmp_path: Path
 ) -> None:
     at = datetime(2030, 1, 2, 9, tzinfo=UTC)
     created = await campaigns.CreateCampaign(
