@@ -24,6 +24,7 @@ from kernel.delivery.sends import Sends
 from kernel.delivery.transactional import TransactionalSender
 from kernel.delivery.webhook_queue import WebhookQueue
 from kernel.delivery.workers import WorkerGroup
+from kernel.engage.campaigns import OCCURRENCE, Campaigns, OccurrenceRunner
 from kernel.outhooks.deliverer import Deliverer
 from kernel.outhooks.endpoints import Endpoints
 from kernel.plugins import ChannelManager
@@ -31,6 +32,7 @@ from kernel.profiles.attributes import AttributeLimits
 from kernel.profiles.identifier_keys import record_kind_keys
 from kernel.projects import Projects
 from kernel.sandbox import Sandbox
+from kernel.scheduler import Scheduler
 from kernel.secret_box import SecretBox, load_or_create_key
 from kernel.settings import Settings
 from kernel.storage import Database, open_database
@@ -57,6 +59,10 @@ class Kernel:
     metrics: MetricsServer
     #: The project's outgoing webhook endpoints (their events are posted by a background Deliverer).
     webhook_endpoints: Endpoints
+    #: This kernel's loop over the durable timers (campaign occurrences), started by the API server only
+    #: (:meth:`start_scheduler`): an occurrence creates a send as CreateSend does, with the API's settings.
+    scheduler: Scheduler
+    campaigns: Campaigns
     #: The running emulators, in sandbox mode.
     sandbox: Sandbox | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -72,11 +78,15 @@ class Kernel:
         limits = AttributeLimits.from_settings(settings)
         configs = ChannelConfigs(db.pool, channels, box)
         senders = SenderPool(channels, configs, settings.channel_endpoints)
+        sends = Sends(db.pool, channels, configs, settings.default_wave_rate, limits)
+        projects = Projects(db.pool)
+        scheduler = Scheduler(db.pool, settings.scheduler_poll_seconds)
+        scheduler.register(OCCURRENCE, OccurrenceRunner(db.pool, sends, projects))
         kernel = cls(
             settings=settings,
             db=db,
             auth=Authenticator(db.pool, admin_key, settings.auth_cache_seconds),
-            projects=Projects(db.pool),
+            projects=projects,
             limits=limits,
             channels=channels,
             channel_configs=configs,
@@ -90,7 +100,7 @@ class Kernel:
                 workers=settings.webhook_workers,
                 poll_seconds=settings.webhook_poll_seconds,
             ),
-            sends=Sends(db.pool, channels, configs, settings.default_wave_rate, limits),
+            sends=sends,
             workers=WorkerGroup(db.pool, channels, senders, settings),
             metrics=MetricsServer(
                 DatabaseGauges(
@@ -98,6 +108,8 @@ class Kernel:
                 ).refresh
             ),
             webhook_endpoints=Endpoints(db.pool, box),
+            scheduler=scheduler,
+            campaigns=Campaigns(db.pool, sends, channels, projects, scheduler, settings.default_wave_rate),
         )
         if settings.sandbox:
             kernel.sandbox = await Sandbox.start(
@@ -117,6 +129,10 @@ class Kernel:
         kernel.run_in_background("message-log-upkeep", lambda: maintain_periodically(db.pool, settings))
         kernel.run_in_background("outgoing-webhooks", Deliverer(db.pool, box, settings).run)
         return kernel
+
+    def start_scheduler(self) -> None:
+        self.scheduler.start()
+        self.on_close(self.scheduler.stop)
 
     def run_in_background(self, name: str, job: Callable[[], Awaitable[None]]) -> None:
         """Run ``job`` until the kernel closes; a crash is logged, never silent."""

@@ -6,6 +6,7 @@ herald settings [--doc]         print the effective settings (or every setting w
 herald project create|list      create a project and its first API key, list projects (admin key)
 herald key create|list|revoke   a project's API keys (admin key)
 herald sends list|show|watch|pause|resume|cancel   a project's bulk sends (API key)
+herald campaigns list|show|cancel                  a project's campaigns and their occurrences (API key)
 herald webhooks list|deliveries   a project's outgoing webhook endpoints, their last calls (API key)
 herald import FILE              import profiles from a JSONL or CSV file (API key)
 herald emulator CHANNEL         run a channel's provider emulator on loopback until Ctrl-C
@@ -20,7 +21,7 @@ import sys
 
 import orjson
 
-from kernel import cli_projects, cli_sends, cli_webhooks
+from kernel import cli_campaigns, cli_projects, cli_sends, cli_webhooks
 from kernel.client import add_connection_options, client_credentials
 from kernel.grpc_tls import TlsFileError
 from kernel.key_sources import KeyNotFound, find_api_key
@@ -133,6 +134,7 @@ def parser() -> argparse.ArgumentParser:
     show.set_defaults(run=_settings)
     cli_projects.add_commands(commands)
     cli_sends.add_commands(commands)
+    cli_campaigns.add_commands(commands)
     cli_webhooks.add_commands(commands)
     importing = commands.add_parser("import", help="import profiles from a JSONL or CSV file")
     importing.add_argument("file", help="a .jsonl or .csv file (see the README for the columns)")

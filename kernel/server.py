@@ -19,6 +19,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from herald.v1 import (
+    campaigns_pb2,
+    campaigns_pb2_grpc,
     channels_pb2,
     channels_pb2_grpc,
     messages_pb2,
@@ -36,6 +38,7 @@ from herald.v1 import (
     webhooks_pb2,
     webhooks_pb2_grpc,
 )
+from kernel.api.campaigns import CampaignServicer
 from kernel.api.channels import ChannelServicer
 from kernel.api.guard import CallGuard
 from kernel.api.limits import MAX_MESSAGE_BYTES
@@ -65,6 +68,7 @@ SERVICE_NAMES = (
     templates_pb2.DESCRIPTOR.services_by_name["TemplateService"].full_name,
     stats_pb2.DESCRIPTOR.services_by_name["StatsService"].full_name,
     webhooks_pb2.DESCRIPTOR.services_by_name["WebhookEndpointService"].full_name,
+    campaigns_pb2.DESCRIPTOR.services_by_name["CampaignService"].full_name,
 )
 
 
@@ -91,6 +95,7 @@ class RunningServer:
 async def start(settings: Settings, admin_key: str) -> RunningServer:
     credentials = server_credentials(settings.grpc_tls_cert_file, settings.grpc_tls_key_file)
     kernel = await Kernel.open(settings, admin_key)
+    kernel.start_scheduler()
     server = grpc.aio.server(
         interceptors=[CallGuard(kernel.auth)],
         options=[
@@ -120,6 +125,7 @@ async def start(settings: Settings, admin_key: str) -> RunningServer:
     webhooks_pb2_grpc.add_WebhookEndpointServiceServicer_to_server(
         WebhookEndpointServicer(kernel.webhook_endpoints), server
     )
+    campaigns_pb2_grpc.add_CampaignServiceServicer_to_server(CampaignServicer(kernel.campaigns), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in (*SERVICE_NAMES, ""):

@@ -144,6 +144,13 @@ class Settings(BaseSettings):
     outhook_attempts_kept: int = Field(
         100, ge=1, description="Webhook calls kept per endpoint for ListWebhookDeliveries."
     )
+    scheduler_poll_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="How often each kernel looks for due timers (scheduled and recurring campaign "
+        "occurrences); an occurrence runs at most this long after it is due. Scheduling a campaign to "
+        "send now wakes the kernel that took the call at once.",
+    )
     database_url: str = Field(
         "",
         description="PostgreSQL DSN (postgresql://user:pass@host:5432/db). Empty: an embedded PostgreSQL "

@@ -33,25 +33,32 @@ from kernel.profiles.identifier_keys import identifier_hash_sql, identifier_key_
 
 # The slice's profiles: (lo, hi], hi NULL for the last slice.
 _RANGE = "{t}.profile_id > $3 AND ($4::uuid IS NULL OR {t}.profile_id <= $4)"
+# A campaign released zone by zone ($15: the zones to include, empty for all; $16: the zones to leave out).
+_TZ = "(p.attributes -> 'timezone' ->> 'v')"
+_ZONE_OK = (
+    f"(cardinality($15::text[]) = 0 OR {_TZ} = any($15::text[])) "
+    f"AND NOT coalesce({_TZ}, '') = any($16::text[])"
+)
 _SOURCES = {
     # $2, the send, keys the list only: typed here so that both sources take the same arguments.
     "all": f"""
 holders AS (
     SELECT p.profile_id, p.custom_id, p.attributes FROM profiles p
-    WHERE p.project_id = $1 AND {_RANGE.format(t="p")} AND $2::uuid IS NOT NULL
+    WHERE p.project_id = $1 AND {_RANGE.format(t="p")} AND $2::uuid IS NOT NULL AND {_ZONE_OK}
 )""",
     "list": f"""
 holders AS (
     SELECT p.profile_id, p.custom_id, p.attributes FROM send_audience l
     JOIN profiles p ON p.project_id = l.project_id AND p.profile_id = l.profile_id
-    WHERE l.project_id = $1 AND l.send_id = $2 AND {_RANGE.format(t="l")}
+    WHERE l.project_id = $1 AND l.send_id = $2 AND {_RANGE.format(t="l")} AND {_ZONE_OK}
 )""",
 }
 # A segment's holders: the slice's profiles matching its frozen predicate ({predicate}, over alias p).
 _SEGMENT_SOURCE = f"""
 holders AS (
     SELECT p.profile_id, p.custom_id, p.attributes FROM profiles p
-    WHERE p.project_id = $1 AND {_RANGE.format(t="p")} AND $2::uuid IS NOT NULL AND {{predicate}}
+    WHERE p.project_id = $1 AND {_RANGE.format(t="p")} AND $2::uuid IS NOT NULL AND {_ZONE_OK}
+      AND {{predicate}}
 )"""
 _SEGMENT_LISTED = """EXISTS (SELECT FROM profiles p WHERE p.project_id = $1 AND p.profile_id = o.profile_id
         AND {predicate})"""
@@ -160,14 +167,15 @@ class AudienceScan:
         self._definition = definition
         self.variables = tuple(variables)
         columns = "".join(
-            f", t.attributes -> ${15 + i}::text -> 'v' AS v{i}" for i in range(len(self.variables))
+            f", t.attributes -> ${17 + i}::text -> 'v' AS v{i}" for i in range(len(self.variables))
         )
-        source, listed, self._predicate_args = _source(definition, audience, 15 + len(self.variables))
+        source, listed, self._predicate_args = _source(definition, audience, 17 + len(self.variables))
         self._statement = _SCAN.format(source=source, variables=columns, listed=listed)
 
     async def read(self, conn: asyncpg.Connection, part: Slice) -> list[AudienceRow]:
         definition = self._definition
         specs = definition.channels
+        zones = definition.recipient_zones
         rows = await conn.fetch(
             self._statement,
             part.project_id,
@@ -184,6 +192,8 @@ class AudienceScan:
             list(definition.exclude_domains),
             [kind.has_domain for kind in definition.kinds],
             definition.marketing,
+            list(zones.include) if zones else [],
+            list(zones.exclude) if zones else [],
             *self.variables,
             *self._predicate_args,
         )

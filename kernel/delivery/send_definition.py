@@ -38,6 +38,16 @@ _OPTIONS = ("silent", "sound", "collapse_key", "campaign")
 
 
 @dataclass(frozen=True, slots=True)
+class ZoneFilter:
+    """Recipients by their ``timezone`` attribute (an IANA name), for a campaign released zone by zone:
+    those whose zone is in ``include``; or, with ``include`` empty, everyone whose zone is not in
+    ``exclude`` (profiles without a zone, or with a name that is not one, among them)."""
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class SendDefinition:
     name: str
     #: "marketing" or "transactional".
@@ -61,6 +71,8 @@ class SendDefinition:
     campaign_data: Mapping[str, str] = field(default_factory=dict)
     #: The audience by segments, frozen when the send was created; None for a list or all reachable.
     audience: FrozenAudience | None = None
+    #: Only recipients in these time zones (a campaign's local-time release); None: every recipient.
+    recipient_zones: ZoneFilter | None = None
 
     @property
     def marketing(self) -> bool:

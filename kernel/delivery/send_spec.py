@@ -11,7 +11,8 @@ Version 2 adds optional keys (a version 1 spec still reads, as a send without th
 channel using a saved template, the version named with all its languages, defaults and the project's
 default language at creation (a later change to the template or the project does not reach the send);
 ``campaign_data``, what ``{{ campaign.<key> }}`` prints; ``audience``, the send's segment selection,
-frozen at creation (saved segments inlined, relative dates evaluated at ``evaluated_at``).
+frozen at creation (saved segments inlined, relative dates evaluated at ``evaluated_at``);
+``recipient_zones``, the time zones a campaign's local-time release reaches.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from herald.v1 import messages_pb2 as pb
-from kernel.delivery.send_definition import SendDefinition
+from kernel.delivery.send_definition import SendDefinition, ZoneFilter
 from kernel.delivery.templates import parse_template, ttl_seconds
 from kernel.delivery.translations import Translations
 from kernel.engage.segments.frozen import FrozenAudience
@@ -100,6 +101,9 @@ def _optional_keys(definition: SendDefinition) -> dict[str, Any]:
         keys["campaign_data"] = dict(definition.campaign_data)
     if definition.audience is not None:
         keys["audience"] = definition.audience.stored()
+    if definition.recipient_zones is not None:
+        zones = definition.recipient_zones
+        keys["recipient_zones"] = {"include": list(zones.include), "exclude": list(zones.exclude)}
     return keys
 
 
@@ -131,6 +135,7 @@ def definition_of(spec: Mapping[str, Any], manager: ChannelManager) -> SendDefin
         translations=saved,
         campaign_data=spec.get("campaign_data", {}),
         audience=FrozenAudience.from_stored(spec["audience"]) if spec.get("audience") else None,
+        recipient_zones=_zone_filter(spec.get("recipient_zones")),
     )
 
 
@@ -156,6 +161,12 @@ def template_fields(message: pb.MessageTemplate) -> dict[str, Any]:
         "badge": message.badge if message.HasField("badge") else None,
         "ttl_seconds": ttl_seconds(message),
     }
+
+
+def _zone_filter(stored: Mapping[str, Any] | None) -> ZoneFilter | None:
+    if stored is None:
+        return None
+    return ZoneFilter(include=tuple(stored["include"]), exclude=tuple(stored["exclude"]))
 
 
 def template_message(fields: Mapping[str, Any]) -> pb.MessageTemplate:

@@ -25,6 +25,7 @@ from kernel.delivery.channel_counts import channel_counts, per_send
 from kernel.delivery.send_definition import (
     PACE_SECONDS,
     SendDefinition,
+    ZoneFilter,
     audience_refs,
     check_channel_rules,
     parse_send,
@@ -101,9 +102,14 @@ class Sends:
         project_id: uuid.UUID,
         request: pb.CreateSendRequest,
         saved: Mapping[str, Translations] | None = None,
+        zones: ZoneFilter | None = None,
     ) -> Answer[pb.Send]:
-        """``saved``: the saved templates ``request.saved_templates`` names, as the caller read them."""
-        definition = parse_send(request, self._channels, self._default_rate, saved)
+        """``saved``: the saved templates ``request.saved_templates`` names, as the caller read them.
+        ``zones``: only recipients in these time zones (a campaign's local-time release, which the public
+        request cannot ask for)."""
+        definition = dataclasses.replace(
+            parse_send(request, self._channels, self._default_rate, saved), recipient_zones=zones
+        )
         for spec in definition.channels:
             translations = definition.translations.get(spec.name)
             if translations is None:

@@ -1,22 +1,27 @@
-"""Fixtures of the engagement tests: the SegmentService and TemplateService clients, the domain's view of
-conditions, and the bulk-delivery fixtures (emulated SparkPost and SMS gateway, a configured project, a
-sender worker of the test's own)."""
+"""Fixtures of the engagement tests: the SegmentService, TemplateService and CampaignService clients, the
+domain's view of conditions, the bulk-delivery fixtures (emulated SparkPost and SMS gateway, a configured
+project, a sender worker of the test's own), and kernels of the test's own on the session's database (to
+stop one and start another, or run two at once)."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from datetime import datetime
 
 import asyncpg
 import grpc
 import pytest
 
+from herald.v1 import campaigns_pb2_grpc, segments_pb2_grpc, templates_pb2_grpc
 from herald.v1 import segments_pb2 as pb
-from herald.v1 import segments_pb2_grpc, templates_pb2_grpc
 from kernel.engage.segments import Vocabulary, parse_condition
 from kernel.engage.segments.freeze import inline
 from kernel.engage.segments.queries import preview
-from kernel.server import RunningServer
+from kernel.server import RunningServer, running
+from kernel.settings import Settings
+from tests.conftest import ADMIN_KEY
 from tests.delivery.conftest import (  # noqa: F401 (fixtures)
     configured,
     gateway,
@@ -39,6 +44,12 @@ def templates(channel: grpc.aio.Channel) -> templates_pb2_grpc.TemplateServiceSt
     return templates_pb2_grpc.TemplateServiceStub(channel)
 
 
+@pytest.fixture(scope="session")
+def campaigns(channel: grpc.aio.Channel) -> campaigns_pb2_grpc.CampaignServiceStub:
+    """CampaignService client."""
+    return campaigns_pb2_grpc.CampaignServiceStub(channel)
+
+
 async def matching(
     server: RunningServer, project_id: uuid.UUID, condition: pb.Condition, now: datetime
 ) -> set[str]:
@@ -51,3 +62,22 @@ async def matching(
         inlined = await inline(conn, project_id, parsed, "condition")
         rows = await preview(conn, project_id, inlined, now, 100_000, None, [])
     return {row["custom_id"] for row in rows}
+
+
+@pytest.fixture
+async def quiet_session_scheduler(server: RunningServer) -> AsyncIterator[None]:
+    """The session kernel's scheduler is stopped for the test: only the test's own kernels run timers."""
+    await server.kernel.scheduler.stop()
+    yield
+    server.kernel.scheduler.start()
+
+
+@contextlib.asynccontextmanager
+async def other_kernel(settings: Settings) -> AsyncIterator[RunningServer]:
+    """Another kernel on the session's database, polling for timers often; it sends nothing itself (no
+    workers): the test's sender worker, pointed at the emulators, delivers what it creates."""
+    quick = settings.model_copy(
+        update={"scheduler_poll_seconds": 0.05, "worker_count": 0, "webhook_workers": 0}
+    )
+    async with running(quick, ADMIN_KEY) as kernel:
+        yield kernel

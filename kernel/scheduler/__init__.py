@@ -1,0 +1,18 @@
+"""Durable timers in PostgreSQL, run by a scheduler loop in every kernel (:mod:`kernel.scheduler.loop`)."""
+
+from kernel.scheduler.jobs import Job, PendingJob, drop_pending, finish, is_pending, pending, schedule
+from kernel.scheduler.loop import Scheduler
+from kernel.scheduler.recurrence import Recurrence, RecurrenceError
+
+__all__ = [
+    "Job",
+    "PendingJob",
+    "Recurrence",
+    "RecurrenceError",
+    "Scheduler",
+    "drop_pending",
+    "finish",
+    "is_pending",
+    "pending",
+    "schedule",
+]

@@ -1,0 +1,151 @@
+"""Every statement on ``scheduled_jobs``: durable timers, scheduled once, claimed under a lease, finished.
+
+A timer is named by (project, kind, key): scheduling one that exists does nothing, so a handler run twice
+(its first run's lease expired, or a crash came between its work and :func:`finish`) schedules the next
+timer once. Claims take the due timers with ``FOR UPDATE SKIP LOCKED``: schedulers in several kernels
+never wait on each other, and a timer is in one scheduler's hands at a time, until its lease runs out.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+Executor = asyncpg.Connection | asyncpg.Pool
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A claimed timer."""
+
+    project_id: uuid.UUID
+    job_id: uuid.UUID
+    kind: str
+    key: str
+    due_at: datetime
+    payload: Mapping[str, Any]
+    #: Claims so far, this one included: more than one means an earlier run did not finish.
+    attempts: int
+    #: The scheduler that holds it.
+    owner: str
+
+
+@dataclass(frozen=True, slots=True)
+class PendingJob:
+    """A timer not run yet, as listed for a resource's owner."""
+
+    key: str
+    due_at: datetime
+    payload: Mapping[str, Any]
+
+
+_CLAIM = """
+WITH due AS (
+    SELECT project_id, job_id FROM scheduled_jobs
+    WHERE state = 'pending' AND due_at <= now() AND (lease_until IS NULL OR lease_until < now())
+      AND kind = any($4::text[])
+    ORDER BY due_at
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE scheduled_jobs j
+SET lease_owner = $1, lease_until = now() + make_interval(secs => $2), attempts = j.attempts + 1
+FROM due WHERE j.project_id = due.project_id AND j.job_id = due.job_id
+RETURNING j.project_id, j.job_id, j.kind, j.key, j.due_at, j.payload, j.attempts, j.lease_owner
+"""
+
+
+async def schedule(
+    conn: Executor,
+    project_id: uuid.UUID,
+    kind: str,
+    key: str,
+    due_at: datetime,
+    payload: Mapping[str, Any] | None = None,
+) -> bool:
+    """Store a timer; False when (project, kind, key) is scheduled already (pending or run)."""
+    inserted = await conn.fetchval(
+        """INSERT INTO scheduled_jobs (project_id, job_id, kind, key, due_at, payload)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (project_id, kind, key) DO NOTHING
+           RETURNING true""",
+        project_id,
+        uuid.uuid4(),
+        kind,
+        key,
+        due_at,
+        dict(payload or {}),
+    )
+    return bool(inserted)
+
+
+async def claim(
+    pool: asyncpg.Pool, owner: str, lease_seconds: float, limit: int, kinds: Sequence[str]
+) -> list[Job]:
+    """Lease up to ``limit`` due timers of ``kinds`` (those ``owner`` has handlers for) to ``owner``, the
+    most overdue first."""
+    rows = await pool.fetch(_CLAIM, owner, lease_seconds, limit, list(kinds))
+    return [Job(*row) for row in rows]
+
+
+async def finish(conn: Executor, job: Job) -> bool:
+    """Mark the job done if its scheduler still holds it; False when its lease went to another one.
+
+    A handler calls it in the transaction of its own effects, so that nobody sees them with the job
+    still pending; the loop calls it again after the handler, which changes nothing then (idempotent).
+    """
+    done = await conn.fetchval(
+        """UPDATE scheduled_jobs SET state = 'done', finished_at = coalesce(finished_at, now())
+           WHERE project_id = $1 AND job_id = $2 AND lease_owner = $3
+           RETURNING true""",
+        job.project_id,
+        job.job_id,
+        job.owner,
+    )
+    return bool(done)
+
+
+async def drop_pending(conn: Executor, project_id: uuid.UUID, kind: str, key_prefix: str) -> int:
+    """Delete the pending timers of ``kind`` whose key starts with ``key_prefix`` (their owner cancelled
+    or planned them anew: a plan made again may reuse a key); how many."""
+    result = await conn.execute(
+        """DELETE FROM scheduled_jobs
+           WHERE project_id = $1 AND kind = $2 AND state = 'pending' AND starts_with(key, $3)""",
+        project_id,
+        kind,
+        key_prefix,
+    )
+    return int(result.split()[-1])
+
+
+async def is_pending(conn: Executor, job: Job) -> bool:
+    """Whether the job still waits to run (its owner dropping it since the claim makes it False)."""
+    state = await conn.fetchval(
+        "SELECT state FROM scheduled_jobs WHERE project_id = $1 AND job_id = $2", job.project_id, job.job_id
+    )
+    return state == "pending"
+
+
+async def pending(
+    conn: Executor, project_id: uuid.UUID, kind: str, key_prefixes: Sequence[str]
+) -> dict[str, list[PendingJob]]:
+    """The pending timers of ``kind`` per key prefix, in due order."""
+    rows = await conn.fetch(
+        """SELECT p.prefix, j.key, j.due_at, j.payload
+           FROM unnest($3::text[]) AS p(prefix)
+           JOIN scheduled_jobs j ON j.project_id = $1 AND j.kind = $2 AND j.state = 'pending'
+                AND starts_with(j.key, p.prefix)
+           ORDER BY j.due_at, j.key""",
+        project_id,
+        kind,
+        list(key_prefixes),
+    )
+    found: dict[str, list[PendingJob]] = {prefix: [] for prefix in key_prefixes}
+    for row in rows:
+        found[row["prefix"]].append(PendingJob(row["key"], row["due_at"], row["payload"]))
+    return found

@@ -1,0 +1,106 @@
+"""The scheduler loop each kernel runs: claim the due timers, run each kind's handler, mark them done.
+
+Several kernels run it against one database: claims skip what another holds, so a due timer is run by one
+of them. A kernel that stops (or dies) with timers due finds them still pending when it, or any other,
+polls again: they run late, once each, and the delay is logged. A handler that fails leaves its timer
+pending; it is tried again when its lease expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import asyncpg
+
+from kernel.scheduler.jobs import Job, claim, finish
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Job], Awaitable[None]]
+
+#: How long a claimed timer stays with its scheduler: far longer than any handler takes, so that only a
+#: scheduler that died lets another run it again.
+LEASE_SECONDS = 300.0
+#: Timers claimed per poll; a poll that claims this many polls again at once.
+CLAIM_LIMIT = 20
+
+
+class Scheduler:
+    """Runs due timers until stopped; ``wake`` makes it poll now (a timer due at once was stored)."""
+
+    def __init__(self, pool: asyncpg.Pool, poll_seconds: float) -> None:
+        self._pool = pool
+        self._poll_seconds = poll_seconds
+        self._handlers: dict[str, Handler] = {}
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    def register(self, kind: str, handler: Handler) -> None:
+        self._handlers[kind] = handler
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="scheduler")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def run_due(self) -> int:
+        """One poll: run every due timer this scheduler can claim; how many it ran."""
+        ran = 0
+        while True:
+            claimed = await claim(self._pool, self.owner, LEASE_SECONDS, CLAIM_LIMIT, list(self._handlers))
+            for job in claimed:
+                ran += await self._run_one(job)
+            if len(claimed) < CLAIM_LIMIT:
+                return ran
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.run_due()
+            except (asyncpg.PostgresError, OSError):
+                log.exception("scheduler poll failed; polling again in %s s", self._poll_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), self._poll_seconds)
+            self._wakeup.clear()
+
+    async def _run_one(self, job: Job) -> int:
+        handler = self._handlers[job.kind]
+        lateness = (datetime.now(UTC) - job.due_at).total_seconds()
+        if lateness > 2 * self._poll_seconds:
+            log.warning(
+                "timer %s %s runs %.0f s late (attempt %d): it came due while no scheduler ran it",
+                job.kind,
+                job.key,
+                lateness,
+                job.attempts,
+            )
+        try:
+            await handler(job)
+        except Exception:
+            log.exception("timer %s %s failed; tried again in %s s", job.kind, job.key, LEASE_SECONDS)
+            return 0
+        if not await finish(self._pool, job):
+            log.warning(
+                "timer %s %s was no longer this scheduler's when it finished (dropped by its owner, or "
+                "its lease went to another scheduler)",
+                job.kind,
+                job.key,
+            )
+        return 1

@@ -1,0 +1,55 @@
+"""Helpers of the campaign tests: campaigns to create, and waiting for their progress."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from herald.v1 import campaigns_pb2 as pb
+from herald.v1 import campaigns_pb2_grpc, common_pb2, messages_pb2
+from tests.conftest import SPARKPOST, ProjectKey
+from tests.delivery.support import until
+
+TEMPLATE = messages_pb2.MessageTemplate(
+    subject="Hi {{ first_name }}", html="<p>News for {{ first_name }}</p>"
+)
+
+
+def campaign(**fields: Any) -> pb.Campaign:
+    """A marketing email campaign to every reachable profile, unless ``fields`` say otherwise."""
+    fields.setdefault("name", "December news")
+    fields.setdefault("channels", [pb.CampaignChannel(channel=SPARKPOST, template=TEMPLATE)])
+    fields.setdefault("purpose", common_pb2.PURPOSE_MARKETING)
+    if "profiles" not in fields:
+        fields.setdefault("all_reachable", messages_pb2.AllReachable())
+    return pb.Campaign(**fields)
+
+
+async def wait_for_campaign(
+    stub: campaigns_pb2_grpc.CampaignServiceStub,
+    project: ProjectKey,
+    campaign_id: str,
+    done: Callable[[pb.Campaign], bool],
+) -> pb.Campaign:
+    """Poll GetCampaign until ``done(campaign)`` (failing after the delivery tests' patience)."""
+    found = pb.Campaign()
+
+    async def reached() -> bool:
+        request = pb.GetCampaignRequest(campaign_id=campaign_id)
+        found.CopyFrom(await stub.GetCampaign(request, metadata=project.auth))
+        return done(found)
+
+    await until(reached, f"campaign {campaign_id} got there")
+    return found
+
+
+def released(found: pb.Campaign) -> list[pb.CampaignOccurrence]:
+    return [occurrence for occurrence in found.occurrences if occurrence.send_id or occurrence.error]
+
+
+def emails_of(sparkpost: Any, send_id: str) -> list[str]:
+    """The recipients the emulator accepted for one send (a message id starts with its send's first 8
+    bytes), so that a send of another test finishing meanwhile is not counted."""
+    return [
+        record["email"] for record in sparkpost.accepted if record["herald_message_id"][:18] == send_id[:18]
+    ]

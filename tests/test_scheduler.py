@@ -1,0 +1,112 @@
+"""The durable scheduler against the real database: timers run once each, late if they came due while no
+scheduler ran, and never twice when several schedulers poll at once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from kernel.scheduler import Job, Scheduler, drop_pending, pending, schedule
+
+KIND = "test.tick"
+
+
+class Recorder:
+    """A handler that notes which scheduler ran which timer, taking its time so that runs overlap."""
+
+    def __init__(self) -> None:
+        self.runs: list[tuple[str, str]] = []
+
+    def handler(self, owner: str):  # type: ignore[no-untyped-def]
+        async def run(job: Job) -> None:
+            await asyncio.sleep(0.01)
+            self.runs.append((job.key, owner))
+
+        return run
+
+
+def scheduler(db, recorder: Recorder) -> Scheduler:  # type: ignore[no-untyped-def]
+    made = Scheduler(db, poll_seconds=0.05)
+    made.register(KIND, recorder.handler(made.owner))
+    return made
+
+
+async def test_two_schedulers_polling_at_once_run_each_due_timer_exactly_once(db, project) -> None:
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    for index in range(60):
+        await schedule(db, project.project_id, KIND, f"{project.project_id}/{index}", past)
+    recorder = Recorder()
+    first, second = scheduler(db, recorder), scheduler(db, recorder)
+    ran = await asyncio.gather(first.run_due(), second.run_due(), first.run_due())
+    assert sum(ran) == 60
+    assert Counter(key for key, _ in recorder.runs) == {f"{project.project_id}/{i}": 1 for i in range(60)}
+    assert len({owner for _, owner in recorder.runs}) == 2, "both schedulers took a share"
+    # Done: nothing runs again.
+    assert await first.run_due() == 0 and await second.run_due() == 0
+
+
+async def test_a_timer_that_came_due_while_no_scheduler_ran_runs_late_once_and_says_so(
+    db, project, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = f"{project.project_id}/missed"
+    await schedule(db, project.project_id, KIND, key, datetime.now(UTC) - timedelta(hours=3))
+    recorder = Recorder()
+    with caplog.at_level(logging.WARNING, logger="kernel.scheduler.loop"):
+        assert await scheduler(db, recorder).run_due() == 1
+    assert [run for run, _ in recorder.runs] == [key]
+    (warning,) = [record.getMessage() for record in caplog.records if key in record.getMessage()]
+    assert "came due while no scheduler ran it" in warning
+    assert int(warning.split(" runs ")[1].split()[0]) >= 3 * 3600
+    assert await scheduler(db, recorder).run_due() == 0
+
+
+async def test_a_timer_is_scheduled_once_by_its_key_and_waits_until_due(db, project) -> None:
+    key = f"{project.project_id}/later"
+    later = datetime.now(UTC) + timedelta(hours=1)
+    assert await schedule(db, project.project_id, KIND, key, later, {"n": 1})
+    assert not await schedule(db, project.project_id, KIND, key, later, {"n": 2})
+    recorder = Recorder()
+    assert await scheduler(db, recorder).run_due() == 0
+    (listed,) = (await pending(db, project.project_id, KIND, [f"{project.project_id}/"]))[
+        f"{project.project_id}/"
+    ]
+    assert (listed.key, listed.due_at, listed.payload) == (key, later, {"n": 1})
+    assert await drop_pending(db, project.project_id, KIND, f"{project.project_id}/") == 1
+
+
+async def test_a_failing_handler_leaves_its_timer_pending_for_a_later_run(db, project) -> None:
+    key = f"{project.project_id}/fails"
+    await schedule(db, project.project_id, KIND, key, datetime.now(UTC))
+    failing = Scheduler(db, poll_seconds=0.05)
+
+    async def fail(job: Job) -> None:
+        raise RuntimeError("provider down")
+
+    failing.register(KIND, fail)
+    assert await failing.run_due() == 0
+    left = await pending(db, project.project_id, KIND, [key])
+    assert [job.key for job in left[key]] == [key]
+    await drop_pending(db, project.project_id, KIND, key)
+
+
+async def test_the_scheduler_loop_runs_a_timer_stored_while_it_sleeps_when_woken(db, project) -> None:
+    recorder = Recorder()
+    running = Scheduler(db, poll_seconds=3600)
+    running.register(KIND, recorder.handler(running.owner))
+    running.start()
+    try:
+        await asyncio.sleep(0.1)
+        key = f"{project.project_id}/woken"
+        await schedule(db, project.project_id, KIND, key, datetime.now(UTC))
+        running.wake()
+        for _ in range(400):
+            if recorder.runs:
+                break
+            await asyncio.sleep(0.05)
+        assert [run for run, _ in recorder.runs] == [key]
+    finally:
+        await running.stop()
