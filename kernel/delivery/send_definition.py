@@ -49,6 +49,9 @@ class SendDefinition:
     #: The client's request id (AIP-155); None without one.
     request_id: str | None
     start_paused: bool
+    #: One channel per profile: the first of ``channels`` it is reachable on
+    #: (:mod:`kernel.delivery.channel_priority`).
+    channel_priority: bool
 
     @property
     def marketing(self) -> bool:
@@ -82,6 +85,7 @@ def parse_send(request: pb.CreateSendRequest, manager: ChannelManager, default_r
         require_opt_in=request.require_opt_in,
         request_id=check_request_id(request.request_id) or None,
         start_paused=request.start_paused,
+        channel_priority=request.channel_priority,
     )
 
 

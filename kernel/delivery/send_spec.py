@@ -37,7 +37,7 @@ _STRINGS = (
     "priority",
 )
 
-#: What a version 1 spec holds (see :func:`spec_of`).
+#: What a version 1 spec holds (see :func:`spec_of`), beside its optional keys (``channel_priority``).
 _KEYS = frozenset(
     {
         "version",
@@ -77,6 +77,7 @@ def spec_of(definition: SendDefinition) -> dict[str, Any]:
         "require_opt_in": definition.require_opt_in,
         "request_id": definition.request_id,
         "start_paused": definition.start_paused,
+        "channel_priority": definition.channel_priority,
     }
 
 
@@ -101,7 +102,13 @@ def definition_of(spec: Mapping[str, Any], manager: ChannelManager) -> SendDefin
         require_opt_in=spec["require_opt_in"],
         request_id=spec["request_id"],
         start_paused=spec["start_paused"],
+        channel_priority=channel_priority_of(spec),
     )
+
+
+def channel_priority_of(spec: Mapping[str, Any]) -> bool:
+    """Whether the send gives each profile one channel only (off for sends stored before the option)."""
+    return bool(_checked(spec).get("channel_priority", False))
 
 
 def templates_of(spec: Mapping[str, Any]) -> dict[str, pb.MessageTemplate]:

@@ -52,6 +52,7 @@ def _spec(row: asyncpg.Record) -> dict[str, Any]:
         "require_opt_in": request.require_opt_in,
         "request_id": row["client_key"],
         "start_paused": request.start_paused,
+        "channel_priority": request.channel_priority,
     }
 
 

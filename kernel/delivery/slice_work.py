@@ -1,4 +1,5 @@
-"""A leased slice made into messages to send: its audience read, judged, counted; shared addresses claimed."""
+"""A leased slice made into messages to send: its audience read, judged, counted; shared addresses claimed;
+with channel priority, one channel chosen per profile (:mod:`kernel.delivery.channel_priority`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from kernel.delivery.audience_scan import AudienceRow
+from kernel.delivery.channel_priority import ChannelChoice, Verdict
 from kernel.delivery.send_ids import bulk_message_ids
 from kernel.delivery.send_runtime import SendRuntime
 from kernel.delivery.slice_outcomes import Pending
@@ -23,36 +25,14 @@ class SliceMessages:
 
 async def slice_messages(conn: asyncpg.Connection, runtime: SendRuntime, part: Slice) -> SliceMessages:
     rows = await runtime.scan.read(conn, part)
-    kept = SliceMessages()
-    audience = kept.audience
-    sendable: list[AudienceRow] = []
-    claims: list[AudienceRow] = []
-    for row in rows:
-        if not row.consented:
-            audience.not_consented += 1
-        elif row.duplicate:
-            audience.duplicates += 1
-        elif row.claim:
-            claims.append(row)
-        elif row.blocked is not None:
-            audience.planned += 1
-            audience.suppressed += 1
-        else:
-            sendable.append(row)
-    if claims:
-        won = await _claim(conn, runtime, part, claims)
-        for row in claims:
-            if won.get((runtime.names[row.channel], row.key)) != row.profile_id:
-                audience.duplicates += 1
-            elif row.blocked is not None:
-                audience.planned += 1
-                audience.suppressed += 1
-            else:
-                sendable.append(row)
-    audience.planned += len(sendable)
+    verdicts = await _judge(conn, runtime, part, rows)
+    sendable = [row for row, verdict in zip(rows, verdicts, strict=True) if verdict is Verdict.SEND]
     ids = _message_ids(runtime, sendable)
     done = await _done_before(conn, part) if part.rerun else frozenset()
-    kept.pending = [
+    if runtime.definition.channel_priority:
+        verdicts, sendable, ids = _one_channel_each(rows, verdicts, sendable, ids, done)
+    messages = SliceMessages(_counted(verdicts))
+    messages.pending = [
         Pending(
             message_id,
             row.profile_id,
@@ -66,7 +46,76 @@ async def slice_messages(conn: asyncpg.Connection, runtime: SendRuntime, part: S
         for message_id, row in zip(ids, sendable, strict=True)
         if message_id not in done
     ]
-    return kept
+    return messages
+
+
+def _one_channel_each(
+    rows: list[AudienceRow],
+    verdicts: list[Verdict],
+    sendable: list[AudienceRow],
+    ids: list[str],
+    done: frozenset[str],
+) -> tuple[list[Verdict], list[AudienceRow], list[str]]:
+    """The verdicts, sendable rows and their ids that count once each profile's channel is chosen."""
+    earlier = [
+        (row.profile_id, row.channel)
+        for row, message_id in zip(sendable, ids, strict=True)
+        if message_id in done
+    ]
+    choice = ChannelChoice(rows, verdicts, earlier)
+    chosen = [choice.keeps(row, Verdict.SEND) for row in sendable]
+    return (
+        [verdict for row, verdict in zip(rows, verdicts, strict=True) if choice.keeps(row, verdict)],
+        [row for row, keep in zip(sendable, chosen, strict=True) if keep],
+        [message_id for message_id, keep in zip(ids, chosen, strict=True) if keep],
+    )
+
+
+async def _judge(
+    conn: asyncpg.Connection, runtime: SendRuntime, part: Slice, rows: list[AudienceRow]
+) -> list[Verdict]:
+    """Each row's verdict, in the rows' order; the claims of shared addresses recorded first."""
+    verdicts = [_verdict(row) for row in rows]
+    claims = [row for row, verdict in zip(rows, verdicts, strict=True) if verdict is None]
+    won = await _claim(conn, runtime, part, claims) if claims else {}
+    return [
+        _claimed(row, won.get((runtime.names[row.channel], row.key))) if verdict is None else verdict
+        for row, verdict in zip(rows, verdicts, strict=True)
+    ]
+
+
+def _verdict(row: AudienceRow) -> Verdict | None:
+    """What the scan alone says of the row; None for a shared address whose claim decides."""
+    if not row.consented:
+        return Verdict.NOT_CONSENTED
+    if row.duplicate:
+        return Verdict.DUPLICATE
+    if row.claim:
+        return None
+    return Verdict.SEND if row.blocked is None else Verdict.SUPPRESSED
+
+
+def _claimed(row: AudienceRow, winner: object) -> Verdict:
+    """A claimed row's verdict, once the claims say who receives the address."""
+    if winner != row.profile_id:
+        return Verdict.DUPLICATE
+    return Verdict.SEND if row.blocked is None else Verdict.SUPPRESSED
+
+
+def _counted(verdicts: list[Verdict]) -> SliceAudience:
+    """The slice's audience figures: suppressed messages are planned, the others left out are not."""
+    audience = SliceAudience()
+    for verdict in verdicts:
+        if verdict is Verdict.SEND:
+            audience.planned += 1
+        elif verdict is Verdict.SUPPRESSED:
+            audience.planned += 1
+            audience.suppressed += 1
+        elif verdict is Verdict.DUPLICATE:
+            audience.duplicates += 1
+        else:
+            audience.not_consented += 1
+    return audience
 
 
 def _message_ids(runtime: SendRuntime, rows: list[AudienceRow]) -> list[str]:

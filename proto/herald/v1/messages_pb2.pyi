@@ -164,7 +164,7 @@ class DomainFilter(_message.Message):
     def __init__(self, include: _Optional[_Iterable[str]] = ..., exclude: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CreateSendRequest(_message.Message):
-    __slots__ = ("name", "profiles", "all_reachable", "channels", "templates", "purpose", "pacing", "unpaced", "domains", "require_opt_in", "request_id", "start_paused")
+    __slots__ = ("name", "profiles", "all_reachable", "channels", "templates", "purpose", "pacing", "unpaced", "domains", "require_opt_in", "request_id", "start_paused", "channel_priority")
     class TemplatesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -184,6 +184,7 @@ class CreateSendRequest(_message.Message):
     REQUIRE_OPT_IN_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     START_PAUSED_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_PRIORITY_FIELD_NUMBER: _ClassVar[int]
     name: str
     profiles: ProfileList
     all_reachable: AllReachable
@@ -196,10 +197,11 @@ class CreateSendRequest(_message.Message):
     require_opt_in: bool
     request_id: str
     start_paused: bool
-    def __init__(self, name: _Optional[str] = ..., profiles: _Optional[_Union[ProfileList, _Mapping]] = ..., all_reachable: _Optional[_Union[AllReachable, _Mapping]] = ..., channels: _Optional[_Iterable[str]] = ..., templates: _Optional[_Mapping[str, MessageTemplate]] = ..., purpose: _Optional[_Union[_common_pb2.Purpose, str]] = ..., pacing: _Optional[_Union[Pacing, _Mapping]] = ..., unpaced: _Optional[bool] = ..., domains: _Optional[_Union[DomainFilter, _Mapping]] = ..., require_opt_in: _Optional[bool] = ..., request_id: _Optional[str] = ..., start_paused: _Optional[bool] = ...) -> None: ...
+    channel_priority: bool
+    def __init__(self, name: _Optional[str] = ..., profiles: _Optional[_Union[ProfileList, _Mapping]] = ..., all_reachable: _Optional[_Union[AllReachable, _Mapping]] = ..., channels: _Optional[_Iterable[str]] = ..., templates: _Optional[_Mapping[str, MessageTemplate]] = ..., purpose: _Optional[_Union[_common_pb2.Purpose, str]] = ..., pacing: _Optional[_Union[Pacing, _Mapping]] = ..., unpaced: _Optional[bool] = ..., domains: _Optional[_Union[DomainFilter, _Mapping]] = ..., require_opt_in: _Optional[bool] = ..., request_id: _Optional[str] = ..., start_paused: _Optional[bool] = ..., channel_priority: _Optional[bool] = ...) -> None: ...
 
 class Send(_message.Message):
-    __slots__ = ("send_id", "name", "state", "purpose", "channels", "pacing", "outbox_complete", "planned", "sent", "failed", "suppressed", "expired", "cancelled", "pending", "retries", "duplicates", "not_consented", "unknown_profiles", "created_at", "finished_at", "templates", "paused_channels", "feedback")
+    __slots__ = ("send_id", "name", "state", "purpose", "channels", "pacing", "outbox_complete", "planned", "sent", "failed", "suppressed", "expired", "cancelled", "pending", "retries", "duplicates", "not_consented", "unknown_profiles", "created_at", "finished_at", "templates", "paused_channels", "feedback", "channel_priority")
     class TemplatesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -230,6 +232,7 @@ class Send(_message.Message):
     TEMPLATES_FIELD_NUMBER: _ClassVar[int]
     PAUSED_CHANNELS_FIELD_NUMBER: _ClassVar[int]
     FEEDBACK_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_PRIORITY_FIELD_NUMBER: _ClassVar[int]
     send_id: str
     name: str
     state: SendState
@@ -253,7 +256,8 @@ class Send(_message.Message):
     templates: _containers.MessageMap[str, MessageTemplate]
     paused_channels: _containers.RepeatedCompositeFieldContainer[ChannelPause]
     feedback: _containers.RepeatedCompositeFieldContainer[ChannelFeedback]
-    def __init__(self, send_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[SendState, str]] = ..., purpose: _Optional[_Union[_common_pb2.Purpose, str]] = ..., channels: _Optional[_Iterable[str]] = ..., pacing: _Optional[_Union[Pacing, _Mapping]] = ..., outbox_complete: _Optional[bool] = ..., planned: _Optional[int] = ..., sent: _Optional[int] = ..., failed: _Optional[int] = ..., suppressed: _Optional[int] = ..., expired: _Optional[int] = ..., cancelled: _Optional[int] = ..., pending: _Optional[int] = ..., retries: _Optional[int] = ..., duplicates: _Optional[int] = ..., not_consented: _Optional[int] = ..., unknown_profiles: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., templates: _Optional[_Mapping[str, MessageTemplate]] = ..., paused_channels: _Optional[_Iterable[_Union[ChannelPause, _Mapping]]] = ..., feedback: _Optional[_Iterable[_Union[ChannelFeedback, _Mapping]]] = ...) -> None: ...
+    channel_priority: bool
+    def __init__(self, send_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[SendState, str]] = ..., purpose: _Optional[_Union[_common_pb2.Purpose, str]] = ..., channels: _Optional[_Iterable[str]] = ..., pacing: _Optional[_Union[Pacing, _Mapping]] = ..., outbox_complete: _Optional[bool] = ..., planned: _Optional[int] = ..., sent: _Optional[int] = ..., failed: _Optional[int] = ..., suppressed: _Optional[int] = ..., expired: _Optional[int] = ..., cancelled: _Optional[int] = ..., pending: _Optional[int] = ..., retries: _Optional[int] = ..., duplicates: _Optional[int] = ..., not_consented: _Optional[int] = ..., unknown_profiles: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., templates: _Optional[_Mapping[str, MessageTemplate]] = ..., paused_channels: _Optional[_Iterable[_Union[ChannelPause, _Mapping]]] = ..., feedback: _Optional[_Iterable[_Union[ChannelFeedback, _Mapping]]] = ..., channel_priority: _Optional[bool] = ...) -> None: ...
 
 class ChannelFeedback(_message.Message):
     __slots__ = ("channel", "events")
