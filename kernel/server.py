@@ -83,7 +83,7 @@ async def start(settings: Settings, admin_key: str) -> RunningServer:
     )
     profiles_pb2_grpc.add_ProfileServiceServicer_to_server(ProfileServicer(kernel), server)
     channels_pb2_grpc.add_ChannelServiceServicer_to_server(
-        ChannelServicer(kernel.channels, kernel.channel_configs), server
+        ChannelServicer(kernel.channels, kernel.channel_configs, kernel.throttle_board), server
     )
     messages_pb2_grpc.add_MessageServiceServicer_to_server(
         MessageServicer(kernel.transactional, kernel.sends, kernel.db.pool), server
