@@ -57,9 +57,6 @@ _DOMAIN_OK = f"""(NOT {{t}}.has_domain OR (
         AND (cardinality($12::text[]) = 0 OR {_DOMAIN.format(v="{t}.value")} <> all($12::text[]))))"""
 _CONSENT_OK = """CASE WHEN $10 THEN {status} = 'opted_in' ELSE {status} IS DISTINCT FROM 'opted_out' END"""
 _KEY = identifier_key_sql("t.kind", "t.value")
-# The row is not another profile's address: the suppression list is asked about its own and the shared
-# ones it is the first to receive (its claim decides).
-_MAY_RECEIVE = "(t.winner IS NULL OR t.winner = t.profile_id)"
 _ANY_SUPPRESSED = """(SELECT EXISTS (SELECT FROM delivery_suppressions WHERE project_id = $1)
                           OR EXISTS (SELECT FROM suppressed_identifiers WHERE project_id = $1))"""
 # The other holders of an address who may receive it, the least profile id first: chosen (their newest of
@@ -109,9 +106,9 @@ judged AS MATERIALIZED (
 ),
 keyed AS MATERIALIZED (
     SELECT t.*,
-           CASE WHEN t.consented AND {_MAY_RECEIVE} AND {_ANY_SUPPRESSED}
+           CASE WHEN t.consented AND {_ANY_SUPPRESSED}
                 THEN {identifier_hash_sql("t.kind", "t.value")} END AS hash,
-           CASE WHEN t.consented AND {_MAY_RECEIVE} AND {_ANY_SUPPRESSED}
+           CASE WHEN t.consented AND {_ANY_SUPPRESSED}
                 THEN {spelt_hash_sql("t.kind", "t.value")} END AS spelt
     FROM judged t JOIN projects p ON p.project_id = $1
 )

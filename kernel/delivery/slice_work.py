@@ -3,12 +3,14 @@ with channel priority, one channel chosen per profile (:mod:`kernel.delivery.cha
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 import asyncpg
 
 from kernel.delivery.audience_scan import AudienceRow
-from kernel.delivery.channel_priority import ChannelChoice, Verdict
+from kernel.delivery.audience_verdicts import Verdict, verdict_alone, verdict_claimed
+from kernel.delivery.channel_priority import Claim, one_channel_each
 from kernel.delivery.send_ids import bulk_message_ids
 from kernel.delivery.send_runtime import SendRuntime
 from kernel.delivery.slice_outcomes import Pending
@@ -25,12 +27,17 @@ class SliceMessages:
 
 async def slice_messages(conn: asyncpg.Connection, runtime: SendRuntime, part: Slice) -> SliceMessages:
     rows = await runtime.scan.read(conn, part)
-    verdicts = await _judge(conn, runtime, part, rows)
-    sendable = [row for row, verdict in zip(rows, verdicts, strict=True) if verdict is Verdict.SEND]
-    ids = _message_ids(runtime, sendable)
     done = await _done_before(conn, part) if part.rerun else frozenset()
+
+    async def claim(shared: list[AudienceRow]) -> list[bool]:
+        won = await _claim(conn, runtime, part, shared)
+        return [won.get((runtime.names[row.channel], row.key)) == row.profile_id for row in shared]
+
     if runtime.definition.channel_priority:
-        verdicts, sendable, ids = _one_channel_each(rows, verdicts, sendable, ids, done)
+        verdicts = await one_channel_each(rows, _sent_before(runtime, rows, done), claim)
+    else:
+        verdicts = await _judge(rows, claim)
+    sendable = [row for row, verdict in zip(rows, verdicts, strict=True) if verdict is Verdict.SEND]
     messages = SliceMessages(_counted(verdicts))
     messages.pending = [
         Pending(
@@ -43,67 +50,37 @@ async def slice_messages(conn: asyncpg.Connection, runtime: SendRuntime, part: S
             row.values,
             part.slice_no,
         )
-        for message_id, row in zip(ids, sendable, strict=True)
+        for message_id, row in zip(_message_ids(runtime, sendable), sendable, strict=True)
         if message_id not in done
     ]
     return messages
 
 
-def _one_channel_each(
-    rows: list[AudienceRow],
-    verdicts: list[Verdict],
-    sendable: list[AudienceRow],
-    ids: list[str],
-    done: frozenset[str],
-) -> tuple[list[Verdict], list[AudienceRow], list[str]]:
-    """The verdicts, sendable rows and their ids that count once each profile's channel is chosen."""
-    earlier = [
-        (row.profile_id, row.channel)
-        for row, message_id in zip(sendable, ids, strict=True)
-        if message_id in done
-    ]
-    choice = ChannelChoice(rows, verdicts, earlier)
-    chosen = [choice.keeps(row, Verdict.SEND) for row in sendable]
-    return (
-        [verdict for row, verdict in zip(rows, verdicts, strict=True) if choice.keeps(row, verdict)],
-        [row for row, keep in zip(sendable, chosen, strict=True) if keep],
-        [message_id for message_id, keep in zip(ids, chosen, strict=True) if keep],
-    )
-
-
-async def _judge(
-    conn: asyncpg.Connection, runtime: SendRuntime, part: Slice, rows: list[AudienceRow]
-) -> list[Verdict]:
-    """Each row's verdict, in the rows' order; the claims of shared addresses recorded first."""
-    verdicts = [_verdict(row) for row in rows]
-    claims = [row for row, verdict in zip(rows, verdicts, strict=True) if verdict is None]
-    won = await _claim(conn, runtime, part, claims) if claims else {}
+async def _judge(rows: list[AudienceRow], claim: Claim) -> list[Verdict]:
+    """Each row's verdict, in the rows' order, on every channel the profile is reachable on."""
+    verdicts = [verdict_alone(row, shared_by_claim=False) for row in rows]
+    claimed = [row for row, verdict in zip(rows, verdicts, strict=True) if verdict is None]
+    won = iter(await claim(claimed) if claimed else ())
     return [
-        _claimed(row, won.get((runtime.names[row.channel], row.key))) if verdict is None else verdict
+        verdict_claimed(row, next(won)) if verdict is None else verdict
         for row, verdict in zip(rows, verdicts, strict=True)
     ]
 
 
-def _verdict(row: AudienceRow) -> Verdict | None:
-    """What the scan alone says of the row; None for a shared address whose claim decides."""
-    if not row.consented:
-        return Verdict.NOT_CONSENTED
-    if row.duplicate:
-        return Verdict.DUPLICATE
-    if row.claim:
-        return None
-    return Verdict.SEND if row.blocked is None else Verdict.SUPPRESSED
-
-
-def _claimed(row: AudienceRow, winner: object) -> Verdict:
-    """A claimed row's verdict, once the claims say who receives the address."""
-    if winner != row.profile_id:
-        return Verdict.DUPLICATE
-    return Verdict.SEND if row.blocked is None else Verdict.SUPPRESSED
+def _sent_before(runtime: SendRuntime, rows: list[AudienceRow], done: frozenset[str]) -> dict[uuid.UUID, int]:
+    """The channel of each profile's message an earlier lease of a slice read again sent or scheduled."""
+    if not done:
+        return {}
+    consented = [row for row in rows if row.consented]
+    return {
+        row.profile_id: row.channel
+        for row, message_id in zip(consented, _message_ids(runtime, consented), strict=True)
+        if message_id in done
+    }
 
 
 def _counted(verdicts: list[Verdict]) -> SliceAudience:
-    """The slice's audience figures: suppressed messages are planned, the others left out are not."""
+    """The slice's audience figures: suppressed messages are planned; the rows left out count nowhere."""
     audience = SliceAudience()
     for verdict in verdicts:
         if verdict is Verdict.SEND:
@@ -113,7 +90,7 @@ def _counted(verdicts: list[Verdict]) -> SliceAudience:
             audience.suppressed += 1
         elif verdict is Verdict.DUPLICATE:
             audience.duplicates += 1
-        else:
+        elif verdict is Verdict.NOT_CONSENTED:
             audience.not_consented += 1
     return audience
 

@@ -232,3 +232,22 @@ async def test_a_send_stored_without_the_option_reads_as_every_channel(
     assert not definition_of(spec, server.kernel.channels).channel_priority
     read = await messages.GetSend(messages_pb2.GetSendRequest(send_id=send.send_id), metadata=project.auth)
     assert not read.channel_priority
+
+
+async def test_an_address_its_first_holder_does_not_use_goes_to_the_next(
+    server, messages, profiles, channel, configured, apns, sparkpost, gateway
+) -> None:
+    """Two profiles share a phone; the lower profile id is reached by email first, so the phone is the
+    other's: it is not given to a profile that does not use it."""
+    await configure(channel, configured, APNS, apns.credentials)
+    ids = {
+        name: await upsert(profiles, configured, Person(name, phone="+33611111111")) for name in ("h1", "h2")
+    }
+    lower = min(ids, key=ids.__getitem__)
+    await upsert(profiles, configured, Person(lower, email="lower@example.com"))
+    async with sender_worker(server):
+        send = await messages.CreateSend(send_request(**PRIORITY), metadata=configured.auth)
+        done = await completed(messages, configured, send.send_id)
+    assert [record["email"] for record in sparkpost.accepted] == ["lower@example.com"]
+    assert [sms["to"] for sms in gateway.accepted] == ["+33611111111"]
+    assert (done.planned, done.sent, done.duplicates) == (2, 2, 0)
