@@ -79,7 +79,7 @@ def _channel_name(name: str) -> str:
     return name
 
 
-def _domain_throttle(throttling: DomainThrottling, project_id: uuid.UUID) -> pb.DomainThrottle:
+def _domain_throttle(throttling: DomainThrottling, caller: Caller) -> pb.DomainThrottle:
     message = pb.DomainThrottle(
         domain=throttling.domain,
         limit_per_second=throttling.limit or 0.0,
@@ -88,7 +88,7 @@ def _domain_throttle(throttling: DomainThrottling, project_id: uuid.UUID) -> pb.
         slowed_workers=throttling.slowed_workers,
     )
     if throttling.answer is not None:
-        if throttling.project_id == project_id:
+        if caller.is_admin or throttling.project_id == caller.project_id:
             message.reason = throttling.answer
         else:
             message.reason_hidden = True
@@ -141,7 +141,7 @@ class ChannelServicer(channels_pb2_grpc.ChannelServiceServicer):
         await self.configs.delete(caller.project, _channel_name(request.channel))
         return empty_pb2.Empty()
 
-    @rpc()
+    @rpc(admin_or_project=True)
     async def ListDomainThrottles(
         self, request: pb.ListDomainThrottlesRequest, context: grpc.aio.ServicerContext, caller: Caller
     ) -> pb.ListDomainThrottlesResponse:
@@ -151,7 +151,7 @@ class ChannelServicer(channels_pb2_grpc.ChannelServiceServicer):
         domains = [d for d in await self.throttles.domains() if page.after is None or d.domain > page.after]
         listed, token = page_of(request, domains[: page.size + 1], page.size, lambda d: [d.domain])
         return pb.ListDomainThrottlesResponse(
-            domains=[_domain_throttle(throttling, caller.project) for throttling in listed],
+            domains=[_domain_throttle(throttling, caller) for throttling in listed],
             next_page_token=token,
         )
 

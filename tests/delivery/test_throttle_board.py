@@ -17,7 +17,7 @@ from kernel.delivery.throttle_board import merged
 from kernel.server import RunningServer, running
 from kernel.settings import Settings
 from tests.cli_support import herald
-from tests.conftest import ADMIN_KEY, ProjectKey, new_project
+from tests.conftest import ADMIN, ADMIN_KEY, ProjectKey, new_project
 from tests.delivery.conftest import EMAIL, SMS, sender_worker
 from tests.delivery.support import completed, person, send_request, until
 
@@ -79,6 +79,10 @@ async def test_a_deferral_shows_its_domain_slowed_down_on_another_kernel(
         other = await new_project(projects_pb2_grpc.ProjectServiceStub(channel), "other")
         seen = (await throttled(api_channels, other))["busy.example"]
         assert seen.reason_hidden and seen.reason == "" and seen.slowdown == busy.slowdown
+        as_operator = await api_channels.ListDomainThrottles(
+            channels_pb2.ListDomainThrottlesRequest(), metadata=ADMIN
+        )
+        assert [d.reason for d in as_operator.domains if d.domain == "busy.example"] == [busy.reason]
         # Only for channels that reach email domains.
         assert await throttled(api_channels, configured, channels=[SMS]) == {}
         assert "busy.example" in await throttled(api_channels, configured, channels=[SMS, EMAIL])

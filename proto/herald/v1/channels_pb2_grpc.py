@@ -101,8 +101,9 @@ class ChannelServiceServicer:
         """The email domains the sender workers throttle now, merged across the live workers of every process
         (as of their last heartbeat, HERALD_HEARTBEAT_SECONDS): those with a limit or warm-up ramp in the
         settings, and those slowed down because a provider deferred messages to them. The throttle is the
-        deployment's, shared by every project (a domain's budget is), so any project key sees every domain;
-        only the project whose send got the deferral sees the provider's words. By domain, paged.
+        deployment's, shared by every project (a domain's budget is), so any key (project or admin) sees
+        every domain; only the admin key and the project whose send got the deferral see the provider's
+        words, which may name a recipient. By domain, paged.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
