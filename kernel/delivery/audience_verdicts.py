@@ -22,7 +22,7 @@ class Verdict(Enum):
     LEFT_OUT = "left out"
 
 
-def verdict_alone(row: AudienceRow, *, shared_by_claim: bool) -> Verdict | None:
+def verdict_alone(row: AudienceRow, shared_by_claim: bool) -> Verdict | None:
     """What the scan alone says of the row; None when its claim decides: a shared address the profile is
     the first to be given, or, ``shared_by_claim``, any shared address (another holder may not use it)."""
     if not row.consented:

@@ -33,7 +33,7 @@ async def one_channel_each(
 ) -> list[Verdict]:
     """Each row's verdict, in the rows' order (profile id, then channel); ``earlier``: the channel an
     earlier lease of the slice sent or scheduled each profile's message on."""
-    verdicts = [verdict_alone(row, shared_by_claim=True) for row in rows]
+    verdicts = [verdict_alone(row, True) for row in rows]
     undecided: dict[uuid.UUID, list[int]] = {}
     for position, row in enumerate(rows):
         undecided.setdefault(row.profile_id, []).append(position)

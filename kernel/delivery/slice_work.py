@@ -4,6 +4,7 @@ with channel priority, one channel chosen per profile (:mod:`kernel.delivery.cha
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -35,10 +36,11 @@ async def slice_messages(conn: asyncpg.Connection, runtime: SendRuntime, part: S
 
     if runtime.definition.channel_priority:
         verdicts = await one_channel_each(rows, _sent_before(runtime, rows, done), claim)
+        sendable = [row for row, verdict in zip(rows, verdicts, strict=True) if verdict is Verdict.SEND]
+        others = [verdict for verdict in verdicts if verdict is not Verdict.SEND]
     else:
-        verdicts = await _judge(rows, claim)
-    sendable = [row for row, verdict in zip(rows, verdicts, strict=True) if verdict is Verdict.SEND]
-    messages = SliceMessages(_counted(verdicts))
+        sendable, others = await _every_channel(rows, claim)
+    messages = SliceMessages(_counted(len(sendable), others))
     messages.pending = [
         Pending(
             message_id,
@@ -56,15 +58,25 @@ async def slice_messages(conn: asyncpg.Connection, runtime: SendRuntime, part: S
     return messages
 
 
-async def _judge(rows: list[AudienceRow], claim: Claim) -> list[Verdict]:
-    """Each row's verdict, in the rows' order, on every channel the profile is reachable on."""
-    verdicts = [verdict_alone(row, shared_by_claim=False) for row in rows]
-    claimed = [row for row, verdict in zip(rows, verdicts, strict=True) if verdict is None]
+async def _every_channel(rows: list[AudienceRow], claim: Claim) -> tuple[list[AudienceRow], list[Verdict]]:
+    """The rows to send on every channel the profile is reachable on, and the verdicts of the others."""
+    sendable: list[AudienceRow] = []
+    others: list[AudienceRow] = []
+    for row in rows:
+        # verdict_alone's SEND, written out: a call per row would cost the hot path 0.25 us a message.
+        sent = row.consented and not (row.duplicate or row.claim) and row.blocked is None
+        (sendable if sent else others).append(row)
+    if not others:  # the usual
+        return sendable, []
+    verdicts = [verdict_alone(row, False) for row in others]
+    claimed = [row for row, verdict in zip(others, verdicts, strict=True) if verdict is None]
     won = iter(await claim(claimed) if claimed else ())
-    return [
+    judged = [
         verdict_claimed(row, next(won)) if verdict is None else verdict
-        for row, verdict in zip(rows, verdicts, strict=True)
+        for row, verdict in zip(others, verdicts, strict=True)
     ]
+    sendable += [row for row, verdict in zip(others, judged, strict=True) if verdict is Verdict.SEND]
+    return sendable, [verdict for verdict in judged if verdict is not Verdict.SEND]
 
 
 def _sent_before(runtime: SendRuntime, rows: list[AudienceRow], done: frozenset[str]) -> dict[uuid.UUID, int]:
@@ -79,20 +91,16 @@ def _sent_before(runtime: SendRuntime, rows: list[AudienceRow], done: frozenset[
     }
 
 
-def _counted(verdicts: list[Verdict]) -> SliceAudience:
-    """The slice's audience figures: suppressed messages are planned; the rows left out count nowhere."""
-    audience = SliceAudience()
-    for verdict in verdicts:
-        if verdict is Verdict.SEND:
-            audience.planned += 1
-        elif verdict is Verdict.SUPPRESSED:
-            audience.planned += 1
-            audience.suppressed += 1
-        elif verdict is Verdict.DUPLICATE:
-            audience.duplicates += 1
-        elif verdict is Verdict.NOT_CONSENTED:
-            audience.not_consented += 1
-    return audience
+def _counted(sent: int, others: list[Verdict]) -> SliceAudience:
+    """The slice's audience figures, from the rows sent and the others' verdicts: suppressed messages are
+    planned; the rows left out count nowhere."""
+    counts = Counter(others)
+    return SliceAudience(
+        planned=sent + counts[Verdict.SUPPRESSED],
+        suppressed=counts[Verdict.SUPPRESSED],
+        duplicates=counts[Verdict.DUPLICATE],
+        not_consented=counts[Verdict.NOT_CONSENTED],
+    )
 
 
 def _message_ids(runtime: SendRuntime, rows: list[AudienceRow]) -> list[str]:
