@@ -41,7 +41,7 @@ def _slower(first: Rate, second: Rate | None) -> Rate:
 @dataclass(frozen=True, slots=True)
 class SlowedDown:
     """The deferral that last slowed a domain down: the provider's answer, and the project whose send got
-    it (the words may name a recipient: only that project is shown them)."""
+    it (the words may name a recipient: only that project and the operator are shown them)."""
 
     answer: str
     project_id: uuid.UUID
