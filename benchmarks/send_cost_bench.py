@@ -1,6 +1,6 @@
 """PostgreSQL's CPU per message in each step of a bulk send, as the sender workers run it.
 
-    .venv/bin/python benchmarks/send_cost_bench.py [--profiles 1000000] [--slice 2000]
+    .venv/bin/python benchmarks/send_cost_bench.py [--profiles 1000000] [--slice 2000] [--channel-priority]
 
 campaign_bench times the whole pipeline; this one says where PostgreSQL's share of it goes. Starts
 ``herald serve`` with no sender worker, seeds the profiles and creates the send of campaign_bench (over
@@ -10,7 +10,9 @@ slice of the send: the cut of the slice (``kernel.delivery.slices.cut``), the re
 recipients' attributes (``slice_messages``), the record of its provider batch's outcome, every message
 accepted (``slice_outcomes.record``: the message log's COPY and the slice's counters), and the slice's
 finish. The budget is the CPU a message may use, all processes together, at ``--target`` messages/s on
-this machine's cores. The last line is the JSON summary.
+this machine's cores. Beside it, the worker's own CPU per message in each step (this process, e.g. the
+judging of the audience's rows in ``read``). ``--channel-priority`` creates the send with it (one channel
+per profile). The last line is the JSON summary.
 """
 
 from __future__ import annotations
@@ -44,11 +46,12 @@ T = TypeVar("T")
 
 
 class BackendClock:
-    """CPU seconds of one PostgreSQL backend, summed per step."""
+    """CPU seconds of one PostgreSQL backend, and of this process (the worker's side), summed per step."""
 
     def __init__(self, pid: int) -> None:
         self._backend = psutil.Process(pid)
         self.seconds: dict[str, float] = {}
+        self.worker_seconds: dict[str, float] = {}
 
     def _cpu(self) -> float:
         times = self._backend.cpu_times()
@@ -56,16 +59,21 @@ class BackendClock:
 
     async def timed(self, step: str, work: Awaitable[T]) -> T:
         """Await ``work`` (a coroutine runs only when awaited) and add the backend's CPU to ``step``."""
-        began = self._cpu()
+        began, worker_began = self._cpu(), time.process_time()
         result = await work
         self.seconds[step] = self.seconds.get(step, 0.0) + self._cpu() - began
+        self.worker_seconds[step] = self.worker_seconds.get(step, 0.0) + time.process_time() - worker_began
         return result
 
 
-async def create_send(kernel: Kernel, channels: ChannelManager, conn: asyncpg.Connection) -> SendRuntime:
+async def create_send(
+    kernel: Kernel, channels: ChannelManager, conn: asyncpg.Connection, *, channel_priority: bool
+) -> SendRuntime:
+    request = bulk_email("send cost")
+    request.channel_priority = channel_priority
     async with grpc.aio.insecure_channel(kernel.address) as channel:
         stub = messages_pb2_grpc.MessageServiceStub(channel)
-        await stub.CreateSend(bulk_email("send cost"), metadata=kernel.auth)
+        await stub.CreateSend(request, metadata=kernel.auth)
     row = await conn.fetchrow(
         "SELECT project_id, send_id, spec, audience, false AS paced FROM sends ORDER BY created_at DESC"
     )
@@ -109,7 +117,7 @@ async def send_every_slice(
     return total
 
 
-async def run(profiles: int, size: int, target: int) -> dict[str, Any]:
+async def run(profiles: int, size: int, target: int, channel_priority: bool) -> dict[str, Any]:
     settings = {
         "worker_count": "0",
         "metrics_address": "127.0.0.1:0",
@@ -123,19 +131,22 @@ async def run(profiles: int, size: int, target: int) -> dict[str, Any]:
         try:
             async with pool.acquire() as conn:
                 clock = BackendClock(await conn.fetchval("SELECT pg_backend_pid()"))
-                runtime = await create_send(kernel, ChannelManager(), conn)
+                runtime = await create_send(kernel, ChannelManager(), conn, channel_priority=channel_priority)
                 began = time.perf_counter()
                 messages = await send_every_slice(conn, clock, runtime, size)
                 elapsed = time.perf_counter() - began
         finally:
             await pool.close()
     per_message = {step: round(seconds / messages * 1e6, 2) for step, seconds in clock.seconds.items()}
+    worker = {step: round(seconds / messages * 1e6, 2) for step, seconds in clock.worker_seconds.items()}
     cores = os.cpu_count() or 1
     return {
         "benchmark": "send_cost",
         "messages": messages,
         "slice": size,
+        "channel_priority": channel_priority,
         **{f"{step}_us": value for step, value in per_message.items()},
+        **{f"{step}_worker_us": value for step, value in worker.items()},
         "statements_us": round(sum(per_message.values()), 2),
         "target_rps": target,
         "cores": cores,
@@ -145,9 +156,9 @@ async def run(profiles: int, size: int, target: int) -> dict[str, Any]:
 
 
 def report(summary: dict[str, Any]) -> None:
-    print(f"{summary['messages']:,} messages, PostgreSQL backend CPU per message:")
+    print(f"{summary['messages']:,} messages, PostgreSQL backend CPU per message (and the worker's):")
     for step in ("cut", "read", "record", "finish"):
-        print(f"  {step:<8} {summary[step + '_us']:7.2f} us")
+        print(f"  {step:<8} {summary[step + '_us']:7.2f} us  ({summary[step + '_worker_us']:.2f} us)")
     print(
         f"  together {summary['statements_us']:7.2f} us; budget of every process at "
         f"{summary['target_rps']:,}/s on {summary['cores']} cores: {summary['budget_us']:.2f} us"
@@ -159,8 +170,9 @@ def main() -> None:
     parser.add_argument("--profiles", type=int, default=1_000_000)
     parser.add_argument("--slice", type=int, default=2000, help="profiles per slice (the bench's workers')")
     parser.add_argument("--target", type=int, default=50_000, help="messages/s the budget is given for")
+    parser.add_argument("--channel-priority", action="store_true", help="one channel per profile")
     args = parser.parse_args()
-    summary = asyncio.run(run(args.profiles, args.slice, args.target))
+    summary = asyncio.run(run(args.profiles, args.slice, args.target, args.channel_priority))
     report(summary)
     print(json.dumps(summary))
 

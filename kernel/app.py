@@ -11,6 +11,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from kernel.auth import Authenticator
 from kernel.channels.configs import ChannelConfigs
@@ -21,6 +22,7 @@ from kernel.delivery.metrics import MetricsServer
 from kernel.delivery.send_spec_upgrade import upgrade_send_specs
 from kernel.delivery.senders import SenderPool
 from kernel.delivery.sends import Sends
+from kernel.delivery.throttle_board import ThrottleBoard
 from kernel.delivery.transactional import TransactionalSender
 from kernel.delivery.webhook_queue import WebhookQueue
 from kernel.delivery.workers import WorkerGroup
@@ -56,6 +58,8 @@ class Kernel:
     sends: Sends
     #: This process's sender workers (``worker_count`` of them), started with the kernel.
     workers: WorkerGroup
+    #: The email domains' throttling across the live workers of every process.
+    throttle_board: ThrottleBoard
     metrics: MetricsServer
     #: The project's outgoing webhook endpoints (their events are posted by a background Deliverer).
     webhook_endpoints: Endpoints
@@ -102,6 +106,7 @@ class Kernel:
             ),
             sends=sends,
             workers=WorkerGroup(db.pool, channels, senders, settings),
+            throttle_board=ThrottleBoard(db.pool, timedelta(seconds=settings.lease_seconds)),
             metrics=MetricsServer(
                 DatabaseGauges(
                     db.pool, settings.lease_seconds, [spec.name for spec in channels.channels()]

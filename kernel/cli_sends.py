@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from google.protobuf import json_format
 
-from herald.v1 import common_pb2, messages_pb2, messages_pb2_grpc
+from herald.v1 import channels_pb2, channels_pb2_grpc, common_pb2, messages_pb2, messages_pb2_grpc
 from kernel.cli_stats import add_stats_commands
 from kernel.client import (
     Connection,
@@ -76,9 +76,18 @@ def show_send(connection: Connection, args: argparse.Namespace) -> int:
 
 def watch_send(connection: Connection, args: argparse.Namespace) -> int:
     stub, request = _sends(connection), messages_pb2.GetSendRequest(send_id=args.send_id)
+    channels = channels_pb2_grpc.ChannelServiceStub(connection.channel)
+
+    def throttles(send: messages_pb2.Send) -> list[channels_pb2.DomainThrottle]:
+        """The email domains throttled now, when the send has an email channel (the first page)."""
+        listing = channels_pb2.ListDomainThrottlesRequest(channels=send.channels)
+        return list(connection.call(channels.ListDomainThrottles, listing).domains)
+
     live = False if args.plain else None
     with contextlib.suppress(KeyboardInterrupt):
-        send = watch(lambda: connection.call(stub.GetSend, request), args.interval, live=live)
+        send = watch(
+            lambda: connection.call(stub.GetSend, request), args.interval, live=live, throttles=throttles
+        )
         return 0 if send.state == messages_pb2.SEND_STATE_COMPLETED else 1
     return 130
 

@@ -2,9 +2,10 @@
 
 On a terminal, a view redrawn in place: a progress bar per channel (GetSend's ``by_channel``) with its
 counts and the rate at which its messages reach a final status, the send's rate and the time left at
-that rate, the pace in force and the channels Herald paused. Anywhere else (a pipe, a log, a test) plain
-lines, one each time the counts change, each channel's progress at its end, so that nothing depends on
-a terminal.
+that rate, the pace in force and the channels Herald paused; below it, the email domains the sender
+workers throttle when the send has an email channel (ChannelService.ListDomainThrottles). Anywhere else
+(a pipe, a log, a test) plain lines, one each time the counts change, each channel's progress at its
+end (and the throttled domains each time they change), so that nothing depends on a terminal.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from __future__ import annotations
 import collections
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC
 from typing import Protocol, TextIO
 
-from herald.v1 import messages_pb2
+from herald.v1 import channels_pb2, messages_pb2
 
 _BAR_WIDTH = 30
 #: The rate is measured over this much recent history: long enough to smooth batches, short enough
@@ -146,6 +148,24 @@ def view(send: messages_pb2.Send, rate: float | None, channel_rates: ChannelRate
     return lines
 
 
+def throttle_lines(domains: Sequence[channels_pb2.DomainThrottle]) -> list[str]:
+    """The throttled email domains: each one's rate now against its limit, and how deep it is slowed
+    down, until when, and why."""
+    lines = []
+    for domain in domains:
+        line = f"  throttled {domain.domain}: "
+        if domain.limit_per_second:
+            line += f"{domain.rate_per_second:,.2f}/s of {domain.limit_per_second:,.2f}/s"
+        else:
+            line += "no limit"
+        if domain.slowdown < 1.0:
+            until = domain.slowed_until.ToDatetime(tzinfo=UTC).strftime("%H:%M:%S UTC")
+            why = "a deferral on another project's send" if domain.reason_hidden else domain.reason
+            line += f", slowed down to x{domain.slowdown:.2f} until {until} ({why})"
+        lines.append(line)
+    return lines
+
+
 def summary(send: messages_pb2.Send) -> str:
     """The final counts, printed once the send has ended."""
     return (
@@ -159,20 +179,23 @@ def watch(
     interval: float,
     out: TextIO = sys.stdout,
     live: bool | None = None,
+    throttles: Callable[[messages_pb2.Send], Sequence[channels_pb2.DomainThrottle]] = lambda send: (),
 ) -> messages_pb2.Send:
     """Poll ``fetch`` every ``interval`` seconds, showing progress on ``out`` (redrawn in place when
-    ``live``, by default when ``out`` is a terminal), until the send ends; returns its last state."""
+    ``live``, by default when ``out`` is a terminal), with the domains ``throttles`` gives for the send,
+    until the send ends; returns its last state."""
     live = out.isatty() if live is None else live
     meter = RateMeter()
     meters: dict[str, RateMeter] = collections.defaultdict(RateMeter)
-    drawn, shown = 0, None
+    drawn, shown, throttled = 0, None, None
     while True:
         send = fetch()
         now = time.monotonic()
         rate = meter.add(now, finished(send))
         rates = {c.channel: meters[c.channel].add(now, finished(c)) for c in send.by_channel}
+        domains = throttle_lines(throttles(send))
         if live:
-            lines = view(send, rate, rates)
+            lines = view(send, rate, rates) + domains
             # Back to the first line of the previous view, and clear it to the end of the screen.
             out.write((f"\x1b[{drawn}F" if drawn else "") + "\x1b[J" + "\n".join(lines) + "\n")
             drawn = len(lines)
@@ -181,7 +204,9 @@ def watch(
             moved = (send.state, send.planned, finished(send), send.pending, send.retries)
             if moved != shown:
                 out.write(plain_line(send, rate) + "\n")
-            shown = moved
+            if domains != throttled:
+                out.writelines(line + "\n" for line in domains)
+            shown, throttled = moved, domains
         out.flush()
         if send.state in _ENDED:
             out.write(summary(send) + "\n")

@@ -108,7 +108,7 @@ async def start(settings: Settings, admin_key: str) -> RunningServer:
     )
     profiles_pb2_grpc.add_ProfileServiceServicer_to_server(ProfileServicer(kernel), server)
     channels_pb2_grpc.add_ChannelServiceServicer_to_server(
-        ChannelServicer(kernel.channels, kernel.channel_configs), server
+        ChannelServicer(kernel.channels, kernel.channel_configs, kernel.throttle_board), server
     )
     template_store = TemplateStore(kernel.db.pool)
     messages_pb2_grpc.add_MessageServiceServicer_to_server(

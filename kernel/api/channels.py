@@ -1,8 +1,11 @@
-"""ChannelService: the loaded channel plugins, and each project's configuration of them."""
+"""ChannelService: the loaded channel plugins, each project's configuration of them, and the email domains
+the sender workers throttle (the deliveries of every channel that reaches addresses with a domain)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from operator import attrgetter
 
 import grpc
@@ -16,8 +19,9 @@ from kernel.api.timestamps import from_datetime
 from kernel.auth import Caller
 from kernel.channels import ChannelSpec
 from kernel.channels.configs import ChannelConfigs, StoredConfig
+from kernel.delivery.throttle_board import DomainThrottling, ThrottleBoard
 from kernel.errors import InvalidArgument
-from kernel.plugins import ChannelManager
+from kernel.plugins import ChannelManager, UnknownChannel
 
 
 def channel_info(spec: ChannelSpec) -> pb.ChannelInfo:
@@ -75,10 +79,29 @@ def _channel_name(name: str) -> str:
     return name
 
 
+def _domain_throttle(throttling: DomainThrottling, caller: Caller) -> pb.DomainThrottle:
+    message = pb.DomainThrottle(
+        domain=throttling.domain,
+        limit_per_second=throttling.limit or 0.0,
+        rate_per_second=throttling.rate or 0.0,
+        slowdown=throttling.slowdown,
+        slowed_workers=throttling.slowed_workers,
+    )
+    if throttling.answer is not None:
+        if caller.is_admin or throttling.project_id == caller.project_id:
+            message.reason = throttling.answer
+        else:
+            message.reason_hidden = True
+    if throttling.until is not None:
+        message.slowed_until.CopyFrom(from_datetime(datetime.fromtimestamp(throttling.until, UTC)))
+    return message
+
+
 class ChannelServicer(channels_pb2_grpc.ChannelServiceServicer):
-    def __init__(self, manager: ChannelManager, configs: ChannelConfigs) -> None:
+    def __init__(self, manager: ChannelManager, configs: ChannelConfigs, throttles: ThrottleBoard) -> None:
         self.manager = manager
         self.configs = configs
+        self.throttles = throttles
 
     @rpc(admin_or_project=True)
     async def ListChannels(
@@ -117,3 +140,29 @@ class ChannelServicer(channels_pb2_grpc.ChannelServiceServicer):
     ) -> empty_pb2.Empty:
         await self.configs.delete(caller.project, _channel_name(request.channel))
         return empty_pb2.Empty()
+
+    @rpc(admin_or_project=True)
+    async def ListDomainThrottles(
+        self, request: pb.ListDomainThrottlesRequest, context: grpc.aio.ServicerContext, caller: Caller
+    ) -> pb.ListDomainThrottlesResponse:
+        page = read_page(request, _parse_name_position)
+        if request.channels and not self._reach_domains(request.channels):
+            return pb.ListDomainThrottlesResponse()
+        domains = [d for d in await self.throttles.domains() if page.after is None or d.domain > page.after]
+        listed, token = page_of(request, domains[: page.size + 1], page.size, lambda d: [d.domain])
+        return pb.ListDomainThrottlesResponse(
+            domains=[_domain_throttle(throttling, caller) for throttling in listed],
+            next_page_token=token,
+        )
+
+    def _reach_domains(self, names: Sequence[str]) -> bool:
+        """Whether one of the named channels reaches addresses with a domain (INVALID_ARGUMENT naming an
+        unknown one)."""
+        reach = False
+        for index, name in enumerate(names):
+            try:
+                spec = self.manager.channel(name)
+            except UnknownChannel:
+                raise InvalidArgument(f"unknown channel {name!r}", f"channels[{index}]") from None
+            reach |= self.manager.address_kind(spec).has_domain
+        return reach

@@ -122,9 +122,9 @@ judged AS MATERIALIZED (
 ),
 keyed AS MATERIALIZED (
     SELECT t.*,
-           CASE WHEN t.consented AND t.winner IS NULL AND {_ANY_SUPPRESSED}
+           CASE WHEN t.consented AND {_ANY_SUPPRESSED}
                 THEN {identifier_hash_sql("t.kind", "t.value")} END AS hash,
-           CASE WHEN t.consented AND t.winner IS NULL AND {_ANY_SUPPRESSED}
+           CASE WHEN t.consented AND {_ANY_SUPPRESSED}
                 THEN {spelt_hash_sql("t.kind", "t.value")} END AS spelt
     FROM judged t JOIN projects p ON p.project_id = $1
 )

@@ -83,7 +83,7 @@ class BatchAccounting:
                 retried.append(message.address)
                 self._trouble.note("deferring", spec.name, domain, result.detail)
                 if email:
-                    self._slow_down(spec.name, email_domain(message.address), now, result.detail)
+                    self._slow_down(runtime, spec.name, email_domain(message.address), now, result.detail)
                 delay = self._retry.next_delay(
                     message.attempts + 1, result.retry_after, message.age, self._rng
                 )
@@ -103,11 +103,9 @@ class BatchAccounting:
         email = runtime.kinds[message.channel].has_domain
         return self._domains(email_domain(message.address)) if email else ""
 
-    def _slow_down(self, channel: str, domain: str, now: float, answer: str) -> None:
+    def _slow_down(self, runtime: SendRuntime, channel: str, domain: str, now: float, answer: str) -> None:
         """Slow the domain down in this worker's throttle; a new episode (a lower factor) is reported."""
-        throttle = self._throttle.throttle
-        before = throttle.multiplier(domain, now)
-        factor = throttle.slow_down(domain, now)
+        before, factor = self._throttle.slow_down(domain, now, answer, runtime.project_id)
         if factor < before:
             self._trouble.note(
                 "slowed down", channel, self._domains(domain), f"factor {factor:.3g}: {answer}"

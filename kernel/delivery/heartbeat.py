@@ -1,5 +1,5 @@
-"""A sender worker's heartbeat: liveness (the throttle share), dead workers' leases, its throttle's gauges,
-upkeep."""
+"""A sender worker's heartbeat: liveness (the throttle share), dead workers' leases, its throttle's state
+(published with the heartbeat for every process, and as this process's gauges), upkeep."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import asyncpg
 
 from kernel.delivery import metrics, slices
 from kernel.delivery.registry import WorkerRegistry
-from kernel.delivery.throttling import DomainThrottle
+from kernel.delivery.throttle_board import published
+from kernel.delivery.throttling import UNLIMITED, DomainState, DomainThrottle
 from kernel.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,10 @@ class Heartbeat:
                 log.exception("sender worker: heartbeat failed; trying again")
 
     async def beat(self) -> None:
-        live = await self._registry.beat()
-        self._throttle.refresh(self._clock(), live)
+        now = self._clock()
+        states = self._throttle.state(now)
+        live = await self._registry.beat(published(self._throttle.throttle.share, states))
+        self._throttle.refresh(now, live)
         dead, taken = await self._registry.bury_dead()
         if dead:
             log.warning("sender workers %s are dead: released %s of their leases", dead, taken)
@@ -52,9 +55,11 @@ class Heartbeat:
             if swept := await slices.sweep_cancelled(conn):
                 log.info("%s messages of cancelled sends will not be retried", swept)
             await slices.complete_finished(conn)
-        for domain, (rate, slowdown) in self._throttle.state(self._clock()).items():
-            metrics.DOMAIN_RATE.labels(self.worker_id, domain).set(rate)
-            metrics.DOMAIN_SLOWDOWN.labels(self.worker_id, domain).set(slowdown)
+        share = self._throttle.throttle.share
+        for state in self._configured(now):
+            rate = UNLIMITED.per_second * share * state.slowdown if state.rate is None else state.rate
+            metrics.DOMAIN_RATE.labels(self.worker_id, state.domain).set(rate)
+            metrics.DOMAIN_SLOWDOWN.labels(self.worker_id, state.domain).set(state.slowdown)
 
     async def take_back(self) -> None:
         """At start: what this worker id still holds from an earlier run (a batch that could not be
@@ -64,6 +69,11 @@ class Heartbeat:
 
     async def leave(self) -> None:
         await self._registry.leave()
-        for domain in self._throttle.state(self._clock()):
-            metrics.DOMAIN_RATE.remove(self.worker_id, domain)
-            metrics.DOMAIN_SLOWDOWN.remove(self.worker_id, domain)
+        for state in self._configured(self._clock()):
+            metrics.DOMAIN_RATE.remove(self.worker_id, state.domain)
+            metrics.DOMAIN_SLOWDOWN.remove(self.worker_id, state.domain)
+
+    def _configured(self, now: float) -> list[DomainState]:
+        """The domains named in the settings: the gauges' (a label per domain slowed down would grow
+        without bound; the shared state has those)."""
+        return [state for state in self._throttle.state(now) if state.configured]

@@ -1,4 +1,5 @@
-"""Workers' heartbeats in the database: who is alive (the throttle share) and who died (take-over).
+"""Workers' heartbeats in the database: who is alive (the throttle share), who died (take-over), and each
+live one's throttle state as of its last heartbeat.
 
 A worker is dead when its heartbeat is older than ``lease_seconds``. The live worker that notices deletes
 the dead one's row and releases its leases (slices, waiting messages) in the same transaction, so that
@@ -10,7 +11,9 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 import asyncpg
 
@@ -29,15 +32,17 @@ class WorkerRegistry:
         self.worker_id = worker_id
         self._lease = lease
 
-    async def beat(self) -> int:
-        """Record that this worker is alive; returns how many workers are (this one included)."""
+    async def beat(self, throttle: Mapping[str, Any]) -> int:
+        """Record that this worker is alive, with its throttle's state; returns how many workers are (this
+        one included)."""
         async with self._pool.acquire() as conn:
             await conn.execute(
-                """INSERT INTO workers (worker_id, host, pid) VALUES ($1, $2, $3)
-                   ON CONFLICT (worker_id) DO UPDATE SET heartbeat_at = now()""",
+                """INSERT INTO workers (worker_id, host, pid, throttle) VALUES ($1, $2, $3, $4)
+                   ON CONFLICT (worker_id) DO UPDATE SET heartbeat_at = now(), throttle = $4""",
                 self.worker_id,
                 socket.gethostname(),
                 os.getpid(),
+                throttle,
             )
             live = await live_workers(conn, self._lease)
         return max(1, live)
@@ -74,6 +79,16 @@ async def live_workers(conn: asyncpg.Connection | asyncpg.Pool, lease: timedelta
     return int(
         await conn.fetchval("SELECT count(*) FROM workers WHERE heartbeat_at >= now() - $1::interval", lease)
     )
+
+
+async def live_throttles(
+    conn: asyncpg.Connection | asyncpg.Pool, lease: timedelta
+) -> list[Mapping[str, Any]]:
+    """The throttle state each live worker published with its last heartbeat."""
+    rows = await conn.fetch(
+        "SELECT throttle FROM workers WHERE heartbeat_at >= now() - $1::interval ORDER BY worker_id", lease
+    )
+    return [row["throttle"] for row in rows]
 
 
 async def _release(conn: asyncpg.Connection, owners: list[str]) -> int:

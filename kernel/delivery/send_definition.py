@@ -64,6 +64,9 @@ class SendDefinition:
     #: The client's request id (AIP-155); None without one.
     request_id: str | None
     start_paused: bool
+    #: One channel per profile: the first of ``channels`` it is reachable on
+    #: (:mod:`kernel.delivery.channel_priority`).
+    channel_priority: bool
     #: The channels whose template is a saved one, in every language (``templates`` then holds its
     #: fallback language's).
     translations: Mapping[str, Translations] = field(default_factory=dict)
@@ -115,6 +118,7 @@ def parse_send(
         start_paused=request.start_paused,
         translations=saved,
         campaign_data=check_campaign_data(request.campaign_data, "campaign_data"),
+        channel_priority=request.channel_priority,
     )
 
 

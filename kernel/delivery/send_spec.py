@@ -12,7 +12,8 @@ channel using a saved template, the version named with all its languages, defaul
 default language at creation (a later change to the template or the project does not reach the send);
 ``campaign_data``, what ``{{ campaign.<key> }}`` prints; ``audience``, the send's segment selection,
 frozen at creation (saved segments inlined, relative dates evaluated at ``evaluated_at``);
-``recipient_zones``, the time zones a campaign's local-time release reaches.
+``recipient_zones``, the time zones a campaign's local-time release reaches; ``channel_priority``, one
+channel per profile (also read in version 1 specs, where it first appeared).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ _STRINGS = (
     "priority",
 )
 
-#: What every spec holds (see :func:`spec_of`); version 2 may also hold the optional keys above.
+#: What every spec holds (see :func:`spec_of`); it may also hold the optional keys above.
 _KEYS = frozenset(
     {
         "version",
@@ -101,6 +102,8 @@ def _optional_keys(definition: SendDefinition) -> dict[str, Any]:
         keys["campaign_data"] = dict(definition.campaign_data)
     if definition.audience is not None:
         keys["audience"] = definition.audience.stored()
+    if definition.channel_priority:
+        keys["channel_priority"] = True
     if definition.recipient_zones is not None:
         zones = definition.recipient_zones
         keys["recipient_zones"] = {"include": list(zones.include), "exclude": list(zones.exclude)}
@@ -136,7 +139,13 @@ def definition_of(spec: Mapping[str, Any], manager: ChannelManager) -> SendDefin
         campaign_data=spec.get("campaign_data", {}),
         audience=FrozenAudience.from_stored(spec["audience"]) if spec.get("audience") else None,
         recipient_zones=_zone_filter(spec.get("recipient_zones")),
+        channel_priority=channel_priority_of(spec),
     )
+
+
+def channel_priority_of(spec: Mapping[str, Any]) -> bool:
+    """Whether the send gives each profile one channel only (off for sends stored before the option)."""
+    return bool(_checked(spec).get("channel_priority", False))
 
 
 def templates_of(spec: Mapping[str, Any]) -> dict[str, pb.MessageTemplate]:

@@ -33,7 +33,7 @@ from kernel.delivery.send_definition import (
 from kernel.delivery.send_events import send_event
 from kernel.delivery.send_feedback import feedback_counts
 from kernel.delivery.send_ids import PREFIX_INDEX, new_send_id
-from kernel.delivery.send_spec import saved_refs_of, templates_of
+from kernel.delivery.send_spec import channel_priority_of, saved_refs_of, templates_of
 from kernel.delivery.slices import COUNTERS, FINAL, SendCounts, complete_if_done, log_send_event, send_counts
 from kernel.delivery.translations import Translations
 from kernel.engage.segments import Vocabulary, freeze_selection, parse_selection
@@ -274,6 +274,7 @@ def to_message(
         created_at=from_datetime(row["created_at"]),
         templates=templates_of(row["spec"]),
         saved_templates=saved_refs_of(row["spec"]),
+        channel_priority=channel_priority_of(row["spec"]),
         **{name: counts.counters[name] for name in _COUNTERS},
     )
     if row["pace_count"] is not None:

@@ -131,6 +131,21 @@ async def test_suppressions_hold_for_every_spelling_of_an_address(
     assert {r["address"]: r["status"] for r in outbox} == {"kept@example.com": "sent"}
 
 
+async def test_a_suppressed_address_shared_by_two_profiles_is_not_sent(
+    messages, profiles, configured, sparkpost, worker, db
+) -> None:
+    """The profile that receives a shared address is judged against the suppression list as any other."""
+    await person(profiles, configured, "one", email="twice@example.com")
+    await person(profiles, configured, "two", email="Twice@example.com")
+    await person(profiles, configured, "kept", email="kept@example.com")
+    async with db.acquire() as conn:
+        await suppress_address(conn, configured.project_id, "email", "twice@example.com", "bounced", EMAIL)
+    send = await messages.CreateSend(send_request(), metadata=configured.auth)
+    done = await completed(messages, configured, send.send_id)
+    assert [r["email"] for r in sparkpost.accepted] == ["kept@example.com"]
+    assert (done.planned, done.sent, done.suppressed, done.duplicates) == (2, 1, 1, 1)
+
+
 async def test_a_listed_audience_by_profile_and_custom_ids(
     messages, profiles, configured, sparkpost, worker
 ) -> None:

@@ -110,3 +110,41 @@ class DeleteChannelConfigRequest(_message.Message):
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     channel: str
     def __init__(self, channel: _Optional[str] = ...) -> None: ...
+
+class ListDomainThrottlesRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "channels")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    channels: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., channels: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ListDomainThrottlesResponse(_message.Message):
+    __slots__ = ("domains", "next_page_token")
+    DOMAINS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    domains: _containers.RepeatedCompositeFieldContainer[DomainThrottle]
+    next_page_token: str
+    def __init__(self, domains: _Optional[_Iterable[_Union[DomainThrottle, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class DomainThrottle(_message.Message):
+    __slots__ = ("domain", "limit_per_second", "rate_per_second", "slowdown", "reason", "reason_hidden", "slowed_until", "slowed_workers")
+    DOMAIN_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
+    RATE_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
+    SLOWDOWN_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REASON_HIDDEN_FIELD_NUMBER: _ClassVar[int]
+    SLOWED_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    SLOWED_WORKERS_FIELD_NUMBER: _ClassVar[int]
+    domain: str
+    limit_per_second: float
+    rate_per_second: float
+    slowdown: float
+    reason: str
+    reason_hidden: bool
+    slowed_until: _timestamp_pb2.Timestamp
+    slowed_workers: int
+    def __init__(self, domain: _Optional[str] = ..., limit_per_second: _Optional[float] = ..., rate_per_second: _Optional[float] = ..., slowdown: _Optional[float] = ..., reason: _Optional[str] = ..., reason_hidden: _Optional[bool] = ..., slowed_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., slowed_workers: _Optional[int] = ...) -> None: ...

@@ -55,6 +55,11 @@ class ChannelServiceStub:
                 request_serializer=herald_dot_v1_dot_channels__pb2.DeleteChannelConfigRequest.SerializeToString,
                 response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                 _registered_method=True)
+        self.ListDomainThrottles = channel.unary_unary(
+                '/herald.v1.ChannelService/ListDomainThrottles',
+                request_serializer=herald_dot_v1_dot_channels__pb2.ListDomainThrottlesRequest.SerializeToString,
+                response_deserializer=herald_dot_v1_dot_channels__pb2.ListDomainThrottlesResponse.FromString,
+                _registered_method=True)
 
 
 class ChannelServiceServicer:
@@ -92,6 +97,18 @@ class ChannelServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListDomainThrottles(self, request, context):
+        """The email domains the sender workers throttle now, merged across the live workers of every process
+        (as of their last heartbeat, HERALD_HEARTBEAT_SECONDS): those with a limit or warm-up ramp in the
+        settings, and those slowed down because a provider deferred messages to them. The throttle is the
+        deployment's, shared by every project (a domain's budget is), so any key (project or admin) sees
+        every domain; only the admin key and the project whose send got the deferral see the provider's
+        words, which may name a recipient. By domain, paged.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ChannelServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -114,6 +131,11 @@ def add_ChannelServiceServicer_to_server(servicer, server):
                     servicer.DeleteChannelConfig,
                     request_deserializer=herald_dot_v1_dot_channels__pb2.DeleteChannelConfigRequest.FromString,
                     response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'ListDomainThrottles': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDomainThrottles,
+                    request_deserializer=herald_dot_v1_dot_channels__pb2.ListDomainThrottlesRequest.FromString,
+                    response_serializer=herald_dot_v1_dot_channels__pb2.ListDomainThrottlesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -224,6 +246,33 @@ class ChannelService:
             '/herald.v1.ChannelService/DeleteChannelConfig',
             herald_dot_v1_dot_channels__pb2.DeleteChannelConfigRequest.SerializeToString,
             google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDomainThrottles(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/herald.v1.ChannelService/ListDomainThrottles',
+            herald_dot_v1_dot_channels__pb2.ListDomainThrottlesRequest.SerializeToString,
+            herald_dot_v1_dot_channels__pb2.ListDomainThrottlesResponse.FromString,
             options,
             channel_credentials,
             insecure,

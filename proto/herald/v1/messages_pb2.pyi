@@ -173,7 +173,7 @@ class TemplateRef(_message.Message):
     def __init__(self, template_id: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class CreateSendRequest(_message.Message):
-    __slots__ = ("name", "profiles", "all_reachable", "segments", "channels", "templates", "purpose", "pacing", "unpaced", "domains", "require_opt_in", "request_id", "start_paused", "saved_templates", "campaign_data")
+    __slots__ = ("name", "profiles", "all_reachable", "segments", "channels", "templates", "purpose", "pacing", "unpaced", "domains", "require_opt_in", "request_id", "start_paused", "saved_templates", "campaign_data", "channel_priority")
     class TemplatesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -210,6 +210,7 @@ class CreateSendRequest(_message.Message):
     START_PAUSED_FIELD_NUMBER: _ClassVar[int]
     SAVED_TEMPLATES_FIELD_NUMBER: _ClassVar[int]
     CAMPAIGN_DATA_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_PRIORITY_FIELD_NUMBER: _ClassVar[int]
     name: str
     profiles: ProfileList
     all_reachable: AllReachable
@@ -225,10 +226,11 @@ class CreateSendRequest(_message.Message):
     start_paused: bool
     saved_templates: _containers.MessageMap[str, TemplateRef]
     campaign_data: _containers.ScalarMap[str, str]
-    def __init__(self, name: _Optional[str] = ..., profiles: _Optional[_Union[ProfileList, _Mapping]] = ..., all_reachable: _Optional[_Union[AllReachable, _Mapping]] = ..., segments: _Optional[_Union[_segments_pb2.SegmentSelection, _Mapping]] = ..., channels: _Optional[_Iterable[str]] = ..., templates: _Optional[_Mapping[str, MessageTemplate]] = ..., purpose: _Optional[_Union[_common_pb2.Purpose, str]] = ..., pacing: _Optional[_Union[Pacing, _Mapping]] = ..., unpaced: _Optional[bool] = ..., domains: _Optional[_Union[DomainFilter, _Mapping]] = ..., require_opt_in: _Optional[bool] = ..., request_id: _Optional[str] = ..., start_paused: _Optional[bool] = ..., saved_templates: _Optional[_Mapping[str, TemplateRef]] = ..., campaign_data: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    channel_priority: bool
+    def __init__(self, name: _Optional[str] = ..., profiles: _Optional[_Union[ProfileList, _Mapping]] = ..., all_reachable: _Optional[_Union[AllReachable, _Mapping]] = ..., segments: _Optional[_Union[_segments_pb2.SegmentSelection, _Mapping]] = ..., channels: _Optional[_Iterable[str]] = ..., templates: _Optional[_Mapping[str, MessageTemplate]] = ..., purpose: _Optional[_Union[_common_pb2.Purpose, str]] = ..., pacing: _Optional[_Union[Pacing, _Mapping]] = ..., unpaced: _Optional[bool] = ..., domains: _Optional[_Union[DomainFilter, _Mapping]] = ..., require_opt_in: _Optional[bool] = ..., request_id: _Optional[str] = ..., start_paused: _Optional[bool] = ..., saved_templates: _Optional[_Mapping[str, TemplateRef]] = ..., campaign_data: _Optional[_Mapping[str, str]] = ..., channel_priority: _Optional[bool] = ...) -> None: ...
 
 class Send(_message.Message):
-    __slots__ = ("send_id", "name", "state", "purpose", "channels", "pacing", "outbox_complete", "planned", "sent", "failed", "suppressed", "expired", "cancelled", "pending", "retries", "duplicates", "not_consented", "unknown_profiles", "created_at", "finished_at", "templates", "paused_channels", "feedback", "saved_templates", "by_channel")
+    __slots__ = ("send_id", "name", "state", "purpose", "channels", "pacing", "outbox_complete", "planned", "sent", "failed", "suppressed", "expired", "cancelled", "pending", "retries", "duplicates", "not_consented", "unknown_profiles", "created_at", "finished_at", "templates", "paused_channels", "feedback", "saved_templates", "by_channel", "channel_priority")
     class TemplatesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -268,6 +270,7 @@ class Send(_message.Message):
     FEEDBACK_FIELD_NUMBER: _ClassVar[int]
     SAVED_TEMPLATES_FIELD_NUMBER: _ClassVar[int]
     BY_CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_PRIORITY_FIELD_NUMBER: _ClassVar[int]
     send_id: str
     name: str
     state: SendState
@@ -293,7 +296,8 @@ class Send(_message.Message):
     feedback: _containers.RepeatedCompositeFieldContainer[ChannelFeedback]
     saved_templates: _containers.MessageMap[str, TemplateRef]
     by_channel: _containers.RepeatedCompositeFieldContainer[SendChannelCounts]
-    def __init__(self, send_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[SendState, str]] = ..., purpose: _Optional[_Union[_common_pb2.Purpose, str]] = ..., channels: _Optional[_Iterable[str]] = ..., pacing: _Optional[_Union[Pacing, _Mapping]] = ..., outbox_complete: _Optional[bool] = ..., planned: _Optional[int] = ..., sent: _Optional[int] = ..., failed: _Optional[int] = ..., suppressed: _Optional[int] = ..., expired: _Optional[int] = ..., cancelled: _Optional[int] = ..., pending: _Optional[int] = ..., retries: _Optional[int] = ..., duplicates: _Optional[int] = ..., not_consented: _Optional[int] = ..., unknown_profiles: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., templates: _Optional[_Mapping[str, MessageTemplate]] = ..., paused_channels: _Optional[_Iterable[_Union[ChannelPause, _Mapping]]] = ..., feedback: _Optional[_Iterable[_Union[ChannelFeedback, _Mapping]]] = ..., saved_templates: _Optional[_Mapping[str, TemplateRef]] = ..., by_channel: _Optional[_Iterable[_Union[SendChannelCounts, _Mapping]]] = ...) -> None: ...
+    channel_priority: bool
+    def __init__(self, send_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[SendState, str]] = ..., purpose: _Optional[_Union[_common_pb2.Purpose, str]] = ..., channels: _Optional[_Iterable[str]] = ..., pacing: _Optional[_Union[Pacing, _Mapping]] = ..., outbox_complete: _Optional[bool] = ..., planned: _Optional[int] = ..., sent: _Optional[int] = ..., failed: _Optional[int] = ..., suppressed: _Optional[int] = ..., expired: _Optional[int] = ..., cancelled: _Optional[int] = ..., pending: _Optional[int] = ..., retries: _Optional[int] = ..., duplicates: _Optional[int] = ..., not_consented: _Optional[int] = ..., unknown_profiles: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., templates: _Optional[_Mapping[str, MessageTemplate]] = ..., paused_channels: _Optional[_Iterable[_Union[ChannelPause, _Mapping]]] = ..., feedback: _Optional[_Iterable[_Union[ChannelFeedback, _Mapping]]] = ..., saved_templates: _Optional[_Mapping[str, TemplateRef]] = ..., by_channel: _Optional[_Iterable[_Union[SendChannelCounts, _Mapping]]] = ..., channel_priority: _Optional[bool] = ...) -> None: ...
 
 class SendChannelCounts(_message.Message):
     __slots__ = ("channel", "planned", "sent", "failed", "suppressed", "expired", "cancelled", "pending", "retries", "duplicates", "not_consented", "feedback")
