@@ -7,7 +7,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint protos-check protos-release bench-locust bench-ingest bench-calls bench-sender bench-campaign bench-send-cost bench-push bench-webhooks bench-import bench-upsert bench-segment protos
+.PHONY: run test lint protos-check protos-release bench-locust bench-ingest bench-calls bench-sender bench-campaign bench-send-cost bench-push bench-webhooks bench-import bench-import-pg-cost bench-upsert bench-segment protos
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -82,6 +82,9 @@ bench-send-cost: $(VENV)/.installed-test
 
 bench-import: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/import_bench.py
+
+bench-import-pg-cost: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/import_pg_cost.py
 
 bench-upsert: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/upsert_bench.py

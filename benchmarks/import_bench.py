@@ -7,8 +7,9 @@ PostgreSQL, a new project) and a JSONL file of that many generated profiles (ben
 an attribute of each type, an email each, a phone on half, a subscription), imported by the ``herald
 import`` command as an operator runs it. Profiles/s is the profiles stored over the command's wall time
 (start-up included). The kernel's peak RSS (VmHWM) and the command's are printed at both sizes: memory
-that is flat in the file's size is the same at both. The database must hold every profile, its email and
-half as many phones. The last line printed is the JSON summary.
+that is flat in the file's size is the same at both. The CPU time per profile of the kernel, PostgreSQL
+and the command, and the WAL bytes per profile, say where a rate's 2-core budget goes. The database must
+hold every profile, its email and half as many phones. The last line printed is the JSON summary.
 """
 
 from __future__ import annotations
@@ -38,6 +39,15 @@ async def stored(kernel: Kernel) -> dict[str, int]:
     return {"profiles": profiles, "subscriptions": subscriptions, **{r["kind"]: r["n"] for r in kinds}}
 
 
+async def wal_written(kernel: Kernel) -> int:
+    """The WAL bytes PostgreSQL has written since its statistics were reset."""
+    conn = await asyncpg.connect(kernel.dsn)
+    try:
+        return int(await conn.fetchval("SELECT wal_bytes FROM pg_stat_wal"))
+    finally:
+        await conn.close()
+
+
 def check(count: int, rows: dict[str, int]) -> None:
     expected = {"profiles": count, "subscriptions": count, "email": count, "phone": (count + 1) // 2}
     if rows != expected:
@@ -49,9 +59,12 @@ def run(count: int, folder: Path) -> dict[str, Any]:
     print(f"writing {count:,} profiles ...", flush=True)
     size = write_profiles(path, count)
     with herald_kernel() as kernel:
+        wal_before = asyncio.run(wal_written(kernel))
         before = kernel.cpu_seconds()
         cli = run_cli_import(path, kernel.address, kernel.api_key)
-        cores = cpu_report(before, kernel.cpu_seconds(), cli.seconds)
+        after = kernel.cpu_seconds()
+        cores = cpu_report(before, after, cli.seconds)
+        wal_bytes = asyncio.run(wal_written(kernel)) - wal_before
         kernel_rss = peak_rss_mb(kernel.process)
         rows = asyncio.run(stored(kernel))
     path.unlink()
@@ -64,12 +77,23 @@ def run(count: int, folder: Path) -> dict[str, Any]:
         "kernel_peak_rss_mb": round(kernel_rss, 1),
         "cli_peak_rss_mb": round(cli.peak_rss_mb, 1),
         **cores,
+        "cli_cores": round(cli.cpu_seconds / cli.seconds, 2),
+        # CPU time per profile of each process, and the WAL written per profile: what the 2-core budget
+        # of a target rate (1e6 / rate microseconds per profile per core) is spent on.
+        "kernel_us_per_profile": round((after["kernel"] - before["kernel"]) / count * 1e6),
+        "postgres_us_per_profile": round((after["postgres"] - before["postgres"]) / count * 1e6),
+        "cli_us_per_profile": round(cli.cpu_seconds / count * 1e6),
+        "wal_bytes_per_profile": round(wal_bytes / count),
     }
     print(
         f"{count:,} profiles ({result['file_mb']} MB): {result['profiles_per_s']:,} profiles/s "
         f"({result['seconds']} s); peak RSS kernel {result['kernel_peak_rss_mb']} MB, "
         f"herald import {result['cli_peak_rss_mb']} MB; kernel {cores['kernel_cores']} cores, "
-        f"PostgreSQL {cores['postgres_cores']} cores ({cli.summary.splitlines()[0]})",
+        f"PostgreSQL {cores['postgres_cores']} cores, herald import {result['cli_cores']} cores; CPU per "
+        f"profile: kernel {result['kernel_us_per_profile']} us, "
+        f"PostgreSQL {result['postgres_us_per_profile']} us, "
+        f"herald import {result['cli_us_per_profile']} us; "
+        f"WAL {result['wal_bytes_per_profile']} bytes per profile ({cli.summary.splitlines()[0]})",
         flush=True,
     )
     return result

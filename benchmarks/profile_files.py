@@ -57,10 +57,13 @@ class CliImport:
     seconds: float
     summary: str
     peak_rss_mb: float
+    #: User and system CPU time of the command, to set against the kernel's and PostgreSQL's.
+    cpu_seconds: float
 
 
 def run_cli_import(path: Path, address: str, api_key: str) -> CliImport:
-    """``herald import PATH`` in its own process, timed from start to exit; its summary and peak RSS."""
+    """``herald import PATH`` in its own process, timed from start to exit; its summary, peak RSS and CPU
+    time."""
     herald = Path(sys.executable).parent / "herald"
     started = time.monotonic()
     popen = subprocess.Popen(
@@ -76,4 +79,4 @@ def run_cli_import(path: Path, address: str, api_key: str) -> CliImport:
     popen.returncode = os.waitstatus_to_exitcode(status)
     if popen.returncode != 0:
         raise RuntimeError(f"herald import exited with {popen.returncode}:\n{output[-3000:]}")
-    return CliImport(seconds, output.strip(), usage.ru_maxrss / 1024)
+    return CliImport(seconds, output.strip(), usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
