@@ -47,9 +47,12 @@ def released(found: pb.Campaign) -> list[pb.CampaignOccurrence]:
     return [occurrence for occurrence in found.occurrences if occurrence.send_id or occurrence.error]
 
 
+def records_of(sparkpost: Any, send_id: str) -> list[Any]:
+    """What the emulator accepted for one send (a message id starts with its send's first 8 bytes), so
+    that a send of another test finishing meanwhile is not counted."""
+    return [record for record in sparkpost.accepted if record["herald_message_id"][:18] == send_id[:18]]
+
+
 def emails_of(sparkpost: Any, send_id: str) -> list[str]:
-    """The recipients the emulator accepted for one send (a message id starts with its send's first 8
-    bytes), so that a send of another test finishing meanwhile is not counted."""
-    return [
-        record["email"] for record in sparkpost.accepted if record["herald_message_id"][:18] == send_id[:18]
-    ]
+    """The recipients the emulator accepted for one send."""
+    return [record["email"] for record in records_of(sparkpost, send_id)]
