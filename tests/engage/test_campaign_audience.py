@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from herald.v1 import campaigns_pb2 as pb
-from herald.v1 import common_pb2, messages_pb2, segments_pb2, stats_pb2, stats_pb2_grpc
+from herald.v1 import segments_pb2, stats_pb2, stats_pb2_grpc
 from kernel.stats.figures import FIGURES
 from tests.cli_support import herald
 from tests.delivery.support import completed, person
 from tests.engage.conditions import equals
 from tests.engage.conftest import other_kernel
-from tests.engage.support import campaign, emails_of, released, wait_for_campaign
+from tests.engage.support import campaign, emails_of, released, send_test_to, wait_for_campaign
 
 EVERY_MINUTE = pb.CampaignSchedule(recurring=pb.Recurrence(cron="* * * * *", timezone="Europe/Paris"))
 #: p0..p11, each with an email: country FR for even numbers, vip for multiples of 4.
@@ -107,13 +107,7 @@ async def test_each_occurrence_reaches_the_segment_as_it_is_then_and_the_statist
     assert {"p1@example.com"} <= set(emails_of(sparkpost, second.send_id))
     assert not {"p2@example.com", "p6@example.com"} & set(emails_of(sparkpost, second.send_id))
 
-    test_send = await campaigns.SendTestCampaign(
-        pb.SendTestCampaignRequest(
-            campaign_id=created.campaign_id,
-            profiles=messages_pb2.ProfileList(profiles=[common_pb2.ProfileRef(custom_id="p2")]),
-        ),
-        metadata=configured.auth,
-    )
+    test_send = await send_test_to(campaigns, configured, created.campaign_id, "p2")
     await completed(messages, configured, test_send.send_id)
     stub = stats_pb2_grpc.StatsServiceStub(channel)
     stats = await stub.GetCampaignStats(

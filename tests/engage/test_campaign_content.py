@@ -10,12 +10,12 @@ import grpc
 from google.protobuf import field_mask_pb2
 
 from herald.v1 import campaigns_pb2 as pb
-from herald.v1 import common_pb2, messages_pb2, segments_pb2, templates_pb2
+from herald.v1 import messages_pb2, segments_pb2, templates_pb2
 from tests.conftest import SPARKPOST, field_violations, rpc_error
 from tests.delivery.conftest import SMS
 from tests.delivery.support import completed, person
 from tests.engage.conditions import equals
-from tests.engage.support import TEMPLATE, campaign, emails_of, records_of, wait_for_campaign
+from tests.engage.support import TEMPLATE, campaign, emails_of, records_of, release_once, send_test_to
 
 NOW = pb.CampaignSchedule(now=pb.SendNow())
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
@@ -73,21 +73,10 @@ async def test_a_saved_template_gives_each_recipient_its_language_latest_version
         ),
         metadata=configured.auth,
     )
-    await campaigns.ScheduleCampaign(
-        pb.ScheduleCampaignRequest(campaign_id=following.campaign_id), metadata=configured.auth
-    )
-    done = await wait_for_campaign(
-        campaigns, configured, following.campaign_id, lambda c: c.state == pb.CAMPAIGN_STATE_COMPLETED
-    )
-    send = await completed(messages, configured, done.occurrences[0].send_id)
+    occurrence = await release_once(campaigns, configured, following.campaign_id)
+    send = await completed(messages, configured, occurrence.send_id)
     assert send.saved_templates[SPARKPOST].version == 2
-    test_send = await campaigns.SendTestCampaign(
-        pb.SendTestCampaignRequest(
-            campaign_id=pinned.campaign_id,
-            profiles=messages_pb2.ProfileList(profiles=[common_pb2.ProfileRef(custom_id="fr")]),
-        ),
-        metadata=configured.auth,
-    )
+    test_send = await send_test_to(campaigns, configured, pinned.campaign_id, "fr")
     await completed(messages, configured, test_send.send_id)
     assert test_send.saved_templates[SPARKPOST].version == 1
 
@@ -115,13 +104,8 @@ async def test_with_channel_priority_each_profile_gets_its_first_reachable_chann
         pb.CreateCampaignRequest(campaign=campaign(channels=channels, channel_priority=True, schedule=NOW)),
         metadata=configured.auth,
     )
-    await campaigns.ScheduleCampaign(
-        pb.ScheduleCampaignRequest(campaign_id=created.campaign_id), metadata=configured.auth
-    )
-    done = await wait_for_campaign(
-        campaigns, configured, created.campaign_id, lambda c: c.state == pb.CAMPAIGN_STATE_COMPLETED
-    )
-    send = await completed(messages, configured, done.occurrences[0].send_id)
+    occurrence = await release_once(campaigns, configured, created.campaign_id)
+    send = await completed(messages, configured, occurrence.send_id)
     assert send.channel_priority and send.sent == 2
     assert Counter(emails_of(sparkpost, send.send_id)) == {"both@example.com": 1}
     assert [record["to"] for record in gateway.accepted] == ["+33612345679"]

@@ -17,7 +17,7 @@ from kernel.server import RunningServer
 from tests.conftest import ProjectKey
 from tests.delivery.conftest import EMAIL, SMS, configure, pointed_emulator
 from tests.delivery.support import completed
-from tests.engage.support import TEMPLATE, campaign, wait_for_campaign
+from tests.engage.support import TEMPLATE, campaign, release_once
 
 APNS = "push.apns"
 PEOPLE = 10_000
@@ -82,13 +82,7 @@ async def test_a_three_channel_campaign_reaches_each_address_of_10000_profiles_o
         ),
         metadata=configured.auth,
     )
-    await campaigns.ScheduleCampaign(
-        pb.ScheduleCampaignRequest(campaign_id=created.campaign_id), metadata=configured.auth
-    )
-    done = await wait_for_campaign(
-        campaigns, configured, created.campaign_id, lambda c: c.state == pb.CAMPAIGN_STATE_COMPLETED
-    )
-    (occurrence,) = done.occurrences
+    occurrence = await release_once(campaigns, configured, created.campaign_id)
     send = await completed(messages, configured, occurrence.send_id)
     emails, phones, pushes = expected("email"), expected("phone"), expected("apns_token")
     assert (send.planned, send.sent, send.failed) == (len(emails) + len(phones) + len(pushes),) * 2 + (0,)
