@@ -26,7 +26,8 @@ from kernel.delivery.throttle_board import ThrottleBoard
 from kernel.delivery.transactional import TransactionalSender
 from kernel.delivery.webhook_queue import WebhookQueue
 from kernel.delivery.workers import WorkerGroup
-from kernel.engage.campaigns import OCCURRENCE, Campaigns, OccurrenceRunner
+from kernel.engage.campaigns import OCCURRENCE, Campaigns, CampaignSender, OccurrenceRunner
+from kernel.engage.templates import TemplateStore
 from kernel.outhooks.deliverer import Deliverer
 from kernel.outhooks.endpoints import Endpoints
 from kernel.plugins import ChannelManager
@@ -85,7 +86,8 @@ class Kernel:
         sends = Sends(db.pool, channels, configs, settings.default_wave_rate, limits)
         projects = Projects(db.pool)
         scheduler = Scheduler(db.pool, settings.scheduler_poll_seconds)
-        scheduler.register(OCCURRENCE, OccurrenceRunner(db.pool, sends, projects))
+        campaign_sender = CampaignSender(db.pool, sends, TemplateStore(db.pool), projects)
+        scheduler.register(OCCURRENCE, OccurrenceRunner(db.pool, campaign_sender, projects))
         kernel = cls(
             settings=settings,
             db=db,
@@ -114,7 +116,7 @@ class Kernel:
             ),
             webhook_endpoints=Endpoints(db.pool, box),
             scheduler=scheduler,
-            campaigns=Campaigns(db.pool, sends, channels, projects, scheduler, settings.default_wave_rate),
+            campaigns=Campaigns(db.pool, campaign_sender, projects, scheduler),
         )
         if settings.sandbox:
             kernel.sandbox = await Sandbox.start(

@@ -6,7 +6,7 @@ herald settings [--doc]         print the effective settings (or every setting w
 herald project create|list      create a project and its first API key, list projects (admin key)
 herald key create|list|revoke   a project's API keys (admin key)
 herald sends list|show|watch|pause|resume|cancel   a project's bulk sends (API key)
-herald campaigns list|show|cancel                  a project's campaigns and their occurrences (API key)
+herald campaigns list|show|cancel|stats|report     a project's campaigns, occurrences and statistics (API key)
 herald webhooks list|deliveries   a project's outgoing webhook endpoints, their last calls (API key)
 herald import FILE              import profiles from a JSONL or CSV file (API key)
 herald emulator CHANNEL         run a channel's provider emulator on loopback until Ctrl-C

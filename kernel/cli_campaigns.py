@@ -1,4 +1,5 @@
-"""``herald campaigns list|show|cancel``: a project's campaigns and their occurrences (project API key)."""
+"""``herald campaigns list|show|cancel|stats|report``: a project's campaigns, their occurrences and their
+statistics (project API key)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import argparse
 from google.protobuf import json_format
 
 from herald.v1 import campaigns_pb2, campaigns_pb2_grpc
+from kernel.cli_campaign_stats import add_campaign_stats_commands
 from kernel.client import (
     Connection,
     add_connection_options,
@@ -72,7 +74,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     show = campaign_commands.add_parser("show", help="one campaign: state, channels, its occurrences")
     show.add_argument("--json", action="store_true", help="the Campaign message as JSON")
     cancel = campaign_commands.add_parser("cancel", help="cancel the occurrences not released yet")
-    for parser, command in {listing: list_campaigns, show: show_campaign, cancel: cancel_campaign}.items():
+    commands_of = {listing: list_campaigns, show: show_campaign, cancel: cancel_campaign}
+    commands_of |= add_campaign_stats_commands(campaign_commands)
+    for parser, command in commands_of.items():
         if parser is not listing:
             parser.add_argument("campaign_id")
         add_connection_options(parser, "api")

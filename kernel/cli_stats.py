@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
@@ -13,7 +13,7 @@ from herald.v1 import stats_pb2, stats_pb2_grpc
 from kernel.client import CommandFailed, Connection
 from kernel.stats.figures import FIGURES
 from kernel.stats.report import render
-from kernel.stats.table import text_table
+from kernel.stats.table import columns, text_table
 
 CSV_COLUMNS = ("send_id", "channel", "bucket_start", *FIGURES)
 
@@ -27,19 +27,32 @@ def show_stats(connection: Connection, args: argparse.Namespace) -> int:
     if args.csv:
         return _export(connection, args.send_ids, args.csv)
     request = stats_pb2.GetSendStatsRequest(send_ids=args.send_ids)
-    print(text_table(connection.call(_stats(connection).GetSendStats, request)))
+    print(text_table(columns(connection.call(_stats(connection).GetSendStats, request))))
     return 0
 
 
 def _export(connection: Connection, send_ids: list[str], path: Path) -> int:
     request = stats_pb2.ExportSendStatsRequest(send_ids=send_ids)
+    rows = connection.stream(_stats(connection).ExportSendStats, request)
+    return write_csv(path, CSV_COLUMNS, ([row.send_id, *bucket_cells(row)] for row in rows))
+
+
+def bucket_cells(
+    row: stats_pb2.ExportSendStatsResponse | stats_pb2.ExportCampaignStatsResponse,
+) -> list[object]:
+    """An export row's channel, hour (ISO 8601, UTC) and figures, as CSV cells."""
+    start = datetime.fromtimestamp(row.bucket_start.seconds, UTC).isoformat()
+    return [row.channel, start, *(getattr(row.figures, name) for name in FIGURES)]
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
+    """Writes the header and the rows to ``path``, and says how many rows."""
     written = 0
     with _opened(path) as file:
         writer = csv.writer(file)
-        writer.writerow(CSV_COLUMNS)
-        for row in connection.stream(_stats(connection).ExportSendStats, request):
-            start = datetime.fromtimestamp(row.bucket_start.seconds, UTC).isoformat()
-            writer.writerow([row.send_id, row.channel, start, *(getattr(row.figures, f) for f in FIGURES)])
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow(row)
             written += 1
     print(f"{written:,} rows written to {path}")
     return 0
@@ -49,10 +62,14 @@ def write_report(connection: Connection, args: argparse.Namespace) -> int:
     request = stats_pb2.GetSendStatsRequest(send_ids=args.send_ids)
     stats = connection.call(_stats(connection).GetSendStats, request)
     title = args.title or ("Send " if len(args.send_ids) == 1 else "Sends ") + ", ".join(args.send_ids)
-    with _opened(args.output) as file:
-        file.write(render(stats, title))
-    print(f"report written to {args.output}")
+    write_page(args.output, render(stats, title))
     return 0
+
+
+def write_page(path: Path, page: str) -> None:
+    with _opened(path) as file:
+        file.write(page)
+    print(f"report written to {path}")
 
 
 def _opened(path: Path) -> TextIO:

@@ -1,4 +1,4 @@
-"""StatsService: the statistics of bulk sends, read together or exported as rows."""
+"""StatsService: the statistics of bulk sends and of campaigns, read together or exported as rows."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from herald.v1 import stats_pb2_grpc
 from kernel.api.status import rpc
 from kernel.api.timestamps import from_datetime
 from kernel.auth import Caller
+from kernel.stats.campaign_stats import campaign_stats, export_campaign_rows
 from kernel.stats.figures import FIGURES, Figures
-from kernel.stats.send_stats import ChannelFigures, export_rows, send_stats
+from kernel.stats.send_stats import ChannelFigures, SendStats, export_rows, send_stats
 
 
 def _figures(figures: Figures) -> pb.StatsFigures:
@@ -30,6 +31,20 @@ def _channel(channel: ChannelFigures) -> pb.ChannelStats:
     )
 
 
+def _send_stats(stats: SendStats) -> pb.SendStats:
+    return pb.SendStats(
+        send_ids=[str(send_id) for send_id in stats.send_ids],
+        total=_channel(stats.total),
+        channels=[_channel(channel) for channel in stats.channels],
+        hours=[
+            pb.StatsBucket(
+                start=from_datetime(bucket.start), channel=bucket.channel, figures=_figures(bucket.figures)
+            )
+            for bucket in stats.hours
+        ],
+    )
+
+
 class StatsServicer(stats_pb2_grpc.StatsServiceServicer):
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
@@ -38,20 +53,7 @@ class StatsServicer(stats_pb2_grpc.StatsServiceServicer):
     async def GetSendStats(
         self, request: pb.GetSendStatsRequest, context: grpc.aio.ServicerContext, caller: Caller
     ) -> pb.SendStats:
-        stats = await send_stats(self.pool, caller.project, request.send_ids)
-        return pb.SendStats(
-            send_ids=[str(send_id) for send_id in stats.send_ids],
-            total=_channel(stats.total),
-            channels=[_channel(channel) for channel in stats.channels],
-            hours=[
-                pb.StatsBucket(
-                    start=from_datetime(bucket.start),
-                    channel=bucket.channel,
-                    figures=_figures(bucket.figures),
-                )
-                for bucket in stats.hours
-            ],
-        )
+        return _send_stats(await send_stats(self.pool, caller.project, request.send_ids))
 
     @rpc()
     async def ExportSendStats(
@@ -59,6 +61,39 @@ class StatsServicer(stats_pb2_grpc.StatsServiceServicer):
     ) -> AsyncIterator[pb.ExportSendStatsResponse]:
         for bucket in await export_rows(self.pool, caller.project, request.send_ids):
             yield pb.ExportSendStatsResponse(
+                send_id=str(bucket.send_id),
+                channel=bucket.channel,
+                bucket_start=from_datetime(bucket.start),
+                figures=_figures(bucket.figures),
+            )
+
+    @rpc()
+    async def GetCampaignStats(
+        self, request: pb.GetCampaignStatsRequest, context: grpc.aio.ServicerContext, caller: Caller
+    ) -> pb.CampaignStats:
+        stats = await campaign_stats(self.pool, caller.project, request.campaign_id)
+        return pb.CampaignStats(
+            campaign_id=str(stats.campaign_id),
+            campaign=_send_stats(stats.campaign),
+            occurrences=[
+                pb.OccurrenceStats(
+                    occurrence_key=occurrence.key,
+                    due_time=from_datetime(occurrence.due_at),
+                    send_id=str(occurrence.send_id),
+                    total=_channel(occurrence.stats.total),
+                    channels=[_channel(channel) for channel in occurrence.stats.channels],
+                )
+                for occurrence in stats.occurrences
+            ],
+        )
+
+    @rpc()
+    async def ExportCampaignStats(
+        self, request: pb.ExportCampaignStatsRequest, context: grpc.aio.ServicerContext, caller: Caller
+    ) -> AsyncIterator[pb.ExportCampaignStatsResponse]:
+        for key, bucket in await export_campaign_rows(self.pool, caller.project, request.campaign_id):
+            yield pb.ExportCampaignStatsResponse(
+                occurrence_key=key,
                 send_id=str(bucket.send_id),
                 channel=bucket.channel,
                 bucket_start=from_datetime(bucket.start),

@@ -36,7 +36,7 @@ from kernel.delivery.send_ids import PREFIX_INDEX, new_send_id
 from kernel.delivery.send_spec import channel_priority_of, saved_refs_of, templates_of
 from kernel.delivery.slices import COUNTERS, FINAL, SendCounts, complete_if_done, log_send_event, send_counts
 from kernel.delivery.translations import Translations
-from kernel.engage.segments import Vocabulary, freeze_selection, parse_selection
+from kernel.engage.segments import Selection, Vocabulary, freeze_selection, parse_selection
 from kernel.errors import FailedPrecondition, InvalidArgument, NotFound
 from kernel.plugins import ChannelManager
 from kernel.profiles.attributes import AttributeLimits
@@ -107,24 +107,8 @@ class Sends:
         """``saved``: the saved templates ``request.saved_templates`` names, as the caller read them.
         ``zones``: only recipients in these time zones (a campaign's local-time release, which the public
         request cannot ask for)."""
-        definition = dataclasses.replace(
-            parse_send(request, self._channels, self._default_rate, saved), recipient_zones=zones
-        )
-        for spec in definition.channels:
-            translations = definition.translations.get(spec.name)
-            if translations is None:
-                field = f'templates["{spec.name}"]'
-                check_channel_rules(self._channels, spec, request.templates[spec.name], field)
-                continue
-            for tag, template in translations.templates.items():
-                field = f'saved_templates["{spec.name}"].languages["{tag}"]'
-                check_channel_rules(self._channels, spec, template.message, field)
-        refs = audience_refs(request)
-        selection = (
-            parse_selection(request.segments, "segments", Vocabulary.of(self._channels), self._limits)
-            if request.WhichOneof("audience") == "segments"
-            else None
-        )
+        definition, refs, selection = self.check(request, saved)
+        definition = dataclasses.replace(definition, recipient_zones=zones)
         for index, spec in enumerate(definition.channels):
             try:
                 await self._configs.get(project_id, spec.name)
@@ -153,6 +137,28 @@ class Sends:
             audience=audience,
         )
         return Answer(send)
+
+    def check(
+        self, request: pb.CreateSendRequest, saved: Mapping[str, Translations] | None = None
+    ) -> tuple[SendDefinition, list[Ref] | None, Selection | None]:
+        """The request's definition, listed profiles and segment selection, each checked: what CreateSend
+        refuses before it reads the database (a campaign checks its drafts with it)."""
+        definition = parse_send(request, self._channels, self._default_rate, saved)
+        for spec in definition.channels:
+            translations = definition.translations.get(spec.name)
+            if translations is None:
+                field = f'templates["{spec.name}"]'
+                check_channel_rules(self._channels, spec, request.templates[spec.name], field)
+                continue
+            for tag, template in translations.templates.items():
+                field = f'saved_templates["{spec.name}"].languages["{tag}"]'
+                check_channel_rules(self._channels, spec, template.message, field)
+        selection = (
+            parse_selection(request.segments, "segments", Vocabulary.of(self._channels), self._limits)
+            if request.WhichOneof("audience") == "segments"
+            else None
+        )
+        return definition, audience_refs(request), selection
 
     async def get(self, project_id: uuid.UUID, send_id: str) -> pb.Send:
         return await self._read(self._pool, project_id, send_id_of(send_id))

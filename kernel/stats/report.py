@@ -3,18 +3,19 @@ nothing fetched), so that it can be mailed, archived and opened offline.
 
 Made of GetSendStats' answer: the figures table, the funnel (targeted, sent, delivered, opened,
 clicked) with the channels side by side, and delivery and engagement per hour. Charts take any number of
-series (:mod:`kernel.stats.svg`): today the channels, later a campaign's variants.
+series (:mod:`kernel.stats.svg`): a campaign's report adds its occurrences (and variants) side by side,
+each group as a table and a funnel.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from html import escape
 
 from herald.v1 import stats_pb2
 from kernel.stats.svg import Series, bar_chart, line_chart
-from kernel.stats.table import columns, heading, rows
+from kernel.stats.table import Column, columns, rows
 
 FUNNEL = ("targeted", "sent", "delivered", "opened", "clicked")
 DELIVERY = ("sent", "delivered", "failed", "bounced")
@@ -46,21 +47,25 @@ def _over_time(title: str, stats: stats_pb2.SendStats, figures: Sequence[str]) -
     return line_chart(title, _hour_labels(stats), [Series(f, _per_hour(stats, f)) for f in figures])
 
 
-def _table(stats: stats_pb2.SendStats) -> str:
-    head = "".join(f"<th>{escape(heading(channel))}</th>" for channel in columns(stats))
+def _table(shown: Sequence[Column]) -> str:
+    head = "".join(f"<th>{escape(title)}</th>" for title, _ in shown)
     body = "".join(
         f"<tr><td>{escape(label)}</td>{''.join(f'<td>{cell}</td>' for cell in cells)}</tr>"
-        for label, cells in rows(stats)
+        for label, cells in rows(shown)
     )
     return f"<table><thead><tr><th></th>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def render(stats: stats_pb2.SendStats, title: str) -> str:
-    """The report page of ``stats``."""
-    funnel = [
-        Series(heading(channel), [getattr(channel.figures, step) for step in FUNNEL])
-        for channel in columns(stats)
-    ]
+def _funnel(shown: Sequence[Column]) -> list[Series]:
+    return [Series(title, [getattr(channel.figures, step) for step in FUNNEL]) for title, channel in shown]
+
+
+def render(
+    stats: stats_pb2.SendStats, title: str, groups: Mapping[str, Sequence[Column]] | None = None
+) -> str:
+    """The report page of ``stats``; ``groups``: further columns side by side (a campaign's occurrences,
+    its variants), each under its name with its table and its funnel."""
+    funnel = _funnel(columns(stats))
     charts = [
         bar_chart("Funnel", FUNNEL, funnel[:1]),
         bar_chart("Funnel by channel", FUNNEL, funnel[1:]),
@@ -68,6 +73,9 @@ def render(stats: stats_pb2.SendStats, title: str) -> str:
         _over_time("Engagement per hour (UTC)", stats, ENGAGEMENT),
     ]
     figures = "".join(f"<figure>{chart}</figure>" for chart in charts)
+    for name, shown in (groups or {}).items():
+        chart = bar_chart(f"Funnel by {name}", FUNNEL, _funnel(shown))
+        figures += f"<h2>By {escape(name)}</h2>{_table(shown)}<figure>{chart}</figure>"
     made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     ids = ", ".join(escape(send_id) for send_id in stats.send_ids)
     return (
@@ -75,5 +83,5 @@ def render(stats: stats_pb2.SendStats, title: str) -> str:
         f'<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
         f"<style>{_STYLE}</style></head><body>"
         f'<h1>{escape(title)}</h1><p class="ids">sends {ids}; made {made}</p>'
-        f"{_table(stats)}{figures}</body></html>\n"
+        f"{_table(columns(stats))}{figures}</body></html>\n"
     )

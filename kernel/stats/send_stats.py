@@ -9,7 +9,7 @@ matches GetSend even for a send counted before channels were told apart.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -75,7 +75,13 @@ async def _channels_of(
     for index, text in enumerate(texts):
         if uuid.UUID(text) not in channels:
             raise NotFound("no such send in this project", f"send_ids[{index}]")
-    return list(dict.fromkeys(channel for send_id in ids for channel in channels[send_id]))
+    return channel_order(channels, ids)
+
+
+def channel_order(channels: Mapping[uuid.UUID, Sequence[str]], ids: Sequence[uuid.UUID]) -> list[str]:
+    """The channels of the sends ``ids`` (``channels``: each send's, as ``send_channels`` reads them), in
+    order of first use."""
+    return list(dict.fromkeys(name for send_id in ids for name in channels.get(send_id, ())))
 
 
 async def hourly_buckets(
@@ -98,22 +104,30 @@ async def send_stats(pool: asyncpg.Pool, project_id: uuid.UUID, texts: Sequence[
     """GetSendStats: the sends named by ``texts`` (ids), added together, read in one snapshot."""
     ids = send_ids_of(texts)
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        channels = {name: ChannelFigures(name) for name in await _channels_of(conn, project_id, texts, ids)}
+        return await read_stats(conn, project_id, ids, await _channels_of(conn, project_id, texts, ids))
 
-        def channel(name: str) -> Figures:
-            return channels.setdefault(name, ChannelFigures(name)).figures
 
-        hours: dict[tuple[str, datetime], Bucket] = {}
-        for (_, name, start), bucket in (await hourly_buckets(conn, project_id, ids)).items():
-            hours.setdefault((name, start), Bucket(None, name, start)).figures.add(bucket.figures)
-        total = ChannelFigures("")
-        for counts in (await send_counts(conn, project_id, ids)).values():
-            total.figures.add_counters(counts.counters)
-        for counted in await channel_counts(conn, project_id, ids, hourly=False):
-            channel(counted.channel).add_counters(counted.counters)
-        for tally in await feedback_tallies(conn, project_id, ids, hourly=False):
-            channel(tally.channel).add_tally(tally)
-            total.figures.add_tally(tally)
+async def read_stats(
+    conn: asyncpg.Connection, project_id: uuid.UUID, ids: list[uuid.UUID], channel_order: Sequence[str]
+) -> SendStats:
+    """The sends ``ids`` (of the project, any number) added together; ``channel_order``: their channels
+    in the order to show them (see :func:`channel_order`)."""
+    channels = {name: ChannelFigures(name) for name in channel_order}
+
+    def channel(name: str) -> Figures:
+        return channels.setdefault(name, ChannelFigures(name)).figures
+
+    hours: dict[tuple[str, datetime], Bucket] = {}
+    for (_, name, start), bucket in (await hourly_buckets(conn, project_id, ids)).items():
+        hours.setdefault((name, start), Bucket(None, name, start)).figures.add(bucket.figures)
+    total = ChannelFigures("")
+    for counts in (await send_counts(conn, project_id, ids)).values():
+        total.figures.add_counters(counts.counters)
+    for counted in await channel_counts(conn, project_id, ids, hourly=False):
+        channel(counted.channel).add_counters(counted.counters)
+    for tally in await feedback_tallies(conn, project_id, ids, hourly=False):
+        channel(tally.channel).add_tally(tally)
+        total.figures.add_tally(tally)
     order = {name: position for position, name in enumerate(channels)}
     return SendStats(
         ids,

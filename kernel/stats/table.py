@@ -1,9 +1,15 @@
-"""GetSendStats' answer as a table of figures (rows) by channel (columns, the total first): what
-``herald sends stats`` prints and the report shows."""
+"""Statistics as a table of figures (rows) by column: a send's channels (the total first), or a
+campaign's occurrences; what ``herald sends stats`` and ``herald campaigns stats`` print and the reports
+show."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from herald.v1 import stats_pb2
+
+#: A column of a table: its heading and its figures.
+Column = tuple[str, stats_pb2.ChannelStats]
 
 #: (label, figure) in the order people read a send: the audience, the outcomes, the reports.
 FIGURE_ROWS = (
@@ -29,28 +35,28 @@ FIGURE_ROWS = (
 RATE_ROWS = (("delivery rate", "delivery"), ("open rate", "open"), ("click rate", "click"))
 
 
-def columns(stats: stats_pb2.SendStats) -> list[stats_pb2.ChannelStats]:
+def columns(stats: stats_pb2.SendStats) -> list[Column]:
     """The total, then each channel."""
-    return [stats.total, *stats.channels]
+    return [(heading(channel), channel) for channel in (stats.total, *stats.channels)]
 
 
 def heading(channel: stats_pb2.ChannelStats) -> str:
     return channel.channel or "total"
 
 
-def rows(stats: stats_pb2.SendStats) -> list[tuple[str, list[str]]]:
+def rows(shown: Sequence[Column]) -> list[tuple[str, list[str]]]:
     """Each figure's and rate's label and cells, one per column."""
-    shown = columns(stats)
-    table = [(label, [f"{getattr(c.figures, name):,}" for c in shown]) for label, name in FIGURE_ROWS]
-    table.insert(FIGURE_ROWS.index(("retries", "retries")), ("pending", [f"{c.pending:,}" for c in shown]))
-    table += [(label, [f"{getattr(c.rates, name):.1%}" for c in shown]) for label, name in RATE_ROWS]
+    cells = [channel for _, channel in shown]
+    table = [(label, [f"{getattr(c.figures, name):,}" for c in cells]) for label, name in FIGURE_ROWS]
+    table.insert(FIGURE_ROWS.index(("retries", "retries")), ("pending", [f"{c.pending:,}" for c in cells]))
+    table += [(label, [f"{getattr(c.rates, name):.1%}" for c in cells]) for label, name in RATE_ROWS]
     return table
 
 
-def text_table(stats: stats_pb2.SendStats) -> str:
+def text_table(shown: Sequence[Column]) -> str:
     """The table as aligned text."""
-    headings = [heading(channel) for channel in columns(stats)]
-    body = rows(stats)
+    headings = [title for title, _ in shown]
+    body = rows(shown)
     label_width = max(len(label) for label, _ in body)
     widths = [max(len(title), *(len(cells[i]) for _, cells in body)) for i, title in enumerate(headings)]
     lines = [" " * label_width + "".join(f"  {t:>{w}}" for t, w in zip(headings, widths, strict=True))]

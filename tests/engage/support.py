@@ -43,13 +43,41 @@ async def wait_for_campaign(
     return found
 
 
+async def release_once(
+    stub: campaigns_pb2_grpc.CampaignServiceStub, project: ProjectKey, campaign_id: str
+) -> pb.CampaignOccurrence:
+    """Schedules a campaign of one occurrence (sent now) and waits for that occurrence."""
+    await stub.ScheduleCampaign(pb.ScheduleCampaignRequest(campaign_id=campaign_id), metadata=project.auth)
+    done = await wait_for_campaign(
+        stub, project, campaign_id, lambda c: c.state == pb.CAMPAIGN_STATE_COMPLETED
+    )
+    (occurrence,) = done.occurrences
+    return occurrence
+
+
+async def send_test_to(
+    stub: campaigns_pb2_grpc.CampaignServiceStub, project: ProjectKey, campaign_id: str, custom_id: str
+) -> messages_pb2.Send:
+    """SendTestCampaign to one profile."""
+    return await stub.SendTestCampaign(
+        pb.SendTestCampaignRequest(
+            campaign_id=campaign_id,
+            profiles=messages_pb2.ProfileList(profiles=[common_pb2.ProfileRef(custom_id=custom_id)]),
+        ),
+        metadata=project.auth,
+    )
+
+
 def released(found: pb.Campaign) -> list[pb.CampaignOccurrence]:
     return [occurrence for occurrence in found.occurrences if occurrence.send_id or occurrence.error]
 
 
+def records_of(sparkpost: Any, send_id: str) -> list[Any]:
+    """What the emulator accepted for one send (a message id starts with its send's first 8 bytes), so
+    that a send of another test finishing meanwhile is not counted."""
+    return [record for record in sparkpost.accepted if record["herald_message_id"][:18] == send_id[:18]]
+
+
 def emails_of(sparkpost: Any, send_id: str) -> list[str]:
-    """The recipients the emulator accepted for one send (a message id starts with its send's first 8
-    bytes), so that a send of another test finishing meanwhile is not counted."""
-    return [
-        record["email"] for record in sparkpost.accepted if record["herald_message_id"][:18] == send_id[:18]
-    ]
+    """The recipients the emulator accepted for one send."""
+    return [record["email"] for record in records_of(sparkpost, send_id)]

@@ -1,6 +1,6 @@
 """A campaign's content as the send engine takes it: each occurrence is a CreateSendRequest.
 
-The campaign is checked by the send engine's own rules (:func:`check_content`), so a campaign accepted
+The campaign is checked by the send engine's own rules (:class:`CampaignSender`), so a campaign accepted
 here is a send CreateSend accepts, and the errors name the campaign's fields (``channels[1].template``
 rather than the request's ``templates["sms"]``).
 """
@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from herald.v1 import campaigns_pb2 as pb
 from herald.v1 import messages_pb2
-from kernel.delivery.send_definition import audience_refs, check_channel_rules, parse_send
 from kernel.errors import InvalidArgument
-from kernel.plugins import ChannelManager
+
+#: CreateSendRequest's per-channel content maps and the CampaignChannel field each comes from.
+_CONTENT_FIELDS = (("templates", "template"), ("saved_templates", "saved_template"))
 
 
 def send_request(
@@ -25,7 +26,12 @@ def send_request(
         require_opt_in=campaign.require_opt_in,
         request_id=request_id,
         channels=[channel.channel for channel in campaign.channels],
-        templates={channel.channel: channel.template for channel in campaign.channels},
+        templates={c.channel: c.template for c in campaign.channels if c.HasField("template")},
+        saved_templates={
+            c.channel: c.saved_template for c in campaign.channels if c.HasField("saved_template")
+        },
+        campaign_data=campaign.campaign_data,
+        channel_priority=campaign.channel_priority,
     )
     if audience is not None:
         request.profiles.CopyFrom(audience)
@@ -33,6 +39,8 @@ def send_request(
         request.profiles.CopyFrom(campaign.profiles)
     elif campaign.HasField("all_reachable"):
         request.all_reachable.SetInParent()
+    elif campaign.HasField("segments"):
+        request.segments.CopyFrom(campaign.segments)
     if campaign.HasField("pacing"):
         request.pacing.CopyFrom(campaign.pacing)
     elif campaign.HasField("unpaced"):
@@ -40,27 +48,25 @@ def send_request(
     return request
 
 
-def check_content(campaign: pb.Campaign, manager: ChannelManager, default_rate: str) -> None:
-    """INVALID_ARGUMENT, naming the campaign's field, for what CreateSend would refuse."""
+def check_channels_content(campaign: pb.Campaign) -> None:
+    """Each channel names its content: an inline template or a saved one."""
     for index, channel in enumerate(campaign.channels):
-        if not channel.HasField("template"):
-            raise InvalidArgument("set the channel's template", f"channels[{index}].template")
-    request = send_request(campaign, campaign.name)
-    try:
-        definition = parse_send(request, manager, default_rate)
-        audience_refs(request)
-        for spec in definition.channels:
-            check_channel_rules(manager, spec, request.templates[spec.name], f'templates["{spec.name}"]')
-    except InvalidArgument as error:
-        raise InvalidArgument(error.reason, _campaign_field(campaign, error.field)) from None
+        if channel.WhichOneof("content") is None:
+            raise InvalidArgument(
+                "set the channel's template or saved_template", f"channels[{index}].template"
+            )
 
 
-def _campaign_field(campaign: pb.Campaign, field: str) -> str:
+def campaign_field(campaign: pb.Campaign, field: str) -> str:
     """The campaign's path of a CreateSendRequest field path."""
     for index, channel in enumerate(campaign.channels):
-        prefix = f'templates["{channel.channel}"]'
-        if field.startswith(prefix):
-            return f"channels[{index}].template{field[len(prefix) :]}"
+        for request_field, campaign_part in (
+            ("templates", "template"),
+            ("saved_templates", "saved_template"),
+        ):
+            prefix = f'{request_field}["{channel.channel}"]'
+            if field.startswith(prefix):
+                return f"channels[{index}].{campaign_part}{field[len(prefix) :]}"
     if field.startswith("channels[") and "]" in field:
         return f"{field.split(']', 1)[0]}].channel"
     return field

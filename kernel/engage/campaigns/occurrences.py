@@ -20,11 +20,11 @@ import asyncpg
 
 from herald.v1 import campaigns_pb2 as pb
 from kernel.delivery.send_definition import ZoneFilter
-from kernel.delivery.sends import Sends
 from kernel.engage.campaigns import store
 from kernel.engage.campaigns.content import send_request
 from kernel.engage.campaigns.local_time import other_zones
 from kernel.engage.campaigns.schedule import plan
+from kernel.engage.campaigns.sending import CampaignSender
 from kernel.engage.campaigns.service import OCCURRENCE, job_prefix
 from kernel.engage.campaigns.store import OccurrenceRow
 from kernel.engage.campaigns.views import campaign_of, occurrence_key
@@ -41,9 +41,9 @@ def occurrence_request_id(campaign_id: uuid.UUID, key: str) -> str:
 
 
 class OccurrenceRunner:
-    def __init__(self, pool: asyncpg.Pool, sends: Sends, projects: Projects) -> None:
+    def __init__(self, pool: asyncpg.Pool, sender: CampaignSender, projects: Projects) -> None:
         self._pool = pool
-        self._sends = sends
+        self._sender = sender
         self._projects = projects
 
     async def __call__(self, job: Job) -> None:
@@ -92,7 +92,7 @@ class OccurrenceRunner:
             )
         request = send_request(campaign, campaign.name, occurrence_request_id(campaign_id, key))
         try:
-            answer = await self._sends.create(job.project_id, request, zones=zone_filter)
+            answer = await self._sender.create(job.project_id, request, zones=zone_filter)
         except HeraldError as error:
             log.error("campaign occurrence %s created no send: %s", job.key, error)
             return None, str(error)

@@ -15,14 +15,13 @@ import asyncpg
 from herald.v1 import campaigns_pb2 as pb
 from herald.v1 import messages_pb2
 from kernel.delivery.send_definition import MAX_NAME_LENGTH
-from kernel.delivery.sends import Sends
 from kernel.engage.campaigns import store
-from kernel.engage.campaigns.content import check_content, send_request
+from kernel.engage.campaigns.content import send_request
 from kernel.engage.campaigns.schedule import plan
+from kernel.engage.campaigns.sending import CampaignSender
 from kernel.engage.campaigns.store import CampaignRow
 from kernel.engage.campaigns.views import STATES, campaign_of, definition_of, to_message
 from kernel.errors import FailedPrecondition, InvalidArgument, NotFound
-from kernel.plugins import ChannelManager
 from kernel.projects import Projects
 from kernel.request_ids import Answer, check_request_id
 from kernel.scheduler import Scheduler, drop_pending, pending, schedule
@@ -35,6 +34,7 @@ UPDATABLE = frozenset(
         "name",
         "all_reachable",
         "profiles",
+        "segments",
         "channels",
         "purpose",
         "pacing",
@@ -42,6 +42,8 @@ UPDATABLE = frozenset(
         "domains",
         "require_opt_in",
         "schedule",
+        "channel_priority",
+        "campaign_data",
     }
 )
 MAX_TEST_PROFILES = 1000
@@ -63,18 +65,14 @@ class Campaigns:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        sends: Sends,
-        channels: ChannelManager,
+        sender: CampaignSender,
         projects: Projects,
         scheduler: Scheduler,
-        default_rate: str,
     ) -> None:
         self._pool = pool
-        self._sends = sends
-        self._channels = channels
+        self._sender = sender
         self._projects = projects
         self._scheduler = scheduler
-        self._default_rate = default_rate
 
     async def create(self, project_id: uuid.UUID, request: pb.CreateCampaignRequest) -> Answer[pb.Campaign]:
         client_key = check_request_id(request.request_id) or None
@@ -174,12 +172,14 @@ class Campaigns:
             raise NotFound("no such campaign in this project", "campaign_id")
         campaign = campaign_of(row)
         name = f"test: {campaign.name}"[:MAX_NAME_LENGTH]
-        answer = await self._sends.create(project_id, send_request(campaign, name, audience=request.profiles))
+        answer = await self._sender.create(
+            project_id, send_request(campaign, name, audience=request.profiles)
+        )
         return answer.message
 
     async def _check(self, project_id: uuid.UUID, campaign: pb.Campaign) -> None:
         try:
-            check_content(campaign, self._channels, self._default_rate)
+            await self._sender.check(project_id, campaign)
             if campaign.HasField("schedule"):
                 zone = (await self._projects.get(project_id)).timezone
                 plan(campaign.schedule, zone, datetime.now(UTC), "schedule")

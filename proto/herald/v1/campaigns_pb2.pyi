@@ -4,6 +4,7 @@ from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from herald.v1 import common_pb2 as _common_pb2
 from herald.v1 import messages_pb2 as _messages_pb2
+from herald.v1 import segments_pb2 as _segments_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -48,12 +49,14 @@ DAY_OF_WEEK_SATURDAY: DayOfWeek
 DAY_OF_WEEK_SUNDAY: DayOfWeek
 
 class CampaignChannel(_message.Message):
-    __slots__ = ("channel", "template")
+    __slots__ = ("channel", "template", "saved_template")
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    SAVED_TEMPLATE_FIELD_NUMBER: _ClassVar[int]
     channel: str
     template: _messages_pb2.MessageTemplate
-    def __init__(self, channel: _Optional[str] = ..., template: _Optional[_Union[_messages_pb2.MessageTemplate, _Mapping]] = ...) -> None: ...
+    saved_template: _messages_pb2.TemplateRef
+    def __init__(self, channel: _Optional[str] = ..., template: _Optional[_Union[_messages_pb2.MessageTemplate, _Mapping]] = ..., saved_template: _Optional[_Union[_messages_pb2.TemplateRef, _Mapping]] = ...) -> None: ...
 
 class LocalDate(_message.Message):
     __slots__ = ("year", "month", "day")
@@ -156,12 +159,20 @@ class CampaignOccurrence(_message.Message):
     def __init__(self, occurrence_key: _Optional[str] = ..., due_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., send_id: _Optional[str] = ..., time_zones: _Optional[_Iterable[str]] = ..., without_time_zone: _Optional[bool] = ..., error: _Optional[str] = ...) -> None: ...
 
 class Campaign(_message.Message):
-    __slots__ = ("campaign_id", "name", "state", "all_reachable", "profiles", "channels", "purpose", "pacing", "unpaced", "domains", "require_opt_in", "schedule", "occurrences", "create_time", "update_time")
+    __slots__ = ("campaign_id", "name", "state", "all_reachable", "profiles", "segments", "channels", "purpose", "pacing", "unpaced", "domains", "require_opt_in", "schedule", "occurrences", "create_time", "update_time", "channel_priority", "campaign_data")
+    class CampaignDataEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     ALL_REACHABLE_FIELD_NUMBER: _ClassVar[int]
     PROFILES_FIELD_NUMBER: _ClassVar[int]
+    SEGMENTS_FIELD_NUMBER: _ClassVar[int]
     CHANNELS_FIELD_NUMBER: _ClassVar[int]
     PURPOSE_FIELD_NUMBER: _ClassVar[int]
     PACING_FIELD_NUMBER: _ClassVar[int]
@@ -172,11 +183,14 @@ class Campaign(_message.Message):
     OCCURRENCES_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_DATA_FIELD_NUMBER: _ClassVar[int]
     campaign_id: str
     name: str
     state: CampaignState
     all_reachable: _messages_pb2.AllReachable
     profiles: _messages_pb2.ProfileList
+    segments: _segments_pb2.SegmentSelection
     channels: _containers.RepeatedCompositeFieldContainer[CampaignChannel]
     purpose: _common_pb2.Purpose
     pacing: _messages_pb2.Pacing
@@ -187,7 +201,9 @@ class Campaign(_message.Message):
     occurrences: _containers.RepeatedCompositeFieldContainer[CampaignOccurrence]
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, campaign_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[CampaignState, str]] = ..., all_reachable: _Optional[_Union[_messages_pb2.AllReachable, _Mapping]] = ..., profiles: _Optional[_Union[_messages_pb2.ProfileList, _Mapping]] = ..., channels: _Optional[_Iterable[_Union[CampaignChannel, _Mapping]]] = ..., purpose: _Optional[_Union[_common_pb2.Purpose, str]] = ..., pacing: _Optional[_Union[_messages_pb2.Pacing, _Mapping]] = ..., unpaced: _Optional[bool] = ..., domains: _Optional[_Union[_messages_pb2.DomainFilter, _Mapping]] = ..., require_opt_in: _Optional[bool] = ..., schedule: _Optional[_Union[CampaignSchedule, _Mapping]] = ..., occurrences: _Optional[_Iterable[_Union[CampaignOccurrence, _Mapping]]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    channel_priority: bool
+    campaign_data: _containers.ScalarMap[str, str]
+    def __init__(self, campaign_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[CampaignState, str]] = ..., all_reachable: _Optional[_Union[_messages_pb2.AllReachable, _Mapping]] = ..., profiles: _Optional[_Union[_messages_pb2.ProfileList, _Mapping]] = ..., segments: _Optional[_Union[_segments_pb2.SegmentSelection, _Mapping]] = ..., channels: _Optional[_Iterable[_Union[CampaignChannel, _Mapping]]] = ..., purpose: _Optional[_Union[_common_pb2.Purpose, str]] = ..., pacing: _Optional[_Union[_messages_pb2.Pacing, _Mapping]] = ..., unpaced: _Optional[bool] = ..., domains: _Optional[_Union[_messages_pb2.DomainFilter, _Mapping]] = ..., require_opt_in: _Optional[bool] = ..., schedule: _Optional[_Union[CampaignSchedule, _Mapping]] = ..., occurrences: _Optional[_Iterable[_Union[CampaignOccurrence, _Mapping]]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., channel_priority: _Optional[bool] = ..., campaign_data: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class CreateCampaignRequest(_message.Message):
     __slots__ = ("campaign", "request_id")

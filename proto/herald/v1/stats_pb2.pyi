@@ -114,3 +114,69 @@ class ExportSendStatsResponse(_message.Message):
     bucket_start: _timestamp_pb2.Timestamp
     figures: StatsFigures
     def __init__(self, send_id: _Optional[str] = ..., channel: _Optional[str] = ..., bucket_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., figures: _Optional[_Union[StatsFigures, _Mapping]] = ...) -> None: ...
+
+class GetCampaignStatsRequest(_message.Message):
+    __slots__ = ("campaign_id",)
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    campaign_id: str
+    def __init__(self, campaign_id: _Optional[str] = ...) -> None: ...
+
+class ExportCampaignStatsRequest(_message.Message):
+    __slots__ = ("campaign_id",)
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    campaign_id: str
+    def __init__(self, campaign_id: _Optional[str] = ...) -> None: ...
+
+class OccurrenceStats(_message.Message):
+    __slots__ = ("occurrence_key", "due_time", "send_id", "variant", "total", "channels")
+    OCCURRENCE_KEY_FIELD_NUMBER: _ClassVar[int]
+    DUE_TIME_FIELD_NUMBER: _ClassVar[int]
+    SEND_ID_FIELD_NUMBER: _ClassVar[int]
+    VARIANT_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    occurrence_key: str
+    due_time: _timestamp_pb2.Timestamp
+    send_id: str
+    variant: str
+    total: ChannelStats
+    channels: _containers.RepeatedCompositeFieldContainer[ChannelStats]
+    def __init__(self, occurrence_key: _Optional[str] = ..., due_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., send_id: _Optional[str] = ..., variant: _Optional[str] = ..., total: _Optional[_Union[ChannelStats, _Mapping]] = ..., channels: _Optional[_Iterable[_Union[ChannelStats, _Mapping]]] = ...) -> None: ...
+
+class VariantStats(_message.Message):
+    __slots__ = ("variant", "total", "channels")
+    VARIANT_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    variant: str
+    total: ChannelStats
+    channels: _containers.RepeatedCompositeFieldContainer[ChannelStats]
+    def __init__(self, variant: _Optional[str] = ..., total: _Optional[_Union[ChannelStats, _Mapping]] = ..., channels: _Optional[_Iterable[_Union[ChannelStats, _Mapping]]] = ...) -> None: ...
+
+class CampaignStats(_message.Message):
+    __slots__ = ("campaign_id", "campaign", "occurrences", "variants")
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_FIELD_NUMBER: _ClassVar[int]
+    OCCURRENCES_FIELD_NUMBER: _ClassVar[int]
+    VARIANTS_FIELD_NUMBER: _ClassVar[int]
+    campaign_id: str
+    campaign: SendStats
+    occurrences: _containers.RepeatedCompositeFieldContainer[OccurrenceStats]
+    variants: _containers.RepeatedCompositeFieldContainer[VariantStats]
+    def __init__(self, campaign_id: _Optional[str] = ..., campaign: _Optional[_Union[SendStats, _Mapping]] = ..., occurrences: _Optional[_Iterable[_Union[OccurrenceStats, _Mapping]]] = ..., variants: _Optional[_Iterable[_Union[VariantStats, _Mapping]]] = ...) -> None: ...
+
+class ExportCampaignStatsResponse(_message.Message):
+    __slots__ = ("occurrence_key", "send_id", "channel", "bucket_start", "figures", "variant")
+    OCCURRENCE_KEY_FIELD_NUMBER: _ClassVar[int]
+    SEND_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_START_FIELD_NUMBER: _ClassVar[int]
+    FIGURES_FIELD_NUMBER: _ClassVar[int]
+    VARIANT_FIELD_NUMBER: _ClassVar[int]
+    occurrence_key: str
+    send_id: str
+    channel: str
+    bucket_start: _timestamp_pb2.Timestamp
+    figures: StatsFigures
+    variant: str
+    def __init__(self, occurrence_key: _Optional[str] = ..., send_id: _Optional[str] = ..., channel: _Optional[str] = ..., bucket_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., figures: _Optional[_Union[StatsFigures, _Mapping]] = ..., variant: _Optional[str] = ...) -> None: ...

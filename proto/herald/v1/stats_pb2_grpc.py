@@ -44,6 +44,16 @@ class StatsServiceStub:
                 request_serializer=herald_dot_v1_dot_stats__pb2.ExportSendStatsRequest.SerializeToString,
                 response_deserializer=herald_dot_v1_dot_stats__pb2.ExportSendStatsResponse.FromString,
                 _registered_method=True)
+        self.GetCampaignStats = channel.unary_unary(
+                '/herald.v1.StatsService/GetCampaignStats',
+                request_serializer=herald_dot_v1_dot_stats__pb2.GetCampaignStatsRequest.SerializeToString,
+                response_deserializer=herald_dot_v1_dot_stats__pb2.CampaignStats.FromString,
+                _registered_method=True)
+        self.ExportCampaignStats = channel.unary_stream(
+                '/herald.v1.StatsService/ExportCampaignStats',
+                request_serializer=herald_dot_v1_dot_stats__pb2.ExportCampaignStatsRequest.SerializeToString,
+                response_deserializer=herald_dot_v1_dot_stats__pb2.ExportCampaignStatsResponse.FromString,
+                _registered_method=True)
 
 
 class StatsServiceServicer:
@@ -67,6 +77,25 @@ class StatsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCampaignStats(self, request, context):
+        """A campaign's figures: its occurrences' sends added together (in total, per channel and per hour),
+        and each occurrence's send apart. Only released occurrences with a send count: a test send
+        (SendTestCampaign) is no occurrence and is never counted. INVALID_ARGUMENT (`campaign_id`) for an id
+        that is not a UUID; NOT_FOUND (`campaign_id`) for one that names no campaign of the project.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportCampaignStats(self, request, context):
+        """A campaign's figures as rows, one per occurrence, channel and hour (for a CSV file): summed over an
+        occurrence's rows, a channel's give its figures in CampaignStats.occurrences. Errors as
+        GetCampaignStats.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StatsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -79,6 +108,16 @@ def add_StatsServiceServicer_to_server(servicer, server):
                     servicer.ExportSendStats,
                     request_deserializer=herald_dot_v1_dot_stats__pb2.ExportSendStatsRequest.FromString,
                     response_serializer=herald_dot_v1_dot_stats__pb2.ExportSendStatsResponse.SerializeToString,
+            ),
+            'GetCampaignStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCampaignStats,
+                    request_deserializer=herald_dot_v1_dot_stats__pb2.GetCampaignStatsRequest.FromString,
+                    response_serializer=herald_dot_v1_dot_stats__pb2.CampaignStats.SerializeToString,
+            ),
+            'ExportCampaignStats': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportCampaignStats,
+                    request_deserializer=herald_dot_v1_dot_stats__pb2.ExportCampaignStatsRequest.FromString,
+                    response_serializer=herald_dot_v1_dot_stats__pb2.ExportCampaignStatsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -135,6 +174,60 @@ class StatsService:
             '/herald.v1.StatsService/ExportSendStats',
             herald_dot_v1_dot_stats__pb2.ExportSendStatsRequest.SerializeToString,
             herald_dot_v1_dot_stats__pb2.ExportSendStatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCampaignStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/herald.v1.StatsService/GetCampaignStats',
+            herald_dot_v1_dot_stats__pb2.GetCampaignStatsRequest.SerializeToString,
+            herald_dot_v1_dot_stats__pb2.CampaignStats.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportCampaignStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/herald.v1.StatsService/ExportCampaignStats',
+            herald_dot_v1_dot_stats__pb2.ExportCampaignStatsRequest.SerializeToString,
+            herald_dot_v1_dot_stats__pb2.ExportCampaignStatsResponse.FromString,
             options,
             channel_credentials,
             insecure,
