@@ -27,6 +27,7 @@ from kernel.delivery.transactional import TransactionalSender
 from kernel.delivery.webhook_queue import WebhookQueue
 from kernel.delivery.workers import WorkerGroup
 from kernel.engage.campaigns import OCCURRENCE, Campaigns, OccurrenceRunner
+from kernel.engage.campaigns.ab import AB_WINNER, WinnerStep
 from kernel.outhooks.deliverer import Deliverer
 from kernel.outhooks.endpoints import Endpoints
 from kernel.plugins import ChannelManager
@@ -86,6 +87,7 @@ class Kernel:
         projects = Projects(db.pool)
         scheduler = Scheduler(db.pool, settings.scheduler_poll_seconds)
         scheduler.register(OCCURRENCE, OccurrenceRunner(db.pool, sends, projects))
+        scheduler.register(AB_WINNER, WinnerStep(db.pool, sends))
         kernel = cls(
             settings=settings,
             db=db,
