@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 #: The profile's place in [0, 1): the first 32 bits of md5(seed || profile id), over 2^32.
 #: ``{seed}`` and ``{profile}`` are SQL expressions (text, uuid).
-SHARE_SQL = "(('x' || left(md5({seed} || {profile}::text), 8))::bit(32)::bigint / 4294967296.0)"
+SHARE_SQL = "(('x' || left(md5({seed} || {profile}::text), 8))::bit(32)::bigint / 4294967296::float8)"
 _SPAN = 2**32
 
 
@@ -26,9 +26,6 @@ class ShareRange:
     seed: str
     lo: float
     hi: float
-
-    def holds(self, profile_id: uuid.UUID) -> bool:
-        return self.lo <= share_of(self.seed, profile_id) < self.hi
 
 
 def share_of(seed: str, profile_id: uuid.UUID) -> float:
