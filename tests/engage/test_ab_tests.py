@@ -6,18 +6,21 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import grpc
 import pytest
 from google.protobuf import duration_pb2
+from google.protobuf.timestamp_pb2 import Timestamp
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from herald.v1 import campaigns_pb2 as pb
-from herald.v1 import channels_pb2, channels_pb2_grpc, messages_pb2
+from herald.v1 import channels_pb2, channels_pb2_grpc, common_pb2, messages_pb2, profiles_pb2
 from kernel.delivery.audience_share import SHARE_SQL, share_of
 from kernel.engage.campaigns.ab_test import layout
 from kernel.server import RunningServer
@@ -146,6 +149,59 @@ async def post_feedback(
     await server.kernel.webhook_queue.drain(project.project_id)
 
 
+@dataclass
+class Started:
+    """An A/B campaign whose variants' sends completed, its winner not chosen yet."""
+
+    campaign_id: str
+    found: pb.Campaign
+    #: Each person's email -> its part ("holdout", a variant's name or "remainder").
+    part: dict[str, str]
+    #: Each variant's send id -> the emulator's records of its messages.
+    records: dict[str, list[dict[str, Any]]]
+
+
+async def start_test(
+    server: RunningServer,
+    campaigns: Any,
+    messages: Any,
+    project: ProjectKey,
+    sparkpost: Any,
+    profiles: Any,
+    test: pb.AbTest,
+) -> Started:
+    """PEOPLE people, and the campaign released by one poll of the session kernel's (quiet) scheduler:
+    its variants' sends, and the winner's timer, which that poll does not run."""
+    people = {
+        uuid.UUID(await person(profiles, project, f"p{i}", email=f"p{i}@example.com")): f"p{i}@example.com"
+        for i in range(PEOPLE)
+    }
+    created = await campaigns.CreateCampaign(
+        pb.CreateCampaignRequest(
+            campaign=campaign(channels=[], ab_test=test, schedule=pb.CampaignSchedule(now=pb.SendNow()))
+        ),
+        metadata=project.auth,
+    )
+    await campaigns.ScheduleCampaign(
+        pb.ScheduleCampaignRequest(campaign_id=created.campaign_id), metadata=project.auth
+    )
+    await server.kernel.scheduler.run_due()
+    found = await wait_for_campaign(campaigns, project, created.campaign_id, lambda c: bool(released(c)))
+    assert found.state == pb.CAMPAIGN_STATE_RUNNING and not found.ab_result.winner
+    send_ids = [shown.send_id for shown in found.ab_result.variants]
+    assert released(found)[0].send_id == send_ids[0]
+    for send_id in send_ids:
+        await completed(messages, project, send_id)
+    part = {email: part_of(uuid.UUID(created.campaign_id), test, pid) for pid, email in people.items()}
+    for shown, send_id in zip(test.variants, send_ids, strict=True):
+        assert sorted(emails_of(sparkpost, send_id)) == sorted(e for e, p in part.items() if p == shown.name)
+    records = {
+        send_id: [r for r in sparkpost.accepted if r["herald_message_id"][:18] == send_id[:18]]
+        for send_id in send_ids
+    }
+    return Started(created.campaign_id, found, part, records)
+
+
 async def test_the_variant_with_more_clicks_wins_and_only_it_reaches_the_rest_once_with_two_kernels(
     server: RunningServer,
     channel: grpc.aio.Channel,
@@ -159,39 +215,12 @@ async def test_the_variant_with_more_clicks_wins_and_only_it_reaches_the_rest_on
     quiet_session_scheduler: None,
     db: asyncpg.Pool,
 ) -> None:
-    people = {
-        uuid.UUID(await person(profiles, configured, f"p{i}", email=f"p{i}@example.com")): f"p{i}@example.com"
-        for i in range(PEOPLE)
-    }
-    test = ab_test()
-    created = await campaigns.CreateCampaign(
-        pb.CreateCampaignRequest(
-            campaign=campaign(channels=[], ab_test=test, schedule=pb.CampaignSchedule(now=pb.SendNow()))
-        ),
-        metadata=configured.auth,
-    )
-    await campaigns.ScheduleCampaign(
-        pb.ScheduleCampaignRequest(campaign_id=created.campaign_id), metadata=configured.auth
-    )
-    # One poll releases the occurrence: its variants' sends, and the winner's timer (not run by it).
-    await server.kernel.scheduler.run_due()
-    found = await wait_for_campaign(campaigns, configured, created.campaign_id, lambda c: bool(released(c)))
-    assert found.state == pb.CAMPAIGN_STATE_RUNNING and not found.ab_result.winner
-    sent_a, sent_b = (shown.send_id for shown in found.ab_result.variants)
-    assert released(found)[0].send_id == sent_a
-    for send_id in (sent_a, sent_b):
-        await completed(messages, configured, send_id)
-
-    part = {email: part_of(uuid.UUID(created.campaign_id), test, pid) for pid, email in people.items()}
-    assert sorted(emails_of(sparkpost, sent_a)) == sorted(e for e, p in part.items() if p == "A")
-    assert sorted(emails_of(sparkpost, sent_b)) == sorted(e for e, p in part.items() if p == "B")
-    assert found.ab_result.holdout_profiles == Counter(part.values())["holdout"] > 0
+    started = await start_test(server, campaigns, messages, configured, sparkpost, profiles, ab_test())
+    part, records = started.part, started.records
+    sent_a, sent_b = records
+    assert started.found.ab_result.holdout_profiles == Counter(part.values())["holdout"] > 0
 
     # Everyone delivered; each of B's recipients clicks, one of A's does (when A has two or more).
-    records = {
-        send_id: [r for r in sparkpost.accepted if r["herald_message_id"][:18] == send_id[:18]]
-        for send_id in (sent_a, sent_b)
-    }
     events = [sparkpost.event("delivery", r) for rs in records.values() for r in rs]
     events += [sparkpost.event("click", r) for r in records[sent_b]]
     events += [sparkpost.event("click", r) for r in records[sent_a][:1] if len(records[sent_a]) > 1]
@@ -200,7 +229,7 @@ async def test_the_variant_with_more_clicks_wins_and_only_it_reaches_the_rest_on
     # The test period is over: two kernels poll at once, one decides.
     async with other_kernel(settings), other_kernel(settings):
         decided = await wait_for_campaign(
-            campaigns, configured, created.campaign_id, lambda c: c.state == pb.CAMPAIGN_STATE_COMPLETED
+            campaigns, configured, started.campaign_id, lambda c: c.state == pb.CAMPAIGN_STATE_COMPLETED
         )
     result = decided.ab_result
     assert result.winner == "B"
@@ -222,6 +251,58 @@ async def test_the_variant_with_more_clicks_wins_and_only_it_reaches_the_rest_on
     winner_sends = await db.fetchval(
         "SELECT count(*) FROM sends WHERE project_id = $1 AND client_key LIKE $2",
         configured.project_id,
-        f"campaign:{created.campaign_id}:%:winner",
+        f"campaign:{started.campaign_id}:%:winner",
     )
     assert winner_sends == 1
+
+
+async def test_the_variant_whose_recipients_buy_within_the_window_wins_on_conversions(
+    server: RunningServer,
+    campaigns,
+    messages,
+    configured: ProjectKey,
+    sparkpost: Any,
+    worker: Any,
+    profiles: Any,
+    settings: Any,
+    quiet_session_scheduler: None,
+) -> None:
+    window = duration_pb2.Duration(seconds=3600)
+    test = ab_test(
+        metric=pb.WINNER_METRIC_CONVERSION_RATE, conversion_event="purchase", conversion_window=window
+    )
+    started = await start_test(server, campaigns, messages, configured, sparkpost, profiles, test)
+    sent_a, sent_b = started.records
+    day_ago = Timestamp()
+    day_ago.FromDatetime(datetime.now(UTC) - timedelta(days=1))
+    events = [  # A's recipients buy after their message; B's bought before theirs; the holdout buys too.
+        profiles_pb2.TrackedEvent(
+            profile=common_pb2.ProfileRef(custom_id=r["email"].split("@")[0]), name="purchase"
+        )
+        for r in started.records[sent_a]
+    ]
+    events += [
+        profiles_pb2.TrackedEvent(
+            profile=common_pb2.ProfileRef(custom_id=r["email"].split("@")[0]), name="purchase", time=day_ago
+        )
+        for r in started.records[sent_b]
+    ]
+    events += [
+        profiles_pb2.TrackedEvent(profile=common_pb2.ProfileRef(custom_id=e.split("@")[0]), name="purchase")
+        for e, p in started.part.items()
+        if p == "holdout"
+    ]
+    await profiles.TrackEvents(profiles_pb2.TrackEventsRequest(events=events), metadata=configured.auth)
+    async with other_kernel(settings):
+        decided = await wait_for_campaign(
+            campaigns, configured, started.campaign_id, lambda c: c.state == pb.CAMPAIGN_STATE_COMPLETED
+        )
+    a, b = decided.ab_result.variants
+    assert decided.ab_result.winner == "A"
+    assert (a.converted, a.chosen_value) == (len(started.records[sent_a]), 1.0)
+    assert (b.converted, b.chosen_value) == (0, 0.0)
+    remainder = await completed(messages, configured, decided.ab_result.remainder_send_id)
+    subjects = {
+        r["subject"] for r in sparkpost.accepted if r["herald_message_id"][:18] == remainder.send_id[:18]
+    }
+    assert subjects == {"Offer A"}
