@@ -47,12 +47,17 @@ class VariantFigures:
     value: float
 
 
+def campaign_of_job(job: Job) -> uuid.UUID:
+    """A campaign timer's key starts with the campaign id."""
+    return uuid.UUID(job.key.split("/", 1)[0])
+
+
 async def release_test(
     conn: asyncpg.Connection, sends: Sends, job: Job, campaign: pb.Campaign, request_id: str
 ) -> tuple[uuid.UUID | None, str | None]:
     """The occurrence's variant sends and its winner's timer: the first variant's send id (the
     occurrence's), or why CreateSend refused one."""
-    campaign_id = uuid.UUID(job.key.split("/", 1)[0])
+    campaign_id = campaign_of_job(job)
     test = campaign.ab_test
     parts = layout(campaign_id, test)
     send_ids = []
@@ -89,7 +94,7 @@ class WinnerStep:
         self._sends = sends
 
     async def __call__(self, job: Job) -> None:
-        campaign_id = uuid.UUID(job.key.split("/", 1)[0])
+        campaign_id = campaign_of_job(job)
         key = occurrence_key(job.key)
         async with self._pool.acquire() as conn, conn.transaction():
             row = await store.lock(conn, job.project_id, campaign_id)
@@ -104,16 +109,17 @@ class WinnerStep:
                 )
                 values = [variant.value for variant in measured]
                 chosen = winner(values)
-                remainder = await self._remainder(job, campaign, chosen)
+                remainder = await self._remainder(job, campaign_id, campaign, chosen)
                 await ab_store.decide(conn, job.project_id, campaign_id, key, chosen, values, remainder)
                 log.info("A/B test %s: %r won on %s", job.key, campaign.ab_test.variants[chosen].name, values)
             await finish(conn, job)
             await store.set_state(conn, job.project_id, campaign_id, "completed")
 
-    async def _remainder(self, job: Job, campaign: pb.Campaign, chosen: int) -> uuid.UUID | None:
+    async def _remainder(
+        self, job: Job, campaign_id: uuid.UUID, campaign: pb.Campaign, chosen: int
+    ) -> uuid.UUID | None:
         """The send of the rest of the audience with the winner's content; None when no one is left, or
         when CreateSend refuses it (logged)."""
-        campaign_id = uuid.UUID(job.key.split("/", 1)[0])
         share = layout(campaign_id, campaign.ab_test).remainder
         if share.hi <= share.lo:
             return None
