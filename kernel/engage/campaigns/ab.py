@@ -5,7 +5,8 @@ Each part of the audience is a send of its own, restricted to its hash range
 (:mod:`kernel.engage.campaigns.ab_test`), with a request id derived from the occurrence's: a run
 repeated after a crash, or a second kernel running a timer whose lease ran out, finds the sends the
 first run created. The winner's step holds the campaign's row and the test's row locked while it
-decides, and decides only a test without a winner: it is chosen once, and the remainder is sent once.
+decides, and decides only a test without a winner: it is chosen once, and the remainder is sent once
+(the choice is committed first, so that a step repeated after a crash sends the winner it recorded).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from kernel.engage.campaigns.ab_store import AbTestRow
 from kernel.engage.campaigns.ab_test import layout, variant_campaign, winner
 from kernel.engage.campaigns.content import send_request
 from kernel.engage.campaigns.schedule import ONCE
+from kernel.engage.campaigns.store import CampaignRow
 from kernel.engage.campaigns.views import campaign_of, occurrence_key
 from kernel.errors import HeraldError
 from kernel.scheduler import Job, finish, is_pending, pending, schedule
@@ -96,24 +98,47 @@ class WinnerStep:
     async def __call__(self, job: Job) -> None:
         campaign_id = campaign_of_job(job)
         key = occurrence_key(job.key)
-        async with self._pool.acquire() as conn, conn.transaction():
-            row = await store.lock(conn, job.project_id, campaign_id)
-            if row is None or row.state != "running" or not await is_pending(conn, job):
-                log.info("A/B test %s: its winner's step was dropped before it ran", job.key)
-                return
-            tested = await ab_store.read(conn, job.project_id, campaign_id, key, lock=True)
-            if tested is not None and tested.winner is None:
+        async with self._pool.acquire() as conn:
+            async with conn.transaction():
+                row = await self._running(conn, job, campaign_id)
+                if row is None:
+                    return
+                tested = await ab_store.read(conn, job.project_id, campaign_id, key, lock=True)
+                if tested is None:
+                    return
                 campaign = campaign_of(row)
-                measured = await variant_figures(
-                    conn, job.project_id, campaign.ab_test, tested.variant_send_ids
-                )
-                values = [variant.value for variant in measured]
-                chosen = winner(values)
+                chosen = tested.winner
+                if chosen is None:
+                    chosen = await self._choose(conn, job, campaign, tested)
+            # The choice is committed before the remainder's send exists: a run repeated after a crash
+            # sends the winner this run chose (its request id then finds the send already made).
+            async with conn.transaction():
+                if await self._running(conn, job, campaign_id) is None:
+                    return
                 remainder = await self._remainder(job, campaign_id, campaign, chosen)
-                await ab_store.decide(conn, job.project_id, campaign_id, key, chosen, values, remainder)
-                log.info("A/B test %s: %r won on %s", job.key, campaign.ab_test.variants[chosen].name, values)
-            await finish(conn, job)
-            await store.set_state(conn, job.project_id, campaign_id, "completed")
+                await ab_store.record_remainder(conn, job.project_id, campaign_id, key, remainder)
+                await finish(conn, job)
+                await store.set_state(conn, job.project_id, campaign_id, "completed")
+
+    @staticmethod
+    async def _running(conn: asyncpg.Connection, job: Job, campaign_id: uuid.UUID) -> CampaignRow | None:
+        """The campaign, locked, if its winner's step is still to run (not cancelled, not run)."""
+        row = await store.lock(conn, job.project_id, campaign_id)
+        if row is None or row.state != "running" or not await is_pending(conn, job):
+            log.info("A/B test %s: its winner's step was dropped or run before", job.key)
+            return None
+        return row
+
+    @staticmethod
+    async def _choose(conn: asyncpg.Connection, job: Job, campaign: pb.Campaign, tested: AbTestRow) -> int:
+        measured = await variant_figures(conn, job.project_id, campaign.ab_test, tested.variant_send_ids)
+        values = [variant.value for variant in measured]
+        chosen = winner(values)
+        await ab_store.decide(
+            conn, job.project_id, campaign_of_job(job), occurrence_key(job.key), chosen, values
+        )
+        log.info("A/B test %s: %r won on %s", job.key, campaign.ab_test.variants[chosen].name, values)
+        return chosen
 
     async def _remainder(
         self, job: Job, campaign_id: uuid.UUID, campaign: pb.Campaign, chosen: int

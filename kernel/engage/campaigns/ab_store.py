@@ -96,16 +96,31 @@ async def decide(
     key: str,
     winner: int,
     values: Sequence[float],
-    remainder_send_id: uuid.UUID | None,
 ) -> None:
+    """The winner and the metric values that chose it; a test decided already keeps its winner."""
     await conn.execute(
-        """UPDATE campaign_ab_tests
-           SET winner = $4, chosen_values = $5, decided_at = now(), remainder_send_id = $6
+        """UPDATE campaign_ab_tests SET winner = $4, chosen_values = $5, decided_at = now()
            WHERE project_id = $1 AND campaign_id = $2 AND occurrence_key = $3 AND winner IS NULL""",
         project_id,
         campaign_id,
         key,
         winner,
         list(values),
-        remainder_send_id,
+    )
+
+
+async def record_remainder(
+    conn: asyncpg.Connection,
+    project_id: uuid.UUID,
+    campaign_id: uuid.UUID,
+    key: str,
+    send_id: uuid.UUID | None,
+) -> None:
+    await conn.execute(
+        """UPDATE campaign_ab_tests SET remainder_send_id = $4
+           WHERE project_id = $1 AND campaign_id = $2 AND occurrence_key = $3""",
+        project_id,
+        campaign_id,
+        key,
+        send_id,
     )
