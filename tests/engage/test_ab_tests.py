@@ -306,3 +306,28 @@ async def test_the_variant_whose_recipients_buy_within_the_window_wins_on_conver
         r["subject"] for r in sparkpost.accepted if r["herald_message_id"][:18] == remainder.send_id[:18]
     }
     assert subjects == {"Offer A"}
+
+
+async def test_a_campaign_cancelled_during_its_test_never_chooses_nor_sends_the_rest(
+    server: RunningServer,
+    campaigns,
+    messages,
+    configured: ProjectKey,
+    sparkpost: Any,
+    worker: Any,
+    profiles: Any,
+    settings: Any,
+    quiet_session_scheduler: None,
+) -> None:
+    started = await start_test(server, campaigns, messages, configured, sparkpost, profiles, ab_test())
+    cancelled = await campaigns.CancelCampaign(
+        pb.CancelCampaignRequest(campaign_id=started.campaign_id), metadata=configured.auth
+    )
+    async with other_kernel(settings) as other:
+        await other.kernel.scheduler.run_due()
+    found = await campaigns.GetCampaign(
+        pb.GetCampaignRequest(campaign_id=started.campaign_id), metadata=configured.auth
+    )
+    assert cancelled.state == found.state == pb.CAMPAIGN_STATE_CANCELLED
+    assert (found.ab_result.winner, found.ab_result.remainder_send_id) == ("", "")
+    assert len(sparkpost.accepted) == sum(len(records) for records in started.records.values())

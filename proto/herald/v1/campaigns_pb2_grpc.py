@@ -86,9 +86,9 @@ class CampaignServiceServicer:
 
     def UpdateCampaign(self, request, context):
         """Changes the fields named in `update_mask` (required): `name`, `all_reachable`, `profiles`, `channels`,
-        `purpose`, `pacing`, `unpaced`, `domains`, `require_opt_in`, `schedule`. Only a DRAFT or SCHEDULED
-        campaign can change (else FAILED_PRECONDITION); a SCHEDULED one is planned again from its new
-        schedule.
+        `purpose`, `pacing`, `unpaced`, `domains`, `require_opt_in`, `schedule`, `ab_test`. Only a DRAFT or
+        SCHEDULED campaign can change (else FAILED_PRECONDITION); a SCHEDULED one is planned again from its
+        new schedule.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
