@@ -12,7 +12,9 @@ accepted (``slice_outcomes.record``: the message log's COPY and the slice's coun
 finish. The budget is the CPU a message may use, all processes together, at ``--target`` messages/s on
 this machine's cores. Beside it, the worker's own CPU per message in each step (this process, e.g. the
 judging of the audience's rows in ``read``). ``--channel-priority`` creates the send with it (one channel
-per profile). The last line is the JSON summary.
+per profile). ``--share F`` restricts the send to the profiles whose A/B hash falls in [0, F), as a
+campaign's A/B test part is (the spec's ``audience_share``, which only campaigns write). The last line is
+the JSON summary.
 """
 
 from __future__ import annotations
@@ -67,13 +69,23 @@ class BackendClock:
 
 
 async def create_send(
-    kernel: Kernel, channels: ChannelManager, conn: asyncpg.Connection, *, channel_priority: bool
+    kernel: Kernel,
+    channels: ChannelManager,
+    conn: asyncpg.Connection,
+    *,
+    channel_priority: bool,
+    share: float | None,
 ) -> SendRuntime:
     request = bulk_email("send cost")
     request.channel_priority = channel_priority
     async with grpc.aio.insecure_channel(kernel.address) as channel:
         stub = messages_pb2_grpc.MessageServiceStub(channel)
         await stub.CreateSend(request, metadata=kernel.auth)
+    if share is not None:
+        await conn.execute(
+            "UPDATE sends SET spec = spec || jsonb_build_object('audience_share', $1::jsonb)",
+            {"seed": "bench:", "lo": 0.0, "hi": share},
+        )
     row = await conn.fetchrow(
         "SELECT project_id, send_id, spec, audience, false AS paced FROM sends ORDER BY created_at DESC"
     )
@@ -117,7 +129,9 @@ async def send_every_slice(
     return total
 
 
-async def run(profiles: int, size: int, target: int, channel_priority: bool) -> dict[str, Any]:
+async def run(
+    profiles: int, size: int, target: int, channel_priority: bool, share: float | None
+) -> dict[str, Any]:
     settings = {
         "worker_count": "0",
         "metrics_address": "127.0.0.1:0",
@@ -131,7 +145,9 @@ async def run(profiles: int, size: int, target: int, channel_priority: bool) -> 
         try:
             async with pool.acquire() as conn:
                 clock = BackendClock(await conn.fetchval("SELECT pg_backend_pid()"))
-                runtime = await create_send(kernel, ChannelManager(), conn, channel_priority=channel_priority)
+                runtime = await create_send(
+                    kernel, ChannelManager(), conn, channel_priority=channel_priority, share=share
+                )
                 began = time.perf_counter()
                 messages = await send_every_slice(conn, clock, runtime, size)
                 elapsed = time.perf_counter() - began
@@ -145,6 +161,7 @@ async def run(profiles: int, size: int, target: int, channel_priority: bool) -> 
         "messages": messages,
         "slice": size,
         "channel_priority": channel_priority,
+        "share": share,
         **{f"{step}_us": value for step, value in per_message.items()},
         **{f"{step}_worker_us": value for step, value in worker.items()},
         "statements_us": round(sum(per_message.values()), 2),
@@ -171,8 +188,9 @@ def main() -> None:
     parser.add_argument("--slice", type=int, default=2000, help="profiles per slice (the bench's workers')")
     parser.add_argument("--target", type=int, default=50_000, help="messages/s the budget is given for")
     parser.add_argument("--channel-priority", action="store_true", help="one channel per profile")
+    parser.add_argument("--share", type=float, help="only the profiles whose A/B hash is in [0, SHARE)")
     args = parser.parse_args()
-    summary = asyncio.run(run(args.profiles, args.slice, args.target, args.channel_priority))
+    summary = asyncio.run(run(args.profiles, args.slice, args.target, args.channel_priority, args.share))
     report(summary)
     print(json.dumps(summary))
 

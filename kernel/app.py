@@ -27,6 +27,7 @@ from kernel.delivery.transactional import TransactionalSender
 from kernel.delivery.webhook_queue import WebhookQueue
 from kernel.delivery.workers import WorkerGroup
 from kernel.engage.campaigns import OCCURRENCE, Campaigns, CampaignSender, OccurrenceRunner
+from kernel.engage.campaigns.ab import AB_WINNER, WinnerStep
 from kernel.engage.templates import TemplateStore
 from kernel.outhooks.deliverer import Deliverer
 from kernel.outhooks.endpoints import Endpoints
@@ -88,6 +89,7 @@ class Kernel:
         scheduler = Scheduler(db.pool, settings.scheduler_poll_seconds)
         campaign_sender = CampaignSender(db.pool, sends, TemplateStore(db.pool), projects)
         scheduler.register(OCCURRENCE, OccurrenceRunner(db.pool, campaign_sender, projects))
+        scheduler.register(AB_WINNER, WinnerStep(db.pool, campaign_sender))
         kernel = cls(
             settings=settings,
             db=db,

@@ -80,10 +80,19 @@ class StatsServicer(stats_pb2_grpc.StatsServiceServicer):
                     occurrence_key=occurrence.key,
                     due_time=from_datetime(occurrence.due_at),
                     send_id=str(occurrence.send_id),
+                    variant=occurrence.variant,
                     total=_channel(occurrence.stats.total),
                     channels=[_channel(channel) for channel in occurrence.stats.channels],
                 )
                 for occurrence in stats.occurrences
+            ],
+            variants=[
+                pb.VariantStats(
+                    variant=name,
+                    total=_channel(figures.total),
+                    channels=[_channel(channel) for channel in figures.channels],
+                )
+                for name, figures in stats.variants
             ],
         )
 
@@ -91,9 +100,10 @@ class StatsServicer(stats_pb2_grpc.StatsServiceServicer):
     async def ExportCampaignStats(
         self, request: pb.ExportCampaignStatsRequest, context: grpc.aio.ServicerContext, caller: Caller
     ) -> AsyncIterator[pb.ExportCampaignStatsResponse]:
-        for key, bucket in await export_campaign_rows(self.pool, caller.project, request.campaign_id):
+        for released, bucket in await export_campaign_rows(self.pool, caller.project, request.campaign_id):
             yield pb.ExportCampaignStatsResponse(
-                occurrence_key=key,
+                occurrence_key=released.key,
+                variant=released.variant,
                 send_id=str(bucket.send_id),
                 channel=bucket.channel,
                 bucket_start=from_datetime(bucket.start),

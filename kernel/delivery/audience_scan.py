@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 import asyncpg
 
 from kernel.channels import Reach
+from kernel.delivery.audience_share import SHARE_SQL
 from kernel.delivery.send_definition import SendDefinition
 from kernel.delivery.slices import Slice
 from kernel.delivery.suppressions import blocking_reason_sql, suppression_joins_sql
@@ -39,25 +40,31 @@ _ZONE_OK = (
     f"(cardinality($15::text[]) = 0 OR {_TZ} = any($15::text[])) "
     f"AND NOT coalesce({_TZ}, '') = any($16::text[])"
 )
+# An A/B test's part ($17: the seed, NULL for every profile; [$18, $19): the hash range).
+_SHARE = SHARE_SQL.format(seed="$17", profile="p.profile_id")
+_SHARE_OK = f"($17::text IS NULL OR ({_SHARE} >= $18::float8 AND {_SHARE} < $19::float8))"
+_AUDIENCE_OK = f"{_ZONE_OK} AND {_SHARE_OK}"
+#: The first parameter after the filters': the attributes the templates read, then a segment's.
+_FIRST_FREE = 20
 _SOURCES = {
     # $2, the send, keys the list only: typed here so that both sources take the same arguments.
     "all": f"""
 holders AS (
     SELECT p.profile_id, p.custom_id, p.attributes FROM profiles p
-    WHERE p.project_id = $1 AND {_RANGE.format(t="p")} AND $2::uuid IS NOT NULL AND {_ZONE_OK}
+    WHERE p.project_id = $1 AND {_RANGE.format(t="p")} AND $2::uuid IS NOT NULL AND {_AUDIENCE_OK}
 )""",
     "list": f"""
 holders AS (
     SELECT p.profile_id, p.custom_id, p.attributes FROM send_audience l
     JOIN profiles p ON p.project_id = l.project_id AND p.profile_id = l.profile_id
-    WHERE l.project_id = $1 AND l.send_id = $2 AND {_RANGE.format(t="l")} AND {_ZONE_OK}
+    WHERE l.project_id = $1 AND l.send_id = $2 AND {_RANGE.format(t="l")} AND {_AUDIENCE_OK}
 )""",
 }
 # A segment's holders: the slice's profiles matching its frozen predicate ({predicate}, over alias p).
 _SEGMENT_SOURCE = f"""
 holders AS (
     SELECT p.profile_id, p.custom_id, p.attributes FROM profiles p
-    WHERE p.project_id = $1 AND {_RANGE.format(t="p")} AND $2::uuid IS NOT NULL AND {_ZONE_OK}
+    WHERE p.project_id = $1 AND {_RANGE.format(t="p")} AND $2::uuid IS NOT NULL AND {_AUDIENCE_OK}
       AND {{predicate}}
 )"""
 _SEGMENT_LISTED = """EXISTS (SELECT FROM profiles p WHERE p.project_id = $1 AND p.profile_id = o.profile_id
@@ -167,15 +174,18 @@ class AudienceScan:
         self._definition = definition
         self.variables = tuple(variables)
         columns = "".join(
-            f", t.attributes -> ${17 + i}::text -> 'v' AS v{i}" for i in range(len(self.variables))
+            f", t.attributes -> ${_FIRST_FREE + i}::text -> 'v' AS v{i}" for i in range(len(self.variables))
         )
-        source, listed, self._predicate_args = _source(definition, audience, 17 + len(self.variables))
+        source, listed, self._predicate_args = _source(
+            definition, audience, _FIRST_FREE + len(self.variables)
+        )
         self._statement = _SCAN.format(source=source, variables=columns, listed=listed)
 
     async def read(self, conn: asyncpg.Connection, part: Slice) -> list[AudienceRow]:
         definition = self._definition
         specs = definition.channels
         zones = definition.recipient_zones
+        share = definition.audience_share
         rows = await conn.fetch(
             self._statement,
             part.project_id,
@@ -194,6 +204,9 @@ class AudienceScan:
             definition.marketing,
             list(zones.include) if zones else [],
             list(zones.exclude) if zones else [],
+            share.seed if share else None,
+            share.lo if share else None,
+            share.hi if share else None,
             *self.variables,
             *self._predicate_args,
         )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from herald.v1 import common_pb2
 from herald.v1 import messages_pb2 as pb
 from kernel.channels import AddressKindSpec, ChannelSpec, ConfigError, MessageContent
+from kernel.delivery.audience_share import ShareRange
 from kernel.delivery.templates import DATA_KEY, CompiledTemplate, compile_template, ttl_seconds
 from kernel.delivery.translations import Translations
 from kernel.errors import InvalidArgument
@@ -76,6 +77,8 @@ class SendDefinition:
     audience: FrozenAudience | None = None
     #: Only recipients in these time zones (a campaign's local-time release); None: every recipient.
     recipient_zones: ZoneFilter | None = None
+    #: Only the profiles whose hash falls in this range (an A/B test's part); None: every profile.
+    audience_share: ShareRange | None = None
 
     @property
     def marketing(self) -> bool:

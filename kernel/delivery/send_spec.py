@@ -12,8 +12,9 @@ channel using a saved template, the version named with all its languages, defaul
 default language at creation (a later change to the template or the project does not reach the send);
 ``campaign_data``, what ``{{ campaign.<key> }}`` prints; ``audience``, the send's segment selection,
 frozen at creation (saved segments inlined, relative dates evaluated at ``evaluated_at``);
-``recipient_zones``, the time zones a campaign's local-time release reaches; ``channel_priority``, one
-channel per profile (also read in version 1 specs, where it first appeared).
+``recipient_zones``, the time zones a campaign's local-time release reaches; ``audience_share``, the
+hash range of the audience an A/B test's part reaches; ``channel_priority``, one channel per profile
+(also read in version 1 specs, where it first appeared).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from herald.v1 import messages_pb2 as pb
+from kernel.delivery.audience_share import ShareRange
 from kernel.delivery.send_definition import SendDefinition, ZoneFilter
 from kernel.delivery.templates import parse_template, ttl_seconds
 from kernel.delivery.translations import Translations
@@ -107,6 +109,9 @@ def _optional_keys(definition: SendDefinition) -> dict[str, Any]:
     if definition.recipient_zones is not None:
         zones = definition.recipient_zones
         keys["recipient_zones"] = {"include": list(zones.include), "exclude": list(zones.exclude)}
+    if definition.audience_share is not None:
+        share = definition.audience_share
+        keys["audience_share"] = {"seed": share.seed, "lo": share.lo, "hi": share.hi}
     return keys
 
 
@@ -139,6 +144,7 @@ def definition_of(spec: Mapping[str, Any], manager: ChannelManager) -> SendDefin
         campaign_data=spec.get("campaign_data", {}),
         audience=FrozenAudience.from_stored(spec["audience"]) if spec.get("audience") else None,
         recipient_zones=_zone_filter(spec.get("recipient_zones")),
+        audience_share=_share_range(spec.get("audience_share")),
         channel_priority=channel_priority_of(spec),
     )
 
@@ -176,6 +182,10 @@ def _zone_filter(stored: Mapping[str, Any] | None) -> ZoneFilter | None:
     if stored is None:
         return None
     return ZoneFilter(include=tuple(stored["include"]), exclude=tuple(stored["exclude"]))
+
+
+def _share_range(stored: Mapping[str, Any] | None) -> ShareRange | None:
+    return None if stored is None else ShareRange(stored["seed"], stored["lo"], stored["hi"])
 
 
 def template_message(fields: Mapping[str, Any]) -> pb.MessageTemplate:

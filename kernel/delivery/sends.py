@@ -21,6 +21,7 @@ from kernel.api.timestamps import from_datetime
 from kernel.channels.configs import ChannelConfigs
 from kernel.channels.pauses import ChannelPause, lift, pauses_of
 from kernel.delivery import slices
+from kernel.delivery.audience_share import ShareRange
 from kernel.delivery.channel_counts import channel_counts, per_send
 from kernel.delivery.send_definition import (
     PACE_SECONDS,
@@ -103,12 +104,13 @@ class Sends:
         request: pb.CreateSendRequest,
         saved: Mapping[str, Translations] | None = None,
         zones: ZoneFilter | None = None,
+        share: ShareRange | None = None,
     ) -> Answer[pb.Send]:
         """``saved``: the saved templates ``request.saved_templates`` names, as the caller read them.
-        ``zones``: only recipients in these time zones (a campaign's local-time release, which the public
-        request cannot ask for)."""
+        ``zones``: only recipients in these time zones (a campaign's local-time release); ``share``: only
+        the profiles in this hash range (an A/B test's part); the public request can ask for neither."""
         definition, refs, selection = self.check(request, saved)
-        definition = dataclasses.replace(definition, recipient_zones=zones)
+        definition = dataclasses.replace(definition, recipient_zones=zones, audience_share=share)
         for index, spec in enumerate(definition.channels):
             try:
                 await self._configs.get(project_id, spec.name)

@@ -1,8 +1,9 @@
 """The statistics of a campaign: its occurrences' sends added together, and each occurrence's apart.
 
-A campaign's sends are those its released occurrences recorded (``campaign_occurrences``): a test send is
-none of them, so it is never counted. Everything is read in one snapshot, so that the campaign's figures
-are the sum of its occurrences' at the same instant.
+A campaign's sends are those its released occurrences recorded (``campaign_occurrences``), and for an
+occurrence with an A/B test each variant's send and the remainder's (``campaign_ab_tests``; the remainder
+belongs to the winning variant): a test send is none of them, so it is never counted. Everything is read
+in one snapshot, so that the campaign's figures are the sum of its occurrences' at the same instant.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from datetime import datetime
 import asyncpg
 
 from kernel.delivery.slices import send_channels
-from kernel.engage.campaigns import store
+from kernel.engage.campaigns import ab_store, store
 from kernel.engage.campaigns.service import campaign_id_of
+from kernel.engage.campaigns.views import campaign_of
 from kernel.errors import NotFound
 from kernel.stats.send_stats import Bucket, SendStats, channel_order, hourly_buckets, read_stats
 
@@ -25,6 +27,8 @@ class OccurrenceFigures:
     key: str
     due_at: datetime
     send_id: uuid.UUID
+    #: The A/B variant the send is for; "" without a test.
+    variant: str
     stats: SendStats
 
 
@@ -35,6 +39,8 @@ class CampaignFigures:
     campaign: SendStats
     #: Oldest first.
     occurrences: list[OccurrenceFigures]
+    #: Each A/B variant's sends added together, in the test's order; empty without a test.
+    variants: list[tuple[str, SendStats]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +50,7 @@ class Released:
     key: str
     due_at: datetime
     send_id: uuid.UUID
+    variant: str = ""
 
 
 async def campaign_stats(pool: asyncpg.Pool, project_id: uuid.UUID, text: str) -> CampaignFigures:
@@ -59,32 +66,52 @@ async def campaign_stats(pool: asyncpg.Pool, project_id: uuid.UUID, text: str) -
                 occurrence.key,
                 occurrence.due_at,
                 occurrence.send_id,
+                occurrence.variant,
                 await read_stats(conn, project_id, [occurrence.send_id], channels[occurrence.send_id]),
             )
             for occurrence in released
         ]
-    return CampaignFigures(campaign_id, campaign, occurrences)
+        by_variant: dict[str, list[uuid.UUID]] = {}
+        for occurrence in released:
+            if occurrence.variant:
+                by_variant.setdefault(occurrence.variant, []).append(occurrence.send_id)
+        variants = [
+            (name, await read_stats(conn, project_id, sends, channel_order(channels, sends)))
+            for name, sends in by_variant.items()
+        ]
+    return CampaignFigures(campaign_id, campaign, occurrences, variants)
 
 
 async def export_campaign_rows(
     pool: asyncpg.Pool, project_id: uuid.UUID, text: str
-) -> list[tuple[str, Bucket]]:
-    """ExportCampaignStats: each occurrence's key with its send's figures per channel and hour."""
+) -> list[tuple[Released, Bucket]]:
+    """ExportCampaignStats: each send's occurrence (key, variant) with its figures per channel and hour."""
     campaign_id = campaign_id_of(text)
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        keys = {released.send_id: released.key for released in await _released(conn, project_id, campaign_id)}
-        buckets = await hourly_buckets(conn, project_id, list(keys))
-    return [(keys[bucket.send_id], bucket) for bucket in buckets.values()]
+        sends = {released.send_id: released for released in await _released(conn, project_id, campaign_id)}
+        buckets = await hourly_buckets(conn, project_id, list(sends))
+    return [(sends[bucket.send_id], bucket) for bucket in buckets.values()]
 
 
 async def _released(
     conn: asyncpg.Connection, project_id: uuid.UUID, campaign_id: uuid.UUID
 ) -> list[Released]:
-    """The campaign's occurrences that created a send, oldest first; NOT_FOUND for no such campaign."""
-    if await store.read(conn, project_id, campaign_id) is None:
+    """The sends of the campaign's released occurrences, oldest first (an A/B test's: each variant's, then
+    the remainder's, the winner's); NOT_FOUND for no such campaign."""
+    row = await store.read(conn, project_id, campaign_id)
+    if row is None:
         raise NotFound("no such campaign in this project", "campaign_id")
-    return [
-        Released(occurrence.key, occurrence.due_at, occurrence.send_id)
-        for occurrence in await store.occurrences(conn, project_id, campaign_id)
-        if occurrence.send_id is not None
-    ]
+    names = [variant.name for variant in campaign_of(row).ab_test.variants]
+    released: list[Released] = []
+    for occurrence in await store.occurrences(conn, project_id, campaign_id):
+        if occurrence.send_id is None:
+            continue
+        test = await ab_store.read(conn, project_id, campaign_id, occurrence.key) if names else None
+        if test is None:
+            released.append(Released(occurrence.key, occurrence.due_at, occurrence.send_id))
+            continue
+        parts = list(zip(names, test.variant_send_ids, strict=True))
+        if test.remainder_send_id is not None and test.winner is not None:
+            parts.append((names[test.winner], test.remainder_send_id))
+        released += [Released(occurrence.key, occurrence.due_at, send, name) for name, send in parts]
+    return released

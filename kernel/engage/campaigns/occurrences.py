@@ -21,6 +21,7 @@ import asyncpg
 from herald.v1 import campaigns_pb2 as pb
 from kernel.delivery.send_definition import ZoneFilter
 from kernel.engage.campaigns import store
+from kernel.engage.campaigns.ab import deciding, release_test
 from kernel.engage.campaigns.content import send_request
 from kernel.engage.campaigns.local_time import other_zones
 from kernel.engage.campaigns.schedule import plan
@@ -57,9 +58,13 @@ class OccurrenceRunner:
             campaign = campaign_of(row)
             zones = job.payload.get("time_zones", [])
             without_time_zone = bool(job.payload.get("without_time_zone", False))
-            send_id, error = await self._send(
-                job, campaign_id, key, campaign, tuple(zones), without_time_zone
-            )
+            if campaign.HasField("ab_test"):
+                request_id = occurrence_request_id(campaign_id, key)
+                send_id, error = await release_test(conn, self._sender, job, campaign, request_id)
+            else:
+                send_id, error = await self._send(
+                    job, campaign_id, key, campaign, tuple(zones), without_time_zone
+                )
             occurrence = OccurrenceRow(key, job.due_at, send_id, error, zones, without_time_zone)
             if not await store.record_occurrence(conn, job.project_id, campaign_id, occurrence):
                 log.info("campaign occurrence %s was recorded by an earlier run", job.key)
@@ -72,7 +77,9 @@ class OccurrenceRunner:
                 )
             await finish(conn, job)
             waiting = await pending(conn, job.project_id, OCCURRENCE, [job_prefix(campaign_id)])
-            more = bool(waiting[job_prefix(campaign_id)])
+            more = bool(waiting[job_prefix(campaign_id)]) or await deciding(
+                conn, job.project_id, job_prefix(campaign_id)
+            )
             await store.set_state(conn, job.project_id, campaign_id, "running" if more else "completed")
 
     async def _send(

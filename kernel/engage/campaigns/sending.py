@@ -15,6 +15,7 @@ import asyncpg
 
 from herald.v1 import campaigns_pb2 as pb
 from herald.v1 import messages_pb2
+from kernel.delivery.audience_share import ShareRange
 from kernel.delivery.send_definition import ZoneFilter
 from kernel.delivery.sends import Sends
 from kernel.engage.campaigns.content import campaign_field, check_channels_content, send_request
@@ -48,8 +49,13 @@ class CampaignSender:
             raise InvalidArgument(error.reason, campaign_field(campaign, error.field)) from None
 
     async def create(
-        self, project_id: uuid.UUID, request: messages_pb2.CreateSendRequest, zones: ZoneFilter | None = None
+        self,
+        project_id: uuid.UUID,
+        request: messages_pb2.CreateSendRequest,
+        zones: ZoneFilter | None = None,
+        share: ShareRange | None = None,
     ) -> Answer[messages_pb2.Send]:
-        """The send of ``request`` (one of :func:`send_request`), its saved templates read now."""
+        """The send of ``request`` (one of :func:`send_request`), its saved templates read now; ``zones``
+        and ``share`` as :meth:`kernel.delivery.sends.Sends.create` takes them."""
         saved = await send_translations(self._templates, self._projects, project_id, request)
-        return await self._sends.create(project_id, request, saved, zones=zones)
+        return await self._sends.create(project_id, request, saved, zones=zones, share=share)

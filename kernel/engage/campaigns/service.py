@@ -16,6 +16,8 @@ from herald.v1 import campaigns_pb2 as pb
 from herald.v1 import messages_pb2
 from kernel.delivery.send_definition import MAX_NAME_LENGTH
 from kernel.engage.campaigns import store
+from kernel.engage.campaigns.ab import AB_WINNER, show_result
+from kernel.engage.campaigns.ab_test import check_ab_test, contents
 from kernel.engage.campaigns.content import send_request
 from kernel.engage.campaigns.schedule import plan
 from kernel.engage.campaigns.sending import CampaignSender
@@ -44,6 +46,7 @@ UPDATABLE = frozenset(
         "schedule",
         "channel_priority",
         "campaign_data",
+        "ab_test",
     }
 )
 MAX_TEST_PROFILES = 1000
@@ -138,6 +141,7 @@ class Campaigns:
                 raise FailedPrecondition("the campaign is completed", "campaign_id")
             if row.state != "cancelled":
                 await drop_pending(conn, project_id, OCCURRENCE, job_prefix(identifier))
+                await drop_pending(conn, project_id, AB_WINNER, job_prefix(identifier))
                 await store.set_state(conn, project_id, identifier, "cancelled")
             return await self._read(conn, project_id, await self._lock(conn, project_id, identifier))
 
@@ -179,7 +183,12 @@ class Campaigns:
 
     async def _check(self, project_id: uuid.UUID, campaign: pb.Campaign) -> None:
         try:
-            await self._sender.check(project_id, campaign)
+            check_ab_test(campaign)
+            for path, content in contents(campaign):
+                try:
+                    await self._sender.check(project_id, content)
+                except InvalidArgument as error:
+                    raise (error.within(path) if path else error) from None
             if campaign.HasField("schedule"):
                 zone = (await self._projects.get(project_id)).timezone
                 plan(campaign.schedule, zone, datetime.now(UTC), "schedule")
@@ -214,4 +223,6 @@ class Campaigns:
     ) -> pb.Campaign:
         released = await store.occurrences(conn, project_id, row.campaign_id)
         planned = await pending(conn, project_id, OCCURRENCE, [job_prefix(row.campaign_id)])
-        return to_message(row, released, planned[job_prefix(row.campaign_id)])
+        campaign = to_message(row, released, planned[job_prefix(row.campaign_id)])
+        await show_result(conn, project_id, campaign)
+        return campaign

@@ -21,7 +21,7 @@ STATES = {
     "cancelled": pb.CAMPAIGN_STATE_CANCELLED,
 }
 #: What the server sets: never stored with the definition, never taken from a client.
-OUTPUT_ONLY = ("campaign_id", "state", "occurrences", "create_time", "update_time")
+OUTPUT_ONLY = ("campaign_id", "state", "occurrences", "create_time", "update_time", "ab_result")
 
 
 def definition_of(campaign: pb.Campaign) -> dict[str, Any]:

@@ -22,6 +22,7 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from herald.v1 import common_pb2 as herald_dot_v1_dot_common__pb2
@@ -29,7 +30,7 @@ from herald.v1 import messages_pb2 as herald_dot_v1_dot_messages__pb2
 from herald.v1 import segments_pb2 as herald_dot_v1_dot_segments__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19herald/v1/campaigns.proto\x12\therald.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16herald/v1/common.proto\x1a\x18herald/v1/messages.proto\x1a\x18herald/v1/segments.proto\"\x8f\x01\n\x0f\x43\x61mpaignChannel\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12.\n\x08template\x18\x02 \x01(\x0b\x32\x1a.herald.v1.MessageTemplateH\x00\x12\x30\n\x0esaved_template\x18\x03 \x01(\x0b\x32\x16.herald.v1.TemplateRefH\x00\x42\t\n\x07\x63ontent\"5\n\tLocalDate\x12\x0c\n\x04year\x18\x01 \x01(\x05\x12\r\n\x05month\x18\x02 \x01(\x05\x12\x0b\n\x03\x64\x61y\x18\x03 \x01(\x05\"+\n\tLocalTime\x12\r\n\x05hours\x18\x01 \x01(\x05\x12\x0f\n\x07minutes\x18\x02 \x01(\x05\"W\n\rLocalDateTime\x12\"\n\x04\x64\x61te\x18\x01 \x01(\x0b\x32\x14.herald.v1.LocalDate\x12\"\n\x04time\x18\x02 \x01(\x0b\x32\x14.herald.v1.LocalTime\"/\n\tDailyRule\x12\"\n\x04time\x18\x01 \x01(\x0b\x32\x14.herald.v1.LocalTime\"T\n\nWeeklyRule\x12\"\n\x04\x64\x61ys\x18\x01 \x03(\x0e\x32\x14.herald.v1.DayOfWeek\x12\"\n\x04time\x18\x02 \x01(\x0b\x32\x14.herald.v1.LocalTime\"G\n\x0bMonthlyRule\x12\x14\n\x0c\x64\x61y_of_month\x18\x01 \x01(\x05\x12\"\n\x04time\x18\x02 \x01(\x0b\x32\x14.herald.v1.LocalTime\"\x83\x02\n\nRecurrence\x12\x10\n\x08timezone\x18\x01 \x01(\t\x12%\n\x05\x64\x61ily\x18\x02 \x01(\x0b\x32\x14.herald.v1.DailyRuleH\x00\x12\'\n\x06weekly\x18\x03 \x01(\x0b\x32\x15.herald.v1.WeeklyRuleH\x00\x12)\n\x07monthly\x18\x04 \x01(\x0b\x32\x16.herald.v1.MonthlyRuleH\x00\x12\x0e\n\x04\x63ron\x18\x05 \x01(\tH\x00\x12(\n\nstart_date\x18\x06 \x01(\x0b\x32\x14.herald.v1.LocalDate\x12&\n\x08\x65nd_date\x18\x07 \x01(\x0b\x32\x14.herald.v1.LocalDateB\x06\n\x04rule\"\t\n\x07SendNow\"\xf6\x01\n\x10\x43\x61mpaignSchedule\x12!\n\x03now\x18\x01 \x01(\x0b\x32\x12.herald.v1.SendNowH\x00\x12(\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00\x12,\n\x08\x61t_local\x18\x03 \x01(\x0b\x32\x18.herald.v1.LocalDateTimeH\x00\x12\x33\n\x0frecipient_local\x18\x04 \x01(\x0b\x32\x18.herald.v1.LocalDateTimeH\x00\x12*\n\trecurring\x18\x05 \x01(\x0b\x32\x15.herald.v1.RecurrenceH\x00\x42\x06\n\x04when\"\xa9\x01\n\x12\x43\x61mpaignOccurrence\x12\x16\n\x0eoccurrence_key\x18\x01 \x01(\t\x12,\n\x08\x64ue_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07send_id\x18\x03 \x01(\t\x12\x12\n\ntime_zones\x18\x04 \x03(\t\x12\x19\n\x11without_time_zone\x18\x05 \x01(\x08\x12\r\n\x05\x65rror\x18\x06 \x01(\t\"\x98\x06\n\x08\x43\x61mpaign\x12\x13\n\x0b\x63\x61mpaign_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\'\n\x05state\x18\x03 \x01(\x0e\x32\x18.herald.v1.CampaignState\x12\x30\n\rall_reachable\x18\x04 \x01(\x0b\x32\x17.herald.v1.AllReachableH\x00\x12*\n\x08profiles\x18\x05 \x01(\x0b\x32\x16.herald.v1.ProfileListH\x00\x12/\n\x08segments\x18\x06 \x01(\x0b\x32\x1b.herald.v1.SegmentSelectionH\x00\x12,\n\x08\x63hannels\x18\x07 \x03(\x0b\x32\x1a.herald.v1.CampaignChannel\x12#\n\x07purpose\x18\x08 \x01(\x0e\x32\x12.herald.v1.Purpose\x12#\n\x06pacing\x18\t \x01(\x0b\x32\x11.herald.v1.PacingH\x01\x12\x11\n\x07unpaced\x18\n \x01(\x08H\x01\x12(\n\x07\x64omains\x18\x0b \x01(\x0b\x32\x17.herald.v1.DomainFilter\x12\x16\n\x0erequire_opt_in\x18\x0c \x01(\x08\x12-\n\x08schedule\x18\r \x01(\x0b\x32\x1b.herald.v1.CampaignSchedule\x12\x32\n\x0boccurrences\x18\x0e \x03(\x0b\x32\x1d.herald.v1.CampaignOccurrence\x12/\n\x0b\x63reate_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10\x63hannel_priority\x18\x11 \x01(\x08\x12<\n\rcampaign_data\x18( \x03(\x0b\x32%.herald.v1.Campaign.CampaignDataEntry\x1a\x33\n\x11\x43\x61mpaignDataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\n\n\x08\x61udienceB\x06\n\x04pace\"R\n\x15\x43reateCampaignRequest\x12%\n\x08\x63\x61mpaign\x18\x01 \x01(\x0b\x32\x13.herald.v1.Campaign\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"o\n\x15UpdateCampaignRequest\x12%\n\x08\x63\x61mpaign\x18\x01 \x01(\x0b\x32\x13.herald.v1.Campaign\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\".\n\x17ScheduleCampaignRequest\x12\x13\n\x0b\x63\x61mpaign_id\x18\x01 \x01(\t\",\n\x15\x43\x61ncelCampaignRequest\x12\x13\n\x0b\x63\x61mpaign_id\x18\x01 \x01(\t\")\n\x12GetCampaignRequest\x12\x13\n\x0b\x63\x61mpaign_id\x18\x01 \x01(\t\"g\n\x14ListCampaignsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12(\n\x06states\x18\x03 \x03(\x0e\x32\x18.herald.v1.CampaignState\"X\n\x15ListCampaignsResponse\x12&\n\tcampaigns\x18\x01 \x03(\x0b\x32\x13.herald.v1.Campaign\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"X\n\x17SendTestCampaignRequest\x12\x13\n\x0b\x63\x61mpaign_id\x18\x01 \x01(\t\x12(\n\x08profiles\x18\x02 \x01(\x0b\x32\x16.herald.v1.ProfileList*\xbf\x01\n\rCampaignState\x12\x1e\n\x1a\x43\x41MPAIGN_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43\x41MPAIGN_STATE_DRAFT\x10\x01\x12\x1c\n\x18\x43\x41MPAIGN_STATE_SCHEDULED\x10\x02\x12\x1a\n\x16\x43\x41MPAIGN_STATE_RUNNING\x10\x03\x12\x1c\n\x18\x43\x41MPAIGN_STATE_COMPLETED\x10\x04\x12\x1c\n\x18\x43\x41MPAIGN_STATE_CANCELLED\x10\x05*\xd8\x01\n\tDayOfWeek\x12\x1b\n\x17\x44\x41Y_OF_WEEK_UNSPECIFIED\x10\x00\x12\x16\n\x12\x44\x41Y_OF_WEEK_MONDAY\x10\x01\x12\x17\n\x13\x44\x41Y_OF_WEEK_TUESDAY\x10\x02\x12\x19\n\x15\x44\x41Y_OF_WEEK_WEDNESDAY\x10\x03\x12\x18\n\x14\x44\x41Y_OF_WEEK_THURSDAY\x10\x04\x12\x16\n\x12\x44\x41Y_OF_WEEK_FRIDAY\x10\x05\x12\x18\n\x14\x44\x41Y_OF_WEEK_SATURDAY\x10\x06\x12\x16\n\x12\x44\x41Y_OF_WEEK_SUNDAY\x10\x07\x32\x99\x04\n\x0f\x43\x61mpaignService\x12G\n\x0e\x43reateCampaign\x12 .herald.v1.CreateCampaignRequest\x1a\x13.herald.v1.Campaign\x12G\n\x0eUpdateCampaign\x12 .herald.v1.UpdateCampaignRequest\x1a\x13.herald.v1.Campaign\x12K\n\x10ScheduleCampaign\x12\".herald.v1.ScheduleCampaignRequest\x1a\x13.herald.v1.Campaign\x12G\n\x0e\x43\x61ncelCampaign\x12 .herald.v1.CancelCampaignRequest\x1a\x13.herald.v1.Campaign\x12\x41\n\x0bGetCampaign\x12\x1d.herald.v1.GetCampaignRequest\x1a\x13.herald.v1.Campaign\x12R\n\rListCampaigns\x12\x1f.herald.v1.ListCampaignsRequest\x1a .herald.v1.ListCampaignsResponse\x12G\n\x10SendTestCampaign\x12\".herald.v1.SendTestCampaignRequest\x1a\x0f.herald.v1.Sendb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19herald/v1/campaigns.proto\x12\therald.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16herald/v1/common.proto\x1a\x18herald/v1/messages.proto\x1a\x18herald/v1/segments.proto\"\x8f\x01\n\x0f\x43\x61mpaignChannel\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12.\n\x08template\x18\x02 \x01(\x0b\x32\x1a.herald.v1.MessageTemplateH\x00\x12\x30\n\x0esaved_template\x18\x03 \x01(\x0b\x32\x16.herald.v1.TemplateRefH\x00\x42\t\n\x07\x63ontent\"5\n\tLocalDate\x12\x0c\n\x04year\x18\x01 \x01(\x05\x12\r\n\x05month\x18\x02 \x01(\x05\x12\x0b\n\x03\x64\x61y\x18\x03 \x01(\x05\"+\n\tLocalTime\x12\r\n\x05hours\x18\x01 \x01(\x05\x12\x0f\n\x07minutes\x18\x02 \x01(\x05\"W\n\rLocalDateTime\x12\"\n\x04\x64\x61te\x18\x01 \x01(\x0b\x32\x14.herald.v1.LocalDate\x12\"\n\x04time\x18\x02 \x01(\x0b\x32\x14.herald.v1.LocalTime\"/\n\tDailyRule\x12\"\n\x04time\x18\x01 \x01(\x0b\x32\x14.herald.v1.LocalTime\"T\n\nWeeklyRule\x12\"\n\x04\x64\x61ys\x18\x01 \x03(\x0e\x32\x14.herald.v1.DayOfWeek\x12\"\n\x04time\x18\x02 \x01(\x0b\x32\x14.herald.v1.LocalTime\"G\n\x0bMonthlyRule\x12\x14\n\x0c\x64\x61y_of_month\x18\x01 \x01(\x05\x12\"\n\x04time\x18\x02 \x01(\x0b\x32\x14.herald.v1.LocalTime\"\x83\x02\n\nRecurrence\x12\x10\n\x08timezone\x18\x01 \x01(\t\x12%\n\x05\x64\x61ily\x18\x02 \x01(\x0b\x32\x14.herald.v1.DailyRuleH\x00\x12\'\n\x06weekly\x18\x03 \x01(\x0b\x32\x15.herald.v1.WeeklyRuleH\x00\x12)\n\x07monthly\x18\x04 \x01(\x0b\x32\x16.herald.v1.MonthlyRuleH\x00\x12\x0e\n\x04\x63ron\x18\x05 \x01(\tH\x00\x12(\n\nstart_date\x18\x06 \x01(\x0b\x32\x14.herald.v1.LocalDate\x12&\n\x08\x65nd_date\x18\x07 \x01(\x0b\x32\x14.herald.v1.LocalDateB\x06\n\x04rule\"\t\n\x07SendNow\"\xf6\x01\n\x10\x43\x61mpaignSchedule\x12!\n\x03now\x18\x01 \x01(\x0b\x32\x12.herald.v1.SendNowH\x00\x12(\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00\x12,\n\x08\x61t_local\x18\x03 \x01(\x0b\x32\x18.herald.v1.LocalDateTimeH\x00\x12\x33\n\x0frecipient_local\x18\x04 \x01(\x0b\x32\x18.herald.v1.LocalDateTimeH\x00\x12*\n\trecurring\x18\x05 \x01(\x0b\x32\x15.herald.v1.RecurrenceH\x00\x42\x06\n\x04when\"\xa9\x01\n\x12\x43\x61mpaignOccurrence\x12\x16\n\x0eoccurrence_key\x18\x01 \x01(\t\x12,\n\x08\x64ue_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07send_id\x18\x03 \x01(\t\x12\x12\n\ntime_zones\x18\x04 \x03(\t\x12\x19\n\x11without_time_zone\x18\x05 \x01(\x08\x12\r\n\x05\x65rror\x18\x06 \x01(\t\"\xe8\x06\n\x08\x43\x61mpaign\x12\x13\n\x0b\x63\x61mpaign_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\'\n\x05state\x18\x03 \x01(\x0e\x32\x18.herald.v1.CampaignState\x12\x30\n\rall_reachable\x18\x04 \x01(\x0b\x32\x17.herald.v1.AllReachableH\x00\x12*\n\x08profiles\x18\x05 \x01(\x0b\x32\x16.herald.v1.ProfileListH\x00\x12/\n\x08segments\x18\x06 \x01(\x0b\x32\x1b.herald.v1.SegmentSelectionH\x00\x12,\n\x08\x63hannels\x18\x07 \x03(\x0b\x32\x1a.herald.v1.CampaignChannel\x12#\n\x07purpose\x18\x08 \x01(\x0e\x32\x12.herald.v1.Purpose\x12#\n\x06pacing\x18\t \x01(\x0b\x32\x11.herald.v1.PacingH\x01\x12\x11\n\x07unpaced\x18\n \x01(\x08H\x01\x12(\n\x07\x64omains\x18\x0b \x01(\x0b\x32\x17.herald.v1.DomainFilter\x12\x16\n\x0erequire_opt_in\x18\x0c \x01(\x08\x12-\n\x08schedule\x18\r \x01(\x0b\x32\x1b.herald.v1.CampaignSchedule\x12\x32\n\x0boccurrences\x18\x0e \x03(\x0b\x32\x1d.herald.v1.CampaignOccurrence\x12/\n\x0b\x63reate_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10\x63hannel_priority\x18\x11 \x01(\x08\x12<\n\rcampaign_data\x18( \x03(\x0b\x32%.herald.v1.Campaign.CampaignDataEntry\x12\"\n\x07\x61\x62_test\x18\x1e \x01(\x0b\x32\x11.herald.v1.AbTest\x12*\n\tab_result\x18\x1f \x01(\x0b\x32\x17.herald.v1.AbTestResult\x1a\x33\n\x11\x43\x61mpaignDataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\n\n\x08\x61udienceB\x06\n\x04pace\"\\\n\x0f\x43\x61mpaignVariant\x12\x0c\n\x04name\x18\x01 \x01(\t\x12,\n\x08\x63hannels\x18\x02 \x03(\x0b\x32\x1a.herald.v1.CampaignChannel\x12\r\n\x05share\x18\x03 \x01(\x01\"\x8d\x02\n\x06\x41\x62Test\x12,\n\x08variants\x18\x01 \x03(\x0b\x32\x1a.herald.v1.CampaignVariant\x12\x15\n\rholdout_share\x18\x02 \x01(\x01\x12\x15\n\rtest_fraction\x18\x03 \x01(\x01\x12.\n\x0btest_period\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\'\n\x06metric\x18\x05 \x01(\x0e\x32\x17.herald.v1.WinnerMetric\x12\x18\n\x10\x63onversion_event\x18\x06 \x01(\t\x12\x34\n\x11\x63onversion_window\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\"\xb1\x01\n\x0f\x41\x62VariantResult\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07send_id\x18\x02 \x01(\t\x12\x0c\n\x04sent\x18\x03 \x01(\x03\x12\x11\n\tdelivered\x18\x04 \x01(\x03\x12\x0e\n\x06opened\x18\x05 \x01(\x03\x12\x0f\n\x07\x63licked\x18\x06 \x01(\x03\x12\x11\n\tconverted\x18\x07 \x01(\x03\x12\x14\n\x0cmetric_value\x18\x08 \x01(\x01\x12\x14\n\x0c\x63hosen_value\x18\t \x01(\x01\"\xeb\x01\n\x0c\x41\x62TestResult\x12,\n\x08variants\x18\x01 \x03(\x0b\x32\x1a.herald.v1.AbVariantResult\x12\x18\n\x10holdout_profiles\x18\x02 \x01(\x03\x12\x35\n\x11\x64\x65\x63ision_due_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06winner\x18\x04 \x01(\t\x12\x31\n\rdecision_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11remainder_send_id\x18\x06 \x01(\t\"R\n\x15\x43reateCampaignRequest\x12%\n\x08\x63\x61mpaign\x18\x01 \x01(\x0b\x32\x13.herald.v1.Campaign\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"o\n\x15UpdateCampaignRequest\x12%\n\x08\x63\x61mpaign\x18\x01 \x01(\x0b\x32\x13.herald.v1.Campaign\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\".\n\x17ScheduleCampaignRequest\x12\x13\n\x0b\x63\x61mpaign_id\x18\x01 \x01(\t\",\n\x15\x43\x61ncelCampaignRequest\x12\x13\n\x0b\x63\x61mpaign_id\x18\x01 \x01(\t\")\n\x12GetCampaignRequest\x12\x13\n\x0b\x63\x61mpaign_id\x18\x01 \x01(\t\"g\n\x14ListCampaignsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12(\n\x06states\x18\x03 \x03(\x0e\x32\x18.herald.v1.CampaignState\"X\n\x15ListCampaignsResponse\x12&\n\tcampaigns\x18\x01 \x03(\x0b\x32\x13.herald.v1.Campaign\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"X\n\x17SendTestCampaignRequest\x12\x13\n\x0b\x63\x61mpaign_id\x18\x01 \x01(\t\x12(\n\x08profiles\x18\x02 \x01(\x0b\x32\x16.herald.v1.ProfileList*\xbf\x01\n\rCampaignState\x12\x1e\n\x1a\x43\x41MPAIGN_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43\x41MPAIGN_STATE_DRAFT\x10\x01\x12\x1c\n\x18\x43\x41MPAIGN_STATE_SCHEDULED\x10\x02\x12\x1a\n\x16\x43\x41MPAIGN_STATE_RUNNING\x10\x03\x12\x1c\n\x18\x43\x41MPAIGN_STATE_COMPLETED\x10\x04\x12\x1c\n\x18\x43\x41MPAIGN_STATE_CANCELLED\x10\x05*\xd8\x01\n\tDayOfWeek\x12\x1b\n\x17\x44\x41Y_OF_WEEK_UNSPECIFIED\x10\x00\x12\x16\n\x12\x44\x41Y_OF_WEEK_MONDAY\x10\x01\x12\x17\n\x13\x44\x41Y_OF_WEEK_TUESDAY\x10\x02\x12\x19\n\x15\x44\x41Y_OF_WEEK_WEDNESDAY\x10\x03\x12\x18\n\x14\x44\x41Y_OF_WEEK_THURSDAY\x10\x04\x12\x16\n\x12\x44\x41Y_OF_WEEK_FRIDAY\x10\x05\x12\x18\n\x14\x44\x41Y_OF_WEEK_SATURDAY\x10\x06\x12\x16\n\x12\x44\x41Y_OF_WEEK_SUNDAY\x10\x07*\x8b\x01\n\x0cWinnerMetric\x12\x1d\n\x19WINNER_METRIC_UNSPECIFIED\x10\x00\x12\x1b\n\x17WINNER_METRIC_OPEN_RATE\x10\x01\x12\x1c\n\x18WINNER_METRIC_CLICK_RATE\x10\x02\x12!\n\x1dWINNER_METRIC_CONVERSION_RATE\x10\x03\x32\x99\x04\n\x0f\x43\x61mpaignService\x12G\n\x0e\x43reateCampaign\x12 .herald.v1.CreateCampaignRequest\x1a\x13.herald.v1.Campaign\x12G\n\x0eUpdateCampaign\x12 .herald.v1.UpdateCampaignRequest\x1a\x13.herald.v1.Campaign\x12K\n\x10ScheduleCampaign\x12\".herald.v1.ScheduleCampaignRequest\x1a\x13.herald.v1.Campaign\x12G\n\x0e\x43\x61ncelCampaign\x12 .herald.v1.CancelCampaignRequest\x1a\x13.herald.v1.Campaign\x12\x41\n\x0bGetCampaign\x12\x1d.herald.v1.GetCampaignRequest\x1a\x13.herald.v1.Campaign\x12R\n\rListCampaigns\x12\x1f.herald.v1.ListCampaignsRequest\x1a .herald.v1.ListCampaignsResponse\x12G\n\x10SendTestCampaign\x12\".herald.v1.SendTestCampaignRequest\x1a\x0f.herald.v1.Sendb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,52 +39,62 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_CAMPAIGN_CAMPAIGNDATAENTRY']._loaded_options = None
   _globals['_CAMPAIGN_CAMPAIGNDATAENTRY']._serialized_options = b'8\001'
-  _globals['_CAMPAIGNSTATE']._serialized_start=2835
-  _globals['_CAMPAIGNSTATE']._serialized_end=3026
-  _globals['_DAYOFWEEK']._serialized_start=3029
-  _globals['_DAYOFWEEK']._serialized_end=3245
-  _globals['_CAMPAIGNCHANNEL']._serialized_start=184
-  _globals['_CAMPAIGNCHANNEL']._serialized_end=327
-  _globals['_LOCALDATE']._serialized_start=329
-  _globals['_LOCALDATE']._serialized_end=382
-  _globals['_LOCALTIME']._serialized_start=384
-  _globals['_LOCALTIME']._serialized_end=427
-  _globals['_LOCALDATETIME']._serialized_start=429
-  _globals['_LOCALDATETIME']._serialized_end=516
-  _globals['_DAILYRULE']._serialized_start=518
-  _globals['_DAILYRULE']._serialized_end=565
-  _globals['_WEEKLYRULE']._serialized_start=567
-  _globals['_WEEKLYRULE']._serialized_end=651
-  _globals['_MONTHLYRULE']._serialized_start=653
-  _globals['_MONTHLYRULE']._serialized_end=724
-  _globals['_RECURRENCE']._serialized_start=727
-  _globals['_RECURRENCE']._serialized_end=986
-  _globals['_SENDNOW']._serialized_start=988
-  _globals['_SENDNOW']._serialized_end=997
-  _globals['_CAMPAIGNSCHEDULE']._serialized_start=1000
-  _globals['_CAMPAIGNSCHEDULE']._serialized_end=1246
-  _globals['_CAMPAIGNOCCURRENCE']._serialized_start=1249
-  _globals['_CAMPAIGNOCCURRENCE']._serialized_end=1418
-  _globals['_CAMPAIGN']._serialized_start=1421
-  _globals['_CAMPAIGN']._serialized_end=2213
-  _globals['_CAMPAIGN_CAMPAIGNDATAENTRY']._serialized_start=2142
-  _globals['_CAMPAIGN_CAMPAIGNDATAENTRY']._serialized_end=2193
-  _globals['_CREATECAMPAIGNREQUEST']._serialized_start=2215
-  _globals['_CREATECAMPAIGNREQUEST']._serialized_end=2297
-  _globals['_UPDATECAMPAIGNREQUEST']._serialized_start=2299
-  _globals['_UPDATECAMPAIGNREQUEST']._serialized_end=2410
-  _globals['_SCHEDULECAMPAIGNREQUEST']._serialized_start=2412
-  _globals['_SCHEDULECAMPAIGNREQUEST']._serialized_end=2458
-  _globals['_CANCELCAMPAIGNREQUEST']._serialized_start=2460
-  _globals['_CANCELCAMPAIGNREQUEST']._serialized_end=2504
-  _globals['_GETCAMPAIGNREQUEST']._serialized_start=2506
-  _globals['_GETCAMPAIGNREQUEST']._serialized_end=2547
-  _globals['_LISTCAMPAIGNSREQUEST']._serialized_start=2549
-  _globals['_LISTCAMPAIGNSREQUEST']._serialized_end=2652
-  _globals['_LISTCAMPAIGNSRESPONSE']._serialized_start=2654
-  _globals['_LISTCAMPAIGNSRESPONSE']._serialized_end=2742
-  _globals['_SENDTESTCAMPAIGNREQUEST']._serialized_start=2744
-  _globals['_SENDTESTCAMPAIGNREQUEST']._serialized_end=2832
-  _globals['_CAMPAIGNSERVICE']._serialized_start=3248
-  _globals['_CAMPAIGNSERVICE']._serialized_end=3785
+  _globals['_CAMPAIGNSTATE']._serialized_start=3731
+  _globals['_CAMPAIGNSTATE']._serialized_end=3922
+  _globals['_DAYOFWEEK']._serialized_start=3925
+  _globals['_DAYOFWEEK']._serialized_end=4141
+  _globals['_WINNERMETRIC']._serialized_start=4144
+  _globals['_WINNERMETRIC']._serialized_end=4283
+  _globals['_CAMPAIGNCHANNEL']._serialized_start=216
+  _globals['_CAMPAIGNCHANNEL']._serialized_end=359
+  _globals['_LOCALDATE']._serialized_start=361
+  _globals['_LOCALDATE']._serialized_end=414
+  _globals['_LOCALTIME']._serialized_start=416
+  _globals['_LOCALTIME']._serialized_end=459
+  _globals['_LOCALDATETIME']._serialized_start=461
+  _globals['_LOCALDATETIME']._serialized_end=548
+  _globals['_DAILYRULE']._serialized_start=550
+  _globals['_DAILYRULE']._serialized_end=597
+  _globals['_WEEKLYRULE']._serialized_start=599
+  _globals['_WEEKLYRULE']._serialized_end=683
+  _globals['_MONTHLYRULE']._serialized_start=685
+  _globals['_MONTHLYRULE']._serialized_end=756
+  _globals['_RECURRENCE']._serialized_start=759
+  _globals['_RECURRENCE']._serialized_end=1018
+  _globals['_SENDNOW']._serialized_start=1020
+  _globals['_SENDNOW']._serialized_end=1029
+  _globals['_CAMPAIGNSCHEDULE']._serialized_start=1032
+  _globals['_CAMPAIGNSCHEDULE']._serialized_end=1278
+  _globals['_CAMPAIGNOCCURRENCE']._serialized_start=1281
+  _globals['_CAMPAIGNOCCURRENCE']._serialized_end=1450
+  _globals['_CAMPAIGN']._serialized_start=1453
+  _globals['_CAMPAIGN']._serialized_end=2325
+  _globals['_CAMPAIGN_CAMPAIGNDATAENTRY']._serialized_start=2254
+  _globals['_CAMPAIGN_CAMPAIGNDATAENTRY']._serialized_end=2305
+  _globals['_CAMPAIGNVARIANT']._serialized_start=2327
+  _globals['_CAMPAIGNVARIANT']._serialized_end=2419
+  _globals['_ABTEST']._serialized_start=2422
+  _globals['_ABTEST']._serialized_end=2691
+  _globals['_ABVARIANTRESULT']._serialized_start=2694
+  _globals['_ABVARIANTRESULT']._serialized_end=2871
+  _globals['_ABTESTRESULT']._serialized_start=2874
+  _globals['_ABTESTRESULT']._serialized_end=3109
+  _globals['_CREATECAMPAIGNREQUEST']._serialized_start=3111
+  _globals['_CREATECAMPAIGNREQUEST']._serialized_end=3193
+  _globals['_UPDATECAMPAIGNREQUEST']._serialized_start=3195
+  _globals['_UPDATECAMPAIGNREQUEST']._serialized_end=3306
+  _globals['_SCHEDULECAMPAIGNREQUEST']._serialized_start=3308
+  _globals['_SCHEDULECAMPAIGNREQUEST']._serialized_end=3354
+  _globals['_CANCELCAMPAIGNREQUEST']._serialized_start=3356
+  _globals['_CANCELCAMPAIGNREQUEST']._serialized_end=3400
+  _globals['_GETCAMPAIGNREQUEST']._serialized_start=3402
+  _globals['_GETCAMPAIGNREQUEST']._serialized_end=3443
+  _globals['_LISTCAMPAIGNSREQUEST']._serialized_start=3445
+  _globals['_LISTCAMPAIGNSREQUEST']._serialized_end=3548
+  _globals['_LISTCAMPAIGNSRESPONSE']._serialized_start=3550
+  _globals['_LISTCAMPAIGNSRESPONSE']._serialized_end=3638
+  _globals['_SENDTESTCAMPAIGNREQUEST']._serialized_start=3640
+  _globals['_SENDTESTCAMPAIGNREQUEST']._serialized_end=3728
+  _globals['_CAMPAIGNSERVICE']._serialized_start=4286
+  _globals['_CAMPAIGNSERVICE']._serialized_end=4823
 # @@protoc_insertion_point(module_scope)

@@ -1,5 +1,6 @@
 import datetime
 
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from herald.v1 import common_pb2 as _common_pb2
@@ -33,6 +34,13 @@ class DayOfWeek(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DAY_OF_WEEK_FRIDAY: _ClassVar[DayOfWeek]
     DAY_OF_WEEK_SATURDAY: _ClassVar[DayOfWeek]
     DAY_OF_WEEK_SUNDAY: _ClassVar[DayOfWeek]
+
+class WinnerMetric(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    WINNER_METRIC_UNSPECIFIED: _ClassVar[WinnerMetric]
+    WINNER_METRIC_OPEN_RATE: _ClassVar[WinnerMetric]
+    WINNER_METRIC_CLICK_RATE: _ClassVar[WinnerMetric]
+    WINNER_METRIC_CONVERSION_RATE: _ClassVar[WinnerMetric]
 CAMPAIGN_STATE_UNSPECIFIED: CampaignState
 CAMPAIGN_STATE_DRAFT: CampaignState
 CAMPAIGN_STATE_SCHEDULED: CampaignState
@@ -47,6 +55,10 @@ DAY_OF_WEEK_THURSDAY: DayOfWeek
 DAY_OF_WEEK_FRIDAY: DayOfWeek
 DAY_OF_WEEK_SATURDAY: DayOfWeek
 DAY_OF_WEEK_SUNDAY: DayOfWeek
+WINNER_METRIC_UNSPECIFIED: WinnerMetric
+WINNER_METRIC_OPEN_RATE: WinnerMetric
+WINNER_METRIC_CLICK_RATE: WinnerMetric
+WINNER_METRIC_CONVERSION_RATE: WinnerMetric
 
 class CampaignChannel(_message.Message):
     __slots__ = ("channel", "template", "saved_template")
@@ -159,7 +171,7 @@ class CampaignOccurrence(_message.Message):
     def __init__(self, occurrence_key: _Optional[str] = ..., due_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., send_id: _Optional[str] = ..., time_zones: _Optional[_Iterable[str]] = ..., without_time_zone: _Optional[bool] = ..., error: _Optional[str] = ...) -> None: ...
 
 class Campaign(_message.Message):
-    __slots__ = ("campaign_id", "name", "state", "all_reachable", "profiles", "segments", "channels", "purpose", "pacing", "unpaced", "domains", "require_opt_in", "schedule", "occurrences", "create_time", "update_time", "channel_priority", "campaign_data")
+    __slots__ = ("campaign_id", "name", "state", "all_reachable", "profiles", "segments", "channels", "purpose", "pacing", "unpaced", "domains", "require_opt_in", "schedule", "occurrences", "create_time", "update_time", "channel_priority", "campaign_data", "ab_test", "ab_result")
     class CampaignDataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -185,6 +197,8 @@ class Campaign(_message.Message):
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_PRIORITY_FIELD_NUMBER: _ClassVar[int]
     CAMPAIGN_DATA_FIELD_NUMBER: _ClassVar[int]
+    AB_TEST_FIELD_NUMBER: _ClassVar[int]
+    AB_RESULT_FIELD_NUMBER: _ClassVar[int]
     campaign_id: str
     name: str
     state: CampaignState
@@ -203,7 +217,75 @@ class Campaign(_message.Message):
     update_time: _timestamp_pb2.Timestamp
     channel_priority: bool
     campaign_data: _containers.ScalarMap[str, str]
-    def __init__(self, campaign_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[CampaignState, str]] = ..., all_reachable: _Optional[_Union[_messages_pb2.AllReachable, _Mapping]] = ..., profiles: _Optional[_Union[_messages_pb2.ProfileList, _Mapping]] = ..., segments: _Optional[_Union[_segments_pb2.SegmentSelection, _Mapping]] = ..., channels: _Optional[_Iterable[_Union[CampaignChannel, _Mapping]]] = ..., purpose: _Optional[_Union[_common_pb2.Purpose, str]] = ..., pacing: _Optional[_Union[_messages_pb2.Pacing, _Mapping]] = ..., unpaced: _Optional[bool] = ..., domains: _Optional[_Union[_messages_pb2.DomainFilter, _Mapping]] = ..., require_opt_in: _Optional[bool] = ..., schedule: _Optional[_Union[CampaignSchedule, _Mapping]] = ..., occurrences: _Optional[_Iterable[_Union[CampaignOccurrence, _Mapping]]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., channel_priority: _Optional[bool] = ..., campaign_data: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    ab_test: AbTest
+    ab_result: AbTestResult
+    def __init__(self, campaign_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[CampaignState, str]] = ..., all_reachable: _Optional[_Union[_messages_pb2.AllReachable, _Mapping]] = ..., profiles: _Optional[_Union[_messages_pb2.ProfileList, _Mapping]] = ..., segments: _Optional[_Union[_segments_pb2.SegmentSelection, _Mapping]] = ..., channels: _Optional[_Iterable[_Union[CampaignChannel, _Mapping]]] = ..., purpose: _Optional[_Union[_common_pb2.Purpose, str]] = ..., pacing: _Optional[_Union[_messages_pb2.Pacing, _Mapping]] = ..., unpaced: _Optional[bool] = ..., domains: _Optional[_Union[_messages_pb2.DomainFilter, _Mapping]] = ..., require_opt_in: _Optional[bool] = ..., schedule: _Optional[_Union[CampaignSchedule, _Mapping]] = ..., occurrences: _Optional[_Iterable[_Union[CampaignOccurrence, _Mapping]]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., channel_priority: _Optional[bool] = ..., campaign_data: _Optional[_Mapping[str, str]] = ..., ab_test: _Optional[_Union[AbTest, _Mapping]] = ..., ab_result: _Optional[_Union[AbTestResult, _Mapping]] = ...) -> None: ...
+
+class CampaignVariant(_message.Message):
+    __slots__ = ("name", "channels", "share")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    SHARE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    channels: _containers.RepeatedCompositeFieldContainer[CampaignChannel]
+    share: float
+    def __init__(self, name: _Optional[str] = ..., channels: _Optional[_Iterable[_Union[CampaignChannel, _Mapping]]] = ..., share: _Optional[float] = ...) -> None: ...
+
+class AbTest(_message.Message):
+    __slots__ = ("variants", "holdout_share", "test_fraction", "test_period", "metric", "conversion_event", "conversion_window")
+    VARIANTS_FIELD_NUMBER: _ClassVar[int]
+    HOLDOUT_SHARE_FIELD_NUMBER: _ClassVar[int]
+    TEST_FRACTION_FIELD_NUMBER: _ClassVar[int]
+    TEST_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    CONVERSION_EVENT_FIELD_NUMBER: _ClassVar[int]
+    CONVERSION_WINDOW_FIELD_NUMBER: _ClassVar[int]
+    variants: _containers.RepeatedCompositeFieldContainer[CampaignVariant]
+    holdout_share: float
+    test_fraction: float
+    test_period: _duration_pb2.Duration
+    metric: WinnerMetric
+    conversion_event: str
+    conversion_window: _duration_pb2.Duration
+    def __init__(self, variants: _Optional[_Iterable[_Union[CampaignVariant, _Mapping]]] = ..., holdout_share: _Optional[float] = ..., test_fraction: _Optional[float] = ..., test_period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., metric: _Optional[_Union[WinnerMetric, str]] = ..., conversion_event: _Optional[str] = ..., conversion_window: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class AbVariantResult(_message.Message):
+    __slots__ = ("name", "send_id", "sent", "delivered", "opened", "clicked", "converted", "metric_value", "chosen_value")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SEND_ID_FIELD_NUMBER: _ClassVar[int]
+    SENT_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_FIELD_NUMBER: _ClassVar[int]
+    OPENED_FIELD_NUMBER: _ClassVar[int]
+    CLICKED_FIELD_NUMBER: _ClassVar[int]
+    CONVERTED_FIELD_NUMBER: _ClassVar[int]
+    METRIC_VALUE_FIELD_NUMBER: _ClassVar[int]
+    CHOSEN_VALUE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    send_id: str
+    sent: int
+    delivered: int
+    opened: int
+    clicked: int
+    converted: int
+    metric_value: float
+    chosen_value: float
+    def __init__(self, name: _Optional[str] = ..., send_id: _Optional[str] = ..., sent: _Optional[int] = ..., delivered: _Optional[int] = ..., opened: _Optional[int] = ..., clicked: _Optional[int] = ..., converted: _Optional[int] = ..., metric_value: _Optional[float] = ..., chosen_value: _Optional[float] = ...) -> None: ...
+
+class AbTestResult(_message.Message):
+    __slots__ = ("variants", "holdout_profiles", "decision_due_time", "winner", "decision_time", "remainder_send_id")
+    VARIANTS_FIELD_NUMBER: _ClassVar[int]
+    HOLDOUT_PROFILES_FIELD_NUMBER: _ClassVar[int]
+    DECISION_DUE_TIME_FIELD_NUMBER: _ClassVar[int]
+    WINNER_FIELD_NUMBER: _ClassVar[int]
+    DECISION_TIME_FIELD_NUMBER: _ClassVar[int]
+    REMAINDER_SEND_ID_FIELD_NUMBER: _ClassVar[int]
+    variants: _containers.RepeatedCompositeFieldContainer[AbVariantResult]
+    holdout_profiles: int
+    decision_due_time: _timestamp_pb2.Timestamp
+    winner: str
+    decision_time: _timestamp_pb2.Timestamp
+    remainder_send_id: str
+    def __init__(self, variants: _Optional[_Iterable[_Union[AbVariantResult, _Mapping]]] = ..., holdout_profiles: _Optional[int] = ..., decision_due_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., winner: _Optional[str] = ..., decision_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., remainder_send_id: _Optional[str] = ...) -> None: ...
 
 class CreateCampaignRequest(_message.Message):
     __slots__ = ("campaign", "request_id")
