@@ -71,6 +71,7 @@ class AutomationRunner:
         name = payload["name"]
         planned: list[Planned] = []
         async with self._pool.acquire() as conn, conn.transaction():
+            await _finish(conn, job)
             for automation_id, role in await store.triggered_by(conn, job.project_id, name):
                 current = await store.share_state(conn, job.project_id, automation_id)
                 if current is None:
@@ -81,7 +82,6 @@ class AutomationRunner:
                     planned += await self._enter(
                         conn, job.project_id, automation_id, current[1], profile_id, payload["attributes"]
                     )
-            await _finish(conn, job)
         for message in planned:
             await self._sender.attempt(message)
 
@@ -97,11 +97,12 @@ class AutomationRunner:
                 # Paused, archived or exited since the claim: whoever did it dropped the timer (a pause
                 # plans it again on activation); the loop's finish finds it gone.
                 return
+            # Done first: the walk may drop the entry's pending timers (it ends), this one not among them.
+            await _finish(conn, job)
             graph = await self._graphs.get(conn, job.project_id, entry.automation_id, entry.version)
             wait = graph.steps[entry.step_id]
             assert isinstance(wait, Wait)
             planned = await self._walk(conn, job.project_id, graph, entry, wait.next)
-            await _finish(conn, job)
         for message in planned:
             await self._sender.attempt(message)
 
