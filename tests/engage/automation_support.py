@@ -10,8 +10,16 @@ from typing import Any
 from google.protobuf import duration_pb2
 
 from herald.v1 import automations_pb2 as pb
-from herald.v1 import automations_pb2_grpc, common_pb2, messages_pb2, profiles_pb2, profiles_pb2_grpc
-from herald.v1 import segments_pb2, templates_pb2, templates_pb2_grpc
+from herald.v1 import (
+    automations_pb2_grpc,
+    common_pb2,
+    messages_pb2,
+    profiles_pb2,
+    profiles_pb2_grpc,
+    segments_pb2,
+    templates_pb2,
+    templates_pb2_grpc,
+)
 from kernel.server import RunningServer
 from kernel.settings import Settings
 from tests.conftest import SPARKPOST, ProjectKey

@@ -5,14 +5,15 @@ versions, pause, restarts and two kernels."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
-from google.protobuf import field_mask_pb2
+from google.protobuf import duration_pb2, field_mask_pb2
 
 from herald.v1 import automations_pb2 as pb
-from herald.v1 import automations_pb2_grpc, webhooks_pb2
+from herald.v1 import automations_pb2_grpc, webhooks_pb2, webhooks_pb2_grpc
 from tests.delivery.support import person, until
 from tests.engage.automation_support import (
     active,
@@ -28,13 +29,19 @@ from tests.engage.automation_support import (
 )
 from tests.engage.conftest import other_kernel
 from tests.outhook_receiver import Receiver, receiving
-from tests.test_outgoing_webhooks import hooks, subscribe  # noqa: F401 (fixture)
+from tests.test_outgoing_webhooks import subscribe
 
 
 @pytest.fixture(scope="session")
 def automations(channel) -> automations_pb2_grpc.AutomationServiceStub:  # type: ignore[no-untyped-def]
     """AutomationService client."""
     return automations_pb2_grpc.AutomationServiceStub(channel)
+
+
+@pytest.fixture
+def hooks(channel) -> webhooks_pb2_grpc.WebhookEndpointServiceStub:  # type: ignore[no-untyped-def]
+    """WebhookEndpointService client."""
+    return webhooks_pb2_grpc.WebhookEndpointServiceStub(channel)
 
 
 @pytest.fixture
@@ -51,7 +58,7 @@ async def entries(db, project, automation_id: str) -> list[tuple[str, str, str |
            JOIN profiles p USING (project_id, profile_id)
            WHERE e.project_id = $1 AND e.automation_id = $2 ORDER BY e.entered_at""",
         project.project_id,
-        __import__("uuid").UUID(automation_id),
+        uuid.UUID(automation_id),
     )
     return [tuple(row) for row in rows]
 
@@ -132,7 +139,8 @@ async def test_a_wait_then_a_send_and_an_exit_event_removes_a_waiting_profile(
         ("bob", "left", "exit_event", 1),
     ]
     pending = await db.fetchval(
-        "SELECT count(*) FROM scheduled_jobs WHERE project_id = $1 AND kind = 'automation.wait' AND state = 'pending'",
+        """SELECT count(*) FROM scheduled_jobs
+           WHERE project_id = $1 AND kind = 'automation.wait' AND state = 'pending'""",
         configured.project_id,
     )
     assert pending == 0, "bob's wait was dropped with him"
@@ -161,9 +169,7 @@ async def test_reentry_policies(
     hello = await saved_template(templates, configured, "Hello")
     fields = {"reentry": reentry}
     if period_seconds:
-        fields["reentry_period"] = __import__("google.protobuf.duration_pb2").protobuf.duration_pb2.Duration(
-            seconds=period_seconds
-        )
+        fields["reentry_period"] = duration_pb2.Duration(seconds=period_seconds)
     made = await active(automations, configured, automation([send("hi", hello, "end"), end()], **fields))
     await person(profiles, configured, "ann", email="ann@example.com", first_name="Ann")
     for item in ("a", "b", "c"):
