@@ -13,7 +13,7 @@ import pytest
 from google.protobuf import duration_pb2, field_mask_pb2
 
 from herald.v1 import automations_pb2 as pb
-from herald.v1 import automations_pb2_grpc, webhooks_pb2, webhooks_pb2_grpc
+from herald.v1 import automations_pb2_grpc, common_pb2, profiles_pb2, webhooks_pb2, webhooks_pb2_grpc
 from tests.delivery.support import person, until
 from tests.engage.automation_support import (
     active,
@@ -306,3 +306,47 @@ async def test_waits_survive_a_restart_and_two_kernels_fire_each_once(
         f"{custom_id}@example.com": 1 for custom_id in people
     }
     assert {state for _, state, _, _ in await entries(db, configured, made.automation_id)} == {"left"}
+
+
+async def test_archiving_removes_the_waiting_profiles_and_drops_their_waits(
+    automations, templates, profiles, configured, sparkpost, server, quiet_session_scheduler, db
+) -> None:
+    hello = await saved_template(templates, configured, "Never")
+    made = await active(
+        automations, configured, automation([wait("w", 1, "mail"), send("mail", hello, "end"), end()])
+    )
+    await person(profiles, configured, "ann", email="ann@example.com", first_name="Ann")
+    await track(profiles, configured, "ann", "cart_abandoned", item="x")
+    scheduler = server.kernel.scheduler
+    assert await scheduler.run_due() >= 1
+    archived = await automations.ArchiveAutomation(
+        pb.ArchiveAutomationRequest(automation_id=made.automation_id), metadata=configured.auth
+    )
+    assert archived.state == pb.AUTOMATION_STATE_ARCHIVED and archived.profiles_inside == 0
+    assert await entries(db, configured, made.automation_id) == [("ann", "left", "archived", 1)]
+    assert not await db.fetchval(
+        """SELECT count(*) FROM scheduled_jobs
+           WHERE project_id = $1 AND kind = 'automation.wait' AND state = 'pending'""",
+        configured.project_id,
+    )
+    # Archived, its trigger enters nobody.
+    await track(profiles, configured, "ann", "cart_abandoned", item="y")
+    await scheduler.run_due()
+    assert len(await entries(db, configured, made.automation_id)) == 1
+    assert subjects_to(sparkpost, "ann@example.com") == []
+
+
+async def test_an_event_of_a_profile_erased_before_its_job_ran_enters_nobody(
+    automations, templates, profiles, configured, sparkpost, server, quiet_session_scheduler, db
+) -> None:
+    hello = await saved_template(templates, configured, "Gone")
+    made = await active(automations, configured, automation([send("mail", hello, "end"), end()]))
+    await person(profiles, configured, "ann", email="ann@example.com", first_name="Ann")
+    await track(profiles, configured, "ann", "cart_abandoned", item="x")
+    await profiles.EraseProfile(
+        profiles_pb2.EraseProfileRequest(profile=common_pb2.ProfileRef(custom_id="ann")),
+        metadata=configured.auth,
+    )
+    assert await server.kernel.scheduler.run_due() == 1, "the event's job ran, and is done"
+    assert await entries(db, configured, made.automation_id) == []
+    assert subjects_to(sparkpost, "ann@example.com") == []

@@ -72,6 +72,8 @@ class AutomationRunner:
         planned: list[Planned] = []
         async with self._pool.acquire() as conn, conn.transaction():
             await _finish(conn, job)
+            if not await store.lock_profile(conn, job.project_id, profile_id):
+                return
             for automation_id, role in await store.triggered_by(conn, job.project_id, name):
                 current = await store.share_state(conn, job.project_id, automation_id)
                 if current is None:

@@ -28,6 +28,7 @@ from kernel.delivery.translations import Translations, with_defaults
 from kernel.engage.automations.graph import Send
 from kernel.engage.templates.sending import translations_of
 from kernel.engage.templates.store import TemplateStore
+from kernel.errors import NotFound
 from kernel.plugins import ChannelManager, UnknownChannel
 from kernel.profiles.attributes import to_plain
 from kernel.profiles.variables import template_variables
@@ -79,7 +80,11 @@ class StepSender:
         targets = await self._targets(conn, project_id, profile_id, spec)
         if not targets:
             return None
-        translations = await self._translations_of(project_id, step)
+        try:
+            translations = await self._translations_of(project_id, step)
+        except NotFound:
+            log.warning("automation send step skipped: template %s is gone", step.template_id)
+            return None
         variables = await template_variables(conn, project_id, profile_id)
         language, _ = translations.chooser().choose(variables.get("language"))
         variables.update(campaign={}, event=to_plain(event_attributes))

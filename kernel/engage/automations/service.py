@@ -98,7 +98,8 @@ class Automations:
             await store.insert_version(
                 conn, project_id, automation_id, row.version + 1, definition_of(automation)
             )
-            await _watch(conn, project_id, automation_id, graph, active=state == "active")
+            if state != "draft":
+                await _watch(conn, project_id, automation_id, graph, active=state == "active")
             return to_message(await self._read(conn, project_id, automation_id))
 
     async def activate(self, project_id: uuid.UUID, automation_id: str) -> pb.Automation:

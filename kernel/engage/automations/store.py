@@ -248,6 +248,17 @@ async def triggered_by(
     return [(row["automation_id"], row["role"]) for row in rows]
 
 
+async def lock_profile(conn: asyncpg.Connection, project_id: uuid.UUID, profile_id: uuid.UUID) -> bool:
+    """Whether the profile still exists (not erased or merged away since its event), kept so until the
+    transaction ends (a key-share lock: an erasure or a merge waits, an attribute write does not)."""
+    found = await conn.fetchval(
+        "SELECT true FROM profiles WHERE project_id = $1 AND profile_id = $2 FOR KEY SHARE",
+        project_id,
+        profile_id,
+    )
+    return bool(found)
+
+
 async def insert_entry(
     conn: asyncpg.Connection,
     project_id: uuid.UUID,
