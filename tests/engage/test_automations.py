@@ -13,7 +13,7 @@ import pytest
 from google.protobuf import duration_pb2, field_mask_pb2
 
 from herald.v1 import automations_pb2 as pb
-from herald.v1 import automations_pb2_grpc, common_pb2, profiles_pb2, webhooks_pb2, webhooks_pb2_grpc
+from herald.v1 import common_pb2, profiles_pb2, webhooks_pb2, webhooks_pb2_grpc
 from tests.delivery.support import person, until
 from tests.engage.automation_support import (
     active,
@@ -30,12 +30,6 @@ from tests.engage.automation_support import (
 from tests.engage.conftest import other_kernel
 from tests.outhook_receiver import Receiver, receiving
 from tests.test_outgoing_webhooks import subscribe
-
-
-@pytest.fixture(scope="session")
-def automations(channel) -> automations_pb2_grpc.AutomationServiceStub:  # type: ignore[no-untyped-def]
-    """AutomationService client."""
-    return automations_pb2_grpc.AutomationServiceStub(channel)
 
 
 @pytest.fixture

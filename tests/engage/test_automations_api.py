@@ -4,19 +4,12 @@ the state machine, replayed creates, listing."""
 from __future__ import annotations
 
 import grpc
-import pytest
 from google.protobuf import field_mask_pb2
 
 from herald.v1 import automations_pb2 as pb
-from herald.v1 import automations_pb2_grpc, messages_pb2
+from herald.v1 import messages_pb2
 from tests.conftest import SPARKPOST, field_violations, replay_answer, rpc_error
 from tests.engage.automation_support import automation, end, saved_template, send, wait
-
-
-@pytest.fixture(scope="session")
-def automations(channel) -> automations_pb2_grpc.AutomationServiceStub:  # type: ignore[no-untyped-def]
-    """AutomationService client."""
-    return automations_pb2_grpc.AutomationServiceStub(channel)
 
 
 def create(made: pb.Automation, request_id: str = "") -> pb.CreateAutomationRequest:
