@@ -88,7 +88,7 @@ async def test_a_matching_event_enters_the_profile_and_its_email_goes_out_with_w
     assert subjects_to(sparkpost, "ann@example.com") == ["Still thinking Ann boots"]
     assert await entries(db, configured, made.automation_id) == [("ann", "left", "completed", 1)]
     await receiver.until(lambda: len(receiver.delivered()) == 2)
-    entered, exited = receiver.delivered()
+    entered, exited = sorted(receiver.delivered(), key=lambda event: event["created_at"])
     assert (entered["type"], exited["type"]) == ("automation.entered", "automation.exited")
     assert (
         entered["data"]["automation_id"] == made.automation_id

@@ -212,7 +212,8 @@ def _event(kind: EventType, entry: Entry, **data: Any) -> OutgoingEvent:
         "profile_id": str(entry.profile_id),
         **data,
     }
-    return OutgoingEvent(kind, dict(body), profile_id=entry.profile_id)
+    # Its own instant, not the transaction's: an entry and its exit in one step keep their order.
+    return OutgoingEvent(kind, dict(body), profile_id=entry.profile_id, occurred_at=datetime.now(UTC))
 
 
 def event_payload(profile_id: uuid.UUID, name: str, attributes: str) -> dict[str, Any]:
