@@ -13,7 +13,7 @@ import pytest
 from google.protobuf import duration_pb2, field_mask_pb2
 
 from herald.v1 import automations_pb2 as pb
-from herald.v1 import common_pb2, profiles_pb2, webhooks_pb2, webhooks_pb2_grpc
+from herald.v1 import common_pb2, profiles_pb2, segments_pb2, webhooks_pb2, webhooks_pb2_grpc
 from tests.delivery.support import person, until
 from tests.engage.automation_support import (
     active,
@@ -344,3 +344,33 @@ async def test_an_event_of_a_profile_erased_before_its_job_ran_enters_nobody(
     assert await server.kernel.scheduler.run_due() == 1, "the event's job ran, and is done"
     assert await entries(db, configured, made.automation_id) == []
     assert subjects_to(sparkpost, "ann@example.com") == []
+
+
+async def test_the_entry_filter_and_the_cap_turn_profiles_away(
+    automations, templates, profiles, configured, sparkpost, server, quiet_session_scheduler, db
+) -> None:
+    hello = await saved_template(templates, configured, "Bonjour")
+    in_france = segments_pb2.Condition(
+        attribute=segments_pb2.AttributeCondition(
+            key="country", equals=common_pb2.AttributeValue(string_value="FR")
+        )
+    )
+    made = await active(
+        automations,
+        configured,
+        automation(
+            [wait("w", 3600, "mail"), send("mail", hello, "end"), end()],
+            entry_filter=in_france,
+            max_profiles_inside=1,
+        ),
+    )
+    for custom_id, country in (("ann", "DE"), ("bea", "FR"), ("cyd", "FR")):
+        await person(profiles, configured, custom_id, email=f"{custom_id}@example.com", country=country)
+        await track(profiles, configured, custom_id, "cart_abandoned", item="x")
+    await server.kernel.scheduler.run_due()
+    # ann is not in France; cyd found bea inside, at the cap.
+    assert await entries(db, configured, made.automation_id) == [("bea", "inside", None, 1)]
+    found = await automations.GetAutomation(
+        pb.GetAutomationRequest(automation_id=made.automation_id), metadata=configured.auth
+    )
+    assert found.profiles_inside == 1
