@@ -6,13 +6,18 @@ import grpc
 
 from herald.v1 import automations_pb2 as pb
 from herald.v1 import automations_pb2_grpc
+from kernel.api.field_masks import masked_fields
 from kernel.api.paging import page_of, parse_time_position, read_page, time_position
 from kernel.api.replays import answer
 from kernel.api.status import rpc
 from kernel.auth import Caller
 from kernel.engage.automations import Automations
+from kernel.engage.automations.service import UPDATABLE
 from kernel.engage.automations.store import AutomationRow
 from kernel.engage.automations.views import to_message
+from kernel.errors import InvalidArgument
+
+_MASK_PATHS = {path: (path,) for path in UPDATABLE}
 
 
 class AutomationServicer(automations_pb2_grpc.AutomationServiceServicer):
@@ -29,6 +34,9 @@ class AutomationServicer(automations_pb2_grpc.AutomationServiceServicer):
     async def UpdateAutomation(
         self, request: pb.UpdateAutomationRequest, context: grpc.aio.ServicerContext, caller: Caller
     ) -> pb.Automation:
+        if not request.update_mask.paths:
+            raise InvalidArgument("name the fields to change", "update_mask")
+        masked_fields(request.update_mask.paths, _MASK_PATHS)
         return await self.automations.update(caller.project, request)
 
     @rpc()

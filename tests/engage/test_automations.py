@@ -57,6 +57,19 @@ async def entries(db, project, automation_id: str) -> list[tuple[str, str, str |
     return [tuple(row) for row in rows]
 
 
+async def ann_waiting(automations, templates, profiles, configured, server, subject: str) -> pb.Automation:  # type: ignore[no-untyped-def]
+    """An active automation (a 1-second wait, then an email whose subject starts with ``subject``) that
+    ann entered: she waits (the session kernel's scheduler, stopped, ran her event once)."""
+    hello = await saved_template(templates, configured, subject)
+    made = await active(
+        automations, configured, automation([wait("w", 1, "mail"), send("mail", hello, "end"), end()])
+    )
+    await person(profiles, configured, "ann", email="ann@example.com", first_name="Ann")
+    await track(profiles, configured, "ann", "cart_abandoned", item="x")
+    assert await server.kernel.scheduler.run_due() == 1
+    return made
+
+
 async def test_a_matching_event_enters_the_profile_and_its_email_goes_out_with_webhook_events(
     automations, templates, profiles, configured, sparkpost, hooks, receiver: Receiver, db
 ) -> None:
@@ -230,14 +243,8 @@ async def test_a_profile_inside_finishes_on_its_version(
 async def test_pausing_stops_the_waits_and_activating_runs_them_once(
     automations, templates, profiles, configured, sparkpost, server, quiet_session_scheduler, db
 ) -> None:
-    hello = await saved_template(templates, configured, "Later")
-    made = await active(
-        automations, configured, automation([wait("w", 1, "mail"), send("mail", hello, "end"), end()])
-    )
-    await person(profiles, configured, "ann", email="ann@example.com", first_name="Ann")
-    await track(profiles, configured, "ann", "cart_abandoned", item="x")
+    made = await ann_waiting(automations, templates, profiles, configured, server, "Later")
     scheduler = server.kernel.scheduler
-    assert await scheduler.run_due() >= 1  # the event: ann enters and waits
     await automations.PauseAutomation(
         pb.PauseAutomationRequest(automation_id=made.automation_id), metadata=configured.auth
     )
@@ -305,14 +312,8 @@ async def test_waits_survive_a_restart_and_two_kernels_fire_each_once(
 async def test_archiving_removes_the_waiting_profiles_and_drops_their_waits(
     automations, templates, profiles, configured, sparkpost, server, quiet_session_scheduler, db
 ) -> None:
-    hello = await saved_template(templates, configured, "Never")
-    made = await active(
-        automations, configured, automation([wait("w", 1, "mail"), send("mail", hello, "end"), end()])
-    )
-    await person(profiles, configured, "ann", email="ann@example.com", first_name="Ann")
-    await track(profiles, configured, "ann", "cart_abandoned", item="x")
+    made = await ann_waiting(automations, templates, profiles, configured, server, "Never")
     scheduler = server.kernel.scheduler
-    assert await scheduler.run_due() >= 1
     archived = await automations.ArchiveAutomation(
         pb.ArchiveAutomationRequest(automation_id=made.automation_id), metadata=configured.auth
     )
