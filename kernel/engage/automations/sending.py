@@ -12,6 +12,7 @@ suppression list, and a profile without an address on the channel get no message
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from collections.abc import Mapping
@@ -136,13 +137,15 @@ class StepSender:
         return [(a, d) for a, d in targets if (kind, a) not in blocked]
 
     async def _translations_of(self, project_id: uuid.UUID, step: Send) -> Translations:
+        """The step's template version, compiled once; with the project's default language of now (it may
+        change, the version may not)."""
+        language = (await self._projects.get(project_id)).default_language
         key = (project_id, step.template_id, step.template_version)
         found = self._translations.get(key)
         if found is None:
             saved = await self._templates.get(project_id, uuid.UUID(step.template_id), step.template_version)
-            language = (await self._projects.get(project_id)).default_language
             found = translations_of(saved, language, "template", transactional=False)
             if len(self._translations) >= _KEPT_TEMPLATES:
                 self._translations.clear()
             self._translations[key] = found
-        return found
+        return dataclasses.replace(found, project_language=language)
