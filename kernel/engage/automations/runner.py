@@ -6,9 +6,10 @@ the send steps' messages stored (attempted after the commit, see :mod:`kernel.en
 the outgoing webhook events queued, and the job marked done. A run whose lease went to another scheduler
 meanwhile rolls back, so each event and each wait takes effect once.
 
-Locks, always in this order: the automation's row (shared; a pause or an archive takes it exclusively and
-waits), then the profile's entries. A wait's timer is named "<automation>/<entry>/<step count>": a timer
-for a step the entry has left (it exited meanwhile) finds nothing to do.
+Locks, always in this order: the profile's row (key share: an erasure or a merge waits), the automation's
+row (shared; a pause or an archive takes it exclusively and waits), then the profile's entries. A wait's
+timer is named "<automation>/<entry>/<step count>": a timer for a step the entry has left (it exited
+meanwhile) finds nothing to do.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ class LeaseLost(Exception):
 
 def wait_key(entry: Entry) -> str:
     return f"{entry.automation_id}/{entry.entry_id}/{entry.step_count}"
+
+
+async def schedule_wait(conn: asyncpg.Connection, project_id: uuid.UUID, entry: Entry, due: datetime) -> None:
+    await schedule(conn, project_id, WAIT, wait_key(entry), due, {"profile_id": str(entry.profile_id)})
 
 
 def automation_prefix(automation_id: uuid.UUID) -> str:
@@ -91,13 +96,14 @@ class AutomationRunner:
         automation_id, entry_id, step_count = job.key.split("/")
         planned: list[Planned] = []
         async with self._pool.acquire() as conn, conn.transaction():
+            await store.lock_profile(conn, job.project_id, uuid.UUID(job.payload["profile_id"]))
             current = await store.share_state(conn, job.project_id, uuid.UUID(automation_id))
             entry = await store.lock_entry(
                 conn, job.project_id, uuid.UUID(automation_id), uuid.UUID(entry_id)
             )
             if current is None or current[0] != "active" or not entry or entry.step_count != int(step_count):
-                # Paused, archived or exited since the claim: whoever did it dropped the timer (a pause
-                # plans it again on activation); the loop's finish finds it gone.
+                # Paused, archived, exited or erased since the claim: whoever did it dropped the timer (a
+                # pause plans it again on activation); the loop's finish finds it gone.
                 return
             # Done first: the walk may drop the entry's pending timers (it ends), this one not among them.
             await _finish(conn, job)
@@ -170,7 +176,7 @@ class AutomationRunner:
             if isinstance(step, Wait):
                 due = datetime.now(UTC) + timedelta(seconds=step.seconds)
                 entry = await store.move(conn, project_id, entry, step_id, due)
-                await schedule(conn, project_id, WAIT, wait_key(entry), due)
+                await schedule_wait(conn, project_id, entry, due)
                 return planned
             assert isinstance(step, Send)
             message = await self._sender.plan(

@@ -16,7 +16,7 @@ import asyncpg
 from herald.v1 import automations_pb2 as pb
 from kernel.engage.automations import store
 from kernel.engage.automations.graph import Graph, parse_graph
-from kernel.engage.automations.runner import WAIT, automation_prefix, exit_entry, wait_key
+from kernel.engage.automations.runner import WAIT, automation_prefix, exit_entry, schedule_wait
 from kernel.engage.automations.store import AutomationRow
 from kernel.engage.automations.views import STATES, automation_of, definition_of, to_message
 from kernel.engage.segments import Vocabulary
@@ -27,7 +27,7 @@ from kernel.plugins import ChannelManager, UnknownChannel
 from kernel.profiles.attributes import AttributeLimits
 from kernel.projects import parse_id
 from kernel.request_ids import Answer, check_request_id
-from kernel.scheduler import Scheduler, drop_pending, schedule
+from kernel.scheduler import Scheduler, drop_pending
 
 #: The fields UpdateAutomation changes (paths of Automation).
 UPDATABLE = frozenset(
@@ -108,7 +108,7 @@ class Automations:
                 await _watch(conn, project_id, identifier, graph, active=True)
                 for entry in await store.all_inside(conn, project_id, identifier):
                     if entry.wait_until is not None:
-                        await schedule(conn, project_id, WAIT, wait_key(entry), entry.wait_until)
+                        await schedule_wait(conn, project_id, entry, entry.wait_until)
                 await store.set_state(conn, project_id, identifier, "active")
             answer = to_message(await self._read(conn, project_id, identifier))
         self._scheduler.wake()
