@@ -26,8 +26,18 @@ from kernel.delivery.throttle_board import ThrottleBoard
 from kernel.delivery.transactional import TransactionalSender
 from kernel.delivery.webhook_queue import WebhookQueue
 from kernel.delivery.workers import WorkerGroup
+from kernel.engage.automations import (
+    EVENT,
+    WAIT,
+    AutomationRunner,
+    Automations,
+    Graphs,
+    StepSender,
+    TriggerFollower,
+)
 from kernel.engage.campaigns import OCCURRENCE, Campaigns, CampaignSender, OccurrenceRunner
 from kernel.engage.campaigns.ab import AB_WINNER, WinnerStep
+from kernel.engage.segments import Vocabulary
 from kernel.engage.templates import TemplateStore
 from kernel.outhooks.deliverer import Deliverer
 from kernel.outhooks.endpoints import Endpoints
@@ -65,10 +75,14 @@ class Kernel:
     metrics: MetricsServer
     #: The project's outgoing webhook endpoints (their events are posted by a background Deliverer).
     webhook_endpoints: Endpoints
-    #: This kernel's loop over the durable timers (campaign occurrences), started by the API server only
-    #: (:meth:`start_scheduler`): an occurrence creates a send as CreateSend does, with the API's settings.
+    #: This kernel's loop over the durable timers (campaign occurrences, automations' events and waits),
+    #: started by the API server only (:meth:`start_scheduler`): an occurrence creates a send as CreateSend
+    #: does, with the API's settings.
     scheduler: Scheduler
     campaigns: Campaigns
+    automations: Automations
+    #: Hands the tracked events that automations follow to the scheduler, in the events' transaction.
+    automation_triggers: TriggerFollower
     #: The running emulators, in sandbox mode.
     sandbox: Sandbox | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -87,9 +101,18 @@ class Kernel:
         sends = Sends(db.pool, channels, configs, settings.default_wave_rate, limits)
         projects = Projects(db.pool)
         scheduler = Scheduler(db.pool, settings.scheduler_poll_seconds)
-        campaign_sender = CampaignSender(db.pool, sends, TemplateStore(db.pool), projects)
+        templates = TemplateStore(db.pool)
+        campaign_sender = CampaignSender(db.pool, sends, templates, projects)
         scheduler.register(OCCURRENCE, OccurrenceRunner(db.pool, campaign_sender, projects))
         scheduler.register(AB_WINNER, WinnerStep(db.pool, campaign_sender))
+        transactional = TransactionalSender(db.pool, channels, senders, limits, settings)
+        automation_runner = AutomationRunner(
+            db.pool,
+            Graphs(Vocabulary.of(channels), limits),
+            StepSender(channels, transactional, templates, projects),
+        )
+        scheduler.register(EVENT, automation_runner.on_event)
+        scheduler.register(WAIT, automation_runner.on_wait)
         kernel = cls(
             settings=settings,
             db=db,
@@ -99,7 +122,7 @@ class Kernel:
             channels=channels,
             channel_configs=configs,
             senders=senders,
-            transactional=TransactionalSender(db.pool, channels, senders, limits, settings),
+            transactional=transactional,
             webhook_queue=WebhookQueue(
                 db.pool,
                 channels,
@@ -119,6 +142,8 @@ class Kernel:
             webhook_endpoints=Endpoints(db.pool, box),
             scheduler=scheduler,
             campaigns=Campaigns(db.pool, campaign_sender, projects, scheduler),
+            automations=Automations(db.pool, channels, templates, limits, scheduler),
+            automation_triggers=TriggerFollower(scheduler),
         )
         if settings.sandbox:
             kernel.sandbox = await Sandbox.start(

@@ -19,6 +19,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from herald.v1 import (
+    automations_pb2,
+    automations_pb2_grpc,
     campaigns_pb2,
     campaigns_pb2_grpc,
     channels_pb2,
@@ -38,6 +40,7 @@ from herald.v1 import (
     webhooks_pb2,
     webhooks_pb2_grpc,
 )
+from kernel.api.automations import AutomationServicer
 from kernel.api.campaigns import CampaignServicer
 from kernel.api.channels import ChannelServicer
 from kernel.api.guard import CallGuard
@@ -69,6 +72,7 @@ SERVICE_NAMES = (
     stats_pb2.DESCRIPTOR.services_by_name["StatsService"].full_name,
     webhooks_pb2.DESCRIPTOR.services_by_name["WebhookEndpointService"].full_name,
     campaigns_pb2.DESCRIPTOR.services_by_name["CampaignService"].full_name,
+    automations_pb2.DESCRIPTOR.services_by_name["AutomationService"].full_name,
 )
 
 
@@ -126,6 +130,9 @@ async def start(settings: Settings, admin_key: str) -> RunningServer:
         WebhookEndpointServicer(kernel.webhook_endpoints), server
     )
     campaigns_pb2_grpc.add_CampaignServiceServicer_to_server(CampaignServicer(kernel.campaigns), server)
+    automations_pb2_grpc.add_AutomationServiceServicer_to_server(
+        AutomationServicer(kernel.automations), server
+    )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in (*SERVICE_NAMES, ""):

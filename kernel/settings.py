@@ -148,8 +148,9 @@ class Settings(BaseSettings):
         5.0,
         gt=0,
         description="How often each kernel looks for due timers (scheduled and recurring campaign "
-        "occurrences); an occurrence runs at most this long after it is due. Scheduling a campaign to "
-        "send now wakes the kernel that took the call at once.",
+        "occurrences, automation waits); a timer runs at most this long after it is due. Scheduling a "
+        "campaign to send now, and an event that enters a profile into an automation, wake the kernel "
+        "that took the call at once.",
     )
     database_url: str = Field(
         "",

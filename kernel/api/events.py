@@ -42,6 +42,7 @@ class EventRpcs:
             # Half the pool at most, so that the other RPCs always find a connection.
             concurrency=max(1, settings.db_pool_max_size // 2),
             durable=settings.event_commit == "durable",
+            follower=self.kernel.automation_triggers,
         )
         self.kernel.run_in_background("event-group-commit", self._ingestion.run)
         self.kernel.on_close(self._ingestion.close)

@@ -257,6 +257,19 @@ class TransactionalSender:
         await self._plan(project_id, spec, recipient.profile_id, messages, response, key)
         await self._attempt(project_id, spec, sender, messages, deliveries[first:])
 
+    async def first_attempt(
+        self, project_id: uuid.UUID, spec: ChannelSpec, messages: list[OutboundMessage]
+    ) -> list[pb.Delivery]:
+        """The first attempt of messages planned with :meth:`insert_leased` in a transaction of the
+        caller's own (an automation's send step), as SendTransactional makes it after planning."""
+        deliveries = [
+            pb.Delivery(channel=spec.name, message_id=m.message_id, status=pb.DELIVERY_STATUS_RETRY_SCHEDULED)
+            for m in messages
+        ]
+        sender = await self._senders.get(project_id, spec.name)
+        await self._attempt(project_id, spec, sender, messages, deliveries)
+        return deliveries
+
     async def _attempt(
         self,
         project_id: uuid.UUID,
@@ -320,11 +333,11 @@ class TransactionalSender:
         """Write the messages' rows, and with them ``response`` as the request id's answer so far:
         should this call never finish, a worker sends them, and a call repeated with the key learns it."""
         async with self._pool.acquire() as conn, conn.transaction():
-            await self._insert(conn, project_id, spec, profile_id, messages)
+            await self.insert_leased(conn, project_id, spec, profile_id, messages)
             if key:
                 await _store_answer(conn, project_id, key, response)
 
-    async def _insert(
+    async def insert_leased(
         self,
         conn: asyncpg.Connection,
         project_id: uuid.UUID,
@@ -332,8 +345,8 @@ class TransactionalSender:
         profile_id: uuid.UUID | None,
         messages: list[OutboundMessage],
     ) -> None:
-        # Due again when the lease runs out: picked up by a sender worker if this call never records an
-        # outcome (the kernel died mid-send).
+        """Write the messages' rows, leased to their first attempt: due again when the lease runs out,
+        and then sent by a sender worker, should the caller never record an outcome (it died mid-send)."""
         await conn.executemany(
             """INSERT INTO messages
                    (project_id, message_id, profile_id, channel, address, status, lease_owner, lease_until,

@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 import asyncpg
 import orjson
@@ -142,14 +143,42 @@ def _check_name(name: str) -> str:
     return name
 
 
+@dataclass(frozen=True, slots=True)
+class StoredEvents:
+    """The events one transaction stored (duplicates and vanished profiles left out), as columns."""
+
+    project_id: uuid.UUID
+    profile_ids: Sequence[uuid.UUID]
+    names: Sequence[str]
+    #: Each event's properties in stored form, as JSON text.
+    attributes: Sequence[str]
+
+
+class EventFollower(Protocol):
+    """What stored events set going elsewhere (automations' triggers and exit events), written in the
+    events' own transaction: an acknowledged event never misses what follows it, and a rolled-back one
+    sets nothing going."""
+
+    async def follow(self, conn: asyncpg.Connection, events: StoredEvents) -> bool:
+        """Write what ``events`` set going; True when there is something for :meth:`committed` to tell."""
+        ...
+
+    def committed(self) -> None:
+        """The transaction in which :meth:`follow` answered True has committed."""
+        ...
+
+
 class EventStore:
     """Writes batches of validated events; one transaction per :meth:`write`."""
 
-    def __init__(self, pool: asyncpg.Pool, *, durable: bool = True) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, *, durable: bool = True, follower: EventFollower | None = None
+    ) -> None:
         """``durable`` False acknowledges a write before its WAL reaches the disk (PostgreSQL's
         asynchronous commit; the ``event_commit = "fast"`` setting): nothing is ever corrupted, but a
         PostgreSQL or machine crash can lose the last fraction of a second of acknowledged events."""
         self._pool = pool
+        self._follower = follower
         # One round trip for the transaction's settings. Its statements are keyed by ids and unnested
         # arrays, so a plan made without the parameters is theirs too: planned once per connection
         # (force_generic_plan) instead of at every execution, the pool's default (see
@@ -172,7 +201,18 @@ class EventStore:
             try:
                 async with self._pool.acquire() as conn, conn.transaction():
                     await conn.execute(self._session)
-                    return await _write(conn, project_id, batches, last_attempt=attempt == _ATTEMPTS)
+                    outcomes, stored = await _write(
+                        conn, project_id, batches, last_attempt=attempt == _ATTEMPTS
+                    )
+                    followed = (
+                        stored is not None
+                        and self._follower is not None
+                        and await self._follower.follow(conn, stored)
+                    )
+                if followed:
+                    assert self._follower is not None
+                    self._follower.committed()
+                return outcomes
             except asyncpg.DeadlockDetectedError:
                 if attempt == _ATTEMPTS:
                     raise
@@ -201,7 +241,8 @@ class _Rows:
 
 async def _write(
     conn: asyncpg.Connection, project_id: uuid.UUID, batches: list[list[Event]], *, last_attempt: bool
-) -> list[Counts | HeraldError]:
+) -> tuple[list[Counts | HeraldError], StoredEvents | None]:
+    """Each batch's outcome, and the events stored (None: none)."""
     outcomes: list[Counts | HeraldError] = [Counts() for _ in batches]
     profiles = await _check_profile_ids(conn, project_id, batches, outcomes)
     live = [i for i, outcome in enumerate(outcomes) if isinstance(outcome, Counts)]
@@ -212,7 +253,7 @@ async def _write(
         profiles.update((await refs.resolve(conn, project_id, ordered, create=True)).profiles)
     rows = _columns(batches, live, profiles, outcomes)
     if not rows.profile_ids:
-        return outcomes
+        return outcomes, None
     vanished, duplicates = await _store(conn, project_id, rows)
     if vanished and not last_attempt:
         raise _ProfilesVanished
@@ -229,7 +270,25 @@ async def _write(
             dropped = sum(1 for p in rows.profile_ids[span] if p in vanished)
             counts.suppressed += dropped
             counts.accepted -= dropped
-    return outcomes
+    return outcomes, _stored(project_id, rows, vanished, duplicates)
+
+
+def _stored(
+    project_id: uuid.UUID, rows: _Rows, vanished: set[uuid.UUID], duplicates: set[str]
+) -> StoredEvents:
+    if not vanished and not duplicates:
+        return StoredEvents(project_id, rows.profile_ids, rows.names, rows.attributes)
+    kept = [
+        i
+        for i, (profile_id, event_id) in enumerate(zip(rows.profile_ids, rows.event_ids, strict=True))
+        if profile_id not in vanished and event_id not in duplicates
+    ]
+    return StoredEvents(
+        project_id,
+        [rows.profile_ids[i] for i in kept],
+        [rows.names[i] for i in kept],
+        [rows.attributes[i] for i in kept],
+    )
 
 
 async def _check_profile_ids(
@@ -371,10 +430,17 @@ class EventIngestion:
     """
 
     def __init__(
-        self, pool: asyncpg.Pool, *, max_delay: float, max_size: int, concurrency: int, durable: bool = True
+        self,
+        pool: asyncpg.Pool,
+        *,
+        max_delay: float,
+        max_size: int,
+        concurrency: int,
+        durable: bool = True,
+        follower: EventFollower | None = None,
     ) -> None:
         self._committer: GroupCommitter[uuid.UUID, list[Event], Counts] = GroupCommitter(
-            EventStore(pool, durable=durable).write,
+            EventStore(pool, durable=durable, follower=follower).write,
             max_delay=max_delay,
             max_size=max_size,
             concurrency=concurrency,

@@ -1,6 +1,15 @@
 """Durable timers in PostgreSQL, run by a scheduler loop in every kernel (:mod:`kernel.scheduler.loop`)."""
 
-from kernel.scheduler.jobs import Job, PendingJob, drop_pending, finish, is_pending, pending, schedule
+from kernel.scheduler.jobs import (
+    Job,
+    PendingJob,
+    drop_pending,
+    finish,
+    is_pending,
+    pending,
+    schedule,
+    schedule_now,
+)
 from kernel.scheduler.loop import Scheduler
 from kernel.scheduler.recurrence import Recurrence, RecurrenceError
 
@@ -15,4 +24,5 @@ __all__ = [
     "is_pending",
     "pending",
     "schedule",
+    "schedule_now",
 ]

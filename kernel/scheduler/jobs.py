@@ -84,6 +84,23 @@ async def schedule(
     return bool(inserted)
 
 
+async def schedule_now(
+    conn: asyncpg.Connection, project_id: uuid.UUID, kind: str, payloads: Sequence[Mapping[str, Any]]
+) -> None:
+    """Store one timer due at once per payload, each under a key of its own (one statement): work handed
+    from a transaction to the schedulers, e.g. the tracked events that automations follow. They are due a
+    microsecond apart, in the payloads' order, which the claims keep (an event, then the next one)."""
+    await conn.execute(
+        """INSERT INTO scheduled_jobs (project_id, job_id, kind, key, due_at, payload)
+           SELECT $1, q.id, $2, q.id::text, now() + q.n * interval '1 microsecond', q.payload
+           FROM (SELECT gen_random_uuid() AS id, p.payload, p.n
+                 FROM unnest($3::jsonb[]) WITH ORDINALITY AS p(payload, n)) AS q""",
+        project_id,
+        kind,
+        [dict(payload) for payload in payloads],
+    )
+
+
 async def claim(
     pool: asyncpg.Pool, owner: str, lease_seconds: float, limit: int, kinds: Sequence[str]
 ) -> list[Job]:

@@ -14,7 +14,7 @@ import asyncpg
 import grpc
 import pytest
 
-from herald.v1 import campaigns_pb2_grpc, segments_pb2_grpc, templates_pb2_grpc
+from herald.v1 import automations_pb2_grpc, campaigns_pb2_grpc, segments_pb2_grpc, templates_pb2_grpc
 from herald.v1 import segments_pb2 as pb
 from kernel.engage.segments import Vocabulary, parse_condition
 from kernel.engage.segments.freeze import inline
@@ -42,6 +42,12 @@ def segments(channel: grpc.aio.Channel) -> segments_pb2_grpc.SegmentServiceStub:
 def templates(channel: grpc.aio.Channel) -> templates_pb2_grpc.TemplateServiceStub:
     """TemplateService client."""
     return templates_pb2_grpc.TemplateServiceStub(channel)
+
+
+@pytest.fixture(scope="session")
+def automations(channel: grpc.aio.Channel) -> automations_pb2_grpc.AutomationServiceStub:
+    """AutomationService client."""
+    return automations_pb2_grpc.AutomationServiceStub(channel)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,379 @@
+"""Every statement on ``automations``, ``automation_versions``, ``automation_triggers`` and
+``automation_entries``."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+Executor = asyncpg.Connection | asyncpg.Pool
+_COLUMNS = """a.automation_id, a.state, a.version, v.definition, a.created_at, a.updated_at,
+    (SELECT count(*) FROM automation_entries e
+     WHERE e.project_id = a.project_id AND e.automation_id = a.automation_id AND e.state = 'inside')"""
+_FROM = """automations a JOIN automation_versions v
+    ON v.project_id = a.project_id AND v.automation_id = a.automation_id AND v.version = a.version"""
+_ENTRY_COLUMNS = (
+    "automation_id, entry_id, profile_id, version, step_id, step_count, wait_until, event_attributes"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AutomationRow:
+    automation_id: uuid.UUID
+    #: draft, active, paused or archived.
+    state: str
+    version: int
+    #: The latest version's herald.v1.Automation, in proto JSON.
+    definition: Mapping[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    inside: int
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A profile inside an automation."""
+
+    automation_id: uuid.UUID
+    entry_id: uuid.UUID
+    profile_id: uuid.UUID
+    version: int
+    step_id: str
+    step_count: int
+    wait_until: datetime | None
+    #: The entering event's properties, in stored attribute form.
+    event_attributes: Mapping[str, Any]
+
+
+def _row(record: asyncpg.Record | None) -> AutomationRow | None:
+    return None if record is None else AutomationRow(*record)
+
+
+async def insert(
+    conn: asyncpg.Connection,
+    project_id: uuid.UUID,
+    automation_id: uuid.UUID,
+    client_key: str | None,
+    definition: Mapping[str, Any],
+) -> AutomationRow | None:
+    """The stored draft at version 1; None, and nothing stored, when ``client_key`` names one already."""
+    created = await conn.fetchval(
+        """INSERT INTO automations (project_id, automation_id, client_key, state, version)
+           VALUES ($1, $2, $3, 'draft', 1)
+           ON CONFLICT (project_id, client_key) WHERE client_key IS NOT NULL DO NOTHING
+           RETURNING true""",
+        project_id,
+        automation_id,
+        client_key,
+    )
+    if not created:
+        return None
+    await insert_version(conn, project_id, automation_id, 1, definition)
+    return await read(conn, project_id, automation_id)
+
+
+async def of_request(conn: Executor, project_id: uuid.UUID, client_key: str) -> AutomationRow | None:
+    return _row(
+        await conn.fetchrow(
+            f"SELECT {_COLUMNS} FROM {_FROM} WHERE a.project_id = $1 AND a.client_key = $2",
+            project_id,
+            client_key,
+        )
+    )
+
+
+async def read(conn: Executor, project_id: uuid.UUID, automation_id: uuid.UUID) -> AutomationRow | None:
+    return _row(
+        await conn.fetchrow(
+            f"SELECT {_COLUMNS} FROM {_FROM} WHERE a.project_id = $1 AND a.automation_id = $2",
+            project_id,
+            automation_id,
+        )
+    )
+
+
+async def lock(conn: asyncpg.Connection, project_id: uuid.UUID, automation_id: uuid.UUID) -> str | None:
+    """The automation's state, its row locked until the transaction ends: state changes, updates and the
+    runner's steps take turns (the runner takes a share lock, :func:`share_state`)."""
+    return await conn.fetchval(
+        "SELECT state FROM automations WHERE project_id = $1 AND automation_id = $2 FOR UPDATE",
+        project_id,
+        automation_id,
+    )
+
+
+async def share_state(
+    conn: asyncpg.Connection, project_id: uuid.UUID, automation_id: uuid.UUID
+) -> tuple[str, int] | None:
+    """The automation's state and latest version, kept so (a pause or an update waits) until the
+    transaction ends."""
+    row = await conn.fetchrow(
+        "SELECT state, version FROM automations WHERE project_id = $1 AND automation_id = $2 FOR SHARE",
+        project_id,
+        automation_id,
+    )
+    return None if row is None else (row["state"], row["version"])
+
+
+async def insert_version(
+    conn: asyncpg.Connection,
+    project_id: uuid.UUID,
+    automation_id: uuid.UUID,
+    version: int,
+    definition: Mapping[str, Any],
+) -> None:
+    await conn.execute(
+        """INSERT INTO automation_versions (project_id, automation_id, version, definition)
+           VALUES ($1, $2, $3, $4)""",
+        project_id,
+        automation_id,
+        version,
+        dict(definition),
+    )
+    await conn.execute(
+        """UPDATE automations SET version = $3, updated_at = now()
+           WHERE project_id = $1 AND automation_id = $2""",
+        project_id,
+        automation_id,
+        version,
+    )
+
+
+async def version_definition(
+    conn: Executor, project_id: uuid.UUID, automation_id: uuid.UUID, version: int
+) -> Mapping[str, Any]:
+    return await conn.fetchval(
+        """SELECT definition FROM automation_versions
+           WHERE project_id = $1 AND automation_id = $2 AND version = $3""",
+        project_id,
+        automation_id,
+        version,
+    )
+
+
+async def set_state(
+    conn: asyncpg.Connection, project_id: uuid.UUID, automation_id: uuid.UUID, state: str
+) -> None:
+    await conn.execute(
+        "UPDATE automations SET state = $3, updated_at = now() WHERE project_id = $1 AND automation_id = $2",
+        project_id,
+        automation_id,
+        state,
+    )
+
+
+async def page(
+    conn: Executor,
+    project_id: uuid.UUID,
+    size: int,
+    states: Sequence[str],
+    after: tuple[datetime, uuid.UUID] | None,
+) -> list[AutomationRow]:
+    created, last = after if after is not None else (None, None)
+    rows = await conn.fetch(
+        f"""SELECT {_COLUMNS} FROM {_FROM}
+            WHERE a.project_id = $1 AND (cardinality($3::text[]) = 0 OR a.state = any($3::text[]))
+              AND ($4::timestamptz IS NULL OR (a.created_at, a.automation_id) < ($4, $5::uuid))
+            ORDER BY a.created_at DESC, a.automation_id DESC
+            LIMIT $2""",
+        project_id,
+        size,
+        list(states),
+        created,
+        last,
+    )
+    return [AutomationRow(*row) for row in rows]
+
+
+async def set_triggers(
+    conn: asyncpg.Connection,
+    project_id: uuid.UUID,
+    automation_id: uuid.UUID,
+    enter: str | None,
+    exits: Collection[str],
+) -> None:
+    """What ingestion looks for: the trigger ``enter`` (None: nothing enters), and the exit events
+    ``exits`` beside those already listed (a profile inside an older version exits on that version's)."""
+    await conn.execute(
+        "DELETE FROM automation_triggers WHERE project_id = $1 AND automation_id = $2 AND role = 'enter'",
+        project_id,
+        automation_id,
+    )
+    await conn.execute(
+        """INSERT INTO automation_triggers (project_id, event_name, automation_id, role)
+           SELECT $1, n.name, $2, n.role
+           FROM unnest($3::text[], $4::text[]) AS n(name, role)
+           ON CONFLICT DO NOTHING""",
+        project_id,
+        automation_id,
+        [*([enter] if enter else []), *exits],
+        [*(["enter"] if enter else []), *(["exit"] * len(exits))],
+    )
+
+
+async def clear_triggers(conn: asyncpg.Connection, project_id: uuid.UUID, automation_id: uuid.UUID) -> None:
+    await conn.execute(
+        "DELETE FROM automation_triggers WHERE project_id = $1 AND automation_id = $2",
+        project_id,
+        automation_id,
+    )
+
+
+async def watched(conn: asyncpg.Connection, project_id: uuid.UUID, names: Sequence[str]) -> set[str]:
+    """Which of the event ``names`` enter or remove profiles (ingestion's one question, per transaction)."""
+    found = await conn.fetchval(
+        """SELECT array_agg(DISTINCT event_name) FROM automation_triggers
+           WHERE project_id = $1 AND event_name = any($2::text[])""",
+        project_id,
+        list(set(names)),
+    )
+    return set(found or ())
+
+
+async def triggered_by(
+    conn: asyncpg.Connection, project_id: uuid.UUID, name: str
+) -> list[tuple[uuid.UUID, str]]:
+    """The (automation, role) pairs that the event ``name`` concerns, in a fixed order (lock order)."""
+    rows = await conn.fetch(
+        """SELECT automation_id, role FROM automation_triggers WHERE project_id = $1 AND event_name = $2
+           ORDER BY automation_id, role""",
+        project_id,
+        name,
+    )
+    return [(row["automation_id"], row["role"]) for row in rows]
+
+
+async def lock_profile(conn: asyncpg.Connection, project_id: uuid.UUID, profile_id: uuid.UUID) -> bool:
+    """Whether the profile still exists (not erased or merged away since its event), kept so until the
+    transaction ends (a key-share lock: an erasure or a merge waits, an attribute write does not)."""
+    found = await conn.fetchval(
+        "SELECT true FROM profiles WHERE project_id = $1 AND profile_id = $2 FOR KEY SHARE",
+        project_id,
+        profile_id,
+    )
+    return bool(found)
+
+
+async def insert_entry(
+    conn: asyncpg.Connection,
+    project_id: uuid.UUID,
+    automation_id: uuid.UUID,
+    profile_id: uuid.UUID,
+    version: int,
+    step_id: str,
+    event_attributes: str,
+) -> Entry:
+    record = await conn.fetchrow(
+        f"""INSERT INTO automation_entries
+                (project_id, automation_id, entry_id, profile_id, version, step_id, state, event_attributes)
+            VALUES ($1, $2, $3, $4, $5, $6, 'inside', $7::text::jsonb)
+            RETURNING {_ENTRY_COLUMNS}""",
+        project_id,
+        automation_id,
+        uuid.uuid4(),
+        profile_id,
+        version,
+        step_id,
+        event_attributes,
+    )
+    return Entry(*record)
+
+
+async def lock_entry(
+    conn: asyncpg.Connection, project_id: uuid.UUID, automation_id: uuid.UUID, entry_id: uuid.UUID
+) -> Entry | None:
+    """The entry while its profile is inside, locked until the transaction ends; None once it left."""
+    record = await conn.fetchrow(
+        f"""SELECT {_ENTRY_COLUMNS} FROM automation_entries
+            WHERE project_id = $1 AND automation_id = $2 AND entry_id = $3 AND state = 'inside'
+            FOR UPDATE""",
+        project_id,
+        automation_id,
+        entry_id,
+    )
+    return None if record is None else Entry(*record)
+
+
+async def move(
+    conn: asyncpg.Connection, project_id: uuid.UUID, entry: Entry, step_id: str, wait_until: datetime | None
+) -> Entry:
+    """The entry at ``step_id``, one step further; ``wait_until``: when its wait there ends."""
+    record = await conn.fetchrow(
+        f"""UPDATE automation_entries SET step_id = $4, step_count = step_count + 1, wait_until = $5
+            WHERE project_id = $1 AND automation_id = $2 AND entry_id = $3
+            RETURNING {_ENTRY_COLUMNS}""",
+        project_id,
+        entry.automation_id,
+        entry.entry_id,
+        step_id,
+        wait_until,
+    )
+    return Entry(*record)
+
+
+async def leave(conn: asyncpg.Connection, project_id: uuid.UUID, entry: Entry, reason: str) -> None:
+    await conn.execute(
+        """UPDATE automation_entries SET state = 'left', exit_reason = $4, left_at = now(), wait_until = NULL
+           WHERE project_id = $1 AND automation_id = $2 AND entry_id = $3""",
+        project_id,
+        entry.automation_id,
+        entry.entry_id,
+        reason,
+    )
+
+
+async def inside_for_profile(
+    conn: asyncpg.Connection, project_id: uuid.UUID, automation_id: uuid.UUID, profile_id: uuid.UUID
+) -> list[Entry]:
+    """The profile's entries inside the automation, locked."""
+    rows = await conn.fetch(
+        f"""SELECT {_ENTRY_COLUMNS} FROM automation_entries
+            WHERE project_id = $1 AND automation_id = $2 AND profile_id = $3 AND state = 'inside'
+            ORDER BY entry_id FOR UPDATE""",
+        project_id,
+        automation_id,
+        profile_id,
+    )
+    return [Entry(*row) for row in rows]
+
+
+async def last_entered(
+    conn: asyncpg.Connection, project_id: uuid.UUID, automation_id: uuid.UUID, profile_id: uuid.UUID
+) -> tuple[datetime, bool] | None:
+    """When the profile last entered the automation, and whether it is still inside; None: never."""
+    row = await conn.fetchrow(
+        """SELECT entered_at, state = 'inside' FROM automation_entries
+           WHERE project_id = $1 AND profile_id = $2 AND automation_id = $3
+           ORDER BY entered_at DESC LIMIT 1""",
+        project_id,
+        profile_id,
+        automation_id,
+    )
+    return None if row is None else (row[0], row[1])
+
+
+async def count_inside(conn: asyncpg.Connection, project_id: uuid.UUID, automation_id: uuid.UUID) -> int:
+    return await conn.fetchval(
+        """SELECT count(*) FROM automation_entries
+           WHERE project_id = $1 AND automation_id = $2 AND state = 'inside'""",
+        project_id,
+        automation_id,
+    )
+
+
+async def all_inside(
+    conn: asyncpg.Connection, project_id: uuid.UUID, automation_id: uuid.UUID
+) -> list[Entry]:
+    """Every entry inside the automation (activation plans their waits again; archiving ends them)."""
+    rows = await conn.fetch(
+        f"""SELECT {_ENTRY_COLUMNS} FROM automation_entries
+            WHERE project_id = $1 AND automation_id = $2 AND state = 'inside' ORDER BY entry_id""",
+        project_id,
+        automation_id,
+    )
+    return [Entry(*row) for row in rows]
