@@ -27,6 +27,7 @@ from kernel.delivery.batch_accounting import BatchAccounting
 from kernel.delivery.channel_rates import draw
 from kernel.delivery.payloads import fits
 from kernel.delivery.personalise import Personalise, Personalised
+from kernel.delivery.pressure_check import under_pressure
 from kernel.delivery.retry import RetryPolicy
 from kernel.delivery.send_runtime import SendRuntime
 from kernel.delivery.senders import Delivery
@@ -82,6 +83,8 @@ class BatchPipeline:
         them (the same channel and folded address: one profile's two spellings of an address) per
         channel, which are left out and counted by the caller."""
         held = BatchOutcome()
+        if runtime.pressure is not None:
+            messages = await under_pressure(self._pool, runtime, messages, held)
         live = bytearray(b"\x01") * len(messages)
         max_age = self._retry.max_age_seconds
         for position, message in enumerate(messages):
