@@ -25,6 +25,8 @@ from herald.v1 import (
     channels_pb2_grpc,
     messages_pb2,
     messages_pb2_grpc,
+    pressure_pb2,
+    pressure_pb2_grpc,
     profiles_pb2,
     profiles_pb2_grpc,
     projects_pb2,
@@ -43,6 +45,7 @@ from kernel.api.channels import ChannelServicer
 from kernel.api.guard import CallGuard
 from kernel.api.limits import MAX_MESSAGE_BYTES
 from kernel.api.messages import MessageServicer
+from kernel.api.pressure import PressureServicer
 from kernel.api.profiles import ProfileServicer
 from kernel.api.projects import ProjectServicer
 from kernel.api.segments import SegmentServicer
@@ -69,6 +72,7 @@ SERVICE_NAMES = (
     stats_pb2.DESCRIPTOR.services_by_name["StatsService"].full_name,
     webhooks_pb2.DESCRIPTOR.services_by_name["WebhookEndpointService"].full_name,
     campaigns_pb2.DESCRIPTOR.services_by_name["CampaignService"].full_name,
+    pressure_pb2.DESCRIPTOR.services_by_name["PressureService"].full_name,
 )
 
 
@@ -126,6 +130,9 @@ async def start(settings: Settings, admin_key: str) -> RunningServer:
         WebhookEndpointServicer(kernel.webhook_endpoints), server
     )
     campaigns_pb2_grpc.add_CampaignServiceServicer_to_server(CampaignServicer(kernel.campaigns), server)
+    pressure_pb2_grpc.add_PressureServiceServicer_to_server(
+        PressureServicer(kernel.db.pool, kernel.channels), server
+    )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in (*SERVICE_NAMES, ""):
