@@ -1,11 +1,16 @@
 """Every statement on ``marketing_touches``: the marketing messages each profile was given, taken when a
 batch's messages are judged.
 
-A batch is judged in one transaction that first locks its profiles (advisory locks, in key order so that
-two workers never deadlock), reads their touches, judges each message in order (one admitted earlier in
-the batch counts for the next), and records the admitted ones before commit. The caller sends only after
-the commit: two workers racing on a profile see each other's touches, and a crash can leave a message
-counted and unsent (it comes back with the same id, already counted), never sent and uncounted.
+A batch is judged in one transaction that first takes the project's pressure lock, reads its profiles'
+touches, judges each message in order (one admitted earlier in the batch counts for the next), and
+records the admitted ones before commit. The caller sends only after the commit: two workers racing on a
+profile see each other's touches, and a crash can leave a message counted and unsent (it comes back with
+the same id, already counted), never sent and uncounted.
+
+One lock per project rather than one per profile: advisory locks live in PostgreSQL's shared lock table
+(``max_locks_per_transaction`` slots per connection), which a slice of up to 100,000 profiles per
+transaction would exhaust; a row lock per profile would write a row per message. The project's judging
+is serialised across its workers, which costs them only the few statements of a batch's judging.
 """
 
 from __future__ import annotations
@@ -46,11 +51,7 @@ async def judge_batch(
     profiles = sorted({c.profile_id for c in candidates})
     async with conn.transaction():
         await conn.execute(
-            """SELECT pg_advisory_xact_lock(k) FROM (
-                   SELECT DISTINCT hashtextextended(p::text, hashtext($1::text)) AS k
-                   FROM unnest($2::uuid[]) AS p ORDER BY k) AS l""",
-            str(project_id),
-            profiles,
+            "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))", f"herald.pressure:{project_id}"
         )
         now, history, counted = await _history(conn, project_id, profiles, rules)
         zones = await recipient_zones(conn, project_id, profiles, project_zone) if rules.quiet_hours else {}
