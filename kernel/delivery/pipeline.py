@@ -1,6 +1,7 @@
 """One claimed batch of a send, from its messages to their recorded outcomes.
 
-Per batch: messages past the maximum age expire; those of a channel paused in the project wait; the email
+Per batch: a marketing send's messages are judged by its project's pressure rules
+(:mod:`kernel.delivery.pressure_check`); messages past the maximum age expire; those of a channel paused in the project wait; the email
 domains' throttle admits what may go now (sender_ext; the rest waits for the time the throttle gives), as
 does each rated channel's budget; sender_ext cuts provider batches by channel; each is personalised,
 handed to its channel's sender (a bounded number in flight per channel), and what its answers make of
@@ -83,8 +84,8 @@ class BatchPipeline:
         them (the same channel and folded address: one profile's two spellings of an address) per
         channel, which are left out and counted by the caller."""
         held = BatchOutcome()
-        if runtime.pressure is not None:
-            messages = await under_pressure(self._pool, runtime, messages, held)
+        if (pressure := runtime.pressure) is not None:
+            messages = await under_pressure(self._pool, runtime, pressure, messages, held)
         live = bytearray(b"\x01") * len(messages)
         max_age = self._retry.max_age_seconds
         for position, message in enumerate(messages):

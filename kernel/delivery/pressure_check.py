@@ -9,17 +9,19 @@ import asyncpg
 
 from kernel.delivery.send_runtime import SendRuntime
 from kernel.delivery.slice_outcomes import BatchOutcome, Logged, Pending, Waiting
+from kernel.engage.pressure.store import ProjectPressure
 from kernel.engage.pressure.touches import Candidate, judge_batch
 from kernel.engage.pressure.verdicts import Reason
 
 
 async def under_pressure(
-    pool: asyncpg.Pool, runtime: SendRuntime, messages: list[Pending], held: BatchOutcome
+    pool: asyncpg.Pool,
+    runtime: SendRuntime,
+    pressure: ProjectPressure,
+    messages: list[Pending],
+    held: BatchOutcome,
 ) -> list[Pending]:
-    """The messages the rules let go now; the others are added to ``held``. Call only for a send with
-    rules (``runtime.pressure``)."""
-    pressure = runtime.pressure
-    assert pressure is not None
+    """The messages the rules of the send's project let go now; the others are added to ``held``."""
     labels = [runtime.definition.templates[name].message.campaign for name in runtime.names]
     candidates = [
         Candidate(m.message_id, m.profile_id, runtime.names[m.channel], labels[m.channel]) for m in messages
