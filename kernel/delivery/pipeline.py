@@ -1,13 +1,15 @@
 """One claimed batch of a send, from its messages to their recorded outcomes.
 
-Per batch: a marketing send's messages are judged by its project's pressure rules
-(:mod:`kernel.delivery.pressure_check`); messages past the maximum age expire; those of a channel paused in
-the project wait; the email domains' throttle admits what may go now (sender_ext; the rest waits for the time
-the throttle gives), as does each rated channel's budget; sender_ext cuts provider batches by channel; each is
-personalised, handed to its channel's sender (a bounded number in flight per channel), and what its answers
-make of it (:mod:`kernel.delivery.batch_accounting`) recorded as soon as the provider answered
+Per batch: messages past the maximum age expire; those of a channel paused in the project wait; the email
+domains' throttle admits what may go now (sender_ext; the rest waits for the time the throttle gives), as
+does each rated channel's budget; sender_ext cuts provider batches by channel; each is personalised,
+handed to its channel's sender (a bounded number in flight per channel), and what its answers make of
+it (:mod:`kernel.delivery.batch_accounting`) recorded as soon as the provider answered
 (:mod:`kernel.delivery.slice_outcomes`). Then a channel whose answers in the send suggest a wrong
 configuration is paused (:mod:`kernel.delivery.suspicion`).
+
+A marketing send's batch is first judged by its project's pressure rules
+(:mod:`kernel.delivery.pressure_check`).
 """
 
 from __future__ import annotations
