@@ -138,13 +138,13 @@ async def judged(
     assert all(verdict.reason is None for verdict in verdicts)
 
 
-async def with_pressure(pool: asyncpg.Pool, runtime: SendRuntime) -> None:
+async def with_pressure(conn: asyncpg.Connection, runtime: SendRuntime) -> None:
     """Rules that judge every message on every rule and let it go (quiet hours 12 hours away)."""
     hour = time.gmtime().tm_hour
     quiet = QuietHours(dt_time((hour + 11) % 24), dt_time((hour + 13) % 24), QuietAction.DELAY)
     caps = (Cap(5, Period.DAY), Cap(5, Period.WEEK, label="bench"))
-    await write_rules(pool, runtime.project_id, PressureRules(caps, timedelta(minutes=1), quiet))
-    runtime.pressure = (await rules_of(pool, [runtime.project_id]))[runtime.project_id]
+    await write_rules(conn, runtime.project_id, PressureRules(caps, timedelta(minutes=1), quiet))
+    runtime.pressure = (await rules_of(conn, [runtime.project_id]))[runtime.project_id]
 
 
 async def run(
@@ -165,7 +165,7 @@ async def run(
                 clock = BackendClock(await conn.fetchval("SELECT pg_backend_pid()"))
                 runtime = await create_send(kernel, ChannelManager(), conn, channel_priority=channel_priority)
                 if pressure:
-                    await with_pressure(pool, runtime)
+                    await with_pressure(conn, runtime)
                 began = time.perf_counter()
                 messages = await send_every_slice(conn, clock, runtime, size)
                 elapsed = time.perf_counter() - began

@@ -33,7 +33,9 @@ async def read_rules(pool: asyncpg.Pool, project_id: uuid.UUID) -> tuple[Pressur
     return PressureRules.from_stored(row["rules"]), row["updated_at"]
 
 
-async def write_rules(pool: asyncpg.Pool, project_id: uuid.UUID, rules: PressureRules) -> datetime:
+async def write_rules(
+    pool: asyncpg.Pool | asyncpg.Connection, project_id: uuid.UUID, rules: PressureRules
+) -> datetime:
     """Set the project's rules (empty ones remove the row: a project without rules pays nothing)."""
     if not rules:
         await pool.execute("DELETE FROM pressure_rules WHERE project_id = $1", project_id)
@@ -47,7 +49,9 @@ async def write_rules(pool: asyncpg.Pool, project_id: uuid.UUID, rules: Pressure
     )
 
 
-async def rules_of(pool: asyncpg.Pool, projects: Collection[uuid.UUID]) -> dict[uuid.UUID, ProjectPressure]:
+async def rules_of(
+    pool: asyncpg.Pool | asyncpg.Connection, projects: Collection[uuid.UUID]
+) -> dict[uuid.UUID, ProjectPressure]:
     """The rules of those of ``projects`` that have some."""
     if not projects:
         return {}
