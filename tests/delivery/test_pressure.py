@@ -8,12 +8,15 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import grpc
 import pytest
 from google.protobuf.duration_pb2 import Duration
 
 from herald.v1 import common_pb2, messages_pb2, pressure_pb2, pressure_pb2_grpc
+from kernel.engage.pressure import Cap, Period, PressureRules, Reason
+from kernel.engage.pressure.touches import Candidate, judge_batch
 from tests.conftest import ProjectKey, field_violations, rpc_error
 from tests.delivery.conftest import EMAIL, sender_worker
 from tests.delivery.support import EMAIL_TEMPLATE, adds_up, completed, person, send_request, wait_for
@@ -218,3 +221,25 @@ async def test_two_workers_racing_never_exceed_the_cap(
         [uuid.UUID(s) for s in sends],
     )
     assert len(per_profile) == 30 and {row["count"] for row in per_profile} == {1}
+
+
+async def test_a_message_judged_again_after_a_crash_is_counted_once(
+    db, project: ProjectKey, profiles
+) -> None:
+    """A worker that judged a batch and died before sending it: its messages come back with the same ids
+    (a slice read again, a lease lapsed) and go, counted once; the cap still holds for any other."""
+    (profile_id,) = [uuid.UUID(i) for i in await people(profiles, project, 1)]
+    rules = PressureRules(caps=(Cap(2, Period.DAY),))
+    first, second, third = (Candidate(str(uuid.uuid4()), profile_id, EMAIL, "") for _ in range(3))
+    utc = ZoneInfo("UTC")
+    async with db.acquire() as conn:
+        _, judged = await judge_batch(conn, project.project_id, rules, utc, [first, second])
+        _, again = await judge_batch(conn, project.project_id, rules, utc, [second, first, third])
+    assert [v.reason for v in judged] == [None, None]
+    assert [v.reason for v in again] == [None, None, Reason.CAPPED]
+    touches = await db.fetchval(
+        "SELECT count(*) FROM marketing_touches WHERE project_id = $1 AND profile_id = $2",
+        project.project_id,
+        profile_id,
+    )
+    assert touches == 2
