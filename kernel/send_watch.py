@@ -37,6 +37,9 @@ class Counted(Protocol):
     expired: int
     cancelled: int
     pending: int
+    capped: int
+    grace_period: int
+    quiet_hours_dropped: int
 
 
 #: Channel -> messages per second, as measured so far (None: not yet).
