@@ -18,8 +18,16 @@ from herald.v1 import common_pb2, messages_pb2, pressure_pb2, pressure_pb2_grpc
 from kernel.engage.pressure import Cap, Period, PressureRules, Reason
 from kernel.engage.pressure.touches import Candidate, judge_batch
 from tests.conftest import ProjectKey, field_violations, rpc_error
-from tests.delivery.conftest import EMAIL, sender_worker
-from tests.delivery.support import EMAIL_TEMPLATE, adds_up, completed, person, send_request, wait_for
+from tests.delivery.conftest import EMAIL, SMS, sender_worker
+from tests.delivery.support import (
+    EMAIL_TEMPLATE,
+    SMS_TEMPLATE,
+    adds_up,
+    completed,
+    person,
+    send_request,
+    wait_for,
+)
 
 DAY = pressure_pb2.CAP_PERIOD_DAY
 
@@ -128,6 +136,26 @@ async def test_a_label_cap_holds_only_its_label(
     again = await completed(messages, configured, await send_to(messages, configured, ids, "promo"))
     other = await completed(messages, configured, await send_to(messages, configured, ids, "news"))
     assert (first.sent, again.capped, other.sent) == (1, 1, 1)
+
+
+async def test_a_channel_cap_holds_only_its_channel(
+    messages, profiles, pressure, configured: ProjectKey, sparkpost, gateway, worker
+) -> None:
+    ids = [await person(profiles, configured, "both", email="both@herald.test", phone="+33612345678")]
+    await set_rules(pressure, configured, caps=[cap(1, channel=SMS)])
+    refs = messages_pb2.ProfileList(profiles=[common_pb2.ProfileRef(profile_id=ids[0])])
+    request = send_request(
+        profiles=refs, channels=[EMAIL, SMS], templates={EMAIL: EMAIL_TEMPLATE, SMS: SMS_TEMPLATE}
+    )
+    first = await completed(
+        messages, configured, (await messages.CreateSend(request, metadata=configured.auth)).send_id
+    )
+    second = await completed(
+        messages, configured, (await messages.CreateSend(request, metadata=configured.auth)).send_id
+    )
+    assert (first.sent, first.capped) == (2, 0)
+    assert [(c.channel, c.sent, c.capped) for c in second.by_channel] == [(EMAIL, 1, 0), (SMS, 0, 1)]
+    assert adds_up(second)
 
 
 async def test_grace_period_between_two_messages(
