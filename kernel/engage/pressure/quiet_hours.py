@@ -7,11 +7,13 @@ the night the clocks go from 02:00 to 03:00 falls at 03:30 new time), as local-t
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from kernel.engage.pressure.rules import QuietHours
 
 
+@lru_cache(maxsize=4096)  # a batch is judged at one instant: once per zone and rules
 def quiet_until(quiet: QuietHours, at: datetime, zone: ZoneInfo) -> datetime | None:
     """The instant (UTC) at which the quiet hours holding ``at`` end in ``zone``; None outside them."""
     local = at.astimezone(zone)
