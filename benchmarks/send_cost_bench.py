@@ -1,6 +1,7 @@
 """PostgreSQL's CPU per message in each step of a bulk send, as the sender workers run it.
 
     .venv/bin/python benchmarks/send_cost_bench.py [--profiles 1000000] [--slice 2000] [--channel-priority]
+        [--pressure]
 
 campaign_bench times the whole pipeline; this one says where PostgreSQL's share of it goes. Starts
 ``herald serve`` with no sender worker, seeds the profiles and creates the send of campaign_bench (over
@@ -13,8 +14,11 @@ finish. The budget is the CPU a message may use, all processes together, at ``--
 this machine's cores. Beside it, the worker's own CPU per message in each step (this process, e.g. the
 judging of the audience's rows in ``read``). ``--channel-priority`` creates the send with it (one channel
 per profile). ``--share F`` restricts the send to the profiles whose A/B hash falls in [0, F), as a
-campaign's A/B test part is (the spec's ``audience_share``, which only campaigns write). The last line is
-the JSON summary.
+campaign's A/B test part is (the spec's ``audience_share``, which only campaigns write). ``--pressure``
+gives the project marketing pressure rules (a cap of 5 a day, 5 a week per label, a grace period of a
+minute, quiet hours that do not hold now, so that every message is judged on every rule and sent) and
+times their judging of each slice's messages (``pressure``: the per-profile locks, the read of their
+touches and zones, the record of the new ones). The last line is the JSON summary.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import json
 import os
 import time
 from collections.abc import Awaitable
+from datetime import time as dt_time
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -37,8 +42,11 @@ from herald_process import Kernel, herald_kernel
 from herald.v1 import messages_pb2_grpc
 from kernel.delivery import slices
 from kernel.delivery.send_runtime import SendRuntime, send_runtime
-from kernel.delivery.slice_outcomes import BatchOutcome, Logged, record
+from kernel.delivery.slice_outcomes import BatchOutcome, Logged, Pending, record
 from kernel.delivery.slice_work import slice_messages
+from kernel.engage.pressure import Cap, Period, PressureRules, QuietAction, QuietHours
+from kernel.engage.pressure.store import ProjectPressure, rules_of, write_rules
+from kernel.engage.pressure.touches import Candidate, judge_batch
 from kernel.plugins import ChannelManager
 from kernel.storage.database import create_pool
 
@@ -107,6 +115,8 @@ async def send_every_slice(
     while part := await clock.timed("cut", cut(conn, runtime, size)):
         found = await clock.timed("read", slice_messages(conn, runtime, part))
         total += len(found.pending)
+        if runtime.pressure is not None:
+            await clock.timed("pressure", judged(conn, runtime, runtime.pressure, found.pending))
         outcome = BatchOutcome(
             logged=[
                 Logged(message, runtime.names[0], "sent", provider_id=f"t-{part.slice_no}")
@@ -129,8 +139,32 @@ async def send_every_slice(
     return total
 
 
+async def judged(
+    conn: asyncpg.Connection, runtime: SendRuntime, pressure: ProjectPressure, pending: list[Pending]
+) -> None:
+    """The slice's messages judged by the rules, as the pipeline has them judged before sending."""
+    label = runtime.definition.templates[runtime.names[0]].message.campaign
+    candidates = [Candidate(m.message_id, m.profile_id, runtime.names[0], label) for m in pending]
+    _, verdicts = await judge_batch(conn, runtime.project_id, pressure.rules, pressure.zone, candidates)
+    assert all(verdict.reason is None for verdict in verdicts)
+
+
+async def with_pressure(conn: asyncpg.Connection, runtime: SendRuntime) -> None:
+    """Rules that judge every message on every rule and let it go (quiet hours 12 hours away)."""
+    hour = time.gmtime().tm_hour
+    quiet = QuietHours(dt_time((hour + 11) % 24), dt_time((hour + 13) % 24), QuietAction.DELAY)
+    caps = (Cap(5, Period.DAY), Cap(5, Period.WEEK, label="bench"))
+    await write_rules(conn, runtime.project_id, PressureRules(caps, timedelta(minutes=1), quiet))
+    runtime.pressure = (await rules_of(conn, [runtime.project_id]))[runtime.project_id]
+
+
 async def run(
-    profiles: int, size: int, target: int, channel_priority: bool, share: float | None
+    profiles: int,
+    size: int,
+    target: int,
+    channel_priority: bool,
+    share: float | None,
+    pressure: bool,
 ) -> dict[str, Any]:
     settings = {
         "worker_count": "0",
@@ -148,6 +182,8 @@ async def run(
                 runtime = await create_send(
                     kernel, ChannelManager(), conn, channel_priority=channel_priority, share=share
                 )
+                if pressure:
+                    await with_pressure(conn, runtime)
                 began = time.perf_counter()
                 messages = await send_every_slice(conn, clock, runtime, size)
                 elapsed = time.perf_counter() - began
@@ -162,6 +198,7 @@ async def run(
         "slice": size,
         "channel_priority": channel_priority,
         "share": share,
+        "pressure": pressure,
         **{f"{step}_us": value for step, value in per_message.items()},
         **{f"{step}_worker_us": value for step, value in worker.items()},
         "statements_us": round(sum(per_message.values()), 2),
@@ -174,7 +211,9 @@ async def run(
 
 def report(summary: dict[str, Any]) -> None:
     print(f"{summary['messages']:,} messages, PostgreSQL backend CPU per message (and the worker's):")
-    for step in ("cut", "read", "record", "finish"):
+    for step in ("cut", "read", "pressure", "record", "finish"):
+        if step + "_us" not in summary:
+            continue
         print(f"  {step:<8} {summary[step + '_us']:7.2f} us  ({summary[step + '_worker_us']:.2f} us)")
     print(
         f"  together {summary['statements_us']:7.2f} us; budget of every process at "
@@ -189,8 +228,11 @@ def main() -> None:
     parser.add_argument("--target", type=int, default=50_000, help="messages/s the budget is given for")
     parser.add_argument("--channel-priority", action="store_true", help="one channel per profile")
     parser.add_argument("--share", type=float, help="only the profiles whose A/B hash is in [0, SHARE)")
+    parser.add_argument("--pressure", action="store_true", help="marketing pressure rules in the project")
     args = parser.parse_args()
-    summary = asyncio.run(run(args.profiles, args.slice, args.target, args.channel_priority, args.share))
+    summary = asyncio.run(
+        run(args.profiles, args.slice, args.target, args.channel_priority, args.share, args.pressure)
+    )
     report(summary)
     print(json.dumps(summary))
 

@@ -37,6 +37,9 @@ class Counted(Protocol):
     expired: int
     cancelled: int
     pending: int
+    capped: int
+    grace_period: int
+    quiet_hours_dropped: int
 
 
 #: Channel -> messages per second, as measured so far (None: not yet).
@@ -44,8 +47,10 @@ ChannelRates = Mapping[str, float | None]
 
 
 def finished(send: Counted) -> int:
-    """Messages with a final status: sent, failed, expired, cancelled or suppressed."""
-    return send.sent + send.failed + send.expired + send.cancelled + send.suppressed
+    """Messages with a final status: sent, failed, expired, cancelled, suppressed, or kept by the
+    project's marketing pressure rules."""
+    final = send.sent + send.failed + send.expired + send.cancelled + send.suppressed
+    return final + send.capped + send.grace_period + send.quiet_hours_dropped
 
 
 class RateMeter:

@@ -27,6 +27,8 @@ from herald.v1 import (
     channels_pb2_grpc,
     messages_pb2,
     messages_pb2_grpc,
+    pressure_pb2,
+    pressure_pb2_grpc,
     profiles_pb2,
     profiles_pb2_grpc,
     projects_pb2,
@@ -46,6 +48,7 @@ from kernel.api.channels import ChannelServicer
 from kernel.api.guard import CallGuard
 from kernel.api.limits import MAX_MESSAGE_BYTES
 from kernel.api.messages import MessageServicer
+from kernel.api.pressure import PressureServicer
 from kernel.api.profiles import ProfileServicer
 from kernel.api.projects import ProjectServicer
 from kernel.api.segments import SegmentServicer
@@ -73,6 +76,7 @@ SERVICE_NAMES = (
     webhooks_pb2.DESCRIPTOR.services_by_name["WebhookEndpointService"].full_name,
     campaigns_pb2.DESCRIPTOR.services_by_name["CampaignService"].full_name,
     automations_pb2.DESCRIPTOR.services_by_name["AutomationService"].full_name,
+    pressure_pb2.DESCRIPTOR.services_by_name["PressureService"].full_name,
 )
 
 
@@ -132,6 +136,9 @@ async def start(settings: Settings, admin_key: str) -> RunningServer:
     campaigns_pb2_grpc.add_CampaignServiceServicer_to_server(CampaignServicer(kernel.campaigns), server)
     automations_pb2_grpc.add_AutomationServiceServicer_to_server(
         AutomationServicer(kernel.automations), server
+    )
+    pressure_pb2_grpc.add_PressureServiceServicer_to_server(
+        PressureServicer(kernel.db.pool, kernel.channels), server
     )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -7,6 +7,9 @@ handed to its channel's sender (a bounded number in flight per channel), and wha
 it (:mod:`kernel.delivery.batch_accounting`) recorded as soon as the provider answered
 (:mod:`kernel.delivery.slice_outcomes`). Then a channel whose answers in the send suggest a wrong
 configuration is paused (:mod:`kernel.delivery.suspicion`).
+
+A marketing send's batch is first judged by its project's pressure rules
+(:mod:`kernel.delivery.pressure_check`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from kernel.delivery.batch_accounting import BatchAccounting
 from kernel.delivery.channel_rates import draw
 from kernel.delivery.payloads import fits
 from kernel.delivery.personalise import Personalise, Personalised
+from kernel.delivery.pressure_check import under_pressure
 from kernel.delivery.retry import RetryPolicy
 from kernel.delivery.send_runtime import SendRuntime
 from kernel.delivery.senders import Delivery
@@ -82,6 +86,8 @@ class BatchPipeline:
         them (the same channel and folded address: one profile's two spellings of an address) per
         channel, which are left out and counted by the caller."""
         held = BatchOutcome()
+        if (pressure := runtime.pressure) is not None:
+            messages = await under_pressure(self._pool, runtime, pressure, messages, held)
         live = bytearray(b"\x01") * len(messages)
         max_age = self._retry.max_age_seconds
         for position, message in enumerate(messages):

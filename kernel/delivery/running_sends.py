@@ -1,5 +1,6 @@
 """The running sends a sender worker knows: each read once (:mod:`kernel.delivery.send_runtime`), dropped
-when it stops running, and the channels paused in their projects, refreshed on every poll."""
+when it stops running, and the channels paused in their projects and the marketing pressure rules of
+their projects, refreshed on every poll."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from kernel.channels.pauses import paused_channels
 from kernel.delivery import slices
 from kernel.delivery.send_runtime import SendRuntime, send_runtime
 from kernel.delivery.suspicion import ConfigSuspicion
+from kernel.engage.pressure.store import rules_of
 from kernel.plugins import ChannelManager
 
 
@@ -42,6 +44,7 @@ class RunningSends:
                 else:
                     self._sends[key] = runtime
         await self._refresh_pauses()
+        await self._refresh_pressure()
 
     async def _refresh_pauses(self) -> None:
         paused = await paused_channels(self._pool)
@@ -50,3 +53,10 @@ class RunningSends:
             for channel in now ^ runtime.paused:  # paused or lifted since: judge on fresh answers
                 self._suspicion.forget(runtime.project_id, channel)
             runtime.paused = now
+
+    async def _refresh_pressure(self) -> None:
+        """Marketing sends take their project's rules as they stand now; transactional ones have none."""
+        marketing = [runtime for runtime in self._sends.values() if runtime.definition.marketing]
+        rules = await rules_of(self._pool, {runtime.project_id for runtime in marketing})
+        for runtime in marketing:
+            runtime.pressure = rules.get(runtime.project_id)

@@ -19,6 +19,7 @@ from kernel.delivery.send_spec import UnreadableSpec, definition_of
 from kernel.delivery.slice_outcomes import Pending
 from kernel.delivery.throttling import address_form
 from kernel.delivery.translations import SEND_VARIABLES, send_variables
+from kernel.engage.pressure.store import ProjectPressure
 from kernel.errors import HeraldError
 from kernel.plugins import ChannelManager, UnknownChannel
 
@@ -78,6 +79,9 @@ class SendRuntime:
     not_before: float = 0.0
     #: The send's channels paused in its project (kernel.channels.pauses): nothing goes out on them.
     paused: frozenset[str] = frozenset()
+    #: The project's marketing pressure rules, for a marketing send of a project that has some
+    #: (refreshed on every poll, see running_sends).
+    pressure: ProjectPressure | None = None
 
     @property
     def held(self) -> bool:

@@ -8,7 +8,20 @@ from dataclasses import dataclass, field
 #: Figures of a slice's audience, set when it is read (a slice read again counts afresh).
 AUDIENCE = ("planned", "suppressed", "duplicates", "not_consented")
 #: Figures of its messages' outcomes, added as each batch's outcome is recorded.
-OUTCOMES = ("sent", "failed", "expired", "cancelled", "retries")
+#: ``capped``, ``grace_period``, ``quiet_hours_dropped``: kept from going out by the project's marketing
+#: pressure rules (final, like ``sent``); ``quiet_hours_delayed``: put off to the end of quiet hours (each
+#: time, like ``retries``).
+OUTCOMES = (
+    "sent",
+    "failed",
+    "expired",
+    "cancelled",
+    "retries",
+    "capped",
+    "grace_period",
+    "quiet_hours_dropped",
+    "quiet_hours_delayed",
+)
 
 
 @dataclass(slots=True)
@@ -49,6 +62,10 @@ class SliceCounts:
     expired: int = 0
     cancelled: int = 0
     retries: int = 0
+    capped: int = 0
+    grace_period: int = 0
+    quiet_hours_dropped: int = 0
+    quiet_hours_delayed: int = 0
 
 
 #: Outcomes by slice number and channel name.

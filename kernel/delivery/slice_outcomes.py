@@ -72,6 +72,8 @@ class Waiting(NamedTuple):
     delay: float
     attempted: bool
     detail: str = ""
+    #: The counter a wait not attempted adds to ("" for none; attempted ones add to ``retries``).
+    counted: str = ""
 
 
 @dataclass(slots=True)
@@ -98,6 +100,8 @@ class BatchOutcome:
                 counts.cancelled += 1
             elif row.attempted:
                 counts.retries += 1
+            elif row.counted:
+                setattr(counts, row.counted, getattr(counts, row.counted) + 1)
         for message in self.cancelled:
             counted[message.slice_no, channels[message.channel]].cancelled += 1
         return counted

@@ -42,9 +42,22 @@ COUNTERS = (
     "retries",
     "duplicates",
     "not_consented",
+    "capped",
+    "grace_period",
+    "quiet_hours_dropped",
+    "quiet_hours_delayed",
 )
 #: The counters whose messages are final: a send's pending messages are the planned ones not among them.
-FINAL = ("sent", "failed", "suppressed", "expired", "cancelled")
+FINAL = (
+    "sent",
+    "failed",
+    "suppressed",
+    "expired",
+    "cancelled",
+    "capped",
+    "grace_period",
+    "quiet_hours_dropped",
+)
 # The last profile of the next slice and the one after it (only one: the audience ends with this slice),
 # from the audience's first key columns ($1, the project, then for a list $2, the send), the slice's start
 # and size.

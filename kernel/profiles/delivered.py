@@ -30,8 +30,8 @@ def _address_keys(ids: str) -> str:
 
 
 def bulk_rows_sql(ids: str) -> str:
-    """The person's rows of ``message_log``, ``message_retries`` and ``send_address_claims``: each table's
-    index on (project, profile) finds them."""
+    """The person's rows of ``message_log``, ``message_retries``, ``send_address_claims`` and
+    ``marketing_touches``: each table's index on (project, profile) finds them."""
     return f"profile_id = any({_profiles(ids)})"
 
 

@@ -84,7 +84,7 @@ _DELETE_OWNED = (
             SELECT send_id, message_id FROM message_log WHERE project_id = $1 AND {bulk_rows_sql(_IDS)})""",
     *(
         f"DELETE FROM {table} WHERE project_id = $1 AND {bulk_rows_sql(_IDS)}"
-        for table in ("message_log", "send_address_claims")
+        for table in ("message_log", "send_address_claims", "marketing_touches")
     ),
     f"DELETE FROM messages WHERE project_id = $1 AND {transactional_messages_sql(_IDS)}",
     f"DELETE FROM transactional_requests WHERE project_id = $1 AND ({transactional_requests_sql(_IDS)})",

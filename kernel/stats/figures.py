@@ -24,6 +24,10 @@ _COUNTED = {
     "expired": "expired",
     "cancelled": "cancelled",
     "retries": "retries",
+    "capped": "capped",
+    "grace_period": "grace_period",
+    "quiet_hours_dropped": "quiet_hours_dropped",
+    "quiet_hours_delayed": "quiet_hours_delayed",
 }
 #: Figure <- feedback kind, counted as events.
 _EVENTS = {
@@ -61,6 +65,10 @@ class Figures:
     click_events: int = 0
     unsubscribed: int = 0
     complained: int = 0
+    capped: int = 0
+    grace_period: int = 0
+    quiet_hours_dropped: int = 0
+    quiet_hours_delayed: int = 0
 
     def add(self, other: Figures) -> None:
         for figure in fields(self):
@@ -84,6 +92,7 @@ class Figures:
     def pending(self) -> int:
         """Targeted messages without a final outcome yet."""
         final = self.sent + self.failed + self.expired + self.cancelled + self.suppressed
+        final += self.capped + self.grace_period + self.quiet_hours_dropped
         return self.targeted - final
 
     @property

@@ -105,11 +105,15 @@ async def completed(
 #: The counts GetSend gives in total and per channel.
 CHANNEL_COUNTS = ("planned", "sent", "failed", "suppressed", "expired", "cancelled", "pending", "retries")
 CHANNEL_COUNTS += ("duplicates", "not_consented")
+#: The messages the marketing pressure rules kept from going out (final, like sent).
+PRESSURE_COUNTS = ("capped", "grace_period", "quiet_hours_dropped")
+CHANNEL_COUNTS += (*PRESSURE_COUNTS, "quiet_hours_delayed")
 
 
 def adds_up(send: messages_pb2.Send) -> bool:
     """The send's messages are all accounted for, and its channels' counts add up to its own."""
     final = send.sent + send.failed + send.expired + send.cancelled + send.suppressed
+    final += sum(getattr(send, name) for name in PRESSURE_COUNTS)
     channels = {name: sum(getattr(c, name) for c in send.by_channel) for name in CHANNEL_COUNTS}
     return send.planned == final + send.pending and channels == {n: getattr(send, n) for n in CHANNEL_COUNTS}
 

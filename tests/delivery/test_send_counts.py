@@ -35,6 +35,7 @@ async def test_a_sends_counts_add_its_slices_up(db, project: ProjectKey) -> None
         "retries": 3,
         "duplicates": 2,
         "not_consented": 4,
+        **dict.fromkeys(("capped", "grace_period", "quiet_hours_dropped", "quiet_hours_delayed"), 0),
     }
     assert counts[send_id].pending == 3
     assert counts[idle].counters == dict.fromkeys(COUNTERS, 0)

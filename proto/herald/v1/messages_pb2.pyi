@@ -230,7 +230,7 @@ class CreateSendRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., profiles: _Optional[_Union[ProfileList, _Mapping]] = ..., all_reachable: _Optional[_Union[AllReachable, _Mapping]] = ..., segments: _Optional[_Union[_segments_pb2.SegmentSelection, _Mapping]] = ..., channels: _Optional[_Iterable[str]] = ..., templates: _Optional[_Mapping[str, MessageTemplate]] = ..., purpose: _Optional[_Union[_common_pb2.Purpose, str]] = ..., pacing: _Optional[_Union[Pacing, _Mapping]] = ..., unpaced: _Optional[bool] = ..., domains: _Optional[_Union[DomainFilter, _Mapping]] = ..., require_opt_in: _Optional[bool] = ..., request_id: _Optional[str] = ..., start_paused: _Optional[bool] = ..., saved_templates: _Optional[_Mapping[str, TemplateRef]] = ..., campaign_data: _Optional[_Mapping[str, str]] = ..., channel_priority: _Optional[bool] = ...) -> None: ...
 
 class Send(_message.Message):
-    __slots__ = ("send_id", "name", "state", "purpose", "channels", "pacing", "outbox_complete", "planned", "sent", "failed", "suppressed", "expired", "cancelled", "pending", "retries", "duplicates", "not_consented", "unknown_profiles", "created_at", "finished_at", "templates", "paused_channels", "feedback", "saved_templates", "by_channel", "channel_priority")
+    __slots__ = ("send_id", "name", "state", "purpose", "channels", "pacing", "outbox_complete", "planned", "sent", "failed", "suppressed", "expired", "cancelled", "pending", "retries", "duplicates", "not_consented", "unknown_profiles", "created_at", "finished_at", "templates", "paused_channels", "feedback", "saved_templates", "by_channel", "channel_priority", "capped", "grace_period", "quiet_hours_dropped", "quiet_hours_delayed")
     class TemplatesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -271,6 +271,10 @@ class Send(_message.Message):
     SAVED_TEMPLATES_FIELD_NUMBER: _ClassVar[int]
     BY_CHANNEL_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    CAPPED_FIELD_NUMBER: _ClassVar[int]
+    GRACE_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    QUIET_HOURS_DROPPED_FIELD_NUMBER: _ClassVar[int]
+    QUIET_HOURS_DELAYED_FIELD_NUMBER: _ClassVar[int]
     send_id: str
     name: str
     state: SendState
@@ -297,10 +301,14 @@ class Send(_message.Message):
     saved_templates: _containers.MessageMap[str, TemplateRef]
     by_channel: _containers.RepeatedCompositeFieldContainer[SendChannelCounts]
     channel_priority: bool
-    def __init__(self, send_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[SendState, str]] = ..., purpose: _Optional[_Union[_common_pb2.Purpose, str]] = ..., channels: _Optional[_Iterable[str]] = ..., pacing: _Optional[_Union[Pacing, _Mapping]] = ..., outbox_complete: _Optional[bool] = ..., planned: _Optional[int] = ..., sent: _Optional[int] = ..., failed: _Optional[int] = ..., suppressed: _Optional[int] = ..., expired: _Optional[int] = ..., cancelled: _Optional[int] = ..., pending: _Optional[int] = ..., retries: _Optional[int] = ..., duplicates: _Optional[int] = ..., not_consented: _Optional[int] = ..., unknown_profiles: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., templates: _Optional[_Mapping[str, MessageTemplate]] = ..., paused_channels: _Optional[_Iterable[_Union[ChannelPause, _Mapping]]] = ..., feedback: _Optional[_Iterable[_Union[ChannelFeedback, _Mapping]]] = ..., saved_templates: _Optional[_Mapping[str, TemplateRef]] = ..., by_channel: _Optional[_Iterable[_Union[SendChannelCounts, _Mapping]]] = ..., channel_priority: _Optional[bool] = ...) -> None: ...
+    capped: int
+    grace_period: int
+    quiet_hours_dropped: int
+    quiet_hours_delayed: int
+    def __init__(self, send_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[SendState, str]] = ..., purpose: _Optional[_Union[_common_pb2.Purpose, str]] = ..., channels: _Optional[_Iterable[str]] = ..., pacing: _Optional[_Union[Pacing, _Mapping]] = ..., outbox_complete: _Optional[bool] = ..., planned: _Optional[int] = ..., sent: _Optional[int] = ..., failed: _Optional[int] = ..., suppressed: _Optional[int] = ..., expired: _Optional[int] = ..., cancelled: _Optional[int] = ..., pending: _Optional[int] = ..., retries: _Optional[int] = ..., duplicates: _Optional[int] = ..., not_consented: _Optional[int] = ..., unknown_profiles: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., templates: _Optional[_Mapping[str, MessageTemplate]] = ..., paused_channels: _Optional[_Iterable[_Union[ChannelPause, _Mapping]]] = ..., feedback: _Optional[_Iterable[_Union[ChannelFeedback, _Mapping]]] = ..., saved_templates: _Optional[_Mapping[str, TemplateRef]] = ..., by_channel: _Optional[_Iterable[_Union[SendChannelCounts, _Mapping]]] = ..., channel_priority: _Optional[bool] = ..., capped: _Optional[int] = ..., grace_period: _Optional[int] = ..., quiet_hours_dropped: _Optional[int] = ..., quiet_hours_delayed: _Optional[int] = ...) -> None: ...
 
 class SendChannelCounts(_message.Message):
-    __slots__ = ("channel", "planned", "sent", "failed", "suppressed", "expired", "cancelled", "pending", "retries", "duplicates", "not_consented", "feedback")
+    __slots__ = ("channel", "planned", "sent", "failed", "suppressed", "expired", "cancelled", "pending", "retries", "duplicates", "not_consented", "feedback", "capped", "grace_period", "quiet_hours_dropped", "quiet_hours_delayed")
     class FeedbackEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -320,6 +328,10 @@ class SendChannelCounts(_message.Message):
     DUPLICATES_FIELD_NUMBER: _ClassVar[int]
     NOT_CONSENTED_FIELD_NUMBER: _ClassVar[int]
     FEEDBACK_FIELD_NUMBER: _ClassVar[int]
+    CAPPED_FIELD_NUMBER: _ClassVar[int]
+    GRACE_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    QUIET_HOURS_DROPPED_FIELD_NUMBER: _ClassVar[int]
+    QUIET_HOURS_DELAYED_FIELD_NUMBER: _ClassVar[int]
     channel: str
     planned: int
     sent: int
@@ -332,7 +344,11 @@ class SendChannelCounts(_message.Message):
     duplicates: int
     not_consented: int
     feedback: _containers.ScalarMap[str, int]
-    def __init__(self, channel: _Optional[str] = ..., planned: _Optional[int] = ..., sent: _Optional[int] = ..., failed: _Optional[int] = ..., suppressed: _Optional[int] = ..., expired: _Optional[int] = ..., cancelled: _Optional[int] = ..., pending: _Optional[int] = ..., retries: _Optional[int] = ..., duplicates: _Optional[int] = ..., not_consented: _Optional[int] = ..., feedback: _Optional[_Mapping[str, int]] = ...) -> None: ...
+    capped: int
+    grace_period: int
+    quiet_hours_dropped: int
+    quiet_hours_delayed: int
+    def __init__(self, channel: _Optional[str] = ..., planned: _Optional[int] = ..., sent: _Optional[int] = ..., failed: _Optional[int] = ..., suppressed: _Optional[int] = ..., expired: _Optional[int] = ..., cancelled: _Optional[int] = ..., pending: _Optional[int] = ..., retries: _Optional[int] = ..., duplicates: _Optional[int] = ..., not_consented: _Optional[int] = ..., feedback: _Optional[_Mapping[str, int]] = ..., capped: _Optional[int] = ..., grace_period: _Optional[int] = ..., quiet_hours_dropped: _Optional[int] = ..., quiet_hours_delayed: _Optional[int] = ...) -> None: ...
 
 class ChannelFeedback(_message.Message):
     __slots__ = ("channel", "events")

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15herald/v1/stats.proto\x12\therald.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\'\n\x13GetSendStatsRequest\x12\x10\n\x08send_ids\x18\x01 \x03(\t\"*\n\x16\x45xportSendStatsRequest\x12\x10\n\x08send_ids\x18\x01 \x03(\t\"\xce\x02\n\x0cStatsFigures\x12\x10\n\x08targeted\x18\x01 \x01(\x03\x12\x14\n\x0c\x64\x65\x64uplicated\x18\x02 \x01(\x03\x12\x12\n\nsuppressed\x18\x03 \x01(\x03\x12\x15\n\rnot_consented\x18\x04 \x01(\x03\x12\x0c\n\x04sent\x18\x05 \x01(\x03\x12\x0e\n\x06\x66\x61iled\x18\x06 \x01(\x03\x12\x0f\n\x07\x65xpired\x18\x07 \x01(\x03\x12\x11\n\tcancelled\x18\x08 \x01(\x03\x12\x0f\n\x07retries\x18\t \x01(\x03\x12\x11\n\tdelivered\x18\n \x01(\x03\x12\x0f\n\x07\x62ounced\x18\x0b \x01(\x03\x12\x0e\n\x06opened\x18\x0c \x01(\x03\x12\x0f\n\x07\x63licked\x18\r \x01(\x03\x12\x13\n\x0bopen_events\x18\x0e \x01(\x03\x12\x14\n\x0c\x63lick_events\x18\x0f \x01(\x03\x12\x14\n\x0cunsubscribed\x18\x10 \x01(\x03\x12\x12\n\ncomplained\x18\x11 \x01(\x03\";\n\nStatsRates\x12\x10\n\x08\x64\x65livery\x18\x01 \x01(\x01\x12\x0c\n\x04open\x18\x02 \x01(\x01\x12\r\n\x05\x63lick\x18\x03 \x01(\x01\"\x80\x01\n\x0c\x43hannelStats\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12(\n\x07\x66igures\x18\x02 \x01(\x0b\x32\x17.herald.v1.StatsFigures\x12$\n\x05rates\x18\x03 \x01(\x0b\x32\x15.herald.v1.StatsRates\x12\x0f\n\x07pending\x18\x04 \x01(\x03\"s\n\x0bStatsBucket\x12)\n\x05start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12(\n\x07\x66igures\x18\x03 \x01(\x0b\x32\x17.herald.v1.StatsFigures\"\x97\x01\n\tSendStats\x12\x10\n\x08send_ids\x18\x01 \x03(\t\x12&\n\x05total\x18\x02 \x01(\x0b\x32\x17.herald.v1.ChannelStats\x12)\n\x08\x63hannels\x18\x03 \x03(\x0b\x32\x17.herald.v1.ChannelStats\x12%\n\x05hours\x18\x04 \x03(\x0b\x32\x16.herald.v1.StatsBucket\"\x97\x01\n\x17\x45xportSendStatsResponse\x12\x0f\n\x07send_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\x30\n\x0c\x62ucket_start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x07\x66igures\x18\x04 \x01(\x0b\x32\x17.herald.v1.StatsFigures\".\n\x17GetCampaignStatsRequest\x12\x13\n\x0b\x63\x61mpaign_id\x18\x01 \x01(\t\"1\n\x1a\x45xportCampaignStatsRequest\x12\x13\n\x0b\x63\x61mpaign_id\x18\x01 \x01(\t\"\xcc\x01\n\x0fOccurrenceStats\x12\x16\n\x0eoccurrence_key\x18\x01 \x01(\t\x12,\n\x08\x64ue_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07send_id\x18\x03 \x01(\t\x12\x0f\n\x07variant\x18\x04 \x01(\t\x12&\n\x05total\x18\x05 \x01(\x0b\x32\x17.herald.v1.ChannelStats\x12)\n\x08\x63hannels\x18\x06 \x03(\x0b\x32\x17.herald.v1.ChannelStats\"r\n\x0cVariantStats\x12\x0f\n\x07variant\x18\x01 \x01(\t\x12&\n\x05total\x18\x02 \x01(\x0b\x32\x17.herald.v1.ChannelStats\x12)\n\x08\x63hannels\x18\x03 \x03(\x0b\x32\x17.herald.v1.ChannelStats\"\xa8\x01\n\rCampaignStats\x12\x13\n\x0b\x63\x61mpaign_id\x18\x01 \x01(\t\x12&\n\x08\x63\x61mpaign\x18\x02 \x01(\x0b\x32\x14.herald.v1.SendStats\x12/\n\x0boccurrences\x18\x03 \x03(\x0b\x32\x1a.herald.v1.OccurrenceStats\x12)\n\x08variants\x18\x04 \x03(\x0b\x32\x17.herald.v1.VariantStats\"\xc4\x01\n\x1b\x45xportCampaignStatsResponse\x12\x16\n\x0eoccurrence_key\x18\x01 \x01(\t\x12\x0f\n\x07send_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x03 \x01(\t\x12\x30\n\x0c\x62ucket_start\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x07\x66igures\x18\x05 \x01(\x0b\x32\x17.herald.v1.StatsFigures\x12\x0f\n\x07variant\x18\x06 \x01(\t2\xea\x02\n\x0cStatsService\x12\x44\n\x0cGetSendStats\x12\x1e.herald.v1.GetSendStatsRequest\x1a\x14.herald.v1.SendStats\x12Z\n\x0f\x45xportSendStats\x12!.herald.v1.ExportSendStatsRequest\x1a\".herald.v1.ExportSendStatsResponse0\x01\x12P\n\x10GetCampaignStats\x12\".herald.v1.GetCampaignStatsRequest\x1a\x18.herald.v1.CampaignStats\x12\x66\n\x13\x45xportCampaignStats\x12%.herald.v1.ExportCampaignStatsRequest\x1a&.herald.v1.ExportCampaignStatsResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15herald/v1/stats.proto\x12\therald.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\'\n\x13GetSendStatsRequest\x12\x10\n\x08send_ids\x18\x01 \x03(\t\"*\n\x16\x45xportSendStatsRequest\x12\x10\n\x08send_ids\x18\x01 \x03(\t\"\xae\x03\n\x0cStatsFigures\x12\x10\n\x08targeted\x18\x01 \x01(\x03\x12\x14\n\x0c\x64\x65\x64uplicated\x18\x02 \x01(\x03\x12\x12\n\nsuppressed\x18\x03 \x01(\x03\x12\x15\n\rnot_consented\x18\x04 \x01(\x03\x12\x0c\n\x04sent\x18\x05 \x01(\x03\x12\x0e\n\x06\x66\x61iled\x18\x06 \x01(\x03\x12\x0f\n\x07\x65xpired\x18\x07 \x01(\x03\x12\x11\n\tcancelled\x18\x08 \x01(\x03\x12\x0f\n\x07retries\x18\t \x01(\x03\x12\x11\n\tdelivered\x18\n \x01(\x03\x12\x0f\n\x07\x62ounced\x18\x0b \x01(\x03\x12\x0e\n\x06opened\x18\x0c \x01(\x03\x12\x0f\n\x07\x63licked\x18\r \x01(\x03\x12\x13\n\x0bopen_events\x18\x0e \x01(\x03\x12\x14\n\x0c\x63lick_events\x18\x0f \x01(\x03\x12\x14\n\x0cunsubscribed\x18\x10 \x01(\x03\x12\x12\n\ncomplained\x18\x11 \x01(\x03\x12\x0e\n\x06\x63\x61pped\x18\x12 \x01(\x03\x12\x14\n\x0cgrace_period\x18\x13 \x01(\x03\x12\x1b\n\x13quiet_hours_dropped\x18\x14 \x01(\x03\x12\x1b\n\x13quiet_hours_delayed\x18\x15 \x01(\x03\";\n\nStatsRates\x12\x10\n\x08\x64\x65livery\x18\x01 \x01(\x01\x12\x0c\n\x04open\x18\x02 \x01(\x01\x12\r\n\x05\x63lick\x18\x03 \x01(\x01\"\x80\x01\n\x0c\x43hannelStats\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12(\n\x07\x66igures\x18\x02 \x01(\x0b\x32\x17.herald.v1.StatsFigures\x12$\n\x05rates\x18\x03 \x01(\x0b\x32\x15.herald.v1.StatsRates\x12\x0f\n\x07pending\x18\x04 \x01(\x03\"s\n\x0bStatsBucket\x12)\n\x05start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12(\n\x07\x66igures\x18\x03 \x01(\x0b\x32\x17.herald.v1.StatsFigures\"\x97\x01\n\tSendStats\x12\x10\n\x08send_ids\x18\x01 \x03(\t\x12&\n\x05total\x18\x02 \x01(\x0b\x32\x17.herald.v1.ChannelStats\x12)\n\x08\x63hannels\x18\x03 \x03(\x0b\x32\x17.herald.v1.ChannelStats\x12%\n\x05hours\x18\x04 \x03(\x0b\x32\x16.herald.v1.StatsBucket\"\x97\x01\n\x17\x45xportSendStatsResponse\x12\x0f\n\x07send_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\x30\n\x0c\x62ucket_start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x07\x66igures\x18\x04 \x01(\x0b\x32\x17.herald.v1.StatsFigures\".\n\x17GetCampaignStatsRequest\x12\x13\n\x0b\x63\x61mpaign_id\x18\x01 \x01(\t\"1\n\x1a\x45xportCampaignStatsRequest\x12\x13\n\x0b\x63\x61mpaign_id\x18\x01 \x01(\t\"\xcc\x01\n\x0fOccurrenceStats\x12\x16\n\x0eoccurrence_key\x18\x01 \x01(\t\x12,\n\x08\x64ue_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07send_id\x18\x03 \x01(\t\x12\x0f\n\x07variant\x18\x04 \x01(\t\x12&\n\x05total\x18\x05 \x01(\x0b\x32\x17.herald.v1.ChannelStats\x12)\n\x08\x63hannels\x18\x06 \x03(\x0b\x32\x17.herald.v1.ChannelStats\"r\n\x0cVariantStats\x12\x0f\n\x07variant\x18\x01 \x01(\t\x12&\n\x05total\x18\x02 \x01(\x0b\x32\x17.herald.v1.ChannelStats\x12)\n\x08\x63hannels\x18\x03 \x03(\x0b\x32\x17.herald.v1.ChannelStats\"\xa8\x01\n\rCampaignStats\x12\x13\n\x0b\x63\x61mpaign_id\x18\x01 \x01(\t\x12&\n\x08\x63\x61mpaign\x18\x02 \x01(\x0b\x32\x14.herald.v1.SendStats\x12/\n\x0boccurrences\x18\x03 \x03(\x0b\x32\x1a.herald.v1.OccurrenceStats\x12)\n\x08variants\x18\x04 \x03(\x0b\x32\x17.herald.v1.VariantStats\"\xc4\x01\n\x1b\x45xportCampaignStatsResponse\x12\x16\n\x0eoccurrence_key\x18\x01 \x01(\t\x12\x0f\n\x07send_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x03 \x01(\t\x12\x30\n\x0c\x62ucket_start\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x07\x66igures\x18\x05 \x01(\x0b\x32\x17.herald.v1.StatsFigures\x12\x0f\n\x07variant\x18\x06 \x01(\t2\xea\x02\n\x0cStatsService\x12\x44\n\x0cGetSendStats\x12\x1e.herald.v1.GetSendStatsRequest\x1a\x14.herald.v1.SendStats\x12Z\n\x0f\x45xportSendStats\x12!.herald.v1.ExportSendStatsRequest\x1a\".herald.v1.ExportSendStatsResponse0\x01\x12P\n\x10GetCampaignStats\x12\".herald.v1.GetCampaignStatsRequest\x1a\x18.herald.v1.CampaignStats\x12\x66\n\x13\x45xportCampaignStats\x12%.herald.v1.ExportCampaignStatsRequest\x1a&.herald.v1.ExportCampaignStatsResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,29 +37,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EXPORTSENDSTATSREQUEST']._serialized_start=110
   _globals['_EXPORTSENDSTATSREQUEST']._serialized_end=152
   _globals['_STATSFIGURES']._serialized_start=155
-  _globals['_STATSFIGURES']._serialized_end=489
-  _globals['_STATSRATES']._serialized_start=491
-  _globals['_STATSRATES']._serialized_end=550
-  _globals['_CHANNELSTATS']._serialized_start=553
-  _globals['_CHANNELSTATS']._serialized_end=681
-  _globals['_STATSBUCKET']._serialized_start=683
-  _globals['_STATSBUCKET']._serialized_end=798
-  _globals['_SENDSTATS']._serialized_start=801
-  _globals['_SENDSTATS']._serialized_end=952
-  _globals['_EXPORTSENDSTATSRESPONSE']._serialized_start=955
-  _globals['_EXPORTSENDSTATSRESPONSE']._serialized_end=1106
-  _globals['_GETCAMPAIGNSTATSREQUEST']._serialized_start=1108
-  _globals['_GETCAMPAIGNSTATSREQUEST']._serialized_end=1154
-  _globals['_EXPORTCAMPAIGNSTATSREQUEST']._serialized_start=1156
-  _globals['_EXPORTCAMPAIGNSTATSREQUEST']._serialized_end=1205
-  _globals['_OCCURRENCESTATS']._serialized_start=1208
-  _globals['_OCCURRENCESTATS']._serialized_end=1412
-  _globals['_VARIANTSTATS']._serialized_start=1414
-  _globals['_VARIANTSTATS']._serialized_end=1528
-  _globals['_CAMPAIGNSTATS']._serialized_start=1531
-  _globals['_CAMPAIGNSTATS']._serialized_end=1699
-  _globals['_EXPORTCAMPAIGNSTATSRESPONSE']._serialized_start=1702
-  _globals['_EXPORTCAMPAIGNSTATSRESPONSE']._serialized_end=1898
-  _globals['_STATSSERVICE']._serialized_start=1901
-  _globals['_STATSSERVICE']._serialized_end=2263
+  _globals['_STATSFIGURES']._serialized_end=585
+  _globals['_STATSRATES']._serialized_start=587
+  _globals['_STATSRATES']._serialized_end=646
+  _globals['_CHANNELSTATS']._serialized_start=649
+  _globals['_CHANNELSTATS']._serialized_end=777
+  _globals['_STATSBUCKET']._serialized_start=779
+  _globals['_STATSBUCKET']._serialized_end=894
+  _globals['_SENDSTATS']._serialized_start=897
+  _globals['_SENDSTATS']._serialized_end=1048
+  _globals['_EXPORTSENDSTATSRESPONSE']._serialized_start=1051
+  _globals['_EXPORTSENDSTATSRESPONSE']._serialized_end=1202
+  _globals['_GETCAMPAIGNSTATSREQUEST']._serialized_start=1204
+  _globals['_GETCAMPAIGNSTATSREQUEST']._serialized_end=1250
+  _globals['_EXPORTCAMPAIGNSTATSREQUEST']._serialized_start=1252
+  _globals['_EXPORTCAMPAIGNSTATSREQUEST']._serialized_end=1301
+  _globals['_OCCURRENCESTATS']._serialized_start=1304
+  _globals['_OCCURRENCESTATS']._serialized_end=1508
+  _globals['_VARIANTSTATS']._serialized_start=1510
+  _globals['_VARIANTSTATS']._serialized_end=1624
+  _globals['_CAMPAIGNSTATS']._serialized_start=1627
+  _globals['_CAMPAIGNSTATS']._serialized_end=1795
+  _globals['_EXPORTCAMPAIGNSTATSRESPONSE']._serialized_start=1798
+  _globals['_EXPORTCAMPAIGNSTATSRESPONSE']._serialized_end=1994
+  _globals['_STATSSERVICE']._serialized_start=1997
+  _globals['_STATSSERVICE']._serialized_end=2359
 # @@protoc_insertion_point(module_scope)

@@ -22,7 +22,7 @@ class ExportSendStatsRequest(_message.Message):
     def __init__(self, send_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class StatsFigures(_message.Message):
-    __slots__ = ("targeted", "deduplicated", "suppressed", "not_consented", "sent", "failed", "expired", "cancelled", "retries", "delivered", "bounced", "opened", "clicked", "open_events", "click_events", "unsubscribed", "complained")
+    __slots__ = ("targeted", "deduplicated", "suppressed", "not_consented", "sent", "failed", "expired", "cancelled", "retries", "delivered", "bounced", "opened", "clicked", "open_events", "click_events", "unsubscribed", "complained", "capped", "grace_period", "quiet_hours_dropped", "quiet_hours_delayed")
     TARGETED_FIELD_NUMBER: _ClassVar[int]
     DEDUPLICATED_FIELD_NUMBER: _ClassVar[int]
     SUPPRESSED_FIELD_NUMBER: _ClassVar[int]
@@ -40,6 +40,10 @@ class StatsFigures(_message.Message):
     CLICK_EVENTS_FIELD_NUMBER: _ClassVar[int]
     UNSUBSCRIBED_FIELD_NUMBER: _ClassVar[int]
     COMPLAINED_FIELD_NUMBER: _ClassVar[int]
+    CAPPED_FIELD_NUMBER: _ClassVar[int]
+    GRACE_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    QUIET_HOURS_DROPPED_FIELD_NUMBER: _ClassVar[int]
+    QUIET_HOURS_DELAYED_FIELD_NUMBER: _ClassVar[int]
     targeted: int
     deduplicated: int
     suppressed: int
@@ -57,7 +61,11 @@ class StatsFigures(_message.Message):
     click_events: int
     unsubscribed: int
     complained: int
-    def __init__(self, targeted: _Optional[int] = ..., deduplicated: _Optional[int] = ..., suppressed: _Optional[int] = ..., not_consented: _Optional[int] = ..., sent: _Optional[int] = ..., failed: _Optional[int] = ..., expired: _Optional[int] = ..., cancelled: _Optional[int] = ..., retries: _Optional[int] = ..., delivered: _Optional[int] = ..., bounced: _Optional[int] = ..., opened: _Optional[int] = ..., clicked: _Optional[int] = ..., open_events: _Optional[int] = ..., click_events: _Optional[int] = ..., unsubscribed: _Optional[int] = ..., complained: _Optional[int] = ...) -> None: ...
+    capped: int
+    grace_period: int
+    quiet_hours_dropped: int
+    quiet_hours_delayed: int
+    def __init__(self, targeted: _Optional[int] = ..., deduplicated: _Optional[int] = ..., suppressed: _Optional[int] = ..., not_consented: _Optional[int] = ..., sent: _Optional[int] = ..., failed: _Optional[int] = ..., expired: _Optional[int] = ..., cancelled: _Optional[int] = ..., retries: _Optional[int] = ..., delivered: _Optional[int] = ..., bounced: _Optional[int] = ..., opened: _Optional[int] = ..., clicked: _Optional[int] = ..., open_events: _Optional[int] = ..., click_events: _Optional[int] = ..., unsubscribed: _Optional[int] = ..., complained: _Optional[int] = ..., capped: _Optional[int] = ..., grace_period: _Optional[int] = ..., quiet_hours_dropped: _Optional[int] = ..., quiet_hours_delayed: _Optional[int] = ...) -> None: ...
 
 class StatsRates(_message.Message):
     __slots__ = ("delivery", "open", "click")
