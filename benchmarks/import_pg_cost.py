@@ -9,10 +9,11 @@ the statement it ran for (parse, bind and execute apart: bind is where the array
 the parameters are read), and printed per profile imported, largest first. Logging each message costs
 some CPU of its own: compare the shares, and ``import_bench.py`` for totals.
 
-``--without-foreign-keys`` drops, in that scratch database only, the foreign keys of the profile tables
-before importing: what the per-row checks of the foreign keys (each a query on the referenced row, which
-it locks) cost, for a design that would keep that integrity otherwise. The last line printed is the JSON
-summary.
+``--without-foreign-keys`` drops, in that scratch database only, the foreign keys left on the profile
+tables before importing (since migration 0029, only the one from ``profiles`` to ``projects``: the
+identities, addresses and consent are kept to their profiles by their writers): what the per-row checks
+of the foreign keys (each a query on the referenced row, which it locks) cost. The last line printed is
+the JSON summary.
 """
 
 from __future__ import annotations

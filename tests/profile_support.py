@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -137,3 +138,17 @@ async def erase_and_suppress(
     await stub.EraseProfile(
         profiles_pb2.EraseProfileRequest(profile=profile, suppress=True), metadata=project.auth
     )
+
+
+async def wait_for_lock_wait(db: asyncpg.Pool, text: str) -> None:
+    """Until a backend running a statement containing ``text`` waits for a row lock."""
+    for _ in range(500):
+        waiting = await db.fetchval(
+            """SELECT count(*) FROM pg_stat_activity
+               WHERE wait_event_type = 'Lock' AND query LIKE '%' || $1 || '%'""",
+            text,
+        )
+        if waiting:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no statement with {text!r} ever waited for a lock")

@@ -28,6 +28,7 @@ from kernel.profiles.timeline import LAST_SEEN
 from kernel.settings import Settings
 from kernel.storage.database import create_pool
 from tests.conftest import ProjectKey, field_violations, rpc_error
+from tests.profile_support import wait_for_lock_wait
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -471,20 +472,6 @@ async def test_concurrent_streams_and_batches_of_new_profiles(profiles, project:
     assert await row_count(db, "events", project) == 1000
     assert await row_count(db, "profiles", project) == 60
     assert await row_count(db, "profile_identities", project) == 60
-
-
-async def wait_for_lock_wait(db: asyncpg.Pool, text: str) -> None:
-    """Until a backend running a statement containing ``text`` waits for a row lock."""
-    for _ in range(500):
-        waiting = await db.fetchval(
-            """SELECT count(*) FROM pg_stat_activity
-               WHERE wait_event_type = 'Lock' AND query LIKE '%' || $1 || '%'""",
-            text,
-        )
-        if waiting:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"no statement with {text!r} ever waited for a lock")
 
 
 async def test_event_racing_a_merge_lands_on_the_surviving_profile(profiles, project: ProjectKey, db) -> None:

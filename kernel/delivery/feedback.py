@@ -266,9 +266,13 @@ class FeedbackProcessor:
     ) -> None:
         if not profile_ids:
             return
+        # Each profile is locked as its consent is written (no foreign key does it): a profile erased or
+        # merged away meanwhile is skipped instead of leaving a row that names no profile.
         await conn.execute(
             """INSERT INTO profile_subscriptions (project_id, profile_id, channel, purpose, topic, status)
-               SELECT $1, p, $3, 'marketing', '', 'opted_out' FROM unnest($2::uuid[]) AS p
+               SELECT $1, profile_id, $3, 'marketing', '', 'opted_out' FROM (
+                   SELECT profile_id FROM profiles WHERE project_id = $1 AND profile_id = any($2::uuid[])
+                   ORDER BY profile_id FOR KEY SHARE) AS locked
                ON CONFLICT (project_id, profile_id, channel, purpose, topic)
                DO UPDATE SET status = 'opted_out', updated_at = now()""",
             project_id,

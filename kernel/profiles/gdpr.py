@@ -61,6 +61,8 @@ _IDS = "$2::uuid[]"
 # addresses that find them (kernel.profiles.delivered) are still there. Merge records name the profile as
 # target or (should one survive a partial merge) as source. A bulk message still waiting for a retry
 # will not be sent: it counts as cancelled in its send and its channel, whose figures then still add up.
+# No foreign key cascades to the identities, addresses and consent (migration 0029): only these deletes
+# remove them.
 _DELETE_OWNED = (
     f"""WITH gone AS (
             DELETE FROM message_retries WHERE project_id = $1 AND {bulk_rows_sql(_IDS)}

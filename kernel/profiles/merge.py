@@ -95,10 +95,13 @@ async def merge_into(
     )
     await conn.execute("UPDATE events SET profile_id = $3 WHERE project_id = $1 AND profile_id = $2", *args)
     # Union; where both hold the same address or consent scope, the target's row (and consent) stays.
+    # The source's rows are deleted as they move: no foreign key removes them with the source's row.
     for table, columns in _UNITED_COLUMNS.items():
         await conn.execute(
-            f"""INSERT INTO {table} (project_id, profile_id, {columns})
-                SELECT project_id, $3, {columns} FROM {table} WHERE project_id = $1 AND profile_id = $2
+            f"""WITH moved AS (
+                    DELETE FROM {table} WHERE project_id = $1 AND profile_id = $2 RETURNING {columns})
+                INSERT INTO {table} (project_id, profile_id, {columns})
+                SELECT $1, $3, {columns} FROM moved
                 ON CONFLICT DO NOTHING""",
             *args,
         )
