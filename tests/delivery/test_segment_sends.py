@@ -3,6 +3,7 @@ the matching profiles, once each, through the SparkPost emulator."""
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 
 import grpc
@@ -121,3 +122,29 @@ async def test_an_address_shared_with_a_profile_outside_the_segment_is_sent_to_i
         configured.project_id,
     )
     assert [str(row["profile_id"]) for row in logged] == [inside]
+
+
+async def test_who_is_in_the_audience_is_frozen_when_the_send_is_created(
+    server, messages, profiles, configured, sparkpost, db
+) -> None:
+    await _population(profiles, configured)
+    selection = segments_pb2.SegmentSelection(condition=equals("country", "DE"))
+    send = await messages.CreateSend(
+        send_request(segments=selection, start_paused=True), metadata=configured.auth
+    )
+    await person(profiles, configured, "p1", country="FR")
+    await person(profiles, configured, "p2", country="DE")
+    await messages.ResumeSend(messages_pb2.ResumeSendRequest(send_id=send.send_id), metadata=configured.auth)
+    async with sender_worker(server, worker_batch_size=3):
+        done = await completed(messages, configured, send.send_id)
+
+    german = {f"p{i}@example.com" for i in range(PEOPLE) if i % 2 == 1}
+    assert {record["email"] for record in sparkpost.accepted} == german
+    assert done.sent == len(german)
+    # Slices of 3 are cut from the 15 profiles of the audience, not from the project's 30.
+    slices = await db.fetchval(
+        "SELECT count(*) FROM send_slices WHERE project_id = $1 AND send_id = $2",
+        configured.project_id,
+        uuid.UUID(send.send_id),
+    )
+    assert slices == len(german) // 3

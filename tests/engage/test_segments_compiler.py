@@ -8,7 +8,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
@@ -180,17 +179,14 @@ async def _store(db: asyncpg.Pool, project: ProjectKey, people: list[Person]) ->
     return ids
 
 
-@pytest.mark.parametrize("per_profile", [False, True], ids=["whole-project", "per-profile"])
 async def test_the_compiled_sql_agrees_with_the_tree_on_random_profiles(
-    db: asyncpg.Pool, project: ProjectKey, per_profile: bool
+    db: asyncpg.Pool, project: ProjectKey
 ) -> None:
     people = _population()
     ids = await _store(db, project, people)
     for tree in _trees():
         expected = {pid for pid, person in zip(ids, people, strict=True) if holds(tree, person, NOW)}
         async with db.acquire() as conn:
-            rows = await preview(
-                conn, project.project_id, tree, NOW, PEOPLE + 1, None, [], per_profile=per_profile
-            )
+            rows = await preview(conn, project.project_id, tree, NOW, PEOPLE + 1, None, [])
         assert {row["profile_id"] for row in rows} == expected, tree
         assert from_stored(stored_form(tree)) == tree

@@ -9,12 +9,10 @@ them (:mod:`kernel.engage.segments.statistics`); every value is a parameter.
 A leaf may be NULL where its attribute is absent: AND and OR treat NULL as false would, and a negation is
 ``IS NOT TRUE``, so "not (country = FR)" holds for a profile without a country, as the tree says.
 
-Event conditions with a lower bound are, for a whole project (Count, Preview), an uncorrelated ``IN``
-over the events of that name in the window (the index on (project_id, name, occurred_at) INCLUDE
-(profile_id) answers it, grouped once for all profiles); for a range of profiles (a send's slice,
-``per_profile``) a correlated ``EXISTS`` that reads each profile's own events and stops at the bound, since
-the ``IN`` would group the whole project's events again for every slice. An upper bound is always a
-correlated ``NOT EXISTS`` that stops at the bound (an anti-join for "did not do").
+Event conditions with a lower bound are an uncorrelated ``IN`` over the events of that name in the window
+(the index on (project_id, name, occurred_at) INCLUDE (profile_id) answers it, grouped once for all
+profiles: a send evaluates its selection once, for the whole project, when it is created). An upper bound
+is a correlated ``NOT EXISTS`` that stops at the bound (an anti-join for "did not do").
 """
 
 from __future__ import annotations
@@ -57,20 +55,17 @@ def compile_predicate(
     alias: str = "p",
     project: str = "$1",
     first: int = 2,
-    per_profile: bool = False,
 ) -> Predicate:
     """``project``: the SQL of the project id (a parameter of the caller's statement); the predicate's own
-    parameters are numbered from ``first``; ``per_profile``: the rows are a small range of the project's
-    profiles (see the module's note on events). The tree must hold no saved-segment reference (inline
-    them first: :func:`kernel.engage.segments.freeze.inline`)."""
-    compiler = _Compiler(now, alias, project, first, per_profile)
+    parameters are numbered from ``first``. The tree must hold no saved-segment reference (inline them
+    first: :func:`kernel.engage.segments.freeze.inline`)."""
+    compiler = _Compiler(now, alias, project, first)
     return Predicate(compiler.node(condition), tuple(compiler.args))
 
 
 class _Compiler:
-    def __init__(self, now: datetime, alias: str, project: str, first: int, per_profile: bool) -> None:
+    def __init__(self, now: datetime, alias: str, project: str, first: int) -> None:
         self.now = now
-        self.per_profile = per_profile
         self.alias = alias
         self.project = project
         self.first = first
@@ -196,14 +191,7 @@ class _Compiler:
         terms.extend(self.attribute(prop, "e") for prop in test.properties)
         where = " AND ".join(terms)
         parts = []
-        own_events = (
-            f"SELECT FROM events e WHERE e.project_id = {self.alias}.project_id "
-            f"AND e.profile_id = {self.alias}.profile_id AND {where}"
-        )
-        if test.at_least > 0 and self.per_profile:
-            offset = f" OFFSET {int(test.at_least) - 1}" if test.at_least > 1 else ""
-            parts.append(f"EXISTS ({own_events}{offset})")
-        elif test.at_least > 0:
+        if test.at_least > 0:
             having = (
                 ""
                 if test.at_least == 1
@@ -215,5 +203,9 @@ class _Compiler:
             )
         if test.at_most is not None:
             offset = f" OFFSET {int(test.at_most)}" if test.at_most else ""
+            own_events = (
+                f"SELECT FROM events e WHERE e.project_id = {self.alias}.project_id "
+                f"AND e.profile_id = {self.alias}.profile_id AND {where}"
+            )
             parts.append(f"NOT EXISTS ({own_events}{offset})")
         return "(" + " AND ".join(parts) + ")"

@@ -32,12 +32,10 @@ async def preview(
     limit: int,
     after: uuid.UUID | None,
     keys: Sequence[str],
-    *,
-    per_profile: bool = False,
 ) -> list[asyncpg.Record]:
     """Matching profiles in profile id order after ``after``: profile_id, custom_id and the attributes of
     ``keys`` they have (in their stored form)."""
-    predicate = compile_predicate(condition, now, first=5, per_profile=per_profile)
+    predicate = compile_predicate(condition, now, first=5)
     return await conn.fetch(
         f"""SELECT p.profile_id, p.custom_id,
                    (SELECT coalesce(jsonb_object_agg(k, p.attributes -> k), '{{}}') FROM unnest($4::text[]) k
