@@ -71,13 +71,19 @@ class _Compiler:
         self.first = first
         self.args: list[Any] = []
 
+    def over(self, alias: str) -> _Compiler:
+        """A compiler of conditions over another profiles row, binding into the same parameters."""
+        other = _Compiler(self.now, alias, self.project, self.first)
+        other.args = self.args
+        return other
+
     def bind(self, value: Any, cast: str) -> str:
         self.args.append(value)
         return f"${self.first + len(self.args) - 1}::{cast}"
 
     def node(self, node: Condition) -> str:
         if isinstance(node, AllOf):
-            return "(" + " AND ".join(self.node(child) for child in node.conditions) + ")"
+            return self.all_of(node.conditions)
         if isinstance(node, AnyOf):
             return "(" + " OR ".join(self.node(child) for child in node.conditions) + ")"
         if isinstance(node, Negation):
@@ -96,6 +102,17 @@ class _Compiler:
         if isinstance(node, Subscribed):
             return self.subscribed(node)
         raise TypeError(f"segment {node.segment_id} is not inlined")
+
+    def all_of(self, children: Sequence[Condition]) -> str:
+        """A conjunction with an event counted at least twice tests its other conditions on the profiles
+        whose events are counted, joined to them in the count's subquery, not beside it: PostgreSQL then
+        joins in parallel and groups only those profiles' events, where the grouped events of the whole
+        project, beside, were built again by each parallel worker (the predicate is then the profile's
+        being in that subquery's result, which implies the other conditions)."""
+        for index, child in enumerate(children):
+            if isinstance(child, EventTest) and child.at_least > 1:
+                return self.event(child, (*children[:index], *children[index + 1 :]))
+        return "(" + " AND ".join(self.node(child) for child in children) + ")"
 
     def subscribed(self, node: Subscribed) -> str:
         channel, purpose, topic = (
@@ -176,7 +193,9 @@ class _Compiler:
         project = f"(SELECT timezone FROM projects WHERE project_id = {self.project})"
         return f"(CASE WHEN {own} IN (SELECT name FROM pg_timezone_names) THEN {own} ELSE {project} END)"
 
-    def event(self, test: EventTest) -> str:
+    def event(self, test: EventTest, among: Sequence[Condition] = ()) -> str:
+        """``among``: conditions of the profile, tested on the profiles whose events are counted
+        (:meth:`all_of`)."""
         if test.at_least == 0 and test.at_most is None:
             return "true"  # any number of events, none included
         terms = [f"e.name = {self.bind(test.name, 'text')}"]
@@ -191,15 +210,24 @@ class _Compiler:
         terms.extend(self.attribute(prop, "e") for prop in test.properties)
         where = " AND ".join(terms)
         parts = []
-        if test.at_least > 0:
-            having = (
-                ""
-                if test.at_least == 1
-                else f" GROUP BY e.profile_id HAVING count(*) >= {int(test.at_least)}"
-            )
+        if test.at_least == 1:
             parts.append(
                 f"{self.alias}.profile_id IN (SELECT e.profile_id FROM events e "
-                f"WHERE e.project_id = {self.project} AND {where}{having})"
+                f"WHERE e.project_id = {self.project} AND {where})"
+            )
+        elif test.at_least > 1:
+            holder = f"{self.alias}_h"
+            among_sql = "".join(f" AND {self.over(holder).node(condition)}" for condition in among)
+            joined = (
+                f" JOIN profiles {holder} ON {holder}.project_id = e.project_id "
+                f"AND {holder}.profile_id = e.profile_id"
+                if among
+                else ""
+            )
+            parts.append(
+                f"{self.alias}.profile_id IN (SELECT e.profile_id FROM events e{joined} "
+                f"WHERE e.project_id = {self.project} AND {where}{among_sql} "
+                f"GROUP BY e.profile_id HAVING count(*) >= {int(test.at_least)})"
             )
         if test.at_most is not None:
             offset = f" OFFSET {int(test.at_most)}" if test.at_most else ""
