@@ -148,3 +148,25 @@ async def test_who_is_in_the_audience_is_frozen_when_the_send_is_created(
         uuid.UUID(send.send_id),
     )
     assert slices == len(german) // 3
+
+
+async def test_a_deleted_profiles_audience_rows_are_found_by_index(db, configured) -> None:
+    """Segment sends fill send_audience; deleting a profile (erasure, merge) cascades to its rows there, by
+    (project_id, profile_id), which must not read the project's every audience row: the plan's index
+    leads with those two columns (the primary key leads with the send)."""
+    async with db.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL enable_seqscan = off")
+        plan = await conn.fetchval(
+            "EXPLAIN (FORMAT JSON) DELETE FROM send_audience WHERE project_id = $1 AND profile_id = $2",
+            configured.project_id,
+            uuid.uuid4(),
+        )
+        index = plan[0]["Plan"]["Plans"][0]["Index Name"]
+        leading = await conn.fetchval(
+            """SELECT array_agg(a.attname ORDER BY k.n) FROM pg_index i
+               CROSS JOIN unnest(i.indkey[0:1]) WITH ORDINALITY AS k(attnum, n)
+               JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+               WHERE i.indexrelid = $1::regclass""",
+            index,
+        )
+    assert leading == ["project_id", "profile_id"], index
