@@ -10,7 +10,7 @@ import grpc
 import pytest
 from google.protobuf import field_mask_pb2
 
-from herald.v1 import messages_pb2, segments_pb2, segments_pb2_grpc
+from herald.v1 import common_pb2, messages_pb2, profiles_pb2, segments_pb2, segments_pb2_grpc
 from tests.conftest import field_violations, rpc_error
 from tests.delivery.conftest import sender_worker
 from tests.delivery.support import completed, person, send_request
@@ -150,16 +150,31 @@ async def test_who_is_in_the_audience_is_frozen_when_the_send_is_created(
     assert slices == len(german) // 3
 
 
-async def test_a_deleted_profiles_audience_rows_are_found_by_index(db, configured) -> None:
-    """Segment sends fill send_audience; deleting a profile (erasure, merge) cascades to its rows there, by
-    (project_id, profile_id), which must not read the project's every audience row: the plan's index
-    leads with those two columns (the primary key leads with the send)."""
+async def test_an_erased_profile_leaves_the_audiences_it_was_written_into(
+    server, messages, profiles, configured, sparkpost, db
+) -> None:
+    """send_audience has no foreign keys (they cost most of writing a segment's audience): erasure deletes
+    the profile's rows itself, found by (project_id, profile_id); the send then skips it."""
+    await _population(profiles, configured)
+    selection = segments_pb2.SegmentSelection(condition=equals("country", "DE"))
+    send = await messages.CreateSend(
+        send_request(segments=selection, start_paused=True), metadata=configured.auth
+    )
+    erased = await profiles.EraseProfile(
+        profiles_pb2.EraseProfileRequest(profile=common_pb2.ProfileRef(custom_id="p1")),
+        metadata=configured.auth,
+    )
+    assert not await db.fetchval(
+        "SELECT count(*) FROM send_audience WHERE project_id = $1 AND profile_id = $2",
+        configured.project_id,
+        uuid.UUID(erased.profile_id),
+    )
     async with db.acquire() as conn, conn.transaction():
         await conn.execute("SET LOCAL enable_seqscan = off")
         plan = await conn.fetchval(
             "EXPLAIN (FORMAT JSON) DELETE FROM send_audience WHERE project_id = $1 AND profile_id = $2",
             configured.project_id,
-            uuid.uuid4(),
+            uuid.UUID(erased.profile_id),
         )
         index = plan[0]["Plan"]["Plans"][0]["Index Name"]
         leading = await conn.fetchval(
@@ -170,3 +185,9 @@ async def test_a_deleted_profiles_audience_rows_are_found_by_index(db, configure
             index,
         )
     assert leading == ["project_id", "profile_id"], index
+    await messages.ResumeSend(messages_pb2.ResumeSendRequest(send_id=send.send_id), metadata=configured.auth)
+    async with sender_worker(server):
+        done = await completed(messages, configured, send.send_id)
+    german = {f"p{i}@example.com" for i in range(3, PEOPLE, 2)}
+    assert {record["email"] for record in sparkpost.accepted} == german
+    assert done.sent == len(german)
