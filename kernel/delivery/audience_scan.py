@@ -29,7 +29,6 @@ from kernel.delivery.audience_share import SHARE_SQL
 from kernel.delivery.send_definition import SendDefinition
 from kernel.delivery.slices import Slice
 from kernel.delivery.suppressions import blocking_reason_sql, suppression_joins_sql
-from kernel.engage.segments.compiler import compile_predicate
 from kernel.profiles.identifier_keys import identifier_hash_sql, identifier_key_sql, spelt_hash_sql
 
 # The slice's profiles: (lo, hi], hi NULL for the last slice.
@@ -44,7 +43,7 @@ _ZONE_OK = (
 _SHARE = SHARE_SQL.format(seed="$17", profile="p.profile_id")
 _SHARE_OK = f"($17::text IS NULL OR ({_SHARE} >= $18::float8 AND {_SHARE} < $19::float8))"
 _AUDIENCE_OK = f"{_ZONE_OK} AND {_SHARE_OK}"
-#: The first parameter after the filters': the attributes the templates read, then a segment's.
+#: The first parameter after the filters': the attributes the templates read.
 _FIRST_FREE = 20
 _SOURCES = {
     # $2, the send, keys the list only: typed here so that both sources take the same arguments.
@@ -60,20 +59,14 @@ holders AS (
     WHERE l.project_id = $1 AND l.send_id = $2 AND {_RANGE.format(t="l")} AND {_AUDIENCE_OK}
 )""",
 }
-# A segment's holders: the slice's profiles matching its frozen predicate ({predicate}, over alias p).
-_SEGMENT_SOURCE = f"""
-holders AS (
-    SELECT p.profile_id, p.custom_id, p.attributes FROM profiles p
-    WHERE p.project_id = $1 AND {_RANGE.format(t="p")} AND $2::uuid IS NOT NULL AND {_AUDIENCE_OK}
-      AND {{predicate}}
-)"""
-_SEGMENT_LISTED = """EXISTS (SELECT FROM profiles p WHERE p.project_id = $1 AND p.profile_id = o.profile_id
-        AND {predicate})"""
 _LISTED = {
     "all": "true",
     "list": "EXISTS (SELECT FROM send_audience l WHERE l.project_id = $1 AND l.send_id = $2 "
     "AND l.profile_id = o.profile_id)",
 }
+# A segment's selection is written into send_audience when its send is created
+# (kernel.delivery.segment_audience): read as a list is.
+_SOURCES["segment"], _LISTED["segment"] = _SOURCES["list"], _LISTED["list"]
 _DOMAIN = "substring({v} from '[^@]*$')"
 _DOMAIN_OK = f"""(NOT {{t}}.has_domain OR (
         (cardinality($11::text[]) = 0 OR {_DOMAIN.format(v="{t}.value")} = any($11::text[]))
@@ -176,10 +169,7 @@ class AudienceScan:
         columns = "".join(
             f", t.attributes -> ${_FIRST_FREE + i}::text -> 'v' AS v{i}" for i in range(len(self.variables))
         )
-        source, listed, self._predicate_args = _source(
-            definition, audience, _FIRST_FREE + len(self.variables)
-        )
-        self._statement = _SCAN.format(source=source, variables=columns, listed=listed)
+        self._statement = _SCAN.format(source=_SOURCES[audience], variables=columns, listed=_LISTED[audience])
 
     async def read(self, conn: asyncpg.Connection, part: Slice) -> list[AudienceRow]:
         definition = self._definition
@@ -208,22 +198,5 @@ class AudienceScan:
             share.lo if share else None,
             share.hi if share else None,
             *self.variables,
-            *self._predicate_args,
         )
         return [AudienceRow(*row[:9], (row[0], *row[9:])) for row in rows]
-
-
-def _source(definition: SendDefinition, audience: str, first: int) -> tuple[str, str, tuple[Any, ...]]:
-    """The ``holders`` CTE, the test of another holder's being in the audience, and the parameters they
-    add from ``$first`` on: a segment's predicate is evaluated at the instant it was frozen at."""
-    if audience != "segment":
-        return _SOURCES[audience], _LISTED[audience], ()
-    if definition.audience is None:
-        raise ValueError("a send by segments without its frozen audience")
-    frozen = definition.audience
-    predicate = compile_predicate(frozen.condition, frozen.evaluated_at, first=first, per_profile=True)
-    return (
-        _SEGMENT_SOURCE.format(predicate=predicate.sql),
-        _SEGMENT_LISTED.format(predicate=predicate.sql),
-        predicate.args,
-    )

@@ -23,6 +23,7 @@ from kernel.channels.pauses import ChannelPause, lift, pauses_of
 from kernel.delivery import slices
 from kernel.delivery.audience_share import ShareRange
 from kernel.delivery.channel_counts import channel_counts, per_send
+from kernel.delivery.segment_audience import store_segment_audience
 from kernel.delivery.send_definition import (
     PACE_SECONDS,
     SendDefinition,
@@ -129,6 +130,8 @@ class Sends:
                 return Answer(await self._message(conn, project_id, first), replayed=True)
             if refs is not None:
                 await self._store_audience(conn, project_id, send_id, refs)
+            elif definition.audience is not None:
+                await store_segment_audience(conn, project_id, send_id, definition.audience)
             send = await self._read(conn, project_id, send_id)
         send_event(
             "created",

@@ -67,8 +67,9 @@ _CUT = {
     "list": """SELECT profile_id FROM send_audience WHERE project_id = $1 AND send_id = $2 AND profile_id > $3
                ORDER BY profile_id OFFSET $4 - 1 LIMIT 2""",
 }
-# A segment's slices are ranges of all the project's profiles, filtered when read.
-_CUT["segment"] = _CUT["all"]
+# A segment's selection is written into send_audience when its send is created
+# (kernel.delivery.segment_audience): its slices are cut as a list's.
+_CUT["segment"] = _CUT["list"]
 _PAGE = """SELECT * FROM sends
            WHERE project_id = $1
              AND (cardinality($3::text[]) = 0 OR state = any($3::text[]))
@@ -145,7 +146,7 @@ async def cut(
         return None
     lo = send["plan_cursor"] or _NIL
     audience = send["audience"]
-    keys = (project_id, send_id) if audience == "list" else (project_id,)
+    keys = (project_id,) if audience == "all" else (project_id, send_id)
     bounds = await conn.fetch(_CUT[audience], *keys, lo, size)
     # The last slice goes to the end: a profile created meanwhile with a greater id is in it.
     hi = bounds[0][0] if len(bounds) == 2 else None
@@ -470,7 +471,7 @@ async def insert_send(
     definition: SendDefinition,
     audience: str,
 ) -> uuid.UUID | None:
-    """Store a new send (``audience``: "list", in send_audience; "all"; or "segment", in its definition);
+    """Store a new send (``audience``: "list" or "segment", in send_audience; or "all");
     None, and nothing stored, when its request id names a send of the project already."""
     rate = definition.rate
     return await conn.fetchval(

@@ -92,6 +92,7 @@ _DELETE_OWNED = (
     f"DELETE FROM transactional_requests WHERE project_id = $1 AND ({transactional_requests_sql(_IDS)})",
     "DELETE FROM profile_merges WHERE project_id = $1"
     " AND (target_profile_id = any($2::uuid[]) OR source_profile_id = any($2::uuid[]))",
+    "DELETE FROM send_audience WHERE project_id = $1 AND profile_id = any($2::uuid[])",
     "DELETE FROM profile_subscriptions WHERE project_id = $1 AND profile_id = any($2::uuid[])",
     "DELETE FROM profile_addresses WHERE project_id = $1 AND profile_id = any($2::uuid[])",
     "DELETE FROM profile_identities WHERE project_id = $1 AND profile_id = any($2::uuid[])",

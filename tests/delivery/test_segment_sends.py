@@ -3,13 +3,14 @@ the matching profiles, once each, through the SparkPost emulator."""
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 
 import grpc
 import pytest
 from google.protobuf import field_mask_pb2
 
-from herald.v1 import messages_pb2, segments_pb2, segments_pb2_grpc
+from herald.v1 import common_pb2, messages_pb2, profiles_pb2, segments_pb2, segments_pb2_grpc
 from tests.conftest import field_violations, rpc_error
 from tests.delivery.conftest import sender_worker
 from tests.delivery.support import completed, person, send_request
@@ -121,3 +122,72 @@ async def test_an_address_shared_with_a_profile_outside_the_segment_is_sent_to_i
         configured.project_id,
     )
     assert [str(row["profile_id"]) for row in logged] == [inside]
+
+
+async def test_who_is_in_the_audience_is_frozen_when_the_send_is_created(
+    server, messages, profiles, configured, sparkpost, db
+) -> None:
+    await _population(profiles, configured)
+    selection = segments_pb2.SegmentSelection(condition=equals("country", "DE"))
+    send = await messages.CreateSend(
+        send_request(segments=selection, start_paused=True), metadata=configured.auth
+    )
+    await person(profiles, configured, "p1", country="FR")
+    await person(profiles, configured, "p2", country="DE")
+    await messages.ResumeSend(messages_pb2.ResumeSendRequest(send_id=send.send_id), metadata=configured.auth)
+    async with sender_worker(server, worker_batch_size=3):
+        done = await completed(messages, configured, send.send_id)
+
+    german = {f"p{i}@example.com" for i in range(PEOPLE) if i % 2 == 1}
+    assert {record["email"] for record in sparkpost.accepted} == german
+    assert done.sent == len(german)
+    # Slices of 3 are cut from the 15 profiles of the audience, not from the project's 30.
+    slices = await db.fetchval(
+        "SELECT count(*) FROM send_slices WHERE project_id = $1 AND send_id = $2",
+        configured.project_id,
+        uuid.UUID(send.send_id),
+    )
+    assert slices == len(german) // 3
+
+
+async def test_an_erased_profile_leaves_the_audiences_it_was_written_into(
+    server, messages, profiles, configured, sparkpost, db
+) -> None:
+    """send_audience has no foreign keys (they cost most of writing a segment's audience): erasure deletes
+    the profile's rows itself, found by (project_id, profile_id); the send then skips it."""
+    await _population(profiles, configured)
+    selection = segments_pb2.SegmentSelection(condition=equals("country", "DE"))
+    send = await messages.CreateSend(
+        send_request(segments=selection, start_paused=True), metadata=configured.auth
+    )
+    erased = await profiles.EraseProfile(
+        profiles_pb2.EraseProfileRequest(profile=common_pb2.ProfileRef(custom_id="p1")),
+        metadata=configured.auth,
+    )
+    assert not await db.fetchval(
+        "SELECT count(*) FROM send_audience WHERE project_id = $1 AND profile_id = $2",
+        configured.project_id,
+        uuid.UUID(erased.profile_id),
+    )
+    async with db.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL enable_seqscan = off")
+        plan = await conn.fetchval(
+            "EXPLAIN (FORMAT JSON) DELETE FROM send_audience WHERE project_id = $1 AND profile_id = $2",
+            configured.project_id,
+            uuid.UUID(erased.profile_id),
+        )
+        index = plan[0]["Plan"]["Plans"][0]["Index Name"]
+        leading = await conn.fetchval(
+            """SELECT array_agg(a.attname ORDER BY k.n) FROM pg_index i
+               CROSS JOIN unnest(i.indkey[0:1]) WITH ORDINALITY AS k(attnum, n)
+               JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+               WHERE i.indexrelid = $1::regclass""",
+            index,
+        )
+    assert leading == ["project_id", "profile_id"], index
+    await messages.ResumeSend(messages_pb2.ResumeSendRequest(send_id=send.send_id), metadata=configured.auth)
+    async with sender_worker(server):
+        done = await completed(messages, configured, send.send_id)
+    german = {f"p{i}@example.com" for i in range(3, PEOPLE, 2)}
+    assert {record["email"] for record in sparkpost.accepted} == german
+    assert done.sent == len(german)

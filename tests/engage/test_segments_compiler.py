@@ -184,13 +184,34 @@ async def _store(db: asyncpg.Pool, project: ProjectKey, people: list[Person]) ->
 async def test_the_compiled_sql_agrees_with_the_tree_on_random_profiles(
     db: asyncpg.Pool, project: ProjectKey, per_profile: bool
 ) -> None:
+    await _agrees(db, project, _trees(), per_profile=per_profile)
+    assert all(from_stored(stored_form(tree)) == tree for tree in _trees())
+
+
+async def test_a_conjunction_with_an_event_counted_twice_agrees_with_the_tree(
+    db: asyncpg.Pool, project: ProjectKey
+) -> None:
+    """Such a conjunction tests its other conditions inside the count's subquery (the compiler's
+    ``all_of``): beside any drawn condition, negated, nested, with an upper bound, within a window."""
+    twice = EventTest("purchase", 2, None, None, None, None, ())
+    recent = EventTest("visit", 2, 3, 30 * 86400.0, None, None, ())
+    trees: list[Condition] = []
+    for other in _trees()[:40]:
+        trees.append(AllOf((twice, other)))
+        trees.append(Negation(AllOf((other, recent))))
+        trees.append(AnyOf((AllOf((other, twice, AllOf((recent, other)))), Reachable("email"))))
+    await _agrees(db, project, trees)
+
+
+async def _agrees(
+    db: asyncpg.Pool, project: ProjectKey, trees: list[Condition], *, per_profile: bool = False
+) -> None:
     people = _population()
     ids = await _store(db, project, people)
-    for tree in _trees():
+    for tree in trees:
         expected = {pid for pid, person in zip(ids, people, strict=True) if holds(tree, person, NOW)}
         async with db.acquire() as conn:
             rows = await preview(
                 conn, project.project_id, tree, NOW, PEOPLE + 1, None, [], per_profile=per_profile
             )
         assert {row["profile_id"] for row in rows} == expected, tree
-        assert from_stored(stored_form(tree)) == tree

@@ -9,12 +9,12 @@ them (:mod:`kernel.engage.segments.statistics`); every value is a parameter.
 A leaf may be NULL where its attribute is absent: AND and OR treat NULL as false would, and a negation is
 ``IS NOT TRUE``, so "not (country = FR)" holds for a profile without a country, as the tree says.
 
-Event conditions with a lower bound are, for a whole project (Count, Preview), an uncorrelated ``IN``
-over the events of that name in the window (the index on (project_id, name, occurred_at) INCLUDE
-(profile_id) answers it, grouped once for all profiles); for a range of profiles (a send's slice,
-``per_profile``) a correlated ``EXISTS`` that reads each profile's own events and stops at the bound, since
-the ``IN`` would group the whole project's events again for every slice. An upper bound is always a
-correlated ``NOT EXISTS`` that stops at the bound (an anti-join for "did not do").
+Event conditions with a lower bound are, for a whole project (Count, Preview, a send's audience written
+when it is created), an uncorrelated ``IN`` over the events of that name in the window (the index on
+(project_id, name, occurred_at) INCLUDE (profile_id) answers it, grouped once for all profiles); for one
+profile (an automation's entry filter, ``per_profile``) a correlated ``EXISTS`` that reads its own events
+and stops at the bound, since the ``IN`` would group the whole project's events for that one profile. An
+upper bound is always a correlated ``NOT EXISTS`` that stops at the bound (an anti-join for "did not do").
 """
 
 from __future__ import annotations
@@ -60,9 +60,9 @@ def compile_predicate(
     per_profile: bool = False,
 ) -> Predicate:
     """``project``: the SQL of the project id (a parameter of the caller's statement); the predicate's own
-    parameters are numbered from ``first``; ``per_profile``: the rows are a small range of the project's
-    profiles (see the module's note on events). The tree must hold no saved-segment reference (inline
-    them first: :func:`kernel.engage.segments.freeze.inline`)."""
+    parameters are numbered from ``first``; ``per_profile``: the rows are one profile or a few of the
+    project's (see the module's note on events). The tree must hold no saved-segment reference
+    (inline them first: :func:`kernel.engage.segments.freeze.inline`)."""
     compiler = _Compiler(now, alias, project, first, per_profile)
     return Predicate(compiler.node(condition), tuple(compiler.args))
 
@@ -76,13 +76,19 @@ class _Compiler:
         self.first = first
         self.args: list[Any] = []
 
+    def over(self, alias: str) -> _Compiler:
+        """A compiler of conditions over another profiles row, binding into the same parameters."""
+        other = _Compiler(self.now, alias, self.project, self.first, self.per_profile)
+        other.args = self.args
+        return other
+
     def bind(self, value: Any, cast: str) -> str:
         self.args.append(value)
         return f"${self.first + len(self.args) - 1}::{cast}"
 
     def node(self, node: Condition) -> str:
         if isinstance(node, AllOf):
-            return "(" + " AND ".join(self.node(child) for child in node.conditions) + ")"
+            return self.all_of(node.conditions)
         if isinstance(node, AnyOf):
             return "(" + " OR ".join(self.node(child) for child in node.conditions) + ")"
         if isinstance(node, Negation):
@@ -101,6 +107,17 @@ class _Compiler:
         if isinstance(node, Subscribed):
             return self.subscribed(node)
         raise TypeError(f"segment {node.segment_id} is not inlined")
+
+    def all_of(self, children: Sequence[Condition]) -> str:
+        """A conjunction with an event counted at least twice tests its other conditions on the profiles
+        whose events are counted, joined to them in the count's subquery, not beside it: PostgreSQL then
+        joins in parallel and groups only those profiles' events, where the grouped events of the whole
+        project, beside, were built again by each parallel worker (the predicate is then the profile's
+        being in that subquery's result, which implies the other conditions)."""
+        for index, child in enumerate(children):
+            if isinstance(child, EventTest) and child.at_least > 1:
+                return self.event(child, (*children[:index], *children[index + 1 :]))
+        return "(" + " AND ".join(self.node(child) for child in children) + ")"
 
     def subscribed(self, node: Subscribed) -> str:
         channel, purpose, topic = (
@@ -181,7 +198,9 @@ class _Compiler:
         project = f"(SELECT timezone FROM projects WHERE project_id = {self.project})"
         return f"(CASE WHEN {own} IN (SELECT name FROM pg_timezone_names) THEN {own} ELSE {project} END)"
 
-    def event(self, test: EventTest) -> str:
+    def event(self, test: EventTest, among: Sequence[Condition] = ()) -> str:
+        """``among``: conditions of the profile, tested on the profiles whose events are counted
+        (:meth:`all_of`)."""
         if test.at_least == 0 and test.at_most is None:
             return "true"  # any number of events, none included
         terms = [f"e.name = {self.bind(test.name, 'text')}"]
@@ -203,15 +222,24 @@ class _Compiler:
         if test.at_least > 0 and self.per_profile:
             offset = f" OFFSET {int(test.at_least) - 1}" if test.at_least > 1 else ""
             parts.append(f"EXISTS ({own_events}{offset})")
-        elif test.at_least > 0:
-            having = (
-                ""
-                if test.at_least == 1
-                else f" GROUP BY e.profile_id HAVING count(*) >= {int(test.at_least)}"
-            )
+        elif test.at_least == 1:
             parts.append(
                 f"{self.alias}.profile_id IN (SELECT e.profile_id FROM events e "
-                f"WHERE e.project_id = {self.project} AND {where}{having})"
+                f"WHERE e.project_id = {self.project} AND {where})"
+            )
+        elif test.at_least > 1:
+            holder = f"{self.alias}_h"
+            among_sql = "".join(f" AND {self.over(holder).node(condition)}" for condition in among)
+            joined = (
+                f" JOIN profiles {holder} ON {holder}.project_id = e.project_id "
+                f"AND {holder}.profile_id = e.profile_id"
+                if among
+                else ""
+            )
+            parts.append(
+                f"{self.alias}.profile_id IN (SELECT e.profile_id FROM events e{joined} "
+                f"WHERE e.project_id = {self.project} AND {where}{among_sql} "
+                f"GROUP BY e.profile_id HAVING count(*) >= {int(test.at_least)})"
             )
         if test.at_most is not None:
             offset = f" OFFSET {int(test.at_most)}" if test.at_most else ""
