@@ -14,15 +14,12 @@ from kernel.client import (
     add_connection_options,
     add_paging_options,
     client_command,
+    enum_choices,
     moment,
     paged,
 )
 
-_STATES = {
-    name.removeprefix("CAMPAIGN_STATE_").lower(): number
-    for name, number in campaigns_pb2.CampaignState.items()
-    if number != campaigns_pb2.CAMPAIGN_STATE_UNSPECIFIED
-}
+_STATES = enum_choices(campaigns_pb2.CampaignState.items(), "CAMPAIGN_STATE_")
 
 
 def _campaigns(connection: Connection) -> campaigns_pb2_grpc.CampaignServiceStub:

@@ -16,17 +16,14 @@ from kernel.client import (
     add_connection_options,
     add_paging_options,
     client_command,
+    enum_choices,
     moment,
     paged,
     timestamp,
 )
 from kernel.send_watch import counts, finished, not_planned, state_name, watch
 
-_STATES = {
-    name.removeprefix("SEND_STATE_").lower(): number
-    for name, number in messages_pb2.SendState.items()
-    if number != messages_pb2.SEND_STATE_UNSPECIFIED
-}
+_STATES = enum_choices(messages_pb2.SendState.items(), "SEND_STATE_")
 
 
 def _sends(connection: Connection) -> messages_pb2_grpc.MessageServiceStub:

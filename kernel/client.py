@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -137,6 +137,12 @@ def timestamp(moment: str, option: str) -> Timestamp:
     stamp = Timestamp()
     stamp.FromDatetime(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC))
     return stamp
+
+
+def enum_choices(values: Iterable[tuple[str, int]], prefix: str) -> dict[str, int]:
+    """A protobuf enum's values by their command-line names (``SEND_STATE_RUNNING``: ``running``), the
+    unspecified zero left out: what a ``--state`` option accepts."""
+    return {name.removeprefix(prefix).lower(): number for name, number in values if number}
 
 
 def moment(stamp: Timestamp) -> str:
