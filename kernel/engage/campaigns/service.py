@@ -146,11 +146,14 @@ class Campaigns:
             return await self._read(conn, project_id, await self._lock(conn, project_id, identifier))
 
     async def get(self, project_id: uuid.UUID, campaign_id: str) -> pb.Campaign:
+        """The campaign, its occurrences and its timers read in one snapshot: read apart, an occurrence
+        released between two reads showed beside the state it had before."""
         identifier = campaign_id_of(campaign_id)
-        row = await store.read(self._pool, project_id, identifier)
-        if row is None:
-            raise NotFound("no such campaign in this project", "campaign_id")
-        return await self._read(self._pool, project_id, row)
+        async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            row = await store.read(conn, project_id, identifier)
+            if row is None:
+                raise NotFound("no such campaign in this project", "campaign_id")
+            return await self._read(conn, project_id, row)
 
     async def list(
         self, project_id: uuid.UUID, states: list[int], size: int, after: tuple[datetime, uuid.UUID] | None
