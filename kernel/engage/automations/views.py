@@ -10,6 +10,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from herald.v1 import automations_pb2 as pb
 from kernel.engage.automations.store import AutomationRow
+from kernel.engage.stored_forms import client_part
 
 STATES = {
     "draft": pb.AUTOMATION_STATE_DRAFT,
@@ -23,11 +24,7 @@ OUTPUT_ONLY = ("automation_id", "state", "version", "create_time", "update_time"
 
 def definition_of(automation: pb.Automation) -> dict[str, Any]:
     """The client's part of the automation, as a version stores it."""
-    written = pb.Automation()
-    written.CopyFrom(automation)
-    for name in OUTPUT_ONLY:
-        written.ClearField(name)
-    return json_format.MessageToDict(written, preserving_proto_field_name=True)
+    return client_part(automation, OUTPUT_ONLY)
 
 
 def automation_of(definition: dict[str, Any]) -> pb.Automation:

@@ -11,6 +11,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from herald.v1 import campaigns_pb2 as pb
 from kernel.engage.campaigns.store import CampaignRow, OccurrenceRow
+from kernel.engage.stored_forms import client_part
 from kernel.scheduler import PendingJob
 
 STATES = {
@@ -26,11 +27,7 @@ OUTPUT_ONLY = ("campaign_id", "state", "occurrences", "create_time", "update_tim
 
 def definition_of(campaign: pb.Campaign) -> dict[str, Any]:
     """The client's part of the campaign, as stored."""
-    written = pb.Campaign()
-    written.CopyFrom(campaign)
-    for name in OUTPUT_ONLY:
-        written.ClearField(name)
-    return json_format.MessageToDict(written, preserving_proto_field_name=True)
+    return client_part(campaign, OUTPUT_ONLY)
 
 
 def campaign_of(row: CampaignRow) -> pb.Campaign:
