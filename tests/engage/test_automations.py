@@ -109,6 +109,15 @@ async def test_a_matching_event_enters_the_profile_and_its_email_goes_out_with_w
     )
     assert exited["data"]["reason"] == "completed"
     assert entered["data"]["entry_id"] == exited["data"]["entry_id"]
+    # The send step's message is recorded as the step's: its feedback is the step's.
+    facts = await db.fetch(
+        """SELECT f.step_id, f.fact, m.address FROM automation_step_facts f
+           JOIN messages m ON m.project_id = f.project_id AND m.message_id = f.message_id
+           WHERE f.project_id = $1 AND f.automation_id = $2""",
+        configured.project_id,
+        uuid.UUID(made.automation_id),
+    )
+    assert [tuple(row) for row in facts] == [("remind", "message", "ann@example.com")]
 
 
 async def test_a_wait_then_a_send_and_an_exit_event_removes_a_waiting_profile(

@@ -179,9 +179,7 @@ class AutomationRunner:
                 await schedule_wait(conn, project_id, entry, due)
                 return planned
             assert isinstance(step, Send)
-            message = await self._sender.plan(
-                conn, project_id, entry.profile_id, step, entry.event_attributes
-            )
+            message = await self._sender.plan(conn, project_id, entry, step_id, step)
             if message is not None:
                 planned.append(message)
             step_id = step.next

@@ -15,9 +15,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import asyncpg
 
@@ -26,7 +24,10 @@ from kernel.delivery.suppressions import blocked_addresses
 from kernel.delivery.templates import TemplateError
 from kernel.delivery.transactional import TransactionalSender
 from kernel.delivery.translations import Translations, with_defaults
+from kernel.engage.automations import facts
+from kernel.engage.automations.facts import Fact
 from kernel.engage.automations.graph import Send
+from kernel.engage.automations.store import Entry
 from kernel.engage.templates.sending import translations_of
 from kernel.engage.templates.store import TemplateStore
 from kernel.errors import NotFound
@@ -68,11 +69,13 @@ class StepSender:
         self,
         conn: asyncpg.Connection,
         project_id: uuid.UUID,
-        profile_id: uuid.UUID,
+        entry: Entry,
+        step_id: str,
         step: Send,
-        event_attributes: Mapping[str, Any],
     ) -> Planned | None:
-        """Store the step's message for the profile; None when the profile gets none (see the module)."""
+        """Store the step's message for the entry's profile, recorded as the step's; None when the profile
+        gets none (see the module)."""
+        profile_id = entry.profile_id
         try:
             spec = self._channels.channel(step.channel)
         except UnknownChannel:
@@ -88,7 +91,7 @@ class StepSender:
             return None
         variables = await template_variables(conn, project_id, profile_id)
         language, _ = translations.chooser().choose(variables.get("language"))
-        variables.update(campaign={}, event=to_plain(event_attributes))
+        variables.update(campaign={}, event=to_plain(entry.event_attributes))
         try:
             content = translations.templates[language].render(with_defaults(variables, translations.defaults))
         except TemplateError as error:
@@ -96,6 +99,9 @@ class StepSender:
             return None
         messages = [OutboundMessage(str(uuid.uuid4()), a, content, address_details=d) for a, d in targets]
         await self._transactional.insert_leased(conn, project_id, spec, profile_id, messages)
+        await facts.record(
+            conn, project_id, entry, step_id, Fact.MESSAGE, [uuid.UUID(m.message_id) for m in messages]
+        )
         return Planned(project_id, spec, messages)
 
     async def attempt(self, planned: Planned) -> None:

@@ -1,0 +1,59 @@
+"""Facts of an entry at a step, appended to ``automation_step_facts`` in the transaction that walks the step.
+
+Statistics count them per automation, version and step; decisions read them for an entry (was the message
+of step ``push`` opened?). A message fact names its message, whose provider feedback is the step's.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from enum import StrEnum
+
+import asyncpg
+
+from kernel.engage.automations.store import Entry
+
+
+class Fact(StrEnum):
+    #: A send step stored a message for the entry (``message_id`` names it).
+    MESSAGE = "message"
+
+
+async def record(
+    conn: asyncpg.Connection,
+    project_id: uuid.UUID,
+    entry: Entry,
+    step_id: str,
+    fact: Fact,
+    message_ids: Sequence[uuid.UUID] = (),
+) -> None:
+    """One fact, or one per message when ``message_ids`` are given."""
+    await conn.execute(
+        """INSERT INTO automation_step_facts
+               (project_id, automation_id, version, step_id, entry_id, fact, message_id)
+           SELECT $1, $2, $3, $4, $5, $6, m FROM unnest($7::uuid[]) AS m""",
+        project_id,
+        entry.automation_id,
+        entry.version,
+        step_id,
+        entry.entry_id,
+        fact.value,
+        list(message_ids) or [None],
+    )
+
+
+async def step_messages(
+    conn: asyncpg.Connection, project_id: uuid.UUID, entry: Entry, step_id: str
+) -> list[uuid.UUID]:
+    """The messages the entry's passage through a send step stored."""
+    rows = await conn.fetch(
+        """SELECT message_id FROM automation_step_facts
+           WHERE project_id = $1 AND automation_id = $2 AND entry_id = $3 AND step_id = $4
+             AND fact = 'message'""",
+        project_id,
+        entry.automation_id,
+        entry.entry_id,
+        step_id,
+    )
+    return [row["message_id"] for row in rows]
