@@ -19,6 +19,7 @@ from tests.engage.automation_support import (
     active,
     automation,
     end,
+    fast_forward,
     more_than,
     saved_template,
     send,
@@ -128,7 +129,7 @@ async def test_a_wait_then_a_send_and_an_exit_event_removes_a_waiting_profile(
         automations,
         configured,
         automation(
-            [wait("hour", 1, "remind"), send("remind", reminder, "end"), end()],
+            [wait("hour", 3600, "remind"), send("remind", reminder, "end"), end()],
             exit_events=["order_completed"],
         ),
     )
@@ -143,6 +144,13 @@ async def test_a_wait_then_a_send_and_an_exit_event_removes_a_waiting_profile(
 
         await until(both_waiting, "both profiles entered")
         await track(profiles, configured, "bob", "order_completed")
+
+        async def bob_left() -> bool:
+            return ("bob", "left", "exit_event", 1) in await entries(db, configured, made.automation_id)
+
+        await until(bob_left, "bob's exit event took him out")
+        assert subjects_to(sparkpost, "ann@example.com") == [], "ann waits her hour"
+        await fast_forward(db, configured.project_id, 3600)
 
         async def ann_reminded() -> bool:
             return bool(subjects_to(sparkpost, "ann@example.com"))
