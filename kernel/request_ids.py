@@ -13,6 +13,9 @@ from kernel.errors import InvalidArgument
 
 MAX_REQUEST_ID_LENGTH = 128
 FIELD = "request_id"
+#: Request ids Herald gives the sends it creates itself (a campaign occurrence's): a client that took one
+#: first would have the occurrence answered with its own send, and the occurrence never sent.
+HERALD_PREFIX = "campaign:"
 Message = TypeVar("Message")
 
 
@@ -31,3 +34,10 @@ def check_request_id(request_id: str) -> str:
     if request_id and not request_id.isprintable():
         raise InvalidArgument("must not contain control characters", FIELD)
     return request_id
+
+
+def check_client_request_id(request_id: str) -> str:
+    """A client's id: as :func:`check_request_id`, and not one of Herald's own."""
+    if request_id.startswith(HERALD_PREFIX):
+        raise InvalidArgument(f"ids starting with {HERALD_PREFIX!r} are Herald's own", FIELD)
+    return check_request_id(request_id)

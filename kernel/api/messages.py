@@ -15,6 +15,7 @@ from kernel.delivery.sends import Sends
 from kernel.delivery.transactional import TransactionalSender
 from kernel.engage.templates import TemplateStore, send_translations
 from kernel.projects import Projects
+from kernel.request_ids import check_client_request_id
 
 
 class MessageServicer(messages_pb2_grpc.MessageServiceServicer):
@@ -42,6 +43,7 @@ class MessageServicer(messages_pb2_grpc.MessageServiceServicer):
     async def CreateSend(
         self, request: pb.CreateSendRequest, context: grpc.aio.ServicerContext, caller: Caller
     ) -> pb.Send:
+        check_client_request_id(request.request_id)
         saved = await send_translations(self.templates, self.projects, caller.project, request)
         return answer(context, await self.sends.create(caller.project, request, saved))
 

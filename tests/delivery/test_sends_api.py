@@ -75,6 +75,8 @@ FCM = "push.fcm"
             f'templates["{EMAIL}"].badge',
         ),
         ({"request_id": "two\nlines"}, "request_id"),
+        # A campaign occurrence's own: taken first, the occurrence would never be sent.
+        ({"request_id": "campaign:5d1f0b6e-0000-4000-8000-000000000000:once"}, "request_id"),
         ({"name": "n" * 201}, "name"),
         ({"name": "nul\x00"}, "name"),
         ({"templates": {EMAIL: messages_pb2.MessageTemplate(text="a\x00b")}}, f'templates["{EMAIL}"].text'),

@@ -31,6 +31,7 @@ from kernel.engage.campaigns.store import OccurrenceRow
 from kernel.engage.campaigns.views import campaign_of, occurrence_key
 from kernel.errors import HeraldError
 from kernel.projects import Projects
+from kernel.request_ids import HERALD_PREFIX
 from kernel.scheduler import Job, finish, is_pending, pending, schedule
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 
 def occurrence_request_id(campaign_id: uuid.UUID, key: str) -> str:
     """The request id of an occurrence's send: the same on every run of its timer."""
-    return f"campaign:{campaign_id}:{key}"
+    return f"{HERALD_PREFIX}{campaign_id}:{key}"
 
 
 class OccurrenceRunner:
