@@ -21,6 +21,8 @@ from kernel.profiles.attributes import StoredValue
 _UNITED_COLUMNS = {
     "profile_addresses": "kind, value, details, created_at, updated_at",
     "profile_subscriptions": "channel, purpose, topic, status, updated_at",
+    # The marketing messages the source received count against the person's caps and grace period.
+    "marketing_touches": "message_id, touched_at, channel, label",
 }
 
 

@@ -14,7 +14,7 @@ import grpc
 import pytest
 from google.protobuf.duration_pb2 import Duration
 
-from herald.v1 import common_pb2, messages_pb2, pressure_pb2, pressure_pb2_grpc
+from herald.v1 import common_pb2, messages_pb2, pressure_pb2, pressure_pb2_grpc, profiles_pb2
 from kernel.engage.pressure import Cap, Period, PressureRules, Reason
 from kernel.engage.pressure.touches import Candidate, judge_batch
 from tests.conftest import ProjectKey, field_violations, rpc_error
@@ -271,3 +271,30 @@ async def test_a_message_judged_again_after_a_crash_is_counted_once(
         profile_id,
     )
     assert touches == 2
+
+
+async def test_a_merged_profiles_messages_count_against_the_persons_cap(
+    db, project: ProjectKey, profiles
+) -> None:
+    """A marketing message to the visitor's profile, then the visitor is merged into the customer's: the
+    customer already had the day's one message."""
+    visitor, customer = (uuid.UUID(i) for i in await people(profiles, project, 2))
+    rules = PressureRules(caps=(Cap(1, Period.DAY),))
+    utc = ZoneInfo("UTC")
+    async with db.acquire() as conn:
+        _, judged = await judge_batch(
+            conn, project.project_id, rules, utc, [Candidate(str(uuid.uuid4()), visitor, EMAIL, "")]
+        )
+    assert [v.reason for v in judged] == [None]
+    await profiles.MergeProfiles(
+        profiles_pb2.MergeProfilesRequest(
+            source=common_pb2.ProfileRef(profile_id=str(visitor)),
+            target=common_pb2.ProfileRef(profile_id=str(customer)),
+        ),
+        metadata=project.auth,
+    )
+    async with db.acquire() as conn:
+        _, judged = await judge_batch(
+            conn, project.project_id, rules, utc, [Candidate(str(uuid.uuid4()), customer, EMAIL, "")]
+        )
+    assert [v.reason for v in judged] == [Reason.CAPPED]
