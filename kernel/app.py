@@ -37,6 +37,7 @@ from kernel.engage.automations import (
 )
 from kernel.engage.campaigns import OCCURRENCE, Campaigns, CampaignSender, OccurrenceRunner
 from kernel.engage.campaigns.ab import AB_WINNER, WinnerStep
+from kernel.engage.pressure.upkeep import forget_periodically
 from kernel.engage.segments import Vocabulary
 from kernel.engage.templates import TemplateStore
 from kernel.outhooks.deliverer import Deliverer
@@ -161,6 +162,7 @@ class Kernel:
         kernel.webhook_queue.start()
         kernel.on_close(kernel.webhook_queue.stop)
         kernel.run_in_background("message-log-upkeep", lambda: maintain_periodically(db.pool, settings))
+        kernel.run_in_background("marketing-touches-upkeep", lambda: forget_periodically(db.pool))
         kernel.run_in_background("outgoing-webhooks", Deliverer(db.pool, box, settings).run)
         return kernel
 

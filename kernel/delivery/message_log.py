@@ -17,9 +17,7 @@ the others wait for it and then find nothing left to do.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
 import re
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -27,6 +25,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import asyncpg
 
+from kernel.periodic import repeat
 from kernel.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -177,12 +176,9 @@ async def maintain_message_log(pool: asyncpg.Pool, settings: Settings, now: date
 
 
 async def maintain_periodically(pool: asyncpg.Pool, settings: Settings) -> None:
-    """Run :func:`maintain_message_log` at start, then every :data:`INTERVAL_SECONDS` (jittered, so kernels
-    started together do not queue on the lock), until cancelled; a failed run is logged and the next one
-    happens as planned."""
-    while True:
-        try:
-            await maintain_message_log(pool, settings, datetime.now(UTC))
-        except (asyncpg.PostgresError, OSError):
-            log.exception("message log upkeep failed; retrying in %s s", INTERVAL_SECONDS)
-        await asyncio.sleep(INTERVAL_SECONDS * random.uniform(0.9, 1.1))
+    """Run :func:`maintain_message_log` at start, then every :data:`INTERVAL_SECONDS`, until cancelled."""
+    await repeat(
+        "message log upkeep",
+        lambda: maintain_message_log(pool, settings, datetime.now(UTC)),
+        INTERVAL_SECONDS,
+    )

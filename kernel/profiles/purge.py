@@ -13,13 +13,13 @@ lock makes sure only one of them purges at a time, the others skip their turn.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 import uuid
 
 import asyncpg
 
+from kernel.periodic import repeat
 from kernel.profiles.gdpr import erase_profiles
 
 log = logging.getLogger(__name__)
@@ -75,15 +75,11 @@ async def purge_periodically(pool: asyncpg.Pool, interval_seconds: float) -> Non
     """Run :func:`purge_all_projects` soon after start, then every ``interval_seconds``, until cancelled.
 
     The first run comes within a minute (jittered, so kernels started together do not queue on the lock):
-    a kernel restarted more often than the interval still purges. A failed run is logged and the next one
-    happens as planned.
+    a kernel restarted more often than the interval still purges.
     """
-    delay = random.uniform(0, min(interval_seconds, 60.0))
-    while True:
-        await asyncio.sleep(delay)
-        delay = interval_seconds
-        try:
-            async with pool.acquire() as conn:
-                await purge_all_projects(conn)
-        except (asyncpg.PostgresError, OSError):
-            log.exception("inactivity purge failed; retrying in %s s", interval_seconds)
+
+    async def purge() -> None:
+        async with pool.acquire() as conn:
+            await purge_all_projects(conn)
+
+    await repeat("inactivity purge", purge, interval_seconds, random.uniform(0, min(interval_seconds, 60.0)))

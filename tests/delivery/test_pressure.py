@@ -17,6 +17,7 @@ from google.protobuf.duration_pb2 import Duration
 from herald.v1 import common_pb2, messages_pb2, pressure_pb2, pressure_pb2_grpc, profiles_pb2
 from kernel.engage.pressure import Cap, Period, PressureRules, Reason
 from kernel.engage.pressure.touches import Candidate, judge_batch
+from kernel.engage.pressure.upkeep import forget_old_touches
 from tests.conftest import ProjectKey, field_violations, rpc_error
 from tests.delivery.conftest import EMAIL, SMS, sender_worker
 from tests.delivery.support import (
@@ -298,3 +299,25 @@ async def test_a_merged_profiles_messages_count_against_the_persons_cap(
             conn, project.project_id, rules, utc, [Candidate(str(uuid.uuid4()), customer, EMAIL, "")]
         )
     assert [v.reason for v in judged] == [Reason.CAPPED]
+
+
+async def test_touches_past_every_rules_reach_are_forgotten(db, project: ProjectKey, profiles) -> None:
+    """A profile no send judges again keeps its touches only as long as some rules could look back."""
+    (profile_id,) = [uuid.UUID(i) for i in await people(profiles, project, 1)]
+    rules = PressureRules(caps=(Cap(5, Period.DAY),))
+    candidates = [Candidate(str(uuid.uuid4()), profile_id, EMAIL, "") for _ in range(2)]
+    async with db.acquire() as conn:
+        await judge_batch(conn, project.project_id, rules, ZoneInfo("UTC"), candidates)
+    for candidate, days_ago in zip(candidates, (6.9, 7.1), strict=True):
+        await db.execute(
+            """UPDATE marketing_touches SET touched_at = now() - $3::float8 * interval '1 day'
+               WHERE project_id = $1 AND message_id = $2""",
+            project.project_id,
+            uuid.UUID(candidate.message_id),
+            days_ago,
+        )
+    assert await forget_old_touches(db, batch_rows=1) >= 1
+    kept = await db.fetch(
+        "SELECT message_id::text FROM marketing_touches WHERE project_id = $1", project.project_id
+    )
+    assert [row["message_id"] for row in kept] == [candidates[0].message_id]

@@ -31,6 +31,10 @@ class Period(StrEnum):
         return timedelta(days=1) if self is Period.DAY else timedelta(days=7)
 
 
+#: The furthest back any rules look: older touches count for nobody.
+MAX_LOOKBACK = max(MAX_GRACE, *(period.span for period in Period))
+
+
 class QuietAction(StrEnum):
     DELAY = "delay"
     DROP = "drop"
