@@ -83,7 +83,7 @@ async def main(rounds: int, batch: int) -> None:
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     numbers = count()
     try:
-        with herald_kernel() as kernel:
+        with herald_kernel(outhook_private_networks="true") as kernel:
             await create_profiles(kernel, 2, batch, numbers)  # warm-up
             without = await create_profiles(kernel, rounds, batch, numbers)
             probe = await probe_microseconds(kernel)

@@ -141,6 +141,13 @@ class Settings(BaseSettings):
     outhook_poll_seconds: float = Field(
         1.0, gt=0, description="How often an idle kernel looks for webhook events to post."
     )
+    outhook_private_networks: bool = Field(
+        False,
+        description="Outgoing webhooks may call addresses that are not public (loopback, private, "
+        "link-local ranges). Off, an endpoint's URL cannot make Herald call the machines it runs beside "
+        "(a refused call fails as any unreachable endpoint does, its reason in ListWebhookDeliveries). "
+        "Turn it on for endpoints in your own network, or for plain-http endpoints on this machine.",
+    )
     outhook_attempts_kept: int = Field(
         100, ge=1, description="Webhook calls kept per endpoint for ListWebhookDeliveries."
     )

@@ -31,6 +31,7 @@ import orjson
 from kernel.delivery.retry import RetryPolicy
 from kernel.outhooks import attempts, endpoints, outbox
 from kernel.outhooks.outbox import Lease, Pending
+from kernel.outhooks.public_network import socket_factory
 from kernel.outhooks.signing import HEADER, signature_header
 from kernel.secret_box import SecretBox
 from kernel.settings import Settings
@@ -113,7 +114,10 @@ class Deliverer:
     async def run(self) -> None:
         """Post due events until cancelled."""
         timeout = aiohttp.ClientTimeout(total=self._settings.outhook_timeout_seconds)
-        connector = aiohttp.TCPConnector(limit=self._settings.outhook_concurrency)
+        connector = aiohttp.TCPConnector(
+            limit=self._settings.outhook_concurrency,
+            socket_factory=socket_factory(self._settings.outhook_private_networks),
+        )
         next_expiry = 0.0
         async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
             try:
