@@ -319,6 +319,30 @@ async def test_an_awaited_event_moves_the_profile_on_once_and_drops_its_timeout(
     assert len(subjects_to(sparkpost, "ann@example.com")) == 1
 
 
+async def test_the_entering_event_is_not_also_the_awaited_one(
+    automations, templates, profiles, configured, sparkpost, server, quiet_session_scheduler, db
+) -> None:
+    again = await saved_template(templates, configured, "Again")
+    viewed = pb.AutomationTrigger(event=pb.EventTrigger(name="viewed"))
+    made = await active(
+        automations,
+        configured,
+        automation(
+            [wait_for("w", "viewed", 3600, "again", "end"), send("again", again, "end"), end()],
+            trigger=viewed,
+        ),
+    )
+    await person(profiles, configured, "ann", email="ann@example.com", first_name="ann")
+    await track(profiles, configured, "ann", "viewed", item="first")
+    await server.kernel.scheduler.run_due()
+    assert await waits_of(db, configured.project_id, made.automation_id) == {
+        "ann": ("w", (await pending_timers(db, configured.project_id))[0])
+    }, "the event that entered her does not end her wait"
+    await track(profiles, configured, "ann", "viewed", item="second")
+    await server.kernel.scheduler.run_due()
+    assert subjects_to(sparkpost, "ann@example.com") == ["Again ann second"]
+
+
 async def test_the_timeout_takes_the_timeout_branch_and_a_later_event_does_nothing(
     automations, templates, profiles, configured, sparkpost, server, quiet_session_scheduler, db
 ) -> None:
