@@ -19,6 +19,7 @@ from herald.v1 import segments_pb2
 from kernel.engage.automations.wait_kinds import (
     WaitForEvent,
     WaitUntil,
+    awaited_events,
     parse_wait_for_event,
     parse_wait_until,
 )
@@ -272,8 +273,9 @@ def _loops_without_wait(start: str, steps: Mapping[str, Step]) -> bool:
 
 
 def _exit_events(names: Sequence[str], trigger: str, steps: Mapping[str, Step]) -> frozenset[str]:
-    """The exit events; an awaited one would race its own exit (which of the two runs first?)."""
-    awaited = {step.event for step in steps.values() if isinstance(step, WaitForEvent)}
+    """The exit events: none may be awaited too (the event would both move the profile on and take it
+    out)."""
+    awaited = awaited_events(steps.values())
     if len(names) > MAX_EXIT_EVENTS:
         raise InvalidArgument(f"at most {MAX_EXIT_EVENTS} events", "exit_events")
     for index, name in enumerate(names):

@@ -15,11 +15,11 @@ import asyncpg
 
 from herald.v1 import automations_pb2 as pb
 from kernel.engage.automations import store
-from kernel.engage.automations.awaited import awaited_events
 from kernel.engage.automations.graph import Graph, parse_graph
 from kernel.engage.automations.runner import WAIT, automation_prefix, exit_entry, schedule_wait
 from kernel.engage.automations.store import AutomationRow
 from kernel.engage.automations.views import STATES, automation_of, definition_of, to_message
+from kernel.engage.automations.wait_kinds import awaited_events
 from kernel.engage.segments import Vocabulary
 from kernel.engage.templates.sending import read_ref
 from kernel.engage.templates.store import TemplateStore
@@ -208,5 +208,5 @@ async def _watch(
         automation_id,
         graph.trigger_event if active else None,
         sorted(graph.exit_events),
-        awaited_events(graph),
+        awaited_events(graph.steps.values()),
     )

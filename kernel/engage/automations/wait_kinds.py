@@ -4,6 +4,7 @@ from herald.v1.Step with errors naming the field under the step."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import time
 
@@ -34,6 +35,11 @@ class WaitForEvent:
     next: str
     #: The step after the timeout.
     timeout_next: str
+
+
+def awaited_events(steps: Iterable[object]) -> list[str]:
+    """The names that the wait_for_event steps among ``steps`` await, sorted, without repeats."""
+    return sorted({step.event for step in steps if isinstance(step, WaitForEvent)})
 
 
 def parse_wait_until(step: pb.WaitUntilStep, next_step: str, field: str) -> WaitUntil:
