@@ -32,6 +32,7 @@ from tests.engage.automation_support import (
     track,
 )
 from tests.engage.conftest import other_kernel
+from tests.engage.test_automations import entries
 
 PARIS = ZoneInfo("Europe/Paris")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -87,15 +88,10 @@ async def waits_of(db, project_id: uuid.UUID, automation_id: str) -> dict[str, t
     return {row["custom_id"]: (row["step_id"], row["wait_until"]) for row in rows}
 
 
-async def left(db, project_id: uuid.UUID, automation_id: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    rows = await db.fetch(
-        """SELECT p.custom_id, e.exit_reason FROM automation_entries e
-           JOIN profiles p USING (project_id, profile_id)
-           WHERE e.project_id = $1 AND e.automation_id = $2 AND e.state = 'left'""",
-        project_id,
-        uuid.UUID(automation_id),
-    )
-    return {row["custom_id"]: row["exit_reason"] for row in rows}
+async def left(db, project, automation_id: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Each profile that left: its exit reason."""
+    rows = await entries(db, project, automation_id)
+    return {custom_id: reason for custom_id, state, reason, _ in rows if state == "left"}
 
 
 async def pending_timers(db, project_id: uuid.UUID) -> list[datetime]:  # type: ignore[no-untyped-def]
@@ -309,7 +305,7 @@ async def test_an_awaited_event_moves_the_profile_on_once_and_drops_its_timeout(
     await scheduler.run_due()
     assert subjects_to(sparkpost, "ann@example.com") == ["Thanks ann boots"], "the awaited event's item"
     assert subjects_to(sparkpost, "bob@example.com") == ["Thanks bob hat"]
-    assert await left(db, configured.project_id, made.automation_id) == {
+    assert await left(db, configured, made.automation_id) == {
         "ann": "completed",
         "bob": "completed",
     }
@@ -358,7 +354,7 @@ async def test_the_timeout_takes_the_timeout_branch_and_a_later_event_does_nothi
     await track(profiles, configured, "cyd", "purchase", total=20, item="late")
     await scheduler.run_due()
     assert subjects_to(sparkpost, "cyd@example.com") == ["Nudge cyd cart"]
-    assert await left(db, configured.project_id, made.automation_id) == {"cyd": "completed"}
+    assert await left(db, configured, made.automation_id) == {"cyd": "completed"}
 
 
 async def test_an_event_racing_its_timeout_on_two_kernels_takes_effect_alone(
@@ -377,7 +373,7 @@ async def test_an_event_racing_its_timeout_on_two_kernels_takes_effect_alone(
     async with timer_kernel(settings, sparkpost), timer_kernel(settings, sparkpost):
 
         async def all_left() -> bool:
-            return len(await left(db, configured.project_id, made.automation_id)) == len(people)
+            return len(await left(db, configured, made.automation_id)) == len(people)
 
         await until(all_left, "every profile went one way")
         await asyncio.sleep(0.3)  # the losing job of each, were it to take effect, would land now
