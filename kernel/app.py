@@ -34,6 +34,7 @@ from kernel.engage.automations import (
     Graphs,
     StepSender,
     TriggerFollower,
+    WaitEnds,
 )
 from kernel.engage.campaigns import OCCURRENCE, Campaigns, CampaignSender, OccurrenceRunner
 from kernel.engage.campaigns.ab import AB_WINNER, WinnerStep
@@ -111,6 +112,7 @@ class Kernel:
             db.pool,
             Graphs(Vocabulary.of(channels), limits),
             StepSender(channels, transactional, templates, projects),
+            WaitEnds(projects),
         )
         scheduler.register(EVENT, automation_runner.on_event)
         scheduler.register(WAIT, automation_runner.on_wait)

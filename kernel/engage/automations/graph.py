@@ -16,6 +16,13 @@ from google.protobuf.duration_pb2 import Duration
 
 from herald.v1 import automations_pb2 as pb
 from herald.v1 import segments_pb2
+from kernel.engage.automations.wait_kinds import (
+    WaitForEvent,
+    WaitUntil,
+    awaited_events,
+    parse_wait_for_event,
+    parse_wait_until,
+)
 from kernel.engage.segments import Condition, Vocabulary, parse_condition
 from kernel.engage.segments.conditions import AttributeTest, EventTest
 from kernel.errors import InvalidArgument
@@ -64,7 +71,10 @@ class End:
     pass
 
 
-Step = Wait | Send | End
+Step = Wait | Send | End | WaitUntil | WaitForEvent
+AnyWait = Wait | WaitUntil | WaitForEvent
+#: The steps that stop a walk on a timer: every loop of a graph goes through one.
+WAIT_STEPS = (Wait, WaitUntil, WaitForEvent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +117,7 @@ def _parse(automation: pb.Automation, vocabulary: Vocabulary, limits: AttributeL
         if automation.HasField("entry_filter")
         else None
     )
-    steps = _steps(automation.steps)
+    steps = _steps(automation.steps, vocabulary, limits)
     _check_graph(automation.steps, steps)
     reentry = _REENTRY.get(automation.reentry)
     if reentry is None:
@@ -127,7 +137,7 @@ def _parse(automation: pb.Automation, vocabulary: Vocabulary, limits: AttributeL
         entry_filter=entry_filter,
         steps=steps,
         first_step=automation.steps[0].step_id,
-        exit_events=_exit_events(automation.exit_events, name),
+        exit_events=_exit_events(automation.exit_events, name, steps),
         reentry=reentry,
         reentry_seconds=period,
         max_inside=automation.max_profiles_inside,
@@ -148,7 +158,7 @@ def _trigger(
     return parsed.name, parsed.properties
 
 
-def _steps(messages: Sequence[pb.Step]) -> dict[str, Step]:
+def _steps(messages: Sequence[pb.Step], vocabulary: Vocabulary, limits: AttributeLimits) -> dict[str, Step]:
     if not messages:
         raise InvalidArgument("at least one step", "steps")
     if len(messages) > MAX_STEPS:
@@ -160,14 +170,14 @@ def _steps(messages: Sequence[pb.Step]) -> dict[str, Step]:
             raise InvalidArgument("1 to 64 letters, digits, '_' or '-'", f"{field}.step_id")
         if message.step_id in steps:
             raise InvalidArgument(f"step id {message.step_id!r} is used twice", f"{field}.step_id")
-        steps[message.step_id] = _step(message, field)
+        steps[message.step_id] = _step(message, field, vocabulary, limits)
     return steps
 
 
-def _step(message: pb.Step, field: str) -> Step:
+def _step(message: pb.Step, field: str, vocabulary: Vocabulary, limits: AttributeLimits) -> Step:
     kind = message.WhichOneof("kind")
     if kind is None:
-        raise InvalidArgument("set wait, send or end", field)
+        raise InvalidArgument("set wait, send, end, wait_until or wait_for_event", field)
     if kind == "end":
         if message.next:
             raise InvalidArgument("an end step has no next step", f"{field}.next")
@@ -178,6 +188,17 @@ def _step(message: pb.Step, field: str) -> Step:
         if not message.wait.HasField("duration"):
             raise InvalidArgument("required", f"{field}.wait.duration")
         return Wait(_seconds(message.wait.duration, MAX_WAIT_SECONDS, f"{field}.wait.duration"), message.next)
+    if kind == "wait_until":
+        return parse_wait_until(message.wait_until, message.next, f"{field}.wait_until")
+    if kind == "wait_for_event":
+        return parse_wait_for_event(
+            message.wait_for_event,
+            message.next,
+            f"{field}.wait_for_event",
+            vocabulary,
+            limits,
+            MAX_WAIT_SECONDS,
+        )
     send = message.send
     if not send.channel:
         raise InvalidArgument("required", f"{field}.send.channel")
@@ -192,11 +213,12 @@ def _check_graph(messages: Sequence[pb.Step], steps: Mapping[str, Step]) -> None
     """Every ``next`` names a step, every step is reachable from the first, and every loop waits."""
     index_of = {message.step_id: index for index, message in enumerate(messages)}
     for step_id, step in steps.items():
-        if not isinstance(step, End) and step.next not in steps:
-            raise InvalidArgument(
-                f"no step {step.next!r}: every branch must end at an end step",
-                f"steps[{index_of[step_id]}].next",
-            )
+        for following, field in _branches(step):
+            if following not in steps:
+                raise InvalidArgument(
+                    f"no step {following!r}: every branch must end at an end step",
+                    f"steps[{index_of[step_id]}].{field}",
+                )
     reached = _reachable(messages[0].step_id, steps)
     for step_id in steps:
         if step_id not in reached:
@@ -210,7 +232,16 @@ def _check_graph(messages: Sequence[pb.Step], steps: Mapping[str, Step]) -> None
 
 
 def _successors(step: Step) -> tuple[str, ...]:
-    return () if isinstance(step, End) else (step.next,)
+    return tuple(following for following, _ in _branches(step))
+
+
+def _branches(step: Step) -> tuple[tuple[str, str], ...]:
+    """The steps that may follow ``step``, each with the field naming it."""
+    if isinstance(step, End):
+        return ()
+    if isinstance(step, WaitForEvent):
+        return ((step.next, "next"), (step.timeout_next, "wait_for_event.timeout_next"))
+    return ((step.next, "next"),)
 
 
 def _reachable(first: str, steps: Mapping[str, Step]) -> set[str]:
@@ -226,7 +257,7 @@ def _reachable(first: str, steps: Mapping[str, Step]) -> set[str]:
 
 def _loops_without_wait(start: str, steps: Mapping[str, Step]) -> bool:
     """Whether ``start`` (not a wait) comes back to itself through steps that are no waits either."""
-    if isinstance(steps[start], Wait):
+    if isinstance(steps[start], WAIT_STEPS):
         return False
     seen: set[str] = set()
     todo = list(_successors(steps[start]))
@@ -234,14 +265,17 @@ def _loops_without_wait(start: str, steps: Mapping[str, Step]) -> bool:
         step_id = todo.pop()
         if step_id == start:
             return True
-        if step_id in seen or isinstance(steps[step_id], Wait):
+        if step_id in seen or isinstance(steps[step_id], WAIT_STEPS):
             continue
         seen.add(step_id)
         todo.extend(_successors(steps[step_id]))
     return False
 
 
-def _exit_events(names: Sequence[str], trigger: str) -> frozenset[str]:
+def _exit_events(names: Sequence[str], trigger: str, steps: Mapping[str, Step]) -> frozenset[str]:
+    """The exit events: none may be awaited too (the event would both move the profile on and take it
+    out)."""
+    awaited = awaited_events(steps.values())
     if len(names) > MAX_EXIT_EVENTS:
         raise InvalidArgument(f"at most {MAX_EXIT_EVENTS} events", "exit_events")
     for index, name in enumerate(names):
@@ -252,6 +286,8 @@ def _exit_events(names: Sequence[str], trigger: str) -> frozenset[str]:
             raise InvalidArgument(f"{name!r} is listed twice", field)
         if name == trigger:
             raise InvalidArgument("the trigger's event cannot also be an exit event", field)
+        if name in awaited:
+            raise InvalidArgument("a wait_for_event step awaits this event: it cannot also be an exit", field)
     return frozenset(names)
 
 

@@ -22,11 +22,14 @@ from typing import Any
 import asyncpg
 
 from kernel.engage.automations import store
-from kernel.engage.automations.graph import End, Graph, Reentry, Send, Wait
+from kernel.engage.automations.awaited import awaits
+from kernel.engage.automations.graph import WAIT_STEPS, End, Graph, Reentry, Send
 from kernel.engage.automations.graphs import Graphs
 from kernel.engage.automations.matching import event_matches, profile_matches
 from kernel.engage.automations.sending import Planned, StepSender
 from kernel.engage.automations.store import Entry
+from kernel.engage.automations.wait_ends import WaitEnds, after_timer
+from kernel.engage.automations.wait_kinds import WaitForEvent
 from kernel.outhooks import EventType, OutgoingEvent, publish
 from kernel.scheduler import Job, drop_pending, finish, schedule
 
@@ -65,10 +68,11 @@ async def exit_entry(conn: asyncpg.Connection, project_id: uuid.UUID, entry: Ent
 
 
 class AutomationRunner:
-    def __init__(self, pool: asyncpg.Pool, graphs: Graphs, sender: StepSender) -> None:
+    def __init__(self, pool: asyncpg.Pool, graphs: Graphs, sender: StepSender, waits: WaitEnds) -> None:
         self._pool = pool
         self._graphs = graphs
         self._sender = sender
+        self._waits = waits
 
     async def on_event(self, job: Job) -> None:
         payload = job.payload
@@ -85,7 +89,11 @@ class AutomationRunner:
                     continue
                 if role == "exit":
                     await self._exit(conn, job.project_id, automation_id, profile_id, name)
-                elif current[0] == "active":
+                elif role == "await" and current[0] == "active":
+                    planned += await self._resume(
+                        conn, job.project_id, automation_id, profile_id, name, payload["attributes"]
+                    )
+                elif role == "enter" and current[0] == "active":
                     planned += await self._enter(
                         conn, job.project_id, automation_id, current[1], profile_id, payload["attributes"]
                     )
@@ -109,8 +117,8 @@ class AutomationRunner:
             await _finish(conn, job)
             graph = await self._graphs.get(conn, job.project_id, entry.automation_id, entry.version)
             wait = graph.steps[entry.step_id]
-            assert isinstance(wait, Wait)
-            planned = await self._walk(conn, job.project_id, graph, entry, wait.next)
+            assert isinstance(wait, WAIT_STEPS)
+            planned = await self._walk(conn, job.project_id, graph, entry, after_timer(wait))
         for message in planned:
             await self._sender.attempt(message)
 
@@ -126,6 +134,29 @@ class AutomationRunner:
             graph = await self._graphs.get(conn, project_id, automation_id, entry.version)
             if name in graph.exit_events:
                 await exit_entry(conn, project_id, entry, "exit_event")
+
+    async def _resume(
+        self,
+        conn: asyncpg.Connection,
+        project_id: uuid.UUID,
+        automation_id: uuid.UUID,
+        profile_id: uuid.UUID,
+        name: str,
+        attributes: str,
+    ) -> list[Planned]:
+        """The profile's entries that wait for this event go on to their step's ``next``, with the event's
+        properties as theirs, their timeout dropped. The entry's lock orders this against its timeout:
+        whichever runs second finds the entry moved on (its step count changed) and does nothing."""
+        planned: list[Planned] = []
+        for entry in await store.inside_for_profile(conn, project_id, automation_id, profile_id):
+            graph = await self._graphs.get(conn, project_id, automation_id, entry.version)
+            step = graph.steps[entry.step_id]
+            if not isinstance(step, WaitForEvent) or not await awaits(conn, step, name, attributes):
+                continue
+            await drop_pending(conn, project_id, WAIT, entry_prefix(entry))
+            entry = await store.replace_event(conn, project_id, entry, attributes)
+            planned += await self._walk(conn, project_id, graph, entry, step.next)
+        return planned
 
     async def _enter(
         self,
@@ -173,8 +204,8 @@ class AutomationRunner:
                 entry = await store.move(conn, project_id, entry, step_id, None)
                 await exit_entry(conn, project_id, entry, "completed")
                 return planned
-            if isinstance(step, Wait):
-                due = datetime.now(UTC) + timedelta(seconds=step.seconds)
+            if isinstance(step, WAIT_STEPS):
+                due = await self._waits.due(conn, project_id, entry.profile_id, step)
                 entry = await store.move(conn, project_id, entry, step_id, due)
                 await schedule_wait(conn, project_id, entry, due)
                 return planned

@@ -19,6 +19,7 @@ from kernel.engage.automations.graph import Graph, parse_graph
 from kernel.engage.automations.runner import WAIT, automation_prefix, exit_entry, schedule_wait
 from kernel.engage.automations.store import AutomationRow
 from kernel.engage.automations.views import STATES, automation_of, definition_of, to_message
+from kernel.engage.automations.wait_kinds import awaited_events
 from kernel.engage.segments import Vocabulary
 from kernel.engage.templates.sending import read_ref
 from kernel.engage.templates.store import TemplateStore
@@ -199,7 +200,13 @@ class Automations:
 async def _watch(
     conn: asyncpg.Connection, project_id: uuid.UUID, automation_id: uuid.UUID, graph: Graph, *, active: bool
 ) -> None:
-    """What ingestion looks for: the trigger while active, the exit events always (profiles inside)."""
+    """What ingestion looks for: the trigger while active, the exit and awaited events always (profiles
+    inside)."""
     await store.set_triggers(
-        conn, project_id, automation_id, graph.trigger_event if active else None, sorted(graph.exit_events)
+        conn,
+        project_id,
+        automation_id,
+        graph.trigger_event if active else None,
+        sorted(graph.exit_events),
+        awaited_events(graph.steps.values()),
     )

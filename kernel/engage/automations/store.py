@@ -196,9 +196,11 @@ async def set_triggers(
     automation_id: uuid.UUID,
     enter: str | None,
     exits: Collection[str],
+    awaits: Collection[str] = (),
 ) -> None:
     """What ingestion looks for: the trigger ``enter`` (None: nothing enters), and the exit events
-    ``exits`` beside those already listed (a profile inside an older version exits on that version's)."""
+    ``exits`` and awaited events ``awaits`` beside those already listed (a profile inside an older version
+    exits on, and waits for, that version's)."""
     await conn.execute(
         "DELETE FROM automation_triggers WHERE project_id = $1 AND automation_id = $2 AND role = 'enter'",
         project_id,
@@ -211,8 +213,8 @@ async def set_triggers(
            ON CONFLICT DO NOTHING""",
         project_id,
         automation_id,
-        [*([enter] if enter else []), *exits],
-        [*(["enter"] if enter else []), *(["exit"] * len(exits))],
+        [*([enter] if enter else []), *exits, *awaits],
+        [*(["enter"] if enter else []), *(["exit"] * len(exits)), *(["await"] * len(awaits))],
     )
 
 
@@ -238,7 +240,8 @@ async def watched(conn: asyncpg.Connection, project_id: uuid.UUID, names: Sequen
 async def triggered_by(
     conn: asyncpg.Connection, project_id: uuid.UUID, name: str
 ) -> list[tuple[uuid.UUID, str]]:
-    """The (automation, role) pairs that the event ``name`` concerns, in a fixed order (lock order)."""
+    """The (automation, role) pairs that the event ``name`` concerns, in a fixed order (lock order); per
+    automation, 'await' before 'enter': a profile the event enters never finds it awaited at once."""
     rows = await conn.fetch(
         """SELECT automation_id, role FROM automation_triggers WHERE project_id = $1 AND event_name = $2
            ORDER BY automation_id, role""",
@@ -312,6 +315,22 @@ async def move(
         entry.entry_id,
         step_id,
         wait_until,
+    )
+    return Entry(*record)
+
+
+async def replace_event(
+    conn: asyncpg.Connection, project_id: uuid.UUID, entry: Entry, event_attributes: str
+) -> Entry:
+    """The entry with ``event_attributes`` (an awaited event's properties, JSON text) as its event's."""
+    record = await conn.fetchrow(
+        f"""UPDATE automation_entries SET event_attributes = $4::text::jsonb
+            WHERE project_id = $1 AND automation_id = $2 AND entry_id = $3
+            RETURNING {_ENTRY_COLUMNS}""",
+        project_id,
+        entry.automation_id,
+        entry.entry_id,
+        event_attributes,
     )
     return Entry(*record)
 

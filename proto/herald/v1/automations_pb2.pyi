@@ -3,6 +3,7 @@ import datetime
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from herald.v1 import campaigns_pb2 as _campaigns_pb2
 from herald.v1 import messages_pb2 as _messages_pb2
 from herald.v1 import segments_pb2 as _segments_pb2
 from google.protobuf.internal import containers as _containers
@@ -70,19 +71,43 @@ class EndStep(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class WaitUntilStep(_message.Message):
+    __slots__ = ("time_of_day", "weekdays")
+    TIME_OF_DAY_FIELD_NUMBER: _ClassVar[int]
+    WEEKDAYS_FIELD_NUMBER: _ClassVar[int]
+    time_of_day: str
+    weekdays: _containers.RepeatedScalarFieldContainer[_campaigns_pb2.DayOfWeek]
+    def __init__(self, time_of_day: _Optional[str] = ..., weekdays: _Optional[_Iterable[_Union[_campaigns_pb2.DayOfWeek, str]]] = ...) -> None: ...
+
+class WaitForEventStep(_message.Message):
+    __slots__ = ("name", "properties", "timeout", "timeout_next")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PROPERTIES_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_NEXT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    properties: _containers.RepeatedCompositeFieldContainer[_segments_pb2.AttributeCondition]
+    timeout: _duration_pb2.Duration
+    timeout_next: str
+    def __init__(self, name: _Optional[str] = ..., properties: _Optional[_Iterable[_Union[_segments_pb2.AttributeCondition, _Mapping]]] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., timeout_next: _Optional[str] = ...) -> None: ...
+
 class Step(_message.Message):
-    __slots__ = ("step_id", "next", "wait", "send", "end")
+    __slots__ = ("step_id", "next", "wait", "send", "end", "wait_until", "wait_for_event")
     STEP_ID_FIELD_NUMBER: _ClassVar[int]
     NEXT_FIELD_NUMBER: _ClassVar[int]
     WAIT_FIELD_NUMBER: _ClassVar[int]
     SEND_FIELD_NUMBER: _ClassVar[int]
     END_FIELD_NUMBER: _ClassVar[int]
+    WAIT_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    WAIT_FOR_EVENT_FIELD_NUMBER: _ClassVar[int]
     step_id: str
     next: str
     wait: WaitStep
     send: SendStep
     end: EndStep
-    def __init__(self, step_id: _Optional[str] = ..., next: _Optional[str] = ..., wait: _Optional[_Union[WaitStep, _Mapping]] = ..., send: _Optional[_Union[SendStep, _Mapping]] = ..., end: _Optional[_Union[EndStep, _Mapping]] = ...) -> None: ...
+    wait_until: WaitUntilStep
+    wait_for_event: WaitForEventStep
+    def __init__(self, step_id: _Optional[str] = ..., next: _Optional[str] = ..., wait: _Optional[_Union[WaitStep, _Mapping]] = ..., send: _Optional[_Union[SendStep, _Mapping]] = ..., end: _Optional[_Union[EndStep, _Mapping]] = ..., wait_until: _Optional[_Union[WaitUntilStep, _Mapping]] = ..., wait_for_event: _Optional[_Union[WaitForEventStep, _Mapping]] = ...) -> None: ...
 
 class Automation(_message.Message):
     __slots__ = ("automation_id", "name", "state", "version", "trigger", "entry_filter", "steps", "exit_events", "reentry", "reentry_period", "max_profiles_inside", "create_time", "update_time", "profiles_inside")
