@@ -74,6 +74,8 @@ _LAST_NAMES = (
 _DOMAINS = ("example.com", "example.org", "example.net")
 _PLANS = ("free", "plus", "pro")
 _PLAN_WEIGHTS = (60, 30, 10)
+#: How long a session lasts, from its start to its purchase.
+_SESSION = timedelta(minutes=5)
 #: The chance that a session without a purchase looks at a product.
 _BROWSING = 0.3
 _CATEGORIES = ("shoes", "books", "garden", "kitchen", "games")
@@ -152,7 +154,8 @@ def events(people: list[Customer], now: datetime, seed: int = 14) -> Iterator[pr
     for person in people:
         sessions = round(draw.uniform(0.5, 1.5) * person.weekly_sessions * weeks)
         for number in range(sessions):
-            when = now - HISTORY * draw.random()
+            # A session ends (its purchase, 5 minutes in) before now: TrackEvents refuses future events.
+            when = now - _SESSION - (HISTORY - _SESSION) * draw.random()
             category = draw.choice(_CATEGORIES)
             yield _event(
                 person.custom_id,

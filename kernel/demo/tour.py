@@ -48,9 +48,9 @@ TEST_FRACTION = 0.3
 #: Events per TrackEvents call, and calls in flight at once.
 EVENT_BATCH = 1000
 EVENT_CALLS = 4
-#: How often the demo asks for news while it waits, and how often it prints them.
+#: How often the demo asks for news while it waits, and how long it goes without printing the same.
 POLL_SECONDS = 1.0
-PROGRESS_SECONDS = 5.0
+QUIET_SECONDS = 10.0
 
 
 class DemoFailed(Exception):
@@ -226,24 +226,26 @@ class Tour:
         return draft.campaign_id
 
     async def wait_for_winner(self, campaign_id: str) -> campaigns_pb2.AbTestResult:
-        """Poll the campaign until its test has a winner, printing the variants' figures as they come."""
+        """Poll the campaign until its test has a winner and the rest of the audience its send (the
+        campaign is then COMPLETED), printing the variants' figures as they come."""
         stub = campaigns_pb2_grpc.CampaignServiceStub(self._channel)
         request = campaigns_pb2.GetCampaignRequest(campaign_id=campaign_id)
-        printed = 0.0
-        while True:
-            campaign = await stub.GetCampaign(request, metadata=self._auth)
-            result = campaign.ab_result
-            if result.winner:
-                break
+        printed, last = 0.0, ""
+        campaign = await stub.GetCampaign(request, metadata=self._auth)
+        while campaign.state != campaigns_pb2.CAMPAIGN_STATE_COMPLETED:
             if campaign.state == campaigns_pb2.CAMPAIGN_STATE_CANCELLED:
                 raise DemoFailed(f"the campaign {campaign_id} was cancelled before its winner was chosen")
-            if result.HasField("decision_due_time") and time.monotonic() - printed >= PROGRESS_SECONDS:
-                printed = time.monotonic()
-                left = max(0.0, result.decision_due_time.ToDatetime(UTC).timestamp() - time.time())
-                self._say(f"waiting for the winner ({left:.0f} s left): {_variants(result)}")
+            result = campaign.ab_result
+            if result.HasField("decision_due_time") and not result.winner:
+                news = _variants(result)
+                if news != last or time.monotonic() - printed >= QUIET_SECONDS:
+                    printed, last = time.monotonic(), news
+                    left = max(0.0, result.decision_due_time.ToDatetime(UTC).timestamp() - time.time())
+                    self._say(f"waiting for the winner ({left:.0f} s left): {news}")
             await asyncio.sleep(POLL_SECONDS)
-        chosen = {variant.name: variant.chosen_value for variant in result.variants}
-        values = ", ".join(f"{name} {value:.1%}" for name, value in chosen.items())
+            campaign = await stub.GetCampaign(request, metadata=self._auth)
+        result = campaign.ab_result
+        values = ", ".join(f"{variant.name} {variant.chosen_value:.1%}" for variant in result.variants)
         self._say(
             f"winner: {result.winner} (open rate {values}); the rest of the audience gets {result.winner}"
         )
