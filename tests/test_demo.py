@@ -8,6 +8,7 @@ from pathlib import Path
 
 from kernel.storage.embedded import cluster_processes
 from tests.cli_support import Ran, herald
+from tests.readme import README, code_blocks, section
 
 SMALL = ("--customers", "300", "--test-period", "3")
 #: Every final outcome of a targeted message (stats.table's labels), and `pending` for the rest.
@@ -98,3 +99,10 @@ async def test_the_demo_refuses_a_configured_database(tmp_path: Path) -> None:
     assert ran.status == 2
     assert "HERALD_DATABASE_URL" in ran.err
     assert not (tmp_path / "herald-demo").exists()
+
+
+def test_the_readme_says_to_see_it_work_with_the_make_target_that_runs_the_demo() -> None:
+    [command] = code_blocks("bash", section("## See it work"))
+    assert command.code == "make demo\n"
+    makefile = (README.parent / "Makefile").read_text()
+    assert "\ndemo: $(VENV)/.installed\n\t$(BIN)/herald demo\n" in makefile
