@@ -75,7 +75,8 @@ _DOMAINS = ("example.com", "example.org", "example.net")
 _PLANS = ("free", "plus", "pro")
 _PLAN_WEIGHTS = (60, 30, 10)
 #: How long a session lasts, from its start to its purchase.
-_SESSION = timedelta(minutes=5)
+_SESSION_MINUTES = 5
+_SESSION = timedelta(minutes=_SESSION_MINUTES)
 #: The chance that a session without a purchase looks at a product.
 _BROWSING = 0.3
 _CATEGORIES = ("shoes", "books", "garden", "kitchen", "games")
@@ -131,10 +132,12 @@ def write_import_file(people: list[Customer], path: Path) -> None:
 
 
 def _event(
-    custom_id: str, name: str, number: int, when: datetime, **properties: str | float
+    custom_id: str, session: int, name: str, when: datetime, properties: dict[str, str | float]
 ) -> profiles_pb2.TrackedEvent:
     event = profiles_pb2.TrackedEvent(
-        profile=common_pb2.ProfileRef(custom_id=custom_id), name=name, event_id=f"{custom_id}/{number}"
+        profile=common_pb2.ProfileRef(custom_id=custom_id),
+        name=name,
+        event_id=f"{custom_id}/{session}/{name}",
     )
     event.time.FromDatetime(when)
     for key, value in properties.items():
@@ -157,29 +160,15 @@ def events(people: list[Customer], now: datetime, seed: int = 14) -> Iterator[pr
             # A session ends (its purchase, 5 minutes in) before now: TrackEvents refuses future events.
             when = now - _SESSION - (HISTORY - _SESSION) * draw.random()
             category = draw.choice(_CATEGORIES)
-            yield _event(
-                person.custom_id,
-                "session_start",
-                3 * number,
-                when,
-                platform=draw.choice(("ios", "android", "web")),
-            )
+            # (name, minutes after the session's start, properties)
+            steps: list[tuple[str, float, dict[str, str | float]]] = [
+                ("session_start", 0, {"platform": draw.choice(("ios", "android", "web"))})
+            ]
             buys = draw.random() < person.buying
             if buys or draw.random() < _BROWSING:
-                yield _event(
-                    person.custom_id,
-                    "product_viewed",
-                    3 * number + 1,
-                    when + timedelta(minutes=1),
-                    category=category,
-                )
+                steps.append(("product_viewed", 1, {"category": category}))
             if buys:
                 amount = round(draw.uniform(5, 200), 2)
-                yield _event(
-                    person.custom_id,
-                    "purchase",
-                    3 * number + 2,
-                    when + timedelta(minutes=5),
-                    category=category,
-                    amount=amount,
-                )
+                steps.append(("purchase", _SESSION_MINUTES, {"category": category, "amount": amount}))
+            for name, minutes, properties in steps:
+                yield _event(person.custom_id, number, name, when + timedelta(minutes=minutes), properties)

@@ -34,14 +34,16 @@ class Say:
 
 def demo_settings(settings: Settings, options: TourOptions) -> Settings:
     """The operator's settings, run the demo's way: sandbox mode, embedded database in the demo's folder,
-    free loopback ports, no metrics, and the scheduler polling every second so that the winner is chosen
-    soon after the test period."""
+    free loopback ports in plaintext (the demo is its only client), no metrics, and the scheduler polling
+    every second so that the winner is chosen soon after the test period."""
     return settings.model_copy(
         update={
             "sandbox": True,
             "channel_endpoints": {},
             "data_dir": options.folder,
             "grpc_address": "127.0.0.1:0",
+            "grpc_tls_cert_file": "",
+            "grpc_tls_key_file": "",
             "webhook_address": "127.0.0.1:0",
             "metrics_address": "",
             "scheduler_poll_seconds": 1.0,
