@@ -19,21 +19,27 @@ from kernel.settings import Settings
 MIN_CUSTOMERS = 50
 
 
+def _refusal(args: argparse.Namespace, settings: Settings) -> str | None:
+    """Why the demo does not run with these options and settings, if it does not."""
+    if settings.database_url:
+        return (
+            "the demo runs on an embedded PostgreSQL of its own (--data-dir), never on "
+            "HERALD_DATABASE_URL's database, which would keep its project of synthetic customers: unset it"
+        )
+    if args.customers < MIN_CUSTOMERS:
+        return f"--customers: at least {MIN_CUSTOMERS}"
+    if args.test_period <= 0:
+        return "--test-period: a number of seconds above 0"
+    if args.report and not args.report.parent.is_dir():
+        return f"--report: no folder {args.report.parent}"
+    return None
+
+
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from kernel.demo import DemoFailed, TourOptions, run_demo
 
-    if settings.database_url:
-        print(
-            "herald: the demo runs on an embedded PostgreSQL of its own (--data-dir), never on "
-            "HERALD_DATABASE_URL's database, which would keep its project of synthetic customers: unset it",
-            file=sys.stderr,
-        )
-        return 2
-    if args.customers < MIN_CUSTOMERS:
-        print(f"herald: --customers: at least {MIN_CUSTOMERS}", file=sys.stderr)
-        return 2
-    if args.test_period <= 0:
-        print("herald: --test-period: a number of seconds above 0", file=sys.stderr)
+    if refusal := _refusal(args, settings):
+        print(f"herald: {refusal}", file=sys.stderr)
         return 2
     configure_logging("WARNING", "text", settings.log_repeat_window_seconds)
     report = args.report or args.data_dir / "demo-report.html"

@@ -6,6 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
+from kernel.cli import main
 from kernel.storage.embedded import cluster_processes
 from tests.cli_support import Ran, herald
 from tests.readme import README, code_blocks, section
@@ -94,10 +97,30 @@ async def test_the_demo_runs_a_campaign_to_its_winner_its_figures_add_up_and_it_
     assert cluster_processes(pgdata.resolve()) == []
 
 
-async def test_the_demo_refuses_a_configured_database(tmp_path: Path) -> None:
-    ran = await herald(tmp_path, "demo", *SMALL, HERALD_DATABASE_URL="postgresql://127.0.0.1:9/herald")
-    assert ran.status == 2
-    assert "HERALD_DATABASE_URL" in ran.err
+@pytest.mark.parametrize(
+    ("argv", "variables", "named"),
+    [
+        ((), {"HERALD_DATABASE_URL": "postgresql://127.0.0.1:9/herald"}, "HERALD_DATABASE_URL"),
+        (("--customers", "10"), {}, "--customers"),
+        (("--test-period", "0"), {}, "--test-period"),
+        (("--report", "nowhere/report.html"), {}, "--report"),
+    ],
+)
+def test_the_demo_refuses_what_it_cannot_run_with_naming_it(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: tuple[str, ...],
+    variables: dict[str, str],
+    named: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HERALD_DATABASE_URL", raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    assert main(["demo", *SMALL, *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("herald: ") and named in err
     assert not (tmp_path / "herald-demo").exists()
 
 
