@@ -34,8 +34,9 @@ class Say:
 
 def demo_settings(settings: Settings, options: TourOptions) -> Settings:
     """The operator's settings, run the demo's way: sandbox mode, embedded database in the demo's folder,
-    free loopback ports in plaintext (the demo is its only client), no metrics, and the scheduler polling
-    every second so that the winner is chosen soon after the test period."""
+    free loopback ports in plaintext (the demo is its only client), no metrics, workers that send and
+    apply the providers' reports (the demo's kernel is alone), and the scheduler polling every second so
+    that the winner is chosen soon after the test period."""
     return settings.model_copy(
         update={
             "sandbox": True,
@@ -47,6 +48,8 @@ def demo_settings(settings: Settings, options: TourOptions) -> Settings:
             "webhook_address": "127.0.0.1:0",
             "metrics_address": "",
             "scheduler_poll_seconds": 1.0,
+            "worker_count": max(settings.worker_count, 1),
+            "webhook_workers": max(settings.webhook_workers, 1),
         }
     )
 
