@@ -7,7 +7,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint protos-check protos-release bench-locust bench-ingest bench-calls bench-sender bench-campaign bench-send-cost bench-push bench-webhooks bench-import bench-import-pg-cost bench-upsert bench-segment protos
+.PHONY: run demo test lint protos-check protos-release bench-locust bench-ingest bench-calls bench-sender bench-campaign bench-send-cost bench-push bench-webhooks bench-import bench-import-pg-cost bench-upsert bench-segment protos
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ $(VENV)/.installed-test: $(VENV)/.installed tests/example_plugin/pyproject.toml
 
 run: $(VENV)/.installed
 	$(BIN)/herald serve
+
+demo: $(VENV)/.installed
+	$(BIN)/herald demo
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -10,6 +10,7 @@ herald campaigns list|show|cancel|stats|report     a project's campaigns, occurr
 herald webhooks list|deliveries   a project's outgoing webhook endpoints, their last calls (API key)
 herald import FILE              import profiles from a JSONL or CSV file (API key)
 herald emulator CHANNEL         run a channel's provider emulator on loopback until Ctrl-C
+herald demo                     see it work: an A/B campaign to synthetic customers, in a sandbox of its own
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import sys
 
 import orjson
 
-from kernel import cli_campaigns, cli_projects, cli_sends, cli_webhooks
+from kernel import cli_campaigns, cli_demo, cli_projects, cli_sends, cli_webhooks
 from kernel.client import add_connection_options, client_credentials
 from kernel.grpc_tls import TlsFileError
 from kernel.key_sources import KeyNotFound, find_api_key
@@ -144,6 +145,7 @@ def parser() -> argparse.ArgumentParser:
     emulate = commands.add_parser("emulator", help="run a channel's provider emulator on loopback")
     emulate.add_argument("channel", help="a channel name, e.g. email.sparkpost")
     emulate.set_defaults(run=_emulator)
+    cli_demo.add_command(commands)
     return root
 
 

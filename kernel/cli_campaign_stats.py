@@ -27,7 +27,17 @@ def _read(connection: Connection, campaign_id: str) -> stats_pb2.CampaignStats:
 
 
 def _by_occurrence(stats: stats_pb2.CampaignStats) -> list[Column]:
-    return [(occurrence.occurrence_key, occurrence.total) for occurrence in stats.occurrences]
+    """A column per occurrence's send, headed by its key, and in an A/B test by its part: the variant's
+    name, then the winner's name again for the rest of the audience (the occurrence's last send)."""
+    columns = []
+    parts: set[tuple[str, str]] = set()
+    for occurrence in stats.occurrences:
+        heading, part = occurrence.occurrence_key, (occurrence.occurrence_key, occurrence.variant)
+        if occurrence.variant:
+            heading += f" {occurrence.variant}" + (" (rest)" if part in parts else " (test)")
+        parts.add(part)
+        columns.append((heading, occurrence.total))
+    return columns
 
 
 def show_campaign_stats(connection: Connection, args: argparse.Namespace) -> int:
