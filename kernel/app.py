@@ -33,6 +33,7 @@ from kernel.engage.automations import (
     Automations,
     Graphs,
     StepSender,
+    StepTaker,
     TriggerFollower,
 )
 from kernel.engage.campaigns import OCCURRENCE, Campaigns, CampaignSender, OccurrenceRunner
@@ -110,6 +111,7 @@ class Kernel:
             db.pool,
             Graphs(Vocabulary.of(channels), limits),
             StepSender(channels, transactional, templates, projects),
+            StepTaker(limits, channels.address_kinds, settings.max_addresses),
         )
         scheduler.register(EVENT, automation_runner.on_event)
         scheduler.register(WAIT, automation_runner.on_wait)

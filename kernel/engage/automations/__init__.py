@@ -1,10 +1,20 @@
-"""Automations: tracked events put profiles into versioned graphs of steps (waits, sends, ends), run by the
-durable scheduler of every kernel."""
+"""Automations: tracked events put profiles into versioned graphs of steps (waits, sends, decisions,
+splits, ...), run by the durable scheduler of every kernel."""
 
 from kernel.engage.automations.graphs import Graphs
 from kernel.engage.automations.runner import EVENT, WAIT, AutomationRunner
 from kernel.engage.automations.sending import StepSender
 from kernel.engage.automations.service import Automations
+from kernel.engage.automations.stepping import StepTaker
 from kernel.engage.automations.triggers import TriggerFollower
 
-__all__ = ["EVENT", "WAIT", "AutomationRunner", "Automations", "Graphs", "StepSender", "TriggerFollower"]
+__all__ = [
+    "EVENT",
+    "WAIT",
+    "AutomationRunner",
+    "Automations",
+    "Graphs",
+    "StepSender",
+    "StepTaker",
+    "TriggerFollower",
+]

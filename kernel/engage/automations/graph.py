@@ -16,6 +16,14 @@ from google.protobuf.duration_pb2 import Duration
 
 from herald.v1 import automations_pb2 as pb
 from herald.v1 import segments_pb2
+from kernel.engage.automations.step_kinds import (
+    SELF_DIRECTED,
+    Checkpoint,
+    Decision,
+    StepKind,
+    Targets,
+    parse_step_kind,
+)
 from kernel.engage.segments import Condition, Vocabulary, parse_condition
 from kernel.engage.segments.conditions import AttributeTest, EventTest
 from kernel.errors import InvalidArgument
@@ -64,7 +72,7 @@ class End:
     pass
 
 
-Step = Wait | Send | End
+Step = Wait | Send | End | StepKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +115,7 @@ def _parse(automation: pb.Automation, vocabulary: Vocabulary, limits: AttributeL
         if automation.HasField("entry_filter")
         else None
     )
-    steps = _steps(automation.steps)
+    steps = _steps(automation.steps, vocabulary, limits)
     _check_graph(automation.steps, steps)
     reentry = _REENTRY.get(automation.reentry)
     if reentry is None:
@@ -148,7 +156,7 @@ def _trigger(
     return parsed.name, parsed.properties
 
 
-def _steps(messages: Sequence[pb.Step]) -> dict[str, Step]:
+def _steps(messages: Sequence[pb.Step], vocabulary: Vocabulary, limits: AttributeLimits) -> dict[str, Step]:
     if not messages:
         raise InvalidArgument("at least one step", "steps")
     if len(messages) > MAX_STEPS:
@@ -160,20 +168,22 @@ def _steps(messages: Sequence[pb.Step]) -> dict[str, Step]:
             raise InvalidArgument("1 to 64 letters, digits, '_' or '-'", f"{field}.step_id")
         if message.step_id in steps:
             raise InvalidArgument(f"step id {message.step_id!r} is used twice", f"{field}.step_id")
-        steps[message.step_id] = _step(message, field)
+        steps[message.step_id] = _step(message, field, vocabulary, limits)
     return steps
 
 
-def _step(message: pb.Step, field: str) -> Step:
+def _step(message: pb.Step, field: str, vocabulary: Vocabulary, limits: AttributeLimits) -> Step:
     kind = message.WhichOneof("kind")
     if kind is None:
-        raise InvalidArgument("set wait, send or end", field)
-    if kind == "end":
+        raise InvalidArgument("set one step kind (wait, send, end, decision, split, ...)", field)
+    if kind == "end" or kind in SELF_DIRECTED:
         if message.next:
-            raise InvalidArgument("an end step has no next step", f"{field}.next")
-        return End()
+            raise InvalidArgument(f"a {kind} step has no next step", f"{field}.next")
+        return End() if kind == "end" else parse_step_kind(message, field, vocabulary, limits)
     if not message.next:
         raise InvalidArgument("name the next step: every branch must end at an end step", f"{field}.next")
+    if kind not in ("wait", "send"):
+        return parse_step_kind(message, field, vocabulary, limits)
     if kind == "wait":
         if not message.wait.HasField("duration"):
             raise InvalidArgument("required", f"{field}.wait.duration")
@@ -189,14 +199,16 @@ def _step(message: pb.Step, field: str) -> Step:
 
 
 def _check_graph(messages: Sequence[pb.Step], steps: Mapping[str, Step]) -> None:
-    """Every ``next`` names a step, every step is reachable from the first, and every loop waits."""
+    """Every following step named exists, every step is reachable from the first, every loop waits, and
+    a decision's send step comes before it on every path."""
     index_of = {message.step_id: index for index, message in enumerate(messages)}
     for step_id, step in steps.items():
-        if not isinstance(step, End) and step.next not in steps:
-            raise InvalidArgument(
-                f"no step {step.next!r}: every branch must end at an end step",
-                f"steps[{index_of[step_id]}].next",
-            )
+        for field, following in _targets(step):
+            if following not in steps:
+                raise InvalidArgument(
+                    f"no step {following!r}: every branch must end at an end step",
+                    f"steps[{index_of[step_id]}].{field}",
+                )
     reached = _reachable(messages[0].step_id, steps)
     for step_id in steps:
         if step_id not in reached:
@@ -207,18 +219,54 @@ def _check_graph(messages: Sequence[pb.Step], steps: Mapping[str, Step]) -> None
                 "a loop through this step has no wait step (it would run for ever at once)",
                 f"steps[{index_of[step_id]}]",
             )
+    for step_id, step in steps.items():
+        if isinstance(step, Decision) and step.message is not None:
+            field = f"steps[{index_of[step_id]}].decision.message.send_step_id"
+            _check_sent_before(step_id, step.message.send_step, messages[0].step_id, steps, field)
+    _check_checkpoint_names(messages, steps)
+
+
+def _check_sent_before(decision: str, send: str, first: str, steps: Mapping[str, Step], field: str) -> None:
+    """``send`` must be a send step on every path from the first step to ``decision``: its message is
+    then always stored when the decision asks about it."""
+    if not isinstance(steps.get(send), Send):
+        raise InvalidArgument(f"no send step {send!r}", field)
+    if send != first and decision in _reachable(first, steps, avoiding=send):
+        raise InvalidArgument(f"a path from the first step reaches the decision without {send!r}", field)
+
+
+def _check_checkpoint_names(messages: Sequence[pb.Step], steps: Mapping[str, Step]) -> None:
+    """Statistics count a checkpoint by its name: two of one name would be counted as one."""
+    seen: set[str] = set()
+    for index, message in enumerate(messages):
+        step = steps[message.step_id]
+        if isinstance(step, Checkpoint):
+            if step.name in seen:
+                raise InvalidArgument(
+                    f"checkpoint {step.name!r} is named twice", f"steps[{index}].checkpoint.name"
+                )
+            seen.add(step.name)
+
+
+def _targets(step: Step) -> Targets:
+    if isinstance(step, End):
+        return ()
+    if isinstance(step, Wait | Send):
+        return (("next", step.next),)
+    return step.targets()
 
 
 def _successors(step: Step) -> tuple[str, ...]:
-    return () if isinstance(step, End) else (step.next,)
+    return tuple(following for _, following in _targets(step))
 
 
-def _reachable(first: str, steps: Mapping[str, Step]) -> set[str]:
+def _reachable(first: str, steps: Mapping[str, Step], avoiding: str | None = None) -> set[str]:
+    """The steps reachable from ``first``, not through ``avoiding``."""
     seen = {first}
     todo = [first]
     while todo:
         for following in _successors(steps[todo.pop()]):
-            if following not in seen:
+            if following not in seen and following != avoiding:
                 seen.add(following)
                 todo.append(following)
     return seen
