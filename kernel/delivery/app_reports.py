@@ -31,7 +31,8 @@ class AppReports:
             row = await conn.fetchrow(
                 """SELECT channel, address, EXISTS (
                        SELECT FROM events e WHERE e.project_id = m.project_id AND e.profile_id = m.profile_id
-                       AND e.name = 'herald.message.opened' AND e.attributes->'message_id'->>'v' = $2::uuid::text
+                       AND e.name = 'herald.message.opened'
+                       AND e.attributes->'message_id'->>'v' = $2::uuid::text
                    ) AS reported
                    FROM messages m
                    WHERE m.project_id = $1 AND m.message_id = $2 AND m.profile_id IS NOT NULL""",
