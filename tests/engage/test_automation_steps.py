@@ -7,15 +7,12 @@ import asyncio
 import hashlib
 import uuid
 
-import pytest
-
 from herald.v1 import automations_pb2 as pb
 from herald.v1 import (
     common_pb2,
     profiles_pb2,
     segments_pb2,
     webhooks_pb2,
-    webhooks_pb2_grpc,
 )
 from tests.delivery.support import person, until
 from tests.engage.automation_support import (
@@ -41,21 +38,8 @@ from tests.engage.step_support import (
     unset_attribute,
     webhook,
 )
-from tests.outhook_receiver import Receiver, receiving
+from tests.outhook_receiver import Receiver
 from tests.test_outgoing_webhooks import readme_verify, subscribe
-
-
-@pytest.fixture
-def hooks(channel) -> webhooks_pb2_grpc.WebhookEndpointServiceStub:  # type: ignore[no-untyped-def]
-    """WebhookEndpointService client."""
-    return webhooks_pb2_grpc.WebhookEndpointServiceStub(channel)
-
-
-@pytest.fixture
-async def receiver():  # type: ignore[no-untyped-def]
-    """The customer's system, receiving the project's outgoing webhooks."""
-    async for started in receiving():
-        yield started
 
 
 async def attributes_of(profiles, project, custom_id: str) -> dict[str, common_pb2.AttributeValue]:  # type: ignore[no-untyped-def]

@@ -5,10 +5,9 @@ loop without a wait) through their branches, and what they name in the project."
 from __future__ import annotations
 
 import grpc
-import pytest
 
 from herald.v1 import automations_pb2 as pb
-from herald.v1 import common_pb2, segments_pb2, webhooks_pb2, webhooks_pb2_grpc
+from herald.v1 import common_pb2, segments_pb2, webhooks_pb2
 from tests.conftest import field_violations, rpc_error
 from tests.engage.automation_support import automation, end, saved_template, send, wait
 from tests.engage.step_support import (
@@ -26,12 +25,6 @@ from tests.engage.step_support import (
 from tests.test_outgoing_webhooks import subscribe
 
 UNKNOWN = "8f9e4b2a-1111-4222-8333-944455556666"
-
-
-@pytest.fixture
-def hooks(channel) -> webhooks_pb2_grpc.WebhookEndpointServiceStub:  # type: ignore[no-untyped-def]
-    """WebhookEndpointService client."""
-    return webhooks_pb2_grpc.WebhookEndpointServiceStub(channel)
 
 
 async def refused(automations, project, steps: list[pb.Step]) -> list[str]:  # type: ignore[no-untyped-def]
