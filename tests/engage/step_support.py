@@ -18,7 +18,8 @@ def decision(step_id: str, yes: str, no: str, **test: Any) -> pb.Step:
     return pb.Step(step_id=step_id, decision=pb.DecisionStep(yes_next=yes, no_next=no, **test))
 
 
-def opened(send_step: str, outcome: int = pb.MESSAGE_OUTCOME_OPENED) -> pb.MessageCheck:
+def reported(send_step: str, outcome: int = pb.MESSAGE_OUTCOME_OPENED) -> pb.MessageCheck:
+    """Whether the send step's message was reported so (opened unless said)."""
     return pb.MessageCheck(send_step_id=send_step, outcome=outcome)
 
 

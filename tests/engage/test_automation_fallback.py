@@ -11,13 +11,14 @@ from typing import Any
 
 import grpc
 import pytest
+from google.protobuf import struct_pb2
 
 from herald.v1 import automations_pb2 as pb
-from herald.v1 import common_pb2, messages_pb2, profiles_pb2, templates_pb2
+from herald.v1 import channels_pb2, channels_pb2_grpc, common_pb2, messages_pb2, profiles_pb2, templates_pb2
 from kernel.server import RunningServer
 from tests.conftest import ProjectKey, rpc_error
-from tests.delivery.conftest import configure, pointed_emulator
-from tests.delivery.support import until
+from tests.delivery.conftest import EMAIL, SPARKPOST_KEY, configure, pointed_emulator
+from tests.delivery.support import person, until
 from tests.engage.automation_support import (
     active,
     automation,
@@ -30,7 +31,7 @@ from tests.engage.automation_support import (
     track,
     wait,
 )
-from tests.engage.step_support import decision, exits, opened
+from tests.engage.step_support import checkpoint, decision, exits, passed, reported
 
 APNS = "push.apns"
 HOUR = 3600
@@ -104,7 +105,7 @@ async def test_the_abandoned_cart_flow_falls_back_to_email_only_for_the_push_lef
                     ),
                 ),
                 wait("hours", 4 * HOUR, "opened"),
-                decision("opened", "end", "email", message=opened("push")),
+                decision("opened", "end", "email", message=reported("push")),
                 send("email", email, "end"),
                 end(),
             ],
@@ -189,3 +190,81 @@ async def test_an_opening_report_names_a_message_of_the_project(messages, config
         )
     )
     assert error.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_decisions_read_the_providers_reports_of_delivery_and_click(
+    channel,
+    automations,
+    templates,
+    profiles,
+    configured,
+    sparkpost,
+    settings,
+    server,
+    quiet_session_scheduler,
+    db,
+) -> None:
+    config = struct_pb2.Struct()
+    config.update({"api_key": SPARKPOST_KEY, "from_address": "news@herald.test"})
+    answer = await channels_pb2_grpc.ChannelServiceStub(channel).SetChannelConfig(
+        channels_pb2.SetChannelConfigRequest(channel=EMAIL, config=config), metadata=configured.auth
+    )
+    url = f"http://127.0.0.1:{server.webhooks.port}{answer.webhook.path}"
+    credentials = answer.webhook.credentials
+    auth = (credentials["auth_credentials.username"], credentials["auth_credentials.password"])
+    offer = await saved_template(templates, configured, "Offer")
+    made = await active(
+        automations,
+        configured,
+        automation(
+            [
+                send("offer", offer, "day"),
+                wait("day", 86_400, "clicked"),
+                decision(
+                    "clicked", "buyer", "delivered", message=reported("offer", pb.MESSAGE_OUTCOME_CLICKED)
+                ),
+                decision(
+                    "delivered", "reader", "lost", message=reported("offer", pb.MESSAGE_OUTCOME_DELIVERED)
+                ),
+                checkpoint("buyer", "clicked", "end"),
+                checkpoint("reader", "delivered only", "end"),
+                checkpoint("lost", "never delivered", "end"),
+                end(),
+            ]
+        ),
+    )
+    for name in ("ann", "bob", "cid"):
+        await person(profiles, configured, name, email=f"{name}@example.com", first_name=name.title())
+    async with timer_kernel(settings, sparkpost):
+        for name in ("ann", "bob", "cid"):
+            await track(profiles, configured, name, "cart_abandoned", item="boots")
+
+        async def mailed() -> bool:
+            return len(sparkpost.accepted) == 3
+
+        await until(mailed, "the three offers reached SparkPost")
+        # SparkPost reports, by webhook, ann's delivery and click, bob's delivery; nothing of cid's.
+        sent_to = {record["email"]: record for record in sparkpost.accepted}
+        events = [
+            sparkpost.event("delivery", sent_to["ann@example.com"]),
+            sparkpost.event(
+                "click", sent_to["ann@example.com"], target_link_url="https://shop.example/boots"
+            ),
+            sparkpost.event("delivery", sent_to["bob@example.com"]),
+        ]
+        assert await sparkpost.post_events(url, events, auth=auth) == 200
+        await server.kernel.webhook_queue.drain(configured.project_id)
+        await fast_forward(db, configured.project_id, 86_400)
+
+        async def all_out() -> bool:
+            return all(
+                reasons == ["completed"]
+                for reasons in (await exits(db, configured, made.automation_id)).values()
+            )
+
+        await until(all_out, "the day ended for all three")
+    assert await passed(db, configured, made.automation_id, "checkpoint") == {
+        "ann": ["buyer"],
+        "bob": ["reader"],
+        "cid": ["lost"],
+    }

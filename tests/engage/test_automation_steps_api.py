@@ -15,8 +15,8 @@ from tests.engage.step_support import (
     decision,
     has,
     increment,
-    opened,
     redirect,
+    reported,
     set_attribute,
     split,
     unset_attribute,
@@ -59,7 +59,7 @@ async def test_branching_steps_are_checked_naming_the_field(automations, templat
             "automation.steps[1].decision.message.outcome",
             [
                 send("s", hello, "d"),
-                decision("d", "end", "end", message=opened("s", pb.MESSAGE_OUTCOME_UNSPECIFIED)),
+                decision("d", "end", "end", message=reported("s", pb.MESSAGE_OUTCOME_UNSPECIFIED)),
                 end(),
             ],
         ),
@@ -71,7 +71,7 @@ async def test_branching_steps_are_checked_naming_the_field(automations, templat
         # The message asked about must be a send step's ...
         (
             "automation.steps[1].decision.message.send_step_id",
-            [wait("w", 60, "d"), decision("d", "end", "end", message=opened("w")), end()],
+            [wait("w", 60, "d"), decision("d", "end", "end", message=reported("w")), end()],
         ),
         # ... that comes before the decision on every path: here one branch of the split skips it.
         (
@@ -79,7 +79,7 @@ async def test_branching_steps_are_checked_naming_the_field(automations, templat
             [
                 split("r", (50, "s"), (50, "d")),
                 send("s", hello, "d"),
-                decision("d", "end", "end", message=opened("s")),
+                decision("d", "end", "end", message=reported("s")),
                 end(),
             ],
         ),
@@ -114,7 +114,7 @@ async def test_branching_steps_are_checked_naming_the_field(automations, templat
         [
             send("push", hello, "hours"),
             wait("hours", 4 * 3600, "seen"),
-            decision("seen", "end", "mail", message=opened("push")),
+            decision("seen", "end", "mail", message=reported("push")),
             send("mail", hello, "end"),
             end(),
         ]
