@@ -7,7 +7,8 @@ the outgoing webhook events queued, and the job marked done. A run whose lease w
 meanwhile rolls back, so each event and each wait takes effect once.
 
 Locks, always in this order: the profile's row (key share: an erasure or a merge waits), the automation's
-row (shared; a pause or an archive takes it exclusively and waits), then the profile's entries. A wait's
+row (shared; a pause or an archive takes it exclusively and waits), then the profile's entries; a redirect
+step, once its entry left, takes its target automation's row and entries the same way. A wait's
 timer is named "<automation>/<entry>/<step count>": a timer for a step the entry has left (it exited
 meanwhile) finds nothing to do.
 """
