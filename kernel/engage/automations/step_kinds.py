@@ -187,7 +187,7 @@ def _update(
     check_key(update.key, limits, f"{field}.key")
     change = update.WhichOneof("change")
     if change is None:
-        raise InvalidArgument("set set, unset or increment", field)
+        raise InvalidArgument("choose set, unset or increment", field)
     if change == "unset":
         return UpdateAttribute(update.key, None, None, next_step)
     value = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import uuid
 from datetime import UTC, datetime
 
@@ -73,7 +74,11 @@ class StepTaker:
         now = datetime.now(UTC)
         value = step.value
         if step.increment is not None:
-            value = {"t": "n", "v": await _number(conn, project_id, profile_id, step.key) + step.increment}
+            total = await _number(conn, project_id, profile_id, step.key) + step.increment
+            if not math.isfinite(total):
+                log.warning("automation step: attribute %s not incremented: beyond a double", step.key)
+                return
+            value = {"t": "n", "v": total}
         changes = ProfileChanges(
             ref=Ref("profile_id", str(profile_id)),
             observed_at=now,
@@ -137,9 +142,10 @@ async def _message_reported(
 
 
 async def _number(conn: asyncpg.Connection, project_id: uuid.UUID, profile_id: uuid.UUID, key: str) -> float:
-    """The attribute's number; 0 when it is missing or not a number."""
+    """The attribute's number; 0 when it is missing or not a number. The row stays locked until the
+    transaction ends, so that no other write comes between this read and the sum's write."""
     stored: StoredValue | None = await conn.fetchval(
-        "SELECT attributes->$3 FROM profiles WHERE project_id = $1 AND profile_id = $2",
+        "SELECT attributes->$3 FROM profiles WHERE project_id = $1 AND profile_id = $2 FOR NO KEY UPDATE",
         project_id,
         profile_id,
         key,
