@@ -17,6 +17,7 @@ from google.protobuf.duration_pb2 import Duration
 from herald.v1 import automations_pb2 as pb
 from herald.v1 import segments_pb2
 from kernel.engage.automations.step_kinds import (
+    KINDS,
     SELF_DIRECTED,
     Checkpoint,
     Decision,
@@ -182,7 +183,7 @@ def _step(message: pb.Step, field: str, vocabulary: Vocabulary, limits: Attribut
         return End() if kind == "end" else parse_step_kind(message, field, vocabulary, limits)
     if not message.next:
         raise InvalidArgument("name the next step: every branch must end at an end step", f"{field}.next")
-    if kind not in ("wait", "send"):
+    if kind in KINDS:
         return parse_step_kind(message, field, vocabulary, limits)
     if kind == "wait":
         if not message.wait.HasField("duration"):

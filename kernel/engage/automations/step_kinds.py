@@ -21,7 +21,9 @@ from kernel.profiles.conventions import check_conventions
 MAX_BRANCHES = 10
 MAX_WEBHOOK_ATTRIBUTES = 100
 MAX_CHECKPOINT_NAME = 200
-#: The step kinds that name their own following steps (their ``Step.next`` stays empty).
+#: The herald.v1.Step kinds this module parses.
+KINDS = frozenset({"decision", "split", "update_attribute", "webhook", "redirect", "checkpoint"})
+#: Those that name their own following steps (their ``Step.next`` stays empty).
 SELF_DIRECTED = frozenset({"decision", "split", "redirect"})
 
 #: (field under the step, step id) of each step that may follow.
