@@ -33,6 +33,7 @@ from kernel.engage.automations import (
     Automations,
     Graphs,
     StepSender,
+    StepTaker,
     TriggerFollower,
     WaitEnds,
 )
@@ -113,6 +114,7 @@ class Kernel:
             Graphs(Vocabulary.of(channels), limits),
             StepSender(channels, transactional, templates, projects),
             WaitEnds(projects),
+            StepTaker(limits, channels.address_kinds, settings.max_addresses),
         )
         scheduler.register(EVENT, automation_runner.on_event)
         scheduler.register(WAIT, automation_runner.on_wait)

@@ -56,6 +56,8 @@ from kernel.api.stats import StatsServicer
 from kernel.api.templates import TemplateServicer
 from kernel.api.webhook_endpoints import WebhookEndpointServicer
 from kernel.app import Kernel
+from kernel.delivery.app_reports import AppReports
+from kernel.delivery.feedback import FeedbackProcessor
 from kernel.engage.segments import Segments, Vocabulary
 from kernel.engage.templates import Templates, TemplateStore
 from kernel.grpc_tls import server_credentials
@@ -120,7 +122,14 @@ async def start(settings: Settings, admin_key: str) -> RunningServer:
     )
     template_store = TemplateStore(kernel.db.pool)
     messages_pb2_grpc.add_MessageServiceServicer_to_server(
-        MessageServicer(kernel.transactional, kernel.sends, kernel.db.pool, template_store, kernel.projects),
+        MessageServicer(
+            kernel.transactional,
+            kernel.sends,
+            kernel.db.pool,
+            template_store,
+            kernel.projects,
+            AppReports(kernel.db.pool, kernel.channels, FeedbackProcessor(kernel.db.pool)),
+        ),
         server,
     )
     templates_pb2_grpc.add_TemplateServiceServicer_to_server(

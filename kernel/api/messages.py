@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncpg
 import grpc
+from google.protobuf import empty_pb2
 
 from herald.v1 import messages_pb2 as pb
 from herald.v1 import messages_pb2_grpc
 from kernel.api.replays import answer
 from kernel.api.status import rpc
 from kernel.auth import Caller
+from kernel.delivery.app_reports import AppReports
 from kernel.delivery.send_listing import list_sends
 from kernel.delivery.sends import Sends
 from kernel.delivery.transactional import TransactionalSender
@@ -26,8 +28,10 @@ class MessageServicer(messages_pb2_grpc.MessageServiceServicer):
         pool: asyncpg.Pool,
         templates: TemplateStore,
         projects: Projects,
+        app_reports: AppReports,
     ) -> None:
         self.transactional = transactional
+        self.app_reports = app_reports
         self.sends = sends
         self.pool = pool
         self.templates = templates
@@ -76,3 +80,10 @@ class MessageServicer(messages_pb2_grpc.MessageServiceServicer):
         self, request: pb.CancelSendRequest, context: grpc.aio.ServicerContext, caller: Caller
     ) -> pb.Send:
         return await self.sends.cancel(caller.project, request.send_id)
+
+    @rpc()
+    async def RecordMessageOpened(
+        self, request: pb.RecordMessageOpenedRequest, context: grpc.aio.ServicerContext, caller: Caller
+    ) -> empty_pb2.Empty:
+        await self.app_reports.opened(caller.project, request.message_id)
+        return empty_pb2.Empty()

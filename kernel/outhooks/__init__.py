@@ -12,6 +12,7 @@ from kernel.outhooks.outbox import (
     forget_profile_events,
     move_profile_events,
     publish,
+    publish_to,
     subscribed,
 )
 
@@ -23,5 +24,6 @@ __all__ = [
     "forget_profile_events",
     "move_profile_events",
     "publish",
+    "publish_to",
     "subscribed",
 ]

@@ -23,6 +23,8 @@ class EventType(StrEnum):
     PROFILE_ERASED = "profile.erased"
     AUTOMATION_ENTERED = "automation.entered"
     AUTOMATION_EXITED = "automation.exited"
+    #: Not subscribed to: an automation's webhook step addresses it to one endpoint (:func:`publish_to`).
+    AUTOMATION_WEBHOOK = "automation.webhook"
 
 
 #: Provider feedback that endpoints can follow; the other kinds (deferrals, complaints, pruned tokens)

@@ -65,6 +65,26 @@ async def publish(conn: asyncpg.Connection, project_id: uuid.UUID, events: Seque
     )
 
 
+async def publish_to(
+    conn: asyncpg.Connection, project_id: uuid.UUID, endpoint_id: uuid.UUID, event: OutgoingEvent
+) -> None:
+    """Queue ``event`` for one endpoint of the project, whatever it subscribed to; an endpoint that is gone
+    or disabled gets nothing."""
+    await conn.execute(
+        """INSERT INTO outhook_deliveries
+               (project_id, endpoint_id, event_id, event_type, profile_id, occurred_at, data)
+           SELECT project_id, endpoint_id, $3, $4, $5, coalesce($6, now()), $7 FROM outhook_endpoints
+           WHERE project_id = $1 AND endpoint_id = $2 AND enabled""",
+        project_id,
+        endpoint_id,
+        event.event_id,
+        event.type.value,
+        event.profile_id,
+        event.occurred_at,
+        event.data,
+    )
+
+
 async def forget_profile_events(
     conn: asyncpg.Connection, project_id: uuid.UUID, profile_ids: Sequence[uuid.UUID]
 ) -> None:

@@ -14,7 +14,13 @@ import asyncpg
 import grpc
 import pytest
 
-from herald.v1 import automations_pb2_grpc, campaigns_pb2_grpc, segments_pb2_grpc, templates_pb2_grpc
+from herald.v1 import (
+    automations_pb2_grpc,
+    campaigns_pb2_grpc,
+    segments_pb2_grpc,
+    templates_pb2_grpc,
+    webhooks_pb2_grpc,
+)
 from herald.v1 import segments_pb2 as pb
 from kernel.engage.segments import Vocabulary, parse_condition
 from kernel.engage.segments.freeze import inline
@@ -30,6 +36,7 @@ from tests.delivery.conftest import (  # noqa: F401 (fixtures)
     sparkpost,
     worker,
 )
+from tests.outhook_receiver import Receiver, receiving
 
 
 @pytest.fixture(scope="session")
@@ -48,6 +55,19 @@ def templates(channel: grpc.aio.Channel) -> templates_pb2_grpc.TemplateServiceSt
 def automations(channel: grpc.aio.Channel) -> automations_pb2_grpc.AutomationServiceStub:
     """AutomationService client."""
     return automations_pb2_grpc.AutomationServiceStub(channel)
+
+
+@pytest.fixture
+def hooks(channel: grpc.aio.Channel) -> webhooks_pb2_grpc.WebhookEndpointServiceStub:
+    """WebhookEndpointService client."""
+    return webhooks_pb2_grpc.WebhookEndpointServiceStub(channel)
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """The customer's system, receiving the project's outgoing webhooks."""
+    async for started in receiving():
+        yield started
 
 
 @pytest.fixture(scope="session")

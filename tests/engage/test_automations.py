@@ -13,7 +13,7 @@ import pytest
 from google.protobuf import duration_pb2, field_mask_pb2
 
 from herald.v1 import automations_pb2 as pb
-from herald.v1 import common_pb2, profiles_pb2, segments_pb2, webhooks_pb2, webhooks_pb2_grpc
+from herald.v1 import common_pb2, profiles_pb2, segments_pb2, webhooks_pb2
 from tests.delivery.support import person, until
 from tests.engage.automation_support import (
     active,
@@ -29,21 +29,8 @@ from tests.engage.automation_support import (
     wait,
 )
 from tests.engage.conftest import other_kernel
-from tests.outhook_receiver import Receiver, receiving
+from tests.outhook_receiver import Receiver
 from tests.test_outgoing_webhooks import subscribe
-
-
-@pytest.fixture
-def hooks(channel) -> webhooks_pb2_grpc.WebhookEndpointServiceStub:  # type: ignore[no-untyped-def]
-    """WebhookEndpointService client."""
-    return webhooks_pb2_grpc.WebhookEndpointServiceStub(channel)
-
-
-@pytest.fixture
-async def receiver():  # type: ignore[no-untyped-def]
-    """The customer's system, receiving the project's outgoing webhooks."""
-    async for started in receiving():
-        yield started
 
 
 async def entries(db, project, automation_id: str) -> list[tuple[str, str, str | None, int]]:  # type: ignore[no-untyped-def]

@@ -1,10 +1,11 @@
 """Automations: tracked events put profiles into versioned graphs of steps (waits for a span, a time of
-day or an event; sends; ends), run by the durable scheduler of every kernel."""
+day or an event; sends, decisions, splits, ...), run by the durable scheduler of every kernel."""
 
 from kernel.engage.automations.graphs import Graphs
 from kernel.engage.automations.runner import EVENT, WAIT, AutomationRunner
 from kernel.engage.automations.sending import StepSender
 from kernel.engage.automations.service import Automations
+from kernel.engage.automations.stepping import StepTaker
 from kernel.engage.automations.triggers import TriggerFollower
 from kernel.engage.automations.wait_ends import WaitEnds
 
@@ -15,6 +16,7 @@ __all__ = [
     "Automations",
     "Graphs",
     "StepSender",
+    "StepTaker",
     "TriggerFollower",
     "WaitEnds",
 ]

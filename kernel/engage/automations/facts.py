@@ -18,6 +18,8 @@ from kernel.engage.automations.store import Entry
 class Fact(StrEnum):
     #: A send step stored a message for the entry (``message_id`` names it).
     MESSAGE = "message"
+    #: The entry passed a checkpoint step (its name is the step's, in the automation version).
+    CHECKPOINT = "checkpoint"
 
 
 async def record(

@@ -16,6 +16,15 @@ from google.protobuf.duration_pb2 import Duration
 
 from herald.v1 import automations_pb2 as pb
 from herald.v1 import segments_pb2
+from kernel.engage.automations.step_kinds import (
+    KINDS,
+    SELF_DIRECTED,
+    Checkpoint,
+    Decision,
+    StepKind,
+    Targets,
+    parse_step_kind,
+)
 from kernel.engage.automations.wait_kinds import (
     WaitForEvent,
     WaitUntil,
@@ -71,7 +80,7 @@ class End:
     pass
 
 
-Step = Wait | Send | End | WaitUntil | WaitForEvent
+Step = Wait | Send | End | WaitUntil | WaitForEvent | StepKind
 AnyWait = Wait | WaitUntil | WaitForEvent
 #: The steps that stop a walk on a timer: every loop of a graph goes through one.
 WAIT_STEPS = (Wait, WaitUntil, WaitForEvent)
@@ -177,13 +186,17 @@ def _steps(messages: Sequence[pb.Step], vocabulary: Vocabulary, limits: Attribut
 def _step(message: pb.Step, field: str, vocabulary: Vocabulary, limits: AttributeLimits) -> Step:
     kind = message.WhichOneof("kind")
     if kind is None:
-        raise InvalidArgument("set wait, send, end, wait_until or wait_for_event", field)
-    if kind == "end":
+        raise InvalidArgument(
+            "set one step kind (wait, send, end, wait_until, wait_for_event, decision, split, ...)", field
+        )
+    if kind == "end" or kind in SELF_DIRECTED:
         if message.next:
-            raise InvalidArgument("an end step has no next step", f"{field}.next")
-        return End()
+            raise InvalidArgument(f"a {kind} step has no next step", f"{field}.next")
+        return End() if kind == "end" else parse_step_kind(message, field, vocabulary, limits)
     if not message.next:
         raise InvalidArgument("name the next step: every branch must end at an end step", f"{field}.next")
+    if kind in KINDS:
+        return parse_step_kind(message, field, vocabulary, limits)
     if kind == "wait":
         if not message.wait.HasField("duration"):
             raise InvalidArgument("required", f"{field}.wait.duration")
@@ -210,10 +223,11 @@ def _step(message: pb.Step, field: str, vocabulary: Vocabulary, limits: Attribut
 
 
 def _check_graph(messages: Sequence[pb.Step], steps: Mapping[str, Step]) -> None:
-    """Every ``next`` names a step, every step is reachable from the first, and every loop waits."""
+    """Every following step named exists, every step is reachable from the first, every loop waits, and
+    a decision's send step comes before it on every path."""
     index_of = {message.step_id: index for index, message in enumerate(messages)}
     for step_id, step in steps.items():
-        for following, field in _branches(step):
+        for field, following in _targets(step):
             if following not in steps:
                 raise InvalidArgument(
                     f"no step {following!r}: every branch must end at an end step",
@@ -229,27 +243,56 @@ def _check_graph(messages: Sequence[pb.Step], steps: Mapping[str, Step]) -> None
                 "a loop through this step has no wait step (it would run for ever at once)",
                 f"steps[{index_of[step_id]}]",
             )
+    for step_id, step in steps.items():
+        if isinstance(step, Decision) and step.message is not None:
+            field = f"steps[{index_of[step_id]}].decision.message.send_step_id"
+            _check_sent_before(step_id, step.message.send_step, messages[0].step_id, steps, field)
+    _check_checkpoint_names(messages, steps)
+
+
+def _check_sent_before(decision: str, send: str, first: str, steps: Mapping[str, Step], field: str) -> None:
+    """``send`` must be a send step on every path from the first step to ``decision``: its message is
+    then always stored when the decision asks about it."""
+    if not isinstance(steps.get(send), Send):
+        raise InvalidArgument(f"no send step {send!r}", field)
+    if send != first and decision in _reachable(first, steps, avoiding=send):
+        raise InvalidArgument(f"a path from the first step reaches the decision without {send!r}", field)
+
+
+def _check_checkpoint_names(messages: Sequence[pb.Step], steps: Mapping[str, Step]) -> None:
+    """Statistics count a checkpoint by its name: two of one name would be counted as one."""
+    seen: set[str] = set()
+    for index, message in enumerate(messages):
+        step = steps[message.step_id]
+        if isinstance(step, Checkpoint):
+            if step.name in seen:
+                raise InvalidArgument(
+                    f"checkpoint {step.name!r} is named twice", f"steps[{index}].checkpoint.name"
+                )
+            seen.add(step.name)
+
+
+def _targets(step: Step) -> Targets:
+    if isinstance(step, End):
+        return ()
+    if isinstance(step, Wait | Send | WaitUntil):
+        return (("next", step.next),)
+    if isinstance(step, WaitForEvent):
+        return (("next", step.next), ("wait_for_event.timeout_next", step.timeout_next))
+    return step.targets()
 
 
 def _successors(step: Step) -> tuple[str, ...]:
-    return tuple(following for following, _ in _branches(step))
+    return tuple(following for _, following in _targets(step))
 
 
-def _branches(step: Step) -> tuple[tuple[str, str], ...]:
-    """The steps that may follow ``step``, each with the field naming it."""
-    if isinstance(step, End):
-        return ()
-    if isinstance(step, WaitForEvent):
-        return ((step.next, "next"), (step.timeout_next, "wait_for_event.timeout_next"))
-    return ((step.next, "next"),)
-
-
-def _reachable(first: str, steps: Mapping[str, Step]) -> set[str]:
+def _reachable(first: str, steps: Mapping[str, Step], avoiding: str | None = None) -> set[str]:
+    """The steps reachable from ``first``, not through ``avoiding``."""
     seen = {first}
     todo = [first]
     while todo:
         for following in _successors(steps[todo.pop()]):
-            if following not in seen:
+            if following not in seen and following != avoiding:
                 seen.add(following)
                 todo.append(following)
     return seen

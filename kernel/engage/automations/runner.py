@@ -7,7 +7,8 @@ the outgoing webhook events queued, and the job marked done. A run whose lease w
 meanwhile rolls back, so each event and each wait takes effect once.
 
 Locks, always in this order: the profile's row (key share: an erasure or a merge waits), the automation's
-row (shared; a pause or an archive takes it exclusively and waits), then the profile's entries. A wait's
+row (shared; a pause or an archive takes it exclusively and waits), then the profile's entries; a redirect
+step, once its entry left, takes its target automation's row and entries the same way. A wait's
 timer is named "<automation>/<entry>/<step count>": a timer for a step the entry has left (it exited
 meanwhile) finds nothing to do.
 """
@@ -20,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import orjson
 
 from kernel.engage.automations import store
 from kernel.engage.automations.awaited import awaits
@@ -27,6 +29,8 @@ from kernel.engage.automations.graph import WAIT_STEPS, End, Graph, Reentry, Sen
 from kernel.engage.automations.graphs import Graphs
 from kernel.engage.automations.matching import event_matches, profile_matches
 from kernel.engage.automations.sending import Planned, StepSender
+from kernel.engage.automations.step_kinds import Redirect
+from kernel.engage.automations.stepping import StepTaker
 from kernel.engage.automations.store import Entry
 from kernel.engage.automations.wait_ends import WaitEnds, after_timer
 from kernel.engage.automations.wait_kinds import WaitForEvent
@@ -68,11 +72,14 @@ async def exit_entry(conn: asyncpg.Connection, project_id: uuid.UUID, entry: Ent
 
 
 class AutomationRunner:
-    def __init__(self, pool: asyncpg.Pool, graphs: Graphs, sender: StepSender, waits: WaitEnds) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, graphs: Graphs, sender: StepSender, waits: WaitEnds, steps: StepTaker
+    ) -> None:
         self._pool = pool
         self._graphs = graphs
         self._sender = sender
         self._waits = waits
+        self._steps = steps
 
     async def on_event(self, job: Job) -> None:
         payload = job.payload
@@ -170,6 +177,20 @@ class AutomationRunner:
         graph = await self._graphs.get(conn, project_id, automation_id, version)
         if not await event_matches(conn, graph.trigger_properties, attributes):
             return []
+        return await self._admit(conn, project_id, automation_id, version, graph, profile_id, attributes, ())
+
+    async def _admit(
+        self,
+        conn: asyncpg.Connection,
+        project_id: uuid.UUID,
+        automation_id: uuid.UUID,
+        version: int,
+        graph: Graph,
+        profile_id: uuid.UUID,
+        attributes: str,
+        redirected_from: tuple[uuid.UUID, ...],
+    ) -> list[Planned]:
+        """The profile enters if the re-entry policy, the cap and the entry filter let it, and walks."""
         # Entries of one profile into one automation take turns (the re-entry policy reads the last one);
         # with a cap, all entries into the automation do (the cap counts them).
         await conn.execute(
@@ -190,30 +211,66 @@ class AutomationRunner:
         await publish(
             conn, project_id, [_event(EventType.AUTOMATION_ENTERED, entry, event=graph.trigger_event)]
         )
-        return await self._walk(conn, project_id, graph, entry, graph.first_step)
+        return await self._walk(conn, project_id, graph, entry, graph.first_step, redirected_from)
 
     async def _walk(
-        self, conn: asyncpg.Connection, project_id: uuid.UUID, graph: Graph, entry: Entry, step_id: str
+        self,
+        conn: asyncpg.Connection,
+        project_id: uuid.UUID,
+        graph: Graph,
+        entry: Entry,
+        step_id: str,
+        redirected_from: tuple[uuid.UUID, ...] = (),
     ) -> list[Planned]:
         """Take the steps from ``step_id`` up to the next wait (its timer stored) or the end; a graph's
-        loops all wait (checked when saved), so this ends."""
+        loops all wait (checked when saved), and a walk never redirects into an automation it left, so
+        this ends. ``redirected_from``: the automations this walk left by a redirect step."""
         planned: list[Planned] = []
         while True:
             step = graph.steps[step_id]
-            if isinstance(step, End):
+            if isinstance(step, End | Redirect):
                 entry = await store.move(conn, project_id, entry, step_id, None)
-                await exit_entry(conn, project_id, entry, "completed")
+                reason = "completed" if isinstance(step, End) else "redirected"
+                await exit_entry(conn, project_id, entry, reason)
+                if isinstance(step, Redirect):
+                    planned += await self._redirect(conn, project_id, entry, step, redirected_from)
                 return planned
             if isinstance(step, WAIT_STEPS):
                 due = await self._waits.due(conn, project_id, entry.profile_id, step)
                 entry = await store.move(conn, project_id, entry, step_id, due)
                 await schedule_wait(conn, project_id, entry, due)
                 return planned
-            assert isinstance(step, Send)
+            if not isinstance(step, Send):
+                step_id = await self._steps.take(conn, project_id, entry, step_id, step)
+                continue
             message = await self._sender.plan(conn, project_id, entry, step_id, step)
             if message is not None:
                 planned.append(message)
             step_id = step.next
+
+    async def _redirect(
+        self,
+        conn: asyncpg.Connection,
+        project_id: uuid.UUID,
+        entry: Entry,
+        step: Redirect,
+        redirected_from: tuple[uuid.UUID, ...],
+    ) -> list[Planned]:
+        """The profile, out of ``entry``'s automation, enters the step's automation if it is active and
+        lets it in, with the entering event's properties; never one this walk left (a loop of redirects
+        would enter and leave for ever at once)."""
+        left = (*redirected_from, entry.automation_id)
+        if step.automation_id in left:
+            return []
+        current = await store.share_state(conn, project_id, step.automation_id)
+        if current is None or current[0] != "active":
+            return []
+        version = current[1]
+        graph = await self._graphs.get(conn, project_id, step.automation_id, version)
+        attributes = orjson.dumps(entry.event_attributes).decode()
+        return await self._admit(
+            conn, project_id, step.automation_id, version, graph, entry.profile_id, attributes, left
+        )
 
 
 async def _may_reenter(

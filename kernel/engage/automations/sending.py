@@ -92,12 +92,19 @@ class StepSender:
         variables = await template_variables(conn, project_id, profile_id)
         language, _ = translations.chooser().choose(variables.get("language"))
         variables.update(campaign={}, event=to_plain(entry.event_attributes))
-        try:
-            content = translations.templates[language].render(with_defaults(variables, translations.defaults))
-        except TemplateError as error:
-            log.warning("automation send step on %s skipped: %s", step.channel, error)
-            return None
-        messages = [OutboundMessage(str(uuid.uuid4()), a, content, address_details=d) for a, d in targets]
+        messages = []
+        for address, details in targets:
+            # Each message prints its own id (`{{ message_id }}`): a push carries it for the app to report
+            # its opening (MessageService.RecordMessageOpened).
+            variables["message_id"] = message_id = str(uuid.uuid4())
+            try:
+                content = translations.templates[language].render(
+                    with_defaults(variables, translations.defaults)
+                )
+            except TemplateError as error:
+                log.warning("automation send step on %s skipped: %s", step.channel, error)
+                return None
+            messages.append(OutboundMessage(message_id, address, content, address_details=details))
         await self._transactional.insert_leased(conn, project_id, spec, profile_id, messages)
         await facts.record(
             conn, project_id, entry, step_id, Fact.MESSAGE, [uuid.UUID(m.message_id) for m in messages]

@@ -16,6 +16,7 @@ import asyncpg
 from herald.v1 import automations_pb2 as pb
 from kernel.engage.automations import store
 from kernel.engage.automations.graph import Graph, parse_graph
+from kernel.engage.automations.references import check_references
 from kernel.engage.automations.runner import WAIT, automation_prefix, exit_entry, schedule_wait
 from kernel.engage.automations.store import AutomationRow
 from kernel.engage.automations.views import STATES, automation_of, definition_of, to_message
@@ -66,7 +67,8 @@ class Automations:
         self, project_id: uuid.UUID, request: pb.CreateAutomationRequest
     ) -> Answer[pb.Automation]:
         client_key = check_request_id(request.request_id) or None
-        automation, _ = await self._checked(project_id, request.automation)
+        async with self._pool.acquire() as conn:
+            automation, _ = await self._checked(conn, project_id, None, request.automation)
         async with self._pool.acquire() as conn, conn.transaction():
             row = await store.insert(conn, project_id, uuid.uuid4(), client_key, definition_of(automation))
         if row is not None:
@@ -89,7 +91,7 @@ class Automations:
             request.update_mask.MergeMessage(
                 request.automation, automation, replace_message_field=True, replace_repeated_field=True
             )
-            automation, graph = await self._checked(project_id, automation)
+            automation, graph = await self._checked(conn, project_id, automation_id, automation)
             await store.insert_version(
                 conn, project_id, automation_id, row.version + 1, definition_of(automation)
             )
@@ -158,10 +160,18 @@ class Automations:
             names.append(_STATE_NAMES[state])
         return await store.page(self._pool, project_id, size, names, after)
 
-    async def _checked(self, project_id: uuid.UUID, automation: pb.Automation) -> tuple[pb.Automation, Graph]:
+    async def _checked(
+        self,
+        conn: asyncpg.Connection,
+        project_id: uuid.UUID,
+        automation_id: uuid.UUID | None,
+        automation: pb.Automation,
+    ) -> tuple[pb.Automation, Graph]:
         """The automation as a version stores it (its send steps' template versions fixed), and its graph;
-        INVALID_ARGUMENT naming the field under ``automation``."""
+        INVALID_ARGUMENT naming the field under ``automation``. ``automation_id``: None while created."""
         graph = parse_graph(automation, self._vocabulary, self._limits)
+        indexes = {step.step_id: index for index, step in enumerate(automation.steps)}
+        await check_references(conn, project_id, automation_id, graph, indexes)
         fixed = pb.Automation()
         fixed.CopyFrom(automation)
         for index, step in enumerate(fixed.steps):

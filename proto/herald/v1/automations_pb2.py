@@ -23,58 +23,78 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
+from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from herald.v1 import campaigns_pb2 as herald_dot_v1_dot_campaigns__pb2
+from herald.v1 import common_pb2 as herald_dot_v1_dot_common__pb2
 from herald.v1 import messages_pb2 as herald_dot_v1_dot_messages__pb2
 from herald.v1 import segments_pb2 as herald_dot_v1_dot_segments__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bherald/v1/automations.proto\x12\therald.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19herald/v1/campaigns.proto\x1a\x18herald/v1/messages.proto\x1a\x18herald/v1/segments.proto\"O\n\x0c\x45ventTrigger\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x31\n\nproperties\x18\x02 \x03(\x0b\x32\x1d.herald.v1.AttributeCondition\"K\n\x11\x41utomationTrigger\x12(\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x17.herald.v1.EventTriggerH\x00\x42\x06\n\x04kindJ\x04\x08\x02\x10\x06\"7\n\x08WaitStep\x12+\n\x08\x64uration\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\"E\n\x08SendStep\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12(\n\x08template\x18\x02 \x01(\x0b\x32\x16.herald.v1.TemplateRef\"\t\n\x07\x45ndStep\"L\n\rWaitUntilStep\x12\x13\n\x0btime_of_day\x18\x01 \x01(\t\x12&\n\x08weekdays\x18\x02 \x03(\x0e\x32\x14.herald.v1.DayOfWeek\"\x95\x01\n\x10WaitForEventStep\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x31\n\nproperties\x18\x02 \x03(\x0b\x32\x1d.herald.v1.AttributeCondition\x12*\n\x07timeout\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x14\n\x0ctimeout_next\x18\x04 \x01(\t\"\x87\x02\n\x04Step\x12\x0f\n\x07step_id\x18\x01 \x01(\t\x12\x0c\n\x04next\x18\x02 \x01(\t\x12#\n\x04wait\x18\x03 \x01(\x0b\x32\x13.herald.v1.WaitStepH\x00\x12#\n\x04send\x18\x04 \x01(\x0b\x32\x13.herald.v1.SendStepH\x00\x12!\n\x03\x65nd\x18\x05 \x01(\x0b\x32\x12.herald.v1.EndStepH\x00\x12.\n\nwait_until\x18\x0c \x01(\x0b\x32\x18.herald.v1.WaitUntilStepH\x00\x12\x35\n\x0ewait_for_event\x18\r \x01(\x0b\x32\x1b.herald.v1.WaitForEventStepH\x00\x42\x06\n\x04kindJ\x04\x08\x06\x10\x0c\"\xf3\x03\n\nAutomation\x12\x15\n\rautomation_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12)\n\x05state\x18\x03 \x01(\x0e\x32\x1a.herald.v1.AutomationState\x12\x0f\n\x07version\x18\x04 \x01(\x03\x12-\n\x07trigger\x18\x05 \x01(\x0b\x32\x1c.herald.v1.AutomationTrigger\x12*\n\x0c\x65ntry_filter\x18\x06 \x01(\x0b\x32\x14.herald.v1.Condition\x12\x1e\n\x05steps\x18\x07 \x03(\x0b\x32\x0f.herald.v1.Step\x12\x13\n\x0b\x65xit_events\x18\x08 \x03(\t\x12)\n\x07reentry\x18\t \x01(\x0e\x32\x18.herald.v1.ReentryPolicy\x12\x31\n\x0ereentry_period\x18\n \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x1b\n\x13max_profiles_inside\x18\x0b \x01(\x03\x12/\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0fprofiles_inside\x18\x0e \x01(\x03\"X\n\x17\x43reateAutomationRequest\x12)\n\nautomation\x18\x01 \x01(\x0b\x32\x15.herald.v1.Automation\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"u\n\x17UpdateAutomationRequest\x12)\n\nautomation\x18\x01 \x01(\x0b\x32\x15.herald.v1.Automation\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"2\n\x19\x41\x63tivateAutomationRequest\x12\x15\n\rautomation_id\x18\x01 \x01(\t\"/\n\x16PauseAutomationRequest\x12\x15\n\rautomation_id\x18\x01 \x01(\t\"1\n\x18\x41rchiveAutomationRequest\x12\x15\n\rautomation_id\x18\x01 \x01(\t\"-\n\x14GetAutomationRequest\x12\x15\n\rautomation_id\x18\x01 \x01(\t\"k\n\x16ListAutomationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12*\n\x06states\x18\x03 \x03(\x0e\x32\x1a.herald.v1.AutomationState\"^\n\x17ListAutomationsResponse\x12*\n\x0b\x61utomations\x18\x01 \x03(\x0b\x32\x15.herald.v1.Automation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\xa8\x01\n\x0f\x41utomationState\x12 \n\x1c\x41UTOMATION_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x41UTOMATION_STATE_DRAFT\x10\x01\x12\x1b\n\x17\x41UTOMATION_STATE_ACTIVE\x10\x02\x12\x1b\n\x17\x41UTOMATION_STATE_PAUSED\x10\x03\x12\x1d\n\x19\x41UTOMATION_STATE_ARCHIVED\x10\x04*\x87\x01\n\rReentryPolicy\x12\x1e\n\x1aREENTRY_POLICY_UNSPECIFIED\x10\x00\x12\x17\n\x13REENTRY_POLICY_ONCE\x10\x01\x12\"\n\x1eREENTRY_POLICY_ONCE_PER_PERIOD\x10\x02\x12\x19\n\x15REENTRY_POLICY_ALWAYS\x10\x03\x32\xc5\x04\n\x11\x41utomationService\x12M\n\x10\x43reateAutomation\x12\".herald.v1.CreateAutomationRequest\x1a\x15.herald.v1.Automation\x12M\n\x10UpdateAutomation\x12\".herald.v1.UpdateAutomationRequest\x1a\x15.herald.v1.Automation\x12Q\n\x12\x41\x63tivateAutomation\x12$.herald.v1.ActivateAutomationRequest\x1a\x15.herald.v1.Automation\x12K\n\x0fPauseAutomation\x12!.herald.v1.PauseAutomationRequest\x1a\x15.herald.v1.Automation\x12O\n\x11\x41rchiveAutomation\x12#.herald.v1.ArchiveAutomationRequest\x1a\x15.herald.v1.Automation\x12G\n\rGetAutomation\x12\x1f.herald.v1.GetAutomationRequest\x1a\x15.herald.v1.Automation\x12X\n\x0fListAutomations\x12!.herald.v1.ListAutomationsRequest\x1a\".herald.v1.ListAutomationsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bherald/v1/automations.proto\x12\therald.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19herald/v1/campaigns.proto\x1a\x16herald/v1/common.proto\x1a\x18herald/v1/messages.proto\x1a\x18herald/v1/segments.proto\"O\n\x0c\x45ventTrigger\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x31\n\nproperties\x18\x02 \x03(\x0b\x32\x1d.herald.v1.AttributeCondition\"K\n\x11\x41utomationTrigger\x12(\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x17.herald.v1.EventTriggerH\x00\x42\x06\n\x04kindJ\x04\x08\x02\x10\x06\"7\n\x08WaitStep\x12+\n\x08\x64uration\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\"E\n\x08SendStep\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12(\n\x08template\x18\x02 \x01(\x0b\x32\x16.herald.v1.TemplateRef\"\t\n\x07\x45ndStep\"L\n\rWaitUntilStep\x12\x13\n\x0btime_of_day\x18\x01 \x01(\t\x12&\n\x08weekdays\x18\x02 \x03(\x0e\x32\x14.herald.v1.DayOfWeek\"\x95\x01\n\x10WaitForEventStep\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x31\n\nproperties\x18\x02 \x03(\x0b\x32\x1d.herald.v1.AttributeCondition\x12*\n\x07timeout\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x14\n\x0ctimeout_next\x18\x04 \x01(\t\"P\n\x0cMessageCheck\x12\x14\n\x0csend_step_id\x18\x01 \x01(\t\x12*\n\x07outcome\x18\x02 \x01(\x0e\x32\x19.herald.v1.MessageOutcome\"\x90\x01\n\x0c\x44\x65\x63isionStep\x12)\n\tcondition\x18\x01 \x01(\x0b\x32\x14.herald.v1.ConditionH\x00\x12*\n\x07message\x18\x02 \x01(\x0b\x32\x17.herald.v1.MessageCheckH\x00\x12\x10\n\x08yes_next\x18\x03 \x01(\t\x12\x0f\n\x07no_next\x18\x04 \x01(\tB\x06\n\x04test\"+\n\x0bSplitBranch\x12\x0e\n\x06weight\x18\x01 \x01(\r\x12\x0c\n\x04next\x18\x02 \x01(\t\"5\n\tSplitStep\x12(\n\x08\x62ranches\x18\x01 \x03(\x0b\x32\x16.herald.v1.SplitBranch\"\x94\x01\n\x13UpdateAttributeStep\x12\x0b\n\x03key\x18\x01 \x01(\t\x12(\n\x03set\x18\x02 \x01(\x0b\x32\x19.herald.v1.AttributeValueH\x00\x12\'\n\x05unset\x18\x03 \x01(\x0b\x32\x16.google.protobuf.EmptyH\x00\x12\x13\n\tincrement\x18\x04 \x01(\x01H\x00\x42\x08\n\x06\x63hange\"6\n\x0bWebhookStep\x12\x13\n\x0b\x65ndpoint_id\x18\x01 \x01(\t\x12\x12\n\nattributes\x18\x02 \x03(\t\"%\n\x0cRedirectStep\x12\x15\n\rautomation_id\x18\x01 \x01(\t\"\x1e\n\x0e\x43heckpointStep\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x9a\x04\n\x04Step\x12\x0f\n\x07step_id\x18\x01 \x01(\t\x12\x0c\n\x04next\x18\x02 \x01(\t\x12#\n\x04wait\x18\x03 \x01(\x0b\x32\x13.herald.v1.WaitStepH\x00\x12#\n\x04send\x18\x04 \x01(\x0b\x32\x13.herald.v1.SendStepH\x00\x12!\n\x03\x65nd\x18\x05 \x01(\x0b\x32\x12.herald.v1.EndStepH\x00\x12+\n\x08\x64\x65\x63ision\x18\x06 \x01(\x0b\x32\x17.herald.v1.DecisionStepH\x00\x12%\n\x05split\x18\x07 \x01(\x0b\x32\x14.herald.v1.SplitStepH\x00\x12:\n\x10update_attribute\x18\x08 \x01(\x0b\x32\x1e.herald.v1.UpdateAttributeStepH\x00\x12)\n\x07webhook\x18\t \x01(\x0b\x32\x16.herald.v1.WebhookStepH\x00\x12+\n\x08redirect\x18\n \x01(\x0b\x32\x17.herald.v1.RedirectStepH\x00\x12/\n\ncheckpoint\x18\x0b \x01(\x0b\x32\x19.herald.v1.CheckpointStepH\x00\x12.\n\nwait_until\x18\x0c \x01(\x0b\x32\x18.herald.v1.WaitUntilStepH\x00\x12\x35\n\x0ewait_for_event\x18\r \x01(\x0b\x32\x1b.herald.v1.WaitForEventStepH\x00\x42\x06\n\x04kind\"\xf3\x03\n\nAutomation\x12\x15\n\rautomation_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12)\n\x05state\x18\x03 \x01(\x0e\x32\x1a.herald.v1.AutomationState\x12\x0f\n\x07version\x18\x04 \x01(\x03\x12-\n\x07trigger\x18\x05 \x01(\x0b\x32\x1c.herald.v1.AutomationTrigger\x12*\n\x0c\x65ntry_filter\x18\x06 \x01(\x0b\x32\x14.herald.v1.Condition\x12\x1e\n\x05steps\x18\x07 \x03(\x0b\x32\x0f.herald.v1.Step\x12\x13\n\x0b\x65xit_events\x18\x08 \x03(\t\x12)\n\x07reentry\x18\t \x01(\x0e\x32\x18.herald.v1.ReentryPolicy\x12\x31\n\x0ereentry_period\x18\n \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x1b\n\x13max_profiles_inside\x18\x0b \x01(\x03\x12/\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0fprofiles_inside\x18\x0e \x01(\x03\"X\n\x17\x43reateAutomationRequest\x12)\n\nautomation\x18\x01 \x01(\x0b\x32\x15.herald.v1.Automation\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"u\n\x17UpdateAutomationRequest\x12)\n\nautomation\x18\x01 \x01(\x0b\x32\x15.herald.v1.Automation\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"2\n\x19\x41\x63tivateAutomationRequest\x12\x15\n\rautomation_id\x18\x01 \x01(\t\"/\n\x16PauseAutomationRequest\x12\x15\n\rautomation_id\x18\x01 \x01(\t\"1\n\x18\x41rchiveAutomationRequest\x12\x15\n\rautomation_id\x18\x01 \x01(\t\"-\n\x14GetAutomationRequest\x12\x15\n\rautomation_id\x18\x01 \x01(\t\"k\n\x16ListAutomationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12*\n\x06states\x18\x03 \x03(\x0e\x32\x1a.herald.v1.AutomationState\"^\n\x17ListAutomationsResponse\x12*\n\x0b\x61utomations\x18\x01 \x03(\x0b\x32\x15.herald.v1.Automation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\xa8\x01\n\x0f\x41utomationState\x12 \n\x1c\x41UTOMATION_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x41UTOMATION_STATE_DRAFT\x10\x01\x12\x1b\n\x17\x41UTOMATION_STATE_ACTIVE\x10\x02\x12\x1b\n\x17\x41UTOMATION_STATE_PAUSED\x10\x03\x12\x1d\n\x19\x41UTOMATION_STATE_ARCHIVED\x10\x04*\x89\x01\n\x0eMessageOutcome\x12\x1f\n\x1bMESSAGE_OUTCOME_UNSPECIFIED\x10\x00\x12\x1d\n\x19MESSAGE_OUTCOME_DELIVERED\x10\x01\x12\x1a\n\x16MESSAGE_OUTCOME_OPENED\x10\x02\x12\x1b\n\x17MESSAGE_OUTCOME_CLICKED\x10\x03*\x87\x01\n\rReentryPolicy\x12\x1e\n\x1aREENTRY_POLICY_UNSPECIFIED\x10\x00\x12\x17\n\x13REENTRY_POLICY_ONCE\x10\x01\x12\"\n\x1eREENTRY_POLICY_ONCE_PER_PERIOD\x10\x02\x12\x19\n\x15REENTRY_POLICY_ALWAYS\x10\x03\x32\xc5\x04\n\x11\x41utomationService\x12M\n\x10\x43reateAutomation\x12\".herald.v1.CreateAutomationRequest\x1a\x15.herald.v1.Automation\x12M\n\x10UpdateAutomation\x12\".herald.v1.UpdateAutomationRequest\x1a\x15.herald.v1.Automation\x12Q\n\x12\x41\x63tivateAutomation\x12$.herald.v1.ActivateAutomationRequest\x1a\x15.herald.v1.Automation\x12K\n\x0fPauseAutomation\x12!.herald.v1.PauseAutomationRequest\x1a\x15.herald.v1.Automation\x12O\n\x11\x41rchiveAutomation\x12#.herald.v1.ArchiveAutomationRequest\x1a\x15.herald.v1.Automation\x12G\n\rGetAutomation\x12\x1f.herald.v1.GetAutomationRequest\x1a\x15.herald.v1.Automation\x12X\n\x0fListAutomations\x12!.herald.v1.ListAutomationsRequest\x1a\".herald.v1.ListAutomationsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'herald.v1.automations_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_AUTOMATIONSTATE']._serialized_start=2129
-  _globals['_AUTOMATIONSTATE']._serialized_end=2297
-  _globals['_REENTRYPOLICY']._serialized_start=2300
-  _globals['_REENTRYPOLICY']._serialized_end=2435
-  _globals['_EVENTTRIGGER']._serialized_start=220
-  _globals['_EVENTTRIGGER']._serialized_end=299
-  _globals['_AUTOMATIONTRIGGER']._serialized_start=301
-  _globals['_AUTOMATIONTRIGGER']._serialized_end=376
-  _globals['_WAITSTEP']._serialized_start=378
-  _globals['_WAITSTEP']._serialized_end=433
-  _globals['_SENDSTEP']._serialized_start=435
-  _globals['_SENDSTEP']._serialized_end=504
-  _globals['_ENDSTEP']._serialized_start=506
-  _globals['_ENDSTEP']._serialized_end=515
-  _globals['_WAITUNTILSTEP']._serialized_start=517
-  _globals['_WAITUNTILSTEP']._serialized_end=593
-  _globals['_WAITFOREVENTSTEP']._serialized_start=596
-  _globals['_WAITFOREVENTSTEP']._serialized_end=745
-  _globals['_STEP']._serialized_start=748
-  _globals['_STEP']._serialized_end=1011
-  _globals['_AUTOMATION']._serialized_start=1014
-  _globals['_AUTOMATION']._serialized_end=1513
-  _globals['_CREATEAUTOMATIONREQUEST']._serialized_start=1515
-  _globals['_CREATEAUTOMATIONREQUEST']._serialized_end=1603
-  _globals['_UPDATEAUTOMATIONREQUEST']._serialized_start=1605
-  _globals['_UPDATEAUTOMATIONREQUEST']._serialized_end=1722
-  _globals['_ACTIVATEAUTOMATIONREQUEST']._serialized_start=1724
-  _globals['_ACTIVATEAUTOMATIONREQUEST']._serialized_end=1774
-  _globals['_PAUSEAUTOMATIONREQUEST']._serialized_start=1776
-  _globals['_PAUSEAUTOMATIONREQUEST']._serialized_end=1823
-  _globals['_ARCHIVEAUTOMATIONREQUEST']._serialized_start=1825
-  _globals['_ARCHIVEAUTOMATIONREQUEST']._serialized_end=1874
-  _globals['_GETAUTOMATIONREQUEST']._serialized_start=1876
-  _globals['_GETAUTOMATIONREQUEST']._serialized_end=1921
-  _globals['_LISTAUTOMATIONSREQUEST']._serialized_start=1923
-  _globals['_LISTAUTOMATIONSREQUEST']._serialized_end=2030
-  _globals['_LISTAUTOMATIONSRESPONSE']._serialized_start=2032
-  _globals['_LISTAUTOMATIONSRESPONSE']._serialized_end=2126
-  _globals['_AUTOMATIONSERVICE']._serialized_start=2438
-  _globals['_AUTOMATIONSERVICE']._serialized_end=3019
+  _globals['_AUTOMATIONSTATE']._serialized_start=3064
+  _globals['_AUTOMATIONSTATE']._serialized_end=3232
+  _globals['_MESSAGEOUTCOME']._serialized_start=3235
+  _globals['_MESSAGEOUTCOME']._serialized_end=3372
+  _globals['_REENTRYPOLICY']._serialized_start=3375
+  _globals['_REENTRYPOLICY']._serialized_end=3510
+  _globals['_EVENTTRIGGER']._serialized_start=273
+  _globals['_EVENTTRIGGER']._serialized_end=352
+  _globals['_AUTOMATIONTRIGGER']._serialized_start=354
+  _globals['_AUTOMATIONTRIGGER']._serialized_end=429
+  _globals['_WAITSTEP']._serialized_start=431
+  _globals['_WAITSTEP']._serialized_end=486
+  _globals['_SENDSTEP']._serialized_start=488
+  _globals['_SENDSTEP']._serialized_end=557
+  _globals['_ENDSTEP']._serialized_start=559
+  _globals['_ENDSTEP']._serialized_end=568
+  _globals['_WAITUNTILSTEP']._serialized_start=570
+  _globals['_WAITUNTILSTEP']._serialized_end=646
+  _globals['_WAITFOREVENTSTEP']._serialized_start=649
+  _globals['_WAITFOREVENTSTEP']._serialized_end=798
+  _globals['_MESSAGECHECK']._serialized_start=800
+  _globals['_MESSAGECHECK']._serialized_end=880
+  _globals['_DECISIONSTEP']._serialized_start=883
+  _globals['_DECISIONSTEP']._serialized_end=1027
+  _globals['_SPLITBRANCH']._serialized_start=1029
+  _globals['_SPLITBRANCH']._serialized_end=1072
+  _globals['_SPLITSTEP']._serialized_start=1074
+  _globals['_SPLITSTEP']._serialized_end=1127
+  _globals['_UPDATEATTRIBUTESTEP']._serialized_start=1130
+  _globals['_UPDATEATTRIBUTESTEP']._serialized_end=1278
+  _globals['_WEBHOOKSTEP']._serialized_start=1280
+  _globals['_WEBHOOKSTEP']._serialized_end=1334
+  _globals['_REDIRECTSTEP']._serialized_start=1336
+  _globals['_REDIRECTSTEP']._serialized_end=1373
+  _globals['_CHECKPOINTSTEP']._serialized_start=1375
+  _globals['_CHECKPOINTSTEP']._serialized_end=1405
+  _globals['_STEP']._serialized_start=1408
+  _globals['_STEP']._serialized_end=1946
+  _globals['_AUTOMATION']._serialized_start=1949
+  _globals['_AUTOMATION']._serialized_end=2448
+  _globals['_CREATEAUTOMATIONREQUEST']._serialized_start=2450
+  _globals['_CREATEAUTOMATIONREQUEST']._serialized_end=2538
+  _globals['_UPDATEAUTOMATIONREQUEST']._serialized_start=2540
+  _globals['_UPDATEAUTOMATIONREQUEST']._serialized_end=2657
+  _globals['_ACTIVATEAUTOMATIONREQUEST']._serialized_start=2659
+  _globals['_ACTIVATEAUTOMATIONREQUEST']._serialized_end=2709
+  _globals['_PAUSEAUTOMATIONREQUEST']._serialized_start=2711
+  _globals['_PAUSEAUTOMATIONREQUEST']._serialized_end=2758
+  _globals['_ARCHIVEAUTOMATIONREQUEST']._serialized_start=2760
+  _globals['_ARCHIVEAUTOMATIONREQUEST']._serialized_end=2809
+  _globals['_GETAUTOMATIONREQUEST']._serialized_start=2811
+  _globals['_GETAUTOMATIONREQUEST']._serialized_end=2856
+  _globals['_LISTAUTOMATIONSREQUEST']._serialized_start=2858
+  _globals['_LISTAUTOMATIONSREQUEST']._serialized_end=2965
+  _globals['_LISTAUTOMATIONSRESPONSE']._serialized_start=2967
+  _globals['_LISTAUTOMATIONSRESPONSE']._serialized_end=3061
+  _globals['_AUTOMATIONSERVICE']._serialized_start=3513
+  _globals['_AUTOMATIONSERVICE']._serialized_end=4094
 # @@protoc_insertion_point(module_scope)

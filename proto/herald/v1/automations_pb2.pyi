@@ -1,9 +1,11 @@
 import datetime
 
 from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf import empty_pb2 as _empty_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from herald.v1 import campaigns_pb2 as _campaigns_pb2
+from herald.v1 import common_pb2 as _common_pb2
 from herald.v1 import messages_pb2 as _messages_pb2
 from herald.v1 import segments_pb2 as _segments_pb2
 from google.protobuf.internal import containers as _containers
@@ -23,6 +25,13 @@ class AutomationState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     AUTOMATION_STATE_PAUSED: _ClassVar[AutomationState]
     AUTOMATION_STATE_ARCHIVED: _ClassVar[AutomationState]
 
+class MessageOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MESSAGE_OUTCOME_UNSPECIFIED: _ClassVar[MessageOutcome]
+    MESSAGE_OUTCOME_DELIVERED: _ClassVar[MessageOutcome]
+    MESSAGE_OUTCOME_OPENED: _ClassVar[MessageOutcome]
+    MESSAGE_OUTCOME_CLICKED: _ClassVar[MessageOutcome]
+
 class ReentryPolicy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     REENTRY_POLICY_UNSPECIFIED: _ClassVar[ReentryPolicy]
@@ -34,6 +43,10 @@ AUTOMATION_STATE_DRAFT: AutomationState
 AUTOMATION_STATE_ACTIVE: AutomationState
 AUTOMATION_STATE_PAUSED: AutomationState
 AUTOMATION_STATE_ARCHIVED: AutomationState
+MESSAGE_OUTCOME_UNSPECIFIED: MessageOutcome
+MESSAGE_OUTCOME_DELIVERED: MessageOutcome
+MESSAGE_OUTCOME_OPENED: MessageOutcome
+MESSAGE_OUTCOME_CLICKED: MessageOutcome
 REENTRY_POLICY_UNSPECIFIED: ReentryPolicy
 REENTRY_POLICY_ONCE: ReentryPolicy
 REENTRY_POLICY_ONCE_PER_PERIOD: ReentryPolicy
@@ -91,13 +104,85 @@ class WaitForEventStep(_message.Message):
     timeout_next: str
     def __init__(self, name: _Optional[str] = ..., properties: _Optional[_Iterable[_Union[_segments_pb2.AttributeCondition, _Mapping]]] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., timeout_next: _Optional[str] = ...) -> None: ...
 
+class MessageCheck(_message.Message):
+    __slots__ = ("send_step_id", "outcome")
+    SEND_STEP_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    send_step_id: str
+    outcome: MessageOutcome
+    def __init__(self, send_step_id: _Optional[str] = ..., outcome: _Optional[_Union[MessageOutcome, str]] = ...) -> None: ...
+
+class DecisionStep(_message.Message):
+    __slots__ = ("condition", "message", "yes_next", "no_next")
+    CONDITION_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    YES_NEXT_FIELD_NUMBER: _ClassVar[int]
+    NO_NEXT_FIELD_NUMBER: _ClassVar[int]
+    condition: _segments_pb2.Condition
+    message: MessageCheck
+    yes_next: str
+    no_next: str
+    def __init__(self, condition: _Optional[_Union[_segments_pb2.Condition, _Mapping]] = ..., message: _Optional[_Union[MessageCheck, _Mapping]] = ..., yes_next: _Optional[str] = ..., no_next: _Optional[str] = ...) -> None: ...
+
+class SplitBranch(_message.Message):
+    __slots__ = ("weight", "next")
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    NEXT_FIELD_NUMBER: _ClassVar[int]
+    weight: int
+    next: str
+    def __init__(self, weight: _Optional[int] = ..., next: _Optional[str] = ...) -> None: ...
+
+class SplitStep(_message.Message):
+    __slots__ = ("branches",)
+    BRANCHES_FIELD_NUMBER: _ClassVar[int]
+    branches: _containers.RepeatedCompositeFieldContainer[SplitBranch]
+    def __init__(self, branches: _Optional[_Iterable[_Union[SplitBranch, _Mapping]]] = ...) -> None: ...
+
+class UpdateAttributeStep(_message.Message):
+    __slots__ = ("key", "set", "unset", "increment")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    SET_FIELD_NUMBER: _ClassVar[int]
+    UNSET_FIELD_NUMBER: _ClassVar[int]
+    INCREMENT_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    set: _common_pb2.AttributeValue
+    unset: _empty_pb2.Empty
+    increment: float
+    def __init__(self, key: _Optional[str] = ..., set: _Optional[_Union[_common_pb2.AttributeValue, _Mapping]] = ..., unset: _Optional[_Union[_empty_pb2.Empty, _Mapping]] = ..., increment: _Optional[float] = ...) -> None: ...
+
+class WebhookStep(_message.Message):
+    __slots__ = ("endpoint_id", "attributes")
+    ENDPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    endpoint_id: str
+    attributes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, endpoint_id: _Optional[str] = ..., attributes: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RedirectStep(_message.Message):
+    __slots__ = ("automation_id",)
+    AUTOMATION_ID_FIELD_NUMBER: _ClassVar[int]
+    automation_id: str
+    def __init__(self, automation_id: _Optional[str] = ...) -> None: ...
+
+class CheckpointStep(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
 class Step(_message.Message):
-    __slots__ = ("step_id", "next", "wait", "send", "end", "wait_until", "wait_for_event")
+    __slots__ = ("step_id", "next", "wait", "send", "end", "decision", "split", "update_attribute", "webhook", "redirect", "checkpoint", "wait_until", "wait_for_event")
     STEP_ID_FIELD_NUMBER: _ClassVar[int]
     NEXT_FIELD_NUMBER: _ClassVar[int]
     WAIT_FIELD_NUMBER: _ClassVar[int]
     SEND_FIELD_NUMBER: _ClassVar[int]
     END_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    SPLIT_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_ATTRIBUTE_FIELD_NUMBER: _ClassVar[int]
+    WEBHOOK_FIELD_NUMBER: _ClassVar[int]
+    REDIRECT_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
     WAIT_UNTIL_FIELD_NUMBER: _ClassVar[int]
     WAIT_FOR_EVENT_FIELD_NUMBER: _ClassVar[int]
     step_id: str
@@ -105,9 +190,15 @@ class Step(_message.Message):
     wait: WaitStep
     send: SendStep
     end: EndStep
+    decision: DecisionStep
+    split: SplitStep
+    update_attribute: UpdateAttributeStep
+    webhook: WebhookStep
+    redirect: RedirectStep
+    checkpoint: CheckpointStep
     wait_until: WaitUntilStep
     wait_for_event: WaitForEventStep
-    def __init__(self, step_id: _Optional[str] = ..., next: _Optional[str] = ..., wait: _Optional[_Union[WaitStep, _Mapping]] = ..., send: _Optional[_Union[SendStep, _Mapping]] = ..., end: _Optional[_Union[EndStep, _Mapping]] = ..., wait_until: _Optional[_Union[WaitUntilStep, _Mapping]] = ..., wait_for_event: _Optional[_Union[WaitForEventStep, _Mapping]] = ...) -> None: ...
+    def __init__(self, step_id: _Optional[str] = ..., next: _Optional[str] = ..., wait: _Optional[_Union[WaitStep, _Mapping]] = ..., send: _Optional[_Union[SendStep, _Mapping]] = ..., end: _Optional[_Union[EndStep, _Mapping]] = ..., decision: _Optional[_Union[DecisionStep, _Mapping]] = ..., split: _Optional[_Union[SplitStep, _Mapping]] = ..., update_attribute: _Optional[_Union[UpdateAttributeStep, _Mapping]] = ..., webhook: _Optional[_Union[WebhookStep, _Mapping]] = ..., redirect: _Optional[_Union[RedirectStep, _Mapping]] = ..., checkpoint: _Optional[_Union[CheckpointStep, _Mapping]] = ..., wait_until: _Optional[_Union[WaitUntilStep, _Mapping]] = ..., wait_for_event: _Optional[_Union[WaitForEventStep, _Mapping]] = ...) -> None: ...
 
 class Automation(_message.Message):
     __slots__ = ("automation_id", "name", "state", "version", "trigger", "entry_filter", "steps", "exit_events", "reentry", "reentry_period", "max_profiles_inside", "create_time", "update_time", "profiles_inside")

@@ -78,8 +78,10 @@ class AutomationServiceServicer:
         """Creates an automation as a DRAFT, version 1. The graph is checked when saved: an unknown or repeated
         step id, a step no path from the first step reaches, a step whose `next` names no step (a branch that
         does not end), or a loop without a wait step is INVALID_ARGUMENT naming the step
-        (`automation.steps[2].next`). With a `request_id`, a repeated call returns the first call's
-        automation as it stands now (trailer `herald-replayed: true`).
+        (`automation.steps[2].next`); so is a step naming what the project lacks (a redirect's automation:
+        unknown, archived or this one; a webhook step's endpoint; a decision's saved segment). With a
+        `request_id`, a repeated call returns the first call's automation as it stands now (trailer
+        `herald-replayed: true`).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

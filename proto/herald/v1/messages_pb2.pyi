@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf import empty_pb2 as _empty_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from herald.v1 import common_pb2 as _common_pb2
 from herald.v1 import segments_pb2 as _segments_pb2
@@ -400,6 +401,12 @@ class CancelSendRequest(_message.Message):
     SEND_ID_FIELD_NUMBER: _ClassVar[int]
     send_id: str
     def __init__(self, send_id: _Optional[str] = ...) -> None: ...
+
+class RecordMessageOpenedRequest(_message.Message):
+    __slots__ = ("message_id",)
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    message_id: str
+    def __init__(self, message_id: _Optional[str] = ...) -> None: ...
 
 class ListSendsRequest(_message.Message):
     __slots__ = ("page_size", "page_token", "states", "created_after", "created_before")

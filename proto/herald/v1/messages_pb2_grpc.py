@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from herald.v1 import messages_pb2 as herald_dot_v1_dot_messages__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -68,6 +69,11 @@ class MessageServiceStub:
                 '/herald.v1.MessageService/CancelSend',
                 request_serializer=herald_dot_v1_dot_messages__pb2.CancelSendRequest.SerializeToString,
                 response_deserializer=herald_dot_v1_dot_messages__pb2.Send.FromString,
+                _registered_method=True)
+        self.RecordMessageOpened = channel.unary_unary(
+                '/herald.v1.MessageService/RecordMessageOpened',
+                request_serializer=herald_dot_v1_dot_messages__pb2.RecordMessageOpenedRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                 _registered_method=True)
 
 
@@ -152,6 +158,19 @@ class MessageServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordMessageOpened(self, request, context):
+        """Records that the recipient opened a message, as the app reports it: a push's opening reaches no
+        provider, so the app (or its backend) tells Herald, with the message id the push carried (an
+        automation's push template prints it in its `data`: `{"herald_message_id": "{{ message_id }}"}`).
+        Recorded as a provider's report of an opening is: on the profile's timeline
+        (`herald.message.opened`, with `message_id`), as the `message.opened` outgoing webhook, and for the
+        automations' decisions. Once per message: a repeated call records nothing more. NOT_FOUND for an id
+        that names no message of a profile of this project (transactional and automation messages).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MessageServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -189,6 +208,11 @@ def add_MessageServiceServicer_to_server(servicer, server):
                     servicer.CancelSend,
                     request_deserializer=herald_dot_v1_dot_messages__pb2.CancelSendRequest.FromString,
                     response_serializer=herald_dot_v1_dot_messages__pb2.Send.SerializeToString,
+            ),
+            'RecordMessageOpened': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordMessageOpened,
+                    request_deserializer=herald_dot_v1_dot_messages__pb2.RecordMessageOpenedRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -380,6 +404,33 @@ class MessageService:
             '/herald.v1.MessageService/CancelSend',
             herald_dot_v1_dot_messages__pb2.CancelSendRequest.SerializeToString,
             herald_dot_v1_dot_messages__pb2.Send.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordMessageOpened(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/herald.v1.MessageService/RecordMessageOpened',
+            herald_dot_v1_dot_messages__pb2.RecordMessageOpenedRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,
