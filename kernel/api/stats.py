@@ -26,7 +26,12 @@ def _channel(channel: ChannelFigures) -> pb.ChannelStats:
     return pb.ChannelStats(
         channel=channel.channel,
         figures=_figures(figures),
-        rates=pb.StatsRates(delivery=figures.delivery_rate, open=figures.open_rate, click=figures.click_rate),
+        rates=pb.StatsRates(
+            delivery=figures.delivery_rate,
+            open=figures.open_rate,
+            click=figures.click_rate,
+            conversion=figures.conversion_rate,
+        ),
         pending=figures.pending,
     )
 

@@ -69,6 +69,8 @@ class Figures:
     grace_period: int = 0
     quiet_hours_dropped: int = 0
     quiet_hours_delayed: int = 0
+    #: A campaign's (:mod:`kernel.stats.conversions`); a send alone has no goal.
+    converted: int = 0
 
     def add(self, other: Figures) -> None:
         for figure in fields(self):
@@ -107,6 +109,10 @@ class Figures:
     @property
     def click_rate(self) -> float:
         return _share(self.clicked, self.delivered)
+
+    @property
+    def conversion_rate(self) -> float:
+        return _share(self.converted, self.sent)
 
 
 FIGURES = tuple(figure.name for figure in fields(Figures))

@@ -30,13 +30,19 @@ FIGURE_ROWS = (
     ("bounced", "bounced"),
     ("opened", "opened"),
     ("clicked", "clicked"),
+    ("converted", "converted"),
     ("open events", "open_events"),
     ("click events", "click_events"),
     ("unsubscribed", "unsubscribed"),
     ("complained", "complained"),
 )
-#: (label, rate) — fractions of sent (delivery) and of delivered (open, click).
-RATE_ROWS = (("delivery rate", "delivery"), ("open rate", "open"), ("click rate", "click"))
+#: (label, rate) — fractions of sent (delivery, conversion) and of delivered (open, click).
+RATE_ROWS = (
+    ("delivery rate", "delivery"),
+    ("open rate", "open"),
+    ("click rate", "click"),
+    ("conversion rate", "conversion"),
+)
 
 
 def columns(stats: stats_pb2.SendStats) -> list[Column]:

@@ -28,6 +28,7 @@ from kernel.profiles.attributes import AttributeLimits
 from kernel.projects import parse_id
 from kernel.request_ids import Answer, check_request_id
 from kernel.scheduler import Scheduler, drop_pending
+from kernel.stats.goals import check_goal
 
 #: The fields UpdateAutomation changes (paths of Automation).
 UPDATABLE = frozenset(
@@ -40,6 +41,8 @@ UPDATABLE = frozenset(
         "reentry",
         "reentry_period",
         "max_profiles_inside",
+        "conversion_event",
+        "conversion_window",
     }
 )
 _STATE_NAMES = {number: name for name, number in STATES.items()}
@@ -161,6 +164,7 @@ class Automations:
         """The automation as a version stores it (its send steps' template versions fixed), and its graph;
         INVALID_ARGUMENT naming the field under ``automation``."""
         graph = parse_graph(automation, self._vocabulary, self._limits)
+        check_goal(automation, "automation.")
         fixed = pb.Automation()
         fixed.CopyFrom(automation)
         for index, step in enumerate(fixed.steps):
