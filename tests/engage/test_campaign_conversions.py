@@ -15,7 +15,7 @@ import pytest
 from google.protobuf import duration_pb2
 
 from herald.v1 import campaigns_pb2 as pb
-from herald.v1 import common_pb2, profiles_pb2, stats_pb2, stats_pb2_grpc
+from herald.v1 import common_pb2, messages_pb2, profiles_pb2, stats_pb2, stats_pb2_grpc
 from tests.cli_support import herald
 from tests.conftest import ProjectKey, field_violations, rpc_error
 from tests.delivery.conftest import EMAIL, SMS
@@ -58,7 +58,6 @@ async def test_converted_counts_the_last_message_within_the_window_per_channel_o
     sparkpost: Any,
     gateway: Any,
     worker: Any,
-    quiet_session_scheduler: None,
     server: Any,
     tmp_path: Path,
 ) -> None:
@@ -68,7 +67,7 @@ async def test_converted_counts_the_last_message_within_the_window_per_channel_o
     created = await campaigns.CreateCampaign(
         pb.CreateCampaignRequest(
             campaign=campaign(
-                profiles=pb.ProfileList(
+                profiles=messages_pb2.ProfileList(
                     profiles=[common_pb2.ProfileRef(custom_id=c) for c in ("ann", "bob", "dan")]
                 ),
                 channels=[
@@ -77,6 +76,7 @@ async def test_converted_counts_the_last_message_within_the_window_per_channel_o
                 ],
                 conversion_event="purchase",
                 conversion_window=HOUR,
+                schedule=pb.CampaignSchedule(now=pb.SendNow()),
             )
         ),
         metadata=configured.auth,
