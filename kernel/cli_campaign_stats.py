@@ -11,7 +11,7 @@ from herald.v1 import stats_pb2, stats_pb2_grpc
 from kernel.cli_stats import bucket_cells, write_csv, write_page
 from kernel.client import Connection
 from kernel.stats.figures import FIGURES
-from kernel.stats.report import render
+from kernel.stats.report import CAMPAIGN_FUNNEL, render
 from kernel.stats.table import Column, columns, text_table
 
 CSV_COLUMNS = ("occurrence_key", "send_id", "channel", "bucket_start", *FIGURES)
@@ -51,7 +51,8 @@ def write_campaign_report(connection: Connection, args: argparse.Namespace) -> i
     groups = {"occurrence": _by_occurrence(stats)}
     if stats.variants:
         groups["variant"] = [(variant.variant, variant.total) for variant in stats.variants]
-    write_page(args.output, render(stats.campaign, args.title or f"Campaign {args.campaign_id}", groups))
+    title = args.title or f"Campaign {args.campaign_id}"
+    write_page(args.output, render(stats.campaign, title, groups, CAMPAIGN_FUNNEL))
     return 0
 
 
