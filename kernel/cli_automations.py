@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from herald.v1 import stats_pb2, stats_pb2_grpc
-from kernel.cli_stats import write_csv, write_page
+from kernel.cli_stats import add_stats_parsers, write_csv, write_page
 from kernel.client import Connection, add_connection_options, client_command
 from kernel.stats.automation_table import FIGURES, body, fact_kinds, other_reasons, overview, render, steps
 from kernel.stats.table import aligned
@@ -79,13 +79,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     """``automations`` and its statistics subcommands, under ``herald``."""
     automations = commands.add_parser("automations", help="a project's automations (API key)")
     automation_commands = automations.add_subparsers(dest="automations_command", required=True)
-    stats = automation_commands.add_parser(
-        "stats", help="figures in total, per version and per step: entries, exits, messages, reports"
+    stats, report = add_stats_parsers(
+        automation_commands,
+        "figures in total, per version and per step: entries, exits, messages, reports",
+        "per version and step",
+        "the automation id",
     )
-    stats.add_argument("--csv", type=Path, help="write the figures per version and step to this file")
-    report = automation_commands.add_parser("report", help="one self-contained HTML page: figures and charts")
-    report.add_argument("-o", "--output", type=Path, required=True, help="the HTML file to write")
-    report.add_argument("--title", default="", help="the page's title (default: the automation id)")
     commands_of: dict[argparse.ArgumentParser, Callable[[Connection, argparse.Namespace], int]] = {
         stats: show_automation_stats,
         report: write_automation_report,

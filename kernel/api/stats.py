@@ -15,7 +15,7 @@ from kernel.api.timestamps import from_datetime
 from kernel.auth import Caller
 from kernel.stats.automation_stats import AutomationFigures, Passage, automation_stats
 from kernel.stats.campaign_stats import campaign_stats, export_campaign_rows
-from kernel.stats.figures import FIGURES, Figures
+from kernel.stats.figures import FIGURES, Figures, share
 from kernel.stats.send_stats import ChannelFigures, SendStats, export_rows, send_stats
 
 
@@ -36,10 +36,6 @@ def _channel(channel: ChannelFigures) -> pb.ChannelStats:
         ),
         pending=figures.pending,
     )
-
-
-def _share(part: int, whole: int) -> float:
-    return part / whole if whole else 0.0
 
 
 def _passage(passage: Passage) -> pb.AutomationFigures:
@@ -66,10 +62,10 @@ def _passage(passage: Passage) -> pb.AutomationFigures:
 def _rates(passage: Passage, converted_among: int) -> pb.AutomationRates:
     sent, delivered = passage.messages.get("sent", 0), passage.messages.get("delivered", 0)
     return pb.AutomationRates(
-        delivery=_share(delivered, sent),
-        open=_share(passage.messages.get("opened", 0), delivered),
-        click=_share(passage.messages.get("clicked", 0), delivered),
-        conversion=_share(passage.converted, converted_among),
+        delivery=share(delivered, sent),
+        open=share(passage.messages.get("opened", 0), delivered),
+        click=share(passage.messages.get("clicked", 0), delivered),
+        conversion=share(passage.converted, converted_among),
     )
 
 

@@ -42,7 +42,8 @@ _EVENTS = {
 _MESSAGES = {"opened": FeedbackKind.OPENED, "clicked": FeedbackKind.CLICKED}
 
 
-def _share(part: int, whole: int) -> float:
+def share(part: int, whole: int) -> float:
+    """A rate: 0 when there is nothing to divide by."""
     return part / whole if whole else 0.0
 
 
@@ -99,20 +100,20 @@ class Figures:
 
     @property
     def delivery_rate(self) -> float:
-        return _share(self.delivered, self.sent)
+        return share(self.delivered, self.sent)
 
     @property
     def open_rate(self) -> float:
         """Messages opened (once each) among those delivered, as email providers count it."""
-        return _share(self.opened, self.delivered)
+        return share(self.opened, self.delivered)
 
     @property
     def click_rate(self) -> float:
-        return _share(self.clicked, self.delivered)
+        return share(self.clicked, self.delivered)
 
     @property
     def conversion_rate(self) -> float:
-        return _share(self.converted, self.sent)
+        return share(self.converted, self.sent)
 
 
 FIGURES = tuple(figure.name for figure in fields(Figures))
