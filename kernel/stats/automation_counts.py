@@ -4,9 +4,9 @@ its conversions.
 
 Every read is bounded by the automation: entries by their primary key (project, automation, entry),
 facts by ``automation_step_facts_step`` (counted from the index alone), messages by their primary key,
-a message's reports by its recipient's timeline (the events' primary key: project, profile, time), and
-conversion events by ``events_name_time`` from the automation's creation, each with its recipient's
-entries (``automation_entries_profile``). No index is added for them.
+a message's reports by ``events_message_reports`` (migration 0042: one probe per message, the report
+events alone), and conversion events by ``events_name_time`` from the automation's creation, each with
+its recipient's entries (``automation_entries_profile``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 
 import asyncpg
 
@@ -25,8 +24,6 @@ from kernel.stats.goals import Goal
 StepKey = tuple[int, str]
 #: The reports counted per message, each once however often the provider sent it.
 REPORTED = (FeedbackKind.DELIVERED, FeedbackKind.BOUNCED, FeedbackKind.OPENED, FeedbackKind.CLICKED)
-#: How long before a message its reports may be dated: providers date them by their own clocks.
-_CLOCK_SKEW = timedelta(hours=1)
 
 _ENTRIES = """
 SELECT version, step_id, state, coalesce(exit_reason, '') AS reason, count(*) AS entries
@@ -50,8 +47,8 @@ FROM automation_step_facts f
 JOIN messages m ON m.project_id = f.project_id AND m.message_id = f.message_id
 CROSS JOIN LATERAL (
     SELECT array_agg(DISTINCT substr(e.name, length('herald.message.') + 1)) AS kinds FROM events e
-    WHERE e.project_id = f.project_id AND e.profile_id = m.profile_id AND e.occurred_at >= f.at - $3::interval
-      AND e.name = any($4::text[]) AND e.attributes -> 'message_id' ->> 'v' = m.message_id::text
+    WHERE e.project_id = f.project_id AND e.name LIKE 'herald.message.%'
+      AND e.attributes -> 'message_id' ->> 'v' = m.message_id::text AND e.name = any($3::text[])
 ) AS r
 WHERE f.project_id = $1 AND f.automation_id = $2 AND f.fact = 'message'
 GROUP BY 1, 2
@@ -117,7 +114,7 @@ async def messages(
     conn: asyncpg.Connection, project_id: uuid.UUID, automation_id: uuid.UUID
 ) -> list[Messages]:
     names = [f"herald.message.{kind.value}" for kind in REPORTED]
-    rows = await conn.fetch(_MESSAGES, project_id, automation_id, _CLOCK_SKEW, names)
+    rows = await conn.fetch(_MESSAGES, project_id, automation_id, names)
     return [
         Messages((row["version"], row["step_id"]), {name: row[name] for name in list(row.keys())[2:]})
         for row in rows
