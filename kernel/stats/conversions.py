@@ -3,8 +3,9 @@
 A conversion is attributed to the last message the profile received from the sends (a campaign's) before
 the event, and counts when the event came within the window after that message; a profile converts at
 most once per send however many events it did, with its first converting event (whose hour it counts
-in). The event index by name and time (``events_name_time``) bounds the events read to those after the
-sends' first message; the message log's index by profile finds each one's last message.
+in). The event index by name and time (``events_name_time``) bounds the events read to those from the
+sends' first message to the window's end after their last; the message log's index by profile finds each
+one's last message.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from datetime import datetime, timedelta
 import asyncpg
 
 _CONVERTED = """
-WITH first_message AS (
-    SELECT min(logged_at) AS at FROM message_log
+WITH messages AS (
+    SELECT min(logged_at) AS first, max(logged_at) AS last FROM message_log
     WHERE project_id = $1 AND send_id = any($2::uuid[]) AND outcome = 'sent'
 ), converted AS (
     SELECT DISTINCT ON (e.profile_id, last.send_id) last.send_id, last.channel, e.occurred_at
-    FROM first_message f
-    JOIN events e ON e.project_id = $1 AND e.name = $3 AND e.occurred_at >= f.at
+    FROM messages f
+    JOIN events e ON e.project_id = $1 AND e.name = $3
+        AND e.occurred_at >= f.first AND e.occurred_at < f.last + $4::interval
     CROSS JOIN LATERAL (
         SELECT m.send_id, m.channel, m.logged_at FROM message_log m
         WHERE m.project_id = $1 AND m.profile_id = e.profile_id AND m.send_id = any($2::uuid[])
