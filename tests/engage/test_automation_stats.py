@@ -13,7 +13,7 @@ from typing import Any
 
 import grpc
 import pytest
-from google.protobuf import duration_pb2
+from google.protobuf import duration_pb2, field_mask_pb2
 
 from herald.v1 import automations_pb2 as pb
 from herald.v1 import channels_pb2, channels_pb2_grpc, stats_pb2, stats_pb2_grpc
@@ -163,6 +163,17 @@ async def test_an_automations_figures_add_up_per_version_and_step_with_reports_a
     for custom_id in ("ann", "dan", "eve", "eve"):
         await track(profiles, configured, custom_id, "purchase")
 
+    # Facts of kinds other steps record (a checkpoint passed, a message capped): counted as they come.
+    await db.execute(
+        """INSERT INTO automation_step_facts (project_id, automation_id, version, step_id, entry_id, fact)
+           SELECT project_id, automation_id, version, 'hour', entry_id, fact
+           FROM automation_entries, unnest(ARRAY['checkpoint', 'capped', 'capped', 'cooled_down']) AS fact
+           WHERE project_id = $1 AND automation_id = $2 AND profile_id = $3""",
+        configured.project_id,
+        uuid.UUID(made.automation_id),
+        uuid.UUID(await person(profiles, configured, "ann")),
+    )
+
     stub = stats_pb2_grpc.StatsServiceStub(channel)
     stats = await stub.GetAutomationStats(
         stats_pb2.GetAutomationStatsRequest(automation_id=made.automation_id), metadata=configured.auth
@@ -173,7 +184,9 @@ async def test_an_automations_figures_add_up_per_version_and_step_with_reports_a
     assert (total.completed, total.exited_by_exit_event, total.archived) == (3, 1, 0)
     assert total.entered == total.inside + sum(total.left_by_reason.values())
     assert (total.messages, total.sent, total.delivered, total.opened, total.clicked) == (8, 8, 3, 2, 1)
-    assert total.converted == 2 and dict(total.facts) == {"message": 8}
+    assert total.converted == 2
+    assert dict(total.facts) == {"message": 8, "checkpoint": 1, "capped": 2, "cooled_down": 1}
+    assert (total.checkpoints, total.capped, total.delayed, total.dropped) == (1, 2, 0, 0)
     assert stats.rates.conversion == pytest.approx(2 / 5)
     (version,) = stats.versions
     assert version.version == 1 and version.total == total
@@ -189,7 +202,8 @@ async def test_an_automations_figures_add_up_per_version_and_step_with_reports_a
         "again": {"sent": 3, "delivered": 1, "opened": 1, "converted": 1},
         "end": {"left": 3},
     }
-    (mail,) = [s for s in version.steps if s.step_id == "mail"]
+    (mail, hour) = [s for s in version.steps if s.step_id in ("mail", "hour")]
+    assert dict(hour.figures.facts) == {"checkpoint": 1, "capped": 2, "cooled_down": 1}
     assert (mail.rates.delivery, mail.rates.open, mail.rates.conversion) == pytest.approx(
         (2 / 5, 1 / 2, 1 / 5)
     )
@@ -199,7 +213,7 @@ async def test_an_automations_figures_add_up_per_version_and_step_with_reports_a
     assert shown.status == 0, shown.err
     lines = shown.out.splitlines()
     assert next(line for line in lines if line.startswith("entered ")).split()[1:] == ["5", "5"]
-    assert "steps of version 1" in shown.out
+    assert "steps of version 1" in shown.out and "fact: cooled_down" in shown.out
     exported = await herald(
         tmp_path, "automations", "stats", made.automation_id, "--csv", "rows.csv", **options
     )
@@ -215,6 +229,7 @@ async def test_an_automations_figures_add_up_per_version_and_step_with_reports_a
     ]
     for name in ("entered", "inside", "left", "sent", "delivered", "opened", "clicked", "converted"):
         assert sum(int(row[name]) for row in rows) == getattr(total, name), name
+    assert [int(row["fact:cooled_down"]) for row in rows] == [0, 0, 1, 0, 0]
 
     made_page = await herald(tmp_path, "automations", "report", made.automation_id, "-o", "a.html", **options)
     assert made_page.status == 0, made_page.err
@@ -255,3 +270,28 @@ async def test_an_automation_goal_without_its_window_is_refused_naming_the_field
     error = await rpc_error(automations.CreateAutomation(request, metadata=configured.auth))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert [violation[0] for violation in field_violations(error)] == ["automation.conversion_window"]
+
+
+async def test_the_goal_counted_is_the_latest_versions(
+    automations, templates, configured: ProjectKey, channel
+) -> None:
+    hello = await saved_template(templates, configured, "Hello")
+    made = await active(automations, configured, automation([send("hi", hello, "end"), end()]))
+    stub = stats_pb2_grpc.StatsServiceStub(channel)
+    request = stats_pb2.GetAutomationStatsRequest(automation_id=made.automation_id)
+    before = await stub.GetAutomationStats(request, metadata=configured.auth)
+    assert (before.conversion_event, before.HasField("conversion_window"), len(before.versions)) == (
+        "",
+        False,
+        0,
+    )
+    made.conversion_event, made.conversion_window.seconds = "purchase", 600
+    await automations.UpdateAutomation(
+        pb.UpdateAutomationRequest(
+            automation=made,
+            update_mask=field_mask_pb2.FieldMask(paths=["conversion_event", "conversion_window"]),
+        ),
+        metadata=configured.auth,
+    )
+    after = await stub.GetAutomationStats(request, metadata=configured.auth)
+    assert (after.conversion_event, after.conversion_window.seconds) == ("purchase", 600)
