@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -104,9 +103,8 @@ async def test_converted_counts_the_last_message_within_the_window_per_channel_o
     (only,) = stats.occurrences
     assert only.total.figures.converted == 2
     assert {part.channel: part.figures.converted for part in only.channels} == by_channel
-    this_hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    hours = {(b.channel, b.start.ToDatetime(UTC)): b.figures.converted for b in stats.campaign.hours}
-    assert sum(hours.values()) == 2 and hours[(EMAIL, this_hour)] + hours[(SMS, this_hour)] >= 1
+    converted_hours = [(b.channel, b.figures.converted) for b in stats.campaign.hours if b.figures.converted]
+    assert sorted(converted_hours) == [(EMAIL, 1), (SMS, 1)]
 
     options = {"HERALD_API_KEY": configured.key, "HERALD_GRPC_ADDRESS": server.address}
     shown = await herald(tmp_path, "campaigns", "stats", created.campaign_id, **options)
