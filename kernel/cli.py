@@ -22,7 +22,7 @@ import sys
 
 import orjson
 
-from kernel import cli_campaigns, cli_demo, cli_projects, cli_sends, cli_webhooks
+from kernel import cli_automations, cli_campaigns, cli_demo, cli_projects, cli_sends, cli_webhooks
 from kernel.client import add_connection_options, client_credentials
 from kernel.grpc_tls import TlsFileError
 from kernel.key_sources import KeyNotFound, find_api_key
@@ -136,6 +136,7 @@ def parser() -> argparse.ArgumentParser:
     cli_projects.add_commands(commands)
     cli_sends.add_commands(commands)
     cli_campaigns.add_commands(commands)
+    cli_automations.add_commands(commands)
     cli_webhooks.add_commands(commands)
     importing = commands.add_parser("import", help="import profiles from a JSONL or CSV file")
     importing.add_argument("file", help="a .jsonl or .csv file (see the README for the columns)")

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from pathlib import Path
 
 from herald.v1 import stats_pb2, stats_pb2_grpc
-from kernel.cli_stats import bucket_cells, write_csv, write_page
+from kernel.cli_stats import add_stats_parsers, bucket_cells, write_csv, write_page
 from kernel.client import Connection
 from kernel.stats.figures import FIGURES
-from kernel.stats.report import render
+from kernel.stats.report import CAMPAIGN_FUNNEL, render
 from kernel.stats.table import Column, columns, text_table
 
 CSV_COLUMNS = ("occurrence_key", "send_id", "channel", "bucket_start", *FIGURES)
@@ -61,7 +60,8 @@ def write_campaign_report(connection: Connection, args: argparse.Namespace) -> i
     groups = {"occurrence": _by_occurrence(stats)}
     if stats.variants:
         groups["variant"] = [(variant.variant, variant.total) for variant in stats.variants]
-    write_page(args.output, render(stats.campaign, args.title or f"Campaign {args.campaign_id}", groups))
+    title = args.title or f"Campaign {args.campaign_id}"
+    write_page(args.output, render(stats.campaign, title, groups, CAMPAIGN_FUNNEL))
     return 0
 
 
@@ -69,13 +69,10 @@ def add_campaign_stats_commands(
     campaign_commands: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> dict[argparse.ArgumentParser, Callable[[Connection, argparse.Namespace], int]]:
     """``stats`` and ``report`` under ``herald campaigns``; returns each parser's command."""
-    stats = campaign_commands.add_parser(
-        "stats", help="figures in total, per channel and per occurrence (test sends not counted)"
+    stats, report = add_stats_parsers(
+        campaign_commands,
+        "figures in total, per channel and per occurrence (test sends not counted)",
+        "per occurrence, channel and hour",
+        "the campaign id",
     )
-    stats.add_argument(
-        "--csv", type=Path, help="write the figures per occurrence, channel and hour to this file"
-    )
-    report = campaign_commands.add_parser("report", help="one self-contained HTML page: figures and charts")
-    report.add_argument("-o", "--output", type=Path, required=True, help="the HTML file to write")
-    report.add_argument("--title", default="", help="the page's title (default: the campaign id)")
     return {stats: show_campaign_stats, report: write_campaign_report}

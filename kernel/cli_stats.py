@@ -83,13 +83,25 @@ def add_stats_commands(
     send_commands: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> dict[argparse.ArgumentParser, Callable[[Connection, argparse.Namespace], int]]:
     """``stats`` and ``report`` under ``herald sends``; returns each parser's command."""
-    stats = send_commands.add_parser(
-        "stats", help="figures in total and per channel: audience, outcomes, provider reports, rates"
+    stats, report = add_stats_parsers(
+        send_commands,
+        "figures in total and per channel: audience, outcomes, provider reports, rates",
+        "per send, channel and hour",
+        "the send ids",
     )
-    stats.add_argument("--csv", type=Path, help="write the figures per send, channel and hour to this file")
-    report = send_commands.add_parser("report", help="one self-contained HTML page: figures and charts")
-    report.add_argument("-o", "--output", type=Path, required=True, help="the HTML file to write")
-    report.add_argument("--title", default="", help="the page's title (default: the send ids)")
     for parser in (stats, report):
         parser.add_argument("send_ids", nargs="+", metavar="send_id", help="several are read together")
     return {stats: show_stats, report: write_report}
+
+
+def add_stats_parsers(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], about: str, rows: str, default_title: str
+) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """The ``stats`` (``about`` it, with ``--csv`` of the figures ``rows``) and ``report`` parsers of
+    a command group, whose pages are titled ``default_title`` unless told."""
+    stats = commands.add_parser("stats", help=about)
+    stats.add_argument("--csv", type=Path, help=f"write the figures {rows} to this file")
+    report = commands.add_parser("report", help="one self-contained HTML page: figures and charts")
+    report.add_argument("-o", "--output", type=Path, required=True, help="the HTML file to write")
+    report.add_argument("--title", default="", help=f"the page's title (default: {default_title})")
+    return stats, report

@@ -1,4 +1,5 @@
-"""StatsService: the statistics of bulk sends and of campaigns, read together or exported as rows."""
+"""StatsService: the statistics of bulk sends, of campaigns and of automations, read together or exported
+as rows."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from herald.v1 import stats_pb2_grpc
 from kernel.api.status import rpc
 from kernel.api.timestamps import from_datetime
 from kernel.auth import Caller
+from kernel.stats.automation_stats import AutomationFigures, Passage, automation_stats
 from kernel.stats.campaign_stats import campaign_stats, export_campaign_rows
-from kernel.stats.figures import FIGURES, Figures
+from kernel.stats.figures import FIGURES, Figures, share
 from kernel.stats.send_stats import ChannelFigures, SendStats, export_rows, send_stats
 
 
@@ -26,9 +28,74 @@ def _channel(channel: ChannelFigures) -> pb.ChannelStats:
     return pb.ChannelStats(
         channel=channel.channel,
         figures=_figures(figures),
-        rates=pb.StatsRates(delivery=figures.delivery_rate, open=figures.open_rate, click=figures.click_rate),
+        rates=pb.StatsRates(
+            delivery=figures.delivery_rate,
+            open=figures.open_rate,
+            click=figures.click_rate,
+            conversion=figures.conversion_rate,
+        ),
         pending=figures.pending,
     )
+
+
+def _passage(passage: Passage) -> pb.AutomationFigures:
+    reasons, facts, messages = passage.left_by_reason, passage.facts, passage.messages
+    return pb.AutomationFigures(
+        entered=passage.entered,
+        inside=passage.inside,
+        left=passage.left,
+        left_by_reason=reasons,
+        completed=reasons.get("completed", 0),
+        exited_by_exit_event=reasons.get("exit_event", 0),
+        archived=reasons.get("archived", 0),
+        messages=facts.get("message", 0),
+        **messages,
+        converted=passage.converted,
+        facts=facts,
+        checkpoints=facts.get("checkpoint", 0),
+        capped=facts.get("capped", 0),
+        delayed=facts.get("delayed", 0),
+        dropped=facts.get("dropped", 0),
+    )
+
+
+def _rates(passage: Passage, converted_among: int) -> pb.AutomationRates:
+    sent, delivered = passage.messages.get("sent", 0), passage.messages.get("delivered", 0)
+    return pb.AutomationRates(
+        delivery=share(delivered, sent),
+        open=share(passage.messages.get("opened", 0), delivered),
+        click=share(passage.messages.get("clicked", 0), delivered),
+        conversion=share(passage.converted, converted_among),
+    )
+
+
+def _automation_stats(stats: AutomationFigures) -> pb.AutomationStats:
+    answer = pb.AutomationStats(
+        automation_id=str(stats.automation_id),
+        total=_passage(stats.total),
+        rates=_rates(stats.total, stats.total.entered),
+        versions=[
+            pb.AutomationVersionStats(
+                version=version.version,
+                total=_passage(version.total),
+                rates=_rates(version.total, version.total.entered),
+                steps=[
+                    pb.AutomationStepStats(
+                        step_id=step.step_id,
+                        kind=step.kind,
+                        figures=_passage(step.passage),
+                        rates=_rates(step.passage, step.passage.messages.get("sent", 0)),
+                    )
+                    for step in version.steps
+                ],
+            )
+            for version in stats.versions
+        ],
+    )
+    if stats.goal is not None:
+        answer.conversion_event = stats.goal.event
+        answer.conversion_window.FromTimedelta(stats.goal.window)
+    return answer
 
 
 def _send_stats(stats: SendStats) -> pb.SendStats:
@@ -109,3 +176,25 @@ class StatsServicer(stats_pb2_grpc.StatsServiceServicer):
                 bucket_start=from_datetime(bucket.start),
                 figures=_figures(bucket.figures),
             )
+
+    @rpc()
+    async def GetAutomationStats(
+        self, request: pb.GetAutomationStatsRequest, context: grpc.aio.ServicerContext, caller: Caller
+    ) -> pb.AutomationStats:
+        return _automation_stats(await automation_stats(self.pool, caller.project, request.automation_id))
+
+    @rpc()
+    async def ExportAutomationStats(
+        self, request: pb.ExportAutomationStatsRequest, context: grpc.aio.ServicerContext, caller: Caller
+    ) -> AsyncIterator[pb.ExportAutomationStatsResponse]:
+        stats = await automation_stats(self.pool, caller.project, request.automation_id)
+        for version in stats.versions:
+            entered = Passage(entered=version.total.entered)
+            yield pb.ExportAutomationStatsResponse(version=version.version, figures=_passage(entered))
+            for step in version.steps:
+                yield pb.ExportAutomationStatsResponse(
+                    version=version.version,
+                    step_id=step.step_id,
+                    kind=step.kind,
+                    figures=_passage(step.passage),
+                )

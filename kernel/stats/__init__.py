@@ -1,1 +1,2 @@
-"""Statistics of bulk sends, read from delivery's counters and the providers' reports."""
+"""Statistics of bulk sends, campaigns and automations, read from delivery's counters, the providers' reports
+and the automations' entries and step facts."""

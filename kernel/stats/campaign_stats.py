@@ -4,11 +4,14 @@ A campaign's sends are those its released occurrences recorded (``campaign_occur
 occurrence with an A/B test each variant's send and the remainder's (``campaign_ab_tests``; the remainder
 belongs to the winning variant): a test send is none of them, so it is never counted. Everything is read
 in one snapshot, so that the campaign's figures are the sum of its occurrences' at the same instant.
+Conversions are attributed over every send of the campaign together (to the last message of the campaign
+the profile received), then counted in that message's send, channel and hour.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,7 +22,17 @@ from kernel.engage.campaigns import ab_store, store
 from kernel.engage.campaigns.service import campaign_id_of
 from kernel.engage.campaigns.views import campaign_of
 from kernel.errors import NotFound
-from kernel.stats.send_stats import Bucket, SendStats, channel_order, hourly_buckets, read_stats
+from kernel.stats.conversions import Converted, converted
+from kernel.stats.goals import Goal, campaign_goal
+from kernel.stats.send_stats import (
+    Bucket,
+    SendStats,
+    add_converted,
+    add_converted_buckets,
+    channel_order,
+    hourly_buckets,
+    read_stats,
+)
 
 
 @dataclass(slots=True)
@@ -57,17 +70,24 @@ async def campaign_stats(pool: asyncpg.Pool, project_id: uuid.UUID, text: str) -
     """GetCampaignStats."""
     campaign_id = campaign_id_of(text)
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        released = await _released(conn, project_id, campaign_id)
+        goal, released = await _released(conn, project_id, campaign_id)
         ids = [occurrence.send_id for occurrence in released]
         channels = await send_channels(conn, project_id, ids)
-        campaign = await read_stats(conn, project_id, ids, channel_order(channels, ids))
+        converted = await _converted(conn, project_id, goal, ids)
+
+        async def stats_of(sends: list[uuid.UUID], order: Sequence[str]) -> SendStats:
+            stats = await read_stats(conn, project_id, sends, order)
+            add_converted(stats, converted)
+            return stats
+
+        campaign = await stats_of(ids, channel_order(channels, ids))
         occurrences = [
             OccurrenceFigures(
                 occurrence.key,
                 occurrence.due_at,
                 occurrence.send_id,
                 occurrence.variant,
-                await read_stats(conn, project_id, [occurrence.send_id], channels[occurrence.send_id]),
+                await stats_of([occurrence.send_id], channels[occurrence.send_id]),
             )
             for occurrence in released
         ]
@@ -76,7 +96,7 @@ async def campaign_stats(pool: asyncpg.Pool, project_id: uuid.UUID, text: str) -
             if occurrence.variant:
                 by_variant.setdefault(occurrence.variant, []).append(occurrence.send_id)
         variants = [
-            (name, await read_stats(conn, project_id, sends, channel_order(channels, sends)))
+            (name, await stats_of(sends, channel_order(channels, sends)))
             for name, sends in by_variant.items()
         ]
     return CampaignFigures(campaign_id, campaign, occurrences, variants)
@@ -88,20 +108,33 @@ async def export_campaign_rows(
     """ExportCampaignStats: each send's occurrence (key, variant) with its figures per channel and hour."""
     campaign_id = campaign_id_of(text)
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        sends = {released.send_id: released for released in await _released(conn, project_id, campaign_id)}
+        goal, released = await _released(conn, project_id, campaign_id)
+        sends = {occurrence.send_id: occurrence for occurrence in released}
         buckets = await hourly_buckets(conn, project_id, list(sends))
+        buckets = add_converted_buckets(buckets, await _converted(conn, project_id, goal, list(sends)))
     return [(sends[bucket.send_id], bucket) for bucket in buckets.values()]
+
+
+async def _converted(
+    conn: asyncpg.Connection, project_id: uuid.UUID, goal: Goal | None, send_ids: list[uuid.UUID]
+) -> list[Converted]:
+    """The campaign's conversions, attributed over all its sends at once (to the last message of the
+    campaign, whichever occurrence sent it)."""
+    if goal is None or not send_ids:
+        return []
+    return await converted(conn, project_id, send_ids, goal.event, goal.window)
 
 
 async def _released(
     conn: asyncpg.Connection, project_id: uuid.UUID, campaign_id: uuid.UUID
-) -> list[Released]:
-    """The sends of the campaign's released occurrences, oldest first (an A/B test's: each variant's, then
-    the remainder's, the winner's); NOT_FOUND for no such campaign."""
+) -> tuple[Goal | None, list[Released]]:
+    """The campaign's goal, and the sends of its released occurrences, oldest first (an A/B test's: each
+    variant's, then the remainder's, the winner's); NOT_FOUND for no such campaign."""
     row = await store.read(conn, project_id, campaign_id)
     if row is None:
         raise NotFound("no such campaign in this project", "campaign_id")
-    names = [variant.name for variant in campaign_of(row).ab_test.variants]
+    campaign = campaign_of(row)
+    names = [variant.name for variant in campaign.ab_test.variants]
     released: list[Released] = []
     for occurrence in await store.occurrences(conn, project_id, campaign_id):
         if occurrence.send_id is None:
@@ -114,4 +147,4 @@ async def _released(
         if test.remainder_send_id is not None and test.winner is not None:
             parts.append((names[test.winner], test.remainder_send_id))
         released += [Released(occurrence.key, occurrence.due_at, send, name) for name, send in parts]
-    return released
+    return campaign_goal(campaign), released

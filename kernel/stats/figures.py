@@ -42,7 +42,8 @@ _EVENTS = {
 _MESSAGES = {"opened": FeedbackKind.OPENED, "clicked": FeedbackKind.CLICKED}
 
 
-def _share(part: int, whole: int) -> float:
+def share(part: int, whole: int) -> float:
+    """A rate: 0 when there is nothing to divide by."""
     return part / whole if whole else 0.0
 
 
@@ -69,6 +70,8 @@ class Figures:
     grace_period: int = 0
     quiet_hours_dropped: int = 0
     quiet_hours_delayed: int = 0
+    #: A campaign's (:mod:`kernel.stats.conversions`); a send alone has no goal.
+    converted: int = 0
 
     def add(self, other: Figures) -> None:
         for figure in fields(self):
@@ -97,16 +100,20 @@ class Figures:
 
     @property
     def delivery_rate(self) -> float:
-        return _share(self.delivered, self.sent)
+        return share(self.delivered, self.sent)
 
     @property
     def open_rate(self) -> float:
         """Messages opened (once each) among those delivered, as email providers count it."""
-        return _share(self.opened, self.delivered)
+        return share(self.opened, self.delivered)
 
     @property
     def click_rate(self) -> float:
-        return _share(self.clicked, self.delivered)
+        return share(self.clicked, self.delivered)
+
+    @property
+    def conversion_rate(self) -> float:
+        return share(self.converted, self.sent)
 
 
 FIGURES = tuple(figure.name for figure in fields(Figures))

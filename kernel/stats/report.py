@@ -15,9 +15,11 @@ from html import escape
 
 from herald.v1 import stats_pb2
 from kernel.stats.svg import Series, bar_chart, line_chart
-from kernel.stats.table import Column, columns, rows
+from kernel.stats.table import Body, Column, columns, rows
 
 FUNNEL = ("targeted", "sent", "delivered", "opened", "clicked")
+#: A campaign's, which has a goal.
+CAMPAIGN_FUNNEL = (*FUNNEL, "converted")
 DELIVERY = ("sent", "delivered", "failed", "bounced")
 ENGAGEMENT = ("opened", "clicked", "unsubscribed", "complained")
 _STYLE = """
@@ -48,40 +50,53 @@ def _over_time(title: str, stats: stats_pb2.SendStats, figures: Sequence[str]) -
 
 
 def _table(shown: Sequence[Column]) -> str:
-    head = "".join(f"<th>{escape(title)}</th>" for title, _ in shown)
-    body = "".join(
-        f"<tr><td>{escape(label)}</td>{''.join(f'<td>{cell}</td>' for cell in cells)}</tr>"
-        for label, cells in rows(shown)
+    return html_table([title for title, _ in shown], rows(shown))
+
+
+def html_table(headings: Sequence[str], body: Body) -> str:
+    """Any table (:mod:`kernel.stats.table`'s form) as an HTML table."""
+    head = "".join(f"<th>{escape(title)}</th>" for title in headings)
+    cells = "".join(
+        f"<tr><td>{escape(label)}</td>{''.join(f'<td>{escape(cell)}</td>' for cell in cells)}</tr>"
+        for label, cells in body
     )
-    return f"<table><thead><tr><th></th>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f"<table><thead><tr><th></th>{head}</tr></thead><tbody>{cells}</tbody></table>"
 
 
-def _funnel(shown: Sequence[Column]) -> list[Series]:
-    return [Series(title, [getattr(channel.figures, step) for step in FUNNEL]) for title, channel in shown]
+def _funnel(shown: Sequence[Column], steps: Sequence[str]) -> list[Series]:
+    return [Series(title, [getattr(channel.figures, step) for step in steps]) for title, channel in shown]
 
 
 def render(
-    stats: stats_pb2.SendStats, title: str, groups: Mapping[str, Sequence[Column]] | None = None
+    stats: stats_pb2.SendStats,
+    title: str,
+    groups: Mapping[str, Sequence[Column]] | None = None,
+    funnel_steps: Sequence[str] = FUNNEL,
 ) -> str:
     """The report page of ``stats``; ``groups``: further columns side by side (a campaign's occurrences,
-    its variants), each under its name with its table and its funnel."""
-    funnel = _funnel(columns(stats))
+    its variants), each under its name with its table and its funnel of ``funnel_steps``."""
+    funnel = _funnel(columns(stats), funnel_steps)
     charts = [
-        bar_chart("Funnel", FUNNEL, funnel[:1]),
-        bar_chart("Funnel by channel", FUNNEL, funnel[1:]),
+        bar_chart("Funnel", funnel_steps, funnel[:1]),
+        bar_chart("Funnel by channel", funnel_steps, funnel[1:]),
         _over_time("Delivery per hour (UTC)", stats, DELIVERY),
         _over_time("Engagement per hour (UTC)", stats, ENGAGEMENT),
     ]
     figures = "".join(f"<figure>{chart}</figure>" for chart in charts)
     for name, shown in (groups or {}).items():
-        chart = bar_chart(f"Funnel by {name}", FUNNEL, _funnel(shown))
+        chart = bar_chart(f"Funnel by {name}", funnel_steps, _funnel(shown, funnel_steps))
         figures += f"<h2>By {escape(name)}</h2>{_table(shown)}<figure>{chart}</figure>"
+    ids = ", ".join(stats.send_ids)
+    return page(title, f"sends {ids}", f"{_table(columns(stats))}{figures}")
+
+
+def page(title: str, about: str, body: str) -> str:
+    """A whole report page: ``title``, a line ``about`` what it reads (and when it was made), ``body``."""
     made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    ids = ", ".join(escape(send_id) for send_id in stats.send_ids)
     return (
         "<!DOCTYPE html>\n"
         f'<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
         f"<style>{_STYLE}</style></head><body>"
-        f'<h1>{escape(title)}</h1><p class="ids">sends {ids}; made {made}</p>'
-        f"{_table(columns(stats))}{figures}</body></html>\n"
+        f'<h1>{escape(title)}</h1><p class="ids">{escape(about)}; made {made}</p>'
+        f"{body}</body></html>\n"
     )

@@ -9,7 +9,7 @@ matches GetSend even for a send counted before channels were told apart.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,6 +19,7 @@ from kernel.delivery.channel_counts import channel_counts
 from kernel.delivery.send_feedback import feedback_tallies
 from kernel.delivery.slices import send_channels, send_counts
 from kernel.errors import InvalidArgument, NotFound
+from kernel.stats.conversions import Converted
 from kernel.stats.figures import Figures
 
 #: The most sends one call reads together.
@@ -97,7 +98,48 @@ async def hourly_buckets(
         assert tally.hour is not None
         key = (tally.send_id, tally.channel, tally.hour)
         buckets.setdefault(key, Bucket(*key)).figures.add_tally(tally)
+    return _oldest_first(buckets)
+
+
+def _oldest_first(
+    buckets: Mapping[tuple[uuid.UUID, str, datetime], Bucket],
+) -> dict[tuple[uuid.UUID, str, datetime], Bucket]:
     return dict(sorted(buckets.items(), key=lambda item: (item[0][2], str(item[0][0]))))
+
+
+def _hours_in_order(hours: Iterable[Bucket], channels: Sequence[ChannelFigures]) -> list[Bucket]:
+    """Oldest first, the channels of an hour in the order of ``channels``."""
+    order = {channel.channel: position for position, channel in enumerate(channels)}
+    return sorted(hours, key=lambda bucket: (bucket.start, order.get(bucket.channel, len(order))))
+
+
+def add_converted(stats: SendStats, rows: Iterable[Converted]) -> None:
+    """Count the conversions of ``stats``' sends among ``rows`` in its total, channels and hours."""
+    mine = set(stats.send_ids)
+    channels = {channel.channel: channel for channel in stats.channels}
+    hours = {(bucket.channel, bucket.start): bucket for bucket in stats.hours}
+    for row in rows:
+        if row.send_id not in mine:
+            continue
+        stats.total.figures.converted += row.profiles
+        if row.channel not in channels:
+            channels[row.channel] = ChannelFigures(row.channel)
+            stats.channels.append(channels[row.channel])
+        channels[row.channel].figures.converted += row.profiles
+        hour = hours.setdefault((row.channel, row.hour), Bucket(None, row.channel, row.hour))
+        hour.figures.converted += row.profiles
+    stats.hours = _hours_in_order(hours.values(), stats.channels)
+
+
+def add_converted_buckets(
+    buckets: Mapping[tuple[uuid.UUID, str, datetime], Bucket], rows: Iterable[Converted]
+) -> dict[tuple[uuid.UUID, str, datetime], Bucket]:
+    """``buckets`` (as :func:`hourly_buckets` reads them) with the conversions of ``rows`` counted."""
+    counted = dict(buckets)
+    for row in rows:
+        key = (row.send_id, row.channel, row.hour)
+        counted.setdefault(key, Bucket(*key)).figures.converted += row.profiles
+    return _oldest_first(counted)
 
 
 async def send_stats(pool: asyncpg.Pool, project_id: uuid.UUID, texts: Sequence[str]) -> SendStats:
@@ -128,13 +170,8 @@ async def read_stats(
     for tally in await feedback_tallies(conn, project_id, ids, hourly=False):
         channel(tally.channel).add_tally(tally)
         total.figures.add_tally(tally)
-    order = {name: position for position, name in enumerate(channels)}
-    return SendStats(
-        ids,
-        total,
-        list(channels.values()),
-        sorted(hours.values(), key=lambda bucket: (bucket.start, order.get(bucket.channel, len(order)))),
-    )
+    shown = list(channels.values())
+    return SendStats(ids, total, shown, _hours_in_order(hours.values(), shown))
 
 
 async def export_rows(pool: asyncpg.Pool, project_id: uuid.UUID, texts: Sequence[str]) -> list[Bucket]:

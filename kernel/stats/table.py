@@ -1,6 +1,6 @@
 """Statistics as a table of figures (rows) by column: a send's channels (the total first), or a
 campaign's occurrences; what ``herald sends stats`` and ``herald campaigns stats`` print and the reports
-show."""
+show. :func:`aligned` prints any table (an automation's, :mod:`kernel.stats.automation_table`)."""
 
 from __future__ import annotations
 
@@ -30,13 +30,19 @@ FIGURE_ROWS = (
     ("bounced", "bounced"),
     ("opened", "opened"),
     ("clicked", "clicked"),
+    ("converted", "converted"),
     ("open events", "open_events"),
     ("click events", "click_events"),
     ("unsubscribed", "unsubscribed"),
     ("complained", "complained"),
 )
-#: (label, rate) — fractions of sent (delivery) and of delivered (open, click).
-RATE_ROWS = (("delivery rate", "delivery"), ("open rate", "open"), ("click rate", "click"))
+#: (label, rate) — fractions of sent (delivery, conversion) and of delivered (open, click).
+RATE_ROWS = (
+    ("delivery rate", "delivery"),
+    ("open rate", "open"),
+    ("click rate", "click"),
+    ("conversion rate", "conversion"),
+)
 
 
 def columns(stats: stats_pb2.SendStats) -> list[Column]:
@@ -48,7 +54,7 @@ def heading(channel: stats_pb2.ChannelStats) -> str:
     return channel.channel or "total"
 
 
-def rows(shown: Sequence[Column]) -> list[tuple[str, list[str]]]:
+def rows(shown: Sequence[Column]) -> Body:
     """Each figure's and rate's label and cells, one per column."""
     cells = [channel for _, channel in shown]
     table = [(label, [f"{getattr(c.figures, name):,}" for c in cells]) for label, name in FIGURE_ROWS]
@@ -57,10 +63,17 @@ def rows(shown: Sequence[Column]) -> list[tuple[str, list[str]]]:
     return table
 
 
+#: A table's body: each row's label and cells, one per column.
+Body = list[tuple[str, list[str]]]
+
+
 def text_table(shown: Sequence[Column]) -> str:
     """The table as aligned text."""
-    headings = [title for title, _ in shown]
-    body = rows(shown)
+    return aligned([title for title, _ in shown], rows(shown))
+
+
+def aligned(headings: Sequence[str], body: Body) -> str:
+    """Any table as aligned text: the headings over the cells, the labels on the left."""
     label_width = max(len(label) for label, _ in body)
     widths = [max(len(title), *(len(cells[i]) for _, cells in body)) for i, title in enumerate(headings)]
     lines = [" " * label_width + "".join(f"  {t:>{w}}" for t, w in zip(headings, widths, strict=True))]

@@ -30,6 +30,7 @@ from kernel.profiles.attributes import AttributeLimits
 from kernel.projects import parse_id
 from kernel.request_ids import Answer, check_request_id
 from kernel.scheduler import Scheduler, drop_pending
+from kernel.stats.goals import check_goal
 
 #: The fields UpdateAutomation changes (paths of Automation).
 UPDATABLE = frozenset(
@@ -42,6 +43,8 @@ UPDATABLE = frozenset(
         "reentry",
         "reentry_period",
         "max_profiles_inside",
+        "conversion_event",
+        "conversion_window",
     }
 )
 _STATE_NAMES = {number: name for name, number in STATES.items()}
@@ -172,6 +175,7 @@ class Automations:
         graph = parse_graph(automation, self._vocabulary, self._limits)
         indexes = {step.step_id: index for index, step in enumerate(automation.steps)}
         await check_references(conn, project_id, automation_id, graph, indexes)
+        check_goal(automation, "automation.")
         fixed = pb.Automation()
         fixed.CopyFrom(automation)
         for index, step in enumerate(fixed.steps):

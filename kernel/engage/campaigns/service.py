@@ -27,6 +27,7 @@ from kernel.errors import FailedPrecondition, InvalidArgument, NotFound
 from kernel.projects import Projects
 from kernel.request_ids import Answer, check_request_id
 from kernel.scheduler import Scheduler, drop_pending, pending, schedule
+from kernel.stats.goals import check_goal
 
 #: The scheduler's kind for a campaign occurrence; its key is "<campaign id>/<occurrence key>".
 OCCURRENCE = "campaign.occurrence"
@@ -47,6 +48,8 @@ UPDATABLE = frozenset(
         "channel_priority",
         "campaign_data",
         "ab_test",
+        "conversion_event",
+        "conversion_window",
     }
 )
 MAX_TEST_PROFILES = 1000
@@ -187,6 +190,7 @@ class Campaigns:
     async def _check(self, project_id: uuid.UUID, campaign: pb.Campaign) -> None:
         try:
             check_ab_test(campaign)
+            check_goal(campaign)
             for path, content in contents(campaign):
                 try:
                     await self._sender.check(project_id, content)

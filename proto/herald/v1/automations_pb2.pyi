@@ -201,7 +201,7 @@ class Step(_message.Message):
     def __init__(self, step_id: _Optional[str] = ..., next: _Optional[str] = ..., wait: _Optional[_Union[WaitStep, _Mapping]] = ..., send: _Optional[_Union[SendStep, _Mapping]] = ..., end: _Optional[_Union[EndStep, _Mapping]] = ..., decision: _Optional[_Union[DecisionStep, _Mapping]] = ..., split: _Optional[_Union[SplitStep, _Mapping]] = ..., update_attribute: _Optional[_Union[UpdateAttributeStep, _Mapping]] = ..., webhook: _Optional[_Union[WebhookStep, _Mapping]] = ..., redirect: _Optional[_Union[RedirectStep, _Mapping]] = ..., checkpoint: _Optional[_Union[CheckpointStep, _Mapping]] = ..., wait_until: _Optional[_Union[WaitUntilStep, _Mapping]] = ..., wait_for_event: _Optional[_Union[WaitForEventStep, _Mapping]] = ...) -> None: ...
 
 class Automation(_message.Message):
-    __slots__ = ("automation_id", "name", "state", "version", "trigger", "entry_filter", "steps", "exit_events", "reentry", "reentry_period", "max_profiles_inside", "create_time", "update_time", "profiles_inside")
+    __slots__ = ("automation_id", "name", "state", "version", "trigger", "entry_filter", "steps", "exit_events", "reentry", "reentry_period", "max_profiles_inside", "create_time", "update_time", "profiles_inside", "conversion_event", "conversion_window")
     AUTOMATION_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -216,6 +216,8 @@ class Automation(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     PROFILES_INSIDE_FIELD_NUMBER: _ClassVar[int]
+    CONVERSION_EVENT_FIELD_NUMBER: _ClassVar[int]
+    CONVERSION_WINDOW_FIELD_NUMBER: _ClassVar[int]
     automation_id: str
     name: str
     state: AutomationState
@@ -230,7 +232,9 @@ class Automation(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     profiles_inside: int
-    def __init__(self, automation_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[AutomationState, str]] = ..., version: _Optional[int] = ..., trigger: _Optional[_Union[AutomationTrigger, _Mapping]] = ..., entry_filter: _Optional[_Union[_segments_pb2.Condition, _Mapping]] = ..., steps: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., exit_events: _Optional[_Iterable[str]] = ..., reentry: _Optional[_Union[ReentryPolicy, str]] = ..., reentry_period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_profiles_inside: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., profiles_inside: _Optional[int] = ...) -> None: ...
+    conversion_event: str
+    conversion_window: _duration_pb2.Duration
+    def __init__(self, automation_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[AutomationState, str]] = ..., version: _Optional[int] = ..., trigger: _Optional[_Union[AutomationTrigger, _Mapping]] = ..., entry_filter: _Optional[_Union[_segments_pb2.Condition, _Mapping]] = ..., steps: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., exit_events: _Optional[_Iterable[str]] = ..., reentry: _Optional[_Union[ReentryPolicy, str]] = ..., reentry_period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_profiles_inside: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., profiles_inside: _Optional[int] = ..., conversion_event: _Optional[str] = ..., conversion_window: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class CreateAutomationRequest(_message.Message):
     __slots__ = ("automation", "request_id")

@@ -89,8 +89,8 @@ class AutomationServiceServicer:
 
     def UpdateAutomation(self, request, context):
         """Saves the fields named in `update_mask` (required): `name`, `trigger`, `entry_filter`, `steps`,
-        `exit_events`, `reentry`, `reentry_period`, `max_profiles_inside`, as the next version, checked as
-        CreateAutomation checks. An ARCHIVED automation is FAILED_PRECONDITION.
+        `exit_events`, `reentry`, `reentry_period`, `max_profiles_inside`, `conversion_event`,
+        `conversion_window`, as the next version, checked as CreateAutomation checks. An ARCHIVED automation is FAILED_PRECONDITION.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -171,7 +171,7 @@ class CampaignOccurrence(_message.Message):
     def __init__(self, occurrence_key: _Optional[str] = ..., due_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., send_id: _Optional[str] = ..., time_zones: _Optional[_Iterable[str]] = ..., without_time_zone: _Optional[bool] = ..., error: _Optional[str] = ...) -> None: ...
 
 class Campaign(_message.Message):
-    __slots__ = ("campaign_id", "name", "state", "all_reachable", "profiles", "segments", "channels", "purpose", "pacing", "unpaced", "domains", "require_opt_in", "schedule", "occurrences", "create_time", "update_time", "channel_priority", "campaign_data", "ab_test", "ab_result")
+    __slots__ = ("campaign_id", "name", "state", "all_reachable", "profiles", "segments", "channels", "purpose", "pacing", "unpaced", "domains", "require_opt_in", "schedule", "occurrences", "create_time", "update_time", "channel_priority", "conversion_event", "conversion_window", "campaign_data", "ab_test", "ab_result")
     class CampaignDataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -196,6 +196,8 @@ class Campaign(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    CONVERSION_EVENT_FIELD_NUMBER: _ClassVar[int]
+    CONVERSION_WINDOW_FIELD_NUMBER: _ClassVar[int]
     CAMPAIGN_DATA_FIELD_NUMBER: _ClassVar[int]
     AB_TEST_FIELD_NUMBER: _ClassVar[int]
     AB_RESULT_FIELD_NUMBER: _ClassVar[int]
@@ -216,10 +218,12 @@ class Campaign(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     channel_priority: bool
+    conversion_event: str
+    conversion_window: _duration_pb2.Duration
     campaign_data: _containers.ScalarMap[str, str]
     ab_test: AbTest
     ab_result: AbTestResult
-    def __init__(self, campaign_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[CampaignState, str]] = ..., all_reachable: _Optional[_Union[_messages_pb2.AllReachable, _Mapping]] = ..., profiles: _Optional[_Union[_messages_pb2.ProfileList, _Mapping]] = ..., segments: _Optional[_Union[_segments_pb2.SegmentSelection, _Mapping]] = ..., channels: _Optional[_Iterable[_Union[CampaignChannel, _Mapping]]] = ..., purpose: _Optional[_Union[_common_pb2.Purpose, str]] = ..., pacing: _Optional[_Union[_messages_pb2.Pacing, _Mapping]] = ..., unpaced: _Optional[bool] = ..., domains: _Optional[_Union[_messages_pb2.DomainFilter, _Mapping]] = ..., require_opt_in: _Optional[bool] = ..., schedule: _Optional[_Union[CampaignSchedule, _Mapping]] = ..., occurrences: _Optional[_Iterable[_Union[CampaignOccurrence, _Mapping]]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., channel_priority: _Optional[bool] = ..., campaign_data: _Optional[_Mapping[str, str]] = ..., ab_test: _Optional[_Union[AbTest, _Mapping]] = ..., ab_result: _Optional[_Union[AbTestResult, _Mapping]] = ...) -> None: ...
+    def __init__(self, campaign_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[CampaignState, str]] = ..., all_reachable: _Optional[_Union[_messages_pb2.AllReachable, _Mapping]] = ..., profiles: _Optional[_Union[_messages_pb2.ProfileList, _Mapping]] = ..., segments: _Optional[_Union[_segments_pb2.SegmentSelection, _Mapping]] = ..., channels: _Optional[_Iterable[_Union[CampaignChannel, _Mapping]]] = ..., purpose: _Optional[_Union[_common_pb2.Purpose, str]] = ..., pacing: _Optional[_Union[_messages_pb2.Pacing, _Mapping]] = ..., unpaced: _Optional[bool] = ..., domains: _Optional[_Union[_messages_pb2.DomainFilter, _Mapping]] = ..., require_opt_in: _Optional[bool] = ..., schedule: _Optional[_Union[CampaignSchedule, _Mapping]] = ..., occurrences: _Optional[_Iterable[_Union[CampaignOccurrence, _Mapping]]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., channel_priority: _Optional[bool] = ..., conversion_event: _Optional[str] = ..., conversion_window: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., campaign_data: _Optional[_Mapping[str, str]] = ..., ab_test: _Optional[_Union[AbTest, _Mapping]] = ..., ab_result: _Optional[_Union[AbTestResult, _Mapping]] = ...) -> None: ...
 
 class CampaignVariant(_message.Message):
     __slots__ = ("name", "channels", "share")

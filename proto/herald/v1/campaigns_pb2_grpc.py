@@ -87,7 +87,7 @@ class CampaignServiceServicer:
     def UpdateCampaign(self, request, context):
         """Changes the fields named in `update_mask` (required): `name`, `all_reachable`, `profiles`,
         `segments`, `channels`, `purpose`, `pacing`, `unpaced`, `domains`, `require_opt_in`, `schedule`,
-        `channel_priority`, `campaign_data`, `ab_test`. Only a DRAFT or SCHEDULED campaign can change (else
+        `channel_priority`, `campaign_data`, `ab_test`, `conversion_event`, `conversion_window`. Only a DRAFT or SCHEDULED campaign can change (else
         FAILED_PRECONDITION); a SCHEDULED one is planned again from its new schedule.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

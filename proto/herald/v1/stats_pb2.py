@@ -22,44 +22,69 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15herald/v1/stats.proto\x12\therald.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\'\n\x13GetSendStatsRequest\x12\x10\n\x08send_ids\x18\x01 \x03(\t\"*\n\x16\x45xportSendStatsRequest\x12\x10\n\x08send_ids\x18\x01 \x03(\t\"\xae\x03\n\x0cStatsFigures\x12\x10\n\x08targeted\x18\x01 \x01(\x03\x12\x14\n\x0c\x64\x65\x64uplicated\x18\x02 \x01(\x03\x12\x12\n\nsuppressed\x18\x03 \x01(\x03\x12\x15\n\rnot_consented\x18\x04 \x01(\x03\x12\x0c\n\x04sent\x18\x05 \x01(\x03\x12\x0e\n\x06\x66\x61iled\x18\x06 \x01(\x03\x12\x0f\n\x07\x65xpired\x18\x07 \x01(\x03\x12\x11\n\tcancelled\x18\x08 \x01(\x03\x12\x0f\n\x07retries\x18\t \x01(\x03\x12\x11\n\tdelivered\x18\n \x01(\x03\x12\x0f\n\x07\x62ounced\x18\x0b \x01(\x03\x12\x0e\n\x06opened\x18\x0c \x01(\x03\x12\x0f\n\x07\x63licked\x18\r \x01(\x03\x12\x13\n\x0bopen_events\x18\x0e \x01(\x03\x12\x14\n\x0c\x63lick_events\x18\x0f \x01(\x03\x12\x14\n\x0cunsubscribed\x18\x10 \x01(\x03\x12\x12\n\ncomplained\x18\x11 \x01(\x03\x12\x0e\n\x06\x63\x61pped\x18\x12 \x01(\x03\x12\x14\n\x0cgrace_period\x18\x13 \x01(\x03\x12\x1b\n\x13quiet_hours_dropped\x18\x14 \x01(\x03\x12\x1b\n\x13quiet_hours_delayed\x18\x15 \x01(\x03\";\n\nStatsRates\x12\x10\n\x08\x64\x65livery\x18\x01 \x01(\x01\x12\x0c\n\x04open\x18\x02 \x01(\x01\x12\r\n\x05\x63lick\x18\x03 \x01(\x01\"\x80\x01\n\x0c\x43hannelStats\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12(\n\x07\x66igures\x18\x02 \x01(\x0b\x32\x17.herald.v1.StatsFigures\x12$\n\x05rates\x18\x03 \x01(\x0b\x32\x15.herald.v1.StatsRates\x12\x0f\n\x07pending\x18\x04 \x01(\x03\"s\n\x0bStatsBucket\x12)\n\x05start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12(\n\x07\x66igures\x18\x03 \x01(\x0b\x32\x17.herald.v1.StatsFigures\"\x97\x01\n\tSendStats\x12\x10\n\x08send_ids\x18\x01 \x03(\t\x12&\n\x05total\x18\x02 \x01(\x0b\x32\x17.herald.v1.ChannelStats\x12)\n\x08\x63hannels\x18\x03 \x03(\x0b\x32\x17.herald.v1.ChannelStats\x12%\n\x05hours\x18\x04 \x03(\x0b\x32\x16.herald.v1.StatsBucket\"\x97\x01\n\x17\x45xportSendStatsResponse\x12\x0f\n\x07send_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\x30\n\x0c\x62ucket_start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x07\x66igures\x18\x04 \x01(\x0b\x32\x17.herald.v1.StatsFigures\".\n\x17GetCampaignStatsRequest\x12\x13\n\x0b\x63\x61mpaign_id\x18\x01 \x01(\t\"1\n\x1a\x45xportCampaignStatsRequest\x12\x13\n\x0b\x63\x61mpaign_id\x18\x01 \x01(\t\"\xcc\x01\n\x0fOccurrenceStats\x12\x16\n\x0eoccurrence_key\x18\x01 \x01(\t\x12,\n\x08\x64ue_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07send_id\x18\x03 \x01(\t\x12\x0f\n\x07variant\x18\x04 \x01(\t\x12&\n\x05total\x18\x05 \x01(\x0b\x32\x17.herald.v1.ChannelStats\x12)\n\x08\x63hannels\x18\x06 \x03(\x0b\x32\x17.herald.v1.ChannelStats\"r\n\x0cVariantStats\x12\x0f\n\x07variant\x18\x01 \x01(\t\x12&\n\x05total\x18\x02 \x01(\x0b\x32\x17.herald.v1.ChannelStats\x12)\n\x08\x63hannels\x18\x03 \x03(\x0b\x32\x17.herald.v1.ChannelStats\"\xa8\x01\n\rCampaignStats\x12\x13\n\x0b\x63\x61mpaign_id\x18\x01 \x01(\t\x12&\n\x08\x63\x61mpaign\x18\x02 \x01(\x0b\x32\x14.herald.v1.SendStats\x12/\n\x0boccurrences\x18\x03 \x03(\x0b\x32\x1a.herald.v1.OccurrenceStats\x12)\n\x08variants\x18\x04 \x03(\x0b\x32\x17.herald.v1.VariantStats\"\xc4\x01\n\x1b\x45xportCampaignStatsResponse\x12\x16\n\x0eoccurrence_key\x18\x01 \x01(\t\x12\x0f\n\x07send_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x03 \x01(\t\x12\x30\n\x0c\x62ucket_start\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x07\x66igures\x18\x05 \x01(\x0b\x32\x17.herald.v1.StatsFigures\x12\x0f\n\x07variant\x18\x06 \x01(\t2\xea\x02\n\x0cStatsService\x12\x44\n\x0cGetSendStats\x12\x1e.herald.v1.GetSendStatsRequest\x1a\x14.herald.v1.SendStats\x12Z\n\x0f\x45xportSendStats\x12!.herald.v1.ExportSendStatsRequest\x1a\".herald.v1.ExportSendStatsResponse0\x01\x12P\n\x10GetCampaignStats\x12\".herald.v1.GetCampaignStatsRequest\x1a\x18.herald.v1.CampaignStats\x12\x66\n\x13\x45xportCampaignStats\x12%.herald.v1.ExportCampaignStatsRequest\x1a&.herald.v1.ExportCampaignStatsResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15herald/v1/stats.proto\x12\therald.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\'\n\x13GetSendStatsRequest\x12\x10\n\x08send_ids\x18\x01 \x03(\t\"*\n\x16\x45xportSendStatsRequest\x12\x10\n\x08send_ids\x18\x01 \x03(\t\"\xc1\x03\n\x0cStatsFigures\x12\x10\n\x08targeted\x18\x01 \x01(\x03\x12\x14\n\x0c\x64\x65\x64uplicated\x18\x02 \x01(\x03\x12\x12\n\nsuppressed\x18\x03 \x01(\x03\x12\x15\n\rnot_consented\x18\x04 \x01(\x03\x12\x0c\n\x04sent\x18\x05 \x01(\x03\x12\x0e\n\x06\x66\x61iled\x18\x06 \x01(\x03\x12\x0f\n\x07\x65xpired\x18\x07 \x01(\x03\x12\x11\n\tcancelled\x18\x08 \x01(\x03\x12\x0f\n\x07retries\x18\t \x01(\x03\x12\x11\n\tdelivered\x18\n \x01(\x03\x12\x0f\n\x07\x62ounced\x18\x0b \x01(\x03\x12\x0e\n\x06opened\x18\x0c \x01(\x03\x12\x0f\n\x07\x63licked\x18\r \x01(\x03\x12\x13\n\x0bopen_events\x18\x0e \x01(\x03\x12\x14\n\x0c\x63lick_events\x18\x0f \x01(\x03\x12\x14\n\x0cunsubscribed\x18\x10 \x01(\x03\x12\x12\n\ncomplained\x18\x11 \x01(\x03\x12\x0e\n\x06\x63\x61pped\x18\x12 \x01(\x03\x12\x14\n\x0cgrace_period\x18\x13 \x01(\x03\x12\x1b\n\x13quiet_hours_dropped\x18\x14 \x01(\x03\x12\x1b\n\x13quiet_hours_delayed\x18\x15 \x01(\x03\x12\x11\n\tconverted\x18\x16 \x01(\x03\"O\n\nStatsRates\x12\x10\n\x08\x64\x65livery\x18\x01 \x01(\x01\x12\x0c\n\x04open\x18\x02 \x01(\x01\x12\r\n\x05\x63lick\x18\x03 \x01(\x01\x12\x12\n\nconversion\x18\x04 \x01(\x01\"\x80\x01\n\x0c\x43hannelStats\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12(\n\x07\x66igures\x18\x02 \x01(\x0b\x32\x17.herald.v1.StatsFigures\x12$\n\x05rates\x18\x03 \x01(\x0b\x32\x15.herald.v1.StatsRates\x12\x0f\n\x07pending\x18\x04 \x01(\x03\"s\n\x0bStatsBucket\x12)\n\x05start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12(\n\x07\x66igures\x18\x03 \x01(\x0b\x32\x17.herald.v1.StatsFigures\"\x97\x01\n\tSendStats\x12\x10\n\x08send_ids\x18\x01 \x03(\t\x12&\n\x05total\x18\x02 \x01(\x0b\x32\x17.herald.v1.ChannelStats\x12)\n\x08\x63hannels\x18\x03 \x03(\x0b\x32\x17.herald.v1.ChannelStats\x12%\n\x05hours\x18\x04 \x03(\x0b\x32\x16.herald.v1.StatsBucket\"\x97\x01\n\x17\x45xportSendStatsResponse\x12\x0f\n\x07send_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\x30\n\x0c\x62ucket_start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x07\x66igures\x18\x04 \x01(\x0b\x32\x17.herald.v1.StatsFigures\".\n\x17GetCampaignStatsRequest\x12\x13\n\x0b\x63\x61mpaign_id\x18\x01 \x01(\t\"1\n\x1a\x45xportCampaignStatsRequest\x12\x13\n\x0b\x63\x61mpaign_id\x18\x01 \x01(\t\"\xcc\x01\n\x0fOccurrenceStats\x12\x16\n\x0eoccurrence_key\x18\x01 \x01(\t\x12,\n\x08\x64ue_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07send_id\x18\x03 \x01(\t\x12\x0f\n\x07variant\x18\x04 \x01(\t\x12&\n\x05total\x18\x05 \x01(\x0b\x32\x17.herald.v1.ChannelStats\x12)\n\x08\x63hannels\x18\x06 \x03(\x0b\x32\x17.herald.v1.ChannelStats\"r\n\x0cVariantStats\x12\x0f\n\x07variant\x18\x01 \x01(\t\x12&\n\x05total\x18\x02 \x01(\x0b\x32\x17.herald.v1.ChannelStats\x12)\n\x08\x63hannels\x18\x03 \x03(\x0b\x32\x17.herald.v1.ChannelStats\"\xa8\x01\n\rCampaignStats\x12\x13\n\x0b\x63\x61mpaign_id\x18\x01 \x01(\t\x12&\n\x08\x63\x61mpaign\x18\x02 \x01(\x0b\x32\x14.herald.v1.SendStats\x12/\n\x0boccurrences\x18\x03 \x03(\x0b\x32\x1a.herald.v1.OccurrenceStats\x12)\n\x08variants\x18\x04 \x03(\x0b\x32\x17.herald.v1.VariantStats\"\xc4\x01\n\x1b\x45xportCampaignStatsResponse\x12\x16\n\x0eoccurrence_key\x18\x01 \x01(\t\x12\x0f\n\x07send_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x03 \x01(\t\x12\x30\n\x0c\x62ucket_start\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x07\x66igures\x18\x05 \x01(\x0b\x32\x17.herald.v1.StatsFigures\x12\x0f\n\x07variant\x18\x06 \x01(\t\"2\n\x19GetAutomationStatsRequest\x12\x15\n\rautomation_id\x18\x01 \x01(\t\"5\n\x1c\x45xportAutomationStatsRequest\x12\x15\n\rautomation_id\x18\x01 \x01(\t\"\xb7\x04\n\x11\x41utomationFigures\x12\x0f\n\x07\x65ntered\x18\x01 \x01(\x03\x12\x0e\n\x06inside\x18\x02 \x01(\x03\x12\x0c\n\x04left\x18\x03 \x01(\x03\x12\x46\n\x0eleft_by_reason\x18\x04 \x03(\x0b\x32..herald.v1.AutomationFigures.LeftByReasonEntry\x12\x11\n\tcompleted\x18\x05 \x01(\x03\x12\x1c\n\x14\x65xited_by_exit_event\x18\x06 \x01(\x03\x12\x10\n\x08\x61rchived\x18\x07 \x01(\x03\x12\x10\n\x08messages\x18\x08 \x01(\x03\x12\x0c\n\x04sent\x18\t \x01(\x03\x12\x0e\n\x06\x66\x61iled\x18\n \x01(\x03\x12\x11\n\tdelivered\x18\x0b \x01(\x03\x12\x0f\n\x07\x62ounced\x18\x0c \x01(\x03\x12\x0e\n\x06opened\x18\r \x01(\x03\x12\x0f\n\x07\x63licked\x18\x0e \x01(\x03\x12\x11\n\tconverted\x18\x0f \x01(\x03\x12\x36\n\x05\x66\x61\x63ts\x18\x10 \x03(\x0b\x32\'.herald.v1.AutomationFigures.FactsEntry\x12\x13\n\x0b\x63heckpoints\x18\x11 \x01(\x03\x12\x0e\n\x06\x63\x61pped\x18\x12 \x01(\x03\x12\x0f\n\x07\x64\x65layed\x18\x13 \x01(\x03\x12\x0f\n\x07\x64ropped\x18\x14 \x01(\x03\x1a\x33\n\x11LeftByReasonEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\x1a,\n\nFactsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"T\n\x0f\x41utomationRates\x12\x10\n\x08\x64\x65livery\x18\x01 \x01(\x01\x12\x0c\n\x04open\x18\x02 \x01(\x01\x12\r\n\x05\x63lick\x18\x03 \x01(\x01\x12\x12\n\nconversion\x18\x04 \x01(\x01\"\x8e\x01\n\x13\x41utomationStepStats\x12\x0f\n\x07step_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12-\n\x07\x66igures\x18\x03 \x01(\x0b\x32\x1c.herald.v1.AutomationFigures\x12)\n\x05rates\x18\x04 \x01(\x0b\x32\x1a.herald.v1.AutomationRates\"\xb0\x01\n\x16\x41utomationVersionStats\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12+\n\x05total\x18\x02 \x01(\x0b\x32\x1c.herald.v1.AutomationFigures\x12)\n\x05rates\x18\x03 \x01(\x0b\x32\x1a.herald.v1.AutomationRates\x12-\n\x05steps\x18\x04 \x03(\x0b\x32\x1e.herald.v1.AutomationStepStats\"\x85\x02\n\x0f\x41utomationStats\x12\x15\n\rautomation_id\x18\x01 \x01(\t\x12+\n\x05total\x18\x02 \x01(\x0b\x32\x1c.herald.v1.AutomationFigures\x12)\n\x05rates\x18\x03 \x01(\x0b\x32\x1a.herald.v1.AutomationRates\x12\x33\n\x08versions\x18\x04 \x03(\x0b\x32!.herald.v1.AutomationVersionStats\x12\x18\n\x10\x63onversion_event\x18\x05 \x01(\t\x12\x34\n\x11\x63onversion_window\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\"~\n\x1d\x45xportAutomationStatsResponse\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12\x0f\n\x07step_id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12-\n\x07\x66igures\x18\x04 \x01(\x0b\x32\x1c.herald.v1.AutomationFigures2\xb0\x04\n\x0cStatsService\x12\x44\n\x0cGetSendStats\x12\x1e.herald.v1.GetSendStatsRequest\x1a\x14.herald.v1.SendStats\x12Z\n\x0f\x45xportSendStats\x12!.herald.v1.ExportSendStatsRequest\x1a\".herald.v1.ExportSendStatsResponse0\x01\x12P\n\x10GetCampaignStats\x12\".herald.v1.GetCampaignStatsRequest\x1a\x18.herald.v1.CampaignStats\x12\x66\n\x13\x45xportCampaignStats\x12%.herald.v1.ExportCampaignStatsRequest\x1a&.herald.v1.ExportCampaignStatsResponse0\x01\x12V\n\x12GetAutomationStats\x12$.herald.v1.GetAutomationStatsRequest\x1a\x1a.herald.v1.AutomationStats\x12l\n\x15\x45xportAutomationStats\x12\'.herald.v1.ExportAutomationStatsRequest\x1a(.herald.v1.ExportAutomationStatsResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'herald.v1.stats_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GETSENDSTATSREQUEST']._serialized_start=69
-  _globals['_GETSENDSTATSREQUEST']._serialized_end=108
-  _globals['_EXPORTSENDSTATSREQUEST']._serialized_start=110
-  _globals['_EXPORTSENDSTATSREQUEST']._serialized_end=152
-  _globals['_STATSFIGURES']._serialized_start=155
-  _globals['_STATSFIGURES']._serialized_end=585
-  _globals['_STATSRATES']._serialized_start=587
-  _globals['_STATSRATES']._serialized_end=646
-  _globals['_CHANNELSTATS']._serialized_start=649
-  _globals['_CHANNELSTATS']._serialized_end=777
-  _globals['_STATSBUCKET']._serialized_start=779
-  _globals['_STATSBUCKET']._serialized_end=894
-  _globals['_SENDSTATS']._serialized_start=897
-  _globals['_SENDSTATS']._serialized_end=1048
-  _globals['_EXPORTSENDSTATSRESPONSE']._serialized_start=1051
-  _globals['_EXPORTSENDSTATSRESPONSE']._serialized_end=1202
-  _globals['_GETCAMPAIGNSTATSREQUEST']._serialized_start=1204
-  _globals['_GETCAMPAIGNSTATSREQUEST']._serialized_end=1250
-  _globals['_EXPORTCAMPAIGNSTATSREQUEST']._serialized_start=1252
-  _globals['_EXPORTCAMPAIGNSTATSREQUEST']._serialized_end=1301
-  _globals['_OCCURRENCESTATS']._serialized_start=1304
-  _globals['_OCCURRENCESTATS']._serialized_end=1508
-  _globals['_VARIANTSTATS']._serialized_start=1510
-  _globals['_VARIANTSTATS']._serialized_end=1624
-  _globals['_CAMPAIGNSTATS']._serialized_start=1627
-  _globals['_CAMPAIGNSTATS']._serialized_end=1795
-  _globals['_EXPORTCAMPAIGNSTATSRESPONSE']._serialized_start=1798
-  _globals['_EXPORTCAMPAIGNSTATSRESPONSE']._serialized_end=1994
-  _globals['_STATSSERVICE']._serialized_start=1997
-  _globals['_STATSSERVICE']._serialized_end=2359
+  _globals['_AUTOMATIONFIGURES_LEFTBYREASONENTRY']._loaded_options = None
+  _globals['_AUTOMATIONFIGURES_LEFTBYREASONENTRY']._serialized_options = b'8\001'
+  _globals['_AUTOMATIONFIGURES_FACTSENTRY']._loaded_options = None
+  _globals['_AUTOMATIONFIGURES_FACTSENTRY']._serialized_options = b'8\001'
+  _globals['_GETSENDSTATSREQUEST']._serialized_start=101
+  _globals['_GETSENDSTATSREQUEST']._serialized_end=140
+  _globals['_EXPORTSENDSTATSREQUEST']._serialized_start=142
+  _globals['_EXPORTSENDSTATSREQUEST']._serialized_end=184
+  _globals['_STATSFIGURES']._serialized_start=187
+  _globals['_STATSFIGURES']._serialized_end=636
+  _globals['_STATSRATES']._serialized_start=638
+  _globals['_STATSRATES']._serialized_end=717
+  _globals['_CHANNELSTATS']._serialized_start=720
+  _globals['_CHANNELSTATS']._serialized_end=848
+  _globals['_STATSBUCKET']._serialized_start=850
+  _globals['_STATSBUCKET']._serialized_end=965
+  _globals['_SENDSTATS']._serialized_start=968
+  _globals['_SENDSTATS']._serialized_end=1119
+  _globals['_EXPORTSENDSTATSRESPONSE']._serialized_start=1122
+  _globals['_EXPORTSENDSTATSRESPONSE']._serialized_end=1273
+  _globals['_GETCAMPAIGNSTATSREQUEST']._serialized_start=1275
+  _globals['_GETCAMPAIGNSTATSREQUEST']._serialized_end=1321
+  _globals['_EXPORTCAMPAIGNSTATSREQUEST']._serialized_start=1323
+  _globals['_EXPORTCAMPAIGNSTATSREQUEST']._serialized_end=1372
+  _globals['_OCCURRENCESTATS']._serialized_start=1375
+  _globals['_OCCURRENCESTATS']._serialized_end=1579
+  _globals['_VARIANTSTATS']._serialized_start=1581
+  _globals['_VARIANTSTATS']._serialized_end=1695
+  _globals['_CAMPAIGNSTATS']._serialized_start=1698
+  _globals['_CAMPAIGNSTATS']._serialized_end=1866
+  _globals['_EXPORTCAMPAIGNSTATSRESPONSE']._serialized_start=1869
+  _globals['_EXPORTCAMPAIGNSTATSRESPONSE']._serialized_end=2065
+  _globals['_GETAUTOMATIONSTATSREQUEST']._serialized_start=2067
+  _globals['_GETAUTOMATIONSTATSREQUEST']._serialized_end=2117
+  _globals['_EXPORTAUTOMATIONSTATSREQUEST']._serialized_start=2119
+  _globals['_EXPORTAUTOMATIONSTATSREQUEST']._serialized_end=2172
+  _globals['_AUTOMATIONFIGURES']._serialized_start=2175
+  _globals['_AUTOMATIONFIGURES']._serialized_end=2742
+  _globals['_AUTOMATIONFIGURES_LEFTBYREASONENTRY']._serialized_start=2645
+  _globals['_AUTOMATIONFIGURES_LEFTBYREASONENTRY']._serialized_end=2696
+  _globals['_AUTOMATIONFIGURES_FACTSENTRY']._serialized_start=2698
+  _globals['_AUTOMATIONFIGURES_FACTSENTRY']._serialized_end=2742
+  _globals['_AUTOMATIONRATES']._serialized_start=2744
+  _globals['_AUTOMATIONRATES']._serialized_end=2828
+  _globals['_AUTOMATIONSTEPSTATS']._serialized_start=2831
+  _globals['_AUTOMATIONSTEPSTATS']._serialized_end=2973
+  _globals['_AUTOMATIONVERSIONSTATS']._serialized_start=2976
+  _globals['_AUTOMATIONVERSIONSTATS']._serialized_end=3152
+  _globals['_AUTOMATIONSTATS']._serialized_start=3155
+  _globals['_AUTOMATIONSTATS']._serialized_end=3416
+  _globals['_EXPORTAUTOMATIONSTATSRESPONSE']._serialized_start=3418
+  _globals['_EXPORTAUTOMATIONSTATSRESPONSE']._serialized_end=3544
+  _globals['_STATSSERVICE']._serialized_start=3547
+  _globals['_STATSSERVICE']._serialized_end=4107
 # @@protoc_insertion_point(module_scope)

@@ -54,6 +54,16 @@ class StatsServiceStub:
                 request_serializer=herald_dot_v1_dot_stats__pb2.ExportCampaignStatsRequest.SerializeToString,
                 response_deserializer=herald_dot_v1_dot_stats__pb2.ExportCampaignStatsResponse.FromString,
                 _registered_method=True)
+        self.GetAutomationStats = channel.unary_unary(
+                '/herald.v1.StatsService/GetAutomationStats',
+                request_serializer=herald_dot_v1_dot_stats__pb2.GetAutomationStatsRequest.SerializeToString,
+                response_deserializer=herald_dot_v1_dot_stats__pb2.AutomationStats.FromString,
+                _registered_method=True)
+        self.ExportAutomationStats = channel.unary_stream(
+                '/herald.v1.StatsService/ExportAutomationStats',
+                request_serializer=herald_dot_v1_dot_stats__pb2.ExportAutomationStatsRequest.SerializeToString,
+                response_deserializer=herald_dot_v1_dot_stats__pb2.ExportAutomationStatsResponse.FromString,
+                _registered_method=True)
 
 
 class StatsServiceServicer:
@@ -96,6 +106,24 @@ class StatsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetAutomationStats(self, request, context):
+        """An automation's figures, in total, per version and per step of each version, read in one snapshot.
+        INVALID_ARGUMENT (`automation_id`) for an id that is not a UUID; NOT_FOUND (`automation_id`) for one
+        that names no automation of the project.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportAutomationStats(self, request, context):
+        """The same figures as rows (for a CSV file): per version, one row with its `entered` alone (an empty
+        `step_id`), then one per step with the step's figures; a version's rows add up to its total in
+        AutomationStats. Errors as GetAutomationStats.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StatsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -118,6 +146,16 @@ def add_StatsServiceServicer_to_server(servicer, server):
                     servicer.ExportCampaignStats,
                     request_deserializer=herald_dot_v1_dot_stats__pb2.ExportCampaignStatsRequest.FromString,
                     response_serializer=herald_dot_v1_dot_stats__pb2.ExportCampaignStatsResponse.SerializeToString,
+            ),
+            'GetAutomationStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAutomationStats,
+                    request_deserializer=herald_dot_v1_dot_stats__pb2.GetAutomationStatsRequest.FromString,
+                    response_serializer=herald_dot_v1_dot_stats__pb2.AutomationStats.SerializeToString,
+            ),
+            'ExportAutomationStats': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportAutomationStats,
+                    request_deserializer=herald_dot_v1_dot_stats__pb2.ExportAutomationStatsRequest.FromString,
+                    response_serializer=herald_dot_v1_dot_stats__pb2.ExportAutomationStatsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -228,6 +266,60 @@ class StatsService:
             '/herald.v1.StatsService/ExportCampaignStats',
             herald_dot_v1_dot_stats__pb2.ExportCampaignStatsRequest.SerializeToString,
             herald_dot_v1_dot_stats__pb2.ExportCampaignStatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAutomationStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/herald.v1.StatsService/GetAutomationStats',
+            herald_dot_v1_dot_stats__pb2.GetAutomationStatsRequest.SerializeToString,
+            herald_dot_v1_dot_stats__pb2.AutomationStats.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportAutomationStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/herald.v1.StatsService/ExportAutomationStats',
+            herald_dot_v1_dot_stats__pb2.ExportAutomationStatsRequest.SerializeToString,
+            herald_dot_v1_dot_stats__pb2.ExportAutomationStatsResponse.FromString,
             options,
             channel_credentials,
             insecure,
