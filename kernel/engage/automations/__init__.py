@@ -1,10 +1,24 @@
-"""Automations: tracked events put profiles into versioned graphs of steps (waits, sends, ends), run by the
-durable scheduler of every kernel."""
+"""Automations: tracked events and profile changes put profiles into versioned graphs of steps (waits,
+sends, ends), run by the durable scheduler of every kernel."""
 
+from kernel.engage.automations.entering import Entering
 from kernel.engage.automations.graphs import Graphs
+from kernel.engage.automations.profile_follower import ProfileTriggerFollower
+from kernel.engage.automations.profile_jobs import register_profile_triggers
 from kernel.engage.automations.runner import EVENT, WAIT, AutomationRunner
 from kernel.engage.automations.sending import StepSender
 from kernel.engage.automations.service import Automations
 from kernel.engage.automations.triggers import TriggerFollower
 
-__all__ = ["EVENT", "WAIT", "AutomationRunner", "Automations", "Graphs", "StepSender", "TriggerFollower"]
+__all__ = [
+    "EVENT",
+    "WAIT",
+    "AutomationRunner",
+    "Automations",
+    "Entering",
+    "Graphs",
+    "ProfileTriggerFollower",
+    "StepSender",
+    "TriggerFollower",
+    "register_profile_triggers",
+]

@@ -86,9 +86,16 @@ class AutomationRunner:
                 if role == "exit":
                     await self._exit(conn, job.project_id, automation_id, profile_id, name)
                 elif current[0] == "active":
-                    planned += await self._enter(
-                        conn, job.project_id, automation_id, current[1], profile_id, payload["attributes"]
-                    )
+                    graph = await self._graphs.get(conn, job.project_id, automation_id, current[1])
+                    if await event_matches(conn, graph.trigger_properties, payload["attributes"]):
+                        planned += await self.enter(
+                            conn, job.project_id, automation_id, current[1], profile_id, payload["attributes"]
+                        )
+        for message in planned:
+            await self._sender.attempt(message)
+
+    async def attempt(self, planned: list[Planned]) -> None:
+        """Attempt the messages of committed send steps."""
         for message in planned:
             await self._sender.attempt(message)
 
@@ -127,7 +134,7 @@ class AutomationRunner:
             if name in graph.exit_events:
                 await exit_entry(conn, project_id, entry, "exit_event")
 
-    async def _enter(
+    async def enter(
         self,
         conn: asyncpg.Connection,
         project_id: uuid.UUID,
@@ -136,9 +143,11 @@ class AutomationRunner:
         profile_id: uuid.UUID,
         attributes: str,
     ) -> list[Planned]:
+        """Enter the profile into the automation's ``version`` (its trigger matched), as its re-entry
+        policy, cap and entry filter allow, and take its first steps; the messages to attempt after the
+        commit. ``attributes``: what templates print as ``{{ event.x }}``, as JSON text. The caller holds
+        the profile's lock and the automation's shared lock (:func:`store.share_state`)."""
         graph = await self._graphs.get(conn, project_id, automation_id, version)
-        if not await event_matches(conn, graph.trigger_properties, attributes):
-            return []
         # Entries of one profile into one automation take turns (the re-entry policy reads the last one);
         # with a cap, all entries into the automation do (the cap counts them).
         await conn.execute(
