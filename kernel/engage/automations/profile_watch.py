@@ -35,9 +35,12 @@ async def follow(
     trigger). An attribute or segment followed already is kept (a segment keeps its members, so an
     update loses no transition); a date trigger plans again (its offset or time of day may be new)."""
     watch = None if trigger is None else _watch_of(trigger)
-    if watch is not None and watch[0] != "date":
-        if watch == await watch_store.current(conn, project_id, automation_id):
-            return
+    if (
+        watch is not None
+        and watch[0] != "date"
+        and watch == await watch_store.current(conn, project_id, automation_id)
+    ):
+        return
     await watch_store.replace(conn, project_id, automation_id, watch)
     await stop_chain(conn, project_id, automation_id)
     await drop_pending(conn, project_id, DATE, f"{automation_id}/")
