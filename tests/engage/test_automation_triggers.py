@@ -200,6 +200,31 @@ async def test_birthdays_fall_at_nine_local_across_zones_and_a_dst_change(profil
     assert {ids[str(item.profile_id)]: item.instant for item in found}["ny"] == datetime(
         2027, 3, 13, 14, 0, tzinfo=UTC
     )
+    # 02:30 does not exist in New York that day (02:00 goes to 03:00): read at -5 h, it is 03:30 EDT.
+    # 01:30 on 2027-11-07 happens twice: the second one, at -5 h, is taken.
+    late_night = DateAttribute("birthday", offset_days=0, every_year=True, hour=2, minute=30)
+    early_night = DateAttribute("birthday", offset_days=238, every_year=True, hour=1, minute=30)
+    async with db.acquire() as conn:
+        gap = await occurrences(
+            conn,
+            project.project_id,
+            late_night,
+            datetime(2027, 3, 14, tzinfo=UTC),
+            datetime(2027, 3, 15, tzinfo=UTC),
+        )
+        twice = await occurrences(
+            conn,
+            project.project_id,
+            early_night,
+            datetime(2027, 11, 7, tzinfo=UTC),
+            datetime(2027, 11, 8, tzinfo=UTC),
+        )
+    assert {ids[str(item.profile_id)]: item.instant for item in gap}["ny"] == datetime(
+        2027, 3, 14, 7, 30, tzinfo=UTC
+    )
+    assert {ids[str(item.profile_id)]: item.instant for item in twice}["ny"] == datetime(
+        2027, 11, 7, 6, 30, tzinfo=UTC
+    )
 
 
 async def test_a_birthday_today_enters_at_its_local_time_once(

@@ -5,9 +5,9 @@ that instant; the timer enters the profile if the attribute still gives that day
 Instants are computed by PostgreSQL from the local wall time in the recipient's zone (its ``timezone``
 attribute when PostgreSQL knows it, else the project's): 09:00 on a DST change day is 09:00 of the new
 offset. A local time in the spring gap is read at the offset before the change (02:30 in a 02:00-03:00
-gap is 03:30 new time); one that occurs twice is the first. Every year (``every_year``) a 29 February
-is celebrated on 28 February in years without one. A timer is named by the occurrence's local day, so a
-profile enters once per occurrence however many scans find it.
+gap is 03:30 new time); one that occurs twice (autumn) is the second, at the new offset. Every year
+(``every_year``) a 29 February is celebrated on 28 February in years without one. A timer is named by
+the occurrence's local day, so a profile enters once per occurrence however many scans find it.
 """
 
 from __future__ import annotations
