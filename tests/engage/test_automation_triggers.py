@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 
 import grpc
 import pytest
+from google.protobuf import field_mask_pb2
 
 from herald.v1 import automations_pb2 as pb
 from herald.v1 import common_pb2, profiles_pb2, segments_pb2
@@ -23,6 +24,7 @@ from tests.engage.automation_support import (
     saved_template,
     send,
     subjects_to,
+    track,
 )
 
 
@@ -142,8 +144,57 @@ async def test_entering_and_leaving_a_segment_fire_once_per_transition(
     # The sweep finds nobody moved, and nothing enters again.
     await fast_forward(db, configured.project_id, 3600)
     await server.kernel.scheduler.run_due()
+    await server.kernel.scheduler.run_due()
     assert await entered(db, configured, joined.automation_id) == ["eve", "eve"]
     assert await entered(db, configured, left.automation_id) == ["dan", "eve"]
+
+
+async def test_a_tracked_event_and_the_sweep_find_profiles_moved_into_a_segment(
+    automations, templates, segments, profiles, configured, sparkpost, server, quiet_session_scheduler, db
+) -> None:
+    """A tracked event moves its profile at once; a segment redefined moves profiles no write touched:
+    the periodic sweep finds them."""
+    buyers = await segments.CreateSegment(
+        segments_pb2.CreateSegmentRequest(
+            segment=segments_pb2.Segment(
+                name="buyers",
+                condition=segments_pb2.Condition(event=segments_pb2.EventCondition(name="purchase")),
+            )
+        ),
+        metadata=configured.auth,
+    )
+    await person(profiles, configured, "gil", email="gil@example.com")
+    await person(profiles, configured, "hal", email="hal@example.com", vip="yes")
+    joined = await mailing(
+        automations,
+        templates,
+        configured,
+        "Thanks for buying",
+        pb.AutomationTrigger(segment_entered=pb.SegmentTrigger(segment_id=buyers.segment_id)),
+    )
+    await track(profiles, configured, "gil", "purchase")
+    await server.kernel.scheduler.run_due()
+    assert await entered(db, configured, joined.automation_id) == ["gil"]
+    vip = segments_pb2.Condition(
+        attribute=segments_pb2.AttributeCondition(
+            key="vip", equals=common_pb2.AttributeValue(string_value="yes")
+        )
+    )
+    await segments.UpdateSegment(
+        segments_pb2.UpdateSegmentRequest(
+            segment=segments_pb2.Segment(segment_id=buyers.segment_id, condition=vip),
+            update_mask=field_mask_pb2.FieldMask(paths=["condition"]),
+        ),
+        metadata=configured.auth,
+    )
+    await server.kernel.scheduler.run_due()
+    assert await entered(db, configured, joined.automation_id) == ["gil"]
+    # The sweep's interval passes: it finds Hal in (and Gil out, which enters nobody here).
+    await fast_forward(db, configured.project_id, server.kernel.settings.automation_segment_sweep_seconds)
+    await server.kernel.scheduler.run_due()  # the sweep, which queues the checks of the moved profiles
+    await server.kernel.scheduler.run_due()
+    assert await entered(db, configured, joined.automation_id) == ["gil", "hal"]
+    assert subjects_to(sparkpost, "hal@example.com") == ["Thanks for buying  "]
 
 
 def _on(day: str, zone: str) -> dict[str, common_pb2.AttributeValue]:
@@ -231,12 +282,12 @@ async def test_a_birthday_today_enters_at_its_local_time_once(
     automations, templates, profiles, configured, sparkpost, server, quiet_session_scheduler, db
 ) -> None:
     now = await db.fetchval("SELECT now()")
-    # Tokyo's day after tomorrow at 09:00 is within the scan's two days, whatever the hour now.
+    # 09:00 tomorrow in Tokyo is 9 to 33 hours away: within the scan's two days, whatever the hour now.
     zone = "Asia/Tokyo"
-    local_today = await db.fetchval("SELECT ($1::timestamptz AT TIME ZONE $2)::date", now, zone)
-    birthday = local_today.replace(year=1990).isoformat()
+    tomorrow = await db.fetchval("SELECT ($1::timestamptz AT TIME ZONE $2)::date + 1", now, zone)
+    birthday = tomorrow.replace(year=1992)  # a leap year: tomorrow may be 29 February.isoformat()
     trigger = pb.AutomationTrigger(
-        date_attribute=pb.DateAttributeTrigger(key="birthday", every_year=True, hour=23, minute=59)
+        date_attribute=pb.DateAttributeTrigger(key="birthday", every_year=True, hour=9)
     )
     await profiles.UpsertProfile(
         profiles_pb2.UpsertProfileRequest(
@@ -252,7 +303,7 @@ async def test_a_birthday_today_enters_at_its_local_time_once(
         "SELECT due_at FROM scheduled_jobs WHERE project_id = $1 AND kind = 'automation.date'",
         configured.project_id,
     )
-    expected = await db.fetchval("SELECT ($1::date + time '23:59') AT TIME ZONE $2", local_today, zone)
+    expected = await db.fetchval("SELECT ($1::date + time '09:00') AT TIME ZONE $2", tomorrow, zone)
     assert due == expected
     assert await entered(db, configured, made.automation_id) == []
     await fast_forward(db, configured.project_id, (due - now).total_seconds() + 1)
