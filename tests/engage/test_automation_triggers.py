@@ -111,23 +111,17 @@ async def test_entering_and_leaving_a_segment_fire_once_per_transition(
         metadata=configured.auth,
     )
     await person(profiles, configured, "dan", email="dan@example.com", vip="yes")
-    always = {"reentry": pb.REENTRY_POLICY_ALWAYS}
-    joined = await mailing(
-        automations,
-        templates,
-        configured,
-        "Welcome VIP",
-        pb.AutomationTrigger(segment_entered=pb.SegmentTrigger(segment_id=vip.segment_id)),
-        **always,
-    )
-    left = await mailing(
-        automations,
-        templates,
-        configured,
-        "We miss you",
-        pb.AutomationTrigger(segment_left=pb.SegmentTrigger(segment_id=vip.segment_id)),
-        **always,
-    )
+    joined, left = [
+        await mailing(
+            automations,
+            templates,
+            configured,
+            subject,
+            pb.AutomationTrigger(**{kind: pb.SegmentTrigger(segment_id=vip.segment_id)}),
+            reentry=pb.REENTRY_POLICY_ALWAYS,
+        )
+        for subject, kind in (("Welcome VIP", "segment_entered"), ("We miss you", "segment_left"))
+    ]
     # Dan was a member when the automations were activated: he does not "enter".
     await person(profiles, configured, "eve", email="eve@example.com", vip="yes")
     await person(profiles, configured, "eve", vip="yes", first_name="Eve")
@@ -222,60 +216,31 @@ async def test_birthdays_fall_at_nine_local_across_zones_and_a_dst_change(profil
             metadata=project.auth,
         )
         ids[reply.profile_id] = custom_id
-    trigger = DateAttribute("birthday", offset_days=0, every_year=True, hour=9, minute=0)
-    async with db.acquire() as conn:
-        found = await occurrences(
-            conn,
-            project.project_id,
-            trigger,
-            datetime(2027, 2, 27, tzinfo=UTC),
-            datetime(2027, 3, 15, tzinfo=UTC),
-        )
-    planned = {ids[str(item.profile_id)]: (item.day, item.instant) for item in found}
-    assert planned == {
+
+    async def planned(
+        offset_days: int, hour: int, minute: int, since: datetime, until: datetime
+    ) -> dict[str, tuple[date, datetime]]:
+        """Each profile's occurrence (its local day and instant) in [since, until)."""
+        trigger = DateAttribute("birthday", offset_days, every_year=True, hour=hour, minute=minute)
+        async with db.acquire() as conn:
+            found = await occurrences(conn, project.project_id, trigger, since, until)
+        return {ids[str(item.profile_id)]: (item.day, item.instant) for item in found}
+
+    assert await planned(0, 9, 0, datetime(2027, 2, 27, tzinfo=UTC), datetime(2027, 3, 15, tzinfo=UTC)) == {
         "ny": (date(2027, 3, 14), datetime(2027, 3, 14, 13, 0, tzinfo=UTC)),  # 09:00 EDT, -4 h
         "paris": (date(2027, 3, 14), datetime(2027, 3, 14, 8, 0, tzinfo=UTC)),  # 09:00 CET, +1 h
         "tokyo": (date(2027, 3, 14), datetime(2027, 3, 14, 0, 0, tzinfo=UTC)),  # 09:00 JST, +9 h
         "leap": (date(2027, 2, 28), datetime(2027, 2, 28, 8, 0, tzinfo=UTC)),
     }
-    # A week before, New York was still at -5 h; a day before, with an offset: 09:00 EST.
-    before = DateAttribute("birthday", offset_days=-1, every_year=True, hour=9, minute=0)
-    async with db.acquire() as conn:
-        found = await occurrences(
-            conn,
-            project.project_id,
-            before,
-            datetime(2027, 3, 13, tzinfo=UTC),
-            datetime(2027, 3, 13, 23, tzinfo=UTC),
-        )
-    assert {ids[str(item.profile_id)]: item.instant for item in found}["ny"] == datetime(
-        2027, 3, 13, 14, 0, tzinfo=UTC
-    )
+    # The day before, with an offset of -1: New York is still at -5 h, 09:00 EST.
+    eve = await planned(-1, 9, 0, datetime(2027, 3, 13, tzinfo=UTC), datetime(2027, 3, 13, 23, tzinfo=UTC))
+    assert eve["ny"] == (date(2027, 3, 13), datetime(2027, 3, 13, 14, 0, tzinfo=UTC))
     # 02:30 does not exist in New York that day (02:00 goes to 03:00): read at -5 h, it is 03:30 EDT.
-    # 01:30 on 2027-11-07 happens twice: the second one, at -5 h, is taken.
-    late_night = DateAttribute("birthday", offset_days=0, every_year=True, hour=2, minute=30)
-    early_night = DateAttribute("birthday", offset_days=238, every_year=True, hour=1, minute=30)
-    async with db.acquire() as conn:
-        gap = await occurrences(
-            conn,
-            project.project_id,
-            late_night,
-            datetime(2027, 3, 14, tzinfo=UTC),
-            datetime(2027, 3, 15, tzinfo=UTC),
-        )
-        twice = await occurrences(
-            conn,
-            project.project_id,
-            early_night,
-            datetime(2027, 11, 7, tzinfo=UTC),
-            datetime(2027, 11, 8, tzinfo=UTC),
-        )
-    assert {ids[str(item.profile_id)]: item.instant for item in gap}["ny"] == datetime(
-        2027, 3, 14, 7, 30, tzinfo=UTC
-    )
-    assert {ids[str(item.profile_id)]: item.instant for item in twice}["ny"] == datetime(
-        2027, 11, 7, 6, 30, tzinfo=UTC
-    )
+    gap = await planned(0, 2, 30, datetime(2027, 3, 14, tzinfo=UTC), datetime(2027, 3, 15, tzinfo=UTC))
+    assert gap["ny"] == (date(2027, 3, 14), datetime(2027, 3, 14, 7, 30, tzinfo=UTC))
+    # 01:30 on 2027-11-07 (238 days on) happens twice: the second one, at -5 h, is taken.
+    twice = await planned(238, 1, 30, datetime(2027, 11, 7, tzinfo=UTC), datetime(2027, 11, 8, tzinfo=UTC))
+    assert twice["ny"] == (date(2027, 11, 7), datetime(2027, 11, 7, 6, 30, tzinfo=UTC))
 
 
 async def test_a_birthday_today_enters_at_its_local_time_once(
