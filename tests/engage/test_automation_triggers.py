@@ -250,7 +250,8 @@ async def test_a_birthday_today_enters_at_its_local_time_once(
     # 09:00 tomorrow in Tokyo is 9 to 33 hours away: within the scan's two days, whatever the hour now.
     zone = "Asia/Tokyo"
     tomorrow = await db.fetchval("SELECT ($1::timestamptz AT TIME ZONE $2)::date + 1", now, zone)
-    birthday = tomorrow.replace(year=1992)  # a leap year: tomorrow may be 29 February.isoformat()
+    # Born in a leap year: tomorrow may be 29 February.
+    birthday = tomorrow.replace(year=1992).isoformat()
     trigger = pb.AutomationTrigger(
         date_attribute=pb.DateAttributeTrigger(key="birthday", every_year=True, hour=9)
     )
