@@ -325,3 +325,40 @@ async def test_a_bad_trigger_is_invalid_argument_naming_its_field(
         )
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert field in (error.value.details() or "")
+
+
+async def test_a_pause_drops_the_planned_birthdays_and_activation_plans_them_again(
+    automations, templates, profiles, configured, sparkpost, server, quiet_session_scheduler, db
+) -> None:
+    tomorrow = await db.fetchval("SELECT (now() AT TIME ZONE 'Asia/Tokyo')::date + 1")
+    await profiles.UpsertProfile(
+        profiles_pb2.UpsertProfileRequest(
+            profile=common_pb2.ProfileRef(custom_id="gus"),
+            attributes=_on(tomorrow.isoformat(), "Asia/Tokyo"),
+        ),
+        metadata=configured.auth,
+    )
+    trigger = pb.AutomationTrigger(
+        date_attribute=pb.DateAttributeTrigger(key="birthday", every_year=False, hour=9)
+    )
+    made = await mailing(automations, templates, configured, "Renewal day", trigger)
+
+    async def pending() -> list[str]:
+        rows = await db.fetch(
+            """SELECT kind FROM scheduled_jobs WHERE project_id = $1 AND state = 'pending'
+               AND kind IN ('automation.date', 'automation.scan') ORDER BY kind""",
+            configured.project_id,
+        )
+        return [row[0] for row in rows]
+
+    await server.kernel.scheduler.run_due()
+    assert await pending() == ["automation.date", "automation.scan"]
+    await automations.PauseAutomation(
+        pb.PauseAutomationRequest(automation_id=made.automation_id), metadata=configured.auth
+    )
+    assert await pending() == []
+    await automations.ActivateAutomation(
+        pb.ActivateAutomationRequest(automation_id=made.automation_id), metadata=configured.auth
+    )
+    await server.kernel.scheduler.run_due()
+    assert await pending() == ["automation.date", "automation.scan"]
