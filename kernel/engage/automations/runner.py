@@ -91,8 +91,7 @@ class AutomationRunner:
                         planned += await self.enter(
                             conn, job.project_id, automation_id, current[1], profile_id, payload["attributes"]
                         )
-        for message in planned:
-            await self._sender.attempt(message)
+        await self.attempt(planned)
 
     async def attempt(self, planned: list[Planned]) -> None:
         """Attempt the messages of committed send steps."""
