@@ -11,6 +11,11 @@ What is refused by reading the database (an erased-and-suppressed person or addr
 id) is found before anything is written and refuses that profile alone. What is only known once written
 (a profile over its attribute or address limits, a profile merged away meanwhile) raises
 :class:`SplitBatch`: the caller rolls the batch back and applies its profiles one by one.
+
+With a follower (:mod:`kernel.profiles.followers`: automations' attribute and segment triggers), the
+transaction first asks it what is watched (usually nothing); watched attributes are read, their rows
+locked, before each round writes them, and what changed is handed to the follower in the same
+transaction, so it commits or rolls back with the write.
 """
 
 from __future__ import annotations
