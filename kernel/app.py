@@ -31,11 +31,14 @@ from kernel.engage.automations import (
     WAIT,
     AutomationRunner,
     Automations,
+    Entering,
     Graphs,
+    ProfileTriggerFollower,
     StepSender,
     StepTaker,
     TriggerFollower,
     WaitEnds,
+    register_profile_triggers,
 )
 from kernel.engage.campaigns import OCCURRENCE, Campaigns, CampaignSender, OccurrenceRunner
 from kernel.engage.campaigns.ab import AB_WINNER, WinnerStep
@@ -86,6 +89,9 @@ class Kernel:
     automations: Automations
     #: Hands the tracked events that automations follow to the scheduler, in the events' transaction.
     automation_triggers: TriggerFollower
+    #: Hands the profile writes that automations follow (attribute changes, segment membership) to the
+    #: scheduler, in the writes' transaction.
+    profile_triggers: ProfileTriggerFollower
     #: The running emulators, in sandbox mode.
     sandbox: Sandbox | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -109,15 +115,22 @@ class Kernel:
         scheduler.register(OCCURRENCE, OccurrenceRunner(db.pool, campaign_sender, projects))
         scheduler.register(AB_WINNER, WinnerStep(db.pool, campaign_sender))
         transactional = TransactionalSender(db.pool, channels, senders, limits, settings)
+        graphs = Graphs(Vocabulary.of(channels), limits)
         automation_runner = AutomationRunner(
             db.pool,
-            Graphs(Vocabulary.of(channels), limits),
+            graphs,
             StepSender(channels, transactional, templates, projects),
             WaitEnds(projects),
             StepTaker(limits, channels.address_kinds, settings.max_addresses),
         )
         scheduler.register(EVENT, automation_runner.on_event)
         scheduler.register(WAIT, automation_runner.on_wait)
+        register_profile_triggers(
+            scheduler,
+            Entering(db.pool, graphs, automation_runner),
+            settings.automation_segment_sweep_seconds,
+            settings.automation_date_scan_seconds,
+        )
         kernel = cls(
             settings=settings,
             db=db,
@@ -147,8 +160,11 @@ class Kernel:
             webhook_endpoints=Endpoints(db.pool, box),
             scheduler=scheduler,
             campaigns=Campaigns(db.pool, campaign_sender, projects, scheduler),
-            automations=Automations(db.pool, channels, templates, limits, scheduler),
+            automations=Automations(
+                db.pool, channels, templates, limits, scheduler, settings.automation_segment_sweep_seconds
+            ),
             automation_triggers=TriggerFollower(scheduler),
+            profile_triggers=ProfileTriggerFollower(scheduler),
         )
         if settings.sandbox:
             kernel.sandbox = await Sandbox.start(

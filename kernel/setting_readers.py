@@ -44,6 +44,8 @@ LIMITED_READERS: dict[str, tuple[str, ...]] = {
     "upsert_flush_max_delay_ms": _API,
     "default_wave_rate": _API,
     "scheduler_poll_seconds": _API,
+    "automation_segment_sweep_seconds": _API,
+    "automation_date_scan_seconds": _API,
 }
 
 #: Read by the API when a send is created (it becomes the send's own pace), never by a worker: given to

@@ -159,6 +159,22 @@ class Settings(BaseSettings):
         "campaign to send now, and an event that enters a profile into an automation, wake the kernel "
         "that took the call at once.",
     )
+    automation_segment_sweep_seconds: float = Field(
+        300.0,
+        ge=1,
+        description="How often each automation entered by joining or leaving a segment evaluates the "
+        "segment for every profile: a profile that moves without being written (a condition relative to "
+        "now, e.g. an event within the last 7 days) enters at most this long (plus a timer poll) after. A "
+        "profile written (attributes, addresses, consent, events) is evaluated again at once.",
+    )
+    automation_date_scan_seconds: float = Field(
+        3600.0,
+        ge=1,
+        le=86_400,
+        description="How often each automation entered on a date attribute (e.g. a birthday) plans the "
+        "occurrences of the next two days as timers: a date written less than this long before its time "
+        "of day may be missed that time.",
+    )
     database_url: str = Field(
         "",
         description="PostgreSQL DSN (postgresql://user:pass@host:5432/db). Empty: an embedded PostgreSQL "

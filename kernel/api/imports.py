@@ -26,7 +26,11 @@ class ImportRpcs:
     ) -> pb.ImportProfilesResponse:
         settings = self.kernel.settings
         importing = UpsertContext(
-            caller.project, self.kernel.limits, self.kernel.channels.address_kinds, settings.max_addresses
+            caller.project,
+            self.kernel.limits,
+            self.kernel.channels.address_kinds,
+            settings.max_addresses,
+            self.kernel.profile_triggers,
         )
         tally = ImportTally()
         index = 0

@@ -37,6 +37,7 @@ class ProfileDataRpcs:
             kernel.limits,
             kernel.channels.address_kinds,
             settings.max_addresses,
+            kernel.profile_triggers,
             max_delay=settings.upsert_flush_max_delay_ms / 1000,
             # A quarter of the pool at most: event ingestion may take half, the other RPCs need the rest.
             concurrency=max(1, settings.db_pool_max_size // 4),

@@ -11,6 +11,11 @@ What is refused by reading the database (an erased-and-suppressed person or addr
 id) is found before anything is written and refuses that profile alone. What is only known once written
 (a profile over its attribute or address limits, a profile merged away meanwhile) raises
 :class:`SplitBatch`: the caller rolls the batch back and applies its profiles one by one.
+
+With a follower (:mod:`kernel.profiles.followers`: automations' attribute and segment triggers), the
+transaction first asks it what is watched (usually nothing); watched attributes are read, their rows
+locked, before each round writes them, and what changed is handed to the follower in the same
+transaction, so it commits or rolls back with the write.
 """
 
 from __future__ import annotations
@@ -26,6 +31,13 @@ from kernel.errors import FailedPrecondition, HeraldError, InvalidArgument, NotF
 from kernel.profiles.attributes import AttributeLimits
 from kernel.profiles.batch_addresses import write_addresses, write_subscriptions
 from kernel.profiles.changes import ProfileChanges
+from kernel.profiles.followers import (
+    AttributeChanged,
+    ProfileFollower,
+    Watched,
+    attribute_changes,
+    watched_values,
+)
 from kernel.profiles.refs import Resolution, create_profiles, resolve_checking_suppression
 from kernel.profiles.split_batch import SplitBatch
 
@@ -38,6 +50,8 @@ class UpsertContext:
     limits: AttributeLimits
     kinds: LoadedKinds
     max_addresses: int
+    #: Automations following the writes (attribute changes, segment membership); None: nobody.
+    follower: ProfileFollower | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +71,8 @@ async def upsert_batch(
     """Apply ``batch`` (inside the caller's transaction); one outcome per profile, in order.
 
     Raises :class:`SplitBatch`, or a database error, after which the transaction must be rolled back."""
+    follower = context.follower
+    watched = None if follower is None else await follower.watched(conn, context.project_id)
     known, blocked = await resolve_checking_suppression(
         conn,
         context.project_id,
@@ -65,11 +81,19 @@ async def upsert_batch(
     )
     outcomes: list[Outcome | None] = [_refusal(changes, known, blocked) for changes in batch]
     pending = [index for index, outcome in enumerate(outcomes) if outcome is None]
+    changed: list[AttributeChanged] = []
     for round_ in _rounds(batch, pending, known):
-        applied = await _write_round(conn, context, [batch[index] for index in round_], known)
+        applied = await _write_round(
+            conn, context, [batch[index] for index in round_], known, watched, changed
+        )
         for index, outcome in zip(round_, applied, strict=True):
             outcomes[index] = outcome
-    return [outcome for outcome in outcomes if outcome is not None]
+    done = [outcome for outcome in outcomes if outcome is not None]
+    if watched is not None:
+        assert follower is not None
+        written = [outcome.profile_id for outcome in done if isinstance(outcome, Applied)]
+        await follower.follow(conn, context.project_id, watched, changed, written)
+    return done
 
 
 def _refusal(changes: ProfileChanges, known: Resolution, blocked: set[tuple[str, str]]) -> HeraldError | None:
@@ -109,8 +133,14 @@ def _rounds(batch: Sequence[ProfileChanges], pending: list[int], known: Resoluti
 
 
 async def _write_round(
-    conn: asyncpg.Connection, context: UpsertContext, batch: list[ProfileChanges], known: Resolution
+    conn: asyncpg.Connection,
+    context: UpsertContext,
+    batch: list[ProfileChanges],
+    known: Resolution,
+    watched: Watched | None,
+    changed: list[AttributeChanged],
 ) -> list[Outcome]:
+    """``changed``: receives the changes of the ``watched`` attributes."""
     missing = {changes.ref: changes.attributes for changes in batch if changes.ref not in known.profiles}
     created_before = set(known.created)
     if missing:
@@ -120,6 +150,8 @@ async def _write_round(
     # A profile created here already holds its attributes (no removal applies to it, and the validation
     # bounds their number): only the others are updated.
     existing = [index for index, profile_id in enumerate(profile_ids) if profile_id not in created]
+    if watched is not None and watched.attributes:
+        changed += await _watched_changes(conn, context.project_id, batch, profile_ids, created, watched)
     if existing:
         await _write_attributes(
             conn, context, [batch[index] for index in existing], [profile_ids[index] for index in existing]
@@ -127,6 +159,27 @@ async def _write_round(
     await write_addresses(conn, context.project_id, batch, profile_ids, context.max_addresses, created)
     await write_subscriptions(conn, context.project_id, batch, profile_ids)
     return [Applied(profile_id, profile_id in created) for profile_id in profile_ids]
+
+
+async def _watched_changes(
+    conn: asyncpg.Connection,
+    project_id: uuid.UUID,
+    batch: list[ProfileChanges],
+    profile_ids: list[uuid.UUID],
+    created: set[uuid.UUID],
+    watched: Watched,
+) -> list[AttributeChanged]:
+    """What the round is about to change of the watched attributes (a created profile had none)."""
+    keys = watched.attributes
+    earlier = [profile_id for profile_id in profile_ids if profile_id not in created]
+    before = await watched_values(conn, project_id, earlier, keys) if earlier else {}
+    return [
+        change
+        for changes, profile_id in zip(batch, profile_ids, strict=True)
+        for change in attribute_changes(
+            profile_id, before.get(profile_id, {}), changes.attributes, changes.remove_attributes, keys
+        )
+    ]
 
 
 async def _write_attributes(

@@ -33,7 +33,10 @@ async def store_changes(
 ) -> list[StoreOutcome]:
     """Store ``batch`` in one transaction; one outcome per profile, in order."""
     async with pool.acquire() as conn:
-        return await retry_deadlocks(lambda: _store(conn, context, batch))
+        outcomes = await retry_deadlocks(lambda: _store(conn, context, batch))
+    if context.follower is not None:
+        context.follower.committed()
+    return outcomes
 
 
 async def _store(

@@ -18,6 +18,7 @@ from kernel.channels.kinds import LoadedKinds
 from kernel.profiles.attributes import AttributeLimits
 from kernel.profiles.batch_upsert import Applied, UpsertContext
 from kernel.profiles.changes import ProfileChanges
+from kernel.profiles.followers import ProfileFollower
 from kernel.profiles.group_commit import GroupCommitter
 from kernel.profiles.store_changes import store_changes
 
@@ -34,6 +35,7 @@ class UpsertGroups:
         limits: AttributeLimits,
         kinds: LoadedKinds,
         max_addresses: int,
+        follower: ProfileFollower | None,
         *,
         max_delay: float,
         concurrency: int,
@@ -42,6 +44,7 @@ class UpsertGroups:
         self._limits = limits
         self._kinds = kinds
         self._max_addresses = max_addresses
+        self._follower = follower
         self._committer: GroupCommitter[uuid.UUID, ProfileChanges, Applied] = GroupCommitter(
             self._write, max_delay=max_delay, max_size=MAX_GROUP, concurrency=concurrency
         )
@@ -58,5 +61,5 @@ class UpsertGroups:
         await self._committer.close()
 
     async def _write(self, project_id: uuid.UUID, group: list[ProfileChanges]) -> list[Applied | Exception]:
-        context = UpsertContext(project_id, self._limits, self._kinds, self._max_addresses)
+        context = UpsertContext(project_id, self._limits, self._kinds, self._max_addresses, self._follower)
         return list(await store_changes(self._pool, context, group))

@@ -1,7 +1,11 @@
-"""Automations: tracked events put profiles into versioned graphs of steps (waits for a span, a time of
-day or an event; sends, decisions, splits, ...), run by the durable scheduler of every kernel."""
+"""Automations: tracked events and profile changes put profiles into versioned graphs of steps (waits for
+a span, a time of day or an event; sends, decisions, splits, ...), run by the durable scheduler of every
+kernel."""
 
+from kernel.engage.automations.entering import Entering
 from kernel.engage.automations.graphs import Graphs
+from kernel.engage.automations.profile_follower import ProfileTriggerFollower
+from kernel.engage.automations.profile_jobs import register_profile_triggers
 from kernel.engage.automations.runner import EVENT, WAIT, AutomationRunner
 from kernel.engage.automations.sending import StepSender
 from kernel.engage.automations.service import Automations
@@ -14,9 +18,12 @@ __all__ = [
     "WAIT",
     "AutomationRunner",
     "Automations",
+    "Entering",
     "Graphs",
+    "ProfileTriggerFollower",
     "StepSender",
     "StepTaker",
     "TriggerFollower",
     "WaitEnds",
+    "register_profile_triggers",
 ]

@@ -25,6 +25,7 @@ from kernel.engage.automations.step_kinds import (
     Targets,
     parse_step_kind,
 )
+from kernel.engage.automations.trigger_kinds import ProfileTrigger, parse_profile_trigger
 from kernel.engage.automations.wait_kinds import (
     WaitForEvent,
     WaitUntil,
@@ -88,9 +89,12 @@ WAIT_STEPS = (Wait, WaitUntil, WaitForEvent)
 
 @dataclass(frozen=True, slots=True)
 class Graph:
+    #: Empty when a profile trigger enters profiles.
     trigger_event: str
     #: Tests on the entering event's properties, all of which must hold.
     trigger_properties: tuple[AttributeTest, ...]
+    #: None: the event trigger enters profiles.
+    profile_trigger: ProfileTrigger | None
     #: None: every profile may enter.
     entry_filter: Condition | None
     steps: Mapping[str, Step]
@@ -120,7 +124,7 @@ def check_name(name: str, field: str) -> str:
 
 def _parse(automation: pb.Automation, vocabulary: Vocabulary, limits: AttributeLimits) -> Graph:
     check_name(automation.name, "name")
-    name, properties = _trigger(automation.trigger, vocabulary, limits)
+    name, properties, profile_trigger = _trigger(automation.trigger, vocabulary, limits)
     entry_filter = (
         parse_condition(automation.entry_filter, "entry_filter", vocabulary, limits)
         if automation.HasField("entry_filter")
@@ -143,6 +147,7 @@ def _parse(automation: pb.Automation, vocabulary: Vocabulary, limits: AttributeL
     return Graph(
         trigger_event=name,
         trigger_properties=properties,
+        profile_trigger=profile_trigger,
         entry_filter=entry_filter,
         steps=steps,
         first_step=automation.steps[0].step_id,
@@ -155,16 +160,17 @@ def _parse(automation: pb.Automation, vocabulary: Vocabulary, limits: AttributeL
 
 def _trigger(
     trigger: pb.AutomationTrigger, vocabulary: Vocabulary, limits: AttributeLimits
-) -> tuple[str, tuple[AttributeTest, ...]]:
-    """The event trigger's name and property tests, parsed as a segment's event condition is."""
+) -> tuple[str, tuple[AttributeTest, ...], ProfileTrigger | None]:
+    """The event trigger's name and property tests, parsed as a segment's event condition is; or the
+    profile trigger."""
     if trigger.WhichOneof("kind") != "event":
-        raise InvalidArgument("set the event trigger", "trigger")
+        return "", (), parse_profile_trigger(trigger, limits)
     condition = segments_pb2.Condition(
         event=segments_pb2.EventCondition(name=trigger.event.name, properties=trigger.event.properties)
     )
     parsed = parse_condition(condition, "trigger", vocabulary, limits)
     assert isinstance(parsed, EventTest)
-    return parsed.name, parsed.properties
+    return parsed.name, parsed.properties, None
 
 
 def _steps(messages: Sequence[pb.Step], vocabulary: Vocabulary, limits: AttributeLimits) -> dict[str, Step]:

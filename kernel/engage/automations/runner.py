@@ -101,9 +101,15 @@ class AutomationRunner:
                         conn, job.project_id, automation_id, profile_id, name, payload["attributes"]
                     )
                 elif role == "enter" and current[0] == "active":
-                    planned += await self._enter(
-                        conn, job.project_id, automation_id, current[1], profile_id, payload["attributes"]
-                    )
+                    graph = await self._graphs.get(conn, job.project_id, automation_id, current[1])
+                    if await event_matches(conn, graph.trigger_properties, payload["attributes"]):
+                        planned += await self.enter(
+                            conn, job.project_id, automation_id, current[1], profile_id, payload["attributes"]
+                        )
+        await self.attempt(planned)
+
+    async def attempt(self, planned: list[Planned]) -> None:
+        """Attempt the messages of committed send steps."""
         for message in planned:
             await self._sender.attempt(message)
 
@@ -126,8 +132,7 @@ class AutomationRunner:
             wait = graph.steps[entry.step_id]
             assert isinstance(wait, WAIT_STEPS)
             planned = await self._walk(conn, job.project_id, graph, entry, after_timer(wait))
-        for message in planned:
-            await self._sender.attempt(message)
+        await self.attempt(planned)
 
     async def _exit(
         self,
@@ -165,7 +170,7 @@ class AutomationRunner:
             planned += await self._walk(conn, project_id, graph, entry, step.next)
         return planned
 
-    async def _enter(
+    async def enter(
         self,
         conn: asyncpg.Connection,
         project_id: uuid.UUID,
@@ -174,9 +179,11 @@ class AutomationRunner:
         profile_id: uuid.UUID,
         attributes: str,
     ) -> list[Planned]:
+        """Enter the profile into the automation's ``version`` (its trigger matched), as its re-entry
+        policy, cap and entry filter allow, and take its first steps; the messages to attempt after the
+        commit. ``attributes``: what templates print as ``{{ event.x }}``, as JSON text. The caller holds
+        the profile's lock and the automation's shared lock (:func:`store.share_state`)."""
         graph = await self._graphs.get(conn, project_id, automation_id, version)
-        if not await event_matches(conn, graph.trigger_properties, attributes):
-            return []
         return await self._admit(conn, project_id, automation_id, version, graph, profile_id, attributes, ())
 
     async def _admit(

@@ -16,6 +16,7 @@ import asyncpg
 from herald.v1 import automations_pb2 as pb
 from kernel.engage.automations import store
 from kernel.engage.automations.graph import Graph, parse_graph
+from kernel.engage.automations.profile_watch import follow
 from kernel.engage.automations.references import check_references
 from kernel.engage.automations.runner import WAIT, automation_prefix, exit_entry, schedule_wait
 from kernel.engage.automations.store import AutomationRow
@@ -58,13 +59,16 @@ class Automations:
         templates: TemplateStore,
         limits: AttributeLimits,
         scheduler: Scheduler,
+        sweep_seconds: float,
     ) -> None:
+        """``sweep_seconds``: the interval of a segment trigger's sweep (its first one is that far)."""
         self._pool = pool
         self._channels = channels
         self._templates = templates
         self._vocabulary = Vocabulary.of(channels)
         self._limits = limits
         self._scheduler = scheduler
+        self._sweep_seconds = sweep_seconds
 
     async def create(
         self, project_id: uuid.UUID, request: pb.CreateAutomationRequest
@@ -99,7 +103,9 @@ class Automations:
                 conn, project_id, automation_id, row.version + 1, definition_of(automation)
             )
             if state != "draft":
-                await _watch(conn, project_id, automation_id, graph, active=state == "active")
+                await _watch(
+                    conn, project_id, automation_id, graph, self._sweep_seconds, active=state == "active"
+                )
             return to_message(await self._read(conn, project_id, automation_id))
 
     async def activate(self, project_id: uuid.UUID, automation_id: str) -> pb.Automation:
@@ -111,7 +117,7 @@ class Automations:
             if state != "active":
                 row = await self._read(conn, project_id, identifier)
                 graph = parse_graph(automation_of(dict(row.definition)), self._vocabulary, self._limits)
-                await _watch(conn, project_id, identifier, graph, active=True)
+                await _watch(conn, project_id, identifier, graph, self._sweep_seconds, active=True)
                 for entry in await store.all_inside(conn, project_id, identifier):
                     if entry.wait_until is not None:
                         await schedule_wait(conn, project_id, entry, entry.wait_until)
@@ -129,7 +135,7 @@ class Automations:
             if state == "active":
                 row = await self._read(conn, project_id, identifier)
                 graph = parse_graph(automation_of(dict(row.definition)), self._vocabulary, self._limits)
-                await _watch(conn, project_id, identifier, graph, active=False)
+                await _watch(conn, project_id, identifier, graph, self._sweep_seconds, active=False)
                 await drop_pending(conn, project_id, WAIT, automation_prefix(identifier))
                 await store.set_state(conn, project_id, identifier, "paused")
             return to_message(await self._read(conn, project_id, identifier))
@@ -140,6 +146,7 @@ class Automations:
             state = await self._lock(conn, project_id, identifier)
             if state != "archived":
                 await store.clear_triggers(conn, project_id, identifier)
+                await follow(conn, project_id, identifier, None, self._sweep_seconds)
                 for entry in await store.all_inside(conn, project_id, identifier):
                     await exit_entry(conn, project_id, entry, "archived")
                 await store.set_state(conn, project_id, identifier, "archived")
@@ -212,10 +219,16 @@ class Automations:
 
 
 async def _watch(
-    conn: asyncpg.Connection, project_id: uuid.UUID, automation_id: uuid.UUID, graph: Graph, *, active: bool
+    conn: asyncpg.Connection,
+    project_id: uuid.UUID,
+    automation_id: uuid.UUID,
+    graph: Graph,
+    sweep_seconds: float,
+    *,
+    active: bool,
 ) -> None:
     """What ingestion looks for: the trigger while active, the exit and awaited events always (profiles
-    inside)."""
+    inside); what profile writes and scans follow for a profile trigger while active."""
     await store.set_triggers(
         conn,
         project_id,
@@ -224,3 +237,4 @@ async def _watch(
         sorted(graph.exit_events),
         awaited_events(graph.steps.values()),
     )
+    await follow(conn, project_id, automation_id, graph.profile_trigger if active else None, sweep_seconds)

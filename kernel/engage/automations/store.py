@@ -226,17 +226,6 @@ async def clear_triggers(conn: asyncpg.Connection, project_id: uuid.UUID, automa
     )
 
 
-async def watched(conn: asyncpg.Connection, project_id: uuid.UUID, names: Sequence[str]) -> set[str]:
-    """Which of the event ``names`` enter or remove profiles (ingestion's one question, per transaction)."""
-    found = await conn.fetchval(
-        """SELECT array_agg(DISTINCT event_name) FROM automation_triggers
-           WHERE project_id = $1 AND event_name = any($2::text[])""",
-        project_id,
-        list(set(names)),
-    )
-    return set(found or ())
-
-
 async def triggered_by(
     conn: asyncpg.Connection, project_id: uuid.UUID, name: str
 ) -> list[tuple[uuid.UUID, str]]:

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncpg
 
-from kernel.engage.automations import store
+from kernel.engage.automations.profile_follower import queue_segment_checks
 from kernel.engage.automations.runner import EVENT, event_payload
+from kernel.engage.automations.watch_store import watched_events
 from kernel.profiles.events import StoredEvents
 from kernel.scheduler import Scheduler, schedule_now
 
@@ -26,9 +27,12 @@ class TriggerFollower:
         self._scheduler = scheduler
 
     async def follow(self, conn: asyncpg.Connection, events: StoredEvents) -> bool:
-        watched = await store.watched(conn, events.project_id, events.names)
+        watched, segments = await watched_events(conn, events.project_id, events.names)
+        if segments:
+            # A tracked event may move its profile into or out of a followed segment.
+            await queue_segment_checks(conn, events.project_id, events.profile_ids)
         if not watched:
-            return False
+            return segments
         payloads = [
             event_payload(profile_id, name, attributes)
             for profile_id, name, attributes in zip(

@@ -25,6 +25,12 @@ class AutomationState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     AUTOMATION_STATE_PAUSED: _ClassVar[AutomationState]
     AUTOMATION_STATE_ARCHIVED: _ClassVar[AutomationState]
 
+class AttributeChange(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ATTRIBUTE_CHANGE_UNSPECIFIED: _ClassVar[AttributeChange]
+    ATTRIBUTE_CHANGE_SET: _ClassVar[AttributeChange]
+    ATTRIBUTE_CHANGE_UNSET: _ClassVar[AttributeChange]
+
 class MessageOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     MESSAGE_OUTCOME_UNSPECIFIED: _ClassVar[MessageOutcome]
@@ -43,6 +49,9 @@ AUTOMATION_STATE_DRAFT: AutomationState
 AUTOMATION_STATE_ACTIVE: AutomationState
 AUTOMATION_STATE_PAUSED: AutomationState
 AUTOMATION_STATE_ARCHIVED: AutomationState
+ATTRIBUTE_CHANGE_UNSPECIFIED: AttributeChange
+ATTRIBUTE_CHANGE_SET: AttributeChange
+ATTRIBUTE_CHANGE_UNSET: AttributeChange
 MESSAGE_OUTCOME_UNSPECIFIED: MessageOutcome
 MESSAGE_OUTCOME_DELIVERED: MessageOutcome
 MESSAGE_OUTCOME_OPENED: MessageOutcome
@@ -60,11 +69,51 @@ class EventTrigger(_message.Message):
     properties: _containers.RepeatedCompositeFieldContainer[_segments_pb2.AttributeCondition]
     def __init__(self, name: _Optional[str] = ..., properties: _Optional[_Iterable[_Union[_segments_pb2.AttributeCondition, _Mapping]]] = ...) -> None: ...
 
+class AttributeChangeTrigger(_message.Message):
+    __slots__ = ("key", "change", "to_value", "from_value")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    TO_VALUE_FIELD_NUMBER: _ClassVar[int]
+    FROM_VALUE_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    change: AttributeChange
+    to_value: _common_pb2.AttributeValue
+    from_value: _common_pb2.AttributeValue
+    def __init__(self, key: _Optional[str] = ..., change: _Optional[_Union[AttributeChange, str]] = ..., to_value: _Optional[_Union[_common_pb2.AttributeValue, _Mapping]] = ..., from_value: _Optional[_Union[_common_pb2.AttributeValue, _Mapping]] = ...) -> None: ...
+
+class SegmentTrigger(_message.Message):
+    __slots__ = ("segment_id",)
+    SEGMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    segment_id: str
+    def __init__(self, segment_id: _Optional[str] = ...) -> None: ...
+
+class DateAttributeTrigger(_message.Message):
+    __slots__ = ("key", "offset_days", "every_year", "hour", "minute")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_DAYS_FIELD_NUMBER: _ClassVar[int]
+    EVERY_YEAR_FIELD_NUMBER: _ClassVar[int]
+    HOUR_FIELD_NUMBER: _ClassVar[int]
+    MINUTE_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    offset_days: int
+    every_year: bool
+    hour: int
+    minute: int
+    def __init__(self, key: _Optional[str] = ..., offset_days: _Optional[int] = ..., every_year: _Optional[bool] = ..., hour: _Optional[int] = ..., minute: _Optional[int] = ...) -> None: ...
+
 class AutomationTrigger(_message.Message):
-    __slots__ = ("event",)
+    __slots__ = ("event", "attribute_changed", "segment_entered", "segment_left", "date_attribute")
     EVENT_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTE_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_ENTERED_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_LEFT_FIELD_NUMBER: _ClassVar[int]
+    DATE_ATTRIBUTE_FIELD_NUMBER: _ClassVar[int]
     event: EventTrigger
-    def __init__(self, event: _Optional[_Union[EventTrigger, _Mapping]] = ...) -> None: ...
+    attribute_changed: AttributeChangeTrigger
+    segment_entered: SegmentTrigger
+    segment_left: SegmentTrigger
+    date_attribute: DateAttributeTrigger
+    def __init__(self, event: _Optional[_Union[EventTrigger, _Mapping]] = ..., attribute_changed: _Optional[_Union[AttributeChangeTrigger, _Mapping]] = ..., segment_entered: _Optional[_Union[SegmentTrigger, _Mapping]] = ..., segment_left: _Optional[_Union[SegmentTrigger, _Mapping]] = ..., date_attribute: _Optional[_Union[DateAttributeTrigger, _Mapping]] = ...) -> None: ...
 
 class WaitStep(_message.Message):
     __slots__ = ("duration",)
