@@ -87,11 +87,14 @@ class ProfileDataRpcs:
     ) -> pb.IdentifyResponse:
         anonymous_id, custom_id = check_identify(request)
 
+        follower = self.kernel.profile_triggers
+
         async def attempt() -> IdentifyResult:
             async with self.kernel.db.pool.acquire() as conn, conn.transaction():
-                return await identify(conn, caller.project, anonymous_id, custom_id)
+                return await identify(conn, caller.project, anonymous_id, custom_id, follower)
 
         result = await retry_deadlocks(attempt)
+        follower.committed()
         return pb.IdentifyResponse(
             profile_id=str(result.profile_id),
             outcome=result.outcome,
@@ -102,6 +105,8 @@ class ProfileDataRpcs:
     async def MergeProfiles(
         self, request: pb.MergeProfilesRequest, context: grpc.aio.ServicerContext, caller: Caller
     ) -> pb.MergeProfilesResponse:
+        follower = self.kernel.profile_triggers
         async with self.kernel.db.pool.acquire() as conn, conn.transaction():
-            target, merge_id = await merge_profiles(conn, caller.project, request)
+            target, merge_id = await merge_profiles(conn, caller.project, request, follower)
+        follower.committed()
         return pb.MergeProfilesResponse(profile_id=str(target), merge_id=str(merge_id))

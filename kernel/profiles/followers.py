@@ -1,6 +1,7 @@
-"""What profile writes set going elsewhere (automations entered by an attribute change or a segment's
-membership), written in the write's own transaction: an acknowledged write never misses what follows it,
-and a rolled-back one sets nothing going. Profiles know only this protocol; automations implement it."""
+"""What profile writes and merges set going elsewhere (automations entered by an attribute change or a
+segment's membership, journeys handed over by a merge), written in the write's own transaction: an
+acknowledged write never misses what follows it, and a rolled-back one sets nothing going. Profiles know
+only this protocol; automations implement it."""
 
 from __future__ import annotations
 
@@ -49,6 +50,14 @@ class ProfileFollower(Protocol):
     ) -> None:
         """Write what the transaction's writes set going: ``changed`` watched attributes, ``written``
         profiles (any change)."""
+        ...
+
+    async def merged(
+        self, conn: asyncpg.Connection, project_id: uuid.UUID, source: uuid.UUID, target: uuid.UUID
+    ) -> None:
+        """``source`` is merged into ``target`` (in the merge's transaction, both rows locked, before
+        ``source``'s row is deleted): what followed ``source`` follows ``target`` now. Its attributes'
+        changes reach :meth:`follow` next, as any write's."""
         ...
 
     def committed(self) -> None:

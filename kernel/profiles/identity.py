@@ -16,6 +16,7 @@ import asyncpg
 
 from herald.v1 import profiles_pb2
 from kernel.errors import FailedPrecondition, InvalidArgument
+from kernel.profiles.followers import ProfileFollower
 from kernel.profiles.locks import lock_identifiers
 from kernel.profiles.merge import LockedProfile, lock_profiles, merge_into
 from kernel.profiles.refs import Ref, check_id, check_ref, resolve_one, suppressed_identities
@@ -39,13 +40,18 @@ def check_identify(request: profiles_pb2.IdentifyRequest) -> tuple[str, str]:
 
 
 async def identify(
-    conn: asyncpg.Connection, project_id: uuid.UUID, anonymous_id: str, custom_id: str
+    conn: asyncpg.Connection,
+    project_id: uuid.UUID,
+    anonymous_id: str,
+    custom_id: str,
+    follower: ProfileFollower | None = None,
 ) -> IdentifyResult:
-    """Link ``anonymous_id`` to the customer ``custom_id``. Call inside a transaction."""
+    """Link ``anonymous_id`` to the customer ``custom_id``. Call inside a transaction; ``follower`` as
+    :func:`~kernel.profiles.merge.merge_into` takes it."""
     await lock_identifiers(conn, project_id, [("custom", custom_id), ("anonymous", anonymous_id)])
     for _ in range(_ATTEMPTS):
         try:
-            return await _identify_once(conn, project_id, anonymous_id, custom_id)
+            return await _identify_once(conn, project_id, anonymous_id, custom_id, follower)
         except _Retry:
             continue
     raise FailedPrecondition("the profiles changed concurrently; retry", "anonymous_id")
@@ -62,7 +68,11 @@ async def _owner(conn: asyncpg.Connection, project_id: uuid.UUID, kind: str, val
 
 
 async def _identify_once(
-    conn: asyncpg.Connection, project_id: uuid.UUID, anonymous_id: str, custom_id: str
+    conn: asyncpg.Connection,
+    project_id: uuid.UUID,
+    anonymous_id: str,
+    custom_id: str,
+    follower: ProfileFollower | None,
 ) -> IdentifyResult:
     known = await _owner(conn, project_id, "custom", custom_id)
     anonymous = await _owner(conn, project_id, "anonymous", anonymous_id)
@@ -95,7 +105,7 @@ async def _identify_once(
         # Another customer's device or browser: moved, never merged (only MergeProfiles joins two customers).
         await _move_anonymous_id(conn, project_id, anonymous_id, visitor.profile_id, known)
         return IdentifyResult(known, profiles_pb2.IDENTIFY_OUTCOME_REASSIGNED)
-    await merge_into(conn, project_id, visitor, customer, "identify")
+    await merge_into(conn, project_id, visitor, customer, "identify", follower)
     return IdentifyResult(known, profiles_pb2.IDENTIFY_OUTCOME_MERGED, merged_profile_id=anonymous)
 
 
@@ -170,9 +180,13 @@ async def _touch(
 
 
 async def merge_profiles(
-    conn: asyncpg.Connection, project_id: uuid.UUID, request: profiles_pb2.MergeProfilesRequest
+    conn: asyncpg.Connection,
+    project_id: uuid.UUID,
+    request: profiles_pb2.MergeProfilesRequest,
+    follower: ProfileFollower | None = None,
 ) -> tuple[uuid.UUID, uuid.UUID]:
-    """Explicitly merge ``source`` into ``target``; returns (target id, merge id). Call in a transaction."""
+    """Explicitly merge ``source`` into ``target``; returns (target id, merge id). Call in a transaction;
+    ``follower`` as :func:`~kernel.profiles.merge.merge_into` takes it."""
     source_ref = check_ref(request.source, "source")
     target_ref = check_ref(request.target, "target")
     for _ in range(_ATTEMPTS):
@@ -182,5 +196,8 @@ async def merge_profiles(
             raise InvalidArgument("source and target are the same profile", "target")
         locked = await lock_profiles(conn, project_id, [source, target])
         if len(locked) == 2:
-            return target, await merge_into(conn, project_id, locked[source], locked[target], "explicit")
+            merge_id = await merge_into(
+                conn, project_id, locked[source], locked[target], "explicit", follower
+            )
+            return target, merge_id
     raise FailedPrecondition("the profiles changed concurrently; retry", "source")

@@ -16,6 +16,7 @@ import asyncpg
 
 from kernel.outhooks import EventType, OutgoingEvent, move_profile_events, publish, subscribed
 from kernel.profiles.attributes import StoredValue
+from kernel.profiles.followers import ProfileFollower, attribute_changes
 
 # The tables whose rows a merge unites, with the columns copied from source to target.
 _UNITED_COLUMNS = {
@@ -70,8 +71,10 @@ async def merge_into(
     source: LockedProfile,
     target: LockedProfile,
     reason: str,
+    follower: ProfileFollower | None = None,
 ) -> uuid.UUID:
-    """Move everything of ``source`` to ``target``, delete ``source``, record the merge; returns its id."""
+    """Move everything of ``source`` to ``target``, delete ``source``, record the merge; returns its id.
+    ``follower`` hands over what followed ``source`` and sees ``target``'s attributes change."""
     args: tuple[Any, ...] = (project_id, source.profile_id, target.profile_id)
     identities = await conn.fetch(
         """SELECT kind, value FROM profile_identities WHERE project_id = $1 AND profile_id = $2
@@ -84,6 +87,7 @@ async def merge_into(
         await conn.execute(
             "UPDATE profiles SET custom_id = NULL WHERE project_id = $1 AND profile_id = $2", *args[:2]
         )
+    merged = merge_attributes(target.attributes, source.attributes)
     await conn.execute(
         """UPDATE profiles t
            SET attributes = $4, custom_id = coalesce(t.custom_id, $5),
@@ -92,7 +96,7 @@ async def merge_into(
            FROM profiles s
            WHERE t.project_id = $1 AND t.profile_id = $3 AND s.project_id = $1 AND s.profile_id = $2""",
         *args,
-        merge_attributes(target.attributes, source.attributes),
+        merged,
         source.custom_id,
     )
     await conn.execute("UPDATE events SET profile_id = $3 WHERE project_id = $1 AND profile_id = $2", *args)
@@ -125,8 +129,12 @@ async def merge_into(
         [{"kind": r["kind"], "value": r["value"]} for r in identities],
         reason,
     )
+    if follower is not None:
+        await follower.merged(conn, project_id, source.profile_id, target.profile_id)
     await conn.execute("DELETE FROM profiles WHERE project_id = $1 AND profile_id = $2", *args[:2])
     await move_profile_events(conn, project_id, source.profile_id, target.profile_id)
+    if follower is not None:
+        await _follow_target(conn, project_id, follower, target, merged)
     if EventType.PROFILE_MERGED in await subscribed(conn, project_id):
         data = {
             "profile_id": str(target.profile_id),
@@ -136,3 +144,17 @@ async def merge_into(
         }
         await publish(conn, project_id, [OutgoingEvent(EventType.PROFILE_MERGED, data, target.profile_id)])
     return merge_id
+
+
+async def _follow_target(
+    conn: asyncpg.Connection,
+    project_id: uuid.UUID,
+    follower: ProfileFollower,
+    target: LockedProfile,
+    merged: dict[str, StoredValue],
+) -> None:
+    """The target's attributes changed as a write would change them."""
+    watched = await follower.watched(conn, project_id)
+    if watched is not None:
+        changed = attribute_changes(target.profile_id, target.attributes, merged, (), watched.attributes)
+        await follower.follow(conn, project_id, watched, changed, [target.profile_id])

@@ -7,6 +7,7 @@ from kernel.scheduler.jobs import (
     finish,
     is_pending,
     pending,
+    repoint_pending,
     schedule,
     schedule_now,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "finish",
     "is_pending",
     "pending",
+    "repoint_pending",
     "schedule",
     "schedule_now",
 ]

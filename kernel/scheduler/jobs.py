@@ -166,3 +166,18 @@ async def pending(
     for row in rows:
         found[row["prefix"]].append(PendingJob(row["key"], row["due_at"], row["payload"]))
     return found
+
+
+async def repoint_pending(
+    conn: Executor, project_id: uuid.UUID, kind: str, key_prefix: str, payload: Mapping[str, Any]
+) -> None:
+    """Set ``payload``'s fields in the pending timers of ``kind`` whose key starts with ``key_prefix`` (what
+    they are about changed identity, e.g. a merged profile)."""
+    await conn.execute(
+        """UPDATE scheduled_jobs SET payload = payload || $4::jsonb
+           WHERE project_id = $1 AND kind = $2 AND state = 'pending' AND starts_with(key, $3)""",
+        project_id,
+        kind,
+        key_prefix,
+        dict(payload),
+    )

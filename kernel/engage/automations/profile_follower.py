@@ -15,6 +15,7 @@ import asyncpg
 
 from kernel.engage.automations import watch_store
 from kernel.engage.automations.attribute_triggers import ATTRIBUTE, change_payload
+from kernel.engage.automations.merging import hand_over_entries
 from kernel.engage.automations.segment_triggers import SEGMENT, check_payload
 from kernel.engage.automations.watch_store import ProfileWatches
 from kernel.profiles.followers import AttributeChanged, Watched
@@ -45,6 +46,11 @@ class ProfileTriggerFollower:
         if watched.segments and written:
             await queue_segment_checks(conn, project_id, written)
             self._queued = True
+
+    async def merged(
+        self, conn: asyncpg.Connection, project_id: uuid.UUID, source: uuid.UUID, target: uuid.UUID
+    ) -> None:
+        await hand_over_entries(conn, project_id, source, target)
 
     def committed(self) -> None:
         if self._queued:

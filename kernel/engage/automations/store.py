@@ -385,3 +385,29 @@ async def all_inside(
         automation_id,
     )
     return [Entry(*row) for row in rows]
+
+
+async def inside_anywhere(
+    conn: asyncpg.Connection, project_id: uuid.UUID, profile_id: uuid.UUID
+) -> list[Entry]:
+    """The profile's entries inside any automation, locked."""
+    rows = await conn.fetch(
+        f"""SELECT {_ENTRY_COLUMNS} FROM automation_entries
+            WHERE project_id = $1 AND profile_id = $2 AND state = 'inside'
+            ORDER BY automation_id, entry_id FOR UPDATE""",
+        project_id,
+        profile_id,
+    )
+    return [Entry(*row) for row in rows]
+
+
+async def hand_over(
+    conn: asyncpg.Connection, project_id: uuid.UUID, source: uuid.UUID, target: uuid.UUID
+) -> None:
+    """Every entry of ``source``, inside or left, becomes ``target``'s."""
+    await conn.execute(
+        "UPDATE automation_entries SET profile_id = $3 WHERE project_id = $1 AND profile_id = $2",
+        project_id,
+        source,
+        target,
+    )
