@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -110,3 +111,33 @@ async def test_the_scheduler_loop_runs_a_timer_stored_while_it_sleeps_when_woken
         assert [run for run, _ in recorder.runs] == [key]
     finally:
         await running.stop()
+
+
+async def test_timers_run_side_by_side_and_each_profiles_in_due_order(db, project) -> None:
+    """Five profiles' timers, eight each, due in order: a scheduler eight wide runs profiles side by side
+    but a profile's timers one at a time, in due order, each once (handlers take uneven times, so a later
+    timer of a profile would overtake an earlier one if the lanes let it)."""
+    profiles = [str(uuid.uuid4()) for _ in range(5)]
+    start = datetime.now(UTC) - timedelta(minutes=1)
+    for index in range(8):
+        for rank, profile in enumerate(profiles):
+            due = start + timedelta(milliseconds=10 * index + rank)
+            await schedule(db, project.project_id, KIND, f"{profile}/{index}", due, {"profile_id": profile})
+    running: set[str] = set()
+    overlapped: list[int] = []
+    runs: dict[str, list[int]] = {profile: [] for profile in profiles}
+
+    async def run(job: Job) -> None:
+        profile, index = job.key.split("/")
+        assert profile not in running, "a profile's timers never run at once"
+        running.add(profile)
+        overlapped.append(len(running))
+        await asyncio.sleep(0.002 * ((5 * int(index) + profiles.index(profile)) % 7))
+        runs[profile].append(int(index))
+        running.discard(profile)
+
+    wide = Scheduler(db, poll_seconds=0.05, width=8)
+    wide.register(KIND, run)
+    assert await wide.run_due() == 40
+    assert runs == {profile: list(range(8)) for profile in profiles}
+    assert max(overlapped) > 1, "profiles ran side by side"

@@ -25,6 +25,7 @@ from kernel.engage.automations import store
 from kernel.engage.automations.graph import End, Graph, Reentry, Send, Wait
 from kernel.engage.automations.graphs import Graphs
 from kernel.engage.automations.matching import event_matches, profile_matches
+from kernel.engage.automations.pressure import Held
 from kernel.engage.automations.sending import Planned, StepSender
 from kernel.engage.automations.store import Entry
 from kernel.outhooks import EventType, OutgoingEvent, publish
@@ -108,9 +109,10 @@ class AutomationRunner:
             # Done first: the walk may drop the entry's pending timers (it ends), this one not among them.
             await _finish(conn, job)
             graph = await self._graphs.get(conn, job.project_id, entry.automation_id, entry.version)
-            wait = graph.steps[entry.step_id]
-            assert isinstance(wait, Wait)
-            planned = await self._walk(conn, job.project_id, graph, entry, wait.next)
+            step = graph.steps[entry.step_id]
+            # A send step waits when the pressure rules delayed its message: it is taken again.
+            resume = step.next if isinstance(step, Wait) else entry.step_id
+            planned = await self._walk(conn, job.project_id, graph, entry, resume)
         for message in planned:
             await self._sender.attempt(message)
 
@@ -180,7 +182,11 @@ class AutomationRunner:
                 return planned
             assert isinstance(step, Send)
             message = await self._sender.plan(conn, project_id, entry, step_id, step)
-            if message is not None:
+            if isinstance(message, Held) and message.until is not None:
+                entry = await store.move(conn, project_id, entry, step_id, message.until)
+                await schedule_wait(conn, project_id, entry, message.until)
+                return planned
+            if isinstance(message, Planned):
                 planned.append(message)
             step_id = step.next
 

@@ -7,7 +7,8 @@ runs again), a crash after it leaves a message that a sender worker sends when i
 the same id; a failed attempt is retried by the workers under the bulk sends' policy.
 
 A profile that opted out of marketing on the channel's consent scope, an address on the marketing
-suppression list, and a profile without an address on the channel get no message.
+suppression list, and a profile without an address on the channel get no message; nor does one the
+project's marketing pressure rules keep from it now (:mod:`kernel.engage.automations.pressure`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from kernel.delivery.translations import Translations, with_defaults
 from kernel.engage.automations import facts
 from kernel.engage.automations.facts import Fact
 from kernel.engage.automations.graph import Send
+from kernel.engage.automations.pressure import Held, hold
 from kernel.engage.automations.store import Entry
 from kernel.engage.templates.sending import translations_of
 from kernel.engage.templates.store import TemplateStore
@@ -72,9 +74,9 @@ class StepSender:
         entry: Entry,
         step_id: str,
         step: Send,
-    ) -> Planned | None:
-        """Store the step's message for the entry's profile, recorded as the step's; None when the profile
-        gets none (see the module)."""
+    ) -> Planned | Held | None:
+        """Store the step's message for the entry's profile, recorded as the step's; Held when the pressure
+        rules keep it, None when the profile gets none (see the module)."""
         profile_id = entry.profile_id
         try:
             spec = self._channels.channel(step.channel)
@@ -98,6 +100,10 @@ class StepSender:
             log.warning("automation send step on %s skipped: %s", step.channel, error)
             return None
         messages = [OutboundMessage(str(uuid.uuid4()), a, content, address_details=d) for a, d in targets]
+        label = content.campaign
+        held = await hold(conn, project_id, entry, step_id, messages[0].message_id, spec.name, label)
+        if held is not None:
+            return held
         await self._transactional.insert_leased(conn, project_id, spec, profile_id, messages)
         await facts.record(
             conn, project_id, entry, step_id, Fact.MESSAGE, [uuid.UUID(m.message_id) for m in messages]
