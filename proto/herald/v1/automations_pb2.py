@@ -29,17 +29,17 @@ from herald.v1 import messages_pb2 as herald_dot_v1_dot_messages__pb2
 from herald.v1 import segments_pb2 as herald_dot_v1_dot_segments__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bherald/v1/automations.proto\x12\therald.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18herald/v1/messages.proto\x1a\x18herald/v1/segments.proto\"O\n\x0c\x45ventTrigger\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x31\n\nproperties\x18\x02 \x03(\x0b\x32\x1d.herald.v1.AttributeCondition\"K\n\x11\x41utomationTrigger\x12(\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x17.herald.v1.EventTriggerH\x00\x42\x06\n\x04kindJ\x04\x08\x02\x10\x06\"7\n\x08WaitStep\x12+\n\x08\x64uration\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\"E\n\x08SendStep\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12(\n\x08template\x18\x02 \x01(\x0b\x32\x16.herald.v1.TemplateRef\"\t\n\x07\x45ndStep\"\xa0\x01\n\x04Step\x12\x0f\n\x07step_id\x18\x01 \x01(\t\x12\x0c\n\x04next\x18\x02 \x01(\t\x12#\n\x04wait\x18\x03 \x01(\x0b\x32\x13.herald.v1.WaitStepH\x00\x12#\n\x04send\x18\x04 \x01(\x0b\x32\x13.herald.v1.SendStepH\x00\x12!\n\x03\x65nd\x18\x05 \x01(\x0b\x32\x12.herald.v1.EndStepH\x00\x42\x06\n\x04kindJ\x04\x08\x06\x10\x0e\"\xf3\x03\n\nAutomation\x12\x15\n\rautomation_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12)\n\x05state\x18\x03 \x01(\x0e\x32\x1a.herald.v1.AutomationState\x12\x0f\n\x07version\x18\x04 \x01(\x03\x12-\n\x07trigger\x18\x05 \x01(\x0b\x32\x1c.herald.v1.AutomationTrigger\x12*\n\x0c\x65ntry_filter\x18\x06 \x01(\x0b\x32\x14.herald.v1.Condition\x12\x1e\n\x05steps\x18\x07 \x03(\x0b\x32\x0f.herald.v1.Step\x12\x13\n\x0b\x65xit_events\x18\x08 \x03(\t\x12)\n\x07reentry\x18\t \x01(\x0e\x32\x18.herald.v1.ReentryPolicy\x12\x31\n\x0ereentry_period\x18\n \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x1b\n\x13max_profiles_inside\x18\x0b \x01(\x03\x12/\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0fprofiles_inside\x18\x0e \x01(\x03\"X\n\x17\x43reateAutomationRequest\x12)\n\nautomation\x18\x01 \x01(\x0b\x32\x15.herald.v1.Automation\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"u\n\x17UpdateAutomationRequest\x12)\n\nautomation\x18\x01 \x01(\x0b\x32\x15.herald.v1.Automation\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"2\n\x19\x41\x63tivateAutomationRequest\x12\x15\n\rautomation_id\x18\x01 \x01(\t\"/\n\x16PauseAutomationRequest\x12\x15\n\rautomation_id\x18\x01 \x01(\t\"1\n\x18\x41rchiveAutomationRequest\x12\x15\n\rautomation_id\x18\x01 \x01(\t\"-\n\x14GetAutomationRequest\x12\x15\n\rautomation_id\x18\x01 \x01(\t\"k\n\x16ListAutomationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12*\n\x06states\x18\x03 \x03(\x0e\x32\x1a.herald.v1.AutomationState\"^\n\x17ListAutomationsResponse\x12*\n\x0b\x61utomations\x18\x01 \x03(\x0b\x32\x15.herald.v1.Automation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\xa8\x01\n\x0f\x41utomationState\x12 \n\x1c\x41UTOMATION_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x41UTOMATION_STATE_DRAFT\x10\x01\x12\x1b\n\x17\x41UTOMATION_STATE_ACTIVE\x10\x02\x12\x1b\n\x17\x41UTOMATION_STATE_PAUSED\x10\x03\x12\x1d\n\x19\x41UTOMATION_STATE_ARCHIVED\x10\x04*\x87\x01\n\rReentryPolicy\x12\x1e\n\x1aREENTRY_POLICY_UNSPECIFIED\x10\x00\x12\x17\n\x13REENTRY_POLICY_ONCE\x10\x01\x12\"\n\x1eREENTRY_POLICY_ONCE_PER_PERIOD\x10\x02\x12\x19\n\x15REENTRY_POLICY_ALWAYS\x10\x03\x32\xc5\x04\n\x11\x41utomationService\x12M\n\x10\x43reateAutomation\x12\".herald.v1.CreateAutomationRequest\x1a\x15.herald.v1.Automation\x12M\n\x10UpdateAutomation\x12\".herald.v1.UpdateAutomationRequest\x1a\x15.herald.v1.Automation\x12Q\n\x12\x41\x63tivateAutomation\x12$.herald.v1.ActivateAutomationRequest\x1a\x15.herald.v1.Automation\x12K\n\x0fPauseAutomation\x12!.herald.v1.PauseAutomationRequest\x1a\x15.herald.v1.Automation\x12O\n\x11\x41rchiveAutomation\x12#.herald.v1.ArchiveAutomationRequest\x1a\x15.herald.v1.Automation\x12G\n\rGetAutomation\x12\x1f.herald.v1.GetAutomationRequest\x1a\x15.herald.v1.Automation\x12X\n\x0fListAutomations\x12!.herald.v1.ListAutomationsRequest\x1a\".herald.v1.ListAutomationsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bherald/v1/automations.proto\x12\therald.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18herald/v1/messages.proto\x1a\x18herald/v1/segments.proto\"O\n\x0c\x45ventTrigger\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x31\n\nproperties\x18\x02 \x03(\x0b\x32\x1d.herald.v1.AttributeCondition\"K\n\x11\x41utomationTrigger\x12(\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x17.herald.v1.EventTriggerH\x00\x42\x06\n\x04kindJ\x04\x08\x02\x10\x06\"7\n\x08WaitStep\x12+\n\x08\x64uration\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\"p\n\x08SendStep\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12(\n\x08template\x18\x02 \x01(\x0b\x32\x16.herald.v1.TemplateRef\x12)\n\tfallbacks\x18\x03 \x03(\x0b\x32\x16.herald.v1.SendChannel\"H\n\x0bSendChannel\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12(\n\x08template\x18\x02 \x01(\x0b\x32\x16.herald.v1.TemplateRef\"\t\n\x07\x45ndStep\"\xa0\x01\n\x04Step\x12\x0f\n\x07step_id\x18\x01 \x01(\t\x12\x0c\n\x04next\x18\x02 \x01(\t\x12#\n\x04wait\x18\x03 \x01(\x0b\x32\x13.herald.v1.WaitStepH\x00\x12#\n\x04send\x18\x04 \x01(\x0b\x32\x13.herald.v1.SendStepH\x00\x12!\n\x03\x65nd\x18\x05 \x01(\x0b\x32\x12.herald.v1.EndStepH\x00\x42\x06\n\x04kindJ\x04\x08\x06\x10\x0e\"\xf3\x03\n\nAutomation\x12\x15\n\rautomation_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12)\n\x05state\x18\x03 \x01(\x0e\x32\x1a.herald.v1.AutomationState\x12\x0f\n\x07version\x18\x04 \x01(\x03\x12-\n\x07trigger\x18\x05 \x01(\x0b\x32\x1c.herald.v1.AutomationTrigger\x12*\n\x0c\x65ntry_filter\x18\x06 \x01(\x0b\x32\x14.herald.v1.Condition\x12\x1e\n\x05steps\x18\x07 \x03(\x0b\x32\x0f.herald.v1.Step\x12\x13\n\x0b\x65xit_events\x18\x08 \x03(\t\x12)\n\x07reentry\x18\t \x01(\x0e\x32\x18.herald.v1.ReentryPolicy\x12\x31\n\x0ereentry_period\x18\n \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x1b\n\x13max_profiles_inside\x18\x0b \x01(\x03\x12/\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0fprofiles_inside\x18\x0e \x01(\x03\"X\n\x17\x43reateAutomationRequest\x12)\n\nautomation\x18\x01 \x01(\x0b\x32\x15.herald.v1.Automation\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"u\n\x17UpdateAutomationRequest\x12)\n\nautomation\x18\x01 \x01(\x0b\x32\x15.herald.v1.Automation\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"2\n\x19\x41\x63tivateAutomationRequest\x12\x15\n\rautomation_id\x18\x01 \x01(\t\"/\n\x16PauseAutomationRequest\x12\x15\n\rautomation_id\x18\x01 \x01(\t\"1\n\x18\x41rchiveAutomationRequest\x12\x15\n\rautomation_id\x18\x01 \x01(\t\"-\n\x14GetAutomationRequest\x12\x15\n\rautomation_id\x18\x01 \x01(\t\"k\n\x16ListAutomationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12*\n\x06states\x18\x03 \x03(\x0e\x32\x1a.herald.v1.AutomationState\"^\n\x17ListAutomationsResponse\x12*\n\x0b\x61utomations\x18\x01 \x03(\x0b\x32\x15.herald.v1.Automation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\xa8\x01\n\x0f\x41utomationState\x12 \n\x1c\x41UTOMATION_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x41UTOMATION_STATE_DRAFT\x10\x01\x12\x1b\n\x17\x41UTOMATION_STATE_ACTIVE\x10\x02\x12\x1b\n\x17\x41UTOMATION_STATE_PAUSED\x10\x03\x12\x1d\n\x19\x41UTOMATION_STATE_ARCHIVED\x10\x04*\x87\x01\n\rReentryPolicy\x12\x1e\n\x1aREENTRY_POLICY_UNSPECIFIED\x10\x00\x12\x17\n\x13REENTRY_POLICY_ONCE\x10\x01\x12\"\n\x1eREENTRY_POLICY_ONCE_PER_PERIOD\x10\x02\x12\x19\n\x15REENTRY_POLICY_ALWAYS\x10\x03\x32\xc5\x04\n\x11\x41utomationService\x12M\n\x10\x43reateAutomation\x12\".herald.v1.CreateAutomationRequest\x1a\x15.herald.v1.Automation\x12M\n\x10UpdateAutomation\x12\".herald.v1.UpdateAutomationRequest\x1a\x15.herald.v1.Automation\x12Q\n\x12\x41\x63tivateAutomation\x12$.herald.v1.ActivateAutomationRequest\x1a\x15.herald.v1.Automation\x12K\n\x0fPauseAutomation\x12!.herald.v1.PauseAutomationRequest\x1a\x15.herald.v1.Automation\x12O\n\x11\x41rchiveAutomation\x12#.herald.v1.ArchiveAutomationRequest\x1a\x15.herald.v1.Automation\x12G\n\rGetAutomation\x12\x1f.herald.v1.GetAutomationRequest\x1a\x15.herald.v1.Automation\x12X\n\x0fListAutomations\x12!.herald.v1.ListAutomationsRequest\x1a\".herald.v1.ListAutomationsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'herald.v1.automations_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_AUTOMATIONSTATE']._serialized_start=1769
-  _globals['_AUTOMATIONSTATE']._serialized_end=1937
-  _globals['_REENTRYPOLICY']._serialized_start=1940
-  _globals['_REENTRYPOLICY']._serialized_end=2075
+  _globals['_AUTOMATIONSTATE']._serialized_start=1886
+  _globals['_AUTOMATIONSTATE']._serialized_end=2054
+  _globals['_REENTRYPOLICY']._serialized_start=2057
+  _globals['_REENTRYPOLICY']._serialized_end=2192
   _globals['_EVENTTRIGGER']._serialized_start=193
   _globals['_EVENTTRIGGER']._serialized_end=272
   _globals['_AUTOMATIONTRIGGER']._serialized_start=274
@@ -47,29 +47,31 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_WAITSTEP']._serialized_start=351
   _globals['_WAITSTEP']._serialized_end=406
   _globals['_SENDSTEP']._serialized_start=408
-  _globals['_SENDSTEP']._serialized_end=477
-  _globals['_ENDSTEP']._serialized_start=479
-  _globals['_ENDSTEP']._serialized_end=488
-  _globals['_STEP']._serialized_start=491
-  _globals['_STEP']._serialized_end=651
-  _globals['_AUTOMATION']._serialized_start=654
-  _globals['_AUTOMATION']._serialized_end=1153
-  _globals['_CREATEAUTOMATIONREQUEST']._serialized_start=1155
-  _globals['_CREATEAUTOMATIONREQUEST']._serialized_end=1243
-  _globals['_UPDATEAUTOMATIONREQUEST']._serialized_start=1245
-  _globals['_UPDATEAUTOMATIONREQUEST']._serialized_end=1362
-  _globals['_ACTIVATEAUTOMATIONREQUEST']._serialized_start=1364
-  _globals['_ACTIVATEAUTOMATIONREQUEST']._serialized_end=1414
-  _globals['_PAUSEAUTOMATIONREQUEST']._serialized_start=1416
-  _globals['_PAUSEAUTOMATIONREQUEST']._serialized_end=1463
-  _globals['_ARCHIVEAUTOMATIONREQUEST']._serialized_start=1465
-  _globals['_ARCHIVEAUTOMATIONREQUEST']._serialized_end=1514
-  _globals['_GETAUTOMATIONREQUEST']._serialized_start=1516
-  _globals['_GETAUTOMATIONREQUEST']._serialized_end=1561
-  _globals['_LISTAUTOMATIONSREQUEST']._serialized_start=1563
-  _globals['_LISTAUTOMATIONSREQUEST']._serialized_end=1670
-  _globals['_LISTAUTOMATIONSRESPONSE']._serialized_start=1672
-  _globals['_LISTAUTOMATIONSRESPONSE']._serialized_end=1766
-  _globals['_AUTOMATIONSERVICE']._serialized_start=2078
-  _globals['_AUTOMATIONSERVICE']._serialized_end=2659
+  _globals['_SENDSTEP']._serialized_end=520
+  _globals['_SENDCHANNEL']._serialized_start=522
+  _globals['_SENDCHANNEL']._serialized_end=594
+  _globals['_ENDSTEP']._serialized_start=596
+  _globals['_ENDSTEP']._serialized_end=605
+  _globals['_STEP']._serialized_start=608
+  _globals['_STEP']._serialized_end=768
+  _globals['_AUTOMATION']._serialized_start=771
+  _globals['_AUTOMATION']._serialized_end=1270
+  _globals['_CREATEAUTOMATIONREQUEST']._serialized_start=1272
+  _globals['_CREATEAUTOMATIONREQUEST']._serialized_end=1360
+  _globals['_UPDATEAUTOMATIONREQUEST']._serialized_start=1362
+  _globals['_UPDATEAUTOMATIONREQUEST']._serialized_end=1479
+  _globals['_ACTIVATEAUTOMATIONREQUEST']._serialized_start=1481
+  _globals['_ACTIVATEAUTOMATIONREQUEST']._serialized_end=1531
+  _globals['_PAUSEAUTOMATIONREQUEST']._serialized_start=1533
+  _globals['_PAUSEAUTOMATIONREQUEST']._serialized_end=1580
+  _globals['_ARCHIVEAUTOMATIONREQUEST']._serialized_start=1582
+  _globals['_ARCHIVEAUTOMATIONREQUEST']._serialized_end=1631
+  _globals['_GETAUTOMATIONREQUEST']._serialized_start=1633
+  _globals['_GETAUTOMATIONREQUEST']._serialized_end=1678
+  _globals['_LISTAUTOMATIONSREQUEST']._serialized_start=1680
+  _globals['_LISTAUTOMATIONSREQUEST']._serialized_end=1787
+  _globals['_LISTAUTOMATIONSRESPONSE']._serialized_start=1789
+  _globals['_LISTAUTOMATIONSRESPONSE']._serialized_end=1883
+  _globals['_AUTOMATIONSERVICE']._serialized_start=2195
+  _globals['_AUTOMATIONSERVICE']._serialized_end=2776
 # @@protoc_insertion_point(module_scope)
