@@ -114,12 +114,16 @@ async def finish(conn: Executor, job: Job) -> bool:
     """Mark the job done if its scheduler still holds it; False when its lease went to another one.
 
     A handler calls it in the transaction of its own effects, so that nobody sees them with the job
-    still pending; the loop calls it again after the handler, which changes nothing then (idempotent).
+    still pending; the loop calls it again after the handler, which then only reads (idempotent, and no
+    second commit to flush per job).
     """
     done = await conn.fetchval(
-        """UPDATE scheduled_jobs SET state = 'done', finished_at = coalesce(finished_at, now())
-           WHERE project_id = $1 AND job_id = $2 AND lease_owner = $3
-           RETURNING true""",
+        """WITH mine AS (SELECT state FROM scheduled_jobs
+                         WHERE project_id = $1 AND job_id = $2 AND lease_owner = $3),
+                marked AS (UPDATE scheduled_jobs SET state = 'done', finished_at = now()
+                           WHERE project_id = $1 AND job_id = $2 AND lease_owner = $3 AND state = 'pending'
+                           RETURNING true)
+           SELECT EXISTS (SELECT FROM marked) OR EXISTS (SELECT FROM mine WHERE state = 'done')""",
         job.project_id,
         job.job_id,
         job.owner,
