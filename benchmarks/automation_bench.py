@@ -16,8 +16,11 @@ so that every send step is judged by the pressure rules (their cost is the diffe
 Prints the events acknowledged per second; the trigger-to-send latency p50 / p99 of the messages sent at
 once (from the TrackEvents answer that acknowledged the event to the emulator's acceptance of its email:
 the event's ``seq`` property is printed in the subject, and the emulator notes when it accepted each one);
-where that time went, per stage, from the scheduler's rows (queued: from the event's commit to the job's
-claim; walk: the claim to the commit of its effects; send: that commit to the acceptance); then the timer
+where that time went, per stage, from the scheduler's rows (ingest: from the start of the event's
+transaction to its acknowledgement; queued: from then to the job's claim; slot: the claim to the start of
+the handler's transaction (a free slot of the scheduler's width); walk_and_send: from then to the
+acceptance: the walk's statements, its commit, the first attempt); the events the automations took per
+second, and the CPU per event taken; then the timer
 backlog's draining rate (every wait's timer made due at once, run to the last). The load average is
 printed before and after (the machine is shared). The last line is the JSON summary.
 """
@@ -26,23 +29,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import random
 import re
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
 import asyncpg
 import grpc
-import psutil
 from aiohttp import web
-from campaign_bench import configure, seed
+from campaign_bench import configure, emulator_process, seed, serve_emulator
 from google.protobuf import duration_pb2
 from herald_process import Kernel, cpu_report, herald_kernel
 
@@ -98,27 +96,6 @@ class _Dropped:
 
     def append(self, record: Any) -> None:
         pass
-
-
-def serve_emulator() -> None:
-    async def serve() -> None:
-        async with TimingSparkPost(port=0) as emulator:
-            print(emulator.endpoint, flush=True)
-            await asyncio.Event().wait()
-
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve())
-
-
-@contextlib.contextmanager
-def emulator_process() -> Iterator[tuple[str, psutil.Process]]:
-    popen = subprocess.Popen([sys.executable, __file__, "--emulator"], stdout=subprocess.PIPE, text=True)
-    try:
-        assert popen.stdout is not None
-        yield popen.stdout.readline().strip(), psutil.Process(popen.pid)
-    finally:
-        popen.terminate()
-        popen.wait()
 
 
 async def accepted(endpoint: str) -> dict[str, dict[int, float]]:
@@ -284,22 +261,35 @@ async def stages(dsn: str, acked: dict[int, float], sent: dict[int, float]) -> d
         )
     finally:
         await conn.close()
-    parts: dict[str, list[float]] = {"ack_to_queued": [], "queued": [], "walk": [], "send": []}
+    parts: dict[str, list[float]] = {"ingest": [], "queued": [], "slot": [], "walk_and_send": []}
     for row in rows:
         if row["seq"] is None:
             continue
         seq = int(float(row["seq"]))
         if seq not in sent or seq not in acked:
             continue
-        parts["ack_to_queued"].append(float(row["queued"]) - acked[seq])
+        parts["ingest"].append(acked[seq] - float(row["queued"]))
         parts["queued"].append(float(row["claimed"]) - float(row["queued"]))
-        parts["walk"].append(float(row["finished"]) - float(row["claimed"]))
-        parts["send"].append(sent[seq] - float(row["finished"]))
+        parts["slot"].append(float(row["finished"]) - float(row["claimed"]))
+        parts["walk_and_send"].append(sent[seq] - float(row["finished"]))
     return {name: spread(values) for name, values in parts.items()}
 
 
+async def done_jobs(dsn: str, kind: str) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return int(
+            await conn.fetchval(
+                "SELECT count(*) FROM scheduled_jobs WHERE kind = $1 AND state = 'done'", kind
+            )
+        )
+    finally:
+        await conn.close()
+
+
 async def drain_timers(dsn: str, patience: float) -> dict[str, Any]:
-    """Every pending wait made due now; how fast the schedulers run them down."""
+    """Every pending wait made due now; how many the schedulers run per second until none is left (or
+    ``patience`` ran out: events still queued make more waits meanwhile)."""
     conn = await asyncpg.connect(dsn)
     try:
         backlog = int(
@@ -309,28 +299,27 @@ async def drain_timers(dsn: str, patience: float) -> dict[str, Any]:
                    SELECT count(*) FROM due"""
             )
         )
+        before = await done_jobs(dsn, "automation.wait")
         began = time.perf_counter()
         left = backlog
         while left and time.perf_counter() - began < patience:
             await asyncio.sleep(0.5)
             left = int(
                 await conn.fetchval(
-                    "SELECT count(*) FROM scheduled_jobs WHERE kind = 'automation.wait' AND state = 'pending'"
+                    """SELECT count(*) FROM scheduled_jobs
+                       WHERE kind = 'automation.wait' AND state = 'pending' AND due_at <= now()"""
                 )
             )
         elapsed = time.perf_counter() - began
+        ran = await done_jobs(dsn, "automation.wait") - before
     finally:
         await conn.close()
-    return {
-        "timer_backlog": backlog,
-        "timer_backlog_left": left,
-        "timers_per_second": round((backlog - left) / elapsed) if elapsed else 0,
-    }
+    return {"timer_backlog": backlog, "timer_backlog_left": left, "timers_per_second": round(ran / elapsed)}
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     load_before = os.getloadavg()
-    with emulator_process() as (endpoint, emulator):
+    with emulator_process(__file__) as (endpoint, emulator):
         settings = {
             "channel_endpoints": json.dumps({EMAIL: endpoint}),
             "scheduler_width": str(args.width),
@@ -348,6 +337,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             print(f"offering {args.rate:,} events/s for {args.seconds} s ...", flush=True)
             cpu_before = {**kernel.cpu_seconds(), "emulator": sum(emulator.cpu_times()[:2])}
             began = time.perf_counter()
+            events_before = await done_jobs(dsn, "automation.event")
             offered = await offer(kernel, await profile_ids(dsn), args.rate, args.seconds, args.batch)
             acked = offered.pop("acked")
             # The messages of the last events: given the same patience as the offering took.
@@ -360,6 +350,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 await asyncio.sleep(1)
             cpu_after = {**kernel.cpu_seconds(), "emulator": sum(emulator.cpu_times()[:2])}
             elapsed = time.perf_counter() - began
+            taken = await done_jobs(dsn, "automation.event") - events_before
             at_once = {seq: at for prefix in AT_ONCE for seq, at in sent.get(prefix, {}).items()}
             latencies = [at_once[seq] - acked[seq] for seq in at_once if seq in acked]
             where = await stages(dsn, acked, at_once)
@@ -378,8 +369,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "stages": where,
         **drained,
         "cores": cpu_report(cpu_before, cpu_after, elapsed),
-        "kernel_us_per_event": round((cpu_after["kernel"] - cpu_before["kernel"]) / len(acked) * 1e6),
-        "postgres_us_per_event": round((cpu_after["postgres"] - cpu_before["postgres"]) / len(acked) * 1e6),
+        "events_taken": taken,
+        "events_taken_per_second": round(taken / elapsed),
+        # Ingestion and the automations' work, per event the automations took.
+        "kernel_us_per_event": round((cpu_after["kernel"] - cpu_before["kernel"]) / max(taken, 1) * 1e6),
+        "postgres_us_per_event": round(
+            (cpu_after["postgres"] - cpu_before["postgres"]) / max(taken, 1) * 1e6
+        ),
         "load_before": [round(x, 2) for x in load_before],
         "load_after": [round(x, 2) for x in os.getloadavg()],
     }
@@ -391,7 +387,8 @@ def report(result: dict[str, Any]) -> None:
         f"{result['events_per_second']:,} events/s acknowledged of {result['offered_rate']:,} offered "
         f"({result['failed']} failed); trigger-to-send p50 {result['latency_p50_ms']} ms, "
         f"p99 {result['latency_p99_ms']} ms over {result['sent_at_once']:,} emails sent at once "
-        f"({result['cart_abandoned_missing']} cart emails missing)",
+        f"({result['cart_abandoned_missing']} cart emails missing); the automations took "
+        f"{result['events_taken']:,} events ({result['events_taken_per_second']:,}/s)",
         flush=True,
     )
     for stage, figures in result["stages"].items():
@@ -416,7 +413,7 @@ def main() -> None:
     parser.add_argument("--emulator", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.emulator:
-        serve_emulator()
+        serve_emulator(TimingSparkPost)
         return
     result = asyncio.run(run(args))
     report(result)

@@ -72,6 +72,18 @@ def quiet_around_now_in(zone: ZoneInfo, action: Any) -> tuple[pressure_pb2.Quiet
     return quiet, stop.astimezone(UTC)
 
 
+async def ann_in_tokyo_at_night(  # type: ignore[no-untyped-def]
+    automations, templates, profiles, pressure, configured, quiet: pressure_pb2.QuietHours
+) -> pb.Automation:
+    """``quiet`` set as the project's quiet hours, an active automation emailing "Hello" at once, and ann
+    living in Tokyo."""
+    await set_rules(pressure, configured, quiet_hours=quiet)
+    hello = await saved_template(templates, configured, "Hello")
+    made = await active(automations, configured, automation([send("mail", hello, "end"), end()]))
+    await person(profiles, configured, "ann", email=ANN, first_name="Ann", timezone="Asia/Tokyo")
+    return made
+
+
 async def test_a_cap_counts_automation_and_bulk_messages_together_and_transactional_ones_go(
     automations,
     templates,
@@ -165,10 +177,7 @@ async def test_quiet_hours_in_the_recipients_zone_delay_the_step_until_they_end(
     automations, templates, profiles, pressure, configured, sparkpost, quiet_session_scheduler, server, db
 ) -> None:
     quiet, ends = quiet_around_now_in(TOKYO, pressure_pb2.QUIET_HOURS_ACTION_DELAY)
-    await set_rules(pressure, configured, quiet_hours=quiet)
-    hello = await saved_template(templates, configured, "Hello")
-    made = await active(automations, configured, automation([send("mail", hello, "end"), end()]))
-    await person(profiles, configured, "ann", email=ANN, first_name="Ann", timezone="Asia/Tokyo")
+    made = await ann_in_tokyo_at_night(automations, templates, profiles, pressure, configured, quiet)
     await person(profiles, configured, "bob", email="bob@example.com", first_name="Bob")
     await track(profiles, configured, "ann", "cart_abandoned", item="x")
     await track(profiles, configured, "bob", "cart_abandoned", item="y")
@@ -202,10 +211,7 @@ async def test_quiet_hours_set_to_drop_drop_the_message_and_the_profile_walks_on
     automations, templates, profiles, pressure, configured, sparkpost, quiet_session_scheduler, server, db
 ) -> None:
     quiet, _ = quiet_around_now_in(TOKYO, pressure_pb2.QUIET_HOURS_ACTION_DROP)
-    await set_rules(pressure, configured, quiet_hours=quiet)
-    hello = await saved_template(templates, configured, "Hello")
-    made = await active(automations, configured, automation([send("mail", hello, "end"), end()]))
-    await person(profiles, configured, "ann", email=ANN, first_name="Ann", timezone="Asia/Tokyo")
+    made = await ann_in_tokyo_at_night(automations, templates, profiles, pressure, configured, quiet)
     await track(profiles, configured, "ann", "cart_abandoned", item="x")
     assert await server.kernel.scheduler.run_due() == 1
     assert subjects_to(sparkpost, ANN) == []
