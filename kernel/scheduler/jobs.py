@@ -4,6 +4,12 @@ A timer is named by (project, kind, key): scheduling one that exists does nothin
 (its first run's lease expired, or a crash came between its work and :func:`finish`) schedules the next
 timer once. Claims take the due timers with ``FOR UPDATE SKIP LOCKED``: schedulers in several kernels
 never wait on each other, and a timer is in one scheduler's hands at a time, until its lease runs out.
+
+A timer whose payload names a profile (``profile_id``) is claimed only once every earlier pending timer of
+that profile is the claiming scheduler's: one scheduler holds a profile's due timers, and runs them in due
+order (:mod:`kernel.scheduler.lanes`), so an automation's exit event never overtakes the entry before it,
+whichever kernels poll. A timer left so waits for the next claim; one that failed holds its profile's later
+timers back in other schedulers until it is run.
 """
 
 from __future__ import annotations
@@ -46,9 +52,15 @@ class PendingJob:
 
 _CLAIM = """
 WITH due AS (
-    SELECT project_id, job_id FROM scheduled_jobs
+    SELECT project_id, job_id FROM scheduled_jobs j
     WHERE state = 'pending' AND due_at <= now() AND (lease_until IS NULL OR lease_until < now())
       AND kind = any($4::text[])
+      AND NOT (payload ? 'profile_id' AND EXISTS (
+          SELECT FROM scheduled_jobs earlier
+          WHERE earlier.project_id = j.project_id AND earlier.state = 'pending'
+            AND earlier.payload ? 'profile_id'
+            AND earlier.payload ->> 'profile_id' = j.payload ->> 'profile_id'
+            AND earlier.due_at < j.due_at AND earlier.lease_owner IS DISTINCT FROM $1))
     ORDER BY due_at
     LIMIT $3
     FOR UPDATE SKIP LOCKED

@@ -32,7 +32,7 @@ Handler = Callable[[Job], Awaitable[None]]
 #: How long a claimed timer stays with its scheduler: far longer than any handler takes, so that only a
 #: scheduler that died lets another run it again.
 LEASE_SECONDS = 300.0
-#: Timers claimed per poll; a poll that claims this many polls again at once.
+#: Timers claimed at once; a poll claims again until it finds none due.
 CLAIM_LIMIT = 20
 
 
@@ -77,7 +77,9 @@ class Scheduler:
                 )
                 for job in claimed:
                     lanes.add(job)
-                if len(claimed) < CLAIM_LIMIT:
+                # Until a claim finds nothing: the one before may have left a profile's later timers
+                # behind its earlier ones (see kernel.scheduler.jobs), which are this scheduler's now.
+                if not claimed:
                     return await lanes.drain()
         except asyncio.CancelledError:
             await lanes.cancel()
