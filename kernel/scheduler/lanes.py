@@ -9,10 +9,13 @@ previous one holds no slot, so one busy profile never idles the others.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Awaitable, Callable, Hashable
 
 from kernel.scheduler.jobs import Job
+
+log = logging.getLogger(__name__)
 
 Runner = Callable[[Job], Awaitable[int]]
 
@@ -71,5 +74,11 @@ class Lanes:
         self._running.discard(task)
         if self._tails.get(lane) is task:
             del self._tails[lane]
-        if not task.cancelled() and task.exception() is None:
-            self._ran += task.result()
+        if task.cancelled():
+            return
+        if (error := task.exception()) is not None:
+            # The runner logs its handler's failures; this is the database failing under it (the job
+            # stays pending, run again when its lease expires).
+            log.error("a timer's run failed", exc_info=error)
+            return
+        self._ran += task.result()
