@@ -393,3 +393,29 @@ async def test_the_entry_filter_and_the_cap_turn_profiles_away(
         pb.GetAutomationRequest(automation_id=made.automation_id), metadata=configured.auth
     )
     assert found.profiles_inside == 1
+
+
+async def test_an_exit_event_tracked_right_after_the_entering_one_never_overtakes_it(
+    automations, templates, profiles, configured, sparkpost, server, quiet_session_scheduler, db
+) -> None:
+    """Each profile's two events are queued together and the scheduler runs several profiles' at once:
+    the exit event still runs after the entry it removes (a profile's timers keep their order)."""
+    reminder = await saved_template(templates, configured, "Your cart")
+    made = await active(
+        automations,
+        configured,
+        automation(
+            [wait("hour", 3600, "remind"), send("remind", reminder, "end"), end()],
+            exit_events=["order_completed"],
+        ),
+    )
+    people = [f"p{index}" for index in range(8)]
+    for custom_id in people:
+        await person(profiles, configured, custom_id, email=f"{custom_id}@example.com")
+    for custom_id in people:
+        await track(profiles, configured, custom_id, "cart_abandoned", item="x")
+        await track(profiles, configured, custom_id, "order_completed")
+    assert await server.kernel.scheduler.run_due() == 16
+    assert sorted(await entries(db, configured, made.automation_id)) == [
+        (custom_id, "left", "exit_event", 1) for custom_id in people
+    ]
