@@ -121,11 +121,10 @@ async def test_a_matching_event_enters_the_profile_and_its_email_goes_out_with_w
     assert [tuple(row) for row in facts] == [("remind", "message", "ann@example.com")]
 
 
-async def test_a_wait_then_a_send_and_an_exit_event_removes_a_waiting_profile(
-    automations, templates, profiles, configured, sparkpost, settings, quiet_session_scheduler, db
-) -> None:
+async def cart_reminder_after_an_hour(automations, templates, configured) -> pb.Automation:  # type: ignore[no-untyped-def]
+    """Active: an hour's wait, then a "Your cart" email; "order_completed" takes the profile out."""
     reminder = await saved_template(templates, configured, "Your cart")
-    made = await active(
+    return await active(
         automations,
         configured,
         automation(
@@ -133,6 +132,12 @@ async def test_a_wait_then_a_send_and_an_exit_event_removes_a_waiting_profile(
             exit_events=["order_completed"],
         ),
     )
+
+
+async def test_a_wait_then_a_send_and_an_exit_event_removes_a_waiting_profile(
+    automations, templates, profiles, configured, sparkpost, settings, quiet_session_scheduler, db
+) -> None:
+    made = await cart_reminder_after_an_hour(automations, templates, configured)
     await person(profiles, configured, "ann", email="ann@example.com", first_name="Ann")
     await person(profiles, configured, "bob", email="bob@example.com", first_name="Bob")
     async with timer_kernel(settings, sparkpost):
@@ -400,15 +405,7 @@ async def test_an_exit_event_tracked_right_after_the_entering_one_never_overtake
 ) -> None:
     """Each profile's two events are queued together and the scheduler runs several profiles' at once:
     the exit event still runs after the entry it removes (a profile's timers keep their order)."""
-    reminder = await saved_template(templates, configured, "Your cart")
-    made = await active(
-        automations,
-        configured,
-        automation(
-            [wait("hour", 3600, "remind"), send("remind", reminder, "end"), end()],
-            exit_events=["order_completed"],
-        ),
-    )
+    made = await cart_reminder_after_an_hour(automations, templates, configured)
     people = [f"p{index}" for index in range(8)]
     for custom_id in people:
         await person(profiles, configured, custom_id, email=f"{custom_id}@example.com")
