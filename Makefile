@@ -7,7 +7,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run demo test lint protos-check protos-release bench-locust bench-ingest bench-calls bench-sender bench-campaign bench-send-cost bench-push bench-webhooks bench-import bench-import-pg-cost bench-upsert bench-trigger-cost bench-segment protos
+.PHONY: run demo test lint protos-check protos-release bench-locust bench-ingest bench-calls bench-sender bench-campaign bench-send-cost bench-push bench-webhooks bench-import bench-import-pg-cost bench-upsert bench-trigger-cost bench-segment bench-automation protos
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -79,6 +79,9 @@ bench-sender: $(VENV)/.installed-test
 
 bench-campaign: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/campaign_bench.py
+
+bench-automation: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/automation_bench.py
 
 bench-send-cost: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/send_cost_bench.py

@@ -92,9 +92,12 @@ class _Counted:
         return self._owner.recipients
 
 
-def serve_emulator() -> None:
+def serve_emulator(emulator_class: type[SparkPostEmulator] | None = None) -> None:
+    """Serve ``emulator_class`` (the counting one by default) until interrupted, its address printed."""
+    made = emulator_class or CountingSparkPost
+
     async def serve() -> None:
-        async with CountingSparkPost(port=0) as emulator:
+        async with made(port=0) as emulator:  # type: ignore[call-arg]
             print(emulator.endpoint, flush=True)
             await asyncio.Event().wait()
 
@@ -103,8 +106,9 @@ def serve_emulator() -> None:
 
 
 @contextlib.contextmanager
-def emulator_process() -> Iterator[tuple[str, psutil.Process]]:
-    popen = subprocess.Popen([sys.executable, __file__, "--emulator"], stdout=subprocess.PIPE, text=True)
+def emulator_process(script: str = __file__) -> Iterator[tuple[str, psutil.Process]]:
+    """The emulator that ``script --emulator`` serves, in a process of its own: its address."""
+    popen = subprocess.Popen([sys.executable, script, "--emulator"], stdout=subprocess.PIPE, text=True)
     try:
         assert popen.stdout is not None
         yield popen.stdout.readline().strip(), psutil.Process(popen.pid)

@@ -109,7 +109,7 @@ class Kernel:
         senders = SenderPool(channels, configs, settings.channel_endpoints)
         sends = Sends(db.pool, channels, configs, settings.default_wave_rate, limits)
         projects = Projects(db.pool)
-        scheduler = Scheduler(db.pool, settings.scheduler_poll_seconds)
+        scheduler = Scheduler(db.pool, settings.scheduler_poll_seconds, settings.scheduler_width)
         templates = TemplateStore(db.pool)
         campaign_sender = CampaignSender(db.pool, sends, templates, projects)
         scheduler.register(OCCURRENCE, OccurrenceRunner(db.pool, campaign_sender, projects))

@@ -175,6 +175,13 @@ class Settings(BaseSettings):
         "occurrences of the next two days as timers: a date written less than this long before its time "
         "of day may be missed that time.",
     )
+    scheduler_width: int = Field(
+        4,
+        ge=1,
+        description="Due timers each kernel runs at once (each holds one of the kernel's database "
+        "connections while it runs): automation events and waits of different profiles side by side, "
+        "one profile's always in due order.",
+    )
     database_url: str = Field(
         "",
         description="PostgreSQL DSN (postgresql://user:pass@host:5432/db). Empty: an embedded PostgreSQL "

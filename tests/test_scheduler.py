@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -110,3 +111,64 @@ async def test_the_scheduler_loop_runs_a_timer_stored_while_it_sleeps_when_woken
         assert [run for run, _ in recorder.runs] == [key]
     finally:
         await running.stop()
+
+
+class ProfileOrder:
+    """Timers of five profiles, eight each, due in order; a handler that notes each profile's runs and
+    whether two of one profile overlapped, and takes uneven times (so that a later timer of a profile
+    would overtake an earlier one if nothing kept them in order)."""
+
+    def __init__(self) -> None:
+        self.profiles = [str(uuid.uuid4()) for _ in range(5)]
+        self.runs: dict[str, list[int]] = {profile: [] for profile in self.profiles}
+        self.running: set[str] = set()
+        self.overlapped: list[int] = []
+        self.clashes = 0
+
+    async def schedule(self, db, project) -> None:  # type: ignore[no-untyped-def]
+        start = datetime.now(UTC) - timedelta(minutes=1)
+        for index in range(8):
+            for rank, profile in enumerate(self.profiles):
+                due = start + timedelta(milliseconds=10 * index + rank)
+                payload = {"profile_id": profile}
+                await schedule(db, project.project_id, KIND, f"{profile}/{index}", due, payload)
+
+    async def run(self, job: Job) -> None:
+        profile, index = job.key.split("/")
+        self.clashes += profile in self.running
+        self.running.add(profile)
+        self.overlapped.append(len(self.running))
+        await asyncio.sleep(0.002 * ((5 * int(index) + self.profiles.index(profile)) % 7))
+        self.runs[profile].append(int(index))
+        self.running.discard(profile)
+
+    def in_due_order(self) -> bool:
+        """Each profile's timers ran once each, in due order, one at a time."""
+        return self.runs == {profile: list(range(8)) for profile in self.profiles} and not self.clashes
+
+
+def wide_scheduler(db, order: ProfileOrder) -> Scheduler:  # type: ignore[no-untyped-def]
+    made = Scheduler(db, poll_seconds=0.05, width=8)
+    made.register(KIND, order.run)
+    return made
+
+
+async def test_timers_run_side_by_side_and_each_profiles_in_due_order(db, project) -> None:
+    order = ProfileOrder()
+    await order.schedule(db, project)
+    assert await wide_scheduler(db, order).run_due() == 40
+    assert order.in_due_order()
+    assert max(order.overlapped) > 1, "profiles ran side by side"
+
+
+async def test_two_schedulers_keep_each_profiles_timers_in_due_order(db, project) -> None:
+    """A claim leaves a profile's timer while an earlier one of that profile is another scheduler's or
+    not claimed yet: two kernels never run one profile's timers at once, nor out of order."""
+    order = ProfileOrder()
+    await order.schedule(db, project)
+    first, second = wide_scheduler(db, order), wide_scheduler(db, order)
+    ran = 0
+    for _ in range(40):  # a poll leaves a profile's later timers to the next
+        ran += sum(await asyncio.gather(first.run_due(), second.run_due()))
+    assert ran == 40
+    assert order.in_due_order()

@@ -13,6 +13,7 @@ from herald.v1 import stats_pb2_grpc
 from kernel.api.status import rpc
 from kernel.api.timestamps import from_datetime
 from kernel.auth import Caller
+from kernel.engage.automations.facts import Fact
 from kernel.stats.automation_stats import AutomationFigures, Passage, automation_stats
 from kernel.stats.campaign_stats import campaign_stats, export_campaign_rows
 from kernel.stats.figures import FIGURES, Figures, share
@@ -48,14 +49,15 @@ def _passage(passage: Passage) -> pb.AutomationFigures:
         completed=reasons.get("completed", 0),
         exited_by_exit_event=reasons.get("exit_event", 0),
         archived=reasons.get("archived", 0),
-        messages=facts.get("message", 0),
+        messages=facts.get(Fact.MESSAGE, 0),
         **messages,
         converted=passage.converted,
         facts=facts,
-        checkpoints=facts.get("checkpoint", 0),
-        capped=facts.get("capped", 0),
-        delayed=facts.get("delayed", 0),
-        dropped=facts.get("dropped", 0),
+        checkpoints=facts.get(Fact.CHECKPOINT, 0),
+        capped=facts.get(Fact.CAPPED, 0),
+        grace_period=facts.get(Fact.GRACE_PERIOD, 0),
+        quiet_hours_dropped=facts.get(Fact.QUIET_HOURS_DROPPED, 0),
+        quiet_hours_delayed=facts.get(Fact.QUIET_HOURS_DELAYED, 0),
     )
 
 

@@ -4,6 +4,12 @@ A timer is named by (project, kind, key): scheduling one that exists does nothin
 (its first run's lease expired, or a crash came between its work and :func:`finish`) schedules the next
 timer once. Claims take the due timers with ``FOR UPDATE SKIP LOCKED``: schedulers in several kernels
 never wait on each other, and a timer is in one scheduler's hands at a time, until its lease runs out.
+
+A timer whose payload names a profile (``profile_id``) is claimed only once every earlier pending timer of
+that profile is the claiming scheduler's: one scheduler holds a profile's due timers, and runs them in due
+order (:mod:`kernel.scheduler.lanes`), so an automation's exit event never overtakes the entry before it,
+whichever kernels poll. A timer left so waits for the next claim; one that failed holds its profile's later
+timers back in other schedulers until it is run.
 """
 
 from __future__ import annotations
@@ -46,9 +52,15 @@ class PendingJob:
 
 _CLAIM = """
 WITH due AS (
-    SELECT project_id, job_id FROM scheduled_jobs
+    SELECT project_id, job_id FROM scheduled_jobs j
     WHERE state = 'pending' AND due_at <= now() AND (lease_until IS NULL OR lease_until < now())
       AND kind = any($4::text[])
+      AND NOT (payload ? 'profile_id' AND EXISTS (
+          SELECT FROM scheduled_jobs earlier
+          WHERE earlier.project_id = j.project_id AND earlier.state = 'pending'
+            AND earlier.payload ? 'profile_id'
+            AND earlier.payload ->> 'profile_id' = j.payload ->> 'profile_id'
+            AND earlier.due_at < j.due_at AND earlier.lease_owner IS DISTINCT FROM $1))
     ORDER BY due_at
     LIMIT $3
     FOR UPDATE SKIP LOCKED
@@ -114,12 +126,16 @@ async def finish(conn: Executor, job: Job) -> bool:
     """Mark the job done if its scheduler still holds it; False when its lease went to another one.
 
     A handler calls it in the transaction of its own effects, so that nobody sees them with the job
-    still pending; the loop calls it again after the handler, which changes nothing then (idempotent).
+    still pending; the loop calls it again after the handler, which then only reads (idempotent, and no
+    second commit to flush per job).
     """
     done = await conn.fetchval(
-        """UPDATE scheduled_jobs SET state = 'done', finished_at = coalesce(finished_at, now())
-           WHERE project_id = $1 AND job_id = $2 AND lease_owner = $3
-           RETURNING true""",
+        """WITH mine AS (SELECT state FROM scheduled_jobs
+                         WHERE project_id = $1 AND job_id = $2 AND lease_owner = $3),
+                marked AS (UPDATE scheduled_jobs SET state = 'done', finished_at = now()
+                           WHERE project_id = $1 AND job_id = $2 AND lease_owner = $3 AND state = 'pending'
+                           RETURNING true)
+           SELECT EXISTS (SELECT FROM marked) OR EXISTS (SELECT FROM mine WHERE state = 'done')""",
         job.project_id,
         job.job_id,
         job.owner,

@@ -1,5 +1,8 @@
 """The scheduler loop each kernel runs: claim the due timers, run each kind's handler, mark them done.
 
+Claimed timers run concurrently, up to the scheduler's width, one profile's in due order
+(:mod:`kernel.scheduler.lanes`); the next claim waits for room, so a kernel holds no more than it runs.
+
 Several kernels run it against one database: claims skip what another holds, so a due timer is run by one
 of them. A kernel that stops (or dies) with timers due finds them still pending when it, or any other,
 polls again: they run late, once each, and the delay is logged. A handler that fails leaves its timer
@@ -20,6 +23,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from kernel.scheduler.jobs import Job, claim, finish
+from kernel.scheduler.lanes import Lanes
 
 log = logging.getLogger(__name__)
 
@@ -28,16 +32,18 @@ Handler = Callable[[Job], Awaitable[None]]
 #: How long a claimed timer stays with its scheduler: far longer than any handler takes, so that only a
 #: scheduler that died lets another run it again.
 LEASE_SECONDS = 300.0
-#: Timers claimed per poll; a poll that claims this many polls again at once.
+#: Timers claimed at once; a poll claims again until it finds none due.
 CLAIM_LIMIT = 20
 
 
 class Scheduler:
     """Runs due timers until stopped; ``wake`` makes it poll now (a timer due at once was stored)."""
 
-    def __init__(self, pool: asyncpg.Pool, poll_seconds: float) -> None:
+    def __init__(self, pool: asyncpg.Pool, poll_seconds: float, width: int = 1) -> None:
+        """``width``: timers run at once (each holds a database connection while it runs)."""
         self._pool = pool
         self._poll_seconds = poll_seconds
+        self._width = width
         self._handlers: dict[str, Handler] = {}
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -62,13 +68,25 @@ class Scheduler:
 
     async def run_due(self) -> int:
         """One poll: run every due timer this scheduler can claim; how many it ran."""
-        ran = 0
-        while True:
-            claimed = await claim(self._pool, self.owner, LEASE_SECONDS, CLAIM_LIMIT, list(self._handlers))
-            for job in claimed:
-                ran += await self._run_one(job)
-            if len(claimed) < CLAIM_LIMIT:
-                return ran
+        lanes = Lanes(self._width, self._run_one)
+        try:
+            while True:
+                await lanes.room()
+                claimed = await claim(
+                    self._pool, self.owner, LEASE_SECONDS, CLAIM_LIMIT, list(self._handlers)
+                )
+                for job in claimed:
+                    lanes.add(job)
+                # Until a claim finds nothing: the one before may have left a profile's later timers
+                # behind its earlier ones (see kernel.scheduler.jobs), which are this scheduler's now.
+                if not claimed:
+                    return await lanes.drain()
+        except asyncio.CancelledError:
+            await lanes.cancel()
+            raise
+        except (asyncpg.PostgresError, OSError):
+            await lanes.drain()  # the timers under way finish; the poll's failure is the loop's to log
+            raise
 
     async def _run(self) -> None:
         while True:

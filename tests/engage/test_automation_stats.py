@@ -167,7 +167,8 @@ async def test_an_automations_figures_add_up_per_version_and_step_with_reports_a
     await db.execute(
         """INSERT INTO automation_step_facts (project_id, automation_id, version, step_id, entry_id, fact)
            SELECT project_id, automation_id, version, 'hour', entry_id, fact
-           FROM automation_entries, unnest(ARRAY['checkpoint', 'capped', 'capped', 'cooled_down']) AS fact
+           FROM automation_entries,
+                unnest(ARRAY['checkpoint', 'capped', 'capped', 'quiet_hours_delayed', 'cooled_down']) AS fact
            WHERE project_id = $1 AND automation_id = $2 AND profile_id = $3""",
         configured.project_id,
         uuid.UUID(made.automation_id),
@@ -185,8 +186,20 @@ async def test_an_automations_figures_add_up_per_version_and_step_with_reports_a
     assert total.entered == total.inside + sum(total.left_by_reason.values())
     assert (total.messages, total.sent, total.delivered, total.opened, total.clicked) == (8, 8, 3, 2, 1)
     assert total.converted == 2
-    assert dict(total.facts) == {"message": 8, "checkpoint": 1, "capped": 2, "cooled_down": 1}
-    assert (total.checkpoints, total.capped, total.delayed, total.dropped) == (1, 2, 0, 0)
+    assert dict(total.facts) == {
+        "message": 8,
+        "checkpoint": 1,
+        "capped": 2,
+        "quiet_hours_delayed": 1,
+        "cooled_down": 1,
+    }
+    assert (
+        total.checkpoints,
+        total.capped,
+        total.grace_period,
+        total.quiet_hours_dropped,
+        total.quiet_hours_delayed,
+    ) == (1, 2, 0, 0, 1)
     assert stats.rates.conversion == pytest.approx(2 / 5)
     (version,) = stats.versions
     assert version.version == 1 and version.total == total
@@ -203,7 +216,12 @@ async def test_an_automations_figures_add_up_per_version_and_step_with_reports_a
         "end": {"left": 3},
     }
     (mail, hour) = [s for s in version.steps if s.step_id in ("mail", "hour")]
-    assert dict(hour.figures.facts) == {"checkpoint": 1, "capped": 2, "cooled_down": 1}
+    assert dict(hour.figures.facts) == {
+        "checkpoint": 1,
+        "capped": 2,
+        "quiet_hours_delayed": 1,
+        "cooled_down": 1,
+    }
     assert (mail.rates.delivery, mail.rates.open, mail.rates.conversion) == pytest.approx(
         (2 / 5, 1 / 2, 1 / 5)
     )

@@ -108,11 +108,10 @@ async def test_a_matching_event_enters_the_profile_and_its_email_goes_out_with_w
     assert [tuple(row) for row in facts] == [("remind", "message", "ann@example.com")]
 
 
-async def test_a_wait_then_a_send_and_an_exit_event_removes_a_waiting_profile(
-    automations, templates, profiles, configured, sparkpost, settings, quiet_session_scheduler, db
-) -> None:
+async def cart_reminder_after_an_hour(automations, templates, configured) -> pb.Automation:  # type: ignore[no-untyped-def]
+    """Active: an hour's wait, then a "Your cart" email; "order_completed" takes the profile out."""
     reminder = await saved_template(templates, configured, "Your cart")
-    made = await active(
+    return await active(
         automations,
         configured,
         automation(
@@ -120,6 +119,12 @@ async def test_a_wait_then_a_send_and_an_exit_event_removes_a_waiting_profile(
             exit_events=["order_completed"],
         ),
     )
+
+
+async def test_a_wait_then_a_send_and_an_exit_event_removes_a_waiting_profile(
+    automations, templates, profiles, configured, sparkpost, settings, quiet_session_scheduler, db
+) -> None:
+    made = await cart_reminder_after_an_hour(automations, templates, configured)
     await person(profiles, configured, "ann", email="ann@example.com", first_name="Ann")
     await person(profiles, configured, "bob", email="bob@example.com", first_name="Bob")
     async with timer_kernel(settings, sparkpost):
@@ -372,10 +377,29 @@ async def test_the_entry_filter_and_the_cap_turn_profiles_away(
     for custom_id, country in (("ann", "DE"), ("bea", "FR"), ("cyd", "FR")):
         await person(profiles, configured, custom_id, email=f"{custom_id}@example.com", country=country)
         await track(profiles, configured, custom_id, "cart_abandoned", item="x")
-    await server.kernel.scheduler.run_due()
+        # One at a time: events of different profiles run side by side, in no set order.
+        await server.kernel.scheduler.run_due()
     # ann is not in France; cyd found bea inside, at the cap.
     assert await entries(db, configured, made.automation_id) == [("bea", "inside", None, 1)]
     found = await automations.GetAutomation(
         pb.GetAutomationRequest(automation_id=made.automation_id), metadata=configured.auth
     )
     assert found.profiles_inside == 1
+
+
+async def test_an_exit_event_tracked_right_after_the_entering_one_never_overtakes_it(
+    automations, templates, profiles, configured, sparkpost, server, quiet_session_scheduler, db
+) -> None:
+    """Each profile's two events are queued together and the scheduler runs several profiles' at once:
+    the exit event still runs after the entry it removes (a profile's timers keep their order)."""
+    made = await cart_reminder_after_an_hour(automations, templates, configured)
+    people = [f"p{index}" for index in range(8)]
+    for custom_id in people:
+        await person(profiles, configured, custom_id, email=f"{custom_id}@example.com")
+    for custom_id in people:
+        await track(profiles, configured, custom_id, "cart_abandoned", item="x")
+        await track(profiles, configured, custom_id, "order_completed")
+    assert await server.kernel.scheduler.run_due() == 16
+    assert sorted(await entries(db, configured, made.automation_id)) == [
+        (custom_id, "left", "exit_event", 1) for custom_id in people
+    ]

@@ -20,6 +20,14 @@ class Fact(StrEnum):
     MESSAGE = "message"
     #: The entry passed a checkpoint step (its name is the step's, in the automation version).
     CHECKPOINT = "checkpoint"
+    #: The project's pressure rules kept the step's message (no message is stored), one fact per reason
+    #: (:class:`kernel.engage.pressure.Reason`): a frequency cap was reached, the grace period since the
+    #: profile's last marketing message had not passed, it was due in quiet hours (dropped, or delayed to
+    #: their end, when the step is judged again).
+    CAPPED = "capped"
+    GRACE_PERIOD = "grace_period"
+    QUIET_HOURS_DROPPED = "quiet_hours_dropped"
+    QUIET_HOURS_DELAYED = "quiet_hours_delayed"
 
 
 async def record(

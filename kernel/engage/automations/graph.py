@@ -15,7 +15,7 @@ from enum import StrEnum
 from google.protobuf.duration_pb2 import Duration
 
 from herald.v1 import automations_pb2 as pb
-from herald.v1 import segments_pb2
+from herald.v1 import messages_pb2, segments_pb2
 from kernel.engage.automations.step_kinds import (
     KINDS,
     SELF_DIRECTED,
@@ -44,6 +44,8 @@ MAX_STEPS = 100
 MAX_EXIT_EVENTS = 100
 STEP_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_WAIT_SECONDS = 366 * 86_400
+#: Channels a send step tries after its first (a channel at most once).
+MAX_FALLBACKS = 9
 MAX_REENTRY_PERIOD_SECONDS = 3660 * 86_400
 
 
@@ -68,12 +70,29 @@ class Wait:
 
 
 @dataclass(frozen=True, slots=True)
+class SendChoice:
+    """A channel a send step may use, with its template."""
+
+    channel: str
+    template_id: str
+    #: 0 until the save fixes it to the latest version (see :func:`kernel.engage.automations.views`).
+    template_version: int
+
+
+@dataclass(frozen=True, slots=True)
 class Send:
     channel: str
     template_id: str
     #: 0 until the save fixes it to the latest version (see :func:`kernel.engage.automations.views`).
     template_version: int
     next: str
+    #: The channels to try after ``channel``, in order (the preferred reachable channel).
+    fallbacks: tuple[SendChoice, ...] = ()
+
+    @property
+    def choices(self) -> tuple[SendChoice, ...]:
+        """Every channel of the step, in priority order."""
+        return (SendChoice(self.channel, self.template_id, self.template_version), *self.fallbacks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,13 +238,32 @@ def _step(message: pb.Step, field: str, vocabulary: Vocabulary, limits: Attribut
             MAX_WAIT_SECONDS,
         )
     send = message.send
-    if not send.channel:
-        raise InvalidArgument("required", f"{field}.send.channel")
-    if not send.template.template_id:
-        raise InvalidArgument("required", f"{field}.send.template.template_id")
-    if send.template.version < 0:
-        raise InvalidArgument("0 (the latest) or a version number", f"{field}.send.template.version")
-    return Send(send.channel, send.template.template_id, send.template.version, message.next)
+    first = _send_choice(send.channel, send.template, f"{field}.send")
+    if len(send.fallbacks) > MAX_FALLBACKS:
+        raise InvalidArgument(f"at most {MAX_FALLBACKS} channels", f"{field}.send.fallbacks")
+    fallbacks = tuple(
+        _send_choice(f.channel, f.template, f"{field}.send.fallbacks[{i}]")
+        for i, f in enumerate(send.fallbacks)
+    )
+    seen = {first.channel}
+    for index, fallback in enumerate(fallbacks):
+        if fallback.channel in seen:
+            raise InvalidArgument(
+                f"channel {fallback.channel!r} is already in the step",
+                f"{field}.send.fallbacks[{index}].channel",
+            )
+        seen.add(fallback.channel)
+    return Send(first.channel, first.template_id, first.template_version, message.next, fallbacks)
+
+
+def _send_choice(channel: str, template: messages_pb2.TemplateRef, field: str) -> SendChoice:
+    if not channel:
+        raise InvalidArgument("required", f"{field}.channel")
+    if not template.template_id:
+        raise InvalidArgument("required", f"{field}.template.template_id")
+    if template.version < 0:
+        raise InvalidArgument("0 (the latest) or a version number", f"{field}.template.version")
+    return SendChoice(channel, template.template_id, template.version)
 
 
 def _check_graph(messages: Sequence[pb.Step], steps: Mapping[str, Step]) -> None:

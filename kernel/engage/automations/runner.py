@@ -28,6 +28,7 @@ from kernel.engage.automations.awaited import awaits
 from kernel.engage.automations.graph import WAIT_STEPS, End, Graph, Reentry, Send
 from kernel.engage.automations.graphs import Graphs
 from kernel.engage.automations.matching import event_matches, profile_matches
+from kernel.engage.automations.pressure import Held
 from kernel.engage.automations.sending import Planned, StepSender
 from kernel.engage.automations.step_kinds import Redirect
 from kernel.engage.automations.stepping import StepTaker
@@ -129,9 +130,10 @@ class AutomationRunner:
             # Done first: the walk may drop the entry's pending timers (it ends), this one not among them.
             await _finish(conn, job)
             graph = await self._graphs.get(conn, job.project_id, entry.automation_id, entry.version)
-            wait = graph.steps[entry.step_id]
-            assert isinstance(wait, WAIT_STEPS)
-            planned = await self._walk(conn, job.project_id, graph, entry, after_timer(wait))
+            step = graph.steps[entry.step_id]
+            # A send step waits when the pressure rules delayed its message: it is taken again.
+            resume = after_timer(step) if isinstance(step, WAIT_STEPS) else entry.step_id
+            planned = await self._walk(conn, job.project_id, graph, entry, resume)
         await self.attempt(planned)
 
     async def _exit(
@@ -251,7 +253,11 @@ class AutomationRunner:
                 step_id = await self._steps.take(conn, project_id, entry, step_id, step)
                 continue
             message = await self._sender.plan(conn, project_id, entry, step_id, step)
-            if message is not None:
+            if isinstance(message, Held) and message.until is not None:
+                entry = await store.move(conn, project_id, entry, step_id, message.until)
+                await schedule_wait(conn, project_id, entry, message.until)
+                return planned
+            if isinstance(message, Planned):
                 planned.append(message)
             step_id = step.next
 

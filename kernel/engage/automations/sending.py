@@ -1,4 +1,5 @@
-"""A send step: one marketing message (a saved template on one channel) to the profile inside.
+"""A send step: one marketing message (a saved template on one channel) to the profile inside, on the first
+of the step's channels that reaches it (the preferred reachable channel).
 
 The message is planned in the transaction that moves the profile on (its row in ``messages``, with its id
 and rendered content, leased as SendTransactional leases its own), and attempted once that transaction
@@ -7,7 +8,8 @@ runs again), a crash after it leaves a message that a sender worker sends when i
 the same id; a failed attempt is retried by the workers under the bulk sends' policy.
 
 A profile that opted out of marketing on the channel's consent scope, an address on the marketing
-suppression list, and a profile without an address on the channel get no message.
+suppression list, and a profile without an address on the channel get no message; nor does one the
+project's marketing pressure rules keep from it now (:mod:`kernel.engage.automations.pressure`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from kernel.delivery.transactional import TransactionalSender
 from kernel.delivery.translations import Translations, with_defaults
 from kernel.engage.automations import facts
 from kernel.engage.automations.facts import Fact
-from kernel.engage.automations.graph import Send
+from kernel.engage.automations.graph import Send, SendChoice
+from kernel.engage.automations.pressure import Held, hold
 from kernel.engage.automations.store import Entry
 from kernel.engage.templates.sending import translations_of
 from kernel.engage.templates.store import TemplateStore
@@ -72,22 +75,18 @@ class StepSender:
         entry: Entry,
         step_id: str,
         step: Send,
-    ) -> Planned | None:
-        """Store the step's message for the entry's profile, recorded as the step's; None when the profile
-        gets none (see the module)."""
+    ) -> Planned | Held | None:
+        """Store the step's message for the entry's profile, recorded as the step's; Held when the pressure
+        rules keep it, None when the profile gets none (see the module)."""
         profile_id = entry.profile_id
-        try:
-            spec = self._channels.channel(step.channel)
-        except UnknownChannel:
-            log.warning("automation send step on %s skipped: no such channel is loaded", step.channel)
+        reached = await self._first_reachable(conn, project_id, profile_id, step)
+        if reached is None:
             return None
-        targets = await self._targets(conn, project_id, profile_id, spec)
-        if not targets:
-            return None
+        choice, spec, targets = reached
         try:
-            translations = await self._translations_of(project_id, step)
+            translations = await self._translations_of(project_id, choice)
         except NotFound:
-            log.warning("automation send step skipped: template %s is gone", step.template_id)
+            log.warning("automation send step skipped: template %s is gone", choice.template_id)
             return None
         variables = await template_variables(conn, project_id, profile_id)
         language, _ = translations.chooser().choose(variables.get("language"))
@@ -102,9 +101,13 @@ class StepSender:
                     with_defaults(variables, translations.defaults)
                 )
             except TemplateError as error:
-                log.warning("automation send step on %s skipped: %s", step.channel, error)
+                log.warning("automation send step on %s skipped: %s", spec.name, error)
                 return None
             messages.append(OutboundMessage(message_id, address, content, address_details=details))
+        label = messages[0].content.campaign
+        held = await hold(conn, project_id, entry, step_id, messages[0].message_id, spec.name, label)
+        if held is not None:
+            return held
         await self._transactional.insert_leased(conn, project_id, spec, profile_id, messages)
         await facts.record(
             conn, project_id, entry, step_id, Fact.MESSAGE, [uuid.UUID(m.message_id) for m in messages]
@@ -119,6 +122,22 @@ class StepSender:
             log.exception(
                 "automation send on %s: first attempt failed; a worker retries it", planned.spec.name
             )
+
+    async def _first_reachable(
+        self, conn: asyncpg.Connection, project_id: uuid.UUID, profile_id: uuid.UUID, step: Send
+    ) -> tuple[SendChoice, ChannelSpec, list[tuple[str, dict[str, str]]]] | None:
+        """The step's first channel (in its order) that reaches the profile, with its addresses there, as a
+        send's channel priority chooses; None when none does."""
+        for choice in step.choices:
+            try:
+                spec = self._channels.channel(choice.channel)
+            except UnknownChannel:
+                log.warning("automation send step on %s skipped: no such channel is loaded", choice.channel)
+                continue
+            targets = await self._targets(conn, project_id, profile_id, spec)
+            if targets:
+                return choice, spec, targets
+        return None
 
     async def _targets(
         self, conn: asyncpg.Connection, project_id: uuid.UUID, profile_id: uuid.UUID, spec: ChannelSpec
@@ -149,14 +168,16 @@ class StepSender:
         blocked = await blocked_addresses(conn, project_id, [(kind, a) for a, _ in targets], marketing=True)
         return [(a, d) for a, d in targets if (kind, a) not in blocked]
 
-    async def _translations_of(self, project_id: uuid.UUID, step: Send) -> Translations:
-        """The step's template version, compiled once; with the project's default language of now (it may
-        change, the version may not)."""
+    async def _translations_of(self, project_id: uuid.UUID, choice: SendChoice) -> Translations:
+        """The channel's template version, compiled once; with the project's default language of now (it
+        may change, the version may not)."""
         language = (await self._projects.get(project_id)).default_language
-        key = (project_id, step.template_id, step.template_version)
+        key = (project_id, choice.template_id, choice.template_version)
         found = self._translations.get(key)
         if found is None:
-            saved = await self._templates.get(project_id, uuid.UUID(step.template_id), step.template_version)
+            saved = await self._templates.get(
+                project_id, uuid.UUID(choice.template_id), choice.template_version
+            )
             found = translations_of(saved, language, "template", transactional=False)
             if len(self._translations) >= _KEPT_TEMPLATES:
                 self._translations.clear()

@@ -14,6 +14,7 @@ from datetime import datetime
 import asyncpg
 
 from herald.v1 import automations_pb2 as pb
+from herald.v1 import messages_pb2
 from kernel.engage.automations import store
 from kernel.engage.automations.graph import Graph, parse_graph
 from kernel.engage.automations.profile_watch import follow
@@ -189,13 +190,23 @@ class Automations:
             if step.WhichOneof("kind") != "send":
                 continue
             field = f"automation.steps[{index}].send"
-            try:
-                self._channels.channel(step.send.channel)
-            except UnknownChannel:
-                raise InvalidArgument(f"unknown channel {step.send.channel!r}", f"{field}.channel") from None
-            saved = await read_ref(self._templates, project_id, step.send.template, f"{field}.template")
-            step.send.template.version = saved.version
+            await self._fix_template(project_id, step.send.channel, step.send.template, field)
+            for number, fallback in enumerate(step.send.fallbacks):
+                await self._fix_template(
+                    project_id, fallback.channel, fallback.template, f"{field}.fallbacks[{number}]"
+                )
         return fixed, graph
+
+    async def _fix_template(
+        self, project_id: uuid.UUID, channel: str, template: messages_pb2.TemplateRef, field: str
+    ) -> None:
+        """The channel is loaded and the template exists; its version 0 becomes the latest."""
+        try:
+            self._channels.channel(channel)
+        except UnknownChannel:
+            raise InvalidArgument(f"unknown channel {channel!r}", f"{field}.channel") from None
+        saved = await read_ref(self._templates, project_id, template, f"{field}.template")
+        template.version = saved.version
 
     @staticmethod
     async def _lock(

@@ -1,5 +1,5 @@
 """Every statement on ``marketing_touches``: the marketing messages each profile was given, taken when a
-batch's messages are judged.
+batch's messages are judged, or an automation step's message (:func:`judge_one`).
 
 A batch is judged in one transaction that first takes the project's pressure lock, reads its profiles'
 touches, judges each message in order (one admitted earlier in the batch counts for the next), and
@@ -48,42 +48,78 @@ async def judge_batch(
 ) -> tuple[datetime, list[Verdict]]:
     """When they were judged (the database's clock), and the verdict on each candidate, in order; the
     admitted ones are counted (see the module)."""
-    profiles = sorted({c.profile_id for c in candidates})
     async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", _project_lock(project_id))
+        return await _judge(conn, project_id, rules, project_zone, candidates)
+
+
+async def judge_one(
+    conn: asyncpg.Connection,
+    project_id: uuid.UUID,
+    rules: PressureRules,
+    project_zone: ZoneInfo,
+    candidate: Candidate,
+) -> tuple[datetime, Verdict]:
+    """A message judged, and counted if admitted, in the caller's transaction (an automation's walk).
+
+    The project's pressure lock is taken shared and the profile's own exclusively: walks of different
+    profiles judge side by side, two of one profile take turns, and a bulk batch (the project's lock
+    exclusively) waits for the walks judging under it and they for it, so bulk and automation messages
+    count together. Both are held until the caller's transaction ends, when its touch is visible."""
+    await conn.execute(
+        """SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0)),
+                  pg_advisory_xact_lock(hashtextextended($1 || '/' || $2::uuid, 0))""",
+        _project_lock(project_id),
+        candidate.profile_id,
+    )
+    now, (verdict,) = await _judge(conn, project_id, rules, project_zone, [candidate])
+    return now, verdict
+
+
+def _project_lock(project_id: uuid.UUID) -> str:
+    return f"herald.pressure:{project_id}"
+
+
+async def _judge(
+    conn: asyncpg.Connection,
+    project_id: uuid.UUID,
+    rules: PressureRules,
+    project_zone: ZoneInfo,
+    candidates: Sequence[Candidate],
+) -> tuple[datetime, list[Verdict]]:
+    """The verdicts, the locks held; the admitted candidates' touches stored."""
+    profiles = sorted({c.profile_id for c in candidates})
+    now, history, counted = await _history(conn, project_id, profiles, rules)
+    zones = await recipient_zones(conn, project_id, profiles, project_zone) if rules.quiet_hours else {}
+    verdicts: list[Verdict] = []
+    admitted: list[Candidate] = []
+    for candidate in candidates:
+        if candidate.message_id in counted:
+            verdict = SEND
+        else:
+            zone = zones.get(candidate.profile_id, project_zone)
+            touches = history[candidate.profile_id]
+            verdict = judge(rules, now, zone, touches, candidate.channel, candidate.label)
+            if verdict.reason is None:
+                touches.append(Touch(now, candidate.channel, candidate.label))
+                counted.add(candidate.message_id)
+                admitted.append(candidate)
+        verdicts.append(verdict)
+    if admitted:
         await conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))", f"herald.pressure:{project_id}"
+            """INSERT INTO marketing_touches
+                   (project_id, profile_id, message_id, touched_at, channel, label)
+               SELECT $1, t.profile_id, t.message_id, $2, t.channel, t.label
+               FROM unnest($3::uuid[], $4::uuid[], $5::text[], $6::text[])
+                   AS t(profile_id, message_id, channel, label)
+               ON CONFLICT DO NOTHING""",
+            project_id,
+            now,
+            [c.profile_id for c in admitted],
+            [c.message_id for c in admitted],
+            [c.channel for c in admitted],
+            [c.label for c in admitted],
         )
-        now, history, counted = await _history(conn, project_id, profiles, rules)
-        zones = await recipient_zones(conn, project_id, profiles, project_zone) if rules.quiet_hours else {}
-        verdicts: list[Verdict] = []
-        admitted: list[Candidate] = []
-        for candidate in candidates:
-            if candidate.message_id in counted:
-                verdict = SEND
-            else:
-                zone = zones.get(candidate.profile_id, project_zone)
-                touches = history[candidate.profile_id]
-                verdict = judge(rules, now, zone, touches, candidate.channel, candidate.label)
-                if verdict.reason is None:
-                    touches.append(Touch(now, candidate.channel, candidate.label))
-                    counted.add(candidate.message_id)
-                    admitted.append(candidate)
-            verdicts.append(verdict)
-        if admitted:
-            await conn.execute(
-                """INSERT INTO marketing_touches
-                       (project_id, profile_id, message_id, touched_at, channel, label)
-                   SELECT $1, t.profile_id, t.message_id, $2, t.channel, t.label
-                   FROM unnest($3::uuid[], $4::uuid[], $5::text[], $6::text[])
-                       AS t(profile_id, message_id, channel, label)
-                   ON CONFLICT DO NOTHING""",
-                project_id,
-                now,
-                [c.profile_id for c in admitted],
-                [c.message_id for c in admitted],
-                [c.channel for c in admitted],
-                [c.label for c in admitted],
-            )
     return now, verdicts
 
 

@@ -122,6 +122,16 @@ class WaitStep(_message.Message):
     def __init__(self, duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class SendStep(_message.Message):
+    __slots__ = ("channel", "template", "fallbacks")
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    FALLBACKS_FIELD_NUMBER: _ClassVar[int]
+    channel: str
+    template: _messages_pb2.TemplateRef
+    fallbacks: _containers.RepeatedCompositeFieldContainer[SendChannel]
+    def __init__(self, channel: _Optional[str] = ..., template: _Optional[_Union[_messages_pb2.TemplateRef, _Mapping]] = ..., fallbacks: _Optional[_Iterable[_Union[SendChannel, _Mapping]]] = ...) -> None: ...
+
+class SendChannel(_message.Message):
     __slots__ = ("channel", "template")
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     TEMPLATE_FIELD_NUMBER: _ClassVar[int]

@@ -207,7 +207,7 @@ class ExportAutomationStatsRequest(_message.Message):
     def __init__(self, automation_id: _Optional[str] = ...) -> None: ...
 
 class AutomationFigures(_message.Message):
-    __slots__ = ("entered", "inside", "left", "left_by_reason", "completed", "exited_by_exit_event", "archived", "messages", "sent", "failed", "delivered", "bounced", "opened", "clicked", "converted", "facts", "checkpoints", "capped", "delayed", "dropped")
+    __slots__ = ("entered", "inside", "left", "left_by_reason", "completed", "exited_by_exit_event", "archived", "messages", "sent", "failed", "delivered", "bounced", "opened", "clicked", "converted", "facts", "checkpoints", "capped", "grace_period", "quiet_hours_dropped", "quiet_hours_delayed")
     class LeftByReasonEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -240,8 +240,9 @@ class AutomationFigures(_message.Message):
     FACTS_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINTS_FIELD_NUMBER: _ClassVar[int]
     CAPPED_FIELD_NUMBER: _ClassVar[int]
-    DELAYED_FIELD_NUMBER: _ClassVar[int]
-    DROPPED_FIELD_NUMBER: _ClassVar[int]
+    GRACE_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    QUIET_HOURS_DROPPED_FIELD_NUMBER: _ClassVar[int]
+    QUIET_HOURS_DELAYED_FIELD_NUMBER: _ClassVar[int]
     entered: int
     inside: int
     left: int
@@ -260,9 +261,10 @@ class AutomationFigures(_message.Message):
     facts: _containers.ScalarMap[str, int]
     checkpoints: int
     capped: int
-    delayed: int
-    dropped: int
-    def __init__(self, entered: _Optional[int] = ..., inside: _Optional[int] = ..., left: _Optional[int] = ..., left_by_reason: _Optional[_Mapping[str, int]] = ..., completed: _Optional[int] = ..., exited_by_exit_event: _Optional[int] = ..., archived: _Optional[int] = ..., messages: _Optional[int] = ..., sent: _Optional[int] = ..., failed: _Optional[int] = ..., delivered: _Optional[int] = ..., bounced: _Optional[int] = ..., opened: _Optional[int] = ..., clicked: _Optional[int] = ..., converted: _Optional[int] = ..., facts: _Optional[_Mapping[str, int]] = ..., checkpoints: _Optional[int] = ..., capped: _Optional[int] = ..., delayed: _Optional[int] = ..., dropped: _Optional[int] = ...) -> None: ...
+    grace_period: int
+    quiet_hours_dropped: int
+    quiet_hours_delayed: int
+    def __init__(self, entered: _Optional[int] = ..., inside: _Optional[int] = ..., left: _Optional[int] = ..., left_by_reason: _Optional[_Mapping[str, int]] = ..., completed: _Optional[int] = ..., exited_by_exit_event: _Optional[int] = ..., archived: _Optional[int] = ..., messages: _Optional[int] = ..., sent: _Optional[int] = ..., failed: _Optional[int] = ..., delivered: _Optional[int] = ..., bounced: _Optional[int] = ..., opened: _Optional[int] = ..., clicked: _Optional[int] = ..., converted: _Optional[int] = ..., facts: _Optional[_Mapping[str, int]] = ..., checkpoints: _Optional[int] = ..., capped: _Optional[int] = ..., grace_period: _Optional[int] = ..., quiet_hours_dropped: _Optional[int] = ..., quiet_hours_delayed: _Optional[int] = ...) -> None: ...
 
 class AutomationRates(_message.Message):
     __slots__ = ("delivery", "open", "click", "conversion")

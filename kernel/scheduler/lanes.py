@@ -1,0 +1,84 @@
+"""Claimed timers run side by side, a bounded number at once, each lane's in the order they were claimed.
+
+A lane is what must not be reordered: the jobs of one profile (an automation's "entered" event must not
+be overtaken by its exit event, nor a wait's end by the event that follows it). Jobs of different lanes
+share nothing the scheduler must order; their handlers take their own locks. A job waiting for its lane's
+previous one holds no slot, so one busy profile never idles the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Hashable
+
+from kernel.scheduler.jobs import Job
+
+log = logging.getLogger(__name__)
+
+Runner = Callable[[Job], Awaitable[int]]
+
+
+def lane_of(job: Job) -> Hashable:
+    """A job naming a profile (``profile_id`` in its payload) is in the profile's lane; any other job is
+    alone in its own."""
+    profile_id = job.payload.get("profile_id")
+    if profile_id is None:
+        return job.job_id
+    return (job.project_id, uuid.UUID(str(profile_id)))
+
+
+class Lanes:
+    """Runs the jobs added, at most ``width`` at once; ``drain`` waits for them all."""
+
+    def __init__(self, width: int, run: Runner) -> None:
+        self._width = width
+        self._run = run
+        self._slots = asyncio.Semaphore(width)
+        self._tails: dict[Hashable, asyncio.Task[int]] = {}
+        self._running: set[asyncio.Task[int]] = set()
+        self._ran = 0
+
+    def add(self, job: Job) -> None:
+        lane = lane_of(job)
+        task = asyncio.create_task(self._after(self._tails.get(lane), job))
+        self._tails[lane] = task
+        self._running.add(task)
+        task.add_done_callback(lambda done: self._done(lane, done))
+
+    async def room(self) -> None:
+        """Wait until fewer than ``width`` jobs are unfinished: claims keep pace with the runs, leaving
+        what this kernel cannot start yet to the others."""
+        while len(self._running) >= self._width:
+            await asyncio.wait(set(self._running), return_when=asyncio.FIRST_COMPLETED)
+
+    async def drain(self) -> int:
+        """Wait for every job added; how many ran to the end (their runner's count)."""
+        while self._running:
+            await asyncio.wait(set(self._running))
+        return self._ran
+
+    async def cancel(self) -> None:
+        for task in self._running:
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+
+    async def _after(self, previous: asyncio.Task[int] | None, job: Job) -> int:
+        if previous is not None:
+            await asyncio.wait([previous])
+        async with self._slots:
+            return await self._run(job)
+
+    def _done(self, lane: Hashable, task: asyncio.Task[int]) -> None:
+        self._running.discard(task)
+        if self._tails.get(lane) is task:
+            del self._tails[lane]
+        if task.cancelled():
+            return
+        if (error := task.exception()) is not None:
+            # The runner logs its handler's failures; this is the database failing under it (the job
+            # stays pending, run again when its lease expires).
+            log.error("a timer's run failed", exc_info=error)
+            return
+        self._ran += task.result()
