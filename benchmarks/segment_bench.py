@@ -396,7 +396,7 @@ async def scan_rate(conn: asyncpg.Connection, runtime: Any) -> int:
     started = time.perf_counter()
     for part in parts:
         where = slices.Slice(
-            runtime.project_id, runtime.send_id, part["slice_no"], part["lo"], part["hi"], False
+            runtime.project_id, runtime.send_id, part["slice_no"], part["lo"], part["hi"], False, 1
         )
         rows += len(await runtime.scan.read(conn, where))
     return round(rows / (time.perf_counter() - started))

@@ -19,6 +19,7 @@ import logging
 import random
 from collections import Counter
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -35,6 +36,7 @@ from kernel.delivery.retry import RetryPolicy
 from kernel.delivery.send_runtime import SendRuntime
 from kernel.delivery.senders import Delivery
 from kernel.delivery.slice_outcomes import BatchOutcome, Logged, Pending, Waiting, record
+from kernel.delivery.slices import Slice
 from kernel.delivery.suspicion import ConfigSuspicion
 from kernel.delivery.templates import TemplateError
 from kernel.delivery.throttling import DomainThrottle
@@ -81,10 +83,15 @@ class BatchPipeline:
     def suspicion(self) -> ConfigSuspicion:
         return self._suspicion
 
-    async def run(self, runtime: SendRuntime, messages: list[Pending], *, from_retries: bool) -> Counter[int]:
+    async def run(
+        self, runtime: SendRuntime, messages: list[Pending], *, from_retries: bool, part: Slice | None = None
+    ) -> Counter[int]:
         """Send ``messages`` and record what became of them; returns how many repeated the message before
         them (the same channel and folded address: one profile's two spellings of an address) per
-        channel, which are left out and counted by the caller."""
+        channel, which are left out and counted by the caller. ``part``: the slice they were read from,
+        whose lease each record extends (and checks: a slice taken over has its outcomes recorded by its
+        new holder only)."""
+        lease = None if part is None else (part, timedelta(seconds=self._hold))
         held = BatchOutcome()
         if (pressure := runtime.pressure) is not None:
             messages = await under_pressure(self._pool, runtime, pressure, messages, held)
@@ -127,10 +134,10 @@ class BatchPipeline:
         batches = list(plan.batches.batches())
         if runtime.rated:
             batches = await self._hold_to_rates(runtime, messages, batches, held, now)
-        await self._record(runtime, held, from_retries)
+        await self._record(runtime, held, from_retries, lease)
         verdicts = await asyncio.gather(
             *(
-                self._send(runtime, channel, [messages[i] for i in members], from_retries)
+                self._send(runtime, channel, [messages[i] for i in members], from_retries, lease)
                 for channel, members in batches
             )
         )
@@ -163,9 +170,15 @@ class BatchPipeline:
                 kept.append((channel, members))
         return kept
 
-    async def _record(self, runtime: SendRuntime, outcome: BatchOutcome, from_retries: bool) -> None:
+    async def _record(
+        self,
+        runtime: SendRuntime,
+        outcome: BatchOutcome,
+        from_retries: bool,
+        lease: tuple[Slice, timedelta] | None,
+    ) -> None:
         async with self._pool.acquire() as conn:
-            await record(
+            recorded = await record(
                 conn,
                 runtime.project_id,
                 runtime.send_id,
@@ -173,10 +186,25 @@ class BatchPipeline:
                 outcome,
                 from_retries=from_retries,
                 owner=self._owner,
+                held=lease,
+            )
+        if not recorded:
+            assert lease is not None
+            log.warning(
+                "send %s: slice %s was taken over while being sent; its new holder records %d messages "
+                "sent here (they may go twice, with the same ids)",
+                runtime.send_id,
+                lease[0].slice_no,
+                len(outcome.logged),
             )
 
     async def _send(
-        self, runtime: SendRuntime, channel: int, messages: list[Pending], from_retries: bool
+        self,
+        runtime: SendRuntime,
+        channel: int,
+        messages: list[Pending],
+        from_retries: bool,
+        lease: tuple[Slice, timedelta] | None,
     ) -> tuple[int, str] | None:
         """Personalise, deliver and record one provider batch (all of channel ``channel``); returns the
         channel and the reason to pause it when its answers in this send suggest a wrong configuration."""
@@ -191,7 +219,7 @@ class BatchPipeline:
                 answers = await self._delivery.deliver(runtime.project_id, spec.name, outbound)
                 self._accounting.account(runtime, channel, renderable, answers, outcome)
                 results += answers
-        await self._record(runtime, outcome, from_retries)
+        await self._record(runtime, outcome, from_retries, lease)
         if not results or spec.name in runtime.paused:
             return None
         reason = self._suspicion.observe(runtime.project_id, runtime.send_id, spec.name, results)

@@ -8,8 +8,10 @@ worker's batch pipeline.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
 import asyncpg
@@ -77,21 +79,22 @@ class SendClaims:
 
     async def _send_slice(self, runtime: SendRuntime, part: slices.Slice, reserved: int) -> None:
         """``reserved``: what the wave counted for the slice (its profiles), made good once it is read."""
-        async with self._pool.acquire() as conn:
-            messages = await slice_messages(conn, runtime, part)
-            await slices.read_out(conn, part, self._owner, runtime.names, messages.audience)
-            if runtime.paced and len(messages.pending) != reserved:
-                released = len(messages.pending) - reserved
-                await slices.pace_released(conn, runtime.project_id, runtime.send_id, None, released)
-        repeated = await self._pipeline.run(runtime, messages.pending, from_retries=False)
-        for channel, count in repeated.items():
-            messages.audience.count(channel, "planned", by=-count)
-            messages.audience.count(channel, "duplicates", by=count)
-        async with self._pool.acquire() as conn:
-            if not await slices.finish(conn, part, self._owner, runtime.names, messages.audience):
-                log.warning(
-                    "send %s: slice %s was taken over before it was done", part.send_id, part.slice_no
-                )
+        async with kept_leased(self._pool, part, self._owner, self._lease):
+            async with self._pool.acquire() as conn:
+                messages = await slice_messages(conn, runtime, part)
+                await slices.read_out(conn, part, self._owner, runtime.names, messages.audience)
+                if runtime.paced and len(messages.pending) != reserved:
+                    released = len(messages.pending) - reserved
+                    await slices.pace_released(conn, runtime.project_id, runtime.send_id, None, released)
+            repeated = await self._pipeline.run(runtime, messages.pending, from_retries=False, part=part)
+            for channel, count in repeated.items():
+                messages.audience.count(channel, "planned", by=-count)
+                messages.audience.count(channel, "duplicates", by=count)
+            async with self._pool.acquire() as conn:
+                if not await slices.finish(conn, part, self._owner, runtime.names, messages.audience):
+                    log.warning(
+                        "send %s: slice %s was taken over before it was done", part.send_id, part.slice_no
+                    )
 
     async def _send_waiting(self, runtime: SendRuntime, rows: list[asyncpg.Record]) -> None:
         async with self._pool.acquire() as conn:
@@ -99,3 +102,29 @@ class SendClaims:
         await self._pipeline.run(runtime, messages, from_retries=True)
         async with self._pool.acquire() as conn, conn.transaction():
             await slices.complete_if_done(conn, runtime.project_id, runtime.send_id)
+
+
+@contextlib.asynccontextmanager
+async def kept_leased(
+    pool: asyncpg.Pool, part: slices.Slice, owner: str, lease: timedelta
+) -> AsyncIterator[None]:
+    """Extend the slice's lease every third of it while the block runs: a live worker's slice lapses only
+    when the worker stops renewing it (it died, or its loop is stuck), never for a slow provider."""
+
+    async def renew_periodically() -> None:
+        while True:
+            await asyncio.sleep(lease.total_seconds() / 3)
+            try:
+                async with pool.acquire() as conn:
+                    if not await slices.renew(conn, part, owner, lease):
+                        return
+            except (asyncpg.PostgresError, OSError):
+                log.warning("send %s: slice %s lease not renewed; trying again", part.send_id, part.slice_no)
+
+    task = asyncio.create_task(renew_periodically(), name=f"slice {part.slice_no} lease")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -26,7 +26,7 @@ import asyncpg
 from kernel.channels import ChannelSpec
 from kernel.delivery.outcomes import Attempt, apply_consequences
 from kernel.delivery.slice_counts import OutcomeCounts, SliceCounts
-from kernel.delivery.slices import add_counts, send_state
+from kernel.delivery.slices import Slice, add_counts, renew, send_state
 
 
 class Pending(NamedTuple):
@@ -131,12 +131,17 @@ async def record(
     *,
     from_retries: bool,
     owner: str,
-) -> None:
+    held: tuple[Slice, timedelta] | None = None,
+) -> bool:
     """Store ``outcome`` (see the module's docstring); ``from_retries``: its messages wait in
-    ``message_retries`` (leased by ``owner``) rather than come fresh from a slice."""
+    ``message_retries`` (leased by ``owner``) rather than come fresh from a slice. ``held``: the slice
+    they come from, leased by ``owner``, and its lease's length: the lease is extended, or, if another
+    took the slice over meanwhile, nothing is stored (False): the new holder sends them and counts them."""
     if not outcome:
-        return
+        return True
     async with conn.transaction():
+        if held is not None and not await renew(conn, held[0], owner, held[1]):
+            return False
         cancelled = await send_state(conn, project_id, send_id) == "cancelled"
         if outcome.logged:
             now = datetime.now(UTC)
@@ -167,6 +172,7 @@ async def record(
         await add_counts(conn, project_id, send_id, outcome.counts(channels, cancelled_send=cancelled))
         for spec, attempt in outcome.consequences:
             await apply_consequences(conn, project_id, spec, [attempt])
+    return True
 
 
 async def _wait(

@@ -91,6 +91,10 @@ class Slice:
     hi: uuid.UUID | None
     #: Leased before (its worker died): what the message log holds of it was sent already.
     rerun: bool
+    #: Which lease of the slice this is (``send_slices.leases``): with the owner, what proves it is still
+    #: this holder's. Several slots of one worker share its owner name, and one of them may take over a
+    #: slice whose lease lapsed while another slot was still at it.
+    lease_no: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,13 +121,13 @@ async def take_lapsed(
                SELECT project_id, send_id, slice_no FROM send_slices
                WHERE project_id = $1 AND send_id = $2 AND state = 'leased' AND lease_until < now()
                LIMIT 1 FOR UPDATE SKIP LOCKED)
-           RETURNING slice_no, lo, hi""",
+           RETURNING slice_no, lo, hi, leases""",
         project_id,
         send_id,
         owner,
         lease,
     )
-    return None if row is None else Slice(project_id, send_id, row[0], row[1], row[2], rerun=True)
+    return None if row is None else Slice(project_id, send_id, row[0], row[1], row[2], True, row[3])
 
 
 async def cut(
@@ -151,9 +155,10 @@ async def cut(
     # The last slice goes to the end: a profile created meanwhile with a greater id is in it.
     hi = bounds[0][0] if len(bounds) == 2 else None
     slice_no = send["next_slice"]
-    await conn.execute(
+    lease_no = await conn.fetchval(
         """INSERT INTO send_slices (project_id, send_id, slice_no, lo, hi, state, owner, lease_until)
-           VALUES ($1, $2, $3, $4, $5, 'leased', $6, now() + $7::interval)""",
+           VALUES ($1, $2, $3, $4, $5, 'leased', $6, now() + $7::interval)
+           RETURNING leases""",
         project_id,
         send_id,
         slice_no,
@@ -172,7 +177,7 @@ async def cut(
     )
     if slice_no == 0:
         send_event("started", project_id, send_id, worker=owner)
-    return Slice(project_id, send_id, slice_no, lo, hi, rerun=False)
+    return Slice(project_id, send_id, slice_no, lo, hi, rerun=False, lease_no=lease_no)
 
 
 async def read_out(
@@ -219,15 +224,36 @@ async def _set_audience(
         f"""UPDATE send_slices SET {finished}
                    {", ".join(f"{name} = ${i + 5}" for i, name in enumerate(AUDIENCE))}
             WHERE project_id = $1 AND send_id = $2 AND slice_no = $3 AND state = 'leased' AND owner = $4
+              AND leases = ${len(AUDIENCE) + 5}
             RETURNING true""",
         part.project_id,
         part.send_id,
         part.slice_no,
         owner,
         *(getattr(audience, name) for name in AUDIENCE),
+        part.lease_no,
     )
     if held:
         await set_audiences(conn, part.project_id, part.send_id, part.slice_no, channels, audience)
+    return bool(held)
+
+
+async def renew(conn: asyncpg.Connection, part: Slice, owner: str, lease: timedelta) -> bool:
+    """Extend the slice's lease, if this holder (``owner``, ``part.lease_no``) still has it: a slice being
+    sent is never taken over for being slow. False when another took it over (its lease lapsed); the row
+    stays locked to the transaction's end, so no take-over slips in before the caller's writes."""
+    held = await conn.fetchval(
+        """UPDATE send_slices SET lease_until = now() + $6::interval
+           WHERE project_id = $1 AND send_id = $2 AND slice_no = $3 AND state = 'leased' AND owner = $4
+             AND leases = $5
+           RETURNING true""",
+        part.project_id,
+        part.send_id,
+        part.slice_no,
+        owner,
+        part.lease_no,
+        lease,
+    )
     return bool(held)
 
 

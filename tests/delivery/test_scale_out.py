@@ -11,8 +11,10 @@ import os
 import signal
 import socket
 import sys
+import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +22,17 @@ import grpc
 import orjson
 import pytest
 
-from herald.v1 import messages_pb2_grpc
+from herald.v1 import messages_pb2, messages_pb2_grpc
+from kernel.delivery import slice_outcomes, slices
+from kernel.delivery.slice_outcomes import BatchOutcome, Logged, Pending
 from plugins.sparkpost.emulator import SparkPostEmulator
-from tests.delivery.conftest import EMAIL, SPARKPOST_KEY
+from tests.delivery.conftest import EMAIL, SPARKPOST_KEY, sender_worker
 from tests.delivery.support import (
     PATIENCE_SECONDS,
     adds_up,
     completed,
     herald_worker,
+    person,
     seed_people,
     seeded_emails,
     send_request,
@@ -178,3 +183,87 @@ def assert_each_sent_once_but_what_was_in_flight(sparkpost: Any, audience: int, 
     twice = [email for email, ids in received.items() if len(ids) > 1]
     assert all(len(received[email]) == 2 for email in twice)
     assert len(twice) <= in_flight
+
+
+async def test_a_slice_slower_than_its_lease_is_neither_taken_over_nor_counted_twice(
+    messages, configured, sparkpost, server
+) -> None:
+    """One slice, whose provider call takes longer than the lease: the worker's idle slot would take the
+    slice over (its lease lapsed) while the other still sends it. The lease is kept alive while the slice
+    is sent, and a take-over's outcomes would be recorded by the new holder only."""
+    audience = 200
+    await seed_people(server.kernel.db.pool, configured, audience)
+    sparkpost.set_latency(1.5)
+    async with sender_worker(server, worker_batch_size=200, worker_concurrency=2, lease_seconds=1.0):
+        send = await messages.CreateSend(send_request(), metadata=configured.auth)
+        done = await completed(messages, configured, send.send_id)
+    assert (done.planned, done.sent, done.pending) == (audience, audience, 0)
+    assert adds_up(done)
+    assert len(sparkpost.accepted) == audience
+
+
+async def test_outcomes_of_a_slice_taken_over_are_recorded_by_its_new_holder_only(
+    messages, profiles, configured, db
+) -> None:
+    """Two slots of one worker (one owner name): the first's lease lapsed and the second took the slice
+    over. The first's outcomes, arriving late, are neither logged nor counted; the second's are."""
+    person_id = await person(profiles, configured, "late", email="late@example.com")
+    send = await messages.CreateSend(send_request(start_paused=True), metadata=configured.auth)
+    project_id, send_id = configured.project_id, uuid.UUID(send.send_id)
+    lease = timedelta(seconds=60)
+    await messages.ResumeSend(messages_pb2.ResumeSendRequest(send_id=send.send_id), metadata=configured.auth)
+    async with db.acquire() as conn, conn.transaction():
+        first = await slices.cut(conn, project_id, send_id, "worker", lease, 10)
+    assert first is not None
+    await db.execute(
+        """UPDATE send_slices SET lease_until = now() - interval '1 second'
+           WHERE project_id = $1 AND send_id = $2""",
+        project_id,
+        send_id,
+    )
+    async with db.acquire() as conn, conn.transaction():
+        second = await slices.take_lapsed(conn, project_id, send_id, "worker", lease)
+    assert second is not None and second.lease_no == first.lease_no + 1
+
+    def sent_one() -> BatchOutcome:
+        message = Pending(
+            str(uuid.uuid4()),
+            uuid.UUID(person_id),
+            0,
+            "late@example.com",
+            "late@example.com",
+            None,
+            None,
+            first.slice_no,
+        )
+        return BatchOutcome(logged=[Logged(message, EMAIL, "sent")])
+
+    async with db.acquire() as conn:
+        late = await slice_outcomes.record(
+            conn,
+            project_id,
+            send_id,
+            [EMAIL],
+            sent_one(),
+            from_retries=False,
+            owner="worker",
+            held=(first, lease),
+        )
+        current = await slice_outcomes.record(
+            conn,
+            project_id,
+            send_id,
+            [EMAIL],
+            sent_one(),
+            from_retries=False,
+            owner="worker",
+            held=(second, lease),
+        )
+    assert (late, current) == (False, True)
+    logged = await db.fetchval(
+        "SELECT count(*) FROM message_log WHERE project_id = $1 AND send_id = $2", project_id, send_id
+    )
+    counted = await db.fetchval(
+        "SELECT sent FROM send_slices WHERE project_id = $1 AND send_id = $2", project_id, send_id
+    )
+    assert (logged, counted) == (1, 1)
