@@ -45,9 +45,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from herald.v1 import common_pb2, profiles_pb2
-from kernel.api.timestamps import from_datetime
+from kernel.api.timestamps import set_timestamp
 
 SEPARATOR = "|"
 ID_KEYS = ("custom_id", "anonymous_id", "profile_id")
@@ -161,10 +162,10 @@ def parse_datetime(text: str, field: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _timestamp(moment: datetime, field: str) -> Any:
+def _set_timestamp(target: Timestamp, moment: datetime, field: str) -> None:
     try:
-        return from_datetime(moment)
-    except (ValueError, OverflowError):
+        set_timestamp(target, moment)
+    except OverflowError:
         raise RowError("date-time out of range", field) from None
 
 
@@ -233,7 +234,7 @@ def _json_attribute(value: object, key: str, target: common_pb2.AttributeValue) 
     elif isinstance(value, dict) and list(value) == ["datetime"]:
         field = f'attributes["{key}"].datetime'
         moment = parse_datetime(_string(value["datetime"], field), field)
-        target.datetime_value.CopyFrom(_timestamp(moment, field))
+        _set_timestamp(target.datetime_value, moment, field)
     else:
         raise RowError(
             'must be a string, number, true/false, list of strings, {"datetime": "..."} or null',
@@ -357,7 +358,7 @@ def parse_json_line(line: bytes | str, origins: Origins | None = None) -> profil
         _json_subscriptions(request, row["subscriptions"])
     if "observed_at" in row:
         moment = parse_datetime(_string(row["observed_at"], "observed_at"), "observed_at")
-        request.observed_at.CopyFrom(_timestamp(moment, "observed_at"))
+        _set_timestamp(request.observed_at, moment, "observed_at")
     return request
 
 
@@ -379,7 +380,9 @@ def _csv_bool(text: str, field: str) -> common_pb2.AttributeValue:
 
 
 def _csv_datetime(text: str, field: str) -> common_pb2.AttributeValue:
-    return common_pb2.AttributeValue(datetime_value=_timestamp(parse_datetime(text.strip(), field), field))
+    value = common_pb2.AttributeValue()
+    _set_timestamp(value.datetime_value, parse_datetime(text.strip(), field), field)
+    return value
 
 
 def _csv_string(text: str, field: str) -> common_pb2.AttributeValue:
