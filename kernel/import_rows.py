@@ -83,6 +83,7 @@ _ENUM_NUMBERS = {
         ("status", common_pb2.SubscriptionStatus, "SUBSCRIPTION_STATUS_"),
     )
 }
+_SUBSCRIPTION_KEYS = frozenset({"channel", "purpose", "topic", "status"})
 _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0"})
 
@@ -259,10 +260,10 @@ def _json_attributes(
 def _object(value: object, field: str, keys: frozenset[str]) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise RowError("must be an object", field)
+    if keys.issuperset(value):
+        return value
     unknown = sorted(set(value) - keys)
-    if unknown:
-        raise RowError(f"unknown key {unknown[0]!r} (expected {', '.join(sorted(keys))})", field)
-    return value
+    raise RowError(f"unknown key {unknown[0]!r} (expected {', '.join(sorted(keys))})", field)
 
 
 def _objects(entries: object, name: str, keys: frozenset[str]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -312,8 +313,7 @@ def _enum_value(name: str, value: object, field: str) -> int:
 
 
 def _json_subscriptions(request: profiles_pb2.UpsertProfileRequest, entries: object) -> None:
-    keys = frozenset({"channel", "purpose", "topic", "status"})
-    for field, fields in _objects(entries, "subscriptions", keys):
+    for field, fields in _objects(entries, "subscriptions", _SUBSCRIPTION_KEYS):
         request.subscriptions.add(
             channel=_string(fields.get("channel", ""), f"{field}.channel"),
             purpose=_enum_value("purpose", fields.get("purpose", ""), f"{field}.purpose"),
