@@ -23,7 +23,10 @@ def normalise_email(value: str) -> str:
         raise AddressError("value", "not an email address (expected local@domain)")
     if len(local) > MAX_LOCAL_PART_LENGTH or not _LOCAL_PART.fullmatch(local) or not local.isprintable():
         raise AddressError("value", "the part before '@' is not a plausible mailbox name")
-    ascii_domain = _ascii_domain(domain)
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise AddressError("value", "the domain is not a valid host name") from None
     labels = ascii_domain.split(".")
     if len(labels) < 2 or not all(_DOMAIN_LABEL.fullmatch(label) for label in labels):
         raise AddressError("value", "the domain is not a valid host name (e.g. example.com)")
@@ -33,18 +36,6 @@ def normalise_email(value: str) -> str:
     if len(email) > MAX_EMAIL_LENGTH:
         raise AddressError("value", f"longer than {MAX_EMAIL_LENGTH} characters")
     return email
-
-
-def _ascii_domain(domain: str) -> str:
-    """The domain lower-cased in its ASCII form. An ASCII domain whose labels are all valid is what the
-    IDNA codec returns it as (its labels are checked only for length), without the codec's cost."""
-    lowered = domain.lower()
-    if domain.isascii() and all(_DOMAIN_LABEL.fullmatch(label) for label in lowered.split(".")):
-        return lowered
-    try:
-        return domain.encode("idna").decode("ascii").lower()
-    except UnicodeError:
-        raise AddressError("value", "the domain is not a valid host name") from None
 
 
 EMAIL = AddressKindSpec(

@@ -1,6 +1,6 @@
 """The import's fast paths give what the general paths give, refusals included, on random inputs: phone
-numbers of '+' and digits against phonenumbers' parse, ASCII email domains against the IDNA codec, a
-datetime attribute's stored form and the CLI's Timestamps against the datetime conversions."""
+numbers of '+' and digits against phonenumbers' parse, a datetime attribute's stored form and the CLI's
+Timestamps against the datetime conversions."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from kernel.api.timestamps import from_datetime, set_timestamp, to_datetime
 from kernel.channels import AddressError
 from kernel.profiles.attributes import format_datetime, stored_datetime
-from plugins._email_address import _ascii_domain
 from plugins.sms.address import _parsed_e164, normalise_phone
 
 
@@ -62,27 +61,6 @@ def test_phone_fast_path_agrees_on_each_regions_examples(region: str) -> None:
             national = phonenumbers.national_significant_number(number)
             for value in (e164, f"+{number.country_code}0{national}", e164[:-1], e164 + "1"):
                 assert _outcome(normalise_phone, value) == _outcome(_parsed_e164, value)
-
-
-def _idna_domain(domain: str) -> object:
-    try:
-        return domain.encode("idna").decode("ascii").lower()
-    except UnicodeError:
-        return AddressError, "value: the domain is not a valid host name"
-
-
-@given(
-    domain=st.one_of(
-        st.text("abcXYZ09-._", max_size=80),
-        st.lists(st.text("abcdefXYZ0129-", min_size=0, max_size=70), min_size=1, max_size=4).map(".".join),
-        st.text(max_size=30),
-    )
-)
-@example(domain="exampl\u212a.com")  # the Kelvin sign, whose lower case is an ASCII 'k'
-@example(domain="a..com")
-@example(domain="example.com.")
-def test_email_domain_fast_path_agrees_with_the_idna_codec(domain: str) -> None:
-    assert _outcome(_ascii_domain, domain) == _idna_domain(domain)
 
 
 def _general_stored(timestamp: Timestamp) -> object:
