@@ -7,7 +7,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run demo test lint protos-check protos-release bench-locust bench-ingest bench-calls bench-sender bench-campaign bench-send-cost bench-push bench-webhooks bench-import bench-import-pg-cost bench-upsert bench-trigger-cost bench-segment bench-automation protos
+.PHONY: run demo test lint protos-check protos-release bench-locust bench-ingest bench-calls bench-sender bench-campaign bench-send-cost bench-push bench-webhooks bench-import bench-import-pg-cost bench-import-cpu bench-upsert bench-trigger-cost bench-segment bench-automation protos
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -91,6 +91,9 @@ bench-import: $(VENV)/.installed-test
 
 bench-import-pg-cost: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/import_pg_cost.py
+
+bench-import-cpu: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/import_cpu_bench.py
 
 bench-upsert: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/upsert_bench.py

@@ -45,9 +45,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from herald.v1 import common_pb2, profiles_pb2
-from kernel.api.timestamps import from_datetime
+from kernel.api.timestamps import set_timestamp
 
 SEPARATOR = "|"
 ID_KEYS = ("custom_id", "anonymous_id", "profile_id")
@@ -82,6 +83,7 @@ _ENUM_NUMBERS = {
         ("status", common_pb2.SubscriptionStatus, "SUBSCRIPTION_STATUS_"),
     )
 }
+_SUBSCRIPTION_KEYS = frozenset({"channel", "purpose", "topic", "status"})
 _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0"})
 
@@ -161,10 +163,10 @@ def parse_datetime(text: str, field: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _timestamp(moment: datetime, field: str) -> Any:
+def _set_timestamp(target: Timestamp, moment: datetime, field: str) -> None:
     try:
-        return from_datetime(moment)
-    except (ValueError, OverflowError):
+        set_timestamp(target, moment)
+    except OverflowError:
         raise RowError("date-time out of range", field) from None
 
 
@@ -233,7 +235,7 @@ def _json_attribute(value: object, key: str, target: common_pb2.AttributeValue) 
     elif isinstance(value, dict) and list(value) == ["datetime"]:
         field = f'attributes["{key}"].datetime'
         moment = parse_datetime(_string(value["datetime"], field), field)
-        target.datetime_value.CopyFrom(_timestamp(moment, field))
+        _set_timestamp(target.datetime_value, moment, field)
     else:
         raise RowError(
             'must be a string, number, true/false, list of strings, {"datetime": "..."} or null',
@@ -258,10 +260,10 @@ def _json_attributes(
 def _object(value: object, field: str, keys: frozenset[str]) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise RowError("must be an object", field)
+    if keys.issuperset(value):
+        return value
     unknown = sorted(set(value) - keys)
-    if unknown:
-        raise RowError(f"unknown key {unknown[0]!r} (expected {', '.join(sorted(keys))})", field)
-    return value
+    raise RowError(f"unknown key {unknown[0]!r} (expected {', '.join(sorted(keys))})", field)
 
 
 def _objects(entries: object, name: str, keys: frozenset[str]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -311,8 +313,7 @@ def _enum_value(name: str, value: object, field: str) -> int:
 
 
 def _json_subscriptions(request: profiles_pb2.UpsertProfileRequest, entries: object) -> None:
-    keys = frozenset({"channel", "purpose", "topic", "status"})
-    for field, fields in _objects(entries, "subscriptions", keys):
+    for field, fields in _objects(entries, "subscriptions", _SUBSCRIPTION_KEYS):
         request.subscriptions.add(
             channel=_string(fields.get("channel", ""), f"{field}.channel"),
             purpose=_enum_value("purpose", fields.get("purpose", ""), f"{field}.purpose"),
@@ -357,7 +358,7 @@ def parse_json_line(line: bytes | str, origins: Origins | None = None) -> profil
         _json_subscriptions(request, row["subscriptions"])
     if "observed_at" in row:
         moment = parse_datetime(_string(row["observed_at"], "observed_at"), "observed_at")
-        request.observed_at.CopyFrom(_timestamp(moment, "observed_at"))
+        _set_timestamp(request.observed_at, moment, "observed_at")
     return request
 
 
@@ -379,7 +380,9 @@ def _csv_bool(text: str, field: str) -> common_pb2.AttributeValue:
 
 
 def _csv_datetime(text: str, field: str) -> common_pb2.AttributeValue:
-    return common_pb2.AttributeValue(datetime_value=_timestamp(parse_datetime(text.strip(), field), field))
+    value = common_pb2.AttributeValue()
+    _set_timestamp(value.datetime_value, parse_datetime(text.strip(), field), field)
+    return value
 
 
 def _csv_string(text: str, field: str) -> common_pb2.AttributeValue:

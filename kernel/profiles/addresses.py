@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from herald.v1 import common_pb2
-from kernel.channels.kinds import EMPTY_DETAILS, AddressError, AddressKindSpec, LoadedKinds
+from kernel.channels.kinds import EMPTY_DETAILS, AddressError, AddressKindSpec, LoadedKinds, no_details
 from kernel.errors import InvalidArgument
 
 
@@ -59,7 +59,8 @@ def parse_address(
     kind = kind_of(kinds, message.kind, f"{field}.kind")
     value = normalise_value(kind, message.value, f"{field}.value")
     details: Mapping[str, str] = EMPTY_DETAILS
-    if need_details or message.details:
+    # A kind that takes no details has nothing to check in none (most addresses: no copy of the map).
+    if message.details or (need_details and kind.normalise_details is not no_details):
         try:
             details = kind.normalise_details(dict(message.details))
         except AddressError as error:

@@ -12,8 +12,10 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from herald.v1 import common_pb2
 from kernel.api.timestamps import from_datetime, to_datetime
@@ -22,6 +24,11 @@ from kernel.settings import Settings
 
 KEY_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_EPOCH = datetime(1970, 1, 1)
+# Timestamps of the years 1000 to 9999, which isoformat writes as strftime does (not the years before,
+# which it pads with zeros and strftime does not on Linux).
+_FOUR_DIGIT_YEARS = range(int((datetime(1000, 1, 1) - _EPOCH).total_seconds()), 253402300800)
+_NANOS_PER_SECOND = 1_000_000_000
 
 StoredValue = dict[str, Any]
 
@@ -71,6 +78,16 @@ def format_datetime(value: datetime) -> str:
     return value.astimezone(UTC).strftime(_DATETIME_FORMAT)
 
 
+def stored_datetime(timestamp: Timestamp) -> str:
+    """``format_datetime(to_datetime(timestamp))``, in half the time for the timestamps of the years 1000
+    to 9999 (tests/test_profiles.py checks both agree); ValueError when out of range, as ``to_datetime``."""
+    seconds, nanos = timestamp.seconds, timestamp.nanos
+    if seconds in _FOUR_DIGIT_YEARS and 0 <= nanos < _NANOS_PER_SECOND:
+        moment = _EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1000)
+        return moment.isoformat(timespec="microseconds") + "Z"
+    return format_datetime(to_datetime(timestamp))
+
+
 def to_stored(value: common_pb2.AttributeValue, limits: AttributeLimits, field: str) -> StoredValue:
     """Validate one protobuf value and return its stored form (without ``at``)."""
     kind = value.WhichOneof("value")
@@ -84,7 +101,7 @@ def to_stored(value: common_pb2.AttributeValue, limits: AttributeLimits, field: 
         return {"t": "b", "v": value.bool_value}
     if kind == "datetime_value":
         try:
-            return {"t": "d", "v": format_datetime(to_datetime(value.datetime_value))}
+            return {"t": "d", "v": stored_datetime(value.datetime_value)}
         except (ValueError, OverflowError, OSError):
             raise InvalidArgument("datetime out of range", field) from None
     if kind == "string_list_value":
