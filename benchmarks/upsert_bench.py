@@ -34,8 +34,9 @@ from pathlib import Path
 
 import asyncpg
 import orjson
+from commit_phases import phases, read_buckets
 from h2load_runner import WARM_UP, ensure_h2load, grpc_frame, paced_loop
-from herald_process import Kernel, cpu_report, herald_kernel
+from herald_process import Kernel, cpu_report, free_port, herald_kernel
 from profile_files import custom_id, run_cli_import, write_profiles
 
 from herald.v1 import common_pb2, profiles_pb2
@@ -106,7 +107,8 @@ def main() -> int:
     h2load = ensure_h2load()
     folder = Path(tempfile.mkdtemp(prefix="herald-upsert-bench-"))
     try:
-        with herald_kernel() as kernel:
+        metrics = f"127.0.0.1:{free_port()}"
+        with herald_kernel(metrics_address=metrics) as kernel:
             people = folder / "customers.jsonl"
             write_profiles(people, args.profiles)
             seeded = run_cli_import(people, kernel.address, kernel.api_key)
@@ -121,8 +123,10 @@ def main() -> int:
             rewriter.start()
             try:
                 before, waits = kernel.cpu_seconds(), kernel.core_waits()
+                buckets = read_buckets(f"http://{metrics}/metrics", "upsert")
                 load = paced_loop(h2load, kernel, PATH, bodies, args.rate, args.seconds)
                 after, waits_after = kernel.cpu_seconds(), kernel.core_waits()
+                groups = phases(buckets, read_buckets(f"http://{metrics}/metrics", "upsert"))
             finally:
                 rewriter.terminate()
                 rewriter.join()
@@ -135,6 +139,7 @@ def main() -> int:
         "offered_per_s": args.rate,
         "calls_per_s": round(len(load.answered_ms) / args.seconds),
         **load.percentiles(),
+        **groups,
         "failed": load.failed,
         "customers_updated": customers,
         "customers_expected": round(args.profiles * -math.expm1(-calls / args.profiles)),
@@ -148,6 +153,10 @@ def main() -> int:
     print(
         f"UpsertProfile: {figures['calls_per_s']:,}/s answered of {args.rate:,}/s offered; "
         f"p50 {figures['p50_ms']} ms, p90 {figures['p90_ms']} ms, p99 {figures['p99_ms']} ms; "
+        f"in the kernel, wait for the group's write p50/p99 <= {figures['queue_wait_p50_ms_at_most']:g}/"
+        f"{figures['queue_wait_p99_ms_at_most']:g} ms, the group's write "
+        f"<= {figures['group_write_p50_ms_at_most']:g}/{figures['group_write_p99_ms_at_most']:g} ms, "
+        f"{figures['items_per_group']} calls per group; "
         f"kernel {figures['kernel_cores']} cores, PostgreSQL {figures['postgres_cores']} cores; "
         f"waiting for a core: kernel loop {figures['kernel_loop_core_wait']} s/s, "
         f"PostgreSQL {figures['postgres_core_wait']} s/s (load average {figures['load_average']}); "
