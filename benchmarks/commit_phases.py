@@ -35,8 +35,9 @@ def phases(before: Buckets, after: Buckets) -> dict[str, float]:
         counts = _grown(before, after, f"herald_group_commit_{name}_seconds")
         for cut in (50, 99):
             figures[f"{short}_p{cut}_ms_at_most"] = _percentile(counts, cut) * 1000
-    items = _grown(before, after, "herald_group_commit_wait_seconds")[math.inf]
-    groups = _grown(before, after, "herald_group_commit_items")[math.inf]
+    # A kernel from before the histograms has none: its figures are NaN.
+    items = _grown(before, after, "herald_group_commit_wait_seconds").get(math.inf, 0.0)
+    groups = _grown(before, after, "herald_group_commit_items").get(math.inf, 0.0)
     figures["items_per_group"] = round(items / groups, 1) if groups else math.nan
     return figures
 
