@@ -23,6 +23,8 @@ from google.protobuf.message import Message
 from herald_process import Kernel
 
 CLIENTS = 4
+#: Seconds of calls before the measured ones.
+WARM_UP = 2
 
 
 def ensure_h2load() -> str:
@@ -53,16 +55,55 @@ class Load:
 
 
 def open_loop(h2load: str, kernel: Kernel, path: str, body: Path, rate: float, seconds: int) -> Load:
-    """``rate`` calls/s of ``body`` (a gRPC frame) to the method ``path`` for ``seconds`` (after 2 s of
-    warm-up), from CLIENTS connections."""
+    """``rate`` calls/s of ``body`` (a gRPC frame) to the method ``path`` for ``seconds`` (after
+    WARM_UP s), from CLIENTS connections.
+
+    h2load's rate mode wakes each connection every 10 ms and sends the calls due in one write: they read
+    the body at the same instant (see :func:`paced_loop` for calls that must differ)."""
     log = body.with_suffix(".log")
-    command = [
+    started = time.monotonic()
+    output = subprocess.run(
+        _command(h2load, kernel, path, body, log, CLIENTS, rate, seconds),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return _load(_rows(log), time.monotonic() - started, output)
+
+
+def paced_loop(h2load: str, kernel: Kernel, path: str, bodies: list[Path], rate: float, seconds: int) -> Load:
+    """Like :func:`open_loop`, from one h2load process (one connection) per body, each sending one call
+    per 10 ms tick (at most 100 calls/s each): a process rewriting each body between two ticks makes
+    every call differ."""
+    if rate / len(bodies) > 100:
+        raise ValueError(f"{len(bodies)} bodies send {rate:g} calls/s: at most 100 calls/s each")
+    logs = [body.with_suffix(".log") for body in bodies]
+    started = time.monotonic()
+    processes = [
+        subprocess.Popen(
+            _command(h2load, kernel, path, body, log, 1, rate / len(bodies), seconds),
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for body, log in zip(bodies, logs, strict=True)
+    ]
+    outputs = [process.communicate()[0] for process in processes]
+    if any(process.returncode for process in processes):
+        sys.exit(f"h2load failed: {[process.returncode for process in processes]}")
+    rows = [row for log in logs for row in _rows(log)]
+    return _load(rows, time.monotonic() - started, outputs[0])
+
+
+def _command(
+    h2load: str, kernel: Kernel, path: str, body: Path, log: Path, clients: int, rate: float, seconds: int
+) -> list[str]:
+    return [
         h2load,
-        f"--clients={CLIENTS}",
+        f"--clients={clients}",
         "--max-concurrent-streams=200",
-        f"--rps={rate / CLIENTS:g}",
+        f"--rps={rate / clients:g}",
         f"--duration={seconds}",
-        "--warm-up-time=2",
+        f"--warm-up-time={WARM_UP}",
         f"--data={body}",
         f"--log-file={log}",
         "--header=content-type: application/grpc",
@@ -70,10 +111,14 @@ def open_loop(h2load: str, kernel: Kernel, path: str, body: Path, rate: float, s
         f"--header=authorization: Bearer {kernel.api_key}",
         f"http://{kernel.address}{path}",
     ]
-    started = time.monotonic()
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    elapsed = time.monotonic() - started
-    rows = [line.split("\t") for line in log.read_text().splitlines() if line]
+
+
+def _rows(log: Path) -> list[list[str]]:
+    """h2load's log: start, status, duration in microseconds."""
+    return [line.split("\t") for line in log.read_text().splitlines() if line]
+
+
+def _load(rows: list[list[str]], elapsed: float, output: str) -> Load:
     answered = [int(r[2]) / 1000 for r in rows if r[1] == "200"]
     last = output.strip().splitlines()[-1] if output.strip() else ""
     return Load(answered, len(rows) - len(answered), elapsed, last)

@@ -62,6 +62,14 @@ class Kernel:
         times = self.process.cpu_times()
         return {"kernel": times.user + times.system, "postgres": _postgres_cpu(self.data_dir)}
 
+    def core_waits(self) -> dict[str, float]:
+        """Seconds spent so far ready to run but waiting for a core (other processes had them): by the
+        kernel's event loop (its main thread), and by the embedded PostgreSQL's live processes."""
+        postgres = 0.0
+        for process in _postgres_processes(self.data_dir):
+            postgres += _run_delay(f"/proc/{process.pid}/schedstat")
+        return {"kernel_loop": _run_delay(f"/proc/{self.process.pid}/schedstat"), "postgres": postgres}
+
 
 async def completed_send(
     stub: messages_pb2_grpc.MessageServiceStub, kernel: Kernel, send_id: str, poll_seconds: float
@@ -177,6 +185,13 @@ def _postgres_cpu(data_dir: Path) -> float:
             times = process.cpu_times()
             total += times.user + times.system + times.children_user + times.children_system
     return total
+
+
+def _run_delay(schedstat: str) -> float:
+    """The scheduler's run-queue wait of a thread (the second figure of its schedstat, nanoseconds)."""
+    with contextlib.suppress(OSError):
+        return int(Path(schedstat).read_text().split()[1]) / 1e9
+    return 0.0
 
 
 def _stop_postgres(data_dir: Path) -> None:

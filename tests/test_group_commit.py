@@ -68,7 +68,7 @@ def run(
     """Run ``scenario`` with a started committer, on a loop of its own (hypothesis calls synchronously)."""
 
     async def started() -> None:
-        committer: Committer = GroupCommitter(database.write, **options)
+        committer: Committer = GroupCommitter("test", database.write, **options)
         loop_task = asyncio.create_task(committer.run())
         try:
             await scenario(committer)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
 import asyncpg
 import grpc
+from prometheus_client import REGISTRY
 
 from herald.v1 import profiles_pb2
 from kernel.server import RunningServer
@@ -37,6 +39,28 @@ async def test_concurrent_calls_share_transactions(profiles, project: ProjectKey
     assert all(reply.created for reply in replies)
     # One transaction per call would give each row its own creating transaction id.
     assert len({row["xid"] for row in rows}) < CALLS
+
+
+def _sample(name: str) -> float:
+    return REGISTRY.get_sample_value(name, {"committer": "upsert"}) or 0.0
+
+
+async def test_the_calls_waits_and_their_groups_writes_are_measured(
+    profiles, project: ProjectKey, server: RunningServer
+) -> None:
+    names = ("wait_seconds_count", "write_seconds_count", "items_count", "items_sum")
+    before = {name: _sample(f"herald_group_commit_{name}") for name in names}
+    await asyncio.gather(
+        *(profiles.UpsertProfile(_upsert(f"m{i}", plan="gold"), metadata=project.auth) for i in range(CALLS))
+    )
+    grown = {name: _sample(f"herald_group_commit_{name}") - before[name] for name in names}
+    assert grown["wait_seconds_count"] == grown["items_sum"] == CALLS
+    assert 1 <= grown["write_seconds_count"] == grown["items_count"] < CALLS
+
+    url = f"http://127.0.0.1:{server.kernel.metrics.port}/metrics"
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        text = await response.text()
+    assert 'herald_group_commit_wait_seconds_bucket{committer="upsert",le="0.005"}' in text
 
 
 async def test_a_refused_call_fails_alone_among_concurrent_ones(

@@ -440,6 +440,7 @@ class EventIngestion:
         follower: EventFollower | None = None,
     ) -> None:
         self._committer: GroupCommitter[uuid.UUID, list[Event], Counts] = GroupCommitter(
+            "events",
             EventStore(pool, durable=durable, follower=follower).write,
             max_delay=max_delay,
             max_size=max_size,

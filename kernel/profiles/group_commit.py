@@ -10,6 +10,9 @@ own result, while one loop hands each key's queued items to ``write`` together:
   goes in the next group, so that groups grow with the load instead of the number of transactions;
 - at most ``concurrency`` groups (full ones, or other keys') are written at once.
 
+Each committer is named (``upsert``, ``events``): its items' waits, its groups' writes and sizes are
+Prometheus histograms (:mod:`kernel.profiles.commit_metrics`).
+
 Failure semantics: ``write`` returns one outcome per item — a result, or an error meant for that caller
 alone. If ``write`` raises, nothing of that group was committed; each item is then written alone, so
 that one poisonous item fails only its own caller, and a database outage fails every caller (with the
@@ -25,6 +28,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
+
+from kernel.profiles.commit_metrics import ITEMS, WAIT, WRITE
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +49,7 @@ class _Waiter(Generic[T, R]):
     item: T
     size: int
     future: asyncio.Future[R]
+    submitted: float
 
 
 @dataclass(slots=True)
@@ -59,8 +65,14 @@ class _Queue(Generic[T, R]):
 class GroupCommitter(Generic[K, T, R]):
     """Collects items per key and writes them in groups; see the module documentation."""
 
-    def __init__(self, write: Writer[K, T, R], *, max_delay: float, max_size: int, concurrency: int) -> None:
+    def __init__(
+        self, name: str, write: Writer[K, T, R], *, max_delay: float, max_size: int, concurrency: int
+    ) -> None:
+        """``name``: the committer's label in the metrics."""
         self._write = write
+        self._waits = WAIT.labels(name)
+        self._writes = WRITE.labels(name)
+        self._sizes = ITEMS.labels(name)
         self._max_delay = max_delay
         self._max_size = max_size
         self._slots = asyncio.Semaphore(concurrency)
@@ -82,7 +94,7 @@ class GroupCommitter(Generic[K, T, R]):
         if queue is None:
             queue = self._queues[key] = _Queue(due=loop.time() + self._max_delay)
             self._wake.set()
-        waiter: _Waiter[T, R] = _Waiter(item, size, loop.create_future())
+        waiter: _Waiter[T, R] = _Waiter(item, size, loop.create_future(), loop.time())
         queue.waiters.append(waiter)
         queue.size += size
         if queue.size >= self._max_size:
@@ -147,18 +159,23 @@ class GroupCommitter(Generic[K, T, R]):
         partial = size < self._max_size
         if partial:
             queue.writing_partial = True
+        now = asyncio.get_running_loop().time()
         if queue.waiters or queue.writing_partial:
             # Kept (last, so that other keys go first) while its partial group is written: that holds
             # back its next partial group. What is left has waited long enough.
-            queue.due = min(queue.due, asyncio.get_running_loop().time())
+            queue.due = min(queue.due, now)
             self._queues[key] = queue
+        for waiter in group:
+            self._waits.observe(now - waiter.submitted)
+        self._sizes.observe(len(group))
         task = asyncio.create_task(self._commit(key, queue if partial else None, group))
         self._writing.add(task)
         task.add_done_callback(self._writing.discard)
 
     async def _commit(self, key: K, partial_of: _Queue[T, R] | None, group: list[_Waiter[T, R]]) -> None:
         try:
-            outcomes = await self._outcomes(key, group)
+            with self._writes.time():
+                outcomes = await self._outcomes(key, group)
         except BaseException as error:  # cancelled at shutdown: nobody may wait forever
             outcomes = [error if isinstance(error, Exception) else ShuttingDown(str(error))] * len(group)
             raise

@@ -46,7 +46,7 @@ class UpsertGroups:
         self._max_addresses = max_addresses
         self._follower = follower
         self._committer: GroupCommitter[uuid.UUID, ProfileChanges, Applied] = GroupCommitter(
-            self._write, max_delay=max_delay, max_size=MAX_GROUP, concurrency=concurrency
+            "upsert", self._write, max_delay=max_delay, max_size=MAX_GROUP, concurrency=concurrency
         )
 
     async def upsert(self, project_id: uuid.UUID, changes: ProfileChanges) -> Applied:
