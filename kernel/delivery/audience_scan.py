@@ -2,8 +2,10 @@
 
 The slice's profiles, their addresses for the send's channels (every device for push, the most recent
 address for email and SMS), the domain filter, consent, the suppression list and the attributes the
-templates read come out of one read of co-located rows: a profile's addresses, subscriptions and row sit
-together in their primary keys, so the joins are merges over a key range rather than a probe per recipient.
+templates read come out of one statement: a profile's addresses, subscriptions and row sit together in
+primary keys that start with the profile, so each is one descent of an index per recipient (the plan
+PostgreSQL takes for a slice: nested loops over send_audience's range; a merge over the key ranges is
+not what it chooses from a slice's estimates).
 
 An address reached through several profiles is sent once: each address is probed in the folded-address
 index, and only when another profile holds it (rare) are the holders judged as this one was; the one with
