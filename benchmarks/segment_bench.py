@@ -18,9 +18,13 @@ the planner's estimate for city = Paris is printed before and after the statisti
 Count latency: cold, the first call after PostgreSQL was restarted (its buffers empty; the OS page cache
 is not dropped: the machine is shared), then warm, the median of 5 calls. Last, a send to each segment
 and to a broad selection (two cities of five): CreateSend, which writes the audience into send_audience
-(its time, rows/s and WAL per row), then its slices cut and read here as a worker does, nothing sent
-(the audience's profiles/s), the same slices read again by the audience statement alone (rows/s), and
-the same selection streamed by one COPY statement (rows/s from its first row). The last line printed is
+(its time, rows/s and WAL per row), then its slices cut and made into messages here, nothing sent: one
+slice at a time on one connection, then (a second send to the same selection) WORKER_SLOTS slices at once
+on as many connections, as a worker's slots read them. Each gives the audience's profiles/s and the CPU
+a profile took in this process (the kernel's part: decoding, judging, message ids) and in PostgreSQL
+(the audience statement), which say what the rate would be on more cores than this shared machine's.
+Then the same slices read again by the audience statement alone (rows/s), and the same selection
+streamed by one COPY statement (rows/s from its first row). The last line printed is
 the JSON summary.
 """
 
@@ -63,6 +67,7 @@ from kernel.delivery.send_runtime import send_runtime
 from kernel.delivery.slice_work import slice_messages
 from kernel.engage.segments.compiler import compile_predicate
 from kernel.plugins import ChannelManager
+from kernel.settings import Settings
 from kernel.storage.database import create_pool
 
 TRACK = "/herald.v1.ProfileService/TrackEvents"
@@ -73,7 +78,9 @@ NAMES = ((b"purchase", 0.15), (b"cart.added", 0.25), (b"page.viewed", 0.60))
 SPREAD_DAYS = 90
 OWNER = "segment-bench"
 LEASE = timedelta(minutes=10)
-SLICE = 2000
+#: A slice's profiles and a worker's slices in flight: the worker_batch_size and worker_concurrency defaults.
+SLICE = Settings.model_fields["worker_batch_size"].default
+WORKER_SLOTS = Settings.model_fields["worker_concurrency"].default
 WARM_RUNS = 5
 #: The expression the compiler writes for the city attribute (kernel.engage.segments.compiler).
 CITY_IS_PARIS = """EXPLAIN (FORMAT JSON) SELECT count(*) FROM profiles p
@@ -349,38 +356,79 @@ async def create_send(kernel: Kernel, selection: segments_pb2.SegmentSelection) 
 
 
 async def stream_audience(kernel: Kernel, selection: segments_pb2.SegmentSelection) -> dict[str, Any]:
-    """A send to the selection, its slices cut and read as a worker does: profiles/s of its audience."""
+    """A send to the selection, its slices cut and read one at a time: profiles/s of its audience; then a
+    second send to it read as a worker reads (WORKER_SLOTS slices at once); then the statements alone."""
     created = await create_send(kernel, selection)
-    pool = await create_pool(kernel.dsn, min_size=1, max_size=1)
+    pool = await create_pool(kernel.dsn, min_size=1, max_size=WORKER_SLOTS)
     try:
+        runtime = await _runtime(pool, created.pop("send_id"))
+        serial = await read_slices(kernel, pool, runtime, 1)
+        worker = await read_slices(
+            kernel,
+            pool,
+            await _runtime(pool, (await create_send(kernel, selection))["send_id"]),
+            WORKER_SLOTS,
+        )
         async with pool.acquire() as conn:
-            row = await conn.fetchrow(
-                "SELECT project_id, send_id, spec, audience, false AS paced FROM sends WHERE send_id = $1",
-                uuid.UUID(created.pop("send_id")),
-            )
-            runtime = send_runtime(row, ChannelManager())
-            assert runtime is not None
-            profiles: set[Any] = set()
-            started = time.perf_counter()
-            while True:
-                async with conn.transaction():
-                    part = await slices.cut(conn, runtime.project_id, runtime.send_id, OWNER, LEASE, SLICE)
-                if part is None:
-                    break
-                found = await slice_messages(conn, runtime, part)
-                profiles.update(message.profile_id for message in found.pending)
-            seconds = time.perf_counter() - started
             scanned = await scan_rate(conn, runtime)
             streamed = await copy_stream(conn, runtime.project_id, runtime.definition.audience)
     finally:
         await pool.close()
     return {
         **created,
+        "profiles": serial["profiles"],
+        "seconds": serial["seconds"],
+        "profiles_per_s": serial["profiles_per_s"],
+        "cpu_us_per_profile": serial["cpu_us_per_profile"],
+        "worker_profiles_per_s": worker["profiles_per_s"],
+        "worker_cpu_us_per_profile": worker["cpu_us_per_profile"],
+        "scan_rows_per_s": scanned,
+        **streamed,
+    }
+
+
+async def _runtime(pool: asyncpg.Pool, send_id: str) -> Any:
+    row = await pool.fetchrow(
+        "SELECT project_id, send_id, spec, audience, false AS paced FROM sends WHERE send_id = $1",
+        uuid.UUID(send_id),
+    )
+    runtime = send_runtime(row, ChannelManager())
+    assert runtime is not None
+    return runtime
+
+
+async def read_slices(kernel: Kernel, pool: asyncpg.Pool, runtime: Any, readers: int) -> dict[str, Any]:
+    """The send's slices cut one after another (each cut its own transaction) and made into messages by
+    ``readers`` at once, each on its own connection, as a worker's slots do (nothing sent): profiles/s,
+    and the CPU each profile took in this process (the kernel's part) and in PostgreSQL."""
+    profiles: set[Any] = set()
+
+    async def reader() -> None:
+        async with pool.acquire() as conn:
+            while True:
+                async with conn.transaction():
+                    part = await slices.cut(conn, runtime.project_id, runtime.send_id, OWNER, LEASE, SLICE)
+                if part is None:
+                    return
+                found = await slice_messages(conn, runtime, part)
+                profiles.update(message.profile_id for message in found.pending)
+
+    postgres = kernel.cpu_seconds()["postgres"]
+    process = time.process_time()
+    started = time.perf_counter()
+    await asyncio.gather(*(reader() for _ in range(readers)))
+    seconds = time.perf_counter() - started
+    process = time.process_time() - process
+    postgres = kernel.cpu_seconds()["postgres"] - postgres
+    count = max(len(profiles), 1)
+    return {
         "profiles": len(profiles),
         "seconds": round(seconds, 2),
         "profiles_per_s": round(len(profiles) / seconds),
-        "scan_rows_per_s": scanned,
-        **streamed,
+        "cpu_us_per_profile": {
+            "kernel": round(process / count * 1e6, 2),
+            "postgres": round(postgres / count * 1e6, 2),
+        },
     }
 
 

@@ -2,8 +2,10 @@
 
 The slice's profiles, their addresses for the send's channels (every device for push, the most recent
 address for email and SMS), the domain filter, consent, the suppression list and the attributes the
-templates read come out of one read of co-located rows: a profile's addresses, subscriptions and row sit
-together in their primary keys, so the joins are merges over a key range rather than a probe per recipient.
+templates read come out of one statement: a profile's addresses, subscriptions and row sit together in
+primary keys that start with the profile, so each is one descent of an index per recipient (the plan
+PostgreSQL takes for a slice: nested loops over send_audience's range; a merge over the key ranges is
+not what it chooses from a slice's estimates).
 
 An address reached through several profiles is sent once: each address is probed in the folded-address
 index, and only when another profile holds it (rare) are the holders judged as this one was; the one with
@@ -92,8 +94,17 @@ _WINNER = f"""(SELECT o.profile_id FROM profile_addresses o
 }
         AND {{listed}}
       ORDER BY o.profile_id, o.value LIMIT 1)"""
+# The send's channels are a CTE read once: joined as a function, the unnest ran again for every address. A
+# consented address is shared when a second row holds its folded form (the row itself is the first):
+# EXISTS over OFFSET 1 stops at that second entry of the index without an aggregate per row.
+# Its winner and the hashes the suppression list is searched by are judged in one materialised step:
+# each step copies every row of the slice once more.
 _SCAN = f"""
 WITH {{source}},
+channels AS MATERIALIZED (
+    SELECT * FROM unnest($5::text[], $6::text[], $7::text[], $8::bool[], $13::bool[])
+        WITH ORDINALITY AS c(channel, kind, consent, all_devices, has_domain, ord)
+),
 targets AS (
     SELECT a.profile_id, c.ord::int - 1 AS ord, c.channel, a.kind, a.value, a.folded, a.details, c.consent,
            c.has_domain, c.all_devices, h.custom_id, h.attributes,
@@ -101,9 +112,7 @@ targets AS (
                PARTITION BY a.profile_id, c.ord ORDER BY a.updated_at DESC, a.value) = 1 AS chosen
     FROM holders h
     JOIN profile_addresses a ON a.project_id = $1 AND a.profile_id = h.profile_id
-    JOIN unnest($5::text[], $6::text[], $7::text[], $8::bool[], $13::bool[])
-        WITH ORDINALITY AS c(channel, kind, consent, all_devices, has_domain, ord)
-        ON c.kind = a.kind
+    JOIN channels c ON c.kind = a.kind
 ),
 reached AS MATERIALIZED (
     SELECT t.*, {_KEY} AS key, {_CONSENT_OK.format(status="s.status")} AS consented
@@ -113,27 +122,22 @@ reached AS MATERIALIZED (
     WHERE t.chosen AND {_DOMAIN_OK.format(t="t")}
 ),
 judged AS MATERIALIZED (
-    SELECT t.*, CASE WHEN t.consented AND (
-               SELECT count(*) FROM (
-                   SELECT FROM profile_addresses o
-                   WHERE o.project_id = $1 AND o.kind = t.kind AND o.folded = t.folded LIMIT 2) AS o) = 2
-           THEN {_WINNER} END AS winner
-    FROM reached t
-),
-keyed AS MATERIALIZED (
-    SELECT t.*,
+    SELECT t.*, CASE WHEN t.consented AND EXISTS (
+               SELECT FROM profile_addresses o
+               WHERE o.project_id = $1 AND o.kind = t.kind AND o.folded = t.folded OFFSET 1)
+           THEN {_WINNER} END AS winner,
            CASE WHEN t.consented AND {_ANY_SUPPRESSED}
                 THEN {identifier_hash_sql("t.kind", "t.value")} END AS hash,
            CASE WHEN t.consented AND {_ANY_SUPPRESSED}
                 THEN {spelt_hash_sql("t.kind", "t.value")} END AS spelt
-    FROM judged t JOIN projects p ON p.project_id = $1
+    FROM reached t JOIN projects p ON p.project_id = $1
 )
 SELECT t.profile_id, t.ord, t.value, t.details, t.key, t.consented,
        t.winner IS NOT NULL AND t.winner <> t.profile_id AS duplicate,
        t.winner IS NOT NULL AND t.winner = t.profile_id AS claim,
        CASE WHEN t.hash IS NULL THEN NULL ELSE {blocking_reason_sql("t", "$14")} END AS blocked,
        t.custom_id{{variables}}
-FROM keyed t
+FROM judged t
 {suppression_joins_sql("t", "$14")}
 ORDER BY t.profile_id, t.ord, t.key, t.value
 """
