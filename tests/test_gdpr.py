@@ -41,6 +41,7 @@ class Person:
     merged_custom_id: str
     # The profiles merged into this one (by Identify, by MergeProfiles): they no longer exist.
     merged_profile_ids: tuple[str, ...]
+    project_id: uuid.UUID
 
     @property
     def needles(self) -> list[str]:
@@ -172,15 +173,19 @@ async def seed_person(profiles, project: ProjectKey, db: asyncpg.Pool, events: i
         apns_token,
         old_id,
         (identified.merged_profile_id, old.profile_id),
+        project.project_id,
     )
 
 
-async def tables_naming(db: asyncpg.Pool, needles: list[str]) -> dict[str, int]:
+async def tables_naming(db: asyncpg.Pool, needles: list[str], project_id: uuid.UUID) -> dict[str, int]:
     """For every table of the database, how many rows hold one of ``needles``, in any case, in any column:
     text, JSON, arrays and uuids read as text, binary columns (a stored protobuf) byte for byte. The tables
-    and columns are read from the catalog, so a table added later is searched too."""
+    and columns are read from the catalog, so a table added later is searched too. A table with a
+    ``project_id`` is searched in the person's project's rows (the others' cannot name them, and the
+    whole suite's rows would make each search a scan of everything); a table without one, in all its rows."""
     tables = await db.fetch(
         """SELECT format('%I.%I', n.nspname, c.relname) AS name, c.relname AS table,
+                  bool_or(a.attname = 'project_id') AS scoped,
                   array_agg(CASE WHEN a.atttypid = 'bytea'::regtype
                                  THEN format('encode(%I, ''escape'')', a.attname)
                                  ELSE format('%I::text', a.attname) END) AS columns
@@ -196,10 +201,13 @@ async def tables_naming(db: asyncpg.Pool, needles: list[str]) -> dict[str, int]:
     for table in tables:
         # One text per row, its columns apart (a needle cannot straddle two), lower-cased like the needles.
         row_text = f"lower(concat_ws(chr(31), {', '.join(table['columns'])}))"
+        scope = "project_id = $2" if table["scoped"] else "$2::uuid IS NOT NULL"
         count = await db.fetchval(
             f"""SELECT count(*) FROM {table["name"]}
-                WHERE EXISTS (SELECT FROM unnest($1::text[]) AS n WHERE strpos({row_text}, n) > 0)""",
+                WHERE {scope}
+                  AND EXISTS (SELECT FROM unnest($1::text[]) AS n WHERE strpos({row_text}, n) > 0)""",
             [needle.lower() for needle in needles],
+            project_id,
         )
         if count:
             found[table["table"]] = count
@@ -215,8 +223,8 @@ async def export(profiles, ref: common_pb2.ProfileRef, project: ProjectKey) -> l
 async def test_erase_leaves_no_row_naming_the_person(profiles, project: ProjectKey, db) -> None:
     person = await seed_person(profiles, project, db, events=5)
     bystander = await seed_person(profiles, project, db)
-    before = await tables_naming(db, person.needles)
-    bystander_before = await tables_naming(db, bystander.needles)
+    before = await tables_naming(db, person.needles, person.project_id)
+    bystander_before = await tables_naming(db, bystander.needles, bystander.project_id)
     assert set(before) >= {
         "profiles",
         "profile_identities",
@@ -238,8 +246,8 @@ async def test_erase_leaves_no_row_naming_the_person(profiles, project: ProjectK
     assert reply == profiles_pb2.EraseProfileResponse(
         profile_id=person.profile_id, events_erased=6, suppressed=False
     )
-    assert await tables_naming(db, person.needles) == {}
-    assert await tables_naming(db, bystander.needles) == bystander_before
+    assert await tables_naming(db, person.needles, person.project_id) == {}
+    assert await tables_naming(db, bystander.needles, bystander.project_id) == bystander_before
     stored = await db.fetchval(
         "SELECT count(*) FROM suppressed_identifiers WHERE project_id = $1", project.project_id
     )
@@ -287,7 +295,7 @@ async def test_erase_and_suppress_keeps_only_unreadable_hashes(profiles, project
     )
 
     assert reply.suppressed and reply.profile_id == person.profile_id
-    assert await tables_naming(db, person.needles) == {}
+    assert await tables_naming(db, person.needles, person.project_id) == {}
     hashes = await db.fetch(
         "SELECT identifier_sha256 FROM suppressed_identifiers WHERE project_id = $1", project.project_id
     )
@@ -349,7 +357,7 @@ async def test_a_suppressed_person_cannot_come_back(profiles, project: ProjectKe
         )
         assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
         assert error.details().startswith("add_addresses[0].value:")
-    assert await tables_naming(db, person.needles) == {}
+    assert await tables_naming(db, person.needles, person.project_id) == {}
 
 
 async def test_suppression_is_per_project(
@@ -404,7 +412,7 @@ async def test_another_project_can_neither_erase_nor_export(
         )
         exported = await rpc_error(export(profiles, ref, other_project))
         assert erase.code() == exported.code() == grpc.StatusCode.NOT_FOUND
-    assert "profiles" in await tables_naming(db, person.needles)
+    assert "profiles" in await tables_naming(db, person.needles, person.project_id)
 
 
 async def test_export_holds_everything_about_the_profile(profiles, project: ProjectKey, db) -> None:
@@ -535,7 +543,7 @@ async def test_erasure_takes_the_deliveries_in_any_spelling(
         metadata=project.auth,
     )
 
-    assert await tables_naming(db, person.needles) == {}
+    assert await tables_naming(db, person.needles, person.project_id) == {}
     # The address, however spelt, is never sent to again.
     sent = len(sparkpost.accepted)
     for spelling in (person.email, person.respelt_email, person.email.upper()):
@@ -562,12 +570,12 @@ async def test_erasure_applies_the_webhooks_still_waiting_first(
     try:
         delivered = [sparkpost.event("delivery", record) for record in sparkpost.accepted]
         assert await sparkpost.post_events(url, delivered, auth=sparkpost_webhook_auth) == 200
-        assert "webhook_batches" in await tables_naming(db, person.needles)
+        assert "webhook_batches" in await tables_naming(db, person.needles, person.project_id)
 
         await profiles.EraseProfile(
             profiles_pb2.EraseProfileRequest(profile=by_custom_id(person.custom_id)), metadata=project.auth
         )
 
-        assert await tables_naming(db, person.needles) == {}
+        assert await tables_naming(db, person.needles, person.project_id) == {}
     finally:
         server.kernel.webhook_queue.start()

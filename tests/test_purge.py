@@ -32,7 +32,7 @@ async def seed(profiles, db: asyncpg.Pool, project: ProjectKey, idle_days: list[
 
 async def remaining(db: asyncpg.Pool, people: list[Person]) -> list[bool]:
     """For each person, whether any row anywhere still names them."""
-    return [bool(await tables_naming(db, person.needles)) for person in people]
+    return [bool(await tables_naming(db, person.needles, person.project_id)) for person in people]
 
 
 async def test_purge_removes_exactly_the_inactive_profiles(profiles, projects, db) -> None:
