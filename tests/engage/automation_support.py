@@ -4,7 +4,6 @@ quickly, and what the SparkPost emulator accepted."""
 from __future__ import annotations
 
 import contextlib
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -119,22 +118,3 @@ async def timer_kernel(settings: Settings, sparkpost: Any) -> AsyncIterator[Runn
     async with other_kernel(settings) as kernel:
         kernel.kernel.senders.endpoints[SPARKPOST] = sparkpost.endpoint
         yield kernel
-
-
-async def fast_forward(db: Any, project_id: uuid.UUID, seconds: float) -> None:
-    """Time passes for the project's waits: each pending timer, and each entry's end of wait, comes
-    ``seconds`` sooner. The scheduler reads the database's clock, which a test cannot move; moving the
-    instants it compares with is the same to it (an hour-long wait in a test of a second)."""
-    async with db.acquire() as conn, conn.transaction():
-        await conn.execute(
-            """UPDATE scheduled_jobs SET due_at = due_at - make_interval(secs => $2)
-               WHERE project_id = $1 AND state = 'pending'""",
-            project_id,
-            seconds,
-        )
-        await conn.execute(
-            """UPDATE automation_entries SET wait_until = wait_until - make_interval(secs => $2)
-               WHERE project_id = $1 AND state = 'inside' AND wait_until IS NOT NULL""",
-            project_id,
-            seconds,
-        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -81,3 +82,23 @@ def records_of(sparkpost: Any, send_id: str) -> list[Any]:
 def emails_of(sparkpost: Any, send_id: str) -> list[str]:
     """The recipients the emulator accepted for one send."""
     return [record["email"] for record in records_of(sparkpost, send_id)]
+
+
+async def fast_forward(db: Any, project_id: uuid.UUID, seconds: float) -> None:
+    """Time passes for the project's timers (campaign occurrences, automations' waits): each pending
+    timer, and each automation entry's end of wait, comes ``seconds`` sooner. The scheduler reads the
+    database's clock, which a test cannot move; moving the instants it compares with is the same to it
+    (an hour-long wait in a test of a second)."""
+    async with db.acquire() as conn, conn.transaction():
+        await conn.execute(
+            """UPDATE scheduled_jobs SET due_at = due_at - make_interval(secs => $2)
+               WHERE project_id = $1 AND state = 'pending'""",
+            project_id,
+            seconds,
+        )
+        await conn.execute(
+            """UPDATE automation_entries SET wait_until = wait_until - make_interval(secs => $2)
+               WHERE project_id = $1 AND state = 'inside' AND wait_until IS NOT NULL""",
+            project_id,
+            seconds,
+        )

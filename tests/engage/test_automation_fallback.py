@@ -23,7 +23,6 @@ from tests.engage.automation_support import (
     active,
     automation,
     end,
-    fast_forward,
     saved_template,
     send,
     subjects_to,
@@ -32,6 +31,7 @@ from tests.engage.automation_support import (
     wait,
 )
 from tests.engage.step_support import checkpoint, decision, exits, passed, reported
+from tests.engage.support import fast_forward
 
 APNS = "push.apns"
 HOUR = 3600

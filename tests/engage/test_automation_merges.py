@@ -14,13 +14,13 @@ from tests.engage.automation_support import (
     active,
     automation,
     end,
-    fast_forward,
     saved_template,
     send,
     subjects_to,
     track,
     wait,
 )
+from tests.engage.support import fast_forward
 
 
 async def journeys(db, project, automation_id: str) -> list[tuple[str, str, str | None]]:  # type: ignore[no-untyped-def]

@@ -24,13 +24,13 @@ from tests.engage.automation_support import (
     active,
     automation,
     end,
-    fast_forward,
     saved_template,
     send,
     subjects_to,
     track,
     wait,
 )
+from tests.engage.support import fast_forward
 
 ALWAYS = pb.REENTRY_POLICY_ALWAYS
 ANN = "ann@example.com"

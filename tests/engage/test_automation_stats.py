@@ -25,7 +25,6 @@ from tests.engage.automation_support import (
     active,
     automation,
     end,
-    fast_forward,
     saved_template,
     send,
     subjects_to,
@@ -33,6 +32,7 @@ from tests.engage.automation_support import (
     track,
     wait,
 )
+from tests.engage.support import fast_forward
 from tests.test_send_stats import _Page
 
 HOUR = duration_pb2.Duration(seconds=3600)

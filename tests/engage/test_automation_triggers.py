@@ -20,12 +20,12 @@ from tests.engage.automation_support import (
     active,
     automation,
     end,
-    fast_forward,
     saved_template,
     send,
     subjects_to,
     track,
 )
+from tests.engage.support import fast_forward
 
 
 async def entered(db, project, automation_id: str) -> list[str]:  # type: ignore[no-untyped-def]

@@ -23,7 +23,6 @@ from tests.engage.automation_support import (
     active,
     automation,
     end,
-    fast_forward,
     more_than,
     saved_template,
     send,
@@ -32,6 +31,7 @@ from tests.engage.automation_support import (
     track,
 )
 from tests.engage.conftest import other_kernel
+from tests.engage.support import fast_forward
 from tests.engage.test_automations import entries
 
 PARIS = ZoneInfo("Europe/Paris")

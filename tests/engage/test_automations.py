@@ -19,7 +19,6 @@ from tests.engage.automation_support import (
     active,
     automation,
     end,
-    fast_forward,
     more_than,
     saved_template,
     send,
@@ -29,6 +28,7 @@ from tests.engage.automation_support import (
     wait,
 )
 from tests.engage.conftest import other_kernel
+from tests.engage.support import fast_forward
 from tests.outhook_receiver import Receiver
 from tests.test_outgoing_webhooks import subscribe
 

@@ -4,7 +4,6 @@ sends, per channel, a test send not counted; ``herald campaigns stats|report`` s
 
 from __future__ import annotations
 
-import asyncio
 import csv
 from collections import Counter
 from datetime import UTC, datetime
@@ -17,7 +16,14 @@ from tests.cli_support import herald
 from tests.delivery.support import completed, person
 from tests.engage.conditions import equals
 from tests.engage.conftest import other_kernel
-from tests.engage.support import campaign, emails_of, released, send_test_to, wait_for_campaign
+from tests.engage.support import (
+    campaign,
+    emails_of,
+    fast_forward,
+    released,
+    send_test_to,
+    wait_for_campaign,
+)
 
 EVERY_MINUTE = pb.CampaignSchedule(recurring=pb.Recurrence(cron="* * * * *", timezone="Europe/Paris"))
 #: p0..p11, each with an email: country FR for even numbers, vip for multiples of 4.
@@ -32,13 +38,13 @@ async def saved_segment(segments, project, name: str, condition: segments_pb2.Co
     return created.segment_id
 
 
-async def next_released(campaigns, project, campaign_id: str, count: int) -> pb.CampaignOccurrence:  # type: ignore[no-untyped-def]
-    """The campaign's ``count``-th released occurrence, once its due time has passed (a wall-clock wait
-    for the recurrence, then the usual patience)."""
+async def next_released(campaigns, db, project, campaign_id: str, count: int) -> pb.CampaignOccurrence:  # type: ignore[no-untyped-def]
+    """The campaign's ``count``-th released occurrence, its timer brought due now (the recurrence's next
+    minute need not be waited for)."""
     found = await campaigns.GetCampaign(pb.GetCampaignRequest(campaign_id=campaign_id), metadata=project.auth)
     planned = [o for o in found.occurrences if not (o.send_id or o.error)]
     due = planned[0].due_time.ToDatetime(tzinfo=UTC)
-    await asyncio.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + 0.5)
+    await fast_forward(db, project.project_id, max(0.0, (due - datetime.now(UTC)).total_seconds()) + 1)
     done = await wait_for_campaign(campaigns, project, campaign_id, lambda c: len(released(c)) >= count)
     return released(done)[count - 1]
 
@@ -67,6 +73,7 @@ async def test_each_occurrence_reaches_the_segment_as_it_is_then_and_the_statist
     settings,
     quiet_session_scheduler,
     server,
+    db,
     tmp_path: Path,
 ) -> None:
     country = {i: "FR" if i % 2 == 0 else "DE" for i in range(PEOPLE)}
@@ -89,7 +96,7 @@ async def test_each_occurrence_reaches_the_segment_as_it_is_then_and_the_statist
         await campaigns.ScheduleCampaign(
             pb.ScheduleCampaignRequest(campaign_id=created.campaign_id), metadata=configured.auth
         )
-        first = await next_released(campaigns, configured, created.campaign_id, 1)
+        first = await next_released(campaigns, db, configured, created.campaign_id, 1)
         first_send = await completed(messages, configured, first.send_id)
         assert Counter(emails_of(sparkpost, first.send_id)) == matching(country, vip)
         # Between the occurrences: p1 moves to France, p2 becomes a VIP, p6 leaves France.
@@ -98,7 +105,7 @@ async def test_each_occurrence_reaches_the_segment_as_it_is_then_and_the_statist
         await person(profiles, configured, "p1", country="FR")
         await person(profiles, configured, "p2", vip=True)
         await person(profiles, configured, "p6", country="DE")
-        second = await next_released(campaigns, configured, created.campaign_id, 2)
+        second = await next_released(campaigns, db, configured, created.campaign_id, 2)
         await campaigns.CancelCampaign(
             pb.CancelCampaignRequest(campaign_id=created.campaign_id), metadata=configured.auth
         )

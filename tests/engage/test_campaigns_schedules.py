@@ -18,7 +18,7 @@ from kernel.engage.campaigns.local_time import release_groups
 from tests.conftest import ADMIN
 from tests.delivery.support import completed, person
 from tests.engage.conftest import other_kernel
-from tests.engage.support import campaign, emails_of, released, wait_for_campaign
+from tests.engage.support import campaign, emails_of, fast_forward, released, wait_for_campaign
 
 EVERY_MINUTE = pb.CampaignSchedule(recurring=pb.Recurrence(cron="* * * * *", timezone="America/New_York"))
 
@@ -111,10 +111,11 @@ async def test_a_local_time_campaign_is_released_zone_by_zone_each_send_to_its_z
     assert every_email == {f"{n}@example.com": 1 for n in [*people, "nowhere"]}
 
 
-async def until_due(scheduled: pb.Campaign) -> None:
-    """Sleep past the campaign's first planned occurrence (a wall-clock wait, not an assertion)."""
+async def until_due(db, project, scheduled: pb.Campaign, past: float = 1.0) -> None:  # type: ignore[no-untyped-def]
+    """Bring the campaign's first planned occurrence due ``past`` seconds ago (its minute need not be
+    waited for)."""
     due = scheduled.occurrences[0].due_time.ToDatetime(tzinfo=UTC)
-    await asyncio.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + 0.5)
+    await fast_forward(db, project.project_id, max(0.0, (due - datetime.now(UTC)).total_seconds()) + past)
 
 
 async def occurrence_sends(db, project) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
@@ -142,8 +143,9 @@ async def test_a_recurring_occurrence_due_while_the_kernel_was_down_runs_once_on
         scheduled = await schedule_new(campaigns, configured, EVERY_MINUTE)
         (planned,) = scheduled.occurrences
         due = planned.due_time.ToDatetime(tzinfo=UTC)
-    # Nobody runs timers now: the occurrence comes due while every kernel is down.
-    await until_due(scheduled)
+    # Nobody runs timers now: the occurrence comes due while every kernel is down (long enough ago for
+    # the next kernel to find it late).
+    await until_due(db, configured, scheduled, past=60)
     assert (
         released(
             await campaigns.GetCampaign(
@@ -185,7 +187,7 @@ async def test_two_kernels_polling_at_once_release_each_recurring_occurrence_onc
     await person(profiles, configured, "ann", email="ann@example.com", first_name="Ann")
     async with other_kernel(settings), other_kernel(settings):
         scheduled = await schedule_new(campaigns, configured, EVERY_MINUTE)
-        await until_due(scheduled)
+        await until_due(db, configured, scheduled)
         found = await wait_for_campaign(
             campaigns, configured, scheduled.campaign_id, lambda c: bool(released(c))
         )

@@ -24,7 +24,7 @@ from kernel.engage.campaigns import store
 from kernel.engage.campaigns.ab import deciding, release_test
 from kernel.engage.campaigns.content import send_request
 from kernel.engage.campaigns.local_time import other_zones
-from kernel.engage.campaigns.schedule import plan
+from kernel.engage.campaigns.schedule import occurs_at, plan
 from kernel.engage.campaigns.sending import CampaignSender
 from kernel.engage.campaigns.service import OCCURRENCE, job_prefix
 from kernel.engage.campaigns.store import OccurrenceRow
@@ -66,11 +66,12 @@ class OccurrenceRunner:
                 send_id, error = await self._send(
                     job, campaign_id, key, campaign, tuple(zones), without_time_zone
                 )
-            occurrence = OccurrenceRow(key, job.due_at, send_id, error, zones, without_time_zone)
+            instant = occurs_at(job.payload, job.due_at)
+            occurrence = OccurrenceRow(key, instant, send_id, error, zones, without_time_zone)
             if not await store.record_occurrence(conn, job.project_id, campaign_id, occurrence):
                 log.info("campaign occurrence %s was recorded by an earlier run", job.key)
             zone = (await self._projects.get(job.project_id)).timezone
-            following = plan(campaign.schedule, zone, datetime.now(UTC), "schedule").after(job.due_at)
+            following = plan(campaign.schedule, zone, datetime.now(UTC), "schedule").after(instant)
             if following is not None:
                 next_key = f"{job_prefix(campaign_id)}{following.key}"
                 await schedule(

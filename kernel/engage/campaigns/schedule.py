@@ -7,6 +7,7 @@ one has its next occurrence, and running it plans the one after (:meth:`Plan.aft
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -70,8 +71,20 @@ def plan(schedule: pb.CampaignSchedule, project_zone: str, now: datetime, field:
     return Plan(() if following is None else (recurring_occurrence(following),), recurrence)
 
 
+#: A recurring occurrence's payload names its instant: what it was planned for, and what the next one is
+#: planned after, even if its timer ran at another time (late, after every kernel was down).
+OCCURS_AT = "occurs_at"
+
+
 def recurring_occurrence(due_at: datetime) -> Occurrence:
-    return Occurrence(due_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), due_at)
+    instant = due_at.astimezone(UTC)
+    return Occurrence(instant.strftime("%Y-%m-%dT%H:%M:%SZ"), due_at, {OCCURS_AT: instant.isoformat()})
+
+
+def occurs_at(payload: Mapping[str, Any], due_at: datetime) -> datetime:
+    """The occurrence's instant: its payload's for a recurring one, else its timer's ``due_at``."""
+    instant = payload.get(OCCURS_AT)
+    return due_at if instant is None else datetime.fromisoformat(instant)
 
 
 def recurrence_of(rule: pb.Recurrence, project_zone: str, field: str) -> Recurrence:
