@@ -2,7 +2,7 @@
 emails reach the SparkPost emulator.
 
     .venv/bin/python benchmarks/automation_bench.py [--profiles 100000] [--rate 5000] [--seconds 60]
-        [--batch 50] [--width 16] [--pressure]
+        [--batch 50] [--width 16] [--claim 50] [--pressure]
 
 Starts ``herald serve`` in its own process (scratch data folder, embedded PostgreSQL) and the SparkPost
 emulator in another, seeds ``--profiles`` profiles with an email each (in SQL), and activates three
@@ -10,7 +10,8 @@ automations: "cart_abandoned" sends at once; "product_viewed" sends at once, wai
 again; "signed_up" waits 30 seconds, then sends. Events of the three kinds, for profiles drawn at random,
 are offered through TrackEvents at ``--rate`` per second for ``--seconds``, in requests of ``--batch``
 events each, open-loop: each request leaves on its schedule whether or not the earlier ones were answered.
-``--width``: the kernel's scheduler_width. ``--pressure``: the project has a frequency cap (never reached),
+``--width``: the kernel's scheduler_width; ``--claim``: its scheduler_claim_size (the most events a batch
+walks in one transaction). ``--pressure``: the project has a frequency cap (never reached),
 so that every send step is judged by the pressure rules (their cost is the difference).
 
 Prints the events acknowledged per second; the trigger-to-send latency p50 / p99 of the messages sent at
@@ -331,6 +332,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         settings = {
             "channel_endpoints": json.dumps({EMAIL: endpoint}),
             "scheduler_width": str(args.width),
+            "scheduler_claim_size": str(args.claim),
             "scheduler_poll_seconds": "1",
             "db_pool_max_size": str(args.width + 8),
         }
@@ -368,6 +370,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "offered_rate": args.rate,
         "batch": args.batch,
         "scheduler_width": args.width,
+        "scheduler_claim_size": args.claim,
         "pressure_rules": args.pressure,
         **offered,
         "sent_at_once": len(latencies),
@@ -418,6 +421,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--width", type=int, default=16)
+    parser.add_argument("--claim", type=int, default=50)
     parser.add_argument("--pressure", action="store_true")
     parser.add_argument("--emulator", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -32,6 +32,7 @@ from kernel.engage.automations import (
     AutomationRunner,
     Automations,
     Entering,
+    EventBatch,
     Graphs,
     ProfileTriggerFollower,
     StepSender,
@@ -109,7 +110,9 @@ class Kernel:
         senders = SenderPool(channels, configs, settings.channel_endpoints)
         sends = Sends(db.pool, channels, configs, settings.default_wave_rate, limits)
         projects = Projects(db.pool)
-        scheduler = Scheduler(db.pool, settings.scheduler_poll_seconds, settings.scheduler_width)
+        scheduler = Scheduler(
+            db.pool, settings.scheduler_poll_seconds, settings.scheduler_width, settings.scheduler_claim_size
+        )
         templates = TemplateStore(db.pool)
         campaign_sender = CampaignSender(db.pool, sends, templates, projects)
         scheduler.register(OCCURRENCE, OccurrenceRunner(db.pool, campaign_sender, projects))
@@ -123,7 +126,7 @@ class Kernel:
             WaitEnds(projects),
             StepTaker(limits, channels.address_kinds, settings.max_addresses),
         )
-        scheduler.register(EVENT, automation_runner.on_event)
+        scheduler.register(EVENT, automation_runner.on_event, EventBatch(db.pool, automation_runner))
         scheduler.register(WAIT, automation_runner.on_wait)
         register_profile_triggers(
             scheduler,

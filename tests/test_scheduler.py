@@ -172,3 +172,24 @@ async def test_two_schedulers_keep_each_profiles_timers_in_due_order(db, project
         ran += sum(await asyncio.gather(first.run_due(), second.run_due()))
     assert ran == 40
     assert order.in_due_order()
+
+
+async def test_a_batch_takes_distinct_profiles_at_once_and_leaves_the_rest_in_due_order(db, project) -> None:
+    """A kind with a batch handler gets the claim's first timer of each profile together; what it leaves
+    runs alone, and every profile's timers still run in due order."""
+    order = ProfileOrder()
+    await order.schedule(db, project)
+    batches: list[list[str]] = []
+
+    async def together(jobs: list[Job]) -> list[Job]:
+        batches.append([job.key.split("/")[0] for job in jobs])
+        for job in jobs[1:]:
+            await order.run(job)
+        return jobs[:1]
+
+    made = Scheduler(db, poll_seconds=0.05, width=8)
+    made.register(KIND, order.run, together)
+    assert await made.run_due() == 40
+    assert order.in_due_order()
+    assert batches, "the claims' first timers of the profiles ran as batches"
+    assert all(len(set(profiles)) == len(profiles) > 1 for profiles in batches)

@@ -3,6 +3,7 @@ a span, a time of day or an event; sends, decisions, splits, ...), run by the du
 kernel."""
 
 from kernel.engage.automations.entering import Entering
+from kernel.engage.automations.event_batch import EventBatch
 from kernel.engage.automations.graphs import Graphs
 from kernel.engage.automations.profile_follower import ProfileTriggerFollower
 from kernel.engage.automations.profile_jobs import register_profile_triggers
@@ -19,6 +20,7 @@ __all__ = [
     "AutomationRunner",
     "Automations",
     "Entering",
+    "EventBatch",
     "Graphs",
     "ProfileTriggerFollower",
     "StepSender",

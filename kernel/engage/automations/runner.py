@@ -25,6 +25,7 @@ import orjson
 
 from kernel.engage.automations import store
 from kernel.engage.automations.awaited import awaits
+from kernel.engage.automations.event_reads import EventReads
 from kernel.engage.automations.graph import WAIT_STEPS, End, Graph, Reentry, Send
 from kernel.engage.automations.graphs import Graphs
 from kernel.engage.automations.matching import event_matches, profile_matches
@@ -83,31 +84,38 @@ class AutomationRunner:
         self._steps = steps
 
     async def on_event(self, job: Job) -> None:
-        payload = job.payload
-        profile_id = uuid.UUID(payload["profile_id"])
-        name = payload["name"]
         planned: list[Planned] = []
         async with self._pool.acquire() as conn, conn.transaction():
             await _finish(conn, job)
-            if not await store.lock_profile(conn, job.project_id, profile_id):
-                return
-            for automation_id, role in await store.triggered_by(conn, job.project_id, name):
-                current = await store.share_state(conn, job.project_id, automation_id)
-                if current is None:
-                    continue
-                if role == "exit":
-                    await self._exit(conn, job.project_id, automation_id, profile_id, name)
-                elif role == "await" and current[0] == "active":
-                    planned += await self._resume(
-                        conn, job.project_id, automation_id, profile_id, name, payload["attributes"]
-                    )
-                elif role == "enter" and current[0] == "active":
-                    graph = await self._graphs.get(conn, job.project_id, automation_id, current[1])
-                    if await event_matches(conn, graph.trigger_properties, payload["attributes"]):
-                        planned += await self.enter(
-                            conn, job.project_id, automation_id, current[1], profile_id, payload["attributes"]
-                        )
+            if await store.lock_profile(conn, job.project_id, event_profile(job)):
+                planned = await self.follow(conn, job, EventReads())
         await self.attempt(planned)
+
+    async def follow(self, conn: asyncpg.Connection, job: Job, reads: EventReads) -> list[Planned]:
+        """The event's effects on its profile (exits, awaited events, entries and their walks); the
+        messages to attempt after the commit. The caller locked the profile and marked the job done;
+        ``reads``: the transaction's (:class:`EventReads`)."""
+        payload = job.payload
+        profile_id = event_profile(job)
+        name = payload["name"]
+        planned: list[Planned] = []
+        for automation_id, role in await reads.triggered_by(conn, job.project_id, name):
+            current = await reads.share_state(conn, job.project_id, automation_id)
+            if current is None:
+                continue
+            if role == "exit":
+                await self._exit(conn, job.project_id, automation_id, profile_id, name)
+            elif role == "await" and current[0] == "active":
+                planned += await self._resume(
+                    conn, job.project_id, automation_id, profile_id, name, payload["attributes"]
+                )
+            elif role == "enter" and current[0] == "active":
+                graph = await self._graphs.get(conn, job.project_id, automation_id, current[1])
+                if await event_matches(conn, graph.trigger_properties, payload["attributes"]):
+                    planned += await self.enter(
+                        conn, job.project_id, automation_id, current[1], profile_id, payload["attributes"]
+                    )
+        return planned
 
     async def attempt(self, planned: list[Planned]) -> None:
         """Attempt the messages of committed send steps."""
@@ -319,6 +327,11 @@ def _event(kind: EventType, entry: Entry, **data: Any) -> OutgoingEvent:
     }
     # Its own instant, not the transaction's: an entry and its exit in one step keep their order.
     return OutgoingEvent(kind, dict(body), profile_id=entry.profile_id, occurred_at=datetime.now(UTC))
+
+
+def event_profile(job: Job) -> uuid.UUID:
+    """The profile an EVENT job is about."""
+    return uuid.UUID(job.payload["profile_id"])
 
 
 def event_payload(profile_id: uuid.UUID, name: str, attributes: str) -> dict[str, Any]:

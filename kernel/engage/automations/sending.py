@@ -54,6 +54,19 @@ class Planned:
     messages: list[OutboundMessage]
 
 
+def joined(planned: list[Planned]) -> list[Planned]:
+    """The messages of several send steps, one Planned per project and channel (attempted in one
+    transmission per provider batch, as a bulk send's), each channel's in their order."""
+    found: dict[tuple[uuid.UUID, str], Planned] = {}
+    for step in planned:
+        key = (step.project_id, step.spec.name)
+        if key in found:
+            found[key].messages.extend(step.messages)
+        else:
+            found[key] = Planned(step.project_id, step.spec, list(step.messages))
+    return list(found.values())
+
+
 class StepSender:
     def __init__(
         self,
