@@ -48,6 +48,10 @@ class Lanes:
     def add(self, job: Job) -> None:
         self._add([lane_of(job)], lambda: self._run(job))
 
+    def busy(self, job: Job) -> bool:
+        """Whether a job added now would wait for its lane's earlier ones."""
+        return lane_of(job) in self._tails
+
     def add_batch(self, jobs: list[Job], run: BatchRunner) -> None:
         """Run ``jobs`` (of distinct lanes) together through ``run``, after each lane's earlier jobs."""
         self._add([lane_of(job) for job in jobs], lambda: run(jobs))

@@ -82,7 +82,7 @@ class Scheduler:
                 claimed = await claim(
                     self._pool, self.owner, LEASE_SECONDS, self._claim_size, list(self._handlers)
                 )
-                together, alone = split(claimed, self._batch_handlers)
+                together, alone = split(claimed, self._batch_handlers, lanes.busy)
                 for jobs in together:
                     lanes.add_batch(jobs, self._run_batch)
                 for job in alone:
