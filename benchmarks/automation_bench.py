@@ -241,7 +241,7 @@ async def offer(kernel: Kernel, profiles: list[str], rate: int, seconds: float, 
     }
 
 
-_LOGGED = re.compile(r"duration: [\d.]+ ms\s+(?:statement|execute)[^:]*:\s*(\S*)")
+_LOGGED = re.compile(r"duration: [\d.]+ ms\s+(?:statement|execute)[^:]*:\s*(.*)")
 
 
 async def log_statements(dsn: str, every: bool) -> None:
@@ -253,14 +253,19 @@ async def log_statements(dsn: str, every: bool) -> None:
         await conn.close()
 
 
-def statements_per_event(log: str, taken: int) -> dict[str, float]:
-    """Statements (commits apart) and commits in ``log``, per event taken."""
+def statements_per_event(log: str, taken: int) -> dict[str, Any]:
+    """Statements (commits apart) and commits in ``log``, per event taken; the most frequent statements
+    (their first words), per event."""
     counted: Counter[str] = Counter()
+    texts: Counter[str] = Counter()
     for match in _LOGGED.finditer(log):
-        counted["commits" if match.group(1).upper().startswith("COMMIT") else "statements"] += 1
+        text = " ".join(match.group(1).split())[:60]
+        counted["commits" if text.upper().startswith("COMMIT") else "statements"] += 1
+        texts[text] += 1
     return {
         "statements_per_event": round(counted["statements"] / max(taken, 1), 2),
         "commits_per_event": round(counted["commits"] / max(taken, 1), 3),
+        "frequent_statements": {text: round(n / max(taken, 1), 2) for text, n in texts.most_common(25)},
     }
 
 

@@ -6,8 +6,9 @@ entries with their re-entry policy, cap and entry filter, every step of the walk
 facts, outgoing webhook events), with the same locks in the same order: the batch's profiles first, in
 one statement, then the automations' rows (shared, read once for the batch), then the entries. What is
 shared is what costs: one commit (its WAL flush) for the batch instead of one per event, the jobs marked
-done in one statement, the triggers and the automations' states read once, and the messages attempted
-per project and channel in one transmission instead of one per step.
+done in one statement, the triggers and the automations' states read once, the webhook events queued in
+one statement (:mod:`kernel.engage.automations.outgoing`), and the messages attempted per project and
+channel in one transmission instead of one per step.
 
 Anything failing rolls the whole batch back, and the scheduler then runs its events one by one
 (:mod:`kernel.scheduler.batches`): the one that fails stays pending, the others commit. An event whose
@@ -23,6 +24,7 @@ import asyncpg
 
 from kernel.engage.automations import store
 from kernel.engage.automations.event_reads import EventReads
+from kernel.engage.automations.outgoing import held_together
 from kernel.engage.automations.runner import AutomationRunner, event_profile
 from kernel.engage.automations.sending import Planned, joined
 from kernel.scheduler import Job, finish_together
@@ -46,9 +48,10 @@ class EventBatch:
                 present = await store.lock_profiles(
                     conn, [(job.project_id, event_profile(job)) for job in mine]
                 )
-                for job in mine:
-                    if (job.project_id, event_profile(job)) in present:
-                        planned += await self._runner.follow(conn, job, reads)
+                async with held_together(conn):
+                    for job in mine:
+                        if (job.project_id, event_profile(job)) in present:
+                            planned += await self._runner.follow(conn, job, reads)
         except Exception:
             log.exception("a batch of %d automation events failed; they run one by one", len(jobs))
             return jobs

@@ -29,6 +29,7 @@ from kernel.engage.automations.event_reads import EventReads
 from kernel.engage.automations.graph import WAIT_STEPS, End, Graph, Reentry, Send
 from kernel.engage.automations.graphs import Graphs
 from kernel.engage.automations.matching import event_matches, profile_matches
+from kernel.engage.automations.outgoing import publish_walk_event
 from kernel.engage.automations.pressure import Held
 from kernel.engage.automations.sending import Planned, StepSender
 from kernel.engage.automations.step_kinds import Redirect
@@ -36,7 +37,7 @@ from kernel.engage.automations.stepping import StepTaker
 from kernel.engage.automations.store import Entry
 from kernel.engage.automations.wait_ends import WaitEnds, after_timer
 from kernel.engage.automations.wait_kinds import WaitForEvent
-from kernel.outhooks import EventType, OutgoingEvent, publish
+from kernel.outhooks import EventType, OutgoingEvent
 from kernel.scheduler import Job, drop_pending, finish, schedule
 
 #: The scheduler's kind for a tracked event that automations follow; its payload: profile_id, name,
@@ -70,7 +71,7 @@ async def exit_entry(conn: asyncpg.Connection, project_id: uuid.UUID, entry: Ent
     """The profile leaves: its wait's timer is dropped and ``automation.exited`` queued."""
     await store.leave(conn, project_id, entry, reason)
     await drop_pending(conn, project_id, WAIT, entry_prefix(entry))
-    await publish(conn, project_id, [_event(EventType.AUTOMATION_EXITED, entry, reason=reason)])
+    await publish_walk_event(conn, project_id, _event(EventType.AUTOMATION_EXITED, entry, reason=reason))
 
 
 class AutomationRunner:
@@ -225,8 +226,8 @@ class AutomationRunner:
         entry = await store.insert_entry(
             conn, project_id, automation_id, profile_id, version, graph.first_step, attributes
         )
-        await publish(
-            conn, project_id, [_event(EventType.AUTOMATION_ENTERED, entry, event=graph.trigger_event)]
+        await publish_walk_event(
+            conn, project_id, _event(EventType.AUTOMATION_ENTERED, entry, event=graph.trigger_event)
         )
         return await self._walk(conn, project_id, graph, entry, graph.first_step, redirected_from)
 
