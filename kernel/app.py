@@ -32,13 +32,13 @@ from kernel.engage.automations import (
     AutomationRunner,
     Automations,
     Entering,
-    EventBatch,
     Graphs,
     ProfileTriggerFollower,
     StepSender,
     StepTaker,
     TriggerFollower,
     WaitEnds,
+    WalkBatch,
     register_profile_triggers,
 )
 from kernel.engage.campaigns import OCCURRENCE, Campaigns, CampaignSender, OccurrenceRunner
@@ -126,8 +126,9 @@ class Kernel:
             WaitEnds(projects),
             StepTaker(limits, channels.address_kinds, settings.max_addresses),
         )
-        scheduler.register(EVENT, automation_runner.on_event, EventBatch(db.pool, automation_runner))
-        scheduler.register(WAIT, automation_runner.on_wait)
+        walk_batch = WalkBatch(db.pool, automation_runner)
+        scheduler.register(EVENT, automation_runner.on_event, walk_batch)
+        scheduler.register(WAIT, automation_runner.on_wait, walk_batch)
         register_profile_triggers(
             scheduler,
             Entering(db.pool, graphs, automation_runner),

@@ -1,5 +1,5 @@
-"""Tracked events of distinct profiles claimed together run as one batch (one transaction): each has the
-effects it has alone, and one whose handler fails leaves the others committed."""
+"""Tracked events, and ends of waits, of distinct profiles claimed together run as one batch (one
+transaction): each has the effects it has alone, and one whose handler fails leaves the others committed."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from tests.engage.automation_support import (
     active,
     automation,
     end,
+    fast_forward,
     saved_template,
     send,
     subjects_to,
@@ -104,6 +105,22 @@ async def test_a_batch_enters_refuses_and_exits_in_one_transaction_and_a_failing
         ("erin", "done", 1),
     ], "dan's event waits for its lease to run out, to be tried again"
     assert "dan" not in await entry_states(db, configured, at_once.automation_id)
+
+    # The ends of the hour's waits (ann, bob, erin) walk on together too.
+    await fast_forward(db, configured.project_id, 3600)
+    assert await scheduler.run_due() == 3
+    assert subjects_to(sparkpost, "ann@example.com") == ["Welcome Ann scarf", "Later Ann scarf"]
+    assert subjects_to(sparkpost, "carl@example.com") == ["Welcome Carl hat"], "carl left before his hour"
+    waits = await db.fetch(
+        """SELECT xmin::text AS writer FROM scheduled_jobs
+           WHERE project_id = $1 AND kind = 'automation.wait' AND state = 'done'""",
+        configured.project_id,
+    )
+    assert len(waits) == 3 and len({row["writer"] for row in waits}) == 1
+    assert set((await entry_states(db, configured, after_an_hour.automation_id)).values()) == {
+        ("left", "completed"),
+        ("left", "exit_event"),
+    }
 
 
 async def event_jobs(db, project) -> list:  # type: ignore[no-untyped-def, type-arg]

@@ -3,7 +3,6 @@ a span, a time of day or an event; sends, decisions, splits, ...), run by the du
 kernel."""
 
 from kernel.engage.automations.entering import Entering
-from kernel.engage.automations.event_batch import EventBatch
 from kernel.engage.automations.graphs import Graphs
 from kernel.engage.automations.profile_follower import ProfileTriggerFollower
 from kernel.engage.automations.profile_jobs import register_profile_triggers
@@ -13,6 +12,7 @@ from kernel.engage.automations.service import Automations
 from kernel.engage.automations.stepping import StepTaker
 from kernel.engage.automations.triggers import TriggerFollower
 from kernel.engage.automations.wait_ends import WaitEnds
+from kernel.engage.automations.walk_batch import WalkBatch
 
 __all__ = [
     "EVENT",
@@ -20,12 +20,12 @@ __all__ = [
     "AutomationRunner",
     "Automations",
     "Entering",
-    "EventBatch",
     "Graphs",
     "ProfileTriggerFollower",
     "StepSender",
     "StepTaker",
     "TriggerFollower",
     "WaitEnds",
+    "WalkBatch",
     "register_profile_triggers",
 ]

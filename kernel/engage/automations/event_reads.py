@@ -1,6 +1,6 @@
-"""What every tracked event handled in one transaction reads alike, read once there: the automations an
-event name concerns, and an automation's state and version under its shared lock (held to the commit, so
-what was read stays true for the transaction's later events)."""
+"""What the tracked events and ends of waits handled in one transaction read alike, read once there: the
+automations an event name concerns, and an automation's state and version under its shared lock (held to
+the commit, so what was read stays true for the transaction's later jobs)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from kernel.engage.automations import store
 
 
 class EventReads:
-    """The reads of one transaction; a transaction handling one event reads as often with a new one."""
+    """The reads of one transaction; a transaction handling one job reads as often with a new one."""
 
     def __init__(self) -> None:
         self._triggers: dict[tuple[uuid.UUID, str], list[tuple[uuid.UUID, str]]] = {}

@@ -124,26 +124,32 @@ class AutomationRunner:
             await self._sender.attempt(message)
 
     async def on_wait(self, job: Job) -> None:
-        automation_id, entry_id, step_count = job.key.split("/")
         planned: list[Planned] = []
         async with self._pool.acquire() as conn, conn.transaction():
-            await store.lock_profile(conn, job.project_id, uuid.UUID(job.payload["profile_id"]))
-            current = await store.share_state(conn, job.project_id, uuid.UUID(automation_id))
-            entry = await store.lock_entry(
-                conn, job.project_id, uuid.UUID(automation_id), uuid.UUID(entry_id)
-            )
-            if current is None or current[0] != "active" or not entry or entry.step_count != int(step_count):
-                # Paused, archived, exited or erased since the claim: whoever did it dropped the timer (a
-                # pause plans it again on activation); the loop's finish finds it gone.
-                return
+            await store.lock_profile(conn, job.project_id, event_profile(job))
+            planned = await self.end_wait(conn, job, EventReads(), done=False)
+        await self.attempt(planned)
+
+    async def end_wait(
+        self, conn: asyncpg.Connection, job: Job, reads: EventReads, done: bool
+    ) -> list[Planned]:
+        """The entry whose wait ended walks on; the messages to attempt after the commit. The caller locked
+        the profile; ``done``: and marked the job done (a batch)."""
+        automation_id, entry_id, step_count = job.key.split("/")
+        current = await reads.share_state(conn, job.project_id, uuid.UUID(automation_id))
+        entry = await store.lock_entry(conn, job.project_id, uuid.UUID(automation_id), uuid.UUID(entry_id))
+        if current is None or current[0] != "active" or not entry or entry.step_count != int(step_count):
+            # Paused, archived, exited or erased since the claim: whoever did it dropped the timer (a
+            # pause plans it again on activation); the loop's finish finds it gone.
+            return []
+        if not done:
             # Done first: the walk may drop the entry's pending timers (it ends), this one not among them.
             await _finish(conn, job)
-            graph = await self._graphs.get(conn, job.project_id, entry.automation_id, entry.version)
-            step = graph.steps[entry.step_id]
-            # A send step waits when the pressure rules delayed its message: it is taken again.
-            resume = after_timer(step) if isinstance(step, WAIT_STEPS) else entry.step_id
-            planned = await self._walk(conn, job.project_id, graph, entry, resume)
-        await self.attempt(planned)
+        graph = await self._graphs.get(conn, job.project_id, entry.automation_id, entry.version)
+        step = graph.steps[entry.step_id]
+        # A send step waits when the pressure rules delayed its message: it is taken again.
+        resume = after_timer(step) if isinstance(step, WAIT_STEPS) else entry.step_id
+        return await self._walk(conn, job.project_id, graph, entry, resume)
 
     async def _exit(
         self,
@@ -331,7 +337,7 @@ def _event(kind: EventType, entry: Entry, **data: Any) -> OutgoingEvent:
 
 
 def event_profile(job: Job) -> uuid.UUID:
-    """The profile an EVENT job is about."""
+    """The profile an EVENT or WAIT job is about."""
     return uuid.UUID(job.payload["profile_id"])
 
 
