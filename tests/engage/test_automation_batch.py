@@ -3,8 +3,6 @@ transaction): each has the effects it has alone, and one whose handler fails lea
 
 from __future__ import annotations
 
-import uuid
-
 from herald.v1 import automations_pb2 as pb
 from tests.delivery.support import person
 from tests.engage.automation_support import (
@@ -18,17 +16,15 @@ from tests.engage.automation_support import (
     track,
     wait,
 )
+from tests.engage.test_automations import entries
 
 
 async def entry_states(db, project, automation_id: str) -> dict[str, tuple[str, str | None]]:  # type: ignore[no-untyped-def]
-    rows = await db.fetch(
-        """SELECT p.custom_id, e.state, e.exit_reason FROM automation_entries e
-           JOIN profiles p USING (project_id, profile_id)
-           WHERE e.project_id = $1 AND e.automation_id = $2""",
-        project.project_id,
-        uuid.UUID(automation_id),
-    )
-    return {row["custom_id"]: (row["state"], row["exit_reason"]) for row in rows}
+    """Each profile's state and exit reason in the automation."""
+    return {
+        custom_id: (state, reason)
+        for custom_id, state, reason, _ in await entries(db, project, automation_id)
+    }
 
 
 async def test_a_batch_enters_refuses_and_exits_in_one_transaction_and_a_failing_event_stays_pending(
