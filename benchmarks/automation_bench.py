@@ -241,7 +241,7 @@ async def offer(kernel: Kernel, profiles: list[str], rate: int, seconds: float, 
     }
 
 
-_LOGGED = re.compile(r"duration: [\d.]+ ms\s+(?:statement|execute)[^:]*:\s*(.*)")
+_LOGGED = re.compile(r"duration: ([\d.]+) ms\s+(?:statement|execute)[^:]*:\s*(.*)")
 
 
 async def log_statements(dsn: str, every: bool) -> None:
@@ -254,18 +254,24 @@ async def log_statements(dsn: str, every: bool) -> None:
 
 
 def statements_per_event(log: str, taken: int) -> dict[str, Any]:
-    """Statements (commits apart) and commits in ``log``, per event taken; the most frequent statements
-    (their first words), per event."""
+    """Statements (commits apart) and commits in ``log``, per event taken; the statements (their first
+    words) that took the most time: per event, how many and how many microseconds."""
     counted: Counter[str] = Counter()
     texts: Counter[str] = Counter()
+    spent: Counter[str] = Counter()
     for match in _LOGGED.finditer(log):
-        text = " ".join(match.group(1).split())[:60]
+        text = " ".join(match.group(2).split())[:60]
         counted["commits" if text.upper().startswith("COMMIT") else "statements"] += 1
         texts[text] += 1
+        spent[text] += float(match.group(1))
+    per_event = max(taken, 1)
     return {
-        "statements_per_event": round(counted["statements"] / max(taken, 1), 2),
-        "commits_per_event": round(counted["commits"] / max(taken, 1), 3),
-        "frequent_statements": {text: round(n / max(taken, 1), 2) for text, n in texts.most_common(25)},
+        "statements_per_event": round(counted["statements"] / per_event, 2),
+        "commits_per_event": round(counted["commits"] / per_event, 3),
+        "costliest_statements": {
+            text: [round(texts[text] / per_event, 2), round(ms * 1000 / per_event)]
+            for text, ms in spent.most_common(20)
+        },
     }
 
 
