@@ -187,7 +187,7 @@ class Settings(BaseSettings):
         ge=1,
         le=1000,
         description="Due timers each kernel claims at once (a poll claims until none is left). The "
-        "tracked events that automations follow among them, one per profile, run as one batch: one "
+        "automations' tracked events and ends of waits among them, one per profile, run as one batch: one "
         "transaction and one commit for all, their messages sent together. Larger batches cost fewer "
         "commits per event; a claimed timer waits for its kernel while others may be idle.",
     )
