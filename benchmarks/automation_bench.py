@@ -2,7 +2,7 @@
 emails reach the SparkPost emulator.
 
     .venv/bin/python benchmarks/automation_bench.py [--profiles 100000] [--rate 5000] [--seconds 60]
-        [--batch 50] [--width 16] [--pressure]
+        [--batch 50] [--width 16] [--claim 50] [--pressure] [--statements]
 
 Starts ``herald serve`` in its own process (scratch data folder, embedded PostgreSQL) and the SparkPost
 emulator in another, seeds ``--profiles`` profiles with an email each (in SQL), and activates three
@@ -10,8 +10,12 @@ automations: "cart_abandoned" sends at once; "product_viewed" sends at once, wai
 again; "signed_up" waits 30 seconds, then sends. Events of the three kinds, for profiles drawn at random,
 are offered through TrackEvents at ``--rate`` per second for ``--seconds``, in requests of ``--batch``
 events each, open-loop: each request leaves on its schedule whether or not the earlier ones were answered.
-``--width``: the kernel's scheduler_width. ``--pressure``: the project has a frequency cap (never reached),
-so that every send step is judged by the pressure rules (their cost is the difference).
+``--width``: the kernel's scheduler_width; ``--claim``: its scheduler_claim_size (the most events a batch
+walks in one transaction). ``--pressure``: the project has a frequency cap (never reached),
+so that every send step is judged by the pressure rules (their cost is the difference). ``--statements``:
+PostgreSQL logs every statement while the events are offered and taken, and the statements and commits
+per event taken (ingestion included) are printed (logging slows the run: its latencies are not the
+figures).
 
 Prints the events acknowledged per second; the trigger-to-send latency p50 / p99 of the messages sent at
 once (from the TrackEvents answer that acknowledged the event to the emulator's acceptance of its email:
@@ -34,6 +38,7 @@ import os
 import random
 import re
 import time
+from collections import Counter
 from typing import Any
 
 import aiohttp
@@ -236,6 +241,40 @@ async def offer(kernel: Kernel, profiles: list[str], rate: int, seconds: float, 
     }
 
 
+_LOGGED = re.compile(r"duration: ([\d.]+) ms\s+(?:statement|execute)[^:]*:\s*(.*)")
+
+
+async def log_statements(dsn: str, every: bool) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f"ALTER SYSTEM SET log_min_duration_statement = {0 if every else -1}")
+        await conn.execute("SELECT pg_reload_conf()")
+    finally:
+        await conn.close()
+
+
+def statements_per_event(log: str, taken: int) -> dict[str, Any]:
+    """Statements (commits apart) and commits in ``log``, per event taken; the statements (their first
+    words) that took the most time: per event, how many and how many microseconds."""
+    counted: Counter[str] = Counter()
+    texts: Counter[str] = Counter()
+    spent: Counter[str] = Counter()
+    for match in _LOGGED.finditer(log):
+        text = " ".join(match.group(2).split())[:60]
+        counted["commits" if text.upper().startswith("COMMIT") else "statements"] += 1
+        texts[text] += 1
+        spent[text] += float(match.group(1))
+    per_event = max(taken, 1)
+    return {
+        "statements_per_event": round(counted["statements"] / per_event, 2),
+        "commits_per_event": round(counted["commits"] / per_event, 3),
+        "costliest_statements": {
+            text: [round(texts[text] / per_event, 2), round(ms * 1000 / per_event)]
+            for text, ms in spent.most_common(20)
+        },
+    }
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
@@ -331,6 +370,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         settings = {
             "channel_endpoints": json.dumps({EMAIL: endpoint}),
             "scheduler_width": str(args.width),
+            "scheduler_claim_size": str(args.claim),
             "scheduler_poll_seconds": "1",
             "db_pool_max_size": str(args.width + 8),
         }
@@ -343,6 +383,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             if args.pressure:
                 await cap_marketing(kernel)
             print(f"offering {args.rate:,} events/s for {args.seconds} s ...", flush=True)
+            pg_log = kernel.data_dir / "postgres" / "log"
+            log_start = pg_log.stat().st_size if pg_log.exists() else 0
+            if args.statements:
+                await log_statements(dsn, every=True)
             cpu_before = {**kernel.cpu_seconds(), "emulator": sum(emulator.cpu_times()[:2])}
             began = time.perf_counter()
             events_before = await done_jobs(dsn, "automation.event")
@@ -359,6 +403,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             cpu_after = {**kernel.cpu_seconds(), "emulator": sum(emulator.cpu_times()[:2])}
             elapsed = time.perf_counter() - began
             taken = await done_jobs(dsn, "automation.event") - events_before
+            statements: dict[str, float] = {}
+            if args.statements:
+                await log_statements(dsn, every=False)
+                with pg_log.open(errors="replace") as logged:
+                    logged.seek(log_start)
+                    statements = statements_per_event(logged.read(), taken)
             at_once = {seq: at for prefix in AT_ONCE for seq, at in sent.get(prefix, {}).items()}
             latencies = [at_once[seq] - acked[seq] for seq in at_once if seq in acked]
             where = await stages(dsn, acked, at_once)
@@ -368,6 +418,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "offered_rate": args.rate,
         "batch": args.batch,
         "scheduler_width": args.width,
+        "scheduler_claim_size": args.claim,
         "pressure_rules": args.pressure,
         **offered,
         "sent_at_once": len(latencies),
@@ -384,6 +435,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "postgres_us_per_event": round(
             (cpu_after["postgres"] - cpu_before["postgres"]) / max(taken, 1) * 1e6
         ),
+        **statements,
         "load_before": [round(x, 2) for x in load_before],
         "load_after": [round(x, 2) for x in os.getloadavg()],
     }
@@ -409,6 +461,12 @@ def report(result: dict[str, Any]) -> None:
         f"load {result['load_before']} -> {result['load_after']}",
         flush=True,
     )
+    if "statements_per_event" in result:
+        print(
+            f"per event taken: {result['statements_per_event']} statements, "
+            f"{result['commits_per_event']} commits",
+            flush=True,
+        )
 
 
 def main() -> None:
@@ -418,7 +476,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--width", type=int, default=16)
+    parser.add_argument("--claim", type=int, default=50)
     parser.add_argument("--pressure", action="store_true")
+    parser.add_argument("--statements", action="store_true")
     parser.add_argument("--emulator", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.emulator:

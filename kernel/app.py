@@ -38,6 +38,7 @@ from kernel.engage.automations import (
     StepTaker,
     TriggerFollower,
     WaitEnds,
+    WalkBatch,
     register_profile_triggers,
 )
 from kernel.engage.campaigns import OCCURRENCE, Campaigns, CampaignSender, OccurrenceRunner
@@ -109,7 +110,9 @@ class Kernel:
         senders = SenderPool(channels, configs, settings.channel_endpoints)
         sends = Sends(db.pool, channels, configs, settings.default_wave_rate, limits)
         projects = Projects(db.pool)
-        scheduler = Scheduler(db.pool, settings.scheduler_poll_seconds, settings.scheduler_width)
+        scheduler = Scheduler(
+            db.pool, settings.scheduler_poll_seconds, settings.scheduler_width, settings.scheduler_claim_size
+        )
         templates = TemplateStore(db.pool)
         campaign_sender = CampaignSender(db.pool, sends, templates, projects)
         scheduler.register(OCCURRENCE, OccurrenceRunner(db.pool, campaign_sender, projects))
@@ -123,8 +126,9 @@ class Kernel:
             WaitEnds(projects),
             StepTaker(limits, channels.address_kinds, settings.max_addresses),
         )
-        scheduler.register(EVENT, automation_runner.on_event)
-        scheduler.register(WAIT, automation_runner.on_wait)
+        walk_batch = WalkBatch(db.pool, automation_runner)
+        scheduler.register(EVENT, automation_runner.on_event, walk_batch)
+        scheduler.register(WAIT, automation_runner.on_wait, walk_batch)
         register_profile_triggers(
             scheduler,
             Entering(db.pool, graphs, automation_runner),

@@ -137,8 +137,10 @@ class Projects:
             key, secret = await self._insert_key(conn, project.project_id, "default")
         return project, key, secret
 
-    async def get(self, project_id: uuid.UUID) -> Project:
-        row = await self._pool.fetchrow("SELECT * FROM projects WHERE project_id = $1", project_id)
+    async def get(self, project_id: uuid.UUID, conn: asyncpg.Connection | None = None) -> Project:
+        """``conn``: a caller's connection to read on (in its transaction), sparing a pool connection's
+        acquire and reset (e.g. each send step of an automation's walk)."""
+        row = await (conn or self._pool).fetchrow("SELECT * FROM projects WHERE project_id = $1", project_id)
         if row is None:
             raise NotFound("no such project", "project_id")
         return _project(row)

@@ -182,6 +182,15 @@ class Settings(BaseSettings):
         "connections while it runs): automation events and waits of different profiles side by side, "
         "one profile's always in due order.",
     )
+    scheduler_claim_size: int = Field(
+        50,
+        ge=1,
+        le=1000,
+        description="Due timers each kernel claims at once (a poll claims until none is left). The "
+        "automations' tracked events and ends of waits among them, one per profile, run as one batch: one "
+        "transaction and one commit for all, their messages sent together. Larger batches cost fewer "
+        "commits per event; a claimed timer waits for its kernel while others may be idle.",
+    )
     database_url: str = Field(
         "",
         description="PostgreSQL DSN (postgresql://user:pass@host:5432/db). Empty: an embedded PostgreSQL "

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kernel.scheduler import Job, Scheduler, drop_pending, pending, schedule
+from kernel.scheduler.jobs import DROP_PENDING
 
 KIND = "test.tick"
 
@@ -172,3 +173,54 @@ async def test_two_schedulers_keep_each_profiles_timers_in_due_order(db, project
         ran += sum(await asyncio.gather(first.run_due(), second.run_due()))
     assert ran == 40
     assert order.in_due_order()
+
+
+async def test_a_batch_takes_distinct_profiles_at_once_and_leaves_the_rest_in_due_order(db, project) -> None:
+    """A kind with a batch handler gets the claim's first timer of each profile together; what it leaves
+    runs alone, and every profile's timers still run in due order."""
+    order = ProfileOrder()
+    await order.schedule(db, project)
+    batches: list[list[str]] = []
+
+    async def together(jobs: list[Job]) -> list[Job]:
+        batches.append([job.key.split("/")[0] for job in jobs])
+        for job in jobs[1:]:
+            await order.run(job)
+        return jobs[:1]
+
+    made = Scheduler(db, poll_seconds=0.05, width=8)
+    made.register(KIND, order.run, together)
+    assert await made.run_due() == 40
+    assert order.in_due_order()
+    assert batches, "the claims' first timers of the profiles ran as batches"
+    assert all(len(set(profiles)) == len(profiles) > 1 for profiles in batches)
+
+
+async def test_dropping_timers_by_key_prefix_reads_only_the_pending_ones_with_that_prefix(
+    db, project
+) -> None:
+    """An exit drops its entry's wait by key prefix: the statement reads that timer, not every timer of the
+    kind the project ever ran (done ones are kept), nor every pending one."""
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    for index in range(200):
+        await schedule(db, project.project_id, KIND, f"run/{index}", past)
+    await db.execute(
+        "UPDATE scheduled_jobs SET state = 'done' WHERE project_id = $1 AND kind = $2",
+        project.project_id,
+        KIND,
+    )
+    for index in range(200):
+        await schedule(db, project.project_id, KIND, f"waits/{index}", past)
+    await schedule(db, project.project_id, KIND, "entry/1/2", past)
+    await db.execute("ANALYZE scheduled_jobs")  # as autovacuum does
+    (plan,) = await db.fetchval(
+        f"EXPLAIN (ANALYZE, FORMAT JSON) {DROP_PENDING}", project.project_id, KIND, "entry/1/"
+    )
+    nodes = [plan["Plan"]]
+    for node in nodes:
+        nodes += node.get("Plans", [])
+    assert nodes[0]["Plans"][0]["Actual Rows"] == 1, "it found the timer"
+    assert sum(node.get("Rows Removed by Filter", 0) for node in nodes) == 0, (
+        "only the prefix's keys were read"
+    )
+    await drop_pending(db, project.project_id, KIND, "")

@@ -1,10 +1,12 @@
 """Durable timers in PostgreSQL, run by a scheduler loop in every kernel (:mod:`kernel.scheduler.loop`)."""
 
+from kernel.scheduler.batches import BatchHandler
 from kernel.scheduler.jobs import (
     Job,
     PendingJob,
     drop_pending,
     finish,
+    finish_together,
     is_pending,
     pending,
     repoint_pending,
@@ -15,6 +17,7 @@ from kernel.scheduler.loop import Scheduler
 from kernel.scheduler.recurrence import Recurrence, RecurrenceError
 
 __all__ = [
+    "BatchHandler",
     "Job",
     "PendingJob",
     "Recurrence",
@@ -22,6 +25,7 @@ __all__ = [
     "Scheduler",
     "drop_pending",
     "finish",
+    "finish_together",
     "is_pending",
     "pending",
     "repoint_pending",

@@ -72,6 +72,20 @@ RETURNING j.project_id, j.job_id, j.kind, j.key, j.due_at, j.payload, j.attempts
 """
 
 
+def _starts_with(key: str, prefix: str) -> str:
+    """SQL: ``key`` starts with ``prefix``, as a range in byte order that the pending timers' key index
+    serves (migration 0046); ``starts_with`` alone is a filter over every timer of the kind."""
+    return (
+        f'{key} COLLATE "C" >= {prefix} AND {key} COLLATE "C" < {prefix} || chr(1114111) '
+        f"AND starts_with({key}, {prefix})"
+    )
+
+
+#: :func:`drop_pending`'s statement ($1 project, $2 kind, $3 key prefix).
+DROP_PENDING = f"""DELETE FROM scheduled_jobs
+    WHERE project_id = $1 AND kind = $2 AND state = 'pending' AND {_starts_with("key", "$3")}"""
+
+
 async def schedule(
     conn: Executor,
     project_id: uuid.UUID,
@@ -143,16 +157,26 @@ async def finish(conn: Executor, job: Job) -> bool:
     return bool(done)
 
 
+async def finish_together(conn: asyncpg.Connection, jobs: Sequence[Job]) -> set[uuid.UUID]:
+    """Mark the jobs done in one statement, as :func:`finish` does each (a batch handler, in its
+    transaction); the ids of those still their scheduler's."""
+    rows = await conn.fetch(
+        """UPDATE scheduled_jobs j SET state = 'done', finished_at = now()
+           FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS mine(project_id, job_id, owner)
+           WHERE j.project_id = mine.project_id AND j.job_id = mine.job_id AND j.lease_owner = mine.owner
+             AND j.state = 'pending'
+           RETURNING j.job_id""",
+        [job.project_id for job in jobs],
+        [job.job_id for job in jobs],
+        [job.owner for job in jobs],
+    )
+    return {row["job_id"] for row in rows}
+
+
 async def drop_pending(conn: Executor, project_id: uuid.UUID, kind: str, key_prefix: str) -> int:
     """Delete the pending timers of ``kind`` whose key starts with ``key_prefix`` (their owner cancelled
     or planned them anew: a plan made again may reuse a key); how many."""
-    result = await conn.execute(
-        """DELETE FROM scheduled_jobs
-           WHERE project_id = $1 AND kind = $2 AND state = 'pending' AND starts_with(key, $3)""",
-        project_id,
-        kind,
-        key_prefix,
-    )
+    result = await conn.execute(DROP_PENDING, project_id, kind, key_prefix)
     return int(result.split()[-1])
 
 
@@ -169,10 +193,10 @@ async def pending(
 ) -> dict[str, list[PendingJob]]:
     """The pending timers of ``kind`` per key prefix, in due order."""
     rows = await conn.fetch(
-        """SELECT p.prefix, j.key, j.due_at, j.payload
+        f"""SELECT p.prefix, j.key, j.due_at, j.payload
            FROM unnest($3::text[]) AS p(prefix)
            JOIN scheduled_jobs j ON j.project_id = $1 AND j.kind = $2 AND j.state = 'pending'
-                AND starts_with(j.key, p.prefix)
+                AND {_starts_with("j.key", "p.prefix")}
            ORDER BY j.due_at, j.key""",
         project_id,
         kind,
@@ -190,8 +214,8 @@ async def repoint_pending(
     """Set ``payload``'s fields in the pending timers of ``kind`` whose key starts with ``key_prefix`` (what
     they are about changed identity, e.g. a merged profile)."""
     await conn.execute(
-        """UPDATE scheduled_jobs SET payload = payload || $4::jsonb
-           WHERE project_id = $1 AND kind = $2 AND state = 'pending' AND starts_with(key, $3)""",
+        f"""UPDATE scheduled_jobs SET payload = payload || $4::jsonb
+           WHERE project_id = $1 AND kind = $2 AND state = 'pending' AND {_starts_with("key", "$3")}""",
         project_id,
         kind,
         key_prefix,

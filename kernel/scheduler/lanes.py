@@ -4,6 +4,10 @@ A lane is what must not be reordered: the jobs of one profile (an automation's "
 be overtaken by its exit event, nor a wait's end by the event that follows it). Jobs of different lanes
 share nothing the scheduler must order; their handlers take their own locks. A job waiting for its lane's
 previous one holds no slot, so one busy profile never idles the others.
+
+A batch (jobs of distinct profiles a handler runs in one transaction, see :mod:`kernel.scheduler.batches`)
+is in the lanes of all its jobs: it starts once each of them is free, takes one slot, and the jobs added
+to those lanes after it wait for it.
 """
 
 from __future__ import annotations
@@ -11,13 +15,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 
 from kernel.scheduler.jobs import Job
 
 log = logging.getLogger(__name__)
 
 Runner = Callable[[Job], Awaitable[int]]
+BatchRunner = Callable[[list[Job]], Awaitable[int]]
 
 
 def lane_of(job: Job) -> Hashable:
@@ -41,11 +46,23 @@ class Lanes:
         self._ran = 0
 
     def add(self, job: Job) -> None:
-        lane = lane_of(job)
-        task = asyncio.create_task(self._after(self._tails.get(lane), job))
-        self._tails[lane] = task
+        self._add([lane_of(job)], lambda: self._run(job))
+
+    def busy(self, job: Job) -> bool:
+        """Whether a job added now would wait for its lane's earlier ones."""
+        return lane_of(job) in self._tails
+
+    def add_batch(self, jobs: list[Job], run: BatchRunner) -> None:
+        """Run ``jobs`` (of distinct lanes) together through ``run``, after each lane's earlier jobs."""
+        self._add([lane_of(job) for job in jobs], lambda: run(jobs))
+
+    def _add(self, lanes: Sequence[Hashable], run: Callable[[], Awaitable[int]]) -> None:
+        previous = [tail for lane in lanes if (tail := self._tails.get(lane)) is not None]
+        task = asyncio.create_task(self._after(previous, run))
+        for lane in lanes:
+            self._tails[lane] = task
         self._running.add(task)
-        task.add_done_callback(lambda done: self._done(lane, done))
+        task.add_done_callback(lambda done: self._done(lanes, done))
 
     async def room(self) -> None:
         """Wait until fewer than ``width`` jobs are unfinished: claims keep pace with the runs, leaving
@@ -64,16 +81,17 @@ class Lanes:
             task.cancel()
         await asyncio.gather(*self._running, return_exceptions=True)
 
-    async def _after(self, previous: asyncio.Task[int] | None, job: Job) -> int:
-        if previous is not None:
-            await asyncio.wait([previous])
+    async def _after(self, previous: list[asyncio.Task[int]], run: Callable[[], Awaitable[int]]) -> int:
+        if previous:
+            await asyncio.wait(previous)
         async with self._slots:
-            return await self._run(job)
+            return await run()
 
-    def _done(self, lane: Hashable, task: asyncio.Task[int]) -> None:
+    def _done(self, lanes: Sequence[Hashable], task: asyncio.Task[int]) -> None:
         self._running.discard(task)
-        if self._tails.get(lane) is task:
-            del self._tails[lane]
+        for lane in lanes:
+            if self._tails.get(lane) is task:
+                del self._tails[lane]
         if task.cancelled():
             return
         if (error := task.exception()) is not None:

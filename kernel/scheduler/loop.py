@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from kernel.scheduler.batches import BatchHandler, split
 from kernel.scheduler.jobs import Job, claim, finish
 from kernel.scheduler.lanes import Lanes
 
@@ -32,25 +33,31 @@ Handler = Callable[[Job], Awaitable[None]]
 #: How long a claimed timer stays with its scheduler: far longer than any handler takes, so that only a
 #: scheduler that died lets another run it again.
 LEASE_SECONDS = 300.0
-#: Timers claimed at once; a poll claims again until it finds none due.
-CLAIM_LIMIT = 20
 
 
 class Scheduler:
     """Runs due timers until stopped; ``wake`` makes it poll now (a timer due at once was stored)."""
 
-    def __init__(self, pool: asyncpg.Pool, poll_seconds: float, width: int = 1) -> None:
-        """``width``: timers run at once (each holds a database connection while it runs)."""
+    def __init__(self, pool: asyncpg.Pool, poll_seconds: float, width: int = 1, claim_size: int = 20) -> None:
+        """``width``: timers (or batches) run at once (each holds a database connection while it runs);
+        ``claim_size``: timers claimed at once (a poll claims again until it finds none due), the most a
+        batch holds."""
         self._pool = pool
         self._poll_seconds = poll_seconds
         self._width = width
+        self._claim_size = claim_size
         self._handlers: dict[str, Handler] = {}
+        self._batch_handlers: dict[str, BatchHandler] = {}
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
-    def register(self, kind: str, handler: Handler) -> None:
+    def register(self, kind: str, handler: Handler, batch: BatchHandler | None = None) -> None:
+        """``batch``: runs several of the kind's jobs at once (of distinct profiles); ``handler`` runs
+        those it leaves."""
         self._handlers[kind] = handler
+        if batch is not None:
+            self._batch_handlers[kind] = batch
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -73,9 +80,12 @@ class Scheduler:
             while True:
                 await lanes.room()
                 claimed = await claim(
-                    self._pool, self.owner, LEASE_SECONDS, CLAIM_LIMIT, list(self._handlers)
+                    self._pool, self.owner, LEASE_SECONDS, self._claim_size, list(self._handlers)
                 )
-                for job in claimed:
+                together, alone = split(claimed, self._batch_handlers, lanes.busy)
+                for jobs in together:
+                    lanes.add_batch(jobs, self._run_batch)
+                for job in alone:
                     lanes.add(job)
                 # Until a claim finds nothing: the one before may have left a profile's later timers
                 # behind its earlier ones (see kernel.scheduler.jobs), which are this scheduler's now.
@@ -98,8 +108,23 @@ class Scheduler:
                 await asyncio.wait_for(self._wakeup.wait(), self._poll_seconds)
             self._wakeup.clear()
 
-    async def _run_one(self, job: Job) -> int:
-        handler = self._handlers[job.kind]
+    async def _run_batch(self, jobs: list[Job]) -> int:
+        """The batch's jobs run together, then those it left one by one; how many ran to the end."""
+        try:
+            left = await self._batch_handlers[jobs[0].kind](jobs)
+        except Exception:
+            log.exception("a batch of %d timers %s failed; running them one by one", len(jobs), jobs[0].kind)
+            left = jobs
+        alone = {job.job_id for job in left}
+        for job in jobs:
+            if job.job_id not in alone:
+                self._note_lateness(job)
+        ran = len(jobs) - len(left)
+        for job in left:
+            ran += await self._run_one(job)
+        return ran
+
+    def _note_lateness(self, job: Job) -> None:
         lateness = (datetime.now(UTC) - job.due_at).total_seconds()
         if lateness > 2 * self._poll_seconds:
             log.warning(
@@ -109,6 +134,10 @@ class Scheduler:
                 lateness,
                 job.attempts,
             )
+
+    async def _run_one(self, job: Job) -> int:
+        handler = self._handlers[job.kind]
+        self._note_lateness(job)
         try:
             await handler(job)
         except Exception:

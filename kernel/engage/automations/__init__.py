@@ -12,6 +12,7 @@ from kernel.engage.automations.service import Automations
 from kernel.engage.automations.stepping import StepTaker
 from kernel.engage.automations.triggers import TriggerFollower
 from kernel.engage.automations.wait_ends import WaitEnds
+from kernel.engage.automations.walk_batch import WalkBatch
 
 __all__ = [
     "EVENT",
@@ -25,5 +26,6 @@ __all__ = [
     "StepTaker",
     "TriggerFollower",
     "WaitEnds",
+    "WalkBatch",
     "register_profile_triggers",
 ]

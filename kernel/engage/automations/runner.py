@@ -25,9 +25,11 @@ import orjson
 
 from kernel.engage.automations import store
 from kernel.engage.automations.awaited import awaits
+from kernel.engage.automations.event_reads import EventReads
 from kernel.engage.automations.graph import WAIT_STEPS, End, Graph, Reentry, Send
 from kernel.engage.automations.graphs import Graphs
 from kernel.engage.automations.matching import event_matches, profile_matches
+from kernel.engage.automations.outgoing import publish_walk_event
 from kernel.engage.automations.pressure import Held
 from kernel.engage.automations.sending import Planned, StepSender
 from kernel.engage.automations.step_kinds import Redirect
@@ -35,7 +37,7 @@ from kernel.engage.automations.stepping import StepTaker
 from kernel.engage.automations.store import Entry
 from kernel.engage.automations.wait_ends import WaitEnds, after_timer
 from kernel.engage.automations.wait_kinds import WaitForEvent
-from kernel.outhooks import EventType, OutgoingEvent, publish
+from kernel.outhooks import EventType, OutgoingEvent
 from kernel.scheduler import Job, drop_pending, finish, schedule
 
 #: The scheduler's kind for a tracked event that automations follow; its payload: profile_id, name,
@@ -69,7 +71,7 @@ async def exit_entry(conn: asyncpg.Connection, project_id: uuid.UUID, entry: Ent
     """The profile leaves: its wait's timer is dropped and ``automation.exited`` queued."""
     await store.leave(conn, project_id, entry, reason)
     await drop_pending(conn, project_id, WAIT, entry_prefix(entry))
-    await publish(conn, project_id, [_event(EventType.AUTOMATION_EXITED, entry, reason=reason)])
+    await publish_walk_event(conn, project_id, _event(EventType.AUTOMATION_EXITED, entry, reason=reason))
 
 
 class AutomationRunner:
@@ -83,31 +85,38 @@ class AutomationRunner:
         self._steps = steps
 
     async def on_event(self, job: Job) -> None:
-        payload = job.payload
-        profile_id = uuid.UUID(payload["profile_id"])
-        name = payload["name"]
         planned: list[Planned] = []
         async with self._pool.acquire() as conn, conn.transaction():
             await _finish(conn, job)
-            if not await store.lock_profile(conn, job.project_id, profile_id):
-                return
-            for automation_id, role in await store.triggered_by(conn, job.project_id, name):
-                current = await store.share_state(conn, job.project_id, automation_id)
-                if current is None:
-                    continue
-                if role == "exit":
-                    await self._exit(conn, job.project_id, automation_id, profile_id, name)
-                elif role == "await" and current[0] == "active":
-                    planned += await self._resume(
-                        conn, job.project_id, automation_id, profile_id, name, payload["attributes"]
-                    )
-                elif role == "enter" and current[0] == "active":
-                    graph = await self._graphs.get(conn, job.project_id, automation_id, current[1])
-                    if await event_matches(conn, graph.trigger_properties, payload["attributes"]):
-                        planned += await self.enter(
-                            conn, job.project_id, automation_id, current[1], profile_id, payload["attributes"]
-                        )
+            if await store.lock_profile(conn, job.project_id, event_profile(job)):
+                planned = await self.follow(conn, job, EventReads())
         await self.attempt(planned)
+
+    async def follow(self, conn: asyncpg.Connection, job: Job, reads: EventReads) -> list[Planned]:
+        """The event's effects on its profile (exits, awaited events, entries and their walks); the
+        messages to attempt after the commit. The caller locked the profile and marked the job done;
+        ``reads``: the transaction's (:class:`EventReads`)."""
+        payload = job.payload
+        profile_id = event_profile(job)
+        name = payload["name"]
+        planned: list[Planned] = []
+        for automation_id, role in await reads.triggered_by(conn, job.project_id, name):
+            current = await reads.share_state(conn, job.project_id, automation_id)
+            if current is None:
+                continue
+            if role == "exit":
+                await self._exit(conn, job.project_id, automation_id, profile_id, name)
+            elif role == "await" and current[0] == "active":
+                planned += await self._resume(
+                    conn, job.project_id, automation_id, profile_id, name, payload["attributes"]
+                )
+            elif role == "enter" and current[0] == "active":
+                graph = await self._graphs.get(conn, job.project_id, automation_id, current[1])
+                if await event_matches(conn, graph.trigger_properties, payload["attributes"]):
+                    planned += await self.enter(
+                        conn, job.project_id, automation_id, current[1], profile_id, payload["attributes"]
+                    )
+        return planned
 
     async def attempt(self, planned: list[Planned]) -> None:
         """Attempt the messages of committed send steps."""
@@ -115,26 +124,32 @@ class AutomationRunner:
             await self._sender.attempt(message)
 
     async def on_wait(self, job: Job) -> None:
-        automation_id, entry_id, step_count = job.key.split("/")
         planned: list[Planned] = []
         async with self._pool.acquire() as conn, conn.transaction():
-            await store.lock_profile(conn, job.project_id, uuid.UUID(job.payload["profile_id"]))
-            current = await store.share_state(conn, job.project_id, uuid.UUID(automation_id))
-            entry = await store.lock_entry(
-                conn, job.project_id, uuid.UUID(automation_id), uuid.UUID(entry_id)
-            )
-            if current is None or current[0] != "active" or not entry or entry.step_count != int(step_count):
-                # Paused, archived, exited or erased since the claim: whoever did it dropped the timer (a
-                # pause plans it again on activation); the loop's finish finds it gone.
-                return
+            await store.lock_profile(conn, job.project_id, event_profile(job))
+            planned = await self.end_wait(conn, job, EventReads(), done=False)
+        await self.attempt(planned)
+
+    async def end_wait(
+        self, conn: asyncpg.Connection, job: Job, reads: EventReads, done: bool
+    ) -> list[Planned]:
+        """The entry whose wait ended walks on; the messages to attempt after the commit. The caller locked
+        the profile; ``done``: and marked the job done (a batch)."""
+        automation_id, entry_id, step_count = job.key.split("/")
+        current = await reads.share_state(conn, job.project_id, uuid.UUID(automation_id))
+        entry = await store.lock_entry(conn, job.project_id, uuid.UUID(automation_id), uuid.UUID(entry_id))
+        if current is None or current[0] != "active" or not entry or entry.step_count != int(step_count):
+            # Paused, archived, exited or erased since the claim: whoever did it dropped the timer (a
+            # pause plans it again on activation); the loop's finish finds it gone.
+            return []
+        if not done:
             # Done first: the walk may drop the entry's pending timers (it ends), this one not among them.
             await _finish(conn, job)
-            graph = await self._graphs.get(conn, job.project_id, entry.automation_id, entry.version)
-            step = graph.steps[entry.step_id]
-            # A send step waits when the pressure rules delayed its message: it is taken again.
-            resume = after_timer(step) if isinstance(step, WAIT_STEPS) else entry.step_id
-            planned = await self._walk(conn, job.project_id, graph, entry, resume)
-        await self.attempt(planned)
+        graph = await self._graphs.get(conn, job.project_id, entry.automation_id, entry.version)
+        step = graph.steps[entry.step_id]
+        # A send step waits when the pressure rules delayed its message: it is taken again.
+        resume = after_timer(step) if isinstance(step, WAIT_STEPS) else entry.step_id
+        return await self._walk(conn, job.project_id, graph, entry, resume)
 
     async def _exit(
         self,
@@ -217,8 +232,8 @@ class AutomationRunner:
         entry = await store.insert_entry(
             conn, project_id, automation_id, profile_id, version, graph.first_step, attributes
         )
-        await publish(
-            conn, project_id, [_event(EventType.AUTOMATION_ENTERED, entry, event=graph.trigger_event)]
+        await publish_walk_event(
+            conn, project_id, _event(EventType.AUTOMATION_ENTERED, entry, event=graph.trigger_event)
         )
         return await self._walk(conn, project_id, graph, entry, graph.first_step, redirected_from)
 
@@ -319,6 +334,11 @@ def _event(kind: EventType, entry: Entry, **data: Any) -> OutgoingEvent:
     }
     # Its own instant, not the transaction's: an entry and its exit in one step keep their order.
     return OutgoingEvent(kind, dict(body), profile_id=entry.profile_id, occurred_at=datetime.now(UTC))
+
+
+def event_profile(job: Job) -> uuid.UUID:
+    """The profile an EVENT or WAIT job is about."""
+    return uuid.UUID(job.payload["profile_id"])
 
 
 def event_payload(profile_id: uuid.UUID, name: str, attributes: str) -> dict[str, Any]:

@@ -54,6 +54,19 @@ class Planned:
     messages: list[OutboundMessage]
 
 
+def joined(planned: list[Planned]) -> list[Planned]:
+    """The messages of several send steps, one Planned per project and channel (attempted in one
+    transmission per provider batch, as a bulk send's), each channel's in their order."""
+    found: dict[tuple[uuid.UUID, str], Planned] = {}
+    for step in planned:
+        key = (step.project_id, step.spec.name)
+        if key in found:
+            found[key].messages.extend(step.messages)
+        else:
+            found[key] = Planned(step.project_id, step.spec, list(step.messages))
+    return list(found.values())
+
+
 class StepSender:
     def __init__(
         self,
@@ -84,7 +97,7 @@ class StepSender:
             return None
         choice, spec, targets = reached
         try:
-            translations = await self._translations_of(project_id, choice)
+            translations = await self._translations_of(conn, project_id, choice)
         except NotFound:
             log.warning("automation send step skipped: template %s is gone", choice.template_id)
             return None
@@ -168,10 +181,12 @@ class StepSender:
         blocked = await blocked_addresses(conn, project_id, [(kind, a) for a, _ in targets], marketing=True)
         return [(a, d) for a, d in targets if (kind, a) not in blocked]
 
-    async def _translations_of(self, project_id: uuid.UUID, choice: SendChoice) -> Translations:
+    async def _translations_of(
+        self, conn: asyncpg.Connection, project_id: uuid.UUID, choice: SendChoice
+    ) -> Translations:
         """The channel's template version, compiled once; with the project's default language of now (it
         may change, the version may not)."""
-        language = (await self._projects.get(project_id)).default_language
+        language = (await self._projects.get(project_id, conn)).default_language
         key = (project_id, choice.template_id, choice.template_version)
         found = self._translations.get(key)
         if found is None:

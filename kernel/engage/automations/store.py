@@ -251,6 +251,23 @@ async def lock_profile(conn: asyncpg.Connection, project_id: uuid.UUID, profile_
     return bool(found)
 
 
+async def lock_profiles(
+    conn: asyncpg.Connection, profiles: Sequence[tuple[uuid.UUID, uuid.UUID]]
+) -> set[tuple[uuid.UUID, uuid.UUID]]:
+    """:func:`lock_profile` for several (project, profile) pairs in one statement, in key order; those that
+    still exist."""
+    rows = await conn.fetch(
+        """SELECT p.project_id, p.profile_id FROM profiles p
+           JOIN unnest($1::uuid[], $2::uuid[]) AS wanted(project_id, profile_id)
+             ON p.project_id = wanted.project_id AND p.profile_id = wanted.profile_id
+           ORDER BY p.project_id, p.profile_id
+           FOR KEY SHARE OF p""",
+        [project_id for project_id, _ in profiles],
+        [profile_id for _, profile_id in profiles],
+    )
+    return {(row["project_id"], row["profile_id"]) for row in rows}
+
+
 async def insert_entry(
     conn: asyncpg.Connection,
     project_id: uuid.UUID,

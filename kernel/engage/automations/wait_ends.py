@@ -29,7 +29,7 @@ class WaitEnds:
             return now + timedelta(seconds=step.seconds)
         if isinstance(step, WaitForEvent):
             return now + timedelta(seconds=step.timeout_seconds)
-        project_zone = ZoneInfo((await self._projects.get(project_id)).timezone)
+        project_zone = ZoneInfo((await self._projects.get(project_id, conn)).timezone)
         zones = await recipient_zones(conn, project_id, [profile_id], project_zone)
         return next_wall_time(now, zones.get(profile_id, project_zone), step.at, step.weekdays)
 

@@ -1,0 +1,131 @@
+"""Tracked events, and ends of waits, of distinct profiles claimed together run as one batch (one
+transaction): each has the effects it has alone, and one whose handler fails leaves the others committed."""
+
+from __future__ import annotations
+
+from herald.v1 import automations_pb2 as pb
+from tests.delivery.support import person
+from tests.engage.automation_support import (
+    active,
+    automation,
+    end,
+    saved_template,
+    send,
+    subjects_to,
+    track,
+    wait,
+)
+from tests.engage.support import fast_forward
+from tests.engage.test_automations import entries
+
+
+async def entry_states(db, project, automation_id: str) -> dict[str, tuple[str, str | None]]:  # type: ignore[no-untyped-def]
+    """Each profile's state and exit reason in the automation."""
+    return {
+        custom_id: (state, reason)
+        for custom_id, state, reason, _ in await entries(db, project, automation_id)
+    }
+
+
+async def test_a_batch_enters_refuses_and_exits_in_one_transaction_and_a_failing_event_stays_pending(
+    automations, templates, profiles, configured, sparkpost, server, quiet_session_scheduler, db
+) -> None:
+    scheduler = server.kernel.scheduler
+    welcome = await saved_template(templates, configured, "Welcome")
+    later = await saved_template(templates, configured, "Later")
+    at_once = await active(
+        automations,
+        configured,
+        automation([send("mail", welcome, "end"), end()], reentry=pb.REENTRY_POLICY_ONCE),
+    )
+    after_an_hour = await active(
+        automations,
+        configured,
+        automation(
+            [wait("hour", 3600, "mail"), send("mail", later, "end"), end()],
+            name="later",
+            exit_events=["order_completed"],
+        ),
+    )
+    for name in ("ann", "bob", "carl", "dan", "erin"):
+        await person(profiles, configured, name, email=f"{name}@example.com", first_name=name.title())
+    # Before the batch: bob entered both (once is his lot), carl waits his hour.
+    await track(profiles, configured, "bob", "cart_abandoned", item="hat")
+    await track(profiles, configured, "carl", "cart_abandoned", item="hat")
+    assert await scheduler.run_due() == 2
+    await track(profiles, configured, "ann", "cart_abandoned", item="scarf")
+    await track(profiles, configured, "bob", "cart_abandoned", item="scarf")
+    await track(profiles, configured, "carl", "order_completed")
+
+    assert await scheduler.run_due() == 3
+
+    assert await entry_states(db, configured, at_once.automation_id) == {
+        "ann": ("left", "completed"),
+        "bob": ("left", "completed"),
+        "carl": ("left", "completed"),
+    }, "bob was refused (re-entry once)"
+    assert await entry_states(db, configured, after_an_hour.automation_id) == {
+        "ann": ("inside", None),
+        "bob": ("inside", None),
+        "carl": ("left", "exit_event"),
+    }
+    assert subjects_to(sparkpost, "ann@example.com") == ["Welcome Ann scarf"]
+    assert subjects_to(sparkpost, "bob@example.com") == ["Welcome Bob hat"]
+    assert len({row["writer"] for row in (await event_jobs(db, configured))[2:]}) == 1, (
+        "the three events committed in one transaction"
+    )
+
+    # dan's event was stored with properties that are not JSON: taking it fails wherever it runs.
+    await db.execute(
+        """INSERT INTO scheduled_jobs (project_id, job_id, kind, key, due_at, payload)
+           SELECT $1, gen_random_uuid(), 'automation.event', gen_random_uuid()::text, now(),
+                  jsonb_build_object('profile_id', profile_id, 'name', 'cart_abandoned', 'attributes', '{')
+           FROM profiles WHERE project_id = $1 AND custom_id = 'dan'""",
+        configured.project_id,
+    )
+    await track(profiles, configured, "erin", "cart_abandoned", item="gloves")
+
+    assert await scheduler.run_due() == 1, "erin's event ran, dan's failed"
+
+    assert subjects_to(sparkpost, "erin@example.com") == ["Welcome Erin gloves"]
+    assert subjects_to(sparkpost, "dan@example.com") == []
+    assert [
+        (row["custom_id"], row["state"], row["attempts"]) for row in await event_jobs(db, configured)
+    ] == [
+        ("bob", "done", 1),
+        ("carl", "done", 1),
+        ("ann", "done", 1),
+        ("bob", "done", 1),
+        ("carl", "done", 1),
+        ("dan", "pending", 1),
+        ("erin", "done", 1),
+    ], "dan's event waits for its lease to run out, to be tried again"
+    assert "dan" not in await entry_states(db, configured, at_once.automation_id)
+
+    # The ends of the hour's waits (ann, bob, erin) walk on together too.
+    await fast_forward(db, configured.project_id, 3600)
+    assert await scheduler.run_due() == 3
+    assert subjects_to(sparkpost, "ann@example.com") == ["Welcome Ann scarf", "Later Ann scarf"]
+    assert subjects_to(sparkpost, "carl@example.com") == ["Welcome Carl hat"], "carl left before his hour"
+    waits = await db.fetch(
+        """SELECT xmin::text AS writer FROM scheduled_jobs
+           WHERE project_id = $1 AND kind = 'automation.wait' AND state = 'done'""",
+        configured.project_id,
+    )
+    assert len(waits) == 3 and len({row["writer"] for row in waits}) == 1
+    assert set((await entry_states(db, configured, after_an_hour.automation_id)).values()) == {
+        ("left", "completed"),
+        ("left", "exit_event"),
+    }
+
+
+async def event_jobs(db, project) -> list:  # type: ignore[no-untyped-def, type-arg]
+    """The project's automation.event jobs, in due order: whose, state, claims, and the transaction that
+    last wrote them."""
+    return await db.fetch(
+        """SELECT p.custom_id, j.state, j.attempts, j.xmin::text AS writer FROM scheduled_jobs j
+           JOIN profiles p ON p.project_id = j.project_id
+                AND p.profile_id = (j.payload ->> 'profile_id')::uuid
+           WHERE j.project_id = $1 AND j.kind = 'automation.event' ORDER BY j.due_at""",
+        project.project_id,
+    )
