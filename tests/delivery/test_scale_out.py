@@ -209,61 +209,69 @@ async def test_outcomes_of_a_slice_taken_over_are_recorded_by_its_new_holder_onl
     over. The first's outcomes, arriving late, are neither logged nor counted; the second's are."""
     person_id = await person(profiles, configured, "late", email="late@example.com")
     send = await messages.CreateSend(send_request(start_paused=True), metadata=configured.auth)
-    project_id, send_id = configured.project_id, uuid.UUID(send.send_id)
-    lease = timedelta(seconds=60)
-    await messages.ResumeSend(messages_pb2.ResumeSendRequest(send_id=send.send_id), metadata=configured.auth)
-    async with db.acquire() as conn, conn.transaction():
-        first = await slices.cut(conn, project_id, send_id, "worker", lease, 10)
-    assert first is not None
-    await db.execute(
-        """UPDATE send_slices SET lease_until = now() - interval '1 second'
-           WHERE project_id = $1 AND send_id = $2""",
-        project_id,
-        send_id,
-    )
-    async with db.acquire() as conn, conn.transaction():
-        second = await slices.take_lapsed(conn, project_id, send_id, "worker", lease)
-    assert second is not None and second.lease_no == first.lease_no + 1
-
-    def sent_one() -> BatchOutcome:
-        message = Pending(
-            str(uuid.uuid4()),
-            uuid.UUID(person_id),
-            0,
-            "late@example.com",
-            "late@example.com",
-            None,
-            None,
-            first.slice_no,
+    try:
+        project_id, send_id = configured.project_id, uuid.UUID(send.send_id)
+        lease = timedelta(seconds=60)
+        await messages.ResumeSend(
+            messages_pb2.ResumeSendRequest(send_id=send.send_id), metadata=configured.auth
         )
-        return BatchOutcome(logged=[Logged(message, EMAIL, "sent")])
-
-    async with db.acquire() as conn:
-        late = await slice_outcomes.record(
-            conn,
+        async with db.acquire() as conn, conn.transaction():
+            first = await slices.cut(conn, project_id, send_id, "worker", lease, 10)
+        assert first is not None
+        await db.execute(
+            """UPDATE send_slices SET lease_until = now() - interval '1 second'
+               WHERE project_id = $1 AND send_id = $2""",
             project_id,
             send_id,
-            [EMAIL],
-            sent_one(),
-            from_retries=False,
-            owner="worker",
-            held=(first, lease),
         )
-        current = await slice_outcomes.record(
-            conn,
-            project_id,
-            send_id,
-            [EMAIL],
-            sent_one(),
-            from_retries=False,
-            owner="worker",
-            held=(second, lease),
+        async with db.acquire() as conn, conn.transaction():
+            second = await slices.take_lapsed(conn, project_id, send_id, "worker", lease)
+        assert second is not None and second.lease_no == first.lease_no + 1
+
+        def sent_one() -> BatchOutcome:
+            message = Pending(
+                str(uuid.uuid4()),
+                uuid.UUID(person_id),
+                0,
+                "late@example.com",
+                "late@example.com",
+                None,
+                None,
+                first.slice_no,
+            )
+            return BatchOutcome(logged=[Logged(message, EMAIL, "sent")])
+
+        async with db.acquire() as conn:
+            late = await slice_outcomes.record(
+                conn,
+                project_id,
+                send_id,
+                [EMAIL],
+                sent_one(),
+                from_retries=False,
+                owner="worker",
+                held=(first, lease),
+            )
+            current = await slice_outcomes.record(
+                conn,
+                project_id,
+                send_id,
+                [EMAIL],
+                sent_one(),
+                from_retries=False,
+                owner="worker",
+                held=(second, lease),
+            )
+        assert (late, current) == (False, True)
+        logged = await db.fetchval(
+            "SELECT count(*) FROM message_log WHERE project_id = $1 AND send_id = $2", project_id, send_id
         )
-    assert (late, current) == (False, True)
-    logged = await db.fetchval(
-        "SELECT count(*) FROM message_log WHERE project_id = $1 AND send_id = $2", project_id, send_id
-    )
-    counted = await db.fetchval(
-        "SELECT sent FROM send_slices WHERE project_id = $1 AND send_id = $2", project_id, send_id
-    )
-    assert (logged, counted) == (1, 1)
+        counted = await db.fetchval(
+            "SELECT sent FROM send_slices WHERE project_id = $1 AND send_id = $2", project_id, send_id
+        )
+        assert (logged, counted) == (1, 1)
+    finally:
+        # Nothing left for the next tests' workers to send.
+        await messages.CancelSend(
+            messages_pb2.CancelSendRequest(send_id=send.send_id), metadata=configured.auth
+        )
