@@ -20,7 +20,7 @@ from kernel.delivery import slices
 from kernel.delivery.pipeline import BatchPipeline
 from kernel.delivery.send_runtime import SendRuntime
 from kernel.delivery.slice_work import slice_messages
-from kernel.delivery.waiting import claim_due, pending_of
+from kernel.delivery.waiting import claim_due, pending_of, renew_claimed
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,12 @@ class SendClaims:
 
     async def _send_slice(self, runtime: SendRuntime, part: slices.Slice, reserved: int) -> None:
         """``reserved``: what the wave counted for the slice (its profiles), made good once it is read."""
-        async with kept_leased(self._pool, part, self._owner, self._lease):
+        async with kept_leased(
+            self._pool,
+            f"send {part.send_id} slice {part.slice_no}",
+            lambda conn: slices.renew(conn, part, self._owner, self._lease),
+            self._lease,
+        ):
             async with self._pool.acquire() as conn:
                 messages = await slice_messages(conn, runtime, part)
                 await slices.read_out(conn, part, self._owner, runtime.names, messages.audience)
@@ -97,31 +102,39 @@ class SendClaims:
                     )
 
     async def _send_waiting(self, runtime: SendRuntime, rows: list[asyncpg.Record]) -> None:
-        async with self._pool.acquire() as conn:
-            messages = await pending_of(conn, runtime, rows)
-        await self._pipeline.run(runtime, messages, from_retries=True)
+        ids = [row["message_id"] for row in rows]
+        async with kept_leased(
+            self._pool,
+            f"send {runtime.send_id} retries",
+            lambda conn: renew_claimed(conn, runtime, ids, self._owner, self._lease),
+            self._lease,
+        ):
+            async with self._pool.acquire() as conn:
+                messages = await pending_of(conn, runtime, rows)
+            await self._pipeline.run(runtime, messages, from_retries=True)
         async with self._pool.acquire() as conn, conn.transaction():
             await slices.complete_if_done(conn, runtime.project_id, runtime.send_id)
 
 
 @contextlib.asynccontextmanager
 async def kept_leased(
-    pool: asyncpg.Pool, part: slices.Slice, owner: str, lease: timedelta
+    pool: asyncpg.Pool, what: str, renew: Callable[[asyncpg.Connection], Awaitable[bool]], lease: timedelta
 ) -> AsyncIterator[None]:
-    """Extend the slice's lease every third of it while the block runs: a live worker's slice lapses only
-    when the worker stops renewing it (it died, or its loop is stuck), never for a slow provider."""
+    """Renew a lease (``renew``: False once it is no longer ours) every third of it while the block runs:
+    a live worker's claim lapses only when the worker stops renewing it (it died, or its loop is stuck),
+    never for a slow provider. ``what`` names the claim in the log."""
 
     async def renew_periodically() -> None:
         while True:
             await asyncio.sleep(lease.total_seconds() / 3)
             try:
                 async with pool.acquire() as conn:
-                    if not await slices.renew(conn, part, owner, lease):
+                    if not await renew(conn):
                         return
             except (asyncpg.PostgresError, OSError):
-                log.warning("send %s: slice %s lease not renewed; trying again", part.send_id, part.slice_no)
+                log.warning("%s: lease not renewed; trying again", what)
 
-    task = asyncio.create_task(renew_periodically(), name=f"slice {part.slice_no} lease")
+    task = asyncio.create_task(renew_periodically(), name=f"{what} lease")
     try:
         yield
     finally:

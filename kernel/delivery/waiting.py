@@ -8,6 +8,7 @@ once (:func:`kernel.delivery.slices.release`). Their outcome is recorded by
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import asyncpg
@@ -33,6 +34,26 @@ async def claim_due(
 ) -> list[asyncpg.Record]:
     """Lease up to ``limit`` of the send's due messages, the longest due first."""
     return await conn.fetch(_CLAIM, runtime.project_id, runtime.send_id, limit, owner, lease)
+
+
+async def renew_claimed(
+    conn: asyncpg.Connection, runtime: SendRuntime, message_ids: list[uuid.UUID], owner: str, lease: timedelta
+) -> bool:
+    """Push the claimed messages' lease on, for those ``owner`` still holds; False when none is left (all
+    settled, or taken over)."""
+    renewed = await conn.fetchval(
+        """WITH held AS (
+               UPDATE message_retries SET due_at = now() + $5::interval
+               WHERE project_id = $1 AND send_id = $2 AND message_id = any($3::uuid[]) AND owner = $4
+               RETURNING 1)
+           SELECT count(*) FROM held""",
+        runtime.project_id,
+        runtime.send_id,
+        message_ids,
+        owner,
+        lease,
+    )
+    return bool(renewed)
 
 
 async def pending_of(

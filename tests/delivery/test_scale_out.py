@@ -275,3 +275,20 @@ async def test_outcomes_of_a_slice_taken_over_are_recorded_by_its_new_holder_onl
         await messages.CancelSend(
             messages_pb2.CancelSendRequest(send_id=send.send_id), metadata=configured.auth
         )
+
+
+async def test_retries_slower_than_their_lease_are_not_taken_over(
+    messages, configured, sparkpost, server
+) -> None:
+    """The audience's first attempt is refused (429, Retry-After 1 s) and each provider call takes longer
+    than the lease: while one slot sends the retries, the idle one would claim them again (their lease,
+    the due time pushed on, lapsed). Their lease is kept alive while they are sent."""
+    audience = 100
+    await seed_people(server.kernel.db.pool, configured, audience)
+    sparkpost.set_latency(1.5)
+    sparkpost.fail_next(1, 429, retry_after=1)
+    async with sender_worker(server, worker_batch_size=100, worker_concurrency=2, lease_seconds=1.0):
+        send = await messages.CreateSend(send_request(), metadata=configured.auth)
+        done = await completed(messages, configured, send.send_id)
+    assert (done.planned, done.sent, done.pending, done.retries) == (audience, audience, 0, audience)
+    assert len(sparkpost.accepted) == audience
