@@ -222,16 +222,10 @@ async def _set_audience(
     finished = "state = 'done', lease_until = NULL, done_at = now()," if done else ""
     held = await conn.fetchval(
         f"""UPDATE send_slices SET {finished}
-                   {", ".join(f"{name} = ${i + 5}" for i, name in enumerate(AUDIENCE))}
-            WHERE project_id = $1 AND send_id = $2 AND slice_no = $3 AND state = 'leased' AND owner = $4
-              AND leases = ${len(AUDIENCE) + 5}
-            RETURNING true""",
-        part.project_id,
-        part.send_id,
-        part.slice_no,
-        owner,
+                   {", ".join(f"{name} = ${i + 6}" for i, name in enumerate(AUDIENCE))}
+            WHERE {_HELD} RETURNING true""",
+        *_holder(part, owner),
         *(getattr(audience, name) for name in AUDIENCE),
-        part.lease_no,
     )
     if held:
         await set_audiences(conn, part.project_id, part.send_id, part.slice_no, channels, audience)
@@ -243,18 +237,21 @@ async def renew(conn: asyncpg.Connection, part: Slice, owner: str, lease: timede
     sent is never taken over for being slow. False when another took it over (its lease lapsed); the row
     stays locked to the transaction's end, so no take-over slips in before the caller's writes."""
     held = await conn.fetchval(
-        """UPDATE send_slices SET lease_until = now() + $6::interval
-           WHERE project_id = $1 AND send_id = $2 AND slice_no = $3 AND state = 'leased' AND owner = $4
-             AND leases = $5
-           RETURNING true""",
-        part.project_id,
-        part.send_id,
-        part.slice_no,
-        owner,
-        part.lease_no,
+        f"UPDATE send_slices SET lease_until = now() + $6::interval WHERE {_HELD} RETURNING true",
+        *_holder(part, owner),
         lease,
     )
     return bool(held)
+
+
+#: The slice's row while ``owner`` holds this lease of it ($1 to $5: :func:`_holder`).
+_HELD = (
+    "project_id = $1 AND send_id = $2 AND slice_no = $3 AND state = 'leased' AND owner = $4 AND leases = $5"
+)
+
+
+def _holder(part: Slice, owner: str) -> tuple[uuid.UUID, uuid.UUID, int, str, int]:
+    return part.project_id, part.send_id, part.slice_no, owner, part.lease_no
 
 
 async def add_counts(
