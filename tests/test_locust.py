@@ -83,7 +83,11 @@ async def test_run_locust_reports_each_rpc_of_an_existing_herald(
     assert status == 0, err[-3000:]
     summary = json.loads(out.splitlines()[-1])
     assert summary["host"] == server.address
-    for rpc in ("trackevents", "upsertprofile", "getprofile", "total"):
+    # Each RPC locust called is reported with its figures. GetProfile (5 % of a 3-second run's calls)
+    # is sometimes not called at all; TrackEvents (80 %) always is.
+    reported = {key.removesuffix("_failures") for key in summary if key.endswith("_failures")}
+    assert {"trackevents", "total"} <= reported <= {"trackevents", "upsertprofile", "getprofile", "total"}
+    for rpc in reported:
         assert summary[f"{rpc}_failures"] == 0, summary
         assert {f"{rpc}_per_s", f"{rpc}_p50_ms", f"{rpc}_p99_ms"} <= summary.keys()
     assert "kernel_cores" not in summary  # not its kernel: it cannot tell what that one used
