@@ -111,7 +111,11 @@ class Kernel:
         sends = Sends(db.pool, channels, configs, settings.default_wave_rate, limits)
         projects = Projects(db.pool)
         scheduler = Scheduler(
-            db.pool, settings.scheduler_poll_seconds, settings.scheduler_width, settings.scheduler_claim_size
+            db.pool,
+            settings.scheduler_poll_seconds,
+            settings.scheduler_width,
+            settings.scheduler_claim_size,
+            settings.scheduler_max_attempts,
         )
         templates = TemplateStore(db.pool)
         campaign_sender = CampaignSender(db.pool, sends, templates, projects)

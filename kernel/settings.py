@@ -191,6 +191,13 @@ class Settings(BaseSettings):
         "transaction and one commit for all, their messages sent together. Larger batches cost fewer "
         "commits per event; a claimed timer waits for its kernel while others may be idle.",
     )
+    scheduler_max_attempts: int = Field(
+        10,
+        ge=1,
+        description="Runs of a timer whose handler fails (each after the last one's lease, 5 minutes) "
+        "before it is given up: marked failed with its last error in scheduled_jobs (state 'failed', "
+        "last_error) and counted in herald_timers_given_up_total, instead of being tried forever.",
+    )
     database_url: str = Field(
         "",
         description="PostgreSQL DSN (postgresql://user:pass@host:5432/db). Empty: an embedded PostgreSQL "

@@ -95,6 +95,49 @@ async def test_a_failing_handler_leaves_its_timer_pending_for_a_later_run(db, pr
     await drop_pending(db, project.project_id, KIND, key)
 
 
+async def test_a_timer_failing_on_each_of_its_runs_is_given_up_with_its_error(
+    db, project, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = f"{project.project_id}/broken"
+    await schedule(db, project.project_id, KIND, key, datetime.now(UTC))
+    runs = 0
+
+    async def fail(job: Job) -> None:
+        nonlocal runs
+        runs += 1
+        raise RuntimeError("template 7 is gone")
+
+    made = Scheduler(db, poll_seconds=0.05, max_attempts=2)
+    made.register(KIND, fail)
+
+    async def state() -> tuple[str, int, str | None]:
+        row = await db.fetchrow(
+            "SELECT state, attempts, last_error FROM scheduled_jobs WHERE project_id = $1 AND key = $2",
+            project.project_id,
+            key,
+        )
+        return row["state"], row["attempts"], row["last_error"]
+
+    async def lease_runs_out() -> None:
+        await db.execute(
+            "UPDATE scheduled_jobs SET lease_until = now() - interval '1 second' WHERE project_id = $1",
+            project.project_id,
+        )
+
+    assert await made.run_due() == 0
+    assert await state() == ("pending", 1, None)
+    await lease_runs_out()
+    with caplog.at_level(logging.ERROR, logger="kernel.scheduler.loop"):
+        assert await made.run_due() == 0
+    assert await state() == ("failed", 2, "RuntimeError('template 7 is gone')")
+    assert any(f"{key} failed on each of its 2 runs: given up" in r.getMessage() for r in caplog.records)
+    # Given up, it is claimed no more, whatever its lease says.
+    await lease_runs_out()
+    assert await made.run_due() == 0
+    assert runs == 2
+    assert (await pending(db, project.project_id, KIND, [key]))[key] == []
+
+
 async def test_the_scheduler_loop_runs_a_timer_stored_while_it_sleeps_when_woken(db, project) -> None:
     recorder = Recorder()
     running = Scheduler(db, poll_seconds=3600)

@@ -9,7 +9,7 @@ A timer whose payload names a profile (``profile_id``) is claimed only once ever
 that profile is the claiming scheduler's: one scheduler holds a profile's due timers, and runs them in due
 order (:mod:`kernel.scheduler.lanes`), so an automation's exit event never overtakes the entry before it,
 whichever kernels poll. A timer left so waits for the next claim; one that failed holds its profile's later
-timers back in other schedulers until it is run.
+timers back in other schedulers until it is run, or given up (:func:`give_up`).
 """
 
 from __future__ import annotations
@@ -171,6 +171,21 @@ async def finish_together(conn: asyncpg.Connection, jobs: Sequence[Job]) -> set[
         [job.owner for job in jobs],
     )
     return {row["job_id"] for row in rows}
+
+
+async def give_up(conn: Executor, job: Job, error: str) -> bool:
+    """Mark the job failed for good with ``error`` (its handler failed on its last allowed run), if its
+    scheduler still holds it: it is claimed no more, nor holds its profile's later timers back."""
+    given_up = await conn.fetchval(
+        """UPDATE scheduled_jobs SET state = 'failed', finished_at = now(), last_error = $4
+           WHERE project_id = $1 AND job_id = $2 AND lease_owner = $3 AND state = 'pending'
+           RETURNING true""",
+        job.project_id,
+        job.job_id,
+        job.owner,
+        error,
+    )
+    return bool(given_up)
 
 
 async def drop_pending(conn: Executor, project_id: uuid.UUID, kind: str, key_prefix: str) -> int:

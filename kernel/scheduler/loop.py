@@ -6,7 +6,9 @@ Claimed timers run concurrently, up to the scheduler's width, one profile's in d
 Several kernels run it against one database: claims skip what another holds, so a due timer is run by one
 of them. A kernel that stops (or dies) with timers due finds them still pending when it, or any other,
 polls again: they run late, once each, and the delay is logged. A handler that fails leaves its timer
-pending; it is tried again when its lease expires.
+pending; it is tried again when its lease expires, until its ``max_attempts``-th run fails: then it is
+given up (state ``failed``, with its last error; counted in ``herald_timers_given_up_total``), so that one
+broken timer is not tried forever, nor holds its profile's later timers back in other kernels.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import asyncpg
+from prometheus_client import Counter
 
 from kernel.scheduler.batches import BatchHandler, split
-from kernel.scheduler.jobs import Job, claim, finish
+from kernel.scheduler.jobs import Job, claim, finish, give_up
 from kernel.scheduler.lanes import Lanes
 
 log = logging.getLogger(__name__)
@@ -34,18 +37,32 @@ Handler = Callable[[Job], Awaitable[None]]
 #: scheduler that died lets another run it again.
 LEASE_SECONDS = 300.0
 
+GIVEN_UP = Counter(
+    "herald_timers_given_up",
+    "Timers failed for good: their handler failed on each of their HERALD_SCHEDULER_MAX_ATTEMPTS runs.",
+    ["kind"],
+)
+
 
 class Scheduler:
     """Runs due timers until stopped; ``wake`` makes it poll now (a timer due at once was stored)."""
 
-    def __init__(self, pool: asyncpg.Pool, poll_seconds: float, width: int = 1, claim_size: int = 20) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        poll_seconds: float,
+        width: int = 1,
+        claim_size: int = 20,
+        max_attempts: int = 10,
+    ) -> None:
         """``width``: timers (or batches) run at once (each holds a database connection while it runs);
         ``claim_size``: timers claimed at once (a poll claims again until it finds none due), the most a
-        batch holds."""
+        batch holds; ``max_attempts``: runs of a timer whose handler fails before it is given up."""
         self._pool = pool
         self._poll_seconds = poll_seconds
         self._width = width
         self._claim_size = claim_size
+        self._max_attempts = max_attempts
         self._handlers: dict[str, Handler] = {}
         self._batch_handlers: dict[str, BatchHandler] = {}
         self._wakeup = asyncio.Event()
@@ -140,8 +157,17 @@ class Scheduler:
         self._note_lateness(job)
         try:
             await handler(job)
-        except Exception:
-            log.exception("timer %s %s failed; tried again in %s s", job.kind, job.key, LEASE_SECONDS)
+        except Exception as error:
+            if job.attempts < self._max_attempts:
+                log.exception("timer %s %s failed; tried again in %s s", job.kind, job.key, LEASE_SECONDS)
+            elif await give_up(self._pool, job, repr(error)):
+                GIVEN_UP.labels(job.kind).inc()
+                log.exception(
+                    "timer %s %s failed on each of its %d runs: given up",
+                    job.kind,
+                    job.key,
+                    job.attempts,
+                )
             return 0
         if not await finish(self._pool, job):
             log.warning(
