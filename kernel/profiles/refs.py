@@ -73,7 +73,12 @@ def check_ref(message: common_pb2.ProfileRef, field: str = "profile") -> Ref:
     kind = message.WhichOneof("ref")
     if kind is None:
         raise InvalidArgument("set one of profile_id, custom_id or anonymous_id", field)
-    value = getattr(message, kind)
+    return ref_of(kind, getattr(message, kind), field)
+
+
+def ref_of(kind: str, value: str, field: str = "profile") -> Ref:
+    """The reference of ``kind`` (one of :data:`KINDS`) to ``value``, checked as :func:`check_ref` checks
+    a ProfileRef's."""
     if kind == "profile_id":
         try:
             return Ref(kind, str(uuid.UUID(value)))
