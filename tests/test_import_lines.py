@@ -1,6 +1,8 @@
 """ImportProfiles' JSONL lines (``jsonl_lines``): the server's direct path from a line to its changes agrees
-with the request ``herald import`` made of the line (parse_json_line + parse_upsert) on random lines, and
-the lines store exactly the rows one UpsertProfile call per line stores, refusals named by the line's keys."""
+with the request ``herald import`` made of the line (parse_json_line + parse_upsert) on random lines, its
+source as it is (``py-direct``) and compiled (``c-direct``, skipped when ``HERALD_NO_EXTENSIONS`` is set,
+failed when not built), and the lines store exactly the rows one UpsertProfile call per line stores,
+refusals named by the line's keys."""
 
 from __future__ import annotations
 
@@ -18,11 +20,12 @@ from herald.v1 import profiles_pb2
 from kernel.errors import HeraldError
 from kernel.import_rows import RowError, parse_json_line
 from kernel.plugins import ChannelManager
-from kernel.profiles import import_lines
+from kernel.profiles import _line_direct
 from kernel.profiles.attributes import AttributeLimits
 from kernel.profiles.changes import ProfileChanges
-from kernel.profiles.import_lines import general_line_changes, line_changes, line_field
+from kernel.profiles.import_lines import DirectPath, general_line_changes, line_changes, line_field
 from kernel.settings import Settings
+from sender_ext.core import NO_EXTENSIONS
 from tests.conftest import ProjectKey
 from tests.test_batch_upsert import _erased_and_suppressed, _snapshot
 
@@ -94,26 +97,52 @@ _rows = st.fixed_dictionaries(
 )
 
 
-def _outcome(decide: object, line: bytes) -> ProfileChanges | tuple[str, str, str]:
+IMPLEMENTATIONS = ["py-direct", "c-direct"]
+
+
+def _direct_path(implementation: str) -> DirectPath:
+    if implementation == "py-direct":
+        return _line_direct.direct_changes
+    if NO_EXTENSIONS:
+        pytest.skip("HERALD_NO_EXTENSIONS is set: testing the source as it is only")
     try:
-        return decide(line, LIMITS, KINDS, NOW)  # type: ignore[operator]
+        from kernel.profiles import _line_direct_c
+    except ImportError as exc:
+        pytest.fail(
+            f"the compiled direct path is not built ({exc}): reinstall (make .venv/.installed), "
+            "or set HERALD_NO_EXTENSIONS=1 to test the source alone"
+        )
+    return _line_direct_c.direct_changes
+
+
+def _outcome(line: bytes, direct: DirectPath | None) -> ProfileChanges | tuple[str, str, str]:
+    """The line's changes, or its refusal; ``direct`` None: through the general path alone."""
+    try:
+        if direct is None:
+            return general_line_changes(line, LIMITS, KINDS, NOW)
+        return line_changes(line, LIMITS, KINDS, NOW, direct)
     except HeraldError as error:
         return type(error).__name__, error.field, error.reason
 
 
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
 @settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow])
-@given(_rows)
-def test_the_direct_path_agrees_with_the_request_herald_import_makes(row: dict[str, object]) -> None:
+@given(row=_rows)
+def test_the_direct_path_agrees_with_the_request_herald_import_makes(
+    implementation: str, row: dict[str, object]
+) -> None:
     line = orjson.dumps(row) + b"\n"
-    assert _outcome(line_changes, line) == _outcome(general_line_changes, line)
+    assert _outcome(line, _direct_path(implementation)) == _outcome(line, None)
 
 
-@given(st.binary(max_size=60) | st.text(max_size=60).map(str.encode))
-def test_any_line_is_decided_alike(line: bytes) -> None:
-    assert _outcome(line_changes, line) == _outcome(general_line_changes, line)
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+@given(line=st.binary(max_size=60) | st.text(max_size=60).map(str.encode))
+def test_any_line_is_decided_alike(implementation: str, line: bytes) -> None:
+    assert _outcome(line, _direct_path(implementation)) == _outcome(line, None)
 
 
-def test_the_common_lines_take_the_direct_path() -> None:
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_the_common_lines_take_the_direct_path(implementation: str) -> None:
     line = orjson.dumps(
         {
             "custom_id": "u1",
@@ -133,8 +162,9 @@ def test_the_common_lines_take_the_direct_path() -> None:
     )
     limits = AttributeLimits.from_settings(Settings())
 
-    changes = import_lines._direct(line, limits, KINDS, NOW)
+    changes = _direct_path(implementation)(line, limits, KINDS, NOW)
 
+    assert changes is not None
     assert changes == general_line_changes(line, limits, KINDS, NOW)
     assert changes.attributes["signup"]["v"] == "2024-01-31T09:30:00.000000Z"
     assert [address.value for _, address in changes.add_addresses] == ["Ada@example.org", "+33612345678"]
