@@ -27,7 +27,7 @@ from kernel.profiles.import_lines import DirectPath, general_line_changes, line_
 from kernel.settings import Settings
 from sender_ext.core import NO_EXTENSIONS
 from tests.conftest import ProjectKey
-from tests.test_batch_upsert import _erased_and_suppressed, _snapshot
+from tests.test_batch_upsert import assert_import_agrees_with_single_upserts
 
 KINDS = ChannelManager().address_kinds
 # Small limits, so that random lines cross them.
@@ -259,19 +259,9 @@ async def _line_by_line(
 async def test_lines_store_what_one_upsert_per_line_stores(
     profiles, project: ProjectKey, other_project: ProjectKey, db
 ) -> None:
-    examples = _examples()
-    for example, lines in enumerate(examples):
-        for each in (project, other_project):
-            await _erased_and_suppressed(profiles, each, example)
-        reply = await profiles.ImportProfiles(_lines(lines), metadata=project.auth)
-        created, rejections = await _line_by_line(profiles, other_project, lines)
-
-        assert [(r.index, r.field, r.reason) for r in reply.rejections] == rejections
-        assert (reply.imported, reply.created) == (len(lines) - len(rejections), created)
-    assert await _snapshot(db, project.project_id) == await _snapshot(db, other_project.project_id)
-    again = await profiles.ImportProfiles(_lines(*examples), metadata=project.auth)
-    assert again.created == 0
-    assert await _snapshot(db, project.project_id) == await _snapshot(db, other_project.project_id)
+    await assert_import_agrees_with_single_upserts(
+        profiles, db, project, other_project, _examples(), _lines, _line_by_line
+    )
 
 
 async def test_a_message_of_profiles_and_lines_is_refused(profiles, project: ProjectKey, db) -> None:

@@ -15,10 +15,8 @@ tests/test_import_lines.py checks, for both, that the paths give the same change
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import datetime
-from types import ModuleType
 from typing import Literal
 
 from kernel.channels.kinds import LoadedKinds
@@ -27,26 +25,12 @@ from kernel.import_rows import Origins, RowError, parse_json_line
 from kernel.profiles import _line_direct
 from kernel.profiles.attributes import AttributeLimits
 from kernel.profiles.changes import ProfileChanges, parse_upsert
-from sender_ext.core import NO_EXTENSIONS
-
-log = logging.getLogger(__name__)
+from sender_ext.core import compiled_or_twin
 
 #: ``(line, limits, kinds, now)`` -> the line's changes, or None when the general path must decide.
 DirectPath = Callable[[bytes, AttributeLimits, LoadedKinds, datetime], ProfileChanges | None]
 
-
-def _load() -> ModuleType:
-    if NO_EXTENSIONS:
-        return _line_direct
-    try:
-        from kernel.profiles import _line_direct_c
-    except ImportError as exc:
-        log.info("import lines: the Cython build is not available (%s); running the source", exc)
-        return _line_direct
-    return _line_direct_c
-
-
-_impl = _load()
+_impl = compiled_or_twin("kernel.profiles._line_direct_c", _line_direct, "import lines' direct path")
 
 #: Which direct path runs: "cython" or "python".
 IMPLEMENTATION: Literal["cython", "python"] = "python" if _impl is _line_direct else "cython"

@@ -10,14 +10,16 @@ message join the stream's totals only once its transaction has committed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import asyncpg
 
 from herald.v1 import profiles_pb2
+from kernel.channels.kinds import LoadedKinds
 from kernel.errors import HeraldError, InvalidArgument
+from kernel.profiles.attributes import AttributeLimits
 from kernel.profiles.batch_upsert import Applied, UpsertContext
 from kernel.profiles.changes import ProfileChanges, parse_upsert
 from kernel.profiles.import_lines import line_changes, line_field
@@ -66,25 +68,46 @@ def _rejection(index: int, error: HeraldError | asyncpg.DataError) -> Rejection:
     return Rejection(index, "", f"refused by the database: {error}")
 
 
-def _as_requested(offset: int, request_field: str) -> str:
-    return request_field
+@dataclass(frozen=True, slots=True)
+class _Requests:
+    """A message's profiles as UpsertProfile requests; a refused field is named as the request names it."""
+
+    items: Sequence[profiles_pb2.UpsertProfileRequest]
+
+    def changes(
+        self, offset: int, limits: AttributeLimits, kinds: LoadedKinds, now: datetime
+    ) -> ProfileChanges:
+        return parse_upsert(self.items[offset], limits, kinds, now)
+
+    def field_name(self, offset: int, request_field: str) -> str:
+        return request_field
+
+
+@dataclass(frozen=True, slots=True)
+class _Lines:
+    """A message's profiles as a JSONL file's lines; a refused field is named by the line's keys."""
+
+    items: Sequence[bytes]
+
+    def changes(
+        self, offset: int, limits: AttributeLimits, kinds: LoadedKinds, now: datetime
+    ) -> ProfileChanges:
+        return line_changes(self.items[offset], limits, kinds, now)
+
+    def field_name(self, offset: int, request_field: str) -> str:
+        return line_field(self.items[offset], request_field)
 
 
 async def _apply(
-    pool: asyncpg.Pool,
-    context: UpsertContext,
-    changes_of: Callable[[int], ProfileChanges],
-    count: int,
-    first_index: int,
-    field_name: Callable[[int, str], str],
+    pool: asyncpg.Pool, context: UpsertContext, given: _Requests | _Lines, first_index: int
 ) -> ImportTally:
-    """Validate the message's ``count`` profiles (``changes_of(offset)``) and store the valid ones;
-    ``field_name(offset, field)`` names the field of a profile the database refused as the sender does."""
+    count = len(given.items)
     batch = ImportTally(received=count)
+    now = datetime.now(UTC)
     valid: list[tuple[int, ProfileChanges]] = []
     for offset in range(count):
         try:
-            valid.append((offset, changes_of(offset)))
+            valid.append((offset, given.changes(offset, context.limits, context.kinds, now)))
         except HeraldError as error:
             batch.reject(_rejection(first_index + offset, error))
     if valid:
@@ -94,7 +117,7 @@ async def _apply(
                 batch.imported += 1
                 batch.created += outcome.created
             elif isinstance(outcome, HeraldError):
-                named = type(outcome)(outcome.reason, field_name(offset, outcome.field))
+                named = type(outcome)(outcome.reason, given.field_name(offset, outcome.field))
                 batch.reject(_rejection(first_index + offset, named))
             else:
                 batch.reject(_rejection(first_index + offset, outcome))
@@ -117,29 +140,10 @@ async def import_message(
     profiles, lines = message.profiles, message.jsonl_lines
     if profiles and lines:
         raise InvalidArgument("give profiles or jsonl_lines, not both", f"{message_field}.jsonl_lines")
-    given = "jsonl_lines" if lines else "profiles"
-    count = len(lines) or len(profiles)
-    if count > MAX_PROFILES_PER_MESSAGE:
+    given = _Lines(lines) if lines else _Requests(profiles)
+    if len(given.items) > MAX_PROFILES_PER_MESSAGE:
         raise InvalidArgument(
-            f"at most {MAX_PROFILES_PER_MESSAGE} profiles per message", f"{message_field}.{given}"
+            f"at most {MAX_PROFILES_PER_MESSAGE} profiles per message",
+            f"{message_field}.{'jsonl_lines' if lines else 'profiles'}",
         )
-    limits, kinds, now = context.limits, context.kinds, datetime.now(UTC)
-    if lines:
-        batch = await _apply(
-            pool,
-            context,
-            lambda offset: line_changes(lines[offset], limits, kinds, now),
-            count,
-            tally.received,
-            lambda offset, request_field: line_field(lines[offset], request_field),
-        )
-    else:
-        batch = await _apply(
-            pool,
-            context,
-            lambda offset: parse_upsert(profiles[offset], limits, kinds, now),
-            count,
-            tally.received,
-            _as_requested,
-        )
-    tally.add(batch)
+    tally.add(await _apply(pool, context, given, tally.received))
