@@ -8,9 +8,9 @@ rejected here with their line number and never sent; the others go to the server
 :data:`BATCH_SIZE` profiles, each batch its own ImportProfiles call (a stream of one message) whose answer
 says what of it was stored: the progress bar (stderr) counts profiles stored, and the file goes on being
 parsed while up to :data:`CALLS_IN_FLIGHT` batches are being stored. A JSONL line is sent as it is
-(``jsonl_lines``), once read as JSON here for what it names: the server turns it into its profile and
-judges its shape with the rest (turning each line into a protobuf request here, for the server to read
-back, was most of the command's CPU and a third of the kernel's). A CSV row is sent as a request. A batch
+(``jsonl_lines``), read as JSON here only for what it names: the server turns it into its profile and
+judges its shape with the rest, so that no line is turned into a protobuf request here only for the
+server to read it back. A CSV row is sent as a request. A batch
 naming a profile reference or an address that a batch still being stored names waits for it, so that a
 profile named on several lines ends as the last of them says, as if the file were applied line by line.
 Only the batches in flight are held in memory.
@@ -18,10 +18,9 @@ Only the batches in flight are held in memory.
 A message over the server's limit (:data:`~kernel.api.limits.MAX_MESSAGE_BYTES`) would fail the call, so
 a batch is cut short when its next profile would not fit, and a profile that fits in no message is
 rejected here, alone. A JSONL line longer than :data:`MAX_LINE_BYTES` is rejected without being held
-whole or parsed (it would not fit in a message either). The server
-reports the profiles it rejected by their position in the batch and the field: a JSONL line's field as
-the file names it, a CSV row's as the request does, the row parsed again to name it by its column
-(:class:`~kernel.import_rows.Origins`).
+whole or parsed (it would not fit in a message either). The server reports the profiles it rejected by
+their position in the batch and the field: a JSONL line's field as the file names it, a CSV row's as the
+request does, the row parsed again to name it by its column (:class:`~kernel.import_rows.Origins`).
 The summary (stdout) lists the counts and every rejected line with its reason (the first
 :data:`MAX_LISTED` of each side).
 

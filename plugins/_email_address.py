@@ -33,7 +33,7 @@ def normalise_email(value: str) -> str:
 @functools.lru_cache(maxsize=4096)
 def _ascii_domain(domain: str) -> str:
     """The stored form of a valid domain. A customer base's addresses share a few domains (the big mailbox
-    providers'), and the IDNA codec was half of an address's time: each domain is checked once."""
+    providers'), and the IDNA codec costs more than the rest of an address's check: each is checked once."""
     try:
         ascii_domain = domain.encode("idna").decode("ascii").lower()
     except UnicodeError:

@@ -3,10 +3,10 @@
 A line means the UpsertProfileRequest ``herald import`` makes of it
 (:func:`kernel.import_rows.parse_json_line`), validated as UpsertProfile validates it
 (:func:`kernel.profiles.changes.parse_upsert`); that *general path* builds protobuf messages only to read
-them back, which was most of the import's CPU per profile in ``herald import`` and the kernel. The lines
-an import is made of take the *direct path* (:mod:`kernel.profiles._line_direct`): from the parsed JSON to
-the changes, through the same checks and normalisers. Any other line, and any line a check refuses, takes
-the general path, which decides it and names a rejected line's field as the file names it (its keys).
+them back, so the lines an import is made of take the *direct path* (:mod:`kernel.profiles._line_direct`):
+from the parsed JSON to the changes, through the same checks and normalisers. Any other line, and any line
+a check refuses, takes the general path, which decides it and names a rejected line's field as the file
+names it (its keys).
 
 The direct path is compiled by Cython when it can be (``_line_direct_c``, built from the very same
 source), like the sender core: ``HERALD_NO_EXTENSIONS=1`` or a missing extension runs the source as it is.
