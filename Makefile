@@ -13,8 +13,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
 
-# The editable install also compiles the Cython sender core in place: redo it when the .pyx changes.
-$(VENV)/.installed: $(BIN)/python pyproject.toml setup.py sender_ext/_core.pyx
+# The editable install also compiles the Cython extensions in place: redo it when their sources change.
+$(VENV)/.installed: $(BIN)/python pyproject.toml setup.py sender_ext/_core.pyx kernel/profiles/_line_direct.py
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
@@ -53,13 +53,14 @@ protos-release: $(BUF)
 	$(BUF) lint
 	$(BUF) build --exclude-source-info -o $(PROTO_BASELINE)
 
-# The first pass tests the sender core's two implementations side by side (tests/sender fails, not skips,
-# when the compiled one cannot be imported, unless HERALD_NO_EXTENSIONS=1) and the rest on the compiled
-# one; the second runs everything that goes through the sender core (sending, bulk and transactional)
-# on the pure-Python twin, as a machine without a C compiler would run it.
+# The first pass tests the sender core's and the import lines' two implementations side by side
+# (tests/sender and tests/test_import_lines.py fail, not skip, when the compiled one cannot be imported,
+# unless HERALD_NO_EXTENSIONS=1) and the rest on the compiled one; the second runs everything that goes
+# through the sender core (sending, bulk and transactional) and the import lines on the pure-Python
+# twins, as a machine without a C compiler would run it.
 test: $(VENV)/.installed-test lint protos-check
 	$(BIN)/pytest
-	HERALD_NO_EXTENSIONS=1 $(BIN)/pytest -q tests/sender tests/delivery tests/test_transactional.py
+	HERALD_NO_EXTENSIONS=1 $(BIN)/pytest -q tests/sender tests/delivery tests/test_transactional.py tests/test_import_lines.py
 
 protos: $(VENV)/.installed-test
 	$(BIN)/python proto/generate.py

@@ -1,7 +1,8 @@
-"""Build script: the packages (generated gRPC stubs live beside their protos) and the optional Cython core.
+"""Build script: the packages (generated gRPC stubs live beside their protos) and the optional Cython
+extensions: the sender core, and the import lines' direct path (compiled from its Python source).
 
-The extension is optional the way aiohttp's and multidict's are: when it cannot be compiled (no compiler,
-``HERALD_NO_EXTENSIONS=1``), Herald installs anyway and ``sender_ext.core`` uses the pure-Python twin.
+The extensions are optional the way aiohttp's and multidict's are: when they cannot be compiled (no
+compiler, ``HERALD_NO_EXTENSIONS=1``), Herald installs anyway and runs the pure-Python twins.
 """
 
 from __future__ import annotations
@@ -43,7 +44,12 @@ def extensions() -> list[Extension]:
         [
             Extension(
                 "sender_ext._core", ["sender_ext/_core.pyx"], extra_compile_args=["-O3", "-ffp-contract=off"]
-            )
+            ),
+            Extension(
+                "kernel.profiles._line_direct_c",
+                ["kernel/profiles/_line_direct_c.pyx"],
+                extra_compile_args=["-O3", "-ffp-contract=off"],
+            ),
         ],
         compiler_directives={"language_level": "3", "boundscheck": False, "wraparound": False},
         annotate=os.environ.get("HERALD_CYTHON_ANNOTATE") == "1",

@@ -76,14 +76,14 @@ JSON_KEYS = frozenset(
 )
 # A subscription's purpose and status as the file writes them (``marketing``, ``opted_in``), the
 # unspecified value first.
-_ENUM_NUMBERS = {
+ENUM_NUMBERS = {
     name: {key.removeprefix(prefix).lower(): number for key, number in enum.items()}
     for name, enum, prefix in (
         ("purpose", common_pb2.Purpose, "PURPOSE_"),
         ("status", common_pb2.SubscriptionStatus, "SUBSCRIPTION_STATUS_"),
     )
 }
-_SUBSCRIPTION_KEYS = frozenset({"channel", "purpose", "topic", "status"})
+SUBSCRIPTION_KEYS = frozenset({"channel", "purpose", "topic", "status"})
 _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0"})
 
@@ -93,6 +93,8 @@ class RowError(ValueError):
 
     def __init__(self, reason: str, field: str = "") -> None:
         super().__init__(f"{field}: {reason}" if field else reason)
+        self.field = field
+        self.reason = reason
 
 
 class HeaderError(ValueError):
@@ -305,15 +307,15 @@ def _json_addresses(
 
 
 def _enum_value(name: str, value: object, field: str) -> int:
-    number = _ENUM_NUMBERS[name].get(_string(value, field).lower())
+    number = ENUM_NUMBERS[name].get(_string(value, field).lower())
     if number is None:
-        choices = list(_ENUM_NUMBERS[name])[1:]
+        choices = list(ENUM_NUMBERS[name])[1:]
         raise RowError(f"one of {', '.join(choices)}", field)
     return number
 
 
 def _json_subscriptions(request: profiles_pb2.UpsertProfileRequest, entries: object) -> None:
-    for field, fields in _objects(entries, "subscriptions", _SUBSCRIPTION_KEYS):
+    for field, fields in _objects(entries, "subscriptions", SUBSCRIPTION_KEYS):
         request.subscriptions.add(
             channel=_string(fields.get("channel", ""), f"{field}.channel"),
             purpose=_enum_value("purpose", fields.get("purpose", ""), f"{field}.purpose"),
@@ -332,17 +334,42 @@ def _json_syntax_error(line: bytes | str, error: orjson.JSONDecodeError) -> RowE
     return RowError(f"invalid JSON at the end of the line (column {len(content) + 1}): {error.msg}")
 
 
-def parse_json_line(line: bytes | str, origins: Origins | None = None) -> profiles_pb2.UpsertProfileRequest:
-    """One JSONL line (see the module documentation) → the request; RowError if it cannot be one.
-
-    With ``origins``, also records where each part of the request came from."""
+def json_object(line: bytes | str) -> dict[str, Any]:
+    """The JSON object of a JSONL line; RowError when the line is not JSON or not an object."""
     try:
         document = orjson.loads(line)
     except orjson.JSONDecodeError as error:
         raise _json_syntax_error(line, error) from None
     if not isinstance(document, dict):
         raise RowError("each line must be a JSON object")
-    row = _object(document, "", JSON_KEYS)
+    return document
+
+
+def json_names(row: Mapping[str, object]) -> set[tuple[str, str]]:
+    """The profile references and addresses a JSONL line's object names, as the request made of it names
+    them (``("custom_id", "u1")``, ``("email", "ada@example.com")``): what ``herald import`` orders its
+    batches by. A part of the wrong shape is left out: the server rejects the whole line for it."""
+    names = {(key, value) for key in ID_KEYS if isinstance(value := row.get(key), str) and value}
+    for key, kind in JSON_ADDRESS_KEYS.items():
+        values = row.get(key)
+        if isinstance(values, list):
+            names.update((kind, value) for value in values if isinstance(value, str))
+    for key, kind_key, value_key in (("web_push", "", "endpoint"), ("addresses", "kind", "value")):
+        entries = row.get(key)
+        for entry in entries if isinstance(entries, list) else ():
+            if isinstance(entry, dict):
+                kind = entry.get(kind_key, "") if kind_key else key
+                value = entry.get(value_key, "")
+                if isinstance(kind, str) and isinstance(value, str):
+                    names.add((kind, value))
+    return names
+
+
+def parse_json_line(line: bytes | str, origins: Origins | None = None) -> profiles_pb2.UpsertProfileRequest:
+    """One JSONL line (see the module documentation) → the request; RowError if it cannot be one.
+
+    With ``origins``, also records where each part of the request came from."""
+    row = _object(json_object(line), "", JSON_KEYS)
     request = profiles_pb2.UpsertProfileRequest()
     _set_ref(request, {key: _string(row.get(key, ""), key) for key in ID_KEYS}, origins)
     if "attributes" in row:

@@ -7,17 +7,20 @@ The file is read lazily, line by line, so its size does not matter. Lines that c
 rejected here with their line number and never sent; the others go to the server in batches of up to
 :data:`BATCH_SIZE` profiles, each batch its own ImportProfiles call (a stream of one message) whose answer
 says what of it was stored: the progress bar (stderr) counts profiles stored, and the file goes on being
-parsed while up to :data:`CALLS_IN_FLIGHT` batches are being stored. A batch naming a profile reference
-or an address that a batch still being stored names waits for it, so that a profile named on several
-lines ends as the last of them says, as if the file were applied line by line. Only the batches in flight
-are held in memory.
+parsed while up to :data:`CALLS_IN_FLIGHT` batches are being stored. A JSONL line is sent as it is
+(``jsonl_lines``), read as JSON here only for what it names: the server turns it into its profile and
+judges its shape with the rest, so that no line is turned into a protobuf request here only for the
+server to read it back. A CSV row is sent as a request. A batch
+naming a profile reference or an address that a batch still being stored names waits for it, so that a
+profile named on several lines ends as the last of them says, as if the file were applied line by line.
+Only the batches in flight are held in memory.
 
 A message over the server's limit (:data:`~kernel.api.limits.MAX_MESSAGE_BYTES`) would fail the call, so
 a batch is cut short when its next profile would not fit, and a profile that fits in no message is
 rejected here, alone. A JSONL line longer than :data:`MAX_LINE_BYTES` is rejected without being held
-whole or parsed (its profile would not fit either: JSON takes more room than protobuf). The server
-reports the profiles it rejected by their position in the batch and the request's field; the line is
-parsed again to name that field the file's way (:class:`~kernel.import_rows.Origins`).
+whole or parsed (it would not fit in a message either). The server reports the profiles it rejected by
+their position in the batch and the field: a JSONL line's field as the file names it, a CSV row's as the
+request does, the row parsed again to name it by its column (:class:`~kernel.import_rows.Origins`).
 The summary (stdout) lists the counts and every rejected line with its reason (the first
 :data:`MAX_LISTED` of each side).
 
@@ -49,9 +52,10 @@ from kernel.import_rows import (
     HeaderError,
     Origins,
     RowError,
+    json_names,
+    json_object,
     parse_csv_header,
     parse_csv_row,
-    parse_json_line,
 )
 
 BATCH_SIZE = 500
@@ -65,8 +69,13 @@ _SKIP_BYTES = 1 << 20
 MAX_LISTED = 1000
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
 
-# (line number, the profile or why the line cannot be one, where the profile's parts come from)
-ParsedRow = tuple[int, profiles_pb2.UpsertProfileRequest | RowError, Callable[[], Origins]]
+#: The profile references and addresses a row names: (``custom_id``, ``"u1"``), (``email``, ``"a@b.c"``).
+Names = set[tuple[str, str]]
+#: The server's name of a rejected field -> the file's.
+FieldNamer = Callable[[str], str]
+# (line number, what is sent for it: a request or the JSONL line itself, or why the line cannot be one;
+# what it names; how to name its fields the file's way)
+ParsedRow = tuple[int, profiles_pb2.UpsertProfileRequest | bytes | RowError, Names, FieldNamer]
 
 
 class ImportFailed(Exception):
@@ -89,34 +98,37 @@ class OverlongLine:
     size: int
 
 
-def _no_origins() -> Origins:
-    return Origins()
+def _as_named(server_field: str) -> str:
+    """A field the server names as the file does (a JSONL line's), or of a row never sent."""
+    return server_field
 
 
-def _json_origins(line: bytes) -> Origins:
-    origins = Origins()
-    parse_json_line(line, origins)
-    return origins
-
-
-def _csv_origins(columns: list[Column], cells: list[str]) -> Origins:
+def _csv_field(columns: list[Column], cells: list[str], server_field: str) -> str:
     origins = Origins()
     parse_csv_row(columns, cells, origins)
-    return origins
+    return origins.name(server_field)
+
+
+def _request_names(request: profiles_pb2.UpsertProfileRequest) -> Names:
+    ref = request.profile
+    kind = ref.WhichOneof("ref") or ""
+    names = {(kind, getattr(ref, kind) if kind else "")}
+    names.update((address.kind, address.value) for address in request.add_addresses)
+    return names
 
 
 def jsonl_rows(lines: Iterable[bytes | OverlongLine]) -> Iterator[ParsedRow]:
     for number, line in enumerate(lines, 1):
         if isinstance(line, OverlongLine):
             reason = f"the line takes {line.size} bytes; lines over {MAX_LINE_BYTES} are not read"
-            yield number, RowError(reason), _no_origins
+            yield number, RowError(reason), set(), _as_named
             continue
         if not line.strip():
             continue
         try:
-            yield number, parse_json_line(line), functools.partial(_json_origins, line)
+            yield number, line, json_names(json_object(line)), _as_named
         except RowError as error:
-            yield number, error, _no_origins
+            yield number, error, set(), _as_named
 
 
 def csv_rows(lines: Iterable[bytes]) -> Iterator[ParsedRow]:
@@ -135,7 +147,7 @@ def csv_rows(lines: Iterable[bytes]) -> Iterator[ParsedRow]:
         try:
             cells = next(reader, None)
         except csv.Error as error:
-            yield start, RowError(str(error)), _no_origins
+            yield start, RowError(str(error)), set(), _as_named
             previous = reader.line_num
             continue
         if cells is None:
@@ -144,9 +156,11 @@ def csv_rows(lines: Iterable[bytes]) -> Iterator[ParsedRow]:
         if not any(cells):
             continue
         try:
-            yield start, parse_csv_row(columns, cells), functools.partial(_csv_origins, columns, cells)
+            request = parse_csv_row(columns, cells)
         except RowError as error:
-            yield start, error, _no_origins
+            yield start, error, set(), _as_named
+            continue
+        yield start, request, _request_names(request), functools.partial(_csv_field, columns, cells)
 
 
 @dataclass
@@ -176,7 +190,7 @@ class Report:
         self.created += reply.created
         self.server_count += reply.rejected
         for rejection in reply.rejections[: MAX_LISTED - len(self.server)]:
-            name = batch.origins[rejection.index]().name(rejection.field) if rejection.field else ""
+            name = batch.namers[rejection.index](rejection.field) if rejection.field else ""
             reason = f"{name}: {rejection.reason}" if name else rejection.reason
             self.server.append((batch.lines[rejection.index], reason))
 
@@ -186,25 +200,35 @@ class Batch:
     """The profiles of one ImportProfiles call, and what it takes to report on them."""
 
     requests: list[profiles_pb2.UpsertProfileRequest] = field(default_factory=list)
+    # Or, from a JSONL file, its lines as they are.
+    json_lines: list[bytes] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
-    origins: list[Callable[[], Origins]] = field(default_factory=list)
+    namers: list[FieldNamer] = field(default_factory=list)
     # The profile references and addresses it names (see the module documentation).
-    names: set[tuple[str, str]] = field(default_factory=set)
+    names: Names = field(default_factory=set)
     size: int = 0
     # Bytes of the file read once it was complete: the share of the file stored with it.
     bytes_done: int = 0
 
     def add(
-        self, line: int, request: profiles_pb2.UpsertProfileRequest, origins: Callable[[], Origins], size: int
+        self,
+        line: int,
+        profile: profiles_pb2.UpsertProfileRequest | bytes,
+        names: Names,
+        namer: FieldNamer,
+        size: int,
     ) -> None:
-        self.requests.append(request)
+        if isinstance(profile, bytes):
+            self.json_lines.append(profile)
+        else:
+            self.requests.append(profile)
         self.lines.append(line)
-        self.origins.append(origins)
+        self.namers.append(namer)
         self.size += size
-        ref = request.profile
-        kind = ref.WhichOneof("ref") or ""
-        self.names.add((kind, getattr(ref, kind) if kind else ""))
-        self.names.update((address.kind, address.value) for address in request.add_addresses)
+        self.names |= names
+
+    def message(self) -> profiles_pb2.ImportProfilesRequest:
+        return profiles_pb2.ImportProfilesRequest(profiles=self.requests, jsonl_lines=self.json_lines)
 
     def waits_for(self, other: Batch) -> bool:
         return not self.names.isdisjoint(other.names)
@@ -213,11 +237,11 @@ class Batch:
 def _batches(rows: Iterator[ParsedRow], report: Report, position: Callable[[], int]) -> Iterator[Batch]:
     """The batches to send: each of at most BATCH_SIZE profiles and MAX_MESSAGE_BYTES."""
     batch = Batch()
-    for line, parsed, origins in rows:
+    for line, parsed, names, namer in rows:
         if isinstance(parsed, RowError):
             report.reject_locally(line, parsed)
             continue
-        size = parsed.ByteSize() + _FIELD_OVERHEAD
+        size = (len(parsed) if isinstance(parsed, bytes) else parsed.ByteSize()) + _FIELD_OVERHEAD
         if size > MAX_MESSAGE_BYTES:
             report.reject_locally(
                 line,
@@ -226,12 +250,12 @@ def _batches(rows: Iterator[ParsedRow], report: Report, position: Callable[[], i
                 ),
             )
             continue
-        if len(batch.requests) == BATCH_SIZE or batch.size + size > MAX_MESSAGE_BYTES:
+        if len(batch.lines) == BATCH_SIZE or batch.size + size > MAX_MESSAGE_BYTES:
             batch.bytes_done = position()
             yield batch
             batch = Batch()
-        batch.add(line, parsed, origins, size)
-    if batch.requests:
+        batch.add(line, parsed, names, namer, size)
+    if batch.lines:
         batch.bytes_done = position()
         yield batch
 
@@ -290,6 +314,12 @@ async def _store(
     async def answer() -> None:
         batch, call = in_flight.popleft()
         reply = await call
+        if reply.imported + reply.rejected != len(batch.lines):
+            raise ImportFailed(
+                "the server stored nothing of the file's lines: it is older than this command (it does not"
+                " read ImportProfilesRequest.jsonl_lines); upgrade it, or import with the command of its"
+                f" version ({report.imported} profiles stored before)"
+            )
         report.add(batch, reply)
         progress.stored(reply.imported, report.rejected, batch.bytes_done)
 
@@ -299,9 +329,8 @@ async def _store(
                 len(in_flight) >= CALLS_IN_FLIGHT or any(batch.waits_for(other) for other, _ in in_flight)
             ):
                 await answer()
-            message = profiles_pb2.ImportProfilesRequest(profiles=batch.requests)
             in_flight.append(
-                (batch, asyncio.ensure_future(stub.ImportProfiles([message], metadata=metadata)))
+                (batch, asyncio.ensure_future(stub.ImportProfiles([batch.message()], metadata=metadata)))
             )
             await asyncio.sleep(0)
         while in_flight:

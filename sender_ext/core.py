@@ -7,6 +7,7 @@ stay importable directly (``sender_ext._core``, ``sender_ext._core_py``) for tes
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 from collections.abc import Callable
@@ -21,18 +22,19 @@ log = logging.getLogger(__name__)
 NO_EXTENSIONS = os.environ.get("HERALD_NO_EXTENSIONS", "") not in ("", "0")
 
 
-def _load() -> ModuleType:
+def compiled_or_twin(compiled: str, twin: ModuleType, what: str) -> ModuleType:
+    """The extension module named ``compiled`` when it is built and allowed, else ``twin`` (logged with
+    ``what`` it is): also how the kernel picks its own compiled modules."""
     if NO_EXTENSIONS:
-        return _core_py
+        return twin
     try:
-        from sender_ext import _core
+        return importlib.import_module(compiled)
     except ImportError as exc:
-        log.info("sender core: the Cython extension is not available (%s); using the pure-Python twin", exc)
-        return _core_py
-    return _core
+        log.info("%s: the Cython extension is not available (%s); using the pure-Python twin", what, exc)
+        return twin
 
 
-_impl = _load()
+_impl = compiled_or_twin("sender_ext._core", _core_py, "sender core")
 
 #: Which core is in use: "cython" or "python".
 IMPLEMENTATION: Literal["cython", "python"] = "python" if _impl is _core_py else "cython"

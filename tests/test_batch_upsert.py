@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 import asyncpg
 import grpc
@@ -26,6 +27,8 @@ from tests.conftest import ProjectKey
 from tests.profile_support import erase_and_suppress, number, subscription, text
 
 EXAMPLES = 25
+#: What an import example is made of: requests, or a JSONL file's lines (tests/test_import_lines.py).
+Item = TypeVar("Item")
 _START = datetime(2024, 3, 1, tzinfo=UTC)
 
 
@@ -134,22 +137,40 @@ async def _erased_and_suppressed(profiles, project: ProjectKey, example: int) ->
     await erase_and_suppress(profiles, project, common_pb2.ProfileRef(custom_id=person))
 
 
-async def test_the_set_based_path_and_single_upserts_store_the_same_rows(
-    profiles, project: ProjectKey, other_project: ProjectKey, db
+async def assert_import_agrees_with_single_upserts(
+    profiles,
+    db: asyncpg.Pool,
+    importing: ProjectKey,
+    upserting: ProjectKey,
+    examples: Sequence[Sequence[Item]],
+    messages: Callable[..., AsyncIterator[profiles_pb2.ImportProfilesRequest]],
+    one_by_one: Callable[
+        [Any, ProjectKey, Sequence[Item]], Awaitable[tuple[int, list[tuple[int, str, str]]]]
+    ],
 ) -> None:
-    examples = _examples()
+    """Each example imported as one message (``messages(example)``) into ``importing`` and applied item by
+    item (``one_by_one``) to ``upserting``: the same outcomes, the same rows; the whole import again
+    creates nothing and changes no row."""
     for example, batch in enumerate(examples):
-        for each in (project, other_project):
+        for each in (importing, upserting):
             await _erased_and_suppressed(profiles, each, example)
-        reply = await profiles.ImportProfiles(stream(batch), metadata=project.auth)
-        created, rejections = await _one_by_one(profiles, other_project, batch)
+        reply = await profiles.ImportProfiles(messages(batch), metadata=importing.auth)
+        created, rejections = await one_by_one(profiles, upserting, batch)
 
         assert [(r.index, r.field, r.reason) for r in reply.rejections] == rejections
         assert (reply.imported, reply.created) == (len(batch) - len(rejections), created)
-    assert await _snapshot(db, project.project_id) == await _snapshot(db, other_project.project_id)
-    again = await profiles.ImportProfiles(stream(*examples), metadata=project.auth)
+    assert await _snapshot(db, importing.project_id) == await _snapshot(db, upserting.project_id)
+    again = await profiles.ImportProfiles(messages(*examples), metadata=importing.auth)
     assert again.created == 0
-    assert await _snapshot(db, project.project_id) == await _snapshot(db, other_project.project_id)
+    assert await _snapshot(db, importing.project_id) == await _snapshot(db, upserting.project_id)
+
+
+async def test_the_set_based_path_and_single_upserts_store_the_same_rows(
+    profiles, project: ProjectKey, other_project: ProjectKey, db
+) -> None:
+    await assert_import_agrees_with_single_upserts(
+        profiles, db, project, other_project, _examples(), stream, _one_by_one
+    )
 
 
 def _with_emails(custom_id: str, *emails: str) -> profiles_pb2.UpsertProfileRequest:

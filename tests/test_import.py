@@ -672,7 +672,7 @@ def test_csv_rows_round_trip(file: tuple[list[str], list[tuple[str, dict[str, tu
     parsed = list(csv_rows(io.BytesIO(buffer.getvalue().encode())))
 
     assert len(parsed) == len(rows)
-    for (_, request, _), (custom_id, values) in zip(parsed, rows, strict=True):
+    for (_, request, _, _), (custom_id, values) in zip(parsed, rows, strict=True):
         assert not isinstance(request, RowError), request
         assert request.profile.custom_id == custom_id
         assert dict(request.attributes) == {
@@ -693,7 +693,8 @@ def test_any_csv_row_parses_or_is_rejected_with_a_reason(cells: list[str]) -> No
 
 def test_jsonl_rows_are_numbered_by_file_line() -> None:
     rows = list(jsonl_rows([b'{"custom_id": "a"}\n', b"\n", b"  \n", b"[1]\n", b'{"custom_id": "b"}\n']))
-    assert [(line, isinstance(row, RowError)) for line, row, _ in rows] == [(1, False), (4, True), (5, False)]
+    numbered = [(line, isinstance(row, RowError)) for line, row, _, _ in rows]
+    assert numbered == [(1, False), (4, True), (5, False)]
 
 
 def test_the_readme_examples_parse() -> None:
@@ -708,5 +709,5 @@ def test_the_readme_examples_parse() -> None:
     assert request.profile.custom_id == "u1"
     assert request.remove_attributes == ["old_key"]
     assert len(request.subscriptions) == 1
-    assert [(line, row.profile.custom_id) for line, row, _ in rows] == [(2, "u1")]  # type: ignore[union-attr]
+    assert [(line, row.profile.custom_id) for line, row, _, _ in rows] == [(2, "u1")]  # type: ignore[union-attr]
     assert rows[0][1].attributes["tags"].string_list_value.values == ["a", "b"]  # type: ignore[union-attr]

@@ -35,9 +35,7 @@ class ImportRpcs:
         tally = ImportTally()
         index = 0
         async for message in request_iterator:
-            await import_message(
-                self.kernel.db.pool, importing, message.profiles, tally, f"messages[{index}]"
-            )
+            await import_message(self.kernel.db.pool, importing, message, tally, f"messages[{index}]")
             index += 1
         return pb.ImportProfilesResponse(
             imported=tally.imported,

@@ -21,7 +21,7 @@ def from_datetime(value: datetime) -> Timestamp:
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: The seconds of a Timestamp (years 1 to 9999).
-_TIMESTAMP_SECONDS = range(-62_135_596_800, 253_402_300_800)
+TIMESTAMP_SECONDS = range(-62_135_596_800, 253_402_300_800)
 
 
 def set_timestamp(target: Timestamp, value: datetime) -> None:
@@ -30,7 +30,7 @@ def set_timestamp(target: Timestamp, value: datetime) -> None:
     outside the years 1 to 9999, as from_datetime's conversion to UTC does; nothing is set then."""
     since_epoch = value - _EPOCH
     seconds = since_epoch.days * 86_400 + since_epoch.seconds
-    if seconds not in _TIMESTAMP_SECONDS:
+    if seconds not in TIMESTAMP_SECONDS:
         raise OverflowError("date value out of range")
     target.seconds = seconds
     target.nanos = since_epoch.microseconds * 1000

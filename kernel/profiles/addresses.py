@@ -56,16 +56,31 @@ def parse_address(
 ) -> ParsedAddress:
     """Validate one protobuf address. ``need_details=False`` (removals): the value names the address, so
     its details are checked only when given."""
-    kind = kind_of(kinds, message.kind, f"{field}.kind")
-    value = normalise_value(kind, message.value, f"{field}.value")
-    details: Mapping[str, str] = EMPTY_DETAILS
+    return parse_address_parts(
+        message.kind, message.value, message.details, field, kinds, need_details=need_details
+    )
+
+
+def parse_address_parts(
+    kind_name: str,
+    value: str,
+    details: Mapping[str, str],
+    field: str,
+    kinds: LoadedKinds,
+    *,
+    need_details: bool = True,
+) -> ParsedAddress:
+    """:func:`parse_address` of the address its parts make (an import line's address is no message)."""
+    kind = kind_of(kinds, kind_name, f"{field}.kind")
+    stored = normalise_value(kind, value, f"{field}.value")
+    normalised: Mapping[str, str] = EMPTY_DETAILS
     # A kind that takes no details has nothing to check in none (most addresses: no copy of the map).
-    if message.details or (need_details and kind.normalise_details is not no_details):
+    if details or (need_details and kind.normalise_details is not no_details):
         try:
-            details = kind.normalise_details(dict(message.details))
+            normalised = kind.normalise_details(dict(details))
         except AddressError as error:
             raise InvalidArgument(error.reason, f"{field}.{error.field}") from None
-    return ParsedAddress(kind.name, value, details, kind.exclusive)
+    return ParsedAddress(kind.name, stored, normalised, kind.exclusive)
 
 
 def to_message(kind: str, value: str, details: Mapping[str, str]) -> common_pb2.Address:

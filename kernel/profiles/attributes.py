@@ -27,7 +27,7 @@ _DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _EPOCH = datetime(1970, 1, 1)
 # Timestamps of the years 1000 to 9999, which isoformat writes as strftime does (not the years before,
 # which it pads with zeros and strftime does not on Linux).
-_FOUR_DIGIT_YEARS = range(int((datetime(1000, 1, 1) - _EPOCH).total_seconds()), 253402300800)
+FOUR_DIGIT_YEAR_SECONDS = range(int((datetime(1000, 1, 1) - _EPOCH).total_seconds()), 253402300800)
 _NANOS_PER_SECOND = 1_000_000_000
 
 StoredValue = dict[str, Any]
@@ -82,7 +82,7 @@ def stored_datetime(timestamp: Timestamp) -> str:
     """``format_datetime(to_datetime(timestamp))``, in half the time for the timestamps of the years 1000
     to 9999 (tests/test_profiles.py checks both agree); ValueError when out of range, as ``to_datetime``."""
     seconds, nanos = timestamp.seconds, timestamp.nanos
-    if seconds in _FOUR_DIGIT_YEARS and 0 <= nanos < _NANOS_PER_SECOND:
+    if seconds in FOUR_DIGIT_YEAR_SECONDS and 0 <= nanos < _NANOS_PER_SECOND:
         moment = _EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1000)
         return moment.isoformat(timespec="microseconds") + "Z"
     return format_datetime(to_datetime(timestamp))

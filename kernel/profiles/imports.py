@@ -1,10 +1,11 @@
 """Bulk import: streamed batches of profiles, each stored as UpsertProfile stores a profile.
 
-Each message of the stream is one transaction (one commit per up to 1000 profiles). Its profiles are
-validated one by one (a bad one is rejected with its field and reason), then the valid ones are stored
-together (:mod:`kernel.profiles.store_changes`), where a suppressed person, an unknown profile id or a
-profile over a limit is rejected alone. The counts of a message join the stream's totals only once its
-transaction has committed.
+Each message of the stream is one transaction (one commit per up to 1000 profiles). Its profiles, given
+as requests or as a JSONL file's lines (:mod:`kernel.profiles.import_lines`), are validated one by one (a
+bad one is rejected with its field and reason), then the valid ones are stored together
+(:mod:`kernel.profiles.store_changes`), where a suppressed person, an unknown profile id or a profile over
+a limit is rejected alone. A line's rejection names the field by the line's keys. The counts of a
+message join the stream's totals only once its transaction has committed.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from datetime import UTC, datetime
 import asyncpg
 
 from herald.v1 import profiles_pb2
+from kernel.channels.kinds import LoadedKinds
 from kernel.errors import HeraldError, InvalidArgument
+from kernel.profiles.attributes import AttributeLimits
 from kernel.profiles.batch_upsert import Applied, UpsertContext
 from kernel.profiles.changes import ProfileChanges, parse_upsert
+from kernel.profiles.import_lines import line_changes, line_field
 from kernel.profiles.store_changes import store_changes
 
 MAX_PROFILES_PER_MESSAGE = 1000
@@ -64,18 +68,46 @@ def _rejection(index: int, error: HeraldError | asyncpg.DataError) -> Rejection:
     return Rejection(index, "", f"refused by the database: {error}")
 
 
+@dataclass(frozen=True, slots=True)
+class _Requests:
+    """A message's profiles as UpsertProfile requests; a refused field is named as the request names it."""
+
+    items: Sequence[profiles_pb2.UpsertProfileRequest]
+
+    def changes(
+        self, offset: int, limits: AttributeLimits, kinds: LoadedKinds, now: datetime
+    ) -> ProfileChanges:
+        return parse_upsert(self.items[offset], limits, kinds, now)
+
+    def field_name(self, offset: int, request_field: str) -> str:
+        return request_field
+
+
+@dataclass(frozen=True, slots=True)
+class _Lines:
+    """A message's profiles as a JSONL file's lines; a refused field is named by the line's keys."""
+
+    items: Sequence[bytes]
+
+    def changes(
+        self, offset: int, limits: AttributeLimits, kinds: LoadedKinds, now: datetime
+    ) -> ProfileChanges:
+        return line_changes(self.items[offset], limits, kinds, now)
+
+    def field_name(self, offset: int, request_field: str) -> str:
+        return line_field(self.items[offset], request_field)
+
+
 async def _apply(
-    pool: asyncpg.Pool,
-    context: UpsertContext,
-    profiles: Sequence[profiles_pb2.UpsertProfileRequest],
-    first_index: int,
+    pool: asyncpg.Pool, context: UpsertContext, given: _Requests | _Lines, first_index: int
 ) -> ImportTally:
-    batch = ImportTally(received=len(profiles))
+    count = len(given.items)
+    batch = ImportTally(received=count)
     now = datetime.now(UTC)
     valid: list[tuple[int, ProfileChanges]] = []
-    for offset, request in enumerate(profiles):
+    for offset in range(count):
         try:
-            valid.append((offset, parse_upsert(request, context.limits, context.kinds, now)))
+            valid.append((offset, given.changes(offset, context.limits, context.kinds, now)))
         except HeraldError as error:
             batch.reject(_rejection(first_index + offset, error))
     if valid:
@@ -84,6 +116,9 @@ async def _apply(
             if isinstance(outcome, Applied):
                 batch.imported += 1
                 batch.created += outcome.created
+            elif isinstance(outcome, HeraldError):
+                named = type(outcome)(outcome.reason, given.field_name(offset, outcome.field))
+                batch.reject(_rejection(first_index + offset, named))
             else:
                 batch.reject(_rejection(first_index + offset, outcome))
     batch.rejections.sort(key=lambda rejection: rejection.index)
@@ -93,17 +128,22 @@ async def _apply(
 async def import_message(
     pool: asyncpg.Pool,
     context: UpsertContext,
-    profiles: Sequence[profiles_pb2.UpsertProfileRequest],
+    message: profiles_pb2.ImportProfilesRequest,
     tally: ImportTally,
     message_field: str,
 ) -> None:
-    """Apply one message of the stream and add its outcome to ``tally``.
+    """Apply one message of the stream (its profiles, or its JSONL lines) and add its outcome to ``tally``.
 
-    More than :data:`MAX_PROFILES_PER_MESSAGE` profiles is INVALID_ARGUMENT (``<message_field>.profiles``)
-    and stores nothing of this message.
+    More than :data:`MAX_PROFILES_PER_MESSAGE` profiles or lines, or both profiles and lines, is
+    INVALID_ARGUMENT (``<message_field>.profiles`` or ``.jsonl_lines``) and stores nothing of this message.
     """
-    if len(profiles) > MAX_PROFILES_PER_MESSAGE:
+    profiles, lines = message.profiles, message.jsonl_lines
+    if profiles and lines:
+        raise InvalidArgument("give profiles or jsonl_lines, not both", f"{message_field}.jsonl_lines")
+    given = _Lines(lines) if lines else _Requests(profiles)
+    if len(given.items) > MAX_PROFILES_PER_MESSAGE:
         raise InvalidArgument(
-            f"at most {MAX_PROFILES_PER_MESSAGE} profiles per message", f"{message_field}.profiles"
+            f"at most {MAX_PROFILES_PER_MESSAGE} profiles per message",
+            f"{message_field}.{'jsonl_lines' if lines else 'profiles'}",
         )
-    tally.add(await _apply(pool, context, profiles, tally.received))
+    tally.add(await _apply(pool, context, given, tally.received))

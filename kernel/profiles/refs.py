@@ -73,7 +73,12 @@ def check_ref(message: common_pb2.ProfileRef, field: str = "profile") -> Ref:
     kind = message.WhichOneof("ref")
     if kind is None:
         raise InvalidArgument("set one of profile_id, custom_id or anonymous_id", field)
-    value = getattr(message, kind)
+    return ref_of(kind, getattr(message, kind), field)
+
+
+def ref_of(kind: str, value: str, field: str = "profile") -> Ref:
+    """The reference of ``kind`` (one of :data:`KINDS`) to ``value``, checked as :func:`check_ref` checks
+    a ProfileRef's."""
     if kind == "profile_id":
         try:
             return Ref(kind, str(uuid.UUID(value)))
@@ -126,11 +131,14 @@ async def resolve_checking_suppression(
     wanted.extend((kind, value, False) for kind, value in identifiers)
     if not wanted:
         return result, set()
+    # Only the identifiers found or suppressed come back: none, for an import of new customers.
     rows = await conn.fetch(
-        f"""SELECT w.kind, w.value, i.profile_id, i.profile_id IS NULL AND {_SUPPRESSED} AS suppressed
-            FROM unnest($2::text[], $3::text[], $4::bool[]) AS w(kind, value, is_ref)
-            JOIN projects p ON p.project_id = $1
-            LEFT JOIN LATERAL ({_identity("w.is_ref")}) i ON true""",
+        f"""SELECT * FROM (
+                SELECT w.kind, w.value, i.profile_id, i.profile_id IS NULL AND {_SUPPRESSED} AS suppressed
+                FROM unnest($2::text[], $3::text[], $4::bool[]) AS w(kind, value, is_ref)
+                JOIN projects p ON p.project_id = $1
+                LEFT JOIN LATERAL ({_identity("w.is_ref")}) i ON true) r
+            WHERE profile_id IS NOT NULL OR suppressed""",
         project_id,
         [kind for kind, _, _ in wanted],
         [value for _, value, _ in wanted],

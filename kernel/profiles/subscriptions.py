@@ -57,14 +57,21 @@ def parse_subscription(
     message: common_pb2.Subscription, field: str, scopes: frozenset[str]
 ) -> SubscriptionChange:
     """One consent change; ``channel`` must be the consent scope of a loaded channel."""
-    topic = message.topic
+    return subscription_change(message.channel, message.purpose, message.topic, message.status, field, scopes)
+
+
+def subscription_change(
+    channel: str, purpose: int, topic: str, status: int, field: str, scopes: frozenset[str]
+) -> SubscriptionChange:
+    """:func:`parse_subscription` of the change its parts make (``purpose`` and ``status`` the enums'
+    numbers): an import line's subscription is no message."""
     if topic and not TOPIC_PATTERN.fullmatch(topic):
         raise InvalidArgument("a topic is 1 to 64 letters, digits, '_', '-' or '.'", f"{field}.topic")
     return SubscriptionChange(
-        channel=_scope(scopes, message.channel, f"{field}.channel"),
-        purpose=_enum(PURPOSES, message.purpose, "purpose", f"{field}.purpose"),
+        channel=_scope(scopes, channel, f"{field}.channel"),
+        purpose=_enum(PURPOSES, purpose, "purpose", f"{field}.purpose"),
         topic=topic,
-        status=_enum(STATUSES, message.status, "status", f"{field}.status"),
+        status=_enum(STATUSES, status, "status", f"{field}.status"),
     )
 
 

@@ -282,10 +282,12 @@ class PurgeInactiveProfilesResponse(_message.Message):
     def __init__(self, profiles_purged: _Optional[int] = ...) -> None: ...
 
 class ImportProfilesRequest(_message.Message):
-    __slots__ = ("profiles",)
+    __slots__ = ("profiles", "jsonl_lines")
     PROFILES_FIELD_NUMBER: _ClassVar[int]
+    JSONL_LINES_FIELD_NUMBER: _ClassVar[int]
     profiles: _containers.RepeatedCompositeFieldContainer[UpsertProfileRequest]
-    def __init__(self, profiles: _Optional[_Iterable[_Union[UpsertProfileRequest, _Mapping]]] = ...) -> None: ...
+    jsonl_lines: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, profiles: _Optional[_Iterable[_Union[UpsertProfileRequest, _Mapping]]] = ..., jsonl_lines: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class ImportRejection(_message.Message):
     __slots__ = ("index", "field", "reason")

@@ -190,6 +190,8 @@ class ProfileServiceServicer:
         set-based, so send hundreds of profiles per message. A bad profile (invalid, erased and suppressed,
         over a limit) is rejected alone and reported (the rest are stored). A message with more than 1000 profiles
         ends the stream with INVALID_ARGUMENT (`messages[m].profiles`); the messages before it stay stored.
+        A message may instead carry the profiles as a JSONL file's lines (`jsonl_lines`), for the server to
+        parse: what `herald import` sends for a JSONL file.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
