@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import cast
 
+from plugins.apns.h2hpack import Run
 from plugins.apns.h2wire import ErrorCode, H2Protocol, ProtocolError, Setting, Stream
 
 Header = tuple[bytes, bytes]
@@ -78,7 +79,7 @@ class H2ClientConnection(H2Protocol):
         )
         self._own_limit = max_streams
         self._limit = 1  # until the server's SETTINGS arrive
-        self._queued: deque[tuple[Sequence[Header], bytes, Callback, int]] = deque()
+        self._queued: deque[tuple[Sequence[Header | Run], bytes, Callback, int]] = deque()
         loop = asyncio.get_running_loop()
         self.ready: asyncio.Future[None] = loop.create_future()
         self.closed_future: asyncio.Future[None] = loop.create_future()
@@ -87,8 +88,9 @@ class H2ClientConnection(H2Protocol):
 
     # -- requests ---------------------------------------------------------------------------------
 
-    def request(self, headers: Sequence[Header], body: bytes, callback: Callback, tag: int) -> None:
-        """Send a request (pseudo-headers first); ``callback(tag, outcome)`` is called exactly once."""
+    def request(self, headers: Sequence[Header | Run], body: bytes, callback: Callback, tag: int) -> None:
+        """Send a request (pseudo-headers first; the fields repeated by every request may come in runs,
+        see h2hpack); ``callback(tag, outcome)`` is called exactly once."""
         if not self.usable:
             callback(tag, Unprocessed("connection is closing"))
             return
@@ -98,7 +100,7 @@ class H2ClientConnection(H2Protocol):
         self._start(headers, body, callback, tag)
         self._schedule_flush()
 
-    def _start(self, headers: Sequence[Header], body: bytes, callback: Callback, tag: int) -> None:
+    def _start(self, headers: Sequence[Header | Run], body: bytes, callback: Callback, tag: int) -> None:
         request = _Request(callback, tag)
         if not self.open_stream(request):
             # Stream ids are used up: this connection finishes what it has and a new one takes over.
