@@ -26,7 +26,8 @@ from hpack.huffman_table import decode_huffman
 from hpack.table import HeaderTable
 
 Header = tuple[bytes, bytes]
-#: Fields that follow each other unchanged in many header lists: encoded as one piece (see Encoder.encode).
+#: Fields (one or more) that follow each other unchanged in many header lists: encoded as one piece
+#: (see Encoder.encode).
 Run = tuple[Header, ...]
 
 #: RFC 7541 Appendix A; index 1 is STATIC_TABLE[0].

@@ -93,7 +93,7 @@ def test_encoded_blocks_decode_with_the_hpack_library(steps: list[list[Header] |
 
 @settings(max_examples=300, deadline=None)  # the reference libraries are slow on a busy machine
 @given(
-    st.lists(st.tuples(HEADER_LISTS, HEADER_LISTS), min_size=1, max_size=3),
+    st.lists(st.tuples(st.lists(FIELDS, min_size=1, max_size=10), HEADER_LISTS), min_size=1, max_size=3),
     st.lists(st.tuples(st.lists(st.integers(0, 2), max_size=4), HEADER_LISTS) | TABLE_LIMITS, max_size=10),
 )
 def test_runs_are_encoded_as_their_fields_are(
