@@ -23,7 +23,6 @@ import asyncio
 import ssl
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import cast
 
 from plugins.apns.h2hpack import Run
@@ -40,24 +39,14 @@ class Unprocessed(StreamFailed):
     """The server did not process the request; it can be sent again on another connection."""
 
 
-@dataclass(slots=True)
-class Response:
-    status: int
-    headers: list[Header]
-    body: bytes
-
-    def header(self, name: bytes) -> bytes | None:
-        for key, value in self.headers:
-            if key == name:
-                return value
-        return None
-
-
 #: Called once per request with the caller's tag and the outcome.
 Callback = Callable[[int, "Response | StreamFailed"], None]
 
 
-class _Request(Stream):
+class Response(Stream):
+    """A request's stream, which becomes its answer: once the response is complete, the callback gets
+    this object itself (its status, headers and body), not a copy made for it."""
+
     __slots__ = ("body", "callback", "headers", "status", "tag")
 
     def __init__(self, callback: Callback, tag: int) -> None:
@@ -67,6 +56,12 @@ class _Request(Stream):
         self.status = 0  # until the final response's headers arrive
         self.headers: list[Header] = []
         self.body = b""
+
+    def header(self, name: bytes) -> bytes | None:
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
 
 
 class H2ClientConnection(H2Protocol):
@@ -101,7 +96,7 @@ class H2ClientConnection(H2Protocol):
         self._schedule_flush()
 
     def _start(self, headers: Sequence[Header | Run], body: bytes, callback: Callback, tag: int) -> None:
-        request = _Request(callback, tag)
+        request = Response(callback, tag)
         if not self.open_stream(request):
             # Stream ids are used up: this connection finishes what it has and a new one takes over.
             self._retire()
@@ -154,7 +149,7 @@ class H2ClientConnection(H2Protocol):
     def _on_headers(
         self, stream_id: int, stream: Stream | None, headers: list[Header], end_stream: bool
     ) -> None:
-        request = cast(_Request, stream)  # the server cannot open streams: the core refuses that
+        request = cast(Response, stream)  # the server cannot open streams: the core refuses that
         if request.status:  # trailers: nothing in them is used
             if end_stream:
                 self._complete(request)
@@ -174,7 +169,7 @@ class H2ClientConnection(H2Protocol):
                 self._complete(request)
 
     def _on_data(self, stream: Stream, data: bytes, end_stream: bool) -> None:
-        request = cast(_Request, stream)
+        request = cast(Response, stream)
         if not request.status:
             self._malformed(request, "DATA before the response headers")
             return
@@ -182,19 +177,19 @@ class H2ClientConnection(H2Protocol):
         if end_stream:
             self._complete(request)
 
-    def _complete(self, request: _Request) -> None:
+    def _complete(self, request: Response) -> None:
         if not request.local_closed:
             # Answered before the whole body was sent: the rest is not needed (RFC 9113 8.1).
             self.reset_stream(request.id, ErrorCode.CANCEL)
-        request.callback(request.tag, Response(request.status, request.headers, request.body))
+        request.callback(request.tag, request)
 
-    def _malformed(self, request: _Request, detail: str) -> None:
+    def _malformed(self, request: Response, detail: str) -> None:
         if request.id in self.streams:
             self.reset_stream(request.id, ErrorCode.PROTOCOL_ERROR)
         request.callback(request.tag, StreamFailed(f"malformed response: {detail}"))
 
     def _on_reset(self, stream: Stream, code: int) -> None:
-        request = cast(_Request, stream)
+        request = cast(Response, stream)
         error = Unprocessed if code == ErrorCode.REFUSED_STREAM else StreamFailed
         request.callback(request.tag, error(f"stream reset ({_code_name(code)})"))
 
@@ -203,7 +198,7 @@ class H2ClientConnection(H2Protocol):
         self.usable = False
         detail = f"GOAWAY ({_code_name(code)}, {debug!r})"
         for stream_id in [stream_id for stream_id in self.streams if stream_id > last_stream_id]:
-            request = cast(_Request, self.streams.pop(stream_id))
+            request = cast(Response, self.streams.pop(stream_id))
             request.callback(request.tag, Unprocessed(detail))
         self._fail_queued()
 
@@ -219,7 +214,7 @@ class H2ClientConnection(H2Protocol):
         streams = list(self.streams.items())
         self.streams.clear()
         for stream_id, stream in streams:
-            request = cast(_Request, stream)
+            request = cast(Response, stream)
             request.callback(request.tag, error(stream_id))
         self._fail_queued()
 
