@@ -34,7 +34,7 @@ import grpc
 import psutil
 from aiohttp import web
 from google.protobuf import struct_pb2
-from herald_process import Kernel, completed_send, cpu_report, herald_kernel, peak_rss_mb
+from herald_process import Kernel, completed_send, cpu_report, herald_kernel, peak_rss_mb, version7_id_sql
 
 from herald.v1 import channels_pb2, channels_pb2_grpc, common_pb2, messages_pb2, messages_pb2_grpc
 from plugins.sparkpost.emulator import SparkPostEmulator
@@ -120,23 +120,19 @@ def emulator_process(script: str = __file__) -> Iterator[tuple[str, psutil.Proce
 async def seed(dsn: str, start: int, stop: int) -> float:
     """Profiles ``start`` .. ``stop - 1``, with attributes and one email each, in SQL; returns seconds.
 
-    Their ids are version 7 UUIDs in creation order, as Herald makes them (kernel.profiles), so that the
-    tables lie in the order of their primary keys as they do in a real project filled over time."""
+    Their ids are version 7 UUIDs in creation order, as Herald makes them (``version7_id_sql``)."""
     began = time.perf_counter()
     conn = await asyncpg.connect(dsn)
     try:
         project_id = await conn.fetchval("SELECT project_id FROM projects LIMIT 1")
         async with conn.transaction():
             await conn.execute(
-                """INSERT INTO profiles (project_id, profile_id, custom_id, attributes)
-                   SELECT $1, (substr(t.ms, 1, 8) || '-' || substr(t.ms, 9, 4) || '-7'
-                               || substr(gen_random_uuid()::text, 16))::uuid,
-                          'c' || i, jsonb_build_object(
+                f"""INSERT INTO profiles (project_id, profile_id, custom_id, attributes)
+                   SELECT $1, {version7_id_sql("$4::bigint + i")}, 'c' || i, jsonb_build_object(
                        'first_name', jsonb_build_object('t', 's', 'v', 'Name' || (i % 5000)),
                        'city', jsonb_build_object('t', 's', 'v', 'City' || (i % 300)),
                        'vip', jsonb_build_object('t', 'b', 'v', i % 10 = 0))
-                   FROM generate_series($2::int, $3::int - 1) AS i,
-                        LATERAL (SELECT lpad(to_hex($4::bigint + i), 12, '0') AS ms) AS t""",
+                   FROM generate_series($2::int, $3::int - 1) AS i""",
                 project_id,
                 start,
                 stop,

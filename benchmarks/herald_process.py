@@ -128,6 +128,18 @@ def herald_kernel(**settings: str) -> Iterator[Kernel]:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
+def version7_id_sql(millis: str) -> str:
+    """A version 7 UUID whose clock reads ``millis`` (an SQL bigint expression), then random bits.
+
+    Herald gives new profiles such ids (kernel.profiles.refs): seeded in creation order with them, the
+    profile tables lie in the order of their primary keys as they do in a real project filled over time."""
+    clock = f"lpad(to_hex({millis}), 12, '0')"
+    return (
+        f"(substr({clock}, 1, 8) || '-' || substr({clock}, 9, 4) || '-7' "
+        "|| substr(gen_random_uuid()::text, 16))::uuid"
+    )
+
+
 def seed_customers(kernel: Kernel, people: int) -> None:
     """Create ``customer-0`` ... ``customer-<people-1>`` (one event each, batched), so that the measured
     calls find existing profiles instead of measuring profile creation."""

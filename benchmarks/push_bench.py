@@ -32,7 +32,7 @@ import asyncpg
 import grpc
 import psutil
 from google.protobuf import struct_pb2
-from herald_process import Kernel, completed_send, herald_kernel
+from herald_process import Kernel, completed_send, herald_kernel, version7_id_sql
 
 from herald.v1 import channels_pb2, channels_pb2_grpc, common_pb2, messages_pb2, messages_pb2_grpc
 from kernel.channels import OutboundMessage, Outcome
@@ -111,18 +111,20 @@ async def channel_alone(
 
 
 async def seed(kernel: Kernel, pushes: int) -> None:
+    """A profile and a device per push, in SQL, their ids made as Herald makes them (``version7_id_sql``)."""
     dsn = f"postgresql://postgres:@/postgres?host={kernel.data_dir.resolve() / 'postgres'}"
     conn = await asyncpg.connect(dsn)
     try:
         project_id = await conn.fetchval("SELECT project_id FROM projects LIMIT 1")
         async with conn.transaction():
             await conn.execute(
-                """INSERT INTO profiles (project_id, profile_id, custom_id, attributes)
-                   SELECT $1, gen_random_uuid(), 'c' || i,
+                f"""INSERT INTO profiles (project_id, profile_id, custom_id, attributes)
+                   SELECT $1, {version7_id_sql("$3::bigint + i")}, 'c' || i,
                           jsonb_build_object('first_name', jsonb_build_object('t', 's', 'v', 'N' || i))
                    FROM generate_series(1, $2) AS i""",
                 project_id,
                 pushes,
+                time.time_ns() // 1_000_000,
             )
             await conn.execute(
                 """INSERT INTO profile_addresses (project_id, profile_id, kind, value)

@@ -219,12 +219,23 @@ def first_call_banner(settings: Settings, admin_key: str) -> str:
     )
 
 
-def freeze_startup_objects() -> None:
+#: Allocations between two collections of the youngest generation (CPython's default is 700). A bulk
+#: batch's messages live until their provider answers, thousands of container objects each: at 700 every
+#: one of them was walked by a young collection, again when promoted, and by the full collections their
+#: promotions set off. At this threshold a young collection walks at most this many objects (a millisecond
+#: or two), and most of a batch's objects are freed by their reference counts before one runs.
+YOUNG_COLLECTION_THRESHOLD = 50_000
+
+
+def tune_garbage_collector() -> None:
     """Move everything start-up allocated (modules, plugins, protobuf descriptors: most of the heap) out
-    of the garbage collector's reach. A full collection otherwise walks all of it: 40-54 ms pauses,
-    several times a minute under load, measured as the p99 of single-event calls."""
+    of the garbage collector's reach, and collect the young generation less often. A full collection
+    otherwise walks all of the start-up heap: 40-54 ms pauses, several times a minute under load,
+    measured as the p99 of single-event calls."""
     gc.collect()
     gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, older, oldest)
 
 
 def announce_settings(settings: Settings, process: str) -> None:
@@ -238,7 +249,7 @@ async def serve(settings: Settings) -> None:
     admin_key, generated = ensure_admin_key(settings)
     running_server = await start(settings, admin_key)
     note_key_file(settings, running_server.port)
-    freeze_startup_objects()
+    tune_garbage_collector()
     if generated:
         print(first_call_banner(settings, admin_key), flush=True)
     await _until_signalled()
@@ -254,6 +265,7 @@ async def work(settings: Settings) -> None:
     if kernel.sandbox is not None:
         # This process receives no webhooks: its emulators report to the kernels' endpoint.
         kernel.sandbox.receive_webhooks_at(local_url(settings.webhook_address))
+    tune_garbage_collector()
     log.info("herald worker running", extra={"workers": settings.worker_count})
     await _until_signalled()
     await kernel.close()

@@ -99,6 +99,10 @@ _WINNER = f"""(SELECT o.profile_id FROM profile_addresses o
 # EXISTS over OFFSET 1 stops at that second entry of the index without an aggregate per row.
 # Its winner and the hashes the suppression list is searched by are judged in one materialised step:
 # each step copies every row of the slice once more.
+# A channel that reaches one address per profile keeps its newest; when every channel reaches all of them
+# (push), the window and the sort it needs are left out of the statement.
+_CHOSEN = """c.all_devices OR row_number() OVER (
+               PARTITION BY a.profile_id, c.ord ORDER BY a.updated_at DESC, a.value) = 1"""
 _SCAN = f"""
 WITH {{source}},
 channels AS MATERIALIZED (
@@ -107,9 +111,7 @@ channels AS MATERIALIZED (
 ),
 targets AS (
     SELECT a.profile_id, c.ord::int - 1 AS ord, c.channel, a.kind, a.value, a.folded, a.details, c.consent,
-           c.has_domain, c.all_devices, h.custom_id, h.attributes,
-           c.all_devices OR row_number() OVER (
-               PARTITION BY a.profile_id, c.ord ORDER BY a.updated_at DESC, a.value) = 1 AS chosen
+           c.has_domain, c.all_devices, h.custom_id, h.attributes, {{chosen}} AS chosen
     FROM holders h
     JOIN profile_addresses a ON a.project_id = $1 AND a.profile_id = h.profile_id
     JOIN channels c ON c.kind = a.kind
@@ -173,7 +175,10 @@ class AudienceScan:
         columns = "".join(
             f", t.attributes -> ${_FIRST_FREE + i}::text -> 'v' AS v{i}" for i in range(len(self.variables))
         )
-        self._statement = _SCAN.format(source=_SOURCES[audience], variables=columns, listed=_LISTED[audience])
+        chosen = "true" if all(kind.reach is Reach.ALL for kind in definition.kinds) else _CHOSEN
+        self._statement = _SCAN.format(
+            source=_SOURCES[audience], variables=columns, listed=_LISTED[audience], chosen=chosen
+        )
 
     async def read(self, conn: asyncpg.Connection, part: Slice) -> list[AudienceRow]:
         definition = self._definition

@@ -177,6 +177,8 @@ class BatchPipeline:
         from_retries: bool,
         lease: tuple[Slice, timedelta] | None,
     ) -> None:
+        if not outcome:  # the usual before a batch is sent: no connection taken (and reset) for nothing
+            return
         async with self._pool.acquire() as conn:
             recorded = await record(
                 conn,

@@ -32,14 +32,16 @@ def new_send_id() -> uuid.UUID:
 
 
 #: The first hex digit of a message id's second half, from the MD5's: its two high bits are the variant's.
-_VARIANT_DIGIT = str.maketrans("0123456789abcdef", "89ab89ab89ab89ab")
+_VARIANT_DIGIT = {digit: "89ab"[int(digit, 16) % 4] for digit in "0123456789abcdef"}
 
 
 def bulk_message_ids(send_id: uuid.UUID, channel: str, keys: Iterable[str]) -> list[str]:
     """The ids (in text form) of the send's messages on ``channel`` to the folded addresses ``keys``."""
     prefix = str(send_id)[:19]
+    head = f"{channel}\n"
+    variant = _VARIANT_DIGIT
     ids = []
     for key in keys:
-        digest = md5(f"{channel}\n{key}".encode(), usedforsecurity=False).hexdigest()
-        ids.append(f"{prefix}{digest[16].translate(_VARIANT_DIGIT)}{digest[17:20]}-{digest[20:]}")
+        digest = md5((head + key).encode(), usedforsecurity=False).hexdigest()
+        ids.append(f"{prefix}{variant[digest[16]]}{digest[17:20]}-{digest[20:]}")
     return ids

@@ -23,9 +23,9 @@ import asyncio
 import ssl
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import cast
 
+from plugins.apns.h2hpack import Run
 from plugins.apns.h2wire import ErrorCode, H2Protocol, ProtocolError, Setting, Stream
 
 Header = tuple[bytes, bytes]
@@ -39,24 +39,14 @@ class Unprocessed(StreamFailed):
     """The server did not process the request; it can be sent again on another connection."""
 
 
-@dataclass(slots=True)
-class Response:
-    status: int
-    headers: list[Header]
-    body: bytes
-
-    def header(self, name: bytes) -> bytes | None:
-        for key, value in self.headers:
-            if key == name:
-                return value
-        return None
-
-
 #: Called once per request with the caller's tag and the outcome.
 Callback = Callable[[int, "Response | StreamFailed"], None]
 
 
-class _Request(Stream):
+class Response(Stream):
+    """A request's stream, which becomes its answer: once the response is complete, the callback gets
+    this object itself (its status, headers and body), not a copy made for it."""
+
     __slots__ = ("body", "callback", "headers", "status", "tag")
 
     def __init__(self, callback: Callback, tag: int) -> None:
@@ -66,6 +56,12 @@ class _Request(Stream):
         self.status = 0  # until the final response's headers arrive
         self.headers: list[Header] = []
         self.body = b""
+
+    def header(self, name: bytes) -> bytes | None:
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
 
 
 class H2ClientConnection(H2Protocol):
@@ -78,7 +74,7 @@ class H2ClientConnection(H2Protocol):
         )
         self._own_limit = max_streams
         self._limit = 1  # until the server's SETTINGS arrive
-        self._queued: deque[tuple[Sequence[Header], bytes, Callback, int]] = deque()
+        self._queued: deque[tuple[Sequence[Header | Run], bytes, Callback, int]] = deque()
         loop = asyncio.get_running_loop()
         self.ready: asyncio.Future[None] = loop.create_future()
         self.closed_future: asyncio.Future[None] = loop.create_future()
@@ -87,8 +83,9 @@ class H2ClientConnection(H2Protocol):
 
     # -- requests ---------------------------------------------------------------------------------
 
-    def request(self, headers: Sequence[Header], body: bytes, callback: Callback, tag: int) -> None:
-        """Send a request (pseudo-headers first); ``callback(tag, outcome)`` is called exactly once."""
+    def request(self, headers: Sequence[Header | Run], body: bytes, callback: Callback, tag: int) -> None:
+        """Send a request (pseudo-headers first; the fields repeated by every request may come in runs,
+        see h2hpack); ``callback(tag, outcome)`` is called exactly once."""
         if not self.usable:
             callback(tag, Unprocessed("connection is closing"))
             return
@@ -98,8 +95,8 @@ class H2ClientConnection(H2Protocol):
         self._start(headers, body, callback, tag)
         self._schedule_flush()
 
-    def _start(self, headers: Sequence[Header], body: bytes, callback: Callback, tag: int) -> None:
-        request = _Request(callback, tag)
+    def _start(self, headers: Sequence[Header | Run], body: bytes, callback: Callback, tag: int) -> None:
+        request = Response(callback, tag)
         if not self.open_stream(request):
             # Stream ids are used up: this connection finishes what it has and a new one takes over.
             self._retire()
@@ -152,7 +149,7 @@ class H2ClientConnection(H2Protocol):
     def _on_headers(
         self, stream_id: int, stream: Stream | None, headers: list[Header], end_stream: bool
     ) -> None:
-        request = cast(_Request, stream)  # the server cannot open streams: the core refuses that
+        request = cast(Response, stream)  # the server cannot open streams: the core refuses that
         if request.status:  # trailers: nothing in them is used
             if end_stream:
                 self._complete(request)
@@ -172,7 +169,7 @@ class H2ClientConnection(H2Protocol):
                 self._complete(request)
 
     def _on_data(self, stream: Stream, data: bytes, end_stream: bool) -> None:
-        request = cast(_Request, stream)
+        request = cast(Response, stream)
         if not request.status:
             self._malformed(request, "DATA before the response headers")
             return
@@ -180,19 +177,19 @@ class H2ClientConnection(H2Protocol):
         if end_stream:
             self._complete(request)
 
-    def _complete(self, request: _Request) -> None:
+    def _complete(self, request: Response) -> None:
         if not request.local_closed:
             # Answered before the whole body was sent: the rest is not needed (RFC 9113 8.1).
             self.reset_stream(request.id, ErrorCode.CANCEL)
-        request.callback(request.tag, Response(request.status, request.headers, request.body))
+        request.callback(request.tag, request)
 
-    def _malformed(self, request: _Request, detail: str) -> None:
+    def _malformed(self, request: Response, detail: str) -> None:
         if request.id in self.streams:
             self.reset_stream(request.id, ErrorCode.PROTOCOL_ERROR)
         request.callback(request.tag, StreamFailed(f"malformed response: {detail}"))
 
     def _on_reset(self, stream: Stream, code: int) -> None:
-        request = cast(_Request, stream)
+        request = cast(Response, stream)
         error = Unprocessed if code == ErrorCode.REFUSED_STREAM else StreamFailed
         request.callback(request.tag, error(f"stream reset ({_code_name(code)})"))
 
@@ -201,7 +198,7 @@ class H2ClientConnection(H2Protocol):
         self.usable = False
         detail = f"GOAWAY ({_code_name(code)}, {debug!r})"
         for stream_id in [stream_id for stream_id in self.streams if stream_id > last_stream_id]:
-            request = cast(_Request, self.streams.pop(stream_id))
+            request = cast(Response, self.streams.pop(stream_id))
             request.callback(request.tag, Unprocessed(detail))
         self._fail_queued()
 
@@ -217,7 +214,7 @@ class H2ClientConnection(H2Protocol):
         streams = list(self.streams.items())
         self.streams.clear()
         for stream_id, stream in streams:
-            request = cast(_Request, stream)
+            request = cast(Response, stream)
             request.callback(request.tag, error(stream_id))
         self._fail_queued()
 

@@ -6,8 +6,9 @@ the common cases are a dictionary lookup each:
 - :class:`Encoder` remembers the representation of every field it has emitted, valid as long as the
   dynamic table does not change. An APNs client's requests differ in ``:path`` and ``apns-id`` only
   (sent as literals without indexing), so after the first request the table stops changing and a
-  header block is a join of cached bytes. Strings are never Huffman-coded (RFC 7541 allows either;
-  the few bytes Huffman saves cost more CPU than they save).
+  header block is a join of cached bytes; the fields every request repeats can be given as a run (a
+  tuple of fields), whose whole representation is one cached piece. Strings are never Huffman-coded
+  (RFC 7541 allows either; the few bytes Huffman saves cost more CPU than they save).
 - :class:`Decoder` implements the whole of section 6 (indexed fields, literals with and without
   indexing, never-indexed literals, dynamic table size updates) and decodes Huffman strings with the
   ``hpack`` library's table-driven decoder. Indexed fields reuse the table's own tuples.
@@ -25,6 +26,9 @@ from hpack.huffman_table import decode_huffman
 from hpack.table import HeaderTable
 
 Header = tuple[bytes, bytes]
+#: Fields (one or more) that follow each other unchanged in many header lists: encoded as one piece
+#: (see Encoder.encode).
+Run = tuple[Header, ...]
 
 #: RFC 7541 Appendix A; index 1 is STATIC_TABLE[0].
 STATIC_TABLE: tuple[Header, ...] = tuple(HeaderTable.STATIC_TABLE)
@@ -33,6 +37,8 @@ _STATIC_LENGTH = len(STATIC_TABLE)
 DEFAULT_TABLE_SIZE = 4096
 #: RFC 7541 4.1: an entry's size is its name's and value's lengths plus 32.
 ENTRY_OVERHEAD = 32
+#: Runs whose representation an encoder keeps; more (a caller making new ones) start the collection again.
+MAX_RUNS = 64
 #: Integers above this (2**28 and more) are refused: no legitimate length or index comes near it.
 _MAX_INTEGER_SHIFT = 28
 
@@ -89,6 +95,9 @@ class Encoder:
         # Representations computed against the current table; cleared whenever the table changes.
         self._cached: dict[Header, bytes] = {}
         self._prefixes: dict[bytes, bytes] = {}  # unindexed name -> its literal's first bytes
+        # id(run) -> the run (kept alive: its id stays its own) and its representation.
+        self._runs: dict[int, tuple[Run, bytes]] = {}
+        self._changes = 0  # how many times the table changed: a run encoded across a change is not cached
 
     def set_table_limit(self, limit: int) -> None:
         """The peer's SETTINGS_HEADER_TABLE_SIZE: the table is kept at ``min(limit, 4096)``."""
@@ -96,10 +105,13 @@ class Encoder:
         if size != self._max_size:
             self._max_size = size
             self._evict(0)
+            self._changed()  # a field too large for the old size may be indexed now
             # RFC 7541 4.2: the smallest size reached before the next block is announced, then the last.
             self._smallest = size if self._smallest is None else min(self._smallest, size)
 
-    def encode(self, headers: Iterable[Header]) -> bytes:
+    def encode(self, headers: Iterable[Header | Run]) -> bytes:
+        """A header block. An item may be a run of fields (a tuple of them): the same run object given
+        again is sent from its cached representation while the table has not changed."""
         parts: list[bytes] = []
         if self._smallest is not None:
             if self._smallest < self._max_size:
@@ -108,8 +120,16 @@ class Encoder:
             self._smallest = None
         cached = self._cached
         unindexed = self._unindexed
+        runs = self._runs
         for field in headers:
             name = field[0]
+            if type(name) is tuple:  # a run
+                known = runs.get(id(field))
+                if known is not None and known[0] is field:
+                    parts.append(known[1])
+                else:
+                    parts.append(self._encode_run(field))  # type: ignore[arg-type]
+                continue
             if name in unindexed:
                 prefix = self._prefixes.get(name)
                 if prefix is None:
@@ -122,6 +142,15 @@ class Encoder:
                 representation = self._encode_field(field)
             parts.append(representation)
         return b"".join(parts)
+
+    def _encode_run(self, run: Run) -> bytes:
+        changes = self._changes
+        representation = self.encode(run)
+        if changes == self._changes:  # each field's representation is what it will be next time
+            if len(self._runs) >= MAX_RUNS:
+                self._runs.clear()
+            self._runs[id(run)] = (run, representation)
+        return representation
 
     def _encode_field(self, field: Header) -> bytes:
         index = _STATIC_FIELDS.get(field) or self._dynamic_index(self._fields.get(field))
@@ -158,8 +187,7 @@ class Encoder:
         self._size += size
         self._fields[field] = number
         self._names[field[0]] = number
-        self._cached.clear()
-        self._prefixes.clear()
+        self._changed()
 
     def _evict(self, room: int) -> None:
         """Drop the oldest entries until ``room`` more bytes fit."""
@@ -172,8 +200,14 @@ class Encoder:
                 del self._fields[field]
             if self._names.get(name) == number:
                 del self._names[name]
-            self._cached.clear()
-            self._prefixes.clear()
+            self._changed()
+
+    def _changed(self) -> None:
+        """The table changed: the representations computed against it may be wrong now."""
+        self._changes += 1
+        self._cached.clear()
+        self._prefixes.clear()
+        self._runs.clear()
 
 
 class Decoder:

@@ -31,7 +31,7 @@ import struct
 from collections.abc import Iterable, Mapping
 from enum import IntEnum
 
-from plugins.apns.h2hpack import DEFAULT_TABLE_SIZE, Decoder, Encoder, Header, HpackError
+from plugins.apns.h2hpack import DEFAULT_TABLE_SIZE, Decoder, Encoder, Header, HpackError, Run
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
@@ -243,7 +243,8 @@ class H2Connection:
         stream.remote_closed = remote_closed
         self.streams[stream_id] = stream
 
-    def send_headers(self, stream: Stream, headers: Iterable[Header], end_stream: bool) -> None:
+    def send_headers(self, stream: Stream, headers: Iterable[Header | Run], end_stream: bool) -> None:
+        """A header block (runs of fields as :meth:`~plugins.apns.h2hpack.Encoder.encode` takes them)."""
         block = self._encoder.encode(headers)
         flags = END_STREAM if end_stream else 0
         limit = self._send_max_frame

@@ -1,5 +1,8 @@
 """From Herald's MessageContent to an APNs request body and its apns-* headers.
 
+The body is each message's own; the headers depend on a few fields only (:func:`headers_key`), so that a
+batch of personalised pushes computes them once per distinct set.
+
 Alert push: ``{"aps": {"alert": {"title", "body"}, "badge", "sound"}, <data...>}``, apns-push-type
 ``alert``, priority 10 (or 5 when the content's priority is ``normal``).
 Background (silent) push: ``{"aps": {"content-available": 1}, <data...>}``, apns-push-type
@@ -11,7 +14,6 @@ overridden.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -35,23 +37,17 @@ class Refusal(Exception):
         self.detail = detail
 
 
-@dataclass(frozen=True, slots=True)
-class Notification:
-    """The parts of a request that depend on the content only (shared by every recipient of it)."""
-
-    body: bytes
-    headers: tuple[Header, ...]
-
-
 def payload(content: MessageContent) -> dict[str, Any]:
     aps: dict[str, Any]
     if content.silent:
         aps = {"content-available": 1}
     else:
         aps = {}
-        alert = {key: value for key, value in (("title", content.title), ("body", content.body)) if value}
-        if alert:
-            aps["alert"] = alert
+        title, text = content.title, content.body
+        if title and text:
+            aps["alert"] = {"title": title, "body": text}
+        elif title or text:
+            aps["alert"] = {"title": title} if title else {"body": text}
         if content.badge is not None:
             aps["badge"] = content.badge
         if content.sound:
@@ -59,13 +55,23 @@ def payload(content: MessageContent) -> dict[str, Any]:
     return {**content.data, "aps": aps}
 
 
-def prepare(content: MessageContent, topic: bytes, now: int) -> Notification:
-    """Encode ``content`` for APNs, or raise Refusal (too large, bad collapse id)."""
+def body_of(content: MessageContent) -> bytes:
+    """The request body, or Refusal when it is larger than APNs accepts."""
     body = orjson.dumps(payload(content))
     if len(body) > MAX_PAYLOAD_BYTES:
         raise Refusal(
             FailureReason.PAYLOAD_TOO_LARGE, f"payload is {len(body)} bytes, APNs accepts {MAX_PAYLOAD_BYTES}"
         )
+    return body
+
+
+def headers_key(content: MessageContent) -> tuple[bool, str, int | None, str]:
+    """What the apns-* headers depend on: contents with the same key share :func:`headers_of`'s answer."""
+    return content.silent, content.priority, content.ttl_seconds, content.collapse_key
+
+
+def headers_of(content: MessageContent, topic: bytes, now: int) -> tuple[Header, ...]:
+    """The apns-* headers (but apns-id), or Refusal for a collapse id longer than APNs accepts."""
     if content.silent:
         headers: list[Header] = [(b"apns-push-type", b"background"), (b"apns-priority", b"5")]
     else:
@@ -83,4 +89,4 @@ def prepare(content: MessageContent, topic: bytes, now: int) -> Notification:
                 f"collapse_key is {len(collapse_id)} bytes, APNs accepts 64 (BadCollapseId)",
             )
         headers.append((b"apns-collapse-id", collapse_id))
-    return Notification(body, tuple(headers))
+    return tuple(headers)

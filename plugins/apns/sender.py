@@ -22,11 +22,12 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from kernel.channels import FailureReason, OutboundMessage, Outcome, SendResult
+from kernel.channels import FailureReason, MessageContent, OutboundMessage, Outcome, SendResult
 from plugins._http import fail, retry, retry_after
 from plugins.apns.config import HOSTS, ApnsConfig
 from plugins.apns.h2client import H2ClientConnection, Header, Response, StreamFailed, Unprocessed, connect
-from plugins.apns.payload import CANONICAL_UUID, Notification, Refusal, prepare
+from plugins.apns.h2hpack import MAX_RUNS, Run
+from plugins.apns.payload import CANONICAL_UUID, Refusal, body_of, headers_key, headers_of
 from plugins.apns.token import ProviderToken
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,9 @@ MAX_ROUNDS = 3
 #: Headers that differ in every push: sent as HPACK literals, kept out of the connection's table.
 _UNINDEXED = (b":path", b"apns-id")
 _HEX_TOKEN = re.compile(r"[0-9a-fA-F]{16,400}")
+# A batch's tokens (message ids), one a line, all well-formed: one match instead of one per message.
+_HEX_TOKENS = re.compile(rf"{_HEX_TOKEN.pattern}(?:\n{_HEX_TOKEN.pattern})*")
+_CANONICAL_UUIDS = re.compile(rf"{CANONICAL_UUID.pattern}(?:\n{CANONICAL_UUID.pattern})*")
 #: Refusals of a token that a wrong configuration gives every token: BadDeviceToken is also the answer
 #: to a valid token of the other environment (sandbox vs production), DeviceTokenNotForTopic to a token
 #: of another app than the configured bundle id. Only 410 Unregistered says that a token is dead.
@@ -55,7 +59,10 @@ _AUTHENTICATION_REASONS = frozenset(
 class _Push:
     index: int
     path: Header
-    headers: list[Header]  # the apns-* headers
+    #: The apns-* headers of its content, one object for every push of the same headers_key.
+    headers: tuple[Header, ...]
+    #: (apns-id,), or none for a message id that is not a UUID.
+    apns_id: tuple[Header, ...]
     body: bytes
 
 
@@ -76,11 +83,9 @@ class ApnsSender:
         self._host = url.hostname
         self._port = url.port or 443
         authority = self._host if self._port == 443 else f"{self._host}:{self._port}"
-        self._head: list[Header] = [
-            (b":method", b"POST"),
-            (b":scheme", b"https"),
-            (b":authority", authority.encode()),
-        ]
+        self._head: Run = ((b":method", b"POST"), (b":scheme", b"https"), (b":authority", authority.encode()))
+        # The same run objects from batch to batch: the connection's encoder caches their representation.
+        self._runs: dict[tuple[bytes, tuple[Header, ...]], Run] = {}
         self._ssl = _client_context(self._host)
         self._topic = config.bundle_id.encode()
         self._token = ProviderToken(config.key, config.key_id, config.team_id, clock=clock)
@@ -136,29 +141,46 @@ class ApnsSender:
     def _prepare(self, messages: Sequence[OutboundMessage], results: list[SendResult | None]) -> list[_Push]:
         """Encode every sendable message; refusals become results without a request."""
         now = int(time.time())
-        notifications: dict[int, Notification | Refusal] = {}
+        paths = _paths(messages)
+        apns_ids = _apns_ids(messages)
+        shared: dict[tuple[bool, str, int | None, str], tuple[Header, ...] | Refusal] = {}
+        notifications: dict[int, tuple[bytes, tuple[Header, ...]] | Refusal] = {}
         pushes: list[_Push] = []
         for index, message in enumerate(messages):
-            if not _HEX_TOKEN.fullmatch(message.address):
+            path = paths[index]
+            if path is None:
                 results[index] = fail(message, FailureReason.INVALID_ADDRESS, "not a hex APNs device token")
                 continue
             notification = notifications.get(id(message.content))
             if notification is None:
-                try:
-                    notification = prepare(message.content, self._topic, now)
-                except Refusal as refusal:
-                    notification = refusal
-                notifications[id(message.content)] = notification
+                notification = notifications[id(message.content)] = self._notification(
+                    message.content, shared, now
+                )
             if isinstance(notification, Refusal):
                 results[index] = fail(message, notification.reason, notification.detail)
                 continue
-            headers = [*notification.headers]
-            apns_id = _canonical_uuid(message.message_id)
-            if apns_id:
-                headers.append((b"apns-id", apns_id))
-            path = (b":path", b"/3/device/" + message.address.encode())
-            pushes.append(_Push(index, path, headers, notification.body))
+            pushes.append(_Push(index, path, notification[1], apns_ids[index], notification[0]))
         return pushes
+
+    def _notification(
+        self,
+        content: MessageContent,
+        shared: dict[tuple[bool, str, int | None, str], tuple[Header, ...] | Refusal],
+        now: int,
+    ) -> tuple[bytes, tuple[Header, ...]] | Refusal:
+        """The body and apns-* headers of ``content`` (the headers from ``shared``, filled as needed)."""
+        try:
+            body = body_of(content)
+        except Refusal as refusal:
+            return refusal
+        key = headers_key(content)
+        headers = shared.get(key)
+        if headers is None:
+            try:
+                headers = shared[key] = headers_of(content, self._topic, now)
+            except Refusal as refusal:
+                headers = shared[key] = refusal
+        return headers if isinstance(headers, Refusal) else (body, headers)
 
     async def _connect(self) -> H2ClientConnection:
         async with self._connecting:
@@ -185,14 +207,27 @@ class ApnsSender:
                 done.set_result(None)
 
         head = self._head
-        auth = (b"authorization", authorization)
+        runs: dict[int, Run] = {}  # id(push.headers) -> its run with the authorization
         for tag, push in enumerate(pushes):
-            connection.request([*head, push.path, auth, *push.headers], push.body, answer, tag)
+            run = runs.get(id(push.headers))
+            if run is None:
+                run = runs[id(push.headers)] = self._run(authorization, push.headers)
+            connection.request((head, push.path, run, *push.apns_id), push.body, answer, tag)
         try:
             await asyncio.wait_for(asyncio.shield(done), self._timeout)
         except TimeoutError:
             connection.abort(StreamFailed(f"no answer from APNs within {self._timeout} s"))
         return answers  # type: ignore[return-value]  # every tag was answered
+
+    def _run(self, authorization: bytes, headers: tuple[Header, ...]) -> Run:
+        """The fields after :path that a push shares with every push of the same headers."""
+        key = (authorization, headers)
+        run = self._runs.get(key)
+        if run is None:
+            if len(self._runs) >= MAX_RUNS:  # expirations that move with the clock
+                self._runs.clear()
+            run = self._runs[key] = ((b"authorization", authorization), *headers)
+        return run
 
     async def close(self) -> None:
         if self._connection is not None:
@@ -235,6 +270,35 @@ def _reason(response: Response) -> str:
 def _complete(results: list[SendResult | None]) -> list[SendResult]:
     assert all(result is not None for result in results)
     return results  # type: ignore[return-value]
+
+
+def _paths(messages: Sequence[OutboundMessage]) -> list[Header | None]:
+    """Each message's :path, None for an address that is not a hex device token."""
+    tokens = _every_matching([message.address for message in messages], _HEX_TOKENS)
+    if tokens is not None:
+        return [(b":path", b"/3/device/" + token) for token in tokens]
+    return [
+        (b":path", b"/3/device/" + m.address.encode()) if _HEX_TOKEN.fullmatch(m.address) else None
+        for m in messages
+    ]
+
+
+def _apns_ids(messages: Sequence[OutboundMessage]) -> list[tuple[Header, ...]]:
+    """Each message's apns-id header, none for a message id that is not a UUID."""
+    ids = _every_matching([message.message_id for message in messages], _CANONICAL_UUIDS)
+    if ids is not None:
+        return [((b"apns-id", apns_id),) for apns_id in ids]
+    return [((b"apns-id", apns_id),) if (apns_id := _canonical_uuid(m.message_id)) else () for m in messages]
+
+
+def _every_matching(values: list[str], lines: re.Pattern[str]) -> list[bytes] | None:
+    """``values`` encoded when ``lines`` matches them joined one a line (a value holding a line break
+    counts as several), None otherwise."""
+    joined = "\n".join(values)
+    if not lines.fullmatch(joined):
+        return None
+    encoded = joined.encode().split(b"\n")
+    return encoded if len(encoded) == len(values) else None
 
 
 def _canonical_uuid(message_id: str) -> bytes:

@@ -39,7 +39,7 @@ from kernel.plugins import ChannelManager
 from plugins.apns.config import ApnsConfig
 from plugins.apns.emulator import ApnsEmulator
 from plugins.apns.h2client import Response, StreamFailed, connect
-from plugins.apns.payload import MAX_PAYLOAD_BYTES, Refusal, payload, prepare
+from plugins.apns.payload import MAX_PAYLOAD_BYTES, Refusal, body_of, headers_of, payload
 from plugins.apns.sender import ApnsSender, _client_context
 from tests.plugins.conftest import channel_sender, refused_field, standalone_emulator
 
@@ -192,6 +192,28 @@ async def test_a_token_that_is_not_hex_is_refused_without_a_request(
     [result] = await sender.send_batch([OutboundMessage(str(uuid.uuid4()), "not/a token", ALERT)])
     assert result.reason is FailureReason.INVALID_ADDRESS and result.prunes_address
     assert not emulator.accepted and not emulator.rejected
+
+
+async def test_each_push_of_a_batch_is_checked_and_sent_on_its_own(
+    sender: ChannelSender, emulator: ApnsEmulator
+) -> None:
+    """A batch's tokens and ids are checked together: a value holding a line break (two well-formed ones
+    joined) must not pass, nor shift the others onto another device or id."""
+    good, two_tokens, two_ids, upper = messages(4)
+    two_tokens = two_tokens._replace(address=f"{token(8)}\n{token(9)}")
+    two_ids = two_ids._replace(message_id=f"{uuid.uuid4()}\n{uuid.uuid4()}")
+    upper = upper._replace(message_id=upper.message_id.upper())
+    results = await sender.send_batch([good, two_tokens, two_ids, upper])
+    assert results[1].reason is FailureReason.INVALID_ADDRESS
+    assert [result.outcome for result in results] == [
+        Outcome.ACCEPTED,
+        Outcome.FAILED,
+        *[Outcome.ACCEPTED] * 2,
+    ]
+    pushes = {push["token"]: push["apns_id"] for push in emulator.accepted}
+    assert pushes[good.address] == good.message_id and pushes[upper.address] == upper.message_id.lower()
+    assert uuid.UUID(pushes[two_ids.address]) and pushes[two_ids.address] not in two_ids.message_id
+    assert len(pushes) == 3
 
 
 @pytest.mark.parametrize(
@@ -589,15 +611,15 @@ def test_payload_is_apples_json_or_refused_for_its_size(
     title: str, body: str, data: dict[str, str], silent: bool
 ) -> None:
     content = MessageContent(title=title, body=body, data=data, silent=silent)
+    headers = dict(headers_of(content, b"com.example.app", 0))
     try:
-        notification = prepare(content, b"com.example.app", 0)
+        encoded = body_of(content)
     except Refusal as refusal:
         assert refusal.reason is FailureReason.PAYLOAD_TOO_LARGE
         assert len(orjson.dumps(payload(content))) > MAX_PAYLOAD_BYTES
         return
-    assert len(notification.body) <= MAX_PAYLOAD_BYTES
-    decoded: dict[str, Any] = orjson.loads(notification.body)
-    headers = dict(notification.headers)
+    assert len(encoded) <= MAX_PAYLOAD_BYTES
+    decoded: dict[str, Any] = orjson.loads(encoded)
     assert {key: value for key, value in decoded.items() if key != "aps"} == {
         key: value for key, value in data.items() if key != "aps"
     }

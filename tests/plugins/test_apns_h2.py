@@ -93,6 +93,36 @@ def test_encoded_blocks_decode_with_the_hpack_library(steps: list[list[Header] |
 
 @settings(max_examples=300, deadline=None)  # the reference libraries are slow on a busy machine
 @given(
+    st.lists(st.tuples(st.lists(FIELDS, min_size=1, max_size=10), HEADER_LISTS), min_size=1, max_size=3),
+    st.lists(st.tuples(st.lists(st.integers(0, 2), max_size=4), HEADER_LISTS) | TABLE_LIMITS, max_size=10),
+)
+def test_runs_are_encoded_as_their_fields_are(
+    run_lists: list[tuple[list[Header], list[Header]]], steps: list[tuple[list[int], list[Header]] | int]
+) -> None:
+    """The same run objects in block after block, while the table fills, evicts and is resized: each block
+    is what the run's fields one by one would be, and decodes with the hpack library."""
+    runs: list[tuple[Header, ...]] = [tuple(first + second) for first, second in run_lists]
+    with_runs, one_by_one = (
+        Encoder(unindexed=[b":path", b"apns-id"]),
+        Encoder(unindexed=[b":path", b"apns-id"]),
+    )
+    reference = hpack.Decoder()
+    for step in steps:
+        if isinstance(step, int):
+            for encoder in (with_runs, one_by_one):
+                encoder.set_table_limit(step)
+            reference.max_allowed_table_size = min(step, 4096)
+            continue
+        chosen, tail = step
+        items: list[Header | tuple[Header, ...]] = [runs[i % len(runs)] for i in chosen] + tail
+        fields = [field for i in chosen for field in runs[i % len(runs)]] + tail
+        block = with_runs.encode(items)
+        assert block == one_by_one.encode(fields)
+        assert reference.decode(block, raw=True) == fields
+
+
+@settings(max_examples=300, deadline=None)  # the reference libraries are slow on a busy machine
+@given(
     st.lists(st.tuples(HEADER_LISTS, st.booleans(), st.none() | st.integers(0, 4096)), min_size=1, max_size=8)
 )
 def test_blocks_of_the_hpack_library_decode(steps: list[tuple[list[Header], bool, int | None]]) -> None:
