@@ -39,6 +39,7 @@ from kernel.engage.automations import (
     TriggerFollower,
     WaitEnds,
     WalkBatch,
+    Walker,
     register_profile_triggers,
 )
 from kernel.engage.campaigns import OCCURRENCE, Campaigns, CampaignSender, OccurrenceRunner
@@ -119,13 +120,16 @@ class Kernel:
         scheduler.register(AB_WINNER, WinnerStep(db.pool, campaign_sender))
         transactional = TransactionalSender(db.pool, channels, senders, limits, settings)
         graphs = Graphs(Vocabulary.of(channels), limits)
-        automation_runner = AutomationRunner(
-            db.pool,
+        step_sender = StepSender(
+            channels, transactional, templates, timedelta(seconds=settings.transactional_lease_seconds)
+        )
+        walker = Walker(
             graphs,
-            StepSender(channels, transactional, templates, projects),
+            step_sender,
             WaitEnds(projects),
             StepTaker(limits, channels.address_kinds, settings.max_addresses),
         )
+        automation_runner = AutomationRunner(db.pool, projects, graphs, step_sender, walker)
         walk_batch = WalkBatch(db.pool, automation_runner)
         scheduler.register(EVENT, automation_runner.on_event, walk_batch)
         scheduler.register(WAIT, automation_runner.on_wait, walk_batch)

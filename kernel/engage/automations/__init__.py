@@ -3,16 +3,18 @@ a span, a time of day or an event; sends, decisions, splits, ...), run by the du
 kernel."""
 
 from kernel.engage.automations.entering import Entering
+from kernel.engage.automations.entry_timers import WAIT
 from kernel.engage.automations.graphs import Graphs
 from kernel.engage.automations.profile_follower import ProfileTriggerFollower
 from kernel.engage.automations.profile_jobs import register_profile_triggers
-from kernel.engage.automations.runner import EVENT, WAIT, AutomationRunner
+from kernel.engage.automations.runner import EVENT, AutomationRunner
 from kernel.engage.automations.sending import StepSender
 from kernel.engage.automations.service import Automations
 from kernel.engage.automations.stepping import StepTaker
 from kernel.engage.automations.triggers import TriggerFollower
 from kernel.engage.automations.wait_ends import WaitEnds
 from kernel.engage.automations.walk_batch import WalkBatch
+from kernel.engage.automations.walking import Walker
 
 __all__ = [
     "EVENT",
@@ -27,5 +29,6 @@ __all__ = [
     "TriggerFollower",
     "WaitEnds",
     "WalkBatch",
+    "Walker",
     "register_profile_triggers",
 ]
