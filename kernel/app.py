@@ -29,18 +29,13 @@ from kernel.delivery.workers import WorkerGroup
 from kernel.engage.automations import (
     EVENT,
     WAIT,
-    AutomationRunner,
     Automations,
     Entering,
     Graphs,
     ProfileTriggerFollower,
-    StepSender,
-    StepTaker,
     TriggerFollower,
-    WaitEnds,
-    WalkBatch,
-    Walker,
     register_profile_triggers,
+    running,
 )
 from kernel.engage.campaigns import OCCURRENCE, Campaigns, CampaignSender, OccurrenceRunner
 from kernel.engage.campaigns.ab import AB_WINNER, WinnerStep
@@ -120,22 +115,12 @@ class Kernel:
         scheduler.register(AB_WINNER, WinnerStep(db.pool, campaign_sender))
         transactional = TransactionalSender(db.pool, channels, senders, limits, settings)
         graphs = Graphs(Vocabulary.of(channels), limits)
-        step_sender = StepSender(
-            channels, transactional, templates, timedelta(seconds=settings.transactional_lease_seconds)
-        )
-        walker = Walker(
-            graphs,
-            step_sender,
-            WaitEnds(projects),
-            StepTaker(limits, channels.address_kinds, settings.max_addresses),
-        )
-        automation_runner = AutomationRunner(db.pool, projects, graphs, step_sender, walker)
-        walk_batch = WalkBatch(db.pool, automation_runner)
-        scheduler.register(EVENT, automation_runner.on_event, walk_batch)
-        scheduler.register(WAIT, automation_runner.on_wait, walk_batch)
+        walks = running(db.pool, settings, channels, transactional, projects, limits, graphs)
+        scheduler.register(EVENT, walks.runner.on_event, walks.batch)
+        scheduler.register(WAIT, walks.runner.on_wait, walks.batch)
         register_profile_triggers(
             scheduler,
-            Entering(db.pool, graphs, automation_runner),
+            Entering(db.pool, graphs, walks.runner),
             settings.automation_segment_sweep_seconds,
             settings.automation_date_scan_seconds,
         )

@@ -2,6 +2,7 @@
 a span, a time of day or an event; sends, decisions, splits, ...), run by the durable scheduler of every
 kernel."""
 
+from kernel.engage.automations.assembly import running
 from kernel.engage.automations.entering import Entering
 from kernel.engage.automations.entry_timers import WAIT
 from kernel.engage.automations.graphs import Graphs
@@ -31,4 +32,5 @@ __all__ = [
     "WalkBatch",
     "Walker",
     "register_profile_triggers",
+    "running",
 ]

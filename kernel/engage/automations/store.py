@@ -442,6 +442,8 @@ async def lock_entries(
 ) -> dict[tuple[uuid.UUID, uuid.UUID], Entry]:
     """:func:`lock_entry` for several (project, automation, entry) triples in one statement, in key order;
     those inside, by (project, entry id)."""
+    if not wanted:
+        return {}
     rows = await conn.fetch(
         f"""SELECT e.project_id, {", ".join(f"e.{c}" for c in _ENTRY_COLUMNS.split(", "))}
             FROM automation_entries e
