@@ -215,9 +215,14 @@ async def drop_pending_together(
     if not prefixes:
         return
     await conn.execute(
-        f"""DELETE FROM scheduled_jobs j USING unnest($2::uuid[], $3::text[]) AS p(project_id, prefix)
-            WHERE j.project_id = p.project_id AND j.kind = $1 AND j.state = 'pending'
-              AND {_starts_with("j.key", "p.prefix")}""",
+        # Each prefix's range looked up on its own (OFFSET 0 keeps the subquery so): joined as a whole,
+        # the planner reads every pending timer of the project and kind once, the queue behind included.
+        f"""DELETE FROM scheduled_jobs j
+            USING unnest($2::uuid[], $3::text[]) AS p(project_id, prefix),
+                  LATERAL (SELECT job_id FROM scheduled_jobs s
+                           WHERE s.project_id = p.project_id AND s.kind = $1 AND s.state = 'pending'
+                             AND {_starts_with("s.key", "p.prefix")} OFFSET 0) AS found
+            WHERE j.project_id = p.project_id AND j.job_id = found.job_id""",
         kind,
         [project_id for project_id, _ in prefixes],
         [prefix for _, prefix in prefixes],

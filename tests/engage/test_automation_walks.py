@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import grpc
@@ -19,6 +21,7 @@ from herald.v1 import pressure_pb2_grpc
 from kernel.engage.automations import EVENT, WAIT, Graphs, running
 from kernel.engage.automations.assembly import Running
 from kernel.engage.segments import Vocabulary
+from kernel.scheduler import Timer, drop_pending_together, schedule_now, schedule_together
 from kernel.scheduler.jobs import claim
 from kernel.scheduler.loop import LEASE_SECONDS
 from kernel.server import RunningServer
@@ -38,6 +41,7 @@ from tests.engage.automation_support import (
 from tests.engage.support import fast_forward
 from tests.engage.test_automation_batch import entry_states, event_jobs
 from tests.engage.test_automation_pressure import step_facts
+from tests.test_profile_write_plans import _TRANSACTION_CONTROL, _import_people, _plans, _rows_read
 
 ALWAYS = pb.REENTRY_POLICY_ALWAYS
 
@@ -54,7 +58,7 @@ class Counted:
     def __init__(self, pool: asyncpg.Pool, walks: Running) -> None:
         self.pool = pool
         self.walks = walks
-        self.statements: list[str] = []
+        self.statements: list[tuple[str, tuple[Any, ...]]] = []
 
     async def run(self, kind: str) -> int:
         """The due jobs of ``kind``, claimed and run as one batch; the statements it took (the claim's
@@ -65,6 +69,26 @@ class Counted:
         assert await self.walks.batch(jobs) == [], "every job ran in the batch"
         await asyncio.sleep(0)  # loggers are called soon after each statement, not during it
         return len(self.statements)
+
+    async def plans(self, conn: asyncpg.Connection) -> list[dict[str, Any]]:
+        """EXPLAIN ANALYZE of each statement the last batch ran but transaction control and inserts (of
+        rows stored already), each in a transaction rolled back."""
+        plans = []
+        for query, args in self.statements:
+            if (
+                query.lstrip()
+                .upper()
+                .startswith((*_TRANSACTION_CONTROL, "INSERT", "SELECT PG_ADVISORY_UNLOCK_ALL"))
+            ):
+                continue
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
+                [explained] = await conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) {query}", *args)
+            finally:
+                await transaction.rollback()
+            plans.append(explained["Plan"])
+        return plans
 
 
 @pytest.fixture
@@ -85,7 +109,7 @@ async def counted(server: RunningServer, quiet_session_scheduler: None) -> Async
         found = Counted(pool, walks)
         async with pool.acquire() as walks_conn, pool.acquire() as templates_conn:
             for conn in (walks_conn, templates_conn):
-                conn.add_query_logger(lambda record: found.statements.append(record.query))
+                conn.add_query_logger(lambda record: found.statements.append((record.query, record.args)))
         yield found
     finally:
         await pool.close()
@@ -241,3 +265,71 @@ async def entries_of(db, project, made: pb.Automation) -> list[tuple[str, str, s
         uuid.UUID(made.automation_id),
     )
     return [tuple(row) for row in rows]
+
+
+async def test_dropping_a_batch_of_entries_timers_reads_theirs_only_whatever_the_backlog(
+    configured, server: RunningServer
+) -> None:
+    """The exits of a batch of walks drop their entries' pending timers in one statement: it reads the
+    timers of those entries, not the queue of pending events and waits behind them."""
+    pool = server.kernel.db.pool
+    async with pool.acquire() as conn:
+        await schedule_now(conn, configured.project_id, EVENT, [{"profile_id": str(uuid.uuid4())}] * 3000)
+        await schedule_together(
+            conn,
+            WAIT,
+            [
+                Timer(configured.project_id, f"{uuid.uuid4()}/{uuid.uuid4()}/1", datetime.now(UTC), {})
+                for _ in range(3000)
+            ],
+        )
+        await conn.execute("ANALYZE scheduled_jobs")
+        prefixes = [(configured.project_id, f"{uuid.uuid4()}/{uuid.uuid4()}/") for _ in range(50)]
+        plans = await _plans(conn, lambda c: drop_pending_together(c, WAIT, prefixes))
+        await conn.execute("DELETE FROM scheduled_jobs WHERE project_id = $1", configured.project_id)
+
+    assert _rows_read(plans, "scheduled_jobs") == 0
+
+
+async def test_a_batch_reads_the_rows_of_its_own_profiles_whatever_the_project_holds(
+    automations, templates, profiles, configured, counted, db
+) -> None:
+    """3,000 profiles that entered the automations before (left, or waiting with a timer): a batch of 12
+    events reads their entries and timers no more than a batch's own."""
+    welcome = await saved_template(templates, configured, "Welcome")
+    at_once = await active(
+        automations, configured, automation([send("mail", welcome, "end"), end()], reentry=ALWAYS)
+    )
+    await _import_people(profiles, configured)
+    await db.execute(
+        """INSERT INTO automation_entries (project_id, automation_id, entry_id, profile_id, version, step_id,
+                                           state, event_attributes)
+           SELECT $1, $2, gen_random_uuid(), profile_id, 1, 'end', 'left', '{}' FROM profiles
+           WHERE project_id = $1""",
+        configured.project_id,
+        uuid.UUID(at_once.automation_id),
+    )
+    await db.execute(
+        """INSERT INTO scheduled_jobs (project_id, job_id, kind, key, due_at, payload)
+           SELECT $1, gen_random_uuid(), $2, $3 || '/' || gen_random_uuid() || '/1', now() + interval '1 day',
+                  jsonb_build_object('profile_id', profile_id)
+           FROM profiles WHERE project_id = $1""",
+        configured.project_id,
+        WAIT,
+        at_once.automation_id,
+    )
+    await db.execute("ANALYZE automation_entries; ANALYZE scheduled_jobs; ANALYZE profiles")
+    names = [f"b{index:02}" for index in range(12)]
+    for name in names:
+        await person(profiles, configured, name, email=f"{name}@example.com", first_name=name)
+        await track(profiles, configured, name, "cart_abandoned", item="hat")
+
+    await counted.run(EVENT)
+
+    async with db.acquire() as conn:
+        plans = await counted.plans(conn)
+    read = {table: _rows_read(plans, table) for table in ("automation_entries", "scheduled_jobs", "profiles")}
+    # Per event, a few rows: its profile (locked, its variables read) and its entry (moved to the end, left).
+    assert read["profiles"] <= 2 * len(names), read
+    assert read["automation_entries"] <= 3 * len(names), read
+    assert read["scheduled_jobs"] <= len(names), read
