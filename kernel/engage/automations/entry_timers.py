@@ -47,20 +47,17 @@ def entry_prefix(entry: Entry) -> str:
 
 async def exit_entry(conn: asyncpg.Connection, project_id: uuid.UUID, entry: Entry, reason: str) -> None:
     """The profile leaves: its wait's timer is dropped and ``automation.exited`` queued."""
-    await exit_together(conn, [(project_id, entry)], reason)
+    await store.leave_together(conn, [(project_id, entry)], reason)
+    await after_exits(conn, [(project_id, entry)], reason)
 
 
-async def exit_together(
-    conn: asyncpg.Connection, leaving: Sequence[tuple[uuid.UUID, Entry]], reason: str
-) -> None:
-    """:func:`exit_entry` for several (project, entry) pairs, in one statement per table."""
-    if not leaving:
+async def after_exits(conn: asyncpg.Connection, left: Sequence[tuple[uuid.UUID, Entry]], reason: str) -> None:
+    """What follows the leaving of the (project, entry) pairs (stored by the caller), in one statement per
+    table: their pending timers dropped, their ``automation.exited`` queued."""
+    if not left:
         return
-    await store.leave_together(conn, leaving, reason)
-    await drop_pending_together(
-        conn, WAIT, [(project_id, entry_prefix(entry)) for project_id, entry in leaving]
-    )
-    for project_id, entry in leaving:
+    await drop_pending_together(conn, WAIT, [(project_id, entry_prefix(entry)) for project_id, entry in left])
+    for project_id, entry in left:
         await publish_walk_event(
             conn, project_id, walk_event(EventType.AUTOMATION_EXITED, entry, reason=reason)
         )

@@ -468,6 +468,8 @@ class Move:
     entry: Entry
     step_id: str
     wait_until: datetime | None
+    #: Why the profile leaves there (an end or a redirect step: its last step), as :func:`leave_together`.
+    exit_reason: str | None = None
 
     @property
     def moved(self) -> Entry:
@@ -485,14 +487,18 @@ class Move:
 
 
 async def move_together(conn: asyncpg.Connection, moves: Sequence[Move]) -> None:
-    """The entries (locked by the caller) one step further, in one statement."""
+    """The entries (locked by the caller) one step further, and those with an exit reason out, in one
+    statement (one row version each: a move, then a leave, would write two)."""
     if not moves:
         return
     await conn.execute(
         """UPDATE automation_entries e
-           SET step_id = m.step_id, step_count = e.step_count + 1, wait_until = m.wait_until
-           FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[])
-               AS m(project_id, automation_id, entry_id, step_id, wait_until)
+           SET step_id = m.step_id, step_count = e.step_count + 1, wait_until = m.wait_until,
+               state = CASE WHEN m.exit_reason IS NULL THEN e.state ELSE 'left' END,
+               exit_reason = coalesce(m.exit_reason, e.exit_reason),
+               left_at = CASE WHEN m.exit_reason IS NULL THEN e.left_at ELSE now() END
+           FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[], $6::text[])
+               AS m(project_id, automation_id, entry_id, step_id, wait_until, exit_reason)
            WHERE e.project_id = m.project_id AND e.automation_id = m.automation_id
              AND e.entry_id = m.entry_id""",
         [m.project_id for m in moves],
@@ -500,6 +506,7 @@ async def move_together(conn: asyncpg.Connection, moves: Sequence[Move]) -> None
         [m.entry.entry_id for m in moves],
         [m.step_id for m in moves],
         [m.wait_until for m in moves],
+        [m.exit_reason for m in moves],
     )
 
 

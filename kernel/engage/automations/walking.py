@@ -4,10 +4,11 @@ events or ends of waits), in the caller's transaction.
 Each entry takes the steps from its cursor up to the next wait (its timer stored) or the end; a graph's
 loops all wait (checked when saved), and a walk never redirects into an automation it left, so this ends.
 The entries advance one step per round, and a round's writes go in one statement each, whatever the
-number of entries: the moves, the timers, the exits (leave, timers dropped), the send steps' messages
-and facts (:meth:`StepSender.plan_together`). Taken one entry at a time within a round: a decision,
-split, update-attribute, webhook or checkpoint step (:mod:`kernel.engage.automations.stepping`), a wait
-until a time of day (its recipient's zone), and a redirect's entry into its target automation.
+number of entries: the moves (an end's or a redirect's with the profile's leaving: one row version), the
+timers, the exits' timers dropped and webhook events, the send steps' messages and facts
+(:meth:`StepSender.plan_together`). Taken one entry at a time within a round: a decision, split,
+update-attribute, webhook or checkpoint step (:mod:`kernel.engage.automations.stepping`), a wait until a
+time of day (its recipient's zone), and a redirect's entry into its target automation.
 
 The cursors of one round are of distinct profiles (the caller's: a batch's profiles are distinct, and
 a profile's entries walk one after another), so a round changes nothing one walk reads of another's: each
@@ -26,7 +27,7 @@ import orjson
 
 from kernel.engage.automations import store
 from kernel.engage.automations.admission import Wanted, admitted
-from kernel.engage.automations.entry_timers import WAIT, exit_together, wait_timer, walk_event
+from kernel.engage.automations.entry_timers import WAIT, after_exits, wait_timer, walk_event
 from kernel.engage.automations.event_reads import EventReads
 from kernel.engage.automations.graph import WAIT_STEPS, End, Graph, Send
 from kernel.engage.automations.graphs import Graphs
@@ -129,7 +130,8 @@ class Walker:
         for cursor in cursors:
             step = cursor.graph.steps[cursor.step_id]
             if isinstance(step, End | Redirect):
-                move = Move(cursor.project_id, cursor.entry, cursor.step_id, None)
+                reason = "completed" if isinstance(step, End) else "redirected"
+                move = Move(cursor.project_id, cursor.entry, cursor.step_id, None, reason)
                 written.moves.append(move)
                 if isinstance(step, End):
                     written.completed.append((cursor.project_id, move.moved))
@@ -153,8 +155,8 @@ class Walker:
                 going_on.append(replace(cursor, step_id=following))
         await store.move_together(conn, written.moves)
         await schedule_together(conn, WAIT, written.timers)
-        await exit_together(conn, written.completed, "completed")
-        await exit_together(conn, [(c.project_id, entry) for c, entry, _ in written.redirected], "redirected")
+        await after_exits(conn, written.completed, "completed")
+        await after_exits(conn, [(c.project_id, entry) for c, entry, _ in written.redirected], "redirected")
         for cursor, entry, step in written.redirected:
             planned += await self._redirect(conn, reads, cursor, entry, step)
         return going_on
