@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-import grpc
 import pytest
 from google.protobuf.duration_pb2 import Duration
 
@@ -41,14 +40,9 @@ from tests.engage.automation_support import (
 from tests.engage.support import fast_forward
 from tests.engage.test_automation_batch import entry_states, event_jobs
 from tests.engage.test_automation_pressure import step_facts
-from tests.test_profile_write_plans import _TRANSACTION_CONTROL, _import_people, _plans, _rows_read
+from tests.test_profile_write_plans import _TRANSACTION_CONTROL, _import_people, _plans, _rows_read, explained
 
 ALWAYS = pb.REENTRY_POLICY_ALWAYS
-
-
-@pytest.fixture
-def pressure(channel: grpc.aio.Channel) -> pressure_pb2_grpc.PressureServiceStub:
-    return pressure_pb2_grpc.PressureServiceStub(channel)
 
 
 class Counted:
@@ -72,23 +66,16 @@ class Counted:
 
     async def plans(self, conn: asyncpg.Connection) -> list[dict[str, Any]]:
         """EXPLAIN ANALYZE of each statement the last batch ran but transaction control and inserts (of
-        rows stored already), each in a transaction rolled back."""
-        plans = []
-        for query, args in self.statements:
-            if (
-                query.lstrip()
-                .upper()
-                .startswith((*_TRANSACTION_CONTROL, "INSERT", "SELECT PG_ADVISORY_UNLOCK_ALL"))
-            ):
-                continue
-            transaction = conn.transaction()
-            await transaction.start()
-            try:
-                [explained] = await conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) {query}", *args)
-            finally:
-                await transaction.rollback()
-            plans.append(explained["Plan"])
-        return plans
+        rows stored already)."""
+        skipped = (*_TRANSACTION_CONTROL, "INSERT", "SELECT PG_ADVISORY_UNLOCK_ALL")
+        return await explained(
+            conn,
+            [
+                (query, args)
+                for query, args in self.statements
+                if not query.lstrip().upper().startswith(skipped)
+            ],
+        )
 
 
 @pytest.fixture
@@ -176,10 +163,11 @@ async def test_two_events_of_one_profile_claimed_together_take_effect_in_their_o
 
 
 async def test_a_profile_entering_two_automations_in_a_batch_walks_them_in_turn_under_the_grace_period(
-    automations, templates, profiles, configured, sparkpost, server, quiet_session_scheduler, db, pressure
+    automations, templates, profiles, configured, sparkpost, server, quiet_session_scheduler, db, channel
 ) -> None:
     """Walked one automation after the other, as alone: the first's message counts for the second's
     grace period, for every profile of the batch, while a refused re-entry sits beside them."""
+    pressure = pressure_pb2_grpc.PressureServiceStub(channel)
     await set_rules(pressure, configured, grace_period=Duration(seconds=3600))
     one = await saved_template(templates, configured, "One")
     two = await saved_template(templates, configured, "Two")

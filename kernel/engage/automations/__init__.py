@@ -15,7 +15,6 @@ from kernel.engage.automations.stepping import StepTaker
 from kernel.engage.automations.triggers import TriggerFollower
 from kernel.engage.automations.wait_ends import WaitEnds
 from kernel.engage.automations.walk_batch import WalkBatch
-from kernel.engage.automations.walking import Walker
 
 __all__ = [
     "EVENT",
@@ -30,7 +29,6 @@ __all__ = [
     "TriggerFollower",
     "WaitEnds",
     "WalkBatch",
-    "Walker",
     "register_profile_triggers",
     "running",
 ]
