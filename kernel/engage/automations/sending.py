@@ -122,9 +122,12 @@ class StepSender:
     async def _plan_project(
         self, conn: asyncpg.Connection, reads: EventReads, project_id: uuid.UUID, sends: Sequence[SendAt]
     ) -> list[Planned | Held | None]:
+        """:meth:`plan_together` for the steps of one project (its language, rules and messages')."""
         reach = await reached(
             conn, self._channels, project_id, [(send.entry.profile_id, send.step) for send in sends]
         )
+        if not any(reach):
+            return [None] * len(sends)
         language = (await reads.project(conn, project_id)).default_language
         variables = await template_variables_together(
             conn,
