@@ -29,17 +29,13 @@ from kernel.delivery.workers import WorkerGroup
 from kernel.engage.automations import (
     EVENT,
     WAIT,
-    AutomationRunner,
     Automations,
     Entering,
     Graphs,
     ProfileTriggerFollower,
-    StepSender,
-    StepTaker,
     TriggerFollower,
-    WaitEnds,
-    WalkBatch,
     register_profile_triggers,
+    running,
 )
 from kernel.engage.campaigns import OCCURRENCE, Campaigns, CampaignSender, OccurrenceRunner
 from kernel.engage.campaigns.ab import AB_WINNER, WinnerStep
@@ -123,19 +119,12 @@ class Kernel:
         scheduler.register(AB_WINNER, WinnerStep(db.pool, campaign_sender))
         transactional = TransactionalSender(db.pool, channels, senders, limits, settings)
         graphs = Graphs(Vocabulary.of(channels), limits)
-        automation_runner = AutomationRunner(
-            db.pool,
-            graphs,
-            StepSender(channels, transactional, templates, projects),
-            WaitEnds(projects),
-            StepTaker(limits, channels.address_kinds, settings.max_addresses),
-        )
-        walk_batch = WalkBatch(db.pool, automation_runner)
-        scheduler.register(EVENT, automation_runner.on_event, walk_batch)
-        scheduler.register(WAIT, automation_runner.on_wait, walk_batch)
+        walks = running(db.pool, settings, channels, transactional, projects, limits, graphs)
+        scheduler.register(EVENT, walks.runner.on_event, walks.batch)
+        scheduler.register(WAIT, walks.runner.on_wait, walks.batch)
         register_profile_triggers(
             scheduler,
-            Entering(db.pool, graphs, automation_runner),
+            Entering(db.pool, graphs, walks.runner),
             settings.automation_segment_sweep_seconds,
             settings.automation_date_scan_seconds,
         )

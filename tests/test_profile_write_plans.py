@@ -42,6 +42,11 @@ async def _plans(
     finally:
         conn.remove_query_logger(record)
     assert ran, "the action ran no statement"
+    return await explained(conn, ran)
+
+
+async def explained(conn: asyncpg.Connection, ran: list[tuple[str, tuple[Any, ...]]]) -> list[dict[str, Any]]:
+    """EXPLAIN ANALYZE of each statement (with its arguments), each in a transaction rolled back."""
     plans = []
     for query, args in ran:
         transaction = conn.transaction()

@@ -4,7 +4,9 @@ from kernel.scheduler.batches import BatchHandler
 from kernel.scheduler.jobs import (
     Job,
     PendingJob,
+    Timer,
     drop_pending,
+    drop_pending_together,
     finish,
     finish_together,
     is_pending,
@@ -12,6 +14,7 @@ from kernel.scheduler.jobs import (
     repoint_pending,
     schedule,
     schedule_now,
+    schedule_together,
 )
 from kernel.scheduler.loop import Scheduler
 from kernel.scheduler.recurrence import Recurrence, RecurrenceError
@@ -23,7 +26,9 @@ __all__ = [
     "Recurrence",
     "RecurrenceError",
     "Scheduler",
+    "Timer",
     "drop_pending",
+    "drop_pending_together",
     "finish",
     "finish_together",
     "is_pending",
@@ -31,4 +36,5 @@ __all__ = [
     "repoint_pending",
     "schedule",
     "schedule_now",
+    "schedule_together",
 ]

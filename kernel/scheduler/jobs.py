@@ -110,6 +110,34 @@ async def schedule(
     return bool(inserted)
 
 
+@dataclass(frozen=True, slots=True)
+class Timer:
+    """A timer to store (:func:`schedule_together`)."""
+
+    project_id: uuid.UUID
+    key: str
+    due_at: datetime
+    payload: Mapping[str, Any]
+
+
+async def schedule_together(conn: asyncpg.Connection, kind: str, timers: Sequence[Timer]) -> None:
+    """:func:`schedule` for several timers of ``kind`` in one statement (those scheduled already stay)."""
+    if not timers:
+        return
+    await conn.execute(
+        """INSERT INTO scheduled_jobs (project_id, job_id, kind, key, due_at, payload)
+           SELECT t.project_id, gen_random_uuid(), $1, t.key, t.due_at, t.payload
+           FROM unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::jsonb[])
+               AS t(project_id, key, due_at, payload)
+           ON CONFLICT (project_id, kind, key) DO NOTHING""",
+        kind,
+        [t.project_id for t in timers],
+        [t.key for t in timers],
+        [t.due_at for t in timers],
+        [dict(t.payload) for t in timers],
+    )
+
+
 async def schedule_now(
     conn: asyncpg.Connection, project_id: uuid.UUID, kind: str, payloads: Sequence[Mapping[str, Any]]
 ) -> None:
@@ -193,6 +221,27 @@ async def drop_pending(conn: Executor, project_id: uuid.UUID, kind: str, key_pre
     or planned them anew: a plan made again may reuse a key); how many."""
     result = await conn.execute(DROP_PENDING, project_id, kind, key_prefix)
     return int(result.split()[-1])
+
+
+async def drop_pending_together(
+    conn: asyncpg.Connection, kind: str, prefixes: Sequence[tuple[uuid.UUID, str]]
+) -> None:
+    """:func:`drop_pending` for several (project, key prefix) pairs in one statement."""
+    if not prefixes:
+        return
+    await conn.execute(
+        # Each prefix's range looked up on its own (OFFSET 0 keeps the subquery so): joined as a whole,
+        # the planner reads every pending timer of the project and kind once, the queue behind included.
+        f"""DELETE FROM scheduled_jobs j
+            USING unnest($2::uuid[], $3::text[]) AS p(project_id, prefix),
+                  LATERAL (SELECT job_id FROM scheduled_jobs s
+                           WHERE s.project_id = p.project_id AND s.kind = $1 AND s.state = 'pending'
+                             AND {_starts_with("s.key", "p.prefix")} OFFSET 0) AS found
+            WHERE j.project_id = p.project_id AND j.job_id = found.job_id""",
+        kind,
+        [project_id for project_id, _ in prefixes],
+        [prefix for _, prefix in prefixes],
+    )
 
 
 async def is_pending(conn: Executor, job: Job) -> bool:

@@ -2,11 +2,13 @@
 a span, a time of day or an event; sends, decisions, splits, ...), run by the durable scheduler of every
 kernel."""
 
+from kernel.engage.automations.assembly import running
 from kernel.engage.automations.entering import Entering
+from kernel.engage.automations.entry_timers import WAIT
 from kernel.engage.automations.graphs import Graphs
 from kernel.engage.automations.profile_follower import ProfileTriggerFollower
 from kernel.engage.automations.profile_jobs import register_profile_triggers
-from kernel.engage.automations.runner import EVENT, WAIT, AutomationRunner
+from kernel.engage.automations.runner import EVENT, AutomationRunner
 from kernel.engage.automations.sending import StepSender
 from kernel.engage.automations.service import Automations
 from kernel.engage.automations.stepping import StepTaker
@@ -28,4 +30,5 @@ __all__ = [
     "WaitEnds",
     "WalkBatch",
     "register_profile_triggers",
+    "running",
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 
 import asyncpg
@@ -50,6 +51,36 @@ async def record(
         entry.entry_id,
         fact.value,
         list(message_ids) or [None],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StepFact:
+    """One fact to record (:func:`record_together`)."""
+
+    project_id: uuid.UUID
+    entry: Entry
+    step_id: str
+    fact: Fact
+    message_id: uuid.UUID | None = None
+
+
+async def record_together(conn: asyncpg.Connection, found: Sequence[StepFact]) -> None:
+    """:func:`record` for the facts of several entries in one statement, in their order."""
+    if not found:
+        return
+    await conn.execute(
+        """INSERT INTO automation_step_facts
+               (project_id, automation_id, version, step_id, entry_id, fact, message_id)
+           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::uuid[], $6::text[],
+                                $7::uuid[])""",
+        [f.project_id for f in found],
+        [f.entry.automation_id for f in found],
+        [f.entry.version for f in found],
+        [f.step_id for f in found],
+        [f.entry.entry_id for f in found],
+        [f.fact.value for f in found],
+        [f.message_id for f in found],
     )
 
 

@@ -14,7 +14,7 @@ import uuid
 import asyncpg
 
 from kernel.engage.automations import store
-from kernel.engage.automations.runner import WAIT, entry_prefix, exit_entry
+from kernel.engage.automations.entry_timers import WAIT, entry_prefix, exit_entry
 from kernel.scheduler import repoint_pending
 
 

@@ -8,89 +8,88 @@ meanwhile rolls back, so each event and each wait takes effect once.
 
 Locks, always in this order: the profile's row (key share: an erasure or a merge waits), the automation's
 row (shared; a pause or an archive takes it exclusively and waits), then the profile's entries; a redirect
-step, once its entry left, takes its target automation's row and entries the same way. A wait's
-timer is named "<automation>/<entry>/<step count>": a timer for a step the entry has left (it exited
-meanwhile) finds nothing to do.
+step, once its entry left, takes its target automation's row and entries the same way. A wait's timer
+(:mod:`kernel.engage.automations.entry_timers`) for a step the entry has left (it exited meanwhile) finds
+nothing to do.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
-import orjson
 
 from kernel.engage.automations import store
+from kernel.engage.automations.admission import Wanted
 from kernel.engage.automations.awaited import awaits
+from kernel.engage.automations.entry_timers import WAIT, entry_prefix, exit_entry
 from kernel.engage.automations.event_reads import EventReads
-from kernel.engage.automations.graph import WAIT_STEPS, End, Graph, Reentry, Send
+from kernel.engage.automations.graph import WAIT_STEPS
 from kernel.engage.automations.graphs import Graphs
-from kernel.engage.automations.matching import event_matches, profile_matches
-from kernel.engage.automations.outgoing import publish_walk_event
-from kernel.engage.automations.pressure import Held
+from kernel.engage.automations.matching import event_matches
 from kernel.engage.automations.sending import Planned, StepSender
-from kernel.engage.automations.step_kinds import Redirect
-from kernel.engage.automations.stepping import StepTaker
-from kernel.engage.automations.store import Entry
-from kernel.engage.automations.wait_ends import WaitEnds, after_timer
+from kernel.engage.automations.wait_ends import after_timer
 from kernel.engage.automations.wait_kinds import WaitForEvent
-from kernel.outhooks import EventType, OutgoingEvent
-from kernel.scheduler import Job, drop_pending, finish, schedule
+from kernel.engage.automations.walking import Cursor, Walker
+from kernel.projects import Projects
+from kernel.scheduler import Job, drop_pending, finish
 
 #: The scheduler's kind for a tracked event that automations follow; its payload: profile_id, name,
 #: attributes (the event's stored properties, as JSON text).
 EVENT = "automation.event"
-#: The scheduler's kind for the end of a wait.
-WAIT = "automation.wait"
 
 
 class LeaseLost(Exception):
     """Another scheduler holds the job now: this run's effects are rolled back."""
 
 
-def wait_key(entry: Entry) -> str:
-    return f"{entry.automation_id}/{entry.entry_id}/{entry.step_count}"
-
-
-async def schedule_wait(conn: asyncpg.Connection, project_id: uuid.UUID, entry: Entry, due: datetime) -> None:
-    await schedule(conn, project_id, WAIT, wait_key(entry), due, {"profile_id": str(entry.profile_id)})
-
-
-def automation_prefix(automation_id: uuid.UUID) -> str:
-    return f"{automation_id}/"
-
-
-def entry_prefix(entry: Entry) -> str:
-    return f"{entry.automation_id}/{entry.entry_id}/"
-
-
-async def exit_entry(conn: asyncpg.Connection, project_id: uuid.UUID, entry: Entry, reason: str) -> None:
-    """The profile leaves: its wait's timer is dropped and ``automation.exited`` queued."""
-    await store.leave(conn, project_id, entry, reason)
-    await drop_pending(conn, project_id, WAIT, entry_prefix(entry))
-    await publish_walk_event(conn, project_id, _event(EventType.AUTOMATION_EXITED, entry, reason=reason))
-
-
 class AutomationRunner:
     def __init__(
-        self, pool: asyncpg.Pool, graphs: Graphs, sender: StepSender, waits: WaitEnds, steps: StepTaker
+        self, pool: asyncpg.Pool, projects: Projects, graphs: Graphs, sender: StepSender, walker: Walker
     ) -> None:
         self._pool = pool
+        self._projects = projects
         self._graphs = graphs
         self._sender = sender
-        self._waits = waits
-        self._steps = steps
+        self.walker = walker
+
+    def reads(self) -> EventReads:
+        """The reads of a new transaction."""
+        return EventReads(self._projects)
 
     async def on_event(self, job: Job) -> None:
         planned: list[Planned] = []
         async with self._pool.acquire() as conn, conn.transaction():
             await _finish(conn, job)
             if await store.lock_profile(conn, job.project_id, event_profile(job)):
-                planned = await self.follow(conn, job, EventReads())
+                planned = await self.follow(conn, job, self.reads())
         await self.attempt(planned)
+
+    async def entering(
+        self, conn: asyncpg.Connection, job: Job, reads: EventReads
+    ) -> list[tuple[uuid.UUID, str]] | None:
+        """The (automation, role) pairs the job's event concerns, if it only enters profiles (each active
+        automation's trigger matched it): those entries are all it does. None when it also exits or
+        resumes entries (then :meth:`follow` takes it)."""
+        triggered = await reads.triggered_by(conn, job.project_id, job.payload["name"])
+        if any(role != "enter" for _, role in triggered):
+            return None
+        return triggered
+
+    async def wanted(
+        self, conn: asyncpg.Connection, job: Job, reads: EventReads, automation_id: uuid.UUID
+    ) -> Wanted | None:
+        """The job's profile about to enter the automation, if it is active and its trigger's properties
+        match the event."""
+        current = await reads.share_state(conn, job.project_id, automation_id)
+        if current is None or current[0] != "active":
+            return None
+        graph = await self._graphs.get(conn, job.project_id, automation_id, current[1])
+        attributes = job.payload["attributes"]
+        if not await event_matches(conn, graph.trigger_properties, attributes):
+            return None
+        return Wanted(job.project_id, automation_id, current[1], graph, event_profile(job), attributes)
 
     async def follow(self, conn: asyncpg.Connection, job: Job, reads: EventReads) -> list[Planned]:
         """The event's effects on its profile (exits, awaited events, entries and their walks); the
@@ -101,6 +100,11 @@ class AutomationRunner:
         name = payload["name"]
         planned: list[Planned] = []
         for automation_id, role in await reads.triggered_by(conn, job.project_id, name):
+            if role == "enter":
+                wanted = await self.wanted(conn, job, reads, automation_id)
+                if wanted is not None:
+                    planned += await self.walker.admit(conn, reads, [wanted])
+                continue
             current = await reads.share_state(conn, job.project_id, automation_id)
             if current is None:
                 continue
@@ -108,14 +112,8 @@ class AutomationRunner:
                 await self._exit(conn, job.project_id, automation_id, profile_id, name)
             elif role == "await" and current[0] == "active":
                 planned += await self._resume(
-                    conn, job.project_id, automation_id, profile_id, name, payload["attributes"]
+                    conn, reads, job.project_id, automation_id, profile_id, name, payload["attributes"]
                 )
-            elif role == "enter" and current[0] == "active":
-                graph = await self._graphs.get(conn, job.project_id, automation_id, current[1])
-                if await event_matches(conn, graph.trigger_properties, payload["attributes"]):
-                    planned += await self.enter(
-                        conn, job.project_id, automation_id, current[1], profile_id, payload["attributes"]
-                    )
         return planned
 
     async def attempt(self, planned: list[Planned]) -> None:
@@ -127,29 +125,53 @@ class AutomationRunner:
         planned: list[Planned] = []
         async with self._pool.acquire() as conn, conn.transaction():
             await store.lock_profile(conn, job.project_id, event_profile(job))
-            planned = await self.end_wait(conn, job, EventReads(), done=False)
+            automation_id, entry_id, _ = job.key.split("/")
+            reads = self.reads()
+            await reads.share_state(conn, job.project_id, uuid.UUID(automation_id))
+            entry = await store.lock_entry(
+                conn, job.project_id, uuid.UUID(automation_id), uuid.UUID(entry_id)
+            )
+            cursor = await self.wait_ended(conn, job, reads, entry)
+            if cursor is not None:
+                # Done first: the walk may drop the entry's pending timers (it ends), this one not among them.
+                await _finish(conn, job)
+                planned = await self.walker.walk(conn, reads, [cursor])
         await self.attempt(planned)
 
-    async def end_wait(
-        self, conn: asyncpg.Connection, job: Job, reads: EventReads, done: bool
-    ) -> list[Planned]:
-        """The entry whose wait ended walks on; the messages to attempt after the commit. The caller locked
-        the profile; ``done``: and marked the job done (a batch)."""
-        automation_id, entry_id, step_count = job.key.split("/")
+    async def wait_ended(
+        self, conn: asyncpg.Connection, job: Job, reads: EventReads, entry: store.Entry | None
+    ) -> Cursor | None:
+        """Where the entry whose wait ended walks on from; None when it has nothing to do. The caller
+        locked the profile, took the automation's share (``reads``), then locked the entry (None: it
+        left)."""
+        automation_id, _, step_count = job.key.split("/")
         current = await reads.share_state(conn, job.project_id, uuid.UUID(automation_id))
-        entry = await store.lock_entry(conn, job.project_id, uuid.UUID(automation_id), uuid.UUID(entry_id))
         if current is None or current[0] != "active" or not entry or entry.step_count != int(step_count):
             # Paused, archived, exited or erased since the claim: whoever did it dropped the timer (a
             # pause plans it again on activation); the loop's finish finds it gone.
-            return []
-        if not done:
-            # Done first: the walk may drop the entry's pending timers (it ends), this one not among them.
-            await _finish(conn, job)
+            return None
         graph = await self._graphs.get(conn, job.project_id, entry.automation_id, entry.version)
         step = graph.steps[entry.step_id]
         # A send step waits when the pressure rules delayed its message: it is taken again.
         resume = after_timer(step) if isinstance(step, WAIT_STEPS) else entry.step_id
-        return await self._walk(conn, job.project_id, graph, entry, resume)
+        return Cursor(job.project_id, graph, entry, resume)
+
+    async def enter(
+        self,
+        conn: asyncpg.Connection,
+        project_id: uuid.UUID,
+        automation_id: uuid.UUID,
+        version: int,
+        profile_id: uuid.UUID,
+        attributes: str,
+    ) -> list[Planned]:
+        """Enter the profile into the automation's ``version`` (its trigger matched), as its re-entry
+        policy, cap and entry filter allow, and take its first steps; the messages to attempt after the
+        commit. ``attributes``: what templates print as ``{{ event.x }}``, as JSON text. The caller holds
+        the profile's lock and the automation's shared lock (:func:`store.share_state`)."""
+        graph = await self._graphs.get(conn, project_id, automation_id, version)
+        wanted = Wanted(project_id, automation_id, version, graph, profile_id, attributes)
+        return await self.walker.admit(conn, self.reads(), [wanted])
 
     async def _exit(
         self,
@@ -167,6 +189,7 @@ class AutomationRunner:
     async def _resume(
         self,
         conn: asyncpg.Connection,
+        reads: EventReads,
         project_id: uuid.UUID,
         automation_id: uuid.UUID,
         profile_id: uuid.UUID,
@@ -184,156 +207,13 @@ class AutomationRunner:
                 continue
             await drop_pending(conn, project_id, WAIT, entry_prefix(entry))
             entry = await store.replace_event(conn, project_id, entry, attributes)
-            planned += await self._walk(conn, project_id, graph, entry, step.next)
+            planned += await self.walker.walk(conn, reads, [Cursor(project_id, graph, entry, step.next)])
         return planned
-
-    async def enter(
-        self,
-        conn: asyncpg.Connection,
-        project_id: uuid.UUID,
-        automation_id: uuid.UUID,
-        version: int,
-        profile_id: uuid.UUID,
-        attributes: str,
-    ) -> list[Planned]:
-        """Enter the profile into the automation's ``version`` (its trigger matched), as its re-entry
-        policy, cap and entry filter allow, and take its first steps; the messages to attempt after the
-        commit. ``attributes``: what templates print as ``{{ event.x }}``, as JSON text. The caller holds
-        the profile's lock and the automation's shared lock (:func:`store.share_state`)."""
-        graph = await self._graphs.get(conn, project_id, automation_id, version)
-        return await self._admit(conn, project_id, automation_id, version, graph, profile_id, attributes, ())
-
-    async def _admit(
-        self,
-        conn: asyncpg.Connection,
-        project_id: uuid.UUID,
-        automation_id: uuid.UUID,
-        version: int,
-        graph: Graph,
-        profile_id: uuid.UUID,
-        attributes: str,
-        redirected_from: tuple[uuid.UUID, ...],
-    ) -> list[Planned]:
-        """The profile enters if the re-entry policy, the cap and the entry filter let it, and walks."""
-        # Entries of one profile into one automation take turns (the re-entry policy reads the last one);
-        # with a cap, all entries into the automation do (the cap counts them).
-        await conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-            str(automation_id) if graph.max_inside else f"{automation_id}/{profile_id}",
-        )
-        if not await _may_reenter(conn, project_id, automation_id, profile_id, graph):
-            return []
-        if graph.max_inside and await store.count_inside(conn, project_id, automation_id) >= graph.max_inside:
-            return []
-        if graph.entry_filter is not None and not await profile_matches(
-            conn, project_id, profile_id, graph.entry_filter
-        ):
-            return []
-        entry = await store.insert_entry(
-            conn, project_id, automation_id, profile_id, version, graph.first_step, attributes
-        )
-        await publish_walk_event(
-            conn, project_id, _event(EventType.AUTOMATION_ENTERED, entry, event=graph.trigger_event)
-        )
-        return await self._walk(conn, project_id, graph, entry, graph.first_step, redirected_from)
-
-    async def _walk(
-        self,
-        conn: asyncpg.Connection,
-        project_id: uuid.UUID,
-        graph: Graph,
-        entry: Entry,
-        step_id: str,
-        redirected_from: tuple[uuid.UUID, ...] = (),
-    ) -> list[Planned]:
-        """Take the steps from ``step_id`` up to the next wait (its timer stored) or the end; a graph's
-        loops all wait (checked when saved), and a walk never redirects into an automation it left, so
-        this ends. ``redirected_from``: the automations this walk left by a redirect step."""
-        planned: list[Planned] = []
-        while True:
-            step = graph.steps[step_id]
-            if isinstance(step, End | Redirect):
-                entry = await store.move(conn, project_id, entry, step_id, None)
-                reason = "completed" if isinstance(step, End) else "redirected"
-                await exit_entry(conn, project_id, entry, reason)
-                if isinstance(step, Redirect):
-                    planned += await self._redirect(conn, project_id, entry, step, redirected_from)
-                return planned
-            if isinstance(step, WAIT_STEPS):
-                due = await self._waits.due(conn, project_id, entry.profile_id, step)
-                entry = await store.move(conn, project_id, entry, step_id, due)
-                await schedule_wait(conn, project_id, entry, due)
-                return planned
-            if not isinstance(step, Send):
-                step_id = await self._steps.take(conn, project_id, entry, step_id, step)
-                continue
-            message = await self._sender.plan(conn, project_id, entry, step_id, step)
-            if isinstance(message, Held) and message.until is not None:
-                entry = await store.move(conn, project_id, entry, step_id, message.until)
-                await schedule_wait(conn, project_id, entry, message.until)
-                return planned
-            if isinstance(message, Planned):
-                planned.append(message)
-            step_id = step.next
-
-    async def _redirect(
-        self,
-        conn: asyncpg.Connection,
-        project_id: uuid.UUID,
-        entry: Entry,
-        step: Redirect,
-        redirected_from: tuple[uuid.UUID, ...],
-    ) -> list[Planned]:
-        """The profile, out of ``entry``'s automation, enters the step's automation if it is active and
-        lets it in, with the entering event's properties; never one this walk left (a loop of redirects
-        would enter and leave for ever at once)."""
-        left = (*redirected_from, entry.automation_id)
-        if step.automation_id in left:
-            return []
-        current = await store.share_state(conn, project_id, step.automation_id)
-        if current is None or current[0] != "active":
-            return []
-        version = current[1]
-        graph = await self._graphs.get(conn, project_id, step.automation_id, version)
-        attributes = orjson.dumps(entry.event_attributes).decode()
-        return await self._admit(
-            conn, project_id, step.automation_id, version, graph, entry.profile_id, attributes, left
-        )
-
-
-async def _may_reenter(
-    conn: asyncpg.Connection,
-    project_id: uuid.UUID,
-    automation_id: uuid.UUID,
-    profile_id: uuid.UUID,
-    graph: Graph,
-) -> bool:
-    last = await store.last_entered(conn, project_id, automation_id, profile_id)
-    if last is None:
-        return True
-    entered_at, inside = last
-    if inside or graph.reentry is Reentry.ONCE:
-        return False
-    if graph.reentry is Reentry.ONCE_PER_PERIOD:
-        return datetime.now(UTC) - entered_at >= timedelta(seconds=graph.reentry_seconds)
-    return True
 
 
 async def _finish(conn: asyncpg.Connection, job: Job) -> None:
     if not await finish(conn, job):
         raise LeaseLost(f"{job.kind} {job.key}")
-
-
-def _event(kind: EventType, entry: Entry, **data: Any) -> OutgoingEvent:
-    body: Mapping[str, Any] = {
-        "automation_id": str(entry.automation_id),
-        "version": entry.version,
-        "entry_id": str(entry.entry_id),
-        "profile_id": str(entry.profile_id),
-        **data,
-    }
-    # Its own instant, not the transaction's: an entry and its exit in one step keep their order.
-    return OutgoingEvent(kind, dict(body), profile_id=entry.profile_id, occurred_at=datetime.now(UTC))
 
 
 def event_profile(job: Job) -> uuid.UUID:

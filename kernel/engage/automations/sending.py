@@ -7,9 +7,12 @@ has committed. So the step and its message are one: a crash before the commit le
 runs again), a crash after it leaves a message that a sender worker sends when its lease runs out, with
 the same id; a failed attempt is retried by the workers under the bulk sends' policy.
 
-A profile that opted out of marketing on the channel's consent scope, an address on the marketing
-suppression list, and a profile without an address on the channel get no message; nor does one the
-project's marketing pressure rules keep from it now (:mod:`kernel.engage.automations.pressure`).
+A profile its step's channels do not reach (:mod:`kernel.engage.automations.reach`) gets no message; nor
+does one the project's marketing pressure rules keep from it now (:mod:`kernel.engage.automations.pressure`).
+
+The send steps of a batch of walks are planned together, in a fixed number of statements: the profiles'
+reach (two per channel tried), their template variables, the pressure rules' judging, the messages and
+the facts, one statement each.
 """
 
 from __future__ import annotations
@@ -17,27 +20,31 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
 import asyncpg
 
-from kernel.channels import ChannelSpec, OutboundMessage, Reach
-from kernel.delivery.suppressions import blocked_addresses
+from kernel.channels import ChannelSpec, OutboundMessage
 from kernel.delivery.templates import TemplateError
 from kernel.delivery.transactional import TransactionalSender
 from kernel.delivery.translations import Translations, with_defaults
 from kernel.engage.automations import facts
-from kernel.engage.automations.facts import Fact
+from kernel.engage.automations.event_reads import EventReads
+from kernel.engage.automations.facts import Fact, StepFact
 from kernel.engage.automations.graph import Send, SendChoice
-from kernel.engage.automations.pressure import Held, hold
+from kernel.engage.automations.message_rows import MessageRow, insert_leased_together
+from kernel.engage.automations.pressure import Held, Judged, hold_together
+from kernel.engage.automations.reach import Reached, reached
 from kernel.engage.automations.store import Entry
 from kernel.engage.templates.sending import translations_of
 from kernel.engage.templates.store import TemplateStore
 from kernel.errors import NotFound
-from kernel.plugins import ChannelManager, UnknownChannel
+from kernel.plugins import ChannelManager
 from kernel.profiles.attributes import to_plain
-from kernel.profiles.variables import template_variables
-from kernel.projects import Projects
+from kernel.profiles.variables import template_variables_together
 
 log = logging.getLogger(__name__)
 
@@ -67,65 +74,137 @@ def joined(planned: list[Planned]) -> list[Planned]:
     return list(found.values())
 
 
+@dataclass(frozen=True, slots=True)
+class SendAt:
+    """An entry at a send step."""
+
+    project_id: uuid.UUID
+    entry: Entry
+    step_id: str
+    step: Send
+
+
+@dataclass(frozen=True, slots=True)
+class _Drafted:
+    at: SendAt
+    spec: ChannelSpec
+    messages: list[OutboundMessage]
+
+
 class StepSender:
     def __init__(
         self,
         channels: ChannelManager,
         transactional: TransactionalSender,
         templates: TemplateStore,
-        projects: Projects,
+        lease: timedelta,
     ) -> None:
+        """``lease``: how long a planned message stays its first attempt's (as a transactional message's)."""
         self._channels = channels
         self._transactional = transactional
         self._templates = templates
-        self._projects = projects
+        self._lease = lease
         self._translations: dict[tuple[uuid.UUID, str, int], Translations] = {}
 
-    async def plan(
+    async def plan_together(
+        self, conn: asyncpg.Connection, reads: EventReads, sends: Sequence[SendAt]
+    ) -> list[Planned | Held | None]:
+        """Store each step's message for its entry's profile, recorded as the step's: per step, Planned,
+        Held when the pressure rules keep it, None when the profile gets none (see the module)."""
+        results: list[Planned | Held | None] = [None] * len(sends)
+        for project_id in dict.fromkeys(send.project_id for send in sends):
+            indexes = [index for index, send in enumerate(sends) if send.project_id == project_id]
+            planned = await self._plan_project(conn, reads, project_id, [sends[index] for index in indexes])
+            for index, result in zip(indexes, planned, strict=True):
+                results[index] = result
+        return results
+
+    async def _plan_project(
+        self, conn: asyncpg.Connection, reads: EventReads, project_id: uuid.UUID, sends: Sequence[SendAt]
+    ) -> list[Planned | Held | None]:
+        """:meth:`plan_together` for the steps of one project (its language, rules and messages')."""
+        reach = await reached(
+            conn, self._channels, project_id, [(send.entry.profile_id, send.step) for send in sends]
+        )
+        if not any(reach):
+            return [None] * len(sends)
+        language = (await reads.project(conn, project_id)).default_language
+        variables = await template_variables_together(
+            conn,
+            project_id,
+            {send.entry.profile_id for send, found in zip(sends, reach, strict=True) if found},
+        )
+        drafts: list[_Drafted | None] = []
+        for send, found in zip(sends, reach, strict=True):
+            drafts.append(
+                None if found is None else await self._draft(project_id, language, send, found, variables)
+            )
+        drafted = [draft for draft in drafts if draft is not None]
+        held, found_facts = await hold_together(
+            conn,
+            project_id,
+            await reads.pressure(conn, project_id),
+            [
+                Judged(
+                    d.at.entry,
+                    d.at.step_id,
+                    d.messages[0].message_id,
+                    d.spec.name,
+                    d.messages[0].content.campaign,
+                )
+                for d in drafted
+            ],
+        )
+        verdicts = dict(zip(map(id, drafted), held, strict=True))
+        going = [d for d in drafted if verdicts[id(d)] is None]
+        await insert_leased_together(
+            conn,
+            project_id,
+            self._lease,
+            [MessageRow(d.at.entry.profile_id, d.spec, m) for d in going for m in d.messages],
+        )
+        found_facts += [
+            StepFact(project_id, d.at.entry, d.at.step_id, Fact.MESSAGE, uuid.UUID(m.message_id))
+            for d in going
+            for m in d.messages
+        ]
+        await facts.record_together(conn, found_facts)
+        return [
+            None if d is None else verdicts[id(d)] or Planned(project_id, d.spec, d.messages) for d in drafts
+        ]
+
+    async def _draft(
         self,
-        conn: asyncpg.Connection,
         project_id: uuid.UUID,
-        entry: Entry,
-        step_id: str,
-        step: Send,
-    ) -> Planned | Held | None:
-        """Store the step's message for the entry's profile, recorded as the step's; Held when the pressure
-        rules keep it, None when the profile gets none (see the module)."""
-        profile_id = entry.profile_id
-        reached = await self._first_reachable(conn, project_id, profile_id, step)
-        if reached is None:
-            return None
-        choice, spec, targets = reached
+        language: str,
+        send: SendAt,
+        reach: Reached,
+        variables: Mapping[uuid.UUID, Mapping[str, Any]],
+    ) -> _Drafted | None:
+        """The step's messages rendered; None when its template is gone or does not render."""
         try:
-            translations = await self._translations_of(conn, project_id, choice)
+            translations = await self._translations_of(project_id, language, reach.choice)
         except NotFound:
-            log.warning("automation send step skipped: template %s is gone", choice.template_id)
+            log.warning("automation send step skipped: template %s is gone", reach.choice.template_id)
             return None
-        variables = await template_variables(conn, project_id, profile_id)
-        language, _ = translations.chooser().choose(variables.get("language"))
-        variables.update(campaign={}, event=to_plain(entry.event_attributes))
+        profile_id = send.entry.profile_id
+        if profile_id not in variables:
+            raise NotFound("no profile matches this reference", "profile")
+        printed = dict(variables[profile_id])
+        chosen, _ = translations.chooser().choose(printed.get("language"))
+        printed.update(campaign={}, event=to_plain(send.entry.event_attributes))
         messages = []
-        for address, details in targets:
+        for address, details in reach.targets:
             # Each message prints its own id (`{{ message_id }}`): a push carries it for the app to report
             # its opening (MessageService.RecordMessageOpened).
-            variables["message_id"] = message_id = str(uuid.uuid4())
+            printed["message_id"] = message_id = str(uuid.uuid4())
             try:
-                content = translations.templates[language].render(
-                    with_defaults(variables, translations.defaults)
-                )
+                content = translations.templates[chosen].render(with_defaults(printed, translations.defaults))
             except TemplateError as error:
-                log.warning("automation send step on %s skipped: %s", spec.name, error)
+                log.warning("automation send step on %s skipped: %s", reach.spec.name, error)
                 return None
             messages.append(OutboundMessage(message_id, address, content, address_details=details))
-        label = messages[0].content.campaign
-        held = await hold(conn, project_id, entry, step_id, messages[0].message_id, spec.name, label)
-        if held is not None:
-            return held
-        await self._transactional.insert_leased(conn, project_id, spec, profile_id, messages)
-        await facts.record(
-            conn, project_id, entry, step_id, Fact.MESSAGE, [uuid.UUID(m.message_id) for m in messages]
-        )
-        return Planned(project_id, spec, messages)
+        return _Drafted(send, reach.spec, messages)
 
     async def attempt(self, planned: Planned) -> None:
         """The first attempt; a failure to reach the provider is the workers' to retry."""
@@ -136,57 +215,11 @@ class StepSender:
                 "automation send on %s: first attempt failed; a worker retries it", planned.spec.name
             )
 
-    async def _first_reachable(
-        self, conn: asyncpg.Connection, project_id: uuid.UUID, profile_id: uuid.UUID, step: Send
-    ) -> tuple[SendChoice, ChannelSpec, list[tuple[str, dict[str, str]]]] | None:
-        """The step's first channel (in its order) that reaches the profile, with its addresses there, as a
-        send's channel priority chooses; None when none does."""
-        for choice in step.choices:
-            try:
-                spec = self._channels.channel(choice.channel)
-            except UnknownChannel:
-                log.warning("automation send step on %s skipped: no such channel is loaded", choice.channel)
-                continue
-            targets = await self._targets(conn, project_id, profile_id, spec)
-            if targets:
-                return choice, spec, targets
-        return None
-
-    async def _targets(
-        self, conn: asyncpg.Connection, project_id: uuid.UUID, profile_id: uuid.UUID, spec: ChannelSpec
-    ) -> list[tuple[str, dict[str, str]]]:
-        """The addresses the channel reaches the profile at, if it may get marketing there."""
-        opted_out = await conn.fetchval(
-            """SELECT true FROM profile_subscriptions WHERE project_id = $1 AND profile_id = $2
-               AND channel = $3 AND purpose = 'marketing' AND topic = '' AND status = 'opted_out'""",
-            project_id,
-            profile_id,
-            spec.consent_scope,
-        )
-        if opted_out:
-            return []
-        kind = spec.capabilities.address_kind
-        rows = await conn.fetch(
-            """SELECT value, details FROM profile_addresses
-               WHERE project_id = $1 AND profile_id = $2 AND kind = $3 ORDER BY updated_at DESC, value""",
-            project_id,
-            profile_id,
-            kind,
-        )
-        targets = [(row["value"], row["details"]) for row in rows]
-        if self._channels.address_kind(spec).reach is Reach.NEWEST:
-            targets = targets[:1]
-        if not targets:
-            return []
-        blocked = await blocked_addresses(conn, project_id, [(kind, a) for a, _ in targets], marketing=True)
-        return [(a, d) for a, d in targets if (kind, a) not in blocked]
-
     async def _translations_of(
-        self, conn: asyncpg.Connection, project_id: uuid.UUID, choice: SendChoice
+        self, project_id: uuid.UUID, language: str, choice: SendChoice
     ) -> Translations:
         """The channel's template version, compiled once; with the project's default language of now (it
         may change, the version may not)."""
-        language = (await self._projects.get(project_id, conn)).default_language
         key = (project_id, choice.template_id, choice.template_version)
         found = self._translations.get(key)
         if found is None:

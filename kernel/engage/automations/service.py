@@ -16,10 +16,10 @@ import asyncpg
 from herald.v1 import automations_pb2 as pb
 from herald.v1 import messages_pb2
 from kernel.engage.automations import store
+from kernel.engage.automations.entry_timers import WAIT, automation_prefix, exit_entry, schedule_wait
 from kernel.engage.automations.graph import Graph, parse_graph
 from kernel.engage.automations.profile_watch import follow
 from kernel.engage.automations.references import check_references
-from kernel.engage.automations.runner import WAIT, automation_prefix, exit_entry, schedule_wait
 from kernel.engage.automations.store import AutomationRow
 from kernel.engage.automations.views import STATES, automation_of, definition_of, to_message
 from kernel.engage.automations.wait_kinds import awaited_events

@@ -268,31 +268,6 @@ async def lock_profiles(
     return {(row["project_id"], row["profile_id"]) for row in rows}
 
 
-async def insert_entry(
-    conn: asyncpg.Connection,
-    project_id: uuid.UUID,
-    automation_id: uuid.UUID,
-    profile_id: uuid.UUID,
-    version: int,
-    step_id: str,
-    event_attributes: str,
-) -> Entry:
-    record = await conn.fetchrow(
-        f"""INSERT INTO automation_entries
-                (project_id, automation_id, entry_id, profile_id, version, step_id, state, event_attributes)
-            VALUES ($1, $2, $3, $4, $5, $6, 'inside', $7::text::jsonb)
-            RETURNING {_ENTRY_COLUMNS}""",
-        project_id,
-        automation_id,
-        uuid.uuid4(),
-        profile_id,
-        version,
-        step_id,
-        event_attributes,
-    )
-    return Entry(*record)
-
-
 async def lock_entry(
     conn: asyncpg.Connection, project_id: uuid.UUID, automation_id: uuid.UUID, entry_id: uuid.UUID
 ) -> Entry | None:
@@ -306,23 +281,6 @@ async def lock_entry(
         entry_id,
     )
     return None if record is None else Entry(*record)
-
-
-async def move(
-    conn: asyncpg.Connection, project_id: uuid.UUID, entry: Entry, step_id: str, wait_until: datetime | None
-) -> Entry:
-    """The entry at ``step_id``, one step further; ``wait_until``: when its wait there ends."""
-    record = await conn.fetchrow(
-        f"""UPDATE automation_entries SET step_id = $4, step_count = step_count + 1, wait_until = $5
-            WHERE project_id = $1 AND automation_id = $2 AND entry_id = $3
-            RETURNING {_ENTRY_COLUMNS}""",
-        project_id,
-        entry.automation_id,
-        entry.entry_id,
-        step_id,
-        wait_until,
-    )
-    return Entry(*record)
 
 
 async def replace_event(
@@ -341,17 +299,6 @@ async def replace_event(
     return Entry(*record)
 
 
-async def leave(conn: asyncpg.Connection, project_id: uuid.UUID, entry: Entry, reason: str) -> None:
-    await conn.execute(
-        """UPDATE automation_entries SET state = 'left', exit_reason = $4, left_at = now(), wait_until = NULL
-           WHERE project_id = $1 AND automation_id = $2 AND entry_id = $3""",
-        project_id,
-        entry.automation_id,
-        entry.entry_id,
-        reason,
-    )
-
-
 async def inside_for_profile(
     conn: asyncpg.Connection, project_id: uuid.UUID, automation_id: uuid.UUID, profile_id: uuid.UUID
 ) -> list[Entry]:
@@ -365,21 +312,6 @@ async def inside_for_profile(
         profile_id,
     )
     return [Entry(*row) for row in rows]
-
-
-async def last_entered(
-    conn: asyncpg.Connection, project_id: uuid.UUID, automation_id: uuid.UUID, profile_id: uuid.UUID
-) -> tuple[datetime, bool] | None:
-    """When the profile last entered the automation, and whether it is still inside; None: never."""
-    row = await conn.fetchrow(
-        """SELECT entered_at, state = 'inside' FROM automation_entries
-           WHERE project_id = $1 AND profile_id = $2 AND automation_id = $3
-           ORDER BY entered_at DESC LIMIT 1""",
-        project_id,
-        profile_id,
-        automation_id,
-    )
-    return None if row is None else (row[0], row[1])
 
 
 async def count_inside(conn: asyncpg.Connection, project_id: uuid.UUID, automation_id: uuid.UUID) -> int:
@@ -427,4 +359,171 @@ async def hand_over(
         project_id,
         source,
         target,
+    )
+
+
+#: An (automation, profile) pair of a project, as the set-based statements take them.
+Pair = tuple[uuid.UUID, uuid.UUID, uuid.UUID]
+
+
+async def take_turns(conn: asyncpg.Connection, keys: Collection[str]) -> None:
+    """The transaction-scoped advisory locks named by ``keys`` (each as the runner names one entry's turn),
+    in one statement, in a fixed order (their hashes'): two batches of overlapping keys wait, never
+    deadlock."""
+    await conn.execute(
+        """SELECT pg_advisory_xact_lock(h)
+           FROM (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k ORDER BY h) AS s""",
+        list(keys),
+    )
+
+
+async def last_entered_together(
+    conn: asyncpg.Connection, pairs: Sequence[Pair]
+) -> list[tuple[datetime, bool] | None]:
+    """When each (project, automation, profile) triple's profile last entered the automation, and whether
+    it is still inside (None: never), in one statement, in their order."""
+    rows = await conn.fetch(
+        """SELECT last.entered_at, last.state = 'inside' AS inside
+           FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) WITH ORDINALITY AS w(project_id, automation_id,
+                                                                             profile_id, n)
+           LEFT JOIN LATERAL (
+               SELECT entered_at, state FROM automation_entries e
+               WHERE e.project_id = w.project_id AND e.profile_id = w.profile_id
+                 AND e.automation_id = w.automation_id
+               ORDER BY entered_at DESC LIMIT 1) AS last ON true
+           ORDER BY w.n""",
+        [pair[0] for pair in pairs],
+        [pair[1] for pair in pairs],
+        [pair[2] for pair in pairs],
+    )
+    return [None if row["entered_at"] is None else (row["entered_at"], row["inside"]) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """An entry to insert (:func:`insert_entries`)."""
+
+    project_id: uuid.UUID
+    automation_id: uuid.UUID
+    profile_id: uuid.UUID
+    version: int
+    step_id: str
+    #: The entering event's properties, stored attribute form, as JSON text.
+    event_attributes: str
+
+
+async def insert_entries(conn: asyncpg.Connection, new: Sequence[NewEntry]) -> list[Entry]:
+    """The entries, inside at their first step, in one statement; in ``new``'s order."""
+    if not new:
+        return []
+    entry_ids = [uuid.uuid4() for _ in new]
+    records = await conn.fetch(
+        f"""INSERT INTO automation_entries
+                (project_id, automation_id, entry_id, profile_id, version, step_id, state, event_attributes)
+            SELECT n.project_id, n.automation_id, n.entry_id, n.profile_id, n.version, n.step_id, 'inside',
+                   n.event_attributes::jsonb
+            FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::int[], $6::text[], $7::text[])
+                AS n(project_id, automation_id, entry_id, profile_id, version, step_id, event_attributes)
+            RETURNING {_ENTRY_COLUMNS}""",
+        [n.project_id for n in new],
+        [n.automation_id for n in new],
+        entry_ids,
+        [n.profile_id for n in new],
+        [n.version for n in new],
+        [n.step_id for n in new],
+        [n.event_attributes for n in new],
+    )
+    inserted = {record["entry_id"]: Entry(*record) for record in records}
+    return [inserted[entry_id] for entry_id in entry_ids]
+
+
+async def lock_entries(
+    conn: asyncpg.Connection, wanted: Sequence[Pair]
+) -> dict[tuple[uuid.UUID, uuid.UUID], Entry]:
+    """:func:`lock_entry` for several (project, automation, entry) triples in one statement, in key order;
+    those inside, by (project, entry id)."""
+    if not wanted:
+        return {}
+    rows = await conn.fetch(
+        f"""SELECT e.project_id, {", ".join(f"e.{c}" for c in _ENTRY_COLUMNS.split(", "))}
+            FROM automation_entries e
+            JOIN unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS w(project_id, automation_id, entry_id)
+              ON e.project_id = w.project_id AND e.automation_id = w.automation_id
+                 AND e.entry_id = w.entry_id
+            WHERE e.state = 'inside'
+            ORDER BY e.project_id, e.automation_id, e.entry_id
+            FOR UPDATE OF e""",
+        [triple[0] for triple in wanted],
+        [triple[1] for triple in wanted],
+        [triple[2] for triple in wanted],
+    )
+    return {(row[0], row["entry_id"]): Entry(*tuple(row)[1:]) for row in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """An entry moved on to ``step_id`` (:func:`move_together`); ``wait_until``: when its wait ends."""
+
+    project_id: uuid.UUID
+    entry: Entry
+    step_id: str
+    wait_until: datetime | None
+    #: Why the profile leaves there (an end or a redirect step: its last step), as :func:`leave_together`.
+    exit_reason: str | None = None
+
+    @property
+    def moved(self) -> Entry:
+        """The entry as the move leaves it."""
+        return Entry(
+            self.entry.automation_id,
+            self.entry.entry_id,
+            self.entry.profile_id,
+            self.entry.version,
+            self.step_id,
+            self.entry.step_count + 1,
+            self.wait_until,
+            self.entry.event_attributes,
+        )
+
+
+async def move_together(conn: asyncpg.Connection, moves: Sequence[Move]) -> None:
+    """The entries (locked by the caller) one step further, and those with an exit reason out, in one
+    statement (one row version each: a move, then a leave, would write two)."""
+    if not moves:
+        return
+    await conn.execute(
+        """UPDATE automation_entries e
+           SET step_id = m.step_id, step_count = e.step_count + 1, wait_until = m.wait_until,
+               state = CASE WHEN m.exit_reason IS NULL THEN e.state ELSE 'left' END,
+               exit_reason = coalesce(m.exit_reason, e.exit_reason),
+               left_at = CASE WHEN m.exit_reason IS NULL THEN e.left_at ELSE now() END
+           FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[], $6::text[])
+               AS m(project_id, automation_id, entry_id, step_id, wait_until, exit_reason)
+           WHERE e.project_id = m.project_id AND e.automation_id = m.automation_id
+             AND e.entry_id = m.entry_id""",
+        [m.project_id for m in moves],
+        [m.entry.automation_id for m in moves],
+        [m.entry.entry_id for m in moves],
+        [m.step_id for m in moves],
+        [m.wait_until for m in moves],
+        [m.exit_reason for m in moves],
+    )
+
+
+async def leave_together(
+    conn: asyncpg.Connection, leaving: Sequence[tuple[uuid.UUID, Entry]], reason: str
+) -> None:
+    """The (project, entry) pairs' profiles leave, in one statement, all for ``reason``."""
+    if not leaving:
+        return
+    await conn.execute(
+        """UPDATE automation_entries e
+           SET state = 'left', exit_reason = $4, left_at = now(), wait_until = NULL
+           FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS l(project_id, automation_id, entry_id)
+           WHERE e.project_id = l.project_id AND e.automation_id = l.automation_id
+             AND e.entry_id = l.entry_id""",
+        [project_id for project_id, _ in leaving],
+        [entry.automation_id for _, entry in leaving],
+        [entry.entry_id for _, entry in leaving],
+        reason,
     )

@@ -2,15 +2,16 @@
 (``automation.wait``): the claim's jobs of distinct profiles take effect in ONE transaction, and their
 messages go out together after its commit.
 
-Each job has exactly the effects it has alone (:meth:`AutomationRunner.follow` for an event: exits,
-awaited events, entries with their re-entry policy, cap and entry filter; :meth:`AutomationRunner.end_wait`
-for a wait; every step of the walks, pressure rules, facts, outgoing webhook events), with the same locks
-in the same order: the batch's profiles first, in one statement, then the automations' rows (shared, read
-once for the batch), then the entries. What is
-shared is what costs: one commit (its WAL flush) for the batch instead of one per event, the jobs marked
-done in one statement, the triggers and the automations' states read once, the webhook events queued in
-one statement (:mod:`kernel.engage.automations.outgoing`), and the messages attempted per project and
-channel in one transmission instead of one per step.
+Each job has exactly the effects it has alone, with the same locks in the same order: the batch's
+profiles first, in one statement, then the automations' rows (shared, read once for the batch), then the
+entries. The work is set-based, so that a batch costs a fixed number of statements rather than a dozen
+per job: the jobs marked done in one statement; the entries whose waits ended locked in one and walked
+together (:mod:`kernel.engage.automations.walking`); the events that only enter profiles admitted together
+(:mod:`kernel.engage.automations.admission`: the advisory locks, re-entry reads and entries in one statement
+each) and walked together, a profile's second automation after its first's walk (as alone); the webhook
+events queued in one statement (:mod:`kernel.engage.automations.outgoing`); one commit; then the messages
+attempted per project and channel in one transmission. An event that also exits or resumes entries (an
+exit event, an awaited event) takes its own walk (:meth:`AutomationRunner.follow`) in the same transaction.
 
 Anything failing rolls the whole batch back, and the scheduler then runs its events one by one
 (:mod:`kernel.scheduler.batches`): the one that fails stays pending, the others commit. A job whose
@@ -21,14 +22,18 @@ too, which finds it so.
 from __future__ import annotations
 
 import logging
+import uuid
 
 import asyncpg
 
 from kernel.engage.automations import store
+from kernel.engage.automations.admission import Wanted
+from kernel.engage.automations.entry_timers import WAIT
 from kernel.engage.automations.event_reads import EventReads
 from kernel.engage.automations.outgoing import held_together
-from kernel.engage.automations.runner import WAIT, AutomationRunner, event_profile
+from kernel.engage.automations.runner import AutomationRunner, event_profile
 from kernel.engage.automations.sending import Planned, joined
+from kernel.engage.automations.walking import Cursor
 from kernel.scheduler import Job, finish_together
 
 log = logging.getLogger(__name__)
@@ -42,7 +47,7 @@ class WalkBatch:
     async def __call__(self, jobs: list[Job]) -> list[Job]:
         """Run the jobs (of distinct profiles) together; those left to run one by one."""
         planned: list[Planned] = []
-        reads = EventReads()
+        reads = self._runner.reads()
         try:
             async with self._pool.acquire() as conn, conn.transaction():
                 done = await finish_together(conn, jobs)
@@ -50,14 +55,65 @@ class WalkBatch:
                 present = await store.lock_profiles(
                     conn, [(job.project_id, event_profile(job)) for job in mine]
                 )
+                events = [
+                    job
+                    for job in mine
+                    if job.kind != WAIT and (job.project_id, event_profile(job)) in present
+                ]
                 async with held_together(conn):
-                    for job in mine:
-                        if job.kind == WAIT:
-                            planned += await self._runner.end_wait(conn, job, reads, done=True)
-                        elif (job.project_id, event_profile(job)) in present:
-                            planned += await self._runner.follow(conn, job, reads)
+                    planned += await self._ends_of_waits(
+                        conn, reads, [job for job in mine if job.kind == WAIT]
+                    )
+                    planned += await self._events(conn, reads, events)
         except Exception:
             log.exception("a batch of %d automation jobs failed; they run one by one", len(jobs))
             return jobs
         await self._runner.attempt(joined(planned))
         return [job for job in jobs if job.job_id not in done]
+
+    async def _ends_of_waits(
+        self, conn: asyncpg.Connection, reads: EventReads, jobs: list[Job]
+    ) -> list[Planned]:
+        """The entries whose waits ended, locked in one statement once their automations' shares are
+        held, walk on together."""
+        keys = [(job, *job.key.split("/")) for job in jobs]
+        for job, automation_id, _, _ in keys:
+            await reads.share_state(conn, job.project_id, uuid.UUID(automation_id))
+        entries = await store.lock_entries(
+            conn,
+            [
+                (job.project_id, uuid.UUID(automation_id), uuid.UUID(entry_id))
+                for job, automation_id, entry_id, _ in keys
+            ],
+        )
+        cursors: list[Cursor] = []
+        for job, _, entry_id, _ in keys:
+            cursor = await self._runner.wait_ended(
+                conn, job, reads, entries.get((job.project_id, uuid.UUID(entry_id)))
+            )
+            if cursor is not None:
+                cursors.append(cursor)
+        return await self._runner.walker.walk(conn, reads, cursors)
+
+    async def _events(self, conn: asyncpg.Connection, reads: EventReads, jobs: list[Job]) -> list[Planned]:
+        """The events that only enter profiles are admitted and walked in waves: each job's first
+        automation entered, then each one's second, ...; the others each take their own walk."""
+        planned: list[Planned] = []
+        waves: list[list[Wanted]] = []
+        for job in jobs:
+            triggered = await self._runner.entering(conn, job, reads)
+            if triggered is None:
+                planned += await self._runner.follow(conn, job, reads)
+                continue
+            entered = 0
+            for automation_id, _ in triggered:
+                wanted = await self._runner.wanted(conn, job, reads, automation_id)
+                if wanted is None:
+                    continue
+                if entered == len(waves):
+                    waves.append([])
+                waves[entered].append(wanted)
+                entered += 1
+        for wave in waves:
+            planned += await self._runner.walker.admit(conn, reads, wave)
+        return planned

@@ -1,5 +1,5 @@
 """Every statement on ``marketing_touches``: the marketing messages each profile was given, taken when a
-batch's messages are judged, or an automation step's message (:func:`judge_one`).
+batch's messages are judged, or automation steps' messages (:func:`judge_together`).
 
 A batch is judged in one transaction that first takes the project's pressure lock, reads its profiles'
 touches, judges each message in order (one admitted earlier in the batch counts for the next), and
@@ -53,27 +53,32 @@ async def judge_batch(
         return await _judge(conn, project_id, rules, project_zone, candidates)
 
 
-async def judge_one(
+async def judge_together(
     conn: asyncpg.Connection,
     project_id: uuid.UUID,
     rules: PressureRules,
     project_zone: ZoneInfo,
-    candidate: Candidate,
-) -> tuple[datetime, Verdict]:
-    """A message judged, and counted if admitted, in the caller's transaction (an automation's walk).
+    candidates: Sequence[Candidate],
+) -> tuple[datetime, list[Verdict]]:
+    """Messages of automation steps judged, and counted if admitted, in the caller's transaction (a walk,
+    or a batch of walks).
 
-    The project's pressure lock is taken shared and the profile's own exclusively: walks of different
-    profiles judge side by side, two of one profile take turns, and a bulk batch (the project's lock
-    exclusively) waits for the walks judging under it and they for it, so bulk and automation messages
-    count together. Both are held until the caller's transaction ends, when its touch is visible."""
+    The project's pressure lock is taken shared and each profile's exclusively (in a fixed order, their
+    hashes': two batches of overlapping profiles wait, never deadlock): walks of different profiles judge
+    side by side, two of one profile take turns, and a bulk batch (the project's lock exclusively) waits
+    for the walks judging under it and they for it, so bulk and automation messages count together. All
+    are held until the caller's transaction ends, when its touches are visible."""
     await conn.execute(
-        """SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0)),
-                  pg_advisory_xact_lock(hashtextextended($1 || '/' || $2::uuid, 0))""",
-        _project_lock(project_id),
-        candidate.profile_id,
+        "SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))", _project_lock(project_id)
     )
-    now, (verdict,) = await _judge(conn, project_id, rules, project_zone, [candidate])
-    return now, verdict
+    await conn.execute(
+        """SELECT pg_advisory_xact_lock(h)
+           FROM (SELECT DISTINCT hashtextextended($1 || '/' || p::text, 0) AS h
+                 FROM unnest($2::uuid[]) AS p ORDER BY h) AS s""",
+        _project_lock(project_id),
+        [c.profile_id for c in candidates],
+    )
+    return await _judge(conn, project_id, rules, project_zone, candidates)
 
 
 def _project_lock(project_id: uuid.UUID) -> str:
