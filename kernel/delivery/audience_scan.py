@@ -7,11 +7,12 @@ primary keys that start with the profile, so each is one descent of an index per
 PostgreSQL takes for a slice: nested loops over send_audience's range; a merge over the key ranges is
 not what it chooses from a slice's estimates).
 
-An address reached through several profiles is sent once: each address is probed in the folded-address
-index, and only when another profile holds it (rare) are the holders judged as this one was; the one with
-the lowest profile id among those who may receive it is kept (``claim``): before it is sent, its claim is
-recorded (``send_address_claims``), so that a change in the profiles between two slices cannot make a
-second slice send it again. The others are counted as duplicates.
+An address reached through several profiles is sent once: an address its writers marked as shared
+(``profile_addresses.shared``, :mod:`kernel.profiles.shared_addresses`; rare) is probed in the
+folded-address index, and only when another profile holds it are the holders judged as this one was;
+the one with the lowest profile id among those who may receive it is kept (``claim``): before it is sent,
+its claim is recorded (``send_address_claims``), so that a change in the profiles between two slices
+cannot make a second slice send it again. The others are counted as duplicates.
 
 A message's id is derived from the send, its channel and folded address (computed by the kernel,
 :func:`kernel.delivery.send_ids.bulk_message_ids`), so a slice read again after a crash gives each message
@@ -95,8 +96,9 @@ _WINNER = f"""(SELECT o.profile_id FROM profile_addresses o
         AND {{listed}}
       ORDER BY o.profile_id, o.value LIMIT 1)"""
 # The send's channels are a CTE read once: joined as a function, the unnest ran again for every address. A
-# consented address is shared when a second row holds its folded form (the row itself is the first):
-# EXISTS over OFFSET 1 stops at that second entry of the index without an aggregate per row.
+# consented address marked as shared is shared when a second row still holds its folded form (the row
+# itself is the first): EXISTS over OFFSET 1 stops at that second entry of the index without an aggregate
+# per row; the unmarked ones (nearly all) are not probed.
 # Its winner and the hashes the suppression list is searched by are judged in one materialised step:
 # each step copies every row of the slice once more.
 _SCAN = f"""
@@ -106,7 +108,8 @@ channels AS MATERIALIZED (
         WITH ORDINALITY AS c(channel, kind, consent, all_devices, has_domain, ord)
 ),
 targets AS (
-    SELECT a.profile_id, c.ord::int - 1 AS ord, c.channel, a.kind, a.value, a.folded, a.details, c.consent,
+    SELECT a.profile_id, c.ord::int - 1 AS ord, c.channel, a.kind, a.value, a.folded, a.shared, a.details,
+           c.consent,
            c.has_domain, c.all_devices, h.custom_id, h.attributes,
            c.all_devices OR row_number() OVER (
                PARTITION BY a.profile_id, c.ord ORDER BY a.updated_at DESC, a.value) = 1 AS chosen
@@ -122,7 +125,7 @@ reached AS MATERIALIZED (
     WHERE t.chosen AND {_DOMAIN_OK.format(t="t")}
 ),
 judged AS MATERIALIZED (
-    SELECT t.*, CASE WHEN t.consented AND EXISTS (
+    SELECT t.*, CASE WHEN t.consented AND t.shared AND EXISTS (
                SELECT FROM profile_addresses o
                WHERE o.project_id = $1 AND o.kind = t.kind AND o.folded = t.folded OFFSET 1)
            THEN {_WINNER} END AS winner,

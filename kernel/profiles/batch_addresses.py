@@ -16,6 +16,7 @@ from kernel.errors import InvalidArgument
 from kernel.profiles.addresses import ParsedAddress
 from kernel.profiles.changes import ProfileChanges
 from kernel.profiles.locks import lock_identifiers
+from kernel.profiles.shared_addresses import lock_address_writers, mark_added
 from kernel.profiles.split_batch import SplitBatch
 
 
@@ -30,6 +31,14 @@ async def write_addresses(
     """Raises :class:`SplitBatch` when a profile would exceed ``max_addresses`` addresses of a kind.
 
     ``created``: the profiles created by this round, which held no address before it."""
+    # With each address its index in its request, to name the field of a profile over the limit.
+    added = [
+        (profile_id, index, address)
+        for changes, profile_id in zip(batch, profile_ids, strict=True)
+        for index, address in changes.add_addresses
+    ]
+    if added:  # before any address row is written (kernel.profiles.shared_addresses)
+        await lock_address_writers(conn, project_id)
     removed = [
         (profile_id, address.kind, address.value)
         for changes, profile_id in zip(batch, profile_ids, strict=True)
@@ -44,12 +53,6 @@ async def write_addresses(
             project_id,
             *_columns(removed, 3),
         )
-    # With each address its index in its request, to name the field of a profile over the limit.
-    added = [
-        (profile_id, index, address)
-        for changes, profile_id in zip(batch, profile_ids, strict=True)
-        for index, address in changes.add_addresses
-    ]
     if not added:
         return
     exclusive = [
@@ -78,6 +81,12 @@ async def write_addresses(
     )
     if over:
         _refuse_over_limit(added, {(row["profile_id"], row["kind"]) for row in over}, max_addresses)
+    await mark_added(
+        conn,
+        project_id,
+        [address.kind for _, _, address in added],
+        [address.value for _, _, address in added],
+    )
 
 
 # The addresses are inserted and each (profile, kind) they went to is counted in one statement: the count

@@ -1,0 +1,63 @@
+"""The ``shared`` marker of ``profile_addresses``: set on every row whose folded address another row holds.
+
+A bulk send's audience read (:mod:`kernel.delivery.audience_scan`) looks for the other holders of an
+address only on marked rows, so a row left unmarked while another holds its folded form would be sent
+twice. Every writer that adds a row (an upsert's additions, a merge's moves) therefore marks, after adding,
+each of its folded addresses that two rows now hold, and does so under the project's address-writers
+lock, taken before it writes any address row: a second writer of the same address then waits for the first
+one's commit, and its marking statement (a new snapshot) sees the first one's row. Removing rows never
+waits for it and never clears a mark: a row still marked after the other holders left costs the read one
+probe, which finds it alone.
+
+The lock is one per project: per-address advisory locks would take a slot of PostgreSQL's shared lock
+table for each address of an import's round. It serialises the address writes of one project's rounds
+across kernels (a kernel writes one round of a project at a time) from their first address statement to
+their commit, which follows soon after.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import asyncpg
+
+from kernel.profiles.identifier_keys import folded
+from kernel.profiles.locks import lock_identifiers
+
+_WRITERS_LOCK = ("address writers", "")
+
+# The folded addresses two rows hold now, marked on each of their rows not marked yet.
+_MARK = """
+WITH held AS ({held}),
+shared AS (
+    SELECT h.kind, h.folded FROM held h
+    WHERE EXISTS (SELECT FROM profile_addresses o
+                  WHERE o.project_id = $1 AND o.kind = h.kind AND o.folded = h.folded OFFSET 1))
+UPDATE profile_addresses a SET shared = true
+FROM shared s
+WHERE a.project_id = $1 AND a.kind = s.kind AND a.folded = s.folded AND NOT a.shared"""
+_MARK_ADDED = _MARK.format(
+    held=f"SELECT DISTINCT kind, {folded('value')} AS folded "
+    "FROM unnest($2::text[], $3::text[]) AS x(kind, value)"
+)
+_MARK_HELD = _MARK.format(
+    held="SELECT DISTINCT kind, folded FROM profile_addresses WHERE project_id = $1 AND profile_id = $2"
+)
+
+
+async def lock_address_writers(conn: asyncpg.Connection, project_id: uuid.UUID) -> None:
+    """Hold, until commit, the project's address-writers lock: before writing any address row."""
+    await lock_identifiers(conn, project_id, [_WRITERS_LOCK])
+
+
+async def mark_added(
+    conn: asyncpg.Connection, project_id: uuid.UUID, kinds: Sequence[str], values: Sequence[str]
+) -> None:
+    """Mark the holders of the addresses just added, those that another row also holds."""
+    await conn.execute(_MARK_ADDED, project_id, list(kinds), list(values))
+
+
+async def mark_held(conn: asyncpg.Connection, project_id: uuid.UUID, profile_id: uuid.UUID) -> None:
+    """Mark the holders of every address the profile holds, those that another row also holds."""
+    await conn.execute(_MARK_HELD, project_id, profile_id)
