@@ -99,8 +99,9 @@ _WINNER = f"""(SELECT o.profile_id FROM profile_addresses o
 # consented address marked as shared is shared when a second row still holds its folded form (the row
 # itself is the first): EXISTS over OFFSET 1 stops at that second entry of the index without an aggregate
 # per row; the unmarked ones (nearly all) are not probed.
-# Its winner and the hashes the suppression list is searched by are judged in one materialised step:
-# each step copies every row of the slice once more.
+# Its winner and the hashes the suppression list is searched by are judged in one materialised step (the
+# final select reads each twice), the only one: each such step copies every row of the slice once more.
+# The project's salt is a one-row CTE: joined to projects, its index was descended for every row.
 _SCAN = f"""
 WITH {{source}},
 channels AS MATERIALIZED (
@@ -117,7 +118,8 @@ targets AS (
     JOIN profile_addresses a ON a.project_id = $1 AND a.profile_id = h.profile_id
     JOIN channels c ON c.kind = a.kind
 ),
-reached AS MATERIALIZED (
+salt AS MATERIALIZED (SELECT suppression_salt FROM projects WHERE project_id = $1),
+reached AS (
     SELECT t.*, {_KEY} AS key, {_CONSENT_OK.format(status="s.status")} AS consented
     FROM targets t
     LEFT JOIN profile_subscriptions s ON s.project_id = $1 AND s.profile_id = t.profile_id
@@ -133,7 +135,7 @@ judged AS MATERIALIZED (
                 THEN {identifier_hash_sql("t.kind", "t.value")} END AS hash,
            CASE WHEN t.consented AND {_ANY_SUPPRESSED}
                 THEN {spelt_hash_sql("t.kind", "t.value")} END AS spelt
-    FROM reached t JOIN projects p ON p.project_id = $1
+    FROM reached t CROSS JOIN salt p
 )
 SELECT t.profile_id, t.ord, t.value, t.details, t.key, t.consented,
        t.winner IS NOT NULL AND t.winner <> t.profile_id AS duplicate,

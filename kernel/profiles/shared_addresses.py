@@ -12,7 +12,9 @@ probe, which finds it alone.
 The lock is one per project: per-address advisory locks would take a slot of PostgreSQL's shared lock
 table for each address of an import's round. It serialises the address writes of one project's rounds
 across kernels (a kernel writes one round of a project at a time) from their first address statement to
-their commit, which follows soon after.
+their commit, which follows soon after. A transaction may wait for it while holding profile rows (a
+merge holds both profiles; a write of several rounds holds the first rounds'): the rare deadlock this
+allows with a holder waiting for one of those rows is retried as any other (kernel.storage.deadlocks).
 """
 
 from __future__ import annotations
