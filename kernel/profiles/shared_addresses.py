@@ -20,7 +20,7 @@ allows with a holder waiting for one of those rows is retried as any other (kern
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import asyncpg
 
@@ -48,9 +48,12 @@ _MARK_HELD = _MARK.format(
 )
 
 
-async def lock_address_writers(conn: asyncpg.Connection, project_id: uuid.UUID) -> None:
-    """Hold, until commit, the project's address-writers lock: before writing any address row."""
-    await lock_identifiers(conn, project_id, [_WRITERS_LOCK])
+async def lock_address_writers(
+    conn: asyncpg.Connection, project_id: uuid.UUID, identifiers: Iterable[tuple[str, str]] = ()
+) -> None:
+    """Hold, until commit, the project's address-writers lock (take it before writing any address row),
+    and with it, in the same statement, the locks of ``identifiers`` (:func:`lock_identifiers`)."""
+    await lock_identifiers(conn, project_id, [_WRITERS_LOCK, *identifiers])
 
 
 async def mark_added(
