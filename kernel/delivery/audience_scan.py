@@ -40,14 +40,14 @@ _RANGE = "{t}.profile_id > $3 AND ($4::uuid IS NULL OR {t}.profile_id <= $4)"
 _TZ = "(p.attributes -> 'timezone' ->> 'v')"
 _ZONE_OK = (
     f"(cardinality($15::text[]) = 0 OR {_TZ} = any($15::text[])) "
-    f"AND NOT coalesce({_TZ}, '') = any($16::text[])"
+    f"AND (cardinality($16::text[]) = 0 OR NOT coalesce({_TZ}, '') = any($16::text[]))"
 )
 # An A/B test's part ($17: the seed, NULL for every profile; [$18, $19): the hash range).
 _SHARE = SHARE_SQL.format(seed="$17", profile="p.profile_id")
 _SHARE_OK = f"($17::text IS NULL OR ({_SHARE} >= $18::float8 AND {_SHARE} < $19::float8))"
 _AUDIENCE_OK = f"{_ZONE_OK} AND {_SHARE_OK}"
 #: The first parameter after the filters': the attributes the templates read.
-_FIRST_FREE = 20
+_FIRST_FREE = 21
 _SOURCES = {
     # $2, the send, keys the list only: typed here so that both sources take the same arguments.
     "all": f"""
@@ -105,12 +105,12 @@ _WINNER = f"""(SELECT o.profile_id FROM profile_addresses o
 _SCAN = f"""
 WITH {{source}},
 channels AS MATERIALIZED (
-    SELECT * FROM unnest($5::text[], $6::text[], $7::text[], $8::bool[], $13::bool[])
-        WITH ORDINALITY AS c(channel, kind, consent, all_devices, has_domain, ord)
+    SELECT * FROM unnest($5::text[], $6::text[], $7::text[], $8::bool[], $13::bool[], $20::bool[])
+        WITH ORDINALITY AS c(channel, kind, consent, all_devices, has_domain, carries_details, ord)
 ),
 targets AS (
-    SELECT a.profile_id, c.ord::int - 1 AS ord, c.channel, a.kind, a.value, a.folded, a.shared, a.details,
-           c.consent,
+    SELECT a.profile_id, c.ord::int - 1 AS ord, c.channel, a.kind, a.value, a.folded, a.shared,
+           CASE WHEN c.carries_details THEN a.details END AS details, c.consent,
            c.has_domain, c.all_devices, h.custom_id, h.attributes,
            c.all_devices OR row_number() OVER (
                PARTITION BY a.profile_id, c.ord ORDER BY a.updated_at DESC, a.value) = 1 AS chosen
@@ -155,6 +155,7 @@ class AudienceRow(NamedTuple):
     #: The channel's position in the send's channels.
     channel: int
     address: str
+    #: The address's details where its kind carries some (a web-push subscription's keys), else None.
     details: Any
     #: The folded address (kernel.profiles.identifier_keys): what dedup and claims compare.
     key: str
@@ -206,6 +207,7 @@ class AudienceScan:
             share.seed if share else None,
             share.lo if share else None,
             share.hi if share else None,
+            [kind.carries_details for kind in definition.kinds],
             *self.variables,
         )
         return [AudienceRow(*row[:9], (row[0], *row[9:])) for row in rows]
