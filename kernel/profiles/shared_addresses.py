@@ -29,7 +29,10 @@ from kernel.profiles.locks import lock_identifiers
 
 _WRITERS_LOCK = ("address writers", "")
 
-# The folded addresses two rows hold now, marked on each of their rows not marked yet.
+# The folded addresses two rows hold now, marked on each of their rows not marked yet. Each is probed in
+# the folded-address index on its own (the OFFSET 0 keeps the probe a subquery run per address, and the
+# rows are then updated by their ctid): a join of the shared addresses to the table could be planned as a
+# scan of all the project's addresses, and during an import the table's statistics are those of before.
 _MARK = """
 WITH held AS ({held}),
 shared AS (
@@ -37,8 +40,11 @@ shared AS (
     WHERE EXISTS (SELECT FROM profile_addresses o
                   WHERE o.project_id = $1 AND o.kind = h.kind AND o.folded = h.folded OFFSET 1))
 UPDATE profile_addresses a SET shared = true
-FROM shared s
-WHERE a.project_id = $1 AND a.kind = s.kind AND a.folded = s.folded AND NOT a.shared"""
+WHERE a.ctid = any(ARRAY(
+    SELECT r.ctid FROM shared s
+    CROSS JOIN LATERAL (SELECT o.ctid FROM profile_addresses o
+                        WHERE o.project_id = $1 AND o.kind = s.kind AND o.folded = s.folded
+                          AND NOT o.shared OFFSET 0) AS r))"""
 # In the column's collation, so that the folded-address index serves the comparison (folding is done in
 # "C": compared in it, the probe read the whole table for each address).
 _MARK_ADDED = _MARK.format(
@@ -71,9 +77,8 @@ async def mark_held(conn: asyncpg.Connection, project_id: uuid.UUID, profile_id:
 
 
 async def _mark(conn: asyncpg.Connection, statement: str, *args: object) -> None:
-    # Planned without sequential scans: during an import the table's statistics are those of before it
-    # (often empty), with which PostgreSQL read the whole table for each address probed instead of the
-    # folded-address index, a cost growing with the table.
+    # Planned without sequential scans, the probes included: with the statistics of before an import (an
+    # empty table), a scan of the table per address probed looks as cheap as the index.
     await conn.execute("SET LOCAL enable_seqscan = off")
     await conn.execute(statement, *args)
     await conn.execute("RESET enable_seqscan")
