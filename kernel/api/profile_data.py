@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 import grpc
@@ -106,7 +107,13 @@ class ProfileDataRpcs:
         self, request: pb.MergeProfilesRequest, context: grpc.aio.ServicerContext, caller: Caller
     ) -> pb.MergeProfilesResponse:
         follower = self.kernel.profile_triggers
-        async with self.kernel.db.pool.acquire() as conn, conn.transaction():
-            target, merge_id = await merge_profiles(conn, caller.project, request, follower)
+
+        async def attempt() -> tuple[uuid.UUID, uuid.UUID]:
+            async with self.kernel.db.pool.acquire() as conn, conn.transaction():
+                return await merge_profiles(conn, caller.project, request, follower)
+
+        # A merge waits for the project's address writers (kernel.profiles.shared_addresses) while holding
+        # both profiles: a write of several rounds holding that lock may then wait for one of them.
+        target, merge_id = await retry_deadlocks(attempt)
         follower.committed()
         return pb.MergeProfilesResponse(profile_id=str(target), merge_id=str(merge_id))

@@ -7,11 +7,12 @@ primary keys that start with the profile, so each is one descent of an index per
 PostgreSQL takes for a slice: nested loops over send_audience's range; a merge over the key ranges is
 not what it chooses from a slice's estimates).
 
-An address reached through several profiles is sent once: each address is probed in the folded-address
-index, and only when another profile holds it (rare) are the holders judged as this one was; the one with
-the lowest profile id among those who may receive it is kept (``claim``): before it is sent, its claim is
-recorded (``send_address_claims``), so that a change in the profiles between two slices cannot make a
-second slice send it again. The others are counted as duplicates.
+An address reached through several profiles is sent once: an address its writers marked as shared
+(``profile_addresses.shared``, :mod:`kernel.profiles.shared_addresses`; rare) is probed in the
+folded-address index, and only when another profile holds it are the holders judged as this one was;
+the one with the lowest profile id among those who may receive it is kept (``claim``): before it is sent,
+its claim is recorded (``send_address_claims``), so that a change in the profiles between two slices
+cannot make a second slice send it again. The others are counted as duplicates.
 
 A message's id is derived from the send, its channel and folded address (computed by the kernel,
 :func:`kernel.delivery.send_ids.bulk_message_ids`), so a slice read again after a crash gives each message
@@ -39,14 +40,14 @@ _RANGE = "{t}.profile_id > $3 AND ($4::uuid IS NULL OR {t}.profile_id <= $4)"
 _TZ = "(p.attributes -> 'timezone' ->> 'v')"
 _ZONE_OK = (
     f"(cardinality($15::text[]) = 0 OR {_TZ} = any($15::text[])) "
-    f"AND NOT coalesce({_TZ}, '') = any($16::text[])"
+    f"AND (cardinality($16::text[]) = 0 OR NOT coalesce({_TZ}, '') = any($16::text[]))"
 )
 # An A/B test's part ($17: the seed, NULL for every profile; [$18, $19): the hash range).
 _SHARE = SHARE_SQL.format(seed="$17", profile="p.profile_id")
 _SHARE_OK = f"($17::text IS NULL OR ({_SHARE} >= $18::float8 AND {_SHARE} < $19::float8))"
 _AUDIENCE_OK = f"{_ZONE_OK} AND {_SHARE_OK}"
 #: The first parameter after the filters': the attributes the templates read.
-_FIRST_FREE = 20
+_FIRST_FREE = 21
 _SOURCES = {
     # $2, the send, keys the list only: typed here so that both sources take the same arguments.
     "all": f"""
@@ -95,10 +96,12 @@ _WINNER = f"""(SELECT o.profile_id FROM profile_addresses o
         AND {{listed}}
       ORDER BY o.profile_id, o.value LIMIT 1)"""
 # The send's channels are a CTE read once: joined as a function, the unnest ran again for every address. A
-# consented address is shared when a second row holds its folded form (the row itself is the first):
-# EXISTS over OFFSET 1 stops at that second entry of the index without an aggregate per row.
-# Its winner and the hashes the suppression list is searched by are judged in one materialised step:
-# each step copies every row of the slice once more.
+# consented address marked as shared is shared when a second row still holds its folded form (the row
+# itself is the first): EXISTS over OFFSET 1 stops at that second entry of the index without an aggregate
+# per row; the unmarked ones (nearly all) are not probed.
+# Its winner and the hashes the suppression list is searched by are judged in one materialised step (the
+# final select reads each twice), the only one: each such step copies every row of the slice once more.
+# The project's salt is a one-row CTE: joined to projects, its index was descended for every row.
 # A channel that reaches one address per profile keeps its newest; when every channel reaches all of them
 # (push), the window and the sort it needs are left out of the statement.
 _CHOSEN = """c.all_devices OR row_number() OVER (
@@ -106,17 +109,19 @@ _CHOSEN = """c.all_devices OR row_number() OVER (
 _SCAN = f"""
 WITH {{source}},
 channels AS MATERIALIZED (
-    SELECT * FROM unnest($5::text[], $6::text[], $7::text[], $8::bool[], $13::bool[])
-        WITH ORDINALITY AS c(channel, kind, consent, all_devices, has_domain, ord)
+    SELECT * FROM unnest($5::text[], $6::text[], $7::text[], $8::bool[], $13::bool[], $20::bool[])
+        WITH ORDINALITY AS c(channel, kind, consent, all_devices, has_domain, carries_details, ord)
 ),
 targets AS (
-    SELECT a.profile_id, c.ord::int - 1 AS ord, c.channel, a.kind, a.value, a.folded, a.details, c.consent,
+    SELECT a.profile_id, c.ord::int - 1 AS ord, c.channel, a.kind, a.value, a.folded, a.shared,
+           CASE WHEN c.carries_details THEN a.details END AS details, c.consent,
            c.has_domain, c.all_devices, h.custom_id, h.attributes, {{chosen}} AS chosen
     FROM holders h
     JOIN profile_addresses a ON a.project_id = $1 AND a.profile_id = h.profile_id
     JOIN channels c ON c.kind = a.kind
 ),
-reached AS MATERIALIZED (
+salt AS MATERIALIZED (SELECT suppression_salt FROM projects WHERE project_id = $1),
+reached AS (
     SELECT t.*, {_KEY} AS key, {_CONSENT_OK.format(status="s.status")} AS consented
     FROM targets t
     LEFT JOIN profile_subscriptions s ON s.project_id = $1 AND s.profile_id = t.profile_id
@@ -124,7 +129,7 @@ reached AS MATERIALIZED (
     WHERE t.chosen AND {_DOMAIN_OK.format(t="t")}
 ),
 judged AS MATERIALIZED (
-    SELECT t.*, CASE WHEN t.consented AND EXISTS (
+    SELECT t.*, CASE WHEN t.consented AND t.shared AND EXISTS (
                SELECT FROM profile_addresses o
                WHERE o.project_id = $1 AND o.kind = t.kind AND o.folded = t.folded OFFSET 1)
            THEN {_WINNER} END AS winner,
@@ -132,7 +137,7 @@ judged AS MATERIALIZED (
                 THEN {identifier_hash_sql("t.kind", "t.value")} END AS hash,
            CASE WHEN t.consented AND {_ANY_SUPPRESSED}
                 THEN {spelt_hash_sql("t.kind", "t.value")} END AS spelt
-    FROM reached t JOIN projects p ON p.project_id = $1
+    FROM reached t CROSS JOIN salt p
 )
 SELECT t.profile_id, t.ord, t.value, t.details, t.key, t.consented,
        t.winner IS NOT NULL AND t.winner <> t.profile_id AS duplicate,
@@ -152,6 +157,7 @@ class AudienceRow(NamedTuple):
     #: The channel's position in the send's channels.
     channel: int
     address: str
+    #: The address's details where its kind carries some (a web-push subscription's keys), else None.
     details: Any
     #: The folded address (kernel.profiles.identifier_keys): what dedup and claims compare.
     key: str
@@ -206,6 +212,7 @@ class AudienceScan:
             share.seed if share else None,
             share.lo if share else None,
             share.hi if share else None,
+            [kind.carries_details for kind in definition.kinds],
             *self.variables,
         )
         return [AudienceRow(*row[:9], (row[0], *row[9:])) for row in rows]

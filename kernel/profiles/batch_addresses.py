@@ -15,7 +15,7 @@ import asyncpg
 from kernel.errors import InvalidArgument
 from kernel.profiles.addresses import ParsedAddress
 from kernel.profiles.changes import ProfileChanges
-from kernel.profiles.locks import lock_identifiers
+from kernel.profiles.shared_addresses import lock_address_writers, mark_added
 from kernel.profiles.split_batch import SplitBatch
 
 
@@ -30,6 +30,17 @@ async def write_addresses(
     """Raises :class:`SplitBatch` when a profile would exceed ``max_addresses`` addresses of a kind.
 
     ``created``: the profiles created by this round, which held no address before it."""
+    # With each address its index in its request, to name the field of a profile over the limit.
+    added = [
+        (profile_id, index, address)
+        for changes, profile_id in zip(batch, profile_ids, strict=True)
+        for index, address in changes.add_addresses
+    ]
+    exclusive = [
+        (profile_id, address.kind, address.value) for profile_id, _, address in added if address.exclusive
+    ]
+    if added:  # before any address row is written (kernel.profiles.shared_addresses)
+        await lock_address_writers(conn, project_id, [(kind, value) for _, kind, value in exclusive])
     removed = [
         (profile_id, address.kind, address.value)
         for changes, profile_id in zip(batch, profile_ids, strict=True)
@@ -44,20 +55,11 @@ async def write_addresses(
             project_id,
             *_columns(removed, 3),
         )
-    # With each address its index in its request, to name the field of a profile over the limit.
-    added = [
-        (profile_id, index, address)
-        for changes, profile_id in zip(batch, profile_ids, strict=True)
-        for index, address in changes.add_addresses
-    ]
     if not added:
         return
-    exclusive = [
-        (profile_id, address.kind, address.value) for profile_id, _, address in added if address.exclusive
-    ]
     if exclusive:
-        # A device token reaches one device, hence one person: it leaves whichever profile held it.
-        await lock_identifiers(conn, project_id, [(kind, value) for _, kind, value in exclusive])
+        # A device token reaches one device, hence one person: it leaves whichever profile held it (its
+        # lock, taken with the writers', serialises the transactions that add it).
         await conn.execute(
             """DELETE FROM profile_addresses a
                USING unnest($2::uuid[], $3::text[], $4::text[]) AS x(profile_id, kind, value)
@@ -78,6 +80,12 @@ async def write_addresses(
     )
     if over:
         _refuse_over_limit(added, {(row["profile_id"], row["kind"]) for row in over}, max_addresses)
+    await mark_added(
+        conn,
+        project_id,
+        [address.kind for _, _, address in added],
+        [address.value for _, _, address in added],
+    )
 
 
 # The addresses are inserted and each (profile, kind) they went to is counted in one statement: the count
