@@ -42,14 +42,16 @@ from tests.delivery.support import (
 @pytest.fixture
 def worker_env(database_url: str, data_dir: Path, sparkpost: Any) -> Iterator[dict[str, str]]:
     """The environment of a ``herald worker`` process: the test database and data folder (hence the same
-    credentials key), SparkPost pointed at the emulator, quick leases."""
+    credentials key), SparkPost pointed at the emulator, quick leases: long enough that a live worker on a
+    loaded machine keeps its slices (renewed every third of it), short enough that a killed one's are
+    taken over within seconds."""
     yield {
         **os.environ,
         "HERALD_DATABASE_URL": database_url,
         "HERALD_DATA_DIR": str(data_dir),
         "HERALD_CHANNEL_ENDPOINTS": orjson.dumps({EMAIL: sparkpost.endpoint}).decode(),
         "HERALD_METRICS_ADDRESS": "127.0.0.1:0",
-        "HERALD_LEASE_SECONDS": "2",
+        "HERALD_LEASE_SECONDS": "4",
         "HERALD_HEARTBEAT_SECONDS": "0.3",
         "HERALD_LOG_LEVEL": "WARNING",
         "HERALD_LOG_FORMAT": "text",
