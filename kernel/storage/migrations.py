@@ -2,7 +2,9 @@
 
 Files are ``migrations/NNNN_name.sql``, applied in order, each in its own transaction, and recorded in
 ``herald_migrations`` with a checksum: an edited, already-applied migration stops the start instead of
-silently diverging. An advisory lock makes concurrent starts of several kernels safe.
+silently diverging. An advisory lock makes concurrent starts of several kernels safe. A database that a
+newer Herald migrated stops the start of an older one: its writers would not keep what the newer schema
+relies on (e.g. the shared-address marks of migration 0049), so a deployment runs one version at a time.
 """
 
 from __future__ import annotations
@@ -60,8 +62,16 @@ async def apply_migrations(dsn: str) -> list[int]:
             applied = {
                 r["version"]: r["checksum"] for r in await conn.fetch("SELECT * FROM herald_migrations")
             }
+            known = load_migrations()
+            newer = sorted(set(applied) - {migration.version for migration in known})
+            if newer:
+                raise RuntimeError(
+                    f"the database has migration {newer[-1]:04d} applied, which this Herald does not have: "
+                    "a newer Herald upgraded it; run that version (stop every older kernel and worker "
+                    "before the first newer one starts)"
+                )
             done = []
-            for migration in load_migrations():
+            for migration in known:
                 if migration.version in applied:
                     if applied[migration.version] != migration.checksum:
                         raise RuntimeError(
