@@ -25,8 +25,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import cast
 
-from plugins.apns.h2hpack import Run
-from plugins.apns.h2wire import ErrorCode, H2Protocol, ProtocolError, Setting, Stream
+from plugins.apns.h2base import ErrorCode, ProtocolError, Run, Setting
+from plugins.apns.h2wire import H2Protocol, Stream
 
 Header = tuple[bytes, bytes]
 

@@ -25,8 +25,8 @@ import orjson
 from kernel.channels import FailureReason, MessageContent, OutboundMessage, Outcome, SendResult
 from plugins._http import fail, retry, retry_after
 from plugins.apns.config import HOSTS, ApnsConfig
+from plugins.apns.h2base import MAX_RUNS, Run
 from plugins.apns.h2client import H2ClientConnection, Header, Response, StreamFailed, Unprocessed, connect
-from plugins.apns.h2hpack import MAX_RUNS, Run
 from plugins.apns.payload import CANONICAL_UUID, Refusal, body_of, headers_key, headers_of
 from plugins.apns.token import ProviderToken
 

@@ -25,9 +25,7 @@ from kernel.channels import MessageContent, OutboundMessage, Outcome
 from plugins._tls import self_signed_tls
 from plugins.apns.config import ApnsConfig
 from plugins.apns.emulator import ApnsEmulator
-from plugins.apns.h2client import H2ClientConnection, Response, StreamFailed, Unprocessed, connect
-from plugins.apns.h2hpack import Decoder, Encoder, Header, HpackError, encode_integer
-from plugins.apns.h2wire import (
+from plugins.apns.h2base import (
     CONTINUATION,
     DATA,
     DISCARDED_MEMORY,
@@ -45,11 +43,14 @@ from plugins.apns.h2wire import (
     SETTINGS,
     WINDOW_UPDATE,
     ErrorCode,
-    H2Connection,
+    Header,
+    HpackError,
     ProtocolError,
     Setting,
-    Stream,
 )
+from plugins.apns.h2client import H2ClientConnection, Response, StreamFailed, Unprocessed, connect
+from plugins.apns.h2hpack import Decoder, Encoder, encode_integer
+from plugins.apns.h2wire import H2Connection, Stream
 from plugins.apns.sender import ApnsSender, _client_context
 from tests.plugins.test_apns import ALERT_BODY, emulator, request_headers
 
