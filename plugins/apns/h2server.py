@@ -16,8 +16,7 @@ import ssl
 from collections.abc import Callable
 from typing import cast
 
-from plugins.apns.h2base import ErrorCode, ProtocolError, Setting
-from plugins.apns.h2wire import H2Protocol, Stream
+from plugins.apns.h2wire import ErrorCode, H2Protocol, ProtocolError, Setting, Stream
 
 Header = tuple[bytes, bytes]
 _PSEUDO_HEADERS = frozenset({b":method", b":scheme", b":authority", b":path"})

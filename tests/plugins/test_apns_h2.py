@@ -25,7 +25,9 @@ from kernel.channels import MessageContent, OutboundMessage, Outcome
 from plugins._tls import self_signed_tls
 from plugins.apns.config import ApnsConfig
 from plugins.apns.emulator import ApnsEmulator
-from plugins.apns.h2base import (
+from plugins.apns.h2client import H2ClientConnection, Response, StreamFailed, Unprocessed, connect
+from plugins.apns.h2hpack import Decoder, Encoder, Header, HpackError, encode_integer
+from plugins.apns.h2wire import (
     CONTINUATION,
     DATA,
     DISCARDED_MEMORY,
@@ -43,14 +45,11 @@ from plugins.apns.h2base import (
     SETTINGS,
     WINDOW_UPDATE,
     ErrorCode,
-    Header,
-    HpackError,
+    H2Connection,
     ProtocolError,
     Setting,
+    Stream,
 )
-from plugins.apns.h2client import H2ClientConnection, Response, StreamFailed, Unprocessed, connect
-from plugins.apns.h2hpack import Decoder, Encoder, encode_integer
-from plugins.apns.h2wire import H2Connection, Stream
 from plugins.apns.sender import ApnsSender, _client_context
 from tests.plugins.test_apns import ALERT_BODY, emulator, request_headers
 
