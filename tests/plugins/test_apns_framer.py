@@ -25,8 +25,9 @@ from hypothesis import strategies as st
 
 from plugins.apns import _framer_py, framer
 from plugins.apns.h2hpack import Header, Run
-from plugins.apns.h2wire import H2Connection, Setting, Stream
+from plugins.apns.h2wire import Stream
 from sender_ext.core import NO_EXTENSIONS
+from tests.plugins.test_apns_h2 import Endpoint
 
 
 def compiled_framer() -> ModuleType:
@@ -112,29 +113,9 @@ def frames(data: bytes) -> list[Any]:
 # -- HTTP/2 ---------------------------------------------------------------------------------------
 
 
-class Client(H2Connection):
-    """A client connection whose hooks record what they are told."""
-
-    def __init__(self) -> None:
-        super().__init__(client=True, settings={Setting.ENABLE_PUSH: 0}, unindexed=[b":path", b"apns-id"])
-        self.events: list[tuple[Any, ...]] = []
-
-    def _on_headers(
-        self, stream_id: int, stream: Stream | None, headers: list[Header], end_stream: bool
-    ) -> None:
-        self.events.append(("headers", stream_id, headers, end_stream))
-
-    def _on_data(self, stream: Stream, data: bytes, end_stream: bool) -> None:
-        self.events.append(("data", stream.id, data, end_stream))
-
-    def _on_reset(self, stream: Stream, code: int) -> None:
-        self.events.append(("reset", stream.id, code))
-
-    def _on_goaway(self, last_stream_id: int, code: int, debug: bytes) -> None:
-        self.events.append(("goaway", last_stream_id, code, debug))
-
-    def _on_settings(self) -> None:
-        self.events.append(("settings",))
+def client() -> Endpoint:
+    """A client connection that sends ``:path`` and ``apns-id`` unindexed, as the sender's does."""
+    return Endpoint(client=True, unindexed=(b":path", b"apns-id"), enable_push=0)
 
 
 HEAD: Run = ((b":method", b"POST"), (b":scheme", b"https"), (b":authority", b"api.push.apple.com"))
@@ -174,7 +155,7 @@ def test_pushes_are_framed_alike_and_h2_reads_them(
         },
     )
     peer.initiate_connection()
-    clients = [(Client(), push) for push in (True, False)]
+    clients = [(client(), push) for push in (True, False)]
     server_preface = peer.data_to_send()
     sent: list[bytes] = []
     for client, push in clients:
