@@ -113,7 +113,7 @@ def frames(data: bytes) -> list[Any]:
 # -- HTTP/2 ---------------------------------------------------------------------------------------
 
 
-def client() -> Endpoint:
+def push_client() -> Endpoint:
     """A client connection that sends ``:path`` and ``apns-id`` unindexed, as the sender's does."""
     return Endpoint(client=True, unindexed=(b":path", b"apns-id"), enable_push=0)
 
@@ -155,7 +155,7 @@ def test_pushes_are_framed_alike_and_h2_reads_them(
         },
     )
     peer.initiate_connection()
-    clients = [(client(), push) for push in (True, False)]
+    clients = [(push_client(), push) for push in (True, False)]
     server_preface = peer.data_to_send()
     sent: list[bytes] = []
     for client, push in clients:
