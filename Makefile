@@ -14,7 +14,8 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
 
 # The editable install also compiles the Cython extensions in place: redo it when their sources change.
-$(VENV)/.installed: $(BIN)/python pyproject.toml setup.py sender_ext/_core.pyx kernel/profiles/_line_direct.py
+$(VENV)/.installed: $(BIN)/python pyproject.toml setup.py sender_ext/_core.pyx kernel/profiles/_line_direct.py \
+		plugins/apns/_framer.pyx
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
@@ -56,11 +57,12 @@ protos-release: $(BUF)
 # The first pass tests the sender core's and the import lines' two implementations side by side
 # (tests/sender and tests/test_import_lines.py fail, not skip, when the compiled one cannot be imported,
 # unless HERALD_NO_EXTENSIONS=1) and the rest on the compiled one; the second runs everything that goes
-# through the sender core (sending, bulk and transactional) and the import lines on the pure-Python
-# twins, as a machine without a C compiler would run it.
+# through the sender core (sending, bulk and transactional), the import lines and the APNs request framer
+# on the pure-Python twins, as a machine without a C compiler would run it.
 test: $(VENV)/.installed-test lint protos-check
 	$(BIN)/pytest
-	HERALD_NO_EXTENSIONS=1 $(BIN)/pytest -q tests/sender tests/delivery tests/test_transactional.py tests/test_import_lines.py
+	HERALD_NO_EXTENSIONS=1 $(BIN)/pytest -q tests/sender tests/delivery tests/test_transactional.py tests/test_import_lines.py \
+		tests/plugins/test_apns.py tests/plugins/test_apns_h2.py tests/plugins/test_apns_framer.py
 
 protos: $(VENV)/.installed-test
 	$(BIN)/python proto/generate.py

@@ -1,5 +1,6 @@
 """Build script: the packages (generated gRPC stubs live beside their protos) and the optional Cython
-extensions: the sender core, and the import lines' direct path (compiled from its Python source).
+extensions: the sender core, the import lines' direct path (compiled from its Python source) and the APNs
+request framer.
 
 The extensions are optional the way aiohttp's and multidict's are: when they cannot be compiled (no
 compiler, ``HERALD_NO_EXTENSIONS=1``), Herald installs anyway and runs the pure-Python twins.
@@ -50,6 +51,7 @@ def extensions() -> list[Extension]:
                 ["kernel/profiles/_line_direct_c.pyx"],
                 extra_compile_args=["-O3", "-ffp-contract=off"],
             ),
+            Extension("plugins.apns._framer", ["plugins/apns/_framer.pyx"], extra_compile_args=["-O3"]),
         ],
         compiler_directives={"language_level": "3", "boundscheck": False, "wraparound": False},
         annotate=os.environ.get("HERALD_CYTHON_ANNOTATE") == "1",

@@ -140,9 +140,7 @@ async def seed(kernel: Kernel, pushes: int) -> None:
 
 async def herald_end_to_end(endpoint: str, credentials: dict[str, str], pushes: int) -> dict[str, Any]:
     with herald_kernel(
-        channel_endpoints=json.dumps({CHANNEL: endpoint}),
-        metrics_address="127.0.0.1:0",
-        worker_batch_size="1000",
+        channel_endpoints=json.dumps({CHANNEL: endpoint}), metrics_address="127.0.0.1:0"
     ) as kernel:
         config = struct_pb2.Struct()
         config.update(credentials)

@@ -276,7 +276,7 @@ class Settings(BaseSettings):
         "(run `herald worker` processes instead); several kernels and workers share one database.",
     )
     worker_batch_size: int = Field(
-        1000,
+        2000,
         ge=1,
         le=100_000,
         description="Profiles in a slice of a bulk send (a worker's unit of work: its audience read in "

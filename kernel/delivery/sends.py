@@ -166,7 +166,10 @@ class Sends:
         return definition, audience_refs(request), selection
 
     async def get(self, project_id: uuid.UUID, send_id: str) -> pb.Send:
-        return await self._read(self._pool, project_id, send_id_of(send_id))
+        """The read's five statements on one pooled connection: each released to the pool is reset
+        (a round trip and four statements), and a caller watching a send calls this often."""
+        async with self._pool.acquire() as conn:
+            return await self._read(conn, project_id, send_id_of(send_id))
 
     async def pause(self, project_id: uuid.UUID, send_id: str) -> pb.Send:
         return await self._move(project_id, send_id, "paused", ("running",))

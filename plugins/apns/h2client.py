@@ -23,7 +23,7 @@ import asyncio
 import ssl
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from typing import cast
+from typing import NamedTuple, cast
 
 from plugins.apns.h2hpack import Run
 from plugins.apns.h2wire import ErrorCode, H2Protocol, ProtocolError, Setting, Stream
@@ -37,6 +37,17 @@ class StreamFailed(Exception):
 
 class Unprocessed(StreamFailed):
     """The server did not process the request; it can be sent again on another connection."""
+
+
+class Push(NamedTuple):
+    """A push's header fields, as :meth:`H2ClientConnection.request` takes them so that its frames can
+    be built in one piece (see ``H2Connection.send_push``): runs before and after ``:path``, then
+    ``apns-id`` (None: not sent)."""
+
+    head: Run
+    path: bytes
+    shared: Run
+    apns_id: bytes | None
 
 
 #: Called once per request with the caller's tag and the outcome.
@@ -74,7 +85,7 @@ class H2ClientConnection(H2Protocol):
         )
         self._own_limit = max_streams
         self._limit = 1  # until the server's SETTINGS arrive
-        self._queued: deque[tuple[Sequence[Header | Run], bytes, Callback, int]] = deque()
+        self._queued: deque[tuple[Sequence[Header | Run] | Push, bytes, Callback, int]] = deque()
         loop = asyncio.get_running_loop()
         self.ready: asyncio.Future[None] = loop.create_future()
         self.closed_future: asyncio.Future[None] = loop.create_future()
@@ -83,9 +94,12 @@ class H2ClientConnection(H2Protocol):
 
     # -- requests ---------------------------------------------------------------------------------
 
-    def request(self, headers: Sequence[Header | Run], body: bytes, callback: Callback, tag: int) -> None:
+    def request(
+        self, headers: Sequence[Header | Run] | Push, body: bytes, callback: Callback, tag: int
+    ) -> None:
         """Send a request (pseudo-headers first; the fields repeated by every request may come in runs,
-        see h2hpack); ``callback(tag, outcome)`` is called exactly once."""
+        see h2hpack; a :class:`Push` is sent the fastest way); ``callback(tag, outcome)`` is called
+        exactly once."""
         if not self.usable:
             callback(tag, Unprocessed("connection is closing"))
             return
@@ -95,12 +109,17 @@ class H2ClientConnection(H2Protocol):
         self._start(headers, body, callback, tag)
         self._schedule_flush()
 
-    def _start(self, headers: Sequence[Header | Run], body: bytes, callback: Callback, tag: int) -> None:
+    def _start(
+        self, headers: Sequence[Header | Run] | Push, body: bytes, callback: Callback, tag: int
+    ) -> None:
         request = Response(callback, tag)
         if not self.open_stream(request):
             # Stream ids are used up: this connection finishes what it has and a new one takes over.
             self._retire()
             callback(tag, Unprocessed("stream ids used up on this connection"))
+            return
+        if type(headers) is Push:
+            self.send_push(request, headers.head, headers.path, headers.shared, headers.apns_id, body)
             return
         self.send_headers(request, headers, not body)
         if body:

@@ -25,6 +25,8 @@ from hpack.exceptions import HPACKDecodingError
 from hpack.huffman_table import decode_huffman
 from hpack.table import HeaderTable
 
+from plugins.apns.framer import string_literal
+
 Header = tuple[bytes, bytes]
 #: Fields (one or more) that follow each other unchanged in many header lists: encoded as one piece
 #: (see Encoder.encode).
@@ -67,14 +69,6 @@ def encode_integer(value: int, prefix_bits: int, first: int) -> bytes:
     return bytes(out)
 
 
-def _string(value: bytes) -> bytes:
-    """A string literal, not Huffman-coded."""
-    length = len(value)
-    if length < 0x7F:
-        return bytes((length,)) + value
-    return encode_integer(length, 7, 0) + value
-
-
 class Encoder:
     """Encodes header lists for one connection's direction.
 
@@ -98,6 +92,8 @@ class Encoder:
         # id(run) -> the run (kept alive: its id stays its own) and its representation.
         self._runs: dict[int, tuple[Run, bytes]] = {}
         self._changes = 0  # how many times the table changed: a run encoded across a change is not cached
+        # (id(head), id(shared), with apns-id) -> the runs (kept alive) and request_pieces' answer.
+        self._pieces: dict[tuple[int, int, bool], tuple[Run, Run, tuple[bytes, bytes]]] = {}
 
     def set_table_limit(self, limit: int) -> None:
         """The peer's SETTINGS_HEADER_TABLE_SIZE: the table is kept at ``min(limit, 4096)``."""
@@ -135,13 +131,43 @@ class Encoder:
                 if prefix is None:
                     prefix = self._prefixes[name] = self._literal_prefix(name, 4, 0x00)
                 parts.append(prefix)
-                parts.append(_string(field[1]))
+                parts.append(string_literal(field[1]))
                 continue
             representation = cached.get(field)
             if representation is None:
                 representation = self._encode_field(field)
             parts.append(representation)
         return b"".join(parts)
+
+    def request_pieces(self, head: Run, shared: Run, with_id: bool) -> tuple[bytes, bytes] | None:
+        """What surrounds a push's ``:path`` and ``apns-id`` literals in the block ``encode`` would make
+        of ``(head, (":path", ...), shared[, ("apns-id", ...)])``: the bytes before the path's value and
+        those between it and the id's value. None until both runs and both names were encoded against
+        the table as it is (or while a table size update is due): then ``encode`` is needed."""
+        key = (id(head), id(shared), with_id)
+        known = self._pieces.get(key)
+        if known is not None and known[0] is head and known[1] is shared:
+            return known[2]
+        runs = self._runs
+        head_known = runs.get(id(head))
+        shared_known = runs.get(id(shared))
+        path_prefix = self._prefixes.get(b":path")
+        id_prefix = self._prefixes.get(b"apns-id") if with_id else b""
+        if (
+            self._smallest is not None
+            or head_known is None
+            or head_known[0] is not head
+            or shared_known is None
+            or shared_known[0] is not shared
+            or path_prefix is None
+            or id_prefix is None
+        ):
+            return None
+        pieces = (head_known[1] + path_prefix, shared_known[1] + id_prefix)
+        if len(self._pieces) >= MAX_RUNS:
+            self._pieces.clear()
+        self._pieces[key] = (head, shared, pieces)
+        return pieces
 
     def _encode_run(self, run: Run) -> bytes:
         changes = self._changes
@@ -161,8 +187,8 @@ class Encoder:
         name, value = field
         if len(name) + len(value) + ENTRY_OVERHEAD > self._max_size:
             # It would empty the table and not fit anyway: a literal without indexing.
-            return self._literal_prefix(name, 4, 0x00) + _string(value)
-        representation = self._literal_prefix(name, 6, 0x40) + _string(value)
+            return self._literal_prefix(name, 4, 0x00) + string_literal(value)
+        representation = self._literal_prefix(name, 6, 0x40) + string_literal(value)
         self._insert(field)
         return representation
 
@@ -171,7 +197,7 @@ class Encoder:
         index = _STATIC_NAMES.get(name) or self._dynamic_index(self._names.get(name))
         if index:
             return encode_integer(index, prefix_bits, first)
-        return bytes((first,)) + _string(name)
+        return bytes((first,)) + string_literal(name)
 
     def _dynamic_index(self, number: int | None) -> int:
         """The current index of the entry inserted as ``number``, 0 if it is gone."""
@@ -208,6 +234,7 @@ class Encoder:
         self._cached.clear()
         self._prefixes.clear()
         self._runs.clear()
+        self._pieces.clear()
 
 
 class Decoder:

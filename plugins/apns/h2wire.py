@@ -14,7 +14,8 @@ subclass through method calls instead of event objects:
 - flow control both ways: DATA is sent as far as the stream's and the connection's windows allow and
   the rest when WINDOW_UPDATE opens them; received DATA is consumed at once and the windows are
   reopened once half is used;
-- header blocks are coded by :mod:`plugins.apns.h2hpack`.
+- header blocks are coded by :mod:`plugins.apns.h2hpack`; a push's HEADERS and DATA are built in one
+  piece by :mod:`plugins.apns.framer` (compiled) whenever its block fits a frame and its body the windows.
 
 A connection error queues GOAWAY with its code and raises :class:`ProtocolError`; the caller sends what
 :meth:`H2Connection.data_to_send` returns and closes. A stream error resets the stream and reports it
@@ -31,6 +32,7 @@ import struct
 from collections.abc import Iterable, Mapping
 from enum import IntEnum
 
+from plugins.apns.framer import request_frames
 from plugins.apns.h2hpack import DEFAULT_TABLE_SIZE, Decoder, Encoder, Header, HpackError, Run
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -242,6 +244,33 @@ class H2Connection:
         stream.recv_window = self._recv_initial
         stream.remote_closed = remote_closed
         self.streams[stream_id] = stream
+
+    def send_push(
+        self, stream: Stream, head: Run, path: bytes, shared: Run, apns_id: bytes | None, body: bytes
+    ) -> None:
+        """A request whose header block is ``head``, its ``:path``, ``shared`` and its ``apns-id`` (if
+        any), with ``body`` ending the stream: sent as :meth:`send_headers` and :meth:`send_data` would
+        send it. Both frames are built in one piece (:mod:`plugins.apns.framer`) when the encoder has the
+        runs' representations for the table as it is, the block fits a frame and the body the windows."""
+        size = len(body)
+        if size and size <= stream.send_window and size <= self._send_window and size <= self._send_max_frame:
+            pieces = self._encoder.request_pieces(head, shared, apns_id is not None)
+            if pieces is not None:
+                frames = request_frames(
+                    stream.id, pieces[0], path, pieces[1], apns_id, body, self._send_max_frame
+                )
+                if frames is not None:
+                    self._out.append(frames)
+                    stream.send_window -= size
+                    self._send_window -= size
+                    self._ended_locally(stream)
+                    return
+        headers: list[Header | Run] = [head, (b":path", path), shared]
+        if apns_id is not None:
+            headers.append((b"apns-id", apns_id))
+        self.send_headers(stream, headers, not body)
+        if body:
+            self.send_data(stream, body)
 
     def send_headers(self, stream: Stream, headers: Iterable[Header | Run], end_stream: bool) -> None:
         """A header block (runs of fields as :meth:`~plugins.apns.h2hpack.Encoder.encode` takes them)."""

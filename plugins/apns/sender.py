@@ -25,7 +25,15 @@ import orjson
 from kernel.channels import FailureReason, MessageContent, OutboundMessage, Outcome, SendResult
 from plugins._http import fail, retry, retry_after
 from plugins.apns.config import HOSTS, ApnsConfig
-from plugins.apns.h2client import H2ClientConnection, Header, Response, StreamFailed, Unprocessed, connect
+from plugins.apns.h2client import (
+    H2ClientConnection,
+    Header,
+    Push,
+    Response,
+    StreamFailed,
+    Unprocessed,
+    connect,
+)
 from plugins.apns.h2hpack import MAX_RUNS, Run
 from plugins.apns.payload import CANONICAL_UUID, Refusal, body_of, headers_key, headers_of
 from plugins.apns.token import ProviderToken
@@ -58,11 +66,11 @@ _AUTHENTICATION_REASONS = frozenset(
 @dataclass(slots=True)
 class _Push:
     index: int
-    path: Header
+    path: bytes
     #: The apns-* headers of its content, one object for every push of the same headers_key.
     headers: tuple[Header, ...]
-    #: (apns-id,), or none for a message id that is not a UUID.
-    apns_id: tuple[Header, ...]
+    #: None for a message id that is not a UUID.
+    apns_id: bytes | None
     body: bytes
 
 
@@ -212,7 +220,7 @@ class ApnsSender:
             run = runs.get(id(push.headers))
             if run is None:
                 run = runs[id(push.headers)] = self._run(authorization, push.headers)
-            connection.request((head, push.path, run, *push.apns_id), push.body, answer, tag)
+            connection.request(Push(head, push.path, run, push.apns_id), push.body, answer, tag)
         try:
             await asyncio.wait_for(asyncio.shield(done), self._timeout)
         except TimeoutError:
@@ -272,23 +280,20 @@ def _complete(results: list[SendResult | None]) -> list[SendResult]:
     return results  # type: ignore[return-value]
 
 
-def _paths(messages: Sequence[OutboundMessage]) -> list[Header | None]:
+def _paths(messages: Sequence[OutboundMessage]) -> list[bytes | None]:
     """Each message's :path, None for an address that is not a hex device token."""
     tokens = _every_matching([message.address for message in messages], _HEX_TOKENS)
     if tokens is not None:
-        return [(b":path", b"/3/device/" + token) for token in tokens]
-    return [
-        (b":path", b"/3/device/" + m.address.encode()) if _HEX_TOKEN.fullmatch(m.address) else None
-        for m in messages
-    ]
+        return [b"/3/device/" + token for token in tokens]
+    return [b"/3/device/" + m.address.encode() if _HEX_TOKEN.fullmatch(m.address) else None for m in messages]
 
 
-def _apns_ids(messages: Sequence[OutboundMessage]) -> list[tuple[Header, ...]]:
-    """Each message's apns-id header, none for a message id that is not a UUID."""
+def _apns_ids(messages: Sequence[OutboundMessage]) -> list[bytes | None]:
+    """Each message's apns-id, None for a message id that is not a UUID."""
     ids = _every_matching([message.message_id for message in messages], _CANONICAL_UUIDS)
     if ids is not None:
-        return [((b"apns-id", apns_id),) for apns_id in ids]
-    return [((b"apns-id", apns_id),) if (apns_id := _canonical_uuid(m.message_id)) else () for m in messages]
+        return ids  # type: ignore[return-value]  # list is invariant
+    return [_canonical_uuid(m.message_id) or None for m in messages]
 
 
 def _every_matching(values: list[str], lines: re.Pattern[str]) -> list[bytes] | None:

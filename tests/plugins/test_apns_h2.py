@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 import h2.config
@@ -224,12 +224,19 @@ def test_a_field_larger_than_the_table_empties_it() -> None:
 class Endpoint(H2Connection):
     """The core with hooks that record what they are told, accepting every stream the peer opens."""
 
-    def __init__(self, *, client: bool, connection_window: int = 65_535, **settings: int) -> None:
+    def __init__(
+        self,
+        *,
+        client: bool,
+        connection_window: int = 65_535,
+        unindexed: Sequence[bytes] = (b":path",),
+        **settings: int,
+    ) -> None:
         super().__init__(
             client=client,
             settings={Setting[name.upper()]: value for name, value in settings.items()},
             connection_window=connection_window,
-            unindexed=[b":path"],
+            unindexed=unindexed,
         )
         self.events: list[tuple[Any, ...]] = []
 
