@@ -119,8 +119,13 @@ async def test_new_profiles_addresses_are_not_counted_against_the_limit_by_readi
     context, batch = new_people(server, project, "n", LOOKED_UP)
 
     async def write(conn: asyncpg.Connection) -> None:
-        async with conn.transaction():
+        # Rolled back, so that each statement replays as it ran: new profiles' rows are plain inserts.
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
             await upsert_batch(conn, context, batch)
+        finally:
+            await transaction.rollback()
 
     async with server.kernel.db.pool.acquire() as conn:
         plans = await _plans(conn, write)

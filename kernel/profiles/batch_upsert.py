@@ -160,7 +160,7 @@ async def _write_round(
             conn, context, [batch[index] for index in existing], [profile_ids[index] for index in existing]
         )
     await write_addresses(conn, context.project_id, batch, profile_ids, context.max_addresses, created)
-    await write_subscriptions(conn, context.project_id, batch, profile_ids)
+    await write_subscriptions(conn, context.project_id, batch, profile_ids, created)
     return [Applied(profile_id, profile_id in created) for profile_id in profile_ids]
 
 
