@@ -12,6 +12,8 @@ import os
 import time
 import uuid
 
+from asyncpg.pgproto.pgproto import UUID as DatabaseUUID
+
 _RANDOM_BYTES = 10
 _MILLISECONDS_MASK = (1 << 48) - 1
 #: The version and variant bits, laid over the 80 bits below the millisecond.
@@ -30,4 +32,6 @@ def new_profile_ids(count: int) -> list[uuid.UUID]:
     }
     while len(tails) < count:  # 74 random bits: a repeat within a batch is all but impossible
         tails.add(int.from_bytes(os.urandom(_RANDOM_BYTES)) & _RANDOM_MASK)
-    return [uuid.UUID(int=head | tail) for tail in sorted(tails)]
+    # asyncpg's own UUID (a uuid.UUID, the type it reads uuid columns as): made from 16 bytes in C, and
+    # sent as they are, where a uuid.UUID is built by checks in Python and encoded through its int.
+    return [DatabaseUUID((head | tail).to_bytes(16)) for tail in sorted(tails)]
