@@ -203,10 +203,8 @@ async def create_profiles(
     order and never deadlock."""
     unique = sorted(set(refs))
     initial = attributes or {}
-    profile_ids = new_profile_ids(len(unique))
     # The project's row is locked once for the statement (its deletion waits, then removes these
-    # profiles: migration 0053) instead of by a foreign key checked for each profile. Only the ids
-    # created come back: the kernel made them, and knows their references.
+    # profiles: migration 0053) instead of by a foreign key checked for each profile.
     rows = await conn.fetch(
         f"""WITH wanted AS (
                SELECT kind, value, attributes, profile_id
@@ -218,33 +216,32 @@ async def create_profiles(
                INSERT INTO profile_identities (project_id, kind, value, profile_id)
                SELECT $1, kind, value, profile_id FROM wanted
                ON CONFLICT DO NOTHING
-               RETURNING profile_id),
+               RETURNING kind, value, profile_id),
            inserted AS (
                INSERT INTO profiles (project_id, profile_id, custom_id, attributes)
-               SELECT $1, profile_id, CASE WHEN w.kind = 'custom' THEN w.value END, w.attributes
-               FROM claimed JOIN wanted w USING (profile_id)
+               SELECT $1, c.profile_id, CASE WHEN c.kind = 'custom' THEN c.value END, w.attributes
+               FROM claimed c JOIN wanted w USING (profile_id)
                RETURNING profile_id)
-           SELECT profile_id, {followed_sql("$1", EventType.PROFILE_CREATED)} AS followed FROM inserted""",
+           SELECT c.kind, c.value, c.profile_id, {followed_sql("$1", EventType.PROFILE_CREATED)} AS followed
+           FROM claimed c JOIN inserted USING (profile_id)""",
         project_id,
         [r.identity_kind for r in unique],
         [r.value for r in unique],
         [initial.get(r, {}) for r in unique],
-        profile_ids,
+        new_profile_ids(len(unique)),
     )
-    ref_of = dict(zip(profile_ids, unique, strict=True))
-    created = [row["profile_id"] for row in rows]
-    result.profiles.update((ref_of[profile_id], profile_id) for profile_id in created)
-    result.created.update(created)
+    _record(rows, result)
+    result.created.update(r["profile_id"] for r in rows)
     if rows and rows[0]["followed"]:
-        await publish(conn, project_id, [_created(profile_id, ref_of[profile_id]) for profile_id in created])
+        await publish(conn, project_id, [_created(r["profile_id"], r["kind"], r["value"]) for r in rows])
     # Identities another transaction claimed first are read back.
     taken = [r for r in unique if r not in result.profiles]
     if taken:
         await _lookup(conn, project_id, taken, result)
 
 
-def _created(profile_id: uuid.UUID, ref: Ref) -> OutgoingEvent:
-    data = {"profile_id": str(profile_id), ref.kind: ref.value}
+def _created(profile_id: uuid.UUID, kind: str, value: str) -> OutgoingEvent:
+    data = {"profile_id": str(profile_id), f"{kind}_id": value}
     return OutgoingEvent(EventType.PROFILE_CREATED, data, profile_id)
 
 
