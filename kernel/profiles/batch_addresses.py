@@ -67,16 +67,21 @@ async def write_addresses(
             project_id,
             *_columns(exclusive, 3),
         )
-    # A profile created by the round had no address: its own are all it holds, counted here, and none
-    # of them can be there already (a request's addresses are distinct), so they are simply inserted.
+    # A profile created by the round had no address: its own are all it holds, counted here (only a
+    # profile given more than the limit in all can exceed it), and none of them can be there already (a
+    # request's addresses are distinct), so they are simply inserted.
     fresh = [row for row in added if row[0] in created]
     earlier = [row for row in added if row[0] not in created]
     if fresh:
-        kinds = Counter((profile_id, address.kind) for profile_id, _, address in fresh)
-        if max(kinds.values()) > max_addresses:
-            _refuse_over_limit(
-                fresh, {key for key, count in kinds.items() if count > max_addresses}, max_addresses
-            )
+        kinds = Counter(
+            (profile_id, address.kind)
+            for changes, profile_id in zip(batch, profile_ids, strict=True)
+            if len(changes.add_addresses) > max_addresses and profile_id in created
+            for _, address in changes.add_addresses
+        )
+        over = {key for key, count in kinds.items() if count > max_addresses}
+        if over:
+            _refuse_over_limit(fresh, over, max_addresses)
         await conn.execute(_ADDED_ROWS, project_id, *_address_columns(fresh))
     if earlier:
         over = await conn.fetch(_ADD_CHECKING_LIMIT, project_id, *_address_columns(earlier), max_addresses)
