@@ -131,7 +131,7 @@ def herald_kernel(**settings: str) -> Iterator[Kernel]:
 def version7_id_sql(millis: str) -> str:
     """A version 7 UUID whose clock reads ``millis`` (an SQL bigint expression), then random bits.
 
-    Herald gives new profiles such ids (kernel.profiles.refs): seeded in creation order with them, the
+    Herald gives new profiles such ids (kernel.profiles.profile_ids): seeded in creation order with them, the
     profile tables lie in the order of their primary keys as they do in a real project filled over time."""
     clock = f"lpad(to_hex({millis}), 12, '0')"
     return (

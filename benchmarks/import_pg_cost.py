@@ -1,6 +1,6 @@
 """Where PostgreSQL's CPU goes when ``herald import`` stores new profiles: CPU time per profile by statement.
 
-    .venv/bin/python benchmarks/import_pg_cost.py [--profiles 20000] [--without-foreign-keys]
+    .venv/bin/python benchmarks/import_pg_cost.py [--profiles 20000]
 
 A fresh kernel (scratch data folder, embedded PostgreSQL) imports a generated file (benchmarks/
 profile_files.py) through the ``herald import`` command, with PostgreSQL logging every statement and the
@@ -9,11 +9,8 @@ the statement it ran for (parse, bind and execute apart: bind is where the array
 the parameters are read), and printed per profile imported, largest first. Logging each message costs
 some CPU of its own: compare the shares, and ``import_bench.py`` for totals.
 
-``--without-foreign-keys`` drops, in that scratch database only, the foreign keys left on the profile
-tables before importing (since migration 0029, only the one from ``profiles`` to ``projects``: the
-identities, addresses and consent are kept to their profiles by their writers): what the per-row checks
-of the foreign keys (each a query on the referenced row, which it locks) cost. The last line printed is
-the JSON summary.
+No foreign key is left on the profile tables (migrations 0029 and 0053: their writers keep the rows to
+their profiles and profiles to their project). The last line printed is the JSON summary.
 """
 
 from __future__ import annotations
@@ -32,7 +29,6 @@ import orjson
 from herald_process import Kernel, herald_kernel
 from profile_files import run_cli_import, write_profiles
 
-PROFILE_TABLES = ("profiles", "profile_identities", "profile_addresses", "profile_subscriptions")
 SHOWN = 12
 _STATS = re.compile(r"\[(\d+)\] LOG:  (PARSE|BIND|EXECUTE|QUERY) (?:MESSAGE )?STATISTICS")
 _USAGE = re.compile(r"([\d.]+) s user, ([\d.]+) s system")
@@ -41,15 +37,9 @@ _STATEMENT = re.compile(
 )
 
 
-async def prepare(kernel: Kernel, without_foreign_keys: bool) -> None:
+async def prepare(kernel: Kernel) -> None:
     conn = await asyncpg.connect(kernel.dsn)
     try:
-        if without_foreign_keys:
-            for table in PROFILE_TABLES:
-                for name in await conn.fetch(
-                    "SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'f'", table
-                ):
-                    await conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name[0]}"')
         for setting, value in (
             ("log_line_prefix", "'%m [%p] '"),
             ("log_min_duration_statement", "0"),
@@ -85,7 +75,6 @@ def cpu_by_statement(log: str) -> Counter[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profiles", type=int, default=20_000)
-    parser.add_argument("--without-foreign-keys", action="store_true")
     args = parser.parse_args()
     count = args.profiles
     folder = Path(tempfile.mkdtemp(prefix="herald-import-pg-cost-"))
@@ -93,21 +82,20 @@ def main() -> int:
         path = folder / "profiles.jsonl"
         write_profiles(path, count)
         with herald_kernel() as kernel:
-            asyncio.run(prepare(kernel, args.without_foreign_keys))
+            asyncio.run(prepare(kernel))
             run_cli_import(path, kernel.address, kernel.api_key)
             log = (kernel.data_dir / "postgres" / "log").read_text(errors="replace")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     cpu = cpu_by_statement(log)
     total = sum(cpu.values())
-    print(f"{count:,} new profiles, foreign keys {'dropped' if args.without_foreign_keys else 'kept'}:")
+    print(f"{count:,} new profiles:")
     print(f"PostgreSQL CPU logged: {total / count * 1e6:.1f} us per profile")
     for statement, seconds in cpu.most_common(SHOWN):
         print(f"{seconds / count * 1e6:7.1f} us  {statement}")
     summary = {
         "benchmark": "import_pg_cost",
         "profiles": count,
-        "foreign_keys": not args.without_foreign_keys,
         "postgres_us_per_profile": round(total / count * 1e6, 1),
         "by_statement_us_per_profile": {
             statement: round(seconds / count * 1e6, 1) for statement, seconds in cpu.most_common(SHOWN)

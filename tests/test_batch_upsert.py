@@ -196,6 +196,16 @@ def new_people(
     ]
 
 
+async def _addresses_per_customer(db: asyncpg.Pool, project: ProjectKey) -> dict[str, int]:
+    rows = await db.fetch(
+        """SELECT p.custom_id, count(*) AS n
+           FROM profiles p JOIN profile_addresses a USING (project_id, profile_id)
+           WHERE p.project_id = $1 GROUP BY p.custom_id""",
+        project.project_id,
+    )
+    return {row["custom_id"]: row["n"] for row in rows}
+
+
 async def test_a_batch_over_a_limit_in_the_database_is_stored_line_by_line(
     profiles, project: ProjectKey, server: RunningServer, db
 ) -> None:
@@ -213,13 +223,24 @@ async def test_a_batch_over_a_limit_in_the_database_is_stored_line_by_line(
 
     assert (reply.imported, reply.created, reply.rejected) == (3, 2, 1)
     assert [(r.index, r.field) for r in reply.rejections] == [(1, "add_addresses[0]")]
-    rows = await db.fetch(
-        """SELECT p.custom_id, count(*) AS n
-           FROM profiles p JOIN profile_addresses a USING (project_id, profile_id)
-           WHERE p.project_id = $1 GROUP BY p.custom_id""",
-        project.project_id,
-    )
-    assert {row["custom_id"]: row["n"] for row in rows} == {"full": limit, "before": 2, "after": 1}
+    assert await _addresses_per_customer(db, project) == {"full": limit, "before": 2, "after": 1}
+
+
+async def test_a_new_profile_over_the_address_limit_is_refused_and_the_rest_of_the_batch_stored(
+    profiles, project: ProjectKey, server: RunningServer, db
+) -> None:
+    limit = server.kernel.settings.max_addresses
+    batch = [
+        _with_emails("new", "new@example.org"),
+        _with_emails("crowded", *(f"c{i}@example.org" for i in range(limit + 1))),
+        _with_emails("full", *(f"f{i}@example.org" for i in range(limit))),
+    ]
+
+    reply = await profiles.ImportProfiles(stream(batch), metadata=project.auth)
+
+    assert (reply.imported, reply.created, reply.rejected) == (2, 2, 1)
+    assert [(r.index, r.field) for r in reply.rejections] == [(1, "add_addresses[0]")]
+    assert await _addresses_per_customer(db, project) == {"new": 1, "full": limit}
 
 
 async def test_refused_lines_are_reported_and_the_rest_of_the_batch_stored(

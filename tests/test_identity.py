@@ -243,6 +243,39 @@ async def test_identify_racing_upserts_of_the_same_ids(profiles, project: Projec
     assert (await row_counts(db, project.project_id))["profiles"] == 6
 
 
+async def test_a_profiles_custom_id_is_always_its_own_identity(profiles, project: ProjectKey, db) -> None:
+    """What keeps custom ids unique per project (no index on profiles.custom_id does): every writer sets a
+    profile's custom id only with the identity ('custom', value), unique by its key, pointing at it."""
+    await upsert(profiles, project, custom("u1"))
+    await upsert(profiles, project, anonymous("d2"))
+    await identify(profiles, project, "d2", "u2")  # the visitor's profile becomes the customer's
+    await upsert(profiles, project, custom("u3"))
+    await upsert(profiles, project, anonymous("d3"))
+    await merge(profiles, project, custom("u3"), anonymous("d3"))  # the target takes the custom id over
+    await upsert(profiles, project, custom("u4"))
+    await upsert(profiles, project, custom("u5"))
+    await merge(profiles, project, custom("u4"), custom("u5"))
+    await asyncio.gather(
+        identify(profiles, project, "d6", "u6"),
+        upsert(profiles, project, custom("u6")),
+        upsert(profiles, project, anonymous("d6")),
+    )
+    custom_ids = await db.fetch(
+        """SELECT p.custom_id, i.profile_id = p.profile_id AS own
+           FROM profiles p LEFT JOIN profile_identities i
+               ON i.project_id = p.project_id AND i.kind = 'custom' AND i.value = p.custom_id
+           WHERE p.project_id = $1 AND p.custom_id IS NOT NULL ORDER BY 1""",
+        project.project_id,
+    )
+    assert [(r["custom_id"], r["own"]) for r in custom_ids] == [
+        ("u1", True),
+        ("u2", True),
+        ("u3", True),
+        ("u5", True),
+        ("u6", True),
+    ]
+
+
 async def test_explicit_merge_of_two_customers(profiles, project: ProjectKey, db) -> None:
     old = await upsert(profiles, project, custom("ann-old"), attributes={"since": text("2019")})
     await identify(profiles, project, "ann-laptop", "ann-old")

@@ -14,14 +14,18 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 import asyncpg
+import pytest
 
 from herald.v1 import common_pb2, profiles_pb2
 from kernel.channels import FeedbackEvent, FeedbackKind
 from kernel.delivery.feedback import FeedbackProcessor
+from kernel.profiles.batch_upsert import upsert_batch
 from kernel.profiles.gdpr import erase_profiles
+from kernel.profiles.split_batch import SplitBatch, profile_gone
 from kernel.server import RunningServer
-from tests.conftest import SPARKPOST, ProjectKey
+from tests.conftest import SPARKPOST, ProjectKey, new_project
 from tests.profile_support import wait_for_lock_wait
+from tests.test_batch_upsert import new_people
 
 OWNED_TABLES = ("profile_identities", "profile_addresses", "profile_subscriptions")
 ANN = common_pb2.ProfileRef(custom_id="ann")
@@ -128,3 +132,34 @@ async def test_a_merge_leaves_no_row_of_the_source(profiles, project: ProjectKey
         "SELECT DISTINCT profile_id FROM profile_addresses WHERE project_id = $1", project.project_id
     )
     assert [r["profile_id"] for r in owners] == [uuid.UUID(target.profile_id)]
+
+
+async def test_deleting_a_project_deletes_its_profiles_and_their_rows(projects, profiles, db) -> None:
+    project = await new_project(projects)
+    await profiles.UpsertProfile(ann_with(EMAIL), metadata=project.auth)
+    await db.execute("DELETE FROM projects WHERE project_id = $1", project.project_id)
+    for table in ("profiles", *OWNED_TABLES):
+        stored = f"SELECT count(*) FROM {table} WHERE project_id = $1"
+        assert await db.fetchval(stored, project.project_id) == 0, table
+
+
+async def test_a_profile_created_racing_its_projects_deletion_is_not_stored(
+    projects, server: RunningServer, db
+) -> None:
+    project = await new_project(projects)
+    context, batch = new_people(server, project, "late", 3)
+
+    async def create() -> None:
+        async with db.acquire() as conn, conn.transaction():
+            await upsert_batch(conn, context, batch)
+
+    async with db.acquire() as deleter, deleter.transaction():
+        await deleter.execute("DELETE FROM projects WHERE project_id = $1", project.project_id)
+        racing = asyncio.ensure_future(create())
+        await wait_for_lock_wait(db, "INSERT INTO profile_identities")
+    with pytest.raises(SplitBatch) as gone:
+        await racing
+    assert str(gone.value.error) == str(profile_gone())
+    for table in ("profiles", *OWNED_TABLES):
+        stored = f"SELECT count(*) FROM {table} WHERE project_id = $1"
+        assert await db.fetchval(stored, project.project_id) == 0, table

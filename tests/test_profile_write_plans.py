@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 
 from herald.v1 import common_pb2, profiles_pb2
-from kernel.profiles.batch_upsert import upsert_batch
+from kernel.profiles.batch_upsert import Applied, upsert_batch
 from kernel.profiles.refs import Ref, resolve_checking_suppression
 from kernel.server import RunningServer
 from tests.conftest import ProjectKey
@@ -124,8 +124,13 @@ async def test_new_profiles_addresses_are_not_counted_against_the_limit_by_readi
     context, batch = new_people(server, project, "n", LOOKED_UP)
 
     async def write(conn: asyncpg.Connection) -> None:
-        async with conn.transaction():
+        # Rolled back, so that each statement replays as it ran: new profiles' rows are plain inserts.
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
             await upsert_batch(conn, context, batch)
+        finally:
+            await transaction.rollback()
 
     async with server.kernel.db.pool.acquire() as conn:
         plans = await _plans(conn, write)
@@ -148,3 +153,18 @@ async def test_new_profile_ids_follow_the_clock(profiles, project: ProjectKey) -
     assert [profile_id.version for profile_id in created] == [7, 7, 7]
     milliseconds = [profile_id.int >> 80 for profile_id in created]
     assert before <= milliseconds[0] <= milliseconds[1] <= milliseconds[2] <= after
+
+
+async def test_a_batchs_new_profile_ids_ascend_in_the_order_their_identities_are_claimed(
+    project: ProjectKey, server: RunningServer
+) -> None:
+    context, batch = new_people(server, project, "order", LOOKED_UP)
+
+    async with server.kernel.db.pool.acquire() as conn, conn.transaction():
+        outcomes = await upsert_batch(conn, context, batch)
+
+    # Identities are claimed in (kind, value) order: the profiles' rows are appended in that order.
+    assert all(isinstance(outcome, Applied) and outcome.created for outcome in outcomes)
+    claimed = sorted(zip([changes.ref.value for changes in batch], outcomes, strict=True))
+    ids = [outcome.profile_id for _, outcome in claimed if isinstance(outcome, Applied)]
+    assert ids == sorted(set(ids))

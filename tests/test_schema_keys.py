@@ -32,7 +32,8 @@ GLOBAL_TABLES: dict[str, GlobalTable] = {
     ),
     "projects": GlobalTable(
         "reference",
-        "the tenants themselves: every project-scoped table references its row by foreign key",
+        "the tenants themselves: project-scoped tables reference its row by foreign key, and statements on "
+        "project data join it",
     ),
     "api_keys": GlobalTable(
         "reference",

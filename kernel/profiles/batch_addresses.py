@@ -8,6 +8,7 @@ exclusive addresses taken from any other profile, then its additions, then the p
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Collection, Sequence
 
 import asyncpg
@@ -68,18 +69,26 @@ async def write_addresses(
             project_id,
             *_columns(exclusive, 3),
         )
-    over = await conn.fetch(
-        _ADD_CHECKING_LIMIT,
-        project_id,
-        [profile_id for profile_id, _, _ in added],
-        [address.kind for _, _, address in added],
-        [address.value for _, _, address in added],
-        [dict(address.details) for _, _, address in added],
-        max_addresses,
-        list(created),
-    )
-    if over:
-        _refuse_over_limit(added, {(row["profile_id"], row["kind"]) for row in over}, max_addresses)
+    # A profile created by the round had no address: its own are all it holds, counted here (only a
+    # profile given more than the limit in all can exceed it), and none of them can be there already (a
+    # request's addresses are distinct), so they are simply inserted.
+    fresh = [row for row in added if row[0] in created]
+    earlier = [row for row in added if row[0] not in created]
+    if fresh:
+        kinds = Counter(
+            (profile_id, address.kind)
+            for changes, profile_id in zip(batch, profile_ids, strict=True)
+            if len(changes.add_addresses) > max_addresses and profile_id in created
+            for _, address in changes.add_addresses
+        )
+        over = {key for key, count in kinds.items() if count > max_addresses}
+        if over:
+            _refuse_over_limit(fresh, over, max_addresses)
+        await conn.execute(_ADDED_ROWS, project_id, *_address_columns(fresh))
+    if earlier:
+        over = await conn.fetch(_ADD_CHECKING_LIMIT, project_id, *_address_columns(earlier), max_addresses)
+        if over:
+            _refuse_over_limit(earlier, {(row["profile_id"], row["kind"]) for row in over}, max_addresses)
     await mark_added(
         conn,
         project_id,
@@ -88,28 +97,37 @@ async def write_addresses(
     )
 
 
+def _address_columns(added: list[tuple[uuid.UUID, int, ParsedAddress]]) -> list[list[object]]:
+    return [
+        [profile_id for profile_id, _, _ in added],
+        [address.kind for _, _, address in added],
+        [address.value for _, _, address in added],
+        [dict(address.details) for _, _, address in added],
+    ]
+
+
+_ADDED_ROWS = """INSERT INTO profile_addresses (project_id, profile_id, kind, value, details)
+    SELECT $1, profile_id, kind, value, details
+    FROM unnest($2::uuid[], $3::text[], $4::text[], $5::jsonb[]) AS x(profile_id, kind, value, details)
+    ORDER BY profile_id, kind, value"""
+
 # The addresses are inserted and each (profile, kind) they went to is counted in one statement: the count
 # reads the statement's snapshot, which holds the rows of before it (this transaction's removals and
 # take-overs included) but not the ones it inserts, so those are added as counted by RETURNING (an
-# address that was there already comes back updated, its xmax set). A profile created by the round ($7)
-# had none before: it is not read, which is most of an import's profiles. Each profile's addresses are read
+# address that was there already comes back updated, its xmax set). Each profile's addresses are read
 # through the primary key (project, profile, ...): the kind is compared in a way no index serves, because
 # with statistics from before an import PostgreSQL chose the index on (project, kind, value) instead, and
 # read every address of that kind in the project for each profile.
-_ADD_CHECKING_LIMIT = """
+_ADD_CHECKING_LIMIT = f"""
 WITH added AS (
-    INSERT INTO profile_addresses (project_id, profile_id, kind, value, details)
-    SELECT $1, profile_id, kind, value, details
-    FROM unnest($2::uuid[], $3::text[], $4::text[], $5::jsonb[]) AS x(profile_id, kind, value, details)
-    ORDER BY profile_id, kind, value
+    {_ADDED_ROWS}
     ON CONFLICT (project_id, profile_id, kind, value)
     DO UPDATE SET details = EXCLUDED.details, updated_at = now()
     RETURNING profile_id, kind, xmax = 0 AS inserted),
 kinds AS (SELECT profile_id, kind, count(*) FILTER (WHERE inserted) AS inserted FROM added GROUP BY 1, 2)
-SELECT k.profile_id, k.kind FROM kinds k LEFT JOIN unnest($7::uuid[]) AS c(profile_id) USING (profile_id)
-WHERE k.inserted + CASE WHEN c.profile_id IS NOT NULL THEN 0 ELSE
-          (SELECT count(*) FROM profile_addresses a
-           WHERE a.project_id = $1 AND a.profile_id = k.profile_id AND a.kind || '' = k.kind) END > $6"""
+SELECT k.profile_id, k.kind FROM kinds k
+WHERE k.inserted + (SELECT count(*) FROM profile_addresses a
+                    WHERE a.project_id = $1 AND a.profile_id = k.profile_id AND a.kind || '' = k.kind) > $6"""
 
 
 def _refuse_over_limit(
@@ -132,26 +150,36 @@ async def write_subscriptions(
     project_id: uuid.UUID,
     batch: Sequence[ProfileChanges],
     profile_ids: Sequence[uuid.UUID],
+    created: Collection[uuid.UUID],
 ) -> None:
-    """Each consent change with its profile's observed time as the change's time."""
+    """Each consent change with its profile's observed time as the change's time.
+
+    ``created``: the profiles created by this round, which held no consent before it and whose changes
+    are one per scope, so they are simply inserted."""
     rows = [
         (profile_id, change.channel, change.purpose, change.topic, change.status, changes.observed_at)
         for changes, profile_id in zip(batch, profile_ids, strict=True)
         for change in changes.subscriptions
     ]
-    if not rows:
-        return
-    await conn.execute(
-        """INSERT INTO profile_subscriptions
-               (project_id, profile_id, channel, purpose, topic, status, updated_at)
-           SELECT $1, profile_id, channel, purpose, topic, status, updated_at
-           FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
-               AS x(profile_id, channel, purpose, topic, status, updated_at)
-           ON CONFLICT (project_id, profile_id, channel, purpose, topic)
-           DO UPDATE SET status = EXCLUDED.status, updated_at = EXCLUDED.updated_at""",
-        project_id,
-        *_columns(rows, 6),
-    )
+    fresh = [row for row in rows if row[0] in created]
+    if fresh:
+        await conn.execute(_CONSENT_ROWS, project_id, *_columns(fresh, 6))
+    if len(fresh) < len(rows):
+        earlier = [row for row in rows if row[0] not in created]
+        await conn.execute(
+            f"""{_CONSENT_ROWS}
+                ON CONFLICT (project_id, profile_id, channel, purpose, topic)
+                DO UPDATE SET status = EXCLUDED.status, updated_at = EXCLUDED.updated_at""",
+            project_id,
+            *_columns(earlier, 6),
+        )
+
+
+_CONSENT_ROWS = """INSERT INTO profile_subscriptions
+        (project_id, profile_id, channel, purpose, topic, status, updated_at)
+    SELECT $1, profile_id, channel, purpose, topic, status, updated_at
+    FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
+        AS x(profile_id, channel, purpose, topic, status, updated_at)"""
 
 
 def _columns(rows: Sequence[tuple[object, ...]], width: int) -> list[list[object]]:

@@ -39,7 +39,7 @@ from kernel.profiles.followers import (
     watched_values,
 )
 from kernel.profiles.refs import Resolution, create_profiles, resolve_checking_suppression
-from kernel.profiles.split_batch import SplitBatch
+from kernel.profiles.split_batch import SplitBatch, profile_gone
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +145,9 @@ async def _write_round(
     created_before = set(known.created)
     if missing:
         await create_profiles(conn, context.project_id, missing, known, missing)
+        if not known.profiles.keys() >= missing.keys():
+            # Claimed by a transaction that erased it since, or its project deleted meanwhile.
+            raise SplitBatch(profile_gone(), retry=True)
     created = known.created - created_before
     profile_ids = [known.profiles[changes.ref] for changes in batch]
     # A profile created here already holds its attributes (no removal applies to it, and the validation
@@ -157,7 +160,7 @@ async def _write_round(
             conn, context, [batch[index] for index in existing], [profile_ids[index] for index in existing]
         )
     await write_addresses(conn, context.project_id, batch, profile_ids, context.max_addresses, created)
-    await write_subscriptions(conn, context.project_id, batch, profile_ids)
+    await write_subscriptions(conn, context.project_id, batch, profile_ids, created)
     return [Applied(profile_id, profile_id in created) for profile_id in profile_ids]
 
 
@@ -212,9 +215,7 @@ async def _write_attributes(
     limit = context.limits.max_attributes
     for changes, profile_id in zip(batch, profile_ids, strict=True):
         if profile_id not in counts:
-            raise SplitBatch(
-                NotFound("the profile was merged or erased while being updated; retry", "profile"), retry=True
-            )
+            raise SplitBatch(profile_gone(), retry=True)
         if changes.attributes and counts[profile_id] > limit:
             raise SplitBatch(
                 InvalidArgument(f"the profile would have more than {limit} attributes", "attributes")

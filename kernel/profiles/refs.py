@@ -20,6 +20,7 @@ from herald.v1 import common_pb2
 from kernel.errors import FailedPrecondition, InvalidArgument, NotFound
 from kernel.outhooks import EventType, OutgoingEvent, followed_sql, publish
 from kernel.profiles.identifier_keys import identifier_hash_sql, spelt_hash_sql
+from kernel.profiles.profile_ids import new_profile_ids
 
 MAX_ID_LENGTH = 256
 KINDS = ("profile_id", "custom_id", "anonymous_id")
@@ -189,15 +190,6 @@ async def resolve(
     return result
 
 
-#: A new profile's id: a version 7 UUID (RFC 9562), the millisecond clock then random bits, written from
-#: a version 4 one (PostgreSQL 16 has no uuidv7()). The keys of profiles, addresses and subscriptions and
-#: the identities' profile index start with (project, profile): new profiles' rows land at the end of
-#: those indexes instead of on a random page of each, fewer pages touched, split and logged per profile.
-_NEW_PROFILE_ID = """encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid())
-    placing substring(int8send(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3)
-    FROM 1 FOR 6), 52, 1), 53, 1), 'hex')::uuid"""
-
-
 async def create_profiles(
     conn: asyncpg.Connection,
     project_id: uuid.UUID,
@@ -211,10 +203,14 @@ async def create_profiles(
     order and never deadlock."""
     unique = sorted(set(refs))
     initial = attributes or {}
+    # The project's row is locked once for the statement (its deletion waits, then removes these
+    # profiles: migration 0053) instead of by a foreign key checked for each profile.
     rows = await conn.fetch(
         f"""WITH wanted AS (
-               SELECT kind, value, attributes, {_NEW_PROFILE_ID} AS profile_id
-               FROM unnest($2::text[], $3::text[], $4::jsonb[]) AS w(kind, value, attributes)
+               SELECT kind, value, attributes, profile_id
+               FROM unnest($2::text[], $3::text[], $4::jsonb[], $5::uuid[])
+                   AS w(kind, value, attributes, profile_id)
+               WHERE EXISTS (SELECT FROM projects WHERE project_id = $1 FOR KEY SHARE)
                ORDER BY kind, value),
            claimed AS (
                INSERT INTO profile_identities (project_id, kind, value, profile_id)
@@ -232,6 +228,7 @@ async def create_profiles(
         [r.identity_kind for r in unique],
         [r.value for r in unique],
         [initial.get(r, {}) for r in unique],
+        new_profile_ids(len(unique)),
     )
     _record(rows, result)
     result.created.update(r["profile_id"] for r in rows)

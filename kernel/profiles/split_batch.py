@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kernel.errors import HeraldError
+from kernel.errors import HeraldError, NotFound
 
 
 class SplitBatch(Exception):
@@ -16,3 +16,9 @@ class SplitBatch(Exception):
         super().__init__(error.reason)
         self.error = error
         self.retry = retry
+
+
+def profile_gone() -> NotFound:
+    """The refusal of a profile that another transaction merged or erased (or whose project it deleted)
+    while this one wrote to it."""
+    return NotFound("the profile was merged or erased while being updated; retry", "profile")

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncpg
 
-from kernel.errors import HeraldError, NotFound
+from kernel.errors import HeraldError
 from kernel.profiles.batch_upsert import Applied, UpsertContext, upsert_batch
 from kernel.profiles.changes import ProfileChanges
-from kernel.profiles.split_batch import SplitBatch
+from kernel.profiles.split_batch import SplitBatch, profile_gone
 
 # A custom or anonymous id re-resolves to the surviving profile when a merge removed the one it named.
 _RESOLVE_ATTEMPTS = 3
@@ -32,4 +32,4 @@ async def upsert_changes(
         if isinstance(outcome, HeraldError):
             raise outcome
         return outcome
-    raise NotFound("the profile was merged or erased while being updated; retry", "profile")
+    raise profile_gone()
