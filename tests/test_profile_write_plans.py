@@ -20,7 +20,8 @@ from tests.conftest import ProjectKey
 from tests.test_batch_upsert import new_people, stream
 
 PEOPLE = 3000
-_TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+#: Statements that have no plan: transaction control, and the settings a statement is planned under.
+_TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "SET ", "RESET ")
 LOOKED_UP = 100
 
 
