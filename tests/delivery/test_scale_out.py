@@ -42,9 +42,9 @@ from tests.delivery.support import (
 @pytest.fixture
 def worker_env(database_url: str, data_dir: Path, sparkpost: Any) -> Iterator[dict[str, str]]:
     """The environment of a ``herald worker`` process: the test database and data folder (hence the same
-    credentials key), SparkPost pointed at the emulator, quick leases: long enough that a live worker on a
-    loaded machine keeps its slices (renewed every third of it), short enough that a killed one's are
-    taken over within seconds."""
+    credentials key), SparkPost pointed at the emulator, quick retries and leases: a lease long enough
+    that a live worker on a loaded machine keeps its slices (renewed every third of it), short enough
+    that a killed one's are taken over within seconds."""
     yield {
         **os.environ,
         "HERALD_DATABASE_URL": database_url,
@@ -52,6 +52,8 @@ def worker_env(database_url: str, data_dir: Path, sparkpost: Any) -> Iterator[di
         "HERALD_CHANNEL_ENDPOINTS": orjson.dumps({EMAIL: sparkpost.endpoint}).decode(),
         "HERALD_METRICS_ADDRESS": "127.0.0.1:0",
         "HERALD_LEASE_SECONDS": "4",
+        "HERALD_RETRY_BASE_SECONDS": "0.1",
+        "HERALD_RETRY_MAX_SECONDS": "1",
         "HERALD_HEARTBEAT_SECONDS": "0.3",
         "HERALD_LOG_LEVEL": "WARNING",
         "HERALD_LOG_FORMAT": "text",
