@@ -6,6 +6,7 @@ has exactly the effects it has alone."""
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -133,6 +134,77 @@ async def test_a_batch_of_12_events_or_waits_costs_the_statements_of_a_batch_of_
         assert three == twelve, f"{kind}: {three} statements for 3 jobs, {twelve} for 12"
     for name in names:
         assert subjects_to(sparkpost, f"{name}@example.com") == [f"Welcome {name} cart", f"Later {name} sign"]
+
+
+async def test_an_entry_is_written_once_where_its_first_walk_stops(
+    automations, templates, profiles, configured, sparkpost, counted, db
+) -> None:
+    """Let in, walked through a send step (its message's fact written on the way) to an end or a wait: one
+    insert of the entry as it stops, no move of a row inserted at the first step; a later walk (the wait's
+    end) moves the stored row."""
+    welcome = await saved_template(templates, configured, "Welcome")
+    later = await saved_template(templates, configured, "Later")
+    at_once = await active(automations, configured, automation([send("mail", welcome, "end"), end()]))
+    signed_up = pb.AutomationTrigger(event=pb.EventTrigger(name="signed_up"))
+    waiting = await active(
+        automations,
+        configured,
+        automation(
+            [send("mail", welcome, "pause"), wait("pause", 60, "later"), send("later", later, "end"), end()],
+            name="waiting",
+            trigger=signed_up,
+        ),
+    )
+    names = ("ann", "bob", "carl")
+    for name in names:
+        await person(profiles, configured, name, email=f"{name}@example.com", first_name=name.title())
+    for event, item in (("cart_abandoned", "hat"), ("signed_up", "news")):
+        for name in names:
+            await track(profiles, configured, name, event, item=item)
+        await counted.run(EVENT)
+        assert _entry_writes(counted.statements) == ["INSERT"], event
+
+    assert await _entry_rows(db, configured, at_once) == {
+        name: ("end", 1, "left", "completed", False, True) for name in names
+    }
+    assert await _entry_rows(db, configured, waiting) == {
+        name: ("pause", 1, "inside", None, True, False) for name in names
+    }
+    assert [fact for _, fact in await step_facts(db, configured, waiting.automation_id)] == ["message"] * 3
+    await fast_forward(db, configured.project_id, 60)
+    await counted.run(WAIT)
+    assert _entry_writes(counted.statements) == ["UPDATE"]
+    assert await _entry_rows(db, configured, waiting) == {
+        name: ("end", 2, "left", "completed", False, False) for name in names
+    }
+    for name in names:
+        assert sorted(subjects_to(sparkpost, f"{name}@example.com")) == [
+            f"Later {name.title()} news",
+            f"Welcome {name.title()} hat",
+            f"Welcome {name.title()} news",
+        ]
+
+
+def _entry_writes(statements: list[tuple[str, tuple[Any, ...]]]) -> list[str]:
+    """The writes of ``automation_entries`` among ``statements``, by their first word."""
+    written = (
+        re.match(r"\s*(INSERT INTO|UPDATE|DELETE FROM)\s+automation_entries\b", q) for q, _ in statements
+    )
+    return [found.group(1).split()[0] for found in written if found]
+
+
+async def _entry_rows(db, project, made: pb.Automation) -> dict[str, tuple[Any, ...]]:  # type: ignore[no-untyped-def]
+    """Per profile: its entry's step, step count, state, exit reason, whether it has a wait's end and
+    whether it left when it entered (one transaction)."""
+    rows = await db.fetch(
+        """SELECT p.custom_id, e.step_id, e.step_count, e.state, e.exit_reason, e.wait_until IS NOT NULL,
+                  e.left_at IS NOT DISTINCT FROM e.entered_at
+           FROM automation_entries e JOIN profiles p USING (project_id, profile_id)
+           WHERE e.project_id = $1 AND e.automation_id = $2""",
+        project.project_id,
+        uuid.UUID(made.automation_id),
+    )
+    return {row[0]: tuple(row)[1:] for row in rows}
 
 
 async def test_two_events_of_one_profile_claimed_together_take_effect_in_their_order(

@@ -1,6 +1,8 @@
 """Which profiles enter the automations whose trigger they matched: the re-entry policy (once, once per
 period, always), the cap on profiles inside at once and the entry filter, decided for several
-(automation, profile) pairs at once, and the entries of those let in inserted together.
+(automation, profile) pairs at once. The entries of those let in are not stored here: the walk that
+follows inserts each where it first stops (:class:`kernel.engage.automations.store.Move`), so that an
+entry costs one row version, not an insert and a move.
 
 Entries of one profile into one automation take turns (the re-entry policy reads the last one): a
 transaction-scoped advisory lock per pair, all taken in one statement; with a cap, all entries into the
@@ -16,11 +18,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import orjson
 
 from kernel.engage.automations import store
 from kernel.engage.automations.graph import Graph, Reentry
 from kernel.engage.automations.matching import profile_matches
-from kernel.engage.automations.store import Entry, NewEntry
+from kernel.engage.automations.store import Entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,42 +49,39 @@ def turn(wanted: Wanted) -> str:
 
 
 async def admitted(conn: asyncpg.Connection, wanted: Sequence[Wanted]) -> list[Entry | None]:
-    """Per pair (distinct pairs; a capped automation's one at a time), its entry if it was let in."""
+    """Per pair (distinct pairs; a capped automation's one at a time), its entry at the first step if it
+    was let in, not stored yet (the caller's walk stores it where it stops)."""
     await store.take_turns(conn, [turn(one) for one in wanted])
     lasts = await store.last_entered_together(
         conn, [(one.project_id, one.automation_id, one.profile_id) for one in wanted]
     )
-    let_in: list[int] = []
-    for index, (one, last) in enumerate(zip(wanted, lasts, strict=True)):
-        if not may_reenter(last, one.graph):
-            continue
-        if one.graph.max_inside and (
-            await store.count_inside(conn, one.project_id, one.automation_id) >= one.graph.max_inside
-        ):
-            continue
-        if one.graph.entry_filter is not None and not await profile_matches(
-            conn, one.project_id, one.profile_id, one.graph.entry_filter
-        ):
-            continue
-        let_in.append(index)
-    entries = await store.insert_entries(
-        conn,
-        [
-            NewEntry(
-                wanted[index].project_id,
-                wanted[index].automation_id,
-                wanted[index].profile_id,
-                wanted[index].version,
-                wanted[index].graph.first_step,
-                wanted[index].attributes,
-            )
-            for index in let_in
-        ],
-    )
-    found: list[Entry | None] = [None] * len(wanted)
-    for index, entry in zip(let_in, entries, strict=True):
-        found[index] = entry
+    found: list[Entry | None] = []
+    for one, last in zip(wanted, lasts, strict=True):
+        found.append(await _let_in(conn, one, last))
     return found
+
+
+async def _let_in(conn: asyncpg.Connection, one: Wanted, last: tuple[datetime, bool] | None) -> Entry | None:
+    if not may_reenter(last, one.graph):
+        return None
+    if one.graph.max_inside and (
+        await store.count_inside(conn, one.project_id, one.automation_id) >= one.graph.max_inside
+    ):
+        return None
+    if one.graph.entry_filter is not None and not await profile_matches(
+        conn, one.project_id, one.profile_id, one.graph.entry_filter
+    ):
+        return None
+    return Entry(
+        one.automation_id,
+        uuid.uuid4(),
+        one.profile_id,
+        one.version,
+        one.graph.first_step,
+        0,
+        None,
+        orjson.loads(one.attributes),
+    )
 
 
 def may_reenter(last: tuple[datetime, bool] | None, graph: Graph) -> bool:

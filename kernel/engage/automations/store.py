@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+import orjson
 
 Executor = asyncpg.Connection | asyncpg.Pool
 _COLUMNS = """a.automation_id, a.state, a.version, v.definition, a.created_at, a.updated_at,
@@ -399,44 +400,6 @@ async def last_entered_together(
     return [None if row["entered_at"] is None else (row["entered_at"], row["inside"]) for row in rows]
 
 
-@dataclass(frozen=True, slots=True)
-class NewEntry:
-    """An entry to insert (:func:`insert_entries`)."""
-
-    project_id: uuid.UUID
-    automation_id: uuid.UUID
-    profile_id: uuid.UUID
-    version: int
-    step_id: str
-    #: The entering event's properties, stored attribute form, as JSON text.
-    event_attributes: str
-
-
-async def insert_entries(conn: asyncpg.Connection, new: Sequence[NewEntry]) -> list[Entry]:
-    """The entries, inside at their first step, in one statement; in ``new``'s order."""
-    if not new:
-        return []
-    entry_ids = [uuid.uuid4() for _ in new]
-    records = await conn.fetch(
-        f"""INSERT INTO automation_entries
-                (project_id, automation_id, entry_id, profile_id, version, step_id, state, event_attributes)
-            SELECT n.project_id, n.automation_id, n.entry_id, n.profile_id, n.version, n.step_id, 'inside',
-                   n.event_attributes::jsonb
-            FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::int[], $6::text[], $7::text[])
-                AS n(project_id, automation_id, entry_id, profile_id, version, step_id, event_attributes)
-            RETURNING {_ENTRY_COLUMNS}""",
-        [n.project_id for n in new],
-        [n.automation_id for n in new],
-        entry_ids,
-        [n.profile_id for n in new],
-        [n.version for n in new],
-        [n.step_id for n in new],
-        [n.event_attributes for n in new],
-    )
-    inserted = {record["entry_id"]: Entry(*record) for record in records}
-    return [inserted[entry_id] for entry_id in entry_ids]
-
-
 async def lock_entries(
     conn: asyncpg.Connection, wanted: Sequence[Pair]
 ) -> dict[tuple[uuid.UUID, uuid.UUID], Entry]:
@@ -470,6 +433,8 @@ class Move:
     wait_until: datetime | None
     #: Why the profile leaves there (an end or a redirect step: its last step), as :func:`leave_together`.
     exit_reason: str | None = None
+    #: False for an entry its walk let in: the move is its first row version, inserted where it stops.
+    stored: bool = True
 
     @property
     def moved(self) -> Entry:
@@ -487,8 +452,14 @@ class Move:
 
 
 async def move_together(conn: asyncpg.Connection, moves: Sequence[Move]) -> None:
-    """The entries (locked by the caller) one step further, and those with an exit reason out, in one
-    statement (one row version each: a move, then a leave, would write two)."""
+    """The entries (locked by the caller) one step further, and those with an exit reason out, one
+    statement for those stored and one inserting those not stored yet (one row version each: an insert,
+    a move, then a leave, would write three)."""
+    await _update_moved(conn, [m for m in moves if m.stored])
+    await _insert_moved(conn, [m for m in moves if not m.stored])
+
+
+async def _update_moved(conn: asyncpg.Connection, moves: Sequence[Move]) -> None:
     if not moves:
         return
     await conn.execute(
@@ -507,6 +478,35 @@ async def move_together(conn: asyncpg.Connection, moves: Sequence[Move]) -> None
         [m.step_id for m in moves],
         [m.wait_until for m in moves],
         [m.exit_reason for m in moves],
+    )
+
+
+async def _insert_moved(conn: asyncpg.Connection, moves: Sequence[Move]) -> None:
+    """The entries as their first move leaves them; entered now, as the transaction's timestamp has it."""
+    if not moves:
+        return
+    await conn.execute(
+        """INSERT INTO automation_entries
+               (project_id, automation_id, entry_id, profile_id, version, step_id, step_count, wait_until,
+                state, exit_reason, left_at, event_attributes)
+           SELECT m.project_id, m.automation_id, m.entry_id, m.profile_id, m.version, m.step_id,
+                  m.step_count, m.wait_until,
+                  CASE WHEN m.exit_reason IS NULL THEN 'inside' ELSE 'left' END, m.exit_reason,
+                  CASE WHEN m.exit_reason IS NULL THEN NULL ELSE now() END, m.event_attributes::jsonb
+           FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::int[], $6::text[], $7::int[],
+                       $8::timestamptz[], $9::text[], $10::text[])
+               AS m(project_id, automation_id, entry_id, profile_id, version, step_id, step_count,
+                    wait_until, exit_reason, event_attributes)""",
+        [m.project_id for m in moves],
+        [m.entry.automation_id for m in moves],
+        [m.entry.entry_id for m in moves],
+        [m.entry.profile_id for m in moves],
+        [m.entry.version for m in moves],
+        [m.step_id for m in moves],
+        [m.moved.step_count for m in moves],
+        [m.wait_until for m in moves],
+        [m.exit_reason for m in moves],
+        [orjson.dumps(m.entry.event_attributes).decode() for m in moves],
     )
 
 

@@ -4,8 +4,9 @@ events or ends of waits), in the caller's transaction.
 Each entry takes the steps from its cursor up to the next wait (its timer stored) or the end; a graph's
 loops all wait (checked when saved), and a walk never redirects into an automation it left, so this ends.
 The entries advance one step per round, and a round's writes go in one statement each, whatever the
-number of entries: the moves (an end's or a redirect's with the profile's leaving: one row version), the
-timers, the exits' timers dropped and webhook events, the send steps' messages and facts
+number of entries: the moves (an end's or a redirect's with the profile's leaving: one row version; an
+entry the walk let in is inserted where it first stops, its facts written before it, checked at the
+commit), the timers, the exits' timers dropped and webhook events, the send steps' messages and facts
 (:meth:`StepSender.plan_together`). Taken one entry at a time within a round: a decision, split,
 update-attribute, webhook or checkpoint step (:mod:`kernel.engage.automations.stepping`), a wait until a
 time of day (its recipient's zone), and a redirect's entry into its target automation.
@@ -52,6 +53,8 @@ class Cursor:
     step_id: str
     #: The automations this walk left by a redirect step.
     redirected_from: tuple[uuid.UUID, ...] = ()
+    #: False while an entry this walk let in is not stored: it is inserted where it stops.
+    stored: bool = True
 
 
 @dataclass(slots=True)
@@ -102,7 +105,9 @@ class Walker:
                 walk_event(EventType.AUTOMATION_ENTERED, entry, event=one.graph.trigger_event),
             )
             cursors.append(
-                Cursor(one.project_id, one.graph, entry, one.graph.first_step, one.redirected_from)
+                Cursor(
+                    one.project_id, one.graph, entry, one.graph.first_step, one.redirected_from, stored=False
+                )
             )
         return await self.walk(conn, reads, cursors)
 
@@ -131,7 +136,7 @@ class Walker:
             step = cursor.graph.steps[cursor.step_id]
             if isinstance(step, End | Redirect):
                 reason = "completed" if isinstance(step, End) else "redirected"
-                move = Move(cursor.project_id, cursor.entry, cursor.step_id, None, reason)
+                move = Move(cursor.project_id, cursor.entry, cursor.step_id, None, reason, cursor.stored)
                 written.moves.append(move)
                 if isinstance(step, End):
                     written.completed.append((cursor.project_id, move.moved))
@@ -184,6 +189,6 @@ class Walker:
 
 def _wait(written: _Round, cursor: Cursor, due: datetime) -> None:
     """The entry waits at its step until ``due``: moved there, its timer stored."""
-    move = Move(cursor.project_id, cursor.entry, cursor.step_id, due)
+    move = Move(cursor.project_id, cursor.entry, cursor.step_id, due, stored=cursor.stored)
     written.moves.append(move)
     written.timers.append(wait_timer(cursor.project_id, move.moved, due))
