@@ -260,7 +260,7 @@ class TransactionalSender:
     async def first_attempt(
         self, project_id: uuid.UUID, spec: ChannelSpec, messages: list[OutboundMessage]
     ) -> list[pb.Delivery]:
-        """The first attempt of messages planned with :meth:`insert_leased` in a transaction of the
+        """The first attempt of messages planned with :func:`insert_leased` in a transaction of the
         caller's own (an automation's send step), as SendTransactional makes it after planning."""
         deliveries = [
             pb.Delivery(channel=spec.name, message_id=m.message_id, status=pb.DELIVERY_STATUS_RETRY_SCHEDULED)
@@ -333,40 +333,47 @@ class TransactionalSender:
         """Write the messages' rows, and with them ``response`` as the request id's answer so far:
         should this call never finish, a worker sends them, and a call repeated with the key learns it."""
         async with self._pool.acquire() as conn, conn.transaction():
-            await self.insert_leased(conn, project_id, spec, profile_id, messages)
+            await insert_leased(
+                conn, project_id, self._lease, [LeasedMessage(profile_id, spec.name, m) for m in messages]
+            )
             if key:
                 await _store_answer(conn, project_id, key, response)
 
-    async def insert_leased(
-        self,
-        conn: asyncpg.Connection,
-        project_id: uuid.UUID,
-        spec: ChannelSpec,
-        profile_id: uuid.UUID | None,
-        messages: list[OutboundMessage],
-    ) -> None:
-        """Write the messages' rows, leased to their first attempt: due again when the lease runs out,
-        and then sent by a sender worker, should the caller never record an outcome (it died mid-send)."""
-        await conn.executemany(
-            """INSERT INTO messages
-                   (project_id, message_id, profile_id, channel, address, status, lease_owner, lease_until,
-                    next_attempt_at, first_attempt_at, payload)
-               VALUES ($1, $2, $3, $4, $5, 'leased', $6, now() + $7::interval, now() + $7::interval, now(),
-                       $8)""",
-            [
-                (
-                    project_id,
-                    uuid.UUID(m.message_id),
-                    profile_id,
-                    spec.name,
-                    m.address,
-                    OWNER,
-                    self._lease,
-                    payload(m),
-                )
-                for m in messages
-            ],
-        )
+
+@dataclass(frozen=True, slots=True)
+class LeasedMessage:
+    """A message to store leased to its first attempt, with its profile (None: an address alone)."""
+
+    profile_id: uuid.UUID | None
+    channel: str
+    message: OutboundMessage
+
+
+async def insert_leased(
+    conn: asyncpg.Connection, project_id: uuid.UUID, lease: timedelta, messages: Sequence[LeasedMessage]
+) -> None:
+    """Write the messages' rows (one statement for all), leased to their first attempt: due again when the
+    lease runs out, and then sent by a sender worker, should the caller never record an outcome (it died
+    mid-send). SendTransactional's messages, and an automation batch's send steps'."""
+    if not messages:
+        return
+    await conn.execute(
+        """INSERT INTO messages
+               (project_id, message_id, profile_id, channel, address, status, lease_owner, lease_until,
+                next_attempt_at, first_attempt_at, payload)
+           SELECT $1, m.message_id, m.profile_id, m.channel, m.address, 'leased', $2, now() + $3::interval,
+                  now() + $3::interval, now(), m.payload
+           FROM unnest($4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::jsonb[])
+               AS m(message_id, profile_id, channel, address, payload)""",
+        project_id,
+        OWNER,
+        lease,
+        [uuid.UUID(m.message.message_id) for m in messages],
+        [m.profile_id for m in messages],
+        [m.channel for m in messages],
+        [m.message.address for m in messages],
+        [payload(m.message) for m in messages],
+    )
 
 
 async def _store_answer(

@@ -29,13 +29,12 @@ import asyncpg
 
 from kernel.channels import ChannelSpec, OutboundMessage
 from kernel.delivery.templates import TemplateError
-from kernel.delivery.transactional import TransactionalSender
+from kernel.delivery.transactional import LeasedMessage, TransactionalSender, insert_leased
 from kernel.delivery.translations import Translations, with_defaults
 from kernel.engage.automations import facts
 from kernel.engage.automations.event_reads import EventReads
 from kernel.engage.automations.facts import Fact, StepFact
 from kernel.engage.automations.graph import Send, SendChoice
-from kernel.engage.automations.message_rows import MessageRow, insert_leased_together
 from kernel.engage.automations.pressure import Held, Judged, hold_together
 from kernel.engage.automations.reach import Reached, reached
 from kernel.engage.automations.store import Entry
@@ -157,11 +156,11 @@ class StepSender:
         )
         verdicts = dict(zip(map(id, drafted), held, strict=True))
         going = [d for d in drafted if verdicts[id(d)] is None]
-        await insert_leased_together(
+        await insert_leased(
             conn,
             project_id,
             self._lease,
-            [MessageRow(d.at.entry.profile_id, d.spec, m) for d in going for m in d.messages],
+            [LeasedMessage(d.at.entry.profile_id, d.spec.name, m) for d in going for m in d.messages],
         )
         found_facts += [
             StepFact(project_id, d.at.entry, d.at.step_id, Fact.MESSAGE, uuid.UUID(m.message_id))
