@@ -13,7 +13,7 @@ import socket
 import sys
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -40,12 +40,16 @@ from tests.delivery.support import (
 
 
 @pytest.fixture
-def worker_env(database_url: str, data_dir: Path, sparkpost: Any) -> Iterator[dict[str, str]]:
+async def worker_env(database_url: str, data_dir: Path, sparkpost: Any, db: Any) -> dict[str, str]:
     """The environment of a ``herald worker`` process: the test database and data folder (hence the same
     credentials key), SparkPost pointed at the emulator, quick retries and leases: a lease long enough
     that a live worker on a loaded machine keeps its slices (renewed every third of it), short enough
-    that a killed one's are taken over within seconds."""
-    yield {
+    that a killed one's are taken over within seconds.
+
+    The sends that earlier tests left running are paused first: a worker serves every project, and
+    theirs would take its slots, some for a whole request timeout at endpoints long gone."""
+    await db.execute("UPDATE sends SET state = 'paused', updated_at = now() WHERE state = 'running'")
+    return {
         **os.environ,
         "HERALD_DATABASE_URL": database_url,
         "HERALD_DATA_DIR": str(data_dir),

@@ -78,7 +78,8 @@ async def test_a_deferral_shows_its_domain_slowed_down_on_another_kernel(
         # Another project sees the domain slowed down (the budget is shared), not the provider's words.
         other = await new_project(projects_pb2_grpc.ProjectServiceStub(channel), "other")
         seen = (await throttled(api_channels, other))["busy.example"]
-        assert seen.reason_hidden and seen.reason == "" and seen.slowdown == busy.slowdown
+        assert seen.reason_hidden and seen.reason == ""
+        assert seen.slowdown == pytest.approx(busy.slowdown, abs=0.01)  # recovering since the first read
         as_operator = await api_channels.ListDomainThrottles(
             channels_pb2.ListDomainThrottlesRequest(), metadata=ADMIN
         )
