@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kernel.scheduler import Job, Scheduler, drop_pending, pending, schedule
+from kernel.scheduler import Job, Scheduler, drop_pending, pending, schedule, schedule_now
 from kernel.scheduler.jobs import DROP_PENDING
 
 KIND = "test.tick"
@@ -267,3 +267,25 @@ async def test_dropping_timers_by_key_prefix_reads_only_the_pending_ones_with_th
         "only the prefix's keys were read"
     )
     await drop_pending(db, project.project_id, KIND, "")
+
+
+async def test_timers_scheduled_now_are_named_by_their_ids_and_run_in_their_order(db, project) -> None:
+    """A timer scheduled now is named by its own id, so that it enters neither index of named timers
+    (migration 0063: the unique names, the pending timers by key prefix), and they run in the order given."""
+    async with db.acquire() as conn:
+        await schedule_now(conn, project.project_id, "test.now", [{"n": index} for index in range(5)])
+    named = await db.fetchval(
+        "SELECT count(*) FROM scheduled_jobs WHERE project_id = $1 AND kind = $2 AND key <> job_id::text",
+        project.project_id,
+        "test.now",
+    )
+    assert named == 0
+    ran: list[int] = []
+    made = Scheduler(db, poll_seconds=0.05)
+
+    async def note(job: Job) -> None:
+        ran.append(job.payload["n"])
+
+    made.register("test.now", note)
+    assert await made.run_due() == 5
+    assert ran == [0, 1, 2, 3, 4]
