@@ -25,9 +25,9 @@ transaction to its acknowledgement; queued: from then to the job's claim; slot: 
 the handler's transaction (a free slot of the scheduler's width); walk_and_send: from then to the
 acceptance: the walk's statements, its commit, the first attempt); the events the automations took per
 second, the CPU per event taken, the WAL bytes and the row versions written per event taken (per table:
-inserted, updated in place (HOT) or not, deleted); then the timer
-backlog's draining rate (every wait's timer made due at once, run to the last). The load average is
-printed before and after (the machine is shared). The last line is the JSON summary.
+inserted, updated in place (HOT: no index entry) or not, deleted); then the timer backlog's draining rate
+(every wait's timer made due at once, run to the last). The load average is printed before and after (the
+machine is shared). The last line is the JSON summary.
 """
 
 from __future__ import annotations
