@@ -260,9 +260,10 @@ async def add_counts(
     """Add outcomes to the slices the messages came from, and to their channels' (in the transaction that
     logs them).
 
-    The slices' rows are locked first, in slice order: two batches of one send recorded at once (retries
-    from several slices, taken by two workers) otherwise lock them in whatever order the update's plan
-    reads them, and PostgreSQL breaks the deadlock by failing one batch.
+    The rows of several slices are locked first, in slice order: two batches of one send recorded at once
+    (retries from several slices, taken by two workers) otherwise lock them in whatever order the update's
+    plan reads them, and PostgreSQL breaks the deadlock by failing one batch. A batch of one slice (a
+    slice's fresh messages) has one row to lock, in no particular order.
     """
     if not counts:
         return
@@ -272,13 +273,14 @@ async def add_counts(
         for name in OUTCOMES:
             setattr(total, name, getattr(total, name) + getattr(of_channel, name))
     numbers = sorted(by_slice)
-    await conn.execute(
-        """SELECT FROM send_slices WHERE project_id = $1 AND send_id = $2 AND slice_no = ANY($3::int[])
-           ORDER BY slice_no FOR UPDATE""",
-        project_id,
-        send_id,
-        numbers,
-    )
+    if len(numbers) > 1:
+        await conn.execute(
+            """SELECT FROM send_slices WHERE project_id = $1 AND send_id = $2 AND slice_no = ANY($3::int[])
+               ORDER BY slice_no FOR UPDATE""",
+            project_id,
+            send_id,
+            numbers,
+        )
     columns = [[getattr(by_slice[number], name) for number in numbers] for name in OUTCOMES]
     updates = ", ".join(f"{name} = s.{name} + c.{name}" for name in OUTCOMES)
     await conn.execute(
