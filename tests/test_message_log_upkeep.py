@@ -90,7 +90,8 @@ async def test_every_day_logs_its_rows_at_the_time_they_are_written(log_pool: as
     # from buffering their COPY (migration 0058), on the log and on every day the upkeep creates.
     await maintain_message_log(log_pool, keeping(90), NOW)
     defaults = await log_pool.fetch(
-        """SELECT c.relname, pg_get_expr(d.adbin, d.adrelid) AS expression FROM pg_attrdef d JOIN pg_class c ON c.oid = d.adrelid
+        """SELECT c.relname, pg_get_expr(d.adbin, d.adrelid) AS expression
+           FROM pg_attrdef d JOIN pg_class c ON c.oid = d.adrelid
            JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
            WHERE a.attname = 'logged_at' AND (c.oid = 'message_log'::regclass OR c.oid IN (
                SELECT inhrelid FROM pg_inherits WHERE inhparent = 'message_log'::regclass))"""
