@@ -85,6 +85,21 @@ async def test_today_and_the_coming_days_get_a_partition(log_pool: asyncpg.Pool)
     assert (again.created, again.dropped) == ([], [])
 
 
+async def test_every_day_logs_its_rows_at_the_time_they_are_written(log_pool: asyncpg.Pool) -> None:
+    # The writers leave logged_at out (kernel.delivery.slice_outcomes): a volatile default keeps PostgreSQL
+    # from buffering their COPY (migration 0058), on the log and on every day the upkeep creates.
+    await maintain_message_log(log_pool, keeping(90), NOW)
+    defaults = await log_pool.fetch(
+        """SELECT c.relname, pg_get_expr(d.adbin, d.adrelid) AS expression
+           FROM pg_attrdef d JOIN pg_class c ON c.oid = d.adrelid
+           JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+           WHERE a.attname = 'logged_at' AND (c.oid = 'message_log'::regclass OR c.oid IN (
+               SELECT inhrelid FROM pg_inherits WHERE inhparent = 'message_log'::regclass))"""
+    )
+    assert len(defaults) == 1 + 1 + DAYS_AHEAD + 1
+    assert {row["expression"] for row in defaults} == {"clock_timestamp()"}
+
+
 async def test_rows_waiting_in_the_default_partition_move_to_their_day(log_pool: asyncpg.Pool) -> None:
     # Rows logged before any upkeep (the first engine's messages carried over by migration 0018, or a
     # clock far ahead): the default partition takes them.

@@ -27,6 +27,7 @@ from kernel.channels import ChannelSpec
 from kernel.delivery.outcomes import Attempt, apply_consequences
 from kernel.delivery.slice_counts import OutcomeCounts, SliceCounts
 from kernel.delivery.slices import Slice, add_counts, renew, send_state
+from kernel.storage.database import GENERIC_PLANS
 
 
 class Pending(NamedTuple):
@@ -107,9 +108,10 @@ class BatchOutcome:
         return counted
 
 
+#: Without ``logged_at``: its volatile default has PostgreSQL insert the rows one by one, which costs it less
+#: than COPY's buffering of them (migration 0058 says why).
 _LOG_COLUMNS = (
     "project_id",
-    "logged_at",
     "message_id",
     "send_id",
     "profile_id",
@@ -136,22 +138,23 @@ async def record(
     """Store ``outcome`` (see the module's docstring); ``from_retries``: its messages wait in
     ``message_retries`` (leased by ``owner``) rather than come fresh from a slice. ``held``: the slice
     they come from, leased by ``owner``, and its lease's length: the lease is extended, or, if another
-    took the slice over meanwhile, nothing is stored (False): the new holder sends them and counts them."""
+    took the slice over meanwhile, nothing is stored (False): the new holder sends them and counts them.
+    Every statement is keyed by the send, its slices and messages: they get generic plans."""
     if not outcome:
         return True
     async with conn.transaction():
+        await conn.execute(GENERIC_PLANS)
         if held is not None and not await renew(conn, held[0], owner, held[1]):
             return False
-        cancelled = await send_state(conn, project_id, send_id) == "cancelled"
+        # Only a message to try later fares otherwise in a cancelled send: the state is read for those.
+        cancelled = bool(outcome.waiting) and await send_state(conn, project_id, send_id) == "cancelled"
         if outcome.logged:
-            now = datetime.now(UTC)
             await conn.copy_records_to_table(
                 "message_log",
                 columns=_LOG_COLUMNS,
                 records=[
                     (
                         project_id,
-                        now,
                         row.message.message_id,
                         send_id,
                         row.message.profile_id,

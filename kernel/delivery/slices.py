@@ -29,6 +29,7 @@ from kernel.delivery.send_definition import SendDefinition
 from kernel.delivery.send_events import send_event
 from kernel.delivery.send_spec import spec_of
 from kernel.delivery.slice_counts import AUDIENCE, OUTCOMES, OutcomeCounts, SliceAudience, SliceCounts
+from kernel.storage.database import GENERIC_PLANS
 from sender_ext import Pacer, Rate
 
 _NIL = uuid.UUID(int=0)
@@ -139,7 +140,9 @@ async def cut(
     size: int,
 ) -> Slice | None:
     """Cut the send's next slice of ``size`` profiles and lease it to ``owner``; None when the audience is
-    all cut or the send is not running. Call inside a transaction (the send row stays locked to its end)."""
+    all cut or the send is not running. Call inside a transaction (the send row stays locked to its end);
+    its statements get generic plans (:data:`~kernel.storage.database.GENERIC_PLANS`)."""
+    await conn.execute(GENERIC_PLANS)
     send = await conn.fetchrow(
         """SELECT audience, plan_cursor, next_slice FROM sends
            WHERE project_id = $1 AND send_id = $2 AND state = 'running' AND planned_at IS NULL FOR UPDATE""",
@@ -202,6 +205,7 @@ async def finish(
     Outcomes were added as they were recorded (:func:`add_counts`), each with its messages' log rows.
     """
     async with conn.transaction():
+        await conn.execute(GENERIC_PLANS)
         done = await _set_audience(conn, part, owner, channels, audience, done=True)
         if done:
             await complete_if_done(conn, part.project_id, part.send_id)
@@ -260,9 +264,10 @@ async def add_counts(
     """Add outcomes to the slices the messages came from, and to their channels' (in the transaction that
     logs them).
 
-    The slices' rows are locked first, in slice order: two batches of one send recorded at once (retries
-    from several slices, taken by two workers) otherwise lock them in whatever order the update's plan
-    reads them, and PostgreSQL breaks the deadlock by failing one batch.
+    The rows of several slices are locked first, in slice order: two batches of one send recorded at once
+    (retries from several slices, taken by two workers) otherwise lock them in whatever order the update's
+    plan reads them, and PostgreSQL breaks the deadlock by failing one batch. A batch of one slice (a
+    slice's fresh messages) has one row to lock, in no particular order.
     """
     if not counts:
         return
@@ -272,13 +277,14 @@ async def add_counts(
         for name in OUTCOMES:
             setattr(total, name, getattr(total, name) + getattr(of_channel, name))
     numbers = sorted(by_slice)
-    await conn.execute(
-        """SELECT FROM send_slices WHERE project_id = $1 AND send_id = $2 AND slice_no = ANY($3::int[])
-           ORDER BY slice_no FOR UPDATE""",
-        project_id,
-        send_id,
-        numbers,
-    )
+    if len(numbers) > 1:
+        await conn.execute(
+            """SELECT FROM send_slices WHERE project_id = $1 AND send_id = $2 AND slice_no = ANY($3::int[])
+               ORDER BY slice_no FOR UPDATE""",
+            project_id,
+            send_id,
+            numbers,
+        )
     columns = [[getattr(by_slice[number], name) for number in numbers] for name in OUTCOMES]
     updates = ", ".join(f"{name} = s.{name} + c.{name}" for name in OUTCOMES)
     await conn.execute(
@@ -299,11 +305,17 @@ async def complete_if_done(conn: asyncpg.Connection, project_id: uuid.UUID, send
 
     The send row is locked first, by a statement of its own: two workers finishing the send's last two
     slices at once would otherwise each see the other's slice still leased (their statements' snapshots
-    are taken before either commits), and neither would complete it. Call inside a transaction.
+    are taken before either commits), and neither would complete it. Until its audience is all cut, the
+    send is not checked further (most slices finish before that): the cut that sets ``planned_at`` under
+    the same lock leases a last slice, whose finish checks it. Call inside a transaction.
     """
-    await conn.execute(
-        "SELECT FROM sends WHERE project_id = $1 AND send_id = $2 FOR UPDATE", project_id, send_id
+    planned = await conn.fetchval(
+        "SELECT planned_at IS NOT NULL FROM sends WHERE project_id = $1 AND send_id = $2 FOR UPDATE",
+        project_id,
+        send_id,
     )
+    if not planned:
+        return False
     done = await conn.fetchval(
         """UPDATE sends s SET state = 'completed', completed_at = now(), updated_at = now()
            WHERE s.project_id = $1 AND s.send_id = $2 AND s.state IN ('running', 'paused')

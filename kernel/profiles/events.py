@@ -31,6 +31,7 @@ from kernel.errors import HeraldError, InvalidArgument, NotFound
 from kernel.profiles import refs
 from kernel.profiles.attributes import AttributeLimits, validate_attributes
 from kernel.profiles.group_commit import GroupCommitter, ShuttingDown
+from kernel.storage.database import GENERIC_PLANS
 from kernel.storage.outages import DATABASE_UNREACHABLE
 
 log = logging.getLogger(__name__)
@@ -183,9 +184,7 @@ class EventStore:
         # arrays, so a plan made without the parameters is theirs too: planned once per connection
         # (force_generic_plan) instead of at every execution, the pool's default (see
         # kernel.storage.database), which cost single-event calls half again PostgreSQL's CPU.
-        self._session = "SET LOCAL plan_cache_mode = force_generic_plan" + (
-            "" if durable else "; SET LOCAL synchronous_commit = off"
-        )
+        self._session = GENERIC_PLANS + ("" if durable else "; SET LOCAL synchronous_commit = off")
 
     async def write(self, project_id: uuid.UUID, batches: list[list[Event]]) -> list[Counts | HeraldError]:
         """Store ``batches`` (one per caller) together; each gets its counts, or its own error.
