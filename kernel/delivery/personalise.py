@@ -71,6 +71,12 @@ def missing(count: int) -> tuple[Any, ...]:
     return (_MISSING,) * count
 
 
+def row_of(names: Sequence[str], variables: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A recipient's row in the layout ``names`` (as ``Personaliser.bind`` took them), from a mapping of
+    its variables; a name the mapping lacks is missing, as it is for ``Personaliser.__call__``."""
+    return tuple([variables.get(name, _MISSING) for name in names])
+
+
 def newlines(text: str) -> str:
     """Line breaks as python-liquid writes them (its output stream turns CR LF and CR into LF)."""
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text

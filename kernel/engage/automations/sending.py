@@ -10,6 +10,11 @@ the same id; a failed attempt is retried by the workers under the bulk sends' po
 A profile its step's channels do not reach (:mod:`kernel.engage.automations.reach`) gets no message; nor
 does one the project's marketing pressure rules keep from it now (:mod:`kernel.engage.automations.pressure`).
 
+A step's messages are personalised as a bulk send's (:mod:`kernel.delivery.personalise`, the version's
+template bound once): on a provider that substitutes per-recipient data itself, the messages of one
+template version share their content and each carries its own values, so that the messages a batch of
+walks planned go out in one transmission per template rather than one request each.
+
 The send steps of a batch of walks are planned together, in a fixed number of statements: the profiles'
 reach (two per channel tried), their template variables, the pressure rules' judging, the messages and
 the facts, one statement each.
@@ -28,6 +33,7 @@ from typing import Any
 import asyncpg
 
 from kernel.channels import ChannelSpec, OutboundMessage
+from kernel.delivery.personalise import Personalise, Personaliser, row_of
 from kernel.delivery.templates import TemplateError
 from kernel.delivery.transactional import LeasedMessage, TransactionalSender, insert_leased
 from kernel.delivery.translations import Translations, with_defaults
@@ -104,6 +110,7 @@ class StepSender:
         self._templates = templates
         self._lease = lease
         self._translations: dict[tuple[uuid.UUID, str, int], Translations] = {}
+        self._personalisers: dict[tuple[str, int, str, str | None], tuple[tuple[str, ...], Personalise]] = {}
 
     async def plan_together(
         self, conn: asyncpg.Connection, reads: EventReads, sends: Sequence[SendAt]
@@ -192,18 +199,46 @@ class StepSender:
         printed = dict(variables[profile_id])
         chosen, _ = translations.chooser().choose(printed.get("language"))
         printed.update(campaign={}, event=to_plain(send.entry.event_attributes))
-        messages = []
-        for address, details in reach.targets:
+        printed = with_defaults(printed, translations.defaults)
+        names, personalise = self._personalise(translations, chosen, reach.spec)
+        ids = []
+        rows = []
+        for _ in reach.targets:
             # Each message prints its own id (`{{ message_id }}`): a push carries it for the app to report
             # its opening (MessageService.RecordMessageOpened).
             printed["message_id"] = message_id = str(uuid.uuid4())
-            try:
-                content = translations.templates[chosen].render(with_defaults(printed, translations.defaults))
-            except TemplateError as error:
-                log.warning("automation send step on %s skipped: %s", reach.spec.name, error)
-                return None
-            messages.append(OutboundMessage(message_id, address, content, address_details=details))
+            ids.append(message_id)
+            rows.append(row_of(names, printed))
+        try:
+            personalised = personalise.many(rows)
+        except TemplateError as error:
+            log.warning("automation send step on %s skipped: %s", reach.spec.name, error)
+            return None
+        messages = [
+            OutboundMessage(message_id, address, content, details, data)
+            for message_id, (address, details), (content, data) in zip(
+                ids, reach.targets, personalised, strict=True
+            )
+        ]
         return _Drafted(send, reach.spec, messages)
+
+    def _personalise(
+        self, translations: Translations, language: str, spec: ChannelSpec
+    ) -> tuple[tuple[str, ...], Personalise]:
+        """The version's template in ``language`` for ``spec``'s provider, bound once to the variables it
+        reads. Its messages share their content, and each carries its own substitution data where the
+        provider substitutes it: the messages of one batch go in one transmission (see
+        :mod:`kernel.delivery.personalise`)."""
+        key = (translations.template_id, translations.version, language, spec.capabilities.placeholder)
+        found = self._personalisers.get(key)
+        if found is None:
+            personaliser = Personaliser(translations.templates[language], placeholder=key[3])
+            names = tuple(sorted(personaliser.variables))
+            found = (names, personaliser.bind(names))
+            if len(self._personalisers) >= _KEPT_TEMPLATES:
+                self._personalisers.clear()
+            self._personalisers[key] = found
+        return found
 
     async def attempt(self, planned: Planned) -> None:
         """The first attempt; a failure to reach the provider is the workers' to retry."""
