@@ -11,7 +11,7 @@ A profile its step's channels do not reach (:mod:`kernel.engage.automations.reac
 does one the project's marketing pressure rules keep from it now (:mod:`kernel.engage.automations.pressure`).
 
 A step's messages are personalised as a bulk send's (:mod:`kernel.delivery.personalise`, the version's
-template bound once): on a provider that substitutes per-recipient data itself, the messages of one
+template bound once per batch): on a provider that substitutes per-recipient data itself, the messages of one
 template version share their content and each carries its own values, so that the messages a batch of
 walks planned go out in one transmission per template rather than one request each.
 
@@ -55,6 +55,8 @@ log = logging.getLogger(__name__)
 
 #: Saved template versions kept compiled (a version never changes).
 _KEPT_TEMPLATES = 256
+#: A batch's personalisers, by template version, language and the provider's placeholder.
+_Personalisers = dict[tuple[str, int, str, str | None], tuple[tuple[str, ...], Personalise]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +112,6 @@ class StepSender:
         self._templates = templates
         self._lease = lease
         self._translations: dict[tuple[uuid.UUID, str, int], Translations] = {}
-        self._personalisers: dict[tuple[str, int, str, str | None], tuple[tuple[str, ...], Personalise]] = {}
 
     async def plan_together(
         self, conn: asyncpg.Connection, reads: EventReads, sends: Sequence[SendAt]
@@ -141,9 +142,12 @@ class StepSender:
             {send.entry.profile_id for send, found in zip(sends, reach, strict=True) if found},
         )
         drafts: list[_Drafted | None] = []
+        personalisers: _Personalisers = {}
         for send, found in zip(sends, reach, strict=True):
             drafts.append(
-                None if found is None else await self._draft(project_id, language, send, found, variables)
+                None
+                if found is None
+                else await self._draft(project_id, language, send, found, variables, personalisers)
             )
         drafted = [draft for draft in drafts if draft is not None]
         held, found_facts = await hold_together(
@@ -186,8 +190,10 @@ class StepSender:
         send: SendAt,
         reach: Reached,
         variables: Mapping[uuid.UUID, Mapping[str, Any]],
+        personalisers: _Personalisers,
     ) -> _Drafted | None:
-        """The step's messages rendered; None when its template is gone or does not render."""
+        """The step's messages rendered; None when its template is gone or does not render.
+        ``personalisers``: the batch's, by template version, language and provider."""
         try:
             translations = await self._translations_of(project_id, language, reach.choice)
         except NotFound:
@@ -200,7 +206,7 @@ class StepSender:
         chosen, _ = translations.chooser().choose(printed.get("language"))
         printed.update(campaign={}, event=to_plain(send.entry.event_attributes))
         printed = with_defaults(printed, translations.defaults)
-        names, personalise = self._personalise(translations, chosen, reach.spec)
+        names, personalise = _personalise(personalisers, translations, chosen, reach.spec)
         ids = []
         rows = []
         for _ in reach.targets:
@@ -221,24 +227,6 @@ class StepSender:
             )
         ]
         return _Drafted(send, reach.spec, messages)
-
-    def _personalise(
-        self, translations: Translations, language: str, spec: ChannelSpec
-    ) -> tuple[tuple[str, ...], Personalise]:
-        """The version's template in ``language`` for ``spec``'s provider, bound once to the variables it
-        reads. Its messages share their content, and each carries its own substitution data where the
-        provider substitutes it: the messages of one batch go in one transmission (see
-        :mod:`kernel.delivery.personalise`)."""
-        key = (translations.template_id, translations.version, language, spec.capabilities.placeholder)
-        found = self._personalisers.get(key)
-        if found is None:
-            personaliser = Personaliser(translations.templates[language], placeholder=key[3])
-            names = tuple(sorted(personaliser.variables))
-            found = (names, personaliser.bind(names))
-            if len(self._personalisers) >= _KEPT_TEMPLATES:
-                self._personalisers.clear()
-            self._personalisers[key] = found
-        return found
 
     async def attempt(self, planned: Planned) -> None:
         """The first attempt; a failure to reach the provider is the workers' to retry."""
@@ -265,3 +253,19 @@ class StepSender:
                 self._translations.clear()
             self._translations[key] = found
         return dataclasses.replace(found, project_language=language)
+
+
+def _personalise(
+    personalisers: _Personalisers, translations: Translations, language: str, spec: ChannelSpec
+) -> tuple[tuple[str, ...], Personalise]:
+    """The version's template in ``language`` for ``spec``'s provider, bound to the variables it reads,
+    once per batch (its memos last no longer). The batch's messages of one template share their content,
+    each with its own substitution data where the provider substitutes it: they go in one transmission
+    (see :mod:`kernel.delivery.personalise`)."""
+    key = (translations.template_id, translations.version, language, spec.capabilities.placeholder)
+    found = personalisers.get(key)
+    if found is None:
+        personaliser = Personaliser(translations.templates[language], placeholder=key[3])
+        names = tuple(sorted(personaliser.variables))
+        found = personalisers[key] = (names, personaliser.bind(names))
+    return found
