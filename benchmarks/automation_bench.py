@@ -63,7 +63,7 @@ from herald.v1 import (
     templates_pb2_grpc,
 )
 from kernel.scheduler.loop import LEASE_SECONDS
-from plugins.sparkpost.emulator import SparkPostEmulator
+from plugins.sparkpost.emulator import SparkPostEmulator, render
 
 API_KEY = "bench-sparkpost-key"
 EMAIL = "email.sparkpost"
@@ -90,7 +90,9 @@ class TimingSparkPost(SparkPostEmulator):
         return [*super().routes(), web.get("/times", self._times)]
 
     def _record(self, transmission: str, body: Any, recipient: Any) -> dict[str, Any]:  # type: ignore[override]
-        self.times.append((body["content"]["subject"], time.time()))
+        # The subject as SparkPost prints it: with the recipient's substitution data, if any.
+        data = {**body.get("substitution_data", {}), **recipient.get("substitution_data", {})}
+        self.times.append((render(body["content"]["subject"], data, escape=False), time.time()))
         return {}
 
     async def _times(self, request: web.Request) -> web.Response:

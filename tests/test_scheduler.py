@@ -332,3 +332,31 @@ async def test_a_claim_reads_the_due_timers_in_due_order_and_stops_at_its_limit(
     await db.execute(
         "DELETE FROM scheduled_jobs WHERE project_id = $1 AND kind = $2", project.project_id, "test.queue"
     )
+
+
+async def test_a_batch_of_late_timers_says_so_once_naming_the_most_overdue(
+    db, project, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Behind a backlog every timer of a batch is late: one warning tells how many, and which waited
+    longest, rather than a line per timer."""
+    now = datetime.now(UTC)
+    for hours in range(1, 6):
+        key = f"{project.project_id}/late/{hours}"
+        await schedule(
+            db, project.project_id, KIND, key, now - timedelta(hours=hours), {"profile_id": str(uuid.uuid4())}
+        )
+    batches: list[int] = []
+
+    async def together(jobs: list[Job]) -> list[Job]:
+        batches.append(len(jobs))
+        return []
+
+    made = Scheduler(db, poll_seconds=0.05)
+    made.register(KIND, Recorder().handler(made.owner), together)
+    with caplog.at_level(logging.WARNING, logger="kernel.scheduler.loop"):
+        assert await made.run_due() == 5
+    assert batches == [5]
+    (warning,) = [record.getMessage() for record in caplog.records if record.name == "kernel.scheduler.loop"]
+    assert warning.startswith(f"5 timers {KIND} run up to ")
+    assert int(warning.split(" up to ")[1].split()[0]) >= 5 * 3600
+    assert f"{project.project_id}/late/5, attempt 1, the most overdue" in warning

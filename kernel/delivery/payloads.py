@@ -2,7 +2,7 @@
 
 A retry sends exactly what the first attempt sent: the content rendered then (not the template again,
 whose variables may have changed since), to the same web-push subscription keys (a raw address's keys
-exist nowhere else).
+exist nowhere else), with the same substitution data for a provider that substitutes it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,12 @@ def payload(message: OutboundMessage) -> dict[str, Any]:
     content = message.content._asdict()
     content["data"] = dict(message.content.data)
     content["tags"] = dict(message.content.tags)
-    return {"content": content, "address_details": dict(message.address_details)}
+    data = message.substitution_data
+    return {
+        "content": content,
+        "address_details": dict(message.address_details),
+        "substitution_data": None if data is None else dict(data),
+    }
 
 
 def outbound(message_id: uuid.UUID, address: str, stored: Mapping[str, Any]) -> OutboundMessage:
@@ -31,7 +36,15 @@ def outbound(message_id: uuid.UUID, address: str, stored: Mapping[str, Any]) -> 
     (an upgrade in between) still sends, with the defaults of the fields it lacks.
     """
     content = MessageContent(**{k: v for k, v in stored["content"].items() if k in _FIELDS})
-    return OutboundMessage(str(message_id), address, content, stored["address_details"] or EMPTY)
+    return OutboundMessage(
+        str(message_id),
+        address,
+        content,
+        stored["address_details"] or EMPTY,
+        # A content made for a substituting provider (an automation's send step) is sent again with the
+        # same values; a payload kept before they were has none.
+        stored.get("substitution_data"),
+    )
 
 
 def content_bytes(content: MessageContent) -> int:

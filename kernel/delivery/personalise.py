@@ -5,7 +5,8 @@ renders the same template for every recipient. So each template field is cut at 
 
 - literal text is kept as it is;
 - a part printing one variable without filters (``{{ first_name }}``) is computed directly, with Liquid's
-  own stringification;
+  own stringification; so is one printing a path of keys into dicts (``{{ event.item }}``, an
+  automation's trigger event);
 - any other part (a conditional block, filters, a loop) is rendered by python-liquid alone, and its output
   memoised on the values of the variables it reads (its output depends on nothing else): an
   ``{% if vip %}`` block is rendered about twice per send, however large the audience;
@@ -55,6 +56,8 @@ SUBSTITUTED_FIELDS = frozenset({"subject", "html", "text"})
 MEMO_LIMIT = 10_000
 _STATEFUL_TAGS = frozenset({"assign", "capture", "increment", "decrement", "cycle", "ifchanged"})
 _IDENTIFIER = re.compile(r"[A-Za-z_][\w-]*\??")
+#: The keys a Liquid path reads specially (a mapping's size, first entry, ...).
+_SPECIAL_KEYS = frozenset({"size", "first", "last"})
 #: Where each field is in a MessageContent (built from a list of its fields, not keywords).
 _POSITION = {name: position for position, name in enumerate(MessageContent._fields)}
 #: A variable the recipient does not have (Liquid's undefined, which is not always its nil).
@@ -69,6 +72,12 @@ Personalised = tuple[MessageContent, dict[str, str] | None]
 def missing(count: int) -> tuple[Any, ...]:
     """The values of a recipient who has none of the variables, in a layout of ``count`` names."""
     return (_MISSING,) * count
+
+
+def row_of(names: Sequence[str], variables: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A recipient's row in the layout ``names`` (as ``Personaliser.bind`` took them), from a mapping of
+    its variables; a name the mapping lacks is missing, as it is for ``Personaliser.__call__``."""
+    return tuple([variables.get(name, _MISSING) for name in names])
 
 
 def newlines(text: str) -> str:
@@ -159,6 +168,44 @@ class _Variable(Part):
         index = layout.index.get(self._name)
         getter = self.bind(layout, normalise=True)
         return Substitution(name, -1 if index is None else index, self._escape, getter)
+
+
+class _Path(Part):
+    """``{{ event.item }}``: a path of keys into a mapping, without filters. The keys are looked up here
+    while the values on the way are dicts (an event's properties always are); any other value, which
+    Liquid may read otherwise (``size``, an index), leaves the part to python-liquid."""
+
+    __slots__ = ("_escape", "_keys", "_liquid", "_name")
+
+    def __init__(self, name: str, keys: tuple[str, ...], liquid: _Rendered, *, escape: bool) -> None:
+        super().__init__(liquid.source)
+        self._name = name
+        self._keys = keys
+        self._liquid = liquid
+        self._escape = escape
+
+    def bind(self, layout: Layout, *, normalise: bool) -> Getter:
+        slow = self._liquid.bind(layout, normalise=normalise)
+        index = layout.index.get(self._name)
+        if index is None:
+            return slow
+        keys = self._keys
+        escape = self._escape
+        finish = newlines if normalise else _unchanged
+
+        def found(values: Sequence[Any]) -> str:
+            value = values[index]
+            for key in keys:
+                if type(value) is not dict:
+                    return slow(values)
+                value = value.get(key, _MISSING)
+            if value is _MISSING:  # a key absent: Liquid's undefined prints nothing
+                return ""
+            if type(value) is str and not escape:
+                return finish(value)
+            return finish(str(to_liquid_string(value, escape)))
+
+        return found
 
 
 class _Constant(Part):
@@ -269,6 +316,22 @@ def _simple_variable(node: Any) -> str | None:
     return head if isinstance(head, str) and _IDENTIFIER.fullmatch(head) else None
 
 
+def _simple_path(node: Any) -> tuple[str, tuple[str, ...]] | None:
+    """``(name, keys)`` for an output node that prints ``name.key1.key2...`` as it is, with keys that are
+    plain names (not ``size``, ``first`` or ``last``, which Liquid reads specially)."""
+    if not isinstance(node, OutputNode) or not isinstance(node.expression, FilteredExpression):
+        return None
+    expression = node.expression
+    if expression.filters or not isinstance(expression.left, Path) or len(expression.left.path) < 2:
+        return None
+    segments = expression.left.path
+    if not all(isinstance(segment, str) and _IDENTIFIER.fullmatch(segment) for segment in segments):
+        return None
+    if _SPECIAL_KEYS & set(segments[1:]):
+        return None
+    return segments[0], tuple(segments[1:])
+
+
 def split(template: BoundTemplate) -> list[str | Part]:
     """The field as literal strings and dynamic parts, in order."""
     if _STATEFUL_TAGS & set(template.analyze().tags):
@@ -281,7 +344,9 @@ def split(template: BoundTemplate) -> list[str | Part]:
         elif (name := _simple_variable(node)) is not None:
             pieces.append(_Variable(name, escape=escape))
         else:
-            pieces.append(_Rendered(template.env.template_class(template.env, [node])))
+            rendered = _Rendered(template.env.template_class(template.env, [node]))
+            path = _simple_path(node)
+            pieces.append(rendered if path is None else _Path(*path, rendered, escape=escape))
     return pieces
 
 

@@ -14,6 +14,7 @@ timers back in other schedulers until it is run, or given up (:func:`give_up`).
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,13 @@ from typing import Any
 import asyncpg
 
 Executor = asyncpg.Connection | asyncpg.Pool
+
+
+@functools.lru_cache(maxsize=4096)
+def profile_of(text: str) -> uuid.UUID:
+    """A payload's ``profile_id``, parsed once for the several reads of a job's run (its lane, its
+    batch's locks, its walk) rather than at each."""
+    return uuid.UUID(text)
 
 
 @dataclass(frozen=True, slots=True)

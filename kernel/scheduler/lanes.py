@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 
-from kernel.scheduler.jobs import Job
+from kernel.scheduler.jobs import Job, profile_of
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +30,7 @@ def lane_of(job: Job) -> Hashable:
     profile_id = job.payload.get("profile_id")
     if profile_id is None:
         return job.job_id
-    return (job.project_id, uuid.UUID(str(profile_id)))
+    return (job.project_id, profile_of(str(profile_id)))
 
 
 class Lanes:

@@ -133,9 +133,7 @@ class Scheduler:
             log.exception("a batch of %d timers %s failed; running them one by one", len(jobs), jobs[0].kind)
             left = jobs
         alone = {job.job_id for job in left}
-        for job in jobs:
-            if job.job_id not in alone:
-                self._note_lateness(job)
+        self._note_batch_lateness([job for job in jobs if job.job_id not in alone])
         ran = len(jobs) - len(left)
         for job in left:
             ran += await self._run_one(job)
@@ -151,6 +149,24 @@ class Scheduler:
                 lateness,
                 job.attempts,
             )
+
+    def _note_batch_lateness(self, jobs: list[Job]) -> None:
+        """One warning for the late timers of a batch, naming the most overdue: behind a backlog every
+        timer is late, and a line for each would cost the kernel more than running it."""
+        now = datetime.now(UTC)
+        late = [job for job in jobs if (now - job.due_at).total_seconds() > 2 * self._poll_seconds]
+        if not late:
+            return
+        first = min(late, key=lambda job: job.due_at)
+        log.warning(
+            "%d timers %s run up to %.0f s late (%s, attempt %d, the most overdue): they came due while "
+            "no scheduler ran them",
+            len(late),
+            first.kind,
+            (now - first.due_at).total_seconds(),
+            first.key,
+            first.attempts,
+        )
 
     async def _run_one(self, job: Job) -> int:
         handler = self._handlers[job.kind]

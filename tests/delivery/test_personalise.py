@@ -30,6 +30,8 @@ TEMPLATES = [
     "{{ score | plus: 1 }} {{ score }} {{ vip }} {{ tags }}",
     "{% increment n %}{% increment n %}{{ first_name }}",
     "no variables at all",
+    "{{ event.item }} #{{ event.seq }} {{ event.item.name }} {{ event.item.size }} {{ missing.key }}",
+    "{{ event.size }}{{ event.first }}<{{ event.item | upcase }}>{{ first_name.size }}",
 ]
 _VALUES = st.one_of(
     st.none(),
@@ -41,10 +43,25 @@ _VALUES = st.one_of(
     st.lists(st.text(max_size=4), max_size=3),
 )
 _NAMES = st.sampled_from(["first_name", "city", "vip", "score", "tags"])
-VARIABLES = st.dictionaries(_NAMES, _VALUES, max_size=5)
+
+
+def with_event(values: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
+    """Variables, among them (or not) an ``event`` whose properties may hold mappings, or any value."""
+    keys = st.sampled_from(["item", "seq", "size", "first", "name"])
+    properties = st.dictionaries(
+        keys, st.one_of(values, st.dictionaries(keys, values, max_size=2)), max_size=3
+    )
+    return st.builds(
+        lambda variables, event: variables if event is None else {**variables, "event": event},
+        st.dictionaries(_NAMES, values, max_size=5),
+        st.one_of(st.none(), properties, values),
+    )
+
+
+VARIABLES = with_event(_VALUES)
 # Substituted pieces are normalised one by one (see kernel.delivery.personalise): no lone CR at their edges.
 NO_CR_VALUES = _VALUES.filter(lambda value: "\r" not in str(value))
-SUBSTITUTED_VARIABLES = st.dictionaries(_NAMES, NO_CR_VALUES, max_size=5)
+SUBSTITUTED_VARIABLES = with_event(NO_CR_VALUES)
 SPARKPOST_PLACEHOLDER = "{{{%s}}}"
 _PLACEHOLDER = re.compile(r"\{\{\{(h\d+)\}\}\}")
 

@@ -4,6 +4,8 @@ transaction): each has the effects it has alone, and one whose handler fails lea
 from __future__ import annotations
 
 from herald.v1 import automations_pb2 as pb
+from kernel.delivery.payloads import outbound
+from plugins.sparkpost.emulator import render
 from tests.delivery.support import person
 from tests.engage.automation_support import (
     active,
@@ -129,3 +131,37 @@ async def event_jobs(db, project) -> list:  # type: ignore[no-untyped-def, type-
            WHERE j.project_id = $1 AND j.kind = 'automation.event' ORDER BY j.due_at""",
         project.project_id,
     )
+
+
+async def test_a_batch_sends_one_template_in_one_transmission_and_a_retry_keeps_each_recipients_values(
+    automations, templates, profiles, configured, sparkpost, server, quiet_session_scheduler, db
+) -> None:
+    """The batch's messages of one template share their content, each with its own substitution data
+    (SparkPost prints it); a message kept for a retry keeps its values with the content."""
+    scheduler = server.kernel.scheduler
+    welcome = await saved_template(templates, configured, "Welcome")
+    await active(automations, configured, automation([send("mail", welcome, "end"), end()]))
+    for name, item in (("ann", "hat"), ("bob", "scarf"), ("carl", "gloves")):
+        await person(profiles, configured, name, email=f"{name}@example.com", first_name=name.title())
+        await track(profiles, configured, name, "cart_abandoned", item=item)
+    assert await scheduler.run_due() == 3
+    assert sorted(record["subject"] for record in sparkpost.accepted) == [
+        "Welcome Ann hat",
+        "Welcome Bob scarf",
+        "Welcome Carl gloves",
+    ]
+    assert len({record["transmission_id"] for record in sparkpost.accepted}) == 1
+
+    sparkpost.fail_next(1, 429, retry_after=600)
+    await person(profiles, configured, "dan", email="dan@example.com", first_name="Dan")
+    await track(profiles, configured, "dan", "cart_abandoned", item="boots")
+    assert await scheduler.run_due() == 1
+    row = await db.fetchrow(
+        "SELECT message_id, address, status, payload FROM messages WHERE project_id = $1 AND address = $2",
+        configured.project_id,
+        "dan@example.com",
+    )
+    assert row["status"] == "retry"
+    again = outbound(row["message_id"], row["address"], row["payload"])
+    assert again.substitution_data is not None and "Dan" not in again.content.subject
+    assert render(again.content.subject, again.substitution_data, escape=False) == "Welcome Dan boots"

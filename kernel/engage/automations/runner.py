@@ -33,7 +33,7 @@ from kernel.engage.automations.wait_ends import after_timer
 from kernel.engage.automations.wait_kinds import WaitForEvent
 from kernel.engage.automations.walking import Cursor, Walker
 from kernel.projects import Projects
-from kernel.scheduler import Job, drop_pending, finish
+from kernel.scheduler import Job, drop_pending, finish, profile_of
 
 #: The scheduler's kind for a tracked event that automations follow; its payload: profile_id, name,
 #: attributes (the event's stored properties, as JSON text).
@@ -218,7 +218,7 @@ async def _finish(conn: asyncpg.Connection, job: Job) -> None:
 
 def event_profile(job: Job) -> uuid.UUID:
     """The profile an EVENT or WAIT job is about."""
-    return uuid.UUID(job.payload["profile_id"])
+    return profile_of(job.payload["profile_id"])
 
 
 def event_payload(profile_id: uuid.UUID, name: str, attributes: str) -> dict[str, Any]:

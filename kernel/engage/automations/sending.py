@@ -10,6 +10,11 @@ the same id; a failed attempt is retried by the workers under the bulk sends' po
 A profile its step's channels do not reach (:mod:`kernel.engage.automations.reach`) gets no message; nor
 does one the project's marketing pressure rules keep from it now (:mod:`kernel.engage.automations.pressure`).
 
+A step's messages are personalised as a bulk send's (:mod:`kernel.delivery.personalise`, the version's
+template bound once per batch): on a provider that substitutes per-recipient data itself, the messages of one
+template version share their content and each carries its own values, so that the messages a batch of
+walks planned go out in one transmission per template rather than one request each.
+
 The send steps of a batch of walks are planned together, in a fixed number of statements: the profiles'
 reach (two per channel tried), their template variables, the pressure rules' judging, the messages and
 the facts, one statement each.
@@ -28,6 +33,7 @@ from typing import Any
 import asyncpg
 
 from kernel.channels import ChannelSpec, OutboundMessage
+from kernel.delivery.personalise import Personalise, Personaliser, row_of
 from kernel.delivery.templates import TemplateError
 from kernel.delivery.transactional import LeasedMessage, TransactionalSender, insert_leased
 from kernel.delivery.translations import Translations, with_defaults
@@ -49,6 +55,8 @@ log = logging.getLogger(__name__)
 
 #: Saved template versions kept compiled (a version never changes).
 _KEPT_TEMPLATES = 256
+#: A batch's personalisers, by template version, language and the provider's placeholder.
+_Personalisers = dict[tuple[str, int, str, str | None], tuple[tuple[str, ...], Personalise]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,9 +142,12 @@ class StepSender:
             {send.entry.profile_id for send, found in zip(sends, reach, strict=True) if found},
         )
         drafts: list[_Drafted | None] = []
+        personalisers: _Personalisers = {}
         for send, found in zip(sends, reach, strict=True):
             drafts.append(
-                None if found is None else await self._draft(project_id, language, send, found, variables)
+                None
+                if found is None
+                else await self._draft(project_id, language, send, found, variables, personalisers)
             )
         drafted = [draft for draft in drafts if draft is not None]
         held, found_facts = await hold_together(
@@ -179,8 +190,10 @@ class StepSender:
         send: SendAt,
         reach: Reached,
         variables: Mapping[uuid.UUID, Mapping[str, Any]],
+        personalisers: _Personalisers,
     ) -> _Drafted | None:
-        """The step's messages rendered; None when its template is gone or does not render."""
+        """The step's messages rendered; None when its template is gone or does not render.
+        ``personalisers``: the batch's, by template version, language and provider."""
         try:
             translations = await self._translations_of(project_id, language, reach.choice)
         except NotFound:
@@ -192,17 +205,27 @@ class StepSender:
         printed = dict(variables[profile_id])
         chosen, _ = translations.chooser().choose(printed.get("language"))
         printed.update(campaign={}, event=to_plain(send.entry.event_attributes))
-        messages = []
-        for address, details in reach.targets:
+        printed = with_defaults(printed, translations.defaults)
+        names, personalise = _personalise(personalisers, translations, chosen, reach.spec)
+        ids = []
+        rows = []
+        for _ in reach.targets:
             # Each message prints its own id (`{{ message_id }}`): a push carries it for the app to report
             # its opening (MessageService.RecordMessageOpened).
             printed["message_id"] = message_id = str(uuid.uuid4())
-            try:
-                content = translations.templates[chosen].render(with_defaults(printed, translations.defaults))
-            except TemplateError as error:
-                log.warning("automation send step on %s skipped: %s", reach.spec.name, error)
-                return None
-            messages.append(OutboundMessage(message_id, address, content, address_details=details))
+            ids.append(message_id)
+            rows.append(row_of(names, printed))
+        try:
+            personalised = personalise.many(rows)
+        except TemplateError as error:
+            log.warning("automation send step on %s skipped: %s", reach.spec.name, error)
+            return None
+        messages = [
+            OutboundMessage(message_id, address, content, details, data)
+            for message_id, (address, details), (content, data) in zip(
+                ids, reach.targets, personalised, strict=True
+            )
+        ]
         return _Drafted(send, reach.spec, messages)
 
     async def attempt(self, planned: Planned) -> None:
@@ -230,3 +253,19 @@ class StepSender:
                 self._translations.clear()
             self._translations[key] = found
         return dataclasses.replace(found, project_language=language)
+
+
+def _personalise(
+    personalisers: _Personalisers, translations: Translations, language: str, spec: ChannelSpec
+) -> tuple[tuple[str, ...], Personalise]:
+    """The version's template in ``language`` for ``spec``'s provider, bound to the variables it reads,
+    once per batch (its memos last no longer). The batch's messages of one template share their content,
+    each with its own substitution data where the provider substitutes it: they go in one transmission
+    (see :mod:`kernel.delivery.personalise`)."""
+    key = (translations.template_id, translations.version, language, spec.capabilities.placeholder)
+    found = personalisers.get(key)
+    if found is None:
+        personaliser = Personaliser(translations.templates[language], placeholder=key[3])
+        names = tuple(sorted(personaliser.variables))
+        found = personalisers[key] = (names, personaliser.bind(names))
+    return found
