@@ -28,14 +28,19 @@ _NEWEST_FIRST = "PARTITION BY a.profile_id, a.kind ORDER BY a.updated_at DESC, a
 #: as it stands for profiles that held none of the kind; the others are settled after.
 SUPERSEDED_AMONG_ADDED = "row_number() OVER (PARTITION BY profile_id, kind ORDER BY value) > 1"
 
-# Only the rows whose mark changes are updated; each through the primary key.
+# Only the rows whose mark changes are updated, by their ctid; each profile's rows are read on their own
+# (the OFFSET 0 keeps the read a subquery run per profile, through the primary key). Planned with neither
+# sequential nor bitmap scans: during an import the table's statistics are those of before it (a nearly
+# empty table), and the profiles' rows were then read by a scan of all the project's addresses.
 _SETTLE = f"""
-UPDATE profile_addresses t SET superseded = r.superseded
-FROM (SELECT a.profile_id, a.kind, a.value, row_number() OVER ({_NEWEST_FIRST}) > 1 AS superseded
-      FROM profile_addresses a
-      WHERE a.project_id = $1 AND a.profile_id = any($2::uuid[])) AS r
-WHERE t.project_id = $1 AND t.profile_id = r.profile_id AND t.kind = r.kind AND t.value = r.value
-  AND t.superseded <> r.superseded"""
+UPDATE profile_addresses t SET superseded = NOT t.superseded
+WHERE t.ctid = any(ARRAY(
+    SELECT r.ctid FROM unnest($2::uuid[]) AS p(profile_id)
+    CROSS JOIN LATERAL (
+        SELECT a.ctid, a.superseded, row_number() OVER ({_NEWEST_FIRST}) > 1 AS outranked
+        FROM profile_addresses a
+        WHERE a.project_id = $1 AND a.profile_id = p.profile_id OFFSET 0) AS r
+    WHERE r.superseded <> r.outranked))"""
 
 
 async def settle_newest(
@@ -44,4 +49,6 @@ async def settle_newest(
     """Mark the superseded addresses of ``profile_ids`` and unmark their newest, after they were written
     (under the address-writers lock, :func:`kernel.profiles.shared_addresses.lock_address_writers`)."""
     if profile_ids:
+        await conn.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off")
         await conn.execute(_SETTLE, project_id, list(set(profile_ids)))
+        await conn.execute("RESET enable_seqscan; RESET enable_bitmapscan")
