@@ -67,6 +67,7 @@ from kernel.delivery.send_runtime import send_runtime
 from kernel.delivery.slice_work import slice_messages
 from kernel.engage.segments.compiler import compile_predicate
 from kernel.plugins import ChannelManager
+from kernel.server import tune_garbage_collector
 from kernel.settings import Settings
 from kernel.storage.database import create_pool
 
@@ -503,6 +504,10 @@ def run(profiles: int, events: int) -> dict[str, Any]:
                 for name, segment_id in segment_ids.items()
             }
             selections["broad"] = segments_pb2.SegmentSelection(condition=BROAD_CONDITION)
+            # The slices are made into messages in this process as a worker does, so with the collector
+            # tuned as the kernel's processes tune it: at CPython's default thresholds its collections of
+            # the slices' rows were counted as the worker's CPU.
+            tune_garbage_collector()
             streams = {
                 name: asyncio.run(stream_audience(kernel, chosen)) for name, chosen in selections.items()
             }

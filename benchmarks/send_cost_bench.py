@@ -48,6 +48,7 @@ from kernel.engage.pressure import Cap, Period, PressureRules, QuietAction, Quie
 from kernel.engage.pressure.store import ProjectPressure, rules_of, write_rules
 from kernel.engage.pressure.touches import Candidate, judge_batch
 from kernel.plugins import ChannelManager
+from kernel.server import tune_garbage_collector
 from kernel.storage.database import create_pool
 
 OWNER = "send-cost-bench"
@@ -184,6 +185,7 @@ async def run(
                 )
                 if pressure:
                     await with_pressure(conn, runtime)
+                tune_garbage_collector()  # as the kernel's processes, whose work this process does
                 began = time.perf_counter()
                 messages = await send_every_slice(conn, clock, runtime, size)
                 elapsed = time.perf_counter() - began

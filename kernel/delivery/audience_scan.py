@@ -1,11 +1,12 @@
 """Reading a slice's audience: one statement, in profile id order, the recipients with what they need.
 
 The slice's profiles, their addresses for the send's channels (every device for push, the most recent
-address for email and SMS), the domain filter, consent, the suppression list and the attributes the
-templates read come out of one statement: a profile's addresses, subscriptions and row sit together in
-primary keys that start with the profile, so each is one descent of an index per recipient (the plan
-PostgreSQL takes for a slice: nested loops over send_audience's range; a merge over the key ranges is
-not what it chooses from a slice's estimates).
+address for email and SMS: the row its writers left unmarked as superseded,
+:mod:`kernel.profiles.newest_addresses`), the domain filter, consent, the suppression list and the
+attributes the templates read come out of one statement: a profile's addresses, subscriptions and row sit
+together in primary keys that start with the profile, so each is one descent of an index per recipient
+(the plan PostgreSQL takes for a slice: nested loops over send_audience's range; a merge over the key
+ranges is not what it chooses from a slice's estimates).
 
 An address reached through several profiles is sent once: an address its writers marked as shared
 (``profile_addresses.shared``, :mod:`kernel.profiles.shared_addresses`; rare) is probed in the
@@ -83,9 +84,7 @@ _ANY_SUPPRESSED = """(SELECT EXISTS (SELECT FROM delivery_suppressions WHERE pro
 _WINNER = f"""(SELECT o.profile_id FROM profile_addresses o
       WHERE o.project_id = $1 AND o.kind = t.kind AND o.folded = t.folded
         AND {identifier_key_sql("o.kind", "o.value")} = t.key
-        AND (t.all_devices OR NOT EXISTS (
-            SELECT FROM profile_addresses n WHERE n.project_id = $1 AND n.profile_id = o.profile_id
-              AND n.kind = o.kind AND (n.updated_at, n.value) > (o.updated_at, o.value)))
+        AND (t.all_devices OR NOT o.superseded)
         AND {
     _CONSENT_OK.format(
         status='''(SELECT s.status FROM profile_subscriptions s
@@ -102,10 +101,8 @@ _WINNER = f"""(SELECT o.profile_id FROM profile_addresses o
 # Its winner and the hashes the suppression list is searched by are judged in one materialised step (the
 # final select reads each twice), the only one: each such step copies every row of the slice once more.
 # The project's salt is a one-row CTE: joined to projects, its index was descended for every row.
-# A channel that reaches one address per profile keeps its newest; when every channel reaches all of them
-# (push), the window and the sort it needs are left out of the statement.
-_CHOSEN = """c.all_devices OR row_number() OVER (
-               PARTITION BY a.profile_id, c.ord ORDER BY a.updated_at DESC, a.value) = 1"""
+# A channel that reaches one address per profile keeps its newest, the row not marked superseded: ranking
+# each profile's addresses here took a sort of every slice in groups of a few profiles.
 _SCAN = f"""
 WITH {{source}},
 channels AS MATERIALIZED (
@@ -115,10 +112,10 @@ channels AS MATERIALIZED (
 targets AS (
     SELECT a.profile_id, c.ord::int - 1 AS ord, c.channel, a.kind, a.value, a.folded, a.shared,
            CASE WHEN c.carries_details THEN a.details END AS details, c.consent,
-           c.has_domain, c.all_devices, h.custom_id, h.attributes, {{chosen}} AS chosen
+           c.has_domain, c.all_devices, h.custom_id, h.attributes
     FROM holders h
     JOIN profile_addresses a ON a.project_id = $1 AND a.profile_id = h.profile_id
-    JOIN channels c ON c.kind = a.kind
+    JOIN channels c ON c.kind = a.kind AND (c.all_devices OR NOT a.superseded)
 ),
 salt AS MATERIALIZED (SELECT suppression_salt FROM projects WHERE project_id = $1),
 reached AS (
@@ -126,7 +123,7 @@ reached AS (
     FROM targets t
     LEFT JOIN profile_subscriptions s ON s.project_id = $1 AND s.profile_id = t.profile_id
         AND s.channel = t.consent AND s.purpose = $9 AND s.topic = ''
-    WHERE t.chosen AND {_DOMAIN_OK.format(t="t")}
+    WHERE {_DOMAIN_OK.format(t="t")}
 ),
 judged AS MATERIALIZED (
     SELECT t.*, CASE WHEN t.consented AND t.shared AND EXISTS (
@@ -181,10 +178,7 @@ class AudienceScan:
         columns = "".join(
             f", t.attributes -> ${_FIRST_FREE + i}::text -> 'v' AS v{i}" for i in range(len(self.variables))
         )
-        chosen = "true" if all(kind.reach is Reach.ALL for kind in definition.kinds) else _CHOSEN
-        self._statement = _SCAN.format(
-            source=_SOURCES[audience], variables=columns, listed=_LISTED[audience], chosen=chosen
-        )
+        self._statement = _SCAN.format(source=_SOURCES[audience], variables=columns, listed=_LISTED[audience])
 
     async def read(self, conn: asyncpg.Connection, part: Slice) -> list[AudienceRow]:
         definition = self._definition

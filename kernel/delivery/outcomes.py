@@ -15,6 +15,8 @@ import asyncpg
 
 from kernel.channels import ChannelSpec, FailureReason, SendResult
 from kernel.delivery.suppressions import suppress_address
+from kernel.profiles.newest_addresses import settle_newest
+from kernel.profiles.shared_addresses import lock_address_writers
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +43,15 @@ async def apply_consequences(
 async def prune_addresses(
     conn: asyncpg.Connection, project_id: uuid.UUID, kind: str, addresses: list[str]
 ) -> None:
-    """Remove dead addresses from every profile of the project: a dead token is dead for everyone."""
-    await conn.execute(
-        "DELETE FROM profile_addresses WHERE project_id = $1 AND kind = $2 AND value = any($3::text[])",
+    """Remove dead addresses from every profile of the project: a dead token is dead for everyone. Their
+    holders' newest of the kind is settled again (kernel.profiles.newest_addresses), under the lock that
+    orders this with the other address writers."""
+    await lock_address_writers(conn, project_id)
+    holders = await conn.fetch(
+        """DELETE FROM profile_addresses WHERE project_id = $1 AND kind = $2 AND value = any($3::text[])
+           RETURNING profile_id""",
         project_id,
         kind,
         addresses,
     )
+    await settle_newest(conn, project_id, [row[0] for row in holders])

@@ -16,6 +16,7 @@ import asyncpg
 from kernel.errors import InvalidArgument
 from kernel.profiles.addresses import ParsedAddress
 from kernel.profiles.changes import ProfileChanges
+from kernel.profiles.newest_addresses import SUPERSEDED_AMONG_ADDED, settle_newest
 from kernel.profiles.shared_addresses import lock_address_writers, mark_added
 from kernel.profiles.split_batch import SplitBatch
 
@@ -40,13 +41,16 @@ async def write_addresses(
     exclusive = [
         (profile_id, address.kind, address.value) for profile_id, _, address in added if address.exclusive
     ]
-    if added:  # before any address row is written (kernel.profiles.shared_addresses)
-        await lock_address_writers(conn, project_id, [(kind, value) for _, kind, value in exclusive])
     removed = [
         (profile_id, address.kind, address.value)
         for changes, profile_id in zip(batch, profile_ids, strict=True)
         for address in changes.remove_addresses
     ]
+    if added or removed:  # before any address row is written (shared_addresses, newest_addresses)
+        await lock_address_writers(conn, project_id, [(kind, value) for _, kind, value in exclusive])
+    # The profiles whose addresses of a kind may have changed order other than by additions to profiles
+    # that held none (kernel.profiles.newest_addresses).
+    unsettled: set[uuid.UUID] = set()
     if removed:
         await conn.execute(
             """DELETE FROM profile_addresses a
@@ -56,19 +60,20 @@ async def write_addresses(
             project_id,
             *_columns(removed, 3),
         )
-    if not added:
-        return
+        unsettled.update(profile_id for profile_id, _, _ in removed)
     if exclusive:
         # A device token reaches one device, hence one person: it leaves whichever profile held it (its
         # lock, taken with the writers', serialises the transactions that add it).
-        await conn.execute(
+        left = await conn.fetch(
             """DELETE FROM profile_addresses a
                USING unnest($2::uuid[], $3::text[], $4::text[]) AS x(profile_id, kind, value)
                WHERE a.project_id = $1 AND a.kind = x.kind AND a.value = x.value
-                 AND a.profile_id <> x.profile_id""",
+                 AND a.profile_id <> x.profile_id
+               RETURNING a.profile_id""",
             project_id,
             *_columns(exclusive, 3),
         )
+        unsettled.update(row[0] for row in left)
     # A profile created by the round had no address: its own are all it holds, counted here (only a
     # profile given more than the limit in all can exceed it), and none of them can be there already (a
     # request's addresses are distinct), so they are simply inserted.
@@ -89,12 +94,15 @@ async def write_addresses(
         over = await conn.fetch(_ADD_CHECKING_LIMIT, project_id, *_address_columns(earlier), max_addresses)
         if over:
             _refuse_over_limit(earlier, {(row["profile_id"], row["kind"]) for row in over}, max_addresses)
-    await mark_added(
-        conn,
-        project_id,
-        [address.kind for _, _, address in added],
-        [address.value for _, _, address in added],
-    )
+        unsettled.update(profile_id for profile_id, _, _ in earlier)
+    await settle_newest(conn, project_id, unsettled)
+    if added:
+        await mark_added(
+            conn,
+            project_id,
+            [address.kind for _, _, address in added],
+            [address.value for _, _, address in added],
+        )
 
 
 def _address_columns(added: list[tuple[uuid.UUID, int, ParsedAddress]]) -> list[list[object]]:
@@ -106,8 +114,8 @@ def _address_columns(added: list[tuple[uuid.UUID, int, ParsedAddress]]) -> list[
     ]
 
 
-_ADDED_ROWS = """INSERT INTO profile_addresses (project_id, profile_id, kind, value, details)
-    SELECT $1, profile_id, kind, value, details
+_ADDED_ROWS = f"""INSERT INTO profile_addresses (project_id, profile_id, kind, value, details, superseded)
+    SELECT $1, profile_id, kind, value, details, {SUPERSEDED_AMONG_ADDED}
     FROM unnest($2::uuid[], $3::text[], $4::text[], $5::jsonb[]) AS x(profile_id, kind, value, details)
     ORDER BY profile_id, kind, value"""
 

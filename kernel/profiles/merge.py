@@ -17,6 +17,7 @@ import asyncpg
 from kernel.outhooks import EventType, OutgoingEvent, move_profile_events, publish, subscribed
 from kernel.profiles.attributes import StoredValue
 from kernel.profiles.followers import ProfileFollower, attribute_changes
+from kernel.profiles.newest_addresses import settle_newest
 from kernel.profiles.shared_addresses import lock_address_writers, mark_held
 
 # The tables whose rows a merge unites, with the columns copied from source to target.
@@ -104,7 +105,8 @@ async def merge_into(
     # Union; where both hold the same address or consent scope, the target's row (and consent) stays.
     # The source's rows are deleted as they move: no foreign key removes them with the source's row.
     # The target's addresses are then marked as shared where another row holds them (moved rows start
-    # unmarked), under the lock that orders this with other address writers.
+    # unmarked), and its newest of each kind settled, under the lock that orders this with other address
+    # writers.
     await lock_address_writers(conn, project_id)
     for table, columns in _UNITED_COLUMNS.items():
         await conn.execute(
@@ -116,6 +118,7 @@ async def merge_into(
             *args,
         )
     await mark_held(conn, project_id, target.profile_id)
+    await settle_newest(conn, project_id, [target.profile_id])
     await conn.execute(
         "UPDATE profile_identities SET profile_id = $3 WHERE project_id = $1 AND profile_id = $2", *args
     )

@@ -83,6 +83,35 @@ async def test_an_address_reached_through_several_profiles_is_sent_once(
     assert [r["profile_id"] for r in shared] == [holders[0]["profile_id"]]
 
 
+async def test_a_profile_is_sent_to_its_newest_email(
+    messages, profiles, configured, sparkpost, worker
+) -> None:
+    """The newest address of a kind that reaches one (email) is the one sent to, after additions and a
+    removal of the newest alike; and an address shared with the other profile's superseded one is not a
+    duplicate for it."""
+    await person(profiles, configured, "ann", email="old@example.com")
+    await person(profiles, configured, "ann", email="new@example.com")
+    await person(profiles, configured, "bob", email="new@example.com")
+    await person(profiles, configured, "bob", email="bob@example.com")
+    await person(profiles, configured, "cy", email="cy-old@example.com")
+    await person(profiles, configured, "cy", email="cy-new@example.com")
+    await profiles.UpsertProfile(
+        profiles_pb2.UpsertProfileRequest(
+            profile=common_pb2.ProfileRef(custom_id="cy"),
+            remove_addresses=[common_pb2.Address(kind="email", value="cy-new@example.com")],
+        ),
+        metadata=configured.auth,
+    )
+    send = await messages.CreateSend(send_request(), metadata=configured.auth)
+    done = await completed(messages, configured, send.send_id)
+    assert (done.planned, done.sent, done.duplicates) == (3, 3, 0)
+    assert sorted(r["email"] for r in sparkpost.accepted) == [
+        "bob@example.com",
+        "cy-old@example.com",
+        "new@example.com",
+    ]
+
+
 async def test_consent_and_suppressions_are_respected(
     messages, profiles, configured, sparkpost, worker, db
 ) -> None:
