@@ -81,7 +81,8 @@ async def test_a_writer_adding_an_address_another_is_adding_waits_and_marks_both
     profiles, project: ProjectKey, db
 ) -> None:
     """Neither writer's rows are visible to the other before commit: without the address-writers lock, both
-    would look for other holders, find none, and leave the address unmarked in two profiles."""
+    would look for other holders, find none, and leave the address unmarked in two profiles. The second
+    writer waits at its marking, its own rows written."""
     ann = await profiles.UpsertProfile(holder("ann"), metadata=project.auth)
     changes = ProfileChanges(
         ref=Ref("custom_id", "ann"),
@@ -100,7 +101,14 @@ async def test_a_writer_adding_an_address_another_is_adding_waits_and_marks_both
             second = asyncio.ensure_future(
                 profiles.UpsertProfile(holder("bob", "race@example.com"), metadata=project.auth)
             )
-            await wait_for_lock_wait(db, "pg_advisory_xact_lock")
+            await wait_for_lock_wait(db, "mark_shared_addresses")
+            # Its address row is already written (the table opened for writing): writers wait for each
+            # other only from their marking to their commit.
+            assert await db.fetchval(
+                """SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+                   WHERE a.query LIKE '%mark_shared_addresses%' AND a.wait_event_type = 'Lock'
+                     AND l.relation = 'profile_addresses'::regclass AND l.mode = 'RowExclusiveLock'"""
+            )
         await second
     assert await marks(db, project) == {("ann", "race@example.com"): True, ("bob", "race@example.com"): True}
 

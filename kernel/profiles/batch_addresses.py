@@ -16,7 +16,8 @@ import asyncpg
 from kernel.errors import InvalidArgument
 from kernel.profiles.addresses import ParsedAddress
 from kernel.profiles.changes import ProfileChanges
-from kernel.profiles.shared_addresses import lock_address_writers, mark_added
+from kernel.profiles.locks import lock_identifiers
+from kernel.profiles.shared_addresses import mark_added
 from kernel.profiles.split_batch import SplitBatch
 
 
@@ -40,8 +41,6 @@ async def write_addresses(
     exclusive = [
         (profile_id, address.kind, address.value) for profile_id, _, address in added if address.exclusive
     ]
-    if added:  # before any address row is written (kernel.profiles.shared_addresses)
-        await lock_address_writers(conn, project_id, [(kind, value) for _, kind, value in exclusive])
     removed = [
         (profile_id, address.kind, address.value)
         for changes, profile_id in zip(batch, profile_ids, strict=True)
@@ -60,7 +59,8 @@ async def write_addresses(
         return
     if exclusive:
         # A device token reaches one device, hence one person: it leaves whichever profile held it (its
-        # lock, taken with the writers', serialises the transactions that add it).
+        # lock serialises the transactions that add it).
+        await lock_identifiers(conn, project_id, [(kind, value) for _, kind, value in exclusive])
         await conn.execute(
             """DELETE FROM profile_addresses a
                USING unnest($2::uuid[], $3::text[], $4::text[]) AS x(profile_id, kind, value)
