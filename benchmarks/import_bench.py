@@ -1,6 +1,6 @@
 """``herald import`` of generated profiles into an empty project: profiles/s, and memory against file size.
 
-    .venv/bin/python benchmarks/import_bench.py [--small 100000] [--large 1000000]
+    .venv/bin/python benchmarks/import_bench.py [--small 100000] [--large 1000000] [--backend-states]
 
 For each size, a fresh kernel (``herald serve`` in its own process, scratch data folder, embedded
 PostgreSQL, a new project) and a JSONL file of that many generated profiles (benchmarks/profile_files.py:
@@ -9,13 +9,17 @@ import`` command as an operator runs it. Profiles/s is the profiles stored over 
 (start-up included). The kernel's peak RSS (VmHWM) and the command's are printed at both sizes: memory
 that is flat in the file's size is the same at both. The CPU time per profile of the kernel, PostgreSQL
 and the command, and the WAL bytes per profile, say where a rate's 2-core budget goes. The database must
-hold every profile, its email and half as many phones. The last line printed is the JSON summary.
+hold every profile, its email and half as many phones. With ``--backend-states``, what the kernel's
+PostgreSQL connections were doing is sampled during each import (benchmarks/backend_states.py: running,
+waiting for a lock, waiting for the kernel), at some CPU cost of its own. The last line printed is the JSON
+summary.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import shutil
 import sys
 import tempfile
@@ -24,6 +28,7 @@ from typing import Any
 
 import asyncpg
 import orjson
+from backend_states import BackendStates
 from herald_process import Kernel, cpu_report, herald_kernel, peak_rss_mb
 from profile_files import run_cli_import, write_profiles
 
@@ -54,14 +59,16 @@ def check(count: int, rows: dict[str, int]) -> None:
         sys.exit(f"stored {rows}, expected {expected}")
 
 
-def run(count: int, folder: Path) -> dict[str, Any]:
+def run(count: int, folder: Path, sample_backends: bool) -> dict[str, Any]:
     path = folder / f"profiles-{count}.jsonl"
     print(f"writing {count:,} profiles ...", flush=True)
     size = write_profiles(path, count)
     with herald_kernel() as kernel:
         wal_before = asyncio.run(wal_written(kernel))
         before = kernel.cpu_seconds()
-        cli = run_cli_import(path, kernel.address, kernel.api_key)
+        with contextlib.ExitStack() as sampling:
+            states = sampling.enter_context(BackendStates(kernel.dsn)) if sample_backends else None
+            cli = run_cli_import(path, kernel.address, kernel.api_key)
         after = kernel.cpu_seconds()
         cores = cpu_report(before, after, cli.seconds)
         wal_bytes = asyncio.run(wal_written(kernel)) - wal_before
@@ -85,6 +92,8 @@ def run(count: int, folder: Path) -> dict[str, Any]:
         "cli_us_per_profile": round(cli.cpu_seconds / count * 1e6),
         "wal_bytes_per_profile": round(wal_bytes / count),
     }
+    if states is not None:
+        result["backends"] = states.report()
     print(
         f"{count:,} profiles ({result['file_mb']} MB): {result['profiles_per_s']:,} profiles/s "
         f"({result['seconds']} s); peak RSS kernel {result['kernel_peak_rss_mb']} MB, "
@@ -96,6 +105,8 @@ def run(count: int, folder: Path) -> dict[str, Any]:
         f"WAL {result['wal_bytes_per_profile']} bytes per profile ({cli.summary.splitlines()[0]})",
         flush=True,
     )
+    if states is not None:
+        print(f"PostgreSQL backends on average: {result['backends']}", flush=True)
     return result
 
 
@@ -103,11 +114,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--small", type=int, default=100_000)
     parser.add_argument("--large", type=int, default=1_000_000)
+    parser.add_argument(
+        "--backend-states", action="store_true", help="sample what PostgreSQL's backends are doing"
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="herald-import-bench-"))
     try:
-        small = run(args.small, folder)
-        large = run(args.large, folder)
+        small = run(args.small, folder, args.backend_states)
+        large = run(args.large, folder, args.backend_states)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     summary = {

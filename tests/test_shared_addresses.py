@@ -77,11 +77,40 @@ async def test_an_import_marks_holders_written_in_the_same_round(profiles, proje
     }
 
 
+async def test_concurrent_imports_of_one_addresses_mark_every_holder(
+    profiles, project: ProjectKey, db
+) -> None:
+    """Several imports, each of several messages, write their address rows at the same time and then mark
+    them one after the other: every address held by a profile of each import ends marked in all."""
+    spellings = ("team{}@example.com", "Team{}@example.com", "TEAM{}@example.com")
+
+    async def messages(source: int) -> AsyncIterator[profiles_pb2.ImportProfilesRequest]:
+        for start in range(0, 120, 30):
+            yield profiles_pb2.ImportProfilesRequest(
+                profiles=[
+                    holder(f"{source}-{n}", spellings[source].format(n), f"own{source}-{n}@example.com")
+                    for n in range(start, start + 30)
+                ]
+            )
+
+    replies = await asyncio.gather(
+        *(profiles.ImportProfiles(messages(source), metadata=project.auth) for source in range(3))
+    )
+
+    assert [reply.imported for reply in replies] == [120, 120, 120]
+    stored = await marks(db, project)
+    assert len(stored) == 720
+    assert {value for (_, value), shared in stored.items() if shared} == {
+        spelling.format(n) for spelling in spellings for n in range(120)
+    }
+
+
 async def test_a_writer_adding_an_address_another_is_adding_waits_and_marks_both(
     profiles, project: ProjectKey, db
 ) -> None:
     """Neither writer's rows are visible to the other before commit: without the address-writers lock, both
-    would look for other holders, find none, and leave the address unmarked in two profiles."""
+    would look for other holders, find none, and leave the address unmarked in two profiles. The second
+    writer waits at its marking, its own rows written."""
     ann = await profiles.UpsertProfile(holder("ann"), metadata=project.auth)
     changes = ProfileChanges(
         ref=Ref("custom_id", "ann"),
@@ -100,7 +129,14 @@ async def test_a_writer_adding_an_address_another_is_adding_waits_and_marks_both
             second = asyncio.ensure_future(
                 profiles.UpsertProfile(holder("bob", "race@example.com"), metadata=project.auth)
             )
-            await wait_for_lock_wait(db, "pg_advisory_xact_lock")
+            await wait_for_lock_wait(db, "mark_shared_addresses")
+            # Its address row is already written (the table opened for writing): writers wait for each
+            # other only from their marking to their commit.
+            assert await db.fetchval(
+                """SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+                   WHERE a.query LIKE '%mark_shared_addresses%' AND a.wait_event_type = 'Lock'
+                     AND l.relation = 'profile_addresses'::regclass AND l.mode = 'RowExclusiveLock'"""
+            )
         await second
     assert await marks(db, project) == {("ann", "race@example.com"): True, ("bob", "race@example.com"): True}
 

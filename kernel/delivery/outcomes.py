@@ -16,7 +16,6 @@ import asyncpg
 from kernel.channels import ChannelSpec, FailureReason, SendResult
 from kernel.delivery.suppressions import suppress_address
 from kernel.profiles.newest_addresses import settle_newest
-from kernel.profiles.shared_addresses import lock_address_writers
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +44,7 @@ async def prune_addresses(
 ) -> None:
     """Remove dead addresses from every profile of the project: a dead token is dead for everyone. Their
     holders' newest of the kind is settled again (kernel.profiles.newest_addresses), under the lock that
-    orders this with the other address writers."""
-    await lock_address_writers(conn, project_id)
+    the settling takes to order it with the other address writers."""
     holders = await conn.fetch(
         """DELETE FROM profile_addresses WHERE project_id = $1 AND kind = $2 AND value = any($3::text[])
            RETURNING profile_id""",

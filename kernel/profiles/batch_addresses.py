@@ -16,8 +16,9 @@ import asyncpg
 from kernel.errors import InvalidArgument
 from kernel.profiles.addresses import ParsedAddress
 from kernel.profiles.changes import ProfileChanges
+from kernel.profiles.locks import lock_identifiers
 from kernel.profiles.newest_addresses import SUPERSEDED_AMONG_ADDED, settle_newest
-from kernel.profiles.shared_addresses import lock_address_writers, mark_added
+from kernel.profiles.shared_addresses import mark_added
 from kernel.profiles.split_batch import SplitBatch
 
 
@@ -46,8 +47,6 @@ async def write_addresses(
         for changes, profile_id in zip(batch, profile_ids, strict=True)
         for address in changes.remove_addresses
     ]
-    if added or removed:  # before any address row is written (shared_addresses, newest_addresses)
-        await lock_address_writers(conn, project_id, [(kind, value) for _, kind, value in exclusive])
     # The profiles whose addresses of a kind may have changed order other than by additions to profiles
     # that held none (kernel.profiles.newest_addresses).
     unsettled: set[uuid.UUID] = set()
@@ -63,7 +62,8 @@ async def write_addresses(
         unsettled.update(profile_id for profile_id, _, _ in removed)
     if exclusive:
         # A device token reaches one device, hence one person: it leaves whichever profile held it (its
-        # lock, taken with the writers', serialises the transactions that add it).
+        # lock serialises the transactions that add it).
+        await lock_identifiers(conn, project_id, [(kind, value) for _, kind, value in exclusive])
         left = await conn.fetch(
             """DELETE FROM profile_addresses a
                USING unnest($2::uuid[], $3::text[], $4::text[]) AS x(profile_id, kind, value)
@@ -95,7 +95,8 @@ async def write_addresses(
         if over:
             _refuse_over_limit(earlier, {(row["profile_id"], row["kind"]) for row in over}, max_addresses)
         unsettled.update(profile_id for profile_id, _, _ in earlier)
-    await settle_newest(conn, project_id, unsettled)
+    # Last, the marks, each under the project's address-writers lock that its statement takes and holds
+    # until commit (kernel.profiles.shared_addresses): the rows are all written by then.
     if added:
         await mark_added(
             conn,
@@ -103,6 +104,7 @@ async def write_addresses(
             [address.kind for _, _, address in added],
             [address.value for _, _, address in added],
         )
+    await settle_newest(conn, project_id, unsettled)
 
 
 def _address_columns(added: list[tuple[uuid.UUID, int, ParsedAddress]]) -> list[list[object]]:

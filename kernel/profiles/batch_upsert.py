@@ -159,8 +159,10 @@ async def _write_round(
         await _write_attributes(
             conn, context, [batch[index] for index in existing], [profile_ids[index] for index in existing]
         )
-    await write_addresses(conn, context.project_id, batch, profile_ids, context.max_addresses, created)
+    # The addresses last: their marking takes the project's address-writers lock, held until commit
+    # (kernel.profiles.shared_addresses), so the less this transaction does after it the better.
     await write_subscriptions(conn, context.project_id, batch, profile_ids, created)
+    await write_addresses(conn, context.project_id, batch, profile_ids, context.max_addresses, created)
     return [Applied(profile_id, profile_id in created) for profile_id in profile_ids]
 
 

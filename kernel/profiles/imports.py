@@ -10,6 +10,7 @@ message join the stream's totals only once its transaction has committed.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +28,10 @@ from kernel.profiles.store_changes import store_changes
 
 MAX_PROFILES_PER_MESSAGE = 1000
 MAX_REJECTIONS = 1000
+#: Profiles validated between two turns of the event loop. A message's validation takes milliseconds, and
+#: the writes of the messages stored meanwhile wait for the loop between their statements (one of them
+#: holding the project's address-writers lock until its commit is sent: kernel.profiles.shared_addresses).
+_LINES_BETWEEN_YIELDS = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +111,8 @@ async def _apply(
     now = datetime.now(UTC)
     valid: list[tuple[int, ProfileChanges]] = []
     for offset in range(count):
+        if offset and not offset % _LINES_BETWEEN_YIELDS:
+            await asyncio.sleep(0)
         try:
             valid.append((offset, given.changes(offset, context.limits, context.kinds, now)))
         except HeraldError as error:

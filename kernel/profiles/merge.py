@@ -18,7 +18,7 @@ from kernel.outhooks import EventType, OutgoingEvent, move_profile_events, publi
 from kernel.profiles.attributes import StoredValue
 from kernel.profiles.followers import ProfileFollower, attribute_changes
 from kernel.profiles.newest_addresses import settle_newest
-from kernel.profiles.shared_addresses import lock_address_writers, mark_held
+from kernel.profiles.shared_addresses import mark_held
 
 # The tables whose rows a merge unites, with the columns copied from source to target.
 _UNITED_COLUMNS = {
@@ -105,9 +105,8 @@ async def merge_into(
     # Union; where both hold the same address or consent scope, the target's row (and consent) stays.
     # The source's rows are deleted as they move: no foreign key removes them with the source's row.
     # The target's addresses are then marked as shared where another row holds them (moved rows start
-    # unmarked), and its newest of each kind settled, under the lock that orders this with other address
-    # writers.
-    await lock_address_writers(conn, project_id)
+    # unmarked), and its newest of each kind settled, under the lock that the marking takes to order it
+    # with other address writers.
     for table, columns in _UNITED_COLUMNS.items():
         await conn.execute(
             f"""WITH moved AS (
