@@ -24,10 +24,9 @@ where that time went, per stage, from the scheduler's rows (ingest: from the sta
 transaction to its acknowledgement; queued: from then to the job's claim; slot: the claim to the start of
 the handler's transaction (a free slot of the scheduler's width); walk_and_send: from then to the
 acceptance: the walk's statements, its commit, the first attempt); the events the automations took per
-second, the CPU per event taken, the WAL bytes and the row versions written per event taken (per table:
-inserted, updated in place (HOT: no index entry) or not, deleted); then the timer backlog's draining rate
-(every wait's timer made due at once, run to the last). The load average is printed before and after (the
-machine is shared). The last line is the JSON summary.
+second, and the CPU per event taken; then the timer
+backlog's draining rate (every wait's timer made due at once, run to the last). The load average is
+printed before and after (the machine is shared). The last line is the JSON summary.
 """
 
 from __future__ import annotations
@@ -329,39 +328,6 @@ async def done_jobs(dsn: str, kind: str) -> int:
         await conn.close()
 
 
-#: The tables an event's path writes, whose row versions per event are printed.
-WRITTEN = ("scheduled_jobs", "messages", "automation_entries", "automation_step_facts", "events")
-
-
-async def row_writes(dsn: str) -> dict[str, Any]:
-    """The WAL position, and per table of WRITTEN the rows inserted, updated (HOT or not) and deleted so
-    far: a non-HOT update writes a new entry in each of its table's indexes, a HOT one in none."""
-    conn = await asyncpg.connect(dsn)
-    try:
-        rows = await conn.fetch(
-            """SELECT relname, n_tup_ins, n_tup_upd - n_tup_hot_upd AS cold_upd, n_tup_hot_upd, n_tup_del
-               FROM pg_stat_user_tables WHERE relname = any($1::text[])""",
-            list(WRITTEN),
-        )
-        wal = await conn.fetchval("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")
-    finally:
-        await conn.close()
-    return {"wal": int(wal), **{row["relname"]: list(row)[1:] for row in rows}}
-
-
-def writes_per_event(before: dict[str, Any], after: dict[str, Any], taken: int) -> dict[str, Any]:
-    """WAL bytes, and per table [inserted, updated not HOT, updated HOT, deleted], per event taken."""
-    per_event = max(taken, 1)
-    return {
-        "wal_bytes_per_event": round((after["wal"] - before["wal"]) / per_event),
-        "row_writes_per_event": {
-            table: [round((a - b) / per_event, 2) for a, b in zip(after[table], before[table], strict=True)]
-            for table in WRITTEN
-            if table in after and table in before
-        },
-    }
-
-
 async def drain_timers(dsn: str, patience: float) -> dict[str, Any]:
     """Every pending wait made due now; how many the schedulers run per second until none is left (or
     ``patience`` ran out: events still queued make more waits meanwhile)."""
@@ -426,7 +392,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             cpu_before = {**kernel.cpu_seconds(), "emulator": sum(emulator.cpu_times()[:2])}
             began = time.perf_counter()
             events_before = await done_jobs(dsn, "automation.event")
-            writes_before = await row_writes(dsn)
             offered = await offer(kernel, await profile_ids(dsn), args.rate, args.seconds, args.batch)
             acked = offered.pop("acked")
             # The messages of the last events: given the same patience as the offering took.
@@ -440,7 +405,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             cpu_after = {**kernel.cpu_seconds(), "emulator": sum(emulator.cpu_times()[:2])}
             elapsed = time.perf_counter() - began
             taken = await done_jobs(dsn, "automation.event") - events_before
-            writes = writes_per_event(writes_before, await row_writes(dsn), taken)
             statements: dict[str, float] = {}
             if args.statements:
                 await log_statements(dsn, every=False)
@@ -473,7 +437,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "postgres_us_per_event": round(
             (cpu_after["postgres"] - cpu_before["postgres"]) / max(taken, 1) * 1e6
         ),
-        **writes,
         **statements,
         "load_before": [round(x, 2) for x in load_before],
         "load_after": [round(x, 2) for x in os.getloadavg()],
@@ -498,11 +461,6 @@ def report(result: dict[str, Any]) -> None:
         f"({result['timer_backlog_left']} left); cores {result['cores']}; CPU per event: kernel "
         f"{result['kernel_us_per_event']} us, PostgreSQL {result['postgres_us_per_event']} us; "
         f"load {result['load_before']} -> {result['load_after']}",
-        flush=True,
-    )
-    print(
-        f"per event taken: {result['wal_bytes_per_event']:,} WAL bytes; rows [inserted, updated, "
-        f"updated HOT, deleted]: {result['row_writes_per_event']}",
         flush=True,
     )
     if "statements_per_event" in result:

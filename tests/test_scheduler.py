@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kernel.scheduler import Job, Scheduler, drop_pending, pending, schedule, schedule_now
-from kernel.scheduler.jobs import _CLAIM, _IN_DUE_ORDER, DROP_PENDING, claim
+from kernel.scheduler import Job, Scheduler, drop_pending, pending, schedule
+from kernel.scheduler.jobs import DROP_PENDING
 
 KIND = "test.tick"
 
@@ -267,73 +267,6 @@ async def test_dropping_timers_by_key_prefix_reads_only_the_pending_ones_with_th
         "only the prefix's keys were read"
     )
     await drop_pending(db, project.project_id, KIND, "")
-
-
-async def test_timers_scheduled_now_are_named_by_their_ids_and_run_in_their_order(db, project) -> None:
-    """A timer scheduled now is named by its own id, so that it enters neither index of named timers
-    (migration 0063: the unique names, the pending timers by key prefix), and they run in the order given."""
-    async with db.acquire() as conn:
-        await schedule_now(conn, project.project_id, "test.now", [{"n": index} for index in range(5)])
-    named = await db.fetchval(
-        "SELECT count(*) FROM scheduled_jobs WHERE project_id = $1 AND kind = $2 AND key <> job_id::text",
-        project.project_id,
-        "test.now",
-    )
-    assert named == 0
-    ran: list[int] = []
-    made = Scheduler(db, poll_seconds=0.05)
-
-    async def note(job: Job) -> None:
-        ran.append(job.payload["n"])
-
-    made.register("test.now", note)
-    assert await made.run_due() == 5
-    assert ran == [0, 1, 2, 3, 4]
-
-
-async def test_a_claim_reads_the_due_timers_in_due_order_and_stops_at_its_limit(db, project) -> None:
-    """A queue of due timers (of many profiles) costs each claim the timers it takes, not the whole queue:
-    the claim reads the pending timers in due order and stops once it has its limit, whatever the
-    statistics say (taken while nearly every timer was done, before a burst of events queued)."""
-    await db.execute(
-        """INSERT INTO scheduled_jobs (project_id, job_id, kind, key, due_at, state)
-           SELECT $1, gen_random_uuid(), $2, 'done/' || n, now() - interval '1 hour', 'done'
-           FROM generate_series(1, 20000) AS n""",
-        project.project_id,
-        "test.queue",
-    )
-    await db.execute("ANALYZE scheduled_jobs")
-    await db.execute(
-        """INSERT INTO scheduled_jobs (project_id, job_id, kind, key, due_at, payload)
-           SELECT $1, gen_random_uuid(), $2, 'q/' || n, now() - interval '1 minute' + n * interval '1 ms',
-                  jsonb_build_object('profile_id', gen_random_uuid())
-           FROM generate_series(0, 299) AS n""",
-        project.project_id,
-        "test.queue",
-    )
-    async with db.acquire() as conn:
-        explained = conn.transaction()
-        await explained.start()  # rolled back: the claim explained leases nothing
-        await conn.execute(_IN_DUE_ORDER)
-        (plan,) = await conn.fetchval(
-            f"EXPLAIN (ANALYZE, FORMAT JSON) {_CLAIM}", "test", 60.0, 10, ["test.queue"]
-        )
-        await explained.rollback()
-    nodes = [plan["Plan"]]
-    for node in nodes:
-        nodes += node.get("Plans", [])
-    assert not {"Sort", "Bitmap Heap Scan"} & {node["Node Type"] for node in nodes}
-    # The outer read (run once); the profile-order check may use the index too (once per timer read).
-    [due] = [n for n in nodes if n.get("Index Name") == "scheduled_jobs_due" and n["Actual Loops"] == 1]
-    read = due["Actual Rows"] + due.get("Rows Removed by Filter", 0)
-    assert read <= 20, f"{read} timers read for a claim of 10"
-    claimed = await claim(db, "test", 60.0, 10, ["test.queue"])
-    assert [job.key for job in claimed] == [f"q/{index}" for index in range(10)]
-    await db.execute(
-        "DELETE FROM scheduled_jobs WHERE project_id = $1 AND kind = $2", project.project_id, "test.queue"
-    )
-
-
 async def test_a_batch_of_late_timers_says_so_once_naming_the_most_overdue(
     db, project, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -79,36 +79,19 @@ FROM due WHERE j.project_id = due.project_id AND j.job_id = due.job_id
 RETURNING j.project_id, j.job_id, j.kind, j.key, j.due_at, j.payload, j.attempts, j.lease_owner
 """
 
-#: The claim's plan: the pending timers read in due order from ``scheduled_jobs_due``, stopping at the
-#: limit. Left to its estimates (a handful of timers due: the statistics were taken while the queue was
-#: short, and nearly all rows are done ones), the planner read every due timer through a bitmap, checked
-#: each one's profile order, sorted them and kept the first few: a claim's cost grew with the queue it
-#: was meant to shorten.
-_IN_DUE_ORDER = "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off"
 
-
-#: SQL: timer ``row`` has a name of its own (:func:`schedule_now`'s are named by their id): the condition of
-#: the indexes on keys (migration 0063), repeated where a statement infers or uses them.
-_NAMED = "{row}.key <> {row}.job_id::text"
-#: A named timer scheduled again does nothing.
-_ONCE = f"ON CONFLICT (project_id, kind, key) WHERE {_NAMED.format(row='scheduled_jobs')} DO NOTHING"
-
-
-def _starts_with(row: str, prefix: str) -> str:
-    """SQL: the key of timer ``row`` (a table name or alias) starts with ``prefix``, as a range in byte
-    order that the pending timers' key index serves (migration 0046); ``starts_with`` alone is a filter
-    over every timer of the kind. The index holds named timers only (migration 0063: not those of
-    :func:`schedule_now`, which no prefix names), and the planner uses it when the statement says so."""
-    key = f"{row}.key"
+def _starts_with(key: str, prefix: str) -> str:
+    """SQL: ``key`` starts with ``prefix``, as a range in byte order that the pending timers' key index
+    serves (migration 0046); ``starts_with`` alone is a filter over every timer of the kind."""
     return (
         f'{key} COLLATE "C" >= {prefix} AND {key} COLLATE "C" < {prefix} || chr(1114111) '
-        f"AND starts_with({key}, {prefix}) AND {_NAMED.format(row=row)}"
+        f"AND starts_with({key}, {prefix})"
     )
 
 
 #: :func:`drop_pending`'s statement ($1 project, $2 kind, $3 key prefix).
 DROP_PENDING = f"""DELETE FROM scheduled_jobs
-    WHERE project_id = $1 AND kind = $2 AND state = 'pending' AND {_starts_with("scheduled_jobs", "$3")}"""
+    WHERE project_id = $1 AND kind = $2 AND state = 'pending' AND {_starts_with("key", "$3")}"""
 
 
 async def schedule(
@@ -121,9 +104,9 @@ async def schedule(
 ) -> bool:
     """Store a timer; False when (project, kind, key) is scheduled already (pending or run)."""
     inserted = await conn.fetchval(
-        f"""INSERT INTO scheduled_jobs (project_id, job_id, kind, key, due_at, payload)
+        """INSERT INTO scheduled_jobs (project_id, job_id, kind, key, due_at, payload)
            VALUES ($1, $2, $3, $4, $5, $6)
-           {_ONCE}
+           ON CONFLICT (project_id, kind, key) DO NOTHING
            RETURNING true""",
         project_id,
         uuid.uuid4(),
@@ -150,11 +133,11 @@ async def schedule_together(conn: asyncpg.Connection, kind: str, timers: Sequenc
     if not timers:
         return
     await conn.execute(
-        f"""INSERT INTO scheduled_jobs (project_id, job_id, kind, key, due_at, payload)
+        """INSERT INTO scheduled_jobs (project_id, job_id, kind, key, due_at, payload)
            SELECT t.project_id, gen_random_uuid(), $1, t.key, t.due_at, t.payload
            FROM unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::jsonb[])
                AS t(project_id, key, due_at, payload)
-           {_ONCE}""",
+           ON CONFLICT (project_id, kind, key) DO NOTHING""",
         kind,
         [t.project_id for t in timers],
         [t.key for t in timers],
@@ -168,8 +151,7 @@ async def schedule_now(
 ) -> None:
     """Store one timer due at once per payload, each under a key of its own (one statement): work handed
     from a transaction to the schedulers, e.g. the tracked events that automations follow. They are due a
-    microsecond apart, in the payloads' order, which the claims keep (an event, then the next one). Each
-    is named by its id (its key), so it writes no entry in the indexes of named timers (migration 0063)."""
+    microsecond apart, in the payloads' order, which the claims keep (an event, then the next one)."""
     await conn.execute(
         """INSERT INTO scheduled_jobs (project_id, job_id, kind, key, due_at, payload)
            SELECT $1, q.id, $2, q.id::text, now() + q.n * interval '1 microsecond', q.payload
@@ -186,9 +168,7 @@ async def claim(
 ) -> list[Job]:
     """Lease up to ``limit`` due timers of ``kinds`` (those ``owner`` has handlers for) to ``owner``, the
     most overdue first."""
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(_IN_DUE_ORDER)
-        rows = await conn.fetch(_CLAIM, owner, lease_seconds, limit, list(kinds))
+    rows = await pool.fetch(_CLAIM, owner, lease_seconds, limit, list(kinds))
     return [Job(*row) for row in rows]
 
 
@@ -264,7 +244,7 @@ async def drop_pending_together(
             USING unnest($2::uuid[], $3::text[]) AS p(project_id, prefix),
                   LATERAL (SELECT job_id FROM scheduled_jobs s
                            WHERE s.project_id = p.project_id AND s.kind = $1 AND s.state = 'pending'
-                             AND {_starts_with("s", "p.prefix")} OFFSET 0) AS found
+                             AND {_starts_with("s.key", "p.prefix")} OFFSET 0) AS found
             WHERE j.project_id = p.project_id AND j.job_id = found.job_id""",
         kind,
         [project_id for project_id, _ in prefixes],
@@ -288,7 +268,7 @@ async def pending(
         f"""SELECT p.prefix, j.key, j.due_at, j.payload
            FROM unnest($3::text[]) AS p(prefix)
            JOIN scheduled_jobs j ON j.project_id = $1 AND j.kind = $2 AND j.state = 'pending'
-                AND {_starts_with("j", "p.prefix")}
+                AND {_starts_with("j.key", "p.prefix")}
            ORDER BY j.due_at, j.key""",
         project_id,
         kind,
@@ -307,8 +287,7 @@ async def repoint_pending(
     they are about changed identity, e.g. a merged profile)."""
     await conn.execute(
         f"""UPDATE scheduled_jobs SET payload = payload || $4::jsonb
-           WHERE project_id = $1 AND kind = $2 AND state = 'pending'
-             AND {_starts_with("scheduled_jobs", "$3")}""",
+           WHERE project_id = $1 AND kind = $2 AND state = 'pending' AND {_starts_with("key", "$3")}""",
         project_id,
         kind,
         key_prefix,
