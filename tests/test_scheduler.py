@@ -267,6 +267,8 @@ async def test_dropping_timers_by_key_prefix_reads_only_the_pending_ones_with_th
         "only the prefix's keys were read"
     )
     await drop_pending(db, project.project_id, KIND, "")
+
+
 async def test_a_batch_of_late_timers_says_so_once_naming_the_most_overdue(
     db, project, caplog: pytest.LogCaptureFixture
 ) -> None:
