@@ -25,7 +25,7 @@ from kernel.profiles.attributes import AttributeLimits
 from kernel.profiles.changes import ProfileChanges
 from kernel.profiles.import_lines import DirectPath, general_line_changes, line_changes, line_field
 from kernel.settings import Settings
-from sender_ext.core import NO_EXTENSIONS
+from tests.compiled_modules import compiled_module
 from tests.conftest import ProjectKey
 from tests.test_batch_upsert import assert_import_agrees_with_single_upserts
 
@@ -103,16 +103,7 @@ IMPLEMENTATIONS = ["py-direct", "c-direct"]
 def _direct_path(implementation: str) -> DirectPath:
     if implementation == "py-direct":
         return _line_direct.direct_changes
-    if NO_EXTENSIONS:
-        pytest.skip("HERALD_NO_EXTENSIONS is set: testing the source as it is only")
-    try:
-        from kernel.profiles import _line_direct_c
-    except ImportError as exc:
-        pytest.fail(
-            f"the compiled direct path is not built ({exc}): reinstall (make .venv/.installed), "
-            "or set HERALD_NO_EXTENSIONS=1 to test the source alone"
-        )
-    return _line_direct_c.direct_changes
+    return compiled_module("kernel.profiles._line_direct_c").direct_changes
 
 
 def _outcome(line: bytes, direct: DirectPath | None) -> ProfileChanges | tuple[str, str, str]:

@@ -9,7 +9,6 @@ imported fails, as the sender core's does."""
 
 from __future__ import annotations
 
-import importlib
 from types import ModuleType
 from typing import Any
 
@@ -18,7 +17,6 @@ import h2.connection
 import h2.events
 import h2.settings
 import hpack
-import pytest
 from hyperframe.frame import DataFrame, Frame, HeadersFrame
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -26,20 +24,13 @@ from hypothesis import strategies as st
 from plugins.apns import _framer_py, framer
 from plugins.apns.h2hpack import Header, Run
 from plugins.apns.h2wire import Stream
-from sender_ext.core import NO_EXTENSIONS
+from tests.compiled_modules import compiled_module
 from tests.plugins.test_apns_h2 import Endpoint
 
 
 def compiled_framer() -> ModuleType:
-    """The compiled framer; a skip under HERALD_NO_EXTENSIONS, else a failure when it is not built."""
-    if NO_EXTENSIONS:
-        pytest.skip("HERALD_NO_EXTENSIONS is set: testing the pure-Python framer only")
-    try:
-        return importlib.import_module("plugins.apns._framer")
-    except ImportError as exc:
-        pytest.fail(
-            f"plugins.apns._framer cannot be imported ({exc}): build it with `.venv/bin/pip install -e .`"
-        )
+    """The compiled framer (:func:`tests.compiled_modules.compiled_module`)."""
+    return compiled_module("plugins.apns._framer")
 
 
 def test_the_compiled_framer_is_the_one_in_use() -> None:

@@ -9,26 +9,17 @@ pass for a tested compiled core.
 
 from __future__ import annotations
 
-import importlib
 from types import ModuleType
 
 import pytest
 
 from sender_ext import _core_py
-from sender_ext.core import NO_EXTENSIONS
+from tests.compiled_modules import compiled_module
 
 
 def compiled_core() -> ModuleType:
-    """The compiled core; a skip when HERALD_NO_EXTENSIONS is set, a failure when it is not built."""
-    if NO_EXTENSIONS:
-        pytest.skip("HERALD_NO_EXTENSIONS is set: testing the pure-Python core only")
-    try:
-        return importlib.import_module("sender_ext._core")
-    except ImportError as exc:
-        pytest.fail(
-            f"sender_ext._core cannot be imported ({exc}): build it with `.venv/bin/pip install -e .`, "
-            "or set HERALD_NO_EXTENSIONS=1 to test the pure-Python core alone"
-        )
+    """The compiled core (:func:`tests.compiled_modules.compiled_module`)."""
+    return compiled_module("sender_ext._core")
 
 
 @pytest.fixture(scope="session", params=["py-core", "c-core"])
