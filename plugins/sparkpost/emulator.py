@@ -35,7 +35,7 @@ import aiohttp
 import orjson
 from aiohttp import web
 
-from kernel.channels import FeedbackKind, SandboxProject
+from kernel.channels import FeedbackKind, FeedbackRates, SandboxProject
 from plugins._config import is_email
 from plugins._http import Failure, HttpEmulator, run_standalone
 from plugins._webhook_poster import WebhookPoster
@@ -176,20 +176,11 @@ class SparkPostEmulator(HttpEmulator):
             return _no_valid_recipient()
         transmission = str(next(self._ids))
         self.transmissions += 1
-        failed = {index for index, _ in errors}
-        for index, (recipient, email) in enumerate(zip(recipients, emails, strict=True)):
-            if index in failed:
-                continue
-            record = self._record(transmission, body, recipient)
-            if email in self.suppressed:
-                self.pending_events.append(
-                    self.event(
-                        "bounce", record, bounce_class="25", reason=SUPPRESSED_REASON, error_code="554"
-                    )
-                )
-            else:
-                self.accepted.append(record)
-                self._report(key, record)
+        valid = list(zip(recipients, emails, strict=True))
+        if errors:
+            failed = {index for index, _ in errors}
+            valid = [pair for index, pair in enumerate(valid) if index not in failed]
+        self._accept(key, transmission, body, valid)
         results: dict[str, Any] = {
             "total_rejected_recipients": len(errors),
             "total_accepted_recipients": len(emails) - len(errors),
@@ -202,15 +193,34 @@ class SparkPostEmulator(HttpEmulator):
         results = {"rcpt_to_errors": shown, **results}
         return web.json_response({"errors": [CREATED_WITH_ERRORS], "results": results})
 
-    def _report(self, api_key: str, record: Mapping[str, Any]) -> None:
-        """Queue the sandbox events of an accepted recipient for its account's webhook, if it has one."""
-        webhook = self._webhooks.get(api_key)
-        if self.rates is None or webhook is None:
-            return
+    def _accept(
+        self, api_key: str, transmission: str, body: Mapping[str, Any], valid: list[tuple[Any, str]]
+    ) -> None:
+        """What becomes of a created transmission's valid recipients (each with its address): one on the
+        suppression list bounces, the others are accepted, their sandbox events queued if the account
+        has a webhook."""
+        rates = self.rates
+        webhook = self._webhooks.get(api_key) if rates is not None else None
+        for recipient, email in valid:
+            record = self._record(transmission, body, recipient)
+            if email in self.suppressed:
+                self.pending_events.append(
+                    self.event(
+                        "bounce", record, bounce_class="25", reason=SUPPRESSED_REASON, error_code="554"
+                    )
+                )
+            else:
+                self.accepted.append(record)
+                if rates is not None and webhook is not None:
+                    self._report(rates, webhook, record)
+
+    def _report(self, rates: FeedbackRates, webhook: str, record: Mapping[str, Any]) -> None:
+        """Queue the sandbox events of an accepted recipient, drawn from ``rates``, for its account's
+        ``webhook``."""
         options = record["options"]
         link = _LINK.search(record["html"]) or _LINK.search(record["text"])
         events = []
-        for kind in self.rates.outcomes(record["herald_message_id"]):
+        for kind in rates.outcomes(record["herald_message_id"]):
             if kind is FeedbackKind.BOUNCED:
                 reason = UNKNOWN_USER_REASON % record["email"]
                 events.append(
