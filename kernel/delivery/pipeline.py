@@ -212,7 +212,7 @@ class BatchPipeline:
         channel and the reason to pause it when its answers in this send suggest a wrong configuration."""
         spec = runtime.specs[channel]
         outcome = BatchOutcome()
-        values = [runtime.values(message.values) for message in messages]
+        values = runtime.rows([message.values for message in messages])
         results: list[SendResult] = []
         # One provider request per group: a substituting provider takes one text for its whole batch.
         for personalise, group, rows in runtime.groups(channel, messages, values):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -139,6 +139,13 @@ class SendRuntime:
             same.append(message)
             rows.append(row)
         return [(languages.personalise[tag], same, rows) for tag, (same, rows) in grouped.items()]
+
+    def rows(self, rows: Iterable[Sequence[Any] | None]) -> list[Sequence[Any]]:
+        """:meth:`values` of each row, with the usual case (the rows as they are) told once."""
+        if not (self.special or self.defaults or self.constants):
+            absent = self.absent
+            return [absent if row is None else row for row in rows]
+        return [self.values(row) for row in rows]
 
     def values(self, row: Sequence[Any] | None) -> Sequence[Any]:
         """A recipient's values as the personalisers are bound to read them, from its profile row

@@ -16,9 +16,10 @@ A cancelled send's messages do not wait: a retry or a deferral of one becomes ``
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 import asyncpg
@@ -77,6 +78,10 @@ class Waiting(NamedTuple):
     counted: str = ""
 
 
+#: What a log row counts for: its slice, channel and outcome.
+_LOGGED_KEY = attrgetter("message.slice_no", "channel", "outcome")
+
+
 @dataclass(slots=True)
 class BatchOutcome:
     logged: list[Logged] = field(default_factory=list)
@@ -92,9 +97,10 @@ class BatchOutcome:
     def counts(self, channels: list[str], *, cancelled_send: bool) -> OutcomeCounts:
         """The outcomes by slice and channel (``channels``: the send's, by position)."""
         counted: OutcomeCounts = defaultdict(SliceCounts)
-        for row in self.logged:
-            counts = counted[row.message.slice_no, row.channel]
-            setattr(counts, row.outcome, getattr(counts, row.outcome) + 1)
+        # Tallied first: a provider batch's thousands of rows fall on one slice, channel and outcome.
+        for (slice_no, channel, outcome), number in Counter(map(_LOGGED_KEY, self.logged)).items():
+            counts = counted[slice_no, channel]
+            setattr(counts, outcome, getattr(counts, outcome) + number)
         for row in self.waiting:
             counts = counted[row.message.slice_no, channels[row.message.channel]]
             if cancelled_send:

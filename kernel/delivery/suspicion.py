@@ -14,10 +14,14 @@ lifted, so that a lifted pause is judged on fresh answers.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 from kernel.channels import FailureReason, Outcome, SendResult
+
+_OUTCOME_AND_REASON = attrgetter("outcome", "reason")
 
 
 @dataclass(slots=True)
@@ -48,13 +52,21 @@ class ConfigSuspicion:
         tally = self._tallies.get(key)
         if tally is None:
             tally = self._tallies[key] = _Tally()
-        for result in results:
-            if result.outcome is Outcome.RETRY:
+        # Tallied in bulk: a provider batch's thousands of answers are nearly all the same.
+        suspect = 0
+        for (outcome, reason), number in Counter(map(_OUTCOME_AND_REASON, results)).items():
+            if outcome is Outcome.RETRY:
                 continue
-            tally.answered += 1
-            if result.reason is FailureReason.CONFIG_SUSPECT:
-                tally.suspect += 1
-                tally.detail = result.detail
+            tally.answered += number
+            if reason is FailureReason.CONFIG_SUSPECT:
+                suspect += number
+        if suspect:
+            tally.suspect += suspect
+            tally.detail = next(
+                result.detail
+                for result in reversed(results)
+                if result.outcome is not Outcome.RETRY and result.reason is FailureReason.CONFIG_SUSPECT
+            )
         if tally.suspect < self._min_failures or tally.suspect < self._ratio * tally.answered:
             return None
         return (
