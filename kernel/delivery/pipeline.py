@@ -96,41 +96,30 @@ class BatchPipeline:
         if (pressure := runtime.pressure) is not None:
             messages = await under_pressure(self._pool, runtime, pressure, messages, held)
         live = bytearray(b"\x01") * len(messages)
-        max_age = self._retry.max_age_seconds
-        for position, message in enumerate(messages):
-            spec = runtime.specs[message.channel]
-            if message.attempts and message.age > max_age:
-                held.logged.append(Logged(message, spec.name, "expired", attempted=False))
-                metrics.EXPIRED.labels(spec.name).inc()
-                self._trouble.note(
-                    "expired", spec.name, self._accounting.domain(runtime, message), "(not attempted)"
-                )
-                live[position] = 0
-            elif spec.name in runtime.paused:
-                # Read before the pause was seen, or a channel paused beside others of the send.
-                held.waiting.append(Waiting(message, self._hold, attempted=False, detail="channel paused"))
-                live[position] = 0
+        if from_retries or runtime.paused:  # a slice's fresh messages have no attempts to expire
+            self._hold_back(runtime, messages, live, held)
         channels = [message.channel for message in messages]
         now = self._clock()
         plan = plan_batch(
             [message.key for message in messages],
             [message.address for message in messages],
             channels,
-            bytes(runtime.forms[channel] for channel in channels),
+            bytes(map(runtime.forms.__getitem__, channels)),
             live,
             self._throttle.throttle,
             now,
             runtime.max_sizes,
         )
         duplicates: Counter[int] = Counter()
-        for position, message in enumerate(messages):
-            if not live[position] or plan.go[position]:
-                continue
-            if not plan.unique[position]:
-                duplicates[message.channel] += 1
-                continue
-            delay = plan.not_before[position] - now
-            held.waiting.append(Waiting(message, delay, attempted=False, detail="domain throttle"))
+        if 0 in plan.go:  # in the usual batch, every message goes now
+            for position, message in enumerate(messages):
+                if not live[position] or plan.go[position]:
+                    continue
+                if not plan.unique[position]:
+                    duplicates[message.channel] += 1
+                    continue
+                delay = plan.not_before[position] - now
+                held.waiting.append(Waiting(message, delay, attempted=False, detail="domain throttle"))
         batches = list(plan.batches.batches())
         if runtime.rated:
             batches = await self._hold_to_rates(runtime, messages, batches, held, now)
@@ -145,6 +134,26 @@ class BatchPipeline:
             if verdict is not None:
                 await self._pause(runtime, verdict)
         return duplicates
+
+    def _hold_back(
+        self, runtime: SendRuntime, messages: list[Pending], live: bytearray, held: BatchOutcome
+    ) -> None:
+        """Expire the messages past the maximum age, and keep waiting those of a paused channel: each is
+        added to ``held`` and marked not ``live``."""
+        max_age = self._retry.max_age_seconds
+        for position, message in enumerate(messages):
+            spec = runtime.specs[message.channel]
+            if message.attempts and message.age > max_age:
+                held.logged.append(Logged(message, spec.name, "expired", attempted=False))
+                metrics.EXPIRED.labels(spec.name).inc()
+                self._trouble.note(
+                    "expired", spec.name, self._accounting.domain(runtime, message), "(not attempted)"
+                )
+                live[position] = 0
+            elif spec.name in runtime.paused:
+                # Read before the pause was seen, or a channel paused beside others of the send.
+                held.waiting.append(Waiting(message, self._hold, attempted=False, detail="channel paused"))
+                live[position] = 0
 
     async def _hold_to_rates(
         self,
