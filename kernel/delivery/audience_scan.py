@@ -209,4 +209,5 @@ class AudienceScan:
             [kind.carries_details for kind in definition.kinds],
             *self.variables,
         )
-        return [AudienceRow(*row[:9], (row[0], *row[9:])) for row in rows]
+        make = AudienceRow._make  # from one tuple, without the named tuple's Python-level __new__ per row
+        return [make((*row[:9], (row[0], *row[9:]))) for row in rows]
