@@ -13,7 +13,7 @@ import pytest
 
 from kernel.delivery.message_log import DAYS_AHEAD, maintain_message_log
 from kernel.settings import Settings
-from kernel.storage.migrations import apply_migrations, load_migrations
+from kernel.storage.migrations import apply_migrations
 
 NOW = datetime(2027, 3, 10, 15, 30, tzinfo=UTC)
 #: How long the kernel's first upkeep may take to show, on a loaded machine.
@@ -98,33 +98,6 @@ async def test_every_day_logs_its_rows_at_the_time_they_are_written(log_pool: as
     )
     assert len(defaults) == 1 + 1 + DAYS_AHEAD + 1
     assert {row["expression"] for row in defaults} == {"clock_timestamp()"}
-
-
-async def test_no_day_is_vacuumed_for_its_inserts(log_pool: asyncpg.Pool) -> None:
-    # Append-only and dropped whole: the days the upkeep creates turn off the vacuums PostgreSQL triggers by
-    # the count of inserted rows, and migration 0065 turns them off on the days created before it.
-    await maintain_message_log(log_pool, keeping(90), NOW)
-    options = await day_options(log_pool)
-    assert len(options) == DAYS_AHEAD + 1
-    assert set(options.values()) == {("autovacuum_vacuum_insert_threshold=-1",)}
-    await log_pool.execute("ALTER TABLE message_log_20270311 RESET (autovacuum_vacuum_insert_threshold)")
-    assert (await day_options(log_pool))["message_log_20270311"] is None
-    (migration,) = [m for m in load_migrations() if m.version == 65]
-    await log_pool.execute(migration.sql)
-    assert await day_options(log_pool) == options
-    assert (
-        await log_pool.fetchval("SELECT reloptions FROM pg_class WHERE relname = 'message_log_default'")
-        is None
-    )
-
-
-async def day_options(pool: asyncpg.Pool) -> dict[str, tuple[str, ...] | None]:
-    """Each day's table's storage parameters."""
-    rows = await pool.fetch(
-        """SELECT c.relname, c.reloptions FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-           WHERE i.inhparent = 'message_log'::regclass AND c.relname <> 'message_log_default'"""
-    )
-    return {row["relname"]: None if row["reloptions"] is None else tuple(row["reloptions"]) for row in rows}
 
 
 async def test_rows_waiting_in_the_default_partition_move_to_their_day(log_pool: asyncpg.Pool) -> None:

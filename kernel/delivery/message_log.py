@@ -3,12 +3,7 @@
 ``message_log`` (migration 0018) is partitioned by day of ``logged_at`` (UTC), one table per day named
 ``message_log_YYYYMMDD``, plus a DEFAULT partition for rows whose day has none. An old day goes with a
 ``DROP TABLE`` once it is wholly older than ``message_log_days``: a history of billions of messages never
-costs a vacuum. Nor does its writing: a day's table is created with the vacuums that PostgreSQL triggers by
-the count of inserted rows turned off (:data:`NO_INSERT_VACUUMS`, migration 0065 for the days created
-before). Such a vacuum of an append-only table only marks its new pages all-visible, which no reader of the
-log uses (each reads columns its one index lacks), and it leaves young rows unfrozen: the freezing that a
-day kept long enough needs is done by PostgreSQL's anti-wraparound vacuum either way. The counts that
-trigger an ANALYZE still do.
+costs a vacuum.
 
 A day's partition cannot be created with ``PARTITION OF`` while the default partition holds rows of that
 day (PostgreSQL refuses), and such rows are there after migration 0018 (the first engine's messages) or
@@ -44,8 +39,6 @@ INTERVAL_SECONDS = 3600.0
 LOCK_TIMEOUT = "2s"
 _LOCK_KEY = "SELECT hashtextextended('herald.message_log_upkeep', 0)"
 _DAY_TABLE = re.compile(r"^message_log_(\d{8})$")
-#: A day's table's storage parameters: no vacuum triggered by inserts (see the module's docstring).
-NO_INSERT_VACUUMS = "autovacuum_vacuum_insert_threshold = -1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +92,7 @@ async def _create_day(conn: asyncpg.Connection, day: date) -> int:
         await conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
         await conn.execute(
             f"""CREATE TABLE {table} (LIKE message_log INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
-                                      CONSTRAINT {table}_day CHECK ({within}))
-                WITH ({NO_INSERT_VACUUMS})"""
+                                      CONSTRAINT {table}_day CHECK ({within}))"""
         )
         status = await conn.execute(
             f"""WITH moved AS (DELETE FROM message_log_default WHERE {within} RETURNING *)
