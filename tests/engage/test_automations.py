@@ -194,8 +194,8 @@ async def test_reentry_policies(
         async def handled() -> bool:
             return (
                 await db.fetchval(
-                    """SELECT count(*) FROM scheduled_jobs WHERE project_id = $1 AND kind = 'automation.event'
-                       AND state = 'pending'""",
+                    """SELECT count(*) FROM scheduled_jobs WHERE project_id = $1
+                       AND kind IN ('automation.event', 'automation.events') AND state = 'pending'""",
                     configured.project_id,
                 )
                 == 0
