@@ -9,8 +9,10 @@ A timer whose payload names a profile (``profile_id``) is claimed only once ever
 that profile is the claiming scheduler's: one scheduler holds a profile's due timers, and runs them in due
 order (:mod:`kernel.scheduler.lanes`), so an automation's exit event never overtakes the entry before it,
 whichever kernels poll. A timer naming several profiles (``profile_ids``: a batch of tracked events) is
-one of each of their timers so, and is also left while an earlier batch of its project is another
-scheduler's (batches are few at a time: checking them all is cheaper than their profiles). An earlier
+claimed only once the earlier pending timers of those profiles are the claiming scheduler's, and while no
+earlier batch of its project is another scheduler's; a timer naming a profile waits for every earlier
+pending batch of its project, whichever profiles it names (batches are few at a time: looking into each
+one's profiles would cost more, and read them all again at each claim behind a backlog). An earlier
 batch not claimed yet does not hold it back: the same claim takes both, in due order, and their handler
 takes a profile's events in that order (:mod:`kernel.scheduler.batches`). Two claims at the same instant
 in two kernels can still split a project's consecutive batches between them.
@@ -79,7 +81,6 @@ WITH due AS (
           SELECT FROM scheduled_jobs earlier
           WHERE earlier.project_id = j.project_id AND earlier.state = 'pending'
             AND earlier.payload ? 'profile_ids'
-            AND earlier.payload -> 'profile_ids' ? (j.payload ->> 'profile_id')
             AND earlier.due_at < j.due_at AND earlier.lease_owner IS DISTINCT FROM $1))
       AND NOT (payload ? 'profile_ids' AND EXISTS (
           SELECT FROM scheduled_jobs earlier
