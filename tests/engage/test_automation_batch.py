@@ -3,21 +3,18 @@ transaction): each has the effects it has alone, and one whose handler fails lea
 
 from __future__ import annotations
 
-import asyncio
-from collections import Counter
-
 from herald.v1 import automations_pb2 as pb
 from kernel.delivery.payloads import outbound
 from plugins.sparkpost.emulator import render
-from tests.delivery.support import person, until
+from tests.delivery.support import person
 from tests.engage.automation_support import (
     active,
     automation,
     end,
     saved_template,
     send,
+    sent_once_by_two_kernels,
     subjects_to,
-    timer_kernel,
     track,
     wait,
 )
@@ -234,16 +231,9 @@ async def test_a_batch_its_kernel_died_with_is_taken_once_by_the_others(
         configured.project_id,
     )
     assert claimed == len(people)
-    async with timer_kernel(settings, sparkpost), timer_kernel(settings, sparkpost):
-
-        async def all_sent() -> bool:
-            return len(sparkpost.accepted) >= len(people)
-
-        await until(all_sent, "every batch was taken")
-        await asyncio.sleep(0.3)  # a second walk, were there one, would send now
-    assert Counter(record["email"] for record in sparkpost.accepted) == {
-        f"{name}@example.com": 1 for name in people
-    }
+    await sent_once_by_two_kernels(
+        settings, sparkpost, [f"{name}@example.com" for name in people], "every batch was taken"
+    )
     assert await entry_states(db, configured, at_once.automation_id) == {
         name: ("left", "completed") for name in people
     }
