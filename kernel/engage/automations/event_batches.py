@@ -126,6 +126,8 @@ class EventBatches:
         planned: list[Planned] = []
         async with self._pool.acquire() as conn, conn.transaction():
             done = await finish_together(conn, jobs)
+            if not done:
+                return done, planned
             events = [event for job in jobs if job.job_id in done for event in events_of(job)]
             present = await store.lock_profiles(
                 conn, list(dict.fromkeys((event.project_id, event.profile_id) for event in events))
