@@ -3,8 +3,14 @@ transaction): each has the effects it has alone, and one whose handler fails lea
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
+
 from herald.v1 import automations_pb2 as pb
 from kernel.delivery.payloads import outbound
+from kernel.engage.automations import BATCH
+from kernel.engage.automations.event_batches import GROUP_EVENTS, _groups
+from kernel.scheduler import Job
 from plugins.sparkpost.emulator import render
 from tests.delivery.support import person
 from tests.engage.automation_support import (
@@ -20,6 +26,9 @@ from tests.engage.automation_support import (
 )
 from tests.engage.support import fast_forward
 from tests.engage.test_automations import entries
+
+PROJECT = uuid.uuid4()
+NOW = datetime.now(UTC)
 
 
 async def entry_states(db, project, automation_id: str) -> dict[str, tuple[str, str | None]]:  # type: ignore[no-untyped-def]
@@ -238,3 +247,13 @@ async def test_a_batch_its_kernel_died_with_is_taken_once_by_the_others(
         name: ("left", "completed") for name in people
     }
     assert {row["state"] for row in await event_jobs(db, configured)} == {"done"}
+
+
+def test_batches_claimed_together_are_taken_a_few_hundred_events_per_transaction_in_claim_order() -> None:
+    def batch(events: int) -> Job:
+        return Job(PROJECT, uuid.uuid4(), BATCH, "k", NOW, {"profile_ids": ["p"] * events}, 1, "me")
+
+    jobs = [batch(events) for events in (200, 200, 200, 50, GROUP_EVENTS, 10)]
+
+    assert _groups(jobs) == [jobs[:3], jobs[3:5], jobs[5:]]
+    assert _groups(jobs[:1]) == [jobs[:1]]

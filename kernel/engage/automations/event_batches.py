@@ -7,13 +7,14 @@ transaction, in their order, as columns (:class:`BatchPayload`). It commits with
 acknowledged event never loses its entry, and a rolled-back one sets nothing going.
 
 The scheduler claims a batch as any timer, in order with its profiles' other timers
-(:mod:`kernel.scheduler.jobs`, :mod:`kernel.scheduler.lanes`). Its handler takes it (with the other
-batches of distinct profiles claimed with it, see :mod:`kernel.scheduler.batches`) in one transaction:
-the batch marked done, its profiles locked (in key order, in one statement), then its events in waves:
-each profile's first event, then each one's second, ... (a wave's profiles are distinct, as a claimed
-batch of jobs', see :meth:`AutomationRunner.take`); the messages are attempted after the commit. So each
-event takes effect once: its effects commit with the batch's done mark or roll back with it, and a kernel
-dying mid-walk leaves the batch pending, taken again from its payload once its lease runs out.
+(:mod:`kernel.scheduler.jobs`, :mod:`kernel.scheduler.lanes`). Its handler takes it in one transaction
+(with the other batches claimed with it, see :mod:`kernel.scheduler.batches`: a few hundred events per
+transaction, one transaction after another): the batch marked done, its profiles locked (in key order,
+in one statement), then its events in waves: each profile's first event, then each one's second, ... (a
+wave's profiles are distinct, as a claimed batch of jobs', see :meth:`AutomationRunner.take`); the
+messages are attempted after the commit. So each event takes effect once: its effects commit with the
+batch's done mark or roll back with it, and a kernel dying mid-walk leaves the batch pending, taken again
+from its payload once its lease runs out.
 
 A batch whose transaction fails is split, in one transaction, into one ``automation.event`` job per event
 (due at the batch's due time, in its order; keys derived from the batch's, so that a split made twice
@@ -90,6 +91,25 @@ def waves(events: Sequence[TrackedEvent]) -> list[list[TrackedEvent]]:
     return found
 
 
+#: The events of one transaction of batches claimed together: more would save little (one commit and a
+#: fixed number of statements per transaction already) and keep the first event's message waiting for the
+#: last one's walk.
+GROUP_EVENTS = 500
+
+
+def _groups(jobs: list[Job]) -> list[list[Job]]:
+    """The batches in claim order, cut after each run of :data:`GROUP_EVENTS` events or more."""
+    groups: list[list[Job]] = [[]]
+    events = 0
+    for job in jobs:
+        if events >= GROUP_EVENTS:
+            groups.append([])
+            events = 0
+        groups[-1].append(job)
+        events += len(job.payload["profile_ids"])
+    return groups
+
+
 class EventBatches:
     """The scheduler's handlers for ``automation.events`` jobs: one batch (:meth:`on_batch`), or several
     of distinct profiles claimed together (:meth:`__call__`, in one transaction as one batch)."""
@@ -99,14 +119,22 @@ class EventBatches:
         self._runner = runner
 
     async def __call__(self, jobs: list[Job]) -> list[Job]:
-        """Take the batches together; those left to run one by one (all of them when it failed)."""
-        try:
-            done, planned = await self._take(jobs)
-        except Exception:
-            log.exception("%d batches of tracked events failed together; they run one by one", len(jobs))
-            return jobs
-        await self._runner.attempt(joined(planned))
-        return [job for job in jobs if job.job_id not in done]
+        """Take the batches together, in transactions of about :data:`GROUP_EVENTS` events one after
+        another; those left to run one by one (from the first group that failed on: a profile's later
+        events must not overtake its earlier ones)."""
+        groups = _groups(jobs)
+        for index, group in enumerate(groups):
+            try:
+                done, planned = await self._take(group)
+            except Exception:
+                log.exception("%d batches of tracked events failed together; they run one by one", len(group))
+                return [job for later in groups[index:] for job in later]
+            await self._runner.attempt(joined(planned))
+            if len(done) < len(group):
+                return [job for job in group if job.job_id not in done] + [
+                    job for later in groups[index + 1 :] for job in later
+                ]
+        return []
 
     async def on_batch(self, job: Job) -> None:
         try:
