@@ -27,6 +27,7 @@ from kernel.delivery.transactional import TransactionalSender
 from kernel.delivery.webhook_queue import WebhookQueue
 from kernel.delivery.workers import WorkerGroup
 from kernel.engage.automations import (
+    BATCH,
     EVENT,
     WAIT,
     Automations,
@@ -121,6 +122,7 @@ class Kernel:
         graphs = Graphs(Vocabulary.of(channels), limits)
         walks = running(db.pool, settings, channels, transactional, projects, limits, graphs)
         scheduler.register(EVENT, walks.runner.on_event, walks.batch)
+        scheduler.register(BATCH, walks.events.on_batch, walks.events, in_order=True)
         scheduler.register(WAIT, walks.runner.on_wait, walks.batch)
         register_profile_triggers(
             scheduler,

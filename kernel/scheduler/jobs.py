@@ -8,8 +8,16 @@ never wait on each other, and a timer is in one scheduler's hands at a time, unt
 A timer whose payload names a profile (``profile_id``) is claimed only once every earlier pending timer of
 that profile is the claiming scheduler's: one scheduler holds a profile's due timers, and runs them in due
 order (:mod:`kernel.scheduler.lanes`), so an automation's exit event never overtakes the entry before it,
-whichever kernels poll. A timer left so waits for the next claim; one that failed holds its profile's later
-timers back in other schedulers until it is run, or given up (:func:`give_up`).
+whichever kernels poll. A timer naming several profiles (``profile_ids``: a batch of tracked events) is
+claimed only once the earlier pending timers of those profiles are the claiming scheduler's, and while no
+earlier batch of its project is another scheduler's; a timer naming a profile waits for every earlier
+pending batch of its project, whichever profiles it names (batches are few at a time: looking into each
+one's profiles would cost more, and read them all again at each claim behind a backlog). An earlier
+batch not claimed yet does not hold it back: the same claim takes both, in due order, and their handler
+takes a profile's events in that order (:mod:`kernel.scheduler.batches`). Two claims at the same instant
+in two kernels can still split a project's consecutive batches between them.
+A timer left so waits for the next claim; one that failed holds its profile's later timers back in other
+schedulers until it is run, or given up (:func:`give_up`).
 """
 
 from __future__ import annotations
@@ -69,6 +77,22 @@ WITH due AS (
             AND earlier.payload ? 'profile_id'
             AND earlier.payload ->> 'profile_id' = j.payload ->> 'profile_id'
             AND earlier.due_at < j.due_at AND earlier.lease_owner IS DISTINCT FROM $1))
+      AND NOT (payload ? 'profile_id' AND EXISTS (
+          SELECT FROM scheduled_jobs earlier
+          WHERE earlier.project_id = j.project_id AND earlier.state = 'pending'
+            AND earlier.payload ? 'profile_ids'
+            AND earlier.due_at < j.due_at AND earlier.lease_owner IS DISTINCT FROM $1))
+      AND NOT (payload ? 'profile_ids' AND EXISTS (
+          SELECT FROM scheduled_jobs earlier
+          WHERE earlier.project_id = j.project_id AND earlier.state = 'pending'
+            AND earlier.payload ? 'profile_ids'
+            AND earlier.due_at < j.due_at AND earlier.lease_owner <> $1 AND earlier.lease_until >= now()))
+      AND NOT (payload ? 'profile_ids' AND EXISTS (
+          SELECT FROM jsonb_array_elements_text(j.payload -> 'profile_ids') AS named(profile_id)
+          JOIN scheduled_jobs earlier
+            ON earlier.project_id = j.project_id AND earlier.state = 'pending'
+               AND earlier.payload ? 'profile_id' AND earlier.payload ->> 'profile_id' = named.profile_id
+               AND earlier.due_at < j.due_at AND earlier.lease_owner IS DISTINCT FROM $1))
     ORDER BY due_at
     LIMIT $3
     FOR UPDATE SKIP LOCKED

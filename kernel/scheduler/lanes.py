@@ -1,7 +1,8 @@
 """Claimed timers run side by side, a bounded number at once, each lane's in the order they were claimed.
 
 A lane is what must not be reordered: the jobs of one profile (an automation's "entered" event must not
-be overtaken by its exit event, nor a wait's end by the event that follows it). Jobs of different lanes
+be overtaken by its exit event, nor a wait's end by the event that follows it). A job naming several
+profiles (a batch of tracked events) is in each of their lanes. Jobs of different lanes
 share nothing the scheduler must order; their handlers take their own locks. A job waiting for its lane's
 previous one holds no slot, so one busy profile never idles the others.
 
@@ -24,13 +25,16 @@ Runner = Callable[[Job], Awaitable[int]]
 BatchRunner = Callable[[list[Job]], Awaitable[int]]
 
 
-def lane_of(job: Job) -> Hashable:
-    """A job naming a profile (``profile_id`` in its payload) is in the profile's lane; any other job is
-    alone in its own."""
+def lanes_of(job: Job) -> list[Hashable]:
+    """A job naming a profile (``profile_id`` in its payload) is in the profile's lane, one naming several
+    (``profile_ids``) in each of theirs; any other job is alone in its own."""
     profile_id = job.payload.get("profile_id")
-    if profile_id is None:
-        return job.job_id
-    return (job.project_id, profile_of(str(profile_id)))
+    if profile_id is not None:
+        return [(job.project_id, profile_of(str(profile_id)))]
+    profile_ids = job.payload.get("profile_ids")
+    if profile_ids is not None:
+        return list(dict.fromkeys((job.project_id, profile_of(str(one))) for one in profile_ids))
+    return [job.job_id]
 
 
 class Lanes:
@@ -45,15 +49,15 @@ class Lanes:
         self._ran = 0
 
     def add(self, job: Job) -> None:
-        self._add([lane_of(job)], lambda: self._run(job))
+        self._add(lanes_of(job), lambda: self._run(job))
 
     def busy(self, job: Job) -> bool:
         """Whether a job added now would wait for its lane's earlier ones."""
-        return lane_of(job) in self._tails
+        return any(lane in self._tails for lane in lanes_of(job))
 
     def add_batch(self, jobs: list[Job], run: BatchRunner) -> None:
         """Run ``jobs`` (of distinct lanes) together through ``run``, after each lane's earlier jobs."""
-        self._add([lane_of(job) for job in jobs], lambda: run(jobs))
+        self._add([lane for job in jobs for lane in lanes_of(job)], lambda: run(jobs))
 
     def _add(self, lanes: Sequence[Hashable], run: Callable[[], Awaitable[int]]) -> None:
         previous = [tail for lane in lanes if (tail := self._tails.get(lane)) is not None]

@@ -65,16 +65,21 @@ class Scheduler:
         self._max_attempts = max_attempts
         self._handlers: dict[str, Handler] = {}
         self._batch_handlers: dict[str, BatchHandler] = {}
+        self._in_order: set[str] = set()
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
-    def register(self, kind: str, handler: Handler, batch: BatchHandler | None = None) -> None:
-        """``batch``: runs several of the kind's jobs at once (of distinct profiles); ``handler`` runs
-        those it leaves."""
+    def register(
+        self, kind: str, handler: Handler, batch: BatchHandler | None = None, *, in_order: bool = False
+    ) -> None:
+        """``batch``: runs several of the kind's jobs at once (of distinct profiles, unless ``in_order``:
+        it takes a profile's several jobs in their order); ``handler`` runs those it leaves."""
         self._handlers[kind] = handler
         if batch is not None:
             self._batch_handlers[kind] = batch
+        if in_order:
+            self._in_order.add(kind)
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -99,7 +104,7 @@ class Scheduler:
                 claimed = await claim(
                     self._pool, self.owner, LEASE_SECONDS, self._claim_size, list(self._handlers)
                 )
-                together, alone = split(claimed, self._batch_handlers, lanes.busy)
+                together, alone = split(claimed, self._batch_handlers, lanes.busy, self._in_order)
                 for jobs in together:
                     lanes.add_batch(jobs, self._run_batch)
                 for job in alone:

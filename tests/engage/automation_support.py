@@ -3,7 +3,9 @@ quickly, and what the SparkPost emulator accepted."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -23,6 +25,7 @@ from herald.v1 import (
 from kernel.server import RunningServer
 from kernel.settings import Settings
 from tests.conftest import SPARKPOST, ProjectKey
+from tests.delivery.support import until
 from tests.engage.conftest import other_kernel
 
 
@@ -118,3 +121,18 @@ async def timer_kernel(settings: Settings, sparkpost: Any) -> AsyncIterator[Runn
     async with other_kernel(settings) as kernel:
         kernel.kernel.senders.endpoints[SPARKPOST] = sparkpost.endpoint
         yield kernel
+
+
+async def sent_once_by_two_kernels(
+    settings: Settings, sparkpost: Any, addresses: list[str], what: str
+) -> None:
+    """Two kernels of the test's own run the pending timers until each address got an email: each got
+    exactly one (``what``: the timers' run, for the failure message)."""
+    async with timer_kernel(settings, sparkpost), timer_kernel(settings, sparkpost):
+
+        async def all_sent() -> bool:
+            return len(sparkpost.accepted) >= len(addresses)
+
+        await until(all_sent, what)
+        await asyncio.sleep(0.3)  # a second run, were there one, would send now
+    assert Counter(record["email"] for record in sparkpost.accepted) == dict.fromkeys(addresses, 1)

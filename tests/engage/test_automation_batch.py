@@ -3,8 +3,14 @@ transaction): each has the effects it has alone, and one whose handler fails lea
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
+
 from herald.v1 import automations_pb2 as pb
 from kernel.delivery.payloads import outbound
+from kernel.engage.automations import BATCH
+from kernel.engage.automations.event_batches import GROUP_EVENTS, _groups
+from kernel.scheduler import Job
 from plugins.sparkpost.emulator import render
 from tests.delivery.support import person
 from tests.engage.automation_support import (
@@ -13,12 +19,16 @@ from tests.engage.automation_support import (
     end,
     saved_template,
     send,
+    sent_once_by_two_kernels,
     subjects_to,
     track,
     wait,
 )
 from tests.engage.support import fast_forward
 from tests.engage.test_automations import entries
+
+PROJECT = uuid.uuid4()
+NOW = datetime.now(UTC)
 
 
 async def entry_states(db, project, automation_id: str) -> dict[str, tuple[str, str | None]]:  # type: ignore[no-untyped-def]
@@ -122,13 +132,20 @@ async def test_a_batch_enters_refuses_and_exits_in_one_transaction_and_a_failing
 
 
 async def event_jobs(db, project) -> list:  # type: ignore[no-untyped-def, type-arg]
-    """The project's automation.event jobs, in due order: whose, state, claims, and the transaction that
-    last wrote them."""
+    """The project's tracked events in their jobs (a batch's, or their own), in due order: whose, the
+    job's state, claims, and the transaction that last wrote it."""
     return await db.fetch(
         """SELECT p.custom_id, j.state, j.attempts, j.xmin::text AS writer FROM scheduled_jobs j
-           JOIN profiles p ON p.project_id = j.project_id
-                AND p.profile_id = (j.payload ->> 'profile_id')::uuid
-           WHERE j.project_id = $1 AND j.kind = 'automation.event' ORDER BY j.due_at""",
+           CROSS JOIN LATERAL (
+               SELECT j.payload ->> 'profile_id' AS profile_id, 1::bigint AS n
+               WHERE j.kind = 'automation.event'
+               UNION ALL
+               SELECT named.profile_id, named.n
+               FROM jsonb_array_elements_text(j.payload -> 'profile_ids')
+                   WITH ORDINALITY AS named(profile_id, n)
+               WHERE j.kind = 'automation.events') AS e
+           JOIN profiles p ON p.project_id = j.project_id AND p.profile_id = e.profile_id::uuid
+           WHERE j.project_id = $1 ORDER BY j.due_at, e.n""",
         project.project_id,
     )
 
@@ -165,3 +182,78 @@ async def test_a_batch_sends_one_template_in_one_transmission_and_a_retry_keeps_
     again = outbound(row["message_id"], row["address"], row["payload"])
     assert again.substitution_data is not None and "Dan" not in again.content.subject
     assert render(again.content.subject, again.substitution_data, escape=False) == "Welcome Dan boots"
+
+
+async def test_a_failing_batch_of_events_is_split_and_only_its_failing_event_stays_pending(
+    automations, templates, profiles, configured, sparkpost, server, quiet_session_scheduler, db
+) -> None:
+    welcome = await saved_template(templates, configured, "Welcome")
+    at_once = await active(automations, configured, automation([send("mail", welcome, "end"), end()]))
+    for name in ("ann", "bob", "carl"):
+        await person(profiles, configured, name, email=f"{name}@example.com", first_name=name.title())
+    # One ingestion's batch, bob's event stored with properties that are not JSON.
+    await db.execute(
+        """INSERT INTO scheduled_jobs (project_id, job_id, kind, key, due_at, payload)
+           SELECT $1, g.id, 'automation.events', g.id::text, now(), jsonb_build_object(
+                      'profile_ids', jsonb_agg(p.profile_id ORDER BY p.custom_id),
+                      'names', jsonb_agg('cart_abandoned'::text),
+                      'attributes', jsonb_agg(CASE p.custom_id WHEN 'bob' THEN '{' ELSE '{}' END::text
+                                              ORDER BY p.custom_id))
+           FROM (SELECT gen_random_uuid() AS id) AS g
+           JOIN profiles p ON p.project_id = $1 AND p.custom_id IN ('ann', 'bob', 'carl')
+           GROUP BY g.id""",
+        configured.project_id,
+    )
+
+    assert await server.kernel.scheduler.run_due() == 1, "the batch, split"
+    assert await server.kernel.scheduler.run_due() == 2, "ann's and carl's events"
+
+    assert await entry_states(db, configured, at_once.automation_id) == {
+        "ann": ("left", "completed"),
+        "carl": ("left", "completed"),
+    }
+    assert [(row["custom_id"], row["state"]) for row in await event_jobs(db, configured)] == [
+        ("ann", "done"),
+        ("bob", "done"),
+        ("carl", "done"),
+        ("ann", "done"),
+        ("bob", "pending"),
+        ("carl", "done"),
+    ], "the batch is done, its events each a job of their own: bob's waits to be tried again"
+
+
+async def test_a_batch_its_kernel_died_with_is_taken_once_by_the_others(
+    automations, templates, profiles, configured, sparkpost, settings, quiet_session_scheduler, db
+) -> None:
+    welcome = await saved_template(templates, configured, "Welcome")
+    at_once = await active(automations, configured, automation([send("mail", welcome, "end"), end()]))
+    people = [f"p{index}" for index in range(6)]
+    for name in people:
+        await person(profiles, configured, name, email=f"{name}@example.com", first_name=name)
+        await track(profiles, configured, name, "cart_abandoned", item="hat")
+    # A kernel claimed the batches and died: their leases ran out.
+    claimed = await db.fetchval(
+        """WITH dead AS (UPDATE scheduled_jobs SET lease_owner = 'dead', lease_until = now(), attempts = 1
+                         WHERE project_id = $1 AND kind = 'automation.events' AND state = 'pending'
+                         RETURNING 1)
+           SELECT count(*) FROM dead""",
+        configured.project_id,
+    )
+    assert claimed == len(people)
+    await sent_once_by_two_kernels(
+        settings, sparkpost, [f"{name}@example.com" for name in people], "every batch was taken"
+    )
+    assert await entry_states(db, configured, at_once.automation_id) == {
+        name: ("left", "completed") for name in people
+    }
+    assert {row["state"] for row in await event_jobs(db, configured)} == {"done"}
+
+
+def test_batches_claimed_together_are_taken_a_few_hundred_events_per_transaction_in_claim_order() -> None:
+    def batch(events: int) -> Job:
+        return Job(PROJECT, uuid.uuid4(), BATCH, "k", NOW, {"profile_ids": ["p"] * events}, 1, "me")
+
+    jobs = [batch(events) for events in (200, 200, 200, 50, GROUP_EVENTS, 10)]
+
+    assert _groups(jobs) == [jobs[:3], jobs[3:5], jobs[5:]]
+    assert _groups(jobs[:1]) == [jobs[:1]]

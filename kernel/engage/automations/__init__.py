@@ -5,6 +5,7 @@ kernel."""
 from kernel.engage.automations.assembly import running
 from kernel.engage.automations.entering import Entering
 from kernel.engage.automations.entry_timers import WAIT
+from kernel.engage.automations.event_batches import BATCH
 from kernel.engage.automations.graphs import Graphs
 from kernel.engage.automations.profile_follower import ProfileTriggerFollower
 from kernel.engage.automations.profile_jobs import register_profile_triggers
@@ -17,6 +18,7 @@ from kernel.engage.automations.wait_ends import WaitEnds
 from kernel.engage.automations.walk_batch import WalkBatch
 
 __all__ = [
+    "BATCH",
     "EVENT",
     "WAIT",
     "AutomationRunner",

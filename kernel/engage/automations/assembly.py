@@ -9,6 +9,7 @@ from datetime import timedelta
 import asyncpg
 
 from kernel.delivery.transactional import TransactionalSender
+from kernel.engage.automations.event_batches import EventBatches
 from kernel.engage.automations.graphs import Graphs
 from kernel.engage.automations.runner import AutomationRunner
 from kernel.engage.automations.sending import StepSender
@@ -27,6 +28,7 @@ from kernel.settings import Settings
 class Running:
     runner: AutomationRunner
     batch: WalkBatch
+    events: EventBatches
 
 
 def running(
@@ -51,4 +53,4 @@ def running(
         StepTaker(limits, channels.address_kinds, settings.max_addresses),
     )
     runner = AutomationRunner(pool, projects, graphs, sender, walker)
-    return Running(runner, WalkBatch(pool, runner))
+    return Running(runner, WalkBatch(pool, runner), EventBatches(pool, runner))

@@ -16,6 +16,8 @@ nothing to do.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -40,6 +42,18 @@ from kernel.scheduler import Job, drop_pending, finish, profile_of
 EVENT = "automation.event"
 
 
+@dataclass(frozen=True, slots=True)
+class TrackedEvent:
+    """A stored event that automations follow, as their walks read it (from an EVENT job, or one of a
+    batch's, see :mod:`kernel.engage.automations.event_batches`)."""
+
+    project_id: uuid.UUID
+    profile_id: uuid.UUID
+    name: str
+    #: The event's stored properties, as JSON text.
+    attributes: str
+
+
 class LeaseLost(Exception):
     """Another scheduler holds the job now: this run's effects are rolled back."""
 
@@ -62,58 +76,82 @@ class AutomationRunner:
         planned: list[Planned] = []
         async with self._pool.acquire() as conn, conn.transaction():
             await _finish(conn, job)
-            if await store.lock_profile(conn, job.project_id, event_profile(job)):
-                planned = await self.follow(conn, job, self.reads())
+            event = event_of(job)
+            if await store.lock_profile(conn, event.project_id, event.profile_id):
+                planned = await self.follow(conn, event, self.reads())
         await self.attempt(planned)
 
     async def entering(
-        self, conn: asyncpg.Connection, job: Job, reads: EventReads
+        self, conn: asyncpg.Connection, event: TrackedEvent, reads: EventReads
     ) -> list[tuple[uuid.UUID, str]] | None:
-        """The (automation, role) pairs the job's event concerns, if it only enters profiles (each active
+        """The (automation, role) pairs the event concerns, if it only enters profiles (each active
         automation's trigger matched it): those entries are all it does. None when it also exits or
         resumes entries (then :meth:`follow` takes it)."""
-        triggered = await reads.triggered_by(conn, job.project_id, job.payload["name"])
+        triggered = await reads.triggered_by(conn, event.project_id, event.name)
         if any(role != "enter" for _, role in triggered):
             return None
         return triggered
 
     async def wanted(
-        self, conn: asyncpg.Connection, job: Job, reads: EventReads, automation_id: uuid.UUID
+        self, conn: asyncpg.Connection, event: TrackedEvent, reads: EventReads, automation_id: uuid.UUID
     ) -> Wanted | None:
-        """The job's profile about to enter the automation, if it is active and its trigger's properties
+        """The event's profile about to enter the automation, if it is active and its trigger's properties
         match the event."""
-        current = await reads.share_state(conn, job.project_id, automation_id)
+        current = await reads.share_state(conn, event.project_id, automation_id)
         if current is None or current[0] != "active":
             return None
-        graph = await self._graphs.get(conn, job.project_id, automation_id, current[1])
-        attributes = job.payload["attributes"]
-        if not await event_matches(conn, graph.trigger_properties, attributes):
+        graph = await self._graphs.get(conn, event.project_id, automation_id, current[1])
+        if not await event_matches(conn, graph.trigger_properties, event.attributes):
             return None
-        return Wanted(job.project_id, automation_id, current[1], graph, event_profile(job), attributes)
+        return Wanted(event.project_id, automation_id, current[1], graph, event.profile_id, event.attributes)
 
-    async def follow(self, conn: asyncpg.Connection, job: Job, reads: EventReads) -> list[Planned]:
+    async def follow(self, conn: asyncpg.Connection, event: TrackedEvent, reads: EventReads) -> list[Planned]:
         """The event's effects on its profile (exits, awaited events, entries and their walks); the
-        messages to attempt after the commit. The caller locked the profile and marked the job done;
-        ``reads``: the transaction's (:class:`EventReads`)."""
-        payload = job.payload
-        profile_id = event_profile(job)
-        name = payload["name"]
+        messages to attempt after the commit. The caller locked the profile and marked the event's job
+        done; ``reads``: the transaction's (:class:`EventReads`)."""
+        project_id, profile_id, name = event.project_id, event.profile_id, event.name
         planned: list[Planned] = []
-        for automation_id, role in await reads.triggered_by(conn, job.project_id, name):
+        for automation_id, role in await reads.triggered_by(conn, project_id, name):
             if role == "enter":
-                wanted = await self.wanted(conn, job, reads, automation_id)
+                wanted = await self.wanted(conn, event, reads, automation_id)
                 if wanted is not None:
                     planned += await self.walker.admit(conn, reads, [wanted])
                 continue
-            current = await reads.share_state(conn, job.project_id, automation_id)
+            current = await reads.share_state(conn, project_id, automation_id)
             if current is None:
                 continue
             if role == "exit":
-                await self._exit(conn, job.project_id, automation_id, profile_id, name)
+                await self._exit(conn, project_id, automation_id, profile_id, name)
             elif role == "await" and current[0] == "active":
                 planned += await self._resume(
-                    conn, reads, job.project_id, automation_id, profile_id, name, payload["attributes"]
+                    conn, reads, project_id, automation_id, profile_id, name, event.attributes
                 )
+        return planned
+
+    async def take(
+        self, conn: asyncpg.Connection, reads: EventReads, events: Sequence[TrackedEvent]
+    ) -> list[Planned]:
+        """The events' effects (of distinct profiles, locked by the caller); the messages to attempt after
+        the commit. Those that only enter profiles are admitted and walked in waves: each event's first
+        automation entered, then each one's second, ...; the others each take their own walk."""
+        planned: list[Planned] = []
+        waves: list[list[Wanted]] = []
+        for event in events:
+            triggered = await self.entering(conn, event, reads)
+            if triggered is None:
+                planned += await self.follow(conn, event, reads)
+                continue
+            entered = 0
+            for automation_id, _ in triggered:
+                wanted = await self.wanted(conn, event, reads, automation_id)
+                if wanted is None:
+                    continue
+                if entered == len(waves):
+                    waves.append([])
+                waves[entered].append(wanted)
+                entered += 1
+        for wave in waves:
+            planned += await self.walker.admit(conn, reads, wave)
         return planned
 
     async def attempt(self, planned: list[Planned]) -> None:
@@ -219,6 +257,11 @@ async def _finish(conn: asyncpg.Connection, job: Job) -> None:
 def event_profile(job: Job) -> uuid.UUID:
     """The profile an EVENT or WAIT job is about."""
     return profile_of(job.payload["profile_id"])
+
+
+def event_of(job: Job) -> TrackedEvent:
+    """An EVENT job's event."""
+    return TrackedEvent(job.project_id, event_profile(job), job.payload["name"], job.payload["attributes"])
 
 
 def event_payload(profile_id: uuid.UUID, name: str, attributes: str) -> dict[str, Any]:

@@ -27,11 +27,10 @@ import uuid
 import asyncpg
 
 from kernel.engage.automations import store
-from kernel.engage.automations.admission import Wanted
 from kernel.engage.automations.entry_timers import WAIT
 from kernel.engage.automations.event_reads import EventReads
 from kernel.engage.automations.outgoing import held_together
-from kernel.engage.automations.runner import AutomationRunner, event_profile
+from kernel.engage.automations.runner import AutomationRunner, event_of, event_profile
 from kernel.engage.automations.sending import Planned, joined
 from kernel.engage.automations.walking import Cursor
 from kernel.scheduler import Job, finish_together
@@ -56,7 +55,7 @@ class WalkBatch:
                     conn, [(job.project_id, event_profile(job)) for job in mine]
                 )
                 events = [
-                    job
+                    event_of(job)
                     for job in mine
                     if job.kind != WAIT and (job.project_id, event_profile(job)) in present
                 ]
@@ -64,7 +63,7 @@ class WalkBatch:
                     planned += await self._ends_of_waits(
                         conn, reads, [job for job in mine if job.kind == WAIT]
                     )
-                    planned += await self._events(conn, reads, events)
+                    planned += await self._runner.take(conn, reads, events)
         except Exception:
             log.exception("a batch of %d automation jobs failed; they run one by one", len(jobs))
             return jobs
@@ -94,26 +93,3 @@ class WalkBatch:
             if cursor is not None:
                 cursors.append(cursor)
         return await self._runner.walker.walk(conn, reads, cursors)
-
-    async def _events(self, conn: asyncpg.Connection, reads: EventReads, jobs: list[Job]) -> list[Planned]:
-        """The events that only enter profiles are admitted and walked in waves: each job's first
-        automation entered, then each one's second, ...; the others each take their own walk."""
-        planned: list[Planned] = []
-        waves: list[list[Wanted]] = []
-        for job in jobs:
-            triggered = await self._runner.entering(conn, job, reads)
-            if triggered is None:
-                planned += await self._runner.follow(conn, job, reads)
-                continue
-            entered = 0
-            for automation_id, _ in triggered:
-                wanted = await self._runner.wanted(conn, job, reads, automation_id)
-                if wanted is None:
-                    continue
-                if entered == len(waves):
-                    waves.append([])
-                waves[entered].append(wanted)
-                entered += 1
-        for wave in waves:
-            planned += await self._runner.walker.admit(conn, reads, wave)
-        return planned
