@@ -40,6 +40,7 @@ from kernel.profiles.followers import (
 )
 from kernel.profiles.refs import Resolution, create_profiles, resolve_checking_suppression
 from kernel.profiles.split_batch import SplitBatch, profile_gone
+from kernel.storage.database import GENERIC_PLANS
 from kernel.storage.packed_text import packed_json, unpacked
 
 
@@ -80,6 +81,13 @@ async def upsert_batch(
         [changes.ref for changes in batch],
         {address.key for changes in batch for _, address in changes.add_addresses},
     )
+    if len(batch) > 1:
+        # The writes' statements, keyed by ids and unnested arrays, are planned once per connection instead
+        # of at each execution: planning them cost PostgreSQL more than reading a batch's arrays. Not the
+        # look-up above: made without its arrays and with the statistics of before an import, its generic
+        # plan scans the identities (tests/test_profile_write_plans.py). A lone profile keeps its round
+        # trips.
+        await conn.execute(GENERIC_PLANS)
     outcomes: list[Outcome | None] = [_refusal(changes, known, blocked) for changes in batch]
     pending = [index for index, outcome in enumerate(outcomes) if outcome is None]
     changed: list[AttributeChanged] = []
