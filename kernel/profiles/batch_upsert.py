@@ -218,7 +218,7 @@ async def _write_attributes(
            RETURNING p.profile_id, (SELECT count(*) FROM jsonb_object_keys(p.attributes)) AS keys""",
         context.project_id,
         profile_ids,
-        # Keys of an object: a list inside the array would be read as a second dimension.
+        # The removed keys as an object's keys, which the statement reads with jsonb_object_keys.
         packed_json([dict.fromkeys(changes.remove_attributes, True) for changes in batch]),
         packed_json([changes.attributes for changes in batch]),
     )
