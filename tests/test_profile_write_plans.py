@@ -8,14 +8,18 @@ import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import orjson
 
 from herald.v1 import common_pb2, profiles_pb2
-from kernel.profiles.batch_upsert import Applied, upsert_batch
+from kernel.profiles.batch_upsert import Applied, UpsertContext, upsert_batch
+from kernel.profiles.import_lines import line_changes
 from kernel.profiles.refs import Ref, resolve_checking_suppression
 from kernel.server import RunningServer
+from kernel.storage.database import GENERIC_PLANS
 from tests.conftest import ProjectKey
 from tests.test_batch_upsert import new_people, stream
 
@@ -169,3 +173,88 @@ async def test_a_batchs_new_profile_ids_ascend_in_the_order_their_identities_are
     claimed = sorted(zip([changes.ref.value for changes in batch], outcomes, strict=True))
     ids = [outcome.profile_id for _, outcome in claimed if isinstance(outcome, Applied)]
     assert ids == sorted(set(ids))
+
+
+def _import_line(name: str, number: int) -> bytes:
+    """A JSONL line as a CRM export writes it: attributes, an email, a phone, a subscription."""
+    return orjson.dumps(
+        {
+            "custom_id": f"{name}{number}",
+            "attributes": {"city": "Paris", "age": number, "signup": {"datetime": "2024-03-01T10:00:00Z"}},
+            "emails": [f"{name}{number}@example.org"],
+            "phones": [f"+3361234{number:04d}"],
+            "subscriptions": [{"channel": "email", "purpose": "marketing", "status": "opted_in"}],
+        }
+    )
+
+
+def _after_generic_plans(ran: list[str]) -> list[str]:
+    """The statements of ``ran`` that each transaction ran after its generic plans' setting."""
+    statements, setting = [], False
+    for query in ran:
+        command = query.lstrip().upper()
+        if query == GENERIC_PLANS or command.startswith(("COMMIT", "ROLLBACK")):
+            setting = query == GENERIC_PLANS
+        elif setting and not command.startswith(_TRANSACTION_CONTROL):
+            statements.append(query)
+    return statements
+
+
+async def _generic_plan(conn: asyncpg.Connection, query: str) -> dict[str, Any]:
+    """The plan PostgreSQL makes of ``query`` without its parameters' values (nothing is run)."""
+    async with conn.transaction():
+        await conn.execute(GENERIC_PLANS)
+        await conn.execute(f"PREPARE generic AS {query}")
+        parameters = await conn.fetchval(
+            "SELECT cardinality(parameter_types) FROM pg_prepared_statements WHERE name = 'generic'"
+        )
+        arguments = f"({', '.join(['NULL'] * parameters)})" if parameters else ""
+        [explained] = await conn.fetchval(f"EXPLAIN (FORMAT JSON) EXECUTE generic{arguments}")
+        await conn.execute("DEALLOCATE generic")
+    return explained["Plan"]
+
+
+_PROFILE_TABLES = {"profiles", "profile_identities", "profile_addresses", "profile_subscriptions"}
+
+
+async def test_a_batchs_generic_plans_read_the_profile_tables_by_key_whatever_the_statistics(
+    project: ProjectKey, server: RunningServer
+) -> None:
+    """A batch's statements get generic plans (kernel.profiles.store_changes), made once per connection
+    without the arrays' sizes and, during an import, with statistics from before it: neither a batch of
+    new profiles nor one of existing profiles may scan a profile table."""
+    kernel = server.kernel
+    context = UpsertContext(
+        project.project_id, kernel.limits, kernel.channels.address_kinds, kernel.settings.max_addresses
+    )
+    now = datetime.now(UTC)
+    batch = [
+        line_changes(_import_line("g", number), kernel.limits, context.kinds, now) for number in range(50)
+    ]
+    pool = kernel.db.pool
+    await pool.execute("ANALYZE profiles, profile_identities, profile_addresses, profile_subscriptions")
+    ran: list[str] = []
+
+    def record(query: asyncpg.connection.LoggedQuery) -> None:
+        ran.append(query.query)
+
+    async with pool.acquire() as conn:
+        conn.add_query_logger(record)
+        try:
+            for _ in ("new profiles", "the same profiles again"):
+                async with conn.transaction():
+                    outcomes = await upsert_batch(conn, context, batch)
+                assert all(isinstance(outcome, Applied) for outcome in outcomes)
+            await asyncio.sleep(0)
+        finally:
+            conn.remove_query_logger(record)
+        generic = _after_generic_plans(ran)
+        scans = [
+            (node["Relation Name"], query)
+            for query in dict.fromkeys(generic)
+            for node in _nodes(await _generic_plan(conn, query))
+            if node["Node Type"] == "Seq Scan" and node.get("Relation Name") in _PROFILE_TABLES
+        ]
+
+    assert len(set(generic)) >= 6
+    assert scans == []

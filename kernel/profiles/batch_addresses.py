@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Collection, Sequence
+from datetime import datetime
 
 import asyncpg
 
@@ -20,6 +21,7 @@ from kernel.profiles.locks import lock_identifiers
 from kernel.profiles.newest_addresses import SUPERSEDED_AMONG_ADDED, settle_newest
 from kernel.profiles.shared_addresses import mark_added
 from kernel.profiles.split_batch import SplitBatch
+from kernel.storage.packed_text import packed, packed_json, unpacked
 
 
 async def write_addresses(
@@ -107,18 +109,19 @@ async def write_addresses(
     await settle_newest(conn, project_id, unsettled)
 
 
-def _address_columns(added: list[tuple[uuid.UUID, int, ParsedAddress]]) -> list[list[object]]:
+def _address_columns(added: list[tuple[uuid.UUID, int, ParsedAddress]]) -> list[object]:
     return [
         [profile_id for profile_id, _, _ in added],
-        [address.kind for _, _, address in added],
-        [address.value for _, _, address in added],
-        [dict(address.details) for _, _, address in added],
+        packed([address.kind for _, _, address in added]),
+        packed([address.value for _, _, address in added]),
+        packed_json([dict(address.details) for _, _, address in added]),
     ]
 
 
 _ADDED_ROWS = f"""INSERT INTO profile_addresses (project_id, profile_id, kind, value, details, superseded)
     SELECT $1, profile_id, kind, value, details, {SUPERSEDED_AMONG_ADDED}
-    FROM unnest($2::uuid[], $3::text[], $4::text[], $5::jsonb[]) AS x(profile_id, kind, value, details)
+    FROM unnest($2::uuid[], {unpacked("$3")}, {unpacked("$4")}, {unpacked("$5")}::jsonb[])
+        AS x(profile_id, kind, value, details)
     ORDER BY profile_id, kind, value"""
 
 # The addresses are inserted and each (profile, kind) they went to is counted in one statement: the count
@@ -155,6 +158,10 @@ def _refuse_over_limit(
             )
 
 
+#: A consent change's row: profile id, channel, purpose, topic, status, time of the change.
+_ConsentRow = tuple[uuid.UUID, str, str, str, str, datetime]
+
+
 async def write_subscriptions(
     conn: asyncpg.Connection,
     project_id: uuid.UUID,
@@ -166,14 +173,14 @@ async def write_subscriptions(
 
     ``created``: the profiles created by this round, which held no consent before it and whose changes
     are one per scope, so they are simply inserted."""
-    rows = [
+    rows: list[_ConsentRow] = [
         (profile_id, change.channel, change.purpose, change.topic, change.status, changes.observed_at)
         for changes, profile_id in zip(batch, profile_ids, strict=True)
         for change in changes.subscriptions
     ]
     fresh = [row for row in rows if row[0] in created]
     if fresh:
-        await conn.execute(_CONSENT_ROWS, project_id, *_columns(fresh, 6))
+        await conn.execute(_CONSENT_ROWS, project_id, *_consent_columns(fresh))
     if len(fresh) < len(rows):
         earlier = [row for row in rows if row[0] not in created]
         await conn.execute(
@@ -181,14 +188,23 @@ async def write_subscriptions(
                 ON CONFLICT (project_id, profile_id, channel, purpose, topic)
                 DO UPDATE SET status = EXCLUDED.status, updated_at = EXCLUDED.updated_at""",
             project_id,
-            *_columns(earlier, 6),
+            *_consent_columns(earlier),
         )
 
 
-_CONSENT_ROWS = """INSERT INTO profile_subscriptions
+def _consent_columns(rows: Sequence[_ConsentRow]) -> list[object]:
+    return [
+        [row[0] for row in rows],
+        *(packed([row[column] for row in rows]) for column in range(1, 5)),
+        [row[5] for row in rows],
+    ]
+
+
+_CONSENT_ROWS = f"""INSERT INTO profile_subscriptions
         (project_id, profile_id, channel, purpose, topic, status, updated_at)
     SELECT $1, profile_id, channel, purpose, topic, status, updated_at
-    FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
+    FROM unnest($2::uuid[], {unpacked("$3")}, {unpacked("$4")}, {unpacked("$5")}, {unpacked("$6")},
+                $7::timestamptz[])
         AS x(profile_id, channel, purpose, topic, status, updated_at)"""
 
 

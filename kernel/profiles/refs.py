@@ -21,6 +21,7 @@ from kernel.errors import FailedPrecondition, InvalidArgument, NotFound
 from kernel.outhooks import EventType, OutgoingEvent, followed_sql, publish
 from kernel.profiles.identifier_keys import identifier_hash_sql, spelt_hash_sql
 from kernel.profiles.profile_ids import new_profile_ids
+from kernel.storage.packed_text import packed, packed_json, unpacked
 
 MAX_ID_LENGTH = 256
 KINDS = ("profile_id", "custom_id", "anonymous_id")
@@ -128,22 +129,24 @@ async def resolve_checking_suppression(
     one round trip for what a write must know before it starts."""
     result = Resolution()
     await _resolve_ids(conn, project_id, [r for r in refs if r.kind == "profile_id"], result)
-    wanted = [(r.identity_kind, r.value, True) for r in dict.fromkeys(refs) if r.kind != "profile_id"]
-    wanted.extend((kind, value, False) for kind, value in identifiers)
+    # The references first, then the identifiers: the first $4 identifiers are references.
+    wanted = [(r.identity_kind, r.value) for r in dict.fromkeys(refs) if r.kind != "profile_id"]
+    reference_count = len(wanted)
+    wanted.extend(identifiers)
     if not wanted:
         return result, set()
     # Only the identifiers found or suppressed come back: none, for an import of new customers.
     rows = await conn.fetch(
         f"""SELECT * FROM (
                 SELECT w.kind, w.value, i.profile_id, i.profile_id IS NULL AND {_SUPPRESSED} AS suppressed
-                FROM unnest($2::text[], $3::text[], $4::bool[]) AS w(kind, value, is_ref)
+                FROM unnest({unpacked("$2")}, {unpacked("$3")}) WITH ORDINALITY AS w(kind, value, position)
                 JOIN projects p ON p.project_id = $1
-                LEFT JOIN LATERAL ({_identity("w.is_ref")}) i ON true) r
+                LEFT JOIN LATERAL ({_identity("w.position <= $4")}) i ON true) r
             WHERE profile_id IS NOT NULL OR suppressed""",
         project_id,
-        [kind for kind, _, _ in wanted],
-        [value for _, value, _ in wanted],
-        [is_ref for _, _, is_ref in wanted],
+        packed([kind for kind, _ in wanted]),
+        packed([value for _, value in wanted]),
+        reference_count,
     )
     _record([row for row in rows if row["profile_id"] is not None], result)
     return result, {(row["kind"], row["value"]) for row in rows if row["suppressed"]}
@@ -208,7 +211,7 @@ async def create_profiles(
     rows = await conn.fetch(
         f"""WITH wanted AS (
                SELECT kind, value, attributes, profile_id
-               FROM unnest($2::text[], $3::text[], $4::jsonb[], $5::uuid[])
+               FROM unnest({unpacked("$2")}, {unpacked("$3")}, {unpacked("$4")}::jsonb[], $5::uuid[])
                    AS w(kind, value, attributes, profile_id)
                WHERE EXISTS (SELECT FROM projects WHERE project_id = $1 FOR KEY SHARE)
                ORDER BY kind, value),
@@ -225,9 +228,9 @@ async def create_profiles(
            SELECT c.kind, c.value, c.profile_id, {followed_sql("$1", EventType.PROFILE_CREATED)} AS followed
            FROM claimed c JOIN inserted USING (profile_id)""",
         project_id,
-        [r.identity_kind for r in unique],
-        [r.value for r in unique],
-        [initial.get(r, {}) for r in unique],
+        packed([r.identity_kind for r in unique]),
+        packed([r.value for r in unique]),
+        packed_json([initial.get(r, {}) for r in unique]),
         new_profile_ids(len(unique)),
     )
     _record(rows, result)

@@ -28,6 +28,7 @@ import asyncpg
 
 from kernel.profiles.identifier_keys import folded
 from kernel.profiles.locks import lock_key
+from kernel.storage.packed_text import packed, unpacked
 
 
 def writers_lock(project_id: uuid.UUID) -> int:
@@ -41,7 +42,7 @@ def writers_lock(project_id: uuid.UUID) -> int:
 _MARK_ADDED = f"""
 SELECT mark_shared_addresses($1, $2, array_agg(kind), array_agg(folded))
 FROM (SELECT kind, {folded("value")} COLLATE "default" AS folded
-      FROM unnest($3::text[], $4::text[]) AS x(kind, value)) AS added"""
+      FROM unnest({unpacked("$3")}, {unpacked("$4")}) AS x(kind, value)) AS added"""
 _MARK_HELD = """
 SELECT mark_shared_addresses($1, $2, array_agg(kind), array_agg(folded))
 FROM (SELECT kind, folded FROM profile_addresses WHERE project_id = $1 AND profile_id = $3) AS held"""
@@ -52,7 +53,7 @@ async def mark_added(
 ) -> None:
     """Mark the holders of the addresses just added, those that another row also holds; the lock is then
     held until commit."""
-    await conn.execute(_MARK_ADDED, project_id, writers_lock(project_id), list(kinds), list(values))
+    await conn.execute(_MARK_ADDED, project_id, writers_lock(project_id), packed(kinds), packed(values))
 
 
 async def mark_held(conn: asyncpg.Connection, project_id: uuid.UUID, profile_id: uuid.UUID) -> None:
