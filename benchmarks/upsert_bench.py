@@ -145,6 +145,11 @@ def main() -> int:
         "customers_expected": round(args.profiles * -math.expm1(-calls / args.profiles)),
         "profiles_created": profiles - args.profiles,
         **cpu_report(before, after, load.elapsed),
+        # CPU per call: the calls the kernel grouped between the same two readings as the CPU times.
+        **{
+            f"{side}_us_per_call": round((after[side] - before[side]) / groups["items"] * 1e6)
+            for side in before
+        },
         # Per second of the run: how long the kernel's event loop (PostgreSQL's processes, summed) was
         # ready to run while other processes held the cores.
         **{f"{side}_core_wait": round((waits_after[side] - waits[side]) / load.elapsed, 3) for side in waits},
@@ -157,7 +162,8 @@ def main() -> int:
         f"{figures['queue_wait_p99_ms_at_most']:g} ms, the group's write "
         f"<= {figures['group_write_p50_ms_at_most']:g}/{figures['group_write_p99_ms_at_most']:g} ms, "
         f"{figures['items_per_group']} calls per group; "
-        f"kernel {figures['kernel_cores']} cores, PostgreSQL {figures['postgres_cores']} cores; "
+        f"kernel {figures['kernel_cores']} cores, PostgreSQL {figures['postgres_cores']} cores "
+        f"({figures['kernel_us_per_call']} + {figures['postgres_us_per_call']} us per call); "
         f"waiting for a core: kernel loop {figures['kernel_loop_core_wait']} s/s, "
         f"PostgreSQL {figures['postgres_core_wait']} s/s (load average {figures['load_average']}); "
         f"{customers:,} of {args.profiles:,} customers updated ({figures['customers_expected']:,} if each "
