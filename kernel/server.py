@@ -56,6 +56,7 @@ from kernel.api.segments import SegmentServicer
 from kernel.api.stats import StatsServicer
 from kernel.api.templates import TemplateServicer
 from kernel.api.webhook_endpoints import WebhookEndpointServicer
+from kernel.api_processes import ApiSiblings
 from kernel.app import Kernel
 from kernel.delivery.app_reports import AppReports
 from kernel.delivery.feedback import FeedbackProcessor
@@ -112,6 +113,8 @@ async def start(settings: Settings, admin_key: str) -> RunningServer:
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            # gRPC's default on Linux, relied upon by api_processes (kernel.api_processes).
+            ("grpc.so_reuseport", 1),
         ],
     )
     # Every service goes into one table, which the server asks as its only generic handler (why: see
@@ -137,7 +140,8 @@ async def start(settings: Settings, admin_key: str) -> RunningServer:
         handlers,
     )
     templates_pb2_grpc.add_TemplateServiceServicer_to_server(
-        TemplateServicer(Templates(kernel.db.pool, template_store, kernel.projects, kernel.channels)), handlers
+        TemplateServicer(Templates(kernel.db.pool, template_store, kernel.projects, kernel.channels)),
+        handlers,
     )
     segments_pb2_grpc.add_SegmentServiceServicer_to_server(
         SegmentServicer(Segments(kernel.db.pool), Vocabulary.of(kernel.channels), kernel.limits), handlers
@@ -254,12 +258,15 @@ async def serve(settings: Settings) -> None:
     admin_key, generated = ensure_admin_key(settings)
     running_server = await start(settings, admin_key)
     note_key_file(settings, running_server.port)
+    siblings = ApiSiblings()
+    siblings.start(settings, running_server.port)
     tune_garbage_collector()
     if generated:
         print(first_call_banner(settings, admin_key), flush=True)
     await _until_signalled()
     log.info("shutting down", extra={"grace_seconds": settings.shutdown_grace_seconds})
-    await running_server.stop(settings.shutdown_grace_seconds)
+    grace = settings.shutdown_grace_seconds
+    await asyncio.gather(siblings.stop(grace), running_server.stop(grace))
 
 
 async def work(settings: Settings) -> None:
