@@ -11,12 +11,14 @@ A client's calls on one HTTP/2 connection therefore stay with one process: the s
 The siblings only serve the API: no sender workers, no webhook applying, no metrics port (the first
 process keeps those); each has its own database pool and group commits, so the calls of a project are
 grouped per process, in smaller groups. They share the first process's settings and data folder (its
-embedded PostgreSQL and admin key), and stop with it.
+embedded PostgreSQL and admin key), and stop with it: on SIGTERM, or when it dies whichever way (on Linux
+the system signals them), so that no orphan keeps answering on the port with an older process's code.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import os
 import signal
@@ -36,6 +38,10 @@ SIBLING_SETTINGS = {
     "METRICS_ADDRESS": "",
 }
 
+#: ``herald serve`` option naming the first process's id: the process started is its sibling.
+SIBLING_OPTION = "--sibling-of"
+#: prctl(2): the signal this process gets when its parent dies.
+_PR_SET_PDEATHSIG = 1
 #: How long after its grace period a sibling that has not exited is killed.
 STOP_MARGIN_SECONDS = 10.0
 
@@ -57,7 +63,10 @@ class ApiSiblings:
         environment = sibling_environment(host, port)
         for _ in range(settings.api_processes - 1):
             self._processes.append(
-                subprocess.Popen([sys.executable, "-m", "kernel.cli", "serve"], env=environment)
+                subprocess.Popen(
+                    [sys.executable, "-m", "kernel.cli", "serve", SIBLING_OPTION, str(os.getpid())],
+                    env=environment,
+                )
             )
         if self._processes:
             log.info("api siblings started", extra={"pids": [p.pid for p in self._processes]})
@@ -68,6 +77,16 @@ class ApiSiblings:
             process.send_signal(signal.SIGTERM)
         await asyncio.gather(*(asyncio.to_thread(_wait, process, grace) for process in self._processes))
         self._processes.clear()
+
+
+def die_with(first_pid: int) -> None:
+    """In a sibling: be sent SIGTERM when the first process dies, even killed with SIGKILL (Linux), and
+    stop at once if it died before this was asked."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        log.warning("cannot follow the first process's end", extra={"errno": ctypes.get_errno()})
+    if os.getppid() != first_pid:
+        sys.exit("herald: the process this one was started to serve with has stopped")
 
 
 def _wait(process: subprocess.Popen[bytes], grace: float) -> None:

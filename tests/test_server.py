@@ -195,6 +195,22 @@ def test_api_processes_share_the_port_and_stop_with_the_first(database_url: str,
         assert not sibling.is_running() or sibling.status() == psutil.STATUS_ZOMBIE
 
 
+def test_an_api_sibling_stops_when_the_first_process_is_killed(database_url: str, tmp_path: Path) -> None:
+    """No orphan keeps answering on the port once the process that started it is gone, however it ended."""
+    with _serving(database_url, tmp_path, api_processes="2") as (process, port, _):
+        first = psutil.Process(process.pid)
+        sibling = _sibling_of(first)
+        _wait_for_sibling(f"127.0.0.1:{port}", first)
+        process.kill()
+        process.wait()
+        try:
+            # Its graceful stop: SHUTDOWN_GRACE_SECONDS, then the database's pool closing.
+            sibling.wait(timeout=60)
+        finally:
+            if sibling.is_running():
+                sibling.kill()
+
+
 def _sibling_of(first: psutil.Process, timeout: float = 30.0) -> psutil.Process:
     """The one process ``first`` started to serve with it (it starts it once it listens itself)."""
     deadline = time.monotonic() + timeout
