@@ -82,9 +82,9 @@ class ApiSiblings:
 def die_with(first_pid: int) -> None:
     """In a sibling: be sent SIGTERM when the first process dies, even killed with SIGKILL (Linux), and
     stop at once if it died before this was asked."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
-        log.warning("cannot follow the first process's end", extra={"errno": ctypes.get_errno()})
+    prctl = getattr(ctypes.CDLL(None, use_errno=True), "prctl", None)  # Linux only
+    if prctl is None or prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        log.warning("this sibling will not stop by itself if the first process is killed")
     if os.getppid() != first_pid:
         sys.exit("herald: the process this one was started to serve with has stopped")
 
