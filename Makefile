@@ -7,7 +7,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run demo test lint protos-check protos-release bench-locust bench-ingest bench-calls bench-sender bench-campaign bench-send-cost bench-push bench-webhooks bench-import bench-import-pg-cost bench-import-cpu bench-upsert bench-trigger-cost bench-segment bench-automation protos
+.PHONY: run demo test lint protos-check protos-release bench-locust bench-ingest bench-calls bench-sender bench-campaign bench-send-cost bench-push bench-webhooks bench-import bench-import-pg-cost bench-import-cpu bench-upsert bench-grpc-dispatch bench-trigger-cost bench-segment bench-automation protos
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -100,6 +100,9 @@ bench-import-cpu: $(VENV)/.installed-test
 
 bench-upsert: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/upsert_bench.py
+
+bench-grpc-dispatch: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/grpc_dispatch_bench.py
 
 bench-trigger-cost: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/profile_trigger_cost.py

@@ -29,7 +29,8 @@ def read_buckets(metrics_url: str, committer: str) -> Buckets:
 
 
 def phases(before: Buckets, after: Buckets) -> dict[str, float]:
-    """p50 and p99 of the wait and of the write (ms), and the groups' mean size, between two readings."""
+    """p50 and p99 of the wait and of the write (ms), the items grouped and the groups' mean size, between
+    two readings."""
     figures: dict[str, float] = {}
     for name, short in (("wait", "queue_wait"), ("write", "group_write")):
         counts = _grown(before, after, f"herald_group_commit_{name}_seconds")
@@ -38,6 +39,7 @@ def phases(before: Buckets, after: Buckets) -> dict[str, float]:
     # A kernel from before the histograms has none: its figures are NaN.
     items = _grown(before, after, "herald_group_commit_wait_seconds").get(math.inf, 0.0)
     groups = _grown(before, after, "herald_group_commit_items").get(math.inf, 0.0)
+    figures["items"] = items
     figures["items_per_group"] = round(items / groups, 1) if groups else math.nan
     return figures
 

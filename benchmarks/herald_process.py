@@ -58,9 +58,17 @@ class Kernel:
         return pgserver.get_server(self.data_dir / "postgres", cleanup_mode=None).get_uri()
 
     def cpu_seconds(self) -> dict[str, float]:
-        """CPU time used so far by the kernel and by the embedded PostgreSQL's processes."""
-        times = self.process.cpu_times()
-        return {"kernel": times.user + times.system, "postgres": _postgres_cpu(self.data_dir)}
+        """CPU time used so far by the kernel (with its api_processes siblings) and by the embedded
+        PostgreSQL's processes."""
+        kernel = 0.0
+        for process in (self.process, *self.siblings()):
+            times = process.cpu_times()
+            kernel += times.user + times.system
+        return {"kernel": kernel, "postgres": _postgres_cpu(self.data_dir)}
+
+    def siblings(self) -> list[psutil.Process]:
+        """The processes the kernel started to serve the API with it (kernel.api_processes)."""
+        return [child for child in self.process.children() if "kernel.cli" in " ".join(child.cmdline())]
 
     def core_waits(self) -> dict[str, float]:
         """Seconds spent so far ready to run but waiting for a core (other processes had them): by the

@@ -101,6 +101,7 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=2000, help="calls/s offered")
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--profiles", type=int, default=20_000)
+    parser.add_argument("--api-processes", type=int, default=1, help="the kernel's api_processes")
     args = parser.parse_args()
     if args.profiles > 10**DIGITS:
         sys.exit(f"--profiles: at most {10**DIGITS}")
@@ -108,7 +109,7 @@ def main() -> int:
     folder = Path(tempfile.mkdtemp(prefix="herald-upsert-bench-"))
     try:
         metrics = f"127.0.0.1:{free_port()}"
-        with herald_kernel(metrics_address=metrics) as kernel:
+        with herald_kernel(metrics_address=metrics, api_processes=str(args.api_processes)) as kernel:
             people = folder / "customers.jsonl"
             write_profiles(people, args.profiles)
             seeded = run_cli_import(people, kernel.address, kernel.api_key)
@@ -135,6 +136,11 @@ def main() -> int:
         shutil.rmtree(folder, ignore_errors=True)
     print(load.summary)
     calls = args.rate * (args.seconds + WARM_UP)
+    calls_in_window = (
+        groups["items"]
+        if args.api_processes == 1
+        else len(load.answered_ms) * (args.seconds + WARM_UP) / args.seconds
+    )
     figures = {
         "offered_per_s": args.rate,
         "calls_per_s": round(len(load.answered_ms) / args.seconds),
@@ -145,6 +151,13 @@ def main() -> int:
         "customers_expected": round(args.profiles * -math.expm1(-calls / args.profiles)),
         "profiles_created": profiles - args.profiles,
         **cpu_report(before, after, load.elapsed),
+        # CPU per call: the calls the kernel grouped between the same two readings as the CPU times. The
+        # metrics are the first process's alone: with api_processes, the calls answered (h2load logs
+        # those after its warm-up) stand for those of the whole run.
+        **{
+            f"{side}_us_per_call": round((after[side] - before[side]) / calls_in_window * 1e6)
+            for side in before
+        },
         # Per second of the run: how long the kernel's event loop (PostgreSQL's processes, summed) was
         # ready to run while other processes held the cores.
         **{f"{side}_core_wait": round((waits_after[side] - waits[side]) / load.elapsed, 3) for side in waits},
@@ -157,7 +170,8 @@ def main() -> int:
         f"{figures['queue_wait_p99_ms_at_most']:g} ms, the group's write "
         f"<= {figures['group_write_p50_ms_at_most']:g}/{figures['group_write_p99_ms_at_most']:g} ms, "
         f"{figures['items_per_group']} calls per group; "
-        f"kernel {figures['kernel_cores']} cores, PostgreSQL {figures['postgres_cores']} cores; "
+        f"kernel {figures['kernel_cores']} cores, PostgreSQL {figures['postgres_cores']} cores "
+        f"({figures['kernel_us_per_call']} + {figures['postgres_us_per_call']} us per call); "
         f"waiting for a core: kernel loop {figures['kernel_loop_core_wait']} s/s, "
         f"PostgreSQL {figures['postgres_core_wait']} s/s (load average {figures['load_average']}); "
         f"{customers:,} of {args.profiles:,} customers updated ({figures['customers_expected']:,} if each "

@@ -23,6 +23,7 @@ import sys
 import orjson
 
 from kernel import cli_automations, cli_campaigns, cli_demo, cli_projects, cli_sends, cli_webhooks
+from kernel.api_processes import SIBLING_OPTION, die_with
 from kernel.client import add_connection_options, client_credentials
 from kernel.grpc_tls import TlsFileError
 from kernel.key_sources import KeyNotFound, find_api_key
@@ -37,6 +38,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from kernel.server import serve
 
     configure_logging(settings.log_level, settings.log_format, settings.log_repeat_window_seconds)
+    if args.sibling_of is not None:
+        die_with(args.sibling_of)
     try:
         uvloop.run(serve(settings))
     except TlsFileError as unreadable:
@@ -125,7 +128,10 @@ def _emulator(args: argparse.Namespace, settings: Settings) -> int:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="herald", description=__doc__.split("\n\n")[0])
     commands = root.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="run the gRPC kernel").set_defaults(run=_serve)
+    serve = commands.add_parser("serve", help="run the gRPC kernel")
+    # Given by `herald serve` to the processes it starts for api_processes (kernel.api_processes).
+    serve.add_argument(SIBLING_OPTION, type=int, default=None, dest="sibling_of", help=argparse.SUPPRESS)
+    serve.set_defaults(run=_serve)
     worker = commands.add_parser("worker", help="run sender workers only (bulk sends), no API")
     worker.add_argument("--workers", type=int, default=None, help="how many (default: HERALD_WORKER_COUNT)")
     worker.set_defaults(run=_worker)

@@ -46,6 +46,7 @@ from kernel.api.automations import AutomationServicer
 from kernel.api.campaigns import CampaignServicer
 from kernel.api.channels import ChannelServicer
 from kernel.api.guard import CallGuard
+from kernel.api.handler_table import HandlerTable
 from kernel.api.limits import MAX_MESSAGE_BYTES
 from kernel.api.messages import MessageServicer
 from kernel.api.pressure import PressureServicer
@@ -55,6 +56,7 @@ from kernel.api.segments import SegmentServicer
 from kernel.api.stats import StatsServicer
 from kernel.api.templates import TemplateServicer
 from kernel.api.webhook_endpoints import WebhookEndpointServicer
+from kernel.api_processes import ApiSiblings
 from kernel.app import Kernel
 from kernel.delivery.app_reports import AppReports
 from kernel.delivery.feedback import FeedbackProcessor
@@ -111,14 +113,19 @@ async def start(settings: Settings, admin_key: str) -> RunningServer:
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            # gRPC's default on Linux, relied upon by api_processes (kernel.api_processes).
+            ("grpc.so_reuseport", 1),
         ],
     )
+    # Every service goes into one table, which the server asks as its only generic handler (why: see
+    # kernel.api.handler_table).
+    handlers = HandlerTable()
     projects_pb2_grpc.add_ProjectServiceServicer_to_server(
-        ProjectServicer(kernel.projects, kernel.auth), server
+        ProjectServicer(kernel.projects, kernel.auth), handlers
     )
-    profiles_pb2_grpc.add_ProfileServiceServicer_to_server(ProfileServicer(kernel), server)
+    profiles_pb2_grpc.add_ProfileServiceServicer_to_server(ProfileServicer(kernel), handlers)
     channels_pb2_grpc.add_ChannelServiceServicer_to_server(
-        ChannelServicer(kernel.channels, kernel.channel_configs, kernel.throttle_board), server
+        ChannelServicer(kernel.channels, kernel.channel_configs, kernel.throttle_board), handlers
     )
     template_store = TemplateStore(kernel.db.pool)
     messages_pb2_grpc.add_MessageServiceServicer_to_server(
@@ -130,32 +137,34 @@ async def start(settings: Settings, admin_key: str) -> RunningServer:
             kernel.projects,
             AppReports(kernel.db.pool, kernel.channels, FeedbackProcessor(kernel.db.pool)),
         ),
-        server,
+        handlers,
     )
     templates_pb2_grpc.add_TemplateServiceServicer_to_server(
-        TemplateServicer(Templates(kernel.db.pool, template_store, kernel.projects, kernel.channels)), server
+        TemplateServicer(Templates(kernel.db.pool, template_store, kernel.projects, kernel.channels)),
+        handlers,
     )
     segments_pb2_grpc.add_SegmentServiceServicer_to_server(
-        SegmentServicer(Segments(kernel.db.pool), Vocabulary.of(kernel.channels), kernel.limits), server
+        SegmentServicer(Segments(kernel.db.pool), Vocabulary.of(kernel.channels), kernel.limits), handlers
     )
-    stats_pb2_grpc.add_StatsServiceServicer_to_server(StatsServicer(kernel.db.pool), server)
+    stats_pb2_grpc.add_StatsServiceServicer_to_server(StatsServicer(kernel.db.pool), handlers)
     webhooks_pb2_grpc.add_WebhookEndpointServiceServicer_to_server(
-        WebhookEndpointServicer(kernel.webhook_endpoints), server
+        WebhookEndpointServicer(kernel.webhook_endpoints), handlers
     )
-    campaigns_pb2_grpc.add_CampaignServiceServicer_to_server(CampaignServicer(kernel.campaigns), server)
+    campaigns_pb2_grpc.add_CampaignServiceServicer_to_server(CampaignServicer(kernel.campaigns), handlers)
     automations_pb2_grpc.add_AutomationServiceServicer_to_server(
-        AutomationServicer(kernel.automations), server
+        AutomationServicer(kernel.automations), handlers
     )
     pressure_pb2_grpc.add_PressureServiceServicer_to_server(
-        PressureServicer(kernel.db.pool, kernel.channels), server
+        PressureServicer(kernel.db.pool, kernel.channels), handlers
     )
     health_servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, handlers)
     for name in (*SERVICE_NAMES, ""):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     reflection.enable_server_reflection(
-        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), handlers
     )
+    server.add_generic_rpc_handlers((handlers,))
     port = (
         server.add_insecure_port(settings.grpc_address)
         if credentials is None
@@ -249,12 +258,15 @@ async def serve(settings: Settings) -> None:
     admin_key, generated = ensure_admin_key(settings)
     running_server = await start(settings, admin_key)
     note_key_file(settings, running_server.port)
+    siblings = ApiSiblings()
+    siblings.start(settings, running_server.port)
     tune_garbage_collector()
     if generated:
         print(first_call_banner(settings, admin_key), flush=True)
     await _until_signalled()
     log.info("shutting down", extra={"grace_seconds": settings.shutdown_grace_seconds})
-    await running_server.stop(settings.shutdown_grace_seconds)
+    grace = settings.shutdown_grace_seconds
+    await asyncio.gather(siblings.stop(grace), running_server.stop(grace))
 
 
 async def work(settings: Settings) -> None:

@@ -27,6 +27,7 @@ LIMITED_READERS: dict[str, tuple[str, ...]] = {
     "grpc_tls_key_file": _API,
     "grpc_tls": (CLI,),
     "grpc_tls_ca_file": (CLI,),
+    "api_processes": _API,
     "webhook_receive_concurrency": _API,
     "webhook_bytes_per_second": _API,
     "admin_key": (SERVE, CLI),

@@ -66,6 +66,15 @@ class Settings(BaseSettings):
         description="PEM certificates the client commands trust for the kernel's (a self-signed "
         "certificate, a private authority); implies grpc_tls. The same as their --ca-file option.",
     )
+    api_processes: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Processes of `herald serve` answering the API on grpc_address (Linux's "
+        "SO_REUSEPORT hands each client connection to one of them): one process's event loop uses one "
+        "core at most. The extra ones serve only the API, each with its own db_pool_max_size "
+        "connections and its own group commits; sender workers, webhooks and metrics stay in the first.",
+    )
     webhook_address: str = Field(
         "127.0.0.1:8470",
         description="Where provider webhooks are received: POST /webhooks/<project id>/<channel>. A "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -9,9 +10,11 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
+import psutil
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
@@ -62,8 +65,10 @@ def _wait_for_serving(address: str, process: subprocess.Popen[str], timeout: flo
     raise AssertionError("herald serve did not become healthy")
 
 
-@pytest.fixture
-def serve_process(database_url: str, tmp_path: Path):
+@contextlib.contextmanager
+def _serving(
+    database_url: str, tmp_path: Path, **settings: str
+) -> Iterator[tuple[subprocess.Popen[str], int, dict[str, str]]]:
     """`herald serve` as a separate process, on a free port, with no admin key configured."""
     port = _free_port()
     env = {
@@ -75,6 +80,7 @@ def serve_process(database_url: str, tmp_path: Path):
         "HERALD_SHUTDOWN_GRACE_SECONDS": "2",
         # Where it notes its admin key file for clients: the test's, not the user's.
         "XDG_STATE_HOME": str(tmp_path / "state"),
+        **{f"HERALD_{name.upper()}": value for name, value in settings.items()},
     }
     env.pop("HERALD_ADMIN_KEY", None)
     process = subprocess.Popen(
@@ -92,6 +98,13 @@ def serve_process(database_url: str, tmp_path: Path):
         if process.poll() is None:
             process.kill()
         process.wait()
+
+
+@pytest.fixture
+def serve_process(database_url: str, tmp_path: Path):
+    """`herald serve` as a separate process, on a free port, with no admin key configured."""
+    with _serving(database_url, tmp_path) as serving:
+        yield serving
 
 
 def test_first_start_generates_an_admin_key_and_prints_a_first_call(serve_process, tmp_path: Path) -> None:
@@ -166,3 +179,62 @@ def test_settings_command_masks_the_admin_key(tmp_path: Path) -> None:
         text=True,
     )
     assert "HERALD_GRPC_ADDRESS" in doc.stdout and "127.0.0.1:50051" in doc.stdout
+
+
+def test_api_processes_share_the_port_and_stop_with_the_first(database_url: str, tmp_path: Path) -> None:
+    """With api_processes = 2 a sibling answers calls on the same port, on its own: with the first process
+    frozen, a call on some new connection is still answered (the system hands each new connection to one
+    of the listeners). The sibling stops with the first process."""
+    with _serving(database_url, tmp_path, api_processes="2") as (process, port, _):
+        first = psutil.Process(process.pid)
+        sibling = _sibling_of(first)
+        _wait_for_sibling(f"127.0.0.1:{port}", first)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+        assert process.returncode == 0, stderr
+        assert not sibling.is_running() or sibling.status() == psutil.STATUS_ZOMBIE
+
+
+def test_an_api_sibling_stops_when_the_first_process_is_killed(database_url: str, tmp_path: Path) -> None:
+    """No orphan keeps answering on the port once the process that started it is gone, however it ended."""
+    with _serving(database_url, tmp_path, api_processes="2") as (process, port, _):
+        first = psutil.Process(process.pid)
+        sibling = _sibling_of(first)
+        _wait_for_sibling(f"127.0.0.1:{port}", first)
+        process.kill()
+        process.wait()
+        try:
+            # Its graceful stop: SHUTDOWN_GRACE_SECONDS, then the database's pool closing.
+            sibling.wait(timeout=60)
+        finally:
+            if sibling.is_running():
+                sibling.kill()
+
+
+def _sibling_of(first: psutil.Process, timeout: float = 30.0) -> psutil.Process:
+    """The one process ``first`` started to serve with it (it starts it once it listens itself)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        siblings = [child for child in first.children() if "kernel.cli" in " ".join(child.cmdline())]
+        if siblings:
+            [sibling] = siblings
+            return sibling
+        time.sleep(0.1)
+    raise AssertionError("no sibling process started")
+
+
+def _wait_for_sibling(address: str, first: psutil.Process, attempts: int = 40) -> None:
+    """A health check answered by another process than ``first`` (frozen meanwhile)."""
+    first.suspend()
+    try:
+        for _ in range(attempts):
+            # A channel of its own: a new connection, which the system may hand to either listener.
+            with grpc.insecure_channel(address, options=[("grpc.use_local_subchannel_pool", 1)]) as client:
+                try:
+                    health_pb2_grpc.HealthStub(client).Check(health_pb2.HealthCheckRequest(), timeout=1)
+                    return
+                except grpc.RpcError:
+                    continue
+        raise AssertionError(f"no call answered in {attempts} connections with the first process frozen")
+    finally:
+        first.resume()
