@@ -15,13 +15,12 @@ the one with the lowest profile id among those who may receive it is kept (``cla
 its claim is recorded (``send_address_claims``), so that a change in the profiles between two slices
 cannot make a second slice send it again. The others are counted as duplicates.
 
-The slice's statement is planned once per connection (a generic plan: every parameter is an id, an
-array of the send's channels or a filter the plan does not depend on), not at each slice, where planning
-this statement cost about as much as reading a tenth of its rows. A project with no entry in either
-suppression list (a new one, or one that never had a bounce, a complaint or an erasure with suppression)
-reads with a statement that leaves out the list's hashes and joins; which one is decided in the read's
-own snapshot (one read-only repeatable-read transaction), so a suppression recorded meanwhile is seen
-exactly as the single statement would see it.
+A project with no entry in either suppression list (a new one, or one that never had a bounce, a
+complaint or an erasure with suppression) reads with a statement that leaves out the list's hashes and
+joins; which one is decided in the read's own snapshot (one read-only repeatable-read transaction), so a
+suppression recorded meanwhile is seen exactly as the single statement would see it. The statement keeps
+a plan made with each slice's parameters: a generic one, made once per connection while a fresh
+audience's statistics did not yet describe it, read a slice for more CPU than the planning it saved.
 
 A message's id is derived from the send, its channel and folded address (computed by the kernel,
 :func:`kernel.delivery.send_ids.bulk_message_ids`), so a slice read again after a crash gives each message
@@ -42,7 +41,6 @@ from kernel.delivery.send_definition import SendDefinition
 from kernel.delivery.slices import Slice
 from kernel.delivery.suppressions import blocking_reason_sql, suppression_joins_sql
 from kernel.profiles.identifier_keys import identifier_hash_sql, identifier_key_sql, spelt_hash_sql
-from kernel.storage.database import GENERIC_PLANS
 
 # The slice's profiles: (lo, hi], hi NULL for the last slice.
 _RANGE = "{t}.profile_id > $3 AND ($4::uuid IS NULL OR {t}.profile_id <= $4)"
@@ -89,11 +87,9 @@ _CONSENT_OK = """CASE WHEN $10 THEN {status} = 'opted_in' ELSE {status} IS DISTI
 # fold case ($21, as the kinds declare and the kernel checked against address_kind_keys when it started);
 # in "C", as the key's lower(... COLLATE "C") is, so that a profile's devices come in the same order.
 _KEY = '(CASE WHEN c.folds_case THEN a.folded ELSE a.value END) COLLATE "C"'
-# Whether the project has an entry in either suppression list, and the read's statements planned once per
-# connection (set_config's third argument: for this transaction only), in one round trip.
-_READ_SETUP = f"""SELECT EXISTS (SELECT FROM delivery_suppressions WHERE project_id = $1)
-                      OR EXISTS (SELECT FROM suppressed_identifiers WHERE project_id = $1),
-                      set_config('plan_cache_mode', '{GENERIC_PLANS.rsplit(maxsplit=1)[-1]}', true)"""
+# Whether the project has an entry in either suppression list.
+_ANY_SUPPRESSED = """SELECT EXISTS (SELECT FROM delivery_suppressions WHERE project_id = $1)
+                         OR EXISTS (SELECT FROM suppressed_identifiers WHERE project_id = $1)"""
 # The other holders of an address who may receive it, the least profile id first: chosen (their newest of
 # the kind, or every device), consented, in the audience. The domain is the address's own, so it passed.
 _WINNER = f"""(SELECT o.profile_id FROM profile_addresses o
@@ -219,7 +215,7 @@ class AudienceScan:
 
     async def read(self, conn: asyncpg.Connection, part: Slice) -> list[AudienceRow]:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
-            suppressing = await conn.fetchval(_READ_SETUP, part.project_id)
+            suppressing = await conn.fetchval(_ANY_SUPPRESSED, part.project_id)
             rows = await self._fetch(conn, self._statements[suppressing], part)
         return [AudienceRow(*row[:9], (row[0], *row[9:])) for row in rows]
 

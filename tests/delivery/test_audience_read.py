@@ -1,5 +1,5 @@
-"""A slice's audience read (kernel.delivery.audience_scan) is planned once per connection, whatever the
-slice, and reads the suppression list from the first slice read after the project's first entry."""
+"""A slice's audience read (kernel.delivery.audience_scan) reads the suppression list from the first slice
+read after the project's first entry."""
 
 from __future__ import annotations
 
@@ -12,37 +12,13 @@ from kernel.delivery import slices
 from kernel.delivery.send_runtime import SendRuntime, send_runtime
 from kernel.delivery.suppressions import suppress_address
 from kernel.plugins import ChannelManager
-from kernel.storage.database import create_pool
 from tests.conftest import ProjectKey
 from tests.delivery.conftest import EMAIL
 from tests.delivery.support import seed_people, send_request
 
 OWNER = "audience-read"
 LEASE = timedelta(minutes=5)
-#: More slices than the executions after which PostgreSQL would choose between the two kinds of plan.
-SLICES = 8
 SIZE = 3
-
-
-async def test_the_audience_statement_is_planned_once_whatever_the_slice(
-    server, db, messages, configured: ProjectKey
-) -> None:
-    await seed_people(db, configured, SLICES * SIZE)
-    runtime = await _runtime(db, messages, configured)
-    pool = await create_pool(server.kernel.db.dsn, min_size=1, max_size=1)  # one connection, as a slot's
-    try:
-        async with pool.acquire() as conn:
-            read = [
-                row for part in await _cut_all(conn, runtime) for row in await runtime.scan.read(conn, part)
-            ]
-            plans = await conn.fetch(
-                """SELECT custom_plans, generic_plans FROM pg_prepared_statements
-                   WHERE statement LIKE '%FROM judged t%' AND statement NOT LIKE '%pg_prepared_statements%'"""
-            )
-    finally:
-        await pool.close()
-    assert len(read) == SLICES * SIZE and all(row.consented and row.blocked is None for row in read)
-    assert [(plan["custom_plans"], plan["generic_plans"]) for plan in plans] == [(0, SLICES)]
 
 
 async def test_a_projects_first_suppression_blocks_the_slices_read_after_it(
