@@ -295,3 +295,37 @@ async def test_a_batch_of_late_timers_says_so_once_naming_the_most_overdue(
     assert warning.startswith(f"5 timers {KIND} run up to ")
     assert int(warning.split(" up to ")[1].split()[0]) >= 5 * 3600
     assert f"{project.project_id}/late/5, attempt 1, the most overdue" in warning
+
+
+async def test_two_schedulers_claiming_at_once_keep_a_projects_batches_in_due_order(db, project) -> None:
+    """Timers naming several profiles (batches of tracked events) of one project run in due order even when
+    two kernels claim at the same instant: neither takes a later batch while the other is claiming an
+    earlier one."""
+    profile = str(uuid.uuid4())
+    start = datetime.now(UTC) - timedelta(minutes=1)
+    for index in range(12):
+        due = start + timedelta(milliseconds=10 * index)
+        payload = {"profile_ids": [profile, str(uuid.uuid4())]}
+        await schedule(db, project.project_id, KIND, f"batch/{index}", due, payload)
+    runs: list[int] = []
+    running: set[int] = set()
+    overlaps = 0
+
+    async def run(job: Job) -> None:
+        nonlocal overlaps
+        index = int(job.key.split("/")[1])
+        overlaps += bool(running)
+        running.add(index)
+        await asyncio.sleep(0.002 * (index % 3))
+        runs.append(index)
+        running.discard(index)
+
+    schedulers = [Scheduler(db, poll_seconds=0.05, width=8, claim_size=1) for _ in range(2)]
+    for made in schedulers:
+        made.register(KIND, run)
+    ran = 0
+    for _ in range(40):
+        ran += sum(await asyncio.gather(*(made.run_due() for made in schedulers)))
+    assert ran == 12
+    assert runs == list(range(12)), "a later batch ran before an earlier one"
+    assert not overlaps, "two batches naming one profile ran at once"

@@ -14,8 +14,8 @@ earlier batch of its project is another scheduler's; a timer naming a profile wa
 pending batch of its project, whichever profiles it names (batches are few at a time: looking into each
 one's profiles would cost more, and read them all again at each claim behind a backlog). An earlier
 batch not claimed yet does not hold it back: the same claim takes both, in due order, and their handler
-takes a profile's events in that order (:mod:`kernel.scheduler.batches`). Two claims at the same instant
-in two kernels can still split a project's consecutive batches between them.
+takes a profile's events in that order (:mod:`kernel.scheduler.batches`). The kernels' claims take turns,
+so that each sees the leases of the one before.
 A timer left so waits for the next claim; one that failed holds its profile's later timers back in other
 schedulers until it is run, or given up (:func:`give_up`).
 """
@@ -65,6 +65,13 @@ class PendingJob:
     due_at: datetime
     payload: Mapping[str, Any]
 
+
+# Claims of every kernel, one after another: the claim statement reads the leases the others committed,
+# while a claim under way in another kernel is invisible to it (the rows it is leasing are skipped as
+# locked, not seen as held), so two claims at once could split a project's consecutive batches between two
+# kernels, which would then take one profile's events out of order. The lock is the transaction's; a
+# claim is one short statement.
+_CLAIMS_ONE_AT_A_TIME = "SELECT pg_advisory_xact_lock(hashtextextended('herald.scheduler_claim', 0))"
 
 _CLAIM = """
 WITH due AS (
@@ -192,7 +199,9 @@ async def claim(
 ) -> list[Job]:
     """Lease up to ``limit`` due timers of ``kinds`` (those ``owner`` has handlers for) to ``owner``, the
     most overdue first."""
-    rows = await pool.fetch(_CLAIM, owner, lease_seconds, limit, list(kinds))
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(_CLAIMS_ONE_AT_A_TIME)
+        rows = await conn.fetch(_CLAIM, owner, lease_seconds, limit, list(kinds))
     return [Job(*row) for row in rows]
 
 
