@@ -29,12 +29,10 @@ def lanes_of(job: Job) -> list[Hashable]:
     """A job naming a profile (``profile_id`` in its payload) is in the profile's lane, one naming several
     (``profile_ids``) in each of theirs; any other job is alone in its own."""
     profile_id = job.payload.get("profile_id")
-    if profile_id is not None:
-        return [(job.project_id, profile_of(str(profile_id)))]
-    profile_ids = job.payload.get("profile_ids")
-    if profile_ids is not None:
-        return list(dict.fromkeys((job.project_id, profile_of(str(one))) for one in profile_ids))
-    return [job.job_id]
+    profile_ids = [profile_id] if profile_id is not None else job.payload.get("profile_ids")
+    if profile_ids is None:
+        return [job.job_id]
+    return list(dict.fromkeys((job.project_id, profile_of(str(one))) for one in profile_ids))
 
 
 class Lanes:
